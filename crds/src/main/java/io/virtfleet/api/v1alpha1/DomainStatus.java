@@ -1,0 +1,48 @@
+package io.virtfleet.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.kubernetes.api.model.Condition;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** What the agent observed in libvirt. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class DomainStatus {
+    @JsonPropertyDescription("libvirt state: Running, Paused, Shutoff, Crashed, Blocked, ShuttingDown, PMSuspended, "
+            + "NotDefined, Unknown.")
+    public String state;
+
+    @JsonPropertyDescription("libvirt's reason for the state, e.g. Shutdown (guest powered off), Crashed, Destroyed.")
+    public String reason;
+
+    @JsonPropertyDescription("libvirt domain id: -1 when inactive.")
+    public Integer id;
+
+    public String uuid;
+
+    @JsonPropertyDescription("Generation ID as libvirt reports it in the live (or persistent) XML.")
+    public String genid;
+
+    @JsonPropertyDescription("PID of the QEMU process, when there is one.")
+    public Long pid;
+
+    public List<DeviceStatus> devices = new ArrayList<>();
+
+    @JsonPropertyDescription("The restartGeneration last carried out.")
+    public Long observedRestartGeneration;
+
+    @JsonPropertyDescription("How many times the agent has started this domain.")
+    public Long startCount;
+
+    @JsonPropertyDescription("The last error, with the libvirt message.")
+    public String lastError;
+
+    public List<Condition> conditions = new ArrayList<>();
+
+    public Long observedGeneration;
+
+    @JsonPropertyDescription("Time of the agent's last observation (RFC 3339).")
+    public String observedTime;
+}

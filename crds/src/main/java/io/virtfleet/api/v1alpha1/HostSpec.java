@@ -1,0 +1,22 @@
+package io.virtfleet.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** Host settings, written by the agent from its command line. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class HostSpec {
+    public static final String DEFAULT_ALLOWED_ROOT = "/var/lib/virtfleet";
+
+    @JsonPropertyDescription("Directories under which disk images, kernels and backups may live; anything else is refused.")
+    public List<String> allowedDiskRoots = new ArrayList<>();
+
+    @JsonPropertyDescription("Prefix of libvirt domain names this agent creates, so several agents can share one libvirtd.")
+    public String domainPrefix;
+
+    @JsonPropertyDescription("No new VMs are scheduled here when true.")
+    public Boolean unschedulable;
+}

@@ -1,0 +1,61 @@
+package io.virtfleet.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.Quantity;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** What the agent found on its host. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class HostStatus {
+    @JsonPropertyDescription("Each hypervisor driver the agent probed, available or not.")
+    public List<HypervisorDriver> drivers = new ArrayList<>();
+
+    @JsonPropertyDescription("Comma-separated names of the available drivers, for kubectl get.")
+    public String availableDrivers;
+
+    @JsonPropertyDescription("Physical CPUs of the host.")
+    public Integer cpus;
+
+    @JsonPropertyDescription("Physical memory of the host.")
+    public Quantity memory;
+
+    public String libvirtVersion;
+    public String qemuVersion;
+    public String agentVersion;
+
+    @JsonPropertyDescription("Name of the coordination.k8s.io Lease in the agent's namespace that carries the heartbeat.")
+    public String leaseName;
+
+    @JsonPropertyDescription("Namespace of the heartbeat Lease.")
+    public String leaseNamespace;
+
+    public List<Condition> conditions = new ArrayList<>();
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class HypervisorDriver {
+        @JsonPropertyDescription("kvm, qemu, xen or openvz.")
+        public String name;
+        @JsonPropertyDescription("libvirt connection URI probed.")
+        public String uri;
+        public Boolean available;
+        @JsonPropertyDescription("Hypervisor version, when available.")
+        public String version;
+        @JsonPropertyDescription("Why the driver is not available.")
+        public String message;
+
+        public HypervisorDriver() {
+        }
+
+        public HypervisorDriver(String name, String uri, boolean available, String version, String message) {
+            this.name = name;
+            this.uri = uri;
+            this.available = available;
+            this.version = version;
+            this.message = message;
+        }
+    }
+}

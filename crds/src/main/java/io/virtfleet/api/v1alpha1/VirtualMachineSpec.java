@@ -1,0 +1,140 @@
+package io.virtfleet.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.ValidationRule;
+import io.fabric8.kubernetes.api.model.LabelSelector;
+import io.fabric8.kubernetes.api.model.Quantity;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What the owner of a VM declares. Absent fields mean "virtfleet's default" and are resolved at render time, never
+ * written back: a GitOps repository must see exactly what it applied.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+@ValidationRule(value = "self.hypervisor != 'openvz' || (has(self.os) && has(self.os.template))",
+        message = "os.template is required for hypervisor openvz (it names the filesystem template)",
+        fieldPath = ".os")
+@ValidationRule(value = "!(has(self.nodeName) && has(self.hostSelector))",
+        message = "set either nodeName or hostSelector, not both", fieldPath = ".nodeName")
+public class VirtualMachineSpec {
+    @JsonPropertyDescription("When virtfleet keeps the VM running: Always (default), Halted, Manual, RerunOnFailure or Once.")
+    public RunStrategy runStrategy;
+
+    @JsonPropertyDescription("libvirt driver family: kvm, qemu (software emulation), xen or openvz.")
+    public Hypervisor hypervisor;
+
+    @JsonPropertyDescription("Labels a Host must carry to be chosen for this VM.")
+    public LabelSelector hostSelector;
+
+    @JsonPropertyDescription("Pins the VM to the Host of this name; scheduling is skipped.")
+    public String nodeName;
+
+    @JsonPropertyDescription("Firmware identity and boot: SMBIOS UUID, direct kernel boot.")
+    public Firmware firmware;
+
+    @JsonPropertyDescription("VM generation ID: auto (default; virtfleet manages it), none (no genid device), or an "
+            + "explicit GUID used as the initial value.")
+    public String genid;
+
+    @JsonPropertyDescription("Virtual CPU topology and model.")
+    public Cpu cpu;
+
+    @JsonPropertyDescription("Guest memory as a Kubernetes quantity, e.g. 2Gi.")
+    public Quantity memory;
+
+    @JsonPropertyDescription("Machine type, e.g. q35 (default for kvm/qemu) or pc.")
+    public String machine;
+
+    @JsonPropertyDescription("Disks and cdroms, in boot order. Each has a unique name that identifies it for hot-plug.")
+    public List<Disk> disks = new ArrayList<>();
+
+    @JsonPropertyDescription("Network interfaces. Each has a unique name that identifies it for hot-plug.")
+    public List<NetworkInterface> interfaces = new ArrayList<>();
+
+    @JsonPropertyDescription("Remote display: spice (default for kvm/qemu), vnc or none.")
+    public String graphics;
+
+    @JsonPropertyDescription("Operating system: libosinfo variant for kvm/qemu, filesystem template for openvz.")
+    public OperatingSystem os;
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Firmware {
+        @JsonPropertyDescription("SMBIOS UUID of the domain. When absent virtfleet derives a stable one from the VM's "
+                + "namespace and name and shows it in status.uuid.")
+        public String uuid;
+
+        @JsonPropertyDescription("Boot a kernel and initrd directly instead of from a disk.")
+        public KernelBoot kernelBoot;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class KernelBoot {
+        @JsonPropertyDescription("Absolute path of the kernel image on the host, under an allowed root.")
+        public String kernel;
+        @JsonPropertyDescription("Absolute path of the initrd on the host, under an allowed root.")
+        public String initrd;
+        @JsonPropertyDescription("Kernel command line.")
+        public String cmdline;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Cpu {
+        @JsonPropertyDescription("Number of virtual CPUs (>= 1).")
+        public Integer cores;
+        @JsonPropertyDescription("CPU model: host-passthrough (default for kvm), host-model, or a named libvirt model.")
+        public String model;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Disk {
+        @JsonPropertyDescription("Unique name of the disk within the VM; kept in libvirt as the device alias ua-<name>.")
+        public String name;
+        @JsonPropertyDescription("The host file behind the disk.")
+        public Volume volume;
+        @JsonPropertyDescription("Bus: virtio (default for disks), sata (default for cdroms), scsi, usb or ide.")
+        public String bus;
+        @JsonPropertyDescription("Target device name in the guest, e.g. vdb. Allocated by libvirt when absent and "
+                + "reported in status.devices.")
+        public String target;
+        @JsonPropertyDescription("A cdrom drive; its volume is the inserted media (absent: empty drive).")
+        public Boolean cdrom;
+        @JsonPropertyDescription("Attach read-only.")
+        public Boolean readOnly;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Volume {
+        @JsonPropertyDescription("Absolute, normalized path on the host, under one of the Host's allowed disk roots.")
+        public String path;
+        @JsonPropertyDescription("Image format: qcow2 or raw. Defaults to qcow2 for .qcow2 files, raw otherwise.")
+        public String format;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class NetworkInterface {
+        @JsonPropertyDescription("Unique name of the interface within the VM; kept in libvirt as the alias ua-<name>.")
+        public String name;
+        @JsonPropertyDescription("libvirt network to connect to (exclusive with bridge).")
+        public String network;
+        @JsonPropertyDescription("Host bridge to connect to (exclusive with network).")
+        public String bridge;
+        @JsonPropertyDescription("NIC model, e.g. virtio (default for kvm/qemu), e1000e, netfront.")
+        public String model;
+        @JsonPropertyDescription("Unicast MAC address, e.g. 52:54:00:6b:3c:58. Allocated by libvirt when absent and "
+                + "reported in status.devices.")
+        public String macAddress;
+        @JsonPropertyDescription("Host-side device name (tap name; for xen the vifname). Allocated when absent.")
+        public String target;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class OperatingSystem {
+        @JsonPropertyDescription("OpenVZ filesystem template, e.g. debian-12-x86_64.")
+        public String template;
+        @JsonPropertyDescription("libosinfo short id or URI of the guest OS, e.g. debian12 or http://debian.org/debian/12.")
+        public String variant;
+    }
+}

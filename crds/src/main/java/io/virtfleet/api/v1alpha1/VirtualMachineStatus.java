@@ -1,0 +1,41 @@
+package io.virtfleet.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.kubernetes.api.model.Condition;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** What virtfleet observed and decided for a VirtualMachine. Written only through the status subresource. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class VirtualMachineStatus {
+    @JsonPropertyDescription("One word for humans: Pending, Scheduling, Starting, Running, Paused, Stopping, Stopped, "
+            + "Failed, Migrating or Unknown.")
+    public String printableStatus;
+
+    @JsonPropertyDescription("The Host the VM is assigned to.")
+    public String host;
+
+    @JsonPropertyDescription("libvirt domain id: -1 when inactive, a positive number while running. Reused over time; "
+            + "use uuid to identify the domain.")
+    public Integer domainId;
+
+    @JsonPropertyDescription("SMBIOS UUID of the domain: its stable identity.")
+    public String uuid;
+
+    @JsonPropertyDescription("Current VM generation ID as libvirt reports it.")
+    public String genid;
+
+    @JsonPropertyDescription("Every change of the generation ID, oldest first, with its reason.")
+    public List<GenidChange> genidHistory = new ArrayList<>();
+
+    @JsonPropertyDescription("Devices as they are in the live domain, with names libvirt allocated.")
+    public List<DeviceStatus> devices = new ArrayList<>();
+
+    @JsonPropertyDescription("Ready, Scheduled, Synced, RestartRequired, Failure.")
+    public List<Condition> conditions = new ArrayList<>();
+
+    @JsonPropertyDescription("The metadata.generation this status reflects.")
+    public Long observedGeneration;
+}

@@ -16,6 +16,21 @@ public final class ApiGroup {
     /** Prefix of a user-named device's libvirt alias ({@code ua-} is libvirt's rule for user aliases). */
     public static final String DEVICE_ALIAS_PREFIX = "ua-";
 
+    /** Namespace of the per-host heartbeat Leases and of virtfleet's own workloads. */
+    public static final String SYSTEM_NAMESPACE = "virtfleet-system";
+    /** Finalizer the operator puts on a VirtualMachine until its Domain is gone. */
+    public static final String VM_FINALIZER = GROUP + "/vm-cleanup";
+    /** Finalizer the node agent puts on a Domain until the libvirt domain is undefined. */
+    public static final String AGENT_FINALIZER = GROUP + "/agent-cleanup";
+    /** Field manager names used for server-side apply, so managedFields say who wrote what. */
+    public static final String OPERATOR_FIELD_MANAGER = "virtfleet-operator";
+    public static final String AGENT_FIELD_MANAGER = "virtfleet-agent";
+
+    /** Name of the coordination.k8s.io Lease that carries a host's heartbeat (in {@link #SYSTEM_NAMESPACE}). */
+    public static String leaseName(String host) {
+        return "virtfleet-host-" + host;
+    }
+
     private ApiGroup() {
     }
 }

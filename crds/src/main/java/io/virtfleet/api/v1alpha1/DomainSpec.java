@@ -3,7 +3,15 @@ package io.virtfleet.api.v1alpha1;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 
-/** What the agent on {@link #host} must make true in libvirt. */
+/**
+ * What the agent on {@link #host} must make true in libvirt.
+ *
+ * <p>Start semantics: the agent never restarts a domain that stopped on its own (guest power-off, crash, QEMU killed);
+ * it only reports that in status. Starting is an explicit request: with {@code powerState: Running}, the agent
+ * (re)starts the domain when {@link #restartGeneration} differs from {@code status.observedRestartGeneration}, then
+ * records it there. A running domain whose restartGeneration was bumped is stopped and started again. Whether a stopped
+ * domain should run again is the operator's decision (runStrategy), expressed by bumping restartGeneration.
+ */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class DomainSpec {
     public static final String POWER_RUNNING = "Running";
@@ -26,7 +34,9 @@ public class DomainSpec {
     @JsonPropertyDescription("Generation ID the domain must carry before it next runs; empty for none or libvirt-generated.")
     public String genid;
 
-    @JsonPropertyDescription("Bumped to ask for a restart (stop, then start with the current XML).")
+    @JsonPropertyDescription("Start request counter: when it differs from status.observedRestartGeneration and powerState "
+            + "is Running, the agent (re)starts the domain (stopping it first if it runs) and records the value. A "
+            + "domain that stopped on its own is not started again until this is bumped.")
     public Long restartGeneration;
 
     @JsonPropertyDescription("Seconds a graceful shutdown may take before the domain is destroyed.")

@@ -1,0 +1,89 @@
+package io.virtfleet.controlplane;
+
+import io.virtfleet.api.v1alpha1.VirtualMachine;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** Starting and stopping leave nothing behind; detached control planes survive their client and stop on demand. */
+class ControlPlaneLifecycleTest {
+
+    @Test
+    void closeKillsEtcdAndApiserverAndDeletesTheDataDir() {
+        ProcessHandle etcd;
+        ProcessHandle apiserver;
+        Path dir;
+        try (EmbeddedControlPlane cp = EmbeddedControlPlane.builder().withoutCrds().start()) {
+            etcd = cp.etcdProcess();
+            apiserver = cp.apiserverProcess();
+            dir = cp.dataDir();
+            assertThat(etcd.isAlive()).isTrue();
+            assertThat(apiserver.isAlive()).isTrue();
+            assertThat(etcd.info().command()).hasValueSatisfying(c -> assertThat(c).endsWith("/etcd"));
+            assertThat(apiserver.info().command()).hasValueSatisfying(c -> assertThat(c).endsWith("/kube-apiserver"));
+            assertThat(cp.kubeconfig()).exists();
+            assertThat(cp.kubectl("version", "-o", "json").stdout()).contains("\"gitVersion\": \"v1.32.");
+            assertThat(ProcessHandle.current().children()).contains(etcd, apiserver);
+        }
+        assertThat(etcd.isAlive()).isFalse();
+        assertThat(apiserver.isAlive()).isFalse();
+        assertThat(ProcessHandle.of(etcd.pid()).filter(ProcessHandle::isAlive)).isEmpty();
+        assertThat(ProcessHandle.of(apiserver.pid()).filter(ProcessHandle::isAlive)).isEmpty();
+        assertThat(ProcessHandle.current().children()
+                .filter(p -> p.info().command().map(c -> c.endsWith("/etcd") || c.endsWith("/kube-apiserver"))
+                        .orElse(false)))
+                .isEmpty();
+        assertThat(dir).doesNotExist();
+    }
+
+    @Test
+    void detachedControlPlaneKeepsRunningUntilStopped(@TempDir Path tmp) throws Exception {
+        Path dir = tmp.resolve("state");
+        long etcdPid;
+        long apiPid;
+        try (EmbeddedControlPlane cp = EmbeddedControlPlane.start(dir)) {
+            etcdPid = cp.etcdProcess().pid();
+            apiPid = cp.apiserverProcess().pid();
+            assertThat(cp.client().resources(VirtualMachine.class).inNamespace("default").list().getItems()).isEmpty();
+            cp.client().resource(EmbeddedControlPlaneTest.vm("default", "survivor")).create();
+        }
+        try {
+            // close() of a detached control plane leaves the processes running.
+            EmbeddedControlPlane.Status st = EmbeddedControlPlane.status(dir);
+            assertThat(st.running()).isTrue();
+            assertThat(st.etcdPid()).isEqualTo(etcdPid);
+            assertThat(st.apiserverPid()).isEqualTo(apiPid);
+            assertThat(Files.readString(st.kubeconfig())).contains(st.server());
+
+            // Starting again reconnects to the same processes.
+            try (EmbeddedControlPlane again = EmbeddedControlPlane.start(dir)) {
+                assertThat(again.etcdProcess().pid()).isEqualTo(etcdPid);
+                assertThat(again.apiserverProcess().pid()).isEqualTo(apiPid);
+                KubectlResult r = again.kubectl("get", "vfvm", "-A");
+                assertThat(r.exitCode()).as(r.toString()).isZero();
+            }
+        } finally {
+            assertThat(EmbeddedControlPlane.stop(dir)).isTrue();
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() ->
+                ProcessHandle.of(etcdPid).filter(ProcessHandle::isAlive).isEmpty()
+                        && ProcessHandle.of(apiPid).filter(ProcessHandle::isAlive).isEmpty());
+        assertThat(EmbeddedControlPlane.status(dir).running()).isFalse();
+        assertThat(EmbeddedControlPlane.stop(dir)).isFalse();
+        // Data survives a stop: the next start sees the VM created before.
+        try (EmbeddedControlPlane restarted = EmbeddedControlPlane.start(dir)) {
+            assertThat(restarted.etcdProcess().pid()).isNotEqualTo(etcdPid);
+            assertThat(restarted.client().resources(VirtualMachine.class).inNamespace("default").withName("survivor")
+                    .get()).isNotNull();
+        } finally {
+            assertThat(EmbeddedControlPlane.stop(dir)).isTrue();
+        }
+        assertThat(EmbeddedControlPlane.status(dir).running()).isFalse();
+    }
+}

@@ -1,0 +1,71 @@
+package io.virtfleet.reconcilers.domain.xml;
+
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlProperty;
+
+/** {@code <disk>}. Identified by its alias when virtfleet created it, otherwise by its target dev (seed 002). */
+@JsonPropertyOrder({"type", "device", "driver", "source", "target", "readonly", "alias", "address"})
+public class DiskDef {
+    /** file, block, ... */
+    @JacksonXmlProperty(isAttribute = true)
+    public String type;
+    /** disk or cdrom. */
+    @JacksonXmlProperty(isAttribute = true)
+    public String device;
+    public Driver driver;
+    /** Absent on an empty cdrom drive. */
+    public Source source;
+    public Target target;
+    public Empty readonly;
+    public Alias alias;
+    public Address address;
+
+    @JsonPropertyOrder({"name", "type", "cache", "discard"})
+    public static class Driver {
+        @JacksonXmlProperty(isAttribute = true)
+        public String name;
+        /** Image format: qcow2, raw. */
+        @JacksonXmlProperty(isAttribute = true)
+        public String type;
+        @JacksonXmlProperty(isAttribute = true)
+        public String cache;
+        @JacksonXmlProperty(isAttribute = true)
+        public String discard;
+    }
+
+    @JsonPropertyOrder({"file", "dev", "index"})
+    public static class Source {
+        @JacksonXmlProperty(isAttribute = true)
+        public String file;
+        @JacksonXmlProperty(isAttribute = true)
+        public String dev;
+        /** Live XML only: libvirt's storage source index. */
+        @JacksonXmlProperty(isAttribute = true)
+        public String index;
+
+        public Source() {
+        }
+
+        public static Source file(String path) {
+            Source s = new Source();
+            s.file = path;
+            return s;
+        }
+    }
+
+    @JsonPropertyOrder({"dev", "bus"})
+    public static class Target {
+        @JacksonXmlProperty(isAttribute = true)
+        public String dev;
+        @JacksonXmlProperty(isAttribute = true)
+        public String bus;
+
+        public Target() {
+        }
+
+        public Target(String dev, String bus) {
+            this.dev = dev;
+            this.bus = bus;
+        }
+    }
+}

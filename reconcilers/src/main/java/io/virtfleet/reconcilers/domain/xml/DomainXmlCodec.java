@@ -1,0 +1,122 @@
+package io.virtfleet.reconcilers.domain.xml;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.DeserializationContext;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JavaType;
+import com.fasterxml.jackson.databind.JsonDeserializer;
+import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.deser.DeserializationProblemHandler;
+import com.fasterxml.jackson.databind.deser.ValueInstantiator;
+import com.fasterxml.jackson.dataformat.xml.XmlFactory;
+import com.fasterxml.jackson.dataformat.xml.XmlMapper;
+import io.virtfleet.api.v1alpha1.ApiGroup;
+
+import javax.xml.stream.XMLInputFactory;
+import javax.xml.stream.XMLOutputFactory;
+import javax.xml.stream.XMLStreamException;
+import javax.xml.stream.XMLStreamWriter;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+
+/** Writes rendered domains and reads libvirt's dumped domain XML. Thread-safe. */
+public final class DomainXmlCodec {
+    private static final XmlMapper WRITER = XmlMapper.builder(factory())
+            .defaultPropertyInclusion(JsonInclude.Value.construct(JsonInclude.Include.NON_NULL, JsonInclude.Include.NON_NULL))
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
+            .enable(MapperFeature.SORT_CREATOR_PROPERTIES_FIRST)
+            .build();
+
+    private static final XmlMapper READER = XmlMapper.builder(factory())
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            // libvirt sometimes repeats a child element's value as an attribute of the same name (graphics listen);
+            // skipping values of an unexpected shape keeps the reader about what it models.
+            .addHandler(new SkipMismatches())
+            .build();
+
+    private DomainXmlCodec() {
+    }
+
+    private static XmlFactory factory() {
+        XMLInputFactory in = XMLInputFactory.newFactory();
+        in.setProperty(XMLInputFactory.SUPPORT_DTD, false);
+        in.setProperty(XMLInputFactory.IS_SUPPORTING_EXTERNAL_ENTITIES, false);
+        XMLOutputFactory out = XMLOutputFactory.newFactory();
+        out.setProperty(XMLOutputFactory.IS_REPAIRING_NAMESPACES, true);
+        return XmlFactory.builder().xmlInputFactory(in).xmlOutputFactory(out).build();
+    }
+
+    /** The document, indented, without an XML declaration, ending in a newline. */
+    public static String write(DomainDef domain) {
+        StringWriter out = new StringWriter();
+        try {
+            XMLStreamWriter xml = WRITER.getFactory().getXMLOutputFactory().createXMLStreamWriter(out);
+            // Bind the prefixes readers expect instead of the writer's generated wstxnsN.
+            xml.setPrefix(Metadata.LIBOSINFO_PREFIX, Metadata.LIBOSINFO_NS);
+            xml.setPrefix(ApiGroup.LIBVIRT_METADATA_PREFIX, ApiGroup.LIBVIRT_METADATA_NS);
+            WRITER.writeValue(xml, domain);
+            xml.close();
+        } catch (XMLStreamException e) {
+            throw new IllegalStateException("cannot write domain XML", e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        String s = out.toString();
+        return s.endsWith("\n") ? s : s + "\n";
+    }
+
+    /**
+     * Reads a domain as libvirt dumps it (virDomainGetXMLDesc). Unknown elements and attributes are ignored.
+     *
+     * @throws IllegalArgumentException when the text is not well-formed XML
+     */
+    public static DomainDef parse(String xml) {
+        try {
+            return READER.readValue(xml, DomainDef.class);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("not a libvirt domain XML document: " + e.getMessage(), e);
+        }
+    }
+
+    private static final class SkipMismatches extends DeserializationProblemHandler {
+        @Override
+        public Object handleUnexpectedToken(DeserializationContext ctxt, JavaType targetType, JsonToken t,
+                                            JsonParser p, String failureMsg) throws IOException {
+            p.skipChildren();
+            return null;
+        }
+
+        @Override
+        public Object handleMissingInstantiator(DeserializationContext ctxt, Class<?> instClass,
+                                                ValueInstantiator valueInsta, JsonParser p, String msg)
+                throws IOException {
+            p.skipChildren();
+            return null;
+        }
+
+        @Override
+        public Object handleWeirdStringValue(DeserializationContext ctxt, Class<?> targetType, String valueToConvert,
+                                             String failureMsg) {
+            return null;
+        }
+
+        @Override
+        public Object handleWeirdNumberValue(DeserializationContext ctxt, Class<?> targetType, Number valueToConvert,
+                                             String failureMsg) {
+            return null;
+        }
+
+        @Override
+        public boolean handleUnknownProperty(DeserializationContext ctxt, JsonParser p,
+                                             JsonDeserializer<?> deserializer, Object beanOrClass,
+                                             String propertyName) throws IOException {
+            p.skipChildren();
+            return true;
+        }
+    }
+}

@@ -1,0 +1,10 @@
+/**
+ * Jackson XML model of libvirt's domain XML: written by the renderer and read back from libvirt's dumped (live or
+ * persistent) XML by the hot-plug planner. Only what virtfleet renders or needs to read back is modelled; parsing
+ * ignores every other element and attribute, so a newer libvirt adding elements does not break the reader.
+ *
+ * <p>Field order is libvirt's own formatting order (virDomainDefFormat), so a rendered document reads like a dumped
+ * one. Attributes that libvirt adds when it dumps (PCI {@code <address>}, generated {@code <alias>}, {@code id}) are
+ * modelled so they can be read, and left null when rendering so libvirt allocates them.
+ */
+package io.virtfleet.reconcilers.domain.xml;

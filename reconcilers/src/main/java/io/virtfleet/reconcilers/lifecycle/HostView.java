@@ -1,0 +1,98 @@
+package io.virtfleet.reconcilers.lifecycle;
+
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.virtfleet.api.v1alpha1.Host;
+import io.virtfleet.api.v1alpha1.HostStatus;
+
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What the scheduler needs to know about one Host: its labels, whether it takes new VMs, the drivers it offers, its
+ * capacity and until when its heartbeat Lease holds.
+ *
+ * @param cpus        physical CPUs, null when the agent has not reported them
+ * @param memoryBytes physical memory in bytes, null when not reported
+ * @param leaseExpiry renewTime + leaseDurationSeconds of the host's heartbeat Lease; null when there is no Lease
+ */
+public record HostView(String name, Map<String, String> labels, boolean unschedulable, Set<String> drivers,
+                       Integer cpus, Long memoryBytes, Instant leaseExpiry, List<String> allowedDiskRoots,
+                       String domainPrefix) {
+
+    public HostView {
+        labels = labels == null ? Map.of() : Map.copyOf(labels);
+        drivers = drivers == null ? Set.of() : Set.copyOf(drivers);
+        allowedDiskRoots = allowedDiskRoots == null ? List.of() : List.copyOf(allowedDiskRoots);
+    }
+
+    /** The view of a Host and its heartbeat Lease (either may be null). */
+    public static HostView of(Host host, Lease lease) {
+        String name = host != null && host.getMetadata() != null ? host.getMetadata().getName() : null;
+        Map<String, String> labels = host != null && host.getMetadata() != null ? host.getMetadata().getLabels() : null;
+        boolean unschedulable = host != null && host.getSpec() != null && Boolean.TRUE.equals(host.getSpec().unschedulable);
+        List<String> roots = host != null && host.getSpec() != null ? host.getSpec().allowedDiskRoots : null;
+        String prefix = host != null && host.getSpec() != null ? host.getSpec().domainPrefix : null;
+        HostStatus status = host != null ? host.getStatus() : null;
+        Set<String> drivers = availableDrivers(status);
+        Integer cpus = status != null ? status.cpus : null;
+        Long memory = status != null ? bytes(status.memory) : null;
+        return new HostView(name, labels, unschedulable, drivers, cpus, memory, leaseExpiry(lease), roots, prefix);
+    }
+
+    /** Drivers marked available in status.drivers; status.availableDrivers when the list is empty. */
+    public static Set<String> availableDrivers(HostStatus status) {
+        Set<String> out = new LinkedHashSet<>();
+        if (status == null) {
+            return out;
+        }
+        if (status.drivers != null && !status.drivers.isEmpty()) {
+            for (HostStatus.HypervisorDriver d : status.drivers) {
+                if (d != null && d.name != null && Boolean.TRUE.equals(d.available)) {
+                    out.add(d.name.trim());
+                }
+            }
+        } else if (status.availableDrivers != null) {
+            for (String d : status.availableDrivers.split(",")) {
+                if (!d.isBlank()) {
+                    out.add(d.trim());
+                }
+            }
+        }
+        return out;
+    }
+
+    /** renewTime (or acquireTime) + leaseDurationSeconds, or null when the Lease says nothing usable. */
+    public static Instant leaseExpiry(Lease lease) {
+        if (lease == null || lease.getSpec() == null || lease.getSpec().getLeaseDurationSeconds() == null) {
+            return null;
+        }
+        ZonedDateTime time = lease.getSpec().getRenewTime() != null ? lease.getSpec().getRenewTime()
+                : lease.getSpec().getAcquireTime();
+        return time == null ? null : time.toInstant().plusSeconds(lease.getSpec().getLeaseDurationSeconds());
+    }
+
+    static Long bytes(Quantity q) {
+        if (q == null || q.getAmount() == null || q.getAmount().isBlank()) {
+            return null;
+        }
+        try {
+            return Quantity.getAmountInBytes(q).longValue();
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** The heartbeat is fresh: the Lease exists and has not expired at {@code now}. */
+    public boolean isReady(Instant now) {
+        return leaseExpiry != null && leaseExpiry.isAfter(now);
+    }
+
+    public boolean offers(String driver) {
+        return drivers.contains(driver);
+    }
+}

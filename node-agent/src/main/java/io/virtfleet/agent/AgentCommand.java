@@ -1,0 +1,91 @@
+package io.virtfleet.agent;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code virtfleet agent}: runs the node agent in the foreground until SIGTERM/SIGINT. The CLI module adds it as a
+ * subcommand; {@link #main} runs it standalone.
+ */
+@Command(name = "agent", mixinStandardHelpOptions = true,
+        description = {"Run the virtfleet node agent: register this host, keep its heartbeat Lease, and make libvirt "
+                + "match the Domains assigned to it."})
+public class AgentCommand implements Callable<Integer> {
+    @Option(names = "--host", required = true, description = "Name of this host (the Host object and the "
+            + "virtfleet.io/host label value).")
+    String host;
+
+    @Option(names = "--libvirt-uri", defaultValue = AgentConfig.DEFAULT_URI,
+            description = "libvirt connection URI (default: ${DEFAULT-VALUE}).")
+    String libvirtUri;
+
+    @Option(names = "--kubeconfig", description = "kubeconfig file (default: $KUBECONFIG, ~/.kube/config or "
+            + "in-cluster).")
+    Path kubeconfig;
+
+    @Option(names = "--allowed-root", paramLabel = "DIR", description = "Directory under which disk images, kernels "
+            + "and other files of domains may live; repeatable (default: /var/lib/virtfleet).")
+    List<String> allowedRoots = new ArrayList<>();
+
+    @Option(names = "--domain-prefix", defaultValue = "", description = "Required prefix of libvirt domain names "
+            + "(lets several agents share one libvirtd).")
+    String domainPrefix;
+
+    @Option(names = "--lease-duration", defaultValue = "15s", converter = DurationConverter.class,
+            description = "Heartbeat Lease duration; renewed every third of it (default: ${DEFAULT-VALUE}).")
+    Duration leaseDuration;
+
+    @Option(names = "--resync", defaultValue = "30s", converter = DurationConverter.class,
+            description = "Full resync period, the safety net behind libvirt events (default: ${DEFAULT-VALUE}).")
+    Duration resync;
+
+    @Option(names = "--workers", defaultValue = "4", description = "Domains synced in parallel "
+            + "(default: ${DEFAULT-VALUE}).")
+    int workers;
+
+    /** Converts 15s / 500ms / 2m / PT15S. */
+    public static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            return AgentConfig.parseDuration(value);
+        }
+    }
+
+    /** The configuration these options describe. */
+    public AgentConfig config() {
+        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, null);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        AgentConfig cfg = config();
+        NodeAgent agent = NodeAgent.withKubeconfig(cfg, kubeconfig);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            agent.close();
+            stopped.countDown();
+        }, "virtfleet-agent-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            agent.start();
+        } catch (RuntimeException e) {
+            Runtime.getRuntime().removeShutdownHook(hook);
+            agent.close();
+            throw e;
+        }
+        stopped.await();
+        return 0;
+    }
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new AgentCommand()).execute(args));
+    }
+}

@@ -1,0 +1,105 @@
+package io.virtfleet.agent;
+
+import io.virtfleet.agent.host.HostProbe;
+import io.virtfleet.api.v1alpha1.HostSpec;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The node agent's settings.
+ *
+ * @param host          the Host name (and value of the {@code virtfleet.io/host} label the agent watches)
+ * @param libvirtUri    libvirt connection the agent manages domains on
+ * @param allowedRoots  directories under which domain disks, kernels etc. may live
+ * @param domainPrefix  required prefix of the libvirt domain names (empty: any)
+ * @param leaseDuration heartbeat Lease duration (renewed every third of it)
+ * @param resync        period of the full resync (the safety net behind events)
+ * @param workers       domains synced in parallel
+ * @param probeUris     other libvirt URIs probed for the Host's driver list
+ */
+public record AgentConfig(String host, String libvirtUri, List<String> allowedRoots, String domainPrefix,
+                          Duration leaseDuration, Duration resync, int workers, List<String> probeUris) {
+    public static final String DEFAULT_URI = "qemu:///system";
+    public static final Duration DEFAULT_LEASE_DURATION = Duration.ofSeconds(15);
+    public static final Duration DEFAULT_RESYNC = Duration.ofSeconds(30);
+    public static final int DEFAULT_WORKERS = 4;
+
+    public AgentConfig {
+        Objects.requireNonNull(host, "host");
+        if (host.isBlank() || !host.matches("[a-z0-9]([-a-z0-9.]*[a-z0-9])?") || host.length() > 253) {
+            throw new IllegalArgumentException("host '" + host + "' is not a valid Kubernetes object name "
+                    + "(lower-case alphanumerics, '-' and '.')");
+        }
+        libvirtUri = libvirtUri == null || libvirtUri.isBlank() ? DEFAULT_URI : libvirtUri;
+        allowedRoots = allowedRoots == null || allowedRoots.isEmpty() ? List.of(HostSpec.DEFAULT_ALLOWED_ROOT)
+                : List.copyOf(allowedRoots);
+        domainPrefix = domainPrefix == null ? "" : domainPrefix;
+        leaseDuration = leaseDuration == null ? DEFAULT_LEASE_DURATION : leaseDuration;
+        resync = resync == null ? DEFAULT_RESYNC : resync;
+        if (leaseDuration.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw new IllegalArgumentException("lease duration must be at least 1s");
+        }
+        if (resync.compareTo(Duration.ofMillis(100)) < 0) {
+            throw new IllegalArgumentException("resync period must be at least 100ms");
+        }
+        workers = workers <= 0 ? DEFAULT_WORKERS : workers;
+        probeUris = probeUris == null ? HostProbe.WELL_KNOWN_URIS : List.copyOf(probeUris);
+    }
+
+    /** Defaults for everything but the host. */
+    public static AgentConfig forHost(String host) {
+        return new AgentConfig(host, null, null, null, null, null, 0, null);
+    }
+
+    public AgentConfig withLibvirtUri(String uri) {
+        return new AgentConfig(host, uri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris);
+    }
+
+    public AgentConfig withAllowedRoots(List<String> roots) {
+        return new AgentConfig(host, libvirtUri, roots, domainPrefix, leaseDuration, resync, workers, probeUris);
+    }
+
+    public AgentConfig withDomainPrefix(String prefix) {
+        return new AgentConfig(host, libvirtUri, allowedRoots, prefix, leaseDuration, resync, workers, probeUris);
+    }
+
+    public AgentConfig withLeaseDuration(Duration d) {
+        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, d, resync, workers, probeUris);
+    }
+
+    public AgentConfig withResync(Duration d) {
+        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, d, workers, probeUris);
+    }
+
+    public AgentConfig withWorkers(int n) {
+        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, n, probeUris);
+    }
+
+    public AgentConfig withProbeUris(List<String> uris) {
+        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, uris);
+    }
+
+    /** Parses {@code 15s}, {@code 500ms}, {@code 2m}, {@code 1h} or ISO-8601 {@code PT15S}. */
+    public static Duration parseDuration(String s) {
+        String t = s.strip();
+        try {
+            if (t.startsWith("P") || t.startsWith("p")) {
+                return Duration.parse(t);
+            }
+            if (t.endsWith("ms")) {
+                return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
+            }
+            long n = Long.parseLong(t.substring(0, t.length() - 1));
+            return switch (t.charAt(t.length() - 1)) {
+                case 's' -> Duration.ofSeconds(n);
+                case 'm' -> Duration.ofMinutes(n);
+                case 'h' -> Duration.ofHours(n);
+                default -> throw new IllegalArgumentException();
+            };
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("invalid duration '" + s + "' (use e.g. 15s, 500ms, 2m, 1h)");
+        }
+    }
+}

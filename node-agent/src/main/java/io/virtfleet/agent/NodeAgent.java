@@ -1,0 +1,204 @@
+package io.virtfleet.agent;
+
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.virtfleet.agent.domain.DomainController;
+import io.virtfleet.agent.domain.DomainValidator;
+import io.virtfleet.agent.domain.PathPolicy;
+import io.virtfleet.agent.host.HostProbe;
+import io.virtfleet.agent.host.HostRegistrar;
+import io.virtfleet.agent.host.LeaseHeartbeat;
+import io.virtfleet.agent.libvirt.Capabilities;
+import io.virtfleet.agent.libvirt.LibvirtConnection;
+import org.libvirt.LibvirtException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The node agent for one host, runnable in-process: registers the Host and its heartbeat Lease, keeps a libvirt
+ * connection (reconnecting after libvirtd restarts), and syncs the Domains labelled {@code virtfleet.io/host=<host>}
+ * into libvirt.
+ *
+ * <pre>{@code
+ * try (NodeAgent agent = new NodeAgent(AgentConfig.forHost("node-a"), client)) {
+ *     agent.start();
+ *     ...
+ * }
+ * }</pre>
+ */
+public final class NodeAgent implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(NodeAgent.class);
+
+    private final AgentConfig config;
+    private final KubernetesClient client;
+    private final boolean ownsClient;
+    private ScheduledExecutorService scheduler;
+    private LibvirtConnection libvirt;
+    private LeaseHeartbeat heartbeat;
+    private HostRegistrar registrar;
+    private HostProbe probe;
+    private DomainController controller;
+    private boolean started;
+    private boolean closed;
+
+    /** An agent using {@code client} (which the caller closes after the agent). */
+    public NodeAgent(AgentConfig config, KubernetesClient client) {
+        this(config, client, false);
+    }
+
+    private NodeAgent(AgentConfig config, KubernetesClient client, boolean ownsClient) {
+        this.config = config;
+        this.client = client;
+        this.ownsClient = ownsClient;
+    }
+
+    /** An agent with its own client from a kubeconfig file (null: the usual auto-configuration, e.g. in-cluster). */
+    public static NodeAgent withKubeconfig(AgentConfig config, Path kubeconfig) throws IOException {
+        KubernetesClient c;
+        if (kubeconfig == null) {
+            c = new KubernetesClientBuilder().build();
+        } else {
+            Config cfg = Config.fromKubeconfig(null, Files.readString(kubeconfig), kubeconfig.toString());
+            c = new KubernetesClientBuilder().withConfig(cfg).build();
+        }
+        return new NodeAgent(config, c, true);
+    }
+
+    public AgentConfig config() {
+        return config;
+    }
+
+    /**
+     * Starts everything and returns; the work continues on background threads. Fails when the Kubernetes API is not
+     * reachable (the Host cannot be registered); an unreachable libvirtd is retried in the background and shows in the
+     * Host's Ready condition.
+     */
+    public synchronized void start() {
+        if (started) {
+            throw new IllegalStateException("already started");
+        }
+        started = true;
+        LOG.info("starting node agent for host {} (libvirt {}, allowed roots {}, domain prefix '{}', lease {}, "
+                        + "resync {})", config.host(), config.libvirtUri(), config.allowedRoots(),
+                config.domainPrefix(), config.leaseDuration(), config.resync());
+        AtomicInteger n = new AtomicInteger();
+        scheduler = Executors.newScheduledThreadPool(4, r -> {
+            Thread t = new Thread(r, "agent-" + config.host() + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        DomainValidator validator = new DomainValidator(config.host(), config.domainPrefix(),
+                new PathPolicy(config.allowedRoots()));
+        heartbeat = new LeaseHeartbeat(client, config.host(), config.leaseDuration(), scheduler);
+        registrar = new HostRegistrar(client, config.host(), config.allowedRoots(), config.domainPrefix(),
+                heartbeat.leaseName());
+        libvirt = new LibvirtConnection(config.libvirtUri(), new LibvirtConnection.Listener() {
+            @Override
+            public void domainEvent(String uuid, String event) {
+                DomainController c = controller;
+                if (c != null) {
+                    c.libvirtEvent(uuid, event);
+                }
+            }
+
+            @Override
+            public void connected() {
+                onLibvirtConnected();
+            }
+
+            @Override
+            public void disconnected(String reason) {
+                scheduler.execute(() -> writeHostStatus(null, false, reason));
+            }
+        }, scheduler);
+        probe = new HostProbe(libvirt, config.probeUris());
+        controller = new DomainController(client, libvirt, config.host(), validator, config.resync(),
+                config.workers(), scheduler);
+
+        registrar.applySpec();
+        heartbeat.start();
+        libvirt.start();
+        if (!libvirt.isConnected()) {
+            writeHostStatus(null, false, libvirt.lastError());
+        }
+        controller.start();
+    }
+
+    private void onLibvirtConnected() {
+        DomainController c = controller;
+        Set<String> emulators = Set.of();
+        try {
+            emulators = Capabilities.parse(libvirt.capabilities()).emulators();
+        } catch (LibvirtConnection.UnavailableException | io.virtfleet.agent.libvirt.LibvirtNative.LibvirtCallException
+                 | RuntimeException e) {
+            LOG.warn("cannot read libvirt capabilities: {}", e.getMessage());
+        } catch (LibvirtException e) {
+            LOG.warn("cannot read libvirt capabilities: {}", LibvirtConnection.describe(e));
+        }
+        if (c != null) {
+            c.libvirtConnected(emulators);
+        }
+        scheduler.execute(() -> {
+            HostProbe.Result r = probe.probe();
+            writeHostStatus(r, libvirt.isConnected(), libvirt.lastError());
+        });
+    }
+
+    private void writeHostStatus(HostProbe.Result r, boolean connected, String error) {
+        try {
+            registrar.writeStatus(r, connected, error);
+        } catch (RuntimeException e) {
+            LOG.error("cannot write the status of Host {}: {}", config.host(), e.getMessage(), e);
+        }
+    }
+
+    public boolean isLibvirtConnected() {
+        return libvirt != null && libvirt.isConnected();
+    }
+
+    /** True once the Domain informer has listed this host's Domains. */
+    public boolean hasSynced() {
+        return controller != null && controller.hasSynced();
+    }
+
+    /** Stops watching, syncing and renewing the Lease (so it expires), and closes the libvirt connection. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        LOG.info("stopping node agent for host {}", config.host());
+        if (heartbeat != null) {
+            heartbeat.close();
+        }
+        if (controller != null) {
+            controller.close();
+        }
+        if (libvirt != null) {
+            libvirt.close();
+        }
+        if (scheduler != null) {
+            scheduler.shutdownNow();
+            try {
+                scheduler.awaitTermination(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (ownsClient) {
+            client.close();
+        }
+        LOG.info("node agent for host {} stopped", config.host());
+    }
+}

@@ -1,0 +1,258 @@
+package io.virtfleet.agent.domain;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.virtfleet.agent.libvirt.LibvirtConnection;
+import io.virtfleet.agent.libvirt.LibvirtNative;
+import io.virtfleet.agent.libvirt.QemuProcesses;
+import io.virtfleet.api.v1alpha1.ApiGroup;
+import io.virtfleet.api.v1alpha1.Domain;
+import org.libvirt.LibvirtException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Watches the Domains labelled for this host (all namespaces) and keeps libvirt in line with them: every informer
+ * event, libvirt lifecycle/device event, reconnect and periodic resync enqueues the affected UUIDs; worker threads
+ * run {@link DomainSyncer#sync} per UUID (never two passes for one UUID at once).
+ */
+public final class DomainController implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(DomainController.class);
+    static final String UUID_INDEX = "virtfleet.io/uuid";
+    static final String UNKEYED_PREFIX = "unkeyed:";
+
+    private final KubernetesClient client;
+    private final LibvirtConnection libvirt;
+    private final String host;
+    private final Duration resync;
+    private final int workers;
+    private final ScheduledExecutorService scheduler;
+    private final WorkQueue queue;
+    private final DomainSyncer syncer;
+    private final List<Thread> threads = new ArrayList<>();
+    private SharedIndexInformer<Domain> informer;
+    private ScheduledFuture<?> resyncTask;
+    private volatile boolean running;
+
+    public DomainController(KubernetesClient client, LibvirtConnection libvirt, String host,
+                            DomainValidator validator, Duration resync, int workers,
+                            ScheduledExecutorService scheduler) {
+        this.client = client;
+        this.libvirt = libvirt;
+        this.host = host;
+        this.resync = resync;
+        this.workers = workers;
+        this.scheduler = scheduler;
+        this.queue = new WorkQueue(scheduler);
+        // Rewrite an unchanged status at most this often (so observedTime says the agent still looks).
+        Duration statusRefresh = resync.multipliedBy(10);
+        this.syncer = new DomainSyncer(client, libvirt, host, validator, new QemuProcesses(), this::domainsByUuid,
+                () -> informer != null && informer.hasSynced(), Clock.systemUTC(), statusRefresh);
+    }
+
+    public static String key(Domain d) {
+        String uuid = d.getSpec() == null ? null : d.getSpec().uuid;
+        if (DomainValidator.isUuid(uuid)) {
+            return uuid.toLowerCase(Locale.ROOT);
+        }
+        return UNKEYED_PREFIX + d.getMetadata().getNamespace() + "/" + d.getMetadata().getName();
+    }
+
+    public synchronized void start() {
+        running = true;
+        informer = client.resources(Domain.class).inAnyNamespace().withLabel(ApiGroup.HOST_LABEL, host)
+                .runnableInformer(0);
+        informer.addIndexers(Map.of(UUID_INDEX, d -> List.of(key(d))));
+        informer.addEventHandler(new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(Domain d) {
+                queue.add(key(d));
+            }
+
+            @Override
+            public void onUpdate(Domain oldD, Domain newD) {
+                String oldKey = key(oldD);
+                String newKey = key(newD);
+                queue.add(newKey);
+                if (!oldKey.equals(newKey)) {
+                    queue.add(oldKey);
+                }
+            }
+
+            @Override
+            public void onDelete(Domain d, boolean deletedFinalStateUnknown) {
+                queue.add(key(d));
+            }
+        });
+        informer.start().whenComplete((v, e) -> {
+            if (e != null) {
+                LOG.error("the Domain informer for host {} failed to start: {}", host, e.getMessage(), e);
+            } else {
+                LOG.info("Domain informer for host {} synced ({} Domains)", host, informer.getStore().list().size());
+                resyncAll("informer synced");
+            }
+        });
+        for (int i = 0; i < workers; i++) {
+            Thread t = new Thread(this::work, "domain-worker-" + host + "-" + i);
+            t.setDaemon(true);
+            t.start();
+            threads.add(t);
+        }
+        resyncTask = scheduler.scheduleWithFixedDelay(() -> resyncAll("periodic resync"), resync.toMillis(),
+                resync.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    public boolean hasSynced() {
+        return informer != null && informer.hasSynced();
+    }
+
+    /** A libvirt event for a UUID: sync it now. */
+    public void libvirtEvent(String uuid, String event) {
+        LOG.debug("libvirt event {} for {}", event, uuid);
+        queue.add(uuid.toLowerCase(Locale.ROOT));
+    }
+
+    /** libvirt (re)connected: refresh what depends on it and look at everything. */
+    public void libvirtConnected(Set<String> emulators) {
+        syncer.setEmulators(emulators);
+        resyncAll("libvirt connected");
+    }
+
+    /** Enqueues every Domain of this host and every libvirt domain marked for this host. */
+    public void resyncAll(String why) {
+        if (!running) {
+            return;
+        }
+        int n = 0;
+        if (informer != null) {
+            for (Domain d : informer.getStore().list()) {
+                queue.add(key(d));
+                n++;
+            }
+        }
+        if (libvirt.isConnected()) {
+            try {
+                for (LibvirtConnection.DomainInfo i : libvirt.listAll()) {
+                    try {
+                        DomainXml x = DomainXml.parse(i.currentXml());
+                        if (x.ownershipMark().filter(m -> host.equals(m.host())).isPresent()) {
+                            queue.add(i.uuid());
+                            n++;
+                        }
+                    } catch (DomainXml.InvalidXmlException e) {
+                        LOG.warn("libvirt domain {} ({}): cannot parse its XML: {}", i.name(), i.uuid(),
+                                e.getMessage());
+                    }
+                }
+            } catch (LibvirtConnection.UnavailableException e) {
+                LOG.warn("resync ({}): libvirt unavailable: {}", why, e.getMessage());
+            } catch (LibvirtException e) {
+                LOG.warn("resync ({}): cannot list libvirt domains: {}", why, LibvirtConnection.describe(e));
+            } catch (LibvirtNative.LibvirtCallException e) {
+                LOG.warn("resync ({}): cannot list libvirt domains: {}", why, e.getMessage());
+            }
+        }
+        LOG.debug("resync ({}): {} keys enqueued", why, n);
+    }
+
+    List<Domain> domainsByUuid(String uuid) {
+        if (informer == null) {
+            return List.of();
+        }
+        return informer.getIndexer().byIndex(UUID_INDEX, uuid);
+    }
+
+    private void work() {
+        while (running) {
+            String key;
+            try {
+                key = queue.take();
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (key == null) {
+                return;
+            }
+            try {
+                process(key);
+            } finally {
+                queue.done(key);
+            }
+        }
+    }
+
+    private void process(String key) {
+        String what = describeKey(key);
+        try {
+            if (key.startsWith(UNKEYED_PREFIX)) {
+                for (Domain d : domainsByUuid(key)) {
+                    syncer.syncUnkeyed(d);
+                }
+                return;
+            }
+            DomainSyncer.Result r = syncer.sync(key);
+            if (r.failed()) {
+                Duration d = queue.addRateLimited(key);
+                LOG.info("{}: retrying in {} ms", what, d.toMillis());
+            } else {
+                queue.forget(key);
+                if (r.requeueAfter() != null) {
+                    queue.addAfter(key, r.requeueAfter());
+                }
+            }
+        } catch (LibvirtConnection.UnavailableException e) {
+            Duration d = queue.addRateLimited(key);
+            LOG.warn("{}: libvirt unavailable ({}); retrying in {} ms", what, e.getMessage(), d.toMillis());
+        } catch (KubernetesClientException e) {
+            Duration d = queue.addRateLimited(key);
+            LOG.error("{}: Kubernetes API call failed: {}; retrying in {} ms", what, e.getMessage(), d.toMillis());
+        } catch (RuntimeException e) {
+            Duration d = queue.addRateLimited(key);
+            LOG.error("{}: sync failed: {}; retrying in {} ms", what, e, d.toMillis(), e);
+        }
+    }
+
+    private String describeKey(String key) {
+        List<Domain> ds = domainsByUuid(key);
+        if (ds.isEmpty()) {
+            return key.startsWith(UNKEYED_PREFIX) ? key.substring(UNKEYED_PREFIX.length()) : "uuid " + key;
+        }
+        return DomainSyncer.ref(ds.get(0)) + " (" + key + ")";
+    }
+
+    @Override
+    public synchronized void close() {
+        running = false;
+        if (resyncTask != null) {
+            resyncTask.cancel(false);
+        }
+        queue.shutdown();
+        if (informer != null) {
+            informer.close();
+        }
+        for (Thread t : threads) {
+            try {
+                t.join(TimeUnit.SECONDS.toMillis(30));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (t.isAlive()) {
+                LOG.warn("worker {} still busy after 30 s; leaving it", t.getName());
+            }
+        }
+        threads.clear();
+    }
+}

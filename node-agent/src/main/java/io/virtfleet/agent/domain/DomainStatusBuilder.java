@@ -1,0 +1,175 @@
+package io.virtfleet.agent.domain;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.virtfleet.agent.libvirt.DomainState;
+import io.virtfleet.agent.libvirt.LibvirtConnection.DomainInfo;
+import io.virtfleet.api.v1alpha1.DeviceStatus;
+import io.virtfleet.api.v1alpha1.Domain;
+import io.virtfleet.api.v1alpha1.DomainSpec;
+import io.virtfleet.api.v1alpha1.DomainStatus;
+
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.OptionalLong;
+
+/**
+ * Builds a Domain's status from what libvirt reports (pure). Conditions:
+ * <ul>
+ *   <li>{@code Synced}: the last pass applied the spec (False with reason InvalidSpec, LibvirtError or Conflict).</li>
+ *   <li>{@code Ready}: the libvirt state matches spec.powerState.</li>
+ *   <li>{@code RestartRequired}: the persistent config was redefined while the domain runs; the change takes effect
+ *       at the next start.</li>
+ * </ul>
+ */
+public final class DomainStatusBuilder {
+    public static final String SYNCED = "Synced";
+    public static final String READY = "Ready";
+    public static final String RESTART_REQUIRED = "RestartRequired";
+
+    public static final String REASON_INVALID_SPEC = "InvalidSpec";
+    public static final String REASON_LIBVIRT_ERROR = "LibvirtError";
+    public static final String REASON_CONFLICT = "Conflict";
+
+    private DomainStatusBuilder() {
+    }
+
+    /** The outcome of one pass, for the status. */
+    public record Outcome(String errorReason, String error, String waitingFor, int started, Long recordRestart) {
+        public static Outcome ok(String waitingFor, int started, Long recordRestart) {
+            return new Outcome(null, null, waitingFor, started, recordRestart);
+        }
+
+        public static Outcome failed(String reason, String error, int started, Long recordRestart) {
+            return new Outcome(reason, error, null, started, recordRestart);
+        }
+    }
+
+    /**
+     * The new status of {@code d}: {@code info} is the libvirt domain after this pass (null when not defined, or not
+     * virtfleet's to report), {@code pid} its QEMU process.
+     */
+    public static DomainStatus build(Domain d, DomainInfo info, OptionalLong pid, Outcome outcome, Instant now) {
+        DomainStatus prev = d.getStatus() == null ? new DomainStatus() : d.getStatus();
+        DomainSpec spec = d.getSpec();
+        DomainStatus s = new DomainStatus();
+        Long generation = d.getMetadata().getGeneration();
+        DomainState state = null;
+        String liveHash = null;
+        String persistentHash = null;
+        if (info == null) {
+            s.state = DomainState.NOT_DEFINED;
+            s.id = -1;
+        } else {
+            state = DomainState.of(info.state());
+            s.state = state.statusName();
+            s.reason = DomainState.reasonName(state, info.reason());
+            s.id = info.active() ? info.id() : -1;
+            DomainXml current = parseQuietly(info.currentXml());
+            if (current != null) {
+                s.genid = current.genid() == null || current.genid().isEmpty() ? null : current.genid();
+                s.devices = new ArrayList<>(current.devices());
+            }
+            if (info.active()) {
+                pid.ifPresent(p -> s.pid = p);
+                DomainXml live = parseQuietly(info.liveXml());
+                liveHash = live == null ? null : live.appliedSpecHash().orElse(null);
+            }
+            DomainXml persistent = parseQuietly(info.inactiveXml());
+            persistentHash = persistent == null ? null : persistent.appliedSpecHash().orElse(null);
+        }
+        s.uuid = info != null ? info.uuid()
+                : spec != null && spec.uuid != null ? spec.uuid.toLowerCase(Locale.ROOT) : null;
+        s.startCount = (prev.startCount == null ? 0 : prev.startCount) + outcome.started();
+        s.observedRestartGeneration = outcome.recordRestart() != null ? outcome.recordRestart()
+                : prev.observedRestartGeneration;
+        s.lastError = outcome.error();
+        s.observedGeneration = generation;
+        s.observedTime = now.truncatedTo(ChronoUnit.SECONDS).toString();
+
+        List<Condition> conds = new ArrayList<>();
+        if (outcome.error() == null) {
+            conds.add(condition(prev, SYNCED, "True", "Synced", "libvirt matches the spec as far as the agent acts",
+                    generation, now));
+        } else {
+            conds.add(condition(prev, SYNCED, "False", outcome.errorReason(), outcome.error(), generation, now));
+        }
+        String power = spec == null || spec.powerState == null ? DomainSpec.POWER_STOPPED : spec.powerState;
+        boolean ready = switch (power) {
+            case DomainSpec.POWER_RUNNING -> state == DomainState.RUNNING || state == DomainState.BLOCKED;
+            case DomainSpec.POWER_PAUSED -> state == DomainState.PAUSED;
+            default -> state == null || !state.active();
+        };
+        String stateText = s.state + (s.reason != null ? " (" + s.reason + ")" : "");
+        if (ready) {
+            conds.add(condition(prev, READY, "True", s.state, "domain is " + stateText, generation, now));
+        } else {
+            String msg = "domain is " + stateText + ", spec.powerState is " + power
+                    + (outcome.waitingFor() != null ? "; waiting for " + outcome.waitingFor() : "");
+            conds.add(condition(prev, READY, "False", s.state, msg, generation, now));
+        }
+        boolean restartRequired = info != null && info.active() && persistentHash != null
+                && !Objects.equals(liveHash, persistentHash);
+        conds.add(restartRequired
+                ? condition(prev, RESTART_REQUIRED, "True", "ConfigChanged",
+                        "the persistent config was redefined while the domain runs; it applies at the next start",
+                        generation, now)
+                : condition(prev, RESTART_REQUIRED, "False", "UpToDate", "the running domain uses the defined config",
+                        generation, now));
+        s.conditions = conds;
+        return s;
+    }
+
+    /** A condition, keeping the previous lastTransitionTime when its status did not change. */
+    static Condition condition(DomainStatus prev, String type, String status, String reason, String message,
+                               Long generation, Instant now) {
+        String transition = now.truncatedTo(ChronoUnit.SECONDS).toString();
+        if (prev.conditions != null) {
+            for (Condition c : prev.conditions) {
+                if (type.equals(c.getType()) && status.equals(c.getStatus()) && c.getLastTransitionTime() != null) {
+                    transition = c.getLastTransitionTime();
+                }
+            }
+        }
+        return new ConditionBuilder().withType(type).withStatus(status).withReason(reason).withMessage(message)
+                .withObservedGeneration(generation).withLastTransitionTime(transition).build();
+    }
+
+    /** True when the two statuses differ in more than observedTime. */
+    public static boolean differs(DomainStatus a, DomainStatus b) {
+        if (a == null || b == null) {
+            return a != b;
+        }
+        return !Objects.equals(a.state, b.state) || !Objects.equals(a.reason, b.reason)
+                || !Objects.equals(a.id, b.id) || !Objects.equals(a.uuid, b.uuid)
+                || !Objects.equals(a.genid, b.genid) || !Objects.equals(a.pid, b.pid)
+                || !Objects.equals(nullToEmpty(a.devices), nullToEmpty(b.devices))
+                || !Objects.equals(a.observedRestartGeneration, b.observedRestartGeneration)
+                || !Objects.equals(a.startCount, b.startCount) || !Objects.equals(a.lastError, b.lastError)
+                || !Objects.equals(nullToEmptyC(a.conditions), nullToEmptyC(b.conditions))
+                || !Objects.equals(a.observedGeneration, b.observedGeneration);
+    }
+
+    private static List<DeviceStatus> nullToEmpty(List<DeviceStatus> l) {
+        return l == null ? List.of() : l;
+    }
+
+    private static List<Condition> nullToEmptyC(List<Condition> l) {
+        return l == null ? List.of() : l;
+    }
+
+    private static DomainXml parseQuietly(String xml) {
+        if (xml == null) {
+            return null;
+        }
+        try {
+            return DomainXml.parse(xml);
+        } catch (DomainXml.InvalidXmlException e) {
+            return null;
+        }
+    }
+}

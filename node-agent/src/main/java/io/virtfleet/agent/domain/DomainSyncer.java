@@ -1,0 +1,473 @@
+package io.virtfleet.agent.domain;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.virtfleet.agent.libvirt.Capabilities;
+import io.virtfleet.agent.libvirt.DomainState;
+import io.virtfleet.agent.libvirt.LibvirtConnection;
+import io.virtfleet.agent.libvirt.LibvirtConnection.DomainInfo;
+import io.virtfleet.agent.libvirt.LibvirtNative;
+import io.virtfleet.agent.libvirt.QemuProcesses;
+import io.virtfleet.api.v1alpha1.ApiGroup;
+import io.virtfleet.api.v1alpha1.Domain;
+import io.virtfleet.api.v1alpha1.DomainStatus;
+import org.libvirt.Error.ErrorNumber;
+import org.libvirt.LibvirtException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BooleanSupplier;
+import java.util.function.Function;
+
+/**
+ * One sync pass for one UUID: looks at the Domain (from the informer cache) and the libvirt domain, plans with
+ * {@link DomainSyncPlanner}, carries the plan out, and writes what it then observes to the Domain's status.
+ *
+ * <p>Ownership: a libvirt domain is the agent's only if its XML carries virtfleet's mark naming this host. Other
+ * domains are never changed nor reported. A domain with this host's mark whose Domain is gone or assigned to another
+ * host is fenced: destroyed (never started) and undefined.
+ */
+public final class DomainSyncer {
+    private static final Logger LOG = LoggerFactory.getLogger(DomainSyncer.class);
+    /** Undefine flags for a deleted Domain: drop managed-save, snapshot/checkpoint metadata and NVRAM. */
+    static final int UNDEFINE_FLAGS = LibvirtConnection.UNDEFINE_MANAGED_SAVE
+            | LibvirtConnection.UNDEFINE_SNAPSHOTS_METADATA | LibvirtConnection.UNDEFINE_CHECKPOINTS_METADATA
+            | LibvirtConnection.UNDEFINE_NVRAM;
+    /** Undefine flags when fencing: as above but keep NVRAM (data the Domain's new host may still want). */
+    static final int FENCE_UNDEFINE_FLAGS = LibvirtConnection.UNDEFINE_MANAGED_SAVE
+            | LibvirtConnection.UNDEFINE_SNAPSHOTS_METADATA | LibvirtConnection.UNDEFINE_CHECKPOINTS_METADATA
+            | LibvirtConnection.UNDEFINE_KEEP_NVRAM;
+
+    private final KubernetesClient client;
+    private final LibvirtConnection libvirt;
+    private final String host;
+    private final DomainValidator validator;
+    private final QemuProcesses qemu;
+    private final Function<String, List<Domain>> domainsByUuid;
+    private final BooleanSupplier informerSynced;
+    private final Clock clock;
+    private final Duration statusRefresh;
+    private final Map<String, Instant> shutdownRequests = new ConcurrentHashMap<>();
+    private volatile Set<String> emulators = Set.of();
+
+    /** What the pass wants next: another pass after {@code requeueAfter} (nullable), or a retry with backoff. */
+    public record Result(Duration requeueAfter, boolean failed) {
+        static final Result DONE = new Result(null, false);
+    }
+
+    public DomainSyncer(KubernetesClient client, LibvirtConnection libvirt, String host, DomainValidator validator,
+                        QemuProcesses qemu, Function<String, List<Domain>> domainsByUuid,
+                        BooleanSupplier informerSynced, Clock clock, Duration statusRefresh) {
+        this.client = client;
+        this.libvirt = libvirt;
+        this.host = host;
+        this.validator = validator;
+        this.qemu = qemu;
+        this.domainsByUuid = domainsByUuid;
+        this.informerSynced = informerSynced;
+        this.clock = clock;
+        this.statusRefresh = statusRefresh;
+    }
+
+    /** The emulator binaries libvirt offers (from its capabilities), checked against {@code <emulator>}. */
+    public void setEmulators(Set<String> emulators) {
+        this.emulators = Set.copyOf(emulators);
+    }
+
+    /** libvirt's emulators; read from its capabilities when not known yet (so the check is never skipped). */
+    private Set<String> emulators() throws LibvirtConnection.UnavailableException {
+        Set<String> e = emulators;
+        if (e.isEmpty()) {
+            try {
+                e = Capabilities.parse(libvirt.capabilities()).emulators();
+                emulators = e;
+            } catch (LibvirtException ex) {
+                throw new LibvirtConnection.UnavailableException("cannot read libvirt capabilities: "
+                        + LibvirtConnection.describe(ex));
+            } catch (LibvirtNative.LibvirtCallException ex) {
+                throw new LibvirtConnection.UnavailableException("cannot read libvirt capabilities: "
+                        + ex.getMessage());
+            }
+        }
+        return e;
+    }
+
+    public static String ref(Domain d) {
+        return d.getMetadata().getNamespace() + "/" + d.getMetadata().getName();
+    }
+
+    public Result sync(String uuid) throws LibvirtConnection.UnavailableException {
+        List<Domain> claims = domainsByUuid.apply(uuid);
+        Optional<DomainInfo> lv = inspect(uuid);
+        DomainXml lvXml = lv.map(i -> parseQuietly(i.currentXml(), uuid)).orElse(null);
+        Optional<DomainXml.OwnershipMark> mark = lvXml == null ? Optional.empty() : lvXml.ownershipMark();
+        boolean mine = mark.isPresent() && host.equals(mark.get().host());
+
+        if (claims.size() > 1) {
+            String names = claims.stream().map(DomainSyncer::ref).toList().toString();
+            for (Domain d : claims) {
+                LOG.error("{}: {} Domains claim uuid {}: {}; the agent acts on none of them", ref(d), claims.size(),
+                        uuid, names);
+                writeStatus(d, null, OptionalLong.empty(), DomainStatusBuilder.Outcome.failed(
+                        DomainStatusBuilder.REASON_CONFLICT, "Domains " + names + " all claim uuid " + uuid, 0,
+                        null));
+            }
+            return Result.DONE;
+        }
+        Domain d = claims.isEmpty() ? null : claims.get(0);
+        if (d == null || d.getSpec() == null || !host.equals(d.getSpec().host)) {
+            if (lv.isPresent() && mine) {
+                return fence(uuid, lv.get(), d);
+            }
+            return Result.DONE;
+        }
+        String ref = ref(d);
+        boolean deleting = d.getMetadata().getDeletionTimestamp() != null;
+        if (lv.isPresent() && !mine) {
+            String why = mark.isEmpty()
+                    ? "libvirt already has a domain with uuid " + uuid + " that is not virtfleet's (no ownership "
+                    + "mark); the agent never touches it"
+                    : "libvirt's domain with uuid " + uuid + " is marked for host '" + mark.get().host()
+                    + "', not this host; the agent does not touch it";
+            if (deleting) {
+                LOG.warn("{}: {}; removing the finalizer without undefining anything", ref, why);
+                patchFinalizer(d, false);
+                return Result.DONE;
+            }
+            LOG.error("{}: {}", ref, why);
+            writeStatus(d, null, OptionalLong.empty(), DomainStatusBuilder.Outcome.failed(
+                    DomainStatusBuilder.REASON_CONFLICT, why, 0, null));
+            return Result.DONE;
+        }
+
+        DomainValidator.Result validation = validator.validate(d, emulators());
+        if (!validation.valid() && !deleting) {
+            LOG.warn("{}: invalid spec, nothing is defined from it: {}", ref, validation.summary());
+        }
+        boolean hasFinalizer = d.getMetadata().getFinalizers() != null
+                && d.getMetadata().getFinalizers().contains(ApiGroup.AGENT_FINALIZER);
+        Long observedRestart = d.getStatus() == null ? null : d.getStatus().observedRestartGeneration;
+        ObservedDomain observed = lv.map(i -> new ObservedDomain(true, DomainState.of(i.state()),
+                        appliedHash(i), shutdownRequests.get(uuid)))
+                .orElse(ObservedDomain.notDefined());
+        DomainSyncPlanner.Desired desired = DomainSyncPlanner.Desired.of(d.getSpec(), validation.specHash(),
+                validation.valid(), deleting, hasFinalizer, observedRestart);
+        Instant now = clock.instant();
+        DomainSyncPlanner.Plan plan = DomainSyncPlanner.plan(desired, observed, now);
+        if (!plan.actions().isEmpty()) {
+            LOG.info("{}: libvirt {} ({}), powerState {}, restartGeneration {}/{} -> {}", ref,
+                    lv.map(i -> DomainState.of(i.state()).statusName()).orElse(DomainState.NOT_DEFINED),
+                    uuid, d.getSpec().powerState, desired.restartGeneration(), observedRestart, plan.actions());
+        }
+
+        int started = 0;
+        Long recordRestart = null;
+        String error = null;
+        String errorReason = null;
+        for (LifecycleAction action : plan.actions()) {
+            try {
+                switch (action) {
+                    case ADD_FINALIZER -> {
+                        d = patchFinalizer(d, true);
+                        if (d == null) {
+                            return Result.DONE; // deleted meanwhile
+                        }
+                    }
+                    case DEFINE -> {
+                        String xml = validation.xml().withAgentMetadata(validation.specHash(), d.getSpec().genid);
+                        libvirt.define(xml);
+                        LOG.info("{}: defined libvirt domain {} ({}){}", ref, validation.xml().name(), uuid,
+                                observed.active() ? " - persistent config only; it applies at the next start" : "");
+                    }
+                    case START, START_PAUSED -> {
+                        libvirt.start(uuid, action == LifecycleAction.START_PAUSED);
+                        shutdownRequests.remove(uuid);
+                        started++;
+                        LOG.info("{}: started libvirt domain {}{}", ref, uuid,
+                                action == LifecycleAction.START_PAUSED ? " (paused)" : "");
+                    }
+                    case RESUME -> tolerateInvalid(ref, action, () -> libvirt.resume(uuid));
+                    case SUSPEND -> tolerateInvalid(ref, action, () -> libvirt.suspend(uuid));
+                    case SHUTDOWN -> {
+                        tolerateInvalid(ref, action, () -> libvirt.shutdown(uuid));
+                        shutdownRequests.put(uuid, now);
+                        LOG.info("{}: asked the guest to shut down; destroying it after {}s", ref,
+                                desired.shutdownTimeout().toSeconds());
+                    }
+                    case DESTROY -> {
+                        tolerateInvalid(ref, action, () -> libvirt.destroy(uuid));
+                        shutdownRequests.remove(uuid);
+                        LOG.info("{}: destroyed libvirt domain {}", ref, uuid);
+                    }
+                    case UNDEFINE -> {
+                        libvirt.undefine(uuid, UNDEFINE_FLAGS);
+                        LOG.info("{}: undefined libvirt domain {}", ref, uuid);
+                    }
+                    case REMOVE_FINALIZER -> {
+                        patchFinalizer(d, false);
+                        shutdownRequests.remove(uuid);
+                        LOG.info("{}: libvirt domain {} is gone; removed the finalizer", ref, uuid);
+                        return Result.DONE;
+                    }
+                    case RECORD_RESTART -> recordRestart = desired.restartGeneration();
+                    default -> throw new IllegalStateException("unhandled action " + action);
+                }
+            } catch (LibvirtException | LibvirtNative.LibvirtCallException e) {
+                String msg = e instanceof LibvirtException le ? LibvirtConnection.describe(le) : e.getMessage();
+                error = action.name().toLowerCase(Locale.ROOT).replace('_', ' ') + " failed: " + msg;
+                errorReason = DomainStatusBuilder.REASON_LIBVIRT_ERROR;
+                LOG.error("{}: {}", ref, error);
+                break;
+            }
+        }
+        if (deleting) {
+            // Not done yet (a step failed): report and retry.
+            return error != null ? new Result(null, true) : Result.DONE;
+        }
+        if (error == null && !validation.valid()) {
+            error = "invalid spec: " + validation.summary();
+            errorReason = DomainStatusBuilder.REASON_INVALID_SPEC;
+        }
+
+        Optional<DomainInfo> after = inspect(uuid);
+        if (after.isEmpty() || !after.get().active()) {
+            shutdownRequests.remove(uuid);
+        }
+        DomainInfo info = after.orElse(null);
+        OptionalLong pid = info != null && info.active() ? qemu.pid(info.name(), uuid) : OptionalLong.empty();
+        DomainStatusBuilder.Outcome outcome = error == null
+                ? DomainStatusBuilder.Outcome.ok(plan.waitingFor(), started, recordRestart)
+                : DomainStatusBuilder.Outcome.failed(errorReason, error, started, recordRestart);
+        writeStatus(d, info, pid, outcome);
+        if (error != null && errorReason.equals(DomainStatusBuilder.REASON_LIBVIRT_ERROR)) {
+            return new Result(null, true);
+        }
+        return new Result(plan.requeueAfter(), false);
+    }
+
+    /**
+     * A Domain without a usable spec.uuid: nothing can be keyed on it, so nothing is defined; the error goes to its
+     * status (and a deleting one just loses the finalizer).
+     */
+    public void syncUnkeyed(Domain d) {
+        if (d.getSpec() != null && d.getSpec().host != null && !host.equals(d.getSpec().host)) {
+            return;
+        }
+        if (d.getMetadata().getDeletionTimestamp() != null) {
+            patchFinalizer(d, false);
+            return;
+        }
+        String uuid = d.getSpec() == null ? null : d.getSpec().uuid;
+        String why = "invalid spec: spec.uuid " + (uuid == null ? "is missing" : "'" + uuid + "' is not a UUID")
+                + "; nothing is defined";
+        LOG.warn("{}: {}", ref(d), why);
+        writeStatus(d, null, OptionalLong.empty(), DomainStatusBuilder.Outcome.failed(
+                DomainStatusBuilder.REASON_INVALID_SPEC, why, 0, null));
+    }
+
+    // --------------------------------------------------------------------------------------------------- fencing
+
+    private Result fence(String uuid, DomainInfo info, Domain d) throws LibvirtConnection.UnavailableException {
+        String name = info.name();
+        if (d == null) {
+            if (!informerSynced.getAsBoolean()) {
+                LOG.info("libvirt domain {} ({}) is marked for this host but its Domain is not (yet) known; "
+                        + "waiting for the Domain informer to sync before deciding", name, uuid);
+                return new Result(Duration.ofSeconds(1), false);
+            }
+            // The cache says gone or assigned elsewhere. Confirm against the API before destroying anything.
+            Optional<Domain> live;
+            try {
+                live = client.resources(Domain.class).inAnyNamespace().list().getItems().stream()
+                        .filter(x -> x.getSpec() != null && uuid.equalsIgnoreCase(x.getSpec().uuid)).findFirst();
+            } catch (KubernetesClientException e) {
+                LOG.warn("libvirt domain {} ({}): cannot confirm with the API server that its Domain is gone ({}); "
+                        + "not fencing now", name, uuid, e.getMessage());
+                return new Result(null, true);
+            }
+            if (live.isPresent() && host.equals(live.get().getSpec().host)) {
+                LOG.warn("{}: assigned to this host (spec.host) but not labelled {}={}; the agent does not see it "
+                        + "and leaves libvirt domain {} ({}) alone", ref(live.get()), ApiGroup.HOST_LABEL, host, name,
+                        uuid);
+                return Result.DONE;
+            }
+            d = live.orElse(null);
+        }
+        String why = d == null ? "its Domain no longer exists"
+                : "its Domain " + ref(d) + " is assigned to host '" + d.getSpec().host + "'";
+        LOG.error("FENCING libvirt domain {} ({}): marked for this host '{}' but {}; destroying and undefining it",
+                name, uuid, host, why);
+        try {
+            if (info.active()) {
+                tolerateInvalid(name, LifecycleAction.DESTROY, () -> libvirt.destroy(uuid));
+                LOG.error("FENCING libvirt domain {} ({}): destroyed", name, uuid);
+            }
+            if (info.persistent()) {
+                libvirt.undefine(uuid, FENCE_UNDEFINE_FLAGS);
+                LOG.error("FENCING libvirt domain {} ({}): undefined", name, uuid);
+            }
+        } catch (LibvirtException | LibvirtNative.LibvirtCallException e) {
+            String msg = e instanceof LibvirtException le ? LibvirtConnection.describe(le) : e.getMessage();
+            LOG.error("FENCING libvirt domain {} ({}) failed: {}; retrying", name, uuid, msg);
+            return new Result(null, true);
+        }
+        shutdownRequests.remove(uuid);
+        return Result.DONE;
+    }
+
+    // ------------------------------------------------------------------------------------------------ kubernetes
+
+    /** Adds or removes the agent finalizer, optimistic on resourceVersion; returns the updated Domain or null. */
+    Domain patchFinalizer(Domain d, boolean add) {
+        Domain cur = d;
+        for (int attempt = 0; attempt < 5; attempt++) {
+            List<String> fins = cur.getMetadata().getFinalizers() == null ? new ArrayList<>()
+                    : new ArrayList<>(cur.getMetadata().getFinalizers());
+            boolean has = fins.contains(ApiGroup.AGENT_FINALIZER);
+            if (has == add) {
+                return cur;
+            }
+            if (add) {
+                fins.add(ApiGroup.AGENT_FINALIZER);
+            } else {
+                fins.removeIf(ApiGroup.AGENT_FINALIZER::equals);
+            }
+            Map<String, Object> meta = new LinkedHashMap<>();
+            meta.put("resourceVersion", cur.getMetadata().getResourceVersion());
+            meta.put("finalizers", fins);
+            String patch = client.getKubernetesSerialization().asJson(Map.of("metadata", meta));
+            try {
+                return client.resources(Domain.class).inNamespace(cur.getMetadata().getNamespace())
+                        .withName(cur.getMetadata().getName())
+                        .patch(PatchContext.of(PatchType.JSON_MERGE), patch);
+            } catch (KubernetesClientException e) {
+                if (e.getCode() == 404) {
+                    return null;
+                }
+                if (e.getCode() != 409) {
+                    throw e;
+                }
+                cur = client.resources(Domain.class).inNamespace(cur.getMetadata().getNamespace())
+                        .withName(cur.getMetadata().getName()).get();
+                if (cur == null) {
+                    return null;
+                }
+            }
+        }
+        throw new KubernetesClientException("could not " + (add ? "add" : "remove") + " finalizer on " + ref(d)
+                + ": conflicting updates");
+    }
+
+    private void writeStatus(Domain d, DomainInfo info, OptionalLong pid, DomainStatusBuilder.Outcome outcome) {
+        Domain cur = d;
+        for (int attempt = 0; attempt < 5; attempt++) {
+            DomainStatus next = DomainStatusBuilder.build(cur, info, pid, outcome, clock.instant());
+            DomainStatus prev = cur.getStatus();
+            if (!DomainStatusBuilder.differs(prev, next) && !stale(prev)) {
+                return;
+            }
+            Domain copy = client.getKubernetesSerialization().clone(cur);
+            copy.setStatus(next);
+            try {
+                client.resource(copy).updateStatus();
+                if (prev == null || !java.util.Objects.equals(prev.state, next.state)
+                        || !java.util.Objects.equals(prev.id, next.id)) {
+                    LOG.info("{}: status {} {} id={} pid={}", ref(cur), next.state,
+                            next.reason == null ? "" : "(" + next.reason + ")", next.id, next.pid);
+                }
+                return;
+            } catch (KubernetesClientException e) {
+                if (e.getCode() == 404) {
+                    return;
+                }
+                if (e.getCode() != 409) {
+                    throw e;
+                }
+                cur = client.resources(Domain.class).inNamespace(cur.getMetadata().getNamespace())
+                        .withName(cur.getMetadata().getName()).get();
+                if (cur == null) {
+                    return;
+                }
+            }
+        }
+        throw new KubernetesClientException("could not write the status of " + ref(d) + ": conflicting updates");
+    }
+
+    private boolean stale(DomainStatus prev) {
+        if (prev == null || prev.observedTime == null) {
+            return true;
+        }
+        try {
+            return Instant.parse(prev.observedTime).plus(statusRefresh).isBefore(clock.instant());
+        } catch (RuntimeException e) {
+            return true;
+        }
+    }
+
+    // --------------------------------------------------------------------------------------------------- libvirt
+
+    private Optional<DomainInfo> inspect(String uuid) throws LibvirtConnection.UnavailableException {
+        try {
+            return libvirt.inspect(uuid);
+        } catch (LibvirtException e) {
+            throw new LibvirtConnection.UnavailableException("cannot read libvirt domain " + uuid + ": "
+                    + LibvirtConnection.describe(e));
+        } catch (LibvirtNative.LibvirtCallException e) {
+            throw new LibvirtConnection.UnavailableException("cannot read libvirt domain " + uuid + ": "
+                    + e.getMessage());
+        }
+    }
+
+    private static String appliedHash(DomainInfo i) {
+        String xml = i.inactiveXml() != null ? i.inactiveXml() : i.liveXml();
+        DomainXml x = parseQuietly(xml, i.uuid());
+        return x == null ? null : x.appliedSpecHash().orElse(null);
+    }
+
+    private static DomainXml parseQuietly(String xml, String uuid) {
+        if (xml == null) {
+            return null;
+        }
+        try {
+            return DomainXml.parse(xml);
+        } catch (DomainXml.InvalidXmlException e) {
+            LOG.warn("libvirt domain {}: cannot parse its XML: {}", uuid, e.getMessage());
+            return null;
+        }
+    }
+
+    @FunctionalInterface
+    private interface LibvirtStep {
+        void run() throws LibvirtException, LibvirtNative.LibvirtCallException,
+                LibvirtConnection.UnavailableException;
+    }
+
+    /** Runs a step whose "operation invalid" (e.g. destroying a domain that just stopped) means it is moot. */
+    private static void tolerateInvalid(String ref, LifecycleAction action, LibvirtStep step)
+            throws LibvirtException, LibvirtNative.LibvirtCallException, LibvirtConnection.UnavailableException {
+        try {
+            step.run();
+        } catch (LibvirtException e) {
+            if (e.getError() != null && e.getError().getCode() == ErrorNumber.VIR_ERR_OPERATION_INVALID) {
+                LOG.info("{}: {} not needed: {}", ref, action, LibvirtConnection.describe(e));
+                return;
+            }
+            throw e;
+        }
+    }
+
+}

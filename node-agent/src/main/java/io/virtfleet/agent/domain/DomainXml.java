@@ -1,0 +1,425 @@
+package io.virtfleet.agent.domain;
+
+import io.virtfleet.api.v1alpha1.ApiGroup;
+import io.virtfleet.api.v1alpha1.DeviceStatus;
+import org.w3c.dom.Document;
+import org.w3c.dom.Element;
+import org.w3c.dom.Node;
+import org.w3c.dom.NodeList;
+import org.xml.sax.InputSource;
+import org.xml.sax.SAXException;
+
+import javax.xml.XMLConstants;
+import javax.xml.parsers.DocumentBuilder;
+import javax.xml.parsers.DocumentBuilderFactory;
+import javax.xml.parsers.ParserConfigurationException;
+import javax.xml.transform.OutputKeys;
+import javax.xml.transform.Transformer;
+import javax.xml.transform.TransformerException;
+import javax.xml.transform.TransformerFactory;
+import javax.xml.transform.dom.DOMSource;
+import javax.xml.transform.stream.StreamResult;
+import java.io.IOException;
+import java.io.StringReader;
+import java.io.StringWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * A libvirt domain XML document, read with the JDK's DOM (namespace-aware, no DTDs or external entities): identity,
+ * virtfleet's ownership mark, the agent's own bookkeeping element, devices as the status reports them, and every host
+ * path the domain would make QEMU open.
+ */
+public final class DomainXml {
+    /** Namespace of the agent's bookkeeping element in {@code <metadata>} (the hash of the spec it defined). */
+    public static final String AGENT_METADATA_NS = "https://virtfleet.io/xmlns/libvirt/agent/1.0";
+    public static final String AGENT_METADATA_PREFIX = "vfagent";
+    /** Namespace of QEMU pass-through elements ({@code <qemu:commandline>} etc.), which are refused. */
+    public static final String QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0";
+
+    private final Document doc;
+    private final Element root;
+
+    private DomainXml(Document doc) {
+        this.doc = doc;
+        this.root = doc.getDocumentElement();
+    }
+
+    /** Thrown for XML that does not parse or is not a {@code <domain>}. */
+    public static final class InvalidXmlException extends Exception {
+        public InvalidXmlException(String message) {
+            super(message);
+        }
+    }
+
+    /** virtfleet's ownership mark: {@code <virtfleet:vm namespace=".." name=".." uid=".." host=".."/>}. */
+    public record OwnershipMark(String namespace, String name, String uid, String host) {
+    }
+
+    /** A host path the domain references, with where it comes from (for error messages). */
+    public record PathRef(String where, String path) {
+    }
+
+    public static DomainXml parse(String xml) throws InvalidXmlException {
+        if (xml == null || xml.isBlank()) {
+            throw new InvalidXmlException("domain XML is empty");
+        }
+        try {
+            DocumentBuilder b = factory().newDocumentBuilder();
+            b.setErrorHandler(null);
+            Document d = b.parse(new InputSource(new StringReader(xml)));
+            Element r = d.getDocumentElement();
+            if (!"domain".equals(localName(r)) || r.getNamespaceURI() != null) {
+                throw new InvalidXmlException("root element is <" + r.getTagName() + ">, expected <domain>");
+            }
+            return new DomainXml(d);
+        } catch (SAXException | IOException e) {
+            throw new InvalidXmlException("domain XML does not parse: " + e.getMessage());
+        } catch (ParserConfigurationException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static DocumentBuilderFactory factory() throws ParserConfigurationException {
+        DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
+        f.setNamespaceAware(true);
+        f.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
+        f.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
+        f.setFeature("http://xml.org/sax/features/external-general-entities", false);
+        f.setFeature("http://xml.org/sax/features/external-parameter-entities", false);
+        f.setXIncludeAware(false);
+        f.setExpandEntityReferences(false);
+        return f;
+    }
+
+    // ---------------------------------------------------------------------------------------------------- identity
+
+    /** The domain type attribute: kvm, qemu, xen, openvz ... */
+    public String type() {
+        return root.getAttribute("type");
+    }
+
+    public String name() {
+        return text(child(root, "name"));
+    }
+
+    /** The UUID in lower case, or null when the XML has none. */
+    public String uuid() {
+        String u = text(child(root, "uuid"));
+        return u == null ? null : u.toLowerCase(Locale.ROOT);
+    }
+
+    /** The genid element's value; "" for {@code <genid/>} (libvirt generates one), null when absent. */
+    public String genid() {
+        Element g = child(root, "genid");
+        if (g == null) {
+            return null;
+        }
+        String t = text(g);
+        return t == null ? "" : t.toLowerCase(Locale.ROOT);
+    }
+
+    public String emulator() {
+        return text(child(child(root, "devices"), "emulator"));
+    }
+
+    public Optional<OwnershipMark> ownershipMark() {
+        Element md = child(root, "metadata");
+        if (md == null) {
+            return Optional.empty();
+        }
+        for (Element e : children(md)) {
+            if (ApiGroup.LIBVIRT_METADATA_NS.equals(e.getNamespaceURI()) && "vm".equals(localName(e))) {
+                return Optional.of(new OwnershipMark(attr(e, "namespace"), attr(e, "name"), attr(e, "uid"),
+                        attr(e, "host")));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The spec hash the agent recorded when it defined this XML. */
+    public Optional<String> appliedSpecHash() {
+        Element md = child(root, "metadata");
+        if (md == null) {
+            return Optional.empty();
+        }
+        for (Element e : children(md)) {
+            if (AGENT_METADATA_NS.equals(e.getNamespaceURI()) && "applied".equals(localName(e))) {
+                return Optional.ofNullable(attr(e, "specHash"));
+            }
+        }
+        return Optional.empty();
+    }
+
+    // ----------------------------------------------------------------------------------------------------- devices
+
+    /** Disks and interfaces as the status reports them: name from a {@code ua-} alias, target, MAC, source. */
+    public List<DeviceStatus> devices() {
+        List<DeviceStatus> out = new ArrayList<>();
+        Element devices = child(root, "devices");
+        if (devices == null) {
+            return out;
+        }
+        for (Element e : children(devices)) {
+            switch (localName(e)) {
+                case "disk" -> {
+                    Element src = child(e, "source");
+                    String source = src == null ? null : firstAttr(src, "file", "dev", "dir", "volume", "name");
+                    out.add(new DeviceStatus(deviceName(e), DeviceStatus.KIND_DISK, attr(child(e, "target"), "dev"),
+                            null, source, DeviceStatus.STATE_ATTACHED));
+                }
+                case "interface" -> {
+                    Element src = child(e, "source");
+                    String source = src == null ? null : firstAttr(src, "network", "bridge", "dev", "path");
+                    out.add(new DeviceStatus(deviceName(e), DeviceStatus.KIND_INTERFACE,
+                            attr(child(e, "target"), "dev"), attr(child(e, "mac"), "address"), source,
+                            DeviceStatus.STATE_ATTACHED));
+                }
+                default -> {
+                }
+            }
+        }
+        return out;
+    }
+
+    private static String deviceName(Element device) {
+        String alias = attr(child(device, "alias"), "name");
+        if (alias != null && alias.startsWith(ApiGroup.DEVICE_ALIAS_PREFIX)) {
+            return alias.substring(ApiGroup.DEVICE_ALIAS_PREFIX.length());
+        }
+        return null;
+    }
+
+    // ------------------------------------------------------------------------------------------------------- paths
+
+    /**
+     * Every host path QEMU would open for this domain: disk sources (file, block device, directory), kernel, initrd,
+     * dtb, character devices backed by files or UNIX sockets and their log files, filesystem pass-through sources.
+     */
+    public List<PathRef> hostPaths() {
+        List<PathRef> out = new ArrayList<>();
+        Element os = child(root, "os");
+        for (String el : new String[] {"kernel", "initrd", "dtb"}) {
+            String p = text(child(os, el));
+            if (p != null) {
+                out.add(new PathRef("<os><" + el + ">", p));
+            }
+        }
+        Element devices = child(root, "devices");
+        if (devices == null) {
+            return out;
+        }
+        for (Element e : children(devices)) {
+            String kind = localName(e);
+            switch (kind) {
+                case "disk" -> {
+                    String target = attr(child(e, "target"), "dev");
+                    String where = "<disk" + (target != null ? " target=" + target : "") + ">";
+                    for (Element src : childrenNamed(e, "source")) {
+                        for (String a : new String[] {"file", "dev", "dir"}) {
+                            String p = attr(src, a);
+                            if (p != null) {
+                                out.add(new PathRef(where + " source " + a, p));
+                            }
+                        }
+                    }
+                    collectBackingStores(e, where, out);
+                }
+                case "serial", "console", "parallel", "channel" -> {
+                    for (Element src : childrenNamed(e, "source")) {
+                        String p = attr(src, "path");
+                        if (p != null) {
+                            out.add(new PathRef("<" + kind + "> source path", p));
+                        }
+                    }
+                    String log = attr(child(e, "log"), "file");
+                    if (log != null) {
+                        out.add(new PathRef("<" + kind + "> log file", log));
+                    }
+                }
+                case "filesystem" -> {
+                    for (Element src : childrenNamed(e, "source")) {
+                        for (String a : new String[] {"dir", "file", "socket"}) {
+                            String p = attr(src, a);
+                            if (p != null) {
+                                out.add(new PathRef("<filesystem> source " + a, p));
+                            }
+                        }
+                    }
+                }
+                default -> {
+                }
+            }
+        }
+        return out;
+    }
+
+    private static void collectBackingStores(Element el, String where, List<PathRef> out) {
+        for (Element bs : childrenNamed(el, "backingStore")) {
+            for (Element src : childrenNamed(bs, "source")) {
+                for (String a : new String[] {"file", "dev", "dir"}) {
+                    String p = attr(src, a);
+                    if (p != null) {
+                        out.add(new PathRef(where + " backingStore " + a, p));
+                    }
+                }
+            }
+            collectBackingStores(bs, where, out);
+        }
+    }
+
+    /** Disk source types other than file/block/dir/network (which the agent cannot check), as messages. */
+    public List<String> uncheckableDisks() {
+        List<String> out = new ArrayList<>();
+        Element devices = child(root, "devices");
+        if (devices == null) {
+            return out;
+        }
+        for (Element e : childrenNamed(devices, "disk")) {
+            String t = e.getAttribute("type");
+            if (!t.isEmpty() && !List.of("file", "block", "dir", "network").contains(t)) {
+                out.add("<disk type='" + t + "' target=" + attr(child(e, "target"), "dev")
+                        + ">: only file, block, dir and network disks are allowed");
+            }
+        }
+        return out;
+    }
+
+    /** Elements in QEMU's pass-through namespace (arbitrary command-line arguments), by name. */
+    public List<String> qemuPassthroughElements() {
+        List<String> out = new ArrayList<>();
+        NodeList all = doc.getElementsByTagNameNS(QEMU_NS, "*");
+        for (int i = 0; i < all.getLength(); i++) {
+            Element e = (Element) all.item(i);
+            if (e.getParentNode() == root) {
+                out.add("<" + e.getTagName() + ">");
+            }
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------------------------------------------- rewriting
+
+    /**
+     * This XML with the agent's bookkeeping: {@code <vfagent:applied specHash=".."/>} in {@code <metadata>} and, when
+     * {@code genid} is non-empty, {@code <genid>genid</genid>}.
+     */
+    public String withAgentMetadata(String specHash, String genid) {
+        Document copy = (Document) doc.cloneNode(true);
+        Element r = copy.getDocumentElement();
+        if (genid != null && !genid.isBlank()) {
+            Element g = child(r, "genid");
+            if (g == null) {
+                g = copy.createElement("genid");
+                Element uuid = child(r, "uuid");
+                Element name = child(r, "name");
+                Node after = uuid != null ? uuid : name;
+                r.insertBefore(g, after != null ? after.getNextSibling() : r.getFirstChild());
+            }
+            g.setTextContent(genid);
+        }
+        Element md = child(r, "metadata");
+        if (md == null) {
+            md = copy.createElement("metadata");
+            Element anchor = null;
+            for (String n : new String[] {"description", "title", "genid", "uuid", "name"}) {
+                anchor = child(r, n);
+                if (anchor != null) {
+                    break;
+                }
+            }
+            r.insertBefore(md, anchor != null ? anchor.getNextSibling() : r.getFirstChild());
+        }
+        for (Element e : children(md)) {
+            if (AGENT_METADATA_NS.equals(e.getNamespaceURI())) {
+                md.removeChild(e);
+            }
+        }
+        Element applied = copy.createElementNS(AGENT_METADATA_NS, AGENT_METADATA_PREFIX + ":applied");
+        applied.setAttribute("specHash", specHash);
+        md.appendChild(applied);
+        return serialize(copy);
+    }
+
+    private static String serialize(Document d) {
+        try {
+            TransformerFactory tf = TransformerFactory.newInstance();
+            tf.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
+            Transformer t = tf.newTransformer();
+            t.setOutputProperty(OutputKeys.OMIT_XML_DECLARATION, "yes");
+            StringWriter w = new StringWriter();
+            t.transform(new DOMSource(d), new StreamResult(w));
+            return w.toString();
+        } catch (TransformerException e) {
+            throw new IllegalStateException("cannot serialize domain XML", e);
+        }
+    }
+
+    // ----------------------------------------------------------------------------------------------------- helpers
+
+    private static String localName(Node n) {
+        return n.getLocalName() != null ? n.getLocalName() : n.getNodeName();
+    }
+
+    private static Element child(Element parent, String name) {
+        if (parent == null) {
+            return null;
+        }
+        for (Node n = parent.getFirstChild(); n != null; n = n.getNextSibling()) {
+            if (n instanceof Element e && e.getNamespaceURI() == null && name.equals(localName(e))) {
+                return e;
+            }
+        }
+        return null;
+    }
+
+    private static List<Element> children(Element parent) {
+        List<Element> out = new ArrayList<>();
+        if (parent == null) {
+            return out;
+        }
+        for (Node n = parent.getFirstChild(); n != null; n = n.getNextSibling()) {
+            if (n instanceof Element e) {
+                out.add(e);
+            }
+        }
+        return out;
+    }
+
+    private static List<Element> childrenNamed(Element parent, String name) {
+        List<Element> out = new ArrayList<>();
+        for (Element e : children(parent)) {
+            if (e.getNamespaceURI() == null && name.equals(localName(e))) {
+                out.add(e);
+            }
+        }
+        return out;
+    }
+
+    private static String text(Element e) {
+        if (e == null) {
+            return null;
+        }
+        String t = e.getTextContent().strip();
+        return t.isEmpty() ? null : t;
+    }
+
+    private static String attr(Element e, String name) {
+        if (e == null || !e.hasAttribute(name)) {
+            return null;
+        }
+        return e.getAttribute(name);
+    }
+
+    private static String firstAttr(Element e, String... names) {
+        for (String n : names) {
+            String v = attr(e, n);
+            if (v != null) {
+                return v;
+            }
+        }
+        return null;
+    }
+}

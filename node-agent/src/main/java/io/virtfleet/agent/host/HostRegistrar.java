@@ -1,0 +1,113 @@
+package io.virtfleet.agent.host;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.virtfleet.api.v1alpha1.ApiGroup;
+import io.virtfleet.api.v1alpha1.Host;
+import io.virtfleet.api.v1alpha1.HostSpec;
+import io.virtfleet.api.v1alpha1.HostStatus;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Registers the cluster-scoped {@link Host} named after the host: spec (allowed disk roots, domain prefix) by
+ * server-side apply as {@link ApiGroup#AGENT_FIELD_MANAGER} (so an admin's {@code unschedulable} is left alone), and
+ * status (drivers, capacity, versions, heartbeat Lease, Ready) through the status subresource.
+ */
+public final class HostRegistrar {
+    private static final Logger LOG = LoggerFactory.getLogger(HostRegistrar.class);
+    public static final String READY = "Ready";
+
+    private final KubernetesClient client;
+    private final String host;
+    private final List<String> allowedRoots;
+    private final String domainPrefix;
+    private final String leaseName;
+    private HostStatus lastStatus;
+
+    public HostRegistrar(KubernetesClient client, String host, List<String> allowedRoots, String domainPrefix,
+                         String leaseName) {
+        this.client = client;
+        this.host = host;
+        this.allowedRoots = List.copyOf(allowedRoots);
+        this.domainPrefix = domainPrefix;
+        this.leaseName = leaseName;
+    }
+
+    /** Creates or updates the Host's spec. */
+    public void applySpec() {
+        Host h = new Host();
+        h.setMetadata(new ObjectMetaBuilder().withName(host).build());
+        HostSpec spec = new HostSpec();
+        spec.allowedDiskRoots = new ArrayList<>(allowedRoots);
+        spec.domainPrefix = domainPrefix == null || domainPrefix.isEmpty() ? null : domainPrefix;
+        h.setSpec(spec);
+        client.resource(h).fieldManager(ApiGroup.AGENT_FIELD_MANAGER).forceConflicts().serverSideApply();
+        LOG.info("registered Host {} (allowed roots {}, domain prefix '{}')", host, allowedRoots,
+                domainPrefix == null ? "" : domainPrefix);
+    }
+
+    /** Writes the status from a probe (null when libvirt is unreachable) and the connection state. */
+    public synchronized void writeStatus(HostProbe.Result probe, boolean libvirtConnected, String libvirtError) {
+        HostStatus s = new HostStatus();
+        HostStatus prev = lastStatus;
+        if (probe != null) {
+            s.drivers = new ArrayList<>(probe.drivers());
+            s.availableDrivers = probe.availableDrivers();
+            s.cpus = probe.cpus();
+            s.memory = probe.memory();
+            s.libvirtVersion = probe.libvirtVersion();
+            s.qemuVersion = probe.qemuVersion();
+        } else if (prev != null) {
+            s.drivers = prev.drivers;
+            s.availableDrivers = prev.availableDrivers;
+            s.cpus = prev.cpus;
+            s.memory = prev.memory;
+            s.libvirtVersion = prev.libvirtVersion;
+            s.qemuVersion = prev.qemuVersion;
+        }
+        s.agentVersion = agentVersion();
+        s.leaseName = leaseName;
+        s.leaseNamespace = ApiGroup.SYSTEM_NAMESPACE;
+        String now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+        Condition ready;
+        if (libvirtConnected) {
+            ready = new ConditionBuilder().withType(READY).withStatus("True").withReason("LibvirtConnected")
+                    .withMessage("libvirt " + s.libvirtVersion + "; drivers: " + s.availableDrivers)
+                    .withLastTransitionTime(now).build();
+        } else {
+            ready = new ConditionBuilder().withType(READY).withStatus("False").withReason("LibvirtUnavailable")
+                    .withMessage("libvirtd is not reachable: " + libvirtError).withLastTransitionTime(now).build();
+        }
+        if (prev != null) {
+            for (Condition c : prev.conditions) {
+                if (READY.equals(c.getType()) && Objects.equals(c.getStatus(), ready.getStatus())) {
+                    ready.setLastTransitionTime(c.getLastTransitionTime());
+                }
+            }
+        }
+        s.conditions = new ArrayList<>(List.of(ready));
+        String patch = client.getKubernetesSerialization().asJson(Map.of("status", s));
+        client.resources(Host.class).withName(host).subresource("status")
+                .patch(PatchContext.of(PatchType.JSON_MERGE), patch);
+        lastStatus = s;
+        LOG.info("Host {} status: Ready={} ({}), drivers [{}], {} CPUs, memory {}", host, ready.getStatus(),
+                ready.getMessage(), s.availableDrivers, s.cpus, s.memory);
+    }
+
+    static String agentVersion() {
+        String v = HostRegistrar.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+}

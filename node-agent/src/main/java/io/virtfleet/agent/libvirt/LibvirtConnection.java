@@ -1,0 +1,493 @@
+package io.virtfleet.agent.libvirt;
+
+import com.sun.jna.Pointer;
+import org.libvirt.Connect;
+import org.libvirt.Domain;
+import org.libvirt.Error.ErrorNumber;
+import org.libvirt.LibvirtException;
+import org.libvirt.NodeInfo;
+import org.libvirt.event.ConnectionCloseListener;
+import org.libvirt.event.LifecycleListener;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One read-write connection to libvirtd (e.g. {@code qemu:///system}) that survives libvirtd restarts: a close
+ * callback (EOF, keepalive timeout) or a failed call on a dead connection triggers reconnects with exponential backoff;
+ * each new connection re-registers the lifecycle and device-removed callbacks and tells the {@link Listener}.
+ *
+ * <p>Every domain operation is keyed by UUID. libvirt's messages are kept in the exceptions.
+ */
+public final class LibvirtConnection implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(LibvirtConnection.class);
+
+    /** {@code VIR_DOMAIN_XML_INACTIVE}. */
+    public static final int XML_INACTIVE = 2;
+    /** {@code VIR_DOMAIN_START_PAUSED}. */
+    public static final int START_PAUSED = 1;
+    /** {@code VIR_DOMAIN_UNDEFINE_*}. */
+    public static final int UNDEFINE_MANAGED_SAVE = 1;
+    public static final int UNDEFINE_SNAPSHOTS_METADATA = 2;
+    public static final int UNDEFINE_NVRAM = 4;
+    public static final int UNDEFINE_KEEP_NVRAM = 8;
+    public static final int UNDEFINE_CHECKPOINTS_METADATA = 16;
+
+    private static final Duration MIN_BACKOFF = Duration.ofMillis(250);
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
+
+    /** What the connection tells its owner. Called from the libvirt event loop or the reconnect thread: be quick. */
+    public interface Listener {
+        /** A lifecycle or device event for the domain with this UUID. */
+        void domainEvent(String uuid, String event);
+
+        /** A (re)connection succeeded; events are registered. Everything should be resynced. */
+        void connected();
+
+        /** The connection broke; calls fail until {@link #connected()}. */
+        void disconnected(String reason);
+    }
+
+    /** A libvirt call on the current connection. */
+    @FunctionalInterface
+    public interface Call<T> {
+        T apply(Connect conn) throws LibvirtException, LibvirtNative.LibvirtCallException;
+    }
+
+    /** Raised when there is no usable connection right now (libvirtd down, reconnecting). */
+    public static final class UnavailableException extends Exception {
+        public UnavailableException(String message) {
+            super(message);
+        }
+    }
+
+    /** A snapshot of one libvirt domain. Both XMLs are null when the domain vanished while being read. */
+    public record DomainInfo(String uuid, String name, int id, int state, int reason, boolean active,
+                             boolean persistent, String liveXml, String inactiveXml) {
+        /** The XML that describes what runs now (live when active, else the persistent config). */
+        public String currentXml() {
+            return active && liveXml != null ? liveXml : inactiveXml != null ? inactiveXml : liveXml;
+        }
+    }
+
+    private final String uri;
+    private final Listener listener;
+    private final ScheduledExecutorService scheduler;
+    private final Object lock = new Object();
+    private AgentConnect conn;
+    private int deviceRemovedCallbackId = -1;
+    private boolean reconnectScheduled;
+    private boolean closed;
+    private Duration backoff = MIN_BACKOFF;
+    private String lastError = "not connected yet";
+    private long generation;
+
+    // Held strongly for as long as they are registered (JNA / libvirt-java keep native trampolines to them).
+    private final LifecycleListener lifecycleListener = this::onLifecycle;
+    private final ConnectionCloseListener closeListener = this::onClose;
+    private final LibvirtNative.DeviceRemovedCallback deviceRemoved = this::onDeviceRemoved;
+
+    public LibvirtConnection(String uri, Listener listener, ScheduledExecutorService scheduler) {
+        this.uri = uri;
+        this.listener = listener;
+        this.scheduler = scheduler;
+    }
+
+    public String uri() {
+        return uri;
+    }
+
+    /** Connects now if possible; otherwise logs why and keeps retrying in the background. */
+    public void start() {
+        if (!tryConnect()) {
+            scheduleReconnect();
+        }
+    }
+
+    public boolean isConnected() {
+        synchronized (lock) {
+            return conn != null;
+        }
+    }
+
+    /** Why the connection is not usable (the last connect error). */
+    public String lastError() {
+        synchronized (lock) {
+            return lastError;
+        }
+    }
+
+    /** Runs {@code call} on the current connection; a failure on a dead connection starts reconnecting. */
+    public <T> T call(Call<T> call) throws UnavailableException, LibvirtException,
+            LibvirtNative.LibvirtCallException {
+        AgentConnect c;
+        long gen;
+        synchronized (lock) {
+            if (closed) {
+                throw new UnavailableException("libvirt connection " + uri + " is closed");
+            }
+            c = conn;
+            gen = generation;
+        }
+        if (c == null) {
+            throw new UnavailableException("not connected to libvirtd at " + uri + ": " + lastError());
+        }
+        try {
+            return call.apply(c);
+        } catch (LibvirtException e) {
+            if (looksLikeConnectionFailure(e) && !alive(c)) {
+                connectionBroke(gen, "call failed on a dead connection: " + e.getMessage());
+                throw new UnavailableException("lost the connection to libvirtd at " + uri + ": " + e.getMessage());
+            }
+            throw e;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ domain calls
+
+    /** The domain with this UUID, or empty when libvirt has none. */
+    public Optional<DomainInfo> inspect(String uuid) throws UnavailableException, LibvirtException,
+            LibvirtNative.LibvirtCallException {
+        return call(c -> {
+            Domain d;
+            try {
+                d = c.domainLookupByUUIDString(uuid);
+            } catch (LibvirtException e) {
+                if (isNoDomain(e)) {
+                    return Optional.empty();
+                }
+                throw e;
+            }
+            try {
+                return Optional.of(read(c, d, uuid));
+            } catch (LibvirtException e) {
+                if (isNoDomain(e)) {
+                    return Optional.empty();
+                }
+                throw e;
+            }
+        });
+    }
+
+    /** Every domain libvirt knows (active and inactive), read like {@link #inspect}; vanished ones are skipped. */
+    public List<DomainInfo> listAll() throws UnavailableException, LibvirtException,
+            LibvirtNative.LibvirtCallException {
+        return call(c -> {
+            List<DomainInfo> out = new ArrayList<>();
+            for (Domain d : c.listAllDomains(0)) {
+                try {
+                    out.add(read(c, d, d.getUUIDString().toLowerCase(Locale.ROOT)));
+                } catch (LibvirtException e) {
+                    if (!isNoDomain(e)) {
+                        throw e;
+                    }
+                }
+            }
+            return out;
+        });
+    }
+
+    private static DomainInfo read(Connect c, Domain d, String uuid) throws LibvirtException,
+            LibvirtNative.LibvirtCallException {
+        LibvirtNative.StateAndReason sr = LibvirtNative.state(ptr(c), uuid);
+        boolean active = d.isActive() == 1;
+        boolean persistent = d.isPersistent() == 1;
+        String live = d.getXMLDesc(0);
+        String inactive = persistent ? d.getXMLDesc(XML_INACTIVE) : null;
+        return new DomainInfo(uuid, d.getName(), d.getID(), sr.state(), sr.reason(), active, persistent, live,
+                inactive);
+    }
+
+    /** Defines (or redefines: persistent config only, when running) a domain; returns its UUID. */
+    public String define(String xml) throws UnavailableException, LibvirtException,
+            LibvirtNative.LibvirtCallException {
+        return call(c -> c.domainDefineXML(xml).getUUIDString().toLowerCase(Locale.ROOT));
+    }
+
+    public void start(String uuid, boolean paused) throws UnavailableException, LibvirtException,
+            LibvirtNative.LibvirtCallException {
+        call(c -> c.domainLookupByUUIDString(uuid).create(paused ? START_PAUSED : 0));
+    }
+
+    /** Asks the guest to shut down (ACPI power button); returns at once. */
+    public void shutdown(String uuid) throws UnavailableException, LibvirtException,
+            LibvirtNative.LibvirtCallException {
+        call(c -> {
+            c.domainLookupByUUIDString(uuid).shutdown();
+            return null;
+        });
+    }
+
+    /** Kills the domain's process (SIGTERM, then SIGKILL). */
+    public void destroy(String uuid) throws UnavailableException, LibvirtException,
+            LibvirtNative.LibvirtCallException {
+        call(c -> {
+            c.domainLookupByUUIDString(uuid).destroy();
+            return null;
+        });
+    }
+
+    public void suspend(String uuid) throws UnavailableException, LibvirtException,
+            LibvirtNative.LibvirtCallException {
+        call(c -> {
+            c.domainLookupByUUIDString(uuid).suspend();
+            return null;
+        });
+    }
+
+    public void resume(String uuid) throws UnavailableException, LibvirtException,
+            LibvirtNative.LibvirtCallException {
+        call(c -> {
+            c.domainLookupByUUIDString(uuid).resume();
+            return null;
+        });
+    }
+
+    public void undefine(String uuid, int flags) throws UnavailableException, LibvirtException,
+            LibvirtNative.LibvirtCallException {
+        call(c -> {
+            c.domainLookupByUUIDString(uuid).undefine(flags);
+            return null;
+        });
+    }
+
+    /** Detaches a device by its alias (live and/or config, {@link LibvirtNative#AFFECT_LIVE} etc.). */
+    public void detachDeviceAlias(String uuid, String alias, int flags) throws UnavailableException,
+            LibvirtException, LibvirtNative.LibvirtCallException {
+        call(c -> {
+            LibvirtNative.detachDeviceAlias(ptr(c), uuid, alias, flags);
+            return null;
+        });
+    }
+
+    public String capabilities() throws UnavailableException, LibvirtException, LibvirtNative.LibvirtCallException {
+        return call(Connect::getCapabilities);
+    }
+
+    public NodeInfo nodeInfo() throws UnavailableException, LibvirtException, LibvirtNative.LibvirtCallException {
+        return call(Connect::nodeInfo);
+    }
+
+    /** libvirt library version (of the daemon's side: {@code virConnectGetLibVersion}). */
+    public long libVersion() throws UnavailableException, LibvirtException, LibvirtNative.LibvirtCallException {
+        return call(Connect::getLibVersion);
+    }
+
+    /** Hypervisor version ({@code virConnectGetVersion}): QEMU's for qemu:///system. */
+    public long hypervisorVersion() throws UnavailableException, LibvirtException,
+            LibvirtNative.LibvirtCallException {
+        return call(Connect::getVersion);
+    }
+
+    public static boolean isNoDomain(LibvirtException e) {
+        return e.getError() != null && e.getError().getCode() == ErrorNumber.VIR_ERR_NO_DOMAIN;
+    }
+
+    /** libvirt's error code name and message, e.g. {@code VIR_ERR_OPERATION_INVALID: requested operation is ...}. */
+    public static String describe(LibvirtException e) {
+        if (e.getError() == null) {
+            return String.valueOf(e.getMessage());
+        }
+        return e.getError().getMessage();
+    }
+
+    // ---------------------------------------------------------------------------------------------- connection life
+
+    private boolean tryConnect() {
+        AgentConnect c = null;
+        try {
+            EventLoop.ensureRunning();
+            c = new AgentConnect(uri);
+            // Detect a dead libvirtd within ~15 s even when idle (needs the event loop).
+            c.setKeepAlive(5, 3);
+            c.registerCloseListener(closeListener);
+            c.addLifecycleListener(lifecycleListener);
+            int devId = LibvirtNative.registerDeviceRemoved(c.pointer(), deviceRemoved);
+            synchronized (lock) {
+                if (closed) {
+                    closeQuietly(c, devId);
+                    return true;
+                }
+                conn = c;
+                deviceRemovedCallbackId = devId;
+                backoff = MIN_BACKOFF;
+                lastError = null;
+                generation++;
+            }
+            LOG.info("connected to libvirtd at {} (libvirt {}, hypervisor {})", uri,
+                    EventLoop.versionString(c.getLibVersion()), EventLoop.versionString(c.getVersion()));
+            listener.connected();
+            return true;
+        } catch (LibvirtException | LibvirtNative.LibvirtCallException | RuntimeException e) {
+            String msg = e instanceof LibvirtException le ? describe(le) : e.getMessage();
+            synchronized (lock) {
+                lastError = msg;
+            }
+            LOG.warn("cannot connect to libvirtd at {}: {} (is libvirtd running? scripts/install-libvirt starts it)",
+                    uri, msg);
+            if (c != null) {
+                closeQuietly(c, -1);
+            }
+            return false;
+        }
+    }
+
+    private void scheduleReconnect() {
+        Duration delay;
+        synchronized (lock) {
+            if (closed || reconnectScheduled) {
+                return;
+            }
+            reconnectScheduled = true;
+            delay = backoff;
+            Duration next = backoff.multipliedBy(2);
+            backoff = next.compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : next;
+        }
+        scheduler.schedule(() -> {
+            synchronized (lock) {
+                reconnectScheduled = false;
+                if (closed || conn != null) {
+                    return;
+                }
+            }
+            if (!tryConnect()) {
+                scheduleReconnect();
+            }
+        }, delay.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void connectionBroke(long gen, String reason) {
+        AgentConnect old;
+        int devId;
+        synchronized (lock) {
+            if (conn == null || gen != generation) {
+                return; // already handled
+            }
+            old = conn;
+            devId = deviceRemovedCallbackId;
+            conn = null;
+            deviceRemovedCallbackId = -1;
+            lastError = reason;
+        }
+        LOG.error("lost the connection to libvirtd at {}: {}; reconnecting", uri, reason);
+        listener.disconnected(reason);
+        // Closing may block on a dead socket briefly; do it off the event loop thread.
+        scheduler.execute(() -> closeQuietly(old, devId));
+        scheduleReconnect();
+    }
+
+    private void onClose(Connect c, org.libvirt.event.ConnectionCloseReason reason) {
+        long gen;
+        synchronized (lock) {
+            if (conn == null || conn != c) {
+                return; // an old connection, or our own close()
+            }
+            gen = generation;
+        }
+        connectionBroke(gen, "connection closed by libvirt (" + reason + ")");
+    }
+
+    private int onLifecycle(Domain d, org.libvirt.event.DomainEvent event) {
+        try {
+            listener.domainEvent(d.getUUIDString().toLowerCase(Locale.ROOT), event.toString());
+        } catch (LibvirtException | RuntimeException e) {
+            LOG.warn("cannot handle libvirt lifecycle event {}: {}", event, e.getMessage(), e);
+        }
+        return 0;
+    }
+
+    private void onDeviceRemoved(Pointer c, Pointer domain, String alias, Pointer opaque) {
+        try {
+            String uuid = LibvirtNative.uuidOf(domain);
+            if (uuid != null) {
+                listener.domainEvent(uuid.toLowerCase(Locale.ROOT), "DeviceRemoved " + alias);
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("cannot handle libvirt device-removed event for {}: {}", alias, e.getMessage(), e);
+        }
+    }
+
+    private static boolean looksLikeConnectionFailure(LibvirtException e) {
+        if (e.getError() == null) {
+            return true;
+        }
+        ErrorNumber code = e.getError().getCode();
+        return code == ErrorNumber.VIR_ERR_SYSTEM_ERROR || code == ErrorNumber.VIR_ERR_RPC
+                || code == ErrorNumber.VIR_ERR_NO_CONNECT || code == ErrorNumber.VIR_ERR_INTERNAL_ERROR
+                || code == ErrorNumber.VIR_ERR_OPERATION_TIMEOUT || code == ErrorNumber.VIR_ERR_INVALID_CONN;
+    }
+
+    private static boolean alive(Connect c) {
+        try {
+            return c.isAlive();
+        } catch (LibvirtException e) {
+            return false;
+        }
+    }
+
+    private void closeQuietly(AgentConnect c, int devId) {
+        try {
+            if (devId >= 0) {
+                try {
+                    LibvirtNative.deregisterEvent(c.pointer(), devId);
+                } catch (LibvirtNative.LibvirtCallException e) {
+                    LOG.debug("deregistering the device-removed callback: {}", e.getMessage());
+                }
+            }
+            try {
+                c.removeLifecycleListener(lifecycleListener);
+            } catch (LibvirtException e) {
+                LOG.debug("removing the lifecycle listener: {}", describe(e));
+            }
+            try {
+                c.unregisterCloseListener();
+            } catch (LibvirtException e) {
+                LOG.debug("unregistering the close listener: {}", describe(e));
+            }
+            c.close();
+        } catch (LibvirtException | RuntimeException e) {
+            LOG.debug("closing the old libvirt connection: {}", e.getMessage());
+        }
+    }
+
+    @Override
+    public void close() {
+        AgentConnect c;
+        int devId;
+        synchronized (lock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            c = conn;
+            devId = deviceRemovedCallbackId;
+            conn = null;
+        }
+        if (c != null) {
+            closeQuietly(c, devId);
+            LOG.info("closed the connection to libvirtd at {}", uri);
+        }
+    }
+
+    private static Pointer ptr(Connect c) {
+        return ((AgentConnect) c).pointer();
+    }
+
+    /** libvirt-java's {@link Connect} with access to its native pointer, for {@link LibvirtNative}. */
+    static final class AgentConnect extends Connect {
+        AgentConnect(String uri) throws LibvirtException {
+            super(uri);
+        }
+
+        Pointer pointer() {
+            return vcp.getPointer();
+        }
+    }
+}

@@ -1,0 +1,153 @@
+package io.virtfleet.agent.libvirt;
+
+import com.sun.jna.Callback;
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+import com.sun.jna.Pointer;
+import com.sun.jna.ptr.IntByReference;
+
+/**
+ * The few libvirt C functions that libvirt-java 0.5.4 does not expose, bound with JNA. All of virtfleet's JNA is here.
+ *
+ * <ul>
+ *   <li>{@code virDomainGetState}: state <em>and reason</em> (libvirt-java only has virDomainGetInfo, without reason)</li>
+ *   <li>{@code virConnectDomainEventRegisterAny}/{@code DeregisterAny} for {@code VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED}
+ *       (libvirt-java only has typed listeners for lifecycle, reboot, I/O error, block job, PM, agent)</li>
+ *   <li>{@code virDomainDetachDeviceAlias}</li>
+ *   <li>{@code virDomainLookupByUUIDString}, {@code virDomainGetUUIDString}, {@code virDomainFree}: to get a raw
+ *       {@code virDomainPtr} for the above (libvirt-java keeps its own pointer package-private)</li>
+ *   <li>{@code virGetLastErrorMessage}: the message of a failed call above</li>
+ * </ul>
+ *
+ * <p>The event loop ({@code virEventRegisterDefaultImpl}/{@code virEventRunDefaultImpl}) and the lifecycle and
+ * connection-close callbacks come from libvirt-java ({@code org.libvirt.Library}, {@code Connect}).
+ */
+public final class LibvirtNative {
+    /** {@code VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED}. */
+    public static final int EVENT_ID_DEVICE_REMOVED = 15;
+    /** {@code VIR_DOMAIN_AFFECT_LIVE}, {@code _CONFIG}. */
+    public static final int AFFECT_LIVE = 1;
+    public static final int AFFECT_CONFIG = 2;
+
+    private static final int VIR_UUID_STRING_BUFLEN = 37;
+
+    /** Direct-ish mapping of the functions above. */
+    interface Api extends Library {
+        int virDomainGetState(Pointer domain, IntByReference state, IntByReference reason, int flags);
+
+        Pointer virDomainLookupByUUIDString(Pointer conn, String uuid);
+
+        int virDomainGetUUIDString(Pointer domain, byte[] buf);
+
+        int virDomainFree(Pointer domain);
+
+        int virDomainDetachDeviceAlias(Pointer domain, String alias, int flags);
+
+        int virConnectDomainEventRegisterAny(Pointer conn, Pointer domain, int eventId, Callback cb, Pointer opaque,
+                                             Pointer freecb);
+
+        int virConnectDomainEventDeregisterAny(Pointer conn, int callbackId);
+
+        String virGetLastErrorMessage();
+    }
+
+    /** {@code void (*)(virConnectPtr, virDomainPtr, const char *devAlias, void *opaque)}. */
+    public interface DeviceRemovedCallback extends Callback {
+        void invoke(Pointer conn, Pointer domain, String devAlias, Pointer opaque);
+    }
+
+    /** A libvirt state with its reason code, as {@code virDomainGetState} reports them. */
+    public record StateAndReason(int state, int reason) {
+    }
+
+    private static volatile Api api;
+
+    private LibvirtNative() {
+    }
+
+    private static Api api() {
+        Api a = api;
+        if (a == null) {
+            synchronized (LibvirtNative.class) {
+                if (api == null) {
+                    // "virt" resolves to libvirt.so.0 (Debian's libvirt0) via JNA's versioned-library search.
+                    api = Native.load("virt", Api.class);
+                }
+                a = api;
+            }
+        }
+        return a;
+    }
+
+    /** State and reason of the domain with this UUID. */
+    public static StateAndReason state(Pointer conn, String uuid) throws LibvirtCallException {
+        Pointer dom = lookup(conn, uuid);
+        try {
+            IntByReference state = new IntByReference();
+            IntByReference reason = new IntByReference();
+            if (api().virDomainGetState(dom, state, reason, 0) < 0) {
+                throw lastError("virDomainGetState(" + uuid + ")");
+            }
+            return new StateAndReason(state.getValue(), reason.getValue());
+        } finally {
+            api().virDomainFree(dom);
+        }
+    }
+
+    /** Detaches the device with this alias from the live domain and/or its persistent config. */
+    public static void detachDeviceAlias(Pointer conn, String uuid, String alias, int flags)
+            throws LibvirtCallException {
+        Pointer dom = lookup(conn, uuid);
+        try {
+            if (api().virDomainDetachDeviceAlias(dom, alias, flags) < 0) {
+                throw lastError("virDomainDetachDeviceAlias(" + uuid + ", " + alias + ")");
+            }
+        } finally {
+            api().virDomainFree(dom);
+        }
+    }
+
+    /** Registers a connection-wide DEVICE_REMOVED callback; returns the callback id. Keep {@code cb} reachable! */
+    public static int registerDeviceRemoved(Pointer conn, DeviceRemovedCallback cb) throws LibvirtCallException {
+        int id = api().virConnectDomainEventRegisterAny(conn, null, EVENT_ID_DEVICE_REMOVED, cb, null, null);
+        if (id < 0) {
+            throw lastError("virConnectDomainEventRegisterAny(DEVICE_REMOVED)");
+        }
+        return id;
+    }
+
+    public static void deregisterEvent(Pointer conn, int callbackId) throws LibvirtCallException {
+        if (api().virConnectDomainEventDeregisterAny(conn, callbackId) < 0) {
+            throw lastError("virConnectDomainEventDeregisterAny(" + callbackId + ")");
+        }
+    }
+
+    /** UUID string of a domain pointer handed to a callback (no RPC: the UUID is cached in the object). */
+    public static String uuidOf(Pointer domain) {
+        byte[] buf = new byte[VIR_UUID_STRING_BUFLEN];
+        if (api().virDomainGetUUIDString(domain, buf) < 0) {
+            return null;
+        }
+        return Native.toString(buf);
+    }
+
+    private static Pointer lookup(Pointer conn, String uuid) throws LibvirtCallException {
+        Pointer dom = api().virDomainLookupByUUIDString(conn, uuid);
+        if (dom == null) {
+            throw lastError("virDomainLookupByUUIDString(" + uuid + ")");
+        }
+        return dom;
+    }
+
+    private static LibvirtCallException lastError(String call) {
+        String msg = api().virGetLastErrorMessage();
+        return new LibvirtCallException(call + " failed: " + (msg == null ? "unknown libvirt error" : msg));
+    }
+
+    /** A failed call through this class, with libvirt's message. */
+    public static final class LibvirtCallException extends Exception {
+        public LibvirtCallException(String message) {
+            super(message);
+        }
+    }
+}

@@ -1,0 +1,55 @@
+package io.virtfleet.agent;
+
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+import java.time.Duration;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class AgentCommandTest {
+    @Test
+    void parsesAllOptions() {
+        AgentCommand cmd = new AgentCommand();
+        new CommandLine(cmd).parseArgs("--host", "node-a", "--libvirt-uri", "qemu:///session", "--kubeconfig",
+                "/tmp/kc", "--allowed-root", "/a", "--allowed-root", "/b", "--domain-prefix", "vf-",
+                "--lease-duration", "6s", "--resync", "500ms");
+        AgentConfig c = cmd.config();
+        assertThat(c.host()).isEqualTo("node-a");
+        assertThat(c.libvirtUri()).isEqualTo("qemu:///session");
+        assertThat(c.allowedRoots()).containsExactly("/a", "/b");
+        assertThat(c.domainPrefix()).isEqualTo("vf-");
+        assertThat(c.leaseDuration()).isEqualTo(Duration.ofSeconds(6));
+        assertThat(c.resync()).isEqualTo(Duration.ofMillis(500));
+        assertThat(cmd.kubeconfig).hasToString("/tmp/kc");
+    }
+
+    @Test
+    void defaults() {
+        AgentCommand cmd = new AgentCommand();
+        new CommandLine(cmd).parseArgs("--host", "node-a");
+        AgentConfig c = cmd.config();
+        assertThat(c.libvirtUri()).isEqualTo("qemu:///system");
+        assertThat(c.allowedRoots()).containsExactly("/var/lib/virtfleet");
+        assertThat(c.domainPrefix()).isEmpty();
+        assertThat(c.leaseDuration()).isEqualTo(Duration.ofSeconds(15));
+        assertThat(c.resync()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(c.probeUris()).containsExactly("qemu:///system", "xen:///system", "openvz:///system");
+    }
+
+    @Test
+    void hostIsRequiredAndValidated() {
+        assertThat(new CommandLine(new AgentCommand()).execute()).isNotZero();
+        assertThatThrownBy(() -> AgentConfig.forHost("Node_A")).hasMessageContaining("not a valid");
+    }
+
+    @Test
+    void durations() {
+        assertThat(AgentConfig.parseDuration("2m")).isEqualTo(Duration.ofMinutes(2));
+        assertThat(AgentConfig.parseDuration("PT3S")).isEqualTo(Duration.ofSeconds(3));
+        assertThatThrownBy(() -> AgentConfig.parseDuration("soon")).hasMessageContaining("invalid duration");
+        assertThat(AgentConfig.forHost("a").withAllowedRoots(List.of("/x")).allowedRoots()).containsExactly("/x");
+    }
+}

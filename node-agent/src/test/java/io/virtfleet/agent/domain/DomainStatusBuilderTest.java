@@ -1,0 +1,115 @@
+package io.virtfleet.agent.domain;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.virtfleet.agent.libvirt.DomainState;
+import io.virtfleet.agent.libvirt.LibvirtConnection.DomainInfo;
+import io.virtfleet.api.v1alpha1.ApiGroup;
+import io.virtfleet.api.v1alpha1.Domain;
+import io.virtfleet.api.v1alpha1.DomainSpec;
+import io.virtfleet.api.v1alpha1.DomainStatus;
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.OptionalLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class DomainStatusBuilderTest {
+    static final String UUID = "7d3c1f5e-3b1a-4c55-9e0e-2a8f7c9b6d41";
+    static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+
+    static String xml(String hash, String id) {
+        return "<domain type='qemu'" + (id == null ? "" : " id='" + id + "'") + "><name>vf-a</name><uuid>" + UUID
+                + "</uuid><genid>3f0b2e8a-1f43-4c8e-9d8b-0b4a2f6e9c11</genid><metadata>"
+                + "<m:vm xmlns:m='" + ApiGroup.LIBVIRT_METADATA_NS + "' host='node-a'/>"
+                + "<a:applied xmlns:a='" + DomainXml.AGENT_METADATA_NS + "' specHash='" + hash + "'/></metadata>"
+                + "<devices><disk type='file'><source file='/var/lib/virtfleet/a.qcow2'/><target dev='vda'/>"
+                + "<alias name='ua-root'/></disk></devices></domain>";
+    }
+
+    static Domain domain(String power) {
+        Domain d = new Domain();
+        d.setMetadata(new ObjectMetaBuilder().withNamespace("default").withName("a").withGeneration(3L).build());
+        DomainSpec s = new DomainSpec();
+        s.powerState = power;
+        s.uuid = UUID.toUpperCase();
+        d.setSpec(s);
+        return d;
+    }
+
+    static Condition cond(DomainStatus s, String type) {
+        return s.conditions.stream().filter(c -> c.getType().equals(type)).findFirst().orElseThrow();
+    }
+
+    @Test
+    void runningDomain() {
+        DomainInfo info = new DomainInfo(UUID, "vf-a", 7, DomainState.RUNNING.code(), 1, true, true,
+                xml("h1", "7"), xml("h1", null));
+        DomainStatus s = DomainStatusBuilder.build(domain("Running"), info, OptionalLong.of(4242),
+                DomainStatusBuilder.Outcome.ok(null, 1, 0L), T0);
+        assertThat(s.state).isEqualTo("Running");
+        assertThat(s.reason).isEqualTo("Booted");
+        assertThat(s.id).isEqualTo(7);
+        assertThat(s.pid).isEqualTo(4242L);
+        assertThat(s.uuid).isEqualTo(UUID);
+        assertThat(s.genid).isEqualTo("3f0b2e8a-1f43-4c8e-9d8b-0b4a2f6e9c11");
+        assertThat(s.devices).singleElement().satisfies(dev -> {
+            assertThat(dev.name).isEqualTo("root");
+            assertThat(dev.target).isEqualTo("vda");
+        });
+        assertThat(s.startCount).isEqualTo(1L);
+        assertThat(s.observedRestartGeneration).isZero();
+        assertThat(s.observedGeneration).isEqualTo(3L);
+        assertThat(cond(s, "Ready").getStatus()).isEqualTo("True");
+        assertThat(cond(s, "Synced").getStatus()).isEqualTo("True");
+        assertThat(cond(s, "RestartRequired").getStatus()).isEqualTo("False");
+    }
+
+    @Test
+    void crashedDomainIsInactiveWithIdMinusOneAndNoPid() {
+        DomainInfo info = new DomainInfo(UUID, "vf-a", -1, DomainState.SHUTOFF.code(), 3, false, true,
+                xml("h1", null), xml("h1", null));
+        DomainStatus s = DomainStatusBuilder.build(domain("Running"), info, OptionalLong.of(1),
+                DomainStatusBuilder.Outcome.ok("a start request", 0, null), T0);
+        assertThat(s.state).isEqualTo("Shutoff");
+        assertThat(s.reason).isEqualTo("Crashed");
+        assertThat(s.id).isEqualTo(-1);
+        assertThat(s.pid).isNull();
+        assertThat(cond(s, "Ready").getStatus()).isEqualTo("False");
+        assertThat(cond(s, "Ready").getMessage()).contains("waiting for a start request");
+    }
+
+    @Test
+    void notDefinedWithError() {
+        DomainStatus s = DomainStatusBuilder.build(domain("Running"), null, OptionalLong.empty(),
+                DomainStatusBuilder.Outcome.failed("InvalidSpec", "bad path /etc/shadow", 0, null), T0);
+        assertThat(s.state).isEqualTo("NotDefined");
+        assertThat(s.id).isEqualTo(-1);
+        assertThat(s.uuid).isEqualTo(UUID);
+        assertThat(s.lastError).contains("/etc/shadow");
+        assertThat(cond(s, "Synced").getReason()).isEqualTo("InvalidSpec");
+    }
+
+    @Test
+    void restartRequiredWhenPersistentConfigDiffersFromLive() {
+        DomainInfo info = new DomainInfo(UUID, "vf-a", 7, DomainState.RUNNING.code(), 1, true, true,
+                xml("old", "7"), xml("new", null));
+        DomainStatus s = DomainStatusBuilder.build(domain("Running"), info, OptionalLong.empty(),
+                DomainStatusBuilder.Outcome.ok(null, 0, null), T0);
+        assertThat(cond(s, "RestartRequired").getStatus()).isEqualTo("True");
+    }
+
+    @Test
+    void conditionTransitionTimesAreKeptWhileUnchanged() {
+        Domain d = domain("Stopped");
+        DomainStatus first = DomainStatusBuilder.build(d, null, OptionalLong.empty(),
+                DomainStatusBuilder.Outcome.ok(null, 0, null), T0);
+        d.setStatus(first);
+        DomainStatus second = DomainStatusBuilder.build(d, null, OptionalLong.empty(),
+                DomainStatusBuilder.Outcome.ok(null, 0, null), T0.plusSeconds(60));
+        assertThat(cond(second, "Ready").getLastTransitionTime()).isEqualTo("2026-01-01T00:00:00Z");
+        assertThat(DomainStatusBuilder.differs(first, second)).isFalse();
+        assertThat(second.observedTime).isEqualTo("2026-01-01T00:01:00Z");
+    }
+}

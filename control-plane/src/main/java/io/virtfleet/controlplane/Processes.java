@@ -151,9 +151,10 @@ final class Processes {
         }
     }
 
+    /** Whether a listener could bind the port now (SO_REUSEADDR like Go's listeners, so TIME_WAIT does not count). */
     static boolean portFree(int port) {
         try (java.net.ServerSocket s = new java.net.ServerSocket()) {
-            s.setReuseAddress(false);
+            s.setReuseAddress(true);
             s.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port));
             return true;
         } catch (IOException e) {

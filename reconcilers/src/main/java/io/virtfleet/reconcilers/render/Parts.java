@@ -75,12 +75,18 @@ final class Parts {
 
     /**
      * Firmware boot devices in the order the spec lists disk kinds ("disks, in boot order"): a cdrom listed first
-     * boots before the hard disks. With no disks, hd, as virt-install writes it.
+     * boots before the hard disks. An empty cdrom drive cannot boot and is left out (seed 004: the installer media
+     * is ejected and only hd remains). With no disks, hd, as virt-install writes it.
      */
     static List<OsDef.Boot> bootDevices(List<VirtualMachineSpec.Disk> disks) {
         Set<String> order = new LinkedHashSet<>();
         for (VirtualMachineSpec.Disk d : disks) {
-            order.add(Boolean.TRUE.equals(d.cdrom) ? "cdrom" : "hd");
+            boolean cdrom = Boolean.TRUE.equals(d.cdrom);
+            if (!cdrom) {
+                order.add("hd");
+            } else if (d.volume != null && d.volume.path != null) {
+                order.add("cdrom");
+            }
         }
         if (order.isEmpty()) {
             order.add("hd");

@@ -878,7 +878,7 @@ public final class EmbeddedControlPlane implements AutoCloseable {
                     .forEach(d -> {
                         try {
                             long owner = Long.parseLong(Files.readString(d.resolve(OWNER_PID)).strip());
-                            if (ProcessHandle.of(owner).map(ProcessHandle::isAlive).orElse(false)) {
+                            if (Processes.alive(owner)) {
                                 return;
                             }
                             Optional<ProcessHandle> a = Processes.fromPidFile(d.resolve(APISERVER_PID));

@@ -68,7 +68,7 @@ final class Processes {
             }
             long pid = Long.parseLong(lines.get(0).strip());
             String binaryName = lines.size() > 1 ? Path.of(lines.get(1).strip()).getFileName().toString() : null;
-            return ProcessHandle.of(pid).filter(ProcessHandle::isAlive).filter(h -> isBinary(h, binaryName));
+            return ProcessHandle.of(pid).filter(h -> alive(h.pid())).filter(h -> isBinary(h, binaryName));
         } catch (IOException | RuntimeException e) {
             LOG.debug("unreadable pid file {}: {}", pidFile, e.toString());
             return Optional.empty();
@@ -90,6 +90,29 @@ final class Processes {
             exe = exe.substring(0, exe.length() - " (deleted)".length());
         }
         return Path.of(exe).getFileName().toString().equals(binaryName);
+    }
+
+    /**
+     * Whether {@code pid} is a running process. Unlike {@link ProcessHandle#isAlive()} a zombie (dead, not yet
+     * reaped by its parent) counts as dead.
+     */
+    static boolean alive(long pid) {
+        Optional<ProcessHandle> h = ProcessHandle.of(pid);
+        if (h.isEmpty() || !h.get().isAlive()) {
+            return false;
+        }
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"), StandardCharsets.US_ASCII);
+            int close = stat.lastIndexOf(')');
+            if (close > 0 && close + 2 < stat.length()) {
+                char state = stat.charAt(close + 2);
+                return state != 'Z' && state != 'X';
+            }
+        } catch (IOException | RuntimeException e) {
+            // no /proc (not Linux) or the process just ended: trust isAlive
+            return h.get().isAlive();
+        }
+        return true;
     }
 
     /** SIGTERM, wait up to {@code graceMillis}, then SIGKILL and wait for the exit. Returns true if it is gone. */

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /** Starting and stopping leave nothing behind; detached control planes survive their client and stop on demand. */
@@ -40,6 +41,19 @@ class ControlPlaneLifecycleTest {
                         .orElse(false)))
                 .isEmpty();
         assertThat(dir).doesNotExist();
+    }
+
+    @Test
+    void aFailedStartReportsTheApiserverLogAndLeavesNothingRunning() {
+        assertThatThrownBy(() -> EmbeddedControlPlane.builder().withoutCrds()
+                .apiserverArg("--no-such-flag-for-this-test").start())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("kube-apiserver exited")
+                .hasMessageContaining("unknown flag: --no-such-flag-for-this-test");
+        assertThat(ProcessHandle.current().children()
+                .filter(p -> p.info().command().map(c -> c.endsWith("/etcd") || c.endsWith("/kube-apiserver"))
+                        .orElse(false)))
+                .isEmpty();
     }
 
     @Test

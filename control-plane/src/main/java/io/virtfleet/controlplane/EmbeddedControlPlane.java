@@ -54,8 +54,9 @@ import java.util.stream.Stream;
 /**
  * A real etcd + kube-apiserver on 127.0.0.1, for tests and the local demo.
  *
- * <p>Two modes:
+ * <p>Modes:
  * <ul>
+ *   <li><b>shared</b> ({@link #shared()}): one ephemeral control plane per JVM for test suites.</li>
  *   <li><b>ephemeral</b> ({@link #start()}, {@link #builder()}): a temp data dir, random ports, processes owned by
  *   this JVM. {@link #close()} (and a JVM shutdown hook) kills them and deletes the data dir.</li>
  *   <li><b>detached</b> ({@link #start(Path)}): state in a given directory, processes in their own session so they
@@ -98,6 +99,7 @@ public final class EmbeddedControlPlane implements AutoCloseable {
     private final Thread shutdownHook;
     private KubernetesClient client;
     private boolean closed;
+    private volatile boolean sharedInstance;
 
     private EmbeddedControlPlane(ControlPlaneBinaries binaries, Path dataDir, boolean detached,
                                  boolean deleteDataDirOnClose, int etcdPort, int apiPort, String token, String caPem,
@@ -120,6 +122,27 @@ public final class EmbeddedControlPlane implements AutoCloseable {
 
     public static Builder builder() {
         return new Builder();
+    }
+
+    private static EmbeddedControlPlane shared;
+
+    /**
+     * One ephemeral control plane (with the repository's CRDs) for the whole JVM, started on first call. Its
+     * {@link #close()} does nothing; the JVM shutdown hook stops it. Tests that use it must not assume an empty
+     * cluster: use a fresh namespace per test.
+     */
+    public static synchronized EmbeddedControlPlane shared() {
+        if (shared == null || !shared.apiserver.isAlive() || !shared.etcd.isAlive()) {
+            if (shared != null) {
+                LOG.warn("shared control plane died (see {}); starting a new one", shared.apiserverLog());
+                shared.sharedInstance = false;
+                shared.close();
+            }
+            EmbeddedControlPlane cp = builder().start();
+            cp.sharedInstance = true;
+            shared = cp;
+        }
+        return shared;
     }
 
     /** Ephemeral control plane with the repository's CRDs installed (when the repository is found). */
@@ -394,6 +417,9 @@ public final class EmbeddedControlPlane implements AutoCloseable {
      */
     @Override
     public void close() {
+        if (sharedInstance) {
+            return;
+        }
         synchronized (this) {
             if (closed) {
                 return;

@@ -29,22 +29,22 @@ import java.util.UUID;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** One real etcd + kube-apiserver for the whole class, with the repository's CRDs installed. */
+/** The JVM's shared real etcd + kube-apiserver, with the repository's CRDs installed. */
 class EmbeddedControlPlaneTest {
     static EmbeddedControlPlane cp;
     static KubernetesClient client;
 
     @BeforeAll
     static void startControlPlane() {
-        cp = EmbeddedControlPlane.start();
+        cp = EmbeddedControlPlane.shared();
         client = cp.client();
     }
 
     @AfterAll
     static void stopControlPlane() {
-        if (cp != null) {
-            cp.close();
-        }
+        cp.close(); // a no-op for the shared instance: the next class reuses it, the JVM's shutdown hook stops it
+        assertThat(cp.apiserverProcess().isAlive()).isTrue();
+        assertThat(EmbeddedControlPlane.shared()).isSameAs(cp);
     }
 
     static String newNamespace() {

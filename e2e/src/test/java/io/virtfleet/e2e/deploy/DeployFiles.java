@@ -1,0 +1,57 @@
+package io.virtfleet.e2e.deploy;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.virtfleet.controlplane.ControlPlaneBinaries;
+import io.virtfleet.controlplane.EmbeddedControlPlane;
+import io.virtfleet.controlplane.KubectlResult;
+import io.virtfleet.controlplane.RepoRoot;
+
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/** Where deploy/ lives and what its kustomization renders to. */
+final class DeployFiles {
+    static final String SYSTEM_NAMESPACE = "virtfleet-system";
+    static final String OPERATOR_SA = "virtfleet-operator";
+    static final String AGENT_SA = "virtfleet-agent";
+
+    private DeployFiles() {
+    }
+
+    static Path repoRoot() {
+        return RepoRoot.require();
+    }
+
+    static Path base() {
+        return repoRoot().resolve("deploy").resolve("base");
+    }
+
+    static String serviceAccountUser(String name) {
+        return "system:serviceaccount:" + SYSTEM_NAMESPACE + ":" + name;
+    }
+
+    /** {@code kubectl kustomize deploy/base} with the control plane's kubectl (its built-in kustomize), parsed. */
+    static List<HasMetadata> render() {
+        KubectlResult r = EmbeddedControlPlane.kubectl(ControlPlaneBinaries.locate(), Path.of("/dev/null"), null,
+                Duration.ofSeconds(60), "kustomize", base().toString());
+        if (!r.ok()) {
+            throw new AssertionError("kubectl kustomize failed: " + r);
+        }
+        try (KubernetesClient offline = new KubernetesClientBuilder().withConfig(Config.empty()).build()) {
+            return offline.load(new ByteArrayInputStream(r.stdout().getBytes(StandardCharsets.UTF_8))).items();
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    static <T extends HasMetadata> T find(List<HasMetadata> objects, Class<T> kind, String name) {
+        return (T) objects.stream().filter(kind::isInstance).filter(o -> o.getMetadata().getName().equals(name))
+                .findFirst().orElseThrow(() -> new AssertionError("no " + kind.getSimpleName() + " " + name
+                        + " in the rendered deploy/base"));
+    }
+}

@@ -1,0 +1,90 @@
+package io.virtfleet.cli;
+
+import io.virtfleet.controlplane.EmbeddedControlPlane;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** A local etcd + kube-apiserver that keeps running in the background, for kubectl and a hand-started operator/agent. */
+@Command(name = "control-plane", mixinStandardHelpOptions = true,
+        description = "Starts, stops or shows the local Kubernetes control plane (etcd + kube-apiserver, built by "
+                + "scripts/install-control-plane).",
+        subcommands = {ControlPlaneCommand.Up.class, ControlPlaneCommand.Down.class, ControlPlaneCommand.StatusCmd.class})
+final class ControlPlaneCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    static class DirOption {
+        @Option(names = "--dir", paramLabel = "DIR",
+                description = "State directory (default: .virtfleet/control-plane in the checkout).")
+        Path dir;
+
+        Path dir() {
+            return dir != null ? dir : EmbeddedControlPlane.defaultStateDir();
+        }
+    }
+
+    @Command(name = "up", mixinStandardHelpOptions = true,
+            description = "Starts the control plane (or finds it running), installs the CRDs and prints the kubeconfig path.")
+    static final class Up implements Callable<Integer> {
+        @picocli.CommandLine.Mixin
+        DirOption dir = new DirOption();
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            PrintWriter out = spec.commandLine().getOut();
+            try (EmbeddedControlPlane cp = EmbeddedControlPlane.start(dir.dir())) {
+                out.println("control plane running at " + cp.serverUrl());
+                out.println("export KUBECONFIG=" + cp.kubeconfig());
+            }
+            return ExitCodes.OK;
+        }
+    }
+
+    @Command(name = "down", mixinStandardHelpOptions = true, description = "Stops the control plane; its data stays.")
+    static final class Down implements Callable<Integer> {
+        @picocli.CommandLine.Mixin
+        DirOption dir = new DirOption();
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            boolean stopped = EmbeddedControlPlane.stop(dir.dir());
+            spec.commandLine().getOut().println(stopped ? "control plane stopped" : "control plane was not running");
+            return ExitCodes.OK;
+        }
+    }
+
+    @Command(name = "status", mixinStandardHelpOptions = true, description = "Shows whether the control plane runs.")
+    static final class StatusCmd implements Callable<Integer> {
+        @picocli.CommandLine.Mixin
+        DirOption dir = new DirOption();
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            EmbeddedControlPlane.Status status = EmbeddedControlPlane.status(dir.dir());
+            PrintWriter out = spec.commandLine().getOut();
+            if (!status.running()) {
+                out.println("control plane is not running (state: " + dir.dir() + ")");
+                return ExitCodes.FAILURE;
+            }
+            out.println("control plane running at " + status.server() + " (etcd pid " + status.etcdPid()
+                    + ", kube-apiserver pid " + status.apiserverPid() + ")");
+            out.println("export KUBECONFIG=" + status.kubeconfig());
+            return ExitCodes.OK;
+        }
+    }
+}

@@ -1,0 +1,48 @@
+package io.virtfleet.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code ./virtfleet}: one entry point for users, CI checks, the demo and virtfleet's own processes. */
+@Command(name = "virtfleet", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+        description = "Runs libvirt virtual machines declared as Kubernetes objects across a fleet of hosts.",
+        subcommands = {RenderCommand.class, ValidateCommand.class, ControlPlaneCommand.class,
+                CommandLine.HelpCommand.class})
+public final class Virtfleet implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The configured command line; tests run commands through it to see exactly what users see. */
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Virtfleet());
+        // Users get one line saying what went wrong, never a stack trace; --debug shows the trace for bug reports.
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            commandLine.getErr().println("virtfleet " + commandLine.getCommandName() + ": error: " + describe(ex));
+            if (Boolean.getBoolean("virtfleet.debug")) {
+                ex.printStackTrace(commandLine.getErr());
+            }
+            return ExitCodes.FAILURE;
+        });
+        return cl;
+    }
+
+    static String describe(Throwable ex) {
+        String message = ex.getMessage();
+        if (ex instanceof java.nio.file.NoSuchFileException) {
+            return "no such file: " + message;
+        }
+        if (ex instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied: " + message;
+        }
+        return message == null || message.isBlank() ? ex.getClass().getSimpleName() : message;
+    }
+}

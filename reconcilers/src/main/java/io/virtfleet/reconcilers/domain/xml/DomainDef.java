@@ -50,8 +50,9 @@ public class DomainDef {
         public Genid() {
         }
 
+        /** Also the reader's creator for the element's text: {@code <genid/>} and blank text mean "generate one". */
         public Genid(String value) {
-            this.value = value;
+            this.value = value == null || value.isBlank() ? null : value.strip();
         }
     }
 

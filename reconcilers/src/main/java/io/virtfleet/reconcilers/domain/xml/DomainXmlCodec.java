@@ -9,6 +9,9 @@ import com.fasterxml.jackson.databind.JavaType;
 import com.fasterxml.jackson.databind.JsonDeserializer;
 import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.cfg.CoercionAction;
+import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
+import com.fasterxml.jackson.databind.type.LogicalType;
 import com.fasterxml.jackson.databind.deser.DeserializationProblemHandler;
 import com.fasterxml.jackson.databind.deser.ValueInstantiator;
 import com.fasterxml.jackson.dataformat.xml.XmlFactory;
@@ -37,6 +40,9 @@ public final class DomainXmlCodec {
             // libvirt sometimes repeats a child element's value as an attribute of the same name (graphics listen);
             // skipping values of an unexpected shape keeps the reader about what it models.
             .addHandler(new SkipMismatches())
+            // <genid/>, <readonly/>, <acpi/>: an empty element is a present, empty object, not an absent one.
+            .withCoercionConfig(LogicalType.POJO,
+                    c -> c.setCoercion(CoercionInputShape.EmptyString, CoercionAction.AsEmpty))
             .build();
 
     private DomainXmlCodec() {

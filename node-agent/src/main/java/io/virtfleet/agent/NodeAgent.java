@@ -166,6 +166,11 @@ public final class NodeAgent implements AutoCloseable {
         return libvirt != null && libvirt.isConnected();
     }
 
+    /** How many times the agent (re)connected to libvirtd; grows by one per reconnect. */
+    public long libvirtConnections() {
+        return libvirt == null ? 0 : libvirt.connections();
+    }
+
     /** True once the Domain informer has listed this host's Domains. */
     public boolean hasSynced() {
         return controller != null && controller.hasSynced();

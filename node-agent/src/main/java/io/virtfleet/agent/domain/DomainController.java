@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.agent.libvirt.LibvirtNative;
 import io.virtfleet.agent.libvirt.QemuProcesses;
+import io.virtfleet.agent.libvirt.QemuWatcher;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
 import org.libvirt.LibvirtException;
@@ -42,6 +43,7 @@ public final class DomainController implements AutoCloseable {
     private final ScheduledExecutorService scheduler;
     private final WorkQueue queue;
     private final DomainSyncer syncer;
+    private final QemuWatcher watcher;
     private final List<Thread> threads = new ArrayList<>();
     private SharedIndexInformer<Domain> informer;
     private ScheduledFuture<?> resyncTask;
@@ -59,8 +61,9 @@ public final class DomainController implements AutoCloseable {
         this.queue = new WorkQueue(scheduler);
         // Rewrite an unchanged status at most this often (so observedTime says the agent still looks).
         Duration statusRefresh = resync.multipliedBy(10);
+        this.watcher = new QemuWatcher(this::qemuExited, "qemu-watch-" + host);
         this.syncer = new DomainSyncer(client, libvirt, host, validator, new QemuProcesses(), this::domainsByUuid,
-                () -> informer != null && informer.hasSynced(), Clock.systemUTC(), statusRefresh);
+                () -> informer != null && informer.hasSynced(), Clock.systemUTC(), statusRefresh, watcher);
     }
 
     public static String key(Domain d) {
@@ -105,6 +108,7 @@ public final class DomainController implements AutoCloseable {
                 resyncAll("informer synced");
             }
         });
+        watcher.start();
         for (int i = 0; i < workers; i++) {
             Thread t = new Thread(this::work, "domain-worker-" + host + "-" + i);
             t.setDaemon(true);
@@ -166,6 +170,15 @@ public final class DomainController implements AutoCloseable {
             }
         }
         LOG.debug("resync ({}): {} keys enqueued", why, n);
+    }
+
+    private void qemuExited(String uuid, long pid) {
+        try {
+            syncer.processExited(uuid, pid);
+        } catch (KubernetesClientException e) {
+            LOG.error("uuid {}: cannot report the exit of QEMU process {}: {}", uuid, pid, e.getMessage());
+        }
+        queue.add(uuid);
     }
 
     List<Domain> domainsByUuid(String uuid) {
@@ -240,6 +253,7 @@ public final class DomainController implements AutoCloseable {
             resyncTask.cancel(false);
         }
         queue.shutdown();
+        watcher.close();
         if (informer != null) {
             informer.close();
         }

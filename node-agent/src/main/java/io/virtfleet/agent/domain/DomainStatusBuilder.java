@@ -31,6 +31,7 @@ public final class DomainStatusBuilder {
     public static final String READY = "Ready";
     public static final String RESTART_REQUIRED = "RestartRequired";
 
+    public static final String PROCESS_EXITED = "ProcessExited";
     public static final String REASON_INVALID_SPEC = "InvalidSpec";
     public static final String REASON_LIBVIRT_ERROR = "LibvirtError";
     public static final String REASON_CONFLICT = "Conflict";
@@ -54,6 +55,15 @@ public final class DomainStatusBuilder {
      * virtfleet's to report), {@code pid} its QEMU process.
      */
     public static DomainStatus build(Domain d, DomainInfo info, OptionalLong pid, Outcome outcome, Instant now) {
+        return build(d, info, pid, false, outcome, now);
+    }
+
+    /**
+     * As {@link #build(Domain, DomainInfo, OptionalLong, Outcome, Instant)}; {@code processGone} says the domain's
+     * QEMU process has exited although libvirt still reports it active (libvirt has not caught up yet).
+     */
+    public static DomainStatus build(Domain d, DomainInfo info, OptionalLong pid, boolean processGone,
+                                     Outcome outcome, Instant now) {
         DomainStatus prev = d.getStatus() == null ? new DomainStatus() : d.getStatus();
         DomainSpec spec = d.getSpec();
         DomainStatus s = new DomainStatus();
@@ -105,7 +115,10 @@ public final class DomainStatusBuilder {
             default -> state == null || !state.active();
         };
         String stateText = s.state + (s.reason != null ? " (" + s.reason + ")" : "");
-        if (ready) {
+        if (processGone && state != null && state.active()) {
+            conds.add(condition(prev, READY, "False", PROCESS_EXITED, "the QEMU process has exited; libvirt still "
+                    + "reports " + stateText + " until it has cleaned up", generation, now));
+        } else if (ready) {
             conds.add(condition(prev, READY, "True", s.state, "domain is " + stateText, generation, now));
         } else {
             String msg = "domain is " + stateText + ", spec.powerState is " + power

@@ -10,6 +10,7 @@ import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.agent.libvirt.LibvirtConnection.DomainInfo;
 import io.virtfleet.agent.libvirt.LibvirtNative;
 import io.virtfleet.agent.libvirt.QemuProcesses;
+import io.virtfleet.agent.libvirt.QemuWatcher;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainStatus;
@@ -62,7 +63,17 @@ public final class DomainSyncer {
     private final Clock clock;
     private final Duration statusRefresh;
     private final Map<String, Instant> shutdownRequests = new ConcurrentHashMap<>();
+    /**
+     * What this agent last wrote into each Domain's status (by UUID): the informer cache can lag behind our own
+     * writes, and planning from a stale observedRestartGeneration would restart a domain twice.
+     */
+    private final Map<String, Recorded> recorded = new ConcurrentHashMap<>();
+    private final QemuWatcher watcher;
+    private final boolean qemuDriver;
     private volatile Set<String> emulators = Set.of();
+
+    private record Recorded(String uid, Long observedRestartGeneration, Long startCount) {
+    }
 
     /** What the pass wants next: another pass after {@code requeueAfter} (nullable), or a retry with backoff. */
     public record Result(Duration requeueAfter, boolean failed) {
@@ -71,7 +82,8 @@ public final class DomainSyncer {
 
     public DomainSyncer(KubernetesClient client, LibvirtConnection libvirt, String host, DomainValidator validator,
                         QemuProcesses qemu, Function<String, List<Domain>> domainsByUuid,
-                        BooleanSupplier informerSynced, Clock clock, Duration statusRefresh) {
+                        BooleanSupplier informerSynced, Clock clock, Duration statusRefresh,
+                        QemuWatcher watcher) {
         this.client = client;
         this.libvirt = libvirt;
         this.host = host;
@@ -81,6 +93,8 @@ public final class DomainSyncer {
         this.informerSynced = informerSynced;
         this.clock = clock;
         this.statusRefresh = statusRefresh;
+        this.watcher = watcher;
+        this.qemuDriver = libvirt.uri().startsWith("qemu");
     }
 
     /** The emulator binaries libvirt offers (from its capabilities), checked against {@code <emulator>}. */
@@ -122,14 +136,16 @@ public final class DomainSyncer {
             for (Domain d : claims) {
                 LOG.error("{}: {} Domains claim uuid {}: {}; the agent acts on none of them", ref(d), claims.size(),
                         uuid, names);
-                writeStatus(d, null, OptionalLong.empty(), DomainStatusBuilder.Outcome.failed(
+                writeStatus(d, null, OptionalLong.empty(), false, DomainStatusBuilder.Outcome.failed(
                         DomainStatusBuilder.REASON_CONFLICT, "Domains " + names + " all claim uuid " + uuid, 0,
                         null));
             }
             return Result.DONE;
         }
-        Domain d = claims.isEmpty() ? null : claims.get(0);
+        Domain d = claims.isEmpty() ? null : withRecorded(uuid, claims.get(0));
         if (d == null || d.getSpec() == null || !host.equals(d.getSpec().host)) {
+            recorded.remove(uuid);
+            watcher.untrack(uuid);
             if (lv.isPresent() && mine) {
                 return fence(uuid, lv.get(), d);
             }
@@ -149,7 +165,7 @@ public final class DomainSyncer {
                 return Result.DONE;
             }
             LOG.error("{}: {}", ref, why);
-            writeStatus(d, null, OptionalLong.empty(), DomainStatusBuilder.Outcome.failed(
+            writeStatus(d, null, OptionalLong.empty(), false, DomainStatusBuilder.Outcome.failed(
                     DomainStatusBuilder.REASON_CONFLICT, why, 0, null));
             return Result.DONE;
         }
@@ -220,6 +236,8 @@ public final class DomainSyncer {
                     case REMOVE_FINALIZER -> {
                         patchFinalizer(d, false);
                         shutdownRequests.remove(uuid);
+                        recorded.remove(uuid);
+                        watcher.untrack(uuid);
                         LOG.info("{}: libvirt domain {} is gone; removed the finalizer", ref, uuid);
                         return Result.DONE;
                     }
@@ -249,10 +267,16 @@ public final class DomainSyncer {
         }
         DomainInfo info = after.orElse(null);
         OptionalLong pid = info != null && info.active() ? qemu.pid(info.name(), uuid) : OptionalLong.empty();
+        boolean processGone = qemuDriver && info != null && info.active() && pid.isEmpty();
+        if (pid.isPresent()) {
+            watcher.track(uuid, pid.getAsLong());
+        } else {
+            watcher.untrack(uuid);
+        }
         DomainStatusBuilder.Outcome outcome = error == null
                 ? DomainStatusBuilder.Outcome.ok(plan.waitingFor(), started, recordRestart)
                 : DomainStatusBuilder.Outcome.failed(errorReason, error, started, recordRestart);
-        writeStatus(d, info, pid, outcome);
+        writeStatus(d, info, pid, processGone, outcome);
         if (error != null && errorReason.equals(DomainStatusBuilder.REASON_LIBVIRT_ERROR)) {
             return new Result(null, true);
         }
@@ -275,8 +299,66 @@ public final class DomainSyncer {
         String why = "invalid spec: spec.uuid " + (uuid == null ? "is missing" : "'" + uuid + "' is not a UUID")
                 + "; nothing is defined";
         LOG.warn("{}: {}", ref(d), why);
-        writeStatus(d, null, OptionalLong.empty(), DomainStatusBuilder.Outcome.failed(
+        writeStatus(d, null, OptionalLong.empty(), false, DomainStatusBuilder.Outcome.failed(
                 DomainStatusBuilder.REASON_INVALID_SPEC, why, 0, null));
+    }
+
+    /** {@code d} with the status fields this agent wrote last, when the cached copy is older than that write. */
+    private Domain withRecorded(String uuid, Domain d) {
+        Recorded r = recorded.get(uuid);
+        if (r == null || !java.util.Objects.equals(r.uid(), d.getMetadata().getUid())) {
+            return d;
+        }
+        DomainStatus s = d.getStatus();
+        if (s != null && java.util.Objects.equals(s.observedRestartGeneration, r.observedRestartGeneration())
+                && java.util.Objects.equals(s.startCount, r.startCount())) {
+            return d;
+        }
+        Domain copy = client.getKubernetesSerialization().clone(d);
+        if (copy.getStatus() == null) {
+            copy.setStatus(new DomainStatus());
+        }
+        copy.getStatus().observedRestartGeneration = r.observedRestartGeneration();
+        copy.getStatus().startCount = r.startCount();
+        return copy;
+    }
+
+    /**
+     * The QEMU process of {@code uuid} exited (seen by {@link QemuWatcher}). libvirt may block calls on the domain
+     * until it has reaped the process, so the status says so at once, without asking libvirt; the regular pass that
+     * follows reports libvirt's state.
+     */
+    public void processExited(String uuid, long pid) {
+        List<Domain> claims = domainsByUuid.apply(uuid);
+        if (claims.size() != 1) {
+            return;
+        }
+        Domain d = claims.get(0);
+        if (d.getStatus() == null || d.getStatus().pid == null || d.getStatus().pid != pid
+                || d.getSpec() == null || !host.equals(d.getSpec().host)) {
+            return;
+        }
+        LOG.info("{}: QEMU process {} of libvirt domain {} exited", ref(d), pid, uuid);
+        writeStatus(d, cur -> {
+            DomainStatus prev = cur.getStatus() == null ? new DomainStatus() : cur.getStatus();
+            if (prev.pid == null || prev.pid != pid) {
+                return prev; // already reported otherwise
+            }
+            DomainStatus s = client.getKubernetesSerialization().clone(prev);
+            s.pid = null;
+            s.observedTime = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+            List<io.fabric8.kubernetes.api.model.Condition> conds = new ArrayList<>();
+            for (var c : prev.conditions) {
+                if (!DomainStatusBuilder.READY.equals(c.getType())) {
+                    conds.add(c);
+                }
+            }
+            conds.add(DomainStatusBuilder.condition(prev, DomainStatusBuilder.READY, "False",
+                    DomainStatusBuilder.PROCESS_EXITED, "QEMU process " + pid + " has exited; waiting for libvirt "
+                            + "to report the domain's new state", cur.getMetadata().getGeneration(), clock.instant()));
+            s.conditions = conds;
+            return s;
+        });
     }
 
     // --------------------------------------------------------------------------------------------------- fencing
@@ -326,6 +408,7 @@ public final class DomainSyncer {
             return new Result(null, true);
         }
         shutdownRequests.remove(uuid);
+        watcher.untrack(uuid);
         return Result.DONE;
     }
 
@@ -372,10 +455,18 @@ public final class DomainSyncer {
                 + ": conflicting updates");
     }
 
-    private void writeStatus(Domain d, DomainInfo info, OptionalLong pid, DomainStatusBuilder.Outcome outcome) {
+    private void writeStatus(Domain d, DomainInfo info, OptionalLong pid, boolean processGone,
+                             DomainStatusBuilder.Outcome outcome) {
+        writeStatus(d, cur -> DomainStatusBuilder.build(cur, info, pid, processGone, outcome, clock.instant()));
+    }
+
+    /** Writes the status {@code build} makes from the current Domain, optimistic on resourceVersion. */
+    private void writeStatus(Domain d, Function<Domain, DomainStatus> build) {
         Domain cur = d;
+        String uuid = d.getSpec() != null && d.getSpec().uuid != null ? d.getSpec().uuid.toLowerCase(Locale.ROOT)
+                : null;
         for (int attempt = 0; attempt < 5; attempt++) {
-            DomainStatus next = DomainStatusBuilder.build(cur, info, pid, outcome, clock.instant());
+            DomainStatus next = build.apply(cur);
             DomainStatus prev = cur.getStatus();
             if (!DomainStatusBuilder.differs(prev, next) && !stale(prev)) {
                 return;
@@ -384,6 +475,15 @@ public final class DomainSyncer {
             copy.setStatus(next);
             try {
                 client.resource(copy).updateStatus();
+                if (uuid != null && DomainValidator.isUuid(uuid)) {
+                    recorded.put(uuid, new Recorded(cur.getMetadata().getUid(), next.observedRestartGeneration,
+                            next.startCount));
+                    if (next.pid != null) {
+                        watcher.track(uuid, next.pid);
+                    } else {
+                        watcher.untrack(uuid);
+                    }
+                }
                 if (prev == null || !java.util.Objects.equals(prev.state, next.state)
                         || !java.util.Objects.equals(prev.id, next.id)) {
                     LOG.info("{}: status {} {} id={} pid={}", ref(cur), next.state,
@@ -401,6 +501,9 @@ public final class DomainSyncer {
                         .withName(cur.getMetadata().getName()).get();
                 if (cur == null) {
                     return;
+                }
+                if (uuid != null) {
+                    cur = withRecorded(uuid, cur);
                 }
             }
         }

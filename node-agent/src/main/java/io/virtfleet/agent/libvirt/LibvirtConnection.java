@@ -117,6 +117,13 @@ public final class LibvirtConnection implements AutoCloseable {
         }
     }
 
+    /** How many times a connection was established (1 after the first connect; +1 per reconnect). */
+    public long connections() {
+        synchronized (lock) {
+            return generation;
+        }
+    }
+
     /** Why the connection is not usable (the last connect error). */
     public String lastError() {
         synchronized (lock) {

@@ -1,0 +1,454 @@
+package io.virtfleet.agent;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.virtfleet.api.v1alpha1.ApiGroup;
+import io.virtfleet.api.v1alpha1.DeviceStatus;
+import io.virtfleet.api.v1alpha1.Domain;
+import io.virtfleet.api.v1alpha1.DomainStatus;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Predicate;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The agent against the real kube-apiserver and the real libvirtd, with the project's test guest (type qemu, TCG).
+ */
+class DomainLifecycleTest {
+    private static final Logger LOG = LoggerFactory.getLogger(DomainLifecycleTest.class);
+    /** Long enough that event-driven reactions cannot be the periodic resync. */
+    static final Duration RESYNC = Duration.ofSeconds(20);
+
+    static KubernetesClient client;
+    static String host;
+    static String ns;
+    static NodeAgent agent;
+    final List<TestEnv.Guest> guests = new ArrayList<>();
+    final List<String> domainObjects = new ArrayList<>();
+
+    @BeforeAll
+    static void startAgent() {
+        client = TestEnv.client();
+        host = TestEnv.newHost("life");
+        ns = TestEnv.newNamespace(client, "life");
+        agent = newAgent();
+    }
+
+    static NodeAgent newAgent() {
+        NodeAgent a = new NodeAgent(AgentConfig.forHost(host).withDomainPrefix(TestEnv.DOMAIN_PREFIX)
+                .withResync(RESYNC).withLeaseDuration(Duration.ofSeconds(6)).withProbeUris(List.of()), client);
+        a.start();
+        await().atMost(Duration.ofSeconds(30)).until(() -> a.isLibvirtConnected() && a.hasSynced());
+        return a;
+    }
+
+    @AfterAll
+    static void stopAgent() {
+        if (agent != null) {
+            agent.close();
+        }
+    }
+
+    @AfterEach
+    void cleanUp() {
+        // Let the agent undefine through the finalizer; strip it if that does not happen in time.
+        for (String name : domainObjects) {
+            client.resources(Domain.class).inNamespace(ns).withName(name).delete();
+        }
+        for (String name : domainObjects) {
+            try {
+                await().atMost(Duration.ofSeconds(20))
+                        .until(() -> client.resources(Domain.class).inNamespace(ns).withName(name).get() == null);
+            } catch (RuntimeException e) {
+                LOG.warn("Domain {}/{} not gone; removing its finalizers", ns, name);
+                client.resources(Domain.class).inNamespace(ns).withName(name)
+                        .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"metadata\":{\"finalizers\":null}}");
+            }
+        }
+        for (TestEnv.Guest g : guests) {
+            TestEnv.removeDomain(g.uuid(), g.disk());
+        }
+    }
+
+    TestEnv.Guest newGuest() {
+        TestEnv.Guest g = TestEnv.guest(host, ns);
+        guests.add(g);
+        return g;
+    }
+
+    Domain create(String name, TestEnv.Guest g, String power) {
+        return create(TestEnv.domainObject(ns, name, host, g, power));
+    }
+
+    Domain create(Domain d) {
+        domainObjects.add(d.getMetadata().getName());
+        return client.resource(d).create();
+    }
+
+    static Domain get(String name) {
+        return client.resources(Domain.class).inNamespace(ns).withName(name).get();
+    }
+
+    static DomainStatus status(String name) {
+        Domain d = get(name);
+        return d == null ? null : d.getStatus();
+    }
+
+    static DomainStatus awaitStatus(String name, Duration atMost, Predicate<DomainStatus> p) {
+        AtomicReference<DomainStatus> last = new AtomicReference<>();
+        await().atMost(atMost).pollInterval(Duration.ofMillis(50)).until(() -> {
+            DomainStatus s = status(name);
+            last.set(s);
+            return s != null && p.test(s);
+        });
+        return last.get();
+    }
+
+    static DomainStatus awaitRunning(String name) {
+        return awaitStatus(name, Duration.ofSeconds(60),
+                s -> "Running".equals(s.state) && s.id != null && s.id > 0 && s.pid != null);
+    }
+
+    static void edit(String name, java.util.function.Consumer<Domain> change) {
+        client.resources(Domain.class).inNamespace(ns).withName(name).edit(d -> {
+            change.accept(d);
+            return d;
+        });
+    }
+
+    static Optional<Condition> condition(DomainStatus s, String type) {
+        return s.conditions.stream().filter(c -> type.equals(c.getType())).findFirst();
+    }
+
+    static String cmdline(long pid) throws Exception {
+        return new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline")), StandardCharsets.UTF_8)
+                .replace('\0', ' ');
+    }
+
+    // ------------------------------------------------------------------------------------------------------- tests
+
+    @Test
+    void runsStopsAndUndefinesAGuest() throws Exception {
+        TestEnv.Guest g = newGuest();
+        long t0 = System.nanoTime();
+        create("run-stop", g, "Running");
+        DomainStatus s = awaitRunning("run-stop");
+        LOG.info("TIMING Domain created -> status Running (id {}): {} ms", s.id, (System.nanoTime() - t0) / 1_000_000);
+
+        assertThat(TestEnv.state(g.uuid())).isEqualTo("running");
+        assertThat(s.id).isEqualTo(TestEnv.domId(g.uuid()));
+        assertThat(s.uuid).isEqualTo(g.uuid());
+        assertThat(s.reason).isEqualTo("Booted");
+        assertThat(cmdline(s.pid)).contains("-uuid " + g.uuid());
+        assertThat(s.genid).matches("[0-9a-f-]{36}"); // <genid/> in the example: libvirt generated one
+        assertThat(s.devices).filteredOn(dev -> DeviceStatus.KIND_DISK.equals(dev.kind))
+                .anySatisfy(dev -> {
+                    assertThat(dev.target).isEqualTo("vda");
+                    assertThat(dev.source).isEqualTo(g.disk().toString());
+                });
+        assertThat(s.startCount).isEqualTo(1L);
+        assertThat(s.observedRestartGeneration).isEqualTo(1L);
+        assertThat(condition(s, "Ready")).get().extracting(Condition::getStatus).isEqualTo("True");
+        assertThat(get("run-stop").getMetadata().getFinalizers()).contains(ApiGroup.AGENT_FINALIZER);
+        // the ownership mark and the agent's bookkeeping are in the persistent config
+        String persistent = TestEnv.virsh("dumpxml", "--inactive", g.uuid()).out();
+        assertThat(persistent).contains(ApiGroup.LIBVIRT_METADATA_NS).contains("specHash=");
+
+        t0 = System.nanoTime();
+        edit("run-stop", d -> d.getSpec().powerState = "Stopped");
+        s = awaitStatus("run-stop", Duration.ofSeconds(30), x -> x.id != null && x.id == -1 && "Shutoff".equals(x.state));
+        LOG.info("TIMING powerState Stopped -> status Shutoff ({}): {} ms", s.reason,
+                (System.nanoTime() - t0) / 1_000_000);
+        assertThat(TestEnv.state(g.uuid())).isEqualTo("shut off");
+        assertThat(s.pid).isNull();
+        assertThat(TestEnv.domId(g.uuid())).isEqualTo(-1);
+
+        t0 = System.nanoTime();
+        client.resources(Domain.class).inNamespace(ns).withName("run-stop").delete();
+        await().atMost(Duration.ofSeconds(20)).until(() -> get("run-stop") == null);
+        LOG.info("TIMING delete -> Domain gone: {} ms", (System.nanoTime() - t0) / 1_000_000);
+        assertThat(TestEnv.defined(g.uuid())).isFalse();
+    }
+
+    @Test
+    void killedQemuIsReportedWithinTwoSecondsAndNotRestartedUntilAsked() throws Exception {
+        TestEnv.Guest g = newGuest();
+        create("kill", g, "Running");
+        DomainStatus s = awaitRunning("kill");
+        long pid = s.pid;
+
+        long[] ms = killAndMeasure("kill", pid);
+        assertThat(ms[0]).as("kill -9 -> status shows the QEMU process gone").isLessThanOrEqualTo(2000);
+        assertThat(ms[1]).as("kill -9 -> status shows libvirt's Shutoff, id -1").isLessThanOrEqualTo(5000);
+        s = status("kill");
+        assertThat(s.state).isEqualTo("Shutoff");
+        assertThat(s.reason).isIn("Crashed", "Failed", "Destroyed", "Unknown");
+        assertThat(s.pid).isNull();
+        assertThat(condition(s, "Ready")).get().extracting(Condition::getStatus).isEqualTo("False");
+
+        // stopped on its own: stays down until restartGeneration is bumped
+        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5))
+                .until(() -> "shut off".equals(TestEnv.state(g.uuid())));
+        edit("kill", d -> d.getSpec().restartGeneration = 2L);
+        s = awaitRunning("kill");
+        assertThat(s.pid).isNotEqualTo(pid);
+        assertThat(s.startCount).isEqualTo(2L);
+        assertThat(s.observedRestartGeneration).isEqualTo(2L);
+    }
+
+    @Test
+    void restartGenerationRestartsAndXmlChangesAreRedefined() throws Exception {
+        TestEnv.Guest g = newGuest();
+        create("restart", g, "Running");
+        DomainStatus s = awaitRunning("restart");
+        long pid1 = s.pid;
+
+        // XML change while running: persistent config only, RestartRequired
+        edit("restart", d -> d.getSpec().domainXml = d.getSpec().domainXml
+                .replace("<memory unit='MiB'>256</memory>", "<memory unit='MiB'>288</memory>")
+                .replace("<currentMemory unit='MiB'>256</currentMemory>",
+                        "<currentMemory unit='MiB'>288</currentMemory>"));
+        s = awaitStatus("restart", Duration.ofSeconds(20),
+                x -> condition(x, "RestartRequired").map(c -> "True".equals(c.getStatus())).orElse(false));
+        assertThat(s.pid).isEqualTo(pid1);
+        assertThat(TestEnv.virsh("dumpxml", "--inactive", g.uuid()).out()).contains("294912");
+        assertThat(TestEnv.virsh("dumpxml", g.uuid()).out()).contains("262144");
+
+        // restart request: stop (graceful, then destroy after the timeout) and start with the new config
+        long t0 = System.nanoTime();
+        edit("restart", d -> d.getSpec().restartGeneration = 2L);
+        s = awaitStatus("restart", Duration.ofSeconds(60), x -> x.observedRestartGeneration != null
+                && x.observedRestartGeneration == 2L && "Running".equals(x.state) && x.pid != null);
+        LOG.info("TIMING restartGeneration bump -> running again: {} ms", (System.nanoTime() - t0) / 1_000_000);
+        assertThat(s.pid).isNotEqualTo(pid1);
+        assertThat(s.startCount).isEqualTo(2L);
+        assertThat(condition(s, "RestartRequired")).get().extracting(Condition::getStatus).isEqualTo("False");
+        assertThat(TestEnv.virsh("dumpxml", g.uuid()).out()).contains("294912");
+
+        // paused and back
+        edit("restart", d -> d.getSpec().powerState = "Paused");
+        awaitStatus("restart", Duration.ofSeconds(20), x -> "Paused".equals(x.state));
+        assertThat(TestEnv.state(g.uuid())).isEqualTo("paused");
+        edit("restart", d -> d.getSpec().powerState = "Running");
+        s = awaitStatus("restart", Duration.ofSeconds(20), x -> "Running".equals(x.state));
+        assertThat(s.reason).isEqualTo("Unpaused");
+
+        // XML change while stopped: redefined
+        edit("restart", d -> d.getSpec().powerState = "Stopped");
+        awaitStatus("restart", Duration.ofSeconds(30), x -> "Shutoff".equals(x.state));
+        edit("restart", d -> d.getSpec().domainXml = d.getSpec().domainXml
+                .replace("<memory unit='MiB'>288</memory>", "<memory unit='MiB'>320</memory>")
+                .replace("<currentMemory unit='MiB'>288</currentMemory>",
+                        "<currentMemory unit='MiB'>320</currentMemory>"));
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> TestEnv.virsh("dumpxml", "--inactive", g.uuid()).out().contains("327680"));
+        assertThat(TestEnv.state(g.uuid())).isEqualTo("shut off");
+    }
+
+    @Test
+    void agentAndLibvirtdRestartsAdoptTheRunningGuest() throws Exception {
+        TestEnv.Guest g = newGuest();
+        create("adopt", g, "Running");
+        DomainStatus s = awaitRunning("adopt");
+        long pid = s.pid;
+        int id = s.id;
+
+        // 1. the agent restarts
+        agent.close();
+        long t0 = System.nanoTime();
+        agent = newAgent();
+        LOG.info("TIMING agent restart -> connected and synced: {} ms", (System.nanoTime() - t0) / 1_000_000);
+        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(10)).until(() -> {
+            DomainStatus x = status("adopt");
+            return x.pid == pid && x.id == id && x.startCount == 1L && "Running".equals(x.state);
+        });
+        assertThat(TestEnv.domId(g.uuid())).isEqualTo(id);
+        assertThat(ProcessHandle.of(pid)).get().matches(ProcessHandle::isAlive);
+
+        // 2. libvirtd restarts
+        long connections = agent.libvirtConnections();
+        TestEnv.Result r = TestEnv.run(120, TestEnv.repo().resolve("scripts/install-libvirt").toString(),
+                "--restart");
+        assertThat(r.rc()).as("scripts/install-libvirt --restart: %s", r.out()).isZero();
+        t0 = System.nanoTime();
+        await().atMost(Duration.ofSeconds(40)).until(() -> agent.libvirtConnections() > connections
+                && agent.isLibvirtConnected());
+        LOG.info("TIMING libvirtd restarted -> agent reconnected: {} ms", (System.nanoTime() - t0) / 1_000_000);
+        assertThat(TestEnv.domId(g.uuid())).isEqualTo(id);
+        assertThat(ProcessHandle.of(pid)).get().matches(ProcessHandle::isAlive);
+        s = status("adopt");
+        assertThat(s.pid).isEqualTo(pid);
+        assertThat(s.id).isEqualTo(id);
+        assertThat(s.startCount).isEqualTo(1L);
+
+        // libvirt events flow again on the new connection: a suspend by hand is undone at once (the resync is
+        // much slower), which only the SUSPENDED lifecycle event can trigger
+        t0 = System.nanoTime();
+        assertThat(TestEnv.virsh("suspend", g.uuid()).rc()).isZero();
+        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
+                .until(() -> "running".equals(TestEnv.state(g.uuid())));
+        long resumedMs = (System.nanoTime() - t0) / 1_000_000;
+        LOG.info("TIMING after libvirtd restart: virsh suspend -> agent resumed it: {} ms", resumedMs);
+        assertThat(resumedMs).isLessThan(RESYNC.toMillis() / 2);
+
+        long[] ms = killAndMeasure("adopt", pid);
+        assertThat(ms[0]).isLessThanOrEqualTo(2000);
+        assertThat(ms[1]).isLessThanOrEqualTo(5000);
+    }
+
+    /**
+     * kill -9 the QEMU process; returns the ms until the status shows the process gone (pid cleared, not Ready) and
+     * until it shows libvirt's verdict (id -1). libvirt itself reports the death only once the process is reaped: in
+     * a sandbox whose init reaps orphans lazily that alone takes up to ~2 s, which the agent's process watch covers.
+     */
+    static long[] killAndMeasure(String name, long pid) {
+        long t0 = System.nanoTime();
+        assertThat(ProcessHandle.of(pid).orElseThrow().destroyForcibly()).isTrue();
+        long[] ms = new long[2];
+        AtomicReference<DomainStatus> seen = new AtomicReference<>();
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).until(() -> {
+            DomainStatus x = status(name);
+            if (ms[0] == 0 && x.pid == null && condition(x, "Ready").map(c -> "False".equals(c.getStatus()))
+                    .orElse(false)) {
+                ms[0] = (System.nanoTime() - t0) / 1_000_000;
+                seen.set(x);
+            }
+            if (x.id != null && x.id == -1) {
+                ms[1] = (System.nanoTime() - t0) / 1_000_000;
+                if (ms[0] == 0) {
+                    ms[0] = ms[1];
+                    seen.set(x);
+                }
+                return true;
+            }
+            return false;
+        });
+        DomainStatus first = seen.get();
+        LOG.info("TIMING kill -9 QEMU {} -> status shows it gone ({} {}, Ready {}): {} ms; -> libvirt Shutoff, "
+                        + "id -1: {} ms", pid, first.state, first.reason,
+                condition(first, "Ready").map(Condition::getReason).orElse("?"), ms[0], ms[1]);
+        return ms;
+    }
+
+    @Test
+    void domainsWithoutTheMarkAreNeitherTouchedNorReported() throws Exception {
+        TestEnv.Guest g = newGuest();
+        String unmarked = g.xml().replaceAll("(?s)<metadata>.*</metadata>", "");
+        assertThat(unmarked).doesNotContain(ApiGroup.LIBVIRT_METADATA_NS);
+        Path file = Files.createTempFile("unmarked", ".xml");
+        Files.writeString(file, unmarked);
+        assertThat(TestEnv.virsh("define", file.toString()).rc()).isZero();
+        Files.delete(file);
+        assertThat(TestEnv.virsh("start", g.uuid()).rc()).isZero();
+        int id = TestEnv.domId(g.uuid());
+        String xmlBefore = TestEnv.virsh("dumpxml", "--inactive", g.uuid()).out();
+
+        // a Domain claiming its UUID is refused; the libvirt domain stays as it is
+        create("claim", g, "Stopped");
+        DomainStatus s = awaitStatus("claim", Duration.ofSeconds(20), x -> x.lastError != null);
+        assertThat(s.lastError).contains("not virtfleet's");
+        assertThat(s.state).isEqualTo("NotDefined");
+        assertThat(s.id).isEqualTo(-1);
+        assertThat(s.pid).isNull();
+        assertThat(s.devices).isEmpty();
+        assertThat(condition(s, "Synced")).get().extracting(Condition::getReason).isEqualTo("Conflict");
+        assertThat(get("claim").getMetadata().getFinalizers()).isNullOrEmpty();
+
+        // even through a resync, it is neither stopped nor changed; deleting the claim leaves it alone
+        client.resources(Domain.class).inNamespace(ns).withName("claim").delete();
+        await().atMost(Duration.ofSeconds(20)).until(() -> get("claim") == null);
+        await().during(RESYNC.plusSeconds(2)).atMost(RESYNC.plusSeconds(10))
+                .until(() -> "running".equals(TestEnv.state(g.uuid())));
+        assertThat(TestEnv.domId(g.uuid())).isEqualTo(id);
+        assertThat(TestEnv.virsh("dumpxml", "--inactive", g.uuid()).out()).isEqualTo(xmlBefore);
+    }
+
+    @Test
+    void diskOutsideTheAllowedRootsIsRefused() {
+        TestEnv.Guest g = newGuest();
+        Domain d = TestEnv.domainObject(ns, "shadow", host, g, "Running");
+        d.getSpec().domainXml = g.xml().replace(g.disk().toString(), "/etc/shadow");
+        create(d);
+        DomainStatus s = awaitStatus("shadow", Duration.ofSeconds(20), x -> x.lastError != null);
+        LOG.info("refusal: {}", s.lastError);
+        assertThat(s.lastError).contains("/etc/shadow").contains("outside the allowed roots");
+        assertThat(s.state).isEqualTo("NotDefined");
+        assertThat(condition(s, "Synced")).get().satisfies(c -> {
+            assertThat(c.getStatus()).isEqualTo("False");
+            assertThat(c.getReason()).isEqualTo("InvalidSpec");
+            assertThat(c.getMessage()).contains("/etc/shadow");
+        });
+        assertThat(TestEnv.defined(g.uuid())).isFalse();
+        assertThat(get("shadow").getMetadata().getFinalizers()).isNullOrEmpty();
+
+        // a symlink inside the root that points at it is refused too
+        Path link = TestEnv.IMAGES.resolve(g.name() + "-link.qcow2");
+        try {
+            Files.createSymbolicLink(link, Path.of("/etc/shadow"));
+            edit("shadow", x -> x.getSpec().domainXml = g.xml().replace(g.disk().toString(), link.toString()));
+            s = awaitStatus("shadow", Duration.ofSeconds(20), x -> x.lastError != null
+                    && x.lastError.contains("resolves to /etc/shadow"));
+            assertThat(TestEnv.defined(g.uuid())).isFalse();
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        } finally {
+            try {
+                Files.deleteIfExists(link);
+            } catch (Exception e) {
+                LOG.warn("cannot delete {}: {}", link, e.toString());
+            }
+        }
+    }
+
+    @Test
+    void markedDomainsWithoutTheirDomainOrAssignedElsewhereAreFenced() throws Exception {
+        // a: marked for this host, no Domain object at all
+        TestEnv.Guest orphan = newGuest();
+        Path file = Files.createTempFile("orphan", ".xml");
+        Files.writeString(file, orphan.xml());
+        assertThat(TestEnv.virsh("define", file.toString()).rc()).isZero();
+        Files.delete(file);
+        long t0 = System.nanoTime();
+        await().atMost(Duration.ofSeconds(10)).until(() -> !TestEnv.defined(orphan.uuid()));
+        LOG.info("TIMING orphan marked domain defined by hand -> fenced (undefined): {} ms",
+                (System.nanoTime() - t0) / 1_000_000);
+
+        // b: Domain reassigned to another host while running
+        TestEnv.Guest g = newGuest();
+        create("moved", g, "Running");
+        DomainStatus s = awaitRunning("moved");
+        long pid = s.pid;
+        t0 = System.nanoTime();
+        edit("moved", d -> {
+            d.getSpec().host = "some-other-host";
+            d.getMetadata().setLabels(Map.of(ApiGroup.HOST_LABEL, "some-other-host"));
+        });
+        await().atMost(Duration.ofSeconds(20)).until(() -> !TestEnv.defined(g.uuid()));
+        LOG.info("TIMING Domain reassigned -> fenced (destroyed + undefined): {} ms",
+                (System.nanoTime() - t0) / 1_000_000);
+        await().atMost(Duration.ofSeconds(10)).until(() -> ProcessHandle.of(pid).isEmpty()
+                || !ProcessHandle.of(pid).get().isAlive());
+        // the Domain object itself is not ours any more: the finalizer stays for the new host's agent
+        assertThat(get("moved").getMetadata().getFinalizers()).contains(ApiGroup.AGENT_FINALIZER);
+        client.resources(Domain.class).inNamespace(ns).withName("moved")
+                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"metadata\":{\"finalizers\":null}}");
+    }
+}

@@ -1,0 +1,245 @@
+package io.virtfleet.agent;
+
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.virtfleet.api.v1alpha1.ApiGroup;
+import io.virtfleet.api.v1alpha1.Domain;
+import io.virtfleet.api.v1alpha1.DomainSpec;
+import io.virtfleet.controlplane.EmbeddedControlPlane;
+import io.virtfleet.controlplane.RepoRoot;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Shared fixture of the agent's integration tests: the real kube-apiserver (one per test JVM), the real libvirtd
+ * (qemu:///system) and the project's test guest. Missing pieces FAIL with the script that provides them.
+ *
+ * <p>Test domains are named {@code vfat-<run>-<n>} and marked for hosts named {@code agent-test-<jvm pid>-...}, so
+ * leftovers of a crashed run are recognised (their JVM is gone) and removed, without touching a concurrent run.
+ */
+public final class TestEnv {
+    public static final String URI = "qemu:///system";
+    public static final String DOMAIN_PREFIX = "vfat-";
+    public static final Path GUEST_DIR = Path.of("/var/lib/virtfleet/images/test-guest");
+    public static final Path IMAGES = Path.of("/var/lib/virtfleet/images");
+    static final String HOST_PREFIX = "agent-test-";
+
+    private static EmbeddedControlPlane controlPlane;
+    private static final String RUN = Long.toString(ThreadLocalRandom.current().nextLong(1L << 40, 1L << 41), 36);
+    private static int counter;
+
+    private TestEnv() {
+    }
+
+    /** The shared control plane (started on first use; stopped when the JVM exits). */
+    public static synchronized EmbeddedControlPlane controlPlane() {
+        if (controlPlane == null) {
+            requireLibvirt();
+            requireTestGuest();
+            cleanLeftovers();
+            controlPlane = EmbeddedControlPlane.builder().start();
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> controlPlane.close()));
+        }
+        return controlPlane;
+    }
+
+    public static KubernetesClient client() {
+        return controlPlane().client();
+    }
+
+    /** A fresh host name for an agent of this JVM. */
+    public static synchronized String newHost(String what) {
+        return HOST_PREFIX + ProcessHandle.current().pid() + "-" + RUN + "-" + what + "-" + (++counter);
+    }
+
+    public static synchronized String newDomainName() {
+        return DOMAIN_PREFIX + RUN + "-" + (++counter);
+    }
+
+    public static String newNamespace(KubernetesClient c, String what) {
+        String ns = "at-" + RUN + "-" + what;
+        c.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
+                .serverSideApply();
+        return ns;
+    }
+
+    // ------------------------------------------------------------------------------------------------ preconditions
+
+    static void requireLibvirt() {
+        if (!Files.exists(Path.of("/run/libvirt/libvirt-sock"))) {
+            throw new AssertionError("libvirtd is not running (/run/libvirt/libvirt-sock missing): run "
+                    + "scripts/install-libvirt as root");
+        }
+        Result r = run(30, "virsh", "-c", URI, "version");
+        if (r.rc != 0) {
+            throw new AssertionError("libvirtd does not answer on " + URI + " (" + r.out.strip() + "): run "
+                    + "scripts/install-libvirt as root");
+        }
+    }
+
+    static void requireTestGuest() {
+        for (String f : new String[] {"domain-example.xml", "vmlinuz", "initrd.img", "data.qcow2"}) {
+            if (!Files.isRegularFile(GUEST_DIR.resolve(f))) {
+                throw new AssertionError("test guest file " + GUEST_DIR.resolve(f) + " missing: run "
+                        + "scripts/build-test-guest");
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------- guest XML
+
+    /** A guest domain (XML from the test guest's domain-example.xml) with a fresh uuid, marked for {@code host}. */
+    public record Guest(String name, String uuid, String xml, Path disk) {
+    }
+
+    public static Guest guest(String host, String namespace) {
+        return guest(host, namespace, newDomainName(), UUID.randomUUID().toString());
+    }
+
+    public static Guest guest(String host, String namespace, String name, String uuid) {
+        try {
+            String example = Files.readString(GUEST_DIR.resolve("domain-example.xml"));
+            String exampleName = extract(example, "<name>([^<]+)</name>");
+            Path disk = IMAGES.resolve(name + "-data.qcow2");
+            Files.copy(GUEST_DIR.resolve("data.qcow2"), disk, StandardCopyOption.REPLACE_EXISTING);
+            String xml = example.replace(exampleName, name)
+                    .replaceFirst("<domain type='[a-z]+'>", "<domain type='qemu'>")
+                    .replaceFirst("</name>", "</name>\n  <uuid>" + uuid + "</uuid>\n  <metadata>\n    "
+                            + mark(host, namespace, name) + "\n  </metadata>");
+            // the example's data disk: make sure it points at our copy
+            xml = xml.replaceAll("<source file='[^']*-data\\.qcow2'/>", "<source file='" + disk + "'/>");
+            return new Guest(name, uuid, xml, disk);
+        } catch (IOException e) {
+            throw new AssertionError("cannot build the test guest XML from " + GUEST_DIR + ": " + e, e);
+        }
+    }
+
+    public static String mark(String host, String namespace, String name) {
+        return "<virtfleet:vm xmlns:virtfleet=\"" + ApiGroup.LIBVIRT_METADATA_NS + "\" namespace=\"" + namespace
+                + "\" name=\"" + name + "\" uid=\"test\" host=\"" + host + "\"/>";
+    }
+
+    private static String extract(String s, String regex) {
+        Matcher m = Pattern.compile(regex).matcher(s);
+        if (!m.find()) {
+            throw new AssertionError("no match for " + regex);
+        }
+        return m.group(1).strip();
+    }
+
+    public static Domain domainObject(String namespace, String name, String host, Guest g, String power) {
+        Domain d = new Domain();
+        d.setMetadata(new ObjectMetaBuilder().withNamespace(namespace).withName(name)
+                .withLabels(Map.of(ApiGroup.HOST_LABEL, host)).build());
+        DomainSpec s = new DomainSpec();
+        s.host = host;
+        s.uuid = g.uuid();
+        s.domainXml = g.xml();
+        s.powerState = power;
+        s.restartGeneration = 1L;
+        s.shutdownTimeoutSeconds = 3;
+        d.setSpec(s);
+        return d;
+    }
+
+    // --------------------------------------------------------------------------------------------------- libvirt
+
+    public record Result(int rc, String out) {
+    }
+
+    public static Result run(int timeoutSeconds, String... cmd) {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            p.getOutputStream().close();
+            byte[] out = p.getInputStream().readAllBytes();
+            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new AssertionError(String.join(" ", cmd) + " timed out");
+            }
+            return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new AssertionError("cannot run " + String.join(" ", cmd) + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    public static Result virsh(String... args) {
+        List<String> cmd = new ArrayList<>(List.of("virsh", "-q", "-c", URI));
+        cmd.addAll(List.of(args));
+        return run(60, cmd.toArray(String[]::new));
+    }
+
+    /** True when libvirt has a domain with this UUID. */
+    public static boolean defined(String uuid) {
+        return virsh("domuuid", uuid).rc() == 0;
+    }
+
+    /** libvirt's state of the domain ("running", "shut off", ...), null when undefined. */
+    public static String state(String uuid) {
+        Result r = virsh("domstate", uuid);
+        return r.rc() == 0 ? r.out().strip() : null;
+    }
+
+    public static int domId(String uuid) {
+        Result r = virsh("domid", uuid);
+        String s = r.out().strip();
+        return s.equals("-") || s.isEmpty() ? -1 : Integer.parseInt(s);
+    }
+
+    /** Destroys and undefines the domain (if there is one) and deletes the disk copy; never fails. */
+    public static void removeDomain(String uuid, Path disk) {
+        virsh("destroy", uuid);
+        virsh("undefine", "--nvram", "--managed-save", "--snapshots-metadata", uuid);
+        if (disk != null) {
+            try {
+                Files.deleteIfExists(disk);
+            } catch (IOException e) {
+                System.err.println("cannot delete " + disk + ": " + e);
+            }
+        }
+    }
+
+    /** Removes test domains whose host name says they belong to a JVM that is gone. */
+    static void cleanLeftovers() {
+        Result list = virsh("list", "--all", "--name");
+        for (String name : list.out().split("\\R")) {
+            name = name.strip();
+            if (!name.startsWith(DOMAIN_PREFIX)) {
+                continue;
+            }
+            String xml = virsh("dumpxml", name).out();
+            Matcher m = Pattern.compile("host=\"" + HOST_PREFIX + "(\\d+)-").matcher(xml);
+            if (m.find() && ProcessHandle.of(Long.parseLong(m.group(1))).map(ProcessHandle::isAlive).orElse(false)) {
+                continue; // a live test JVM's domain
+            }
+            System.err.println("removing leftover test domain " + name);
+            virsh("destroy", name);
+            virsh("undefine", "--nvram", name);
+            try {
+                Files.deleteIfExists(IMAGES.resolve(name + "-data.qcow2"));
+            } catch (IOException e) {
+                System.err.println("cannot delete the disk of " + name + ": " + e);
+            }
+        }
+    }
+
+    /** The repository root (for scripts). */
+    public static Path repo() {
+        return RepoRoot.require();
+    }
+}

@@ -153,6 +153,7 @@ class DomainLifecycleTest {
         DomainStatus s = awaitRunning("run-stop");
         LOG.info("TIMING Domain created -> status Running (id {}): {} ms", s.id, (System.nanoTime() - t0) / 1_000_000);
 
+        assertThat(TestEnv.defined(g.uuid())).isTrue();
         assertThat(TestEnv.state(g.uuid())).isEqualTo("running");
         assertThat(s.id).isEqualTo(TestEnv.domId(g.uuid()));
         assertThat(s.uuid).isEqualTo(g.uuid());
@@ -186,6 +187,27 @@ class DomainLifecycleTest {
         await().atMost(Duration.ofSeconds(20)).until(() -> get("run-stop") == null);
         LOG.info("TIMING delete -> Domain gone: {} ms", (System.nanoTime() - t0) / 1_000_000);
         assertThat(TestEnv.defined(g.uuid())).isFalse();
+    }
+
+    @Test
+    void explicitGenidIsDefinedAndReported() {
+        TestEnv.Guest g = newGuest();
+        Domain d = TestEnv.domainObject(ns, "genid", host, g, "Running");
+        String genid = java.util.UUID.randomUUID().toString();
+        d.getSpec().genid = genid;
+        create(d);
+        DomainStatus s = awaitRunning("genid");
+        assertThat(s.genid).isEqualTo(genid);
+        assertThat(TestEnv.virsh("dumpxml", g.uuid()).out()).contains("<genid>" + genid + "</genid>");
+        assertThat(cmdlineQuietly(s.pid)).contains(genid);
+    }
+
+    static String cmdlineQuietly(long pid) {
+        try {
+            return cmdline(pid);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
     }
 
     @Test
@@ -431,10 +453,20 @@ class DomainLifecycleTest {
         LOG.info("TIMING orphan marked domain defined by hand -> fenced (undefined): {} ms",
                 (System.nanoTime() - t0) / 1_000_000);
 
+        // a domain marked for another host is none of this agent's business, even without a Domain
+        TestEnv.Guest foreign = TestEnv.guest("some-other-host", ns);
+        guests.add(foreign);
+        file = Files.createTempFile("foreign", ".xml");
+        Files.writeString(file, foreign.xml());
+        assertThat(TestEnv.virsh("define", file.toString()).rc()).isZero();
+        Files.delete(file);
+        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(6)).until(() -> TestEnv.defined(foreign.uuid()));
+
         // b: Domain reassigned to another host while running
         TestEnv.Guest g = newGuest();
         create("moved", g, "Running");
         DomainStatus s = awaitRunning("moved");
+        assertThat(TestEnv.defined(g.uuid())).isTrue();
         long pid = s.pid;
         t0 = System.nanoTime();
         edit("moved", d -> {

@@ -186,7 +186,8 @@ public final class TestEnv {
 
     /** True when libvirt has a domain with this UUID. */
     public static boolean defined(String uuid) {
-        return virsh("domuuid", uuid).rc() == 0;
+        // (domuuid only takes names or ids; domname takes ids or UUIDs)
+        return virsh("domname", uuid).rc() == 0;
     }
 
     /** libvirt's state of the domain ("running", "shut off", ...), null when undefined. */

@@ -1,8 +1,10 @@
 package io.virtfleet.reconcilers.lifecycle;
 
+import io.virtfleet.api.v1alpha1.HostSpec;
 import io.virtfleet.api.v1alpha1.Hypervisor;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
+import io.virtfleet.reconcilers.validation.DiskPaths;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -18,10 +20,11 @@ import java.util.StringJoiner;
  * Chooses a Host for a VirtualMachine. A host is a candidate when, in this order:
  * <ol>
  *   <li>it is the one {@code spec.nodeName} names (when set);</li>
- *   <li>its heartbeat Lease is fresh (renewTime + leaseDurationSeconds after now) and it reported its capacity;</li>
  *   <li>its labels match {@code spec.hostSelector};</li>
+ *   <li>its heartbeat Lease is fresh (renewTime + leaseDurationSeconds after now) and it reported its capacity;</li>
  *   <li>it is not {@code unschedulable};</li>
  *   <li>it offers the VM's driver (kvm VMs need "kvm", qemu VMs "qemu", ...);</li>
+ *   <li>every host path the VM uses (disk volumes, kernel, initrd) is under one of its allowed disk roots;</li>
  *   <li>the vCPUs and memory of the VMs already placed there plus this one fit its CPUs and memory (no overcommit).</li>
  * </ol>
  * Among the candidates the one with the most memory left after placing the VM wins (so VMs spread), then the most
@@ -37,10 +40,11 @@ public final class Scheduler {
     public static final Hypervisor DEFAULT_HYPERVISOR = Hypervisor.KVM;
 
     private enum Stage {
-        NOT_READY(Decision.NO_READY_HOST, "not ready"),
         SELECTOR(Decision.NO_HOST_MATCHES_SELECTOR, "not matching the selector"),
+        NOT_READY(Decision.NO_READY_HOST, "not ready"),
         UNSCHEDULABLE(Decision.NO_SCHEDULABLE_HOST, "unschedulable"),
         DRIVER(Decision.NO_HOST_WITH_DRIVER, null),
+        PATHS(Decision.NO_HOST_ALLOWS_PATH, "not allowing the VM's disk paths"),
         CPU(Decision.INSUFFICIENT_CPU, "without enough free CPUs"),
         MEMORY(Decision.INSUFFICIENT_MEMORY, "without enough free memory");
 
@@ -84,9 +88,18 @@ public final class Scheduler {
         Stage furthest = null;
         HostView best = null;
         VmResources bestFree = null;
+        List<String> paths = hostPaths(spec);
+        String deniedPath = null;
         for (HostView h : candidates) {
             VmResources used = used(placed.get(h.name()), vm);
             Stage failed = check(h, spec, driver, need, used, now);
+            if (failed == null || failed.ordinal() > Stage.PATHS.ordinal()) {
+                String denied = deniedPath(paths, h);
+                if (denied != null) {
+                    failed = Stage.PATHS;
+                    deniedPath = deniedPath == null ? denied : deniedPath;
+                }
+            }
             if (failed != null) {
                 failures.merge(failed, 1, Integer::sum);
                 if (furthest == null || failed.ordinal() > furthest.ordinal()) {
@@ -110,6 +123,7 @@ public final class Scheduler {
         String detail = switch (Objects.requireNonNull(furthest)) {
             case DRIVER -> driver;
             case SELECTOR -> LabelSelectors.describe(spec.hostSelector);
+            case PATHS -> deniedPath;
             default -> null;
         };
         StringJoiner counts = new StringJoiner(", ");
@@ -134,11 +148,11 @@ public final class Scheduler {
 
     private static Stage check(HostView h, VirtualMachineSpec spec, String driver, VmResources need, VmResources used,
                                Instant now) {
-        if (!h.isReady(now) || h.cpus() == null || h.memoryBytes() == null) {
-            return Stage.NOT_READY;
-        }
         if (!LabelSelectors.matches(spec.hostSelector, h.labels())) {
             return Stage.SELECTOR;
+        }
+        if (!h.isReady(now) || h.cpus() == null || h.memoryBytes() == null) {
+            return Stage.NOT_READY;
         }
         if (h.unschedulable()) {
             return Stage.UNSCHEDULABLE;
@@ -151,6 +165,39 @@ public final class Scheduler {
         }
         if (used.memoryBytes() + need.memoryBytes() > h.memoryBytes()) {
             return Stage.MEMORY;
+        }
+        return null;
+    }
+
+    /** Host paths the VM needs: disk volumes, then the direct-boot kernel and initrd. */
+    static List<String> hostPaths(VirtualMachineSpec spec) {
+        List<String> out = new ArrayList<>();
+        if (spec.disks != null) {
+            for (VirtualMachineSpec.Disk d : spec.disks) {
+                if (d != null && d.volume != null && d.volume.path != null) {
+                    out.add(d.volume.path);
+                }
+            }
+        }
+        if (spec.firmware != null && spec.firmware.kernelBoot != null) {
+            if (spec.firmware.kernelBoot.kernel != null) {
+                out.add(spec.firmware.kernelBoot.kernel);
+            }
+            if (spec.firmware.kernelBoot.initrd != null) {
+                out.add(spec.firmware.kernelBoot.initrd);
+            }
+        }
+        return out;
+    }
+
+    /** The first path not under one of the host's allowed roots (the agent's default root when it lists none). */
+    private static String deniedPath(List<String> paths, HostView h) {
+        List<String> roots = h.allowedDiskRoots().isEmpty() ? List.of(HostSpec.DEFAULT_ALLOWED_ROOT)
+                : h.allowedDiskRoots();
+        for (String p : paths) {
+            if (roots.stream().noneMatch(r -> DiskPaths.isUnder(p, r))) {
+                return p;
+            }
         }
         return null;
     }

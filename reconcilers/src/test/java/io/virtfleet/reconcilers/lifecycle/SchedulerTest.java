@@ -45,6 +45,20 @@ class SchedulerTest {
         return vm;
     }
 
+    static VirtualMachine withDisk(VirtualMachine vm, String path) {
+        var d = new io.virtfleet.api.v1alpha1.VirtualMachineSpec.Disk();
+        d.name = "root";
+        d.volume = new io.virtfleet.api.v1alpha1.VirtualMachineSpec.Volume();
+        d.volume.path = path;
+        vm.getSpec().disks.add(d);
+        return vm;
+    }
+
+    static HostView withRoots(HostView h, String... roots) {
+        return new HostView(h.name(), h.labels(), h.unschedulable(), h.drivers(), h.cpus(), h.memoryBytes(),
+                h.leaseExpiry(), List.of(roots), h.domainPrefix());
+    }
+
     static Stream<Case> cases() {
         HostView a = host("node-a", 8, "8Gi", "kvm", "qemu");
         HostView b = host("node-b", 8, "16Gi", "kvm", "qemu");
@@ -100,6 +114,12 @@ class SchedulerTest {
                 new Case("placed VMs fill the host", kvm("web", 1, "1Gi"), List.of(a),
                         Map.of("node-a", List.of(kvm("one", 4, "4Gi"), kvm("two", 4, "4Gi"))), null,
                         "InsufficientCpu"),
+                new Case("disk under the agent's default root", withDisk(kvm("web", 1, "1Gi"),
+                        "/var/lib/virtfleet/images/web.qcow2"), List.of(a), Map.of(), "node-a", null),
+                new Case("disk outside every host's roots", withDisk(kvm("web", 1, "1Gi"), "/srv/images/web.qcow2"),
+                        List.of(a, b), Map.of(), null, "NoHostAllowsPath /srv/images/web.qcow2"),
+                new Case("only the host allowing the disk's root", withDisk(kvm("web", 1, "1Gi"),
+                        "/srv/images/web.qcow2"), List.of(b, withRoots(a, "/srv/images")), Map.of(), "node-a", null),
                 new Case("defaults: 1 CPU and 1Gi when the spec says nothing", kvm("web", 0, null),
                         List.of(host("tiny", 1, "1Gi", "kvm")), Map.of(), "tiny", null));
     }
@@ -127,6 +147,14 @@ class SchedulerTest {
         assertThat(d.reason()).isEqualTo("NoHostWithDriver");
         assertThat(d.detail()).isEqualTo("xen");
         assertThat(d.message()).isEqualTo("NoHostWithDriver xen: 0/3 hosts fit (1 not ready, 2 without the xen driver)");
+    }
+
+    @Test
+    void hostsOutsideTheSelectorAreCountedAsSuch() {
+        VirtualMachine vm = selecting(kvm("web", 1, "1Gi"), Map.of("pool", "blue"));
+        Decision d = Scheduler.choose(vm, List.of(expired(host("other", 4, "4Gi", "kvm")),
+                withLabels(expired(host("blue-1", 4, "4Gi", "kvm")), Map.of("pool", "blue"))), Map.of(), NOW);
+        assertThat(d.message()).isEqualTo("NoReadyHost: 0/2 hosts fit (1 not matching the selector, 1 not ready)");
     }
 
     @Test

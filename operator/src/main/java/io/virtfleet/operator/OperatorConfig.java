@@ -1,0 +1,156 @@
+package io.virtfleet.operator;
+
+import io.virtfleet.api.v1alpha1.ApiGroup;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * How a {@link VirtfleetOperator} runs. Build with {@link #builder()}; the defaults suit a single replica.
+ *
+ * @param namespaces             namespaces whose VirtualMachines are reconciled; empty: all
+ * @param leaderElection         elect a leader through a coordination.k8s.io Lease so several replicas are safe
+ * @param leaseName              name of the leader-election Lease
+ * @param leaseNamespace         its namespace ({@link ApiGroup#SYSTEM_NAMESPACE})
+ * @param identity               this replica's identity in the Lease (default: $HOSTNAME or a random id)
+ * @param leaseDuration          leader election timings (client-go defaults: 15 s / 10 s / 2 s)
+ * @param exitOnLostLeadership   when leadership is lost: exit the JVM (true, for real deployments) or only stop this
+ *                               operator (false, for tests and embedding)
+ * @param shutdownTimeoutSeconds Domain spec.shutdownTimeoutSeconds: how long a graceful shutdown may take
+ * @param pendingRetry           how often an unschedulable VM is looked at again even without Host/Lease events
+ * @param maxReconcileInterval   every VM is reconciled at least this often
+ * @param reconcileThreads       concurrent reconciliations
+ * @param clock                  time source (tests)
+ */
+public record OperatorConfig(Set<String> namespaces, boolean leaderElection, String leaseName, String leaseNamespace,
+                             String identity, Duration leaseDuration, Duration renewDeadline, Duration retryPeriod,
+                             boolean exitOnLostLeadership, int shutdownTimeoutSeconds, Duration pendingRetry,
+                             Duration maxReconcileInterval, int reconcileThreads, Clock clock) {
+    public static final String DEFAULT_LEASE_NAME = "virtfleet-operator";
+    public static final int DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 120;
+
+    public OperatorConfig {
+        namespaces = namespaces == null ? Set.of() : Set.copyOf(namespaces);
+        Objects.requireNonNull(leaseName);
+        Objects.requireNonNull(leaseNamespace);
+        Objects.requireNonNull(identity);
+        Objects.requireNonNull(clock);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.namespaces = namespaces;
+        b.leaderElection = leaderElection;
+        b.leaseName = leaseName;
+        b.leaseNamespace = leaseNamespace;
+        b.identity = identity;
+        b.leaseDuration = leaseDuration;
+        b.renewDeadline = renewDeadline;
+        b.retryPeriod = retryPeriod;
+        b.exitOnLostLeadership = exitOnLostLeadership;
+        b.shutdownTimeoutSeconds = shutdownTimeoutSeconds;
+        b.pendingRetry = pendingRetry;
+        b.maxReconcileInterval = maxReconcileInterval;
+        b.reconcileThreads = reconcileThreads;
+        b.clock = clock;
+        return b;
+    }
+
+    public static final class Builder {
+        private Set<String> namespaces = Set.of();
+        private boolean leaderElection;
+        private String leaseName = DEFAULT_LEASE_NAME;
+        private String leaseNamespace = ApiGroup.SYSTEM_NAMESPACE;
+        private String identity = defaultIdentity();
+        private Duration leaseDuration = Duration.ofSeconds(15);
+        private Duration renewDeadline = Duration.ofSeconds(10);
+        private Duration retryPeriod = Duration.ofSeconds(2);
+        private boolean exitOnLostLeadership = true;
+        private int shutdownTimeoutSeconds = DEFAULT_SHUTDOWN_TIMEOUT_SECONDS;
+        private Duration pendingRetry = Duration.ofSeconds(30);
+        private Duration maxReconcileInterval = Duration.ofMinutes(5);
+        private int reconcileThreads = 4;
+        private Clock clock = Clock.systemUTC();
+
+        public Builder namespaces(Set<String> namespaces) {
+            this.namespaces = namespaces;
+            return this;
+        }
+
+        public Builder leaderElection(boolean on) {
+            this.leaderElection = on;
+            return this;
+        }
+
+        public Builder leaseName(String name) {
+            this.leaseName = name;
+            return this;
+        }
+
+        public Builder leaseNamespace(String namespace) {
+            this.leaseNamespace = namespace;
+            return this;
+        }
+
+        public Builder identity(String identity) {
+            this.identity = identity;
+            return this;
+        }
+
+        public Builder leaderElectionTimings(Duration leaseDuration, Duration renewDeadline, Duration retryPeriod) {
+            this.leaseDuration = leaseDuration;
+            this.renewDeadline = renewDeadline;
+            this.retryPeriod = retryPeriod;
+            return this;
+        }
+
+        public Builder exitOnLostLeadership(boolean exit) {
+            this.exitOnLostLeadership = exit;
+            return this;
+        }
+
+        public Builder shutdownTimeoutSeconds(int seconds) {
+            this.shutdownTimeoutSeconds = seconds;
+            return this;
+        }
+
+        public Builder pendingRetry(Duration d) {
+            this.pendingRetry = d;
+            return this;
+        }
+
+        public Builder maxReconcileInterval(Duration d) {
+            this.maxReconcileInterval = d;
+            return this;
+        }
+
+        public Builder reconcileThreads(int n) {
+            this.reconcileThreads = n;
+            return this;
+        }
+
+        public Builder clock(Clock clock) {
+            this.clock = clock;
+            return this;
+        }
+
+        public OperatorConfig build() {
+            return new OperatorConfig(namespaces, leaderElection, leaseName, leaseNamespace, identity, leaseDuration,
+                    renewDeadline, retryPeriod, exitOnLostLeadership, shutdownTimeoutSeconds, pendingRetry,
+                    maxReconcileInterval, reconcileThreads, clock);
+        }
+    }
+
+    static String defaultIdentity() {
+        String host = System.getenv("HOSTNAME");
+        String suffix = UUID.randomUUID().toString().substring(0, 8);
+        return (host == null || host.isBlank() ? "virtfleet-operator" : host) + "-" + suffix;
+    }
+}

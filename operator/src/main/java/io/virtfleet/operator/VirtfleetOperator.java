@@ -1,0 +1,148 @@
+package io.virtfleet.operator;
+
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
+import io.javaoperatorsdk.operator.Operator;
+import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The virtfleet operator, embeddable: {@code new VirtfleetOperator(config).start(client)} registers the
+ * VirtualMachine controller with JOSDK and starts it; {@link #close()} stops it (the client stays open: it is the
+ * caller's).
+ *
+ * <p>With leader election on, every replica watches but only the holder of the Lease {@code config.leaseName()} in
+ * {@code config.leaseNamespace()} reconciles. A replica that loses the Lease exits the JVM
+ * ({@code exitOnLostLeadership}, the safe default for a Deployment) or, embedded, stops this operator for good.
+ */
+public final class VirtfleetOperator implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(VirtfleetOperator.class);
+
+    private final OperatorConfig config;
+    private final AtomicBoolean leading = new AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile Operator operator;
+
+    public VirtfleetOperator() {
+        this(OperatorConfig.builder().build());
+    }
+
+    public VirtfleetOperator(OperatorConfig config) {
+        this.config = config;
+    }
+
+    /** Registers the controllers and starts them; returns once informers are synced (and, without leader election, reconciling). */
+    public synchronized VirtfleetOperator start(KubernetesClient client) {
+        if (operator != null) {
+            throw new IllegalStateException("already started");
+        }
+        if (config.leaderElection()) {
+            ensureNamespace(client, config.leaseNamespace());
+        }
+        EventRecorder events = new EventRecorder(client, config.identity(), config.clock());
+        Operator op = new Operator(o -> {
+            o.withKubernetesClient(client);
+            o.withCloseClientOnStop(false);
+            o.withConcurrentReconciliationThreads(config.reconcileThreads());
+            o.withStopOnInformerErrorDuringStartup(true);
+            if (config.leaderElection()) {
+                o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(config.leaseName(),
+                        config.leaseNamespace(), config.leaseDuration(), config.renewDeadline(), config.retryPeriod(),
+                        config.identity(), new LeaderCallbacks(this::startedLeading, this::stoppedLeading,
+                        leader -> LOG.info("virtfleet operator leader is {}", leader)),
+                        config.exitOnLostLeadership()));
+            }
+        });
+        op.register(new VirtualMachineReconciler(config, events), o -> {
+            if (!config.namespaces().isEmpty()) {
+                o.settingNamespaces(config.namespaces());
+            }
+            o.withReconciliationMaxInterval(config.maxReconcileInterval());
+        });
+        operator = op;
+        op.start();
+        if (!config.leaderElection()) {
+            leading.set(true);
+        }
+        LOG.info("virtfleet operator {} started ({}; namespaces: {})", config.identity(),
+                config.leaderElection() ? "leader election in " + config.leaseNamespace() + "/" + config.leaseName()
+                        : "no leader election", config.namespaces().isEmpty() ? "all" : config.namespaces());
+        return this;
+    }
+
+    private void startedLeading() {
+        LOG.info("{} is now the virtfleet operator leader", config.identity());
+        leading.set(true);
+    }
+
+    private void stoppedLeading() {
+        leading.set(false);
+        if (!config.exitOnLostLeadership()) {
+            LOG.warn("{} lost the leader Lease; stopping this operator", config.identity());
+            Thread t = new Thread(this::close, "virtfleet-operator-stop");
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
+    /** True while this replica reconciles (always, without leader election, once started). */
+    public boolean isLeading() {
+        return leading.get() && !closed.get();
+    }
+
+    public String identity() {
+        return config.identity();
+    }
+
+    public OperatorConfig config() {
+        return config;
+    }
+
+    /** Blocks until {@link #close()} (from another thread or a lost leadership). */
+    public void awaitTermination() throws InterruptedException {
+        stopped.await();
+    }
+
+    public boolean awaitTermination(long timeout, TimeUnit unit) throws InterruptedException {
+        return stopped.await(timeout, unit);
+    }
+
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        leading.set(false);
+        Operator op = operator;
+        try {
+            if (op != null) {
+                op.stop();
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("error stopping the operator: {}", e.toString());
+        } finally {
+            stopped.countDown();
+            LOG.info("virtfleet operator {} stopped", config.identity());
+        }
+    }
+
+    private static void ensureNamespace(KubernetesClient client, String namespace) {
+        try {
+            if (client.namespaces().withName(namespace).get() == null) {
+                client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(namespace)
+                        .endMetadata().build()).create();
+            }
+        } catch (KubernetesClientException e) {
+            // 409: created meanwhile; 403: not allowed to look, the install created it (or leader election reports).
+            LOG.debug("namespace {}: {}", namespace, e.getMessage());
+        }
+    }
+}

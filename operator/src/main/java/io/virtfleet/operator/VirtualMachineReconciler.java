@@ -1,0 +1,469 @@
+package io.virtfleet.operator;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.api.model.DeletionPropagation;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.Mappers;
+import io.virtfleet.api.v1alpha1.ApiGroup;
+import io.virtfleet.api.v1alpha1.Domain;
+import io.virtfleet.api.v1alpha1.DomainSpec;
+import io.virtfleet.api.v1alpha1.DomainStatus;
+import io.virtfleet.api.v1alpha1.HostSpec;
+import io.virtfleet.api.v1alpha1.VirtualMachine;
+import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
+import io.virtfleet.api.v1alpha1.VirtualMachineStatus;
+import io.virtfleet.reconcilers.lifecycle.Decision;
+import io.virtfleet.reconcilers.lifecycle.DomainStates;
+import io.virtfleet.reconcilers.lifecycle.HostView;
+import io.virtfleet.reconcilers.lifecycle.LifecycleAnnotations;
+import io.virtfleet.reconcilers.lifecycle.Note;
+import io.virtfleet.reconcilers.lifecycle.PowerPlan;
+import io.virtfleet.reconcilers.lifecycle.RunStrategyPolicy;
+import io.virtfleet.reconcilers.lifecycle.Scheduler;
+import io.virtfleet.reconcilers.lifecycle.StatusFolder;
+import io.virtfleet.reconcilers.lifecycle.XmlFingerprint;
+import io.virtfleet.reconcilers.render.DomainRenderer;
+import io.virtfleet.reconcilers.render.DomainXml;
+import io.virtfleet.reconcilers.render.Guids;
+import io.virtfleet.reconcilers.render.HostInfo;
+import io.virtfleet.reconcilers.render.Identity;
+import io.virtfleet.reconcilers.render.InvalidVirtualMachineException;
+import io.virtfleet.reconcilers.render.RenderOptions;
+import io.virtfleet.reconcilers.validation.FieldError;
+import io.virtfleet.reconcilers.validation.ValidationContext;
+import io.virtfleet.reconcilers.validation.VirtualMachineValidator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The VirtualMachine controller: validate, schedule, render, apply the owned Domain, fold the agent's report into the
+ * VM's status. Each pass reads only caches and writes at most the Domain (server-side apply, field manager
+ * {@value ApiGroup#OPERATOR_FIELD_MANAGER}) and the VM's status subresource; it never writes a VM's spec or metadata
+ * (JOSDK adds and removes the {@value ApiGroup#VM_FINALIZER} finalizer, nothing else).
+ *
+ * <p>Generation-aware filtering is off: the request annotation ({@link LifecycleAnnotations#REQUEST}) changes
+ * metadata only, and must still wake the controller.
+ */
+@ControllerConfiguration(name = VirtualMachineReconciler.NAME, finalizerName = ApiGroup.VM_FINALIZER,
+        generationAwareEventProcessing = false, fieldManager = ApiGroup.OPERATOR_FIELD_MANAGER)
+public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cleaner<VirtualMachine> {
+    public static final String NAME = "virtualmachine";
+    /** Event reasons the reconciler itself records (the rest come from the lifecycle package). */
+    public static final String DELETING = "Deleting";
+    public static final String DOMAIN_CONFLICT = "DomainConflict";
+
+    private static final Logger LOG = LoggerFactory.getLogger(VirtualMachineReconciler.class);
+    private static final Duration WAIT_FOR_DOMAIN_DELETION = Duration.ofSeconds(2);
+    private static final Duration APPLY_RETRY = Duration.ofSeconds(10);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final OperatorConfig config;
+    private final EventRecorder events;
+    private final Placements placements = new Placements();
+    private final Object scheduleLock = new Object();
+    private volatile InformerEventSource<Domain, VirtualMachine> domains;
+    private volatile HostWatch hostWatch;
+    private volatile IndexerResourceCache<VirtualMachine> vms;
+
+    public VirtualMachineReconciler(OperatorConfig config, EventRecorder events) {
+        this.config = config;
+        this.events = events;
+    }
+
+    @Override
+    public List<EventSource<?, VirtualMachine>> prepareEventSources(EventSourceContext<VirtualMachine> context) {
+        vms = context.getPrimaryCache();
+        domains = new InformerEventSource<>(InformerEventSourceConfiguration.from(Domain.class, VirtualMachine.class)
+                .withName("domains")
+                .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(VirtualMachine.class))
+                .build(), context);
+        hostWatch = new HostWatch(context.getClient(), config.clock(), this::affectedBy);
+        return List.of(domains, hostWatch);
+    }
+
+    /** VMs waiting for a host, and those placed on {@code host}. */
+    private Set<ResourceID> affectedBy(String host) {
+        Set<ResourceID> out = new HashSet<>();
+        if (vms == null) {
+            return out;
+        }
+        vms.list().forEach(vm -> {
+            ResourceID id = ResourceID.fromResource(vm);
+            String h = placements.hostOf(vm, domain(id));
+            if (h == null || h.equals(host)) {
+                out.add(id);
+            }
+        });
+        return out;
+    }
+
+    private Domain domain(ResourceID id) {
+        return domains == null ? null : domains.get(id).orElse(null);
+    }
+
+    @Override
+    public UpdateControl<VirtualMachine> reconcile(VirtualMachine vm, Context<VirtualMachine> context) {
+        Instant now = config.clock().instant();
+        ResourceID id = ResourceID.fromResource(vm);
+        VirtualMachineStatus previous = vm.getStatus();
+        List<Note> notes = new ArrayList<>();
+        Domain domain = domain(id);
+
+        // A Domain of the same name that is not this VM's (a previous VM of that name, or someone else's object).
+        if (domain != null && !DomainObjects.ownedBy(domain, vm)) {
+            return blockedByForeignDomain(vm, context, domain, now);
+        }
+        if (domain != null && domain.isMarkedForDeletion()) {
+            VirtualMachineStatus next = StatusFolder.fold(StatusFolder.input(vm, now)
+                    .host(placements.hostOf(vm, domain)).domain(domain).uuid(uuid(vm, domain))
+                    .applyError("Domain " + domain.getMetadata().getName() + " is being deleted; it is re-created "
+                            + "once it is gone"));
+            return finish(vm, context, next, notes, WAIT_FOR_DOMAIN_DELETION);
+        }
+
+        String host = placements.hostOf(vm, domain);
+        HostView hostView = host != null ? hostWatch.view(host) : null;
+        String uuid = uuid(vm, domain);
+
+        // Syntax and consistency first; disk roots are checked against the host once there is one.
+        List<String> errors = messages(VirtualMachineValidator.validate(vm,
+                new ValidationContext(host != null ? roots(hostView) : List.of("/"))));
+        if (!errors.isEmpty()) {
+            VirtualMachineStatus next = StatusFolder.fold(StatusFolder.input(vm, now).validationErrors(errors)
+                    .host(host).hostLost(host != null ? hostWatch.lost(host, now) : null).domain(domain).uuid(uuid)
+                    .restartChanges(restartChanges(domain)));
+            return finish(vm, context, next, notes, null);
+        }
+
+        Decision decision = null;
+        if (host == null) {
+            synchronized (scheduleLock) {
+                host = placements.hostOf(vm, domain);
+                if (host == null) {
+                    decision = Scheduler.choose(vm, hostWatch.views(),
+                            placements.placedByHost(vms.list(), this::domain), now);
+                    if (decision.isScheduled()) {
+                        host = decision.host();
+                        placements.assume(vm, host);
+                    }
+                }
+            }
+            if (host == null) {
+                VirtualMachineStatus next = StatusFolder.fold(StatusFolder.input(vm, now).decision(decision)
+                        .uuid(uuid));
+                return finish(vm, context, next, notes, config.pendingRetry());
+            }
+            hostView = hostWatch.view(host);
+        }
+        String lost = hostWatch.lost(host, now);
+
+        // Render for the host.
+        DomainXml rendered = null;
+        String renderError = null;
+        String genid = renderGenid(vm, domain);
+        try {
+            HostInfo hostInfo = new HostInfo(host, roots(hostView), hostView != null ? hostView.domainPrefix() : null,
+                    null, null);
+            rendered = DomainRenderer.render(vm, hostInfo, new RenderOptions(uuid, genid));
+        } catch (InvalidVirtualMachineException e) {
+            errors = messages(e.errors());
+        } catch (IllegalArgumentException e) {
+            renderError = e.getMessage();
+        }
+        if (rendered == null || lost != null) {
+            // Nothing is applied: an invalid change leaves the previous Domain alone, and a lost host's Domain is
+            // frozen (its agent would act on nothing, and what it reports is stale).
+            VirtualMachineStatus next = StatusFolder.fold(StatusFolder.input(vm, now).validationErrors(errors)
+                    .renderError(renderError).host(host).decision(decision).hostLost(lost).domain(domain).uuid(uuid)
+                    .restartChanges(lost == null ? restartChanges(domain) : List.of()));
+            return finish(vm, context, next, notes, null);
+        }
+
+        // What should run, and the Domain that says so.
+        DomainStatus ds = domain != null ? domain.getStatus() : null;
+        String request = vm.getMetadata().getAnnotations() != null
+                ? vm.getMetadata().getAnnotations().get(LifecycleAnnotations.REQUEST) : null;
+        PowerPlan plan = RunStrategyPolicy.decide(new RunStrategyPolicy.Input(vm.getSpec().runStrategy,
+                domain != null ? domain.getSpec() : null, ds, DomainObjects.annotations(domain), request, now));
+        DomainSpec spec = new DomainSpec();
+        spec.host = host;
+        spec.powerState = plan.powerState();
+        spec.uuid = rendered.uuid();
+        spec.domainXml = rendered.xml();
+        spec.genid = genid != null ? genid : explicitGenid(vm.getSpec());
+        spec.restartGeneration = plan.restartGeneration();
+        spec.shutdownTimeoutSeconds = config.shutdownTimeoutSeconds();
+        Map<String, String> annotations = new HashMap<>();
+        putIfNotNull(annotations, LifecycleAnnotations.LAST_HANDLED_REQUEST, plan.handledRequest());
+        putIfNotNull(annotations, LifecycleAnnotations.STOP_REASON, plan.stopReason());
+        if (plan.autoRestartCount() > 0) {
+            annotations.put(LifecycleAnnotations.AUTO_RESTART_COUNT, Integer.toString(plan.autoRestartCount()));
+        }
+        if (plan.lastAutoRestart() != null) {
+            annotations.put(LifecycleAnnotations.LAST_AUTO_RESTART, plan.lastAutoRestart().toString());
+        }
+        putIfNotNull(annotations, LifecycleAnnotations.BOOT_FINGERPRINT, bootFingerprint(domain, spec, rendered.xml()));
+        Domain desired = DomainObjects.desired(vm, spec, annotations);
+
+        Domain current = domain;
+        String applyError = null;
+        if (!DomainObjects.upToDate(desired, domain)) {
+            try {
+                current = context.getClient().resource(desired).fieldManager(ApiGroup.OPERATOR_FIELD_MANAGER)
+                        .forceConflicts().serverSideApply();
+                if (domain == null) {
+                    domains.handleRecentResourceCreate(id, current);
+                } else {
+                    domains.handleRecentResourceUpdate(id, current, domain);
+                }
+                notes.addAll(plan.notes());
+            } catch (KubernetesClientException e) {
+                applyError = "server-side apply of Domain " + id + " failed: " + e.getMessage();
+                LOG.warn("{}", applyError);
+            }
+        } else {
+            notes.addAll(plan.notes());
+        }
+
+        VirtualMachineStatus next = StatusFolder.fold(StatusFolder.input(vm, now).host(host).decision(decision)
+                .domain(current).uuid(uuid).applyError(applyError).restartChanges(restartChanges(current)));
+        Duration again = applyError != null ? APPLY_RETRY : plan.retryAfter();
+        return finish(vm, context, next, notes, again);
+    }
+
+    /** A Domain of this name exists and is not controlled by this VM. */
+    private UpdateControl<VirtualMachine> blockedByForeignDomain(VirtualMachine vm, Context<VirtualMachine> context,
+                                                                 Domain domain, Instant now) {
+        OwnerReference controller = DomainObjects.controller(domain);
+        String message;
+        if (domain.isMarkedForDeletion()) {
+            message = "waiting for Domain " + domain.getMetadata().getName() + " of a previous VirtualMachine of this "
+                    + "name to be deleted";
+        } else if (controller != null && "VirtualMachine".equals(controller.getKind())
+                && ApiGroup.API_VERSION.equals(controller.getApiVersion())
+                && vm.getMetadata().getName().equals(controller.getName())) {
+            // Left behind by a VirtualMachine of the same name that no longer exists (names are unique, so it is
+            // gone): nobody else will clean it up when the cluster runs no garbage collector.
+            message = "deleting Domain " + domain.getMetadata().getName() + " left by a previous VirtualMachine of "
+                    + "this name (uid " + controller.getUid() + ")";
+            try {
+                context.getClient().resource(domain).withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
+            } catch (KubernetesClientException e) {
+                message = message + ": " + e.getMessage();
+            }
+        } else {
+            message = "Domain " + domain.getMetadata().getName() + " exists and is not controlled by this "
+                    + "VirtualMachine; delete it or rename the VM";
+            events.record(vm, Note.warning(DOMAIN_CONFLICT, message));
+        }
+        VirtualMachineStatus next = StatusFolder.fold(StatusFolder.input(vm, now).uuid(uuid(vm, null))
+                .applyError(message));
+        return finish(vm, context, next, List.of(), WAIT_FOR_DOMAIN_DELETION);
+    }
+
+    /** Writes the status when it changed, records events, and asks to come back after {@code again} (if any). */
+    private UpdateControl<VirtualMachine> finish(VirtualMachine vm, Context<VirtualMachine> context,
+                                                 VirtualMachineStatus next, List<Note> notes, Duration again) {
+        VirtualMachineStatus previous = vm.getStatus();
+        List<Note> all = new ArrayList<>(notes);
+        all.addAll(StatusFolder.transitions(previous, next));
+        if (!sameJson(previous, next)) {
+            VirtualMachine fresh = new VirtualMachine();
+            fresh.setMetadata(new ObjectMetaBuilder().withName(vm.getMetadata().getName())
+                    .withNamespace(vm.getMetadata().getNamespace()).build());
+            fresh.setStatus(next);
+            PrimaryUpdateAndCacheUtils.ssaPatchStatusAndCacheResource(vm, fresh, context);
+        }
+        for (Note n : all) {
+            events.record(vm, n);
+        }
+        UpdateControl<VirtualMachine> control = UpdateControl.noUpdate();
+        if (again != null && !again.isNegative() && !again.isZero()) {
+            control.rescheduleAfter(again);
+        }
+        return control;
+    }
+
+    @Override
+    public DeleteControl cleanup(VirtualMachine vm, Context<VirtualMachine> context) {
+        ResourceID id = ResourceID.fromResource(vm);
+        KubernetesClient client = context.getClient();
+        Domain domain;
+        try {
+            domain = client.resources(Domain.class).inNamespace(vm.getMetadata().getNamespace())
+                    .withName(vm.getMetadata().getName()).get();
+        } catch (KubernetesClientException e) {
+            LOG.warn("cannot read Domain {} while deleting its VM: {}", id, e.getMessage());
+            return DeleteControl.noFinalizerRemoval().rescheduleAfter(APPLY_RETRY);
+        }
+        if (domain == null || !DomainObjects.ownedBy(domain, vm)) {
+            placements.forget(id);
+            return DeleteControl.defaultDelete();
+        }
+        if (!domain.isMarkedForDeletion()) {
+            String host = domain.getSpec() != null ? domain.getSpec().host : null;
+            try {
+                if (domain.getSpec() != null && !DomainSpec.POWER_STOPPED.equals(domain.getSpec().powerState)) {
+                    Map<String, String> anns = new HashMap<>(DomainObjects.annotations(domain));
+                    anns.put(LifecycleAnnotations.STOP_REASON, LifecycleAnnotations.StopReason.DELETING);
+                    DomainSpec stopped = copy(domain.getSpec());
+                    stopped.powerState = DomainSpec.POWER_STOPPED;
+                    client.resource(DomainObjects.desired(vm, stopped, anns))
+                            .fieldManager(ApiGroup.OPERATOR_FIELD_MANAGER).forceConflicts().serverSideApply();
+                }
+                client.resource(domain).withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
+                events.record(vm, Note.normal(DELETING, "stopping the domain" + (host != null ? " on host " + host
+                        : "") + " and deleting Domain " + domain.getMetadata().getName()));
+            } catch (KubernetesClientException e) {
+                LOG.warn("cannot stop/delete Domain {}: {}", id, e.getMessage());
+                return DeleteControl.noFinalizerRemoval().rescheduleAfter(APPLY_RETRY);
+            }
+        }
+        // The agent removes its finalizer once the libvirt domain is undefined; the Domain's delete event brings us
+        // back, the reschedule is a safety net.
+        return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(5));
+    }
+
+    private static DomainSpec copy(DomainSpec s) {
+        DomainSpec c = new DomainSpec();
+        c.host = s.host;
+        c.powerState = s.powerState;
+        c.uuid = s.uuid;
+        c.domainXml = s.domainXml;
+        c.genid = s.genid;
+        c.restartGeneration = s.restartGeneration;
+        c.shutdownTimeoutSeconds = s.shutdownTimeoutSeconds;
+        return c;
+    }
+
+    /**
+     * spec.firmware.uuid, else the one the Domain was created with, else the one in status, else derived from the
+     * VM's namespace, name and uid. Stored in status and the Domain, never in the spec.
+     */
+    static String uuid(VirtualMachine vm, Domain domain) {
+        VirtualMachineSpec spec = vm.getSpec();
+        if (spec != null && spec.firmware != null && Guids.isGuid(spec.firmware.uuid)) {
+            return Guids.normalize(spec.firmware.uuid);
+        }
+        if (domain != null && domain.getSpec() != null && Guids.isGuid(domain.getSpec().uuid)) {
+            return Guids.normalize(domain.getSpec().uuid);
+        }
+        if (vm.getStatus() != null && Guids.isGuid(vm.getStatus().uuid)) {
+            return Guids.normalize(vm.getStatus().uuid);
+        }
+        return Identity.uuidFor(vm);
+    }
+
+    /**
+     * The genid to render: once libvirt reports one (auto-generated or after a restore), keep rendering exactly that
+     * value, so redefining the domain never makes libvirt generate a new one (seed 001: no change on plain restart).
+     * null before that, and for genid none: the renderer follows spec.genid.
+     */
+    static String renderGenid(VirtualMachine vm, Domain domain) {
+        if (vm.getSpec() != null && VirtualMachineValidator.GENID_NONE.equals(vm.getSpec().genid)) {
+            return null;
+        }
+        String observed = domain != null && domain.getStatus() != null ? domain.getStatus().genid : null;
+        if (observed == null && vm.getStatus() != null) {
+            observed = vm.getStatus().genid;
+        }
+        return Guids.isGuid(observed) && !Guids.isNil(Guids.normalize(observed)) ? Guids.normalize(observed) : null;
+    }
+
+    private static String explicitGenid(VirtualMachineSpec spec) {
+        return spec != null && Guids.isGuid(spec.genid) ? Guids.normalize(spec.genid) : null;
+    }
+
+    /**
+     * The fingerprint of the XML the domain runs with: kept while it runs; the new XML's whenever the next start
+     * will use it (no domain yet, not running, or a (re)start pending).
+     */
+    private static String bootFingerprint(Domain domain, DomainSpec next, String xml) {
+        String fresh;
+        try {
+            fresh = XmlFingerprint.of(xml);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+        if (domain == null) {
+            return fresh;
+        }
+        DomainStatus status = domain.getStatus();
+        boolean active = status != null && DomainStates.isActive(status.state);
+        String kept = DomainObjects.annotations(domain).get(LifecycleAnnotations.BOOT_FINGERPRINT);
+        if (!active || kept == null || DomainStates.startPending(next, status)) {
+            return fresh;
+        }
+        return kept;
+    }
+
+    /** What changed since the running domain started, per the Domain's boot fingerprint. */
+    static List<String> restartChanges(Domain domain) {
+        if (domain == null || domain.getSpec() == null || domain.getSpec().domainXml == null) {
+            return List.of();
+        }
+        DomainStatus status = domain.getStatus();
+        if (status == null || !DomainStates.isActive(status.state) || DomainStates.startPending(domain.getSpec(), status)) {
+            return List.of();
+        }
+        try {
+            return XmlFingerprint.changed(DomainObjects.annotations(domain).get(LifecycleAnnotations.BOOT_FINGERPRINT),
+                    XmlFingerprint.of(domain.getSpec().domainXml));
+        } catch (IllegalArgumentException e) {
+            return List.of();
+        }
+    }
+
+    private static List<String> roots(HostView host) {
+        if (host == null || host.allowedDiskRoots().isEmpty()) {
+            return List.of(HostSpec.DEFAULT_ALLOWED_ROOT);
+        }
+        return host.allowedDiskRoots();
+    }
+
+    private static List<String> messages(List<FieldError> errors) {
+        List<String> out = new ArrayList<>();
+        for (FieldError e : errors) {
+            out.add(e.toString());
+        }
+        return out;
+    }
+
+    private static void putIfNotNull(Map<String, String> m, String k, String v) {
+        if (v != null) {
+            m.put(k, v);
+        }
+    }
+
+    private static boolean sameJson(Object a, Object b) {
+        if (a == null || b == null) {
+            return a == b;
+        }
+        return JSON.valueToTree(a).equals(JSON.valueToTree(b));
+    }
+}

@@ -1,0 +1,192 @@
+package io.virtfleet.operator;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.ManagedFieldsEntry;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.virtfleet.api.v1alpha1.ApiGroup;
+import io.virtfleet.api.v1alpha1.Domain;
+import io.virtfleet.api.v1alpha1.VirtualMachine;
+import io.virtfleet.controlplane.EmbeddedControlPlane;
+import io.virtfleet.reconcilers.lifecycle.Conditions;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionFactory;
+import org.junit.jupiter.api.BeforeAll;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Operator tests run against a REAL kube-apiserver + etcd (the JVM's shared {@link EmbeddedControlPlane}), with fake
+ * hosts ({@link FakeAgent}). Each test class works in its own namespace(s) and its own host names, so classes do not
+ * see each other's objects.
+ */
+abstract class OperatorTestSupport {
+    static final String USER = "test-user";
+    static EmbeddedControlPlane cp;
+    static KubernetesClient client;
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** What each test VM's owner last wrote (ns/name → manifest), for the drift check. */
+    static final Map<String, GenericKubernetesResource> written = new ConcurrentHashMap<>();
+
+    @BeforeAll
+    static void controlPlane() {
+        cp = EmbeddedControlPlane.shared();
+        client = cp.client();
+        ensureNamespace(ApiGroup.SYSTEM_NAMESPACE);
+        Awaitility.setDefaultPollInterval(Duration.ofMillis(100));
+        Awaitility.setDefaultTimeout(Duration.ofSeconds(30));
+    }
+
+    static ConditionFactory eventually() {
+        return Awaitility.await().ignoreExceptions();
+    }
+
+    static String newNamespace(String prefix) {
+        String ns = prefix + "-" + UUID.randomUUID().toString().substring(0, 6);
+        ensureNamespace(ns);
+        return ns;
+    }
+
+    static void ensureNamespace(String ns) {
+        try {
+            client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
+                    .create();
+        } catch (KubernetesClientException e) {
+            if (e.getCode() != 409) {
+                throw e;
+            }
+        }
+    }
+
+    /** An operator with its own client (as a separate process would have), reconciling only {@code namespaces}. */
+    static VirtfleetOperator startOperator(OperatorConfig.Builder config, String... namespaces) {
+        KubernetesClient own = new KubernetesClientBuilder().withConfig(cp.config()).build();
+        VirtfleetOperator op = new VirtfleetOperator(config.namespaces(Set.of(namespaces))
+                .exitOnLostLeadership(false).pendingRetry(Duration.ofSeconds(5)).build());
+        op.start(own);
+        clients.put(op, own);
+        return op;
+    }
+
+    private static final Map<VirtfleetOperator, KubernetesClient> clients = new ConcurrentHashMap<>();
+
+    static void stopOperator(VirtfleetOperator op) {
+        if (op == null) {
+            return;
+        }
+        op.close();
+        KubernetesClient c = clients.remove(op);
+        if (c != null) {
+            c.close();
+        }
+    }
+
+    /** kubectl apply --server-side, as the VM's owner. */
+    static GenericKubernetesResource apply(TestVm vm) {
+        GenericKubernetesResource doc = client.getKubernetesSerialization()
+                .unmarshal(vm.yaml(), GenericKubernetesResource.class);
+        GenericKubernetesResource out = client.genericKubernetesResources(ApiGroup.API_VERSION, "VirtualMachine")
+                .inNamespace(vm.namespace).resource(doc).fieldManager(USER).forceConflicts().serverSideApply();
+        written.put(vm.namespace + "/" + vm.name, doc);
+        return out;
+    }
+
+    /** Sets one annotation as the owner would (kubectl annotate --overwrite), and remembers it for the drift check. */
+    static void annotate(TestVm vm, String key, String value) {
+        vm.annotate(key, value);
+        apply(vm);
+    }
+
+    static VirtualMachine vm(String ns, String name) {
+        return client.resources(VirtualMachine.class).inNamespace(ns).withName(name).get();
+    }
+
+    static Domain domain(String ns, String name) {
+        return client.resources(Domain.class).inNamespace(ns).withName(name).get();
+    }
+
+    static Condition condition(VirtualMachine vm, String type) {
+        return vm == null || vm.getStatus() == null ? null : Conditions.find(vm.getStatus().conditions, type);
+    }
+
+    static String conditionStatus(String ns, String name, String type) {
+        Condition c = condition(vm(ns, name), type);
+        return c == null ? null : c.getStatus() + "/" + c.getReason();
+    }
+
+    static String printable(String ns, String name) {
+        VirtualMachine v = vm(ns, name);
+        return v == null || v.getStatus() == null ? null : v.getStatus().printableStatus;
+    }
+
+    static long restartGeneration(String ns, String name) {
+        Domain d = domain(ns, name);
+        return d == null || d.getSpec().restartGeneration == null ? -1 : d.getSpec().restartGeneration;
+    }
+
+    static List<Event> events(String ns, String name) {
+        List<Event> out = new ArrayList<>();
+        for (Event e : client.v1().events().inNamespace(ns).list().getItems()) {
+            if (e.getInvolvedObject() != null && name.equals(e.getInvolvedObject().getName())) {
+                out.add(e);
+            }
+        }
+        return out;
+    }
+
+    static List<String> eventReasons(String ns, String name) {
+        return events(ns, name).stream().map(Event::getReason).toList();
+    }
+
+    /**
+     * The VM's spec and metadata are exactly what its owner wrote: virtfleet added nothing but its finalizer (and
+     * the server its bookkeeping), and its field manager owns nothing but the finalizer and status.
+     */
+    static void assertNoDrift(String ns, String name) {
+        GenericKubernetesResource doc = written.get(ns + "/" + name);
+        GenericKubernetesResource live = client.genericKubernetesResources(ApiGroup.API_VERSION, "VirtualMachine")
+                .inNamespace(ns).withName(name).get();
+        assertThat(live).as("VM " + ns + "/" + name).isNotNull();
+        JsonNode want = JSON.valueToTree(doc);
+        JsonNode got = JSON.valueToTree(live);
+        assertThat(got.get("spec")).as("spec of " + name).isEqualTo(want.get("spec"));
+        ObjectNode wantMeta = ((ObjectNode) want.get("metadata")).deepCopy();
+        ObjectNode gotMeta = ((ObjectNode) got.get("metadata")).deepCopy();
+        assertThat(live.getMetadata().getFinalizers()).as("finalizers").containsExactly(ApiGroup.VM_FINALIZER);
+        for (String server : List.of("finalizers", "managedFields", "resourceVersion", "generation", "uid",
+                "creationTimestamp")) {
+            gotMeta.remove(server);
+        }
+        assertThat(gotMeta).as("metadata of " + name).isEqualTo(wantMeta);
+        for (ManagedFieldsEntry m : live.getMetadata().getManagedFields()) {
+            if (!ApiGroup.OPERATOR_FIELD_MANAGER.equals(m.getManager())) {
+                continue;
+            }
+            Map<String, Object> fields = new HashMap<>(m.getFieldsV1().getAdditionalProperties());
+            fields.remove("f:status");
+            if (fields.containsKey("f:metadata")) {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> meta = new HashMap<>((Map<String, Object>) fields.remove("f:metadata"));
+                meta.remove("f:finalizers");
+                assertThat(meta).as("metadata fields owned by the operator").isEmpty();
+            }
+            assertThat(fields).as("fields owned by the operator (" + m.getOperation() + ")").isEmpty();
+        }
+    }
+}

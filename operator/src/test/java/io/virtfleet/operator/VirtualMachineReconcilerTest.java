@@ -1,0 +1,371 @@
+package io.virtfleet.operator;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.virtfleet.api.v1alpha1.ApiGroup;
+import io.virtfleet.api.v1alpha1.Domain;
+import io.virtfleet.api.v1alpha1.DomainSpec;
+import io.virtfleet.api.v1alpha1.VirtualMachine;
+import io.virtfleet.controlplane.KubectlResult;
+import io.virtfleet.reconcilers.lifecycle.LifecycleAnnotations;
+import io.virtfleet.reconcilers.render.Identity;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The VirtualMachine controller against a real apiserver, with a FAKE agent per test playing the host side. */
+class VirtualMachineReconcilerTest extends OperatorTestSupport {
+    static String ns;
+    static VirtfleetOperator operator;
+    final List<FakeAgent> agents = new ArrayList<>();
+
+    @BeforeAll
+    static void startOperator() {
+        ns = newNamespace("vmrec");
+        operator = startOperator(OperatorConfig.builder(), ns);
+    }
+
+    @AfterAll
+    static void stopOperator() {
+        stopOperator(operator);
+    }
+
+    @AfterEach
+    void stopAgents() {
+        agents.forEach(FakeAgent::close);
+    }
+
+    /** A fresh fake host (its own name, so tests do not share capacity) that starts and stops domains as asked. */
+    FakeAgent host() {
+        String name = "rec-" + UUID.randomUUID().toString().substring(0, 6);
+        FakeAgent a = FakeAgent.start(client, name, Map.of("test", name), 16, "64Gi", true, "kvm", "qemu");
+        agents.add(a);
+        return a;
+    }
+
+    @Test
+    void appliesAnOwnedDomainAndFoldsTheAgentsReportIntoStatus() {
+        FakeAgent agent = host();
+        agent.nextId.set(5);
+        TestVm t = new TestVm(ns, "web-1").on(agent.host);
+        apply(t);
+
+        eventually().until(() -> domain(ns, "web-1") != null);
+        Domain d = domain(ns, "web-1");
+        VirtualMachine v = vm(ns, "web-1");
+        String uuid = Identity.uuidFor(v);
+        OwnerReference owner = d.getMetadata().getOwnerReferences().get(0);
+        assertThat(d.getMetadata().getOwnerReferences()).hasSize(1);
+        assertThat(owner.getKind()).isEqualTo("VirtualMachine");
+        assertThat(owner.getApiVersion()).isEqualTo(ApiGroup.API_VERSION);
+        assertThat(owner.getName()).isEqualTo("web-1");
+        assertThat(owner.getUid()).isEqualTo(v.getMetadata().getUid());
+        assertThat(owner.getController()).isTrue();
+        assertThat(owner.getBlockOwnerDeletion()).isTrue();
+        assertThat(d.getMetadata().getLabels()).containsEntry(ApiGroup.HOST_LABEL, agent.host)
+                .containsEntry(ApiGroup.VM_LABEL, "web-1");
+        assertThat(d.getMetadata().getManagedFields()).anySatisfy(m -> {
+            assertThat(m.getManager()).isEqualTo(ApiGroup.OPERATOR_FIELD_MANAGER);
+            assertThat(m.getOperation()).isEqualTo("Apply");
+        });
+        assertThat(d.getSpec().host).isEqualTo(agent.host);
+        assertThat(d.getSpec().uuid).isEqualTo(uuid);
+        assertThat(d.getSpec().domainXml).contains("<uuid>" + uuid + "</uuid>")
+                .contains("<name>vf-" + ns + "_web-1</name>").contains("52:54:00:6b:3c:58");
+        assertThat(d.getSpec().shutdownTimeoutSeconds).isEqualTo(OperatorConfig.DEFAULT_SHUTDOWN_TIMEOUT_SECONDS);
+
+        eventually().untilAsserted(() -> {
+            VirtualMachine s = vm(ns, "web-1");
+            assertThat(s.getStatus().host).isEqualTo(agent.host);
+            assertThat(s.getStatus().uuid).isEqualTo(uuid);
+            assertThat(condition(s, "Scheduled").getStatus()).isEqualTo("True");
+        });
+        // the fake agent saw powerState Running with a new restartGeneration and reported Running, id 5
+        eventually().untilAsserted(() -> {
+            VirtualMachine s = vm(ns, "web-1");
+            assertThat(s.getStatus().printableStatus).isEqualTo("Running");
+            assertThat(s.getStatus().domainId).isEqualTo(5);
+            assertThat(condition(s, "Ready").getStatus()).isEqualTo("True");
+            assertThat(condition(s, "Synced").getStatus()).isEqualTo("True");
+            assertThat(s.getStatus().genid).isNotNull();
+            assertThat(s.getStatus().observedGeneration).isEqualTo(s.getMetadata().getGeneration());
+        });
+        assertThat(domain(ns, "web-1").getSpec().powerState).isEqualTo(DomainSpec.POWER_RUNNING);
+        // once libvirt reported the genid, the XML carries that value so a redefinition never changes it
+        eventually().untilAsserted(() -> assertThat(domain(ns, "web-1").getSpec().domainXml)
+                .contains("<genid>" + vm(ns, "web-1").getStatus().genid + "</genid>"));
+        assertThat(conditionStatus(ns, "web-1", "RestartRequired")).isEqualTo("False/NoPendingChanges");
+        eventually().untilAsserted(() -> assertThat(eventReasons(ns, "web-1"))
+                .contains("Scheduled", "Starting", "Started"));
+
+        t.strategy("Halted");
+        apply(t);
+        eventually().untilAsserted(() -> {
+            assertThat(domain(ns, "web-1").getSpec().powerState).isEqualTo(DomainSpec.POWER_STOPPED);
+            VirtualMachine s = vm(ns, "web-1");
+            assertThat(s.getStatus().printableStatus).isEqualTo("Stopped");
+            assertThat(s.getStatus().domainId).isEqualTo(-1);
+            assertThat(condition(s, "Ready").getReason()).isEqualTo("Stopped");
+        });
+        assertThat(restartGeneration(ns, "web-1")).isEqualTo(1);
+        eventually().untilAsserted(() -> assertThat(eventReasons(ns, "web-1")).contains("Stopping", "Stopped"));
+        assertNoDrift(ns, "web-1");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"Always", "Manual", "RerunOnFailure"})
+    void guestPowersItselfOff(String strategy) {
+        FakeAgent agent = host();
+        String name = "off-" + strategy.toLowerCase();
+        TestVm t = new TestVm(ns, name).on(agent.host).strategy(strategy);
+        if (strategy.equals("Manual")) {
+            t.annotate(LifecycleAnnotations.REQUEST, "start");
+        }
+        apply(t);
+        eventually().until(() -> "Running".equals(printable(ns, name)));
+        long before = restartGeneration(ns, name);
+
+        agent.guestPowersOff(ns, name);
+
+        if (strategy.equals("Always")) {
+            eventually().until(() -> restartGeneration(ns, name) == before + 1);
+            eventually().until(() -> "Running".equals(printable(ns, name)));
+            assertThat(eventReasons(ns, name)).contains("Restarting");
+        } else {
+            eventually().untilAsserted(() -> {
+                Domain d = domain(ns, name);
+                assertThat(d.getSpec().powerState).isEqualTo(DomainSpec.POWER_STOPPED);
+                assertThat(d.getMetadata().getAnnotations()).containsEntry(LifecycleAnnotations.STOP_REASON,
+                        "GuestShutdown");
+                assertThat(printable(ns, name)).isEqualTo("Stopped");
+            });
+            eventually().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(10))
+                    .until(() -> restartGeneration(ns, name) == before);
+            eventually().untilAsserted(() -> assertThat(eventReasons(ns, name)).contains("NotRestarted", "Stopped"));
+        }
+        assertNoDrift(ns, name);
+    }
+
+    @Test
+    void rerunOnFailureRestartsAfterACrashOnly() {
+        FakeAgent agent = host();
+        TestVm t = new TestVm(ns, "crashy").on(agent.host).strategy("RerunOnFailure");
+        apply(t);
+        eventually().until(() -> "Running".equals(printable(ns, "crashy")));
+        long before = restartGeneration(ns, "crashy");
+
+        agent.crash(ns, "crashy");
+        eventually().until(() -> restartGeneration(ns, "crashy") == before + 1);
+        eventually().until(() -> "Running".equals(printable(ns, "crashy")));
+        assertThat(domain(ns, "crashy").getMetadata().getAnnotations())
+                .containsEntry(LifecycleAnnotations.AUTO_RESTART_COUNT, "1");
+        assertNoDrift(ns, "crashy");
+    }
+
+    @Test
+    void aCrashedManualVmStaysDownAsFailed() {
+        FakeAgent agent = host();
+        TestVm t = new TestVm(ns, "fragile").on(agent.host).strategy("Manual")
+                .annotate(LifecycleAnnotations.REQUEST, "start/1");
+        apply(t);
+        eventually().until(() -> "Running".equals(printable(ns, "fragile")));
+        long before = restartGeneration(ns, "fragile");
+        agent.crash(ns, "fragile");
+        eventually().until(() -> "Failed".equals(printable(ns, "fragile")));
+        eventually().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(10))
+                .until(() -> restartGeneration(ns, "fragile") == before
+                        && DomainSpec.POWER_STOPPED.equals(domain(ns, "fragile").getSpec().powerState));
+        assertNoDrift(ns, "fragile");
+    }
+
+    @Test
+    void memoryChangeOnARunningVmRequiresARestart() {
+        FakeAgent agent = host();
+        TestVm t = new TestVm(ns, "grow").on(agent.host).memory("1Gi");
+        apply(t);
+        eventually().until(() -> "Running".equals(printable(ns, "grow")));
+        long before = restartGeneration(ns, "grow");
+        assertThat(conditionStatus(ns, "grow", "RestartRequired")).isEqualTo("False/NoPendingChanges");
+
+        t.memory("2Gi");
+        apply(t);
+        eventually().untilAsserted(() -> {
+            Condition rr = condition(vm(ns, "grow"), "RestartRequired");
+            assertThat(rr.getStatus()).isEqualTo("True");
+            assertThat(rr.getMessage()).contains("memory");
+        });
+        // the new XML is on the Domain (the agent applies it to the persistent config), no restart was forced
+        assertThat(domain(ns, "grow").getSpec().domainXml).contains("2097152");
+        assertThat(restartGeneration(ns, "grow")).isEqualTo(before);
+        assertThat(printable(ns, "grow")).isEqualTo("Running");
+        eventually().untilAsserted(() -> assertThat(eventReasons(ns, "grow")).contains("RestartRequired"));
+
+        annotate(t, LifecycleAnnotations.REQUEST, "restart/1");
+        eventually().until(() -> restartGeneration(ns, "grow") == before + 1);
+        eventually().untilAsserted(() -> {
+            assertThat(printable(ns, "grow")).isEqualTo("Running");
+            assertThat(conditionStatus(ns, "grow", "RestartRequired")).isEqualTo("False/NoPendingChanges");
+        });
+        assertNoDrift(ns, "grow");
+    }
+
+    @Test
+    void manualVmFollowsRequestsMadeWithKubectlAnnotate() {
+        FakeAgent agent = host();
+        TestVm t = new TestVm(ns, "manual").on(agent.host).strategy("Manual");
+        apply(t);
+        eventually().untilAsserted(() -> {
+            assertThat(printable(ns, "manual")).isEqualTo("Stopped");
+            assertThat(domain(ns, "manual").getSpec().powerState).isEqualTo(DomainSpec.POWER_STOPPED);
+        });
+        assertThat(restartGeneration(ns, "manual")).isZero();
+
+        kubectlRequest(t, "start/1");
+        eventually().until(() -> "Running".equals(printable(ns, "manual")));
+        assertThat(domain(ns, "manual").getMetadata().getAnnotations())
+                .containsEntry(LifecycleAnnotations.LAST_HANDLED_REQUEST, "start/1");
+        assertThat(restartGeneration(ns, "manual")).isEqualTo(1);
+
+        kubectlRequest(t, "stop/2");
+        eventually().until(() -> "Stopped".equals(printable(ns, "manual")));
+
+        kubectlRequest(t, "restart/3");
+        eventually().until(() -> "Running".equals(printable(ns, "manual")));
+        assertThat(restartGeneration(ns, "manual")).isEqualTo(2);
+
+        kubectlRequest(t, "restart/4");
+        eventually().until(() -> restartGeneration(ns, "manual") == 3);
+        eventually().untilAsserted(() -> assertThat(vm(ns, "manual").getStatus().domainId).isEqualTo(3));
+
+        kubectlRequest(t, "reboot/5");
+        eventually().untilAsserted(() -> {
+            assertThat(eventReasons(ns, "manual")).contains("InvalidRequest");
+            assertThat(domain(ns, "manual").getMetadata().getAnnotations())
+                    .containsEntry(LifecycleAnnotations.LAST_HANDLED_REQUEST, "reboot/5");
+        });
+        assertThat(restartGeneration(ns, "manual")).isEqualTo(3);
+        assertNoDrift(ns, "manual");
+    }
+
+    /** The documented command line, then the same annotation recorded as what the owner wrote. */
+    private void kubectlRequest(TestVm t, String value) {
+        KubectlResult r = cp.kubectl("annotate", "vfvm", t.name, "-n", t.namespace,
+                LifecycleAnnotations.REQUEST + "=" + value, "--overwrite");
+        assertThat(r.ok()).as(r.toString()).isTrue();
+        t.annotate(LifecycleAnnotations.REQUEST, value);
+        written.put(t.namespace + "/" + t.name, client.getKubernetesSerialization()
+                .unmarshal(t.yaml(), io.fabric8.kubernetes.api.model.GenericKubernetesResource.class));
+    }
+
+    @Test
+    void anInvalidVmGetsAFailureConditionAnEventAndNoDomain() {
+        FakeAgent agent = host();
+        TestVm t = new TestVm(ns, "multicast").on(agent.host).mac("01:00:5e:00:00:01");
+        apply(t);
+        eventually().untilAsserted(() -> {
+            Condition f = condition(vm(ns, "multicast"), "Failure");
+            assertThat(f.getStatus()).isEqualTo("True");
+            assertThat(f.getReason()).isEqualTo("ValidationFailed");
+            assertThat(f.getMessage()).contains("spec.interfaces[0].macAddress");
+            assertThat(printable(ns, "multicast")).isEqualTo("Failed");
+            assertThat(conditionStatus(ns, "multicast", "Scheduled")).isEqualTo("False/ValidationFailed");
+        });
+        eventually().untilAsserted(() -> assertThat(events(ns, "multicast")).anySatisfy(e -> {
+            assertThat(e.getReason()).isEqualTo("ValidationFailed");
+            assertThat(e.getType()).isEqualTo("Warning");
+            assertThat(e.getMessage()).contains("spec.interfaces[0].macAddress");
+        }));
+        eventually().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(10))
+                .until(() -> domain(ns, "multicast") == null);
+
+        TestVm syntax = new TestVm(ns, "badsyntax").on(agent.host).mac("52:54:00:zz:00:01");
+        apply(syntax);
+        eventually().untilAsserted(() -> assertThat(condition(vm(ns, "badsyntax"), "Failure").getMessage())
+                .contains("spec.interfaces[0].macAddress"));
+        assertThat(domain(ns, "badsyntax")).isNull();
+        assertNoDrift(ns, "multicast");
+        assertNoDrift(ns, "badsyntax");
+    }
+
+    @Test
+    void anInvalidChangeLeavesTheRunningDomainAlone() {
+        FakeAgent agent = host();
+        TestVm t = new TestVm(ns, "steady").on(agent.host);
+        apply(t);
+        eventually().until(() -> "Running".equals(printable(ns, "steady")));
+        eventually().until(() -> "True".equals(condition(vm(ns, "steady"), "Synced").getStatus()));
+        Domain good = domain(ns, "steady");
+
+        t.mac("01:00:5e:00:00:01");
+        apply(t);
+        eventually().untilAsserted(() -> {
+            VirtualMachine v = vm(ns, "steady");
+            assertThat(condition(v, "Failure").getStatus()).isEqualTo("True");
+            assertThat(condition(v, "Failure").getMessage()).contains("spec.interfaces[0].macAddress");
+            assertThat(condition(v, "Synced").getStatus()).isEqualTo("False");
+            assertThat(v.getStatus().observedGeneration).isEqualTo(v.getMetadata().getGeneration());
+        });
+        eventually().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            Domain now = domain(ns, "steady");
+            assertThat(now.getMetadata().getGeneration()).isEqualTo(good.getMetadata().getGeneration());
+            assertThat(now.getSpec().domainXml).isEqualTo(good.getSpec().domainXml);
+        });
+        // the previous good domain keeps running
+        assertThat(printable(ns, "steady")).isEqualTo("Running");
+        assertThat(condition(vm(ns, "steady"), "Ready").getStatus()).isEqualTo("True");
+        eventually().untilAsserted(() -> assertThat(eventReasons(ns, "steady")).contains("ValidationFailed"));
+
+        t.mac("52:54:00:6b:3c:59");
+        apply(t);
+        eventually().untilAsserted(() -> {
+            assertThat(conditionStatus(ns, "steady", "Failure")).isEqualTo("False/NoFailure");
+            assertThat(domain(ns, "steady").getSpec().domainXml).contains("52:54:00:6b:3c:59");
+        });
+        assertNoDrift(ns, "steady");
+    }
+
+    @Test
+    void deletingTheVmStopsAndDeletesItsDomainFirst() {
+        FakeAgent agent = host();
+        TestVm t = new TestVm(ns, "doomed").on(agent.host);
+        apply(t);
+        eventually().until(() -> "Running".equals(printable(ns, "doomed")));
+        // the fake agent holds its finalizer on the Domain until it "undefined" the domain
+        eventually().until(() -> domain(ns, "doomed").getMetadata().getFinalizers()
+                .contains(ApiGroup.AGENT_FINALIZER));
+        assertNoDrift(ns, "doomed");
+
+        client.resources(VirtualMachine.class).inNamespace(ns).withName("doomed").delete();
+        eventually().until(() -> domain(ns, "doomed") == null);
+        eventually().until(() -> vm(ns, "doomed") == null);
+        assertThat(eventReasons(ns, "doomed")).contains("Deleting");
+    }
+
+    @Test
+    void aVmNotDeletedKeepsItsDomainWhenTheOperatorRestarts() {
+        FakeAgent agent = host();
+        TestVm t = new TestVm(ns, "survivor").on(agent.host);
+        apply(t);
+        eventually().until(() -> "Running".equals(printable(ns, "survivor")));
+        Domain before = domain(ns, "survivor");
+        stopOperator(operator);
+        operator = startOperator(OperatorConfig.builder(), ns);
+        eventually().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            Domain d = domain(ns, "survivor");
+            assertThat(d.getMetadata().getGeneration()).isEqualTo(before.getMetadata().getGeneration());
+            assertThat(printable(ns, "survivor")).isEqualTo("Running");
+        });
+        assertNoDrift(ns, "survivor");
+    }
+}

@@ -10,7 +10,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JavaType;
 import com.fasterxml.jackson.databind.JsonDeserializer;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.MappingIterator;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.deser.DeserializationProblemHandler;
 import com.fasterxml.jackson.databind.deser.ValueInstantiator;
@@ -67,20 +67,22 @@ public final class Manifests {
             return out;
         }
         int index = 0;
-        try (MappingIterator<JsonNode> docs = YAML.readerFor(JsonNode.class).readValues(yaml)) {
+        // One tree per YAML document. (MappingIterator would unwrap a top-level list into documents.)
+        try (JsonParser p = YAML.createParser(yaml)) {
             while (true) {
                 JsonNode node;
                 try {
-                    if (!docs.hasNextValue()) {
+                    if (p.nextToken() == null) {
                         break;
                     }
-                    node = docs.nextValue();
+                    node = YAML.readTree(p);
                 } catch (IOException | RuntimeException e) {
                     // After a syntax error the stream position is unknown, so later documents cannot be trusted.
                     out.add(new ManifestDocument(index + 1, null, null, List.of(syntaxError(e))));
                     break;
                 }
-                if (node == null || node.isNull() || node.isMissingNode()) {
+                if (node == null || node.isNull() || node.isMissingNode()
+                        || (node.isTextual() && node.asText().isEmpty())) {
                     continue;
                 }
                 index++;
@@ -134,6 +136,11 @@ public final class Manifests {
         VirtualMachine vm;
         try {
             vm = MAPPER.readerFor(VirtualMachine.class).withHandler(collector).readValue(obj);
+        } catch (InvalidFormatException e) {
+            // Coercion failures (1.5 for an integer) throw instead of reaching the handler; mapping stops here.
+            collector.add(pathOf(e), "expected " + Collector.describe(e.getTargetType()) + ", got "
+                    + (e.getValue() instanceof String str ? Text.quote(str) : String.valueOf(e.getValue())));
+            vm = null;
         } catch (IOException | RuntimeException e) {
             collector.add(e instanceof JsonProcessingException j ? pathOf(j) : "",
                     e instanceof JsonProcessingException j ? firstLine(j.getOriginalMessage()) : String.valueOf(e));
@@ -160,8 +167,15 @@ public final class Manifests {
 
     /** JSON path of the parser's current position: spec.disks[0].name. */
     static String path(JsonParser p) {
+        JsonStreamContext c = p.getParsingContext();
+        // On a START_ARRAY/START_OBJECT the parser is already inside the new container; the field is its parent's.
+        return path(p.currentToken() != null && p.currentToken().isStructStart() && c.getParent() != null
+                ? c.getParent() : c);
+    }
+
+    static String path(JsonStreamContext context) {
         List<String> parts = new ArrayList<>();
-        for (JsonStreamContext c = p.getParsingContext(); c != null && !c.inRoot(); c = c.getParent()) {
+        for (JsonStreamContext c = context; c != null && !c.inRoot(); c = c.getParent()) {
             if (c.inArray()) {
                 parts.add("[" + Math.max(c.getCurrentIndex(), 0) + "]");
             } else if (c.inObject() && c.getCurrentName() != null) {

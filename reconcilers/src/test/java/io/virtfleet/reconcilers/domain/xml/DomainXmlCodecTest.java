@@ -91,6 +91,26 @@ class DomainXmlCodecTest {
     }
 
     @Test
+    void readsARealLibvirtDump() throws IOException {
+        DomainDef d = DomainXmlCodec.parse(resource("live-seed-004-tcg.xml"));
+        assertThat(d.id).isEqualTo(51);
+        assertThat(d.type).isEqualTo("qemu");
+        assertThat(d.metadata.virtfleet.name).isEqualTo("gentoo-2");
+        assertThat(d.cpu.model.name).isEqualTo("qemu64");
+        assertThat(d.devices.disks).extracting(x -> x.alias.name, x -> x.target.dev, x -> x.source == null)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("ua-root", "vda", false),
+                        org.assertj.core.groups.Tuple.tuple("ua-install", "sda", true));
+        assertThat(d.devices.disks.get(1).driver.type).as("libvirt drops the format of an empty drive").isNull();
+        assertThat(d.devices.controllers).filteredOn(c -> "pcie-root-port".equals(c.model)).hasSize(14);
+        assertThat(d.devices.consoles.get(0).source.path).isEqualTo("/dev/pts/0");
+        assertThat(d.devices.channels).extracting(c -> c.target.name, c -> c.target.state).containsExactly(
+                org.assertj.core.groups.Tuple.tuple("org.qemu.guest_agent.0", "disconnected"),
+                org.assertj.core.groups.Tuple.tuple("com.redhat.spice.0", "disconnected"));
+        assertThat(d.devices.graphics.get(0).port).isEqualTo("5900");
+        assertThat(d.devices.redirdevs).hasSize(2);
+    }
+
+    @Test
     void writesWhatItReads() throws IOException {
         DomainDef d = DomainXmlCodec.parse(resource("live-web-1.xml"));
         String written = DomainXmlCodec.write(d);

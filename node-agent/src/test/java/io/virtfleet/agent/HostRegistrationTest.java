@@ -89,6 +89,29 @@ class HostRegistrationTest {
                 .isBefore(ZonedDateTime.now());
     }
 
+    @Test
+    void anUnreachableLibvirtdIsReportedNotFatal() {
+        KubernetesClient client = TestEnv.client();
+        String host = TestEnv.newHost("nolibvirt");
+        String uri = "qemu+unix:///system?socket=/nonexistent/libvirt-sock";
+        try (NodeAgent agent = new NodeAgent(AgentConfig.forHost(host).withLibvirtUri(uri).withProbeUris(List.of()),
+                client)) {
+            agent.start();
+            assertThat(agent.isLibvirtConnected()).isFalse();
+            Host h = await().atMost(Duration.ofSeconds(20)).until(
+                    () -> client.resources(Host.class).withName(host).get(),
+                    x -> x != null && x.getStatus() != null && !x.getStatus().conditions.isEmpty());
+            assertThat(h.getStatus().conditions).singleElement().satisfies(c -> {
+                assertThat(c.getType()).isEqualTo("Ready");
+                assertThat(c.getStatus()).isEqualTo("False");
+                assertThat(c.getReason()).isEqualTo("LibvirtUnavailable");
+                assertThat(c.getMessage()).contains("/nonexistent/libvirt-sock");
+            });
+            // the heartbeat runs regardless: the host is alive, its hypervisor is not
+            assertThat(lease(client, host).getSpec().getHolderIdentity()).isEqualTo(host);
+        }
+    }
+
     static Lease lease(KubernetesClient client, String host) {
         return client.resources(Lease.class).inNamespace(ApiGroup.SYSTEM_NAMESPACE).withName(ApiGroup.leaseName(host))
                 .get();

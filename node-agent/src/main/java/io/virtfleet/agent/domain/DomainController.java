@@ -102,7 +102,9 @@ public final class DomainController implements AutoCloseable {
         });
         informer.start().whenComplete((v, e) -> {
             if (e != null) {
-                LOG.error("the Domain informer for host {} failed to start: {}", host, e.getMessage(), e);
+                if (running) {
+                    LOG.error("the Domain informer for host {} failed to start: {}", host, e.getMessage(), e);
+                }
             } else {
                 LOG.info("Domain informer for host {} synced ({} Domains)", host, informer.getStore().list().size());
                 resyncAll("informer synced");

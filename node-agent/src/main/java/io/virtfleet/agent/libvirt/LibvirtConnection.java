@@ -87,6 +87,7 @@ public final class LibvirtConnection implements AutoCloseable {
     private boolean closed;
     private Duration backoff = MIN_BACKOFF;
     private String lastError = "not connected yet";
+    private long lastConnectWarning;
     private long generation;
 
     // Held strongly for as long as they are registered (JNA / libvirt-java keep native trampolines to them).
@@ -334,11 +335,21 @@ public final class LibvirtConnection implements AutoCloseable {
             return true;
         } catch (LibvirtException | LibvirtNative.LibvirtCallException | RuntimeException e) {
             String msg = e instanceof LibvirtException le ? describe(le) : e.getMessage();
+            boolean loud;
             synchronized (lock) {
+                long now = System.nanoTime();
+                loud = !msg.equals(lastError) || now - lastConnectWarning > 60_000_000_000L;
+                if (loud) {
+                    lastConnectWarning = now;
+                }
                 lastError = msg;
             }
-            LOG.warn("cannot connect to libvirtd at {}: {} (is libvirtd running? scripts/install-libvirt starts it)",
-                    uri, msg);
+            if (loud) {
+                LOG.warn("cannot connect to libvirtd at {}: {} (is libvirtd running? scripts/install-libvirt starts "
+                        + "it); retrying with backoff up to {} s", uri, msg, MAX_BACKOFF.toSeconds());
+            } else {
+                LOG.debug("cannot connect to libvirtd at {}: {}", uri, msg);
+            }
             if (c != null) {
                 closeQuietly(c, -1);
             }

@@ -1,13 +1,15 @@
 package io.virtfleet.cli;
 
+import io.virtfleet.agent.AgentCommand;
+import io.virtfleet.operator.OperatorCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code ./virtfleet}: one entry point for users, CI checks, the demo and virtfleet's own processes. */
 @Command(name = "virtfleet", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Runs libvirt virtual machines declared as Kubernetes objects across a fleet of hosts.",
-        subcommands = {RenderCommand.class, ValidateCommand.class, ControlPlaneCommand.class,
-                CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, RenderCommand.class, ValidateCommand.class, ControlPlaneCommand.class,
+                OperatorCommand.class, AgentCommand.class, CommandLine.HelpCommand.class})
 public final class Virtfleet implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -1,0 +1,52 @@
+package io.virtfleet.e2e.demo;
+
+import io.virtfleet.controlplane.RepoRoot;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The README's main job, run exactly as a user runs it: {@code ./virtfleet demo --once} from the checkout, with the real
+ * control plane, operator, node agent, libvirtd and test guest. The install scripts already ran in scripts/test, so
+ * --skip-install only saves their (cached) checks.
+ */
+class DemoCommandTest {
+    private static final Path REPO = RepoRoot.require();
+
+    @Test
+    void demoOnceBringsTheSampleVmToRunningAndCleansUp() throws Exception {
+        Path log = Files.createTempFile("virtfleet-demo", ".log");
+        Process demo = new ProcessBuilder(REPO.resolve("virtfleet").toString(), "demo", "--once", "--skip-install")
+                .directory(REPO.toFile()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        boolean finished = demo.waitFor(10, TimeUnit.MINUTES);
+        String output = Files.readString(log, StandardCharsets.UTF_8);
+        if (!finished) {
+            demo.destroyForcibly();
+        }
+
+        assertThat(finished).as("demo finished in time:\n" + output).isTrue();
+        assertThat(demo.exitValue()).as(output).isZero();
+        assertThat(output).containsPattern("default\\s+demo\\s+local\\s+Running\\s+[1-9][0-9]*")
+                .contains("kubeconfig: ").contains("==> done").doesNotContain("Exception");
+        assertThat(virsh("domstate", "default_demo")).as("the demo's libvirt domain is undefined after --once")
+                .contains("failed to get domain");
+    }
+
+    private static String virsh(String... args) throws IOException, InterruptedException {
+        String[] command = new String[args.length + 3];
+        command[0] = "virsh";
+        command[1] = "-c";
+        command[2] = "qemu:///system";
+        System.arraycopy(args, 0, command, 3, args.length);
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor(30, TimeUnit.SECONDS);
+        return out;
+    }
+}

@@ -267,8 +267,9 @@ public final class DomainSyncer {
         }
         DomainInfo info = after.orElse(null);
         OptionalLong pid = info != null && info.active() ? qemu.pid(info.name(), uuid) : OptionalLong.empty();
-        boolean processGone = qemuDriver && info != null && info.active() && pid.isEmpty();
-        if (pid.isPresent()) {
+        boolean visible = info != null && info.active() && qemuDriver && qemu.seesHostProcesses();
+        boolean processGone = visible && pid.isEmpty();
+        if (pid.isPresent() && visible) {
             watcher.track(uuid, pid.getAsLong());
         } else {
             watcher.untrack(uuid);
@@ -478,9 +479,7 @@ public final class DomainSyncer {
                 if (uuid != null && DomainValidator.isUuid(uuid)) {
                     recorded.put(uuid, new Recorded(cur.getMetadata().getUid(), next.observedRestartGeneration,
                             next.startCount));
-                    if (next.pid != null) {
-                        watcher.track(uuid, next.pid);
-                    } else {
+                    if (next.pid == null) {
                         watcher.untrack(uuid);
                     }
                 }

@@ -31,24 +31,58 @@ public final class QemuProcesses {
         this.proc = proc;
     }
 
+    /**
+     * True when this process sees the host's processes (same PID namespace as libvirt's daemon): only then can a pid
+     * be verified, a dead QEMU be told from an invisible one, and exits be watched. An agent in a pod without
+     * {@code hostPID} reads pids from libvirt's pid files but cannot check them.
+     */
+    public boolean seesHostProcesses() {
+        for (String daemon : new String[] {"driver.pid", "../../libvirtd.pid", "../../virtqemud.pid"}) {
+            OptionalLong pid = readPidFile(runDir.resolve(daemon).normalize());
+            if (pid.isPresent()) {
+                String cmd = cmdline(pid.getAsLong());
+                if (cmd != null && (cmd.contains("libvirtd") || cmd.contains("virtqemud"))) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /** PID of the QEMU process running the domain {@code name}/{@code uuid}, if one is found. */
     public OptionalLong pid(String name, String uuid) {
         String u = uuid.toLowerCase(Locale.ROOT);
-        Path pidFile = runDir.resolve(name + ".pid");
+        OptionalLong fromFile = readPidFile(runDir.resolve(name + ".pid"));
+        if (fromFile.isPresent() && cmdlineHasUuid(fromFile.getAsLong(), u)) {
+            return fromFile;
+        }
+        OptionalLong scanned = scan(u);
+        if (scanned.isPresent()) {
+            return scanned;
+        }
+        // Not verifiable from here (another PID namespace): libvirt's pid file is the best word there is.
+        return fromFile.isPresent() && !seesHostProcesses() ? fromFile : OptionalLong.empty();
+    }
+
+    private static OptionalLong readPidFile(Path pidFile) {
         try {
             String text = Files.readString(pidFile, StandardCharsets.US_ASCII).strip();
-            if (!text.isEmpty()) {
-                long pid = Long.parseLong(text);
-                if (cmdlineHasUuid(pid, u)) {
-                    return OptionalLong.of(pid);
-                }
-            }
+            return text.isEmpty() ? OptionalLong.empty() : OptionalLong.of(Long.parseLong(text));
         } catch (NoSuchFileException e) {
-            LOG.debug("no pid file {}", pidFile);
+            return OptionalLong.empty();
         } catch (IOException | NumberFormatException e) {
             LOG.debug("cannot read pid file {}: {}", pidFile, e.toString());
+            return OptionalLong.empty();
         }
-        return scan(u);
+    }
+
+    private String cmdline(long pid) {
+        try {
+            return new String(Files.readAllBytes(proc.resolve(Long.toString(pid)).resolve("cmdline")),
+                    StandardCharsets.UTF_8).replace('\0', ' ');
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     private OptionalLong scan(String uuid) {

@@ -55,10 +55,13 @@ public final class LibvirtSchema {
     }
 
     private static ValidationDriver driver() {
-        if (driver != null) {
-            return driver;
+        if (driver == null) {
+            driver = load(location());
         }
-        Path rng = location();
+        return driver;
+    }
+
+    static ValidationDriver load(Path rng) {
         if (!Files.isRegularFile(rng)) {
             fail("libvirt's domain schema is missing at " + rng + ": run scripts/install-libvirt (or apt-get install "
                     + "libvirt0, which ships /usr/share/libvirt/schemas), or point -D" + PROPERTY + " at domain.rng");
@@ -88,7 +91,6 @@ public final class LibvirtSchema {
         } catch (SAXException | IOException e) {
             fail("cannot load " + rng + ": " + e);
         }
-        driver = d;
         return d;
     }
 }

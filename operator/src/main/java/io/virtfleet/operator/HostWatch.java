@@ -52,6 +52,7 @@ final class HostWatch extends AbstractEventSource<Host, VirtualMachine> {
     private volatile ScheduledExecutorService timer;
     /** Informers synced: before that, a Host seen without its Lease is not "not ready", just not seen in full yet. */
     private volatile boolean synced;
+    private final Object evaluationLock = new Object();
 
     /**
      * @param affected the VMs to reconcile when the host of this name changes (waiting ones and those placed there)
@@ -222,6 +223,13 @@ final class HostWatch extends AbstractEventSource<Host, VirtualMachine> {
         if (!synced) {
             return;
         }
+        synchronized (evaluationLock) {
+            evaluateLocked(host, hostObjectChanged);
+        }
+    }
+
+    /** One host at a time, so a view computed from older stores never overwrites a newer verdict. */
+    private void evaluateLocked(String host, boolean hostObjectChanged) {
         Instant now = clock.instant();
         HostView view = view(host);
         boolean ready = view != null && view.isReady(now);
@@ -230,7 +238,8 @@ final class HostWatch extends AbstractEventSource<Host, VirtualMachine> {
         HostView previous = comparable == null ? lastViews.remove(host) : lastViews.put(host, comparable);
         boolean changed = !Objects.equals(before, ready) || (hostObjectChanged && !Objects.equals(previous, comparable));
         if (changed) {
-            LOG.info("host {} is {}", host, view == null ? "gone" : ready ? "ready" : "not ready");
+            LOG.info("host {}: {}", host, view == null ? "gone" : ready ? "ready (Lease valid until "
+                    + view.leaseExpiry() + ")" : "not ready: " + lost(host, now));
             fire(host);
         }
         ScheduledFuture<?> old = expiryChecks.remove(host);

@@ -22,6 +22,7 @@ import io.virtfleet.reconcilers.domain.xml.SoundDef;
 import io.virtfleet.reconcilers.domain.xml.VideoDef;
 import io.virtfleet.reconcilers.platform.Platform;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /** kvm and qemu (TCG) domains, modelled on virt-install's q35 domain (seed 004). */
@@ -169,7 +170,7 @@ final class QemuDomains {
      * what the disks need is added there.
      */
     static List<ControllerDef> controllers(Platform p, List<DiskTargets.Placement> placements) {
-        var list = new java.util.ArrayList<ControllerDef>();
+        List<ControllerDef> list = new ArrayList<>();
         ControllerDef usb = new ControllerDef("usb", 0, "qemu-xhci");
         usb.ports = 15;
         list.add(usb);

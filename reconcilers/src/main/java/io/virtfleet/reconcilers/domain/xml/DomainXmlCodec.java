@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JavaType;
 import com.fasterxml.jackson.databind.JsonDeserializer;
-import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.cfg.CoercionAction;
 import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
@@ -29,10 +28,11 @@ import java.io.UncheckedIOException;
 /** Writes rendered domains and reads libvirt's dumped domain XML. Thread-safe. */
 public final class DomainXmlCodec {
     private static final XmlMapper WRITER = XmlMapper.builder(factory())
-            .defaultPropertyInclusion(JsonInclude.Value.construct(JsonInclude.Include.NON_NULL, JsonInclude.Include.NON_NULL))
+            .defaultPropertyInclusion(JsonInclude.Value.construct(JsonInclude.Include.NON_NULL,
+                    JsonInclude.Include.NON_NULL))
             .enable(SerializationFeature.INDENT_OUTPUT)
+            // Marker elements (<acpi/>) are beans without properties.
             .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
-            .enable(MapperFeature.SORT_CREATOR_PROPERTIES_FIRST)
             .build();
 
     private static final XmlMapper READER = XmlMapper.builder(factory())

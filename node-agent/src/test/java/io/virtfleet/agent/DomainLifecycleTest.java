@@ -134,6 +134,12 @@ class DomainLifecycleTest {
         });
     }
 
+    static List<String> eventReasons(String name) {
+        return client.v1().events().inNamespace(ns).list().getItems().stream()
+                .filter(e -> name.equals(e.getInvolvedObject().getName()))
+                .map(io.fabric8.kubernetes.api.model.Event::getReason).toList();
+    }
+
     static Optional<Condition> condition(DomainStatus s, String type) {
         return s.conditions.stream().filter(c -> type.equals(c.getType())).findFirst();
     }
@@ -169,6 +175,7 @@ class DomainLifecycleTest {
         assertThat(s.observedRestartGeneration).isEqualTo(1L);
         assertThat(condition(s, "Ready")).get().extracting(Condition::getStatus).isEqualTo("True");
         assertThat(get("run-stop").getMetadata().getFinalizers()).contains(ApiGroup.AGENT_FINALIZER);
+        assertThat(eventReasons("run-stop")).contains("Defined", "Started");
         // the ownership mark and the agent's bookkeeping are in the persistent config
         String persistent = TestEnv.virsh("dumpxml", "--inactive", g.uuid()).out();
         assertThat(persistent).contains(ApiGroup.LIBVIRT_METADATA_NS).contains("specHash=");
@@ -420,6 +427,7 @@ class DomainLifecycleTest {
         });
         assertThat(TestEnv.defined(g.uuid())).isFalse();
         assertThat(get("shadow").getMetadata().getFinalizers()).isNullOrEmpty();
+        await().atMost(Duration.ofSeconds(5)).until(() -> eventReasons("shadow").contains("InvalidSpec"));
 
         // a symlink inside the root that points at it is refused too
         Path link = TestEnv.IMAGES.resolve(g.name() + "-link.qcow2");

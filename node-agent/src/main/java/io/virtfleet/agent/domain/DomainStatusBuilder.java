@@ -108,7 +108,7 @@ public final class DomainStatusBuilder {
         } else {
             conds.add(condition(prev, SYNCED, "False", outcome.errorReason(), outcome.error(), generation, now));
         }
-        String power = spec == null || spec.powerState == null ? DomainSpec.POWER_STOPPED : spec.powerState;
+        String power = spec == null || spec.powerState == null ? DomainSpec.POWER_RUNNING : spec.powerState;
         boolean ready = switch (power) {
             case DomainSpec.POWER_RUNNING -> state == DomainState.RUNNING || state == DomainState.BLOCKED;
             case DomainSpec.POWER_PAUSED -> state == DomainState.PAUSED;

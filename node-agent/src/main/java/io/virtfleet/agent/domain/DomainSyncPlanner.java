@@ -36,7 +36,7 @@ public final class DomainSyncPlanner {
     /**
      * What the Domain asks for, reduced to what planning needs.
      *
-     * @param powerState        Running, Stopped or Paused (null is treated as Stopped)
+     * @param powerState        Running, Stopped or Paused (null means Running, as for the operator)
      * @param specHash          digest of what would be defined ({@link DomainValidator#specHash})
      * @param specValid         the spec passed validation (nothing is defined otherwise)
      * @param deleting          the Domain has a deletionTimestamp
@@ -56,8 +56,13 @@ public final class DomainSyncPlanner {
                     spec.restartGeneration == null ? 0 : spec.restartGeneration, observedRestart, timeout);
         }
 
+        /** spec.powerState; Running when absent (the operator's reading too: reconcilers' DomainStates). */
+        String power() {
+            return powerState == null ? DomainSpec.POWER_RUNNING : powerState;
+        }
+
         boolean wantsProcess() {
-            return DomainSpec.POWER_RUNNING.equals(powerState) || DomainSpec.POWER_PAUSED.equals(powerState);
+            return DomainSpec.POWER_RUNNING.equals(power()) || DomainSpec.POWER_PAUSED.equals(power());
         }
 
         boolean startRequested() {
@@ -104,7 +109,7 @@ public final class DomainSyncPlanner {
         } else if (d.specValid() && !Objects.equals(d.specHash(), o.appliedSpecHash())) {
             a.add(LifecycleAction.DEFINE);
         }
-        boolean paused = DomainSpec.POWER_PAUSED.equals(d.powerState());
+        boolean paused = DomainSpec.POWER_PAUSED.equals(d.power());
 
         if (d.startRequested()) {
             if (st.active() && d.observedRestart() == null) {
@@ -124,8 +129,7 @@ public final class DomainSyncPlanner {
             }
         }
 
-        String power = d.powerState() == null ? DomainSpec.POWER_STOPPED : d.powerState();
-        switch (power) {
+        switch (d.power()) {
             case DomainSpec.POWER_RUNNING -> {
                 if (st == DomainState.PAUSED) {
                     a.add(LifecycleAction.RESUME);

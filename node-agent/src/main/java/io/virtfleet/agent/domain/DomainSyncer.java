@@ -70,6 +70,7 @@ public final class DomainSyncer {
     private final Map<String, Recorded> recorded = new ConcurrentHashMap<>();
     private final QemuWatcher watcher;
     private final boolean qemuDriver;
+    private final EventRecorder events;
     private volatile Set<String> emulators = Set.of();
 
     private record Recorded(String uid, Long observedRestartGeneration, Long startCount) {
@@ -95,6 +96,7 @@ public final class DomainSyncer {
         this.statusRefresh = statusRefresh;
         this.watcher = watcher;
         this.qemuDriver = libvirt.uri().startsWith("qemu");
+        this.events = new EventRecorder(client, host);
     }
 
     /** The emulator binaries libvirt offers (from its capabilities), checked against {@code <emulator>}. */
@@ -165,6 +167,7 @@ public final class DomainSyncer {
                 return Result.DONE;
             }
             LOG.error("{}: {}", ref, why);
+            warnIfNew(d, DomainStatusBuilder.REASON_CONFLICT, why);
             writeStatus(d, null, OptionalLong.empty(), false, DomainStatusBuilder.Outcome.failed(
                     DomainStatusBuilder.REASON_CONFLICT, why, 0, null));
             return Result.DONE;
@@ -206,8 +209,12 @@ public final class DomainSyncer {
                     case DEFINE -> {
                         String xml = validation.xml().withAgentMetadata(validation.specHash(), d.getSpec().genid);
                         libvirt.define(xml);
-                        LOG.info("{}: defined libvirt domain {} ({}){}", ref, validation.xml().name(), uuid,
-                                observed.active() ? " - persistent config only; it applies at the next start" : "");
+                        String note = observed.active() ? " - persistent config only; it applies at the next start"
+                                : "";
+                        LOG.info("{}: defined libvirt domain {} ({}){}", ref, validation.xml().name(), uuid, note);
+                        events.record(d, EventRecorder.NORMAL, observed.defined() ? "Redefined" : "Defined",
+                                "libvirt domain " + validation.xml().name() + " (" + uuid + ") defined on host "
+                                        + host + note);
                     }
                     case START, START_PAUSED -> {
                         libvirt.start(uuid, action == LifecycleAction.START_PAUSED);
@@ -215,23 +222,40 @@ public final class DomainSyncer {
                         started++;
                         LOG.info("{}: started libvirt domain {}{}", ref, uuid,
                                 action == LifecycleAction.START_PAUSED ? " (paused)" : "");
+                        events.record(d, EventRecorder.NORMAL, "Started", "started libvirt domain " + uuid
+                                + " on host " + host + (action == LifecycleAction.START_PAUSED ? " (paused)" : ""));
                     }
-                    case RESUME -> tolerateInvalid(ref, action, () -> libvirt.resume(uuid));
-                    case SUSPEND -> tolerateInvalid(ref, action, () -> libvirt.suspend(uuid));
+                    case RESUME -> {
+                        tolerateInvalid(ref, action, () -> libvirt.resume(uuid));
+                        LOG.info("{}: resumed libvirt domain {}", ref, uuid);
+                        events.record(d, EventRecorder.NORMAL, "Resumed", "resumed libvirt domain " + uuid);
+                    }
+                    case SUSPEND -> {
+                        tolerateInvalid(ref, action, () -> libvirt.suspend(uuid));
+                        LOG.info("{}: suspended libvirt domain {}", ref, uuid);
+                        events.record(d, EventRecorder.NORMAL, "Suspended", "suspended libvirt domain " + uuid);
+                    }
                     case SHUTDOWN -> {
                         tolerateInvalid(ref, action, () -> libvirt.shutdown(uuid));
                         shutdownRequests.put(uuid, now);
                         LOG.info("{}: asked the guest to shut down; destroying it after {}s", ref,
                                 desired.shutdownTimeout().toSeconds());
+                        events.record(d, EventRecorder.NORMAL, "ShuttingDown", "asked the guest to shut down; it "
+                                + "is destroyed after " + desired.shutdownTimeout().toSeconds() + " s");
                     }
                     case DESTROY -> {
                         tolerateInvalid(ref, action, () -> libvirt.destroy(uuid));
                         shutdownRequests.remove(uuid);
                         LOG.info("{}: destroyed libvirt domain {}", ref, uuid);
+                        events.record(d, EventRecorder.NORMAL, "Destroyed", "destroyed libvirt domain " + uuid
+                                + (observed.shutdownRequestedAt() != null ? " (no shutdown within "
+                                + desired.shutdownTimeout().toSeconds() + " s)" : ""));
                     }
                     case UNDEFINE -> {
                         libvirt.undefine(uuid, UNDEFINE_FLAGS);
                         LOG.info("{}: undefined libvirt domain {}", ref, uuid);
+                        events.record(d, EventRecorder.NORMAL, "Undefined", "undefined libvirt domain " + uuid
+                                + " on host " + host);
                     }
                     case REMOVE_FINALIZER -> {
                         patchFinalizer(d, false);
@@ -249,6 +273,7 @@ public final class DomainSyncer {
                 error = action.name().toLowerCase(Locale.ROOT).replace('_', ' ') + " failed: " + msg;
                 errorReason = DomainStatusBuilder.REASON_LIBVIRT_ERROR;
                 LOG.error("{}: {}", ref, error);
+                warnIfNew(d, "LibvirtError", error);
                 break;
             }
         }
@@ -259,6 +284,7 @@ public final class DomainSyncer {
         if (error == null && !validation.valid()) {
             error = "invalid spec: " + validation.summary();
             errorReason = DomainStatusBuilder.REASON_INVALID_SPEC;
+            warnIfNew(d, DomainStatusBuilder.REASON_INVALID_SPEC, error);
         }
 
         Optional<DomainInfo> after = inspect(uuid);
@@ -300,8 +326,17 @@ public final class DomainSyncer {
         String why = "invalid spec: spec.uuid " + (uuid == null ? "is missing" : "'" + uuid + "' is not a UUID")
                 + "; nothing is defined";
         LOG.warn("{}: {}", ref(d), why);
+        warnIfNew(d, DomainStatusBuilder.REASON_INVALID_SPEC, why);
         writeStatus(d, null, OptionalLong.empty(), false, DomainStatusBuilder.Outcome.failed(
                 DomainStatusBuilder.REASON_INVALID_SPEC, why, 0, null));
+    }
+
+    /** A Warning event, unless the Domain's status already reports this very error (no event per retry). */
+    private void warnIfNew(Domain d, String reason, String message) {
+        if (d.getStatus() != null && message.equals(d.getStatus().lastError)) {
+            return;
+        }
+        events.record(d, EventRecorder.WARNING, reason, message);
     }
 
     /** {@code d} with the status fields this agent wrote last, when the cached copy is older than that write. */
@@ -340,6 +375,8 @@ public final class DomainSyncer {
             return;
         }
         LOG.info("{}: QEMU process {} of libvirt domain {} exited", ref(d), pid, uuid);
+        events.record(d, EventRecorder.WARNING, DomainStatusBuilder.PROCESS_EXITED, "QEMU process " + pid
+                + " of libvirt domain " + uuid + " exited");
         writeStatus(d, cur -> {
             DomainStatus prev = cur.getStatus() == null ? new DomainStatus() : cur.getStatus();
             if (prev.pid == null || prev.pid != pid) {
@@ -394,6 +431,11 @@ public final class DomainSyncer {
                 : "its Domain " + ref(d) + " is assigned to host '" + d.getSpec().host + "'";
         LOG.error("FENCING libvirt domain {} ({}): marked for this host '{}' but {}; destroying and undefining it",
                 name, uuid, host, why);
+        if (d != null) {
+            events.record(d, EventRecorder.WARNING, "Fenced", "host " + host + " destroys and undefines its copy "
+                    + "of libvirt domain " + name + " (" + uuid + "): the Domain is assigned to host '"
+                    + d.getSpec().host + "'");
+        }
         try {
             if (info.active()) {
                 tolerateInvalid(name, LifecycleAction.DESTROY, () -> libvirt.destroy(uuid));

@@ -167,9 +167,9 @@ class DomainSyncPlannerTest {
     }
 
     @Test
-    void nullPowerStateMeansStopped() {
-        assertThat(plan(want(null, 1, 1L), is(DomainState.RUNNING))).containsExactly(SHUTDOWN);
-        assertThat(plan(want(null, 0, null), is(DomainState.SHUTOFF))).isEmpty();
+    void nullPowerStateMeansRunningAsForTheOperator() {
+        assertThat(plan(want(null, 1, 1L), is(DomainState.RUNNING))).isEmpty();
+        assertThat(plan(want(null, 0, null), is(DomainState.SHUTOFF))).containsExactly(START, RECORD_RESTART);
     }
 
     @Test

@@ -1,0 +1,55 @@
+package io.virtfleet.agent.domain;
+
+import io.fabric8.kubernetes.api.model.EventBuilder;
+import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.virtfleet.api.v1alpha1.Domain;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Locale;
+
+/**
+ * Kubernetes Events (core/v1) about a Domain, in its namespace: what the agent did to the libvirt domain and why it
+ * refused. Best effort: a failed event is logged, never fatal.
+ */
+public final class EventRecorder {
+    private static final Logger LOG = LoggerFactory.getLogger(EventRecorder.class);
+    public static final String NORMAL = "Normal";
+    public static final String WARNING = "Warning";
+    static final String COMPONENT = "virtfleet-agent";
+
+    private final KubernetesClient client;
+    private final String host;
+
+    public EventRecorder(KubernetesClient client, String host) {
+        this.client = client;
+        this.host = host;
+    }
+
+    public void record(Domain d, String type, String reason, String message) {
+        String ns = d.getMetadata().getNamespace();
+        String now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+        String msg = message.length() > 1000 ? message.substring(0, 997) + "..." : message;
+        try {
+            client.v1().events().inNamespace(ns).resource(new EventBuilder()
+                    .withNewMetadata().withGenerateName(d.getMetadata().getName() + "." + reason.toLowerCase(Locale.ROOT)
+                            + ".").withNamespace(ns).endMetadata()
+                    .withInvolvedObject(new ObjectReferenceBuilder().withApiVersion(d.getApiVersion())
+                            .withKind(d.getKind()).withNamespace(ns).withName(d.getMetadata().getName())
+                            .withUid(d.getMetadata().getUid()).withResourceVersion(d.getMetadata().getResourceVersion())
+                            .build())
+                    .withType(type).withReason(reason).withMessage(msg)
+                    .withNewSource().withComponent(COMPONENT).withHost(host).endSource()
+                    .withReportingComponent(COMPONENT).withReportingInstance(host)
+                    .withFirstTimestamp(now).withLastTimestamp(now).withCount(1)
+                    .build()).create();
+        } catch (KubernetesClientException e) {
+            LOG.warn("{}/{}: cannot record event {} ({}): {}", ns, d.getMetadata().getName(), reason, msg,
+                    e.getMessage());
+        }
+    }
+}

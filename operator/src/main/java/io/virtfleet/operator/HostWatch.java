@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.javaoperatorsdk.operator.OperatorException;
+import io.javaoperatorsdk.operator.health.Status;
 import io.javaoperatorsdk.operator.processing.event.Event;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.AbstractEventSource;
@@ -135,6 +136,15 @@ final class HostWatch extends AbstractEventSource<Host, VirtualMachine> {
         if (timer != null) {
             timer.shutdownNow();
         }
+    }
+
+    @Override
+    public Status getStatus() {
+        if (!isRunning()) {
+            return Status.UNKNOWN;
+        }
+        return hosts != null && leases != null && hosts.isWatching() && leases.isWatching() ? Status.HEALTHY
+                : Status.UNHEALTHY;
     }
 
     @Override

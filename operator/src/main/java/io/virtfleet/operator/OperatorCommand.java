@@ -56,6 +56,15 @@ public final class OperatorCommand implements Callable<Integer> {
             description = "Concurrent reconciliations (default: ${DEFAULT-VALUE}).")
     int threads;
 
+    @Option(names = "--health-port", paramLabel = "PORT", defaultValue = "" + OperatorConfig.DEFAULT_HEALTH_PORT,
+            description = "Port of /healthz and /readyz; -1 turns them off, 0 picks a free port (default: "
+                    + "${DEFAULT-VALUE}).")
+    int healthPort;
+
+    @Option(names = "--metrics-port", paramLabel = "PORT", defaultValue = "" + OperatorConfig.DEFAULT_METRICS_PORT,
+            description = "Port of /metrics (Prometheus text format); -1 turns it off (default: ${DEFAULT-VALUE}).")
+    int metricsPort;
+
     @Override
     public Integer call() throws Exception {
         OperatorConfig.Builder b = OperatorConfig.builder()
@@ -64,6 +73,8 @@ public final class OperatorCommand implements Callable<Integer> {
                 .leaseName(leaseName)
                 .shutdownTimeoutSeconds(shutdownTimeoutSeconds)
                 .reconcileThreads(threads)
+                .healthPort(healthPort)
+                .metricsPort(metricsPort)
                 .exitOnLostLeadership(true);
         if (namespaces != null && !namespaces.isEmpty()) {
             Set<String> ns = new LinkedHashSet<>();

@@ -23,14 +23,20 @@ import java.util.UUID;
  * @param pendingRetry           how often an unschedulable VM is looked at again even without Host/Lease events
  * @param maxReconcileInterval   every VM is reconciled at least this often
  * @param reconcileThreads       concurrent reconciliations
+ * @param healthPort             port of /healthz and /readyz; negative: off, 0: any free port
+ * @param metricsPort            port of /metrics (Prometheus text); negative: off, 0: any free port
  * @param clock                  time source (tests)
  */
 public record OperatorConfig(Set<String> namespaces, boolean leaderElection, String leaseName, String leaseNamespace,
                              String identity, Duration leaseDuration, Duration renewDeadline, Duration retryPeriod,
                              boolean exitOnLostLeadership, int shutdownTimeoutSeconds, Duration pendingRetry,
-                             Duration maxReconcileInterval, int reconcileThreads, Clock clock) {
+                             Duration maxReconcileInterval, int reconcileThreads, int healthPort,
+                             int metricsPort, Clock clock) {
     public static final String DEFAULT_LEASE_NAME = "virtfleet-operator";
     public static final int DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 120;
+    /** The ports deploy/base's probes and metrics Service use (the command's defaults; off when embedded). */
+    public static final int DEFAULT_HEALTH_PORT = 8080;
+    public static final int DEFAULT_METRICS_PORT = 9090;
 
     public OperatorConfig {
         namespaces = namespaces == null ? Set.of() : Set.copyOf(namespaces);
@@ -59,6 +65,8 @@ public record OperatorConfig(Set<String> namespaces, boolean leaderElection, Str
         b.pendingRetry = pendingRetry;
         b.maxReconcileInterval = maxReconcileInterval;
         b.reconcileThreads = reconcileThreads;
+        b.healthPort = healthPort;
+        b.metricsPort = metricsPort;
         b.clock = clock;
         return b;
     }
@@ -77,6 +85,8 @@ public record OperatorConfig(Set<String> namespaces, boolean leaderElection, Str
         private Duration pendingRetry = Duration.ofSeconds(30);
         private Duration maxReconcileInterval = Duration.ofMinutes(5);
         private int reconcileThreads = 4;
+        private int healthPort = -1;
+        private int metricsPort = -1;
         private Clock clock = Clock.systemUTC();
 
         public Builder namespaces(Set<String> namespaces) {
@@ -136,6 +146,18 @@ public record OperatorConfig(Set<String> namespaces, boolean leaderElection, Str
             return this;
         }
 
+        /** Negative: off; 0: any free port. */
+        public Builder healthPort(int port) {
+            this.healthPort = port;
+            return this;
+        }
+
+        /** Negative: off; 0: any free port. */
+        public Builder metricsPort(int port) {
+            this.metricsPort = port;
+            return this;
+        }
+
         public Builder clock(Clock clock) {
             this.clock = clock;
             return this;
@@ -144,12 +166,15 @@ public record OperatorConfig(Set<String> namespaces, boolean leaderElection, Str
         public OperatorConfig build() {
             return new OperatorConfig(namespaces, leaderElection, leaseName, leaseNamespace, identity, leaseDuration,
                     renewDeadline, retryPeriod, exitOnLostLeadership, shutdownTimeoutSeconds, pendingRetry,
-                    maxReconcileInterval, reconcileThreads, clock);
+                    maxReconcileInterval, reconcileThreads, healthPort, metricsPort, clock);
         }
     }
 
     static String defaultIdentity() {
-        String host = System.getenv("HOSTNAME");
+        String host = System.getenv("POD_NAME");
+        if (host == null || host.isBlank()) {
+            host = System.getenv("HOSTNAME");
+        }
         String suffix = UUID.randomUUID().toString().substring(0, 8);
         return (host == null || host.isBlank() ? "virtfleet-operator" : host) + "-" + suffix;
     }

@@ -29,7 +29,10 @@ public final class VirtfleetOperator implements AutoCloseable {
     private final AtomicBoolean leading = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
+    private final OperatorMetrics metrics = new OperatorMetrics();
     private volatile Operator operator;
+    private volatile OperatorEndpoints endpoints;
+    private volatile boolean started;
 
     public VirtfleetOperator() {
         this(OperatorConfig.builder().build());
@@ -47,6 +50,15 @@ public final class VirtfleetOperator implements AutoCloseable {
         if (config.leaderElection()) {
             ensureNamespace(client, config.leaseNamespace());
         }
+        metrics.leader(this::isLeading);
+        if (config.healthPort() >= 0 || config.metricsPort() >= 0) {
+            try {
+                endpoints = OperatorEndpoints.start(config.healthPort(), config.metricsPort(),
+                        new OperatorEndpoints.Probes(this::liveness, this::readiness), metrics);
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException("cannot listen for health/metrics: " + e.getMessage(), e);
+            }
+        }
         EventRecorder events = new EventRecorder(client, config.identity(), config.clock());
         Operator op = new Operator(o -> {
             o.withKubernetesClient(client);
@@ -61,7 +73,7 @@ public final class VirtfleetOperator implements AutoCloseable {
                         config.exitOnLostLeadership()));
             }
         });
-        op.register(new VirtualMachineReconciler(config, events), o -> {
+        op.register(new VirtualMachineReconciler(config, events, metrics), o -> {
             if (!config.namespaces().isEmpty()) {
                 o.settingNamespaces(config.namespaces());
             }
@@ -69,6 +81,7 @@ public final class VirtfleetOperator implements AutoCloseable {
         });
         operator = op;
         op.start();
+        started = true;
         if (!config.leaderElection()) {
             leading.set(true);
         }
@@ -91,6 +104,54 @@ public final class VirtfleetOperator implements AutoCloseable {
             t.setDaemon(true);
             t.start();
         }
+    }
+
+    /** null when alive, else why not (for /healthz). */
+    private String liveness() {
+        if (closed.get()) {
+            return "stopped";
+        }
+        if (!started) {
+            return null; // starting: the startup probe waits
+        }
+        return unhealthy();
+    }
+
+    /** null when ready to take over or reconciling, else why not (for /readyz). */
+    private String readiness() {
+        if (closed.get()) {
+            return "stopped";
+        }
+        if (!started) {
+            return "starting: informers are syncing";
+        }
+        return unhealthy();
+    }
+
+    private String unhealthy() {
+        try {
+            var info = operator.getRuntimeInfo();
+            if (info.allEventSourcesAreHealthy()) {
+                return null;
+            }
+            return "unhealthy event sources: " + info.unhealthyEventSources();
+        } catch (RuntimeException e) {
+            return "runtime information unavailable: " + e.getMessage();
+        }
+    }
+
+    public OperatorMetrics metrics() {
+        return metrics;
+    }
+
+    /** The port /healthz and /readyz listen on, or -1. */
+    public int healthPort() {
+        return endpoints == null ? -1 : endpoints.healthPort();
+    }
+
+    /** The port /metrics listens on, or -1. */
+    public int metricsPort() {
+        return endpoints == null ? -1 : endpoints.metricsPort();
     }
 
     /** True while this replica reconciles (always, without leader election, once started). */
@@ -129,6 +190,9 @@ public final class VirtfleetOperator implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.warn("error stopping the operator: {}", e.toString());
         } finally {
+            if (endpoints != null) {
+                endpoints.close();
+            }
             stopped.countDown();
             LOG.info("virtfleet operator {} stopped", config.identity());
         }

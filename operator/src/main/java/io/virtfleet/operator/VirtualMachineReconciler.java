@@ -11,6 +11,7 @@ import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
@@ -84,15 +85,46 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
 
     private final OperatorConfig config;
     private final EventRecorder events;
+    private final OperatorMetrics metrics;
     private final Placements placements = new Placements();
     private final Object scheduleLock = new Object();
     private volatile InformerEventSource<Domain, VirtualMachine> domains;
     private volatile HostWatch hostWatch;
     private volatile IndexerResourceCache<VirtualMachine> vms;
 
-    public VirtualMachineReconciler(OperatorConfig config, EventRecorder events) {
+    public VirtualMachineReconciler(OperatorConfig config, EventRecorder events, OperatorMetrics metrics) {
         this.config = config;
         this.events = events;
+        this.metrics = metrics;
+        metrics.vmsByStatus(this::vmsByStatus);
+        metrics.hostsByReadiness(this::hostsByReadiness);
+    }
+
+    private Map<String, Long> vmsByStatus() {
+        Map<String, Long> out = new HashMap<>();
+        if (vms != null) {
+            vms.list().forEach(vm -> out.merge(vm.getStatus() != null && vm.getStatus().printableStatus != null
+                    ? vm.getStatus().printableStatus : "None", 1L, Long::sum));
+        }
+        return out;
+    }
+
+    private Map<Boolean, Long> hostsByReadiness() {
+        Map<Boolean, Long> out = new HashMap<>();
+        if (hostWatch != null) {
+            Instant now = config.clock().instant();
+            for (HostView h : hostWatch.views()) {
+                out.merge(h.isReady(now), 1L, Long::sum);
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public ErrorStatusUpdateControl<VirtualMachine> updateErrorStatus(VirtualMachine vm,
+                                                                      Context<VirtualMachine> context, Exception e) {
+        metrics.reconciliationErrors.incrementAndGet();
+        return ErrorStatusUpdateControl.defaultErrorProcessing();
     }
 
     @Override
@@ -128,9 +160,9 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
 
     @Override
     public UpdateControl<VirtualMachine> reconcile(VirtualMachine vm, Context<VirtualMachine> context) {
+        metrics.reconciliations.incrementAndGet();
         Instant now = config.clock().instant();
         ResourceID id = ResourceID.fromResource(vm);
-        VirtualMachineStatus previous = vm.getStatus();
         List<Note> notes = new ArrayList<>();
         Domain domain = domain(id);
 
@@ -170,6 +202,9 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
                     if (decision.isScheduled()) {
                         host = decision.host();
                         placements.assume(vm, host);
+                        metrics.scheduled.incrementAndGet();
+                    } else {
+                        metrics.unschedulable.incrementAndGet();
                     }
                 }
             }
@@ -234,6 +269,7 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         String applyError = null;
         if (!DomainObjects.upToDate(desired, domain)) {
             try {
+                metrics.domainApplies.incrementAndGet();
                 current = context.getClient().resource(desired).fieldManager(ApiGroup.OPERATOR_FIELD_MANAGER)
                         .forceConflicts().serverSideApply();
                 if (domain == null) {
@@ -243,6 +279,7 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
                 }
                 notes.addAll(plan.notes());
             } catch (KubernetesClientException e) {
+                metrics.domainApplyErrors.incrementAndGet();
                 applyError = "server-side apply of Domain " + id + " failed: " + e.getMessage();
                 LOG.warn("{}", applyError);
             }
@@ -298,9 +335,11 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
                     .withNamespace(vm.getMetadata().getNamespace()).build());
             fresh.setStatus(next);
             PrimaryUpdateAndCacheUtils.ssaPatchStatusAndCacheResource(vm, fresh, context);
+            metrics.statusPatches.incrementAndGet();
         }
         for (Note n : all) {
             events.record(vm, n);
+            metrics.events.incrementAndGet();
         }
         UpdateControl<VirtualMachine> control = UpdateControl.noUpdate();
         if (again != null && !again.isNegative() && !again.isZero()) {

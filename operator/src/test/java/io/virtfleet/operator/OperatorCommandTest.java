@@ -14,13 +14,27 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** {@code virtfleet operator} as the cli module runs it. */
 class OperatorCommandTest extends OperatorTestSupport {
 
+    static int freePort() throws java.io.IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    static String get(int port, String path) throws Exception {
+        java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + path)).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        return r.statusCode() + " " + r.body();
+    }
+
     @Test
     void helpListsTheOptions() {
         StringWriter out = new StringWriter();
         CommandLine cl = new CommandLine(new OperatorCommand());
         cl.setOut(new PrintWriter(out));
         assertThat(cl.execute("--help")).isZero();
-        assertThat(out.toString()).contains("--kubeconfig", "--leader-election", "--namespace", "--lease-namespace");
+        assertThat(out.toString()).contains("--kubeconfig", "--leader-election", "--namespace", "--lease-namespace",
+                "--health-port", "--metrics-port");
     }
 
     @Test
@@ -28,14 +42,24 @@ class OperatorCommandTest extends OperatorTestSupport {
         String ns = newNamespace("cmd");
         String host = "cmd-" + UUID.randomUUID().toString().substring(0, 6);
         AtomicInteger exit = new AtomicInteger(-1);
+        int health = freePort();
+        int metrics = freePort();
         Thread t = new Thread(() -> exit.set(new CommandLine(new OperatorCommand()).execute("--kubeconfig",
-                cp.kubeconfig().toString(), "--namespace", ns, "--shutdown-timeout", "30")), "operator-command");
+                cp.kubeconfig().toString(), "--namespace", ns, "--shutdown-timeout", "30",
+                "--health-port", Integer.toString(health), "--metrics-port", Integer.toString(metrics))),
+                "operator-command");
         try (FakeAgent agent = FakeAgent.start(client, host, Map.of("test", host), 4, "8Gi", true, "qemu")) {
             t.start();
             apply(new TestVm(ns, "cli-vm").on(host));
             eventually().until(() -> "Running".equals(printable(ns, "cli-vm")));
             assertThat(domain(ns, "cli-vm").getSpec().shutdownTimeoutSeconds).isEqualTo(30);
             assertNoDrift(ns, "cli-vm");
+            assertThat(get(health, "/healthz")).isEqualTo("200 ok\n");
+            assertThat(get(health, "/readyz")).isEqualTo("200 ok\n");
+            String scrape = get(metrics, "/metrics");
+            assertThat(scrape).startsWith("200 ").contains("virtfleet_operator_leader 1\n")
+                    .contains("virtfleet_operator_virtualmachines{status=\"Running\"} 1\n")
+                    .containsPattern("virtfleet_operator_domain_applies_total [1-9]");
         } finally {
             t.interrupt();
             t.join(30_000);

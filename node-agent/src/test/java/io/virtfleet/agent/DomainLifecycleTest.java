@@ -84,7 +84,7 @@ class DomainLifecycleTest {
             }
         }
         for (TestEnv.Guest g : guests) {
-            TestEnv.removeDomain(g.uuid(), g.disk());
+            TestEnv.removeDomain(g);
         }
     }
 

@@ -202,15 +202,22 @@ public final class TestEnv {
         return s.equals("-") || s.isEmpty() ? -1 : Integer.parseInt(s);
     }
 
-    /** Destroys and undefines the domain (if there is one) and deletes the disk copy; never fails. */
-    public static void removeDomain(String uuid, Path disk) {
-        virsh("destroy", uuid);
-        virsh("undefine", "--nvram", "--managed-save", "--snapshots-metadata", uuid);
-        if (disk != null) {
+    public static final Path RUN_DIR = Path.of("/var/lib/virtfleet/run");
+
+    /** Destroys and undefines the domain (if there is one), deletes its disk copy and run files; never fails. */
+    public static void removeDomain(TestEnv.Guest g) {
+        virsh("destroy", g.uuid());
+        virsh("undefine", "--nvram", "--managed-save", "--snapshots-metadata", g.uuid());
+        deleteFiles(g.name());
+    }
+
+    private static void deleteFiles(String name) {
+        for (Path p : new Path[] {IMAGES.resolve(name + "-data.qcow2"), RUN_DIR.resolve(name + ".console.log"),
+            RUN_DIR.resolve(name + ".cmd.sock")}) {
             try {
-                Files.deleteIfExists(disk);
+                Files.deleteIfExists(p);
             } catch (IOException e) {
-                System.err.println("cannot delete " + disk + ": " + e);
+                System.err.println("cannot delete " + p + ": " + e);
             }
         }
     }
@@ -231,11 +238,7 @@ public final class TestEnv {
             System.err.println("removing leftover test domain " + name);
             virsh("destroy", name);
             virsh("undefine", "--nvram", name);
-            try {
-                Files.deleteIfExists(IMAGES.resolve(name + "-data.qcow2"));
-            } catch (IOException e) {
-                System.err.println("cannot delete the disk of " + name + ": " + e);
-            }
+            deleteFiles(name);
         }
     }
 

@@ -17,6 +17,15 @@ public class HostSpec {
     @JsonPropertyDescription("Prefix of libvirt domain names this agent creates, so several agents can share one libvirtd.")
     public String domainPrefix;
 
+    @JsonPropertyDescription("Directory (under an allowed root) where each domain's serial console is logged as "
+            + "<domain name>.log; absent: no console log.")
+    public String consoleLogDir;
+
+    @JsonPropertyDescription("Directory (under an allowed root) for each domain's guest channel socket "
+            + "<domain name>.chan.sock, a virtio-serial port named io.virtfleet.guest.0 through which host tools talk "
+            + "to an in-guest helper (the project's test guest runs commands there); absent: no such channel.")
+    public String guestChannelDir;
+
     @JsonPropertyDescription("No new VMs are scheduled here when true.")
     public Boolean unschedulable;
 }

@@ -14,9 +14,12 @@ import java.util.regex.Pattern;
  * @param domainPrefix     prepended to every libvirt domain name (may be empty), so several agents can share a libvirtd
  * @param consoleLogDir    directory for serial console logs; null renders no {@code <log>}
  * @param emulator         QEMU binary for kvm/qemu domains; null means /usr/bin/qemu-system-x86_64
+ * @param guestChannelDir  directory for the guest channel's unix socket; null renders no such channel
  */
 public record HostInfo(String name, List<String> allowedDiskRoots, String domainPrefix, String consoleLogDir,
-                       String emulator) {
+                       String emulator, String guestChannelDir) {
+    /** Name of the virtio-serial port an in-guest helper listens on (the test guest's command channel). */
+    public static final String GUEST_CHANNEL_NAME = "io.virtfleet.guest.0";
     public static final String DEFAULT_EMULATOR = "/usr/bin/qemu-system-x86_64";
     // The prefix ends up in domain names and log file names, so it is restricted to characters safe in both.
     private static final Pattern PREFIX = Pattern.compile("[A-Za-z0-9._-]{0,64}");
@@ -32,15 +35,24 @@ public record HostInfo(String name, List<String> allowedDiskRoots, String domain
         if (consoleLogDir != null && !isAbsoluteDirectory(consoleLogDir)) {
             throw new IllegalArgumentException("consoleLogDir must be an absolute, normalized path: " + consoleLogDir);
         }
+        if (guestChannelDir != null && !isAbsoluteDirectory(guestChannelDir)) {
+            throw new IllegalArgumentException("guestChannelDir must be an absolute, normalized path: "
+                    + guestChannelDir);
+        }
         emulator = emulator == null ? DEFAULT_EMULATOR : emulator;
         if (!emulator.startsWith("/")) {
             throw new IllegalArgumentException("emulator must be an absolute path: " + emulator);
         }
     }
 
+    public HostInfo(String name, List<String> allowedDiskRoots, String domainPrefix, String consoleLogDir,
+                    String emulator) {
+        this(name, allowedDiskRoots, domainPrefix, consoleLogDir, emulator, null);
+    }
+
     /** A host with the agent's defaults: disks under /var/lib/virtfleet, no prefix, no console log. */
     public static HostInfo defaults(String name) {
-        return new HostInfo(name, List.of(HostSpec.DEFAULT_ALLOWED_ROOT), "", null, DEFAULT_EMULATOR);
+        return new HostInfo(name, List.of(HostSpec.DEFAULT_ALLOWED_ROOT), "", null, DEFAULT_EMULATOR, null);
     }
 
     private static boolean isAbsoluteDirectory(String dir) {

@@ -159,4 +159,20 @@ final class Parts {
         }
         return new CharDevice.Log((dir.equals("/") ? "" : dir) + "/" + in.domainName() + ".log", "off");
     }
+
+    /**
+     * A virtio-serial port whose host end is a unix socket virtfleet names, unlike the guest agent channel whose socket
+     * libvirt itself holds: host tools (the e2e tests talking to the test guest) connect to it directly.
+     */
+    static CharDevice guestChannel(RenderInput in) {
+        String dir = in.host().guestChannelDir();
+        if (dir == null) {
+            return null;
+        }
+        CharDevice channel = new CharDevice("unix", CharDevice.Target.virtio(HostInfo.GUEST_CHANNEL_NAME));
+        channel.source = new CharDevice.Source();
+        channel.source.mode = "bind";
+        channel.source.path = (dir.equals("/") ? "" : dir) + "/" + in.domainName() + ".chan.sock";
+        return channel;
+    }
 }

@@ -142,6 +142,10 @@ final class QemuDomains {
         if (spice) {
             dev.channels.add(new CharDevice("spicevmc", CharDevice.Target.virtio("com.redhat.spice.0")));
         }
+        CharDevice guestChannel = Parts.guestChannel(in);
+        if (guestChannel != null) {
+            dev.channels.add(guestChannel);
+        }
         if (!graphics.equals("none")) {
             // An absolute pointer keeps the remote cursor in step with the guest's.
             dev.inputs.add(new InputDef("tablet", "usb"));

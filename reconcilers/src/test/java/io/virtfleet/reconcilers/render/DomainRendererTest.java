@@ -378,6 +378,22 @@ class DomainRendererTest {
         }
 
         @Test
+        void guestChannelOnlyWhenTheHostOffersOne() {
+            String none = render(Vms.of(KVM)).xml();
+            assertThat(Xml.values(none, "/domain/devices/channel/target/@name"))
+                    .doesNotContain(HostInfo.GUEST_CHANNEL_NAME);
+            HostInfo withChannel = new HostInfo("node-a", List.of("/var/lib/virtfleet"), "vf-", null, null,
+                    "/var/lib/virtfleet/run");
+            VirtualMachine vm = Vms.of(KVM);
+            String xml = render(vm, withChannel, new RenderOptions(Identity.uuidFor(vm), null)).xml();
+            String channel = "/domain/devices/channel[target/@name='" + HostInfo.GUEST_CHANNEL_NAME + "']";
+            assertThat(Xml.values(xml, channel + "/@type")).containsExactly("unix");
+            assertThat(Xml.values(xml, channel + "/source/@mode")).containsExactly("bind");
+            assertThat(Xml.values(xml, channel + "/source/@path"))
+                    .containsExactly("/var/lib/virtfleet/run/vf-default_vm-1.chan.sock");
+        }
+
+        @Test
         void hostsEmulatorIsUsed() {
             HostInfo h = new HostInfo("node-a", List.of("/var/lib/virtfleet"), "", null, "/usr/libexec/qemu-kvm");
             VirtualMachine vm = Vms.of(KVM);

@@ -23,14 +23,31 @@ public final class DomainValidator {
     static final Pattern UUID_RE =
             Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
 
+    /** Where firmware ({@code <loader>}) may come from besides the allowed roots: the distributions' firmware dirs. */
+    public static final List<String> FIRMWARE_ROOTS = List.of("/usr/share/OVMF", "/usr/share/AAVMF",
+            "/usr/share/edk2", "/usr/share/qemu", "/usr/share/seabios", "/usr/share/ovmf", "/usr/lib/ipxe/qemu");
+    /** Where {@code <nvram>} may live besides the allowed roots: libvirt's own NVRAM dir. */
+    public static final List<String> NVRAM_ROOTS = List.of("/var/lib/libvirt/qemu/nvram");
+    /** The only {@code <bootloader>} programs allowed (Xen PV). */
+    public static final List<String> BOOTLOADERS = List.of("pygrub", "/usr/bin/pygrub", "/usr/lib/xen/bin/pygrub",
+            "/usr/libexec/xen/bin/pygrub");
+
     private final String host;
     private final String domainPrefix;
     private final PathPolicy paths;
+    private final PathPolicy firmware;
+    private final PathPolicy nvram;
 
     public DomainValidator(String host, String domainPrefix, PathPolicy paths) {
         this.host = host;
         this.domainPrefix = domainPrefix == null ? "" : domainPrefix;
         this.paths = paths;
+        List<String> fw = new ArrayList<>(paths.roots().stream().map(Object::toString).toList());
+        fw.addAll(FIRMWARE_ROOTS);
+        this.firmware = new PathPolicy(fw);
+        List<String> nv = new ArrayList<>(paths.roots().stream().map(Object::toString).toList());
+        nv.addAll(NVRAM_ROOTS);
+        this.nvram = new PathPolicy(nv);
     }
 
     /** The outcome: the parsed XML (null when it does not parse) and what is wrong (empty when valid). */
@@ -111,6 +128,18 @@ public final class DomainValidator {
         }
         for (DomainXml.PathRef ref : xml.hostPaths()) {
             paths.check(ref.path()).ifPresent(why -> problems.add(ref.where() + ": " + why));
+        }
+        for (DomainXml.PathRef ref : xml.firmwarePaths()) {
+            PathPolicy policy = ref.where().contains("nvram") ? nvram : firmware;
+            policy.check(ref.path()).ifPresent(why -> problems.add(ref.where() + ": " + why));
+        }
+        String bootloader = xml.bootloader();
+        if (bootloader != null && !BOOTLOADERS.contains(bootloader)) {
+            problems.add("<bootloader> " + bootloader + " is not one of " + BOOTLOADERS);
+        }
+        for (DomainXml.PathRef ref : xml.interfaceScripts()) {
+            problems.add(ref.where() + " " + ref.path() + ": interface scripts (host programs run as root) are not "
+                    + "allowed");
         }
         problems.addAll(xml.uncheckableDisks());
         for (String el : xml.qemuPassthroughElements()) {

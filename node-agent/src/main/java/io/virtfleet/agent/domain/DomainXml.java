@@ -270,6 +270,44 @@ public final class DomainXml {
         }
     }
 
+    /** {@code <os><loader>} (firmware, mapped into the guest: readable by it) and {@code <os><nvram>} (written). */
+    public List<PathRef> firmwarePaths() {
+        List<PathRef> out = new ArrayList<>();
+        Element os = child(root, "os");
+        String loader = text(child(os, "loader"));
+        if (loader != null) {
+            out.add(new PathRef("<os><loader>", loader));
+        }
+        String nvram = text(child(os, "nvram"));
+        if (nvram != null) {
+            out.add(new PathRef("<os><nvram>", nvram));
+        }
+        return out;
+    }
+
+    /** The {@code <bootloader>} host program (Xen PV: pygrub), or null. */
+    public String bootloader() {
+        return text(child(root, "bootloader"));
+    }
+
+    /** Host programs an interface would make libvirt run ({@code <script path>}, {@code <downscript path>}). */
+    public List<PathRef> interfaceScripts() {
+        List<PathRef> out = new ArrayList<>();
+        Element devices = child(root, "devices");
+        if (devices == null) {
+            return out;
+        }
+        for (Element e : childrenNamed(devices, "interface")) {
+            for (String el : new String[] {"script", "downscript"}) {
+                String p = attr(child(e, el), "path");
+                if (p != null) {
+                    out.add(new PathRef("<interface><" + el + ">", p));
+                }
+            }
+        }
+        return out;
+    }
+
     /** Disk source types other than file/block/dir/network (which the agent cannot check), as messages. */
     public List<String> uncheckableDisks() {
         List<String> out = new ArrayList<>();

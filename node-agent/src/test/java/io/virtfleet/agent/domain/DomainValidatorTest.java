@@ -122,6 +122,27 @@ class DomainValidatorTest {
     }
 
     @Test
+    void firmwareNvramBootloaderAndInterfaceScriptsAreChecked() throws Exception {
+        Path root = root();
+        Domain d = domain(root + "/images/web-1.qcow2", "node-a");
+        String ok = d.getSpec().domainXml.replace("<devices>", "<os><loader readonly='yes' type='pflash'>"
+                + "/usr/share/OVMF/OVMF_CODE_4M.fd</loader><nvram>/var/lib/libvirt/qemu/nvram/vf-web-1_VARS.fd"
+                + "</nvram></os><devices>");
+        d.getSpec().domainXml = ok;
+        assertThat(validator(root).validate(d, Set.of()).problems()).isEmpty();
+
+        d.getSpec().domainXml = ok.replace("/usr/share/OVMF/OVMF_CODE_4M.fd", "/etc/shadow")
+                .replace("/var/lib/libvirt/qemu/nvram/vf-web-1_VARS.fd", "/etc/passwd")
+                .replace("<os>", "<bootloader>/bin/sh</bootloader><os>")
+                .replace("</devices>", "<interface type='ethernet'><script path='/tmp/x.sh'/></interface></devices>");
+        assertThat(validator(root).validate(d, Set.of()).problems())
+                .anyMatch(p -> p.startsWith("<os><loader>") && p.contains("/etc/shadow"))
+                .anyMatch(p -> p.startsWith("<os><nvram>") && p.contains("/etc/passwd"))
+                .anyMatch(p -> p.contains("<bootloader> /bin/sh"))
+                .anyMatch(p -> p.contains("<interface><script> /tmp/x.sh"));
+    }
+
+    @Test
     void specHashChangesWithXmlAndGenid() {
         DomainSpec a = new DomainSpec();
         a.domainXml = "<domain/>";

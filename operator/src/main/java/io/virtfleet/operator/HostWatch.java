@@ -11,6 +11,7 @@ import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.AbstractEventSource;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Host;
+import io.virtfleet.api.v1alpha1.HostSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.reconcilers.lifecycle.HostView;
 import org.slf4j.Logger;
@@ -172,6 +173,12 @@ final class HostWatch extends AbstractEventSource<Host, VirtualMachine> {
     HostView view(String name) {
         Host h = hosts == null ? null : hosts.getStore().getByKey(name);
         return h == null ? null : HostView.of(h, lease(name));
+    }
+
+    /** The registered spec of this host (console log and guest channel dirs, …), or null when it is not registered. */
+    HostSpec spec(String name) {
+        Host h = hosts == null ? null : hosts.getStore().getByKey(name);
+        return h == null ? null : h.getSpec();
     }
 
     /** Why VMs on this host cannot be trusted to run (no Host, no Lease, Lease expired), or null when it is ready. */

@@ -222,8 +222,10 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         String renderError = null;
         String genid = renderGenid(vm, domain);
         try {
+            HostSpec hostSpec = hostWatch.spec(host);
             HostInfo hostInfo = new HostInfo(host, roots(hostView), hostView != null ? hostView.domainPrefix() : null,
-                    null, null);
+                    hostSpec != null ? hostSpec.consoleLogDir : null, null,
+                    hostSpec != null ? hostSpec.guestChannelDir : null);
             rendered = DomainRenderer.render(vm, hostInfo, new RenderOptions(uuid, genid));
         } catch (InvalidVirtualMachineException e) {
             errors = messages(e.errors());

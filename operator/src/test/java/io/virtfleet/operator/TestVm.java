@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Map;
 
 /** A VirtualMachine manifest as a user would write it (YAML text), built fluently. */
-final class TestVm {
+class TestVm {
     final String name;
     final String namespace;
     String runStrategy = "Always";

@@ -70,7 +70,8 @@ public final class VirtfleetOperator implements AutoCloseable {
                         config.leaseNamespace(), config.leaseDuration(), config.renewDeadline(), config.retryPeriod(),
                         config.identity(), new LeaderCallbacks(this::startedLeading, this::stoppedLeading,
                         leader -> LOG.info("virtfleet operator leader is {}", leader)),
-                        config.exitOnLostLeadership()));
+                        // JOSDK would System.exit also when we stop on purpose (shutdown hook); decided below instead.
+                        false));
             }
         });
         op.register(new VirtualMachineReconciler(config, events, metrics), o -> {
@@ -98,12 +99,20 @@ public final class VirtfleetOperator implements AutoCloseable {
 
     private void stoppedLeading() {
         leading.set(false);
-        if (!config.exitOnLostLeadership()) {
-            LOG.warn("{} lost the leader Lease; stopping this operator", config.identity());
-            Thread t = new Thread(this::close, "virtfleet-operator-stop");
-            t.setDaemon(true);
-            t.start();
+        if (closed.get()) {
+            return; // stopped on purpose: the Lease is let go with it
         }
+        if (config.exitOnLostLeadership()) {
+            // Another replica may be reconciling already: stop at once rather than race it.
+            LOG.error("{} lost the leader Lease; exiting", config.identity());
+            Thread t = new Thread(() -> System.exit(1), "virtfleet-operator-exit");
+            t.start();
+            return;
+        }
+        LOG.warn("{} lost the leader Lease; stopping this operator", config.identity());
+        Thread t = new Thread(this::close, "virtfleet-operator-stop");
+        t.setDaemon(true);
+        t.start();
     }
 
     /** null when alive, else why not (for /healthz). */

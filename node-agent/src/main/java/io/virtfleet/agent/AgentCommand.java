@@ -39,6 +39,14 @@ public class AgentCommand implements Callable<Integer> {
             + "(lets several agents share one libvirtd).")
     String domainPrefix;
 
+    @Option(names = "--console-log-dir", paramLabel = "DIR", description = "Log each domain's serial console to "
+            + "DIR/<domain>.log (DIR must lie under an allowed root).")
+    String consoleLogDir;
+
+    @Option(names = "--guest-channel-dir", paramLabel = "DIR", description = "Give each kvm/qemu domain a guest channel "
+            + "(virtio-serial port io.virtfleet.guest.0) on the socket DIR/<domain>.chan.sock (under an allowed root).")
+    String guestChannelDir;
+
     @Option(names = "--lease-duration", defaultValue = "15s", converter = DurationConverter.class,
             description = "Heartbeat Lease duration; renewed every third of it (default: ${DEFAULT-VALUE}).")
     Duration leaseDuration;
@@ -61,7 +69,8 @@ public class AgentCommand implements Callable<Integer> {
 
     /** The configuration these options describe. */
     public AgentConfig config() {
-        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, null);
+        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, null,
+                consoleLogDir, guestChannelDir);
     }
 
     @Override

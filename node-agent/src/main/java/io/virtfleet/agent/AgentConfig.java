@@ -18,9 +18,12 @@ import java.util.Objects;
  * @param resync        period of the full resync (the safety net behind events)
  * @param workers       domains synced in parallel
  * @param probeUris     other libvirt URIs probed for the Host's driver list
+ * @param consoleLogDir   where domains log their serial console (published in Host.spec; null: no console log)
+ * @param guestChannelDir where domains' guest channel sockets live (published in Host.spec; null: no channel)
  */
 public record AgentConfig(String host, String libvirtUri, List<String> allowedRoots, String domainPrefix,
-                          Duration leaseDuration, Duration resync, int workers, List<String> probeUris) {
+                          Duration leaseDuration, Duration resync, int workers, List<String> probeUris,
+                          String consoleLogDir, String guestChannelDir) {
     public static final String DEFAULT_URI = "qemu:///system";
     public static final Duration DEFAULT_LEASE_DURATION = Duration.ofSeconds(15);
     public static final Duration DEFAULT_RESYNC = Duration.ofSeconds(30);
@@ -48,37 +51,59 @@ public record AgentConfig(String host, String libvirtUri, List<String> allowedRo
         probeUris = probeUris == null ? HostProbe.WELL_KNOWN_URIS : List.copyOf(probeUris);
     }
 
+    public AgentConfig(String host, String libvirtUri, List<String> allowedRoots, String domainPrefix,
+                       Duration leaseDuration, Duration resync, int workers, List<String> probeUris) {
+        this(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris, null, null);
+    }
+
+    public AgentConfig withConsoleLogDir(String dir) {
+        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
+                dir, guestChannelDir);
+    }
+
+    public AgentConfig withGuestChannelDir(String dir) {
+        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
+                consoleLogDir, dir);
+    }
+
     /** Defaults for everything but the host. */
     public static AgentConfig forHost(String host) {
-        return new AgentConfig(host, null, null, null, null, null, 0, null);
+        return new AgentConfig(host, null, null, null, null, null, 0, null, null, null);
     }
 
     public AgentConfig withLibvirtUri(String uri) {
-        return new AgentConfig(host, uri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris);
+        return new AgentConfig(host, uri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
+                consoleLogDir, guestChannelDir);
     }
 
     public AgentConfig withAllowedRoots(List<String> roots) {
-        return new AgentConfig(host, libvirtUri, roots, domainPrefix, leaseDuration, resync, workers, probeUris);
+        return new AgentConfig(host, libvirtUri, roots, domainPrefix, leaseDuration, resync, workers, probeUris,
+                consoleLogDir, guestChannelDir);
     }
 
     public AgentConfig withDomainPrefix(String prefix) {
-        return new AgentConfig(host, libvirtUri, allowedRoots, prefix, leaseDuration, resync, workers, probeUris);
+        return new AgentConfig(host, libvirtUri, allowedRoots, prefix, leaseDuration, resync, workers, probeUris,
+                consoleLogDir, guestChannelDir);
     }
 
     public AgentConfig withLeaseDuration(Duration d) {
-        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, d, resync, workers, probeUris);
+        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, d, resync, workers, probeUris,
+                consoleLogDir, guestChannelDir);
     }
 
     public AgentConfig withResync(Duration d) {
-        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, d, workers, probeUris);
+        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, d, workers, probeUris,
+                consoleLogDir, guestChannelDir);
     }
 
     public AgentConfig withWorkers(int n) {
-        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, n, probeUris);
+        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, n, probeUris,
+                consoleLogDir, guestChannelDir);
     }
 
     public AgentConfig withProbeUris(List<String> uris) {
-        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, uris);
+        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, uris,
+                consoleLogDir, guestChannelDir);
     }
 
     /** Parses {@code 15s}, {@code 500ms}, {@code 2m}, {@code 1h} or ISO-8601 {@code PT15S}. */

@@ -100,8 +100,7 @@ public final class NodeAgent implements AutoCloseable {
         DomainValidator validator = new DomainValidator(config.host(), config.domainPrefix(),
                 new PathPolicy(config.allowedRoots()));
         heartbeat = new LeaseHeartbeat(client, config.host(), config.leaseDuration(), scheduler);
-        registrar = new HostRegistrar(client, config.host(), config.allowedRoots(), config.domainPrefix(),
-                heartbeat.leaseName());
+        registrar = new HostRegistrar(client, config, heartbeat.leaseName());
         libvirt = new LibvirtConnection(config.libvirtUri(), new LibvirtConnection.Listener() {
             @Override
             public void domainEvent(String uuid, String event) {

@@ -40,6 +40,7 @@ public final class HostProbe {
     private final LibvirtConnection main;
     private final List<String> uris;
     private final Path devKvm;
+    private final Path cpuinfo;
 
     /** What the probe found. */
     public record Result(List<HypervisorDriver> drivers, Integer cpus, Quantity memory, String libvirtVersion,
@@ -51,11 +52,12 @@ public final class HostProbe {
     }
 
     public HostProbe(LibvirtConnection main, List<String> extraUris) {
-        this(main, extraUris, Path.of("/dev/kvm"));
+        this(main, extraUris, Path.of("/dev/kvm"), Path.of("/proc/cpuinfo"));
     }
 
-    HostProbe(LibvirtConnection main, List<String> extraUris, Path devKvm) {
+    HostProbe(LibvirtConnection main, List<String> extraUris, Path devKvm, Path cpuinfo) {
         this.main = main;
+        this.cpuinfo = cpuinfo;
         LinkedHashSet<String> all = new LinkedHashSet<>();
         all.add(main.uri());
         all.addAll(extraUris);
@@ -118,7 +120,23 @@ public final class HostProbe {
         if (!Files.isReadable(devKvm) || !Files.isWritable(devKvm)) {
             return devKvm + " is not readable and writable by the agent; use type 'qemu' (TCG)";
         }
+        // Some sandboxes expose a /dev/kvm that libvirt accepts but that cannot run a guest (seen here: the guest
+        // never executes); a CPU without VT-x/AMD-V flags is the tell.
+        if (!cpuHasVirtualizationFlags()) {
+            return "the CPU offers no hardware virtualization (no vmx or svm flag in " + cpuinfo
+                    + "); use type 'qemu' (TCG)";
+        }
         return null;
+    }
+
+    private boolean cpuHasVirtualizationFlags() {
+        try (var lines = Files.lines(cpuinfo)) {
+            return lines.filter(l -> l.startsWith("flags"))
+                    .anyMatch(l -> l.matches(".*\\b(vmx|svm)\\b.*"));
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            // Not Linux, or /proc not mounted: trust libvirt and /dev/kvm.
+            return true;
+        }
     }
 
     static String family(String uri) {

@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.virtfleet.agent.AgentConfig;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Host;
 import io.virtfleet.api.v1alpha1.HostSpec;
@@ -33,15 +34,18 @@ public final class HostRegistrar {
     private final String host;
     private final List<String> allowedRoots;
     private final String domainPrefix;
+    private final String consoleLogDir;
+    private final String guestChannelDir;
     private final String leaseName;
     private HostStatus lastStatus;
 
-    public HostRegistrar(KubernetesClient client, String host, List<String> allowedRoots, String domainPrefix,
-                         String leaseName) {
+    public HostRegistrar(KubernetesClient client, AgentConfig config, String leaseName) {
         this.client = client;
-        this.host = host;
-        this.allowedRoots = List.copyOf(allowedRoots);
-        this.domainPrefix = domainPrefix;
+        this.host = config.host();
+        this.allowedRoots = List.copyOf(config.allowedRoots());
+        this.domainPrefix = config.domainPrefix();
+        this.consoleLogDir = config.consoleLogDir();
+        this.guestChannelDir = config.guestChannelDir();
         this.leaseName = leaseName;
     }
 
@@ -52,6 +56,8 @@ public final class HostRegistrar {
         HostSpec spec = new HostSpec();
         spec.allowedDiskRoots = new ArrayList<>(allowedRoots);
         spec.domainPrefix = domainPrefix == null || domainPrefix.isEmpty() ? null : domainPrefix;
+        spec.consoleLogDir = consoleLogDir;
+        spec.guestChannelDir = guestChannelDir;
         h.setSpec(spec);
         client.resource(h).fieldManager(ApiGroup.AGENT_FIELD_MANAGER).forceConflicts().serverSideApply();
         LOG.info("registered Host {} (allowed roots {}, domain prefix '{}')", host, allowedRoots,

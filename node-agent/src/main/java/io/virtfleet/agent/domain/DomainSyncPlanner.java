@@ -29,6 +29,8 @@ import java.util.Objects;
  */
 public final class DomainSyncPlanner {
     public static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(60);
+    /** How often the power button is pressed again while a shutdown is awaited. */
+    public static final Duration SHUTDOWN_REPEAT = Duration.ofSeconds(5);
 
     private DomainSyncPlanner() {
     }
@@ -175,7 +177,8 @@ public final class DomainSyncPlanner {
                 a.add(LifecycleAction.RESUME); // a paused guest cannot see the power button
             }
             a.add(LifecycleAction.SHUTDOWN);
-            return new Stop(false, d.shutdownTimeout());
+            return new Stop(false, d.shutdownTimeout().compareTo(SHUTDOWN_REPEAT) < 0 ? d.shutdownTimeout()
+                    : SHUTDOWN_REPEAT);
         }
         Instant deadline = o.shutdownRequestedAt().plus(d.shutdownTimeout());
         if (!now.isBefore(deadline)) {
@@ -185,6 +188,10 @@ public final class DomainSyncPlanner {
         if (st == DomainState.PAUSED) {
             a.add(LifecycleAction.RESUME);
         }
-        return new Stop(false, Duration.between(now, deadline));
+        Duration left = Duration.between(now, deadline);
+        if (Duration.between(o.shutdownRequestedAt(), now).compareTo(SHUTDOWN_REPEAT) >= 0) {
+            a.add(LifecycleAction.REPEAT_SHUTDOWN);
+        }
+        return new Stop(false, left.compareTo(SHUTDOWN_REPEAT) < 0 ? left : SHUTDOWN_REPEAT);
     }
 }

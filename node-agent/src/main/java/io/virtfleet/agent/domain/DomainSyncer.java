@@ -243,6 +243,10 @@ public final class DomainSyncer {
                         events.record(d, EventRecorder.NORMAL, "ShuttingDown", "asked the guest to shut down; it "
                                 + "is destroyed after " + desired.shutdownTimeout().toSeconds() + " s");
                     }
+                    case REPEAT_SHUTDOWN -> {
+                        tolerateInvalid(ref, action, () -> libvirt.shutdown(uuid));
+                        LOG.info("{}: pressed the power button again; still waiting for the guest", ref);
+                    }
                     case DESTROY -> {
                         tolerateInvalid(ref, action, () -> libvirt.destroy(uuid));
                         shutdownRequests.remove(uuid);

@@ -13,6 +13,11 @@ public enum LifecycleAction {
     SUSPEND,
     /** Ask the guest to power off (ACPI); the domain is destroyed when it has not within the timeout. */
     SHUTDOWN,
+    /**
+     * Press the power button again while waiting for a shutdown: a press that reaches a guest still booting (before its
+     * ACPI handler runs) is lost. The deadline of the first press stands.
+     */
+    REPEAT_SHUTDOWN,
     DESTROY,
     UNDEFINE,
     /** Take {@code ApiGroup.AGENT_FINALIZER} off the Domain (after the libvirt domain is gone). */

@@ -77,7 +77,7 @@ class DomainSyncPlannerTest {
     void bumpedRestartGenerationStopsARunningDomainGracefullyFirst() {
         var p = DomainSyncPlanner.plan(want("Running", 2, 1L), is(DomainState.RUNNING), NOW);
         assertThat(p.actions()).containsExactly(SHUTDOWN);
-        assertThat(p.requeueAfter()).isEqualTo(TIMEOUT);
+        assertThat(p.requeueAfter()).isEqualTo(DomainSyncPlanner.SHUTDOWN_REPEAT);
     }
 
     @Test
@@ -85,7 +85,13 @@ class DomainSyncPlannerTest {
         var waiting = new ObservedDomain(true, DomainState.RUNNING, "h1", NOW.minusSeconds(4));
         var p = DomainSyncPlanner.plan(want("Running", 2, 1L), waiting, NOW);
         assertThat(p.actions()).isEmpty();
-        assertThat(p.requeueAfter()).isEqualTo(Duration.ofSeconds(6));
+        assertThat(p.requeueAfter()).isEqualTo(DomainSyncPlanner.SHUTDOWN_REPEAT);
+
+        // A press that reached a guest still booting is lost: the button is pressed again, the deadline stands.
+        var stillWaiting = new ObservedDomain(true, DomainState.RUNNING, "h1", NOW.minusSeconds(7));
+        var again = DomainSyncPlanner.plan(want("Running", 2, 1L), stillWaiting, NOW);
+        assertThat(again.actions()).containsExactly(LifecycleAction.REPEAT_SHUTDOWN);
+        assertThat(again.requeueAfter()).isEqualTo(Duration.ofSeconds(3));
 
         var late = new ObservedDomain(true, DomainState.RUNNING, "h1", NOW.minusSeconds(10));
         assertThat(plan(want("Running", 2, 1L), late)).containsExactly(DESTROY, START, RECORD_RESTART);

@@ -36,6 +36,12 @@ import java.util.StringJoiner;
  * put on a host that cannot run it.
  */
 public final class Scheduler {
+    /**
+     * Virtual CPUs placed per host CPU. A vCPU is a thread that time-shares a core, so hosts are overcommitted on CPU
+     * (OpenStack's default allows 16:1) but never on memory, which a guest that uses it cannot give back.
+     */
+    public static final int CPU_OVERCOMMIT = 4;
+
     /** Driver assumed when spec.hypervisor is absent (the validator normally requires it). */
     public static final Hypervisor DEFAULT_HYPERVISOR = Hypervisor.KVM;
 
@@ -107,7 +113,7 @@ public final class Scheduler {
                 }
                 continue;
             }
-            VmResources free = new VmResources(h.cpus() - used.cpus() - need.cpus(),
+            VmResources free = new VmResources(h.cpus() * CPU_OVERCOMMIT - used.cpus() - need.cpus(),
                     h.memoryBytes() - used.memoryBytes() - need.memoryBytes());
             if (best == null || BY_FREE.compare(new Scored(h, free), new Scored(best, bestFree)) < 0) {
                 best = h;
@@ -160,7 +166,7 @@ public final class Scheduler {
         if (!h.offers(driver)) {
             return Stage.DRIVER;
         }
-        if (used.cpus() + need.cpus() > h.cpus()) {
+        if (used.cpus() + need.cpus() > h.cpus() * CPU_OVERCOMMIT) {
             return Stage.CPU;
         }
         if (used.memoryBytes() + need.memoryBytes() > h.memoryBytes()) {

@@ -1,0 +1,277 @@
+package io.virtfleet.e2e.support;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.virtfleet.agent.AgentConfig;
+import io.virtfleet.agent.NodeAgent;
+import io.virtfleet.api.v1alpha1.Domain;
+import io.virtfleet.api.v1alpha1.Hypervisor;
+import io.virtfleet.api.v1alpha1.RunStrategy;
+import io.virtfleet.api.v1alpha1.VirtualMachine;
+import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
+import io.virtfleet.controlplane.EmbeddedControlPlane;
+import io.virtfleet.operator.OperatorConfig;
+import io.virtfleet.operator.VirtfleetOperator;
+import io.virtfleet.reconcilers.render.DomainNames;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.function.Predicate;
+
+import org.awaitility.Awaitility;
+
+/**
+ * The whole of virtfleet for an end-to-end scenario: the shared real control plane, the operator and one real node
+ * agent per named host, all on this machine's libvirtd, each test class in a namespace and with libvirt domain prefixes
+ * of its own so leftovers of a crashed run never collide. Everything it created is removed on {@link #close()}.
+ *
+ * <p>Several "hosts" share the one libvirtd, told apart by their domain prefix, which is enough for scheduling,
+ * fencing and failover scenarios.
+ */
+public final class Fleet implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Fleet.class);
+    public static final String FIELD_MANAGER = "e2e";
+    public static final Path IMAGES = Path.of("/var/lib/virtfleet/images");
+    public static final Path TEST_GUEST = IMAGES.resolve("test-guest");
+    /** Console logs and guest channel sockets of the fleet's domains. */
+    public static final Path RUN_DIR = Path.of("/var/lib/virtfleet/run");
+
+    private final EmbeddedControlPlane cp;
+    private final String id;
+    private final String namespace;
+    private final Map<String, NodeAgent> agents = new LinkedHashMap<>();
+    private final List<Path> files = new ArrayList<>();
+    private VirtfleetOperator operator;
+
+    private Fleet(EmbeddedControlPlane cp, String id) {
+        this.cp = cp;
+        this.id = id;
+        this.namespace = "e2e-" + id;
+    }
+
+    /** Starts the operator and one agent per host suffix (host names become {@code e2e-<id>-<suffix>}). */
+    public static Fleet start(String... hostSuffixes) {
+        requireTestGuest();
+        Fleet fleet = new Fleet(EmbeddedControlPlane.shared(), UUID.randomUUID().toString().substring(0, 6));
+        try {
+            fleet.client().namespaces().resource(new NamespaceBuilder().withNewMetadata()
+                    .withName(fleet.namespace).endMetadata().build()).serverSideApply();
+            for (String suffix : hostSuffixes.length == 0 ? new String[] {"a"} : hostSuffixes) {
+                fleet.startAgent(fleet.host(suffix));
+            }
+            fleet.startOperator();
+            return fleet;
+        } catch (RuntimeException e) {
+            fleet.close();
+            throw e;
+        }
+    }
+
+    private static void requireTestGuest() {
+        if (!Files.isRegularFile(TEST_GUEST.resolve("vmlinuz")) || !Files.isRegularFile(TEST_GUEST.resolve("initrd.img"))) {
+            throw new IllegalStateException("the test guest is missing under " + TEST_GUEST
+                    + ": run scripts/build-test-guest (and scripts/install-libvirt)");
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------ processes
+
+    public String host(String suffix) {
+        return "e2e-" + id + "-" + suffix;
+    }
+
+    /** libvirt domain name prefix of a host's agent (short: it ends up in tap and log file names). */
+    public String domainPrefix(String host) {
+        return "e2e" + id + host.substring(host.lastIndexOf('-') + 1) + "-";
+    }
+
+    public synchronized NodeAgent startAgent(String host) {
+        NodeAgent agent = new NodeAgent(AgentConfig.forHost(host).withDomainPrefix(domainPrefix(host))
+                .withLeaseDuration(Duration.ofSeconds(6)).withResync(Duration.ofSeconds(10))
+                .withConsoleLogDir(RUN_DIR.toString()).withGuestChannelDir(RUN_DIR.toString()), client());
+        agent.start();
+        agents.put(host, agent);
+        return agent;
+    }
+
+    /** Stops a host's agent (its Lease then expires); its running domains keep running in libvirt. */
+    public synchronized void stopAgent(String host) {
+        NodeAgent agent = agents.remove(host);
+        if (agent != null) {
+            agent.close();
+        }
+    }
+
+    public synchronized VirtfleetOperator startOperator() {
+        operator = new VirtfleetOperator(OperatorConfig.builder().build()).start(client());
+        return operator;
+    }
+
+    public synchronized void stopOperator() {
+        if (operator != null) {
+            operator.close();
+            operator = null;
+        }
+    }
+
+    public KubernetesClient client() {
+        return cp.client();
+    }
+
+    public EmbeddedControlPlane controlPlane() {
+        return cp;
+    }
+
+    public String namespace() {
+        return namespace;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------- VMs
+
+    /**
+     * A VM of the project's test guest (kernel + busybox initramfs, boots in seconds under TCG) with its own copy of
+     * the small ext4 data disk, which the guest mounts at /data.
+     */
+    public VirtualMachine testGuest(String name) {
+        VirtualMachine vm = new VirtualMachine();
+        vm.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).build());
+        VirtualMachineSpec spec = new VirtualMachineSpec();
+        spec.runStrategy = RunStrategy.Always;
+        spec.hypervisor = Hypervisor.QEMU;
+        spec.genid = "auto";
+        spec.memory = new Quantity("256Mi");
+        spec.machine = "q35";
+        spec.graphics = "none";
+        spec.cpu = new VirtualMachineSpec.Cpu();
+        spec.cpu.cores = 1;
+        spec.firmware = new VirtualMachineSpec.Firmware();
+        spec.firmware.kernelBoot = new VirtualMachineSpec.KernelBoot();
+        spec.firmware.kernelBoot.kernel = TEST_GUEST.resolve("vmlinuz").toString();
+        spec.firmware.kernelBoot.initrd = TEST_GUEST.resolve("initrd.img").toString();
+        spec.firmware.kernelBoot.cmdline = "console=ttyS0";
+        VirtualMachineSpec.Disk data = new VirtualMachineSpec.Disk();
+        data.name = "data";
+        data.volume = new VirtualMachineSpec.Volume();
+        data.volume.path = copyOfDataDisk(name + "-data").toString();
+        data.volume.format = "qcow2";
+        data.bus = "virtio";
+        spec.disks.add(data);
+        vm.setSpec(spec);
+        return vm;
+    }
+
+    /** A fresh copy of the test guest's data disk (ext4 labelled vfdata), removed on close. */
+    public Path copyOfDataDisk(String name) {
+        Path copy = IMAGES.resolve("e2e-" + id + "-" + name + ".qcow2");
+        try {
+            Files.copy(TEST_GUEST.resolve("data.qcow2"), copy, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot copy the test guest's data disk: " + e.getMessage(), e);
+        }
+        files.add(copy);
+        return copy;
+    }
+
+    /** Applies the VM as a GitOps tool would: server-side apply with its own field manager. */
+    public VirtualMachine apply(VirtualMachine vm) {
+        return client().resource(vm).fieldManager(FIELD_MANAGER).forceConflicts().serverSideApply();
+    }
+
+    public VirtualMachine get(String name) {
+        return client().resources(VirtualMachine.class).inNamespace(namespace).withName(name).get();
+    }
+
+    public Domain domain(String name) {
+        return client().resources(Domain.class).inNamespace(namespace).withName(name).get();
+    }
+
+    public VirtualMachine await(String name, String what, Duration timeout, Predicate<VirtualMachine> condition) {
+        VirtualMachine[] last = new VirtualMachine[1];
+        Awaitility.await().alias(name + ": " + what).atMost(timeout).pollInterval(Duration.ofMillis(200))
+                .until(() -> {
+                    last[0] = get(name);
+                    return last[0] != null && condition.test(last[0]);
+                });
+        return last[0];
+    }
+
+    public VirtualMachine awaitReady(String name) {
+        return await(name, "Ready", Duration.ofSeconds(90), vm -> condition(vm, "Ready"));
+    }
+
+    public static boolean condition(VirtualMachine vm, String type) {
+        return vm.getStatus() != null && vm.getStatus().conditions.stream()
+                .anyMatch(c -> type.equals(c.getType()) && "True".equals(c.getStatus()));
+    }
+
+    public static Condition conditionOf(VirtualMachine vm, String type) {
+        return vm.getStatus() == null ? null : vm.getStatus().conditions.stream()
+                .filter(c -> type.equals(c.getType())).findFirst().orElse(null);
+    }
+
+    public void delete(String name) {
+        client().resources(VirtualMachine.class).inNamespace(namespace).withName(name).delete();
+    }
+
+    public void awaitDeleted(String name) {
+        Awaitility.await().alias(name + " deleted").atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200))
+                .until(() -> get(name) == null && domain(name) == null);
+    }
+
+    // ------------------------------------------------------------------------------------------------------ libvirt
+
+    /** The libvirt domain name of a VM placed on a host. */
+    public String domainName(String host, String vmName) {
+        return DomainNames.domainName(domainPrefix(host), namespace, vmName);
+    }
+
+    public String domainName(VirtualMachine vm) {
+        return domainName(Objects.requireNonNull(vm.getStatus().host, "VM is not scheduled"), vm.getMetadata().getName());
+    }
+
+    public LibvirtGuest guest(VirtualMachine vm) {
+        return new LibvirtGuest(domainName(vm), RUN_DIR);
+    }
+
+    // -------------------------------------------------------------------------------------------------------- close
+
+    @Override
+    public synchronized void close() {
+        try {
+            for (VirtualMachine vm : client().resources(VirtualMachine.class).inNamespace(namespace).list().getItems()) {
+                delete(vm.getMetadata().getName());
+            }
+            Awaitility.await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(250)).until(() ->
+                    client().resources(VirtualMachine.class).inNamespace(namespace).list().getItems().isEmpty()
+                            && client().resources(Domain.class).inNamespace(namespace).list().getItems().isEmpty());
+        } catch (RuntimeException e) {
+            LOG.warn("fleet {}: VMs were not cleaned up through virtfleet: {}", id, e.toString());
+        }
+        stopOperator();
+        for (String host : List.copyOf(agents.keySet())) {
+            stopAgent(host);
+        }
+        LibvirtGuest.undefineAllWithPrefix("e2e" + id);
+        for (Path f : files) {
+            try {
+                Files.deleteIfExists(f);
+            } catch (IOException e) {
+                LOG.warn("cannot remove {}: {}", f, e.toString());
+            }
+        }
+    }
+}

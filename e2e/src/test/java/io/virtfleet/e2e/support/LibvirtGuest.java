@@ -1,0 +1,147 @@
+package io.virtfleet.e2e.support;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.awaitility.Awaitility.await;
+
+/**
+ * One libvirt domain as the e2e tests see it from outside virtfleet: virsh for the live XML and QEMU's monitor, the
+ * serial console log, and the test guest's command channel (scripts/guest-exec).
+ */
+public final class LibvirtGuest {
+    private static final Path REPO = io.virtfleet.controlplane.RepoRoot.require();
+    private final String name;
+    private final Path runDir;
+
+    LibvirtGuest(String name, Path runDir) {
+        this.name = name;
+        this.runDir = runDir;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public String liveXml() {
+        return virsh("dumpxml", name).output();
+    }
+
+    public String persistentXml() {
+        return virsh("dumpxml", "--inactive", name).output();
+    }
+
+    public boolean isDefined() {
+        return virsh("domname", name).ok() || virsh("dominfo", name).ok();
+    }
+
+    public String state() {
+        return virsh("domstate", name).output().trim();
+    }
+
+    /** The QEMU process of the running domain, from libvirt's pid file. */
+    public long qemuPid() {
+        try {
+            return Long.parseLong(Files.readString(Path.of("/run/libvirt/qemu/" + name + ".pid")).trim());
+        } catch (IOException | NumberFormatException e) {
+            throw new IllegalStateException("no QEMU pid for " + name + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The genid QEMU exposes to the guest right now (query-vm-generation-id over the monitor). */
+    public String genidSeenByGuest() {
+        Result r = virsh("qemu-monitor-command", name, "{\"execute\":\"query-vm-generation-id\"}");
+        Matcher m = Pattern.compile("\"guid\"\\s*:\\s*\"([0-9a-fA-F-]{36})\"").matcher(r.output());
+        if (!r.ok() || !m.find()) {
+            throw new IllegalStateException("query-vm-generation-id on " + name + " failed: " + r.output());
+        }
+        return m.group(1).toLowerCase();
+    }
+
+    public Path consoleLog() {
+        return runDir.resolve(name + ".log");
+    }
+
+    public String console() {
+        try {
+            return Files.exists(consoleLog()) ? Files.readString(consoleLog(), StandardCharsets.ISO_8859_1) : "";
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Waits until the console shows a line matching the pattern; returns the last such line. */
+    public String awaitConsole(String regex, Duration timeout) {
+        Pattern p = Pattern.compile(regex);
+        String[] found = new String[1];
+        await().alias(name + " console matches " + regex).atMost(timeout).pollInterval(Duration.ofMillis(200))
+                .until(() -> {
+                    for (String line : console().split("\r?\n")) {
+                        if (p.matcher(line).find()) {
+                            found[0] = line;
+                        }
+                    }
+                    return found[0] != null;
+                });
+        return found[0];
+    }
+
+    public Path channel() {
+        return runDir.resolve(name + ".chan.sock");
+    }
+
+    /** Runs a shell command in the test guest (waits for the guest to answer) and returns its output. */
+    public Result exec(String command) {
+        return run(Duration.ofSeconds(90), "python3", REPO.resolve("scripts/guest-exec").toString(), "-t", "60", "-w",
+                "60", channel().toString(), command);
+    }
+
+    public Result virsh(String... args) {
+        List<String> cmd = new ArrayList<>(List.of("virsh", "-c", "qemu:///system"));
+        cmd.addAll(List.of(args));
+        return run(Duration.ofSeconds(60), cmd.toArray(String[]::new));
+    }
+
+    static void undefineAllWithPrefix(String prefix) {
+        Result list = run(Duration.ofSeconds(30), "virsh", "-c", "qemu:///system", "list", "--all", "--name");
+        for (String d : list.output().split("\n")) {
+            String n = d.trim();
+            if (n.startsWith(prefix)) {
+                run(Duration.ofSeconds(30), "virsh", "-c", "qemu:///system", "destroy", n);
+                run(Duration.ofSeconds(30), "virsh", "-c", "qemu:///system", "undefine", n,
+                        "--snapshots-metadata", "--managed-save");
+            }
+        }
+    }
+
+    public record Result(int exitCode, String output) {
+        public boolean ok() {
+            return exitCode == 0;
+        }
+    }
+
+    static Result run(Duration timeout, String... command) {
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            byte[] out = p.getInputStream().readAllBytes();
+            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                p.destroyForcibly();
+                return new Result(124, new String(out, StandardCharsets.UTF_8));
+            }
+            return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            return new Result(127, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Result(130, "interrupted");
+        }
+    }
+}

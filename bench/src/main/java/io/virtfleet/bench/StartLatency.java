@@ -1,0 +1,226 @@
+package io.virtfleet.bench;
+
+import io.virtfleet.api.v1alpha1.VirtualMachine;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Scenario 1: N test-guest VMs applied 100 ms apart through the real stack, apply→Ready, against the floor: the same
+ * N domains (the XML virtfleet renders) defined and started 100 ms apart directly with libvirt-java in the same run.
+ *
+ * <p>What is measured, exactly:
+ * <ul>
+ *   <li>floor, per domain: from the {@code virDomainDefineXML} call until {@code virDomainCreate} has returned and
+ *       {@code virDomainGetInfo} says RUNNING (each domain on its own thread, so starts overlap as applies do);</li>
+ *   <li>virtfleet, per VM: from the server-side apply of the VirtualMachine (client side, before the call) until a
+ *       watching client receives the VM with condition {@code Ready=True} — which the operator sets once the agent
+ *       reported the domain RUNNING in libvirt. Same readiness as the floor, plus the way back to the user.</li>
+ * </ul>
+ * Neither waits for the guest OS to boot (~7 s under TCG): that is the same for both and is not virtfleet's.
+ */
+public final class StartLatency implements Scenario {
+    public static final int MEMORY_MIB = 128;
+    public static final long INTERVAL_MS = 100;
+
+    @Override
+    public String name() {
+        return "start";
+    }
+
+    @Override
+    public Report run(BenchContext ctx) throws Exception {
+        Size size = ctx.size();
+        int n = size.pick(1, 5, 20);
+        boolean warmup = size != Size.TINY;
+        Report r = new Report(name(), "apply→Ready of " + n + " test-guest VMs applied " + INTERVAL_MS
+                + " ms apart, vs raw libvirt-java");
+        r.put("n", n).put("interval_ms", INTERVAL_MS).put("memory_mib", MEMORY_MIB);
+        String why = RawLibvirt.unavailable();
+        if (why != null) {
+            return r.status(Report.SKIPPED).put("reason", why);
+        }
+        List<Double> floor;
+        try (RawLibvirt lv = RawLibvirt.open()) {
+            floor = floor(ctx, lv, n, warmup);
+        }
+        ctx.log(String.format("floor: %d domains running, P50 %.0f ms", floor.size(), Stats.percentile(floor, 50)));
+
+        VirtfleetStack stack = VirtfleetStack.start(ctx, "start", false);
+        List<Double> total = new ArrayList<>();
+        List<Double> operator = new ArrayList<>();
+        List<Double> agent = new ArrayList<>();
+        List<Double> fold = new ArrayList<>();
+        int readyCount;
+        try (Timeline t = new Timeline(stack.admin, stack.namespace)) {
+            if (warmup) {
+                stack.apply(TestGuest.vm(stack.namespace, "warmup", MEMORY_MIB));
+                if (t.awaitReady(1, Duration.ofSeconds(120)) < 1) {
+                    throw new IllegalStateException("the warm-up VM did not become Ready within 120 s");
+                }
+                stack.deleteAll(Duration.ofSeconds(120));
+                t.ready.clear();
+                t.domainSeen.clear();
+                t.domainRunning.clear();
+            }
+            List<VirtualMachine> vms = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                vms.add(TestGuest.vm(stack.namespace, vmName(i), MEMORY_MIB));
+            }
+            ExecutorService pool = Executors.newFixedThreadPool(Math.min(n, 8));
+            try {
+                long t0 = System.nanoTime() + 200_000_000L;
+                List<Future<?>> applies = new ArrayList<>();
+                for (int i = 0; i < n; i++) {
+                    long at = t0 + i * INTERVAL_MS * 1_000_000L;
+                    VirtualMachine vm = vms.get(i);
+                    applies.add(pool.submit(() -> {
+                        sleepUntil(at);
+                        t.applied.put(vm.getMetadata().getName(), System.nanoTime());
+                        stack.apply(vm);
+                        return null;
+                    }));
+                }
+                for (Future<?> f : applies) {
+                    f.get(60, TimeUnit.SECONDS);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            readyCount = t.awaitReady(n, Duration.ofSeconds(60 + 15L * n));
+            for (int i = 0; i < n; i++) {
+                String vm = vmName(i);
+                total.add(Timeline.ms(t.applied, t.ready, vm));
+                operator.add(Timeline.ms(t.applied, t.domainSeen, vm));
+                agent.add(Timeline.ms(t.domainSeen, t.domainRunning, vm));
+                fold.add(Timeline.ms(t.domainRunning, t.ready, vm));
+            }
+        } finally {
+            long d0 = System.nanoTime();
+            boolean gone = stack.deleteAll(Duration.ofSeconds(180));
+            ctx.log(String.format("deleted the VMs (%s in %.1f s)", gone ? "all gone" : "NOT all gone",
+                    (System.nanoTime() - d0) / 1e9));
+            ctx.closeNow(stack);
+        }
+        total.removeIf(d -> d.isNaN());
+
+        double fP50 = Stats.percentile(floor, 50);
+        double fP95 = Stats.percentile(floor, 95);
+        double vP50 = Stats.percentile(total, 50);
+        double vP95 = Stats.percentile(total, 95);
+        double target = 1.2 * fP95 + 100;
+        r.header("path", "n", "P50 ms", "P95 ms", "max ms");
+        r.row("floor: libvirt-java define+create → RUNNING", floor.size(), fP50, fP95, Stats.max(floor));
+        r.row("virtfleet: apply → VM Ready=True", total.size(), vP50, vP95, Stats.max(total));
+        r.row("  operator: apply → Domain written", n, pct(operator, 50), pct(operator, 95), max(operator));
+        r.row("  agent: Domain → status RUNNING", n, pct(agent, 50), pct(agent, 95), max(agent));
+        r.row("  operator: RUNNING → VM Ready", n, pct(fold, 50), pct(fold, 95), max(fold));
+        r.put("ready", readyCount)
+                .put("floor_p50_ms", Stats.round(fP50, 1)).put("floor_p95_ms", Stats.round(fP95, 1))
+                .put("floor_max_ms", Stats.round(Stats.max(floor), 1))
+                .put("p50_ms", Stats.round(vP50, 1)).put("p95_ms", Stats.round(vP95, 1))
+                .put("max_ms", Stats.round(Stats.max(total), 1))
+                .put("ratio_p50", Stats.round(vP50 / fP50, 3)).put("ratio_p95", Stats.round(vP95 / fP95, 3))
+                .put("overhead_p50_ms", Stats.round(vP50 - fP50, 1))
+                .put("overhead_p95_ms", Stats.round(vP95 - fP95, 1))
+                .put("stage_operator_p50_ms", Stats.round(pct(operator, 50), 1))
+                .put("stage_agent_p50_ms", Stats.round(pct(agent, 50), 1))
+                .put("stage_fold_p50_ms", Stats.round(pct(fold, 50), 1))
+                .put("target_p95_ms", Stats.round(target, 1))
+                .put("target_met", vP95 <= target)
+                .put("warmup", warmup)
+                .put("simulated_host_cpus", VirtfleetStack.SIMULATED_CPUS);
+        r.note(String.format("ratio P50 virtfleet/floor = %.2f; overhead P50 %+.0f ms, P95 %+.0f ms", vP50 / fP50,
+                vP50 - fP50, vP95 - fP95));
+        r.note(String.format("target P95 <= 1.2 x floor P95 + 100 ms = %.0f ms: %s (%.0f ms)", target,
+                vP95 <= target ? "met" : String.format("MISSED by %.0f ms", vP95 - target), vP95));
+        r.note("Ready = libvirt reports the domain running (floor: virDomainCreate returned + GetInfo RUNNING; "
+                + "virtfleet: a watching client sees VM condition Ready=True, set once the agent reported RUNNING)");
+        r.note("the Host's CPU count is raised to " + VirtfleetStack.SIMULATED_CPUS + " (SIMULATED): the scheduler "
+                + "does not overcommit and this 2-core host would take only two 1-vCPU VMs");
+        if (warmup) {
+            r.note("one warm-up domain was started and removed first on each path (QEMU binaries in the page cache, "
+                    + "JIT of the in-process operator and agent)");
+        }
+        if (readyCount < n) {
+            r.status(Report.FAILED).put("error", (n - readyCount) + " VMs never became Ready");
+        }
+        Path svg = ctx.out().resolve("start-latency-cdf.svg");
+        Svg.write(svg, "Start latency CDF, " + n + " VMs applied " + INTERVAL_MS + " ms apart (TCG)",
+                "milliseconds to Ready", "fraction of VMs",
+                List.of(Svg.cdf("raw libvirt-java (floor)", floor), Svg.cdf("virtfleet apply → Ready", total),
+                        Svg.vline("target P95 (1.2 x floor P95 + 100 ms)", target)), 1.0);
+        r.put("svg", svg.toString());
+        return r;
+    }
+
+    static String vmName(int i) {
+        return String.format("vm-%02d", i);
+    }
+
+    private static double pct(List<Double> v, double p) {
+        List<Double> c = new ArrayList<>(v);
+        c.removeIf(d -> d.isNaN());
+        return Stats.percentile(c, p);
+    }
+
+    private static double max(List<Double> v) {
+        List<Double> c = new ArrayList<>(v);
+        c.removeIf(d -> d.isNaN());
+        return Stats.max(c);
+    }
+
+    /** The floor: the same domains, defined and started 100 ms apart by libvirt-java alone. */
+    private static List<Double> floor(BenchContext ctx, RawLibvirt lv, int n, boolean warmup) throws Exception {
+        String host = ctx.name("floor-host"); // a host no agent serves: no agent ever touches these domains
+        String prefix = ctx.domainPrefix() + "floor-";
+        try {
+            if (warmup) {
+                lv.defineAndStart(TestGuest.renderedXml("floor", "warmup", MEMORY_MIB, host, prefix));
+                lv.purge(prefix);
+            }
+            List<String> xmls = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                xmls.add(TestGuest.renderedXml("floor", vmName(i), MEMORY_MIB, host, prefix));
+            }
+            ExecutorService pool = Executors.newFixedThreadPool(n);
+            try {
+                long t0 = System.nanoTime() + 200_000_000L;
+                List<Future<Double>> starts = new ArrayList<>();
+                for (int i = 0; i < n; i++) {
+                    long at = t0 + i * INTERVAL_MS * 1_000_000L;
+                    String xml = xmls.get(i);
+                    starts.add(pool.submit(() -> {
+                        sleepUntil(at);
+                        long s = System.nanoTime();
+                        lv.defineAndStart(xml);
+                        return (System.nanoTime() - s) / 1e6;
+                    }));
+                }
+                List<Double> out = new ArrayList<>();
+                for (Future<Double> f : starts) {
+                    out.add(f.get(120, TimeUnit.SECONDS));
+                }
+                return out;
+            } finally {
+                pool.shutdownNow();
+            }
+        } finally {
+            lv.purge(prefix);
+        }
+    }
+
+    static void sleepUntil(long nanoTime) {
+        long d;
+        while ((d = nanoTime - System.nanoTime()) > 0) {
+            LockSupport.parkNanos(d);
+        }
+    }
+}

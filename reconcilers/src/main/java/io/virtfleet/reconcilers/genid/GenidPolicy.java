@@ -29,6 +29,11 @@ public final class GenidPolicy {
     public static final String REASON_FAILOVER = "Failover";
     /** A genid libvirt reports that virtfleet did not ask for (e.g. a revert done by hand with virsh). */
     public static final String REASON_EXTERNAL = "ChangedOutsideVirtfleet";
+    /**
+     * Domain annotation naming the reason of the genid change the agent is asked to make (set with the request, e.g. by
+     * the restore controller); the status folder records it in genidHistory when the new genid is reported.
+     */
+    public static final String CHANGE_REASON_ANNOTATION = "virtfleet.io/genid-change-reason";
 
     /** What happened to the VM. */
     public enum Transition {

@@ -5,7 +5,7 @@ import io.virtfleet.api.v1alpha1.DeviceStatus;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainSpec;
 import io.virtfleet.api.v1alpha1.DomainStatus;
-import io.virtfleet.api.v1alpha1.GenidChange;
+import io.virtfleet.reconcilers.genid.GenidPolicy;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineStatus;
 import io.virtfleet.reconcilers.lifecycle.LifecycleAnnotations.StopReason;
@@ -140,8 +140,10 @@ public final class StatusFolder {
         s.observedGeneration = generation;
         s.domainId = ds != null ? ds.id : null;
         s.genid = ds != null && ds.genid != null ? ds.genid : prev != null ? prev.genid : null;
-        s.genidHistory = prev != null && prev.genidHistory != null ? new ArrayList<>(prev.genidHistory)
-                : new ArrayList<GenidChange>();
+        s.genidHistory = GenidPolicy.record(prev != null ? prev.genidHistory : null, s.genid,
+                in.domain != null && in.domain.getMetadata() != null && in.domain.getMetadata().getAnnotations() != null
+                        ? in.domain.getMetadata().getAnnotations().get(GenidPolicy.CHANGE_REASON_ANNOTATION) : null,
+                in.now);
         s.devices = new ArrayList<>();
         if (ds != null && ds.devices != null) {
             for (DeviceStatus d : ds.devices) {

@@ -147,6 +147,27 @@ class StatusFolderTest {
     }
 
     @Test
+    void genidHistoryRecordsCreatedThenAChangeWithTheDomainsReason() {
+        Domain d = running(1);
+        d.getStatus().genid = "c7a5fdbd-edaf-9455-926a-d65c16db1809";
+        VirtualMachine vm = vm();
+        VirtualMachineStatus s = StatusFolder.fold(StatusFolder.input(vm, NOW).host("node-a").domain(d));
+        assertThat(s.genidHistory).singleElement().satisfies(c -> {
+            assertThat(c.genid).isEqualTo("c7a5fdbd-edaf-9455-926a-d65c16db1809");
+            assertThat(c.reason).isEqualTo("Created");
+            assertThat(c.time).isEqualTo(NOW.toString());
+        });
+        vm.setStatus(s);
+        assertThat(StatusFolder.fold(StatusFolder.input(vm, NOW).host("node-a").domain(d)).genidHistory).hasSize(1);
+        d.getStatus().genid = "e9392370-2917-565e-692b-d057f46512d6";
+        d.getMetadata().setAnnotations(new java.util.HashMap<>(java.util.Map.of(
+                io.virtfleet.reconcilers.genid.GenidPolicy.CHANGE_REASON_ANNOTATION, "SnapshotRestored")));
+        s = StatusFolder.fold(StatusFolder.input(vm, NOW.plusSeconds(1)).host("node-a").domain(d));
+        assertThat(s.genidHistory).extracting(c -> c.reason).containsExactly("Created", "SnapshotRestored");
+        assertThat(s.genid).isEqualTo("e9392370-2917-565e-692b-d057f46512d6");
+    }
+
+    @Test
     void foldsIdsDevicesAndGenid() {
         Domain d = running(1);
         d.getStatus().id = 7;

@@ -32,8 +32,9 @@ import java.util.TreeMap;
  * {@code description} (live-updatable) and {@code genid} (rendered as {@code <genid/>} before libvirt reports the
  * generated value; its changes are driven by restore/clone/failover, which restart explicitly).
  *
- * <p>{@code devices} is one entry for now: disk and interface changes count as needing a restart until hot-plug
- * lands. TODO(hot-plug): fingerprint devices one by one (by alias) and leave hot-pluggable ones to the agent.
+ * <p>{@code devices} is split: each disk and interface has its own entry (by alias); adding or removing one, or
+ * changing a cdrom's media, is done live by the agent (issue 8) and is not a change here, while changing one in place
+ * (bus, source of a disk, NIC model) is. Everything else under {@code devices} is one entry.
  */
 public final class XmlFingerprint {
     /** Top-level elements whose changes never need a restart. */
@@ -50,7 +51,9 @@ public final class XmlFingerprint {
         appendAttributes(root, attrs);
         parts.put("@", attrs);
         for (Node n = root.getFirstChild(); n != null; n = n.getNextSibling()) {
-            if (n instanceof Element e && !IGNORED.contains(e.getTagName())) {
+            if (n instanceof Element e && e.getTagName().equals("devices")) {
+                devices(e, parts);
+            } else if (n instanceof Element e && !IGNORED.contains(e.getTagName())) {
                 canonical(e, parts.computeIfAbsent(e.getTagName(), k -> new StringBuilder()));
             }
         }
@@ -79,11 +82,68 @@ public final class XmlFingerprint {
         keys.addAll(a.keySet());
         List<String> out = new ArrayList<>();
         for (String k : keys) {
+            if (isHotPluggable(k) && (!a.containsKey(k) || !b.containsKey(k))) {
+                continue; // a disk or interface attached or detached live (issue 8)
+            }
             if (!java.util.Objects.equals(a.get(k), b.get(k))) {
                 out.add(k.equals("@") ? "domain attributes" : k);
             }
         }
         return out;
+    }
+
+    /**
+     * {@code <devices>} without its disks and interfaces, plus one entry per disk ({@code disk[ua-root]}) and
+     * interface ({@code interface[ua-default]}), keyed by alias (else target dev, else MAC). A cdrom's media is left
+     * out of its entry: it changes live.
+     */
+    private static void devices(Element devices, Map<String, StringBuilder> parts) {
+        StringBuilder rest = parts.computeIfAbsent("devices", k -> new StringBuilder());
+        rest.append("<devices>");
+        for (Node n = devices.getFirstChild(); n != null; n = n.getNextSibling()) {
+            if (!(n instanceof Element c)) {
+                continue;
+            }
+            String tag = c.getTagName();
+            if (!tag.equals("disk") && !tag.equals("interface")) {
+                canonical(c, rest);
+                continue;
+            }
+            String id = childAttr(c, "alias", "name");
+            if (id == null) {
+                id = childAttr(c, "target", "dev");
+            }
+            if (id == null) {
+                id = childAttr(c, "mac", "address");
+            }
+            StringBuilder sb = parts.computeIfAbsent(tag + "[" + id + "]", k -> new StringBuilder());
+            Element copy = (Element) c.cloneNode(true);
+            if ("cdrom".equals(c.getAttribute("device"))) {
+                for (Node x = copy.getFirstChild(); x != null; ) {
+                    Node next = x.getNextSibling();
+                    if (x instanceof Element xe && xe.getTagName().equals("source")) {
+                        copy.removeChild(x);
+                    }
+                    x = next;
+                }
+            }
+            canonical(copy, sb);
+        }
+        rest.append("</devices>");
+    }
+
+    private static String childAttr(Element e, String child, String attr) {
+        for (Node n = e.getFirstChild(); n != null; n = n.getNextSibling()) {
+            if (n instanceof Element c && c.getTagName().equals(child) && c.hasAttribute(attr)) {
+                return c.getAttribute(attr);
+            }
+        }
+        return null;
+    }
+
+    /** Fingerprint keys of single disks and interfaces: adding or removing one is done live. */
+    static boolean isHotPluggable(String key) {
+        return key.startsWith("disk[") || key.startsWith("interface[");
     }
 
     private static Map<String, String> split(String fingerprint) {

@@ -8,6 +8,7 @@ import io.virtfleet.reconcilers.domain.xml.Clock;
 import io.virtfleet.reconcilers.domain.xml.ControllerDef;
 import io.virtfleet.reconcilers.domain.xml.CpuDef;
 import io.virtfleet.reconcilers.domain.xml.Devices;
+import io.virtfleet.reconcilers.domain.xml.DiskDef;
 import io.virtfleet.reconcilers.domain.xml.DomainDef;
 import io.virtfleet.reconcilers.domain.xml.Empty;
 import io.virtfleet.reconcilers.domain.xml.Features;
@@ -129,7 +130,10 @@ final class QemuDomains {
 
         List<DiskTargets.Placement> placements = DiskTargets.allocate(in.disks(), p);
         for (int i = 0; i < in.disks().size(); i++) {
-            dev.disks.add(Parts.disk(in.disks().get(i), placements.get(i), true));
+            DiskDef disk = Parts.disk(in.disks().get(i), placements.get(i), true);
+            // Guests name disks in probe order, not by <target dev>: the serial (the spec's name) identifies it.
+            disk.serial = in.disks().get(i).name;
+            dev.disks.add(disk);
         }
         dev.controllers.addAll(controllers(p, placements));
         for (VirtualMachineSpec.NetworkInterface n : in.interfaces()) {

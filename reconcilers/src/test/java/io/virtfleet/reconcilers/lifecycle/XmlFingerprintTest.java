@@ -35,9 +35,36 @@ class XmlFingerprintTest {
         String after = XmlFingerprint.of(xml("2097152", DISK, ""));
         assertThat(XmlFingerprint.changed(before, after)).containsExactly("memory");
         String moreDisks = XmlFingerprint.of(xml("1048576", DISK + DISK.replace("vda", "vdb"), ""));
-        assertThat(XmlFingerprint.changed(before, moreDisks)).containsExactly("devices");
+        assertThat(XmlFingerprint.changed(before, moreDisks)).as("a disk added live (hot-plug)").isEmpty();
+        assertThat(XmlFingerprint.changed(moreDisks, before)).as("a disk detached live").isEmpty();
+        String otherBus = XmlFingerprint.of(xml("1048576", DISK.replace("virtio", "sata"), ""));
+        assertThat(XmlFingerprint.changed(before, otherBus)).containsExactly("disk[vda]");
+        String otherSource = XmlFingerprint.of(xml("1048576", DISK.replace("a.qcow2", "b.qcow2"), ""));
+        assertThat(XmlFingerprint.changed(before, otherSource)).containsExactly("disk[vda]");
+        String withRng = XmlFingerprint.of(xml("1048576", DISK + "<rng model='virtio'/>", ""));
+        assertThat(XmlFingerprint.changed(before, withRng)).containsExactly("devices");
         String kvmToQemu = XmlFingerprint.of(xml("1048576", DISK, "").replace("type='kvm'", "type='qemu'"));
         assertThat(XmlFingerprint.changed(before, kvmToQemu)).containsExactly("domain attributes");
+    }
+
+    static final String CD = "<disk type='file' device='cdrom'><source file='/iso/a.iso'/>"
+            + "<target dev='sda' bus='scsi'/><readonly/><alias name='ua-cd'/></disk>";
+    static final String NIC = "<interface type='network'><source network='n'/><model type='virtio'/>"
+            + "<alias name='ua-net'/></interface>";
+
+    @Test
+    void hotPluggableDeviceChangesAreNotRestartChanges() {
+        String before = XmlFingerprint.of(xml("1", DISK + CD + NIC, ""));
+        assertThat(XmlFingerprint.changed(before, XmlFingerprint.of(xml("1", DISK + CD.replace("a.iso", "b.iso")
+                + NIC, "")))).as("cdrom media").isEmpty();
+        assertThat(XmlFingerprint.changed(before, XmlFingerprint.of(xml("1", DISK + CD.replace(
+                "<source file='/iso/a.iso'/>", "") + NIC, "")))).as("cdrom eject").isEmpty();
+        assertThat(XmlFingerprint.changed(before, XmlFingerprint.of(xml("1", DISK + CD, "")))).as("nic removed")
+                .isEmpty();
+        assertThat(XmlFingerprint.changed(before, XmlFingerprint.of(xml("1", DISK + CD + NIC
+                + NIC.replace("ua-net", "ua-net2"), "")))).as("nic added").isEmpty();
+        assertThat(XmlFingerprint.changed(before, XmlFingerprint.of(xml("1", DISK + CD
+                + NIC.replace("virtio", "e1000e"), "")))).containsExactly("interface[ua-net]");
     }
 
     @Test

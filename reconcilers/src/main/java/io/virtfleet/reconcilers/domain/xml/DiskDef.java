@@ -4,7 +4,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlProperty;
 
 /** {@code <disk>}. Identified by its alias when virtfleet created it, otherwise by its target dev (seed 002). */
-@JsonPropertyOrder({"type", "device", "driver", "source", "target", "readonly", "alias", "address"})
+@JsonPropertyOrder({"type", "device", "driver", "source", "target", "readonly", "serial", "alias", "address"})
 public class DiskDef {
     /** file, block, ... */
     @JacksonXmlProperty(isAttribute = true)
@@ -17,6 +17,8 @@ public class DiskDef {
     public Source source;
     public Target target;
     public Empty readonly;
+    /** What the guest sees as the disk's serial ({@code /sys/block/vdX/serial}); guests name disks by probe order. */
+    public String serial;
     public Alias alias;
     public Address address;
 

@@ -33,7 +33,10 @@ class CrdYamlUpToDateTest {
     private static final Map<String, Class<?>> KINDS = Map.of(
             "virtualmachines.virtfleet.io", VirtualMachine.class,
             "domains.virtfleet.io", Domain.class,
-            "hosts.virtfleet.io", Host.class);
+            "hosts.virtfleet.io", Host.class,
+            "virtualmachinesnapshots.virtfleet.io", io.virtfleet.api.v1alpha1.VirtualMachineSnapshot.class,
+            "virtualmachinerestores.virtfleet.io", io.virtfleet.api.v1alpha1.VirtualMachineRestore.class,
+            "virtualmachineclones.virtfleet.io", io.virtfleet.api.v1alpha1.VirtualMachineClone.class);
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()
             .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
             .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES));

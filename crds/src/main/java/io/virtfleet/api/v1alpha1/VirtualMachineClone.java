@@ -1,0 +1,27 @@
+package io.virtfleet.api.v1alpha1;
+
+import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.fabric8.kubernetes.api.model.Namespaced;
+import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.model.annotation.Categories;
+import io.fabric8.kubernetes.model.annotation.Group;
+import io.fabric8.kubernetes.model.annotation.Kind;
+import io.fabric8.kubernetes.model.annotation.Plural;
+import io.fabric8.kubernetes.model.annotation.ShortNames;
+import io.fabric8.kubernetes.model.annotation.Singular;
+import io.fabric8.kubernetes.model.annotation.Version;
+
+/** A request to copy a VM into a new one: new name, UUID, MACs and generation ID, copied disks; the source is untouched. */
+@Group(ApiGroup.GROUP)
+@Version(ApiGroup.VERSION)
+@Kind("VirtualMachineClone")
+@Singular("virtualmachineclone")
+@Plural("virtualmachineclones")
+@ShortNames("vfclone")
+@Categories("virtfleet")
+@AdditionalPrinterColumn(name = "Source", jsonPath = ".spec.source", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Target", jsonPath = ".spec.target", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Phase", jsonPath = ".status.phase", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
+public class VirtualMachineClone extends CustomResource<VirtualMachineCloneSpec, VirtualMachineCloneStatus> implements Namespaced {
+}

@@ -1,0 +1,18 @@
+package io.virtfleet.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Required;
+
+/** Copy {@link #source} into a new VM {@link #target} (same namespace). */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class VirtualMachineCloneSpec {
+    @Required
+    @JsonPropertyDescription("The VirtualMachine to copy. Its disks are copied (qemu-img convert); it is not changed.")
+    public String source;
+
+    @Required
+    @JsonPropertyDescription("Name of the new VirtualMachine. It gets a new UUID, new MAC addresses and a new "
+            + "generation ID.")
+    public String target;
+}

@@ -1,0 +1,163 @@
+package io.virtfleet.agent.snapshot;
+
+import io.virtfleet.agent.TestEnv;
+import io.virtfleet.agent.libvirt.LibvirtConnection;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Against the real libvirtd with the test guest: internal snapshots and reverts with a fresh genid (seed 001). */
+class SnapshotOpsTest {
+    private static final Path RUN_DIR = Path.of("/var/lib/virtfleet/run");
+    private static ScheduledExecutorService scheduler;
+    private static LibvirtConnection libvirt;
+
+    @BeforeAll
+    static void connect() throws Exception {
+        scheduler = Executors.newSingleThreadScheduledExecutor();
+        libvirt = new LibvirtConnection(TestEnv.URI, new LibvirtConnection.Listener() {
+            public void domainEvent(String uuid, String event) {
+            }
+
+            public void connected() {
+            }
+
+            public void disconnected(String reason) {
+            }
+        }, scheduler);
+        libvirt.start();
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!libvirt.isConnected() && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+    }
+
+    @AfterAll
+    static void close() {
+        libvirt.close();
+        scheduler.shutdownNow();
+    }
+
+    @Test
+    void nonQcow2DisksAreNamed() {
+        String xml = "<domain><devices><disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+                + "<source file='/x.img'/><target dev='vda' bus='virtio'/></disk>"
+                + "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><target dev='sda'/></disk>"
+                + "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/y.qcow2'/>"
+                + "<target dev='vdb'/></disk></devices></domain>";
+        assertThat(SnapshotOps.nonQcow2Disks(xml)).containsExactly("vda (raw)");
+    }
+
+    @Test
+    void revertToARunningSnapshotGivesANewGenidLiveAndPersistentAndDropsLaterWrites() throws Exception {
+        TestEnv.Guest g = TestEnv.guest("snapshot-test", "default");
+        Path xml = Files.createTempFile("snap", ".xml");
+        Files.writeString(xml, g.xml());
+        try {
+            assertThat(TestEnv.virsh("define", xml.toString()).rc()).isZero();
+            assertThat(TestEnv.virsh("start", g.name()).rc()).isZero();
+            awaitReady(g.name());
+            SnapshotOps ops = new SnapshotOps(libvirt);
+            String genid0 = SnapshotOps.genidOf(TestEnv.virsh("dumpxml", g.name()).out());
+            assertThat(genid0).isNotNull();
+
+            SnapshotOps.Taken taken = ops.create(g.uuid(), "s1");
+            assertThat(taken.state()).isEqualTo("Running");
+            assertThat(taken.genid()).isEqualTo(genid0);
+            assertThatThrownBy(() -> ops.create(g.uuid(), "s1")).hasMessageContaining("already has a snapshot");
+            assertThat(ops.exists(g.uuid(), "s1")).isTrue();
+
+            assertThat(exec(g.name(), "echo x > /data/marker && sync && cat /data/marker").out()).contains("x");
+            SnapshotOps.Reverted r = ops.revert(g.uuid(), "s1");
+            assertThat(r.state()).isEqualTo("Running");
+            assertThat(r.previousGenid()).isEqualTo(genid0);
+            assertThat(r.genid()).isNotEqualTo(genid0);
+            assertThat(qemuGenid(g.name())).isEqualTo(r.genid());
+            assertThat(SnapshotOps.genidOf(TestEnv.virsh("dumpxml", "--inactive", g.name()).out()))
+                    .isEqualTo(r.genid());
+            assertThat(TestEnv.state(g.uuid())).isEqualTo("running");
+            assertThat(exec(g.name(), "ls /data").out()).doesNotContain("marker");
+
+            // a plain restart keeps the new genid
+            TestEnv.virsh("destroy", g.name());
+            TestEnv.virsh("start", g.name());
+            assertThat(qemuGenid(g.name())).isEqualTo(r.genid());
+
+            // a snapshot of the stopped domain: revert, and the next start runs with yet another genid
+            TestEnv.virsh("destroy", g.name());
+            assertThat(ops.create(g.uuid(), "s2").state()).isEqualTo("Shutoff");
+            SnapshotOps.Reverted r2 = ops.revert(g.uuid(), "s2");
+            assertThat(r2.state()).isEqualTo("Shutoff");
+            assertThat(r2.genid()).isNotIn(genid0, r.genid());
+            TestEnv.virsh("start", g.name());
+            assertThat(qemuGenid(g.name())).isEqualTo(r2.genid());
+
+            ops.delete(g.uuid(), "s1");
+            ops.delete(g.uuid(), "s1");
+            assertThat(ops.exists(g.uuid(), "s1")).isFalse();
+            assertThatThrownBy(() -> ops.revert(g.uuid(), "s1")).hasMessageContaining("no snapshot named s1");
+        } finally {
+            TestEnv.virsh("destroy", g.name());
+            TestEnv.virsh("undefine", g.name(), "--snapshots-metadata");
+            Files.deleteIfExists(g.disk());
+            Files.deleteIfExists(xml);
+        }
+    }
+
+    @Test
+    void aRawDiskIsRefusedAndNothingChanges() throws Exception {
+        TestEnv.Guest g = TestEnv.guest("snapshot-test", "default");
+        Path raw = g.disk().resolveSibling(g.name() + "-data.raw");
+        assertThat(TestEnv.run(60, "qemu-img", "convert", "-O", "raw", g.disk().toString(), raw.toString()).rc())
+                .isZero();
+        Path xml = Files.createTempFile("snap", ".xml");
+        Files.writeString(xml, g.xml().replace(g.disk().toString(), raw.toString()).replace("type='qcow2'", "type='raw'"));
+        try {
+            assertThat(TestEnv.virsh("define", xml.toString()).rc()).isZero();
+            SnapshotOps ops = new SnapshotOps(libvirt);
+            assertThatThrownBy(() -> ops.create(g.uuid(), "s1")).isInstanceOf(SnapshotOps.SnapshotException.class)
+                    .hasMessageContaining("qcow2").hasMessageContaining("vda (raw)");
+            assertThat(TestEnv.virsh("snapshot-list", "--name", g.name()).out().strip()).isEmpty();
+        } finally {
+            TestEnv.virsh("undefine", g.name(), "--snapshots-metadata");
+            Files.deleteIfExists(g.disk());
+            Files.deleteIfExists(raw);
+            Files.deleteIfExists(xml);
+        }
+    }
+
+    private static String qemuGenid(String name) {
+        String out = TestEnv.virsh("qemu-monitor-command", name, "{\"execute\":\"query-vm-generation-id\"}").out();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"guid\":\"([0-9a-f-]{36})\"").matcher(out);
+        assertThat(m.find()).as(out).isTrue();
+        return m.group(1);
+    }
+
+    private static void awaitReady(String name) throws Exception {
+        Path log = RUN_DIR.resolve(name + ".console.log");
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (Files.exists(log) && Files.readString(log).contains("VIRTFLEET-GUEST-READY")) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("guest " + name + " not ready: " + (Files.exists(log) ? Files.readString(log) : ""));
+    }
+
+    private static TestEnv.Result exec(String name, String cmd) {
+        Path script = Path.of("..", "scripts", "guest-exec").toAbsolutePath().normalize();
+        TestEnv.Result r = TestEnv.run(60, script.toString(), RUN_DIR.resolve(name + ".cmd.sock").toString(), cmd);
+        assertThat(r.rc()).as(r.out()).isZero();
+        return r;
+    }
+}

@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.virtfleet.agent.hotplug.Hotplugger;
 import io.virtfleet.agent.libvirt.Capabilities;
 import io.virtfleet.agent.libvirt.DomainState;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
@@ -71,6 +72,7 @@ public final class DomainSyncer {
     private final QemuWatcher watcher;
     private final boolean qemuDriver;
     private final EventRecorder events;
+    private final Hotplugger hotplugger;
     private volatile Set<String> emulators = Set.of();
 
     private record Recorded(String uid, Long observedRestartGeneration, Long startCount) {
@@ -97,6 +99,12 @@ public final class DomainSyncer {
         this.watcher = watcher;
         this.qemuDriver = libvirt.uri().startsWith("qemu");
         this.events = new EventRecorder(client, host);
+        this.hotplugger = new Hotplugger(libvirt, clock);
+    }
+
+    /** libvirt's DEVICE_REMOVED for {@code alias} of domain {@code uuid} (a re-sync of it follows). */
+    public void deviceRemoved(String uuid, String alias) {
+        hotplugger.deviceRemoved(uuid, alias);
     }
 
     /** The emulator binaries libvirt offers (from its capabilities), checked against {@code <emulator>}. */
@@ -292,6 +300,22 @@ public final class DomainSyncer {
         }
 
         Optional<DomainInfo> after = inspect(uuid);
+        // Issue 8: a running domain's disks and interfaces follow the spec live (the persistent config was redefined).
+        Hotplugger.Outcome hot = Hotplugger.Outcome.NOTHING;
+        if (after.isPresent() && after.get().active() && after.get().liveXml() != null && qemuDriver
+                && validation.valid() && error == null && d.getSpec().domainXml != null) {
+            hot = hotplug(d, ref, uuid, after.get());
+            if (hot.changed()) {
+                after = inspect(uuid);
+            }
+            if (hot.error() != null) {
+                error = hot.error();
+                errorReason = Hotplugger.REASON_HOTPLUG_FAILED;
+                warnIfNew(d, Hotplugger.REASON_HOTPLUG_FAILED, error);
+            }
+        } else if (after.isEmpty() || !after.get().active()) {
+            hotplugger.forget(uuid);
+        }
         if (after.isEmpty() || !after.get().active()) {
             shutdownRequests.remove(uuid);
         }
@@ -307,11 +331,36 @@ public final class DomainSyncer {
         DomainStatusBuilder.Outcome outcome = error == null
                 ? DomainStatusBuilder.Outcome.ok(plan.waitingFor(), started, recordRestart)
                 : DomainStatusBuilder.Outcome.failed(errorReason, error, started, recordRestart);
-        writeStatus(d, info, pid, processGone, outcome);
+        DomainInfo seen = info;
+        writeStatus(d, cur -> {
+            DomainStatus s = DomainStatusBuilder.build(cur, seen, pid, processGone, outcome, clock.instant());
+            s.devices = hotplugger.decorate(uuid, s.devices);
+            return s;
+        });
         if (error != null && errorReason.equals(DomainStatusBuilder.REASON_LIBVIRT_ERROR)) {
             return new Result(null, true);
         }
-        return new Result(plan.requeueAfter(), false);
+        Duration requeue = plan.requeueAfter();
+        Duration hotRequeue = !hot.failures().isEmpty() ? Hotplugger.RETRY_FAILED : hot.requeueAfter();
+        if (hotRequeue != null && (requeue == null || hotRequeue.compareTo(requeue) < 0)) {
+            requeue = hotRequeue;
+        }
+        return new Result(requeue, false);
+    }
+
+    private Hotplugger.Outcome hotplug(Domain d, String ref, String uuid, DomainInfo info)
+            throws LibvirtConnection.UnavailableException {
+        Hotplugger.Outcome hot;
+        try {
+            hot = hotplugger.sync(ref, uuid, d.getSpec().domainXml, info.liveXml(), info.inactiveXml());
+        } catch (IllegalArgumentException e) {
+            LOG.warn("{}: cannot plan hot-plug: {}", ref, e.getMessage());
+            return Hotplugger.Outcome.NOTHING;
+        }
+        for (String done : hot.done()) {
+            events.record(d, EventRecorder.NORMAL, "DeviceChanged", done + " (live)");
+        }
+        return hot;
     }
 
     /**

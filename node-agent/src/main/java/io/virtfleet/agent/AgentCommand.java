@@ -59,6 +59,16 @@ public class AgentCommand implements Callable<Integer> {
             + "(default: ${DEFAULT-VALUE}).")
     int workers;
 
+    @Option(names = "--health-port", paramLabel = "PORT", defaultValue = "-1",
+            description = "Port of /healthz (live) and /readyz (libvirt connected, Domains listed); -1 turns them off, "
+                    + "0 picks a free port (default: ${DEFAULT-VALUE}; the DaemonSet uses 8080).")
+    int healthPort;
+
+    @Option(names = "--metrics-port", paramLabel = "PORT", defaultValue = "-1",
+            description = "Port of /metrics (Prometheus text format); -1 turns it off; may equal --health-port "
+                    + "(default: ${DEFAULT-VALUE}; the DaemonSet uses 9090).")
+    int metricsPort;
+
     /** Converts 15s / 500ms / 2m / PT15S. */
     public static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
         @Override
@@ -70,7 +80,7 @@ public class AgentCommand implements Callable<Integer> {
     /** The configuration these options describe. */
     public AgentConfig config() {
         return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, null,
-                consoleLogDir, guestChannelDir);
+                consoleLogDir, guestChannelDir, healthPort, metricsPort);
     }
 
     @Override

@@ -20,10 +20,12 @@ import java.util.Objects;
  * @param probeUris     other libvirt URIs probed for the Host's driver list
  * @param consoleLogDir   where domains log their serial console (published in Host.spec; null: no console log)
  * @param guestChannelDir where domains' guest channel sockets live (published in Host.spec; null: no channel)
+ * @param healthPort    port of /healthz and /readyz (-1: off, the in-process default; 0: any free port)
+ * @param metricsPort   port of /metrics (-1: off, the in-process default; 0: any free port; may equal healthPort)
  */
 public record AgentConfig(String host, String libvirtUri, List<String> allowedRoots, String domainPrefix,
                           Duration leaseDuration, Duration resync, int workers, List<String> probeUris,
-                          String consoleLogDir, String guestChannelDir) {
+                          String consoleLogDir, String guestChannelDir, int healthPort, int metricsPort) {
     public static final String DEFAULT_URI = "qemu:///system";
     public static final Duration DEFAULT_LEASE_DURATION = Duration.ofSeconds(15);
     public static final Duration DEFAULT_RESYNC = Duration.ofSeconds(30);
@@ -56,14 +58,28 @@ public record AgentConfig(String host, String libvirtUri, List<String> allowedRo
         this(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris, null, null);
     }
 
+    /** Without HTTP endpoints. */
+    public AgentConfig(String host, String libvirtUri, List<String> allowedRoots, String domainPrefix,
+                       Duration leaseDuration, Duration resync, int workers, List<String> probeUris,
+                       String consoleLogDir, String guestChannelDir) {
+        this(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris, consoleLogDir,
+                guestChannelDir, -1, -1);
+    }
+
+    /** Serves /healthz and /readyz on {@code healthPort} and /metrics on {@code metricsPort} (-1: off, 0: any). */
+    public AgentConfig withPorts(int health, int metrics) {
+        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
+                consoleLogDir, guestChannelDir, health, metrics);
+    }
+
     public AgentConfig withConsoleLogDir(String dir) {
         return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                dir, guestChannelDir);
+                dir, guestChannelDir, healthPort, metricsPort);
     }
 
     public AgentConfig withGuestChannelDir(String dir) {
         return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, dir);
+                consoleLogDir, dir, healthPort, metricsPort);
     }
 
     /** Defaults for everything but the host. */
@@ -73,37 +89,37 @@ public record AgentConfig(String host, String libvirtUri, List<String> allowedRo
 
     public AgentConfig withLibvirtUri(String uri) {
         return new AgentConfig(host, uri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir);
+                consoleLogDir, guestChannelDir, healthPort, metricsPort);
     }
 
     public AgentConfig withAllowedRoots(List<String> roots) {
         return new AgentConfig(host, libvirtUri, roots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir);
+                consoleLogDir, guestChannelDir, healthPort, metricsPort);
     }
 
     public AgentConfig withDomainPrefix(String prefix) {
         return new AgentConfig(host, libvirtUri, allowedRoots, prefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir);
+                consoleLogDir, guestChannelDir, healthPort, metricsPort);
     }
 
     public AgentConfig withLeaseDuration(Duration d) {
         return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, d, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir);
+                consoleLogDir, guestChannelDir, healthPort, metricsPort);
     }
 
     public AgentConfig withResync(Duration d) {
         return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, d, workers, probeUris,
-                consoleLogDir, guestChannelDir);
+                consoleLogDir, guestChannelDir, healthPort, metricsPort);
     }
 
     public AgentConfig withWorkers(int n) {
         return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, n, probeUris,
-                consoleLogDir, guestChannelDir);
+                consoleLogDir, guestChannelDir, healthPort, metricsPort);
     }
 
     public AgentConfig withProbeUris(List<String> uris) {
         return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, uris,
-                consoleLogDir, guestChannelDir);
+                consoleLogDir, guestChannelDir, healthPort, metricsPort);
     }
 
     /** Parses {@code 15s}, {@code 500ms}, {@code 2m}, {@code 1h} or ISO-8601 {@code PT15S}. */

@@ -11,6 +11,8 @@ import io.virtfleet.agent.host.HostRegistrar;
 import io.virtfleet.agent.host.LeaseHeartbeat;
 import io.virtfleet.agent.libvirt.Capabilities;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
+import io.virtfleet.observability.HttpEndpoints;
+import io.virtfleet.observability.Registries;
 import org.libvirt.LibvirtException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,6 +44,8 @@ public final class NodeAgent implements AutoCloseable {
     private final AgentConfig config;
     private final KubernetesClient client;
     private final boolean ownsClient;
+    private final AgentMetrics metrics = new AgentMetrics(Registries.prometheus());
+    private HttpEndpoints endpoints;
     private ScheduledExecutorService scheduler;
     private LibvirtConnection libvirt;
     private LeaseHeartbeat heartbeat;
@@ -49,7 +53,7 @@ public final class NodeAgent implements AutoCloseable {
     private HostProbe probe;
     private DomainController controller;
     private boolean started;
-    private boolean closed;
+    private volatile boolean closed;
 
     /** An agent using {@code client} (which the caller closes after the agent). */
     public NodeAgent(AgentConfig config, KubernetesClient client) {
@@ -119,11 +123,15 @@ public final class NodeAgent implements AutoCloseable {
             public void disconnected(String reason) {
                 scheduler.execute(() -> writeHostStatus(null, false, reason));
             }
-        }, scheduler);
+        }, scheduler, metrics);
         probe = new HostProbe(libvirt, config.probeUris());
         controller = new DomainController(client, libvirt, config.host(), validator, config.resync(),
                 config.workers(), scheduler);
 
+        metrics.libvirt(libvirt::isConnected, libvirt::connections);
+        DomainController dc = controller;
+        metrics.domainStates(dc::countByState);
+        startEndpoints();
         registrar.applySpec();
         heartbeat.start();
         libvirt.start();
@@ -131,6 +139,55 @@ public final class NodeAgent implements AutoCloseable {
             writeHostStatus(null, false, libvirt.lastError());
         }
         controller.start();
+    }
+
+    private void startEndpoints() {
+        if (config.healthPort() < 0 && config.metricsPort() < 0) {
+            return;
+        }
+        try {
+            endpoints = HttpEndpoints.start("agent", config.healthPort(), config.metricsPort(),
+                    new HttpEndpoints.Probes(this::liveness, this::readiness), metrics::scrape);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot listen for health/metrics: " + e.getMessage(), e);
+        }
+    }
+
+    /** null when alive (for /healthz): the process works while it is not closed; libvirtd outages are retried. */
+    private String liveness() {
+        return closed ? "stopped" : null;
+    }
+
+    /** null when ready (for /readyz): connected to libvirtd and this host's Domains listed. */
+    private String readiness() {
+        if (closed) {
+            return "stopped";
+        }
+        LibvirtConnection l = libvirt;
+        if (l == null || !l.isConnected()) {
+            return "not connected to libvirtd" + (l == null ? "" : " at " + l.uri() + ": " + l.lastError());
+        }
+        if (!hasSynced()) {
+            return "the Domain informer has not synced yet";
+        }
+        return null;
+    }
+
+    /** The agent's meters (served on /metrics with a metrics port). */
+    public AgentMetrics metrics() {
+        return metrics;
+    }
+
+    /** The port /healthz and /readyz listen on, or -1. */
+    public int healthPort() {
+        HttpEndpoints e = endpoints;
+        return e == null ? -1 : e.healthPort();
+    }
+
+    /** The port /metrics listens on, or -1. */
+    public int metricsPort() {
+        HttpEndpoints e = endpoints;
+        return e == null ? -1 : e.metricsPort();
     }
 
     private void onLibvirtConnected() {
@@ -199,6 +256,9 @@ public final class NodeAgent implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        }
+        if (endpoints != null) {
+            endpoints.close();
         }
         if (ownsClient) {
             client.close();

@@ -37,6 +37,17 @@ class AgentCommandTest {
         assertThat(c.leaseDuration()).isEqualTo(Duration.ofSeconds(15));
         assertThat(c.resync()).isEqualTo(Duration.ofSeconds(30));
         assertThat(c.probeUris()).containsExactly("qemu:///system", "xen:///system", "openvz:///system");
+        assertThat(c.healthPort()).isEqualTo(-1);
+        assertThat(c.metricsPort()).isEqualTo(-1);
+    }
+
+    @Test
+    void ports() {
+        AgentCommand cmd = new AgentCommand();
+        new CommandLine(cmd).parseArgs("--host", "node-a", "--health-port", "8080", "--metrics-port", "9090");
+        assertThat(cmd.config().healthPort()).isEqualTo(8080);
+        assertThat(cmd.config().metricsPort()).isEqualTo(9090);
+        assertThat(cmd.config().withDomainPrefix("x").metricsPort()).isEqualTo(9090);
     }
 
     @Test

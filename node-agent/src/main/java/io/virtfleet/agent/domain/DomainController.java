@@ -128,9 +128,6 @@ public final class DomainController implements AutoCloseable {
     /** A libvirt event for a UUID: sync it now. */
     public void libvirtEvent(String uuid, String event) {
         LOG.debug("libvirt event {} for {}", event, uuid);
-        if (event.startsWith("DeviceRemoved ")) {
-            syncer.deviceRemoved(uuid.toLowerCase(Locale.ROOT), event.substring("DeviceRemoved ".length()));
-        }
         queue.add(uuid.toLowerCase(Locale.ROOT));
     }
 
@@ -249,6 +246,19 @@ public final class DomainController implements AutoCloseable {
             return key.startsWith(UNKEYED_PREFIX) ? key.substring(UNKEYED_PREFIX.length()) : "uuid " + key;
         }
         return DomainSyncer.ref(ds.get(0)) + " (" + key + ")";
+    }
+
+    /** This host's Domains in the informer cache by the {@code status.state} last reported (Unknown: none yet). */
+    public Map<String, Long> countByState() {
+        Map<String, Long> out = new java.util.HashMap<>();
+        SharedIndexInformer<Domain> i = informer;
+        if (i != null) {
+            for (Domain d : i.getStore().list()) {
+                String s = d.getStatus() != null && d.getStatus().state != null ? d.getStatus().state : "Unknown";
+                out.merge(s, 1L, Long::sum);
+            }
+        }
+        return out;
     }
 
     @Override

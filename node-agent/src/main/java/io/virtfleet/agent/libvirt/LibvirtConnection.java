@@ -1,6 +1,7 @@
 package io.virtfleet.agent.libvirt;
 
 import com.sun.jna.Pointer;
+import io.virtfleet.agent.AgentMetrics;
 import org.libvirt.Connect;
 import org.libvirt.Domain;
 import org.libvirt.Error.ErrorNumber;
@@ -80,6 +81,7 @@ public final class LibvirtConnection implements AutoCloseable {
     private final String uri;
     private final Listener listener;
     private final ScheduledExecutorService scheduler;
+    private final AgentMetrics metrics;
     private final Object lock = new Object();
     private AgentConnect conn;
     private int deviceRemovedCallbackId = -1;
@@ -96,9 +98,20 @@ public final class LibvirtConnection implements AutoCloseable {
     private final LibvirtNative.DeviceRemovedCallback deviceRemoved = this::onDeviceRemoved;
 
     public LibvirtConnection(String uri, Listener listener, ScheduledExecutorService scheduler) {
+        this(uri, listener, scheduler, new AgentMetrics());
+    }
+
+    /** A connection whose calls are timed in {@code metrics} ({@code virtfleet_agent_libvirt_call_seconds}). */
+    public LibvirtConnection(String uri, Listener listener, ScheduledExecutorService scheduler, AgentMetrics metrics) {
         this.uri = uri;
         this.listener = listener;
         this.scheduler = scheduler;
+        this.metrics = metrics;
+    }
+
+    /** The agent's meters (hot-plug and genid code count their operations here). */
+    public AgentMetrics metrics() {
+        return metrics;
     }
 
     public String uri() {
@@ -135,6 +148,14 @@ public final class LibvirtConnection implements AutoCloseable {
     /** Runs {@code call} on the current connection; a failure on a dead connection starts reconnecting. */
     public <T> T call(Call<T> call) throws UnavailableException, LibvirtException,
             LibvirtNative.LibvirtCallException {
+        return call("other", call);
+    }
+
+    /**
+     * {@link #call(Call)}, timed as libvirt operation {@code op} ({@code virtfleet_agent_libvirt_call_seconds{op}}).
+     */
+    public <T> T call(String op, Call<T> call) throws UnavailableException, LibvirtException,
+            LibvirtNative.LibvirtCallException {
         AgentConnect c;
         long gen;
         synchronized (lock) {
@@ -147,14 +168,33 @@ public final class LibvirtConnection implements AutoCloseable {
         if (c == null) {
             throw new UnavailableException("not connected to libvirtd at " + uri + ": " + lastError());
         }
+        long t0 = System.nanoTime();
+        String result = AgentMetrics.ERROR;
         try {
-            return call.apply(c);
+            T r = call.apply(c);
+            result = AgentMetrics.OK;
+            return r;
         } catch (LibvirtException e) {
             if (looksLikeConnectionFailure(e) && !alive(c)) {
                 connectionBroke(gen, "call failed on a dead connection: " + e.getMessage());
                 throw new UnavailableException("lost the connection to libvirtd at " + uri + ": " + e.getMessage());
             }
             throw e;
+        } finally {
+            metrics.libvirtCall(op, result).record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** A lifecycle action: timed like any call and counted in {@code virtfleet_agent_lifecycle_actions_total}. */
+    private <T> T lifecycle(String action, Call<T> call) throws UnavailableException, LibvirtException,
+            LibvirtNative.LibvirtCallException {
+        String result = AgentMetrics.ERROR;
+        try {
+            T r = call(action, call);
+            result = AgentMetrics.OK;
+            return r;
+        } finally {
+            metrics.lifecycle(action, result);
         }
     }
 
@@ -163,7 +203,7 @@ public final class LibvirtConnection implements AutoCloseable {
     /** The domain with this UUID, or empty when libvirt has none. */
     public Optional<DomainInfo> inspect(String uuid) throws UnavailableException, LibvirtException,
             LibvirtNative.LibvirtCallException {
-        return call(c -> {
+        return call("inspect", c -> {
             Domain d;
             try {
                 d = c.domainLookupByUUIDString(uuid);
@@ -187,7 +227,7 @@ public final class LibvirtConnection implements AutoCloseable {
     /** Every domain libvirt knows (active and inactive), read like {@link #inspect}; vanished ones are skipped. */
     public List<DomainInfo> listAll() throws UnavailableException, LibvirtException,
             LibvirtNative.LibvirtCallException {
-        return call(c -> {
+        return call("list", c -> {
             List<DomainInfo> out = new ArrayList<>();
             for (Domain d : c.listAllDomains(0)) {
                 try {
@@ -216,18 +256,18 @@ public final class LibvirtConnection implements AutoCloseable {
     /** Defines (or redefines: persistent config only, when running) a domain; returns its UUID. */
     public String define(String xml) throws UnavailableException, LibvirtException,
             LibvirtNative.LibvirtCallException {
-        return call(c -> c.domainDefineXML(xml).getUUIDString().toLowerCase(Locale.ROOT));
+        return lifecycle("define", c -> c.domainDefineXML(xml).getUUIDString().toLowerCase(Locale.ROOT));
     }
 
     public void start(String uuid, boolean paused) throws UnavailableException, LibvirtException,
             LibvirtNative.LibvirtCallException {
-        call(c -> c.domainLookupByUUIDString(uuid).create(paused ? START_PAUSED : 0));
+        lifecycle("start", c -> c.domainLookupByUUIDString(uuid).create(paused ? START_PAUSED : 0));
     }
 
     /** Asks the guest to shut down (ACPI power button); returns at once. */
     public void shutdown(String uuid) throws UnavailableException, LibvirtException,
             LibvirtNative.LibvirtCallException {
-        call(c -> {
+        lifecycle("shutdown", c -> {
             c.domainLookupByUUIDString(uuid).shutdown();
             return null;
         });
@@ -236,7 +276,7 @@ public final class LibvirtConnection implements AutoCloseable {
     /** Kills the domain's process (SIGTERM, then SIGKILL). */
     public void destroy(String uuid) throws UnavailableException, LibvirtException,
             LibvirtNative.LibvirtCallException {
-        call(c -> {
+        lifecycle("destroy", c -> {
             c.domainLookupByUUIDString(uuid).destroy();
             return null;
         });
@@ -244,7 +284,7 @@ public final class LibvirtConnection implements AutoCloseable {
 
     public void suspend(String uuid) throws UnavailableException, LibvirtException,
             LibvirtNative.LibvirtCallException {
-        call(c -> {
+        lifecycle("suspend", c -> {
             c.domainLookupByUUIDString(uuid).suspend();
             return null;
         });
@@ -252,7 +292,7 @@ public final class LibvirtConnection implements AutoCloseable {
 
     public void resume(String uuid) throws UnavailableException, LibvirtException,
             LibvirtNative.LibvirtCallException {
-        call(c -> {
+        lifecycle("resume", c -> {
             c.domainLookupByUUIDString(uuid).resume();
             return null;
         });
@@ -260,7 +300,7 @@ public final class LibvirtConnection implements AutoCloseable {
 
     public void undefine(String uuid, int flags) throws UnavailableException, LibvirtException,
             LibvirtNative.LibvirtCallException {
-        call(c -> {
+        lifecycle("undefine", c -> {
             c.domainLookupByUUIDString(uuid).undefine(flags);
             return null;
         });
@@ -269,44 +309,29 @@ public final class LibvirtConnection implements AutoCloseable {
     /** Detaches a device by its alias (live and/or config, {@link LibvirtNative#AFFECT_LIVE} etc.). */
     public void detachDeviceAlias(String uuid, String alias, int flags) throws UnavailableException,
             LibvirtException, LibvirtNative.LibvirtCallException {
-        call(c -> {
+        call("detach", c -> {
             LibvirtNative.detachDeviceAlias(ptr(c), uuid, alias, flags);
             return null;
         });
     }
 
-    /** Attaches one device described by its own XML ({@link LibvirtNative#AFFECT_LIVE} and/or _CONFIG). */
-    public void attachDevice(String uuid, String xml, int flags) throws UnavailableException, LibvirtException,
-            LibvirtNative.LibvirtCallException {
-        call(c -> {
-            c.domainLookupByUUIDString(uuid).attachDeviceFlags(xml, flags);
-            return null;
-        });
-    }
-
-    /** Changes one device in place (a cdrom's media), described by its own XML. */
-    public void updateDevice(String uuid, String xml, int flags) throws UnavailableException, LibvirtException,
-            LibvirtNative.LibvirtCallException {
-        call(c -> c.domainLookupByUUIDString(uuid).updateDeviceFlags(xml, flags));
-    }
-
     public String capabilities() throws UnavailableException, LibvirtException, LibvirtNative.LibvirtCallException {
-        return call(Connect::getCapabilities);
+        return call("capabilities", Connect::getCapabilities);
     }
 
     public NodeInfo nodeInfo() throws UnavailableException, LibvirtException, LibvirtNative.LibvirtCallException {
-        return call(Connect::nodeInfo);
+        return call("nodeinfo", Connect::nodeInfo);
     }
 
     /** libvirt library version (of the daemon's side: {@code virConnectGetLibVersion}). */
     public long libVersion() throws UnavailableException, LibvirtException, LibvirtNative.LibvirtCallException {
-        return call(Connect::getLibVersion);
+        return call("version", Connect::getLibVersion);
     }
 
     /** Hypervisor version ({@code virConnectGetVersion}): QEMU's for qemu:///system. */
     public long hypervisorVersion() throws UnavailableException, LibvirtException,
             LibvirtNative.LibvirtCallException {
-        return call(Connect::getVersion);
+        return call("version", Connect::getVersion);
     }
 
     public static boolean isNoDomain(LibvirtException e) {

@@ -128,6 +128,9 @@ public final class DomainController implements AutoCloseable {
     /** A libvirt event for a UUID: sync it now. */
     public void libvirtEvent(String uuid, String event) {
         LOG.debug("libvirt event {} for {}", event, uuid);
+        if (event.startsWith("DeviceRemoved ")) {
+            syncer.deviceRemoved(uuid.toLowerCase(Locale.ROOT), event.substring("DeviceRemoved ".length()));
+        }
         queue.add(uuid.toLowerCase(Locale.ROOT));
     }
 

@@ -1,5 +1,6 @@
 package io.virtfleet.bench;
 
+import io.virtfleet.reconcilers.render.HostInfo;
 import org.libvirt.Domain;
 
 import java.nio.file.Files;
@@ -7,6 +8,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Scenario 2: hot-plug latency — apply (a disk added to the VM spec) → the disk in the domain's live XML, against a
@@ -29,6 +32,7 @@ import java.util.concurrent.TimeUnit;
 public final class HotplugLatency implements Scenario {
     public static final String HOTPLUG_PACKAGE = "io/virtfleet/reconcilers/hotplug/";
     private static final int AFFECT_LIVE = 1;
+    private static final String RUN_DIR = "/var/lib/virtfleet/run";
 
     @Override
     public String name() {
@@ -60,7 +64,7 @@ public final class HotplugLatency implements Scenario {
         r.row("virtfleet: apply → disk in live XML", "TODO", "-", "-", "-");
         r.put("floor_p50_ms", Stats.round(p50, 1)).put("floor_p95_ms", Stats.round(p95, 1))
                 .put("floor_max_ms", Stats.round(Stats.max(floor), 1));
-        r.note("floor: a virtio qcow2 disk attached live to a running test guest (128 MiB, TCG), timed from the call "
+        r.note("floor: a virtio qcow2 disk attached live to a booted test guest (128 MiB, TCG), timed from the call "
                 + "until its source appears in virDomainGetXMLDesc; detached again between repetitions (untimed)");
         r.note("virtfleet half: TODO (hot-plug feature in progress" + (present ? "; its package is present now"
                 : "; reconcilers/.../hotplug does not exist yet") + ")");
@@ -77,6 +81,7 @@ public final class HotplugLatency implements Scenario {
         String prefix = ctx.domainPrefix() + "hpfloor-";
         Path image = Path.of(TestGuest.ALLOWED_ROOT, "images", ctx.domainPrefix() + "hotplug.qcow2");
         List<Double> out = new ArrayList<>();
+        Path consoleLog = null;
         try (RawLibvirt lv = RawLibvirt.open()) {
             Process p = new ProcessBuilder("qemu-img", "create", "-q", "-f", "qcow2", image.toString(), "16M")
                     .redirectErrorStream(true).start();
@@ -84,8 +89,18 @@ public final class HotplugLatency implements Scenario {
                 throw new IllegalStateException("qemu-img create failed: "
                         + new String(p.getInputStream().readAllBytes()));
             }
-            Domain d = lv.defineAndStart(TestGuest.renderedXml("floor", "hotplug", 128, ctx.name("floor-host"),
-                    prefix));
+            // With a serial console log, to wait for the guest's boot: an unplug request sent before the guest's
+            // ACPI is up is never acknowledged.
+            HostInfo host = new HostInfo(ctx.name("floor-host"), List.of(TestGuest.ALLOWED_ROOT), prefix, RUN_DIR,
+                    null);
+            String domainXml = TestGuest.renderedXml("floor", "hotplug", 128, host);
+            Matcher m = Pattern.compile("<log file=['\"]([^'\"]+)['\"]").matcher(domainXml);
+            if (!m.find()) {
+                throw new IllegalStateException("the rendered test guest has no serial console log");
+            }
+            consoleLog = Path.of(m.group(1));
+            Domain d = lv.defineAndStart(domainXml);
+            awaitLine(consoleLog, "VIRTFLEET-GUEST-READY", 120);
             String xml = diskXml(image, "vdb", "bench-hotplug");
             for (int i = 0; i < reps; i++) {
                 long t0 = System.nanoTime();
@@ -109,7 +124,22 @@ public final class HotplugLatency implements Scenario {
                 lv.purge(prefix);
             }
             Files.deleteIfExists(image);
+            if (consoleLog != null) {
+                Files.deleteIfExists(consoleLog);
+            }
         }
         return out;
+    }
+
+    private static void awaitLine(Path log, String text, int seconds) throws Exception {
+        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            if (Files.exists(log) && Files.readString(log, java.nio.charset.StandardCharsets.ISO_8859_1)
+                    .contains(text)) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new IllegalStateException("the guest did not print " + text + " in " + log + " within " + seconds + " s");
     }
 }

@@ -52,8 +52,7 @@ public final class PerVmOverhead implements Scenario {
                 }
                 Thread.sleep(settle.toMillis());
                 double r0 = agent.rssMiB(size.pick(2, 5, 5), Duration.ofMillis(200));
-                agent.gc();
-                ChildJvm.Heap h = agent.heap();
+                ChildJvm.Heap h = agent.heap(size != Size.TINY, true);
                 double q = 0;
                 for (int j = 1; j <= i; j++) {
                     String dom = TestGuest.domainName(stack.domainPrefix, stack.namespace, String.format("vm-%02d", j));

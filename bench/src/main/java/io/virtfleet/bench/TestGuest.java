@@ -54,13 +54,17 @@ public final class TestGuest {
     }
 
     /**
-     * The libvirt domain XML virtfleet's operator would render for this VM on a host called {@code host} with the
-     * given name prefix (same renderer, same host defaults as the operator passes), with a fresh UUID.
+     * The libvirt domain XML virtfleet's operator would render for this VM on a host like {@code host} (same
+     * renderer, same host settings as the operator passes), with a fresh UUID.
      */
-    public static String renderedXml(String namespace, String name, int memoryMiB, String host, String prefix) {
+    public static String renderedXml(String namespace, String name, int memoryMiB, HostInfo host) {
         VirtualMachine vm = vm(namespace, name, memoryMiB);
-        HostInfo h = new HostInfo(host, List.of(ALLOWED_ROOT), prefix, null, null);
-        return DomainRenderer.render(vm, h, new RenderOptions(UUID.randomUUID().toString(), null)).xml();
+        return DomainRenderer.render(vm, host, new RenderOptions(UUID.randomUUID().toString(), null)).xml();
+    }
+
+    /** {@link #renderedXml(String, String, int, HostInfo)} for a host with the agent's defaults. */
+    public static String renderedXml(String namespace, String name, int memoryMiB, String host, String prefix) {
+        return renderedXml(namespace, name, memoryMiB, new HostInfo(host, List.of(ALLOWED_ROOT), prefix, null, null));
     }
 
     /** The libvirt domain name virtfleet gives this VM. */

@@ -6,10 +6,12 @@ import io.virtfleet.agent.NodeAgent;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.Host;
+import io.virtfleet.api.v1alpha1.HostSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.controlplane.EmbeddedControlPlane;
 import io.virtfleet.operator.OperatorConfig;
 import io.virtfleet.operator.VirtfleetOperator;
+import io.virtfleet.reconcilers.render.HostInfo;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -71,7 +73,7 @@ public final class VirtfleetStack implements AutoCloseable {
 
     /** The operator sees the host as ready (fresh Lease, capacity reported). */
     private void awaitHostReady(Duration timeout) throws InterruptedException {
-        Pattern ready = Pattern.compile("virtfleet_operator_hosts\\{ready=\"true\"} [1-9]");
+        Pattern ready = Pattern.compile("virtfleet_operator_hosts\\{ready=\"true\",?}\\s+[1-9]");
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!ready.matcher(operator.metrics().scrape()).find()) {
             if (System.nanoTime() > deadline) {
@@ -81,6 +83,17 @@ public final class VirtfleetStack implements AutoCloseable {
             Thread.sleep(50);
         }
         Thread.sleep(300); // the capacity override reaches the operator's Host cache
+    }
+
+    /**
+     * Host settings for a floor domain that renders exactly like this stack's VMs (the agent's console-log and
+     * guest-channel directories from its Host.spec) but is named and marked for another host, which no agent serves.
+     */
+    public HostInfo floorHost(String floorHost, String floorPrefix) {
+        Host h = admin.resources(Host.class).withName(host).get();
+        HostSpec spec = h != null && h.getSpec() != null ? h.getSpec() : new HostSpec();
+        return new HostInfo(floorHost, List.of(TestGuest.ALLOWED_ROOT), floorPrefix, spec.consoleLogDir, null,
+                spec.guestChannelDir);
     }
 
     public ChildJvm agentJvm() {

@@ -52,6 +52,7 @@ public final class NodeAgent implements AutoCloseable {
     private HostRegistrar registrar;
     private HostProbe probe;
     private DomainController controller;
+    private io.virtfleet.agent.snapshot.SnapshotController snapshots;
     private boolean started;
     private volatile boolean closed;
 
@@ -139,6 +140,8 @@ public final class NodeAgent implements AutoCloseable {
             writeHostStatus(null, false, libvirt.lastError());
         }
         controller.start();
+        snapshots = new io.virtfleet.agent.snapshot.SnapshotController(client, libvirt, config.host());
+        snapshots.start();
     }
 
     private void startEndpoints() {
@@ -245,6 +248,9 @@ public final class NodeAgent implements AutoCloseable {
         }
         if (controller != null) {
             controller.close();
+        }
+        if (snapshots != null) {
+            snapshots.close();
         }
         if (libvirt != null) {
             libvirt.close();

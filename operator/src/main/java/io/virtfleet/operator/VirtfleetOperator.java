@@ -80,6 +80,7 @@ public final class VirtfleetOperator implements AutoCloseable {
             }
             o.withReconciliationMaxInterval(config.maxReconcileInterval());
         });
+        io.virtfleet.operator.protection.Protection.register(op, config, events);
         operator = op;
         op.start();
         started = true;

@@ -1,0 +1,71 @@
+package io.virtfleet.operator.protection;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.Operator;
+import io.virtfleet.api.v1alpha1.ApiGroup;
+import io.virtfleet.api.v1alpha1.Domain;
+import io.virtfleet.operator.EventRecorder;
+import io.virtfleet.operator.OperatorConfig;
+
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The operator's side of snapshots and restores (issue 9). The node agent owns libvirt, so the operator only
+ * validates a request and routes it: it labels the object {@code virtfleet.io/host=<host of the VM's Domain>}, and the
+ * agent of that host (which watches objects with its label) takes/reverts/deletes the libvirt snapshot and writes the
+ * status. Bad requests (VM missing, snapshot of another VM, not ready) get {@code status.phase: Failed} and an
+ * {@code error} here, without reaching an agent.
+ */
+public final class Protection {
+    public static final String PHASE_FAILED = "Failed";
+    public static final String PHASE_PENDING = "Pending";
+    public static final String PHASE_SUCCEEDED = "Succeeded";
+
+    private Protection() {
+    }
+
+    /** Registers the snapshot and restore controllers (leader-elected with the rest). */
+    public static void register(Operator op, OperatorConfig config, EventRecorder events) {
+        op.register(new SnapshotProtection(events), o -> {
+            if (!config.namespaces().isEmpty()) {
+                o.settingNamespaces(config.namespaces());
+            }
+        });
+        op.register(new RestoreProtection(events), o -> {
+            if (!config.namespaces().isEmpty()) {
+                o.settingNamespaces(config.namespaces());
+            }
+        });
+    }
+
+    static Domain domain(KubernetesClient client, String namespace, String vmName) {
+        return vmName == null ? null : client.resources(Domain.class).inNamespace(namespace).withName(vmName).get();
+    }
+
+    static String host(Domain d) {
+        return d == null || d.getSpec() == null ? null : d.getSpec().host;
+    }
+
+    static boolean labelled(HasMetadata o) {
+        return o.getMetadata().getLabels() != null && o.getMetadata().getLabels().containsKey(ApiGroup.HOST_LABEL);
+    }
+
+    /** Adds the host label (a metadata-only edit of a user-owned request object; never its spec). */
+    static <T extends HasMetadata> void label(KubernetesClient client, Class<T> type, T o, String host) {
+        client.resources(type).inNamespace(o.getMetadata().getNamespace()).withName(o.getMetadata().getName())
+                .edit(x -> {
+                    Map<String, String> labels = x.getMetadata().getLabels() == null ? new HashMap<>()
+                            : new HashMap<>(x.getMetadata().getLabels());
+                    labels.put(ApiGroup.HOST_LABEL, host);
+                    x.getMetadata().setLabels(labels);
+                    return x;
+                });
+    }
+
+    static String now() {
+        return Instant.now().toString();
+    }
+}

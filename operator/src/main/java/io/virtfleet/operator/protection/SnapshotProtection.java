@@ -1,0 +1,59 @@
+package io.virtfleet.operator.protection;
+
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.virtfleet.api.v1alpha1.Domain;
+import io.virtfleet.api.v1alpha1.VirtualMachine;
+import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
+import io.virtfleet.api.v1alpha1.VirtualMachineSnapshotStatus;
+
+import java.time.Duration;
+
+/** Validates a VirtualMachineSnapshot and hands it to the agent of its VM's host (label). */
+@ControllerConfiguration(name = "virtualmachinesnapshot", generationAwareEventProcessing = false)
+public class SnapshotProtection implements Reconciler<VirtualMachineSnapshot> {
+    private final io.virtfleet.operator.EventRecorder events;
+
+    SnapshotProtection(io.virtfleet.operator.EventRecorder events) {
+        this.events = events;
+    }
+
+    @Override
+    public UpdateControl<VirtualMachineSnapshot> reconcile(VirtualMachineSnapshot s,
+                                                           Context<VirtualMachineSnapshot> context) {
+        var client = context.getClient();
+        VirtualMachineSnapshotStatus st = s.getStatus();
+        if (s.getMetadata().getDeletionTimestamp() != null || Protection.labelled(s)
+                || st != null && Protection.PHASE_FAILED.equals(st.phase)) {
+            return UpdateControl.noUpdate();
+        }
+        String ns = s.getMetadata().getNamespace();
+        String vmName = s.getSpec() != null ? s.getSpec().vmName : null;
+        VirtualMachine vm = vmName == null ? null
+                : client.resources(VirtualMachine.class).inNamespace(ns).withName(vmName).get();
+        if (vm == null) {
+            return fail(s, "VirtualMachine " + ns + "/" + vmName + " not found (a snapshot's VM must be in its "
+                    + "namespace)");
+        }
+        Domain d = Protection.domain(client, ns, vmName);
+        String host = Protection.host(d);
+        if (host == null) {
+            return UpdateControl.<VirtualMachineSnapshot>noUpdate().rescheduleAfter(Duration.ofSeconds(2));
+        }
+        Protection.label(client, VirtualMachineSnapshot.class, s, host);
+        events.record(vm, "Normal", "SnapshotRequested", "snapshot " + s.getMetadata().getName()
+                + " handed to the agent of host " + host);
+        return UpdateControl.noUpdate();
+    }
+
+    private static UpdateControl<VirtualMachineSnapshot> fail(VirtualMachineSnapshot s, String error) {
+        VirtualMachineSnapshotStatus st = new VirtualMachineSnapshotStatus();
+        st.phase = Protection.PHASE_FAILED;
+        st.readyToUse = false;
+        st.error = error;
+        s.setStatus(st);
+        return UpdateControl.patchStatus(s);
+    }
+}

@@ -143,6 +143,8 @@ class HotplugTest {
         assertThat(guest.qemuPid()).as("same QEMU process").isEqualTo(pid);
         assertThat(Fleet.conditionOf(v, "RestartRequired").getStatus()).isEqualTo("False");
         assertThat(v.getStatus().devices).anyMatch(d -> "data".equals(d.name) && "vda".equals(d.target));
+        assertThat(fleet.domain("hp-disk").getStatus().conditions).as("the Domain's own RestartRequired")
+                .anyMatch(c -> "RestartRequired".equals(c.getType()) && "False".equals(c.getStatus()));
 
         // Remove it: Detaching until the guest acknowledges (DEVICE_REMOVED), then gone.
         try (StateRecorder states = new StateRecorder("hp-disk", "extra")) {

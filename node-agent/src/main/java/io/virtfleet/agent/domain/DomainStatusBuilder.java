@@ -8,6 +8,7 @@ import io.virtfleet.api.v1alpha1.DeviceStatus;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainSpec;
 import io.virtfleet.api.v1alpha1.DomainStatus;
+import io.virtfleet.reconcilers.lifecycle.XmlFingerprint;
 
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -71,6 +72,8 @@ public final class DomainStatusBuilder {
         DomainState state = null;
         String liveHash = null;
         String persistentHash = null;
+        String liveFingerprint = null;
+        String persistentFingerprint = null;
         if (info == null) {
             s.state = DomainState.NOT_DEFINED;
             s.id = -1;
@@ -88,9 +91,11 @@ public final class DomainStatusBuilder {
                 pid.ifPresent(p -> s.pid = p);
                 DomainXml live = parseQuietly(info.liveXml());
                 liveHash = live == null ? null : live.appliedSpecHash().orElse(null);
+                liveFingerprint = live == null ? null : live.appliedFingerprint().orElse(null);
             }
             DomainXml persistent = parseQuietly(info.inactiveXml());
             persistentHash = persistent == null ? null : persistent.appliedSpecHash().orElse(null);
+            persistentFingerprint = persistent == null ? null : persistent.appliedFingerprint().orElse(null);
         }
         s.uuid = info != null ? info.uuid()
                 : spec != null && spec.uuid != null ? spec.uuid.toLowerCase(Locale.ROOT) : null;
@@ -125,8 +130,12 @@ public final class DomainStatusBuilder {
                     + (outcome.waitingFor() != null ? "; waiting for " + outcome.waitingFor() : "");
             conds.add(condition(prev, READY, "False", s.state, msg, generation, now));
         }
+        // Issue 8: disks/interfaces added or removed and cdrom media are applied live, so when both XMLs carry the
+        // fingerprint of their spec only the other changes need a restart.
         boolean restartRequired = info != null && info.active() && persistentHash != null
-                && !Objects.equals(liveHash, persistentHash);
+                && !Objects.equals(liveHash, persistentHash)
+                && (liveFingerprint == null || persistentFingerprint == null
+                || !XmlFingerprint.changed(liveFingerprint, persistentFingerprint).isEmpty());
         conds.add(restartRequired
                 ? condition(prev, RESTART_REQUIRED, "True", "ConfigChanged",
                         "the persistent config was redefined while the domain runs; it applies at the next start",

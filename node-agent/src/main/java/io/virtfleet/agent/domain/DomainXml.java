@@ -2,6 +2,7 @@ package io.virtfleet.agent.domain;
 
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.DeviceStatus;
+import io.virtfleet.reconcilers.lifecycle.XmlFingerprint;
 import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 import org.w3c.dom.Node;
@@ -148,6 +149,23 @@ public final class DomainXml {
         for (Element e : children(md)) {
             if (AGENT_METADATA_NS.equals(e.getNamespaceURI()) && "applied".equals(localName(e))) {
                 return Optional.ofNullable(attr(e, "specHash"));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * The {@link XmlFingerprint} of the spec XML the agent defined (recorded next to the spec hash), so a running
+     * domain's live XML says what it started with; null for XML defined before the agent recorded it.
+     */
+    public Optional<String> appliedFingerprint() {
+        Element md = child(root, "metadata");
+        if (md == null) {
+            return Optional.empty();
+        }
+        for (Element e : children(md)) {
+            if (AGENT_METADATA_NS.equals(e.getNamespaceURI()) && "applied".equals(localName(e))) {
+                return Optional.ofNullable(attr(e, "fingerprint"));
             }
         }
         return Optional.empty();
@@ -377,6 +395,11 @@ public final class DomainXml {
         }
         Element applied = copy.createElementNS(AGENT_METADATA_NS, AGENT_METADATA_PREFIX + ":applied");
         applied.setAttribute("specHash", specHash);
+        try {
+            applied.setAttribute("fingerprint", XmlFingerprint.of(serialize(doc)));
+        } catch (IllegalArgumentException e) {
+            // no fingerprint: RestartRequired falls back to comparing spec hashes
+        }
         md.appendChild(applied);
         return serialize(copy);
     }

@@ -100,6 +100,33 @@ class DomainStatusBuilderTest {
         assertThat(cond(s, "RestartRequired").getStatus()).isEqualTo("True");
     }
 
+    /** A spec XML as the agent defines it (withAgentMetadata records the spec's fingerprint). */
+    static String defined(String hash, String memory, String extraDevice) throws DomainXml.InvalidXmlException {
+        String spec = "<domain type='qemu'><name>vf-a</name><uuid>" + UUID + "</uuid><metadata>"
+                + "<m:vm xmlns:m='" + ApiGroup.LIBVIRT_METADATA_NS + "' host='node-a'/></metadata>"
+                + "<memory unit='MiB'>" + memory + "</memory><devices><disk type='file'>"
+                + "<source file='/var/lib/virtfleet/a.qcow2'/><target dev='vda'/><alias name='ua-root'/></disk>"
+                + extraDevice + "</devices></domain>";
+        return DomainXml.parse(spec).withAgentMetadata(hash, null);
+    }
+
+    @Test
+    void devicesAddedOrRemovedLiveNeedNoRestartOtherChangesDo() throws Exception {
+        String extra = "<disk type='file'><source file='/var/lib/virtfleet/b.qcow2'/><target dev='vdb'/>"
+                + "<alias name='ua-extra'/></disk>";
+        DomainInfo hotplugged = new DomainInfo(UUID, "vf-a", 7, DomainState.RUNNING.code(), 1, true, true,
+                defined("old", "256", ""), defined("new", "256", extra));
+        DomainStatus s = DomainStatusBuilder.build(domain("Running"), hotplugged, OptionalLong.empty(),
+                DomainStatusBuilder.Outcome.ok(null, 0, null), T0);
+        assertThat(cond(s, "RestartRequired").getStatus()).isEqualTo("False");
+
+        DomainInfo memory = new DomainInfo(UUID, "vf-a", 7, DomainState.RUNNING.code(), 1, true, true,
+                defined("old", "256", ""), defined("new", "512", extra));
+        s = DomainStatusBuilder.build(domain("Running"), memory, OptionalLong.empty(),
+                DomainStatusBuilder.Outcome.ok(null, 0, null), T0);
+        assertThat(cond(s, "RestartRequired").getStatus()).isEqualTo("True");
+    }
+
     @Test
     void conditionTransitionTimesAreKeptWhileUnchanged() {
         Domain d = domain("Stopped");

@@ -1,5 +1,18 @@
 package io.virtfleet.operator;
 
+import io.javaoperatorsdk.operator.api.monitoring.Metrics;
+import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.virtfleet.observability.Registries;
+import io.virtfleet.reconcilers.lifecycle.PrintableStatus;
+
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -7,10 +20,27 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
- * The operator's counters and gauges, rendered in the Prometheus text format (version 0.0.4) on {@code /metrics}.
- * Hand-rolled on purpose: a dozen numbers do not justify a metrics library in the image.
+ * The operator's meters, in its own Micrometer Prometheus registry (one per operator, never the global one), exposed
+ * on {@code /metrics}. JOSDK's {@link MicrometerMetrics} ({@link #josdk()}) adds the framework's reconciliation
+ * counts, durations and failures ({@code operator_sdk_*}) to the same registry; the {@code virtfleet_operator_*}
+ * series are virtfleet's own:
+ * <ul>
+ * <li>{@code virtfleet_operator_leader} gauge, 1 while this replica reconciles</li>
+ * <li>{@code virtfleet_operator_reconciliations_total}, {@code …_reconciliation_errors_total},
+ * {@code …_domain_applies_total}, {@code …_domain_apply_errors_total}, {@code …_status_patches_total},
+ * {@code …_events_total}</li>
+ * <li>{@code virtfleet_operator_scheduling_decisions_total{result=scheduled|unschedulable}}</li>
+ * <li>{@code virtfleet_operator_virtualmachines{status=<printableStatus>}} gauge (every known status, 0 included)</li>
+ * <li>{@code virtfleet_operator_hosts{ready=true|false}} gauge</li>
+ * </ul>
+ * The counters stay plain {@link AtomicLong}s the reconciler increments (read by function counters), so the hot path
+ * does not look meters up.
  */
 public final class OperatorMetrics {
+    private static final List<String> STATUSES = List.of(PrintableStatus.PENDING, PrintableStatus.SCHEDULING,
+            PrintableStatus.STARTING, PrintableStatus.RUNNING, PrintableStatus.PAUSED, PrintableStatus.STOPPING,
+            PrintableStatus.STOPPED, PrintableStatus.FAILED, PrintableStatus.MIGRATING, PrintableStatus.UNKNOWN);
+
     final AtomicLong reconciliations = new AtomicLong();
     final AtomicLong reconciliationErrors = new AtomicLong();
     final AtomicLong domainApplies = new AtomicLong();
@@ -23,6 +53,47 @@ public final class OperatorMetrics {
     private volatile Supplier<Map<String, Long>> vmsByStatus = Map::of;
     private volatile Supplier<Map<Boolean, Long>> hostsByReadiness = Map::of;
 
+    private final PrometheusMeterRegistry registry;
+    private final MultiGauge vms;
+    private final MicrometerMetrics josdk;
+
+    public OperatorMetrics() {
+        this(Registries.prometheus());
+    }
+
+    OperatorMetrics(PrometheusMeterRegistry registry) {
+        this.registry = registry;
+        Gauge.builder("virtfleet.operator.leader", this, m -> m.leader.getAsBoolean() ? 1 : 0)
+                .description("1 while this replica holds the leader Lease (or runs without election)")
+                .register(registry);
+        counter("virtfleet.operator.reconciliations", "VirtualMachine reconciliations", reconciliations, Tags.empty());
+        counter("virtfleet.operator.reconciliation.errors", "reconciliations that threw", reconciliationErrors,
+                Tags.empty());
+        counter("virtfleet.operator.domain.applies", "server-side applies of Domains", domainApplies, Tags.empty());
+        counter("virtfleet.operator.domain.apply.errors", "failed server-side applies of Domains", domainApplyErrors,
+                Tags.empty());
+        counter("virtfleet.operator.status.patches", "VirtualMachine status writes", statusPatches, Tags.empty());
+        counter("virtfleet.operator.events", "Kubernetes Events recorded", events, Tags.empty());
+        counter("virtfleet.operator.scheduling.decisions", "scheduling decisions by result", scheduled,
+                Tags.of("result", "scheduled"));
+        counter("virtfleet.operator.scheduling.decisions", "scheduling decisions by result", unschedulable,
+                Tags.of("result", "unschedulable"));
+        vms = MultiGauge.builder("virtfleet.operator.virtualmachines")
+                .description("VirtualMachines in the cache by status.printableStatus").register(registry);
+        refreshVms();
+        for (boolean ready : new boolean[]{true, false}) {
+            Gauge.builder("virtfleet.operator.hosts", this,
+                            m -> m.hostsByReadiness.get().getOrDefault(ready, 0L).doubleValue())
+                    .description("Hosts by heartbeat readiness").tag("ready", String.valueOf(ready))
+                    .register(registry);
+        }
+        josdk = MicrometerMetrics.withoutPerResourceMetrics(registry);
+    }
+
+    private void counter(String name, String help, AtomicLong value, Tags tags) {
+        FunctionCounter.builder(name, value, AtomicLong::doubleValue).description(help).tags(tags).register(registry);
+    }
+
     void leader(BooleanSupplier s) {
         leader = s;
     }
@@ -33,6 +104,16 @@ public final class OperatorMetrics {
 
     void hostsByReadiness(Supplier<Map<Boolean, Long>> s) {
         hostsByReadiness = s;
+    }
+
+    /** JOSDK's metrics on this registry (reconciliation counts, durations, failures), for the operator's config. */
+    Metrics josdk() {
+        return josdk;
+    }
+
+    /** The registry behind {@code /metrics} (tests, embedding). */
+    public MeterRegistry registry() {
+        return registry;
     }
 
     public long reconciliations() {
@@ -47,50 +128,19 @@ public final class OperatorMetrics {
         return statusPatches.get();
     }
 
-    /** The Prometheus text exposition. */
+    /** The Prometheus text exposition (what {@code /metrics} serves). */
     public String scrape() {
-        StringBuilder sb = new StringBuilder();
-        gauge(sb, "virtfleet_operator_leader", "1 while this replica holds the leader Lease (or runs without election)",
-                leader.getAsBoolean() ? 1 : 0);
-        counter(sb, "virtfleet_operator_reconciliations_total", "VirtualMachine reconciliations", reconciliations);
-        counter(sb, "virtfleet_operator_reconciliation_errors_total", "reconciliations that threw",
-                reconciliationErrors);
-        counter(sb, "virtfleet_operator_domain_applies_total", "server-side applies of Domains", domainApplies);
-        counter(sb, "virtfleet_operator_domain_apply_errors_total", "failed server-side applies of Domains",
-                domainApplyErrors);
-        counter(sb, "virtfleet_operator_status_patches_total", "VirtualMachine status writes", statusPatches);
-        counter(sb, "virtfleet_operator_events_total", "Kubernetes Events recorded", events);
-        sb.append("# HELP virtfleet_operator_scheduling_decisions_total scheduling decisions by result\n")
-                .append("# TYPE virtfleet_operator_scheduling_decisions_total counter\n")
-                .append("virtfleet_operator_scheduling_decisions_total{result=\"scheduled\"} ").append(scheduled.get())
-                .append('\n')
-                .append("virtfleet_operator_scheduling_decisions_total{result=\"unschedulable\"} ")
-                .append(unschedulable.get()).append('\n');
-        sb.append("# HELP virtfleet_operator_virtualmachines VirtualMachines in the cache by status.printableStatus\n")
-                .append("# TYPE virtfleet_operator_virtualmachines gauge\n");
-        new TreeMap<>(vmsByStatus.get()).forEach((status, n) -> sb.append("virtfleet_operator_virtualmachines{status=\"")
-                .append(escape(status)).append("\"} ").append(n).append('\n'));
-        sb.append("# HELP virtfleet_operator_hosts Hosts by heartbeat readiness\n")
-                .append("# TYPE virtfleet_operator_hosts gauge\n");
-        Map<Boolean, Long> hosts = hostsByReadiness.get();
-        sb.append("virtfleet_operator_hosts{ready=\"true\"} ").append(hosts.getOrDefault(true, 0L)).append('\n');
-        sb.append("virtfleet_operator_hosts{ready=\"false\"} ").append(hosts.getOrDefault(false, 0L)).append('\n');
-        return sb.toString();
+        refreshVms();
+        return registry.scrape();
     }
 
-    private static void counter(StringBuilder sb, String name, String help, AtomicLong v) {
-        sb.append("# HELP ").append(name).append(' ').append(help).append('\n')
-                .append("# TYPE ").append(name).append(" counter\n")
-                .append(name).append(' ').append(v.get()).append('\n');
-    }
-
-    private static void gauge(StringBuilder sb, String name, String help, long v) {
-        sb.append("# HELP ").append(name).append(' ').append(help).append('\n')
-                .append("# TYPE ").append(name).append(" gauge\n")
-                .append(name).append(' ').append(v).append('\n');
-    }
-
-    private static String escape(String s) {
-        return s == null ? "" : s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
+    /** Statuses come and go with the VMs: the gauge's rows are rebuilt from the cache on each scrape. */
+    private synchronized void refreshVms() {
+        Map<String, Long> counts = new TreeMap<>();
+        STATUSES.forEach(s -> counts.put(s, 0L));
+        counts.putAll(vmsByStatus.get());
+        List<MultiGauge.Row<?>> rows = new ArrayList<>();
+        counts.forEach((status, n) -> rows.add(MultiGauge.Row.of(Tags.of("status", status), n)));
+        vms.register(rows, true);
     }
 }

@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
+import io.virtfleet.observability.HttpEndpoints;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,7 +32,7 @@ public final class VirtfleetOperator implements AutoCloseable {
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final OperatorMetrics metrics = new OperatorMetrics();
     private volatile Operator operator;
-    private volatile OperatorEndpoints endpoints;
+    private volatile HttpEndpoints endpoints;
     private volatile boolean started;
 
     public VirtfleetOperator() {
@@ -53,8 +54,10 @@ public final class VirtfleetOperator implements AutoCloseable {
         metrics.leader(this::isLeading);
         if (config.healthPort() >= 0 || config.metricsPort() >= 0) {
             try {
-                endpoints = OperatorEndpoints.start(config.healthPort(), config.metricsPort(),
-                        new OperatorEndpoints.Probes(this::liveness, this::readiness), metrics);
+                // Ready means "started, informers synced and healthy", for the standby replica too (it must be
+                // ready for the PodDisruptionBudget to allow evicting the leader).
+                endpoints = HttpEndpoints.start("operator", config.healthPort(), config.metricsPort(),
+                        new HttpEndpoints.Probes(this::liveness, this::readiness), metrics::scrape);
             } catch (java.io.IOException e) {
                 throw new IllegalStateException("cannot listen for health/metrics: " + e.getMessage(), e);
             }
@@ -65,6 +68,7 @@ public final class VirtfleetOperator implements AutoCloseable {
             o.withCloseClientOnStop(false);
             o.withConcurrentReconciliationThreads(config.reconcileThreads());
             o.withStopOnInformerErrorDuringStartup(true);
+            o.withMetrics(metrics.josdk());
             if (config.leaderElection()) {
                 o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(config.leaseName(),
                         config.leaseNamespace(), config.leaseDuration(), config.renewDeadline(), config.retryPeriod(),

@@ -1,0 +1,142 @@
+package io.virtfleet.operator;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.virtfleet.agent.AgentConfig;
+import io.virtfleet.agent.NodeAgent;
+import io.virtfleet.observability.PrometheusText;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.UUID;
+
+import static io.virtfleet.operator.RealAgentEndToEndTest.PREFIX;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The operator (metrics and health on port 0) and the REAL node agent (likewise) on the REAL libvirtd: one VM
+ * (runStrategy Halted: defined, never started) goes through a reconcile and an agent sync, then both /metrics are
+ * scraped over HTTP and parsed: virtfleet's series, JOSDK's reconciliation meters and the agent's libvirt timers.
+ */
+class MetricsEndToEndTest extends OperatorTestSupport {
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    static HttpResponse<String> get(int port, String path) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static PrometheusText scrape(int port) throws Exception {
+        HttpResponse<String> r = get(port, "/metrics");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("Content-Type")).hasValue("text/plain; version=0.0.4; charset=utf-8");
+        return PrometheusText.parse(r.body());
+    }
+
+    @Test
+    void operatorAndAgentExposeTheirSeries() throws Exception {
+        RealAgentEndToEndTest.requireLibvirtAndGuest();
+        RealAgentEndToEndTest.removeLeftovers();
+        String ns = newNamespace("metrics");
+        String host = "op-metrics-" + UUID.randomUUID().toString().substring(0, 6);
+        String vmName = "metered";
+        VirtfleetOperator operator = null;
+        try (KubernetesClient agentClient = new KubernetesClientBuilder().withConfig(cp.config()).build();
+             NodeAgent agent = new NodeAgent(AgentConfig.forHost(host).withDomainPrefix(PREFIX).withPorts(0, 0),
+                     agentClient)) {
+            agent.start();
+            operator = startOperator(OperatorConfig.builder().healthPort(0).metricsPort(0), ns);
+            int opHealth = operator.healthPort();
+            int opMetrics = operator.metricsPort();
+            assertThat(opHealth).isPositive();
+            assertThat(opMetrics).isPositive();
+            assertThat(get(opHealth, "/healthz").statusCode()).isEqualTo(200);
+            assertThat(get(opHealth, "/readyz").statusCode()).isEqualTo(200);
+            eventually().atMost(Duration.ofSeconds(30)).until(() -> get(agent.healthPort(), "/readyz")
+                    .statusCode() == 200);
+            assertThat(get(agent.healthPort(), "/healthz").statusCode()).isEqualTo(200);
+
+            apply(new RealAgentEndToEndTest.YamlVm(ns, vmName, () -> """
+                    apiVersion: virtfleet.io/v1alpha1
+                    kind: VirtualMachine
+                    metadata:
+                      name: %s
+                      namespace: %s
+                    spec:
+                      runStrategy: Halted
+                      hypervisor: qemu
+                      nodeName: %s
+                      cpu: {cores: 1}
+                      memory: 128Mi
+                      graphics: none
+                      firmware:
+                        kernelBoot:
+                          kernel: /var/lib/virtfleet/images/test-guest/vmlinuz
+                          initrd: /var/lib/virtfleet/images/test-guest/initrd.img
+                    """.formatted(vmName, ns, host)));
+            eventually().atMost(Duration.ofSeconds(60)).until(() -> "Stopped".equals(printable(ns, vmName)));
+
+            PrometheusText op = scrape(opMetrics);
+            assertThat(op.value("virtfleet_operator_leader")).hasValue(1);
+            assertThat(op.value("virtfleet_operator_reconciliations_total").orElse(0)).isPositive();
+            assertThat(op.type("virtfleet_operator_reconciliations_total")).hasValue("counter");
+            assertThat(op.value("virtfleet_operator_domain_applies_total").orElse(0)).isPositive();
+            assertThat(op.value("virtfleet_operator_status_patches_total").orElse(0)).isPositive();
+            assertThat(op.value("virtfleet_operator_reconciliation_errors_total")).hasValue(0);
+            assertThat(op.value("virtfleet_operator_domain_apply_errors_total")).hasValue(0);
+            assertThat(op.value("virtfleet_operator_events_total")).isPresent();
+            assertThat(op.value("virtfleet_operator_scheduling_decisions_total", "result", "scheduled")
+                    .orElse(0)).isPositive();
+            assertThat(op.value("virtfleet_operator_scheduling_decisions_total", "result", "unschedulable"))
+                    .isPresent();
+            assertThat(op.value("virtfleet_operator_virtualmachines", "status", "Stopped")).hasValue(1);
+            assertThat(op.value("virtfleet_operator_virtualmachines", "status", "Running")).hasValue(0);
+            assertThat(op.value("virtfleet_operator_hosts", "ready", "true").orElse(0)).isPositive();
+            assertThat(op.value("virtfleet_operator_hosts", "ready", "false")).isPresent();
+            // the accessors tests and bench use agree with what is exposed
+            assertThat(operator.metrics().reconciliations()).isPositive();
+            assertThat(operator.metrics().domainApplies()).isPositive();
+            assertThat(operator.metrics().statusPatches()).isPositive();
+            // JOSDK's own reconciliation meters (MicrometerMetrics) in the same registry
+            assertThat(op.sum("operator_sdk_reconciliations_started_total")).isPositive();
+            assertThat(op.sum("operator_sdk_reconciliations_success_total")).isPositive();
+            assertThat(op.sum("operator_sdk_controllers_execution_reconcile_seconds_count")).isPositive();
+            assertThat(op.samples("jvm_memory_used_bytes")).isNotEmpty();
+
+            PrometheusText ag = scrape(agent.metricsPort());
+            assertThat(ag.value("virtfleet_agent_libvirt_call_seconds_count", "op", "define", "result", "ok")
+                    .orElse(0)).isGreaterThanOrEqualTo(1);
+            assertThat(ag.sum("virtfleet_agent_libvirt_call_seconds_count")).isGreaterThan(2);
+            assertThat(ag.value("virtfleet_agent_lifecycle_actions_total", "action", "define", "result", "ok")
+                    .orElse(0)).isGreaterThanOrEqualTo(1);
+            assertThat(ag.value("virtfleet_agent_libvirt_connected")).hasValue(1);
+            assertThat(ag.value("virtfleet_agent_hotplug_operations_total", "op", "attach", "result", "ok"))
+                    .isPresent();
+            assertThat(ag.value("virtfleet_agent_genid_changes_total")).isPresent();
+            eventually().untilAsserted(() -> assertThat(scrape(agent.metricsPort())
+                    .value("virtfleet_agent_domains", "state", "Shutoff")).hasValue(1));
+        } finally {
+            client.genericKubernetesResources(io.virtfleet.api.v1alpha1.ApiGroup.API_VERSION, "VirtualMachine")
+                    .inNamespace(ns).withName(vmName).delete();
+            if (operator != null) {
+                VirtfleetOperator o = operator;
+                try {
+                    eventually().atMost(Duration.ofSeconds(30)).until(() -> vm(ns, vmName) == null);
+                } catch (RuntimeException e) {
+                    // left for removeLeftovers
+                }
+                stopOperator(o);
+            }
+            for (String name : RealAgentEndToEndTest.virsh("list", "--all", "--name").split("\\R")) {
+                if (name.strip().startsWith(PREFIX + ns)) {
+                    RealAgentEndToEndTest.virsh("destroy", name.strip());
+                    RealAgentEndToEndTest.virsh("undefine", "--nvram", name.strip());
+                }
+            }
+        }
+    }
+}

@@ -43,7 +43,43 @@ public final class Hotplugger {
     /** Synced=False reason (and Warning event) of a failed hot-plug. */
     public static final String REASON_HOTPLUG_FAILED = "HotplugFailed";
 
-    private final LibvirtConnection libvirt;
+    /** The three libvirt calls hot-plug makes (a seam for tests; production: {@link #of(LibvirtConnection)}). */
+    public interface DeviceCalls {
+        void attach(String uuid, String xml, int flags) throws LibvirtConnection.UnavailableException,
+                LibvirtException, LibvirtNative.LibvirtCallException;
+
+        void update(String uuid, String xml, int flags) throws LibvirtConnection.UnavailableException,
+                LibvirtException, LibvirtNative.LibvirtCallException;
+
+        void detachAlias(String uuid, String alias, int flags) throws LibvirtConnection.UnavailableException,
+                LibvirtException, LibvirtNative.LibvirtCallException;
+    }
+
+    /** {@link DeviceCalls} on a libvirt connection. */
+    public static DeviceCalls of(LibvirtConnection c) {
+        return new DeviceCalls() {
+            @Override
+            public void attach(String uuid, String xml, int flags) throws LibvirtConnection.UnavailableException,
+                    LibvirtException, LibvirtNative.LibvirtCallException {
+                c.attachDevice(uuid, xml, flags);
+            }
+
+            @Override
+            public void update(String uuid, String xml, int flags) throws LibvirtConnection.UnavailableException,
+                    LibvirtException, LibvirtNative.LibvirtCallException {
+                c.updateDevice(uuid, xml, flags);
+            }
+
+            @Override
+            public void detachAlias(String uuid, String alias, int flags)
+                    throws LibvirtConnection.UnavailableException, LibvirtException,
+                    LibvirtNative.LibvirtCallException {
+                c.detachDeviceAlias(uuid, alias, flags);
+            }
+        };
+    }
+
+    private final DeviceCalls libvirt;
     private final Clock clock;
     private final Duration detachTimeout;
     /** uuid → device key → the pending detach. */
@@ -80,10 +116,10 @@ public final class Hotplugger {
     }
 
     public Hotplugger(LibvirtConnection libvirt, Clock clock) {
-        this(libvirt, clock, DETACH_TIMEOUT);
+        this(libvirt == null ? null : of(libvirt), clock, DETACH_TIMEOUT);
     }
 
-    public Hotplugger(LibvirtConnection libvirt, Clock clock, Duration detachTimeout) {
+    public Hotplugger(DeviceCalls libvirt, Clock clock, Duration detachTimeout) {
         this.libvirt = libvirt;
         this.clock = clock;
         this.detachTimeout = detachTimeout;
@@ -167,7 +203,7 @@ public final class Hotplugger {
                     changed |= wait.equals(detachTimeout);
                     requeue = min(requeue, wait);
                 } else if (a instanceof DeviceAction.UpdateMedia m) {
-                    libvirt.updateDevice(uuid, m.xml(), flags);
+                    libvirt.update(uuid, m.xml(), flags);
                     changed = true;
                     LOG.info("{}: cdrom {} ({}) media -> {}", ref, m.key(), m.target(),
                             m.source() == null ? "ejected" : m.source());
@@ -177,12 +213,12 @@ public final class Hotplugger {
                         LOG.info("{}: disk {} waits for {} to be detached", ref, d.key(), d.target());
                         continue;
                     }
-                    libvirt.attachDevice(uuid, d.xml(), flags);
+                    libvirt.attach(uuid, d.xml(), flags);
                     changed = true;
                     LOG.info("{}: attached disk {} ({}) live", ref, d.key(), d.target());
                     done.add("attached disk " + d.key() + " (" + d.target() + ")");
                 } else if (a instanceof DeviceAction.AttachInterface i) {
-                    libvirt.attachDevice(uuid, withConfigMac(i, persistentXml), flags);
+                    libvirt.attach(uuid, withConfigMac(i, persistentXml), flags);
                     changed = true;
                     LOG.info("{}: attached interface {} live", ref, i.key());
                     done.add("attached interface " + i.key());
@@ -221,11 +257,11 @@ public final class Hotplugger {
                     kind, key, detachTimeout.toSeconds());
         }
         try {
-            libvirt.detachDeviceAlias(uuid, alias, flags);
+            libvirt.detachAlias(uuid, alias, flags);
         } catch (LibvirtNative.LibvirtCallException e) {
             // CONFIG may already lack it (redefined this pass), or an unplug is still in progress: retry LIVE only.
             if ((flags & LibvirtNative.AFFECT_CONFIG) != 0) {
-                libvirt.detachDeviceAlias(uuid, alias, LibvirtNative.AFFECT_LIVE);
+                libvirt.detachAlias(uuid, alias, LibvirtNative.AFFECT_LIVE);
             } else if (p == null) {
                 throw e;
             } else {

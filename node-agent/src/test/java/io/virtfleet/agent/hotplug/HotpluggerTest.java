@@ -4,7 +4,13 @@ import io.virtfleet.api.v1alpha1.DeviceStatus;
 import io.virtfleet.reconcilers.hotplug.DeviceAction;
 import org.junit.jupiter.api.Test;
 
+import io.virtfleet.agent.libvirt.LibvirtNative;
+
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -23,6 +29,129 @@ class HotpluggerTest {
         DeviceAction.AttachInterface withMac = new DeviceAction.AttachInterface("ua-net1", "ua-net1",
                 "52:54:00:00:00:01", a.xml());
         assertThat(Hotplugger.withConfigMac(withMac, persistent)).isEqualTo(a.xml());
+    }
+
+    static final String ROOT = "<disk type='file' device='disk'><source file='/i/root.qcow2'/>"
+            + "<target dev='vda' bus='virtio'/><alias name='ua-root'/></disk>";
+    static final String EXTRA = "<disk type='file' device='disk'><source file='/i/extra.qcow2'/>"
+            + "<target dev='vdb' bus='virtio'/><alias name='ua-extra'/></disk>";
+
+    static String dom(String... devices) {
+        return "<domain type='qemu'><name>d</name><devices>" + String.join("", devices) + "</devices></domain>";
+    }
+
+    /** Records calls; attaches of {@code failing} sources fail like libvirt would. */
+    static final class FakeCalls implements Hotplugger.DeviceCalls {
+        final List<String> calls = new ArrayList<>();
+        String failing;
+
+        @Override
+        public void attach(String uuid, String xml, int flags) throws LibvirtNative.LibvirtCallException {
+            calls.add("attach " + flags);
+            if (failing != null && xml.contains(failing)) {
+                throw new LibvirtNative.LibvirtCallException("Cannot access storage file '" + failing + "'");
+            }
+        }
+
+        @Override
+        public void update(String uuid, String xml, int flags) {
+            calls.add("update " + flags);
+        }
+
+        @Override
+        public void detachAlias(String uuid, String alias, int flags) {
+            calls.add("detach " + alias + " " + flags);
+        }
+    }
+
+    static final class MutableClock extends Clock {
+        Instant now = Instant.parse("2026-01-01T00:00:00Z");
+
+        @Override
+        public ZoneOffset getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    }
+
+    static DeviceStatus status(List<DeviceStatus> devices, String name) {
+        return devices.stream().filter(d -> name.equals(d.name)).findFirst().orElse(null);
+    }
+
+    @Test
+    void anUnacknowledgedDetachIsDetachingThenDetachTimeoutAndRequestedAgainWithoutBlockingOthers()
+            throws Exception {
+        FakeCalls calls = new FakeCalls();
+        MutableClock clock = new MutableClock();
+        Hotplugger h = new Hotplugger(calls, clock, Duration.ofSeconds(30));
+        List<DeviceStatus> live = List.of(
+                new DeviceStatus("root", DeviceStatus.KIND_DISK, "vda", null, "/i/root.qcow2", "Attached"),
+                new DeviceStatus("extra", DeviceStatus.KIND_DISK, "vdb", null, "/i/extra.qcow2", "Attached"));
+
+        // spec dropped "extra"; persistent config already redefined without it: LIVE only
+        Hotplugger.Outcome o = h.sync("t", "u", dom(ROOT), dom(ROOT, EXTRA), dom(ROOT));
+        assertThat(calls.calls).containsExactly("detach ua-extra " + LibvirtNative.AFFECT_LIVE);
+        assertThat(o.requeueAfter()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(status(h.decorate("u", live), "extra").state).isEqualTo(DeviceStatus.STATE_DETACHING);
+        assertThat(status(h.decorate("u", live), "root").state).isEqualTo(DeviceStatus.STATE_ATTACHED);
+
+        // 10 s later the guest still has it: no new request, still Detaching, look again in 20 s
+        clock.now = clock.now.plusSeconds(10);
+        o = h.sync("t", "u", dom(ROOT), dom(ROOT, EXTRA), dom(ROOT));
+        assertThat(calls.calls).hasSize(1);
+        assertThat(o.requeueAfter()).isEqualTo(Duration.ofSeconds(20));
+
+        // meanwhile other devices are attached (the pending unplug blocks nothing else)
+        String other = EXTRA.replace("extra", "other").replace("vdb", "vdc");
+        h.sync("t", "u", dom(ROOT, other), dom(ROOT, EXTRA), dom(ROOT, other));
+        assertThat(calls.calls).last().isEqualTo("attach " + LibvirtNative.AFFECT_LIVE);
+
+        // after the timeout: DetachTimeout, requested again
+        clock.now = clock.now.plusSeconds(21);
+        h.sync("t", "u", dom(ROOT), dom(ROOT, EXTRA), dom(ROOT));
+        assertThat(calls.calls).last().isEqualTo("detach ua-extra " + LibvirtNative.AFFECT_LIVE);
+        DeviceStatus extra = status(h.decorate("u", live), "extra");
+        assertThat(extra.state).isEqualTo(DeviceStatus.STATE_DETACH_TIMEOUT);
+        assertThat(extra.message).contains("attempt 2");
+
+        // DEVICE_REMOVED, and the next pass sees it gone from the live XML
+        h.deviceRemoved("u", "ua-extra");
+        o = h.sync("t", "u", dom(ROOT), dom(ROOT), dom(ROOT));
+        assertThat(o.done()).containsExactly("detached disk ua-extra (guest acknowledged)");
+        assertThat(h.pending("u")).isEmpty();
+    }
+
+    @Test
+    void aFailedAttachIsReportedAndTheOtherDevicesAreAttachedAnyway() throws Exception {
+        FakeCalls calls = new FakeCalls();
+        calls.failing = "/i/missing.qcow2";
+        Hotplugger h = new Hotplugger(calls, new MutableClock(), Duration.ofSeconds(30));
+        String missing = EXTRA.replace("extra", "missing");
+        String nic = "<interface type='bridge'><source bridge='br0'/><model type='virtio'/>"
+                + "<alias name='ua-net1'/></interface>";
+        // persistent config lacks both (not redefined yet): LIVE | CONFIG
+        Hotplugger.Outcome o = h.sync("t", "u", dom(ROOT, missing, nic), dom(ROOT), dom(ROOT));
+        int both = LibvirtNative.AFFECT_LIVE | LibvirtNative.AFFECT_CONFIG;
+        assertThat(calls.calls).containsExactly("attach " + both, "attach " + both);
+        assertThat(o.error()).contains("ua-missing").contains("Cannot access storage file");
+        List<DeviceStatus> shown = h.decorate("u", List.of(new DeviceStatus("root", DeviceStatus.KIND_DISK, "vda",
+                null, "/i/root.qcow2", DeviceStatus.STATE_ATTACHED)));
+        assertThat(status(shown, "root").state).isEqualTo(DeviceStatus.STATE_ATTACHED);
+        assertThat(status(shown, "missing").state).isEqualTo(DeviceStatus.STATE_FAILED);
+        assertThat(status(shown, "missing").target).isEqualTo("vdb");
+
+        // the spec drops it: the failure is gone with the next pass
+        h.sync("t", "u", dom(ROOT), dom(ROOT), dom(ROOT));
+        assertThat(status(h.decorate("u", List.of()), "missing")).isNull();
     }
 
     @Test

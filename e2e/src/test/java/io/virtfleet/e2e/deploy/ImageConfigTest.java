@@ -64,7 +64,7 @@ class ImageConfigTest {
         assertThat(image.config().path("User").asText()).isEqualTo("0:0");
         assertThat(strings(image.config().path("Entrypoint"))).isEqualTo(ENTRYPOINT);
         assertThat(strings(image.config().path("Cmd"))).containsExactly("agent");
-        assertThat(fieldNames(image.config().path("ExposedPorts"))).isEmpty();
+        assertThat(fieldNames(image.config().path("ExposedPorts"))).containsExactlyInAnyOrder("8080/tcp", "9090/tcp");
         runnable(image);
         assertThat(image.files()).containsKey("lib/x86_64-linux-gnu/libvirt.so.0");
 
@@ -73,7 +73,8 @@ class ImageConfigTest {
         assertThat(pod.getSecurityContext().getRunAsUser()).isZero();
         Container c = pod.getContainers().get(0);
         assertThat(c.getImage()).isEqualTo(image.ref());
-        assertThat(c.getPorts()).extracting(ContainerPort::getContainerPort).isEmpty();
+        assertThat(c.getPorts()).extracting(p -> p.getContainerPort() + "/tcp")
+                .containsExactlyInAnyOrderElementsOf(fieldNames(image.config().path("ExposedPorts")));
         assertThat(c.getArgs()).first().isEqualTo("agent");
     }
 

@@ -46,6 +46,7 @@ import io.virtfleet.reconcilers.render.HostInfo;
 import io.virtfleet.reconcilers.render.Identity;
 import io.virtfleet.reconcilers.render.InvalidVirtualMachineException;
 import io.virtfleet.reconcilers.render.RenderOptions;
+import io.virtfleet.reconcilers.validation.DiskClaims;
 import io.virtfleet.reconcilers.validation.FieldError;
 import io.virtfleet.reconcilers.validation.ValidationContext;
 import io.virtfleet.reconcilers.validation.VirtualMachineValidator;
@@ -185,11 +186,14 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         // Syntax and consistency first; disk roots are checked against the host once there is one.
         List<String> errors = messages(VirtualMachineValidator.validate(vm,
                 new ValidationContext(host != null ? roots(hostView) : List.of("/"))));
+        // Namespace isolation: host files another namespace's earlier VM uses (re-checked: that VM may go away).
+        List<String> claims = messages(DiskClaims.conflicts(vm, vms != null ? vms.list().toList() : List.of()));
+        errors.addAll(claims);
         if (!errors.isEmpty()) {
             VirtualMachineStatus next = StatusFolder.fold(StatusFolder.input(vm, now).validationErrors(errors)
                     .host(host).hostLost(host != null ? hostWatch.lost(host, now) : null).domain(domain).uuid(uuid)
                     .restartChanges(restartChanges(domain)));
-            return finish(vm, context, next, notes, null);
+            return finish(vm, context, next, notes, claims.isEmpty() ? null : config.pendingRetry());
         }
 
         Decision decision = null;

@@ -2,6 +2,10 @@ package io.virtfleet.api.v1alpha1;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.api.model.Quantity;
@@ -20,6 +24,16 @@ import java.util.List;
 @ValidationRule(value = "!(has(self.nodeName) && has(self.hostSelector))",
         message = "set either nodeName or hostSelector, not both", fieldPath = ".nodeName")
 public class VirtualMachineSpec {
+    /**
+     * Schema rules that only repeat the operator's syntax checks (VirtualMachineValidator), so the apiserver refuses
+     * such input with a field path before anything is stored. Semantic checks (multicast MACs, paths, platform rules)
+     * stay in the operator, which also sees manifests that bypass the apiserver ({@code virtfleet validate}).
+     */
+    static final String GUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}";
+    static final String DNS_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+    static final String MAC = "^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$";
+    static final int MAX_TEXT = 4096;
+
     @JsonPropertyDescription("When virtfleet keeps the VM running: Always (default), Halted, Manual, RerunOnFailure or Once.")
     public RunStrategy runStrategy;
 
@@ -30,6 +44,7 @@ public class VirtualMachineSpec {
     public LabelSelector hostSelector;
 
     @JsonPropertyDescription("Pins the VM to the Host of this name; scheduling is skipped.")
+    @Size(max = 253)
     public String nodeName;
 
     @JsonPropertyDescription("Firmware identity and boot: SMBIOS UUID, direct kernel boot.")
@@ -37,6 +52,7 @@ public class VirtualMachineSpec {
 
     @JsonPropertyDescription("VM generation ID: auto (default; virtfleet manages it), none (no genid device), or an "
             + "explicit GUID used as the initial value.")
+    @Pattern("^(auto|none|" + GUID + ")$")
     public String genid;
 
     @JsonPropertyDescription("Virtual CPU topology and model.")
@@ -46,12 +62,15 @@ public class VirtualMachineSpec {
     public Quantity memory;
 
     @JsonPropertyDescription("Machine type, e.g. q35 (default for kvm/qemu) or pc.")
+    @Size(max = 64)
     public String machine;
 
     @JsonPropertyDescription("Disks and cdroms, in boot order. Each has a unique name that identifies it for hot-plug.")
+    @Size(max = 64)
     public List<Disk> disks = new ArrayList<>();
 
     @JsonPropertyDescription("Network interfaces. Each has a unique name that identifies it for hot-plug.")
+    @Size(max = 32)
     public List<NetworkInterface> interfaces = new ArrayList<>();
 
     @JsonPropertyDescription("Remote display: spice (default for kvm/qemu), vnc or none.")
@@ -64,6 +83,7 @@ public class VirtualMachineSpec {
     public static class Firmware {
         @JsonPropertyDescription("SMBIOS UUID of the domain. When absent virtfleet derives a stable one from the VM's "
                 + "namespace and name and shows it in status.uuid.")
+        @Pattern("^" + GUID + "$")
         public String uuid;
 
         @JsonPropertyDescription("Boot a kernel and initrd directly instead of from a disk.")
@@ -73,16 +93,21 @@ public class VirtualMachineSpec {
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class KernelBoot {
         @JsonPropertyDescription("Absolute path of the kernel image on the host, under an allowed root.")
+        @Size(max = MAX_TEXT)
         public String kernel;
         @JsonPropertyDescription("Absolute path of the initrd on the host, under an allowed root.")
+        @Size(max = MAX_TEXT)
         public String initrd;
         @JsonPropertyDescription("Kernel command line.")
+        @Size(max = MAX_TEXT)
         public String cmdline;
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class Cpu {
         @JsonPropertyDescription("Number of virtual CPUs (>= 1).")
+        @Min(1)
+        @Max(4096)
         public Integer cores;
         @JsonPropertyDescription("CPU model: host-passthrough (default for kvm), host-model, or a named libvirt model.")
         public String model;
@@ -91,6 +116,8 @@ public class VirtualMachineSpec {
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class Disk {
         @JsonPropertyDescription("Unique name of the disk within the VM; kept in libvirt as the device alias ua-<name>.")
+        @Size(max = 63)
+        @Pattern(DNS_LABEL)
         public String name;
         @JsonPropertyDescription("The host file behind the disk.")
         public Volume volume;
@@ -108,6 +135,7 @@ public class VirtualMachineSpec {
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class Volume {
         @JsonPropertyDescription("Absolute, normalized path on the host, under one of the Host's allowed disk roots.")
+        @Size(max = MAX_TEXT)
         public String path;
         @JsonPropertyDescription("Image format: qcow2 or raw. Defaults to qcow2 for .qcow2 files, raw otherwise.")
         public String format;
@@ -116,6 +144,8 @@ public class VirtualMachineSpec {
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class NetworkInterface {
         @JsonPropertyDescription("Unique name of the interface within the VM; kept in libvirt as the alias ua-<name>.")
+        @Size(max = 63)
+        @Pattern(DNS_LABEL)
         public String name;
         @JsonPropertyDescription("libvirt network to connect to (exclusive with bridge).")
         public String network;
@@ -125,6 +155,7 @@ public class VirtualMachineSpec {
         public String model;
         @JsonPropertyDescription("Unicast MAC address, e.g. 52:54:00:6b:3c:58. Allocated by libvirt when absent and "
                 + "reported in status.devices.")
+        @Pattern(MAC)
         public String macAddress;
         @JsonPropertyDescription("Host-side device name (tap name; for xen the vifname). Allocated when absent.")
         public String target;
@@ -133,8 +164,10 @@ public class VirtualMachineSpec {
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class OperatingSystem {
         @JsonPropertyDescription("OpenVZ filesystem template, e.g. debian-12-x86_64.")
+        @Size(max = 255)
         public String template;
         @JsonPropertyDescription("libosinfo short id or URI of the guest OS, e.g. debian12 or http://debian.org/debian/12.")
+        @Size(max = 255)
         public String variant;
     }
 }

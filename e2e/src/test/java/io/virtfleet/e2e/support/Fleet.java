@@ -51,22 +51,38 @@ public final class Fleet implements AutoCloseable {
     public static final Path RUN_DIR = Path.of("/var/lib/virtfleet/run");
 
     private final EmbeddedControlPlane cp;
+    /** A client of its own (outlives a restart of a non-shared control plane), or null: the control plane's. */
+    private final KubernetesClient ownClient;
     private final String id;
     private final String namespace;
     private final Map<String, NodeAgent> agents = new LinkedHashMap<>();
     private final List<Path> files = new ArrayList<>();
     private VirtfleetOperator operator;
 
-    private Fleet(EmbeddedControlPlane cp, String id) {
+    private Fleet(EmbeddedControlPlane cp, KubernetesClient ownClient, String id) {
         this.cp = cp;
+        this.ownClient = ownClient;
         this.id = id;
         this.namespace = "e2e-" + id;
     }
 
     /** Starts the operator and one agent per host suffix (host names become {@code e2e-<id>-<suffix>}). */
     public static Fleet start(String... hostSuffixes) {
+        return start(EmbeddedControlPlane.shared(), null, hostSuffixes);
+    }
+
+    /**
+     * As {@link #start(String...)} on a control plane of the test's own, through one client built from its config
+     * that all of the fleet uses (it survives the control plane being stopped and started again on the same dataDir).
+     */
+    public static Fleet startOn(EmbeddedControlPlane cp, String... hostSuffixes) {
+        return start(cp, new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(cp.config()).build(),
+                hostSuffixes);
+    }
+
+    private static Fleet start(EmbeddedControlPlane cp, KubernetesClient ownClient, String... hostSuffixes) {
         requireTestGuest();
-        Fleet fleet = new Fleet(EmbeddedControlPlane.shared(), UUID.randomUUID().toString().substring(0, 6));
+        Fleet fleet = new Fleet(cp, ownClient, UUID.randomUUID().toString().substring(0, 6));
         try {
             fleet.client().namespaces().resource(new NamespaceBuilder().withNewMetadata()
                     .withName(fleet.namespace).endMetadata().build()).serverSideApply();
@@ -129,7 +145,7 @@ public final class Fleet implements AutoCloseable {
     }
 
     public KubernetesClient client() {
-        return cp.client();
+        return ownClient != null ? ownClient : cp.client();
     }
 
     public EmbeddedControlPlane controlPlane() {
@@ -247,6 +263,11 @@ public final class Fleet implements AutoCloseable {
         return new LibvirtGuest(domainName(vm), RUN_DIR);
     }
 
+    /** A libvirt domain by its libvirt name (which may not exist). */
+    public LibvirtGuest guest(String libvirtName) {
+        return new LibvirtGuest(libvirtName, RUN_DIR);
+    }
+
     // -------------------------------------------------------------------------------------------------------- close
 
     @Override
@@ -266,6 +287,9 @@ public final class Fleet implements AutoCloseable {
             stopAgent(host);
         }
         LibvirtGuest.undefineAllWithPrefix("e2e" + id);
+        if (ownClient != null) {
+            ownClient.close();
+        }
         for (Path f : files) {
             try {
                 Files.deleteIfExists(f);

@@ -56,6 +56,7 @@ public final class Fleet implements AutoCloseable {
     private final String id;
     private final String namespace;
     private final Map<String, NodeAgent> agents = new LinkedHashMap<>();
+    private final java.util.Set<String> hostsStarted = new java.util.LinkedHashSet<>();
     private final List<Path> files = new ArrayList<>();
     private VirtfleetOperator operator;
 
@@ -121,6 +122,7 @@ public final class Fleet implements AutoCloseable {
                 .withConsoleLogDir(RUN_DIR.toString()).withGuestChannelDir(RUN_DIR.toString()), client());
         agent.start();
         agents.put(host, agent);
+        hostsStarted.add(host);
         return agent;
     }
 
@@ -285,6 +287,18 @@ public final class Fleet implements AutoCloseable {
         stopOperator();
         for (String host : List.copyOf(agents.keySet())) {
             stopAgent(host);
+        }
+        // The control plane outlives this fleet: its Hosts must go, or the next test class's operator could place a VM
+        // on a host whose agent is gone but whose Lease has not expired yet.
+        for (String host : hostsStarted) {
+            try {
+                client().resources(io.virtfleet.api.v1alpha1.Host.class).withName(host).delete();
+                client().resources(io.fabric8.kubernetes.api.model.coordination.v1.Lease.class)
+                        .inNamespace(io.virtfleet.api.v1alpha1.ApiGroup.SYSTEM_NAMESPACE)
+                        .withName(io.virtfleet.api.v1alpha1.ApiGroup.leaseName(host)).delete();
+            } catch (RuntimeException e) {
+                LOG.warn("fleet {}: cannot remove Host {}: {}", id, host, e.toString());
+            }
         }
         LibvirtGuest.undefineAllWithPrefix("e2e" + id);
         if (ownClient != null) {

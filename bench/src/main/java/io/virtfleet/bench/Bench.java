@@ -45,6 +45,12 @@ public final class Bench implements Callable<Integer> {
             + "print its top sampled frames.")
     boolean profile;
 
+    @Option(names = "--scale-vms", paramLabel = "N", description = "scale: this many VMs instead of the size's.")
+    Integer scaleVms;
+
+    @Option(names = "--scale-hosts", paramLabel = "N", description = "scale: this many hosts instead of the size's.")
+    Integer scaleHosts;
+
     private final PrintStream console;
     private final List<Report> reports = new ArrayList<>();
 
@@ -81,6 +87,7 @@ public final class Bench implements Callable<Integer> {
         long t0 = System.nanoTime();
         int failed = 0;
         try (BenchContext ctx = new BenchContext(size, dir, console, profile)) {
+            ctx.scaleOverride(scaleVms, scaleHosts);
             console.printf("virtfleet bench (%s) %s%n", size.name().toLowerCase(), ZonedDateTime.now()
                     .format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
             console.printf("machine: %d CPUs (%s), %.1f GiB, load average %.2f; java %s%n",

@@ -31,6 +31,8 @@ public final class BenchContext implements AutoCloseable {
     private final Deque<AutoCloseable> cleanups = new ArrayDeque<>();
     private final Thread hook;
     private EmbeddedControlPlane controlPlane;
+    private Integer scaleVms;
+    private Integer scaleHosts;
     private boolean closed;
 
     public BenchContext(Size size, Path out, PrintStream console, boolean profile) throws IOException {
@@ -53,6 +55,20 @@ public final class BenchContext implements AutoCloseable {
 
     public Size size() {
         return size;
+    }
+
+    /** --scale-vms / --scale-hosts (null: the size's). */
+    public void scaleOverride(Integer vms, Integer hosts) {
+        this.scaleVms = vms;
+        this.scaleHosts = hosts;
+    }
+
+    public int scaleVms(int bySize) {
+        return scaleVms != null ? scaleVms : bySize;
+    }
+
+    public int scaleHosts(int bySize) {
+        return scaleHosts != null ? scaleHosts : bySize;
     }
 
     public Path out() {

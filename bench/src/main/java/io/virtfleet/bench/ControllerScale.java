@@ -56,8 +56,8 @@ public final class ControllerScale implements Scenario {
     @Override
     public Report run(BenchContext ctx) throws Exception {
         Size size = ctx.size();
-        int n = size.pick(10, 500, 5000);
-        int hostCount = size.pick(2, 20, 200);
+        int n = ctx.scaleVms(size.pick(10, 500, 5000));
+        int hostCount = ctx.scaleHosts(size.pick(2, 20, 200));
         Report r = new Report(name(), "operator with " + n + " VMs over " + hostCount + " SIMULATED hosts, real "
                 + "kube-apiserver, operator in a child JVM");
         r.put("vms", n).put("hosts", hostCount).put("simulated_hosts", true);
@@ -104,6 +104,8 @@ public final class ControllerScale implements Scenario {
         Duration quiet = Duration.ofMillis(size.pick(1000, 3000, 3000));
         Thread.sleep(size.pick(300, 2000, 2000));
         double rssIdle = op.rssMiB(samples, Duration.ofMillis(200));
+        boolean heaps = size != Size.TINY;
+        ChildJvm.Heap heapIdle = op.heap(heaps, false);
         ctx.log(String.format("operator up (pid %d), idle RSS %.0f MiB", op.pid(), rssIdle));
 
         // The burst: N VMs applied as fast as 8 threads can, the simulated agent acknowledging each Domain.
@@ -158,7 +160,6 @@ public final class ControllerScale implements Scenario {
         long opWrites = ApiCounter.writes(operatorReqs);
 
         double rssSteady = op.rssMiB(samples, Duration.ofMillis(200));
-        boolean heaps = size != Size.TINY;
         ChildJvm.Heap heapSteady = op.heap(heaps, false);
         ChildJvm.Heap liveSteady = op.heap(heaps, true);
         ctx.log(String.format("steady: RSS %.0f MiB, heap used %.0f / committed %.0f MiB, live after GC %.0f MiB",
@@ -225,6 +226,8 @@ public final class ControllerScale implements Scenario {
         r.row("restart → informers synced, s", informersS, null, null, null);
         r.row("restart → full resync done, s", resyncS, resyncFloorS, resyncS / resyncFloorS, "< " + TARGET_RESYNC_S);
         r.row("RSS idle (hosts only), MiB", rssIdle, null, null, null);
+        r.row("  of which not Java heap (RSS - committed heap), MiB", rssIdle - heapIdle.committedMiB(), null, null,
+                null);
         r.row("RSS steady after burst, MiB", rssSteady, rssIdle, rssSteady / rssIdle, "< " + TARGET_RSS_MIB);
         r.row("RSS after restart + resync, MiB", rssAfterResync, rssIdle, rssAfterResync / rssIdle,
                 "< " + TARGET_RSS_MIB);
@@ -249,6 +252,8 @@ public final class ControllerScale implements Scenario {
                 .put("ratio_resync_vs_floor", Stats.round(resyncS / resyncFloorS, 3))
                 .put("resync_writes", resyncWrites)
                 .put("rss_idle_mib", Stats.round(rssIdle, 1))
+                .put("heap_committed_idle_mib", Stats.round(heapIdle.committedMiB(), 1))
+                .put("non_heap_idle_mib", Stats.round(rssIdle - heapIdle.committedMiB(), 1))
                 .put("rss_steady_mib", Stats.round(rssSteady, 1))
                 .put("rss_after_resync_mib", Stats.round(rssAfterResync, 1))
                 .put("ratio_rss_steady_vs_idle", Stats.round(rssSteady / rssIdle, 3))

@@ -133,10 +133,10 @@ public final class Svg {
         return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
     }
 
-    /** 1, 2, 2.5 or 5 times a power of ten, at or above v. */
+    /** The smallest round number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a power of ten) at or above v. */
     static double nice(double v) {
         double p = Math.pow(10, Math.floor(Math.log10(v)));
-        for (double m : new double[] {1, 2, 2.5, 5, 10}) {
+        for (double m : new double[] {1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10}) {
             if (m * p >= v) {
                 return m * p;
             }
@@ -145,12 +145,23 @@ public final class Svg {
     }
 
     static List<Double> ticks(double max) {
-        double step = nice(max / 6);
+        double step = tickStep(max / 6);
         List<Double> out = new ArrayList<>();
         for (double t = 0; t <= max + step * 1e-9; t += step) {
             out.add(t);
         }
         return out;
+    }
+
+    /** 1, 2, 2.5 or 5 times a power of ten, at or above v: tick spacing. */
+    static double tickStep(double v) {
+        double p = Math.pow(10, Math.floor(Math.log10(v)));
+        for (double m : new double[] {1, 2, 2.5, 5, 10}) {
+            if (m * p >= v) {
+                return m * p;
+            }
+        }
+        return 10 * p;
     }
 
     private static String label(double t) {

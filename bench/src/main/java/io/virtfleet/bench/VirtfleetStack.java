@@ -52,15 +52,24 @@ public final class VirtfleetStack implements AutoCloseable {
 
     /** Starts the agent (in a child JVM when {@code agentInChild}), the capacity override and the operator. */
     public static VirtfleetStack start(BenchContext ctx, String what, boolean agentInChild) throws Exception {
+        return start(ctx, what, agentInChild, 0);
+    }
+
+    /** As above, the agent with {@code agentWorkers} parallel domain syncs (0: its default). */
+    public static VirtfleetStack start(BenchContext ctx, String what, boolean agentInChild, int agentWorkers)
+            throws Exception {
         VirtfleetStack s = ctx.onClose(new VirtfleetStack(ctx, what));
         BenchContext.ensureNamespace(s.admin, s.namespace);
         if (agentInChild) {
-            s.agentJvm = ChildJvm.start("agent", ChildJvm.AGENT_JVM_OPTS, List.of("agent", "--host", s.host,
-                            "--kubeconfig", s.cp.kubeconfig().toString(), "--domain-prefix", s.domainPrefix),
-                    ctx.out().resolve(what + "-agent.log"));
+            List<String> args = new ArrayList<>(List.of("agent", "--host", s.host, "--kubeconfig",
+                    s.cp.kubeconfig().toString(), "--domain-prefix", s.domainPrefix));
+            if (agentWorkers > 0) {
+                args.addAll(List.of("--workers", Integer.toString(agentWorkers)));
+            }
+            s.agentJvm = ChildJvm.start("agent", ChildJvm.AGENT_JVM_OPTS, args, ctx.out().resolve(what + "-agent.log"));
         } else {
-            s.agent = new NodeAgent(AgentConfig.forHost(s.host).withDomainPrefix(s.domainPrefix),
-                    ctx.newClient(s.cp));
+            AgentConfig config = AgentConfig.forHost(s.host).withDomainPrefix(s.domainPrefix);
+            s.agent = new NodeAgent(agentWorkers > 0 ? config.withWorkers(agentWorkers) : config, ctx.newClient(s.cp));
             s.agent.start();
         }
         s.capacity = CapacityOverride.start(s.admin, s.host, SIMULATED_CPUS, Duration.ofSeconds(60));

@@ -21,7 +21,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"virtfleet benchmarks against floors measured in the same run: start latency (vs raw "
-                + "libvirt-java), hot-plug (TODO), controller scale (simulated hosts), per-VM overhead (vs QEMU's own "
+                + "libvirt-java), hot-plug (apply → disk in live XML vs raw attach), controller scale (simulated hosts), per-VM overhead (vs QEMU's own "
                 + "RSS), render throughput (JMH).", "Prints a table and a BENCH {json} line per scenario."})
 public final class Bench implements Callable<Integer> {
     /** In the order they run: the CPU-bound JMH first, the heaviest (scale) last. */

@@ -28,6 +28,8 @@ public final class VirtfleetStack implements AutoCloseable {
     public static final String FIELD_MANAGER = "virtfleet-bench";
     /** Host.status.cpus the bench sets (see {@link CapacityOverride}). */
     public static final int SIMULATED_CPUS = 64;
+    /** Console logs of the in-process agent's domains (the floor's domains render with the same). */
+    public static final String RUN_DIR = "/var/lib/virtfleet/run";
 
     public final EmbeddedControlPlane cp;
     public final KubernetesClient admin;
@@ -68,7 +70,10 @@ public final class VirtfleetStack implements AutoCloseable {
             }
             s.agentJvm = ChildJvm.start("agent", ChildJvm.AGENT_JVM_OPTS, args, ctx.out().resolve(what + "-agent.log"));
         } else {
-            AgentConfig config = AgentConfig.forHost(s.host).withDomainPrefix(s.domainPrefix);
+            // A serial console log: the hot-plug scenario waits for the guest's boot in it (an unplug sent before
+            // the guest's ACPI is up is never acknowledged). Floors render with the same (floorHost).
+            AgentConfig config = AgentConfig.forHost(s.host).withDomainPrefix(s.domainPrefix)
+                    .withConsoleLogDir(RUN_DIR);
             s.agent = new NodeAgent(agentWorkers > 0 ? config.withWorkers(agentWorkers) : config, ctx.newClient(s.cp));
             s.agent.start();
         }

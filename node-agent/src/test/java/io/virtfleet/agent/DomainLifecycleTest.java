@@ -175,7 +175,9 @@ class DomainLifecycleTest {
         assertThat(s.observedRestartGeneration).isEqualTo(1L);
         assertThat(condition(s, "Ready")).get().extracting(Condition::getStatus).isEqualTo("True");
         assertThat(get("run-stop").getMetadata().getFinalizers()).contains(ApiGroup.AGENT_FINALIZER);
-        assertThat(eventReasons("run-stop")).contains("Defined", "Started");
+        // Events are posted by a background thread: they may land just after the status.
+        await().atMost(Duration.ofSeconds(10))
+                .untilAsserted(() -> assertThat(eventReasons("run-stop")).contains("Defined", "Started"));
         // the ownership mark and the agent's bookkeeping are in the persistent config
         String persistent = TestEnv.virsh("dumpxml", "--inactive", g.uuid()).out();
         assertThat(persistent).contains(ApiGroup.LIBVIRT_METADATA_NS).contains("specHash=");

@@ -1,6 +1,10 @@
 package io.virtfleet.bench.jmh;
 
 import io.virtfleet.api.v1alpha1.VirtualMachine;
+import io.virtfleet.reconcilers.domain.xml.DomainDef;
+import io.virtfleet.reconcilers.domain.xml.DomainXmlCodec;
+import io.virtfleet.reconcilers.hotplug.DeviceAction;
+import io.virtfleet.reconcilers.hotplug.DevicePlanner;
 import io.virtfleet.reconcilers.manifest.ManifestDocument;
 import io.virtfleet.reconcilers.manifest.Manifests;
 import io.virtfleet.reconcilers.render.DomainRenderer;
@@ -36,9 +40,10 @@ import java.util.concurrent.TimeUnit;
  * XML serializer writing the very same document from an already-built DOM (no validation, no model) on the same core
  * in the same run.
  *
- * <p>TODO(hot-plug planner): a {@code plan()} benchmark for a 20-device diff belongs here once the device planner
- * exists (reconcilers has no device planner yet; node-agent's DomainSyncPlanner plans power actions only). Shape:
- * a live domain with 10 disks + 10 interfaces, a desired spec that adds 10, removes 5 and changes 5; score plans/s.
+ * <p>{@link #plan} and {@link #planFromXml}: the hot-plug planner ({@code DevicePlanner}) on a 20-device diff — a live
+ * domain with 10 disks + 10 interfaces, a desired one that keeps 10, removes 5 disks, changes 5 interfaces' model
+ * (RestartRequired) and adds 5 disks + 5 interfaces; {@code planFromXml} includes parsing both documents, as the
+ * agent does on every sync of a running domain.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -50,6 +55,10 @@ public class RenderBenchmark {
     private VirtualMachine vm;
     private HostInfo host;
     private RenderOptions options;
+    private String liveXml;
+    private String desiredXml;
+    private DomainDef live;
+    private DomainDef desired;
     private Document dom;
     private Transformer transformer;
 
@@ -64,6 +73,52 @@ public class RenderBenchmark {
         dom = f.newDocumentBuilder().parse(new org.xml.sax.InputSource(new StringReader(xml)));
         transformer = TransformerFactory.newInstance().newTransformer();
         transformer.setOutputProperty(OutputKeys.OMIT_XML_DECLARATION, "yes");
+        RenderOptions planOptions = new RenderOptions("6c1d3a52-6f1e-4cc4-9a0b-3f4c1b7e2a10", null);
+        liveXml = DomainRenderer.render(devices(0, 10, 10, 10, null), host, planOptions).xml();
+        desiredXml = DomainRenderer.render(devices(0, 5, 10, 15, "e1000"), host, planOptions).xml();
+        live = DomainXmlCodec.parse(liveXml);
+        desired = DomainXmlCodec.parse(desiredXml);
+        int actions = DevicePlanner.plan(desired, live).size();
+        if (actions != 20) {
+            throw new IllegalStateException("the plan benchmark's diff should have 20 actions, has " + actions);
+        }
+    }
+
+    /**
+     * A small VM with disks {@code d<from>..d<to-1>} plus {@code d<addFrom>..d<addTo-1>} and as many interfaces
+     * {@code n<i>}; interfaces 0-4 get {@code changedModel} when it is set.
+     */
+    static VirtualMachine devices(int from, int to, int addFrom, int addTo, String changedModel) {
+        StringBuilder y = new StringBuilder("""
+                apiVersion: virtfleet.io/v1alpha1
+                kind: VirtualMachine
+                metadata: {name: plan, namespace: bench}
+                spec:
+                  hypervisor: kvm
+                  memory: 1Gi
+                  cpu: {cores: 2}
+                  disks:
+                """);
+        for (int i = from; i < to; i++) {
+            y.append("  - {name: d").append(i).append(", volume: {path: /var/lib/virtfleet/images/d").append(i)
+                    .append(".qcow2, format: qcow2}}\n");
+        }
+        for (int i = addFrom; i < addTo; i++) {
+            y.append("  - {name: d").append(i).append(", volume: {path: /var/lib/virtfleet/images/d").append(i)
+                    .append(".qcow2, format: qcow2}}\n");
+        }
+        y.append("  interfaces:\n");
+        for (int i = 0; i < 10 + (addTo - addFrom); i++) {
+            String model = changedModel != null && i < 5 ? changedModel : "virtio";
+            y.append("  - {name: n").append(i).append(", bridge: br0, model: ").append(model)
+                    .append(String.format(", macAddress: \"52:54:00:00:01:%02x\"}%n", i));
+        }
+        List<ManifestDocument> docs = Manifests.parse(y.toString());
+        if (docs.isEmpty() || docs.get(0).vm() == null || !docs.get(0).errors().isEmpty()) {
+            throw new IllegalStateException("plan benchmark VM is invalid: "
+                    + (docs.isEmpty() ? "empty" : docs.get(0).errors()));
+        }
+        return docs.get(0).vm();
     }
 
     public static VirtualMachine load(Path seed) throws java.io.IOException {
@@ -78,6 +133,16 @@ public class RenderBenchmark {
     @Benchmark
     public DomainXml render() {
         return DomainRenderer.render(vm, host, options);
+    }
+
+    @Benchmark
+    public List<DeviceAction> plan() {
+        return DevicePlanner.plan(desired, live);
+    }
+
+    @Benchmark
+    public List<DeviceAction> planFromXml() {
+        return DevicePlanner.plan(desiredXml, liveXml);
     }
 
     @Benchmark

@@ -137,6 +137,9 @@ class HotplugTest {
         LOG.info("TIMING apply -> disk in status: {} ms", (System.nanoTime() - t0) / 1_000_000);
         assertThat(guest.liveXml()).contains("ua-extra").contains("hp-disk-extra");
         assertThat(guest.persistentXml()).contains("ua-extra");
+        assertThat(fleet.agent(fleet.host("a")).metrics().scrape()).as("the agent counts the attach")
+                .containsPattern("virtfleet_agent_hotplug_operations_total\\{[^}]*op=\"attach\",result=\"ok\"[^}]*}"
+                        + " [1-9]");
         String line = guest.awaitConsole("VF-BLOCK: .*=extra", Duration.ofSeconds(30));
         LOG.info("TIMING apply -> guest sees the disk: {} ms ({})", (System.nanoTime() - t0) / 1_000_000, line.trim());
         assertThat(guest.exec("cat /sys/block/vdb/serial").output()).contains("extra");
@@ -159,8 +162,18 @@ class HotplugTest {
             guest.awaitConsole("VF-BLOCK: vda=data\\s*$", Duration.ofSeconds(30));
             // The unplug is acknowledged within ~0.3 s under ACPI hotplug; the 50 ms poll usually sees Detaching,
             // and the agent's event says whether DEVICE_REMOVED (not a later look at the live XML) ended it.
-            boolean acked = domainEvents("hp-disk").stream().anyMatch(m -> m.contains("detached disk ua-extra")
-                    && m.contains("guest acknowledged"));
+            // The agent posts its Events from a background thread: give the last one a moment to land.
+            long until = System.nanoTime() + 10_000_000_000L;
+            boolean acked = false;
+            while (!acked && System.nanoTime() < until) {
+                acked = domainEvents("hp-disk").stream().anyMatch(m -> m.contains("detached disk ua-extra")
+                        && m.contains("guest acknowledged"));
+                if (!acked && !states.seen.contains(DeviceStatus.STATE_DETACHING)) {
+                    Thread.sleep(200);
+                } else {
+                    break;
+                }
+            }
             LOG.info("detach: Detaching observed={}, DEVICE_REMOVED used={}",
                     states.seen.contains(DeviceStatus.STATE_DETACHING), acked);
             assertThat(states.seen.contains(DeviceStatus.STATE_DETACHING) || acked).isTrue();

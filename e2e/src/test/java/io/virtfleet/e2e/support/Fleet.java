@@ -126,6 +126,11 @@ public final class Fleet implements AutoCloseable {
         return agent;
     }
 
+    /** The running agent of {@code host} (null when it is stopped). */
+    public synchronized NodeAgent agent(String host) {
+        return agents.get(host);
+    }
+
     /** Stops a host's agent (its Lease then expires); its running domains keep running in libvirt. */
     public synchronized void stopAgent(String host) {
         NodeAgent agent = agents.remove(host);

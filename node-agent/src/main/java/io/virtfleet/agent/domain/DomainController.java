@@ -286,5 +286,6 @@ public final class DomainController implements AutoCloseable {
             }
         }
         threads.clear();
+        syncer.close();
     }
 }

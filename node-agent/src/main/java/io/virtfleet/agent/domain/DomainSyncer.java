@@ -134,6 +134,11 @@ public final class DomainSyncer {
         return d.getMetadata().getNamespace() + "/" + d.getMetadata().getName();
     }
 
+    /** Posts the Events still queued (the workers have stopped). */
+    public void close() {
+        events.close(Duration.ofSeconds(5));
+    }
+
     public Result sync(String uuid) throws LibvirtConnection.UnavailableException {
         List<Domain> claims = domainsByUuid.apply(uuid);
         Optional<DomainInfo> lv = inspect(uuid);

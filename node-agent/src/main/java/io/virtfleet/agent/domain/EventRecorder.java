@@ -1,5 +1,11 @@
 package io.virtfleet.agent.domain;
 
+import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -14,7 +20,8 @@ import java.util.Locale;
 
 /**
  * Kubernetes Events (core/v1) about a Domain, in its namespace: what the agent did to the libvirt domain and why it
- * refused. Best effort: a failed event is logged, never fatal.
+ * refused. Best effort: a failed event is logged, never fatal. Posted in order by one background thread, so the
+ * worker syncing a domain never waits for the apiserver between two libvirt calls (a define, an attach).
  */
 public final class EventRecorder {
     private static final Logger LOG = LoggerFactory.getLogger(EventRecorder.class);
@@ -25,12 +32,36 @@ public final class EventRecorder {
     private final KubernetesClient client;
     private final String host;
 
+    private final ExecutorService poster = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "virtfleet-agent-events");
+        t.setDaemon(true);
+        return t;
+    });
+
     public EventRecorder(KubernetesClient client, String host) {
         this.client = client;
         this.host = host;
     }
 
     public void record(Domain d, String type, String reason, String message) {
+        try {
+            poster.execute(() -> post(d, type, reason, message));
+        } catch (RejectedExecutionException e) {
+            post(d, type, reason, message);
+        }
+    }
+
+    /** Posts what is queued (up to {@code timeout}) and stops the background thread. */
+    public void close(Duration timeout) {
+        poster.shutdown();
+        try {
+            poster.awaitTermination(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void post(Domain d, String type, String reason, String message) {
         String ns = d.getMetadata().getNamespace();
         String now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
         String msg = message.length() > 1000 ? message.substring(0, 997) + "..." : message;

@@ -1,5 +1,6 @@
 package io.virtfleet.agent.hotplug;
 
+import io.virtfleet.agent.AgentMetrics;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.agent.libvirt.LibvirtNative;
 import io.virtfleet.api.v1alpha1.ApiGroup;
@@ -55,28 +56,48 @@ public final class Hotplugger {
                 LibvirtException, LibvirtNative.LibvirtCallException;
     }
 
-    /** {@link DeviceCalls} on a libvirt connection. */
+    /**
+     * {@link DeviceCalls} on a libvirt connection; each call counts in
+     * {@code virtfleet_agent_hotplug_operations_total{op,result}} (when the connection has meters).
+     */
     public static DeviceCalls of(LibvirtConnection c) {
         return new DeviceCalls() {
             @Override
             public void attach(String uuid, String xml, int flags) throws LibvirtConnection.UnavailableException,
                     LibvirtException, LibvirtNative.LibvirtCallException {
-                c.attachDevice(uuid, xml, flags);
+                counted(c, "attach", () -> c.attachDevice(uuid, xml, flags));
             }
 
             @Override
             public void update(String uuid, String xml, int flags) throws LibvirtConnection.UnavailableException,
                     LibvirtException, LibvirtNative.LibvirtCallException {
-                c.updateDevice(uuid, xml, flags);
+                counted(c, "update", () -> c.updateDevice(uuid, xml, flags));
             }
 
             @Override
             public void detachAlias(String uuid, String alias, int flags)
                     throws LibvirtConnection.UnavailableException, LibvirtException,
                     LibvirtNative.LibvirtCallException {
-                c.detachDeviceAlias(uuid, alias, flags);
+                counted(c, "detach", () -> c.detachDeviceAlias(uuid, alias, flags));
             }
         };
+    }
+
+    private interface DeviceCall {
+        void run() throws LibvirtConnection.UnavailableException, LibvirtException, LibvirtNative.LibvirtCallException;
+    }
+
+    private static void counted(LibvirtConnection c, String op, DeviceCall call)
+            throws LibvirtConnection.UnavailableException, LibvirtException, LibvirtNative.LibvirtCallException {
+        String result = AgentMetrics.ERROR;
+        try {
+            call.run();
+            result = AgentMetrics.OK;
+        } finally {
+            if (c.metrics() != null) {
+                c.metrics().hotplug(op, result);
+            }
+        }
     }
 
     private final DeviceCalls libvirt;

@@ -318,7 +318,7 @@ public final class LibvirtConnection implements AutoCloseable {
     /** Attaches one device described by its own XML ({@link LibvirtNative#AFFECT_LIVE} and/or _CONFIG). */
     public void attachDevice(String uuid, String xml, int flags) throws UnavailableException, LibvirtException,
             LibvirtNative.LibvirtCallException {
-        call(c -> {
+        call("attach", c -> {
             c.domainLookupByUUIDString(uuid).attachDeviceFlags(xml, flags);
             return null;
         });
@@ -327,7 +327,7 @@ public final class LibvirtConnection implements AutoCloseable {
     /** Changes one device in place (a cdrom's media), described by its own XML. */
     public void updateDevice(String uuid, String xml, int flags) throws UnavailableException, LibvirtException,
             LibvirtNative.LibvirtCallException {
-        call(c -> c.domainLookupByUUIDString(uuid).updateDeviceFlags(xml, flags));
+        call("update", c -> c.domainLookupByUUIDString(uuid).updateDeviceFlags(xml, flags));
     }
 
     public String capabilities() throws UnavailableException, LibvirtException, LibvirtNative.LibvirtCallException {

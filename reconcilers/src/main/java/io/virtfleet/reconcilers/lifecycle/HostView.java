@@ -76,16 +76,36 @@ public record HostView(String name, Map<String, String> labels, boolean unschedu
         return time == null ? null : time.toInstant().plusSeconds(lease.getSpec().getLeaseDurationSeconds());
     }
 
+    /**
+     * Bytes of a quantity, remembered per spelling: scheduling sums every VM's memory for each decision, and fabric8's
+     * BigDecimal conversion was half of the operator's CPU in a 5,000-VM burst (bench/RESULTS.md). Few distinct
+     * spellings exist ("128Mi", "4Gi"); the map is cleared if hostile input ever makes it large.
+     */
     static Long bytes(Quantity q) {
         if (q == null || q.getAmount() == null || q.getAmount().isBlank()) {
             return null;
         }
-        try {
-            return Quantity.getAmountInBytes(q).longValue();
-        } catch (RuntimeException e) {
-            return null;
+        String key = q.getFormat() == null ? q.getAmount() : q.getAmount() + " " + q.getFormat();
+        java.util.Optional<Long> known = BYTES.get(key);
+        if (known != null) {
+            return known.orElse(null);
         }
+        Long value;
+        try {
+            value = Quantity.getAmountInBytes(q).longValue();
+        } catch (RuntimeException e) {
+            value = null;
+        }
+        if (BYTES.size() >= MAX_REMEMBERED) {
+            BYTES.clear();
+        }
+        BYTES.put(key, java.util.Optional.ofNullable(value));
+        return value;
     }
+
+    private static final int MAX_REMEMBERED = 4096;
+    /** Spelling → bytes; empty for a spelling that does not parse. */
+    private static final Map<String, java.util.Optional<Long>> BYTES = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** The heartbeat is fresh: the Lease exists and has not expired at {@code now}. */
     public boolean isReady(Instant now) {

@@ -45,6 +45,32 @@ public final class XmlFingerprint {
 
     /** The fingerprint of a domain XML; throws IllegalArgumentException when it does not parse. */
     public static String of(String domainXml) {
+        // A reconcile fingerprints the freshly rendered XML and the Domain's, usually the same text: remember the
+        // last few (a DOM parse per call was a top item in the operator's resync profile, bench/RESULTS.md).
+        if (domainXml != null) {
+            synchronized (RECENT) {
+                String known = RECENT.get(domainXml);
+                if (known != null) {
+                    return known;
+                }
+            }
+        }
+        String fingerprint = compute(domainXml);
+        synchronized (RECENT) {
+            RECENT.put(domainXml, fingerprint);
+        }
+        return fingerprint;
+    }
+
+    private static final int RECENT_SIZE = 64;
+    private static final Map<String, String> RECENT = new LinkedHashMap<>(RECENT_SIZE * 2, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+            return size() > RECENT_SIZE;
+        }
+    };
+
+    private static String compute(String domainXml) {
         Element root = parse(domainXml).getDocumentElement();
         Map<String, StringBuilder> parts = new LinkedHashMap<>();
         StringBuilder attrs = new StringBuilder();

@@ -8,9 +8,11 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * Namespace isolation of host files: a VM may not use a host path that a VM of another namespace uses, when either
@@ -40,12 +42,18 @@ public final class DiskClaims {
         if (mine.isEmpty()) {
             return out;
         }
+        // Only paths this VM uses matter: the scan of every other VM (once per reconcile) then allocates nothing
+        // for the usual VM that shares no path, and orders VMs only when they do share one.
+        Set<String> paths = new HashSet<>();
+        for (Use u : mine) {
+            paths.add(u.path());
+        }
         Map<String, Boolean> taken = new HashMap<>();
         String ns = vm.getMetadata().getNamespace();
         for (VirtualMachine other : all) {
             ObjectMeta m = other == null ? null : other.getMetadata();
             if (m == null || other.getSpec() == null || Objects.equals(ns, m.getNamespace())
-                    || FIRST.compare(other, vm) >= 0) {
+                    || !usesAny(other.getSpec(), paths) || FIRST.compare(other, vm) >= 0) {
                 continue;
             }
             for (Use u : uses(other.getSpec())) {
@@ -60,6 +68,19 @@ public final class DiskClaims {
             }
         }
         return out;
+    }
+
+    private static boolean usesAny(VirtualMachineSpec s, Set<String> paths) {
+        if (s.disks != null) {
+            for (VirtualMachineSpec.Disk d : s.disks) {
+                if (d != null && d.volume != null && d.volume.path != null && paths.contains(d.volume.path)) {
+                    return true;
+                }
+            }
+        }
+        VirtualMachineSpec.KernelBoot k = s.firmware == null ? null : s.firmware.kernelBoot;
+        return k != null && (k.kernel != null && paths.contains(k.kernel) || k.initrd != null
+                && paths.contains(k.initrd));
     }
 
     private static List<Use> uses(VirtualMachineSpec s) {

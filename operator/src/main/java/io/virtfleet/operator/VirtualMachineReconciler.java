@@ -134,6 +134,10 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         domains = new InformerEventSource<>(InformerEventSourceConfiguration.from(Domain.class, VirtualMachine.class)
                 .withName("domains")
                 .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(VirtualMachine.class))
+                // A Domain appearing needs no reconcile of its VM: only the VM's own reconcile creates one (it has
+                // just run), and at start-up JOSDK reconciles every VM anyway. fabric8 delivers the initial list's
+                // adds asynchronously, so without this most VMs were reconciled twice after a restart.
+                .withOnAddFilter(d -> false)
                 .build(), context);
         hostWatch = new HostWatch(context.getClient(), config.clock(), this::affectedBy);
         return List.of(domains, hostWatch);

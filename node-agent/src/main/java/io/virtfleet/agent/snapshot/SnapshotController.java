@@ -7,6 +7,8 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
+import io.virtfleet.api.v1alpha1.VirtualMachineClone;
+import io.virtfleet.api.v1alpha1.VirtualMachineCloneStatus;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestoreStatus;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
@@ -16,14 +18,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Instant;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Executes this host's VirtualMachineSnapshots and VirtualMachineRestores: the operator validates them and labels them
+ * Executes this host's VirtualMachineSnapshots, VirtualMachineRestores and the disk copies of VirtualMachineClones
+ * ({@link DiskCopier}): the operator validates them and labels them
  * {@code virtfleet.io/host=<host>}; this controller watches objects with its host's label, takes/reverts/deletes the
  * libvirt snapshot ({@link SnapshotOps}) and writes their status. A snapshot carries the finalizer
  * {@value #FINALIZER} while a libvirt snapshot exists for it; deleting the object deletes the libvirt snapshot.
@@ -36,13 +41,16 @@ public final class SnapshotController implements AutoCloseable {
     private final KubernetesClient client;
     private final String host;
     private final SnapshotOps ops;
+    private final DiskCopier copier;
     private final ExecutorService worker;
     private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
 
-    public SnapshotController(KubernetesClient client, LibvirtConnection libvirt, String host) {
+    public SnapshotController(KubernetesClient client, LibvirtConnection libvirt, String host,
+                              io.virtfleet.agent.domain.PathPolicy paths) {
         this.client = client;
         this.host = host;
         this.ops = new SnapshotOps(libvirt);
+        this.copier = new DiskCopier(libvirt, paths, Duration.ofMinutes(30));
         this.worker = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "agent-" + host + "-snapshots");
             t.setDaemon(true);
@@ -55,6 +63,8 @@ public final class SnapshotController implements AutoCloseable {
                 .withLabel(ApiGroup.HOST_LABEL, host).inform(handler(this::snapshot), 30_000));
         informers.add(client.resources(VirtualMachineRestore.class).inAnyNamespace()
                 .withLabel(ApiGroup.HOST_LABEL, host).inform(handler(this::restore), 30_000));
+        informers.add(client.resources(VirtualMachineClone.class).inAnyNamespace()
+                .withLabel(ApiGroup.HOST_LABEL, host).inform(handler(this::cloneDisks), 30_000));
     }
 
     private <T extends HasMetadata> ResourceEventHandler<T> handler(java.util.function.BiConsumer<String, String> work) {
@@ -196,6 +206,78 @@ public final class SnapshotController implements AutoCloseable {
         });
         LOG.info("restore {}/{} of {} to {}: {} (genid {} -> {})", ns, name, r.getSpec().vmName,
                 r.getSpec().snapshotName, out.phase, out.previousGenid, out.genid);
+    }
+
+    /**
+     * Copies the clone's disks (status.disks, planned by the operator) while the status says Pending: CopyingDisks
+     * while it works, then DisksReady (the operator creates the new VM) or Failed. A clone found in CopyingDisks was
+     * interrupted (agent restart): its targets did not exist before (checked before CopyingDisks was written), so they
+     * are partial copies and are removed.
+     */
+    private void cloneDisks(String ns, String name) {
+        var res = client.resources(VirtualMachineClone.class).inNamespace(ns).withName(name);
+        VirtualMachineClone c = res.get();
+        if (c == null || c.getMetadata().getDeletionTimestamp() != null || c.getStatus() == null
+                || c.getStatus().disks == null) {
+            return;
+        }
+        VirtualMachineCloneStatus st = c.getStatus();
+        List<DiskCopier.Copy> copies = new ArrayList<>();
+        for (Map.Entry<String, String> e : st.disks.entrySet()) {
+            copies.add(new DiskCopier.Copy(e.getKey(), e.getValue(), format(e.getValue())));
+        }
+        if (VirtualMachineCloneStatus.PHASE_COPYING_DISKS.equals(st.phase)) {
+            DiskCopier.removeCopies(copies);
+            writeClone(ns, name, VirtualMachineCloneStatus.PHASE_FAILED, null,
+                    "the copy was interrupted (agent restart); the partial copies were removed: create the clone again");
+            return;
+        }
+        if (!VirtualMachineCloneStatus.PHASE_PENDING.equals(st.phase)) {
+            return;
+        }
+        Domain d = client.resources(Domain.class).inNamespace(ns).withName(c.getSpec().source).get();
+        if (d == null || d.getSpec() == null || !host.equals(d.getSpec().host) || d.getSpec().uuid == null) {
+            writeClone(ns, name, VirtualMachineCloneStatus.PHASE_FAILED, null,
+                    "spec.source: the VM " + c.getSpec().source + " has no domain on host " + host);
+            return;
+        }
+        List<String> problems = copier.targetProblems(copies);
+        if (!problems.isEmpty()) {
+            writeClone(ns, name, VirtualMachineCloneStatus.PHASE_FAILED, null, "spec.target: " + String.join("; ",
+                    problems));
+            return;
+        }
+        writeClone(ns, name, VirtualMachineCloneStatus.PHASE_COPYING_DISKS, null, null);
+        try {
+            DiskCopier.Copied done = copier.copy(d.getSpec().uuid, copies);
+            writeClone(ns, name, VirtualMachineCloneStatus.PHASE_DISKS_READY, done.method(), null);
+            LOG.info("clone {}/{}: {} disk(s) of {} copied with {} ({} bytes)", ns, name, copies.size(),
+                    c.getSpec().source, done.method(), done.bytes());
+        } catch (DiskCopier.CopyException e) {
+            writeClone(ns, name, VirtualMachineCloneStatus.PHASE_FAILED, null, e.getMessage());
+        } catch (LibvirtException | LibvirtConnection.UnavailableException
+                 | io.virtfleet.agent.libvirt.LibvirtNative.LibvirtCallException e) {
+            writeClone(ns, name, VirtualMachineCloneStatus.PHASE_FAILED, null, "libvirt: "
+                    + (e instanceof LibvirtException le ? LibvirtConnection.describe(le) : e.getMessage()));
+        }
+    }
+
+    /** The copy keeps the source's format; the operator names qcow2 copies *.qcow2 and raw ones *.img. */
+    private static String format(String target) {
+        return target.endsWith(".qcow2") ? "qcow2" : "raw";
+    }
+
+    private void writeClone(String ns, String name, String phase, String method, String error) {
+        client.resources(VirtualMachineClone.class).inNamespace(ns).withName(name).editStatus(x -> {
+            VirtualMachineCloneStatus s = x.getStatus() == null ? new VirtualMachineCloneStatus() : x.getStatus();
+            s.phase = phase;
+            s.host = host;
+            if (method != null) {
+                s.copyMethod = method;
+            }
+            s.error = error;
+            return x;
+        });
     }
 
     private static VirtualMachineSnapshotStatus failed(String error) {

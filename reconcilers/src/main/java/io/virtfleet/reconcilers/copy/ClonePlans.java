@@ -29,7 +29,7 @@ public final class ClonePlans {
     public record DiskCopy(String disk, String source, String target, String format) {
     }
 
-    private static final ObjectMapper JSON = new ObjectMapper()
+    static final ObjectMapper JSON = new ObjectMapper()
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
     private ClonePlans() {
@@ -66,14 +66,20 @@ public final class ClonePlans {
         return errors;
     }
 
-    private static List<String> diskErrors(VirtualMachineSpec source) {
+    /** Why the VM's writable disks cannot be copied (clone, backup), field-named under {@code spec.source}. */
+    static List<String> diskErrors(VirtualMachineSpec source) {
+        return diskErrors(source, "spec.source");
+    }
+
+    /** As {@link #diskErrors(VirtualMachineSpec)}, the fields named under {@code field}. */
+    public static List<String> diskErrors(VirtualMachineSpec source, String field) {
         List<String> errors = new ArrayList<>();
         for (int i = 0; i < source.disks.size(); i++) {
             VirtualMachineSpec.Disk d = source.disks.get(i);
             if (shared(d)) {
                 continue;
             }
-            String f = "spec.source: disk " + d.name + " (spec.disks[" + i + "])";
+            String f = field + ": disk " + d.name + " (spec.disks[" + i + "])";
             if (d.volume == null || d.volume.path == null || d.volume.path.isEmpty()) {
                 errors.add(f + " has no volume path to copy");
                 continue;
@@ -154,7 +160,7 @@ public final class ClonePlans {
     }
 
     /** As documented on Volume.format: explicit, else qcow2 for .qcow2 files, raw otherwise. */
-    static String format(VirtualMachineSpec.Disk d) {
+    public static String format(VirtualMachineSpec.Disk d) {
         if (d.volume != null && d.volume.format != null) {
             return d.volume.format;
         }

@@ -198,7 +198,7 @@ class DeployOnApiserverTest {
         }
 
         @Test
-        void createsAVirtualMachineOnlyAsAClonesTarget() {
+        void createsAVirtualMachineOnlyAsAClonesTargetOrFromABackup() {
             var vms = op.genericKubernetesResources(VMS).inNamespace(TENANT);
             // annotated but not pinned to a host
             GenericKubernetesResource unpinned = vm("clone-unpinned");
@@ -209,6 +209,11 @@ class DeployOnApiserverTest {
             withFinalizer.getMetadata().setFinalizers(List.of("example.com/keep"));
             denied(() -> vms.resource(withFinalizer).create(), "virtfleet-operator-vm-spec", "finalizers");
             assertThatCode(() -> vms.resource(clone("clone-ok")).create()).doesNotThrowAnyException();
+            // a VM recreated from a backup (VirtualMachineRestore with backupName) likewise
+            GenericKubernetesResource restored = clone("restored-ok");
+            restored.getMetadata().setAnnotations(Map.of("virtfleet.io/restored-from-backup", "b1"));
+            assertThatCode(() -> vms.resource(restored).create()).doesNotThrowAnyException();
+            admin.genericKubernetesResources(VMS).inNamespace(TENANT).withName("restored-ok").delete();
             // ... and it then belongs to its user: the operator may not delete it
             rbacDenied(() -> vms.withName("clone-ok").delete());
             admin.genericKubernetesResources(VMS).inNamespace(TENANT).withName("clone-ok").delete();

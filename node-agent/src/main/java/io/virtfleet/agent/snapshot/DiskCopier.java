@@ -163,6 +163,59 @@ public final class DiskCopier {
         }
     }
 
+    /** The domain's persistent definition and its current genid (live when it runs), for a backup. */
+    public record Definition(String xml, String genid) {
+    }
+
+    public Definition definition(String uuid) throws LibvirtException, LibvirtConnection.UnavailableException,
+            LibvirtNative.LibvirtCallException {
+        return libvirt.call(conn -> {
+            Domain d = conn.domainLookupByUUIDString(uuid);
+            String inactive = d.getXMLDesc(LibvirtConnection.XML_INACTIVE);
+            String genid = SnapshotOps.genidOf(d.isActive() == 1 ? d.getXMLDesc(0) : inactive);
+            return new Definition(inactive, genid);
+        });
+    }
+
+    /**
+     * Copies standalone image files (a backup's, back to a VM's disk paths) byte for byte: no domain uses them, and
+     * they have no backing file. Same rules as {@link #copy}: targets allowed and free; on failure removes them.
+     */
+    public long copyFiles(List<Copy> copies) throws CopyException {
+        List<String> problems = targetProblems(copies);
+        for (Copy c : copies) {
+            if (!Files.isRegularFile(Path.of(c.source()))) {
+                problems.add("the backup file " + c.source() + " is missing");
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new CopyException(String.join("; ", problems));
+        }
+        List<Copy> created = new ArrayList<>();
+        Copy current = null;
+        long bytes = 0;
+        try {
+            for (Copy c : copies) {
+                current = c;
+                Path t = Path.of(c.target());
+                Files.createDirectories(t.getParent());
+                Files.copy(Path.of(c.source()), t); // no REPLACE_EXISTING: never overwrites
+                created.add(c);
+                bytes += Files.size(t);
+            }
+            return bytes;
+        } catch (IOException e) {
+            removeCopies(created);
+            if (!(e instanceof java.nio.file.FileAlreadyExistsException) && current != null) {
+                removeCopies(List.of(current)); // a partial file of ours
+            }
+            if (e instanceof java.nio.file.FileAlreadyExistsException) {
+                throw new CopyException("path " + e.getMessage() + " is already occupied (nothing is overwritten)");
+            }
+            throw new CopyException("cannot copy: " + e);
+        }
+    }
+
     private void awaitBackup(Domain d) throws LibvirtException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (d.getJobInfo().getType() != JOB_NONE) {

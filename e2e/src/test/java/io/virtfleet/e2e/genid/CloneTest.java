@@ -148,10 +148,11 @@ class CloneTest {
     }
 
     @Test
-    void aStoppedVmIsClonedWithQemuImgAndTheCloneStaysStopped() {
+    void aStoppedVmIsClonedWithQemuImgAndTheCloneStaysStoppedWithoutGenidWhenTheSourceHasNone() {
         String target = "cl-halted-dst-" + fleet.namespace().substring(4);
         VirtualMachine vm = fleet.testGuest("cl-halted");
         vm.getSpec().runStrategy = RunStrategy.Halted;
+        vm.getSpec().genid = "none";
         fleet.apply(vm);
         VirtualMachine src = fleet.await("cl-halted", "placed and stopped", Duration.ofSeconds(90),
                 v -> v.getStatus() != null && v.getStatus().host != null
@@ -167,6 +168,12 @@ class CloneTest {
         VirtualMachine dst = fleet.get(target);
         assertThat(dst.getSpec().runStrategy).isEqualTo(RunStrategy.Halted);
         assertThat(dst.getSpec().disks.get(0).volume.path).isEqualTo(copy.toString());
+        // spec.genid none stays none, and an Event on the new VM says it has no generation ID
+        assertThat(dst.getSpec().genid).isEqualTo("none");
+        Awaitility.await().alias("NoGenid event").atMost(Duration.ofSeconds(30)).until(() -> fleet.client().v1()
+                .events().inNamespace(fleet.namespace()).list().getItems().stream()
+                .anyMatch(e -> target.equals(e.getInvolvedObject().getName()) && "NoGenid".equals(e.getReason())
+                        && e.getMessage().contains("no generation ID")));
     }
 
     static LibvirtGuest.Result run(String... command) {

@@ -102,7 +102,10 @@ public final class BackupPlans {
         } else if (!backupReady) {
             errors.add("spec.backupName: VirtualMachineBackup " + backupName + " is not ready to use");
         }
-        if (targetName == null || !Names.isDnsSubdomain(targetName)) {
+        if (targetName == null) {
+            return errors; // defaults to the backup's VM, which is missing: already said
+        }
+        if (!Names.isDnsSubdomain(targetName)) {
             errors.add("spec.vmName: " + targetName + " is not a valid VirtualMachine name");
         } else if (targetExists) {
             errors.add("spec.vmName: a VirtualMachine named " + targetName + " exists; a restore from a backup "

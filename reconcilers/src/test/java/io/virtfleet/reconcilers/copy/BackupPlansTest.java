@@ -53,6 +53,9 @@ class BackupPlansTest {
                 Arguments.of("valid", true, true, "web", false, List.of()),
                 Arguments.of("backup missing", false, false, "web", false,
                         List.of("spec.backupName: VirtualMachineBackup b1 not found")),
+                // no vmName and no backup to take the default from: only the backup is named
+                Arguments.of("backup missing, no name", false, false, null, false,
+                        List.of("spec.backupName: VirtualMachineBackup b1 not found")),
                 Arguments.of("backup not ready", true, false, "web", false,
                         List.of("spec.backupName: VirtualMachineBackup b1 is not ready")),
                 Arguments.of("vm exists", true, true, "web", true,

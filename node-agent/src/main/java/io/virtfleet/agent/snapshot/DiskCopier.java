@@ -233,7 +233,9 @@ public final class DiskCopier {
     }
 
     private void qemuImgConvert(Copy c) throws CopyException {
-        List<String> cmd = List.of("qemu-img", "convert", "-O", c.format(), c.source(), c.target());
+        // The agent image ships /usr/bin/qemu-img (deploy/images/stage-rootfs) and may have no PATH set.
+        String qemuImg = Files.isExecutable(Path.of("/usr/bin/qemu-img")) ? "/usr/bin/qemu-img" : "qemu-img";
+        List<String> cmd = List.of(qemuImg, "convert", "-O", c.format(), c.source(), c.target());
         Process p;
         try {
             p = new ProcessBuilder(cmd).redirectErrorStream(true).start();

@@ -140,7 +140,8 @@ public final class NodeAgent implements AutoCloseable {
             writeHostStatus(null, false, libvirt.lastError());
         }
         controller.start();
-        snapshots = new io.virtfleet.agent.snapshot.SnapshotController(client, libvirt, config.host());
+        snapshots = new io.virtfleet.agent.snapshot.SnapshotController(client, libvirt, config.host(),
+                new PathPolicy(config.allowedRoots()));
         snapshots.start();
     }
 

@@ -8,7 +8,8 @@ import io.fabric8.generator.annotation.Required;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class VirtualMachineCloneSpec {
     @Required
-    @JsonPropertyDescription("The VirtualMachine to copy. Its disks are copied (qemu-img convert); it is not changed.")
+    @JsonPropertyDescription("The VirtualMachine to copy, in the same namespace. Its writable disks are copied "
+            + "(point in time when it runs); it is not changed.")
     public String source;
 
     @Required

@@ -11,7 +11,10 @@ import io.fabric8.kubernetes.model.annotation.ShortNames;
 import io.fabric8.kubernetes.model.annotation.Singular;
 import io.fabric8.kubernetes.model.annotation.Version;
 
-/** A request to revert a VM to one of its snapshots. The VM gets a new generation ID before the guest runs again (seed 001). */
+/**
+ * A request to revert a VM to one of its snapshots, or to recreate a deleted VM from a VirtualMachineBackup. The VM
+ * gets a new generation ID before the guest runs again (seed 001).
+ */
 @Group(ApiGroup.GROUP)
 @Version(ApiGroup.VERSION)
 @Kind("VirtualMachineRestore")
@@ -21,6 +24,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Categories("virtfleet")
 @AdditionalPrinterColumn(name = "VM", jsonPath = ".spec.vmName", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Snapshot", jsonPath = ".spec.snapshotName", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Backup", jsonPath = ".spec.backupName", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Phase", jsonPath = ".status.phase", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 public class VirtualMachineRestore extends CustomResource<VirtualMachineRestoreSpec, VirtualMachineRestoreStatus> implements Namespaced {

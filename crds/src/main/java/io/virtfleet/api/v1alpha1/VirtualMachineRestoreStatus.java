@@ -5,7 +5,14 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class VirtualMachineRestoreStatus {
-    @JsonPropertyDescription("Pending, InProgress, Succeeded or Failed.")
+    public static final String PHASE_PENDING = "Pending";
+    public static final String PHASE_COPYING_DISKS = "CopyingDisks";
+    public static final String PHASE_DISKS_READY = "DisksReady";
+    public static final String PHASE_SUCCEEDED = "Succeeded";
+    public static final String PHASE_FAILED = "Failed";
+
+    @JsonPropertyDescription("Pending, InProgress, Succeeded or Failed; a restore from a backup goes Pending -> "
+            + "CopyingDisks -> DisksReady -> Succeeded.")
     public String phase;
 
     @JsonPropertyDescription("True once the VM runs (or is stopped) from the snapshot with its new generation ID.")
@@ -19,6 +26,12 @@ public class VirtualMachineRestoreStatus {
 
     @JsonPropertyDescription("When the restore finished (RFC 3339).")
     public String restoreTime;
+
+    @JsonPropertyDescription("Restore from a backup: the host that holds it, where the VM is recreated.")
+    public String host;
+
+    @JsonPropertyDescription("Restore from a backup: file in the backup -> the disk path of the recreated VM.")
+    public java.util.Map<String, String> disks;
 
     @JsonPropertyDescription("Why it failed.")
     public String error;

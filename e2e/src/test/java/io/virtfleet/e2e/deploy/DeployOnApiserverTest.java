@@ -192,8 +192,39 @@ class DeployOnApiserverTest {
             denied(() -> op.genericKubernetesResources(VMS).inNamespace(TENANT).resource(applied)
                     .fieldManager(ApiGroup.OPERATOR_FIELD_MANAGER).forceConflicts().serverSideApply(),
                     "virtfleet-operator-vm-spec", "spec");
-            rbacDenied(() -> op.genericKubernetesResources(VMS).inNamespace(TENANT).resource(vm("new-vm")).create());
+            denied(() -> op.genericKubernetesResources(VMS).inNamespace(TENANT).resource(vm("new-vm")).create(),
+                    "virtfleet-operator-vm-spec", "VirtualMachineClone");
             rbacDenied(() -> op.genericKubernetesResources(VMS).inNamespace(TENANT).withName("web-1").delete());
+        }
+
+        @Test
+        void createsAVirtualMachineOnlyAsAClonesTargetOrFromABackup() {
+            var vms = op.genericKubernetesResources(VMS).inNamespace(TENANT);
+            // annotated but not pinned to a host
+            GenericKubernetesResource unpinned = vm("clone-unpinned");
+            unpinned.getMetadata().setAnnotations(Map.of("virtfleet.io/cloned-from", "web-1"));
+            denied(() -> vms.resource(unpinned).create(), "virtfleet-operator-vm-spec", "cloned-from");
+            // pinned but with a finalizer of its own choosing
+            GenericKubernetesResource withFinalizer = clone("clone-fin");
+            withFinalizer.getMetadata().setFinalizers(List.of("example.com/keep"));
+            denied(() -> vms.resource(withFinalizer).create(), "virtfleet-operator-vm-spec", "finalizers");
+            assertThatCode(() -> vms.resource(clone("clone-ok")).create()).doesNotThrowAnyException();
+            // a VM recreated from a backup (VirtualMachineRestore with backupName) likewise
+            GenericKubernetesResource restored = clone("restored-ok");
+            restored.getMetadata().setAnnotations(Map.of("virtfleet.io/restored-from-backup", "b1"));
+            assertThatCode(() -> vms.resource(restored).create()).doesNotThrowAnyException();
+            admin.genericKubernetesResources(VMS).inNamespace(TENANT).withName("restored-ok").delete();
+            // ... and it then belongs to its user: the operator may not delete it
+            rbacDenied(() -> vms.withName("clone-ok").delete());
+            admin.genericKubernetesResources(VMS).inNamespace(TENANT).withName("clone-ok").delete();
+        }
+
+        private static GenericKubernetesResource clone(String name) {
+            GenericKubernetesResource r = vm(name);
+            r.getMetadata().setAnnotations(Map.of("virtfleet.io/cloned-from", "web-1"));
+            r.setAdditionalProperty("spec", Map.of("runStrategy", "Always", "hypervisor", "qemu", "memory", "256Mi",
+                    "nodeName", MY_HOST));
+            return r;
         }
 
         @Test
@@ -420,7 +451,8 @@ class DeployOnApiserverTest {
         canI(agentUser, "no", "create", "secrets", "-n", ApiGroup.SYSTEM_NAMESPACE);
         canI(opUser, "yes", "patch", "virtualmachines.virtfleet.io", "--subresource=status", "-n", TENANT);
         canI(opUser, "yes", "create", "domains.virtfleet.io", "-n", TENANT);
-        canI(opUser, "no", "create", "virtualmachines.virtfleet.io", "-n", TENANT);
+        canI(opUser, "yes", "create", "virtualmachines.virtfleet.io", "-n", TENANT); // narrowed by admission
+        canI(opUser, "no", "delete", "virtualmachines.virtfleet.io", "-n", TENANT);
         canI(opUser, "no", "list", "leases.coordination.k8s.io", "-n", "kube-system");
         canI(opUser, "no", "get", "secrets", "-n", TENANT);
     }

@@ -7,6 +7,10 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
+import io.virtfleet.api.v1alpha1.VirtualMachineBackup;
+import io.virtfleet.api.v1alpha1.VirtualMachineBackupStatus;
+import io.virtfleet.api.v1alpha1.VirtualMachineClone;
+import io.virtfleet.api.v1alpha1.VirtualMachineCloneStatus;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestoreStatus;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
@@ -16,14 +20,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Instant;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Executes this host's VirtualMachineSnapshots and VirtualMachineRestores: the operator validates them and labels them
+ * Executes this host's VirtualMachineSnapshots, VirtualMachineRestores (from a snapshot, or the disk copies of a
+ * restore from a backup), VirtualMachineBackups and the disk copies of VirtualMachineClones ({@link DiskCopier}): the
+ * operator validates them and labels them
  * {@code virtfleet.io/host=<host>}; this controller watches objects with its host's label, takes/reverts/deletes the
  * libvirt snapshot ({@link SnapshotOps}) and writes their status. A snapshot carries the finalizer
  * {@value #FINALIZER} while a libvirt snapshot exists for it; deleting the object deletes the libvirt snapshot.
@@ -36,13 +46,18 @@ public final class SnapshotController implements AutoCloseable {
     private final KubernetesClient client;
     private final String host;
     private final SnapshotOps ops;
+    private final DiskCopier copier;
+    private final io.virtfleet.agent.domain.PathPolicy paths;
     private final ExecutorService worker;
     private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
 
-    public SnapshotController(KubernetesClient client, LibvirtConnection libvirt, String host) {
+    public SnapshotController(KubernetesClient client, LibvirtConnection libvirt, String host,
+                              io.virtfleet.agent.domain.PathPolicy paths) {
         this.client = client;
         this.host = host;
         this.ops = new SnapshotOps(libvirt);
+        this.copier = new DiskCopier(libvirt, paths, Duration.ofMinutes(30));
+        this.paths = paths;
         this.worker = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "agent-" + host + "-snapshots");
             t.setDaemon(true);
@@ -55,6 +70,10 @@ public final class SnapshotController implements AutoCloseable {
                 .withLabel(ApiGroup.HOST_LABEL, host).inform(handler(this::snapshot), 30_000));
         informers.add(client.resources(VirtualMachineRestore.class).inAnyNamespace()
                 .withLabel(ApiGroup.HOST_LABEL, host).inform(handler(this::restore), 30_000));
+        informers.add(client.resources(VirtualMachineClone.class).inAnyNamespace()
+                .withLabel(ApiGroup.HOST_LABEL, host).inform(handler(this::cloneDisks), 30_000));
+        informers.add(client.resources(VirtualMachineBackup.class).inAnyNamespace()
+                .withLabel(ApiGroup.HOST_LABEL, host).inform(handler(this::backup), 30_000));
     }
 
     private <T extends HasMetadata> ResourceEventHandler<T> handler(java.util.function.BiConsumer<String, String> work) {
@@ -157,6 +176,10 @@ public final class SnapshotController implements AutoCloseable {
     private void restore(String ns, String name) {
         var res = client.resources(VirtualMachineRestore.class).inNamespace(ns).withName(name);
         VirtualMachineRestore r = res.get();
+        if (r != null && r.getSpec() != null && r.getSpec().backupName != null) {
+            restoreFromBackup(ns, name, r);
+            return;
+        }
         if (r == null || r.getMetadata().getDeletionTimestamp() != null || r.getStatus() != null
                 && r.getStatus().phase != null && !"Pending".equals(r.getStatus().phase)) {
             return;
@@ -196,6 +219,228 @@ public final class SnapshotController implements AutoCloseable {
         });
         LOG.info("restore {}/{} of {} to {}: {} (genid {} -> {})", ns, name, r.getSpec().vmName,
                 r.getSpec().snapshotName, out.phase, out.previousGenid, out.genid);
+    }
+
+    /**
+     * Copies the clone's disks (status.disks, planned by the operator) while the status says Pending: CopyingDisks
+     * while it works, then DisksReady (the operator creates the new VM) or Failed. A clone found in CopyingDisks was
+     * interrupted (agent restart): its targets did not exist before (checked before CopyingDisks was written), so they
+     * are partial copies and are removed.
+     */
+    private void cloneDisks(String ns, String name) {
+        var res = client.resources(VirtualMachineClone.class).inNamespace(ns).withName(name);
+        VirtualMachineClone c = res.get();
+        if (c == null || c.getMetadata().getDeletionTimestamp() != null || c.getStatus() == null
+                || c.getStatus().disks == null) {
+            return;
+        }
+        VirtualMachineCloneStatus st = c.getStatus();
+        List<DiskCopier.Copy> copies = new ArrayList<>();
+        for (Map.Entry<String, String> e : st.disks.entrySet()) {
+            copies.add(new DiskCopier.Copy(e.getKey(), e.getValue(), format(e.getValue())));
+        }
+        if (VirtualMachineCloneStatus.PHASE_COPYING_DISKS.equals(st.phase)) {
+            DiskCopier.removeCopies(copies);
+            writeClone(ns, name, VirtualMachineCloneStatus.PHASE_FAILED, null,
+                    "the copy was interrupted (agent restart); the partial copies were removed: create the clone again");
+            return;
+        }
+        if (!VirtualMachineCloneStatus.PHASE_PENDING.equals(st.phase)) {
+            return;
+        }
+        Domain d = client.resources(Domain.class).inNamespace(ns).withName(c.getSpec().source).get();
+        if (d == null || d.getSpec() == null || !host.equals(d.getSpec().host) || d.getSpec().uuid == null) {
+            writeClone(ns, name, VirtualMachineCloneStatus.PHASE_FAILED, null,
+                    "spec.source: the VM " + c.getSpec().source + " has no domain on host " + host);
+            return;
+        }
+        List<String> problems = copier.targetProblems(copies);
+        if (!problems.isEmpty()) {
+            writeClone(ns, name, VirtualMachineCloneStatus.PHASE_FAILED, null, "spec.target: " + String.join("; ",
+                    problems));
+            return;
+        }
+        writeClone(ns, name, VirtualMachineCloneStatus.PHASE_COPYING_DISKS, null, null);
+        try {
+            DiskCopier.Copied done = copier.copy(d.getSpec().uuid, copies);
+            writeClone(ns, name, VirtualMachineCloneStatus.PHASE_DISKS_READY, done.method(), null);
+            LOG.info("clone {}/{}: {} disk(s) of {} copied with {} ({} bytes)", ns, name, copies.size(),
+                    c.getSpec().source, done.method(), done.bytes());
+        } catch (DiskCopier.CopyException e) {
+            writeClone(ns, name, VirtualMachineCloneStatus.PHASE_FAILED, null, e.getMessage());
+        } catch (LibvirtException | LibvirtConnection.UnavailableException
+                 | io.virtfleet.agent.libvirt.LibvirtNative.LibvirtCallException e) {
+            writeClone(ns, name, VirtualMachineCloneStatus.PHASE_FAILED, null, "libvirt: "
+                    + (e instanceof LibvirtException le ? LibvirtConnection.describe(le) : e.getMessage()));
+        }
+    }
+
+    /**
+     * Takes a backup planned by the operator (status Pending: location, disks, vmSpec): creates the directory (it must
+     * not exist), copies the disks ({@link DiskCopier#copy}), writes {@code domain.xml} and {@code vm.json}; then
+     * Succeeded + readyToUse, or Failed with what it created removed. Found InProgress: interrupted, cleaned, Failed.
+     */
+    private void backup(String ns, String name) {
+        var res = client.resources(VirtualMachineBackup.class).inNamespace(ns).withName(name);
+        VirtualMachineBackup b = res.get();
+        if (b == null || b.getMetadata().getDeletionTimestamp() != null || b.getStatus() == null
+                || b.getStatus().disks == null || b.getStatus().location == null) {
+            return;
+        }
+        VirtualMachineBackupStatus st = b.getStatus();
+        Path dir = Path.of(st.location);
+        List<DiskCopier.Copy> copies = new ArrayList<>();
+        for (Map.Entry<String, String> e : st.disks.entrySet()) {
+            copies.add(new DiskCopier.Copy(e.getKey(), e.getValue(), format(e.getValue())));
+        }
+        if (VirtualMachineBackupStatus.PHASE_IN_PROGRESS.equals(st.phase)) {
+            removeBackup(dir, copies);
+            writeBackup(ns, name, s -> fail(s, "the backup was interrupted (agent restart); its partial files were "
+                    + "removed: create it again"));
+            return;
+        }
+        if (!VirtualMachineBackupStatus.PHASE_PENDING.equals(st.phase)) {
+            return;
+        }
+        Domain d = client.resources(Domain.class).inNamespace(ns).withName(b.getSpec().vmName).get();
+        if (d == null || d.getSpec() == null || !host.equals(d.getSpec().host) || d.getSpec().uuid == null) {
+            writeBackup(ns, name, s -> fail(s, "spec.vmName: the VM " + b.getSpec().vmName + " has no domain on host "
+                    + host));
+            return;
+        }
+        java.util.Optional<String> bad = paths.check(st.location);
+        if (bad.isPresent() || Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            writeBackup(ns, name, s -> fail(s, "spec.destination: " + bad.orElse(st.location
+                    + " already exists (a backup never overwrites)")));
+            return;
+        }
+        String started = Instant.now().toString();
+        writeBackup(ns, name, s -> {
+            s.phase = VirtualMachineBackupStatus.PHASE_IN_PROGRESS;
+            s.creationTime = started;
+        });
+        try {
+            Files.createDirectories(dir);
+            DiskCopier.Copied done = copier.copy(d.getSpec().uuid, copies);
+            DiskCopier.Definition def = copier.definition(d.getSpec().uuid);
+            Files.writeString(dir.resolve(io.virtfleet.reconcilers.copy.BackupPlans.DOMAIN_XML), def.xml());
+            Files.writeString(dir.resolve(io.virtfleet.reconcilers.copy.BackupPlans.VM_JSON), st.vmSpec);
+            writeBackup(ns, name, s -> {
+                s.phase = VirtualMachineBackupStatus.PHASE_SUCCEEDED;
+                s.readyToUse = true;
+                s.copyMethod = done.method();
+                s.size = done.bytes();
+                s.genid = def.genid();
+                s.error = null;
+            });
+            LOG.info("backup {}/{} of {} to {}: {} bytes with {}", ns, name, b.getSpec().vmName, dir, done.bytes(),
+                    done.method());
+        } catch (DiskCopier.CopyException | java.io.IOException e) {
+            removeBackup(dir, copies);
+            writeBackup(ns, name, s -> fail(s, e.getMessage()));
+        } catch (LibvirtException | LibvirtConnection.UnavailableException
+                 | io.virtfleet.agent.libvirt.LibvirtNative.LibvirtCallException e) {
+            removeBackup(dir, copies);
+            writeBackup(ns, name, s -> fail(s, "libvirt: " + (e instanceof LibvirtException le
+                    ? LibvirtConnection.describe(le) : e.getMessage())));
+        }
+    }
+
+    private static void fail(VirtualMachineBackupStatus s, String error) {
+        s.phase = VirtualMachineBackupStatus.PHASE_FAILED;
+        s.readyToUse = false;
+        s.error = error;
+    }
+
+    /** Removes the files a backup writes and its directory when that is then empty (never anything else). */
+    private static void removeBackup(Path dir, List<DiskCopier.Copy> copies) {
+        DiskCopier.removeCopies(copies);
+        try {
+            Files.deleteIfExists(dir.resolve(io.virtfleet.reconcilers.copy.BackupPlans.DOMAIN_XML));
+            Files.deleteIfExists(dir.resolve(io.virtfleet.reconcilers.copy.BackupPlans.VM_JSON));
+            Files.deleteIfExists(dir);
+        } catch (java.io.IOException e) {
+            LOG.warn("cannot remove the partial backup {}: {}", dir, e.getMessage());
+        }
+    }
+
+    private void writeBackup(String ns, String name, java.util.function.Consumer<VirtualMachineBackupStatus> edit) {
+        client.resources(VirtualMachineBackup.class).inNamespace(ns).withName(name).editStatus(x -> {
+            VirtualMachineBackupStatus s = x.getStatus() == null ? new VirtualMachineBackupStatus() : x.getStatus();
+            s.host = host;
+            edit.accept(s);
+            x.setStatus(s);
+            return x;
+        });
+    }
+
+    /**
+     * The disk part of a restore from a backup (status Pending with disks: file in the backup -> disk path): copies
+     * the files back (never over an existing file), then DisksReady; the operator recreates the VM.
+     */
+    private void restoreFromBackup(String ns, String name, VirtualMachineRestore r) {
+        VirtualMachineRestoreStatus st = r.getStatus();
+        if (r.getMetadata().getDeletionTimestamp() != null || st == null || st.disks == null) {
+            return;
+        }
+        List<DiskCopier.Copy> copies = new ArrayList<>();
+        for (Map.Entry<String, String> e : st.disks.entrySet()) {
+            copies.add(new DiskCopier.Copy(e.getKey(), e.getValue(), format(e.getKey())));
+        }
+        if (VirtualMachineRestoreStatus.PHASE_COPYING_DISKS.equals(st.phase)) {
+            DiskCopier.removeCopies(copies);
+            writeRestore(ns, name, VirtualMachineRestoreStatus.PHASE_FAILED, "the copy was interrupted (agent "
+                    + "restart); the partial disks were removed: create the restore again");
+            return;
+        }
+        if (!VirtualMachineRestoreStatus.PHASE_PENDING.equals(st.phase)) {
+            return;
+        }
+        List<String> problems = copier.targetProblems(copies);
+        if (!problems.isEmpty()) {
+            writeRestore(ns, name, VirtualMachineRestoreStatus.PHASE_FAILED, "spec.vmName: "
+                    + String.join("; ", problems));
+            return;
+        }
+        writeRestore(ns, name, VirtualMachineRestoreStatus.PHASE_COPYING_DISKS, null);
+        try {
+            long bytes = copier.copyFiles(copies);
+            writeRestore(ns, name, VirtualMachineRestoreStatus.PHASE_DISKS_READY, null);
+            LOG.info("restore {}/{} from backup {}: {} disk(s), {} bytes copied back", ns, name,
+                    r.getSpec().backupName, copies.size(), bytes);
+        } catch (DiskCopier.CopyException e) {
+            writeRestore(ns, name, VirtualMachineRestoreStatus.PHASE_FAILED, e.getMessage());
+        }
+    }
+
+    private void writeRestore(String ns, String name, String phase, String error) {
+        client.resources(VirtualMachineRestore.class).inNamespace(ns).withName(name).editStatus(x -> {
+            VirtualMachineRestoreStatus s = x.getStatus() == null ? new VirtualMachineRestoreStatus() : x.getStatus();
+            s.phase = phase;
+            s.error = error;
+            if (VirtualMachineRestoreStatus.PHASE_FAILED.equals(phase)) {
+                s.complete = false;
+            }
+            return x;
+        });
+    }
+
+    /** The copy keeps the source's format; the operator names qcow2 copies *.qcow2 and raw ones *.img. */
+    private static String format(String target) {
+        return target.endsWith(".qcow2") ? "qcow2" : "raw";
+    }
+
+    private void writeClone(String ns, String name, String phase, String method, String error) {
+        client.resources(VirtualMachineClone.class).inNamespace(ns).withName(name).editStatus(x -> {
+            VirtualMachineCloneStatus s = x.getStatus() == null ? new VirtualMachineCloneStatus() : x.getStatus();
+            s.phase = phase;
+            s.host = host;
+            if (method != null) {
+                s.copyMethod = method;
+            }
+            s.error = error;
+            return x;
+        });
     }
 
     private static VirtualMachineSnapshotStatus failed(String error) {

@@ -13,7 +13,7 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * The operator's side of snapshots and restores (issue 9). The node agent owns libvirt, so the operator only
+ * The operator's side of snapshots, restores, clones and backups (issue 9). The node agent owns libvirt, so the operator only
  * validates a request and routes it: it labels the object {@code virtfleet.io/host=<host of the VM's Domain>}, and the
  * agent of that host (which watches objects with its label) takes/reverts/deletes the libvirt snapshot and writes the
  * status. Bad requests (VM missing, snapshot of another VM, not ready) get {@code status.phase: Failed} and an
@@ -27,7 +27,7 @@ public final class Protection {
     private Protection() {
     }
 
-    /** Registers the snapshot and restore controllers (leader-elected with the rest). */
+    /** Registers the snapshot, restore, backup and clone controllers (leader-elected with the rest). */
     public static void register(Operator op, OperatorConfig config, EventRecorder events) {
         op.register(new SnapshotProtection(events), o -> {
             if (!config.namespaces().isEmpty()) {
@@ -35,6 +35,16 @@ public final class Protection {
             }
         });
         op.register(new RestoreProtection(events), o -> {
+            if (!config.namespaces().isEmpty()) {
+                o.settingNamespaces(config.namespaces());
+            }
+        });
+        op.register(new BackupProtection(events), o -> {
+            if (!config.namespaces().isEmpty()) {
+                o.settingNamespaces(config.namespaces());
+            }
+        });
+        op.register(new CloneProtection(events), o -> {
             if (!config.namespaces().isEmpty()) {
                 o.settingNamespaces(config.namespaces());
             }

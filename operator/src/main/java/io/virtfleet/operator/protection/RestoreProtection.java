@@ -23,15 +23,20 @@ import java.util.Map;
 @ControllerConfiguration(name = "virtualmachinerestore", generationAwareEventProcessing = false)
 public class RestoreProtection implements Reconciler<VirtualMachineRestore> {
     private final io.virtfleet.operator.EventRecorder events;
+    private final BackupRestore fromBackup;
 
     RestoreProtection(io.virtfleet.operator.EventRecorder events) {
         this.events = events;
+        this.fromBackup = new BackupRestore(events);
     }
 
     @Override
     public UpdateControl<VirtualMachineRestore> reconcile(VirtualMachineRestore r,
                                                           Context<VirtualMachineRestore> context) {
         var client = context.getClient();
+        if (r.getSpec() != null && r.getSpec().backupName != null) {
+            return fromBackup.reconcile(r, client);
+        }
         VirtualMachineRestoreStatus st = r.getStatus();
         String ns = r.getMetadata().getNamespace();
         String vmName = r.getSpec() != null ? r.getSpec().vmName : null;

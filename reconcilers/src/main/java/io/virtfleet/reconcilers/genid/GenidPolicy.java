@@ -34,6 +34,12 @@ public final class GenidPolicy {
      * the restore controller); the status folder records it in genidHistory when the new genid is reported.
      */
     public static final String CHANGE_REASON_ANNOTATION = "virtfleet.io/genid-change-reason";
+    /**
+     * VM annotations set by the operator on a VM it creates as a copy of another (clone) or from a backup: the VM's
+     * first genid is then not "Created" but the reason of the copy ({@link #initialReason}).
+     */
+    public static final String CLONED_FROM_ANNOTATION = "virtfleet.io/cloned-from";
+    public static final String RESTORED_FROM_BACKUP_ANNOTATION = "virtfleet.io/restored-from-backup";
 
     /** What happened to the VM. */
     public enum Transition {
@@ -136,6 +142,12 @@ public final class GenidPolicy {
      * {@link #REASON_EXTERNAL}) for a later different one; unchanged otherwise. Never removes entries.
      */
     public static List<GenidChange> record(List<GenidChange> history, String observed, String reason, Instant now) {
+        return record(history, observed, reason, REASON_CREATED, now);
+    }
+
+    /** As {@link #record(List, String, String, Instant)}, with the reason of the first entry (see {@link #initialReason}). */
+    public static List<GenidChange> record(List<GenidChange> history, String observed, String reason,
+                                           String initialReason, Instant now) {
         List<GenidChange> out = new java.util.ArrayList<>(history == null ? List.of() : history);
         if (observed == null || observed.isEmpty()) {
             return out;
@@ -145,9 +157,24 @@ public final class GenidPolicy {
         if (last != null && g.equals(last.genid)) {
             return out;
         }
-        String r = last == null ? REASON_CREATED : reason != null ? reason : REASON_EXTERNAL;
+        String r = last == null ? (initialReason != null ? initialReason : REASON_CREATED) : reason != null ? reason : REASON_EXTERNAL;
         out.add(new GenidChange(g, r, now.toString()));
         return out;
+    }
+
+    /**
+     * The genidHistory reason of a VM's first genid, from the VM's annotations: {@link #REASON_CLONED} for a VM the
+     * operator created as a clone, {@link #REASON_BACKUP_RESTORED} for one it recreated from a backup, else
+     * {@link #REASON_CREATED}.
+     */
+    public static String initialReason(java.util.Map<String, String> vmAnnotations) {
+        if (vmAnnotations != null && vmAnnotations.containsKey(CLONED_FROM_ANNOTATION)) {
+            return REASON_CLONED;
+        }
+        if (vmAnnotations != null && vmAnnotations.containsKey(RESTORED_FROM_BACKUP_ANNOTATION)) {
+            return REASON_BACKUP_RESTORED;
+        }
+        return REASON_CREATED;
     }
 
     private static String describe(Transition t) {

@@ -143,6 +143,7 @@ public final class StatusFolder {
         s.genidHistory = GenidPolicy.record(prev != null ? prev.genidHistory : null, s.genid,
                 in.domain != null && in.domain.getMetadata() != null && in.domain.getMetadata().getAnnotations() != null
                         ? in.domain.getMetadata().getAnnotations().get(GenidPolicy.CHANGE_REASON_ANNOTATION) : null,
+                GenidPolicy.initialReason(in.vm.getMetadata() != null ? in.vm.getMetadata().getAnnotations() : null),
                 in.now);
         s.devices = new ArrayList<>();
         if (ds != null && ds.devices != null) {

@@ -119,6 +119,21 @@ class GenidPolicyTest {
         assertThat(h).extracting(c -> c.reason).containsExactly("Created", "SnapshotRestored", "ChangedOutsideVirtfleet");
     }
 
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0} -> {1}")
+    @org.junit.jupiter.params.provider.CsvSource(nullValues = "null", value = {
+            "null, Created", "other=x, Created", "virtfleet.io/cloned-from=src, Cloned",
+            "virtfleet.io/restored-from-backup=b1, BackupRestored"})
+    void aCopysFirstGenidIsRecordedWithTheReasonOfTheCopy(String annotation, String reason) {
+        java.util.Map<String, String> a = annotation == null ? null
+                : java.util.Map.of(annotation.split("=")[0], annotation.split("=")[1]);
+        assertThat(GenidPolicy.initialReason(a)).isEqualTo(reason);
+        List<GenidChange> h = GenidPolicy.record(List.of(), CUR, null, GenidPolicy.initialReason(a), NOW);
+        assertThat(h).extracting(c -> c.reason).containsExactly(reason);
+        // only the first entry: later changes keep their own reason
+        assertThat(GenidPolicy.record(h, FRESH, "SnapshotRestored", reason, NOW)).extracting(c -> c.reason)
+                .containsExactly(reason, "SnapshotRestored");
+    }
+
     @Test
     void explicitSpecThatDiffersFromStatusIsExplained() {
         assertThat(GenidPolicy.whyDiffers(EXPLICIT, EXPLICIT.toLowerCase(), List.of())).isNull();

@@ -168,6 +168,17 @@ class StatusFolderTest {
     }
 
     @Test
+    void aClonesFirstGenidIsRecordedAsCloned() {
+        Domain d = running(1);
+        d.getStatus().genid = "c7a5fdbd-edaf-9455-926a-d65c16db1809";
+        VirtualMachine vm = vm();
+        vm.getMetadata().setAnnotations(java.util.Map.of(
+                io.virtfleet.reconcilers.genid.GenidPolicy.CLONED_FROM_ANNOTATION, "web"));
+        VirtualMachineStatus s = StatusFolder.fold(StatusFolder.input(vm, NOW).host("node-a").domain(d));
+        assertThat(s.genidHistory).extracting(c -> c.reason).containsExactly("Cloned");
+    }
+
+    @Test
     void foldsIdsDevicesAndGenid() {
         Domain d = running(1);
         d.getStatus().id = 7;

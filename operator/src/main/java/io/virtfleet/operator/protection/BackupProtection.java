@@ -1,0 +1,81 @@
+package io.virtfleet.operator.protection;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.virtfleet.api.v1alpha1.Host;
+import io.virtfleet.api.v1alpha1.VirtualMachine;
+import io.virtfleet.api.v1alpha1.VirtualMachineBackup;
+import io.virtfleet.api.v1alpha1.VirtualMachineBackupStatus;
+import io.virtfleet.reconcilers.copy.BackupPlans;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Validates a VirtualMachineBackup ({@link BackupPlans#validateBackup}: VM exists, destination under the host's
+ * allowed roots, disks copyable), writes the plan (status.location, disks, the VM's spec) with phase Pending and
+ * labels it with the VM's host; that host's agent copies the disks and writes the files (InProgress → Succeeded).
+ */
+@ControllerConfiguration(name = "virtualmachinebackup", generationAwareEventProcessing = false)
+public class BackupProtection implements Reconciler<VirtualMachineBackup> {
+    private final io.virtfleet.operator.EventRecorder events;
+
+    BackupProtection(io.virtfleet.operator.EventRecorder events) {
+        this.events = events;
+    }
+
+    @Override
+    public UpdateControl<VirtualMachineBackup> reconcile(VirtualMachineBackup b, Context<VirtualMachineBackup> context) {
+        KubernetesClient client = context.getClient();
+        if (b.getMetadata().getDeletionTimestamp() != null || Protection.labelled(b) || b.getStatus() != null) {
+            return UpdateControl.noUpdate();
+        }
+        String ns = b.getMetadata().getNamespace();
+        String name = b.getMetadata().getName();
+        String vmName = b.getSpec() != null ? b.getSpec().vmName : null;
+        String destination = b.getSpec() != null ? b.getSpec().destination : null;
+        VirtualMachine vm = vmName == null ? null
+                : client.resources(VirtualMachine.class).inNamespace(ns).withName(vmName).get();
+        String host = vm == null ? null : Protection.host(Protection.domain(client, ns, vmName));
+        if (vm != null && host == null) {
+            return UpdateControl.<VirtualMachineBackup>noUpdate().rescheduleAfter(Duration.ofSeconds(2));
+        }
+        Host h = host == null ? null : client.resources(Host.class).withName(host).get();
+        List<String> roots = h != null && h.getSpec() != null ? h.getSpec().allowedDiskRoots : List.of();
+        List<String> errors = BackupPlans.validateBackup(vmName, vm != null ? vm.getSpec() : null, destination, roots,
+                name);
+        if (!errors.isEmpty()) {
+            if (vm != null) {
+                events.record(vm, "Warning", "BackupFailed", "backup " + name + ": " + String.join("; ", errors));
+            }
+            VirtualMachineBackupStatus st = new VirtualMachineBackupStatus();
+            st.phase = VirtualMachineBackupStatus.PHASE_FAILED;
+            st.readyToUse = false;
+            st.error = String.join("; ", errors);
+            b.setStatus(st);
+            return UpdateControl.patchStatus(b);
+        }
+        String location = BackupPlans.location(destination, name);
+        Map<String, String> disks = BackupPlans.backupFiles(vm.getSpec(), location);
+        String spec = BackupPlans.toJson(vm.getSpec());
+        client.resources(VirtualMachineBackup.class).inNamespace(ns).withName(name).editStatus(x -> {
+            VirtualMachineBackupStatus s = new VirtualMachineBackupStatus();
+            s.phase = VirtualMachineBackupStatus.PHASE_PENDING;
+            s.readyToUse = false;
+            s.location = location;
+            s.host = host;
+            s.disks = disks;
+            s.vmSpec = spec;
+            x.setStatus(s);
+            return x;
+        });
+        Protection.label(client, VirtualMachineBackup.class, b, host);
+        events.record(vm, "Normal", "BackupRequested", "backup " + name + " to " + location
+                + " handed to the agent of host " + host);
+        return UpdateControl.noUpdate();
+    }
+}

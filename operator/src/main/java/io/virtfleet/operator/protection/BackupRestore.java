@@ -1,0 +1,154 @@
+package io.virtfleet.operator.protection;
+
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.virtfleet.api.v1alpha1.RunStrategy;
+import io.virtfleet.api.v1alpha1.VirtualMachine;
+import io.virtfleet.api.v1alpha1.VirtualMachineBackup;
+import io.virtfleet.api.v1alpha1.VirtualMachineBackupStatus;
+import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
+import io.virtfleet.api.v1alpha1.VirtualMachineRestoreStatus;
+import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
+import io.virtfleet.reconcilers.copy.BackupPlans;
+import io.virtfleet.reconcilers.genid.GenidPolicy;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A VirtualMachineRestore with {@code backupName}: recreates a VM from a VirtualMachineBackup. Validates
+ * ({@link BackupPlans#validateRestore}: backup ready, no VM of the target name), writes the plan (file in the backup
+ * → disk path, {@link BackupPlans#restoredDisks}) with phase Pending and labels the restore with the backup's host;
+ * that host's agent copies the files back (CopyingDisks → DisksReady; refused if a path is occupied). Then creates
+ * the VM from the stored spec ({@link BackupPlans#restoredSpec}: genid auto, so a fresh one), annotated
+ * {@value GenidPolicy#RESTORED_FROM_BACKUP_ANNOTATION} (its genidHistory starts with BackupRestored), and reports
+ * Succeeded once it runs (when its runStrategy runs it).
+ */
+final class BackupRestore {
+    private final io.virtfleet.operator.EventRecorder events;
+
+    BackupRestore(io.virtfleet.operator.EventRecorder events) {
+        this.events = events;
+    }
+
+    UpdateControl<VirtualMachineRestore> reconcile(VirtualMachineRestore r, KubernetesClient client) {
+        VirtualMachineRestoreStatus st = r.getStatus();
+        if (r.getMetadata().getDeletionTimestamp() != null || st != null
+                && (VirtualMachineRestoreStatus.PHASE_SUCCEEDED.equals(st.phase)
+                || VirtualMachineRestoreStatus.PHASE_FAILED.equals(st.phase))) {
+            return UpdateControl.noUpdate();
+        }
+        String ns = r.getMetadata().getNamespace();
+        String backupName = r.getSpec().backupName;
+        VirtualMachineBackup backup = client.resources(VirtualMachineBackup.class).inNamespace(ns)
+                .withName(backupName).get();
+        VirtualMachineBackupStatus bs = backup != null ? backup.getStatus() : null;
+        String original = backup != null && backup.getSpec() != null ? backup.getSpec().vmName : null;
+        String target = r.getSpec().vmName != null ? r.getSpec().vmName : original;
+        if (st == null || st.phase == null) {
+            boolean ready = bs != null && Boolean.TRUE.equals(bs.readyToUse);
+            if (backup != null && !ready && (bs == null || !VirtualMachineBackupStatus.PHASE_FAILED.equals(bs.phase))) {
+                return UpdateControl.<VirtualMachineRestore>noUpdate().rescheduleAfter(Duration.ofSeconds(2));
+            }
+            List<String> errors = BackupPlans.validateRestore(backupName, backup != null, ready, target,
+                    target != null && get(client, ns, target) != null);
+            if (!errors.isEmpty()) {
+                return fail(r, String.join("; ", errors));
+            }
+            VirtualMachineSpec stored = BackupPlans.fromJson(bs.vmSpec);
+            Map<String, String> disks = BackupPlans.restoredDisks(stored, original, target, bs.disks);
+            client.resources(VirtualMachineRestore.class).inNamespace(ns).withName(r.getMetadata().getName())
+                    .editStatus(x -> {
+                        VirtualMachineRestoreStatus s = new VirtualMachineRestoreStatus();
+                        s.phase = VirtualMachineRestoreStatus.PHASE_PENDING;
+                        s.complete = false;
+                        s.host = bs.host;
+                        s.disks = disks;
+                        s.previousGenid = bs.genid;
+                        x.setStatus(s);
+                        return x;
+                    });
+            Protection.label(client, VirtualMachineRestore.class, r, bs.host);
+            events.record(r, "Normal", "RestoreRequested", "restore of backup " + backupName + " as VM " + target
+                    + " handed to the agent of host " + bs.host);
+            return UpdateControl.noUpdate();
+        }
+        if (!VirtualMachineRestoreStatus.PHASE_DISKS_READY.equals(st.phase)) {
+            return UpdateControl.noUpdate(); // the agent's turn
+        }
+        VirtualMachine vm = get(client, ns, target);
+        if (vm == null) {
+            if (bs == null || bs.vmSpec == null) {
+                return fail(r, "spec.backupName: VirtualMachineBackup " + backupName + " was deleted while its disks "
+                        + "were copied back; the disks are at " + st.disks.values());
+            }
+            VirtualMachine fresh = new VirtualMachine();
+            fresh.setMetadata(new ObjectMetaBuilder().withName(target).withNamespace(ns)
+                    .withAnnotations(Map.of(GenidPolicy.RESTORED_FROM_BACKUP_ANNOTATION, backupName)).build());
+            VirtualMachineSpec stored = BackupPlans.fromJson(bs.vmSpec);
+            fresh.setSpec(BackupPlans.restoredSpec(stored, st.host, original, target));
+            try {
+                vm = client.resource(fresh).create();
+            } catch (KubernetesClientException e) {
+                if (e.getCode() != 409) {
+                    throw e;
+                }
+                vm = get(client, ns, target);
+            }
+            if (vm != null && ours(vm, r)) {
+                events.record(vm, "Normal", "RestoredFromBackup", "recreated from backup " + backupName
+                        + " (taken with generation ID " + bs.genid + "); it gets a new generation ID");
+                if (GenidPolicy.mode(stored.genid) == GenidPolicy.Mode.NONE) {
+                    events.record(vm, "Warning", "NoGenid", GenidPolicy.decide("none", null,
+                            GenidPolicy.Transition.BACKUP_RESTORE).message());
+                }
+            }
+        }
+        if (vm == null || !ours(vm, r)) {
+            return fail(r, "spec.vmName: a VirtualMachine named " + target + " was created by someone else while "
+                    + "the disks were copied back; the disks are at " + st.disks.values());
+        }
+        RunStrategy rs = vm.getSpec().runStrategy;
+        boolean shouldRun = rs == null || rs == RunStrategy.Always || rs == RunStrategy.RerunOnFailure
+                || rs == RunStrategy.Once;
+        boolean running = vm.getStatus() != null && "Running".equals(vm.getStatus().printableStatus)
+                && (vm.getStatus().genid != null || GenidPolicy.mode(vm.getSpec().genid) == GenidPolicy.Mode.NONE);
+        if (shouldRun && !running) {
+            return UpdateControl.<VirtualMachineRestore>noUpdate().rescheduleAfter(Duration.ofSeconds(2));
+        }
+        st.phase = VirtualMachineRestoreStatus.PHASE_SUCCEEDED;
+        st.complete = true;
+        st.genid = vm.getStatus() != null ? vm.getStatus().genid : null;
+        st.restoreTime = Protection.now();
+        st.error = null;
+        r.setStatus(st);
+        return UpdateControl.patchStatus(r);
+    }
+
+    private static boolean ours(VirtualMachine vm, VirtualMachineRestore r) {
+        Map<String, String> a = vm.getMetadata().getAnnotations();
+        if (a == null || !Objects.equals(a.get(GenidPolicy.RESTORED_FROM_BACKUP_ANNOTATION), r.getSpec().backupName)) {
+            return false;
+        }
+        List<String> paths = vm.getSpec() == null ? List.of() : vm.getSpec().disks.stream()
+                .filter(d -> d.volume != null).map(d -> d.volume.path).toList();
+        return paths.containsAll(r.getStatus().disks.values());
+    }
+
+    private static VirtualMachine get(KubernetesClient client, String ns, String name) {
+        return client.resources(VirtualMachine.class).inNamespace(ns).withName(name).get();
+    }
+
+    private static UpdateControl<VirtualMachineRestore> fail(VirtualMachineRestore r, String error) {
+        VirtualMachineRestoreStatus st = r.getStatus() != null ? r.getStatus() : new VirtualMachineRestoreStatus();
+        st.phase = VirtualMachineRestoreStatus.PHASE_FAILED;
+        st.complete = false;
+        st.error = error;
+        r.setStatus(st);
+        return UpdateControl.patchStatus(r);
+    }
+}

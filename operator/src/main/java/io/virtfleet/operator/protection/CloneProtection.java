@@ -1,0 +1,171 @@
+package io.virtfleet.operator.protection;
+
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.virtfleet.api.v1alpha1.RunStrategy;
+import io.virtfleet.api.v1alpha1.VirtualMachine;
+import io.virtfleet.api.v1alpha1.VirtualMachineClone;
+import io.virtfleet.api.v1alpha1.VirtualMachineCloneStatus;
+import io.virtfleet.reconcilers.copy.ClonePlans;
+import io.virtfleet.reconcilers.genid.GenidPolicy;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The operator's side of a VirtualMachineClone: validates it ({@link ClonePlans#validate}: source exists, target name
+ * valid and free, disks copyable), writes the disk plan to status.disks with phase Pending and labels it with the
+ * source's host, whose agent copies the disks (CopyingDisks → DisksReady). Then creates the target VirtualMachine
+ * ({@link ClonePlans#targetSpec}, annotated {@value GenidPolicy#CLONED_FROM_ANNOTATION}) and reports Succeeded once it
+ * exists (and runs, when its runStrategy says so). The target is not owned by the clone: deleting the clone keeps it.
+ */
+@ControllerConfiguration(name = "virtualmachineclone", generationAwareEventProcessing = false)
+public class CloneProtection implements Reconciler<VirtualMachineClone> {
+    private final io.virtfleet.operator.EventRecorder events;
+
+    CloneProtection(io.virtfleet.operator.EventRecorder events) {
+        this.events = events;
+    }
+
+    @Override
+    public UpdateControl<VirtualMachineClone> reconcile(VirtualMachineClone c, Context<VirtualMachineClone> context) {
+        KubernetesClient client = context.getClient();
+        VirtualMachineCloneStatus st = c.getStatus();
+        if (c.getMetadata().getDeletionTimestamp() != null || st != null
+                && (VirtualMachineCloneStatus.PHASE_SUCCEEDED.equals(st.phase)
+                || VirtualMachineCloneStatus.PHASE_FAILED.equals(st.phase))) {
+            return UpdateControl.noUpdate();
+        }
+        String ns = c.getMetadata().getNamespace();
+        String sourceName = c.getSpec() != null ? c.getSpec().source : null;
+        String targetName = c.getSpec() != null ? c.getSpec().target : null;
+        VirtualMachine source = get(client, ns, sourceName);
+        if (st == null || st.phase == null) {
+            return validateAndHandOver(client, c, source, get(client, ns, targetName));
+        }
+        if (VirtualMachineCloneStatus.PHASE_DISKS_READY.equals(st.phase)) {
+            return createTarget(client, c, source);
+        }
+        return UpdateControl.noUpdate(); // Pending / CopyingDisks: the agent's turn
+    }
+
+    private UpdateControl<VirtualMachineClone> validateAndHandOver(KubernetesClient client, VirtualMachineClone c,
+                                                                   VirtualMachine source, VirtualMachine target) {
+        String ns = c.getMetadata().getNamespace();
+        List<String> errors = ClonePlans.validate(c.getSpec() != null ? c.getSpec().source : null,
+                source != null ? source.getSpec() : null, c.getSpec() != null ? c.getSpec().target : null,
+                target != null);
+        if (!errors.isEmpty()) {
+            if (source != null) {
+                events.record(source, "Warning", "CloneFailed", "clone " + c.getMetadata().getName() + ": "
+                        + String.join("; ", errors));
+            }
+            return fail(c, String.join("; ", errors));
+        }
+        String host = Protection.host(Protection.domain(client, ns, source.getMetadata().getName()));
+        if (host == null) {
+            return UpdateControl.<VirtualMachineClone>noUpdate().rescheduleAfter(Duration.ofSeconds(2));
+        }
+        Map<String, String> disks = ClonePlans.diskMap(ClonePlans.copies(source.getSpec(), c.getSpec().target));
+        client.resources(VirtualMachineClone.class).inNamespace(ns).withName(c.getMetadata().getName())
+                .editStatus(x -> {
+                    VirtualMachineCloneStatus s = new VirtualMachineCloneStatus();
+                    s.phase = VirtualMachineCloneStatus.PHASE_PENDING;
+                    s.disks = disks;
+                    s.host = host;
+                    x.setStatus(s);
+                    return x;
+                });
+        Protection.label(client, VirtualMachineClone.class, c, host);
+        events.record(source, "Normal", "CloneRequested", "clone " + c.getMetadata().getName() + " to "
+                + c.getSpec().target + ": " + disks.size() + " disk(s) handed to the agent of host " + host);
+        return UpdateControl.noUpdate();
+    }
+
+    private UpdateControl<VirtualMachineClone> createTarget(KubernetesClient client, VirtualMachineClone c,
+                                                            VirtualMachine source) {
+        String ns = c.getMetadata().getNamespace();
+        VirtualMachineCloneStatus st = c.getStatus();
+        String targetName = c.getSpec().target;
+        VirtualMachine target = get(client, ns, targetName);
+        if (target == null) {
+            if (source == null) {
+                return fail(c, "spec.source: VirtualMachine " + c.getSpec().source + " was deleted while its disks "
+                        + "were copied; the copies are left at " + st.disks.values());
+            }
+            VirtualMachine vm = new VirtualMachine();
+            vm.setMetadata(new ObjectMetaBuilder().withName(targetName).withNamespace(ns)
+                    .withAnnotations(Map.of(GenidPolicy.CLONED_FROM_ANNOTATION, source.getMetadata().getName()))
+                    .build());
+            vm.setSpec(ClonePlans.targetSpec(source.getSpec(), st.host, st.disks));
+            try {
+                target = client.resource(vm).create();
+            } catch (KubernetesClientException e) {
+                if (e.getCode() != 409) {
+                    throw e; // retried by JOSDK
+                }
+                target = get(client, ns, targetName);
+            }
+            if (target != null && ours(target, c)) {
+                events.record(target, "Normal", "Cloned", "created as a clone of " + source.getMetadata().getName()
+                        + " (clone " + c.getMetadata().getName() + ", disks copied with " + st.copyMethod + ")");
+                if (GenidPolicy.mode(source.getSpec().genid) == GenidPolicy.Mode.NONE) {
+                    events.record(target, "Warning", "NoGenid", GenidPolicy.decide("none", null,
+                            GenidPolicy.Transition.CLONE).message());
+                }
+            }
+        }
+        if (target == null || !ours(target, c)) {
+            return fail(c, "spec.target: a VirtualMachine named " + targetName + " was created by someone else "
+                    + "while the disks were copied; the copies are left at " + st.disks.values());
+        }
+        boolean shouldRun = target.getSpec().runStrategy == null || target.getSpec().runStrategy == RunStrategy.Always
+                || target.getSpec().runStrategy == RunStrategy.RerunOnFailure
+                || target.getSpec().runStrategy == RunStrategy.Once;
+        // Running with its genid reported (unless it has none), so status.genid is the one the guest sees.
+        boolean running = target.getStatus() != null && "Running".equals(target.getStatus().printableStatus)
+                && (target.getStatus().genid != null
+                || GenidPolicy.mode(target.getSpec().genid) == GenidPolicy.Mode.NONE);
+        if (shouldRun && !running) {
+            return UpdateControl.<VirtualMachineClone>noUpdate().rescheduleAfter(Duration.ofSeconds(2));
+        }
+        VirtualMachineCloneStatus out = st;
+        out.phase = VirtualMachineCloneStatus.PHASE_SUCCEEDED;
+        out.genid = target.getStatus() != null ? target.getStatus().genid : null;
+        out.completionTime = Protection.now();
+        out.error = null;
+        c.setStatus(out);
+        return UpdateControl.patchStatus(c);
+    }
+
+    /** The target is this clone's when it says it was cloned from the source and uses the copied disks. */
+    private static boolean ours(VirtualMachine target, VirtualMachineClone c) {
+        Map<String, String> a = target.getMetadata().getAnnotations();
+        if (a == null || !Objects.equals(a.get(GenidPolicy.CLONED_FROM_ANNOTATION), c.getSpec().source)) {
+            return false;
+        }
+        List<String> paths = target.getSpec() == null ? List.of() : target.getSpec().disks.stream()
+                .filter(d -> d.volume != null).map(d -> d.volume.path).toList();
+        return paths.containsAll(c.getStatus().disks.values());
+    }
+
+    private static VirtualMachine get(KubernetesClient client, String ns, String name) {
+        return name == null || name.isEmpty() ? null
+                : client.resources(VirtualMachine.class).inNamespace(ns).withName(name).get();
+    }
+
+    private static UpdateControl<VirtualMachineClone> fail(VirtualMachineClone c, String error) {
+        VirtualMachineCloneStatus st = c.getStatus() != null ? c.getStatus() : new VirtualMachineCloneStatus();
+        st.phase = VirtualMachineCloneStatus.PHASE_FAILED;
+        st.error = error;
+        c.setStatus(st);
+        return UpdateControl.patchStatus(c);
+    }
+}

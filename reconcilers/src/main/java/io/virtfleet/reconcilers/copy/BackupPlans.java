@@ -1,0 +1,161 @@
+package io.virtfleet.reconcilers.copy;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
+import io.virtfleet.reconcilers.genid.GenidPolicy;
+import io.virtfleet.reconcilers.validation.DiskPaths;
+import io.virtfleet.reconcilers.validation.Names;
+import io.virtfleet.reconcilers.validation.VirtualMachineValidator;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The pure decisions of VirtualMachineBackup and of a VirtualMachineRestore from a backup (issue 9).
+ *
+ * <p>A backup of VM {@code vm} named {@code b} with destination {@code D} lives in {@code D/b/}: one file per writable
+ * disk ({@code <disk>.qcow2}, {@code .img} for raw), {@code domain.xml} (libvirt's persistent definition) and
+ * {@code vm.json} (the VM's spec). A restore recreates the VM from the stored spec on the backup's host: the disks
+ * go back to their original paths when the VM keeps its name, else next to them as {@code <new name>-<disk>.qcow2}
+ * (as a clone's); it keeps its MACs and SMBIOS UUID (it is the same machine, and the original is gone) but gets
+ * genid {@code auto} (a fresh one; {@code none} stays none), and is pinned to the host with {@code nodeName}.
+ */
+public final class BackupPlans {
+    public static final String DOMAIN_XML = "domain.xml";
+    public static final String VM_JSON = "vm.json";
+
+    private BackupPlans() {
+    }
+
+    /** Field-named reasons a backup cannot be taken (empty: go ahead). */
+    public static List<String> validateBackup(String vmName, VirtualMachineSpec vm, String destination,
+                                              List<String> allowedRoots, String backupName) {
+        List<String> errors = new ArrayList<>();
+        if (vmName == null || vmName.isEmpty()) {
+            errors.add("spec.vmName: required");
+        } else if (vm == null) {
+            errors.add("spec.vmName: VirtualMachine " + vmName + " not found");
+        }
+        if (destination == null || destination.isEmpty()) {
+            errors.add("spec.destination: required");
+        } else {
+            String p = DiskPaths.problem(destination, allowedRoots);
+            if (p != null) {
+                errors.add("spec.destination: " + p);
+            }
+        }
+        if (!Names.isDnsLabel(backupName)) {
+            errors.add("metadata.name: " + backupName + " must be a DNS label (it names the backup's directory)");
+        }
+        if (vm != null) {
+            errors.addAll(ClonePlans.diskErrors(vm, "spec.vmName"));
+        }
+        return errors;
+    }
+
+    public static String location(String destination, String backupName) {
+        return destination + "/" + backupName;
+    }
+
+    /** The VM's writable disk path -> its file in the backup. */
+    public static Map<String, String> backupFiles(VirtualMachineSpec vm, String location) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (VirtualMachineSpec.Disk d : vm.disks) {
+            if (!ClonePlans.shared(d)) {
+                out.put(d.volume.path, location + "/" + d.name
+                        + ("qcow2".equals(ClonePlans.format(d)) ? ".qcow2" : ".img"));
+            }
+        }
+        return out;
+    }
+
+    public static String toJson(VirtualMachineSpec spec) {
+        try {
+            return ClonePlans.JSON.writeValueAsString(spec);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a VirtualMachineSpec always serializes", e);
+        }
+    }
+
+    public static VirtualMachineSpec fromJson(String json) {
+        try {
+            return ClonePlans.JSON.readValue(json, VirtualMachineSpec.class);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("the backup's stored spec is not a VirtualMachine spec: "
+                    + e.getOriginalMessage());
+        }
+    }
+
+    /**
+     * Field-named reasons a restore from a backup cannot be made (empty: go ahead).
+     *
+     * @param backupReady  the backup's status.readyToUse
+     * @param targetExists whether a VirtualMachine named {@code targetName} exists
+     */
+    public static List<String> validateRestore(String backupName, boolean backupFound, boolean backupReady,
+                                               String targetName, boolean targetExists) {
+        List<String> errors = new ArrayList<>();
+        if (!backupFound) {
+            errors.add("spec.backupName: VirtualMachineBackup " + backupName + " not found");
+        } else if (!backupReady) {
+            errors.add("spec.backupName: VirtualMachineBackup " + backupName + " is not ready to use");
+        }
+        if (targetName == null) {
+            return errors; // defaults to the backup's VM, which is missing: already said
+        }
+        if (!Names.isDnsSubdomain(targetName)) {
+            errors.add("spec.vmName: " + targetName + " is not a valid VirtualMachine name");
+        } else if (targetExists) {
+            errors.add("spec.vmName: a VirtualMachine named " + targetName + " exists; a restore from a backup "
+                    + "recreates a VM (delete it first, or restore under another name) - nothing was changed");
+        }
+        return errors;
+    }
+
+    /**
+     * File in the backup -> disk path of the recreated VM: the original path when the VM keeps its name, else
+     * {@link ClonePlans#targetPath} next to it.
+     *
+     * @param backupFiles the backup's status.disks (original disk path -> file in the backup)
+     */
+    public static Map<String, String> restoredDisks(VirtualMachineSpec stored, String originalName, String targetName,
+                                                    Map<String, String> backupFiles) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (VirtualMachineSpec.Disk d : stored.disks) {
+            if (ClonePlans.shared(d) || d.volume == null || !backupFiles.containsKey(d.volume.path)) {
+                continue;
+            }
+            out.put(backupFiles.get(d.volume.path), restoredPath(d, originalName, targetName));
+        }
+        return out;
+    }
+
+    private static String restoredPath(VirtualMachineSpec.Disk d, String originalName, String targetName) {
+        return targetName.equals(originalName) ? d.volume.path
+                : ClonePlans.targetPath(d.volume.path, targetName, d.name, ClonePlans.format(d));
+    }
+
+    /**
+     * The recreated VM's spec: the stored one with the restored disk paths ({@link #restoredDisks}), genid auto
+     * (none stays none), pinned to {@code host}; MACs and firmware.uuid are kept.
+     */
+    public static VirtualMachineSpec restoredSpec(VirtualMachineSpec stored, String host, String originalName,
+                                                  String targetName) {
+        VirtualMachineSpec t = ClonePlans.JSON.convertValue(ClonePlans.JSON.valueToTree(stored),
+                VirtualMachineSpec.class);
+        for (VirtualMachineSpec.Disk d : t.disks) {
+            if (!ClonePlans.shared(d) && d.volume != null && d.volume.path != null) {
+                String format = ClonePlans.format(d);
+                d.volume.path = restoredPath(d, originalName, targetName);
+                d.volume.format = format;
+            }
+        }
+        t.genid = GenidPolicy.mode(stored.genid) == GenidPolicy.Mode.NONE ? VirtualMachineValidator.GENID_NONE
+                : VirtualMachineValidator.GENID_AUTO;
+        t.hostSelector = null;
+        t.nodeName = host;
+        return t;
+    }
+}

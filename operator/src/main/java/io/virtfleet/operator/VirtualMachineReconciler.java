@@ -29,6 +29,7 @@ import io.virtfleet.api.v1alpha1.HostSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineStatus;
+import io.virtfleet.reconcilers.genid.GenidPolicy;
 import io.virtfleet.reconcilers.lifecycle.Decision;
 import io.virtfleet.reconcilers.lifecycle.DomainStates;
 import io.virtfleet.reconcilers.lifecycle.HostView;
@@ -342,6 +343,8 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
             fresh.setStatus(next);
             PrimaryUpdateAndCacheUtils.ssaPatchStatusAndCacheResource(vm, fresh, context);
             metrics.statusPatches.incrementAndGet();
+            GenidPolicy.newChanges(previous != null ? previous.genidHistory : null, next.genidHistory)
+                    .forEach(metrics::genidChanged);
         }
         for (Note n : all) {
             events.record(vm, n);

@@ -36,6 +36,7 @@ public final class SnapshotController implements AutoCloseable {
     private final KubernetesClient client;
     private final String host;
     private final SnapshotOps ops;
+    private final io.virtfleet.agent.AgentMetrics metrics;
     private final ExecutorService worker;
     private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
 
@@ -43,6 +44,7 @@ public final class SnapshotController implements AutoCloseable {
         this.client = client;
         this.host = host;
         this.ops = new SnapshotOps(libvirt);
+        this.metrics = libvirt.metrics();
         this.worker = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "agent-" + host + "-snapshots");
             t.setDaemon(true);
@@ -176,6 +178,9 @@ public final class SnapshotController implements AutoCloseable {
                 out.complete = true;
                 out.genid = rv.genid();
                 out.previousGenid = rv.previousGenid();
+                if (rv.genid() != null && !rv.genid().equals(rv.previousGenid())) {
+                    metrics.genidChanged();
+                }
                 out.restoreTime = Instant.now().toString();
             } catch (SnapshotOps.SnapshotException e) {
                 out.phase = "Failed";

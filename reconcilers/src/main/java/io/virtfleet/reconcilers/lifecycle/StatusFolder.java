@@ -144,6 +144,9 @@ public final class StatusFolder {
                 in.domain != null && in.domain.getMetadata() != null && in.domain.getMetadata().getAnnotations() != null
                         ? in.domain.getMetadata().getAnnotations().get(GenidPolicy.CHANGE_REASON_ANNOTATION) : null,
                 in.now);
+        String specGenid = in.vm.getSpec() != null ? in.vm.getSpec().genid : null;
+        s.genidSource = GenidPolicy.source(specGenid, s.genid, s.genidHistory);
+        s.genidMessage = GenidPolicy.whyDiffers(specGenid, s.genid, s.genidHistory);
         s.devices = new ArrayList<>();
         if (ds != null && ds.devices != null) {
             for (DeviceStatus d : ds.devices) {

@@ -36,7 +36,8 @@ class CrdYamlUpToDateTest {
             "hosts.virtfleet.io", Host.class,
             "virtualmachinesnapshots.virtfleet.io", io.virtfleet.api.v1alpha1.VirtualMachineSnapshot.class,
             "virtualmachinerestores.virtfleet.io", io.virtfleet.api.v1alpha1.VirtualMachineRestore.class,
-            "virtualmachineclones.virtfleet.io", io.virtfleet.api.v1alpha1.VirtualMachineClone.class);
+            "virtualmachineclones.virtfleet.io", io.virtfleet.api.v1alpha1.VirtualMachineClone.class,
+            "virtualmachinefailovers.virtfleet.io", io.virtfleet.api.v1alpha1.VirtualMachineFailover.class);
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()
             .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
             .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES));

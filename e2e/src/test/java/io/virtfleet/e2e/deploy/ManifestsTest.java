@@ -60,7 +60,8 @@ class ManifestsTest {
                 .map(o -> o.getMetadata().getName()))
                 .containsExactlyInAnyOrder("domains.virtfleet.io", "hosts.virtfleet.io",
                         "virtualmachines.virtfleet.io", "virtualmachinesnapshots.virtfleet.io",
-                        "virtualmachinerestores.virtfleet.io", "virtualmachineclones.virtfleet.io");
+                        "virtualmachinerestores.virtfleet.io", "virtualmachineclones.virtfleet.io",
+                        "virtualmachinefailovers.virtfleet.io");
         assertThat(DeployFiles.find(objects, ServiceAccount.class, DeployFiles.OPERATOR_SA)).isNotNull();
         assertThat(DeployFiles.find(objects, ServiceAccount.class, DeployFiles.AGENT_SA)).isNotNull();
     }

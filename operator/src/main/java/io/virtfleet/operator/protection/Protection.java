@@ -27,7 +27,7 @@ public final class Protection {
     private Protection() {
     }
 
-    /** Registers the snapshot and restore controllers (leader-elected with the rest). */
+    /** Registers the snapshot, restore and failover controllers (leader-elected with the rest). */
     public static void register(Operator op, OperatorConfig config, EventRecorder events) {
         op.register(new SnapshotProtection(events), o -> {
             if (!config.namespaces().isEmpty()) {
@@ -35,6 +35,11 @@ public final class Protection {
             }
         });
         op.register(new RestoreProtection(events), o -> {
+            if (!config.namespaces().isEmpty()) {
+                o.settingNamespaces(config.namespaces());
+            }
+        });
+        op.register(new FailoverProtection(events, config.clock()), o -> {
             if (!config.namespaces().isEmpty()) {
                 o.settingNamespaces(config.namespaces());
             }

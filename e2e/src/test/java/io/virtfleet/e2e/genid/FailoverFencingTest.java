@@ -51,8 +51,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  *
  * <p><b>Shared storage.</b> Both hosts see the VM's disk at the same path (the documented failover assumption). QEMU
  * locks its images: while A's stale copy runs, B's QEMU cannot open the disk for writing and B's start fails (the
- * agent retries); the VM starts on B once A's agent is back and has fenced its copy. So at no time do two copies run,
- * which a sampler thread checks every 100 ms from the failover request on (QEMU processes with the VM's UUID).
+ * agent retries); the VM starts on B once A's agent is back and has fenced its copy. So guest code never runs in two
+ * places at once, which a sampler thread checks every 100 ms from the failover request on: A's QEMU alive and B's
+ * guest booted (kernel output on B's console) must never coincide. (B's failed starts do launch a QEMU with the
+ * VM's UUID for a moment, which exits on the lock before any guest code runs.)
  */
 class FailoverFencingTest {
     private static final Logger LOG = LoggerFactory.getLogger(FailoverFencingTest.class);

@@ -37,7 +37,8 @@ class CrdYamlUpToDateTest {
             "virtualmachinesnapshots.virtfleet.io", io.virtfleet.api.v1alpha1.VirtualMachineSnapshot.class,
             "virtualmachinerestores.virtfleet.io", io.virtfleet.api.v1alpha1.VirtualMachineRestore.class,
             "virtualmachineclones.virtfleet.io", io.virtfleet.api.v1alpha1.VirtualMachineClone.class,
-            "virtualmachinebackups.virtfleet.io", io.virtfleet.api.v1alpha1.VirtualMachineBackup.class);
+            "virtualmachinebackups.virtfleet.io", io.virtfleet.api.v1alpha1.VirtualMachineBackup.class,
+            "virtualmachinefailovers.virtfleet.io", io.virtfleet.api.v1alpha1.VirtualMachineFailover.class);
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()
             .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
             .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES));

@@ -2,6 +2,7 @@ package io.virtfleet.operator;
 
 import io.javaoperatorsdk.operator.api.monitoring.Metrics;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -9,6 +10,7 @@ import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.virtfleet.observability.Registries;
+import io.virtfleet.reconcilers.genid.GenidPolicy;
 import io.virtfleet.reconcilers.lifecycle.PrintableStatus;
 
 import java.util.ArrayList;
@@ -32,6 +34,8 @@ import java.util.function.Supplier;
  * <li>{@code virtfleet_operator_scheduling_decisions_total{result=scheduled|unschedulable}}</li>
  * <li>{@code virtfleet_operator_virtualmachines{status=<printableStatus>}} gauge (every known status, 0 included)</li>
  * <li>{@code virtfleet_operator_hosts{ready=true|false}} gauge</li>
+ * <li>{@code virtfleet_operator_genid_changes_total{reason}}: every change of a VM's generation ID the operator
+ * records in {@code status.genidHistory} (the first genid, Created, is not a change)</li>
  * </ul>
  * The counters stay plain {@link AtomicLong}s the reconciler increments (read by function counters), so the hot path
  * does not look meters up.
@@ -40,6 +44,10 @@ public final class OperatorMetrics {
     private static final List<String> STATUSES = List.of(PrintableStatus.PENDING, PrintableStatus.SCHEDULING,
             PrintableStatus.STARTING, PrintableStatus.RUNNING, PrintableStatus.PAUSED, PrintableStatus.STOPPING,
             PrintableStatus.STOPPED, PrintableStatus.FAILED, PrintableStatus.MIGRATING, PrintableStatus.UNKNOWN);
+    /** Exported at 0 before the first change, so a rate() has a start. */
+    private static final List<String> GENID_REASONS = List.of(GenidPolicy.REASON_SNAPSHOT_RESTORED,
+            GenidPolicy.REASON_BACKUP_RESTORED, GenidPolicy.REASON_CLONED, GenidPolicy.REASON_IMPORTED,
+            GenidPolicy.REASON_FAILOVER, GenidPolicy.REASON_EXTERNAL);
 
     final AtomicLong reconciliations = new AtomicLong();
     final AtomicLong reconciliationErrors = new AtomicLong();
@@ -87,7 +95,26 @@ public final class OperatorMetrics {
                     .description("Hosts by heartbeat readiness").tag("ready", String.valueOf(ready))
                     .register(registry);
         }
+        for (String reason : GENID_REASONS) {
+            genidCounter(reason);
+        }
         josdk = MicrometerMetrics.withoutPerResourceMetrics(registry);
+    }
+
+    private Counter genidCounter(String reason) {
+        return Counter.builder("virtfleet.operator.genid.changes")
+                .description("VM generation ID changes recorded in status.genidHistory, by reason")
+                .tag("reason", reason).register(registry);
+    }
+
+    /** A VM's status now records a genid change with this reason (SnapshotRestored, Failover, ...). */
+    void genidChanged(String reason) {
+        genidCounter(reason == null ? GenidPolicy.REASON_EXTERNAL : reason).increment();
+    }
+
+    /** Count of {@link #genidChanged} for one reason (tests). */
+    public double genidChanges(String reason) {
+        return genidCounter(reason).count();
     }
 
     private void counter(String name, String help, AtomicLong value, Tags tags) {

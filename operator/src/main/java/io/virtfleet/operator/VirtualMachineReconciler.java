@@ -29,6 +29,7 @@ import io.virtfleet.api.v1alpha1.HostSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineStatus;
+import io.virtfleet.reconcilers.genid.GenidPolicy;
 import io.virtfleet.reconcilers.lifecycle.Decision;
 import io.virtfleet.reconcilers.lifecycle.DomainStates;
 import io.virtfleet.reconcilers.lifecycle.HostView;
@@ -346,6 +347,8 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
             fresh.setStatus(next);
             PrimaryUpdateAndCacheUtils.ssaPatchStatusAndCacheResource(vm, fresh, context);
             metrics.statusPatches.incrementAndGet();
+            GenidPolicy.newChanges(previous != null ? previous.genidHistory : null, next.genidHistory)
+                    .forEach(metrics::genidChanged);
         }
         for (Note n : all) {
             events.record(vm, n);
@@ -431,11 +434,19 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
     /**
      * The genid to render: once libvirt reports one (auto-generated or after a restore), keep rendering exactly that
      * value, so redefining the domain never makes libvirt generate a new one (seed 001: no change on plain restart).
-     * null before that, and for genid none: the renderer follows spec.genid.
+     * null before that, and for genid none: the renderer follows spec.genid. While the agent's report predates the
+     * Domain's spec (status.observedGeneration behind metadata.generation) the genid pinned in the spec wins: after
+     * a failover the Domain carries the new genid for the new host, and the status is still the lost host's.
      */
     static String renderGenid(VirtualMachine vm, Domain domain) {
         if (vm.getSpec() != null && VirtualMachineValidator.GENID_NONE.equals(vm.getSpec().genid)) {
             return null;
+        }
+        if (domain != null && domain.getSpec() != null && Guids.isGuid(domain.getSpec().genid)
+                && domain.getStatus() != null && domain.getStatus().observedGeneration != null
+                && domain.getMetadata().getGeneration() != null
+                && domain.getStatus().observedGeneration < domain.getMetadata().getGeneration()) {
+            return Guids.normalize(domain.getSpec().genid);
         }
         String observed = domain != null && domain.getStatus() != null ? domain.getStatus().genid : null;
         if (observed == null && vm.getStatus() != null) {

@@ -214,12 +214,14 @@ final class FakeAgent implements AutoCloseable {
                     s.reason = "Booted";
                     s.id = id;
                     s.uuid = x.getSpec().uuid;
-                    s.genid = s.genid != null ? s.genid : x.getSpec().genid != null ? x.getSpec().genid
+                    // like libvirt: a genid in the XML is what the domain starts with
+                    s.genid = x.getSpec().genid != null ? x.getSpec().genid : s.genid != null ? s.genid
                             : UUID.randomUUID().toString();
                     s.pid = 4000L + id;
                     s.observedRestartGeneration = gen;
                     s.startCount = (s.startCount == null ? 0 : s.startCount) + 1;
                     s.observedTime = Instant.now().toString();
+                    s.observedGeneration = x.getMetadata().getGeneration();
                     x.setStatus(s);
                     return x;
                 });
@@ -232,6 +234,7 @@ final class FakeAgent implements AutoCloseable {
                     s.pid = null;
                     s.uuid = x.getSpec().uuid;
                     s.observedTime = Instant.now().toString();
+                    s.observedGeneration = x.getMetadata().getGeneration();
                     x.setStatus(s);
                     return x;
                 });

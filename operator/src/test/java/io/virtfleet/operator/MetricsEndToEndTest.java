@@ -97,6 +97,11 @@ class MetricsEndToEndTest extends OperatorTestSupport {
             assertThat(op.value("virtfleet_operator_virtualmachines", "status", "Running")).hasValue(0);
             assertThat(op.value("virtfleet_operator_hosts", "ready", "true").orElse(0)).isPositive();
             assertThat(op.value("virtfleet_operator_hosts", "ready", "false")).isPresent();
+            // every genid change reason is exported from the start (FailoverTest checks one counting)
+            for (String reason : new String[] {"SnapshotRestored", "BackupRestored", "Cloned", "Imported", "Failover",
+                    "ChangedOutsideVirtfleet"}) {
+                assertThat(op.value("virtfleet_operator_genid_changes_total", "reason", reason)).hasValue(0);
+            }
             // the accessors tests and bench use agree with what is exposed
             assertThat(operator.metrics().reconciliations()).isPositive();
             assertThat(operator.metrics().domainApplies()).isPositive();

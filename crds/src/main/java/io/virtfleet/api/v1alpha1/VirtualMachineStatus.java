@@ -30,6 +30,14 @@ public class VirtualMachineStatus {
     @JsonPropertyDescription("Every change of the generation ID, oldest first, with its reason.")
     public List<GenidChange> genidHistory = new ArrayList<>();
 
+    @JsonPropertyDescription("Where the current generation ID comes from: Spec (the explicit spec.genid), Generated "
+            + "(by libvirt, spec.genid auto), or the reason of its last change (SnapshotRestored, Failover, ...).")
+    public String genidSource;
+
+    @JsonPropertyDescription("Why genid differs from an explicit spec.genid: spec.genid is only the initial value and "
+            + "is never rewritten; the current value changed on a restore, clone or failover.")
+    public String genidMessage;
+
     @JsonPropertyDescription("Devices as they are in the live domain, with names libvirt allocated.")
     public List<DeviceStatus> devices = new ArrayList<>();
 

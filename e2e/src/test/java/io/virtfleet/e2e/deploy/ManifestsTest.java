@@ -61,7 +61,8 @@ class ManifestsTest {
                 .containsExactlyInAnyOrder("domains.virtfleet.io", "hosts.virtfleet.io",
                         "virtualmachines.virtfleet.io", "virtualmachinesnapshots.virtfleet.io",
                         "virtualmachinerestores.virtfleet.io", "virtualmachineclones.virtfleet.io",
-                        "virtualmachinebackups.virtfleet.io");
+                        "virtualmachinebackups.virtfleet.io",
+                        "virtualmachinefailovers.virtfleet.io");
         assertThat(DeployFiles.find(objects, ServiceAccount.class, DeployFiles.OPERATOR_SA)).isNotNull();
         assertThat(DeployFiles.find(objects, ServiceAccount.class, DeployFiles.AGENT_SA)).isNotNull();
     }

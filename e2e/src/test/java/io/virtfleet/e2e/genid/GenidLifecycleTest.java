@@ -121,6 +121,8 @@ class GenidLifecycleTest {
         assertThat(vm.getStatus().genidHistory).extracting(c -> c.reason)
                 .containsExactly("Created", "SnapshotRestored");
         assertThat(vm.getStatus().genidHistory.get(1).genid).isEqualTo(g1);
+        assertThat(vm.getStatus().genidSource).isEqualTo("SnapshotRestored");
+        assertThat(vm.getStatus().genidMessage).isNull(); // spec.genid auto: nothing to explain
         log("restore", t0);
 
         // the new genid sticks across a restart (the persistent config has it too)

@@ -62,7 +62,8 @@ public final class DomainController implements AutoCloseable {
         // Rewrite an unchanged status at most this often (so observedTime says the agent still looks).
         Duration statusRefresh = resync.multipliedBy(10);
         this.watcher = new QemuWatcher(this::qemuExited, "qemu-watch-" + host);
-        this.syncer = new DomainSyncer(client, libvirt, host, validator, new QemuProcesses(), this::domainsByUuid,
+        this.syncer = new DomainSyncer(client, libvirt, host, validator, QemuProcesses.forUri(libvirt.uri()),
+                this::domainsByUuid,
                 () -> informer != null && informer.hasSynced(), Clock.systemUTC(), statusRefresh, watcher);
     }
 

@@ -368,9 +368,13 @@ public final class LibvirtConnection implements AutoCloseable {
         try {
             EventLoop.ensureRunning();
             c = new AgentConnect(uri);
-            // Detect a dead libvirtd within ~15 s even when idle (needs the event loop).
-            c.setKeepAlive(5, 3);
-            c.registerCloseListener(closeListener);
+            if (!uri.startsWith("qemu:///embed")) {
+                // Detect a dead libvirtd within ~15 s even when idle (needs the event loop). The embedded driver runs
+                // in this process: no daemon to lose, and it supports neither keepalive nor close callbacks (failing
+                // here would reopen it, which libvirt 9.0 refuses: "Too many drivers").
+                c.setKeepAlive(5, 3);
+                c.registerCloseListener(closeListener);
+            }
             c.addLifecycleListener(lifecycleListener);
             int devId = LibvirtNative.registerDeviceRemoved(c.pointer(), deviceRemoved);
             synchronized (lock) {

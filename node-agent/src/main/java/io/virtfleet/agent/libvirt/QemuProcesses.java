@@ -26,6 +26,30 @@ public final class QemuProcesses {
         this(Path.of("/run/libvirt/qemu"), Path.of("/proc"));
     }
 
+    /**
+     * Where the libvirt at {@code uri} keeps its QEMU pid files: {@code <root>/run/qemu} for the embedded driver
+     * ({@code qemu:///embed?root=<root>}, a private libvirt inside the agent's process), else the system daemon's.
+     * It matters when two libvirt instances run the same UUID on one machine (a failover test's two "hosts"): the
+     * /proc scan by UUID alone could find the other instance's QEMU.
+     */
+    public static QemuProcesses forUri(String uri) {
+        String root = embedRoot(uri);
+        return root == null ? new QemuProcesses() : new QemuProcesses(Path.of(root, "run", "qemu"), Path.of("/proc"));
+    }
+
+    /** The root= of a {@code qemu:///embed} URI, else null. */
+    static String embedRoot(String uri) {
+        if (uri == null || !uri.startsWith("qemu:///embed?")) {
+            return null;
+        }
+        for (String kv : uri.substring("qemu:///embed?".length()).split("&")) {
+            if (kv.startsWith("root=") && kv.length() > 5) {
+                return java.net.URLDecoder.decode(kv.substring(5), StandardCharsets.UTF_8);
+            }
+        }
+        return null;
+    }
+
     public QemuProcesses(Path runDir, Path proc) {
         this.runDir = runDir;
         this.proc = proc;

@@ -48,6 +48,7 @@ public final class SnapshotController implements AutoCloseable {
     private final SnapshotOps ops;
     private final DiskCopier copier;
     private final io.virtfleet.agent.domain.PathPolicy paths;
+    private final io.virtfleet.agent.AgentMetrics metrics;
     private final ExecutorService worker;
     private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
 
@@ -58,6 +59,7 @@ public final class SnapshotController implements AutoCloseable {
         this.ops = new SnapshotOps(libvirt);
         this.copier = new DiskCopier(libvirt, paths, Duration.ofMinutes(30));
         this.paths = paths;
+        this.metrics = libvirt.metrics();
         this.worker = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "agent-" + host + "-snapshots");
             t.setDaemon(true);
@@ -199,6 +201,9 @@ public final class SnapshotController implements AutoCloseable {
                 out.complete = true;
                 out.genid = rv.genid();
                 out.previousGenid = rv.previousGenid();
+                if (rv.genid() != null && !rv.genid().equals(rv.previousGenid())) {
+                    metrics.genidChanged();
+                }
                 out.restoreTime = Instant.now().toString();
             } catch (SnapshotOps.SnapshotException e) {
                 out.phase = "Failed";

@@ -27,6 +27,16 @@ class QemuProcessesTest {
     }
 
     @Test
+    void theEmbeddedDriverKeepsItsPidFilesUnderItsRoot() {
+        assertThat(QemuProcesses.embedRoot("qemu:///embed?root=/var/lib/virtfleet/embed-b"))
+                .isEqualTo("/var/lib/virtfleet/embed-b");
+        assertThat(QemuProcesses.embedRoot("qemu:///embed?foo=1&root=%2Ftmp%2Fx")).isEqualTo("/tmp/x");
+        assertThat(QemuProcesses.embedRoot("qemu:///system")).isNull();
+        assertThat(QemuProcesses.embedRoot("qemu:///embed?root=")).isNull();
+        assertThat(QemuProcesses.embedRoot(null)).isNull();
+    }
+
+    @Test
     void pidFileCheckedAgainstTheCommandLine() throws Exception {
         Path run = Files.createDirectories(tmp.resolve("run/libvirt/qemu"));
         Files.writeString(run.resolve("vf-a.pid"), "4242");

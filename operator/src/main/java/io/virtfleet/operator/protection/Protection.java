@@ -10,6 +10,7 @@ import io.virtfleet.operator.OperatorConfig;
 
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -27,24 +28,18 @@ public final class Protection {
     private Protection() {
     }
 
-    /** Registers the snapshot, restore, backup and clone controllers (leader-elected with the rest). */
+    /** Registers the snapshot, restore, backup, clone and failover controllers (leader-elected with the rest). */
     public static void register(Operator op, OperatorConfig config, EventRecorder events) {
-        op.register(new SnapshotProtection(events), o -> {
-            if (!config.namespaces().isEmpty()) {
-                o.settingNamespaces(config.namespaces());
-            }
-        });
-        op.register(new RestoreProtection(events), o -> {
-            if (!config.namespaces().isEmpty()) {
-                o.settingNamespaces(config.namespaces());
-            }
-        });
-        op.register(new BackupProtection(events), o -> {
-            if (!config.namespaces().isEmpty()) {
-                o.settingNamespaces(config.namespaces());
-            }
-        });
-        op.register(new CloneProtection(events), o -> {
+        for (io.javaoperatorsdk.operator.api.reconciler.Reconciler<?> r : List.of(new SnapshotProtection(events),
+                new RestoreProtection(events), new BackupProtection(events), new CloneProtection(events),
+                new FailoverProtection(events, config.clock()))) {
+            registerIn(op, config, r);
+        }
+    }
+
+    private static <R extends HasMetadata> void registerIn(Operator op, OperatorConfig config,
+            io.javaoperatorsdk.operator.api.reconciler.Reconciler<R> r) {
+        op.register(r, o -> {
             if (!config.namespaces().isEmpty()) {
                 o.settingNamespaces(config.namespaces());
             }

@@ -133,8 +133,43 @@ public final class GenidPolicy {
             return null;
         }
         GenidChange last = history == null || history.isEmpty() ? null : history.get(history.size() - 1);
-        return "spec.genid is the initial value; the current generation ID changed"
-                + (last != null && last.reason != null ? " (" + last.reason + " at " + last.time + ")" : "");
+        return "spec.genid is the initial value (never rewritten); the current generation ID changed"
+                + (last != null && last.reason != null ? " on " + last.reason + " at " + last.time : "");
+    }
+
+    /** {@code status.genidSource} when the first genid came from an explicit spec.genid / from libvirt. */
+    public static final String SOURCE_SPEC = "Spec";
+    public static final String SOURCE_GENERATED = "Generated";
+
+    /**
+     * Where the current genid comes from, for {@code status.genidSource}: {@value #SOURCE_SPEC} (the explicit initial
+     * value), {@value #SOURCE_GENERATED} (libvirt made it, spec.genid auto), else the reason of the last change
+     * (SnapshotRestored, Failover, ...); null while there is no genid.
+     */
+    public static String source(String specGenid, String statusGenid, List<GenidChange> history) {
+        if (statusGenid == null || history == null || history.isEmpty()) {
+            return null;
+        }
+        GenidChange last = history.get(history.size() - 1);
+        if (!REASON_CREATED.equals(last.reason)) {
+            return last.reason;
+        }
+        return mode(specGenid) == Mode.EXPLICIT ? SOURCE_SPEC : SOURCE_GENERATED;
+    }
+
+    /**
+     * The reasons of the genid changes {@code next} records beyond {@code previous} (for the metric; the first genid,
+     * {@value #REASON_CREATED}, is not a change). History only grows, so the new entries are the tail.
+     */
+    public static List<String> newChanges(List<GenidChange> previous, List<GenidChange> next) {
+        int from = previous == null ? 0 : previous.size();
+        List<String> out = new java.util.ArrayList<>();
+        for (int i = from; next != null && i < next.size(); i++) {
+            if (!REASON_CREATED.equals(next.get(i).reason)) {
+                out.add(next.get(i).reason);
+            }
+        }
+        return out;
     }
 
     /**

@@ -145,6 +145,9 @@ public final class StatusFolder {
                         ? in.domain.getMetadata().getAnnotations().get(GenidPolicy.CHANGE_REASON_ANNOTATION) : null,
                 GenidPolicy.initialReason(in.vm.getMetadata() != null ? in.vm.getMetadata().getAnnotations() : null),
                 in.now);
+        String specGenid = in.vm.getSpec() != null ? in.vm.getSpec().genid : null;
+        s.genidSource = GenidPolicy.source(specGenid, s.genid, s.genidHistory);
+        s.genidMessage = GenidPolicy.whyDiffers(specGenid, s.genid, s.genidHistory);
         s.devices = new ArrayList<>();
         if (ds != null && ds.devices != null) {
             for (DeviceStatus d : ds.devices) {

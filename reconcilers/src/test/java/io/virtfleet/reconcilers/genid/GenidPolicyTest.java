@@ -142,4 +142,37 @@ class GenidPolicyTest {
                 List.of(new GenidChange(FRESH, "SnapshotRestored", "2026-01-01T12:00:00Z"))))
                 .contains("initial value").contains("SnapshotRestored");
     }
+
+    @Test
+    void sourceNamesTheSpecLibvirtOrTheLastChange() {
+        List<GenidChange> created = List.of(new GenidChange(CUR, "Created", "t0"));
+        assertThat(GenidPolicy.source(EXPLICIT, CUR, List.of())).isNull();
+        assertThat(GenidPolicy.source("auto", null, created)).isNull();
+        assertThat(GenidPolicy.source(EXPLICIT, CUR, created)).isEqualTo("Spec");
+        assertThat(GenidPolicy.source("auto", CUR, created)).isEqualTo("Generated");
+        assertThat(GenidPolicy.source(null, CUR, created)).isEqualTo("Generated");
+        List<GenidChange> failedOver = List.of(created.get(0), new GenidChange(FRESH, "Failover", "t1"));
+        assertThat(GenidPolicy.source(EXPLICIT, FRESH, failedOver)).isEqualTo("Failover");
+        assertThat(GenidPolicy.source("auto", FRESH, failedOver)).isEqualTo("Failover");
+    }
+
+    @Test
+    void whyDiffersNamesTheChangeAndItsTime() {
+        assertThat(GenidPolicy.whyDiffers(EXPLICIT, FRESH, List.of(new GenidChange(EXPLICIT, "Created", "t0"),
+                new GenidChange(FRESH, "SnapshotRestored", "2026-01-01T12:00:00Z"))))
+                .isEqualTo("spec.genid is the initial value (never rewritten); the current generation ID changed on "
+                        + "SnapshotRestored at 2026-01-01T12:00:00Z");
+    }
+
+    @Test
+    void newChangesAreTheAppendedReasonsButCreated() {
+        GenidChange c = new GenidChange(CUR, "Created", "t0");
+        GenidChange r = new GenidChange(FRESH, "SnapshotRestored", "t1");
+        GenidChange f = new GenidChange(CUR, "Failover", "t2");
+        assertThat(GenidPolicy.newChanges(null, List.of(c))).isEmpty();
+        assertThat(GenidPolicy.newChanges(List.of(c), List.of(c))).isEmpty();
+        assertThat(GenidPolicy.newChanges(List.of(c), List.of(c, r))).containsExactly("SnapshotRestored");
+        assertThat(GenidPolicy.newChanges(List.of(), List.of(c, r, f))).containsExactly("SnapshotRestored", "Failover");
+        assertThat(GenidPolicy.newChanges(List.of(c, r), null)).isEmpty();
+    }
 }

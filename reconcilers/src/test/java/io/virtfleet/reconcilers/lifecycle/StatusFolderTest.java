@@ -179,6 +179,36 @@ class StatusFolderTest {
     }
 
     @Test
+    void anExplicitGenidThatChangedIsExplainedInStatus() {
+        String initial = "c7a5fdbd-edaf-9455-926a-d65c16db1809";
+        Domain d = running(1);
+        d.getStatus().genid = initial;
+        VirtualMachine vm = vm();
+        vm.getSpec().genid = initial.toUpperCase();
+        VirtualMachineStatus s = StatusFolder.fold(StatusFolder.input(vm, NOW).host("node-a").domain(d));
+        assertThat(s.genidSource).isEqualTo("Spec");
+        assertThat(s.genidMessage).isNull();
+        vm.setStatus(s);
+        d.getStatus().genid = "e9392370-2917-565e-692b-d057f46512d6";
+        d.getMetadata().setAnnotations(new java.util.HashMap<>(java.util.Map.of(
+                io.virtfleet.reconcilers.genid.GenidPolicy.CHANGE_REASON_ANNOTATION, "SnapshotRestored")));
+        s = StatusFolder.fold(StatusFolder.input(vm, NOW.plusSeconds(1)).host("node-a").domain(d));
+        assertThat(s.genidSource).isEqualTo("SnapshotRestored");
+        assertThat(s.genidMessage).isEqualTo("spec.genid is the initial value (never rewritten); the current "
+                + "generation ID changed on SnapshotRestored at " + NOW.plusSeconds(1));
+        assertThat(vm.getSpec().genid).isEqualTo(initial.toUpperCase());
+    }
+
+    @Test
+    void anAutoGenidHasASourceAndNoMessage() {
+        Domain d = running(1);
+        d.getStatus().genid = "c7a5fdbd-edaf-9455-926a-d65c16db1809";
+        VirtualMachineStatus s = StatusFolder.fold(StatusFolder.input(vm(), NOW).host("node-a").domain(d));
+        assertThat(s.genidSource).isEqualTo("Generated");
+        assertThat(s.genidMessage).isNull();
+    }
+
+    @Test
     void foldsIdsDevicesAndGenid() {
         Domain d = running(1);
         d.getStatus().id = 7;

@@ -53,7 +53,7 @@ final class FaultInjectionDriver {
 
     /** Run parameters (system properties reliability.*; see FaultInjectionTest). */
     record Config(int ops, int maxVms, long seed, Set<Fault> faults, double faultProbability,
-                  double boundSeconds, Consumer<String> log) {
+                  double boundSeconds, Path diagnosticsDir, Consumer<String> log) {
     }
 
     /** What the model expects of one VM: the sum of the operations issued on it and of the faults that hit it. */
@@ -62,6 +62,7 @@ final class FaultInjectionDriver {
         final VirtualMachine desired;
         boolean exists = true;
         boolean running = true;
+        boolean crashed; // its QEMU was killed and its runStrategy leaves it stopped: Failed is as right as Stopped
         String extraDisk; // path of the hot-plugged disk, null when unplugged
         String lastRequest; // the last request annotation value, to be handled
         String uuid; // first seen; must never change
@@ -174,6 +175,7 @@ final class FaultInjectionDriver {
         double convSeconds = (tEnd - tBack) / 1e9;
         if (!pending.isEmpty()) {
             consecutiveNonConvergence++;
+            dumpDiagnostics(i);
             report.violation(String.format(Locale.ROOT, "step %d %s%s: not converged within %.0f s: %s", i, what,
                     fault == null ? "" : " + kill -9 " + fault, config.boundSeconds() + allowance, pending));
         } else {
@@ -183,7 +185,8 @@ final class FaultInjectionDriver {
         report.operation(a.op().name().toLowerCase(Locale.ROOT), opSeconds);
         if (fault != null) {
             report.fault(fault.name().toLowerCase(Locale.ROOT), backSeconds, convSeconds,
-                    FaultReport.TARGET_SECONDS + allowance, "step " + i + " " + what + ", " + faultDetail);
+                    FaultReport.TARGET_SECONDS + allowance, "step " + i + " " + what + ", " + faultDetail
+                            + (pending.isEmpty() ? "" : " (NOT converged)"));
         }
         stepViolations.forEach(v -> report.violation("step " + i + " " + what + ": " + v));
         config.log().accept(String.format(Locale.ROOT, "RELIABILITY step %d: %s%s -> %s in %.1f s%s", i, what,
@@ -271,6 +274,7 @@ final class FaultInjectionDriver {
                 fleet.apply(desired);
             }
             case START -> {
+                vm.crashed = false;
                 if (rnd.nextBoolean()) {
                     vm.desired.getSpec().runStrategy = RunStrategy.Always;
                 } else {
@@ -281,6 +285,7 @@ final class FaultInjectionDriver {
                 fleet.apply(vm.desired);
             }
             case STOP -> {
+                vm.crashed = false;
                 if (rnd.nextBoolean()) {
                     vm.desired.getSpec().runStrategy = RunStrategy.Halted;
                 } else {
@@ -384,22 +389,24 @@ final class FaultInjectionDriver {
                 return "pid " + pid + ", down " + down + " ms";
             }
             case QEMU -> {
-                List<Processes.Qemu> ours = Processes.qemus().stream()
-                        .filter(q -> q.name() != null && q.name().startsWith(prefix)).toList();
-                if (ours.isEmpty()) {
+                // The victim comes from the model (not from what runs right now), so a replay picks the same VM.
+                List<Vm> candidates = vms.stream().filter(v -> v.exists && v.running).toList();
+                if (candidates.isEmpty()) {
                     return null;
                 }
-                Processes.Qemu victim = ours.get(rnd.nextInt(ours.size()));
-                Vm vm = vms.stream().filter(v -> fleet.domainName(host, v.name).equals(victim.name())).findFirst()
+                Vm vm = candidates.get(rnd.nextInt(candidates.size()));
+                String dn = fleet.domainName(host, vm.name);
+                Processes.Qemu victim = Processes.qemus().stream().filter(q -> dn.equals(q.name())).findFirst()
                         .orElse(null);
-                Processes.kill9(victim.pid());
-                if (vm == null) {
-                    return "qemu " + victim.name() + " pid " + victim.pid() + " (not in the model)";
+                if (victim == null) {
+                    return null; // not started yet
                 }
+                Processes.kill9(victim.pid());
                 // Manual (and Halted) leave a crashed domain stopped; Always restarts it, after a back-off when it
                 // crashed recently (operator README: first restart immediate, then 10 s doubling; reset after 10 min).
                 if (vm.strategy() != RunStrategy.Always) {
                     vm.running = false;
+                    vm.crashed = true;
                 }
                 long now = System.nanoTime();
                 if (now - vm.lastQemuKillNanos > 600e9) {
@@ -549,7 +556,7 @@ final class FaultInjectionDriver {
                         + v.getMetadata().getGeneration());
             }
             String want = vm.running ? "Running" : "Stopped";
-            if (!want.equals(st.printableStatus)) {
+            if (!want.equals(st.printableStatus) && !(vm.crashed && "Failed".equals(st.printableStatus))) {
                 diff.add(vm.name + ": printableStatus " + st.printableStatus + ", want " + want);
             }
             if (vm.running && !Fleet.condition(v, "Ready")) {
@@ -634,6 +641,35 @@ final class FaultInjectionDriver {
             }
         }
         return diff;
+    }
+
+    /** What a human needs to see why a step did not converge: Domain statuses and libvirt's live XML, to files. */
+    private void dumpDiagnostics(int step) {
+        StringBuilder b = new StringBuilder();
+        for (Vm vm : vms) {
+            String dn = fleet.domainName(host, vm.name);
+            b.append("==== ").append(vm.name).append(" exists=").append(vm.exists).append(" running=")
+                    .append(vm.running).append(" extra=").append(vm.extraDisk).append(" strategy=")
+                    .append(vm.strategy()).append("\n");
+            try {
+                b.append(fleet.client().getKubernetesSerialization().asYaml(fleet.get(vm.name))).append("\n");
+                b.append(fleet.client().getKubernetesSerialization().asYaml(fleet.domain(vm.name))).append("\n");
+            } catch (RuntimeException e) {
+                b.append(e).append("\n");
+            }
+            LibvirtGuest g = fleet.guest(dn);
+            b.append("---- virsh dumpxml ").append(dn).append("\n").append(g.virsh("dumpxml", dn).output())
+                    .append("\n---- virsh dumpxml --inactive\n").append(g.virsh("dumpxml", "--inactive", dn).output())
+                    .append("\n");
+        }
+        Path f = config.diagnosticsDir().resolve("step-" + step + "-not-converged.txt");
+        try {
+            Files.createDirectories(f.getParent());
+            Files.writeString(f, b.toString());
+            config.log().accept("RELIABILITY diagnostics of step " + step + ": " + f);
+        } catch (IOException e) {
+            config.log().accept("RELIABILITY cannot write " + f + ": " + e);
+        }
     }
 
     private VirtualMachineSnapshot terminalSnapshot(String name) {

@@ -41,7 +41,13 @@ class FaultInjectionTest {
         double bound = Double.parseDouble(System.getProperty("reliability.bound", "60"));
         Path repo = RepoRoot.require();
         Path logDir = repo.resolve("e2e/target/reliability");
-        System.out.printf("RELIABILITY seed %d (replay: scripts/reliability %d %d)%n", seed, ops, seed);
+        Files.createDirectories(logDir);
+        try (var old = Files.list(logDir)) {
+            for (Path f : old.filter(f -> f.toString().endsWith(".log") || f.toString().endsWith(".txt")).toList()) {
+                Files.delete(f); // logs of the previous run's process incarnations
+            }
+        }
+        progress(logDir, "RELIABILITY seed " + seed + " (replay: scripts/reliability " + ops + " " + seed + ")");
 
         Instant started = Instant.now();
         String loadBefore = load();
@@ -67,7 +73,7 @@ class FaultInjectionTest {
 
             FaultInjectionDriver driver = new FaultInjectionDriver(fleet, host, operator, agent, repo,
                     new FaultInjectionDriver.Config(ops, maxVms, seed, FaultInjectionDriver.parseFaults(faults),
-                            faultProbability, bound, System.out::println));
+                            faultProbability, bound, logDir, line -> progress(logDir, line)));
             driver.run();
             report = driver.report();
         } finally {
@@ -104,6 +110,17 @@ class FaultInjectionTest {
 
         assertThat(report.operations()).isGreaterThanOrEqualTo(ops);
         assertThat(report.violations()).as("invariant violations (seed " + seed + ")").isEmpty();
+    }
+
+    /** Surefire holds a test's output until it ends: the steps also go to progress.log, to follow a long run. */
+    private static void progress(Path logDir, String line) {
+        System.out.println(line);
+        try {
+            Files.writeString(logDir.resolve("progress.log"), line + "\n", StandardCharsets.UTF_8,
+                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            // the log line is in the test output anyway
+        }
     }
 
     private static String load() {

@@ -42,7 +42,7 @@ final class FaultReport {
         faultBack.computeIfAbsent(kind, k -> new ArrayList<>()).add(backSeconds);
         faultConvergence.computeIfAbsent(kind, k -> new ArrayList<>()).add(convergenceSeconds);
         if (convergenceSeconds > targetSeconds) {
-            slow.add(String.format(Locale.ROOT, "%s: converged after %.1f s (target %.0f s): %s", kind,
+            slow.add(String.format(Locale.ROOT, "%s: %.1f s to converge (target %.0f s): %s", kind,
                     convergenceSeconds, targetSeconds, detail));
         }
     }
@@ -118,7 +118,7 @@ final class FaultReport {
         b.append("\nViolations: **").append(violations.size()).append("**\n");
         violations.forEach(v -> b.append("- ").append(v).append("\n"));
         if (!slow.isEmpty()) {
-            b.append("\nConverged, but slower than the ").append(s(TARGET_SECONDS)).append(" s target:\n");
+            b.append("\nSlower than the ").append(s(TARGET_SECONDS)).append(" s target:\n");
             slow.forEach(v -> b.append("- ").append(v).append("\n"));
         }
         if (!notes.isEmpty()) {

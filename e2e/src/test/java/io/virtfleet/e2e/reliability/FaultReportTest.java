@@ -28,7 +28,7 @@ class FaultReportTest {
         r.fault("agent", 3.0, 1.5, 10, "step 3");
         r.operationFailed("snapshot", "rel-1-s3: libvirt connection lost");
         assertThat(r.violations()).isEmpty();
-        assertThat(r.slow()).containsExactly("agent: converged after 12.5 s (target 10 s): step 2 START rel-1");
+        assertThat(r.slow()).containsExactly("agent: 12.5 s to converge (target 10 s): step 2 START rel-1");
         String t = r.table(List.of("header"));
         assertThat(t).contains("| start | 2 | 0 | 2.0 / 4.0 |")
                 .contains("| agent | 2 | 3.0 | 1.5 / 12.5 / 12.5 | 1 |")

@@ -645,8 +645,10 @@ final class FaultInjectionDriver {
             }
             LibvirtGuest g = fleet.guest(fleet.domainName(host, vm.name));
             try {
+                // The alias element, not the text: the agent's <metadata> fingerprint names devices too (disk[ua-extra]),
+                // and the live one keeps the boot-time fingerprint after an unplug by design.
                 String xml = g.liveXml();
-                if (xml.contains("ua-extra") != (vm.extraDisk != null)) {
+                if (hasAlias(xml, "ua-extra") != (vm.extraDisk != null)) {
                     diff.add(vm.name + ": live XML " + (vm.extraDisk == null ? "still has" : "lacks") + " disk extra");
                 }
                 String seen = g.genidSeenByGuest();
@@ -687,6 +689,12 @@ final class FaultInjectionDriver {
         } catch (IOException e) {
             config.log().accept("RELIABILITY cannot write " + f + ": " + e);
         }
+    }
+
+    /** Whether domain XML has a device with this alias ({@code <alias name='..'/>}, either quote). */
+    static boolean hasAlias(String xml, String alias) {
+        return java.util.regex.Pattern.compile("<alias\\s+name=['\"]" + java.util.regex.Pattern.quote(alias) + "['\"]")
+                .matcher(xml).find();
     }
 
     private VirtualMachineSnapshot terminalSnapshot(String name) {

@@ -78,4 +78,13 @@ class FaultReportTest {
                 .containsOnlyKeys("e2eabcdefa-x-1", "e2eabcdefa-x-2")
                 .containsEntry("e2eabcdefa-x-2", "shut off");
     }
+
+    @Test
+    void aDeviceIsFoundByItsAliasElementNotByTheMetadataFingerprint() {
+        String xml = "<domain><metadata><vfagent:applied fingerprint=\"disk[ua-data]:1,disk[ua-extra]:2\"/></metadata>"
+                + "<devices><disk><alias name='ua-data'/></disk></devices></domain>";
+        assertThat(FaultInjectionDriver.hasAlias(xml, "ua-data")).isTrue();
+        assertThat(FaultInjectionDriver.hasAlias(xml, "ua-extra")).isFalse();
+        assertThat(FaultInjectionDriver.hasAlias("<alias name=\"ua-extra\"/>", "ua-extra")).isTrue();
+    }
 }

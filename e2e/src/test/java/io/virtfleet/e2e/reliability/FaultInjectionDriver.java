@@ -49,7 +49,8 @@ final class FaultInjectionDriver {
 
     static final String REQUEST = "virtfleet.io/request";
     static final String LAST_HANDLED_REQUEST = "virtfleet.io/last-handled-request";
-    private static final Path SNAPSHOT_METADATA = Path.of("/var/lib/libvirt/qemu/snapshot");
+    private static final Path LIBVIRT_QEMU = Path.of("/var/lib/libvirt/qemu");
+    private static final Path SNAPSHOT_METADATA = LIBVIRT_QEMU.resolve("snapshot");
 
     /** Run parameters (system properties reliability.*; see FaultInjectionTest). */
     record Config(int ops, int maxVms, long seed, Set<Fault> faults, double faultProbability,
@@ -176,7 +177,7 @@ final class FaultInjectionDriver {
                 }
             }
         }
-        List<String> pending = awaitConvergence(t0, tBack, config.boundSeconds() + allowance);
+        List<String> pending = awaitConvergence(tBack, config.boundSeconds() + allowance);
         long tEnd = System.nanoTime();
         double opSeconds = (tEnd - t0) / 1e9;
         double convSeconds = (tEnd - tBack) / 1e9;
@@ -211,32 +212,32 @@ final class FaultInjectionDriver {
         List<Vm> live = live();
         List<Action> candidates = new ArrayList<>();
         List<Integer> weights = new ArrayList<>();
-        Consumer<Object[]> add = x -> {
-            candidates.add((Action) x[0]);
-            weights.add((Integer) x[1]);
+        java.util.function.BiConsumer<Action, Integer> add = (action, weight) -> {
+            candidates.add(action);
+            weights.add(weight);
         };
         if (live.size() < config.maxVms()) {
-            add.accept(new Object[] {new Action(Op.CREATE, null, ""), 2});
+            add.accept(new Action(Op.CREATE, null, ""), 2);
         }
         for (Vm vm : live) {
             if (vm.running) {
-                add.accept(new Object[] {new Action(Op.STOP, vm, ""), 3});
+                add.accept(new Action(Op.STOP, vm, ""), 3);
                 if (vm.strategy() != RunStrategy.Halted) {
-                    add.accept(new Object[] {new Action(Op.RESTART, vm, ""), 2});
+                    add.accept(new Action(Op.RESTART, vm, ""), 2);
                 }
             } else {
-                add.accept(new Object[] {new Action(Op.START, vm, ""), 4});
+                add.accept(new Action(Op.START, vm, ""), 4);
             }
-            add.accept(new Object[] {new Action(vm.extraDisk == null ? Op.PLUG : Op.UNPLUG, vm, ""), 3});
-            add.accept(new Object[] {new Action(Op.SNAPSHOT, vm, ""), 2});
+            add.accept(new Action(vm.extraDisk == null ? Op.PLUG : Op.UNPLUG, vm, ""), 3);
+            add.accept(new Action(Op.SNAPSHOT, vm, ""), 2);
             for (Snap s : vm.snaps) {
                 if (s.running() == vm.running && java.util.Objects.equals(s.extraDisk(), vm.extraDisk)) {
-                    add.accept(new Object[] {new Action(Op.RESTORE, vm, s.name()), 3});
+                    add.accept(new Action(Op.RESTORE, vm, s.name()), 3);
                     break;
                 }
             }
             if (live.size() > 2) {
-                add.accept(new Object[] {new Action(Op.DELETE, vm, ""), 1});
+                add.accept(new Action(Op.DELETE, vm, ""), 1);
             }
             // HOOK(clone): VirtualMachineClone is not implemented yet (issue 12 lists it). When it is: offer
             // new Action(Op.CLONE, vm, "") here, issue a VirtualMachineClone in issue(), add the target as a new Vm
@@ -451,7 +452,7 @@ final class FaultInjectionDriver {
     // ------------------------------------------------------------------------------------------------- convergence
 
     /** Polls until the world matches the model; returns what still differs (empty: converged). */
-    private List<String> awaitConvergence(long t0, long tBack, double boundSeconds) {
+    private List<String> awaitConvergence(long tBack, double boundSeconds) {
         long deadline = tBack + (long) (boundSeconds * 1e9);
         List<String> pending = List.of("not looked yet");
         while (System.nanoTime() < deadline || pending.equals(List.of("not looked yet"))) {
@@ -777,7 +778,10 @@ final class FaultInjectionDriver {
         }
     }
 
-    /** A deleted VM leaves nothing: no QEMU holding its disks, no libvirt snapshot metadata; then its disks go. */
+    /**
+     * A deleted VM leaves nothing: no QEMU holding its disk images, no managed-save image, NVRAM or snapshot metadata
+     * in libvirt's directories; then the driver removes the images it created.
+     */
     private void checkLeftovers(Vm vm) {
         String dn = fleet.domainName(host, vm.name);
         for (Processes.Qemu q : Processes.qemus()) {
@@ -785,6 +789,14 @@ final class FaultInjectionDriver {
                 if (q.cmdline().contains(f.toString())) {
                     stepViolations.add(vm.name + " deleted, but QEMU pid " + q.pid() + " still uses " + f);
                 }
+            }
+        }
+        for (Path dir : List.of(LIBVIRT_QEMU.resolve("save"), LIBVIRT_QEMU.resolve("nvram"))) {
+            try (Stream<Path> files = Files.isDirectory(dir) ? Files.list(dir) : Stream.empty()) {
+                files.filter(f -> f.getFileName().toString().startsWith(dn)).forEach(f ->
+                        stepViolations.add(vm.name + " deleted, but libvirt's " + f + " is left"));
+            } catch (IOException e) {
+                // unreadable: nothing to say
             }
         }
         Path meta = SNAPSHOT_METADATA.resolve(dn);

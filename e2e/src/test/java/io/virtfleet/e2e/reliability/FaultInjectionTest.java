@@ -90,7 +90,7 @@ class FaultInjectionTest {
 
         long seconds = Duration.between(started, Instant.now()).toSeconds();
         List<String> header = new ArrayList<>();
-        header.add("Run of " + started.truncatedTo(ChronoUnit.SECONDS) + ": " + report.operations() + " operations, "
+        header.add("Run of " + started.truncatedTo(ChronoUnit.SECONDS) + ": " + report.operations() + " operations (the final deletes included), "
                 + report.faults() + " faults (" + faults + ", probability " + faultProbability + " per operation), "
                 + "at most " + maxVms + " VMs, seed **" + seed + "**, " + String.format(Locale.ROOT, "%d min %02d s",
                 seconds / 60, seconds % 60) + ".");

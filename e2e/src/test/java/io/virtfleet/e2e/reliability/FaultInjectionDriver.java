@@ -64,6 +64,7 @@ final class FaultInjectionDriver {
         boolean exists = true;
         boolean running = true;
         boolean crashed; // its QEMU was killed and its runStrategy leaves it stopped: Failed is as right as Stopped
+        boolean eitherPower; // killed while a restart was in flight: running again and staying down are both right
         String extraDisk; // path of the hot-plugged disk, null when unplugged
         String lastRequest; // the last request annotation value, to be handled
         String uuid; // first seen; must never change
@@ -113,6 +114,7 @@ final class FaultInjectionDriver {
     private int vmCounter;
     private int nonce;
     private int consecutiveNonConvergence;
+    private Action current;
 
     FaultInjectionDriver(Fleet fleet, String host, VirtfleetProcess operator, VirtfleetProcess agent, Path repo,
                          Config config) {
@@ -157,8 +159,10 @@ final class FaultInjectionDriver {
             a = new Action(Op.RESTART, a.vm(), "instead of an unplug");
         }
         long t0 = System.nanoTime();
+        current = a;
         Vm vm = issue(a);
-        String what = a.op() + " " + (vm == null ? "" : vm.name) + (a.detail().isEmpty() ? "" : " (" + a.detail() + ")");
+        String what = a.op() + " " + (vm == null ? "" : vm.name)
+                + (a.detail().isEmpty() ? "" : " (" + a.detail() + ")");
         double backSeconds = 0;
         long tBack = t0;
         String faultDetail = null;
@@ -286,6 +290,7 @@ final class FaultInjectionDriver {
             }
             case START -> {
                 vm.crashed = false;
+                vm.eitherPower = false;
                 if (rnd.nextBoolean()) {
                     vm.desired.getSpec().runStrategy = RunStrategy.Always;
                 } else {
@@ -297,6 +302,7 @@ final class FaultInjectionDriver {
             }
             case STOP -> {
                 vm.crashed = false;
+                vm.eitherPower = false;
                 if (rnd.nextBoolean()) {
                     vm.desired.getSpec().runStrategy = RunStrategy.Halted;
                 } else {
@@ -380,7 +386,7 @@ final class FaultInjectionDriver {
 
     // ------------------------------------------------------------------------------------------------------ faults
 
-    /** Kills the component with SIGKILL, waits a random 0–1.5 s, brings it back; null when there was nothing to kill. */
+    /** Kills the component with SIGKILL, waits 0–1.5 s, brings it back; null when there was nothing to kill. */
     private String inject(Fault fault) {
         long down = rnd.nextInt(1500);
         switch (fault) {
@@ -423,6 +429,9 @@ final class FaultInjectionDriver {
                 // Manual (and Halted) leave a crashed domain stopped; Always restarts it, after a back-off when it
                 // crashed recently (operator README: first restart immediate, then 10 s doubling; reset after 10 min).
                 if (vm.strategy() != RunStrategy.Always) {
+                    // Killed before the restart's own stop, the restart brings it back; killed after its start, the
+                    // strategy leaves the crashed domain down. Which one it was is a matter of timing.
+                    vm.eitherPower = vm == current.vm() && current.op() == Op.RESTART;
                     vm.running = false;
                     vm.crashed = true;
                 }
@@ -569,6 +578,9 @@ final class FaultInjectionDriver {
                 continue;
             }
             var st = v.getStatus();
+            if (vm.eitherPower) {
+                vm.running = "Running".equals(st.printableStatus);
+            }
             if (!java.util.Objects.equals(st.observedGeneration, v.getMetadata().getGeneration())) {
                 diff.add(vm.name + ": status is for generation " + st.observedGeneration + ", not "
                         + v.getMetadata().getGeneration());
@@ -646,8 +658,8 @@ final class FaultInjectionDriver {
             }
             LibvirtGuest g = fleet.guest(fleet.domainName(host, vm.name));
             try {
-                // The alias element, not the text: the agent's <metadata> fingerprint names devices too (disk[ua-extra]),
-                // and the live one keeps the boot-time fingerprint after an unplug by design.
+                // The alias element, not the text: the agent's <metadata> fingerprint names devices too
+                // (disk[ua-extra]), and the live one keeps the boot-time fingerprint after an unplug by design.
                 String xml = g.liveXml();
                 if (hasAlias(xml, "ua-extra") != (vm.extraDisk != null)) {
                     diff.add(vm.name + ": live XML " + (vm.extraDisk == null ? "still has" : "lacks") + " disk extra");
@@ -745,6 +757,7 @@ final class FaultInjectionDriver {
     private void afterConvergence(Action a) {
         for (Vm vm : vms) {
             vm.alsoAcceptedGenids.clear();
+            vm.eitherPower = false;
             if (vm.exists) {
                 VirtualMachine v = fleet.get(vm.name);
                 if (vm.uuid == null && v != null && v.getStatus() != null) {

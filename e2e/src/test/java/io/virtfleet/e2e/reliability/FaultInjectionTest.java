@@ -90,14 +90,16 @@ class FaultInjectionTest {
 
         long seconds = Duration.between(started, Instant.now()).toSeconds();
         List<String> header = new ArrayList<>();
-        header.add("Run of " + started.truncatedTo(ChronoUnit.SECONDS) + ": " + report.operations() + " operations (the final deletes included), "
+        header.add("Run of " + started.truncatedTo(ChronoUnit.SECONDS) + ": " + report.operations()
+                + " operations (the final deletes included), "
                 + report.faults() + " faults (" + faults + ", probability " + faultProbability + " per operation), "
                 + "at most " + maxVms + " VMs, seed **" + seed + "**, " + String.format(Locale.ROOT, "%d min %02d s",
                 seconds / 60, seconds % 60) + ".");
         header.add("");
         header.add("Machine: " + machine() + "; load average before " + loadBefore + ", after " + load() + ".");
         header.add("");
-        header.add("Replay: `scripts/reliability " + ops + " " + seed + "` (same operations and faults; timing differs).");
+        header.add("Replay: `scripts/reliability " + ops + " " + seed
+                + "` (same operations and faults; timing differs).");
         String table = report.table(header);
         System.out.println(table);
         Files.createDirectories(logDir);

@@ -757,7 +757,11 @@ final class FaultInjectionDriver {
     private void afterConvergence(Action a) {
         for (Vm vm : vms) {
             vm.alsoAcceptedGenids.clear();
-            vm.eitherPower = false;
+            if (vm.eitherPower) {
+                report.note(vm.name + " (" + vm.strategy() + "): QEMU killed while its restart was in flight; it ended "
+                        + (vm.running ? "running (killed before the restart's start)" : "stopped (killed after it)"));
+                vm.eitherPower = false;
+            }
             if (vm.exists) {
                 VirtualMachine v = fleet.get(vm.name);
                 if (vm.uuid == null && v != null && v.getStatus() != null) {

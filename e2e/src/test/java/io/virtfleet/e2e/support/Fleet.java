@@ -81,6 +81,20 @@ public final class Fleet implements AutoCloseable {
                 hostSuffixes);
     }
 
+    /**
+     * A fleet's namespace, names, disk copies and clean-up on a control plane, without the in-process operator and
+     * agents: for tests that run virtfleet's processes themselves (as OS processes they can kill). {@link #close()}
+     * deletes the VMs through virtfleet, so the caller's processes must still run then.
+     */
+    public static Fleet withoutProcesses(EmbeddedControlPlane cp) {
+        requireTestGuest();
+        Fleet fleet = new Fleet(cp, new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(cp.config())
+                .build(), UUID.randomUUID().toString().substring(0, 6));
+        fleet.client().namespaces().resource(new NamespaceBuilder().withNewMetadata()
+                .withName(fleet.namespace).endMetadata().build()).serverSideApply();
+        return fleet;
+    }
+
     private static Fleet start(EmbeddedControlPlane cp, KubernetesClient ownClient, String... hostSuffixes) {
         requireTestGuest();
         Fleet fleet = new Fleet(cp, ownClient, UUID.randomUUID().toString().substring(0, 6));

@@ -1,0 +1,158 @@
+package io.virtfleet.agent.snapshot;
+
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.virtfleet.agent.TestEnv;
+import io.virtfleet.agent.domain.PathPolicy;
+import io.virtfleet.agent.libvirt.LibvirtConnection;
+import io.virtfleet.api.v1alpha1.ApiGroup;
+import io.virtfleet.api.v1alpha1.Domain;
+import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
+import io.virtfleet.api.v1alpha1.VirtualMachineRestoreSpec;
+import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
+import io.virtfleet.api.v1alpha1.VirtualMachineSnapshotSpec;
+import io.virtfleet.api.v1alpha1.VirtualMachineSnapshotStatus;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The agent's snapshot/restore worker against the real apiserver while libvirtd cannot be reached (a socket that does
+ * not exist stands for libvirtd being down or restarting). Found by the fault-injection driver: such a request used to
+ * end {@code Failed} for good although nothing had been done; it must stay pending and be retried.
+ */
+class SnapshotControllerTest {
+    private static ScheduledExecutorService scheduler;
+    private static LibvirtConnection libvirt;
+    private static SnapshotController controller;
+    private static KubernetesClient client;
+    private static String host;
+    private static String ns;
+    private static TestEnv.Guest guest;
+
+    @BeforeAll
+    static void start() {
+        client = TestEnv.client();
+        host = TestEnv.newHost("snapdown");
+        ns = TestEnv.newNamespace(client, "snapdown");
+        scheduler = Executors.newSingleThreadScheduledExecutor();
+        libvirt = new LibvirtConnection("qemu+unix:///system?socket=/nonexistent/virtfleet-test/libvirt-sock",
+                new LibvirtConnection.Listener() {
+                    public void domainEvent(String uuid, String event) {
+                    }
+
+                    public void connected() {
+                    }
+
+                    public void disconnected(String reason) {
+                    }
+                }, scheduler);
+        libvirt.start();
+        guest = TestEnv.guest(host, ns);
+        client.resource(TestEnv.domainObject(ns, "vm-1", host, guest, "Running")).create();
+        controller = new SnapshotController(client, libvirt, host, new PathPolicy(List.of("/var/lib/virtfleet")));
+        controller.start();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (controller != null) {
+            controller.close();
+        }
+        if (libvirt != null) {
+            libvirt.close();
+        }
+        if (scheduler != null) {
+            scheduler.shutdownNow();
+        }
+        if (guest != null) {
+            Files.deleteIfExists(guest.disk());
+        }
+    }
+
+    @Test
+    void aSnapshotRequestedWhileLibvirtdIsDownWaitsForIt() throws Exception {
+        VirtualMachineSnapshot s = new VirtualMachineSnapshot();
+        s.setMetadata(new ObjectMetaBuilder().withNamespace(ns).withName("snap-down")
+                .withLabels(Map.of(ApiGroup.HOST_LABEL, host)).build());
+        s.setSpec(new VirtualMachineSnapshotSpec());
+        s.getSpec().vmName = "vm-1";
+        client.resource(s).create();
+
+        // The worker handled it: it put its finalizer on (that happens just before the libvirt call)...
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            VirtualMachineSnapshot x = client.resource(s).get();
+            return x.getMetadata().getFinalizers() != null && !x.getMetadata().getFinalizers().isEmpty();
+        });
+        Thread.sleep(2000);
+        // ... and left no verdict: nothing was done in libvirt, so nothing may say Failed.
+        VirtualMachineSnapshot after = client.resource(s).get();
+        assertThat(after.getStatus() == null ? null : after.getStatus().phase).as("status.phase")
+                .isNotEqualTo(VirtualMachineSnapshotStatus.PHASE_FAILED);
+        // Clean up: without libvirt the agent cannot remove its finalizer; take it off by hand.
+        client.resource(after).edit(x -> {
+            x.getMetadata().setFinalizers(List.of());
+            return x;
+        });
+        client.resource(after).delete();
+    }
+
+    @Test
+    void aRestoreRequestedWhileLibvirtdIsDownWaitsForIt() throws Exception {
+        VirtualMachineSnapshot snap = new VirtualMachineSnapshot();
+        snap.setMetadata(new ObjectMetaBuilder().withNamespace(ns).withName("snap-ready").build());
+        snap.setSpec(new VirtualMachineSnapshotSpec());
+        snap.getSpec().vmName = "vm-1";
+        client.resource(snap).create();
+        VirtualMachineSnapshotStatus ready = new VirtualMachineSnapshotStatus();
+        ready.phase = VirtualMachineSnapshotStatus.PHASE_SUCCEEDED;
+        ready.readyToUse = true;
+        ready.host = host;
+        ready.vmUuid = guest.uuid();
+        ready.snapshotName = "snap-ready";
+        client.resources(VirtualMachineSnapshot.class).inNamespace(ns).withName("snap-ready").editStatus(x -> {
+            x.setStatus(ready);
+            return x;
+        });
+
+        VirtualMachineRestore r = new VirtualMachineRestore();
+        r.setMetadata(new ObjectMetaBuilder().withNamespace(ns).withName("restore-down")
+                .withLabels(Map.of(ApiGroup.HOST_LABEL, host)).build());
+        r.setSpec(new VirtualMachineRestoreSpec());
+        r.getSpec().vmName = "vm-1";
+        r.getSpec().snapshotName = "snap-ready";
+        client.resource(r).create();
+
+        // The worker is single-threaded and handles objects in order: a snapshot created after the restore is
+        // handled after it; once that one has its finalizer, the restore has been looked at.
+        VirtualMachineSnapshot marker = new VirtualMachineSnapshot();
+        marker.setMetadata(new ObjectMetaBuilder().withNamespace(ns).withName("after-restore")
+                .withLabels(Map.of(ApiGroup.HOST_LABEL, host)).build());
+        marker.setSpec(new VirtualMachineSnapshotSpec());
+        marker.getSpec().vmName = "vm-1";
+        Thread.sleep(500);
+        client.resource(marker).create();
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            VirtualMachineSnapshot x = client.resource(marker).get();
+            return x.getMetadata().getFinalizers() != null && !x.getMetadata().getFinalizers().isEmpty();
+        });
+        VirtualMachineRestore after = client.resource(r).get();
+        assertThat(after.getStatus() == null ? null : after.getStatus().phase).as("status.phase")
+                .isNotEqualTo("Failed");
+        VirtualMachineSnapshot m = client.resource(marker).get();
+        client.resource(m).edit(x -> {
+            x.getMetadata().setFinalizers(List.of());
+            return x;
+        });
+    }
+}

@@ -40,7 +40,7 @@ public final class TestGuest {
                     kernelBoot:
                       kernel: %s/vmlinuz
                       initrd: %s/initrd.img
-                      cmdline: console=ttyS0 quiet
+                      cmdline: console=ttyS0 quiet no_timer_check
                 """.formatted(name, namespace, memoryMiB, DIR, DIR);
     }
 

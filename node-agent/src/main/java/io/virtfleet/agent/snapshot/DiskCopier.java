@@ -139,7 +139,7 @@ public final class DiskCopier {
             });
             if (c == null) {
                 for (Copy cp : copies) {
-                    qemuImgConvert(cp);
+                    qemuImgConvert(cp, cp.target());
                 }
                 c = new Copied("qemu-img", 0);
             }
@@ -232,10 +232,43 @@ public final class DiskCopier {
         }
     }
 
-    private void qemuImgConvert(Copy c) throws CopyException {
+    /**
+     * Copies a stopped domain's disk with {@code qemu-img convert}. The source format is always given ({@code -f}):
+     * without it qemu-img probes the content, and a guest on a raw disk can write a qcow2 header whose backing file is
+     * any host file (/etc/shadow, another tenant's disk) that this root process would then copy into the target. A
+     * qcow2 source with a backing file is refused for the same reason (the guest cannot set it, but whoever placed
+     * the file could; a VM's qcow2 disks are standalone here).
+     */
+    void qemuImgConvert(Copy c, String target) throws CopyException {
+        if (!"qcow2".equals(c.format()) && !"raw".equals(c.format())) {
+            throw new CopyException("format " + c.format() + " of " + c.source() + " cannot be copied");
+        }
+        if ("qcow2".equals(c.format())) {
+            String info = qemuImg(List.of("info", "--output=json", "-f", "qcow2", c.source()), c.source());
+            Optional<String> backing = backingFile(info);
+            if (backing.isPresent()) {
+                throw new CopyException("the disk " + c.source() + " has a backing file (" + backing.get()
+                        + "): only standalone images are copied");
+            }
+        }
+        qemuImg(List.of("convert", "-f", c.format(), "-O", c.format(), c.source(), target), c.source());
+    }
+
+    private static final Pattern BACKING = Pattern.compile("\"(?:full-)?backing-filename\"\\s*:\\s*\"((?:[^\"\\\\]|\\\\.)*)\"");
+
+    /** The backing file named in {@code qemu-img info --output=json}, if any. Pure. */
+    static Optional<String> backingFile(String infoJson) {
+        Matcher m = BACKING.matcher(infoJson == null ? "" : infoJson);
+        return m.find() ? Optional.of(m.group(1)) : Optional.empty();
+    }
+
+    private String qemuImg(List<String> args, String source) throws CopyException {
         // The agent image ships /usr/bin/qemu-img (deploy/images/stage-rootfs) and may have no PATH set.
         String qemuImg = Files.isExecutable(Path.of("/usr/bin/qemu-img")) ? "/usr/bin/qemu-img" : "qemu-img";
-        List<String> cmd = List.of(qemuImg, "convert", "-O", c.format(), c.source(), c.target());
+        List<String> cmd = new ArrayList<>();
+        cmd.add(qemuImg);
+        cmd.addAll(args);
+        String what = "qemu-img " + args.get(0) + " " + source;
         Process p;
         try {
             p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
@@ -243,21 +276,22 @@ public final class DiskCopier {
             throw new CopyException("cannot run qemu-img (is it installed on the host?): " + e.getMessage());
         }
         try {
+            // The output (errors, a one-image info JSON) is far below a pipe buffer: waiting first cannot block.
             if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 p.destroyForcibly();
-                throw new CopyException("qemu-img convert " + c.source() + " did not finish within "
-                        + timeout.toSeconds() + " s");
+                throw new CopyException(what + " did not finish within " + timeout.toSeconds() + " s");
             }
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
             if (p.exitValue() != 0) {
-                throw new CopyException("qemu-img convert " + c.source() + " failed: " + out);
+                throw new CopyException(what + " failed: " + out);
             }
+            return out;
         } catch (InterruptedException e) {
             p.destroyForcibly();
             Thread.currentThread().interrupt();
-            throw new CopyException("interrupted while copying " + c.source());
+            throw new CopyException("interrupted while copying " + source);
         } catch (IOException e) {
-            throw new CopyException("qemu-img convert " + c.source() + ": " + e.getMessage());
+            throw new CopyException(what + ": " + e.getMessage());
         }
     }
 

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The pure parts of {@link DiskCopier}; the copies themselves run against libvirtd in e2e CloneTest. */
 class DiskCopierTest {
@@ -52,5 +53,71 @@ class DiskCopierTest {
         assertThat(copier.targetProblems(List.of(
                 new DiskCopier.Copy("/x/a.vmdk", root.resolve("b.vmdk").toString(), "vmdk"))))
                 .singleElement().asString().contains("cannot be copied");
+    }
+
+    static void run(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as(String.join(" ", cmd) + ": " + out).isZero();
+    }
+
+    /**
+     * A guest on a raw disk wrote a qcow2 header whose backing file is a host file outside the roots: the copy must
+     * be the raw bytes (the header), never the backing file's content that a probing qemu-img would read.
+     */
+    @Test
+    void rawDiskWithAQcow2HeaderIsCopiedAsRawBytes(@TempDir Path root, @TempDir Path outside) throws Exception {
+        Path secret = outside.resolve("shadow");
+        byte[] marker = "TOP-SECRET-OF-ANOTHER-TENANT".getBytes();
+        byte[] secretContent = new byte[1 << 20];
+        for (int i = 0; i + marker.length <= secretContent.length; i += 4096) {
+            System.arraycopy(marker, 0, secretContent, i, marker.length);
+        }
+        Files.write(secret, secretContent);
+        Path disk = root.resolve("guest.img");
+        // What the guest writes to its raw disk: a qcow2 image backed by the secret.
+        run("qemu-img", "create", "-q", "-f", "qcow2", "-b", secret.toString(), "-F", "raw", disk.toString(), "1M");
+        byte[] guestBytes = Files.readAllBytes(disk);
+        DiskCopier copier = new DiskCopier(null, new PathPolicy(List.of(root.toString())), Duration.ofSeconds(60));
+        Path target = root.resolve("copy.img");
+
+        copier.qemuImgConvert(new DiskCopier.Copy(disk.toString(), target.toString(), "raw"), target.toString());
+
+        byte[] copied = Files.readAllBytes(target);
+        assertThat(new String(copied, java.nio.charset.StandardCharsets.ISO_8859_1)).doesNotContain(
+                new String(marker));
+        assertThat(java.util.Arrays.copyOf(copied, guestBytes.length)).isEqualTo(guestBytes);
+    }
+
+    @Test
+    void qcow2DiskWithABackingFileIsRefused(@TempDir Path root, @TempDir Path outside) throws Exception {
+        Path secret = Files.write(outside.resolve("shadow"), new byte[65536]);
+        Path disk = root.resolve("guest.qcow2");
+        run("qemu-img", "create", "-q", "-f", "qcow2", "-b", secret.toString(), "-F", "raw", disk.toString(), "1M");
+        DiskCopier copier = new DiskCopier(null, new PathPolicy(List.of(root.toString())), Duration.ofSeconds(60));
+        Path target = root.resolve("copy.qcow2");
+
+        assertThatThrownBy(() -> copier.qemuImgConvert(
+                new DiskCopier.Copy(disk.toString(), target.toString(), "qcow2"), target.toString()))
+                .isInstanceOf(DiskCopier.CopyException.class)
+                .hasMessageContaining("has a backing file (" + secret + ")");
+        assertThat(target).doesNotExist();
+    }
+
+    @Test
+    void standaloneQcow2IsCopied(@TempDir Path root) throws Exception {
+        Path disk = root.resolve("plain.qcow2");
+        run("qemu-img", "create", "-q", "-f", "qcow2", disk.toString(), "1M");
+        DiskCopier copier = new DiskCopier(null, new PathPolicy(List.of(root.toString())), Duration.ofSeconds(60));
+        Path target = root.resolve("copy.qcow2");
+        copier.qemuImgConvert(new DiskCopier.Copy(disk.toString(), target.toString(), "qcow2"), target.toString());
+        assertThat(target).isRegularFile();
+    }
+
+    @Test
+    void readsTheBackingFileFromQemuImgInfo() {
+        assertThat(DiskCopier.backingFile("{\"virtual-size\": 1048576, \"backing-filename\": \"/etc/sh\\\"adow\","
+                + " \"format\": \"qcow2\"}")).contains("/etc/sh\\\"adow");
+        assertThat(DiskCopier.backingFile("{\"virtual-size\": 1048576, \"format\": \"qcow2\"}")).isEmpty();
     }
 }

@@ -120,4 +120,63 @@ class DiskCopierTest {
                 + " \"format\": \"qcow2\"}")).contains("/etc/sh\\\"adow");
         assertThat(DiskCopier.backingFile("{\"virtual-size\": 1048576, \"format\": \"qcow2\"}")).isEmpty();
     }
+
+    @Test
+    void copiesFilesThroughAPartialFileAndLeavesNoPartial(@TempDir Path root) throws Exception {
+        DiskCopier copier = new DiskCopier(null, new PathPolicy(List.of(root.toString())), Duration.ofSeconds(60));
+        Path src = Files.writeString(root.resolve("b.qcow2"), "backup bytes");
+        Path target = root.resolve("vm/disk.qcow2");
+        DiskCopier.Copy c = new DiskCopier.Copy(src.toString(), target.toString(), "qcow2");
+
+        assertThat(copier.copyFiles(List.of(c), "uid-1")).isEqualTo(12);
+
+        assertThat(target).hasContent("backup bytes");
+        assertThat(DiskCopier.partial(c, "uid-1")).doesNotExist();
+    }
+
+    @Test
+    void publishingNeverReplacesATargetThatAppearedMeanwhile(@TempDir Path root) throws Exception {
+        Path target = Files.writeString(root.resolve("disk.qcow2"), "someone else's disk");
+        DiskCopier.Copy c = new DiskCopier.Copy("/x/src.qcow2", target.toString(), "qcow2");
+        Files.writeString(DiskCopier.partial(c, "uid-1"), "our copy");
+
+        assertThatThrownBy(() -> DiskCopier.publish(List.of(c), "uid-1"))
+                .hasMessageContaining("already occupied");
+        assertThat(DiskCopier.removePartials(List.of(c), "uid-1")).isEmpty(); // the target is not our inode
+
+        assertThat(target).hasContent("someone else's disk");
+        assertThat(DiskCopier.partial(c, "uid-1")).doesNotExist();
+    }
+
+    @Test
+    void cleanupRemovesOnlyThisOwnersPartialsAndTheTargetsLinkedToThem(@TempDir Path root) throws Exception {
+        // a: interrupted between link and unlink (target is our inode); b: the target belongs to someone else;
+        // c: another object's partial file.
+        DiskCopier.Copy a = new DiskCopier.Copy("/x/a", root.resolve("a.qcow2").toString(), "qcow2");
+        DiskCopier.Copy b = new DiskCopier.Copy("/x/b", root.resolve("b.qcow2").toString(), "qcow2");
+        Files.writeString(DiskCopier.partial(a, "uid-1"), "ours");
+        Files.createLink(Path.of(a.target()), DiskCopier.partial(a, "uid-1"));
+        Files.writeString(DiskCopier.partial(b, "uid-1"), "ours");
+        Files.writeString(Path.of(b.target()), "theirs");
+        Files.writeString(DiskCopier.partial(b, "uid-2"), "other object's");
+
+        DiskCopier.removePartials(List.of(a, b), "uid-1");
+
+        assertThat(Path.of(a.target())).doesNotExist();
+        assertThat(DiskCopier.partial(a, "uid-1")).doesNotExist();
+        assertThat(Path.of(b.target())).hasContent("theirs");
+        assertThat(DiskCopier.partial(b, "uid-1")).doesNotExist();
+        assertThat(DiskCopier.partial(b, "uid-2")).hasContent("other object's");
+    }
+
+    @Test
+    void aPartialNameThatIsASymlinkToATargetDoesNotMakeTheTargetOurs(@TempDir Path root) throws Exception {
+        DiskCopier.Copy a = new DiskCopier.Copy("/x/a", root.resolve("a.qcow2").toString(), "qcow2");
+        Files.writeString(Path.of(a.target()), "theirs");
+        Files.createSymbolicLink(DiskCopier.partial(a, "uid-1"), Path.of(a.target()));
+
+        DiskCopier.removePartials(List.of(a), "uid-1");
+
+        assertThat(Path.of(a.target())).hasContent("theirs");
+    }
 }

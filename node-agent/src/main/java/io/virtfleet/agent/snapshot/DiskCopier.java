@@ -295,13 +295,18 @@ public final class DiskCopier {
     /**
      * Copies standalone image files (a backup's, back to a VM's disk paths) byte for byte for the object {@code owner}:
      * no domain uses them, and they have no backing file. Same rules as {@link #copy}: targets allowed and free,
-     * written as partial files then linked; on failure removes only its partial files.
+     * written as partial files then linked; on failure removes only its partial files. Every source must be allowed
+     * by the host's path policy and, with symlinks resolved, inside {@code sourceDir} (the backup's own directory):
+     * the agent runs as root, and a plan naming /etc/shadow or another tenant's disk must not be copied.
      */
-    public long copyFiles(List<Copy> copies, String owner) throws CopyException {
+    public long copyFiles(List<Copy> copies, String owner, String sourceDir) throws CopyException {
         List<String> problems = targetProblems(copies);
         problems.addAll(partialProblems(copies, owner));
         for (Copy c : copies) {
-            if (!Files.isRegularFile(Path.of(c.source()))) {
+            Optional<String> bad = paths.checkUnder(c.source(), sourceDir);
+            if (bad.isPresent()) {
+                problems.add("the backup file " + bad.get());
+            } else if (!Files.isRegularFile(Path.of(c.source()), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 problems.add("the backup file " + c.source() + " is missing");
             }
         }

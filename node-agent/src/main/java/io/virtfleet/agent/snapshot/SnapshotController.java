@@ -439,6 +439,14 @@ public final class SnapshotController implements AutoCloseable {
         if (!VirtualMachineRestoreStatus.PHASE_PENDING.equals(st.phase)) {
             return;
         }
+        VirtualMachineBackup backup = client.resources(VirtualMachineBackup.class).inNamespace(ns)
+                .withName(r.getSpec().backupName).get();
+        if (backup == null || backup.getStatus() == null || backup.getStatus().location == null
+                || !host.equals(backup.getStatus().host)) {
+            writeRestore(ns, name, VirtualMachineRestoreStatus.PHASE_FAILED, "spec.backupName: the backup "
+                    + r.getSpec().backupName + " is not stored on host " + host);
+            return;
+        }
         List<String> problems = copier.targetProblems(copies);
         if (!problems.isEmpty()) {
             writeRestore(ns, name, VirtualMachineRestoreStatus.PHASE_FAILED, "spec.vmName: "
@@ -447,7 +455,7 @@ public final class SnapshotController implements AutoCloseable {
         }
         writeRestore(ns, name, VirtualMachineRestoreStatus.PHASE_COPYING_DISKS, null);
         try {
-            long bytes = copier.copyFiles(copies, uid);
+            long bytes = copier.copyFiles(copies, uid, backup.getStatus().location);
             writeRestore(ns, name, VirtualMachineRestoreStatus.PHASE_DISKS_READY, null);
             LOG.info("restore {}/{} from backup {}: {} disk(s), {} bytes copied back", ns, name,
                     r.getSpec().backupName, copies.size(), bytes);

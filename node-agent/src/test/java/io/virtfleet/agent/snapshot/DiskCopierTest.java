@@ -124,11 +124,12 @@ class DiskCopierTest {
     @Test
     void copiesFilesThroughAPartialFileAndLeavesNoPartial(@TempDir Path root) throws Exception {
         DiskCopier copier = new DiskCopier(null, new PathPolicy(List.of(root.toString())), Duration.ofSeconds(60));
-        Path src = Files.writeString(root.resolve("b.qcow2"), "backup bytes");
+        Path backup = Files.createDirectory(root.resolve("backup"));
+        Path src = Files.writeString(backup.resolve("b.qcow2"), "backup bytes");
         Path target = root.resolve("vm/disk.qcow2");
         DiskCopier.Copy c = new DiskCopier.Copy(src.toString(), target.toString(), "qcow2");
 
-        assertThat(copier.copyFiles(List.of(c), "uid-1")).isEqualTo(12);
+        assertThat(copier.copyFiles(List.of(c), "uid-1", backup.toString())).isEqualTo(12);
 
         assertThat(target).hasContent("backup bytes");
         assertThat(DiskCopier.partial(c, "uid-1")).doesNotExist();
@@ -178,5 +179,25 @@ class DiskCopierTest {
         DiskCopier.removePartials(List.of(a), "uid-1");
 
         assertThat(Path.of(a.target())).hasContent("theirs");
+    }
+
+    @Test
+    void restoreSourcesMustBeInsideTheBackupsDirectory(@TempDir Path root, @TempDir Path outside) throws Exception {
+        DiskCopier copier = new DiskCopier(null, new PathPolicy(List.of(root.toString())), Duration.ofSeconds(60));
+        Path backup = Files.createDirectory(root.resolve("backup"));
+        Path otherTenant = Files.writeString(root.resolve("other-tenant.qcow2"), "other tenant's disk");
+        Path shadow = Files.writeString(outside.resolve("shadow"), "root:secret");
+        Path link = Files.createSymbolicLink(backup.resolve("disk.qcow2"), otherTenant);
+        String target = root.resolve("vm/disk.qcow2").toString();
+
+        for (Path source : List.of(shadow, otherTenant, link)) {
+            assertThatThrownBy(() -> copier.copyFiles(List.of(new DiskCopier.Copy(source.toString(), target, "qcow2")),
+                    "uid-1", backup.toString()))
+                    .as(source.toString())
+                    .isInstanceOf(DiskCopier.CopyException.class)
+                    .hasMessageContaining("the backup file path " + source)
+                    .hasMessageContaining(source == shadow ? "outside the allowed roots" : "is not inside " + backup);
+            assertThat(Path.of(target)).doesNotExist();
+        }
     }
 }

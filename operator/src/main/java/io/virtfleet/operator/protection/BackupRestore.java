@@ -21,7 +21,8 @@ import java.util.Objects;
 
 /**
  * A VirtualMachineRestore with {@code backupName}: recreates a VM from a VirtualMachineBackup. Validates
- * ({@link BackupPlans#validateRestore}: backup ready, no VM of the target name), writes the plan (file in the backup
+ * ({@link BackupPlans#validateRestore}: backup ready, no VM of the target name, and under a new name the backed-up
+ * VM no longer exists: the restored VM keeps its MACs and UUID), writes the plan (file in the backup
  * → disk path, {@link BackupPlans#restoredDisks}) with phase Pending and labels the restore with the backup's host;
  * that host's agent copies the files back (CopyingDisks → DisksReady; refused if a path is occupied). Then creates
  * the VM from the stored spec ({@link BackupPlans#restoredSpec}: genid auto, so a fresh one), annotated
@@ -55,7 +56,8 @@ final class BackupRestore {
                 return UpdateControl.<VirtualMachineRestore>noUpdate().rescheduleAfter(Duration.ofSeconds(2));
             }
             List<String> errors = BackupPlans.validateRestore(backupName, backup != null, ready, target,
-                    target != null && get(client, ns, target) != null);
+                    target != null && get(client, ns, target) != null, original,
+                    original != null && !original.equals(target) && get(client, ns, original) != null);
             if (!errors.isEmpty()) {
                 return fail(r, String.join("; ", errors));
             }

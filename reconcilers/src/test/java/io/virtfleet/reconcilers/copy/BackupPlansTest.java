@@ -50,24 +50,31 @@ class BackupPlansTest {
 
     static Stream<Arguments> restores() {
         return Stream.of(
-                Arguments.of("valid", true, true, "web", false, List.of()),
-                Arguments.of("backup missing", false, false, "web", false,
+                Arguments.of("valid", true, true, "web", false, false, List.of()),
+                Arguments.of("backup missing", false, false, "web", false, false,
                         List.of("spec.backupName: VirtualMachineBackup b1 not found")),
                 // no vmName and no backup to take the default from: only the backup is named
-                Arguments.of("backup missing, no name", false, false, null, false,
+                Arguments.of("backup missing, no name", false, false, null, false, false,
                         List.of("spec.backupName: VirtualMachineBackup b1 not found")),
-                Arguments.of("backup not ready", true, false, "web", false,
+                Arguments.of("backup not ready", true, false, "web", false, false,
                         List.of("spec.backupName: VirtualMachineBackup b1 is not ready")),
-                Arguments.of("vm exists", true, true, "web", true,
+                Arguments.of("vm exists", true, true, "web", true, true,
                         List.of("spec.vmName: a VirtualMachine named web exists")),
-                Arguments.of("bad name", true, true, "Web!", false, List.of("spec.vmName: Web! is not a valid")));
+                Arguments.of("bad name", true, true, "Web!", false, false,
+                        List.of("spec.vmName: Web! is not a valid")),
+                Arguments.of("new name, original gone", true, true, "web-r", false, false, List.of()),
+                // the restored VM keeps the backed-up VM's MACs and firmware.uuid
+                Arguments.of("new name, original still exists", true, true, "web-r", false, true,
+                        List.of("spec.vmName: the backed-up VM web still exists; restore under a new name would "
+                                + "duplicate its MACs and UUID")));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("restores")
     void restoreValidation(String what, boolean found, boolean ready, String target, boolean exists,
-                           List<String> expected) {
-        List<String> errors = BackupPlans.validateRestore("b1", found, ready, target, exists);
+                           boolean originalExists, List<String> expected) {
+        List<String> errors = BackupPlans.validateRestore("b1", found, ready, target, exists, "web",
+                originalExists);
         assertThat(errors).hasSameSizeAs(expected);
         for (int i = 0; i < expected.size(); i++) {
             assertThat(errors.get(i)).startsWith(expected.get(i));

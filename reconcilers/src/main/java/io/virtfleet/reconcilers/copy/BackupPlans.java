@@ -20,7 +20,8 @@ import java.util.Map;
  * {@code vm.json} (the VM's spec). A restore recreates the VM from the stored spec on the backup's host: the disks
  * go back to their original paths when the VM keeps its name, else next to them as {@code <new name>-<disk>.qcow2}
  * (as a clone's); it keeps its MACs and SMBIOS UUID (it is the same machine: under a new name only once the
- * original is gone) but gets genid {@code auto} (a fresh one; {@code none} stays none), and is pinned to the host with {@code nodeName}.
+ * original is gone) but gets genid {@code auto} (a fresh one; {@code none} stays none), and is pinned to the host
+ * with {@code nodeName}.
  */
 public final class BackupPlans {
     public static final String DOMAIN_XML = "domain.xml";

@@ -100,6 +100,15 @@ public class CloneProtection implements Reconciler<VirtualMachineClone> {
                 return fail(c, "spec.source: VirtualMachine " + c.getSpec().source + " was deleted while its disks "
                         + "were copied; the copies are left at " + st.disks.values());
             }
+            List<String> uncopied = ClonePlans.uncopiedWritableDisks(source.getSpec(), st.disks);
+            if (!uncopied.isEmpty()) {
+                events.record(source, "Warning", "CloneFailed", "clone " + c.getMetadata().getName()
+                        + ": writable disks changed during the copy: " + uncopied);
+                return fail(c, "spec.source: writable disk(s) " + String.join(", ", uncopied) + " of VirtualMachine "
+                        + c.getSpec().source + " were added or changed while its disks were copied and have no "
+                        + "copy (the clone would share them with the source): create the clone again; the copies "
+                        + "are left at " + st.disks.values());
+            }
             VirtualMachine vm = new VirtualMachine();
             vm.setMetadata(new ObjectMetaBuilder().withName(targetName).withNamespace(ns)
                     .withAnnotations(Map.of(GenidPolicy.CLONED_FROM_ANNOTATION, source.getMetadata().getName()))

@@ -12,6 +12,7 @@ import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestoreStatus;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.reconcilers.copy.BackupPlans;
+import io.virtfleet.reconcilers.copy.PlanChecks;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
 
 import java.time.Duration;
@@ -61,6 +62,10 @@ final class BackupRestore {
             if (!errors.isEmpty()) {
                 return fail(r, String.join("; ", errors));
             }
+            if (bs.host == null || !bs.host.equals(hostLabel(backup))) {
+                return fail(r, "spec.backupName: the backup's status.host " + bs.host + " is not the host it was "
+                        + "handed to (" + hostLabel(backup) + ")");
+            }
             VirtualMachineSpec stored = BackupPlans.fromJson(bs.vmSpec);
             Map<String, String> disks = BackupPlans.restoredDisks(stored, original, target, bs.disks);
             client.resources(VirtualMachineRestore.class).inNamespace(ns).withName(r.getMetadata().getName())
@@ -87,6 +92,14 @@ final class BackupRestore {
             if (bs == null || bs.vmSpec == null) {
                 return fail(r, "spec.backupName: VirtualMachineBackup " + backupName + " was deleted while its disks "
                         + "were copied back; the disks are at " + st.disks.values());
+            }
+            // status.host and status.disks are agent-writable: act only on the operator's own plan.
+            List<String> untrusted = PlanChecks.problems(st.host, hostLabel(r),
+                    Objects.equals(bs.host, hostLabel(backup)) ? bs.host : null, st.disks,
+                    BackupPlans.restoredDisks(BackupPlans.fromJson(bs.vmSpec), original, target, bs.disks));
+            if (!untrusted.isEmpty()) {
+                return fail(r, "the plan in the status is not the operator's (no VM was created): "
+                        + String.join("; ", untrusted));
             }
             VirtualMachine fresh = new VirtualMachine();
             fresh.setMetadata(new ObjectMetaBuilder().withName(target).withNamespace(ns)
@@ -139,6 +152,11 @@ final class BackupRestore {
         List<String> paths = vm.getSpec() == null ? List.of() : vm.getSpec().disks.stream()
                 .filter(d -> d.volume != null).map(d -> d.volume.path).toList();
         return paths.containsAll(r.getStatus().disks.values());
+    }
+
+    private static String hostLabel(io.fabric8.kubernetes.api.model.HasMetadata o) {
+        Map<String, String> labels = o.getMetadata().getLabels();
+        return labels == null ? null : labels.get(io.virtfleet.api.v1alpha1.ApiGroup.HOST_LABEL);
     }
 
     private static VirtualMachine get(KubernetesClient client, String ns, String name) {

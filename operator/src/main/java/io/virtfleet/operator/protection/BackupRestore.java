@@ -67,6 +67,14 @@ final class BackupRestore {
                         + "handed to (" + hostLabel(backup) + ")");
             }
             VirtualMachineSpec stored = BackupPlans.fromJson(bs.vmSpec);
+            Map<String, VirtualMachineSpec> existing = new java.util.LinkedHashMap<>();
+            for (VirtualMachine v : client.resources(VirtualMachine.class).inNamespace(ns).list().getItems()) {
+                existing.put(v.getMetadata().getName(), v.getSpec());
+            }
+            List<String> clashes = BackupPlans.identityClashes(stored, existing);
+            if (!clashes.isEmpty()) {
+                return fail(r, String.join("; ", clashes));
+            }
             Map<String, String> disks = BackupPlans.restoredDisks(stored, original, target, bs.disks);
             client.resources(VirtualMachineRestore.class).inNamespace(ns).withName(r.getMetadata().getName())
                     .editStatus(x -> {

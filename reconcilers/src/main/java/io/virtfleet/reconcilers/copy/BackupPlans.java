@@ -126,6 +126,42 @@ public final class BackupPlans {
     }
 
     /**
+     * Field-named reasons the recreated VM would duplicate an existing VM's identity (empty: none): it keeps the
+     * stored spec's explicit MACs and firmware.uuid, so any existing VM with one of them — e.g. an earlier restore of
+     * the same backup under another name — would share it.
+     *
+     * @param existing the VirtualMachines that exist now, by name
+     */
+    public static List<String> identityClashes(VirtualMachineSpec stored, Map<String, VirtualMachineSpec> existing) {
+        List<String> out = new ArrayList<>();
+        java.util.Set<String> macs = new java.util.HashSet<>();
+        for (VirtualMachineSpec.NetworkInterface n : stored.interfaces) {
+            if (n.macAddress != null) {
+                macs.add(n.macAddress.toLowerCase(java.util.Locale.ROOT));
+            }
+        }
+        String uuid = stored.firmware != null && stored.firmware.uuid != null
+                ? stored.firmware.uuid.toLowerCase(java.util.Locale.ROOT) : null;
+        existing.forEach((name, vm) -> {
+            if (vm == null) {
+                return;
+            }
+            for (VirtualMachineSpec.NetworkInterface n : vm.interfaces) {
+                if (n.macAddress != null && macs.contains(n.macAddress.toLowerCase(java.util.Locale.ROOT))) {
+                    out.add("spec.backupName: VirtualMachine " + name + " has the backed-up MAC " + n.macAddress
+                            + "; the restored VM would duplicate it - nothing was changed");
+                }
+            }
+            if (uuid != null && vm.firmware != null && vm.firmware.uuid != null
+                    && uuid.equals(vm.firmware.uuid.toLowerCase(java.util.Locale.ROOT))) {
+                out.add("spec.backupName: VirtualMachine " + name + " has the backed-up firmware.uuid " + uuid
+                        + "; the restored VM would duplicate it - nothing was changed");
+            }
+        });
+        return out;
+    }
+
+    /**
      * File in the backup -> disk path of the recreated VM: the original path when the VM keeps its name, else
      * {@link ClonePlans#targetPath} next to it.
      *

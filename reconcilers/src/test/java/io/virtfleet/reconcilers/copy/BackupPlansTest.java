@@ -98,6 +98,27 @@ class BackupPlansTest {
     }
 
     @Test
+    void anExistingVmWithTheBackedUpMacOrUuidBlocksTheRestore() {
+        VirtualMachineSpec stored = ClonePlansTest.source();
+        VirtualMachineSpec unrelated = ClonePlansTest.source();
+        unrelated.interfaces.get(0).macAddress = "52:54:00:00:00:01";
+        unrelated.firmware.uuid = "0b7e5a52-9c1d-4f55-8f7d-2a1e3c4b5d6f";
+        VirtualMachineSpec earlierRestore = BackupPlans.restoredSpec(stored, "node-a", "web", "web-r");
+        VirtualMachineSpec sameMacUpperCase = ClonePlansTest.source();
+        sameMacUpperCase.interfaces.get(0).macAddress = "52:54:00:6B:3C:58";
+        sameMacUpperCase.firmware = null;
+
+        assertThat(BackupPlans.identityClashes(stored, Map.of("other", unrelated))).isEmpty();
+        assertThat(BackupPlans.identityClashes(stored, Map.of("web-r", earlierRestore))).containsExactly(
+                "spec.backupName: VirtualMachine web-r has the backed-up MAC 52:54:00:6b:3c:58; the restored VM would "
+                        + "duplicate it - nothing was changed",
+                "spec.backupName: VirtualMachine web-r has the backed-up firmware.uuid "
+                        + "6f1c1e8a-2b7d-4d0e-9d7a-3f2a1b0c9d8e; the restored VM would duplicate it - nothing was changed");
+        assertThat(BackupPlans.identityClashes(stored, Map.of("x", sameMacUpperCase))).singleElement().asString()
+                .contains("VirtualMachine x has the backed-up MAC 52:54:00:6B:3C:58");
+    }
+
+    @Test
     void theRecreatedVmKeepsItsIdentityButGetsAFreshGenidOnItsBackupsHost() {
         VirtualMachineSpec stored = ClonePlansTest.source();
         stored.genid = "c7a5fdbd-edaf-9455-926a-d65c16db1809";

@@ -3,9 +3,11 @@ package io.virtfleet.api.v1alpha1;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.ValidationRule;
 
 /** Copy {@link #source} into a new VM {@link #target} (same namespace). */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@ValidationRule(value = "self == oldSelf", message = "spec is immutable; create a new object")
 public class VirtualMachineCloneSpec {
     @Required
     @JsonPropertyDescription("The VirtualMachine to copy, in the same namespace. Its writable disks are copied "

@@ -8,6 +8,7 @@ import io.fabric8.generator.annotation.ValidationRule;
  * Revert {@link #vmName} to {@link #snapshotName}, or recreate a VM from the backup {@link #backupName}. Acted on once.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@ValidationRule(value = "self == oldSelf", message = "spec is immutable; create a new object")
 @ValidationRule(value = "has(self.snapshotName) != has(self.backupName)",
         message = "set exactly one of snapshotName (revert a VM) and backupName (recreate a VM from a backup)")
 @ValidationRule(value = "has(self.vmName) || has(self.backupName)",

@@ -62,16 +62,7 @@ class BackupRestoreTest {
         assertThat(guest.exec("echo kept-by-backup > /data/marker && sync && cat /data/marker").output())
                 .contains("kept-by-backup");
 
-        VirtualMachineBackup b = new VirtualMachineBackup();
-        b.setMetadata(new ObjectMetaBuilder().withName("bk-1-b1").withNamespace(fleet.namespace()).build());
-        b.setSpec(new VirtualMachineBackupSpec());
-        b.getSpec().vmName = "bk-1";
-        b.getSpec().destination = destination.toString();
-        fleet.client().resource(b).create();
-        b = Awaitility.await().alias("backup done").atMost(Duration.ofSeconds(180)).until(() -> fleet.client()
-                .resources(VirtualMachineBackup.class).inNamespace(fleet.namespace()).withName("bk-1-b1").get(),
-                x -> x.getStatus() != null && ("Succeeded".equals(x.getStatus().phase)
-                        || "Failed".equals(x.getStatus().phase)));
+        VirtualMachineBackup b = backup("bk-1-b1", "bk-1");
         assertThat(b.getStatus().error).isNull();
         assertThat(b.getStatus().readyToUse).isTrue();
         assertThat(b.getStatus().copyMethod).isEqualTo("backup-api");
@@ -84,6 +75,19 @@ class BackupRestoreTest {
         assertThat(Files.readString(location.resolve("domain.xml"))).contains("<genid>" + g0 + "</genid>")
                 .contains(disk.toString());
         assertThat(Files.readString(location.resolve("vm.json"))).contains(disk.toString());
+        // the copies were linked into place: no partial file is left, and the directory names the backup that made it
+        try (Stream<Path> files = Files.list(location)) {
+            assertThat(files.map(p -> p.getFileName().toString())).noneMatch(n -> n.contains(".partial-"));
+        }
+        assertThat(location.resolve(".virtfleet-owner")).hasContent(b.getMetadata().getUid());
+
+        // an existing directory is never adopted nor cleaned up: that backup fails and its content is untouched
+        Path taken = Files.createDirectories(destination.resolve("bk-1-b2"));
+        Path theirs = Files.writeString(taken.resolve("data.qcow2"), "not a backup of bk-1");
+        VirtualMachineBackup refusedBackup = backup("bk-1-b2", "bk-1");
+        assertThat(refusedBackup.getStatus().phase).isEqualTo("Failed");
+        assertThat(refusedBackup.getStatus().error).contains("spec.destination").contains("already exists");
+        assertThat(theirs).hasContent("not a backup of bk-1");
 
         // a restore while the VM exists is refused, naming spec.vmName, and changes nothing
         VirtualMachineRestore refused = awaitRestore(restore("bk-1-r1", "bk-1-b1"), Duration.ofSeconds(60));
@@ -119,6 +123,19 @@ class BackupRestoreTest {
         assertThat(restored.genidSeenByGuest()).isEqualTo(g1);
         restored.awaitConsole("VIRTFLEET-GUEST-READY", Duration.ofSeconds(90));
         assertThat(restored.exec("cat /data/marker").output()).contains("kept-by-backup");
+    }
+
+    private static VirtualMachineBackup backup(String name, String vmName) {
+        VirtualMachineBackup b = new VirtualMachineBackup();
+        b.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(fleet.namespace()).build());
+        b.setSpec(new VirtualMachineBackupSpec());
+        b.getSpec().vmName = vmName;
+        b.getSpec().destination = destination.toString();
+        fleet.client().resource(b).create();
+        return Awaitility.await().alias("backup " + name + " done").atMost(Duration.ofSeconds(180)).until(() -> fleet
+                .client().resources(VirtualMachineBackup.class).inNamespace(fleet.namespace()).withName(name).get(),
+                x -> x.getStatus() != null && ("Succeeded".equals(x.getStatus().phase)
+                        || "Failed".equals(x.getStatus().phase)));
     }
 
     private static String restore(String name, String backup) {

@@ -76,6 +76,32 @@ public final class PathPolicy {
         return Optional.of("path " + path + resolved + " is outside the allowed roots " + roots);
     }
 
+    /**
+     * Why {@code path} is refused as a file inside the directory {@code dir} (both allowed, and {@code path}, with
+     * every symlink resolved, strictly under {@code dir}'s real path), or empty when it is allowed.
+     */
+    public Optional<String> checkUnder(String path, String dir) {
+        Optional<String> p = check(path);
+        if (p.isPresent()) {
+            return p;
+        }
+        Optional<String> d = check(dir);
+        if (d.isPresent()) {
+            return d;
+        }
+        try {
+            Path real = realPath(Path.of(path));
+            Path realDir = realPath(Path.of(dir));
+            if (real.startsWith(realDir) && !real.equals(realDir)) {
+                return Optional.empty();
+            }
+            String resolved = real.toString().equals(path) ? "" : " (resolves to " + real + ")";
+            return Optional.of("path " + path + resolved + " is not inside " + dir);
+        } catch (IOException e) {
+            return Optional.of("path " + path + " cannot be resolved: " + e);
+        }
+    }
+
     /** The real path of {@code p}; for a missing file, its nearest existing ancestor's real path plus the rest. */
     static Path realPath(Path p) throws IOException {
         return realPath(p, 0);

@@ -32,8 +32,11 @@ import java.util.regex.Pattern;
  * QEMU's image lock makes the copy fail instead of copying a disk in use). Both write a standalone image: no backing
  * file, no internal snapshots.
  *
- * <p>Never overwrites: every target must be under the allowed roots and must not exist; on failure the files this
- * copy created are removed.
+ * <p>Never overwrites, never deletes what it cannot prove it wrote: every target must be under the allowed roots and
+ * must not exist; each disk is written to {@code <target>.partial-<owner uid>} (the uid of the clone/backup/restore
+ * object) and then hard-linked to the target ({@code link(2)} fails if the target exists, unlike {@code rename(2)},
+ * which replaces it) before the partial names are removed. Cleanup ({@link #removePartials}) removes only the
+ * partial files of that owner, and a target only while it is still the same inode as the owner's partial file.
  */
 public final class DiskCopier {
     /** {@code VIR_DOMAIN_JOB_STATS_COMPLETED}. */
@@ -41,6 +44,9 @@ public final class DiskCopier {
     /** {@code VIR_DOMAIN_JOB_NONE}, {@code VIR_DOMAIN_JOB_COMPLETED}. */
     private static final int JOB_NONE = 0;
     private static final int JOB_COMPLETED = 3;
+    /** {@code VIR_DOMAIN_JOB_OPERATION_BACKUP}. */
+    private static final int JOB_OPERATION_BACKUP = 9;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DiskCopier.class);
     private static final Pattern DISK = Pattern.compile("<disk\\b([^>]*)>(.*?)</disk>", Pattern.DOTALL);
     private static final Pattern SOURCE_FILE = Pattern.compile("<source\\b[^>]*\\bfile=['\"]([^'\"]+)['\"]");
     private static final Pattern TARGET_DEV = Pattern.compile("<target\\b[^>]*\\bdev=['\"]([\\w-]+)['\"]");
@@ -109,10 +115,19 @@ public final class DiskCopier {
         return out;
     }
 
-    /** Copies the disks of the domain {@code uuid}; on any failure removes what it created and throws. */
-    public Copied copy(String uuid, List<Copy> copies) throws CopyException, LibvirtException,
+    /** Where {@code owner}'s copy is written before it is linked into place. */
+    public static Path partial(Copy c, String owner) {
+        return Path.of(c.target() + ".partial-" + owner);
+    }
+
+    /**
+     * Copies the disks of the domain {@code uuid} for the object {@code owner} (its uid); on any failure removes the
+     * partial files it wrote and throws.
+     */
+    public Copied copy(String uuid, List<Copy> copies, String owner) throws CopyException, LibvirtException,
             LibvirtConnection.UnavailableException, LibvirtNative.LibvirtCallException {
         List<String> problems = targetProblems(copies);
+        problems.addAll(partialProblems(copies, owner));
         if (!problems.isEmpty()) {
             throw new CopyException(String.join("; ", problems));
         }
@@ -128,7 +143,7 @@ public final class DiskCopier {
                     if (dev == null) {
                         throw new RuntimeCopy("the domain has no disk " + cp.source());
                     }
-                    byDevice.put(dev, cp);
+                    byDevice.put(dev, new Copy(cp.source(), partial(cp, owner).toString(), cp.format()));
                 }
                 if (!active) {
                     return null; // qemu-img below, outside the libvirt call
@@ -139,17 +154,18 @@ public final class DiskCopier {
             });
             if (c == null) {
                 for (Copy cp : copies) {
-                    qemuImgConvert(cp);
+                    qemuImgConvert(cp, partial(cp, owner).toString());
                 }
                 c = new Copied("qemu-img", 0);
             }
             long bytes = 0;
             for (Copy cp : copies) {
-                if (!Files.isRegularFile(Path.of(cp.target()))) {
+                if (!Files.isRegularFile(partial(cp, owner), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                     throw new CopyException("the copy " + cp.target() + " was not written");
                 }
-                bytes += Files.size(Path.of(cp.target()));
+                bytes += Files.size(partial(cp, owner));
             }
+            publish(copies, owner);
             done = true;
             return new Copied(c.method(), bytes);
         } catch (RuntimeCopy e) {
@@ -158,9 +174,108 @@ public final class DiskCopier {
             throw new CopyException("cannot read the copies: " + e.getMessage());
         } finally {
             if (!done) {
-                removeCopies(copies);
+                removePartials(copies, owner);
             }
         }
+    }
+
+    /** Partial files of this owner left from an earlier attempt: cleaned up by its recovery, never reused. */
+    private static List<String> partialProblems(List<Copy> copies, String owner) {
+        List<String> out = new ArrayList<>();
+        for (Copy c : copies) {
+            if (Files.exists(partial(c, owner), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                out.add("path " + partial(c, owner) + " is already occupied (nothing is overwritten)");
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Links each finished partial file to its target (fails, replacing nothing, if a target appeared meanwhile), then
+     * drops the partial names. On failure the targets linked so far are still the partials' inodes, so
+     * {@link #removePartials} removes them.
+     */
+    static void publish(List<Copy> copies, String owner) throws CopyException {
+        for (Copy c : copies) {
+            try {
+                Files.createLink(Path.of(c.target()), partial(c, owner));
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                throw new CopyException("path " + c.target() + " is already occupied (nothing is overwritten)");
+            } catch (IOException | UnsupportedOperationException e) {
+                throw new CopyException("cannot link the copy to " + c.target() + ": " + e.getMessage());
+            }
+        }
+        for (Copy c : copies) {
+            try {
+                Files.delete(partial(c, owner));
+            } catch (IOException e) {
+                throw new CopyException("cannot remove the partial name " + partial(c, owner) + ": " + e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Removes what {@code owner} wrote for these copies (best effort): its partial files, and a target only while it
+     * is the very same file (inode) as the owner's partial file (linked by {@link #publish} just before a failure or
+     * a restart). Anything else, including a target whose partial name is already gone, is left alone: nothing proves
+     * this owner wrote it. Returns the targets left in place that may be this owner's (published, then interrupted).
+     */
+    public static List<String> removePartials(List<Copy> copies, String owner) {
+        List<String> leftAlone = new ArrayList<>();
+        for (Copy c : copies) {
+            Path part = partial(c, owner);
+            Path target = Path.of(c.target());
+            try {
+                Object partKey = regularFileKey(part);
+                if (partKey != null) {
+                    if (partKey.equals(regularFileKey(target))) {
+                        Files.delete(target);
+                    }
+                    Files.delete(part);
+                } else if (Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    leftAlone.add(c.target());
+                }
+            } catch (IOException e) {
+                LOG.warn("cannot remove the partial copy {}: {}", part, e.getMessage());
+            }
+        }
+        return leftAlone;
+    }
+
+    /** The file key (device+inode) of a regular file, not following links; null if it is anything else. */
+    private static Object regularFileKey(Path p) {
+        try {
+            var a = Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            return a.isRegularFile() ? a.fileKey() : null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Aborts the domain's job if it is a backup job (the push-mode copy of an interrupted clone/backup, which QEMU
+     * keeps writing after the agent restarts); any other job (a migration) is left alone. True if one was aborted.
+     */
+    public boolean abortBackupJob(String uuid) throws LibvirtException, LibvirtConnection.UnavailableException,
+            LibvirtNative.LibvirtCallException {
+        return libvirt.call(conn -> {
+            Domain d = conn.domainLookupByUUIDString(uuid);
+            if (d.isActive() != 1 || d.getJobInfo().getType() == JOB_NONE) {
+                return false;
+            }
+            DomainJobStats st = d.getJobStats(0);
+            if (st == null || st.stats == null) {
+                return false;
+            }
+            for (org.libvirt.TypedParameter tp : st.stats) {
+                if ("operation".equals(tp.field) && String.valueOf(JOB_OPERATION_BACKUP).equals(tp.getValueAsString())) {
+                    d.abortJob();
+                    return true;
+                }
+            }
+            return false;
+        });
     }
 
     /** The domain's persistent definition and its current genid (live when it runs), for a backup. */
@@ -178,41 +293,46 @@ public final class DiskCopier {
     }
 
     /**
-     * Copies standalone image files (a backup's, back to a VM's disk paths) byte for byte: no domain uses them, and
-     * they have no backing file. Same rules as {@link #copy}: targets allowed and free; on failure removes them.
+     * Copies standalone image files (a backup's, back to a VM's disk paths) byte for byte for the object {@code owner}:
+     * no domain uses them, and they have no backing file. Same rules as {@link #copy}: targets allowed and free,
+     * written as partial files then linked; on failure removes only its partial files. Every source must be allowed
+     * by the host's path policy and, with symlinks resolved, inside {@code sourceDir} (the backup's own directory):
+     * the agent runs as root, and a plan naming /etc/shadow or another tenant's disk must not be copied.
      */
-    public long copyFiles(List<Copy> copies) throws CopyException {
+    public long copyFiles(List<Copy> copies, String owner, String sourceDir) throws CopyException {
         List<String> problems = targetProblems(copies);
+        problems.addAll(partialProblems(copies, owner));
         for (Copy c : copies) {
-            if (!Files.isRegularFile(Path.of(c.source()))) {
+            Optional<String> bad = paths.checkUnder(c.source(), sourceDir);
+            if (bad.isPresent()) {
+                problems.add("the backup file " + bad.get());
+            } else if (!Files.isRegularFile(Path.of(c.source()), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 problems.add("the backup file " + c.source() + " is missing");
             }
         }
         if (!problems.isEmpty()) {
             throw new CopyException(String.join("; ", problems));
         }
-        List<Copy> created = new ArrayList<>();
-        Copy current = null;
         long bytes = 0;
+        boolean done = false;
         try {
             for (Copy c : copies) {
-                current = c;
-                Path t = Path.of(c.target());
+                Path t = partial(c, owner);
                 Files.createDirectories(t.getParent());
                 Files.copy(Path.of(c.source()), t); // no REPLACE_EXISTING: never overwrites
-                created.add(c);
                 bytes += Files.size(t);
             }
+            publish(copies, owner);
+            done = true;
             return bytes;
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            throw new CopyException("path " + e.getMessage() + " is already occupied (nothing is overwritten)");
         } catch (IOException e) {
-            removeCopies(created);
-            if (!(e instanceof java.nio.file.FileAlreadyExistsException) && current != null) {
-                removeCopies(List.of(current)); // a partial file of ours
-            }
-            if (e instanceof java.nio.file.FileAlreadyExistsException) {
-                throw new CopyException("path " + e.getMessage() + " is already occupied (nothing is overwritten)");
-            }
             throw new CopyException("cannot copy: " + e);
+        } finally {
+            if (!done) {
+                removePartials(copies, owner);
+            }
         }
     }
 
@@ -232,10 +352,43 @@ public final class DiskCopier {
         }
     }
 
-    private void qemuImgConvert(Copy c) throws CopyException {
+    /**
+     * Copies a stopped domain's disk with {@code qemu-img convert}. The source format is always given ({@code -f}):
+     * without it qemu-img probes the content, and a guest on a raw disk can write a qcow2 header whose backing file is
+     * any host file (/etc/shadow, another tenant's disk) that this root process would then copy into the target. A
+     * qcow2 source with a backing file is refused for the same reason (the guest cannot set it, but whoever placed
+     * the file could; a VM's qcow2 disks are standalone here).
+     */
+    void qemuImgConvert(Copy c, String target) throws CopyException {
+        if (!"qcow2".equals(c.format()) && !"raw".equals(c.format())) {
+            throw new CopyException("format " + c.format() + " of " + c.source() + " cannot be copied");
+        }
+        if ("qcow2".equals(c.format())) {
+            String info = qemuImg(List.of("info", "--output=json", "-f", "qcow2", c.source()), c.source());
+            Optional<String> backing = backingFile(info);
+            if (backing.isPresent()) {
+                throw new CopyException("the disk " + c.source() + " has a backing file (" + backing.get()
+                        + "): only standalone images are copied");
+            }
+        }
+        qemuImg(List.of("convert", "-f", c.format(), "-O", c.format(), c.source(), target), c.source());
+    }
+
+    private static final Pattern BACKING = Pattern.compile("\"(?:full-)?backing-filename\"\\s*:\\s*\"((?:[^\"\\\\]|\\\\.)*)\"");
+
+    /** The backing file named in {@code qemu-img info --output=json}, if any. Pure. */
+    static Optional<String> backingFile(String infoJson) {
+        Matcher m = BACKING.matcher(infoJson == null ? "" : infoJson);
+        return m.find() ? Optional.of(m.group(1)) : Optional.empty();
+    }
+
+    private String qemuImg(List<String> args, String source) throws CopyException {
         // The agent image ships /usr/bin/qemu-img (deploy/images/stage-rootfs) and may have no PATH set.
         String qemuImg = Files.isExecutable(Path.of("/usr/bin/qemu-img")) ? "/usr/bin/qemu-img" : "qemu-img";
-        List<String> cmd = List.of(qemuImg, "convert", "-O", c.format(), c.source(), c.target());
+        List<String> cmd = new ArrayList<>();
+        cmd.add(qemuImg);
+        cmd.addAll(args);
+        String what = "qemu-img " + args.get(0) + " " + source;
         Process p;
         try {
             p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
@@ -243,32 +396,22 @@ public final class DiskCopier {
             throw new CopyException("cannot run qemu-img (is it installed on the host?): " + e.getMessage());
         }
         try {
+            // The output (errors, a one-image info JSON) is far below a pipe buffer: waiting first cannot block.
             if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 p.destroyForcibly();
-                throw new CopyException("qemu-img convert " + c.source() + " did not finish within "
-                        + timeout.toSeconds() + " s");
+                throw new CopyException(what + " did not finish within " + timeout.toSeconds() + " s");
             }
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
             if (p.exitValue() != 0) {
-                throw new CopyException("qemu-img convert " + c.source() + " failed: " + out);
+                throw new CopyException(what + " failed: " + out);
             }
+            return out;
         } catch (InterruptedException e) {
             p.destroyForcibly();
             Thread.currentThread().interrupt();
-            throw new CopyException("interrupted while copying " + c.source());
+            throw new CopyException("interrupted while copying " + source);
         } catch (IOException e) {
-            throw new CopyException("qemu-img convert " + c.source() + ": " + e.getMessage());
-        }
-    }
-
-    /** Removes the targets (best effort): only called for copies whose targets did not exist before. */
-    static void removeCopies(List<Copy> copies) {
-        for (Copy c : copies) {
-            try {
-                Files.deleteIfExists(Path.of(c.target()));
-            } catch (IOException e) {
-                // the next attempt reports the path as occupied, naming it
-            }
+            throw new CopyException(what + ": " + e.getMessage());
         }
     }
 

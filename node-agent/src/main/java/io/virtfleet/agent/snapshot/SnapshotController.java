@@ -236,8 +236,8 @@ public final class SnapshotController implements AutoCloseable {
     /**
      * Copies the clone's disks (status.disks, planned by the operator) while the status says Pending: CopyingDisks
      * while it works, then DisksReady (the operator creates the new VM) or Failed. A clone found in CopyingDisks was
-     * interrupted (agent restart): its targets did not exist before (checked before CopyingDisks was written), so they
-     * are partial copies and are removed.
+     * interrupted (agent restart): a push-mode backup job still running on the source is aborted, then only this
+     * clone's partial files ({@link DiskCopier#removePartials}) are removed.
      */
     private void cloneDisks(String ns, String name) {
         var res = client.resources(VirtualMachineClone.class).inNamespace(ns).withName(name);
@@ -251,10 +251,15 @@ public final class SnapshotController implements AutoCloseable {
         for (Map.Entry<String, String> e : st.disks.entrySet()) {
             copies.add(new DiskCopier.Copy(e.getKey(), e.getValue(), format(e.getValue())));
         }
+        String uid = c.getMetadata().getUid();
         if (VirtualMachineCloneStatus.PHASE_COPYING_DISKS.equals(st.phase)) {
-            DiskCopier.removeCopies(copies);
+            if (!abortInterruptedJob(ns, c.getSpec().source)) {
+                return; // libvirt unavailable: the copy may still be running; the resync retries
+            }
+            List<String> left = DiskCopier.removePartials(copies, uid);
             writeClone(ns, name, VirtualMachineCloneStatus.PHASE_FAILED, null,
-                    "the copy was interrupted (agent restart); the partial copies were removed: create the clone again");
+                    "the copy was interrupted (agent restart); its partial copies were removed"
+                            + (left.isEmpty() ? "" : ", " + left + " left in place") + ": create the clone again");
             return;
         }
         if (!VirtualMachineCloneStatus.PHASE_PENDING.equals(st.phase)) {
@@ -274,7 +279,7 @@ public final class SnapshotController implements AutoCloseable {
         }
         writeClone(ns, name, VirtualMachineCloneStatus.PHASE_COPYING_DISKS, null, null);
         try {
-            DiskCopier.Copied done = copier.copy(d.getSpec().uuid, copies);
+            DiskCopier.Copied done = copier.copy(d.getSpec().uuid, copies, uid);
             writeClone(ns, name, VirtualMachineCloneStatus.PHASE_DISKS_READY, done.method(), null);
             LOG.info("clone {}/{}: {} disk(s) of {} copied with {} ({} bytes)", ns, name, copies.size(),
                     c.getSpec().source, done.method(), done.bytes());
@@ -289,8 +294,9 @@ public final class SnapshotController implements AutoCloseable {
 
     /**
      * Takes a backup planned by the operator (status Pending: location, disks, vmSpec): creates the directory (it must
-     * not exist), copies the disks ({@link DiskCopier#copy}), writes {@code domain.xml} and {@code vm.json}; then
-     * Succeeded + readyToUse, or Failed with what it created removed. Found InProgress: interrupted, cleaned, Failed.
+     * not exist: {@link BackupDirectory}), copies the disks ({@link DiskCopier#copy}), writes {@code domain.xml} and
+     * {@code vm.json}; then Succeeded + readyToUse, or Failed with what it provably wrote removed. Found InProgress:
+     * interrupted; its backup job is aborted, then cleaned the same way, Failed.
      */
     private void backup(String ns, String name) {
         var res = client.resources(VirtualMachineBackup.class).inNamespace(ns).withName(name);
@@ -305,10 +311,14 @@ public final class SnapshotController implements AutoCloseable {
         for (Map.Entry<String, String> e : st.disks.entrySet()) {
             copies.add(new DiskCopier.Copy(e.getKey(), e.getValue(), format(e.getValue())));
         }
+        String uid = b.getMetadata().getUid();
         if (VirtualMachineBackupStatus.PHASE_IN_PROGRESS.equals(st.phase)) {
-            removeBackup(dir, copies);
+            if (!abortInterruptedJob(ns, b.getSpec().vmName)) {
+                return; // libvirt unavailable: the copy may still be running; the resync retries
+            }
+            String left = removeBackup(dir, copies, uid);
             writeBackup(ns, name, s -> fail(s, "the backup was interrupted (agent restart); its partial files were "
-                    + "removed: create it again"));
+                    + "removed" + (left.isEmpty() ? "" : " (" + left + ")") + ": create it again"));
             return;
         }
         if (!VirtualMachineBackupStatus.PHASE_PENDING.equals(st.phase)) {
@@ -332,11 +342,21 @@ public final class SnapshotController implements AutoCloseable {
             s.creationTime = started;
         });
         try {
-            Files.createDirectories(dir);
-            DiskCopier.Copied done = copier.copy(d.getSpec().uuid, copies);
+            BackupDirectory.create(dir, uid);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            writeBackup(ns, name, s -> fail(s, "spec.destination: " + st.location
+                    + " already exists (a backup never overwrites)"));
+            return;
+        } catch (java.io.IOException e) {
+            writeBackup(ns, name, s -> fail(s, "spec.destination: cannot create " + st.location + ": "
+                    + e.getMessage()));
+            return;
+        }
+        try {
+            DiskCopier.Copied done = copier.copy(d.getSpec().uuid, copies, uid);
             DiskCopier.Definition def = copier.definition(d.getSpec().uuid);
-            Files.writeString(dir.resolve(io.virtfleet.reconcilers.copy.BackupPlans.DOMAIN_XML), def.xml());
-            Files.writeString(dir.resolve(io.virtfleet.reconcilers.copy.BackupPlans.VM_JSON), st.vmSpec);
+            BackupDirectory.writeNew(dir.resolve(io.virtfleet.reconcilers.copy.BackupPlans.DOMAIN_XML), def.xml());
+            BackupDirectory.writeNew(dir.resolve(io.virtfleet.reconcilers.copy.BackupPlans.VM_JSON), st.vmSpec);
             writeBackup(ns, name, s -> {
                 s.phase = VirtualMachineBackupStatus.PHASE_SUCCEEDED;
                 s.readyToUse = true;
@@ -348,11 +368,11 @@ public final class SnapshotController implements AutoCloseable {
             LOG.info("backup {}/{} of {} to {}: {} bytes with {}", ns, name, b.getSpec().vmName, dir, done.bytes(),
                     done.method());
         } catch (DiskCopier.CopyException | java.io.IOException e) {
-            removeBackup(dir, copies);
+            removeBackup(dir, copies, uid);
             writeBackup(ns, name, s -> fail(s, e.getMessage()));
         } catch (LibvirtException | LibvirtConnection.UnavailableException
                  | io.virtfleet.agent.libvirt.LibvirtNative.LibvirtCallException e) {
-            removeBackup(dir, copies);
+            removeBackup(dir, copies, uid);
             writeBackup(ns, name, s -> fail(s, "libvirt: " + (e instanceof LibvirtException le
                     ? LibvirtConnection.describe(le) : e.getMessage())));
         }
@@ -364,15 +384,36 @@ public final class SnapshotController implements AutoCloseable {
         s.error = error;
     }
 
-    /** Removes the files a backup writes and its directory when that is then empty (never anything else). */
-    private static void removeBackup(Path dir, List<DiskCopier.Copy> copies) {
-        DiskCopier.removeCopies(copies);
+    /** Removes what this backup provably wrote ({@link BackupDirectory#remove}); describes what was left. */
+    private static String removeBackup(Path dir, List<DiskCopier.Copy> copies, String uid) {
         try {
-            Files.deleteIfExists(dir.resolve(io.virtfleet.reconcilers.copy.BackupPlans.DOMAIN_XML));
-            Files.deleteIfExists(dir.resolve(io.virtfleet.reconcilers.copy.BackupPlans.VM_JSON));
-            Files.deleteIfExists(dir);
+            return BackupDirectory.remove(dir, copies, uid);
         } catch (java.io.IOException e) {
             LOG.warn("cannot remove the partial backup {}: {}", dir, e.getMessage());
+            return "cannot remove " + dir + ": " + e.getMessage();
+        }
+    }
+
+    /**
+     * After an agent restart: aborts the push-mode backup job an interrupted clone/backup of {@code vmName} may have
+     * left running (QEMU would keep writing the partial files). False if libvirt cannot be asked (retry later).
+     */
+    private boolean abortInterruptedJob(String ns, String vmName) {
+        Domain d = client.resources(Domain.class).inNamespace(ns).withName(vmName).get();
+        if (d == null || d.getSpec() == null || !host.equals(d.getSpec().host) || d.getSpec().uuid == null) {
+            return true; // no domain here: no job either
+        }
+        try {
+            if (copier.abortBackupJob(d.getSpec().uuid)) {
+                LOG.info("aborted the interrupted backup job of {}/{}", ns, vmName);
+            }
+            return true;
+        } catch (LibvirtException e) {
+            return true; // the domain is gone (or has no job): nothing runs
+        } catch (LibvirtConnection.UnavailableException
+                 | io.virtfleet.agent.libvirt.LibvirtNative.LibvirtCallException e) {
+            LOG.warn("cannot check the backup job of {}/{}: {}", ns, vmName, e.getMessage());
+            return false;
         }
     }
 
@@ -399,13 +440,23 @@ public final class SnapshotController implements AutoCloseable {
         for (Map.Entry<String, String> e : st.disks.entrySet()) {
             copies.add(new DiskCopier.Copy(e.getKey(), e.getValue(), format(e.getKey())));
         }
+        String uid = r.getMetadata().getUid();
         if (VirtualMachineRestoreStatus.PHASE_COPYING_DISKS.equals(st.phase)) {
-            DiskCopier.removeCopies(copies);
+            List<String> left = DiskCopier.removePartials(copies, uid);
             writeRestore(ns, name, VirtualMachineRestoreStatus.PHASE_FAILED, "the copy was interrupted (agent "
-                    + "restart); the partial disks were removed: create the restore again");
+                    + "restart); its partial disks were removed" + (left.isEmpty() ? "" : ", " + left
+                    + " left in place") + ": create the restore again");
             return;
         }
         if (!VirtualMachineRestoreStatus.PHASE_PENDING.equals(st.phase)) {
+            return;
+        }
+        VirtualMachineBackup backup = client.resources(VirtualMachineBackup.class).inNamespace(ns)
+                .withName(r.getSpec().backupName).get();
+        if (backup == null || backup.getStatus() == null || backup.getStatus().location == null
+                || !host.equals(backup.getStatus().host)) {
+            writeRestore(ns, name, VirtualMachineRestoreStatus.PHASE_FAILED, "spec.backupName: the backup "
+                    + r.getSpec().backupName + " is not stored on host " + host);
             return;
         }
         List<String> problems = copier.targetProblems(copies);
@@ -416,7 +467,7 @@ public final class SnapshotController implements AutoCloseable {
         }
         writeRestore(ns, name, VirtualMachineRestoreStatus.PHASE_COPYING_DISKS, null);
         try {
-            long bytes = copier.copyFiles(copies);
+            long bytes = copier.copyFiles(copies, uid, backup.getStatus().location);
             writeRestore(ns, name, VirtualMachineRestoreStatus.PHASE_DISKS_READY, null);
             LOG.info("restore {}/{} from backup {}: {} disk(s), {} bytes copied back", ns, name,
                     r.getSpec().backupName, copies.size(), bytes);

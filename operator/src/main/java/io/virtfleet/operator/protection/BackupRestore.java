@@ -12,6 +12,7 @@ import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestoreStatus;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.reconcilers.copy.BackupPlans;
+import io.virtfleet.reconcilers.copy.PlanChecks;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
 
 import java.time.Duration;
@@ -21,7 +22,8 @@ import java.util.Objects;
 
 /**
  * A VirtualMachineRestore with {@code backupName}: recreates a VM from a VirtualMachineBackup. Validates
- * ({@link BackupPlans#validateRestore}: backup ready, no VM of the target name), writes the plan (file in the backup
+ * ({@link BackupPlans#validateRestore}: backup ready, no VM of the target name, and under a new name the backed-up
+ * VM no longer exists: the restored VM keeps its MACs and UUID), writes the plan (file in the backup
  * → disk path, {@link BackupPlans#restoredDisks}) with phase Pending and labels the restore with the backup's host;
  * that host's agent copies the files back (CopyingDisks → DisksReady; refused if a path is occupied). Then creates
  * the VM from the stored spec ({@link BackupPlans#restoredSpec}: genid auto, so a fresh one), annotated
@@ -55,11 +57,24 @@ final class BackupRestore {
                 return UpdateControl.<VirtualMachineRestore>noUpdate().rescheduleAfter(Duration.ofSeconds(2));
             }
             List<String> errors = BackupPlans.validateRestore(backupName, backup != null, ready, target,
-                    target != null && get(client, ns, target) != null);
+                    target != null && get(client, ns, target) != null, original,
+                    original != null && !original.equals(target) && get(client, ns, original) != null);
             if (!errors.isEmpty()) {
                 return fail(r, String.join("; ", errors));
             }
+            if (bs.host == null || !bs.host.equals(hostLabel(backup))) {
+                return fail(r, "spec.backupName: the backup's status.host " + bs.host + " is not the host it was "
+                        + "handed to (" + hostLabel(backup) + ")");
+            }
             VirtualMachineSpec stored = BackupPlans.fromJson(bs.vmSpec);
+            Map<String, VirtualMachineSpec> existing = new java.util.LinkedHashMap<>();
+            for (VirtualMachine v : client.resources(VirtualMachine.class).inNamespace(ns).list().getItems()) {
+                existing.put(v.getMetadata().getName(), v.getSpec());
+            }
+            List<String> clashes = BackupPlans.identityClashes(stored, existing);
+            if (!clashes.isEmpty()) {
+                return fail(r, String.join("; ", clashes));
+            }
             Map<String, String> disks = BackupPlans.restoredDisks(stored, original, target, bs.disks);
             client.resources(VirtualMachineRestore.class).inNamespace(ns).withName(r.getMetadata().getName())
                     .editStatus(x -> {
@@ -85,6 +100,14 @@ final class BackupRestore {
             if (bs == null || bs.vmSpec == null) {
                 return fail(r, "spec.backupName: VirtualMachineBackup " + backupName + " was deleted while its disks "
                         + "were copied back; the disks are at " + st.disks.values());
+            }
+            // status.host and status.disks are agent-writable: act only on the operator's own plan.
+            List<String> untrusted = PlanChecks.problems(st.host, hostLabel(r),
+                    Objects.equals(bs.host, hostLabel(backup)) ? bs.host : null, st.disks,
+                    BackupPlans.restoredDisks(BackupPlans.fromJson(bs.vmSpec), original, target, bs.disks));
+            if (!untrusted.isEmpty()) {
+                return fail(r, "the plan in the status is not the operator's (no VM was created): "
+                        + String.join("; ", untrusted));
             }
             VirtualMachine fresh = new VirtualMachine();
             fresh.setMetadata(new ObjectMetaBuilder().withName(target).withNamespace(ns)
@@ -137,6 +160,11 @@ final class BackupRestore {
         List<String> paths = vm.getSpec() == null ? List.of() : vm.getSpec().disks.stream()
                 .filter(d -> d.volume != null).map(d -> d.volume.path).toList();
         return paths.containsAll(r.getStatus().disks.values());
+    }
+
+    private static String hostLabel(io.fabric8.kubernetes.api.model.HasMetadata o) {
+        Map<String, String> labels = o.getMetadata().getLabels();
+        return labels == null ? null : labels.get(io.virtfleet.api.v1alpha1.ApiGroup.HOST_LABEL);
     }
 
     private static VirtualMachine get(KubernetesClient client, String ns, String name) {

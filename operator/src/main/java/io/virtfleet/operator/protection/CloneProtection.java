@@ -12,6 +12,7 @@ import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineClone;
 import io.virtfleet.api.v1alpha1.VirtualMachineCloneStatus;
 import io.virtfleet.reconcilers.copy.ClonePlans;
+import io.virtfleet.reconcilers.copy.PlanChecks;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
 
 import java.time.Duration;
@@ -99,6 +100,27 @@ public class CloneProtection implements Reconciler<VirtualMachineClone> {
             if (source == null) {
                 return fail(c, "spec.source: VirtualMachine " + c.getSpec().source + " was deleted while its disks "
                         + "were copied; the copies are left at " + st.disks.values());
+            }
+            List<String> uncopied = ClonePlans.uncopiedWritableDisks(source.getSpec(), st.disks);
+            if (!uncopied.isEmpty()) {
+                events.record(source, "Warning", "CloneFailed", "clone " + c.getMetadata().getName()
+                        + ": writable disks changed during the copy: " + uncopied);
+                return fail(c, "spec.source: writable disk(s) " + String.join(", ", uncopied) + " of VirtualMachine "
+                        + c.getSpec().source + " were added or changed while its disks were copied and have no "
+                        + "copy (the clone would share them with the source): create the clone again; the copies "
+                        + "are left at " + st.disks.values());
+            }
+            // status.host and status.disks are agent-writable: act only on the operator's own plan.
+            Map<String, String> labels = c.getMetadata().getLabels();
+            List<String> untrusted = PlanChecks.problems(st.host,
+                    labels == null ? null : labels.get(io.virtfleet.api.v1alpha1.ApiGroup.HOST_LABEL),
+                    Protection.host(Protection.domain(client, ns, c.getSpec().source)), st.disks,
+                    ClonePlans.diskMap(ClonePlans.copies(source.getSpec(), targetName)));
+            if (!untrusted.isEmpty()) {
+                events.record(source, "Warning", "CloneFailed", "clone " + c.getMetadata().getName()
+                        + ": the plan in its status is not the operator's: " + String.join("; ", untrusted));
+                return fail(c, "the plan in the status is not the operator's (no VM was created): "
+                        + String.join("; ", untrusted));
             }
             VirtualMachine vm = new VirtualMachine();
             vm.setMetadata(new ObjectMetaBuilder().withName(targetName).withNamespace(ns)

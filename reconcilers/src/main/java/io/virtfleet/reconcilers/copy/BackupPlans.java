@@ -19,8 +19,9 @@ import java.util.Map;
  * disk ({@code <disk>.qcow2}, {@code .img} for raw), {@code domain.xml} (libvirt's persistent definition) and
  * {@code vm.json} (the VM's spec). A restore recreates the VM from the stored spec on the backup's host: the disks
  * go back to their original paths when the VM keeps its name, else next to them as {@code <new name>-<disk>.qcow2}
- * (as a clone's); it keeps its MACs and SMBIOS UUID (it is the same machine, and the original is gone) but gets
- * genid {@code auto} (a fresh one; {@code none} stays none), and is pinned to the host with {@code nodeName}.
+ * (as a clone's); it keeps its MACs and SMBIOS UUID (it is the same machine: under a new name only once the
+ * original is gone) but gets genid {@code auto} (a fresh one; {@code none} stays none), and is pinned to the host
+ * with {@code nodeName}.
  */
 public final class BackupPlans {
     public static final String DOMAIN_XML = "domain.xml";
@@ -91,11 +92,18 @@ public final class BackupPlans {
     /**
      * Field-named reasons a restore from a backup cannot be made (empty: go ahead).
      *
-     * @param backupReady  the backup's status.readyToUse
-     * @param targetExists whether a VirtualMachine named {@code targetName} exists
+     * <p>The recreated VM keeps the backed-up VM's MACs and firmware.uuid ({@link #restoredSpec}): under a new name
+     * while the backed-up VM still exists that would put two machines with the same MACs and SMBIOS UUID on the
+     * network, so it is refused.
+     *
+     * @param backupReady    the backup's status.readyToUse
+     * @param targetExists   whether a VirtualMachine named {@code targetName} exists
+     * @param originalName   the backed-up VM's name (the backup's spec.vmName)
+     * @param originalExists whether a VirtualMachine named {@code originalName} exists
      */
     public static List<String> validateRestore(String backupName, boolean backupFound, boolean backupReady,
-                                               String targetName, boolean targetExists) {
+                                               String targetName, boolean targetExists, String originalName,
+                                               boolean originalExists) {
         List<String> errors = new ArrayList<>();
         if (!backupFound) {
             errors.add("spec.backupName: VirtualMachineBackup " + backupName + " not found");
@@ -110,8 +118,47 @@ public final class BackupPlans {
         } else if (targetExists) {
             errors.add("spec.vmName: a VirtualMachine named " + targetName + " exists; a restore from a backup "
                     + "recreates a VM (delete it first, or restore under another name) - nothing was changed");
+        } else if (originalExists && originalName != null && !originalName.equals(targetName)) {
+            errors.add("spec.vmName: the backed-up VM " + originalName + " still exists; restore under a new name "
+                    + "would duplicate its MACs and UUID - nothing was changed");
         }
         return errors;
+    }
+
+    /**
+     * Field-named reasons the recreated VM would duplicate an existing VM's identity (empty: none): it keeps the
+     * stored spec's explicit MACs and firmware.uuid, so any existing VM with one of them — e.g. an earlier restore of
+     * the same backup under another name — would share it.
+     *
+     * @param existing the VirtualMachines that exist now, by name
+     */
+    public static List<String> identityClashes(VirtualMachineSpec stored, Map<String, VirtualMachineSpec> existing) {
+        List<String> out = new ArrayList<>();
+        java.util.Set<String> macs = new java.util.HashSet<>();
+        for (VirtualMachineSpec.NetworkInterface n : stored.interfaces) {
+            if (n.macAddress != null) {
+                macs.add(n.macAddress.toLowerCase(java.util.Locale.ROOT));
+            }
+        }
+        String uuid = stored.firmware != null && stored.firmware.uuid != null
+                ? stored.firmware.uuid.toLowerCase(java.util.Locale.ROOT) : null;
+        existing.forEach((name, vm) -> {
+            if (vm == null) {
+                return;
+            }
+            for (VirtualMachineSpec.NetworkInterface n : vm.interfaces) {
+                if (n.macAddress != null && macs.contains(n.macAddress.toLowerCase(java.util.Locale.ROOT))) {
+                    out.add("spec.backupName: VirtualMachine " + name + " has the backed-up MAC " + n.macAddress
+                            + "; the restored VM would duplicate it - nothing was changed");
+                }
+            }
+            if (uuid != null && vm.firmware != null && vm.firmware.uuid != null
+                    && uuid.equals(vm.firmware.uuid.toLowerCase(java.util.Locale.ROOT))) {
+                out.add("spec.backupName: VirtualMachine " + name + " has the backed-up firmware.uuid " + uuid
+                        + "; the restored VM would duplicate it - nothing was changed");
+            }
+        });
+        return out;
     }
 
     /**

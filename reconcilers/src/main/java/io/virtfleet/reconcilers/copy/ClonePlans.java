@@ -154,6 +154,21 @@ public final class ClonePlans {
         return t;
     }
 
+    /**
+     * Writable disks of the source's current spec that have no planned copy ({@code diskMap} was planned from the
+     * spec at hand-over): added, re-pathed or made writable while the disks were copied. {@link #targetSpec} would
+     * keep their source paths, so two VMs would share a writable disk; the clone must fail instead. Empty: fine.
+     */
+    public static List<String> uncopiedWritableDisks(VirtualMachineSpec current, Map<String, String> diskMap) {
+        List<String> out = new ArrayList<>();
+        for (VirtualMachineSpec.Disk d : current.disks) {
+            if (!shared(d) && (d.volume == null || d.volume.path == null || !diskMap.containsKey(d.volume.path))) {
+                out.add(d.name + (d.volume != null && d.volume.path != null ? " (" + d.volume.path + ")" : ""));
+            }
+        }
+        return out;
+    }
+
     /** cdroms and read-only disks are not copied: the clone references the same file. */
     public static boolean shared(VirtualMachineSpec.Disk d) {
         return Boolean.TRUE.equals(d.cdrom) || Boolean.TRUE.equals(d.readOnly);

@@ -50,24 +50,31 @@ class BackupPlansTest {
 
     static Stream<Arguments> restores() {
         return Stream.of(
-                Arguments.of("valid", true, true, "web", false, List.of()),
-                Arguments.of("backup missing", false, false, "web", false,
+                Arguments.of("valid", true, true, "web", false, false, List.of()),
+                Arguments.of("backup missing", false, false, "web", false, false,
                         List.of("spec.backupName: VirtualMachineBackup b1 not found")),
                 // no vmName and no backup to take the default from: only the backup is named
-                Arguments.of("backup missing, no name", false, false, null, false,
+                Arguments.of("backup missing, no name", false, false, null, false, false,
                         List.of("spec.backupName: VirtualMachineBackup b1 not found")),
-                Arguments.of("backup not ready", true, false, "web", false,
+                Arguments.of("backup not ready", true, false, "web", false, false,
                         List.of("spec.backupName: VirtualMachineBackup b1 is not ready")),
-                Arguments.of("vm exists", true, true, "web", true,
+                Arguments.of("vm exists", true, true, "web", true, true,
                         List.of("spec.vmName: a VirtualMachine named web exists")),
-                Arguments.of("bad name", true, true, "Web!", false, List.of("spec.vmName: Web! is not a valid")));
+                Arguments.of("bad name", true, true, "Web!", false, false,
+                        List.of("spec.vmName: Web! is not a valid")),
+                Arguments.of("new name, original gone", true, true, "web-r", false, false, List.of()),
+                // the restored VM keeps the backed-up VM's MACs and firmware.uuid
+                Arguments.of("new name, original still exists", true, true, "web-r", false, true,
+                        List.of("spec.vmName: the backed-up VM web still exists; restore under a new name would "
+                                + "duplicate its MACs and UUID")));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("restores")
     void restoreValidation(String what, boolean found, boolean ready, String target, boolean exists,
-                           List<String> expected) {
-        List<String> errors = BackupPlans.validateRestore("b1", found, ready, target, exists);
+                           boolean originalExists, List<String> expected) {
+        List<String> errors = BackupPlans.validateRestore("b1", found, ready, target, exists, "web",
+                originalExists);
         assertThat(errors).hasSameSizeAs(expected);
         for (int i = 0; i < expected.size(); i++) {
             assertThat(errors.get(i)).startsWith(expected.get(i));
@@ -88,6 +95,27 @@ class BackupPlansTest {
         assertThat(t.disks).extracting(d -> d.volume.path).containsExactly(
                 "/var/lib/virtfleet/images/web-r-root.qcow2", "/var/lib/virtfleet/scratch/web-r-scratch.img",
                 "/var/lib/virtfleet/iso/debian.iso", "/var/lib/virtfleet/images/seed.qcow2");
+    }
+
+    @Test
+    void anExistingVmWithTheBackedUpMacOrUuidBlocksTheRestore() {
+        VirtualMachineSpec stored = ClonePlansTest.source();
+        VirtualMachineSpec unrelated = ClonePlansTest.source();
+        unrelated.interfaces.get(0).macAddress = "52:54:00:00:00:01";
+        unrelated.firmware.uuid = "0b7e5a52-9c1d-4f55-8f7d-2a1e3c4b5d6f";
+        VirtualMachineSpec earlierRestore = BackupPlans.restoredSpec(stored, "node-a", "web", "web-r");
+        VirtualMachineSpec sameMacUpperCase = ClonePlansTest.source();
+        sameMacUpperCase.interfaces.get(0).macAddress = "52:54:00:6B:3C:58";
+        sameMacUpperCase.firmware = null;
+
+        assertThat(BackupPlans.identityClashes(stored, Map.of("other", unrelated))).isEmpty();
+        assertThat(BackupPlans.identityClashes(stored, Map.of("web-r", earlierRestore))).containsExactly(
+                "spec.backupName: VirtualMachine web-r has the backed-up MAC 52:54:00:6b:3c:58; the restored VM would "
+                        + "duplicate it - nothing was changed",
+                "spec.backupName: VirtualMachine web-r has the backed-up firmware.uuid "
+                        + "6f1c1e8a-2b7d-4d0e-9d7a-3f2a1b0c9d8e; the restored VM would duplicate it - nothing was changed");
+        assertThat(BackupPlans.identityClashes(stored, Map.of("x", sameMacUpperCase))).singleElement().asString()
+                .contains("VirtualMachine x has the backed-up MAC 52:54:00:6B:3C:58");
     }
 
     @Test

@@ -102,6 +102,31 @@ class ClonePlansTest {
     }
 
     @Test
+    void writableDisksAddedOrChangedDuringTheCopyAreFound() {
+        Map<String, String> planned = ClonePlans.diskMap(ClonePlans.copies(source(), "web-2"));
+        assertThat(ClonePlans.uncopiedWritableDisks(source(), planned)).isEmpty();
+
+        VirtualMachineSpec added = source();
+        added.disks.add(disk("data", "/var/lib/virtfleet/images/web-data.qcow2", null));
+        VirtualMachineSpec madeWritable = source();
+        madeWritable.disks.get(3).readOnly = false;
+        VirtualMachineSpec repathed = source();
+        repathed.disks.get(1).volume.path = "/var/lib/virtfleet/scratch/web-new.img";
+        VirtualMachineSpec cdromAdded = source();
+        VirtualMachineSpec.Disk cd = disk("cd2", "/var/lib/virtfleet/iso/other.iso", null);
+        cd.cdrom = true;
+        cdromAdded.disks.add(cd);
+
+        assertThat(ClonePlans.uncopiedWritableDisks(added, planned))
+                .containsExactly("data (/var/lib/virtfleet/images/web-data.qcow2)");
+        assertThat(ClonePlans.uncopiedWritableDisks(madeWritable, planned))
+                .containsExactly("seed (/var/lib/virtfleet/images/seed.qcow2)");
+        assertThat(ClonePlans.uncopiedWritableDisks(repathed, planned))
+                .containsExactly("scratch (/var/lib/virtfleet/scratch/web-new.img)");
+        assertThat(ClonePlans.uncopiedWritableDisks(cdromAdded, planned)).isEmpty();
+    }
+
+    @Test
     void targetSpecHasNewDisksNoIdentityAutoGenidAndTheSourcesHost() {
         VirtualMachineSpec src = source();
         VirtualMachineSpec t = ClonePlans.targetSpec(src, "node-a",

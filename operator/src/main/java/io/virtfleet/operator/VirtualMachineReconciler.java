@@ -347,8 +347,16 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
             fresh.setStatus(next);
             PrimaryUpdateAndCacheUtils.ssaPatchStatusAndCacheResource(vm, fresh, context);
             metrics.statusPatches.incrementAndGet();
-            GenidPolicy.newChanges(previous != null ? previous.genidHistory : null, next.genidHistory)
-                    .forEach(metrics::genidChanged);
+            List<String> changes = GenidPolicy.newChanges(previous != null ? previous.genidHistory : null,
+                    next.genidHistory);
+            changes.forEach(metrics::genidChanged);
+            // Every genid change gets an Event (issue 9); a snapshot restore has its own, richer one from
+            // RestoreProtection (which snapshot, old -> new).
+            for (String reason : changes) {
+                if (!GenidPolicy.REASON_SNAPSHOT_RESTORED.equals(reason)) {
+                    all.add(Note.normal("GenidChanged", "generation ID is now " + next.genid + " (" + reason + ")"));
+                }
+            }
         }
         for (Note n : all) {
             events.record(vm, n);

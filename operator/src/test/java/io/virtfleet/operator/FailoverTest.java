@@ -123,7 +123,7 @@ class FailoverTest extends OperatorTestSupport {
                     .contains("host=\"" + b.host + "\"");
         });
         assertThat(vm(ns, "dr-1").getSpec().nodeName).isEqualTo(a.host); // the spec is never written
-        eventually().untilAsserted(() -> assertThat(eventReasons(ns, "dr-1")).contains("FailedOver"));
+        eventually().untilAsserted(() -> assertThat(eventReasons(ns, "dr-1")).contains("FailedOver", "GenidChanged"));
         eventually().untilAsserted(() -> assertThat(eventReasons(ns, "dr-1-to-b")).contains("FailedOver"));
         assertThat(operator.metrics().genidChanges(GenidPolicy.REASON_FAILOVER)).isEqualTo(failovers + 1);
         assertThat(operator.metrics().scrape()).contains("virtfleet_operator_genid_changes_total{reason=\"Failover\"}");

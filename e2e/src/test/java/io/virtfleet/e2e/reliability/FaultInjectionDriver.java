@@ -67,7 +67,7 @@ final class FaultInjectionDriver {
         boolean exists = true;
         boolean running = true;
         boolean crashed; // its QEMU was killed and its runStrategy leaves it stopped: Failed is as right as Stopped
-        boolean eitherPower; // killed while a restart was in flight: running again and staying down are both right
+        boolean eitherPower; // killed while a restart/start was in flight: running again and staying down both right
         String extraDisk; // path of the hot-plugged disk, null when unplugged
         String lastRequest; // the last request annotation value, to be handled
         String uuid; // first seen; must never change
@@ -391,7 +391,9 @@ final class FaultInjectionDriver {
             case CLONE -> {
                 // The target is a VM of the model from now on (it counts against the VM cap), but what it is made of
                 // (spec, disks, power state) is only known once the clone ended: see settleClone.
-                Vm target = new Vm("rel-" + (++vmCounter), null);
+                // The agent names the copies after the target only (<images>/<target>-data.qcow2), not after the
+                // namespace: a target name of this run's own, or a copy an earlier run left would make it fail.
+                Vm target = new Vm("rel-" + (++vmCounter) + "-" + fleet.namespace().substring(4), null);
                 target.running = false;
                 target.clone = vm.name + "-c" + (++nonce);
                 target.clonePending = true;
@@ -476,8 +478,9 @@ final class FaultInjectionDriver {
                 // crashed recently (operator README: first restart immediate, then 10 s doubling; reset after 10 min).
                 if (vm.strategy() != RunStrategy.Always) {
                     // Killed before the restart's own stop, the restart brings it back; killed after its start, the
-                    // strategy leaves the crashed domain down. Which one it was is a matter of timing.
-                    vm.eitherPower = vm == current.vm() && current.op() == Op.RESTART;
+                    // strategy leaves the crashed domain down. Which one it was is a matter of timing. Likewise a
+                    // start: a QEMU killed while libvirt still launches it makes the start fail, and the agent retries.
+                    vm.eitherPower = vm == current.vm() && (current.op() == Op.RESTART || current.op() == Op.START);
                     vm.running = false;
                     vm.crashed = true;
                 }
@@ -786,14 +789,27 @@ final class FaultInjectionDriver {
                 .get();
     }
 
-    /** The disk copies a clone made (or planned) belong to its target: removed, and checked, when it is deleted. */
+    /**
+     * The disk copies a clone made belong to its target: checked and removed when it is deleted. A failed clone's
+     * planned path can be a file that was there before ("already occupied"): only one written since the clone was
+     * created is its own.
+     */
     private void addCloneCopies(Vm vm, VirtualMachineClone c) {
-        if (c != null && c.getStatus() != null && c.getStatus().disks != null) {
-            for (String copy : c.getStatus().disks.values()) {
-                Path f = Path.of(copy);
-                if (!vm.files.contains(f)) {
-                    vm.files.add(f);
-                }
+        if (c == null || c.getStatus() == null || c.getStatus().disks == null) {
+            return;
+        }
+        java.time.Instant created = java.time.Instant.parse(c.getMetadata().getCreationTimestamp());
+        for (String copy : c.getStatus().disks.values()) {
+            Path f = Path.of(copy);
+            boolean own;
+            try {
+                own = "Succeeded".equals(c.getStatus().phase) || !Files.exists(f)
+                        || !Files.getLastModifiedTime(f).toInstant().isBefore(created);
+            } catch (IOException e) {
+                own = false;
+            }
+            if (own && !vm.files.contains(f)) {
+                vm.files.add(f);
             }
         }
     }
@@ -904,8 +920,9 @@ final class FaultInjectionDriver {
         for (Vm vm : vms) {
             vm.alsoAcceptedGenids.clear();
             if (vm.eitherPower) {
-                report.note(vm.name + " (" + vm.strategy() + "): QEMU killed while its restart was in flight; it ended "
-                        + (vm.running ? "running (killed before the restart's start)" : "stopped (killed after it)"));
+                report.note(vm.name + " (" + vm.strategy() + "): QEMU killed while its " + current.op()
+                        .name().toLowerCase(Locale.ROOT) + " was in flight; it ended " + (vm.running
+                        ? "running (killed before the start completed)" : "stopped (killed after it)"));
                 vm.eitherPower = false;
             }
             if (vm.exists) {

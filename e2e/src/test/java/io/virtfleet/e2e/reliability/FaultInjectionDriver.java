@@ -5,6 +5,8 @@ import io.virtfleet.api.v1alpha1.DeviceStatus;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.RunStrategy;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
+import io.virtfleet.api.v1alpha1.VirtualMachineClone;
+import io.virtfleet.api.v1alpha1.VirtualMachineCloneSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestoreSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
@@ -49,6 +51,7 @@ final class FaultInjectionDriver {
 
     static final String REQUEST = "virtfleet.io/request";
     static final String LAST_HANDLED_REQUEST = "virtfleet.io/last-handled-request";
+    static final String CLONED_FROM = "virtfleet.io/cloned-from";
     private static final Path LIBVIRT_QEMU = Path.of("/var/lib/libvirt/qemu");
     private static final Path SNAPSHOT_METADATA = LIBVIRT_QEMU.resolve("snapshot");
 
@@ -60,11 +63,11 @@ final class FaultInjectionDriver {
     /** What the model expects of one VM: the sum of the operations issued on it and of the faults that hit it. */
     static final class Vm {
         final String name;
-        final VirtualMachine desired;
+        VirtualMachine desired; // null for a clone's target until its clone ended (the operator writes the VM)
         boolean exists = true;
         boolean running = true;
         boolean crashed; // its QEMU was killed and its runStrategy leaves it stopped: Failed is as right as Stopped
-        boolean eitherPower; // killed while a restart was in flight: running again and staying down are both right
+        boolean eitherPower; // killed while a restart/start was in flight: running again and staying down both right
         String extraDisk; // path of the hot-plugged disk, null when unplugged
         String lastRequest; // the last request annotation value, to be handled
         String uuid; // first seen; must never change
@@ -73,6 +76,11 @@ final class FaultInjectionDriver {
         String pendingSnapshot;
         String pendingRestore;
         String restoreFrom; // the genid before the pending restore
+        String clone; // the VirtualMachineClone that made (or is making) this VM; deleted with it
+        boolean clonePending; // until that clone is Succeeded or Failed
+        Vm cloneSource;
+        String cloneSourceGenid; // the source's genid when the clone was issued: this VM's must differ
+        boolean identityChecked; // a clone's target: its own uuid and genid were checked once it converged
         final List<Snap> snaps = new ArrayList<>();
         final List<Path> files = new ArrayList<>();
         int qemuKills;
@@ -84,7 +92,7 @@ final class FaultInjectionDriver {
         }
 
         RunStrategy strategy() {
-            return desired.getSpec().runStrategy;
+            return desired == null ? null : desired.getSpec().runStrategy;
         }
     }
 
@@ -135,7 +143,7 @@ final class FaultInjectionDriver {
     /** Runs the configured number of operations, then deletes every VM (checked like any delete). */
     void run() {
         for (int i = 1; i <= config.ops(); i++) {
-            Action a = live().size() < Math.min(3, config.maxVms()) ? new Action(Op.CREATE, null, "") : pick();
+            Action a = live().size() < Math.min(3, config.maxVms()) ? fill() : pick();
             step(i, a, rnd.nextDouble() < config.faultProbability() ? pickFault() : null);
             if (consecutiveNonConvergence >= 3) {
                 report.violation("aborted after 3 steps in a row did not converge within the bound");
@@ -145,6 +153,23 @@ final class FaultInjectionDriver {
         for (Vm vm : live()) {
             step(config.ops() + 1, new Action(Op.DELETE, vm, "final clean-up"), null);
         }
+        List<String> clonesLeft = fleet.client().resources(VirtualMachineClone.class).inNamespace(fleet.namespace())
+                .list().getItems().stream().map(c -> c.getMetadata().getName()).toList();
+        if (!clonesLeft.isEmpty()) {
+            report.violation("after the final deletes VirtualMachineClones are left: " + clonesLeft);
+        }
+    }
+
+    /**
+     * The step that brings the fleet back to its minimum size: usually a create, sometimes a clone of an existing VM.
+     * Without this a CI-sized run (at most 3 VMs, refilled to 3 at once) would never have room for a clone.
+     */
+    private Action fill() {
+        List<Vm> sources = live().stream().filter(v -> v.desired != null).toList();
+        if (!sources.isEmpty() && rnd.nextInt(4) == 0) {
+            return new Action(Op.CLONE, sources.get(rnd.nextInt(sources.size())), "");
+        }
+        return new Action(Op.CREATE, null, "");
     }
 
     // ---------------------------------------------------------------------------------------------------- one step
@@ -162,7 +187,8 @@ final class FaultInjectionDriver {
         current = a;
         Vm vm = issue(a);
         String what = a.op() + " " + (vm == null ? "" : vm.name)
-                + (a.detail().isEmpty() ? "" : " (" + a.detail() + ")");
+                + (a.detail().isEmpty() ? "" : " (" + a.detail() + ")")
+                + (a.op() == Op.CLONE ? " (clone of " + a.vm().name + ")" : "");
         double backSeconds = 0;
         long tBack = t0;
         String faultDetail = null;
@@ -224,6 +250,12 @@ final class FaultInjectionDriver {
             add.accept(new Action(Op.CREATE, null, ""), 2);
         }
         for (Vm vm : live) {
+            if (vm.desired == null) {
+                continue; // a clone's target whose clone has not ended: nothing to operate on yet
+            }
+            if (live.size() < config.maxVms()) {
+                add.accept(new Action(Op.CLONE, vm, ""), 1);
+            }
             if (vm.running) {
                 add.accept(new Action(Op.STOP, vm, ""), 3);
                 if (vm.strategy() != RunStrategy.Halted) {
@@ -243,9 +275,6 @@ final class FaultInjectionDriver {
             if (live.size() > 2) {
                 add.accept(new Action(Op.DELETE, vm, ""), 1);
             }
-            // HOOK(clone): VirtualMachineClone is not implemented yet (issue 12 lists it). When it is: offer
-            // new Action(Op.CLONE, vm, "") here, issue a VirtualMachineClone in issue(), add the target as a new Vm
-            // whose expected genid must differ from the source's (reason Cloned) and whose uuid is its own.
         }
         int total = weights.stream().mapToInt(Integer::intValue).sum();
         int r = rnd.nextInt(total);
@@ -359,7 +388,26 @@ final class FaultInjectionDriver {
                 vm.running = false;
                 fleet.delete(vm.name);
             }
-            case CLONE -> throw new UnsupportedOperationException("clone is not implemented yet (see HOOK(clone))");
+            case CLONE -> {
+                // The target is a VM of the model from now on (it counts against the VM cap), but what it is made of
+                // (spec, disks, power state) is only known once the clone ended: see settleClone.
+                // The agent names the copies after the target only (<images>/<target>-data.qcow2), not after the
+                // namespace: a target name of this run's own, or a copy an earlier run left would make it fail.
+                Vm target = new Vm("rel-" + (++vmCounter) + "-" + fleet.namespace().substring(4), null);
+                target.running = false;
+                target.clone = vm.name + "-c" + (++nonce);
+                target.clonePending = true;
+                target.cloneSource = vm;
+                target.cloneSourceGenid = vm.genid;
+                vms.add(target);
+                VirtualMachineClone c = new VirtualMachineClone();
+                c.setMetadata(new ObjectMetaBuilder().withName(target.clone).withNamespace(fleet.namespace()).build());
+                c.setSpec(new VirtualMachineCloneSpec());
+                c.getSpec().source = vm.name;
+                c.getSpec().target = target.name;
+                fleet.client().resource(c).create();
+                return target;
+            }
         }
         return vm;
     }
@@ -430,8 +478,9 @@ final class FaultInjectionDriver {
                 // crashed recently (operator README: first restart immediate, then 10 s doubling; reset after 10 min).
                 if (vm.strategy() != RunStrategy.Always) {
                     // Killed before the restart's own stop, the restart brings it back; killed after its start, the
-                    // strategy leaves the crashed domain down. Which one it was is a matter of timing.
-                    vm.eitherPower = vm == current.vm() && current.op() == Op.RESTART;
+                    // strategy leaves the crashed domain down. Which one it was is a matter of timing. Likewise a
+                    // start: a QEMU killed while libvirt still launches it makes the start fail, and the agent retries.
+                    vm.eitherPower = vm == current.vm() && (current.op() == Op.RESTART || current.op() == Op.START);
                     vm.running = false;
                     vm.crashed = true;
                 }
@@ -572,6 +621,17 @@ final class FaultInjectionDriver {
                     diff.add(vm.name + ": QEMU still running");
                 }
                 continue;
+            }
+            if (vm.clonePending) {
+                String waiting = settleClone(vm);
+                if (waiting != null) {
+                    diff.add(vm.name + ": " + waiting);
+                    continue;
+                }
+                if (!vm.exists) {
+                    continue; // the clone failed without a VM: nothing more to converge
+                }
+                v = w.vms().get(vm.name);
             }
             if (v == null || v.getStatus() == null) {
                 diff.add(vm.name + ": no VirtualMachine status");
@@ -724,6 +784,108 @@ final class FaultInjectionDriver {
                 || "Failed".equals(r.getStatus().phase)) ? r : null;
     }
 
+    private VirtualMachineClone cloneObject(Vm vm) {
+        return fleet.client().resources(VirtualMachineClone.class).inNamespace(fleet.namespace()).withName(vm.clone)
+                .get();
+    }
+
+    /**
+     * The disk copies a clone made belong to its target: checked and removed when it is deleted. A failed clone's
+     * planned path can be a file that was there before ("already occupied"): only one written since the clone was
+     * created is its own.
+     */
+    private void addCloneCopies(Vm vm, VirtualMachineClone c) {
+        if (c == null || c.getStatus() == null || c.getStatus().disks == null) {
+            return;
+        }
+        java.time.Instant created = java.time.Instant.parse(c.getMetadata().getCreationTimestamp());
+        for (String copy : c.getStatus().disks.values()) {
+            Path f = Path.of(copy);
+            boolean own;
+            try {
+                own = "Succeeded".equals(c.getStatus().phase) || !Files.exists(f)
+                        || !Files.getLastModifiedTime(f).toInstant().isBefore(created);
+            } catch (IOException e) {
+                own = false;
+            }
+            if (own && !vm.files.contains(f)) {
+                vm.files.add(f);
+            }
+        }
+    }
+
+    /**
+     * A clone's target once its clone ended: Succeeded gives the model the VM the operator wrote (running iff its
+     * runStrategy says so); Failed — a fault can do that — counts as "ended in error" and the target is gone (no VM,
+     * no domain, its copies removed). Returns what is still awaited, null once it ended.
+     */
+    private String settleClone(Vm vm) {
+        VirtualMachineClone c = cloneObject(vm);
+        addCloneCopies(vm, c);
+        String phase = c == null || c.getStatus() == null ? null : c.getStatus().phase;
+        if (!"Succeeded".equals(phase) && !"Failed".equals(phase)) {
+            return "clone " + vm.clone + (c == null ? " not found" : " in phase " + phase);
+        }
+        VirtualMachine v = fleet.get(vm.name);
+        if ("Failed".equals(phase)) {
+            report.operationFailed("clone", vm.clone + ": " + c.getStatus().error);
+            if (v == null) {
+                vm.clonePending = false;
+                vm.exists = false;
+                return null;
+            }
+            report.note(vm.name + ": clone " + vm.clone + " Failed but its VM exists; the model keeps the VM");
+        } else if (v == null) {
+            return "clone " + vm.clone + " Succeeded, but VirtualMachine " + vm.name + " is not there yet";
+        }
+        vm.clonePending = false;
+        // From now on the driver applies this VM like its own: the spec the operator wrote, and its annotation
+        // (server-side apply; the lists are atomic, so a later unplug does remove the disk).
+        VirtualMachine desired = new VirtualMachine();
+        Map<String, String> annotations = new HashMap<>();
+        if (v.getMetadata().getAnnotations() != null && v.getMetadata().getAnnotations().containsKey(CLONED_FROM)) {
+            annotations.put(CLONED_FROM, v.getMetadata().getAnnotations().get(CLONED_FROM));
+        }
+        desired.setMetadata(new ObjectMetaBuilder().withName(vm.name).withNamespace(fleet.namespace())
+                .withAnnotations(annotations).build());
+        desired.setSpec(v.getSpec());
+        vm.desired = desired;
+        RunStrategy rs = vm.strategy();
+        vm.running = rs == RunStrategy.Always || rs == RunStrategy.RerunOnFailure || rs == RunStrategy.Once;
+        vm.extraDisk = v.getSpec().disks.stream().filter(d -> "extra".equals(d.name) && d.volume != null)
+                .map(d -> d.volume.path).findFirst().orElse(null);
+        return null;
+    }
+
+    /** A clone's target, once converged: cloned-from its source, genid history starting with Cloned, own identity. */
+    private void checkCloneIdentity(Vm vm) {
+        VirtualMachine v = fleet.get(vm.name);
+        if (v == null || v.getStatus() == null) {
+            return;
+        }
+        vm.identityChecked = true;
+        var st = v.getStatus();
+        String from = v.getMetadata().getAnnotations() == null ? null
+                : v.getMetadata().getAnnotations().get(CLONED_FROM);
+        if (!vm.cloneSource.name.equals(from)) {
+            stepViolations.add(vm.name + ": annotation " + CLONED_FROM + " is " + from + ", want "
+                    + vm.cloneSource.name);
+        }
+        if (st.genidHistory == null || st.genidHistory.isEmpty() || !"Cloned".equals(st.genidHistory.get(0).reason)) {
+            stepViolations.add(vm.name + ": genidHistory does not start with Cloned: " + (st.genidHistory == null
+                    ? null : st.genidHistory.stream().map(h -> h.reason).toList()));
+        }
+        if (vm.cloneSourceGenid != null && (st.genid == null || st.genid.equalsIgnoreCase(vm.cloneSourceGenid))) {
+            stepViolations.add(vm.name + ": clone of " + vm.cloneSource.name + " has genid " + st.genid
+                    + ", the source had " + vm.cloneSourceGenid);
+        }
+        for (Vm other : vms) {
+            if (other != vm && other.uuid != null && other.uuid.equalsIgnoreCase(st.uuid)) {
+                stepViolations.add(vm.name + ": clone has the uuid " + st.uuid + " of " + other.name);
+            }
+        }
+    }
+
     private void settleRestore(Vm vm) {
         if (vm.pendingRestore == null) {
             return;
@@ -758,14 +920,18 @@ final class FaultInjectionDriver {
         for (Vm vm : vms) {
             vm.alsoAcceptedGenids.clear();
             if (vm.eitherPower) {
-                report.note(vm.name + " (" + vm.strategy() + "): QEMU killed while its restart was in flight; it ended "
-                        + (vm.running ? "running (killed before the restart's start)" : "stopped (killed after it)"));
+                report.note(vm.name + " (" + vm.strategy() + "): QEMU killed while its " + current.op()
+                        .name().toLowerCase(Locale.ROOT) + " was in flight; it ended " + (vm.running
+                        ? "running (killed before the start completed)" : "stopped (killed after it)"));
                 vm.eitherPower = false;
             }
             if (vm.exists) {
                 VirtualMachine v = fleet.get(vm.name);
                 if (vm.uuid == null && v != null && v.getStatus() != null) {
                     vm.uuid = v.getStatus().uuid == null ? null : v.getStatus().uuid.toLowerCase(Locale.ROOT);
+                }
+                if (vm.clone != null && !vm.clonePending && !vm.identityChecked) {
+                    checkCloneIdentity(vm);
                 }
             }
             if (vm.pendingSnapshot != null) {
@@ -801,6 +967,8 @@ final class FaultInjectionDriver {
      */
     private void checkLeftovers(Vm vm) {
         String dn = fleet.domainName(host, vm.name);
+        VirtualMachineClone clone = vm.clone == null ? null : cloneObject(vm);
+        addCloneCopies(vm, clone);
         for (Processes.Qemu q : Processes.qemus()) {
             for (Path f : vm.files) {
                 if (q.cmdline().contains(f.toString())) {
@@ -830,6 +998,10 @@ final class FaultInjectionDriver {
         // Snapshot objects outlive their VM (not in the model): remove them so the namespace ends clean.
         vm.snaps.forEach(s -> fleet.client().resources(VirtualMachineSnapshot.class).inNamespace(fleet.namespace())
                 .withName(s.name()).delete());
+        // The clone object does not own its target either (operator README): it goes with the VM it made.
+        if (clone != null) {
+            fleet.client().resource(clone).delete();
+        }
         for (Path f : vm.files) {
             try {
                 Files.deleteIfExists(f);

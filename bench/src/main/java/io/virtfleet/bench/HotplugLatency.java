@@ -112,8 +112,7 @@ public final class HotplugLatency implements Scenario {
             qemuImgCreate(image);
             VirtualMachine vm = TestGuest.vm(stack.namespace, "hp", StartLatency.MEMORY_MIB);
             stack.apply(vm);
-            awaitVm(stack, "hp", Duration.ofSeconds(180), "Ready=True",
-                    v -> "True".equals(conditionStatus(v, "Ready")));
+            awaitVm(stack, "hp", Duration.ofSeconds(180), "Ready=True", Timeline::isReady);
             String domainName = TestGuest.domainName(stack.domainPrefix, stack.namespace, "hp");
             try (RawLibvirt lv = RawLibvirt.open()) {
                 Domain d = lv.lookup(domainName);
@@ -202,14 +201,6 @@ public final class HotplugLatency implements Scenario {
             }
             Thread.sleep(5);
         }
-    }
-
-    private static String conditionStatus(VirtualMachine vm, String type) {
-        if (vm.getStatus() == null || vm.getStatus().conditions == null) {
-            return "";
-        }
-        return vm.getStatus().conditions.stream().filter(c -> type.equals(c.getType())).map(c -> c.getStatus())
-                .findFirst().orElse("");
     }
 
     /** The state of the named device in the VM's status, "" when it is not listed. */

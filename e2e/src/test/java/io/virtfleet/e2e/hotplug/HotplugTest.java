@@ -163,17 +163,11 @@ class HotplugTest {
             // The unplug is acknowledged within ~0.3 s under ACPI hotplug; the 50 ms poll usually sees Detaching,
             // and the agent's event says whether DEVICE_REMOVED (not a later look at the live XML) ended it.
             // The agent posts its Events from a background thread: give the last one a moment to land.
-            long until = System.nanoTime() + 10_000_000_000L;
-            boolean acked = false;
-            while (!acked && System.nanoTime() < until) {
-                acked = domainEvents("hp-disk").stream().anyMatch(m -> m.contains("detached disk ua-extra")
-                        && m.contains("guest acknowledged"));
-                if (!acked && !states.seen.contains(DeviceStatus.STATE_DETACHING)) {
-                    Thread.sleep(200);
-                } else {
-                    break;
-                }
-            }
+            java.util.function.BooleanSupplier ackedByEvent = () -> domainEvents("hp-disk").stream()
+                    .anyMatch(m -> m.contains("detached disk ua-extra") && m.contains("guest acknowledged"));
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> states.seen.contains(DeviceStatus.STATE_DETACHING) || ackedByEvent.getAsBoolean());
+            boolean acked = ackedByEvent.getAsBoolean();
             LOG.info("detach: Detaching observed={}, DEVICE_REMOVED used={}",
                     states.seen.contains(DeviceStatus.STATE_DETACHING), acked);
             assertThat(states.seen.contains(DeviceStatus.STATE_DETACHING) || acked).isTrue();

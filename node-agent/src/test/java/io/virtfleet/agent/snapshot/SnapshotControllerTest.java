@@ -80,40 +80,48 @@ class SnapshotControllerTest {
         }
     }
 
-    @Test
-    void aSnapshotRequestedWhileLibvirtdIsDownWaitsForIt() throws Exception {
+    /** A snapshot of vm-1, labelled for this test's host when {@code labelled} (so this agent handles it). */
+    private static VirtualMachineSnapshot snapshot(String name, boolean labelled) {
         VirtualMachineSnapshot s = new VirtualMachineSnapshot();
-        s.setMetadata(new ObjectMetaBuilder().withNamespace(ns).withName("snap-down")
-                .withLabels(Map.of(ApiGroup.HOST_LABEL, host)).build());
+        s.setMetadata(new ObjectMetaBuilder().withNamespace(ns).withName(name)
+                .withLabels(labelled ? Map.of(ApiGroup.HOST_LABEL, host) : Map.of()).build());
         s.setSpec(new VirtualMachineSnapshotSpec());
         s.getSpec().vmName = "vm-1";
-        client.resource(s).create();
+        return client.resource(s).create();
+    }
 
-        // The worker handled it: it put its finalizer on (that happens just before the libvirt call)...
+    /** The worker handled it: it puts its finalizer on just before the libvirt call. */
+    private static void awaitHandled(VirtualMachineSnapshot s) {
         await().atMost(Duration.ofSeconds(30)).until(() -> {
             VirtualMachineSnapshot x = client.resource(s).get();
             return x.getMetadata().getFinalizers() != null && !x.getMetadata().getFinalizers().isEmpty();
         });
-        Thread.sleep(2000);
-        // ... and left no verdict: nothing was done in libvirt, so nothing may say Failed.
-        VirtualMachineSnapshot after = client.resource(s).get();
-        assertThat(after.getStatus() == null ? null : after.getStatus().phase).as("status.phase")
-                .isNotEqualTo(VirtualMachineSnapshotStatus.PHASE_FAILED);
-        // Clean up: without libvirt the agent cannot remove its finalizer; take it off by hand.
-        client.resource(after).edit(x -> {
+    }
+
+    /** Without libvirt the agent cannot remove its finalizer: take it off by hand. */
+    private static void dropFinalizer(VirtualMachineSnapshot s) {
+        client.resource(client.resource(s).get()).edit(x -> {
             x.getMetadata().setFinalizers(List.of());
             return x;
         });
+    }
+
+    @Test
+    void aSnapshotRequestedWhileLibvirtdIsDownWaitsForIt() throws Exception {
+        VirtualMachineSnapshot s = snapshot("snap-down", true);
+        awaitHandled(s);
+        Thread.sleep(2000);
+        // Nothing was done in libvirt, so nothing may say Failed.
+        VirtualMachineSnapshot after = client.resource(s).get();
+        assertThat(after.getStatus() == null ? null : after.getStatus().phase).as("status.phase")
+                .isNotEqualTo(VirtualMachineSnapshotStatus.PHASE_FAILED);
+        dropFinalizer(after);
         client.resource(after).delete();
     }
 
     @Test
     void aRestoreRequestedWhileLibvirtdIsDownWaitsForIt() throws Exception {
-        VirtualMachineSnapshot snap = new VirtualMachineSnapshot();
-        snap.setMetadata(new ObjectMetaBuilder().withNamespace(ns).withName("snap-ready").build());
-        snap.setSpec(new VirtualMachineSnapshotSpec());
-        snap.getSpec().vmName = "vm-1";
-        client.resource(snap).create();
+        snapshot("snap-ready", false);
         VirtualMachineSnapshotStatus ready = new VirtualMachineSnapshotStatus();
         ready.phase = VirtualMachineSnapshotStatus.PHASE_SUCCEEDED;
         ready.readyToUse = true;
@@ -135,24 +143,12 @@ class SnapshotControllerTest {
 
         // The worker is single-threaded and handles objects in order: a snapshot created after the restore is
         // handled after it; once that one has its finalizer, the restore has been looked at.
-        VirtualMachineSnapshot marker = new VirtualMachineSnapshot();
-        marker.setMetadata(new ObjectMetaBuilder().withNamespace(ns).withName("after-restore")
-                .withLabels(Map.of(ApiGroup.HOST_LABEL, host)).build());
-        marker.setSpec(new VirtualMachineSnapshotSpec());
-        marker.getSpec().vmName = "vm-1";
         Thread.sleep(500);
-        client.resource(marker).create();
-        await().atMost(Duration.ofSeconds(30)).until(() -> {
-            VirtualMachineSnapshot x = client.resource(marker).get();
-            return x.getMetadata().getFinalizers() != null && !x.getMetadata().getFinalizers().isEmpty();
-        });
+        VirtualMachineSnapshot marker = snapshot("after-restore", true);
+        awaitHandled(marker);
         VirtualMachineRestore after = client.resource(r).get();
         assertThat(after.getStatus() == null ? null : after.getStatus().phase).as("status.phase")
                 .isNotEqualTo("Failed");
-        VirtualMachineSnapshot m = client.resource(marker).get();
-        client.resource(m).edit(x -> {
-            x.getMetadata().setFinalizers(List.of());
-            return x;
-        });
+        dropFinalizer(marker);
     }
 }

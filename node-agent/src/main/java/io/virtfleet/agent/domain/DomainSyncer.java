@@ -15,6 +15,7 @@ import io.virtfleet.agent.libvirt.QemuWatcher;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainStatus;
+import io.virtfleet.reconcilers.genid.GenidPolicy;
 import org.libvirt.Error.ErrorNumber;
 import org.libvirt.LibvirtException;
 import org.slf4j.Logger;
@@ -206,6 +207,14 @@ public final class DomainSyncer {
                     uuid, d.getSpec().powerState, desired.restartGeneration(), observedRestart, plan.actions());
         }
 
+        // The genid rule (GenidPolicy.mayDefine): libvirt's definition is stamped with the genidGeneration of its
+        // genid; a spec of a lower one (a Domain cached before a restore pinned a newer genid) is never defined over
+        // it. libvirt starts a domain from its persistent definition, so skipping the redefine is safe.
+        DomainXml definedXml = lv.map(i -> parseQuietly(i.inactiveXml() != null ? i.inactiveXml() : i.liveXml(),
+                uuid)).orElse(null);
+        Long stampedGeneration = definedXml == null ? null : definedXml.appliedGenidGeneration().orElse(null);
+        long wantGeneration = d.getSpec().genidGeneration == null ? 0L : d.getSpec().genidGeneration;
+        String genidWait = null;
         int started = 0;
         Long recordRestart = null;
         String error = null;
@@ -220,7 +229,19 @@ public final class DomainSyncer {
                         }
                     }
                     case DEFINE -> {
-                        String xml = validation.xml().withAgentMetadata(validation.specHash(), d.getSpec().genid);
+                        if (!GenidPolicy.mayDefine(wantGeneration, stampedGeneration)) {
+                            genidWait = "the operator to pin generation ID " + definedXml.genid() + " (genidGeneration "
+                                    + stampedGeneration + "; the spec has " + wantGeneration + ")";
+                            LOG.info("{}: not redefining libvirt domain {}: waiting for {}", ref, uuid, genidWait);
+                            break;
+                        }
+                        String genid = d.getSpec().genid;
+                        if ((genid == null || genid.isBlank()) && definedXml != null && definedXml.genid() != null
+                                && !definedXml.genid().isEmpty() && "".equals(validation.xml().genid())) {
+                            // <genid/> makes libvirt generate a new one on every define: keep the one it made.
+                            genid = definedXml.genid();
+                        }
+                        String xml = validation.xml().withAgentMetadata(validation.specHash(), genid, wantGeneration);
                         libvirt.define(xml);
                         String note = observed.active() ? " - persistent config only; it applies at the next start"
                                 : "";
@@ -334,7 +355,8 @@ public final class DomainSyncer {
             watcher.untrack(uuid);
         }
         DomainStatusBuilder.Outcome outcome = error == null
-                ? DomainStatusBuilder.Outcome.ok(plan.waitingFor(), started, recordRestart)
+                ? DomainStatusBuilder.Outcome.ok(genidWait != null ? genidWait : plan.waitingFor(), started,
+                recordRestart)
                 : DomainStatusBuilder.Outcome.failed(errorReason, error, started, recordRestart);
         DomainInfo seen = info;
         writeStatus(d, cur -> {

@@ -105,13 +105,6 @@ public class RestoreProtection implements Reconciler<VirtualMachineRestore> {
         if (st.genidGeneration != null && pinned < st.genidGeneration) {
             return UpdateControl.<VirtualMachineRestore>noUpdate().rescheduleAfter(Duration.ofSeconds(1));
         }
-        client.resources(Domain.class).inNamespace(ns).withName(vmName).edit(x -> {
-            Map<String, String> a = x.getMetadata().getAnnotations() == null ? new HashMap<>()
-                    : new HashMap<>(x.getMetadata().getAnnotations());
-            a.put(GenidPolicy.CHANGE_REASON_ANNOTATION, GenidPolicy.REASON_SNAPSHOT_RESTORED);
-            x.getMetadata().setAnnotations(a);
-            return x;
-        });
         Protection.label(client, VirtualMachineRestore.class, r, host);
         events.record(vm, "Normal", "RestoreRequested", "restore of snapshot " + snapName
                 + " handed to the agent of host " + host + (st.genid != null ? " (new generation ID " + st.genid
@@ -120,8 +113,8 @@ public class RestoreProtection implements Reconciler<VirtualMachineRestore> {
     }
 
     /**
-     * Chooses the restore's generation ID once and records it on the restore (status Pending: genid, previousGenid,
-     * genidGeneration one above the VM's newest), so a retry or a restarted operator reuses it. Restores of one VM
+     * Marks the VM's Domain with the reason of the coming change, then chooses the restore's generation ID once and
+     * records it on the restore (status Pending: genid, previousGenid, genidGeneration one above the VM's newest), so a retry or a restarted operator reuses it. Restores of one VM
      * are serialized: a restore waits while another of the same VM has a recorded genid and is not finished, so no two
      * get the same generation.
      */
@@ -161,6 +154,15 @@ public class RestoreProtection implements Reconciler<VirtualMachineRestore> {
             } else {
                 events.record(vm, "Warning", "NoGenid", decision.message());
             }
+            // The reason first: the agent may report the pinned genid before it reverts, and genidHistory takes
+            // the reason from the Domain when it sees the new genid.
+            client.resources(Domain.class).inNamespace(ns).withName(vmName).edit(x -> {
+                Map<String, String> a = x.getMetadata().getAnnotations() == null ? new HashMap<>()
+                        : new HashMap<>(x.getMetadata().getAnnotations());
+                a.put(GenidPolicy.CHANGE_REASON_ANNOTATION, GenidPolicy.REASON_SNAPSHOT_RESTORED);
+                x.getMetadata().setAnnotations(a);
+                return x;
+            });
             client.resources(VirtualMachineRestore.class).inNamespace(ns).withName(r.getMetadata().getName())
                     .editStatus(x -> {
                         x.setStatus(planned);

@@ -391,8 +391,8 @@ final class FaultInjectionDriver {
             case CLONE -> {
                 // The target is a VM of the model from now on (it counts against the VM cap), but what it is made of
                 // (spec, disks, power state) is only known once the clone ended: see settleClone.
-                // The agent names the copies after the target only (<images>/<target>-data.qcow2), not after the
-                // namespace: a target name of this run's own, or a copy an earlier run left would make it fail.
+                // Copies are named <images>/<namespace>_<target>_data.qcow2; a target name of this run's own keeps
+                // the driver's own bookkeeping of VMs unambiguous.
                 Vm target = new Vm("rel-" + (++vmCounter) + "-" + fleet.namespace().substring(4), null);
                 target.running = false;
                 target.clone = vm.name + "-c" + (++nonce);

@@ -74,7 +74,7 @@ public class CloneProtection implements Reconciler<VirtualMachineClone> {
         if (host == null) {
             return UpdateControl.<VirtualMachineClone>noUpdate().rescheduleAfter(Duration.ofSeconds(2));
         }
-        Map<String, String> disks = ClonePlans.diskMap(ClonePlans.copies(source.getSpec(), c.getSpec().target));
+        Map<String, String> disks = ClonePlans.diskMap(ClonePlans.copies(source.getSpec(), ns, c.getSpec().target));
         client.resources(VirtualMachineClone.class).inNamespace(ns).withName(c.getMetadata().getName())
                 .editStatus(x -> {
                     VirtualMachineCloneStatus s = new VirtualMachineCloneStatus();
@@ -115,7 +115,7 @@ public class CloneProtection implements Reconciler<VirtualMachineClone> {
             List<String> untrusted = PlanChecks.problems(st.host,
                     labels == null ? null : labels.get(io.virtfleet.api.v1alpha1.ApiGroup.HOST_LABEL),
                     Protection.host(Protection.domain(client, ns, c.getSpec().source)), st.disks,
-                    ClonePlans.diskMap(ClonePlans.copies(source.getSpec(), targetName)));
+                    ClonePlans.diskMap(ClonePlans.copies(source.getSpec(), ns, targetName)));
             if (!untrusted.isEmpty()) {
                 events.record(source, "Warning", "CloneFailed", "clone " + c.getMetadata().getName()
                         + ": the plan in its status is not the operator's: " + String.join("; ", untrusted));

@@ -10,6 +10,7 @@ import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestoreStatus;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
+import io.virtfleet.reconcilers.requests.RequestDeadlines;
 
 import java.time.Duration;
 import java.util.HashMap;
@@ -32,8 +33,11 @@ public class RestoreProtection implements Reconciler<VirtualMachineRestore> {
     private final io.virtfleet.operator.EventRecorder events;
     private final BackupRestore fromBackup;
 
-    RestoreProtection(io.virtfleet.operator.EventRecorder events) {
+    private final io.virtfleet.operator.OperatorConfig config;
+
+    RestoreProtection(io.virtfleet.operator.EventRecorder events, io.virtfleet.operator.OperatorConfig config) {
         this.events = events;
+        this.config = config;
         this.fromBackup = new BackupRestore(events);
     }
 
@@ -41,9 +45,32 @@ public class RestoreProtection implements Reconciler<VirtualMachineRestore> {
     public UpdateControl<VirtualMachineRestore> reconcile(VirtualMachineRestore r,
                                                           Context<VirtualMachineRestore> context) {
         var client = context.getClient();
-        if (r.getSpec() != null && r.getSpec().backupName != null) {
-            return fromBackup.reconcile(r, client);
+        VirtualMachineRestoreStatus st = r.getStatus();
+        boolean fromABackup = r.getSpec() != null && r.getSpec().backupName != null;
+        RequestDeadlines.Verdict deadline = r.getMetadata().getDeletionTimestamp() != null ? null
+                : Protection.deadline(r, st != null ? st.phase : null, restoreLeftover(fromABackup,
+                        st != null ? st.phase : null), config);
+        if (deadline != null && deadline.isExpired()) {
+            Protection.expired(events, r, deadline);
+            return fail(r, deadline.expired());
         }
+        if (fromABackup) {
+            return Protection.untilDeadline(fromBackup.reconcile(r, client), deadline);
+        }
+        return Protection.untilDeadline(fromSnapshot(r, client), deadline);
+    }
+
+    private static String restoreLeftover(boolean fromABackup, String phase) {
+        if (!fromABackup) {
+            return "the VM (not reverted)";
+        }
+        return VirtualMachineRestoreStatus.PHASE_COPYING_DISKS.equals(phase) ? "the disks copied so far (status.disks)"
+                : VirtualMachineRestoreStatus.PHASE_DISKS_READY.equals(phase)
+                ? "the copied disks (status.disks; no VM was created)" : "the backup";
+    }
+
+    private UpdateControl<VirtualMachineRestore> fromSnapshot(VirtualMachineRestore r,
+                                                              io.fabric8.kubernetes.client.KubernetesClient client) {
         VirtualMachineRestoreStatus st = r.getStatus();
         String ns = r.getMetadata().getNamespace();
         String vmName = r.getSpec() != null ? r.getSpec().vmName : null;

@@ -247,7 +247,9 @@ public final class DomainController implements AutoCloseable {
         } catch (KubernetesClientException e) {
             Duration d = queue.addRateLimited(key);
             LOG.error("{}: Kubernetes API call failed: {}; retrying in {} ms", what, e.getMessage(), d.toMillis());
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError e) {
+            // A LinkageError (e.g. a class missing from a jar replaced under the running process) must not end the
+            // worker thread silently: the key is retried like any failure, and the error is logged.
             Duration d = queue.addRateLimited(key);
             LOG.error("{}: sync failed: {}; retrying in {} ms", what, e, d.toMillis(), e);
         }

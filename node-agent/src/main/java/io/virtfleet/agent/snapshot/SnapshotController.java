@@ -117,7 +117,8 @@ public final class SnapshotController implements AutoCloseable {
             worker.schedule(() -> {
                 try {
                     work.accept(ns, name);
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | LinkageError e) {
+                    // logged here: a scheduled task's exception would otherwise vanish into its Future
                     LOG.warn("{} {}/{}: {}", kind, ns, name, e.getMessage(), e);
                 }
             }, delay.toMillis(), TimeUnit.MILLISECONDS);

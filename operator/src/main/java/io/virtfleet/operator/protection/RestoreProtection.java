@@ -100,21 +100,22 @@ public class RestoreProtection implements Reconciler<VirtualMachineRestore> {
         VirtualMachine vm = vmName == null ? null
                 : client.resources(VirtualMachine.class).inNamespace(ns).withName(vmName).get();
         if (vm == null) {
-            return fail(r, "VirtualMachine " + ns + "/" + vmName + " not found");
+            return fail(r, "spec.vmName: VirtualMachine " + ns + "/" + vmName + " not found");
         }
         String snapName = r.getSpec().snapshotName;
         VirtualMachineSnapshot snap = snapName == null ? null
                 : client.resources(VirtualMachineSnapshot.class).inNamespace(ns).withName(snapName).get();
         if (snap == null) {
-            return fail(r, "VirtualMachineSnapshot " + ns + "/" + snapName + " not found");
+            return fail(r, "spec.snapshotName: VirtualMachineSnapshot " + ns + "/" + snapName + " not found");
         }
         if (snap.getSpec() == null || !vmName.equals(snap.getSpec().vmName)) {
-            return fail(r, "VirtualMachineSnapshot " + snapName + " is a snapshot of "
+            return fail(r, "spec.snapshotName: VirtualMachineSnapshot " + snapName + " is a snapshot of "
                     + (snap.getSpec() != null ? snap.getSpec().vmName : null) + ", not of " + vmName);
         }
         if (snap.getStatus() == null || !Boolean.TRUE.equals(snap.getStatus().readyToUse)) {
             if (snap.getStatus() != null && Protection.PHASE_FAILED.equals(snap.getStatus().phase)) {
-                return fail(r, "VirtualMachineSnapshot " + snapName + " failed: " + snap.getStatus().error);
+                return fail(r, "spec.snapshotName: VirtualMachineSnapshot " + snapName + " failed: "
+                        + snap.getStatus().error);
             }
             return UpdateControl.<VirtualMachineRestore>noUpdate().rescheduleAfter(Duration.ofSeconds(2));
         }

@@ -33,11 +33,26 @@ public final class BackupPlans {
     /** Field-named reasons a backup cannot be taken (empty: go ahead). */
     public static List<String> validateBackup(String vmName, VirtualMachineSpec vm, String destination,
                                               List<String> allowedRoots, String backupName) {
+        List<String> errors = new ArrayList<>(requestErrors(vmName, destination, allowedRoots, backupName));
+        if (vmName != null && !vmName.isEmpty() && vm == null) {
+            errors.add(0, "spec.vmName: VirtualMachine " + vmName + " not found");
+        }
+        if (vm != null) {
+            errors.addAll(ClonePlans.diskErrors(vm, "spec.vmName"));
+        }
+        return errors;
+    }
+
+    /**
+     * The reasons a backup request is refused that need no cluster: what {@link #validateBackup} checks of the
+     * request object itself ({@code virtfleet validate} applies exactly these offline, with the allowed roots it is
+     * given).
+     */
+    public static List<String> requestErrors(String vmName, String destination, List<String> allowedRoots,
+                                             String backupName) {
         List<String> errors = new ArrayList<>();
         if (vmName == null || vmName.isEmpty()) {
             errors.add("spec.vmName: required");
-        } else if (vm == null) {
-            errors.add("spec.vmName: VirtualMachine " + vmName + " not found");
         }
         if (destination == null || destination.isEmpty()) {
             errors.add("spec.destination: required");
@@ -49,9 +64,6 @@ public final class BackupPlans {
         }
         if (!Names.isDnsLabel(backupName)) {
             errors.add("metadata.name: " + backupName + " must be a DNS label (it names the backup's directory)");
-        }
-        if (vm != null) {
-            errors.addAll(ClonePlans.diskErrors(vm, "spec.vmName"));
         }
         return errors;
     }

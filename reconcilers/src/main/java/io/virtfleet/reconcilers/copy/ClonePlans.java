@@ -46,18 +46,15 @@ public final class ClonePlans {
     public static List<String> validate(String sourceName, VirtualMachineSpec source, String targetName,
                                         boolean targetExists) {
         List<String> errors = new ArrayList<>();
-        if (sourceName == null || sourceName.isEmpty()) {
-            errors.add("spec.source: required");
+        String sourceError = sourceError(sourceName);
+        if (sourceError != null) {
+            errors.add(sourceError);
         } else if (source == null) {
             errors.add("spec.source: VirtualMachine " + sourceName + " not found");
         }
-        if (targetName == null || targetName.isEmpty()) {
-            errors.add("spec.target: required");
-        } else if (!Names.isDnsSubdomain(targetName)) {
-            errors.add("spec.target: " + targetName + " is not a valid VirtualMachine name (a DNS subdomain: "
-                    + "lower-case letters, digits, '-' and '.', at most " + Names.DNS_SUBDOMAIN_MAX + " characters)");
-        } else if (targetName.equals(sourceName)) {
-            errors.add("spec.target: must differ from spec.source");
+        String targetError = targetError(sourceName, targetName);
+        if (targetError != null) {
+            errors.add(targetError);
         } else if (targetExists) {
             errors.add("spec.target: a VirtualMachine named " + targetName + " already exists (nothing was changed)");
         }
@@ -65,6 +62,41 @@ public final class ClonePlans {
             errors.addAll(diskErrors(source));
         }
         return errors;
+    }
+
+    /**
+     * The reasons a clone request is refused that need no cluster: what {@link #validate} checks of the request
+     * object itself ({@code virtfleet validate} applies exactly these offline).
+     */
+    public static List<String> requestErrors(String sourceName, String targetName) {
+        List<String> errors = new ArrayList<>();
+        String s = sourceError(sourceName);
+        if (s != null) {
+            errors.add(s);
+        }
+        String t = targetError(sourceName, targetName);
+        if (t != null) {
+            errors.add(t);
+        }
+        return errors;
+    }
+
+    private static String sourceError(String sourceName) {
+        return sourceName == null || sourceName.isEmpty() ? "spec.source: required" : null;
+    }
+
+    private static String targetError(String sourceName, String targetName) {
+        if (targetName == null || targetName.isEmpty()) {
+            return "spec.target: required";
+        }
+        if (!Names.isDnsSubdomain(targetName)) {
+            return "spec.target: " + targetName + " is not a valid VirtualMachine name (a DNS subdomain: "
+                    + "lower-case letters, digits, '-' and '.', at most " + Names.DNS_SUBDOMAIN_MAX + " characters)";
+        }
+        if (targetName.equals(sourceName)) {
+            return "spec.target: must differ from spec.source";
+        }
+        return null;
     }
 
     /** Why the VM's writable disks cannot be copied (clone, backup), field-named under {@code spec.source}. */

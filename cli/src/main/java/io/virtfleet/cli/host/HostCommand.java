@@ -97,7 +97,8 @@ public final class HostCommand implements Runnable {
     }
 
     static String count(List<VirtualMachine> vms) {
-        return vms == null ? "its VMs" : vms.size() == 1 ? "its 1 VM" : "its " + vms.size() + " VMs";
+        return vms == null ? "its VMs keep running" : vms.isEmpty() ? "no VMs run there"
+                : vms.size() == 1 ? "its 1 VM keeps running" : "its " + vms.size() + " VMs keep running";
     }
 
     @Command(name = "list", aliases = "ls", mixinStandardHelpOptions = true,
@@ -183,7 +184,7 @@ public final class HostCommand implements Runnable {
                 }
                 setUnschedulable(client, name, true, "cordon");
                 out.println("Host " + name + " cordoned: no new VMs are scheduled there; "
-                        + count(vmsOn(client, name)) + " keep running");
+                        + count(vmsOn(client, name)));
                 return Refusal.OK;
             }
         }

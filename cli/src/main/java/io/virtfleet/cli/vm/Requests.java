@@ -109,7 +109,10 @@ final class Requests {
         return seen != null && seen >= restartGeneration;
     }
 
-    /** {@code Running on host a (domain 7)}: the state in a few words, with the Ready message when not Ready. */
+    /**
+     * {@code Running on host a (domain 7)}: the state in a few words; for an in-between or failed state with the
+     * Ready condition's message, which says what is awaited or went wrong.
+     */
     static String describe(VirtualMachine vm) {
         VirtualMachineStatus s = vm.getStatus();
         String ps = printable(vm);
@@ -121,7 +124,8 @@ final class Requests {
             b.append(" (domain ").append(s.domainId).append(')');
         }
         Condition ready = Conditions.find(conditions(vm), StatusFolder.READY);
-        if (ready != null && !Conditions.TRUE.equals(ready.getStatus()) && ready.getMessage() != null
+        boolean plain = Set.of(PrintableStatus.RUNNING, PrintableStatus.PAUSED, PrintableStatus.STOPPED).contains(ps);
+        if (!plain && ready != null && !Conditions.TRUE.equals(ready.getStatus()) && ready.getMessage() != null
                 && !ready.getMessage().isBlank()) {
             b.append(": ").append(ready.getMessage());
         }

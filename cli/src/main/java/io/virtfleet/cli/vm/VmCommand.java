@@ -12,7 +12,7 @@ import picocli.CommandLine.Spec;
         subcommands = {ListCommand.class, RequestCommand.Start.class, RequestCommand.Stop.class,
                 RequestCommand.Restart.class, RequestCommand.Pause.class, RequestCommand.Unpause.class,
                 ObjectRequests.Snapshot.class, ObjectRequests.Restore.class, ObjectRequests.Clone.class,
-                ObjectRequests.Backup.class, ObjectRequests.Migrate.class},
+                ObjectRequests.Backup.class, ObjectRequests.Migrate.class, ConsoleCommand.class},
         footerHeading = "%nExamples:%n",
         footer = {"  virtfleet vm list", "  virtfleet vm restart web-1 --wait", "  virtfleet vm pause web-1 -n prod",
                 "  kubectl virtfleet vm start web-1 --context staging"})

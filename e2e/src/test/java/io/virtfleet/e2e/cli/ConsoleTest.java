@@ -211,6 +211,52 @@ class ConsoleTest {
         fleet.delete("con-ok");
     }
 
+    /**
+     * Interactive, as a person uses it: the CLI under a pseudo-terminal (util-linux {@code script}), so it switches the
+     * terminal to raw mode. What is typed reaches the guest's serial port — a reader started in the guest through the
+     * command channel answers on the console — and Ctrl-] (a raw byte now, not a signal) leaves.
+     */
+    @Test
+    void typedTextReachesTheGuestAndItsAnswerComesBackUnderAPty() throws Exception {
+        fleet.apply(fleet.testGuest("con-pty"));
+        LibvirtGuest guest = fleet.guest(fleet.awaitReady("con-pty"));
+        String word = "typed" + UUID.randomUUID().toString().substring(0, 8);
+        // The guest reads one line from its serial port and answers on the console (there is no shell on ttyS0).
+        assertThat(guest.exec("(read line < /dev/ttyS0; echo \"VF-ANSWER:$line\" > /dev/console) "
+                + ">/dev/null 2>&1 &").exitCode()).isZero();
+
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String command = "'" + java + "' -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '"
+                + System.getProperty("java.class.path") + "' io.virtfleet.cli.Virtfleet vm console con-pty";
+        ProcessBuilder pb = new ProcessBuilder("script", "-qfec", command, "/dev/null");
+        pb.environment().put("KUBECONFIG", consoleUser.toString());
+        pb.environment().put("TERM", "dumb");
+        Process p = pb.redirectErrorStream(true).start();
+        ByteArrayOutputStream out = drain(p.getInputStream());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!text(out).contains("Ctrl-] to leave") && System.nanoTime() < deadline && p.isAlive()) {
+            Thread.sleep(200);
+        }
+        assertThat(text(out)).as("connected").contains("Ctrl-] to leave");
+        Thread.sleep(1000); // the terminal is raw once stty has run, right after the banner
+
+        OutputStream keys = p.getOutputStream();
+        keys.write((word + "\r").getBytes(StandardCharsets.US_ASCII));
+        keys.flush();
+        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!text(out).contains("VF-ANSWER:" + word) && System.nanoTime() < deadline && p.isAlive()) {
+            Thread.sleep(200);
+        }
+        assertThat(text(out)).as("the guest read what was typed and answered").contains("VF-ANSWER:" + word);
+
+        keys.write(0x1d);
+        keys.flush();
+        assertThat(p.waitFor(20, TimeUnit.SECONDS)).as("Ctrl-] leaves: " + text(out)).isTrue();
+        assertThat(p.exitValue()).as(text(out)).isZero();
+        assertThat(text(out)).contains("Disconnected from the console");
+        fleet.delete("con-pty");
+    }
+
     @Test
     void withoutTheConsoleVerbTheUserGets403AndNotOneByte() throws Exception {
         fleet.apply(fleet.testGuest("con-denied"));

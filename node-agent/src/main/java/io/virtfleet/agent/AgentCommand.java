@@ -1,9 +1,11 @@
 package io.virtfleet.agent;
 
+import io.virtfleet.agent.console.ConsoleServer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -69,6 +71,21 @@ public class AgentCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}; the DaemonSet uses 9090).")
     int metricsPort;
 
+    @Option(names = "--console-port", paramLabel = "PORT", defaultValue = "-1",
+            description = "Serve the VMs' serial consoles to Kubernetes-authorized users (`virtfleet vm console`) on "
+                    + "this TLS port; -1 turns it off, 0 picks a free port (default: ${DEFAULT-VALUE}).")
+    int consolePort;
+
+    @Option(names = "--console-address", paramLabel = "ADDR", defaultValue = "127.0.0.1",
+            description = "Address the console endpoint binds to (default: ${DEFAULT-VALUE}; 0.0.0.0 for clients on "
+                    + "other machines: the endpoint is TLS and checks every caller's token with the apiserver).")
+    String consoleAddress;
+
+    @Option(names = "--console-advertise", paramLabel = "HOST",
+            description = "Name or address clients reach the console endpoint at (default: the bind address, or "
+                    + "this machine's name when binding 0.0.0.0).")
+    String consoleAdvertise;
+
     /** Converts 15s / 500ms / 2m / PT15S. */
     public static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
         @Override
@@ -93,13 +110,23 @@ public class AgentCommand implements Callable<Integer> {
             stopped.countDown();
         }, "virtfleet-agent-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
+        ConsoleServer[] console = {null};
         try {
             agent.start();
+            if (consolePort >= 0) {
+                console[0] = new ConsoleServer(agent.client(), host, libvirtUri,
+                        new InetSocketAddress(consoleAddress, consolePort), consoleAdvertise).start();
+            }
         } catch (RuntimeException e) {
             Runtime.getRuntime().removeShutdownHook(hook);
             agent.close();
             throw e;
         }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (console[0] != null) {
+                console[0].close();
+            }
+        }, "virtfleet-console-shutdown"));
         stopped.await();
         return 0;
     }

@@ -79,6 +79,11 @@ public final class NodeAgent implements AutoCloseable {
         return new NodeAgent(config, c, true);
     }
 
+    /** The client the agent talks to the apiserver with (also the console endpoint's, for its reviews). */
+    public KubernetesClient client() {
+        return client;
+    }
+
     public AgentConfig config() {
         return config;
     }

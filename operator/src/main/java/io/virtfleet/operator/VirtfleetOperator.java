@@ -83,6 +83,8 @@ public final class VirtfleetOperator implements AutoCloseable {
                 o.settingNamespaces(config.namespaces());
             }
             o.withReconciliationMaxInterval(config.maxReconcileInterval());
+            // The VM cache without managedFields and kubectl's last-applied copy (PrunedItemStore).
+            o.withItemStore(new PrunedItemStore<>());
         });
         io.virtfleet.operator.protection.Protection.register(op, config, events);
         operator = op;

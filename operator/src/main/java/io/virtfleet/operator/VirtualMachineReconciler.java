@@ -139,6 +139,7 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
                 // just run), and at start-up JOSDK reconciles every VM anyway. fabric8 delivers the initial list's
                 // adds asynchronously, so without this most VMs were reconciled twice after a restart.
                 .withOnAddFilter(d -> false)
+                .withItemStore(new PrunedItemStore<>())
                 .build(), context);
         hostWatch = new HostWatch(context.getClient(), config.clock(), this::affectedBy);
         return List.of(domains, hostWatch);
@@ -171,6 +172,8 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         ResourceID id = ResourceID.fromResource(vm);
         List<Note> notes = new ArrayList<>();
         Domain domain = domain(id);
+        // Keeps the per-host tally the scheduler reads current (this VM's size and host as of this pass).
+        placements.observe(vm, placements.hostOf(vm, domain));
 
         // A Domain of the same name that is not this VM's (a previous VM of that name, or someone else's object).
         if (domain != null && !DomainObjects.ownedBy(domain, vm)) {
@@ -207,7 +210,7 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
                 host = placements.hostOf(vm, domain);
                 if (host == null) {
                     decision = Scheduler.choose(vm, hostWatch.views(),
-                            placements.placedByHost(vms.list(), this::domain), now);
+                            placements.usage(vm, vms.list(), this::domain), now);
                     if (decision.isScheduled()) {
                         host = decision.host();
                         placements.assume(vm, host);

@@ -141,7 +141,7 @@ public final class NodeAgent implements AutoCloseable {
         }
         controller.start();
         snapshots = new io.virtfleet.agent.snapshot.SnapshotController(client, libvirt, config.host(),
-                new PathPolicy(config.allowedRoots()));
+                new PathPolicy(config.allowedRoots()), controller.locks());
         snapshots.start();
     }
 

@@ -686,8 +686,26 @@ final class FaultInjectionDriver {
             if (vm.pendingSnapshot != null && terminalSnapshot(vm.pendingSnapshot) == null) {
                 diff.add(vm.name + ": snapshot " + vm.pendingSnapshot + " not finished");
             }
-            if (vm.pendingRestore != null && terminalRestore(vm.pendingRestore) == null) {
+            VirtualMachineRestore landed = vm.pendingRestore == null ? null : terminalRestore(vm.pendingRestore);
+            if (vm.pendingRestore != null && landed == null) {
                 diff.add(vm.name + ": restore " + vm.pendingRestore + " not finished");
+            } else if (landed != null && "Succeeded".equals(landed.getStatus().phase)
+                    && landed.getStatus().genid != null) {
+                // A finished restore has converged only once the VM's status, its Domain and libvirt's persistent
+                // definition all carry its genid (a lost genid used to surface only at the next step).
+                String g = landed.getStatus().genid;
+                String persistent = genidOf(fleet.guest(fleet.domainName(host, vm.name)).persistentXml());
+                if (!g.equalsIgnoreCase(st.genid)) {
+                    diff.add(vm.name + ": status.genid " + st.genid + ", want restore " + vm.pendingRestore + "'s " + g);
+                }
+                if (!g.equalsIgnoreCase(d.getStatus().genid)) {
+                    diff.add(vm.name + ": Domain genid " + d.getStatus().genid + ", want restore "
+                            + vm.pendingRestore + "'s " + g);
+                }
+                if (!g.equalsIgnoreCase(persistent)) {
+                    diff.add(vm.name + ": libvirt's persistent genid " + persistent + ", want restore "
+                            + vm.pendingRestore + "'s " + g);
+                }
             } else if (vm.pendingRestore == null && vm.genid != null
                     && (st.genid == null || !vm.genid.equalsIgnoreCase(st.genid))) {
                 diff.add(vm.name + ": status.genid " + st.genid + ", want " + vm.genid);
@@ -884,6 +902,14 @@ final class FaultInjectionDriver {
                 stepViolations.add(vm.name + ": clone has the uuid " + st.uuid + " of " + other.name);
             }
         }
+    }
+
+    private static final java.util.regex.Pattern GENID_ELEMENT =
+            java.util.regex.Pattern.compile("<genid>([0-9a-fA-F-]{36})</genid>");
+
+    private static String genidOf(String xml) {
+        java.util.regex.Matcher m = GENID_ELEMENT.matcher(xml == null ? "" : xml);
+        return m.find() ? m.group(1).toLowerCase(Locale.ROOT) : null;
     }
 
     private void settleRestore(Vm vm) {

@@ -44,6 +44,7 @@ public final class DomainController implements AutoCloseable {
     private final WorkQueue queue;
     private final DomainSyncer syncer;
     private final QemuWatcher watcher;
+    private final DomainLocks locks = new DomainLocks();
     private final List<Thread> threads = new ArrayList<>();
     private SharedIndexInformer<Domain> informer;
     private ScheduledFuture<?> resyncTask;
@@ -120,6 +121,11 @@ public final class DomainController implements AutoCloseable {
         }
         resyncTask = scheduler.scheduleWithFixedDelay(() -> resyncAll("periodic resync"), resync.toMillis(),
                 resync.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** The per-domain locks its passes hold (shared with the snapshot controller). */
+    public DomainLocks locks() {
+        return locks;
     }
 
     public boolean hasSynced() {
@@ -222,7 +228,10 @@ public final class DomainController implements AutoCloseable {
                 }
                 return;
             }
-            DomainSyncer.Result r = syncer.sync(key);
+            DomainSyncer.Result r;
+            try (DomainLocks.Held held = locks.hold(key)) {
+                r = syncer.sync(key);
+            }
             if (r.failed()) {
                 Duration d = queue.addRateLimited(key);
                 LOG.info("{}: retrying in {} ms", what, d.toMillis());

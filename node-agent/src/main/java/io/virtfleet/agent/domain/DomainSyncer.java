@@ -15,6 +15,7 @@ import io.virtfleet.agent.libvirt.QemuWatcher;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainStatus;
+import io.virtfleet.reconcilers.genid.GenidPolicy;
 import org.libvirt.Error.ErrorNumber;
 import org.libvirt.LibvirtException;
 import org.slf4j.Logger;
@@ -206,13 +207,23 @@ public final class DomainSyncer {
                     uuid, d.getSpec().powerState, desired.restartGeneration(), observedRestart, plan.actions());
         }
 
+        // The genid rule (GenidPolicy.mayDefine): libvirt's definition is stamped with the genidGeneration of its
+        // genid; a spec of a lower one (a Domain cached before a restore pinned a newer genid) is never defined over
+        // it. libvirt starts a domain from its persistent definition, so skipping the redefine is safe.
+        DomainXml definedXml = lv.map(i -> parseQuietly(i.inactiveXml() != null ? i.inactiveXml() : i.liveXml(),
+                uuid)).orElse(null);
+        Long stampedGeneration = definedXml == null ? null : definedXml.appliedGenidGeneration().orElse(null);
+        long wantGeneration = d.getSpec().genidGeneration == null ? 0L : d.getSpec().genidGeneration;
+        String genidWait = null;
+
         // Hot-plug fast path: a running domain whose only step is the redefine of its persistent config gets its
         // devices attached/detached first (LIVE|CONFIG, from what the inspect above read), not after a define round
         // trip and another inspect; the redefine then finds the config already matching.
         Hotplugger.Outcome early = null;
         if (lv.isPresent() && lv.get().active() && lv.get().liveXml() != null && qemuDriver && validation.valid()
                 && !deleting && d.getSpec().domainXml != null
-                && plan.actions().equals(List.of(LifecycleAction.DEFINE))) {
+                && plan.actions().equals(List.of(LifecycleAction.DEFINE))
+                && GenidPolicy.mayDefine(wantGeneration, stampedGeneration)) {
             early = hotplug(d, ref, uuid, lv.get(), true);
         }
 
@@ -230,7 +241,19 @@ public final class DomainSyncer {
                         }
                     }
                     case DEFINE -> {
-                        String xml = validation.xml().withAgentMetadata(validation.specHash(), d.getSpec().genid);
+                        if (!GenidPolicy.mayDefine(wantGeneration, stampedGeneration)) {
+                            genidWait = "the operator to pin generation ID " + definedXml.genid() + " (genidGeneration "
+                                    + stampedGeneration + "; the spec has " + wantGeneration + ")";
+                            LOG.info("{}: not redefining libvirt domain {}: waiting for {}", ref, uuid, genidWait);
+                            break;
+                        }
+                        String genid = d.getSpec().genid;
+                        if ((genid == null || genid.isBlank()) && definedXml != null && definedXml.genid() != null
+                                && !definedXml.genid().isEmpty() && "".equals(validation.xml().genid())) {
+                            // <genid/> makes libvirt generate a new one on every define: keep the one it made.
+                            genid = definedXml.genid();
+                        }
+                        String xml = validation.xml().withAgentMetadata(validation.specHash(), genid, wantGeneration);
                         libvirt.define(xml);
                         String note = observed.active() ? " - persistent config only; it applies at the next start"
                                 : "";
@@ -348,7 +371,8 @@ public final class DomainSyncer {
             watcher.untrack(uuid);
         }
         DomainStatusBuilder.Outcome outcome = error == null
-                ? DomainStatusBuilder.Outcome.ok(plan.waitingFor(), started, recordRestart)
+                ? DomainStatusBuilder.Outcome.ok(genidWait != null ? genidWait : plan.waitingFor(), started,
+                recordRestart)
                 : DomainStatusBuilder.Outcome.failed(errorReason, error, started, recordRestart);
         DomainInfo seen = info;
         writeStatus(d, cur -> {

@@ -139,7 +139,13 @@ public final class StatusFolder {
         s.uuid = in.uuid != null ? in.uuid : prev != null ? prev.uuid : null;
         s.observedGeneration = generation;
         s.domainId = ds != null ? ds.id : null;
-        s.genid = ds != null && ds.genid != null ? ds.genid : prev != null ? prev.genid : null;
+        // A report of a lower genidGeneration than the status has is stale (an older definition, e.g. one a revert
+        // brought back, or a report that predates a restore): it never replaces a newer generation ID.
+        GenidPolicy.Stamp stamp = GenidPolicy.fold(prev != null ? GenidPolicy.Stamp.of(prev.genid,
+                prev.genidGeneration) : null, ds != null ? GenidPolicy.Stamp.of(ds.genid, ds.genidGeneration) : null);
+        s.genid = stamp != null ? stamp.genid()
+                : ds != null && ds.genid != null ? ds.genid : prev != null ? prev.genid : null;
+        s.genidGeneration = stamp != null ? Long.valueOf(stamp.generation()) : null;
         s.genidHistory = GenidPolicy.record(prev != null ? prev.genidHistory : null, s.genid,
                 in.domain != null && in.domain.getMetadata() != null && in.domain.getMetadata().getAnnotations() != null
                         ? in.domain.getMetadata().getAnnotations().get(GenidPolicy.CHANGE_REASON_ANNOTATION) : null,

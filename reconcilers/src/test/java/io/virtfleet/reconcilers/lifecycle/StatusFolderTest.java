@@ -168,6 +168,26 @@ class StatusFolderTest {
     }
 
     @Test
+    void aStaleDomainReportOfALowerGenidGenerationNeverBringsAnOlderGenidBack() {
+        String g1 = "c7a5fdbd-edaf-9455-926a-d65c16db1809";
+        String g2 = "e9392370-2917-565e-692b-d057f46512d6";
+        Domain d = running(1);
+        d.getStatus().genid = g2;
+        d.getStatus().genidGeneration = 2L;
+        VirtualMachine vm = vm();
+        VirtualMachineStatus s = StatusFolder.fold(StatusFolder.input(vm, NOW).host("node-a").domain(d));
+        assertThat(s.genid).isEqualTo(g2);
+        assertThat(s.genidGeneration).isEqualTo(2L);
+        vm.setStatus(s);
+        d.getStatus().genid = g1; // e.g. the definition a revert brought back, reported before it was re-stamped
+        d.getStatus().genidGeneration = 1L;
+        s = StatusFolder.fold(StatusFolder.input(vm, NOW.plusSeconds(1)).host("node-a").domain(d));
+        assertThat(s.genid).isEqualTo(g2);
+        assertThat(s.genidGeneration).isEqualTo(2L);
+        assertThat(s.genidHistory).extracting(c -> c.genid).containsExactly(g2);
+    }
+
+    @Test
     void aClonesFirstGenidIsRecordedAsCloned() {
         Domain d = running(1);
         d.getStatus().genid = "c7a5fdbd-edaf-9455-926a-d65c16db1809";

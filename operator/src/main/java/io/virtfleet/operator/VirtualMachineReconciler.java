@@ -86,6 +86,8 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
     private static final Duration WAIT_FOR_DOMAIN_DELETION = Duration.ofSeconds(2);
     private static final Duration APPLY_RETRY = Duration.ofSeconds(10);
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The primary cache's index of VMs by host path ({@link DiskClaims#paths}). */
+    static final String PATH_INDEX = "virtfleet.io/host-path";
 
     private final OperatorConfig config;
     private final EventRecorder events;
@@ -135,6 +137,9 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
     @Override
     public List<EventSource<?, VirtualMachine>> prepareEventSources(EventSourceContext<VirtualMachine> context) {
         vms = context.getPrimaryCache();
+        // VMs by the host paths they use, kept by the informer with its cache: the namespace-isolation check looks
+        // only at the VMs that share a path with the reconciled one instead of scanning every VM on every pass.
+        vms.addIndexer(PATH_INDEX, vm -> DiskClaims.paths(vm.getSpec()));
         domains = new InformerEventSource<>(InformerEventSourceConfiguration.from(Domain.class, VirtualMachine.class)
                 .withName("domains")
                 .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(VirtualMachine.class))
@@ -172,6 +177,24 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         return out;
     }
 
+    /** The cached VMs that use any host path {@code vm} uses (itself included). */
+    private List<VirtualMachine> sharingPaths(VirtualMachine vm) {
+        List<String> paths = DiskClaims.paths(vm.getSpec());
+        if (vms == null || paths.isEmpty()) {
+            return List.of();
+        }
+        if (paths.size() == 1) {
+            return vms.byIndex(PATH_INDEX, paths.get(0));
+        }
+        Map<ResourceID, VirtualMachine> out = new java.util.LinkedHashMap<>();
+        for (String p : paths) {
+            for (VirtualMachine other : vms.byIndex(PATH_INDEX, p)) {
+                out.putIfAbsent(ResourceID.fromResource(other), other);
+            }
+        }
+        return new ArrayList<>(out.values());
+    }
+
     private Domain domain(ResourceID id) {
         return domains == null ? null : domains.get(id).orElse(null);
     }
@@ -206,7 +229,7 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         List<String> errors = messages(VirtualMachineValidator.validate(vm,
                 new ValidationContext(host != null ? roots(hostView) : List.of("/"))));
         // Namespace isolation: host files another namespace's earlier VM uses (re-checked: that VM may go away).
-        List<String> claims = messages(DiskClaims.conflicts(vm, vms != null ? vms.list().toList() : List.of()));
+        List<String> claims = messages(DiskClaims.conflicts(vm, sharingPaths(vm)));
         errors.addAll(claims);
         if (!errors.isEmpty()) {
             VirtualMachineStatus next = StatusFolder.fold(StatusFolder.input(vm, now).validationErrors(errors)

@@ -5,7 +5,7 @@ import io.virtfleet.api.v1alpha1.ApiGroup;
 import java.util.List;
 
 /**
- * Writes the domain model straight into a {@link StringBuilder}: the renderer's hot path (the operator renders every
+ * Writes the domain model straight into a character buffer: the renderer's hot path (the operator renders every
  * VM on every reconcile). The output is byte for byte what Jackson XML over Woodstox wrote for the same model with
  * {@code INDENT_OUTPUT} and non-null inclusion (the format {@link DomainXmlCodec} used to produce and libvirt has been
  * fed since): two-space indentation, {@code "} around attribute values, attributes in the model's
@@ -24,16 +24,25 @@ import java.util.List;
  * to the model, add it here too; the differential test fails for a model field this writer does not write.
  */
 public final class DomainXmlWriter {
-    private final StringBuilder out;
+    /** "\n" and the indentation of each depth, appended in one go. */
+    private static final String[] NEWLINE_INDENT = new String[16];
+
+    static {
+        for (int i = 0; i < NEWLINE_INDENT.length; i++) {
+            NEWLINE_INDENT[i] = "\n" + "  ".repeat(i);
+        }
+    }
+
+    private final Buf out;
     private int depth;
 
-    private DomainXmlWriter(StringBuilder out) {
+    private DomainXmlWriter(Buf out) {
         this.out = out;
     }
 
     /** The document, indented, without an XML declaration, ending in a newline. */
     public static String write(DomainDef d) {
-        DomainXmlWriter w = new DomainXmlWriter(new StringBuilder(4096));
+        DomainXmlWriter w = new DomainXmlWriter(new Buf(8192));
         w.domain(d);
         w.out.append('\n');
         return w.out.toString();
@@ -627,12 +636,20 @@ public final class DomainXmlWriter {
     /** Newline and indentation (none before the root), then {@code <tag}. */
     private void open(String tag) {
         if (out.length() > 0) {
+            newline();
+        }
+        out.append('<').append(tag);
+    }
+
+    private void newline() {
+        if (depth < NEWLINE_INDENT.length) {
+            out.append(NEWLINE_INDENT[depth]);
+        } else {
             out.append('\n');
             for (int i = 0; i < depth; i++) {
                 out.append("  ");
             }
         }
-        out.append('<').append(tag);
     }
 
     /** Ends the start tag of an element that has child elements. */
@@ -648,10 +665,7 @@ public final class DomainXmlWriter {
     /** The end tag of an element with child elements, on its own line. */
     private void close(String tag) {
         depth--;
-        out.append('\n');
-        for (int i = 0; i < depth; i++) {
-            out.append("  ");
-        }
+        newline();
         out.append("</").append(tag).append('>');
     }
 
@@ -717,8 +731,17 @@ public final class DomainXmlWriter {
 
     private void escapeText(String s, String where) {
         int n = s.length();
-        int start = 0;
-        for (int i = 0; i < n; i++) {
+        int first = 0;
+        while (first < n && plainText(s.charAt(first))) {
+            first++;
+        }
+        if (first == n) {
+            out.append(s); // the usual value: nothing to escape, appended in one copy
+            return;
+        }
+        out.append(s, 0, first);
+        int start = first;
+        for (int i = first; i < n; i++) {
             char c = s.charAt(i);
             String rep;
             if (c == '&') {
@@ -745,8 +768,17 @@ public final class DomainXmlWriter {
 
     private void escapeAttr(String s, String where) {
         int n = s.length();
-        int start = 0;
-        for (int i = 0; i < n; i++) {
+        int first = 0;
+        while (first < n && plainAttr(s.charAt(first))) {
+            first++;
+        }
+        if (first == n) {
+            out.append(s);
+            return;
+        }
+        out.append(s, 0, first);
+        int start = first;
+        for (int i = first; i < n; i++) {
             char c = s.charAt(i);
             String rep;
             if (c == '&') {
@@ -775,6 +807,29 @@ public final class DomainXmlWriter {
         out.append(s, start, n);
     }
 
+    /** ASCII characters written as they are: in text, and in attribute values. */
+    private static final boolean[] PLAIN_TEXT = new boolean[128];
+    private static final boolean[] PLAIN_ATTR = new boolean[128];
+
+    static {
+        for (char c = 0x20; c < 128; c++) {
+            PLAIN_TEXT[c] = c != '&' && c != '<' && c != '>';
+            PLAIN_ATTR[c] = c != '&' && c != '<' && c != '"';
+        }
+        PLAIN_TEXT['\n'] = true;
+        PLAIN_TEXT['\t'] = true;
+    }
+
+    /** A character text takes as it is: see the tables; beyond ASCII, any BMP character below the surrogates. */
+    private static boolean plainText(char c) {
+        return c < 128 ? PLAIN_TEXT[c] : c < 0xD800;
+    }
+
+    /** As {@link #plainText} for attribute values ({@code "} escaped, {@code >} not; tab and newline escaped). */
+    private static boolean plainAttr(char c) {
+        return c < 128 ? PLAIN_ATTR[c] : c < 0xD800;
+    }
+
     /** A character at or above U+D800 is legal: a complete surrogate pair, or a BMP character other than FFFE/FFFF. */
     private static boolean legalAbove(String s, int i, String where) {
         char c = s.charAt(i);
@@ -790,5 +845,61 @@ public final class DomainXmlWriter {
     private static IllegalArgumentException illegal(char c, String where) {
         return new IllegalArgumentException(String.format("%s: character U+%04X cannot be written in XML 1.0",
                 where, (int) c));
+    }
+
+    /**
+     * A growable char[]: the writer makes about a thousand small appends per document, and StringBuilder's per-call
+     * coder and capacity checks were most of its time; the String is built (and compacted) once at the end.
+     */
+    private static final class Buf {
+        private char[] buf;
+        private int len;
+
+        Buf(int capacity) {
+            buf = new char[capacity];
+        }
+
+        private void room(int n) {
+            if (len + n > buf.length) {
+                buf = java.util.Arrays.copyOf(buf, Math.max(buf.length * 2, len + n));
+            }
+        }
+
+        Buf append(char c) {
+            room(1);
+            buf[len++] = c;
+            return this;
+        }
+
+        Buf append(String s) {
+            int n = s.length();
+            room(n);
+            s.getChars(0, n, buf, len);
+            len += n;
+            return this;
+        }
+
+        Buf append(String s, int from, int to) {
+            room(to - from);
+            s.getChars(from, to, buf, len);
+            len += to - from;
+            return this;
+        }
+
+        Buf append(int i) {
+            if (i >= 0 && i < 10) {
+                return append((char) ('0' + i));
+            }
+            return append(Integer.toString(i));
+        }
+
+        int length() {
+            return len;
+        }
+
+        @Override
+        public String toString() {
+            return new String(buf, 0, len);
+        }
     }
 }

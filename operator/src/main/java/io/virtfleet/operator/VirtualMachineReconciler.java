@@ -86,6 +86,8 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
     private static final Duration WAIT_FOR_DOMAIN_DELETION = Duration.ofSeconds(2);
     private static final Duration APPLY_RETRY = Duration.ofSeconds(10);
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The primary cache's index of VMs by host path ({@link DiskClaims#paths}). */
+    static final String PATH_INDEX = "virtfleet.io/host-path";
 
     private final OperatorConfig config;
     private final EventRecorder events;
@@ -135,6 +137,9 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
     @Override
     public List<EventSource<?, VirtualMachine>> prepareEventSources(EventSourceContext<VirtualMachine> context) {
         vms = context.getPrimaryCache();
+        // VMs by the host paths they use, kept by the informer with its cache: the namespace-isolation check looks
+        // only at the VMs that share a path with the reconciled one instead of scanning every VM on every pass.
+        vms.addIndexer(PATH_INDEX, vm -> DiskClaims.paths(vm.getSpec()));
         domains = new InformerEventSource<>(InformerEventSourceConfiguration.from(Domain.class, VirtualMachine.class)
                 .withName("domains")
                 .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(VirtualMachine.class))
@@ -142,6 +147,7 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
                 // just run), and at start-up JOSDK reconciles every VM anyway. fabric8 delivers the initial list's
                 // adds asynchronously, so without this most VMs were reconciled twice after a restart.
                 .withOnAddFilter(d -> false)
+                .withItemStore(new PrunedItemStore<>())
                 .build(), context);
         // A restore's status carries the generation ID the operator chose for it; this reconciler is the one writer
         // of Domain.spec.genid and pins it from there (restoreStamps).
@@ -171,6 +177,24 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         return out;
     }
 
+    /** The cached VMs that use any host path {@code vm} uses (itself included). */
+    private List<VirtualMachine> sharingPaths(VirtualMachine vm) {
+        List<String> paths = DiskClaims.paths(vm.getSpec());
+        if (vms == null || paths.isEmpty()) {
+            return List.of();
+        }
+        if (paths.size() == 1) {
+            return vms.byIndex(PATH_INDEX, paths.get(0));
+        }
+        Map<ResourceID, VirtualMachine> out = new java.util.LinkedHashMap<>();
+        for (String p : paths) {
+            for (VirtualMachine other : vms.byIndex(PATH_INDEX, p)) {
+                out.putIfAbsent(ResourceID.fromResource(other), other);
+            }
+        }
+        return new ArrayList<>(out.values());
+    }
+
     private Domain domain(ResourceID id) {
         return domains == null ? null : domains.get(id).orElse(null);
     }
@@ -182,6 +206,8 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         ResourceID id = ResourceID.fromResource(vm);
         List<Note> notes = new ArrayList<>();
         Domain domain = domain(id);
+        // Keeps the per-host tally the scheduler reads current (this VM's size and host as of this pass).
+        placements.observe(vm, placements.hostOf(vm, domain));
 
         // A Domain of the same name that is not this VM's (a previous VM of that name, or someone else's object).
         if (domain != null && !DomainObjects.ownedBy(domain, vm)) {
@@ -203,7 +229,7 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         List<String> errors = messages(VirtualMachineValidator.validate(vm,
                 new ValidationContext(host != null ? roots(hostView) : List.of("/"))));
         // Namespace isolation: host files another namespace's earlier VM uses (re-checked: that VM may go away).
-        List<String> claims = messages(DiskClaims.conflicts(vm, vms != null ? vms.list().toList() : List.of()));
+        List<String> claims = messages(DiskClaims.conflicts(vm, sharingPaths(vm)));
         errors.addAll(claims);
         if (!errors.isEmpty()) {
             VirtualMachineStatus next = StatusFolder.fold(StatusFolder.input(vm, now).validationErrors(errors)
@@ -218,7 +244,7 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
                 host = placements.hostOf(vm, domain);
                 if (host == null) {
                     decision = Scheduler.choose(vm, hostWatch.views(),
-                            placements.placedByHost(vms.list(), this::domain), now);
+                            placements.usage(vm, vms.list(), this::domain), now);
                     if (decision.isScheduled()) {
                         host = decision.host();
                         placements.assume(vm, host);

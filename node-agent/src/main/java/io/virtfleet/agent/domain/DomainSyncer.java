@@ -215,6 +215,18 @@ public final class DomainSyncer {
         Long stampedGeneration = definedXml == null ? null : definedXml.appliedGenidGeneration().orElse(null);
         long wantGeneration = d.getSpec().genidGeneration == null ? 0L : d.getSpec().genidGeneration;
         String genidWait = null;
+
+        // Hot-plug fast path: a running domain whose only step is the redefine of its persistent config gets its
+        // devices attached/detached first (LIVE|CONFIG, from what the inspect above read), not after a define round
+        // trip and another inspect; the redefine then finds the config already matching.
+        Hotplugger.Outcome early = null;
+        if (lv.isPresent() && lv.get().active() && lv.get().liveXml() != null && qemuDriver && validation.valid()
+                && !deleting && d.getSpec().domainXml != null
+                && plan.actions().equals(List.of(LifecycleAction.DEFINE))
+                && GenidPolicy.mayDefine(wantGeneration, stampedGeneration)) {
+            early = hotplug(d, ref, uuid, lv.get(), true);
+        }
+
         int started = 0;
         Long recordRestart = null;
         String error = null;
@@ -330,9 +342,13 @@ public final class DomainSyncer {
         Hotplugger.Outcome hot = Hotplugger.Outcome.NOTHING;
         if (after.isPresent() && after.get().active() && after.get().liveXml() != null && qemuDriver
                 && validation.valid() && error == null && d.getSpec().domainXml != null) {
-            hot = hotplug(d, ref, uuid, after.get());
-            if (hot.changed()) {
-                after = inspect(uuid);
+            if (early != null) {
+                hot = early; // done before the redefine: `after` already shows it
+            } else {
+                hot = hotplug(d, ref, uuid, after.get(), false);
+                if (hot.changed()) {
+                    after = inspect(uuid);
+                }
             }
             if (hot.error() != null) {
                 error = hot.error();
@@ -375,14 +391,21 @@ public final class DomainSyncer {
         return new Result(requeue, false);
     }
 
-    private Hotplugger.Outcome hotplug(Domain d, String ref, String uuid, DomainInfo info)
+    /** One hot-plug pass; {@code beforeRedefine}: the fast path, null when it must wait for the redefine. */
+    private Hotplugger.Outcome hotplug(Domain d, String ref, String uuid, DomainInfo info, boolean beforeRedefine)
             throws LibvirtConnection.UnavailableException {
         Hotplugger.Outcome hot;
         try {
-            hot = hotplugger.sync(ref, uuid, d.getSpec().domainXml, info.liveXml(), info.inactiveXml());
+            hot = beforeRedefine
+                    ? hotplugger.syncBeforeRedefine(ref, uuid, d.getSpec().domainXml, info.liveXml(),
+                    info.inactiveXml())
+                    : hotplugger.sync(ref, uuid, d.getSpec().domainXml, info.liveXml(), info.inactiveXml());
         } catch (IllegalArgumentException e) {
             LOG.warn("{}: cannot plan hot-plug: {}", ref, e.getMessage());
-            return Hotplugger.Outcome.NOTHING;
+            return beforeRedefine ? null : Hotplugger.Outcome.NOTHING;
+        }
+        if (hot == null) {
+            return null;
         }
         for (String done : hot.done()) {
             events.record(d, EventRecorder.NORMAL, "DeviceChanged", done + " (live)");

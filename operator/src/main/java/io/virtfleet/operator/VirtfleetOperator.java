@@ -85,6 +85,7 @@ public final class VirtfleetOperator implements AutoCloseable {
             o.withReconciliationMaxInterval(config.maxReconcileInterval());
         });
         io.virtfleet.operator.protection.Protection.register(op, config, events);
+        io.virtfleet.operator.migration.MigrationController.register(op, config, events);
         operator = op;
         op.start();
         started = true;

@@ -25,7 +25,8 @@ import java.util.Map;
  * The destination XML of a live migration ({@code VIR_MIGRATE_PARAM_DEST_XML}): the running domain's migratable XML
  * ({@code VIR_DOMAIN_XML_MIGRATABLE}: what libvirt's ABI stability check compares — devices, addresses, genid, uuid
  * stay exactly as they run) with what belongs to the host rewritten from the XML the operator rendered for the target:
- * the libvirt {@code <name>} (the target's domain prefix), virtfleet's ownership mark in {@code <metadata>} (naming the
+ * the libvirt name (the target's domain prefix; returned for {@code VIR_MIGRATE_PARAM_DEST_NAME}, the XML keeps the
+ * source's as the ABI check requires), virtfleet's ownership mark in {@code <metadata>} (naming the
  * target host, so the target agent adopts the domain and the source agent would never touch it again), and the
  * per-host file paths of character devices (serial console log, guest channel socket), which embed the domain name.
  * Distinct paths matter on hosts that share a directory: the source QEMU removes its UNIX socket when it exits,
@@ -50,8 +51,9 @@ public final class DestinationXml {
         if (name == null || name.isBlank()) {
             throw new IllegalArgumentException("the target's domain XML has no <name>");
         }
+        // <name> stays the source's: libvirt's ABI check refuses a destination XML with another name ("Target domain
+        // name ... does not match source"); VIR_MIGRATE_PARAM_DEST_NAME renames the domain on the target.
         Element ln = child(lr, "name");
-        ln.setTextContent(name);
 
         Element tmark = mark(tr);
         if (tmark == null) {

@@ -36,7 +36,7 @@ class DestinationXmlTest {
         String target = xml("vfb-ns-web", "b", "/var/lib/virtfleet/run-b", false);
         DestinationXml.Result r = DestinationXml.rewrite(live, target);
         assertThat(r.name()).isEqualTo("vfb-ns-web");
-        assertThat(r.xml()).contains("<name>vfb-ns-web</name>")
+        assertThat(r.xml()).contains("<name>vfa-ns-web</name>") // renamed by VIR_MIGRATE_PARAM_DEST_NAME
                 .contains("host=\"b\"").doesNotContain("host=\"a\"")
                 // what the ABI check compares stays as it runs
                 .contains("<uuid>7f0c3c1e-1111-4222-8333-944445555666</uuid>")

@@ -326,6 +326,16 @@ public class MigrationController implements Reconciler<VirtualMachineMigration>,
                     return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofMillis(500));
                 }
                 clearMigration(client, domain, uid);
+                String msg = "VirtualMachineMigration " + m.getMetadata().getName() + " cancelled: "
+                        + (t == null ? "libvirt was not asked" : t.state + ": " + t.message)
+                        + "; the VM keeps running on host " + domain.getSpec().host;
+                LOG.info("migration {}/{}: {}", m.getMetadata().getNamespace(), m.getMetadata().getName(), msg);
+                events.record(m, "Normal", "MigrationCancelled", msg);
+                VirtualMachine vm = client.resources(VirtualMachine.class).inNamespace(m.getMetadata().getNamespace())
+                        .withName(vmName).get();
+                if (vm != null) {
+                    events.record(vm, "Normal", "MigrationCancelled", msg);
+                }
                 return DeleteControl.defaultDelete();
             }
             if (!Boolean.TRUE.equals(domain.getSpec().migration.cancel)) {

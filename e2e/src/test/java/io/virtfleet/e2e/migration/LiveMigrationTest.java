@@ -224,6 +224,52 @@ class LiveMigrationTest {
         assertThat(reasons("bad-host")).contains("MigrationRefused");
     }
 
+    /**
+     * A crash point: the source agent goes away while libvirt migrates (peer-to-peer: the job belongs to the source
+     * libvirtd, not to the agent). When the agent returns it finds out from libvirt what happened; either way the VM
+     * runs exactly once, its Domain names the host where it runs, and nothing is left on the other one.
+     */
+    @Test
+    @Order(4)
+    void theSourceAgentGoneMidMigrationResolvesFromLibvirtWhenItReturns() throws Exception {
+        VirtualMachine vm = fleet.get("mig");
+        String from = vm.getStatus().host;
+        String to = from.equals(a) ? b : a;
+        LibvirtGuest src = fleet.guestOn(from, fleet.domainName(from, "mig"));
+        assertThat(src.virsh("migrate-setspeed", src.name(), "1").ok()).isTrue();
+        create("mig-crash", "mig", to);
+        Awaitility.await().alias("libvirt migrates").atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(100)).until(() -> {
+                    VirtualMachineMigration m = migration("mig-crash");
+                    return m != null && m.getStatus() != null && m.getStatus().transfer != null
+                            && "Running".equals(m.getStatus().transfer.state);
+                });
+        fleet.stopAgent(from);
+        // The link gets fast again while nobody watches: libvirt finishes (or gave up when its client left).
+        src.virsh("migrate-setspeed", src.name(), "8796093022207");
+        Thread.sleep(5000);
+        fleet.startAgent(from);
+        VirtualMachineMigration done = awaitPhase("mig-crash", Duration.ofSeconds(180));
+        LOG.info("after the source agent's restart: {} ({}; transfer {}: {})", done.getStatus().phase,
+                done.getStatus().error, done.getStatus().transfer.state, done.getStatus().transfer.message);
+        String runsOn = "Succeeded".equals(done.getStatus().phase) ? to : from;
+        Domain d = fleet.domain("mig");
+        assertThat(d.getSpec().host).isEqualTo(runsOn);
+        assertThat(d.getSpec().migration).isNull();
+        assertThat(d.getSpec().genid).isEqualTo(genid);
+        LibvirtGuest here = fleet.guestOn(runsOn, fleet.domainName(runsOn, "mig"));
+        String other = runsOn.equals(a) ? b : a;
+        LibvirtGuest there = fleet.guestOn(other, fleet.domainName(other, "mig"));
+        Awaitility.await().alias("exactly one QEMU, on " + runsOn).atMost(Duration.ofSeconds(30))
+                .until(() -> qemuPids(uuid).size() == 1 && "running".equals(here.state())
+                        && !there.virsh("list", "--all", "--uuid").output().contains(uuid));
+        assertThat(qemuPids(uuid)).containsExactly(here.qemuPid());
+        assertThat(here.exec("cat /proc/sys/kernel/random/boot_id").output().trim()).isEqualTo(bootId);
+        assertThat(here.genidSeenByGuest()).isEqualTo(genid);
+        fleet.await("mig", "Running on " + runsOn, Duration.ofSeconds(60),
+                v -> runsOn.equals(v.getStatus().host) && "Running".equals(v.getStatus().printableStatus));
+    }
+
     // ---------------------------------------------------------------------------------------------------- helpers
 
     private static String create(String name, String vm, String target) {

@@ -69,7 +69,8 @@ public final class Migrator implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Migrator.class);
     /** {@code VIR_DOMAIN_XML_SECURE | VIR_DOMAIN_XML_MIGRATABLE}. */
     static final int XML_MIGRATABLE = 1 | 8;
-    static final int JOB_STATS_COMPLETED = 1;
+    /** {@code VIR_DOMAIN_JOB_STATS_COMPLETED | KEEP_COMPLETED}: an agent restarted mid-way can still read them. */
+    static final int JOB_STATS_COMPLETED = 1 | 2;
     static final int JOB_NONE = 0;
     public static final String FIELD_MANAGER = "virtfleet-agent";
     private static final Duration WAIT = Duration.ofSeconds(1);
@@ -92,6 +93,8 @@ public final class Migrator implements AutoCloseable {
     private final Consumer<String> resync;
     private final Clock clock = Clock.systemUTC();
     private final Map<String, Job> jobs = new ConcurrentHashMap<>();
+    /** Stopped: a job whose libvirt call returns afterwards records nothing; the next agent reads libvirt instead. */
+    private volatile boolean closed;
     private final ExecutorService runner = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "migration");
         t.setDaemon(true);
@@ -194,6 +197,7 @@ public final class Migrator implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         runner.shutdownNow();
         ticker.shutdownNow();
     }
@@ -306,8 +310,9 @@ public final class Migrator implements AutoCloseable {
                         + "after " + policy.timeout().toSeconds() + " s)" : ""), downtime);
             } catch (LibvirtException e) {
                 progress.cancel(false);
-                String why = LibvirtConnection.describe(e);
-                finish(aborting ? Transfer.ABORTED : Transfer.FAILED, why, null);
+                // An error of the call is not yet the outcome (the connection may have broken while libvirtd went on
+                // migrating): what counts is where the domain runs.
+                verifyAfterError(LibvirtConnection.describe(e));
             } catch (LibvirtConnection.UnavailableException | LibvirtNative.LibvirtCallException e) {
                 // libvirtd went away mid-call: what happened is read back from libvirt at the next pass.
                 progress.cancel(false);
@@ -354,6 +359,49 @@ public final class Migrator implements AutoCloseable {
                 jobs.remove(uuid, this);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            }
+        }
+
+        /** libvirt returned an error: failed only if the domain still runs here and no job is left. */
+        private void verifyAfterError(String why) {
+            try {
+                while (true) {
+                    Optional<DomainInfo> here = libvirt.inspect(uuid);
+                    if (here.isEmpty() || !here.get().active()) {
+                        resolveAfterLoss();
+                        return;
+                    }
+                    int job = libvirt.call("jobinfo", c -> c.domainLookupByUUIDString(uuid).getJobInfo().getType());
+                    if (job == JOB_NONE) {
+                        if (suspendedForTimeout) {
+                            resumeQuietly();
+                        }
+                        finish(aborting ? Transfer.ABORTED : Transfer.FAILED, why, null);
+                        return;
+                    }
+                    Thread.sleep(200);
+                }
+            } catch (LibvirtConnection.UnavailableException | LibvirtException
+                     | LibvirtNative.LibvirtCallException e) {
+                LOG.warn("migration {} of {}: libvirt said \"{}\" and cannot be asked now ({}); resolved at the next "
+                        + "pass", id, uuid, why, e.getMessage());
+                jobs.remove(uuid, this);
+                resync.accept(uuid);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        /** The guest was paused by the timeout policy and the migration did not happen: it runs on here. */
+        private void resumeQuietly() {
+            try {
+                libvirt.call("resume", c -> {
+                    c.domainLookupByUUIDString(uuid).resume();
+                    return null;
+                });
+            } catch (LibvirtException | LibvirtConnection.UnavailableException | LibvirtNative.LibvirtCallException e) {
+                LOG.warn("migration {} of {}: cannot resume the guest paused for the switch-over: {}", id, uuid,
+                        e.getMessage());
             }
         }
 
@@ -460,6 +508,11 @@ public final class Migrator implements AutoCloseable {
         }
 
         void finish(String outcome, String msg, Long downtime) {
+            if (closed) {
+                LOG.warn("migration {} of {}: the agent stopped before the outcome ({}: {}) was recorded; its next run "
+                        + "reads it from libvirt", id, uuid, outcome, msg);
+                return;
+            }
             state = outcome;
             message = msg;
             downtimeMs = downtime;

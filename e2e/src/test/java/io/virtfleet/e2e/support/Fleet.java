@@ -172,7 +172,8 @@ public final class Fleet implements AutoCloseable {
         if (uri != null) {
             // A libvirt host of its own (LibvirtHost): its socket URI also reaches it from the other hosts' libvirtd,
             // and /var/lib/virtfleet is the same directory for all of them (shared storage).
-            config = config.withLibvirtUri(uri).withMigration(uri, List.of("/var/lib/virtfleet"));
+            config = config.withLibvirtUri(uri).withMigration(uri, List.of("/var/lib/virtfleet"))
+                    .withProbeUris(List.of()); // not the machine's qemu:///system: only this host's libvirtd
         }
         NodeAgent agent = new NodeAgent(config, client());
         agent.start();

@@ -445,6 +445,11 @@ public final class DomainSyncer {
                 || d.getSpec() == null || !host.equals(d.getSpec().host)) {
             return;
         }
+        if (d.getSpec().migration != null) {
+            // The source QEMU of a live migration exits once the guest runs on the target (migration/Migrator).
+            LOG.info("{}: QEMU process {} of libvirt domain {} exited during its live migration", ref(d), pid, uuid);
+            return;
+        }
         LOG.info("{}: QEMU process {} of libvirt domain {} exited", ref(d), pid, uuid);
         events.record(d, EventRecorder.WARNING, DomainStatusBuilder.PROCESS_EXITED, "QEMU process " + pid
                 + " of libvirt domain " + uuid + " exited");

@@ -176,6 +176,12 @@ class LiveMigrationTest {
                     });
             LibvirtGuest dst = fleet.guestOn(to, fleet.domainName(to, "mig"));
             LOG.info("target while migrating: {}", dst.virsh("list", "--all").output());
+            // Twice at once: refused, naming the one in flight, and it changes nothing.
+            VirtualMachineMigration twice = awaitPhase(create("mig-twice", "mig", null), Duration.ofSeconds(30));
+            assertThat(twice.getStatus().phase).isEqualTo("Failed");
+            assertThat(twice.getStatus().error).isEqualTo("spec.vmName: VirtualMachine " + fleet.namespace()
+                    + "/mig is already being migrated by VirtualMachineMigration mig-cancel; one migration at a time");
+            assertThat(fleet.domain("mig").getSpec().migration.name).isEqualTo("mig-cancel");
             fleet.client().resources(VirtualMachineMigration.class).inNamespace(fleet.namespace())
                     .withName("mig-cancel").delete();
             Awaitility.await().alias("the cancelled migration is gone").atMost(Duration.ofSeconds(60))
@@ -266,6 +272,51 @@ class LiveMigrationTest {
         assertThat(qemuPids(uuid)).containsExactly(here.qemuPid());
         assertThat(here.exec("cat /proc/sys/kernel/random/boot_id").output().trim()).isEqualTo(bootId);
         assertThat(here.genidSeenByGuest()).isEqualTo(genid);
+        fleet.await("mig", "Running on " + runsOn, Duration.ofSeconds(60),
+                v -> runsOn.equals(v.getStatus().host) && "Running".equals(v.getStatus().printableStatus));
+    }
+
+    /**
+     * A crash point: the source libvirtd is killed while it migrates (its QEMU keeps running; the target libvirtd
+     * loses its peer and drops the incoming domain). Whatever libvirt makes of it after the restart, the VM runs
+     * exactly once, its Domain names that host, the genid and the boot are the same, nothing is left elsewhere.
+     */
+    @Test
+    @Order(5)
+    void theSourceLibvirtdKilledMidMigrationConverges() throws Exception {
+        VirtualMachine vm = fleet.get("mig");
+        String from = vm.getStatus().host;
+        String to = from.equals(a) ? b : a;
+        LibvirtGuest src = fleet.guestOn(from, fleet.domainName(from, "mig"));
+        assertThat(src.virsh("migrate-setspeed", src.name(), "1").ok()).isTrue();
+        create("mig-libvirtd", "mig", to);
+        Awaitility.await().alias("libvirt migrates").atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(100)).until(() -> {
+                    VirtualMachineMigration m = migration("mig-libvirtd");
+                    return m != null && m.getStatus() != null && m.getStatus().transfer != null
+                            && "Running".equals(m.getStatus().transfer.state);
+                });
+        fleet.libvirtHost(from).killDaemon();
+        Thread.sleep(2000);
+        io.virtfleet.e2e.support.LibvirtHost.start(fleet.libvirtHost(from).name());
+        VirtualMachineMigration done = awaitPhase("mig-libvirtd", Duration.ofSeconds(240));
+        LOG.info("after the source libvirtd's restart: {} ({}; transfer {}: {})", done.getStatus().phase,
+                done.getStatus().error, done.getStatus().transfer.state, done.getStatus().transfer.message);
+        String runsOn = "Succeeded".equals(done.getStatus().phase) ? to : from;
+        Domain d = fleet.domain("mig");
+        assertThat(d.getSpec().host).isEqualTo(runsOn);
+        assertThat(d.getSpec().migration).isNull();
+        assertThat(d.getSpec().genid).isEqualTo(genid);
+        LibvirtGuest here = fleet.guestOn(runsOn, fleet.domainName(runsOn, "mig"));
+        String other = runsOn.equals(a) ? b : a;
+        LibvirtGuest there = fleet.guestOn(other, fleet.domainName(other, "mig"));
+        Awaitility.await().alias("exactly one QEMU, on " + runsOn).atMost(Duration.ofSeconds(60))
+                .until(() -> qemuPids(uuid).size() == 1 && "running".equals(here.state())
+                        && !there.virsh("list", "--all", "--uuid").output().contains(uuid));
+        assertThat(qemuPids(uuid)).containsExactly(here.qemuPid());
+        assertThat(here.exec("cat /proc/sys/kernel/random/boot_id").output().trim()).isEqualTo(bootId);
+        assertThat(here.genidSeenByGuest()).isEqualTo(genid);
+        here.virsh("migrate-setspeed", here.name(), "8796093022207");
         fleet.await("mig", "Running on " + runsOn, Duration.ofSeconds(60),
                 v -> runsOn.equals(v.getStatus().host) && "Running".equals(v.getStatus().printableStatus));
     }

@@ -141,6 +141,12 @@ public final class Fleet implements AutoCloseable {
         }
     }
 
+    /** The libvirtd of its own a host runs on (started by {@link #startWithLibvirtHosts}), or null. */
+    public LibvirtHost libvirtHost(String host) {
+        String uri = libvirtUris.get(host);
+        return libvirtHosts.stream().filter(h -> h.uri().equals(uri)).findFirst().orElse(null);
+    }
+
     /** The libvirt URI of a host's agent. */
     public String libvirtUri(String host) {
         return libvirtUris.getOrDefault(host, "qemu:///system");

@@ -23,6 +23,7 @@ import io.virtfleet.api.v1alpha1.VirtualMachineMigrationStatus;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigrationStatus.Transfer;
 import io.virtfleet.operator.EventRecorder;
 import io.virtfleet.operator.OperatorConfig;
+import io.virtfleet.reconcilers.genid.GenidPolicy;
 import io.virtfleet.reconcilers.lifecycle.HostView;
 import io.virtfleet.reconcilers.lifecycle.LifecycleAnnotations;
 import io.virtfleet.reconcilers.lifecycle.XmlFingerprint;
@@ -147,13 +148,19 @@ public class MigrationController implements Reconciler<VirtualMachineMigration>,
         HostView toView = views.stream().filter(h -> to.equals(h.name())).findFirst().orElseThrow();
         HostSpec hs = specs.get(to);
         String xml;
+        // A live migration keeps the generation ID (GenidPolicy: the guest is not copied, and libvirt's ABI check
+        // requires the same genid on both sides).
+        String current = domain.getSpec().genid != null ? domain.getSpec().genid
+                : vm.getStatus() != null ? vm.getStatus().genid : null;
+        GenidPolicy.Decision genid = GenidPolicy.decide(vm.getSpec().genid, current,
+                GenidPolicy.Transition.LIVE_MIGRATION);
         try {
-            // Same uuid, same genid (pinned): only what is per host (name prefix, ownership mark, console and channel
-            // paths) differs from what runs now.
+            // Same uuid, same genid: only what is per host (name prefix, ownership mark, console and channel paths)
+            // differs from what runs now.
             xml = DomainRenderer.render(vm, new HostInfo(to, toView.allowedDiskRoots().isEmpty()
                             ? List.of(HostSpec.DEFAULT_ALLOWED_ROOT) : toView.allowedDiskRoots(), toView.domainPrefix(),
                             hs.consoleLogDir, null, hs.guestChannelDir),
-                    new RenderOptions(domain.getSpec().uuid, domain.getSpec().genid)).xml();
+                    new RenderOptions(domain.getSpec().uuid, genid.genid())).xml();
         } catch (IllegalArgumentException e) {
             return fail(client, m, vm, plan.sourceHost(), to, "spec.vmName: the VM cannot be rendered for host " + to
                     + ": " + e.getMessage(), "MigrationRefused");

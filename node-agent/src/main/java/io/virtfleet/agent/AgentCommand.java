@@ -37,6 +37,16 @@ public class AgentCommand implements Callable<Integer> {
             + "and other files of domains may live; repeatable (default: /var/lib/virtfleet).")
     List<String> allowedRoots = new ArrayList<>();
 
+    @Option(names = "--shared-root", paramLabel = "DIR", description = "An allowed root that is on storage other "
+            + "hosts mount at the same path (NFS, a cluster filesystem); repeatable. A VM is live-migrated only when "
+            + "all its disks, kernel and initrd are under roots both hosts declare shared (default: none).")
+    List<String> sharedRoots = new ArrayList<>();
+
+    @Option(names = "--migration-uri", paramLabel = "URI", description = "libvirt URI by which other hosts' libvirtd "
+            + "reach this host's for a peer-to-peer live migration, e.g. qemu+tls://node-b.example/system; published "
+            + "in Host.spec.migrationUri (default: none, this host accepts no live migrations).")
+    String migrationUri;
+
     @Option(names = "--domain-prefix", defaultValue = "", description = "Required prefix of libvirt domain names "
             + "(lets several agents share one libvirtd).")
     String domainPrefix;
@@ -97,7 +107,7 @@ public class AgentCommand implements Callable<Integer> {
     /** The configuration these options describe. */
     public AgentConfig config() {
         return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, null,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort);
+                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri);
     }
 
     @Override

@@ -133,6 +133,7 @@ public final class NodeAgent implements AutoCloseable {
         probe = new HostProbe(libvirt, config.probeUris());
         controller = new DomainController(client, libvirt, config.host(), validator, config.resync(),
                 config.workers(), scheduler);
+        controller.enableMigrations(config.sharedRoots());
 
         metrics.libvirt(libvirt::isConnected, libvirt::connections);
         DomainController dc = controller;

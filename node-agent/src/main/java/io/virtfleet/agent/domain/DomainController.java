@@ -49,6 +49,7 @@ public final class DomainController implements AutoCloseable {
     private SharedIndexInformer<Domain> informer;
     private ScheduledFuture<?> resyncTask;
     private volatile boolean running;
+    private io.virtfleet.agent.migration.Migrator migrator;
 
     public DomainController(KubernetesClient client, LibvirtConnection libvirt, String host,
                             DomainValidator validator, Duration resync, int workers,
@@ -126,6 +127,16 @@ public final class DomainController implements AutoCloseable {
     /** The per-domain locks its passes hold (shared with the snapshot controller). */
     public DomainLocks locks() {
         return locks;
+    }
+
+    /**
+     * Drives live migrations of this host's domains (the source side) with {@code sharedRoots} as the roots on
+     * shared storage; a migration's progress re-syncs its domain.
+     */
+    public void enableMigrations(java.util.List<String> sharedRoots) {
+        migrator = new io.virtfleet.agent.migration.Migrator(client, libvirt, host, sharedRoots,
+                io.virtfleet.agent.migration.Migrator.Policy.DEFAULT, queue::add);
+        syncer.setMigrator(migrator);
     }
 
     public boolean hasSynced() {
@@ -284,6 +295,9 @@ public final class DomainController implements AutoCloseable {
         }
         queue.shutdown();
         watcher.close();
+        if (migrator != null) {
+            migrator.close();
+        }
         if (informer != null) {
             informer.close();
         }

@@ -204,6 +204,11 @@ public final class StatusFolder {
             readyReason = printable;
             if (PrintableStatus.RUNNING.equals(printable)) {
                 readyStatus = Conditions.TRUE;
+                // A live migration keeps the guest running (Ready stays True) until it runs on the target.
+                if (in.domain.getSpec() != null && in.domain.getSpec().migration != null) {
+                    printable = PrintableStatus.MIGRATING;
+                    readyMessage = readyMessage + "; live-migrating to host " + in.domain.getSpec().migration.targetHost;
+                }
             } else if (ds != null && ds.lastError != null && !ds.lastError.isBlank()) {
                 readyMessage = readyMessage + "; last error: " + ds.lastError;
             }

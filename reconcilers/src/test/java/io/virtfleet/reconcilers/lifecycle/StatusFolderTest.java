@@ -43,6 +43,12 @@ class StatusFolderTest {
         return domain(spec(RUN, gen), status(DomainStates.RUNNING, "Booted", gen), Map.of());
     }
 
+    static Domain migrating(Domain d) {
+        d.getSpec().migration = new io.virtfleet.api.v1alpha1.DomainMigration();
+        d.getSpec().migration.targetHost = "node-b";
+        return d;
+    }
+
     static Stream<Case> cases() {
         Decision noXen = Decision.unschedulable("NoHostWithDriver", "xen", "NoHostWithDriver xen: 0/2 hosts fit");
         List<String> macError = List.of("spec.interfaces[0].macAddress: 01:00:5e:00:00:01 is a multicast address");
@@ -62,6 +68,9 @@ class StatusFolderTest {
                         "Scheduling", "False", "Scheduling", "True/Scheduled", "True/Synced", "False", "False"),
                 new Case("running", in -> in.host("node-a").domain(running(1)), "Running", "True", "Running",
                         "True/Scheduled", "True/Synced", "False/NoPendingChanges", "False/NoFailure"),
+                new Case("live-migrating: still running, Ready", in -> in.host("node-a").domain(migrating(running(1))),
+                        "Migrating", "True", "Running", "True/Scheduled", "True/Synced", "False/NoPendingChanges",
+                        "False/NoFailure"),
                 new Case("start pending", in -> in.host("node-a").domain(domain(spec(RUN, 2),
                         status(DomainStates.SHUTOFF, "Shutdown", 1L), null)), "Starting", "False", "Starting",
                         "True", "True", "False", "False"),

@@ -80,10 +80,12 @@ class RequestDeadlineTest extends OperatorTestSupport {
         client.resource(c).create();
         eventually().untilAsserted(() -> assertThat(clone("dl-2-c").getStatus().phase).isEqualTo("Pending"));
         // the agent starts copying, and is never heard of again
-        client.resources(VirtualMachineClone.class).inNamespace(ns).withName("dl-2-c").editStatus(x -> {
-            x.getStatus().phase = VirtualMachineCloneStatus.PHASE_COPYING_DISKS;
-            return x;
-        });
+        // (retried: the operator may write the status at the same moment, a 409)
+        eventually().untilAsserted(() -> client.resources(VirtualMachineClone.class).inNamespace(ns)
+                .withName("dl-2-c").editStatus(x -> {
+                    x.getStatus().phase = VirtualMachineCloneStatus.PHASE_COPYING_DISKS;
+                    return x;
+                }));
         sleep(Duration.ofSeconds(5)); // past the hand-over deadline: CopyingDisks has the longer one
         assertThat(clone("dl-2-c").getStatus().phase).isEqualTo("CopyingDisks");
         eventually().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {

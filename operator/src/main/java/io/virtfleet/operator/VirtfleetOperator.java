@@ -90,6 +90,7 @@ public final class VirtfleetOperator implements AutoCloseable {
             o.withItemStore(PrunedItemStore.forNamespaces(config.namespaces()));
         });
         io.virtfleet.operator.protection.Protection.register(op, config, events);
+        io.virtfleet.operator.migration.MigrationController.register(op, config, events);
         operator = op;
         op.start();
         started = true;

@@ -26,6 +26,14 @@ public final class ApiGroup {
     public static final String OPERATOR_FIELD_MANAGER = "virtfleet-operator";
     public static final String AGENT_FIELD_MANAGER = "virtfleet-agent";
 
+    /**
+     * An object name as the apiserver requires it of custom resources (an RFC 1123 DNS subdomain, at most
+     * {@link #OBJECT_NAME_MAX} characters): the schema of every field that names another object, so a request naming
+     * no valid object is refused on create, not left for a controller to trip over.
+     */
+    public static final String OBJECT_NAME_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+    public static final int OBJECT_NAME_MAX = 253;
+
     /** Name of the coordination.k8s.io Lease that carries a host's heartbeat (in {@link #SYSTEM_NAMESPACE}). */
     public static String leaseName(String host) {
         return "virtfleet-host-" + host;

@@ -46,4 +46,9 @@ public class DomainSpec {
 
     @JsonPropertyDescription("Seconds a graceful shutdown may take before the domain is destroyed.")
     public Integer shutdownTimeoutSeconds;
+
+    @JsonPropertyDescription("A live migration in progress (set by the operator's migration controller): while set, "
+            + "the source host's agent drives it instead of its usual pass, and the target host's agent does not "
+            + "fence the arriving domain.")
+    public DomainMigration migration;
 }

@@ -2,6 +2,8 @@ package io.virtfleet.api.v1alpha1;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.ValidationRule;
 
@@ -12,6 +14,8 @@ public class VirtualMachineBackupSpec {
     @Required
     @JsonPropertyDescription("The VirtualMachine to back up, in the same namespace. Its writable disks are copied "
             + "(point in time when it runs).")
+    @Pattern(ApiGroup.OBJECT_NAME_PATTERN)
+    @Size(max = ApiGroup.OBJECT_NAME_MAX)
     public String vmName;
 
     @Required

@@ -2,6 +2,8 @@ package io.virtfleet.api.v1alpha1;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 
 /**
@@ -17,12 +19,18 @@ public class VirtualMachineRestoreSpec {
     @JsonPropertyDescription("With snapshotName: the VirtualMachine to revert, in the same namespace. With backupName: "
             + "the name of the VirtualMachine to create (default: the backed-up VM's name); no VM of that name may "
             + "exist.")
+    @Pattern(ApiGroup.OBJECT_NAME_PATTERN)
+    @Size(max = ApiGroup.OBJECT_NAME_MAX)
     public String vmName;
 
     @JsonPropertyDescription("A ready VirtualMachineSnapshot of that VM, in the same namespace.")
+    @Pattern(ApiGroup.OBJECT_NAME_PATTERN)
+    @Size(max = ApiGroup.OBJECT_NAME_MAX)
     public String snapshotName;
 
     @JsonPropertyDescription("A ready VirtualMachineBackup in the same namespace: the VM is recreated from its stored "
             + "spec with its disks copied back from the backup, on the backup's host, with a new generation ID.")
+    @Pattern(ApiGroup.OBJECT_NAME_PATTERN)
+    @Size(max = ApiGroup.OBJECT_NAME_MAX)
     public String backupName;
 }

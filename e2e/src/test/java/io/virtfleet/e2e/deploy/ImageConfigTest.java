@@ -93,8 +93,12 @@ class ImageConfigTest {
                 .noneMatch(f -> f.endsWith("libawt_xawt.so") || f.contains("libX11") || f.endsWith("libjsound.so"));
         assertThat(new String(image.content("etc/passwd"), StandardCharsets.UTF_8))
                 .contains("root:x:0:0:", "nonroot:x:65532:65532:");
-        assertThat(new String(image.content("app/jib-classpath-file"), StandardCharsets.UTF_8))
-                .contains("/app/classes", "/app/libs/");
+        String classpath = new String(image.content("app/jib-classpath-file"), StandardCharsets.UTF_8);
+        assertThat(classpath).contains("/app/classes", "/app/libs/");
+        // One fabric8 HTTP client (the JDK's): with two factories of equal priority fabric8 picks one at random.
+        assertThat(classpath).contains("kubernetes-httpclient-jdk-")
+                .doesNotContain("kubernetes-httpclient-vertx", "kubernetes-httpclient-okhttp",
+                        "kubernetes-httpclient-jetty");
     }
 
     private static Path tarball(String flavour) {

@@ -75,6 +75,7 @@ public final class DomainSyncer {
     private final EventRecorder events;
     private final Hotplugger hotplugger;
     private volatile Set<String> emulators = Set.of();
+    private volatile io.virtfleet.agent.migration.Migrator migrator;
 
     private record Recorded(String uid, Long observedRestartGeneration, Long startCount) {
     }
@@ -101,6 +102,11 @@ public final class DomainSyncer {
         this.qemuDriver = libvirt.uri().startsWith("qemu");
         this.events = new EventRecorder(client, host);
         this.hotplugger = new Hotplugger(libvirt, clock);
+    }
+
+    /** Live migrations of this host's domains (null: none are driven). */
+    public void setMigrator(io.virtfleet.agent.migration.Migrator migrator) {
+        this.migrator = migrator;
     }
 
     /** libvirt's DEVICE_REMOVED for {@code alias} of domain {@code uuid} (a re-sync of it follows). */
@@ -159,6 +165,13 @@ public final class DomainSyncer {
             return Result.DONE;
         }
         Domain d = claims.isEmpty() ? null : withRecorded(uuid, claims.get(0));
+        if (migrator != null) {
+            // A live migration owns the domain on this host while the Domain carries it (migration/Migrator).
+            Optional<Duration> migrating = migrator.beforeSync(uuid, d, lv);
+            if (migrating.isPresent()) {
+                return new Result(migrating.get(), false);
+            }
+        }
         if (d == null || d.getSpec() == null || !host.equals(d.getSpec().host)) {
             recorded.remove(uuid);
             watcher.untrack(uuid);
@@ -477,6 +490,11 @@ public final class DomainSyncer {
                 || d.getSpec() == null || !host.equals(d.getSpec().host)) {
             return;
         }
+        if (d.getSpec().migration != null) {
+            // The source QEMU of a live migration exits once the guest runs on the target (migration/Migrator).
+            LOG.info("{}: QEMU process {} of libvirt domain {} exited during its live migration", ref(d), pid, uuid);
+            return;
+        }
         LOG.info("{}: QEMU process {} of libvirt domain {} exited", ref(d), pid, uuid);
         events.record(d, EventRecorder.WARNING, DomainStatusBuilder.PROCESS_EXITED, "QEMU process " + pid
                 + " of libvirt domain " + uuid + " exited");
@@ -521,6 +539,12 @@ public final class DomainSyncer {
                 LOG.warn("libvirt domain {} ({}): cannot confirm with the API server that its Domain is gone ({}); "
                         + "not fencing now", name, uuid, e.getMessage());
                 return new Result(null, true);
+            }
+            if (live.isPresent() && io.virtfleet.agent.migration.Migrator.arriving(live.get(), host)) {
+                // The copy arriving by a live migration (marked for this host by the destination XML); the Domain
+                // is re-pointed here once libvirt finished.
+                LOG.debug("libvirt domain {} ({}) is arriving by live migration for {}", name, uuid, ref(live.get()));
+                return new Result(Duration.ofSeconds(2), false);
             }
             if (live.isPresent() && host.equals(live.get().getSpec().host)) {
                 LOG.warn("{}: assigned to this host (spec.host) but not labelled {}={}; the agent does not see it "

@@ -117,7 +117,8 @@ public final class SnapshotController implements AutoCloseable {
             worker.schedule(() -> {
                 try {
                     work.accept(ns, name);
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | LinkageError e) {
+                    // logged here: a scheduled task's exception would otherwise vanish into its Future
                     LOG.warn("{} {}/{}: {}", kind, ns, name, e.getMessage(), e);
                 }
             }, delay.toMillis(), TimeUnit.MILLISECONDS);
@@ -272,6 +273,9 @@ public final class SnapshotController implements AutoCloseable {
         String restored = Instant.now().toString();
         // Only the agent's fields: the genid the operator recorded stays, unless libvirt chose the new one itself.
         res.editStatus(x -> {
+            if (x.getStatus() != null && finished(x.getStatus().phase)) {
+                return x; // given up meanwhile (the operator's deadline): it stays as the operator says
+            }
             VirtualMachineRestoreStatus st = x.getStatus() == null ? new VirtualMachineRestoreStatus() : x.getStatus();
             st.phase = outPhase;
             st.error = outError;
@@ -479,6 +483,9 @@ public final class SnapshotController implements AutoCloseable {
 
     private void writeBackup(String ns, String name, java.util.function.Consumer<VirtualMachineBackupStatus> edit) {
         client.resources(VirtualMachineBackup.class).inNamespace(ns).withName(name).editStatus(x -> {
+            if (x.getStatus() != null && finished(x.getStatus().phase)) {
+                return x; // given up meanwhile (the operator's deadline)
+            }
             VirtualMachineBackupStatus s = x.getStatus() == null ? new VirtualMachineBackupStatus() : x.getStatus();
             s.host = host;
             edit.accept(s);
@@ -538,6 +545,9 @@ public final class SnapshotController implements AutoCloseable {
 
     private void writeRestore(String ns, String name, String phase, String error) {
         client.resources(VirtualMachineRestore.class).inNamespace(ns).withName(name).editStatus(x -> {
+            if (x.getStatus() != null && finished(x.getStatus().phase)) {
+                return x; // given up meanwhile (the operator's deadline)
+            }
             VirtualMachineRestoreStatus s = x.getStatus() == null ? new VirtualMachineRestoreStatus() : x.getStatus();
             s.phase = phase;
             s.error = error;
@@ -555,6 +565,9 @@ public final class SnapshotController implements AutoCloseable {
 
     private void writeClone(String ns, String name, String phase, String method, String error) {
         client.resources(VirtualMachineClone.class).inNamespace(ns).withName(name).editStatus(x -> {
+            if (x.getStatus() != null && finished(x.getStatus().phase)) {
+                return x; // given up meanwhile (the operator's deadline)
+            }
             VirtualMachineCloneStatus s = x.getStatus() == null ? new VirtualMachineCloneStatus() : x.getStatus();
             s.phase = phase;
             s.host = host;
@@ -576,9 +589,20 @@ public final class SnapshotController implements AutoCloseable {
 
     private void writeSnapshot(String ns, String name, VirtualMachineSnapshotStatus st) {
         client.resources(VirtualMachineSnapshot.class).inNamespace(ns).withName(name).editStatus(x -> {
+            if (x.getStatus() != null && finished(x.getStatus().phase)) {
+                return x; // given up meanwhile (the operator's deadline)
+            }
             x.setStatus(st);
             return x;
         });
+    }
+
+    /**
+     * Succeeded or Failed: a request's end, which the agent never overwrites (the operator gives up a request past its
+     * deadline while the agent may still be at it).
+     */
+    static boolean finished(String phase) {
+        return "Succeeded".equals(phase) || "Failed".equals(phase);
     }
 
     @Override

@@ -10,6 +10,7 @@ import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestoreStatus;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
+import io.virtfleet.reconcilers.requests.RequestDeadlines;
 
 import java.time.Duration;
 import java.util.HashMap;
@@ -32,8 +33,11 @@ public class RestoreProtection implements Reconciler<VirtualMachineRestore> {
     private final io.virtfleet.operator.EventRecorder events;
     private final BackupRestore fromBackup;
 
-    RestoreProtection(io.virtfleet.operator.EventRecorder events) {
+    private final io.virtfleet.operator.OperatorConfig config;
+
+    RestoreProtection(io.virtfleet.operator.EventRecorder events, io.virtfleet.operator.OperatorConfig config) {
         this.events = events;
+        this.config = config;
         this.fromBackup = new BackupRestore(events);
     }
 
@@ -41,9 +45,32 @@ public class RestoreProtection implements Reconciler<VirtualMachineRestore> {
     public UpdateControl<VirtualMachineRestore> reconcile(VirtualMachineRestore r,
                                                           Context<VirtualMachineRestore> context) {
         var client = context.getClient();
-        if (r.getSpec() != null && r.getSpec().backupName != null) {
-            return fromBackup.reconcile(r, client);
+        VirtualMachineRestoreStatus st = r.getStatus();
+        boolean fromABackup = r.getSpec() != null && r.getSpec().backupName != null;
+        RequestDeadlines.Verdict deadline = r.getMetadata().getDeletionTimestamp() != null ? null
+                : Protection.deadline(r, st != null ? st.phase : null, restoreLeftover(fromABackup,
+                        st != null ? st.phase : null), config);
+        if (deadline != null && deadline.isExpired()) {
+            Protection.expired(events, r, deadline);
+            return fail(r, deadline.expired());
         }
+        if (fromABackup) {
+            return Protection.untilDeadline(fromBackup.reconcile(r, client), deadline);
+        }
+        return Protection.untilDeadline(fromSnapshot(r, client), deadline);
+    }
+
+    private static String restoreLeftover(boolean fromABackup, String phase) {
+        if (!fromABackup) {
+            return "the VM (not reverted)";
+        }
+        return VirtualMachineRestoreStatus.PHASE_COPYING_DISKS.equals(phase) ? "the disks copied so far (status.disks)"
+                : VirtualMachineRestoreStatus.PHASE_DISKS_READY.equals(phase)
+                ? "the copied disks (status.disks; no VM was created)" : "the backup";
+    }
+
+    private UpdateControl<VirtualMachineRestore> fromSnapshot(VirtualMachineRestore r,
+                                                              io.fabric8.kubernetes.client.KubernetesClient client) {
         VirtualMachineRestoreStatus st = r.getStatus();
         String ns = r.getMetadata().getNamespace();
         String vmName = r.getSpec() != null ? r.getSpec().vmName : null;
@@ -73,21 +100,22 @@ public class RestoreProtection implements Reconciler<VirtualMachineRestore> {
         VirtualMachine vm = vmName == null ? null
                 : client.resources(VirtualMachine.class).inNamespace(ns).withName(vmName).get();
         if (vm == null) {
-            return fail(r, "VirtualMachine " + ns + "/" + vmName + " not found");
+            return fail(r, "spec.vmName: VirtualMachine " + ns + "/" + vmName + " not found");
         }
         String snapName = r.getSpec().snapshotName;
         VirtualMachineSnapshot snap = snapName == null ? null
                 : client.resources(VirtualMachineSnapshot.class).inNamespace(ns).withName(snapName).get();
         if (snap == null) {
-            return fail(r, "VirtualMachineSnapshot " + ns + "/" + snapName + " not found");
+            return fail(r, "spec.snapshotName: VirtualMachineSnapshot " + ns + "/" + snapName + " not found");
         }
         if (snap.getSpec() == null || !vmName.equals(snap.getSpec().vmName)) {
-            return fail(r, "VirtualMachineSnapshot " + snapName + " is a snapshot of "
+            return fail(r, "spec.snapshotName: VirtualMachineSnapshot " + snapName + " is a snapshot of "
                     + (snap.getSpec() != null ? snap.getSpec().vmName : null) + ", not of " + vmName);
         }
         if (snap.getStatus() == null || !Boolean.TRUE.equals(snap.getStatus().readyToUse)) {
             if (snap.getStatus() != null && Protection.PHASE_FAILED.equals(snap.getStatus().phase)) {
-                return fail(r, "VirtualMachineSnapshot " + snapName + " failed: " + snap.getStatus().error);
+                return fail(r, "spec.snapshotName: VirtualMachineSnapshot " + snapName + " failed: "
+                        + snap.getStatus().error);
             }
             return UpdateControl.<VirtualMachineRestore>noUpdate().rescheduleAfter(Duration.ofSeconds(2));
         }

@@ -33,11 +33,26 @@ public final class BackupPlans {
     /** Field-named reasons a backup cannot be taken (empty: go ahead). */
     public static List<String> validateBackup(String vmName, VirtualMachineSpec vm, String destination,
                                               List<String> allowedRoots, String backupName) {
+        List<String> errors = new ArrayList<>(requestErrors(vmName, destination, allowedRoots, backupName));
+        if (vmName != null && !vmName.isEmpty() && vm == null) {
+            errors.add(0, "spec.vmName: VirtualMachine " + vmName + " not found");
+        }
+        if (vm != null) {
+            errors.addAll(ClonePlans.diskErrors(vm, "spec.vmName"));
+        }
+        return errors;
+    }
+
+    /**
+     * The reasons a backup request is refused that need no cluster: what {@link #validateBackup} checks of the
+     * request object itself ({@code virtfleet validate} applies exactly these offline, with the allowed roots it is
+     * given).
+     */
+    public static List<String> requestErrors(String vmName, String destination, List<String> allowedRoots,
+                                             String backupName) {
         List<String> errors = new ArrayList<>();
         if (vmName == null || vmName.isEmpty()) {
             errors.add("spec.vmName: required");
-        } else if (vm == null) {
-            errors.add("spec.vmName: VirtualMachine " + vmName + " not found");
         }
         if (destination == null || destination.isEmpty()) {
             errors.add("spec.destination: required");
@@ -49,9 +64,6 @@ public final class BackupPlans {
         }
         if (!Names.isDnsLabel(backupName)) {
             errors.add("metadata.name: " + backupName + " must be a DNS label (it names the backup's directory)");
-        }
-        if (vm != null) {
-            errors.addAll(ClonePlans.diskErrors(vm, "spec.vmName"));
         }
         return errors;
     }
@@ -167,35 +179,36 @@ public final class BackupPlans {
      *
      * @param backupFiles the backup's status.disks (original disk path -> file in the backup)
      */
-    public static Map<String, String> restoredDisks(VirtualMachineSpec stored, String originalName, String targetName,
-                                                    Map<String, String> backupFiles) {
+    public static Map<String, String> restoredDisks(VirtualMachineSpec stored, String namespace, String originalName,
+                                                    String targetName, Map<String, String> backupFiles) {
         Map<String, String> out = new LinkedHashMap<>();
         for (VirtualMachineSpec.Disk d : stored.disks) {
             if (ClonePlans.shared(d) || d.volume == null || !backupFiles.containsKey(d.volume.path)) {
                 continue;
             }
-            out.put(backupFiles.get(d.volume.path), restoredPath(d, originalName, targetName));
+            out.put(backupFiles.get(d.volume.path), restoredPath(d, namespace, originalName, targetName));
         }
         return out;
     }
 
-    private static String restoredPath(VirtualMachineSpec.Disk d, String originalName, String targetName) {
+    private static String restoredPath(VirtualMachineSpec.Disk d, String namespace, String originalName,
+                                       String targetName) {
         return targetName.equals(originalName) ? d.volume.path
-                : ClonePlans.targetPath(d.volume.path, targetName, d.name, ClonePlans.format(d));
+                : ClonePlans.targetPath(d.volume.path, namespace, targetName, d.name, ClonePlans.format(d));
     }
 
     /**
      * The recreated VM's spec: the stored one with the restored disk paths ({@link #restoredDisks}), genid auto
      * (none stays none), pinned to {@code host}; MACs and firmware.uuid are kept.
      */
-    public static VirtualMachineSpec restoredSpec(VirtualMachineSpec stored, String host, String originalName,
-                                                  String targetName) {
+    public static VirtualMachineSpec restoredSpec(VirtualMachineSpec stored, String host, String namespace,
+                                                  String originalName, String targetName) {
         VirtualMachineSpec t = ClonePlans.JSON.convertValue(ClonePlans.JSON.valueToTree(stored),
                 VirtualMachineSpec.class);
         for (VirtualMachineSpec.Disk d : t.disks) {
             if (!ClonePlans.shared(d) && d.volume != null && d.volume.path != null) {
                 String format = ClonePlans.format(d);
-                d.volume.path = restoredPath(d, originalName, targetName);
+                d.volume.path = restoredPath(d, namespace, originalName, targetName);
                 d.volume.format = format;
             }
         }

@@ -188,7 +188,7 @@ public final class Scheduler {
     }
 
     /** Host paths the VM needs: disk volumes, then the direct-boot kernel and initrd. */
-    static List<String> hostPaths(VirtualMachineSpec spec) {
+    public static List<String> hostPaths(VirtualMachineSpec spec) {
         List<String> out = new ArrayList<>();
         if (spec.disks != null) {
             for (VirtualMachineSpec.Disk d : spec.disks) {

@@ -19,25 +19,48 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.virtfleet.api.v1alpha1.ApiGroup;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.model.annotation.Kind;
+import io.virtfleet.api.v1alpha1.Domain;
+import io.virtfleet.api.v1alpha1.Host;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
+import io.virtfleet.api.v1alpha1.VirtualMachineBackup;
+import io.virtfleet.api.v1alpha1.VirtualMachineClone;
+import io.virtfleet.api.v1alpha1.VirtualMachineFailover;
+import io.virtfleet.api.v1alpha1.VirtualMachineMigration;
+import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
+import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
 import io.virtfleet.reconcilers.validation.FieldError;
 import io.virtfleet.reconcilers.validation.Text;
 
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * Reads VirtualMachines from YAML the way kubectl would send them, but reports every mapping problem as a field error
- * with its JSON path instead of stopping at the first exception. Only mapping is checked here; what the values mean
- * is the validator's business.
+ * Reads virtfleet objects (every kind of {@link #KINDS}) from YAML the way kubectl would send them, but reports every
+ * mapping problem as a field error with its JSON path instead of stopping at the first exception. Documents of other
+ * APIs are skipped with the reason; a kind or API group that is a near miss of virtfleet's is an error, since it is
+ * far more likely a typo than someone else's API. Only mapping is checked here; what the values mean is
+ * {@link KindRules}' business.
  */
 public final class Manifests {
     public static final String KIND = "VirtualMachine";
+    /**
+     * Every kind virtfleet defines, by name. A new CRD's type belongs here ({@code ManifestsTest} fails while a
+     * {@code crds/*.yaml} kind is missing), or {@code virtfleet validate} would call it a typo.
+     */
+    public static final Map<String, Class<? extends HasMetadata>> KINDS = kinds(VirtualMachine.class, Domain.class,
+            Host.class, VirtualMachineSnapshot.class, VirtualMachineRestore.class, VirtualMachineClone.class,
+            VirtualMachineBackup.class, VirtualMachineFailover.class, VirtualMachineMigration.class);
+    /** A kind or group this close (edits) to one of virtfleet's is taken for a typo of it. */
+    static final int TYPO_DISTANCE = 2;
     /** Larger input is refused before parsing; a VM manifest is a few KiB. */
     public static final int MAX_INPUT_CHARS = 4 * 1024 * 1024;
 
@@ -62,8 +85,8 @@ public final class Manifests {
             return out;
         }
         if (yaml.length() > MAX_INPUT_CHARS) {
-            out.add(new ManifestDocument(1, null, null, List.of(new FieldError("",
-                    "manifest too large (" + yaml.length() + " characters, at most " + MAX_INPUT_CHARS + ")"))));
+            out.add(ManifestDocument.error(1, null, null, new FieldError("",
+                    "manifest too large (" + yaml.length() + " characters, at most " + MAX_INPUT_CHARS + ")")));
             return out;
         }
         int index = 0;
@@ -78,7 +101,7 @@ public final class Manifests {
                     node = YAML.readTree(p);
                 } catch (IOException | RuntimeException e) {
                     // After a syntax error the stream position is unknown, so later documents cannot be trusted.
-                    out.add(new ManifestDocument(index + 1, null, null, List.of(syntaxError(e))));
+                    out.add(ManifestDocument.error(index + 1, null, null, syntaxError(e)));
                     break;
                 }
                 if (node == null || node.isNull() || node.isMissingNode()
@@ -89,7 +112,7 @@ public final class Manifests {
                 out.add(document(index, node));
             }
         } catch (IOException | RuntimeException e) {
-            out.add(new ManifestDocument(index + 1, null, null, List.of(syntaxError(e))));
+            out.add(ManifestDocument.error(index + 1, null, null, syntaxError(e)));
         }
         return out;
     }
@@ -108,46 +131,118 @@ public final class Manifests {
 
     private static ManifestDocument document(int index, JsonNode node) {
         if (!(node instanceof ObjectNode obj)) {
-            return new ManifestDocument(index, null, null,
-                    List.of(new FieldError("", "a manifest document must be a mapping, not " + node.getNodeType())));
+            return ManifestDocument.error(index, null, null,
+                    new FieldError("", "a manifest document must be a mapping, not " + node.getNodeType()));
         }
         JsonNode kindNode = obj.get("kind");
         String kind = kindNode != null && kindNode.isTextual() ? kindNode.asText() : null;
+        JsonNode nameNode = obj.path("metadata").get("name");
+        String name = nameNode != null && nameNode.isTextual() ? nameNode.asText() : null;
         if (kind == null) {
-            return new ManifestDocument(index, null, null, List.of(new FieldError("kind", "required")));
+            return ManifestDocument.error(index, null, name, new FieldError("kind", "required"));
         }
         JsonNode apiVersionNode = obj.get("apiVersion");
         String apiVersion = apiVersionNode != null && apiVersionNode.isTextual() ? apiVersionNode.asText() : null;
         String group = apiVersion == null ? null : apiVersion.contains("/")
                 ? apiVersion.substring(0, apiVersion.indexOf('/')) : "";
-        // Another group's VirtualMachine (KubeVirt's, say) is someone else's document, not a mistake in ours.
-        if (!kind.equals(KIND) || (group != null && !group.equals(ApiGroup.GROUP))) {
-            return new ManifestDocument(index, kind, null, List.of());
+        Class<? extends HasMetadata> type = KINDS.get(kind);
+        boolean ours = ApiGroup.GROUP.equals(group);
+        if (type == null) {
+            String near = nearest(kind, KINDS.keySet());
+            if (ours || (near != null && (group == null || nearGroup(group)))) {
+                // In virtfleet's group every kind is ours; elsewhere only a near miss in kind and group is a typo.
+                return ManifestDocument.error(index, kind, name, new FieldError("kind", "unknown kind "
+                        + Text.quote(kind) + (ours ? " in " + ApiGroup.GROUP : "")
+                        + (near != null ? " (did you mean " + near + "?)" : " (virtfleet's kinds: "
+                        + String.join(", ", KINDS.keySet()) + ")")));
+            }
+            return new ManifestDocument(index, kind, name, null, List.of(), notOurs(kind, apiVersion));
+        }
+        if (group != null && !ours) {
+            if (nearGroup(group)) {
+                return ManifestDocument.error(index, kind, name, new FieldError("apiVersion", "unknown API group "
+                        + Text.quote(group) + " (did you mean " + ApiGroup.API_VERSION + "?)"));
+            }
+            // Another group's VirtualMachine (KubeVirt's, say) is someone else's document, not a mistake in ours.
+            return new ManifestDocument(index, kind, name, null, List.of(), notOurs(kind, apiVersion));
         }
         if (apiVersion == null) {
-            return new ManifestDocument(index, kind, null, List.of(new FieldError("apiVersion",
-                    "required (" + ApiGroup.API_VERSION + ")")));
+            return ManifestDocument.error(index, kind, name, new FieldError("apiVersion",
+                    "required (" + ApiGroup.API_VERSION + ")"));
         }
         if (!apiVersion.equals(ApiGroup.API_VERSION)) {
-            return new ManifestDocument(index, kind, null, List.of(new FieldError("apiVersion",
-                    "unsupported version " + Text.quote(apiVersion) + " (expected " + ApiGroup.API_VERSION + ")")));
+            return ManifestDocument.error(index, kind, name, new FieldError("apiVersion",
+                    "unsupported version " + Text.quote(apiVersion) + " (expected " + ApiGroup.API_VERSION + ")"));
         }
         Collector collector = new Collector();
-        VirtualMachine vm;
+        HasMetadata object;
         try {
-            vm = MAPPER.readerFor(VirtualMachine.class).withHandler(collector).readValue(obj);
+            object = MAPPER.readerFor(type).withHandler(collector).readValue(obj);
         } catch (InvalidFormatException e) {
             // Coercion failures (1.5 for an integer) throw instead of reaching the handler; mapping stops here.
             collector.add(pathOf(e), "expected " + Collector.describe(e.getTargetType()) + ", got "
                     + (e.getValue() instanceof String str ? Text.quote(str) : String.valueOf(e.getValue())));
-            vm = null;
+            object = null;
         } catch (IOException | RuntimeException e) {
             collector.add(e instanceof JsonProcessingException j ? pathOf(j) : "",
                     e instanceof JsonProcessingException j ? firstLine(j.getOriginalMessage()) : String.valueOf(e));
-            vm = null;
+            object = null;
         }
         List<FieldError> errors = collector.errors;
-        return new ManifestDocument(index, kind, errors.isEmpty() ? vm : null, errors);
+        return new ManifestDocument(index, kind, name, errors.isEmpty() ? object : null, errors, null);
+    }
+
+    private static String notOurs(String kind, String apiVersion) {
+        return apiVersion == null ? "no apiVersion, not a virtfleet object"
+                : KINDS.containsKey(kind) ? apiVersion + " is not " + ApiGroup.API_VERSION + ", not a virtfleet object"
+                : "not a virtfleet object";
+    }
+
+    private static boolean nearGroup(String group) {
+        return distance(group.toLowerCase(Locale.ROOT), ApiGroup.GROUP) <= TYPO_DISTANCE;
+    }
+
+    /** The candidate within {@link #TYPO_DISTANCE} edits of {@code s} (case ignored), or null. */
+    static String nearest(String s, Collection<String> candidates) {
+        String best = null;
+        int bestDistance = Integer.MAX_VALUE;
+        for (String c : candidates) {
+            int d = distance(s.toLowerCase(Locale.ROOT), c.toLowerCase(Locale.ROOT));
+            if (d < bestDistance) {
+                best = c;
+                bestDistance = d;
+            }
+        }
+        return bestDistance <= TYPO_DISTANCE ? best : null;
+    }
+
+    /** Levenshtein distance (insertions, deletions, substitutions). */
+    static int distance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int sub = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+                cur[j] = Math.min(sub, Math.min(prev[j], cur[j - 1]) + 1);
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
+    }
+
+    @SafeVarargs
+    private static Map<String, Class<? extends HasMetadata>> kinds(Class<? extends HasMetadata>... types) {
+        Map<String, Class<? extends HasMetadata>> m = new LinkedHashMap<>();
+        for (Class<? extends HasMetadata> t : types) {
+            m.put(t.getAnnotation(Kind.class).value(), t);
+        }
+        return java.util.Collections.unmodifiableMap(m);
     }
 
     private static String pathOf(JsonProcessingException e) {

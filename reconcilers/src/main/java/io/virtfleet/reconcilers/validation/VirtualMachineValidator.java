@@ -1,6 +1,5 @@
 package io.virtfleet.reconcilers.validation;
 
-import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.virtfleet.api.v1alpha1.Hypervisor;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
@@ -42,7 +41,7 @@ public final class VirtualMachineValidator {
             return errors.list();
         }
         ValidationContext c = ctx == null ? ValidationContext.defaults() : ctx;
-        metadata(vm.getMetadata(), errors);
+        ObjectMetaRules.check(vm.getMetadata(), errors);
         VirtualMachineSpec spec = vm.getSpec();
         if (spec == null) {
             errors.add("spec", "required");
@@ -50,22 +49,6 @@ public final class VirtualMachineValidator {
             spec(spec, c, errors);
         }
         return errors.list();
-    }
-
-    private static void metadata(ObjectMeta m, Errors errors) {
-        if (m == null || m.getName() == null || m.getName().isEmpty()) {
-            errors.add("metadata.name", "required");
-        } else if (Checks.text(errors, "metadata.name", m.getName()) && !Names.isDnsSubdomain(m.getName())) {
-            errors.add("metadata.name", Text.quote(m.getName()) + " is not a DNS subdomain (lower-case letters, "
-                    + "digits, '-' and '.', at most " + Names.DNS_SUBDOMAIN_MAX + " characters)");
-        }
-        if (m != null && m.getNamespace() != null && Checks.text(errors, "metadata.namespace", m.getNamespace())
-                && !Names.isDnsLabel(m.getNamespace())) {
-            errors.add("metadata.namespace", Names.dnsLabelMessage(m.getNamespace()));
-        }
-        if (m != null && m.getUid() != null) {
-            Checks.text(errors, "metadata.uid", m.getUid());
-        }
     }
 
     private static void spec(VirtualMachineSpec s, ValidationContext ctx, Errors errors) {

@@ -5,6 +5,7 @@ import io.virtfleet.api.v1alpha1.RunStrategy;
 import io.virtfleet.reconcilers.validation.FieldError;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.List;
@@ -158,5 +159,44 @@ class ManifestsTest {
         assertThat(Manifests.parse(aliases)).singleElement().satisfies(d -> assertThat(d.ok()).isFalse());
         assertThat(Manifests.parse("[".repeat(10_000))).singleElement()
                 .satisfies(d -> assertThat(d.errors()).isNotEmpty());
+    }
+
+    @Test
+    void everyKindOfTheCrdsIsKnown() throws java.io.IOException {
+        java.util.Set<String> kinds = new java.util.TreeSet<>();
+        try (var files = java.nio.file.Files.list(java.nio.file.Path.of("..", "crds"))) {
+            for (java.nio.file.Path f : files.filter(p -> p.toString().endsWith(".yaml")).toList()) {
+                String yaml = java.nio.file.Files.readString(f);
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^    kind: (\\w+)$").matcher(yaml);
+                assertThat(m.find()).as(f + " names its kind").isTrue();
+                kinds.add(m.group(1));
+            }
+        }
+        assertThat(kinds).isNotEmpty();
+        assertThat(Manifests.KINDS.keySet()).as("Manifests.KINDS lists every CRD, or validate calls it a typo")
+                .containsExactlyInAnyOrderElementsOf(kinds);
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource(nullValues = "-", value = {
+            "virtfleet.io/v1alpha1, VirtualMachin, error",
+            "virtfleet.io/v1alpha1, Widget, error",
+            "-, VirtualMachne, error",
+            "virtfleet.i0/v1alpha1, VirtualMachine, error",
+            "virtfleet.io/v1alpha1, VirtualMachineSnapshot, ok",
+            "kubevirt.io/v1, VirtualMachine, skipped",
+            "kubevirt.io/v1, VirtualMachineInstance, skipped",
+            "v1, ConfigMap, skipped",
+            "-, Service, skipped",
+    })
+    void nearMissesOfOurKindsAreErrorsOtherApisAreSkipped(String apiVersion, String kind, String outcome) {
+        String yaml = (apiVersion == null ? "" : "apiVersion: " + apiVersion + "\n") + "kind: " + kind
+                + "\nmetadata: {name: x}\n" + (kind.equals("VirtualMachineSnapshot") ? "spec: {vmName: web}\n" : "");
+        ManifestDocument d = Manifests.parse(yaml).get(0);
+        switch (outcome) {
+            case "error" -> assertThat(d.errors()).as(d.toString()).isNotEmpty();
+            case "ok" -> assertThat(d.ok()).as(d.toString()).isTrue();
+            default -> assertThat(d.skipped()).as(d.toString()).isTrue();
+        }
     }
 }

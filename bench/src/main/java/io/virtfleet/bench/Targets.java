@@ -142,7 +142,9 @@ public final class Targets {
             return "not in this run";
         }
         Object reason = r.get("reason") != null ? r.get("reason") : r.get("error");
-        return r.status() + (reason == null ? "" : ": " + reason);
+        String text = reason == null ? "" : reason.toString();
+        // The scenario's own line has all of it; the table keeps to one readable column.
+        return r.status() + (text.isEmpty() ? "" : ": " + (text.length() > 60 ? text.substring(0, 57) + "..." : text));
     }
 
     private static Double num(Report r, String key) {

@@ -12,6 +12,10 @@ import io.fabric8.kubernetes.client.informers.cache.Cache;
  * The informer hands its handlers the same instance, so what the reconciler sees and what is cached agree. The
  * objects come fresh from the informer's own deserialization, so pruning them in place affects nobody else.
  *
+ * <p>One store backs one informer. JOSDK runs one informer per namespace when an operator watches several, and
+ * would hand them all the one store it is given (each informer's relist then drops the others' objects), so
+ * {@link #forNamespaces} gives null (fabric8's own store per informer, objects unpruned) in that case.
+ *
  * <p>Safe because the operator writes with server-side apply and force, never compares managedFields, and reads
  * ownership (which manager owns a field) only from the API server, never from a cache.
  */
@@ -20,6 +24,11 @@ final class PrunedItemStore<T extends HasMetadata> extends BasicItemStore<T> {
 
     PrunedItemStore() {
         super(Cache::metaNamespaceKeyFunc);
+    }
+
+    /** A store for an informer watching {@code namespaces} (empty: all); null when that is several informers. */
+    static <T extends HasMetadata> PrunedItemStore<T> forNamespaces(java.util.Set<String> namespaces) {
+        return namespaces.size() > 1 ? null : new PrunedItemStore<>();
     }
 
     @Override

@@ -87,7 +87,7 @@ public final class VirtfleetOperator implements AutoCloseable {
             }
             o.withReconciliationMaxInterval(config.maxReconcileInterval());
             // The VM cache without managedFields and kubectl's last-applied copy (PrunedItemStore).
-            o.withItemStore(new PrunedItemStore<>());
+            o.withItemStore(PrunedItemStore.forNamespaces(config.namespaces()));
         });
         io.virtfleet.operator.protection.Protection.register(op, config, events);
         io.virtfleet.operator.migration.MigrationController.register(op, config, events);

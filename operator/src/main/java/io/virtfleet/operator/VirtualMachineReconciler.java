@@ -86,8 +86,6 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
     private static final Duration WAIT_FOR_DOMAIN_DELETION = Duration.ofSeconds(2);
     private static final Duration APPLY_RETRY = Duration.ofSeconds(10);
     private static final ObjectMapper JSON = new ObjectMapper();
-    /** The primary cache's index of VMs by host path ({@link DiskClaims#paths}). */
-    static final String PATH_INDEX = "virtfleet.io/host-path";
 
     private final OperatorConfig config;
     private final EventRecorder events;
@@ -137,9 +135,6 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
     @Override
     public List<EventSource<?, VirtualMachine>> prepareEventSources(EventSourceContext<VirtualMachine> context) {
         vms = context.getPrimaryCache();
-        // VMs by the host paths they use, kept by the informer with its cache: the namespace-isolation check looks
-        // only at the VMs that share a path with the reconciled one instead of scanning every VM on every pass.
-        vms.addIndexer(PATH_INDEX, vm -> DiskClaims.paths(vm.getSpec()));
         domains = new InformerEventSource<>(InformerEventSourceConfiguration.from(Domain.class, VirtualMachine.class)
                 .withName("domains")
                 .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(VirtualMachine.class))
@@ -147,7 +142,7 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
                 // just run), and at start-up JOSDK reconciles every VM anyway. fabric8 delivers the initial list's
                 // adds asynchronously, so without this most VMs were reconciled twice after a restart.
                 .withOnAddFilter(d -> false)
-                .withItemStore(new PrunedItemStore<>())
+                .withItemStore(PrunedItemStore.<Domain>forNamespaces(config.namespaces()))
                 .build(), context);
         // A restore's status carries the generation ID the operator chose for it; this reconciler is the one writer
         // of Domain.spec.genid and pins it from there (restoreStamps).
@@ -175,24 +170,6 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
             }
         });
         return out;
-    }
-
-    /** The cached VMs that use any host path {@code vm} uses (itself included). */
-    private List<VirtualMachine> sharingPaths(VirtualMachine vm) {
-        List<String> paths = DiskClaims.paths(vm.getSpec());
-        if (vms == null || paths.isEmpty()) {
-            return List.of();
-        }
-        if (paths.size() == 1) {
-            return vms.byIndex(PATH_INDEX, paths.get(0));
-        }
-        Map<ResourceID, VirtualMachine> out = new java.util.LinkedHashMap<>();
-        for (String p : paths) {
-            for (VirtualMachine other : vms.byIndex(PATH_INDEX, p)) {
-                out.putIfAbsent(ResourceID.fromResource(other), other);
-            }
-        }
-        return new ArrayList<>(out.values());
     }
 
     private Domain domain(ResourceID id) {
@@ -229,7 +206,7 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         List<String> errors = messages(VirtualMachineValidator.validate(vm,
                 new ValidationContext(host != null ? roots(hostView) : List.of("/"))));
         // Namespace isolation: host files another namespace's earlier VM uses (re-checked: that VM may go away).
-        List<String> claims = messages(DiskClaims.conflicts(vm, sharingPaths(vm)));
+        List<String> claims = messages(DiskClaims.conflicts(vm, vms != null ? vms.list().toList() : List.of()));
         errors.addAll(claims);
         if (!errors.isEmpty()) {
             VirtualMachineStatus next = StatusFolder.fold(StatusFolder.input(vm, now).validationErrors(errors)

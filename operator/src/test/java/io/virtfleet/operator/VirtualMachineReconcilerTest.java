@@ -422,7 +422,7 @@ class VirtualMachineReconcilerTest extends OperatorTestSupport {
         eventually().until(() -> "Running".equals(printable(ns, "survivor")));
         Domain before = domain(ns, "survivor");
         stopOperator(operator);
-        operator = startOperator(OperatorConfig.builder(), ns);
+        operator = startOperator(OperatorConfig.builder(), ns, other);
         eventually().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             Domain d = domain(ns, "survivor");
             assertThat(d.getMetadata().getGeneration()).isEqualTo(before.getMetadata().getGeneration());

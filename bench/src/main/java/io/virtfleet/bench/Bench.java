@@ -131,13 +131,14 @@ public final class Bench implements Callable<Integer> {
             reports.forEach(r -> statuses.put(r.scenario(), r.status()));
             summary.put("statuses", statuses);
             summary.put("out", ctx.out().toString());
-            Report s = new Report("summary", "whole run");
+            Report s = new Report("summary", "every target: measured, floor (same run), ratio, met or missed");
             summary.forEach((k, v) -> {
                 if (!k.equals("scenario")) {
                     s.put(k, v);
                 }
             });
             s.status(failed == 0 ? Report.OK : Report.FAILED);
+            Targets.addTo(s, reports);
             console.printf("%nbench done in %.0f s; results in %s%n", (System.nanoTime() - t0) / 1e9, ctx.out());
             s.emit(console, ctx.jsonl());
         }

@@ -30,14 +30,14 @@ import java.util.regex.Pattern;
  *       {@code status.devices} shows the disk {@code Attached}, the way back to the user.</li>
  * </ul>
  * Between repetitions the disk is removed again (from the spec, resp. detached) and the test guest acknowledges the
- * unplug; that is not timed. One untimed warm-up round trip on each path first. Target: virtfleet ≤ floor + 50 ms
+ * unplug; that is not timed. One untimed warm-up round trip on each path first. Target: virtfleet ≤ floor + 20 ms
  * (P50).
  */
 public final class HotplugLatency implements Scenario {
     private static final int AFFECT_LIVE = 1;
     private static final String RUN_DIR = "/var/lib/virtfleet/run";
     private static final String READY_LINE = "VIRTFLEET-GUEST-READY";
-    static final double TARGET_OVERHEAD_MS = 50;
+    static final double TARGET_OVERHEAD_MS = Targets.HOTPLUG_P50_OVERHEAD_MS;
 
     @Override
     public String name() {

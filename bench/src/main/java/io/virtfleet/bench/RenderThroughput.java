@@ -19,7 +19,7 @@ import java.util.Map;
  * documents).
  */
 public final class RenderThroughput implements Scenario {
-    public static final double TARGET_RENDERS_PER_S = 50_000;
+    public static final double TARGET_RENDERS_PER_S = Targets.RENDERS_PER_S;
 
     @Override
     public String name() {

@@ -57,4 +57,45 @@ class BenchPartsTest {
         assertThat(Svg.nice(5250)).isEqualTo(6000.0);
         assertThat(Svg.nice(617)).isEqualTo(800.0);
     }
+
+    @Test
+    void theTargetsTableJudgesEachFigureAgainstItsFloorFromTheSameRun() {
+        Report start = new Report("start", "t").put("n", 5).put("p50_ms", 1000.0).put("floor_p50_ms", 900.0)
+                .put("p95_ms", 1500.0).put("floor_p95_ms", 1000.0);
+        Report hot = new Report("hotplug", "t").put("p50_ms", 40.0).put("floor_p50_ms", 15.0);
+        Report render = new Report("render", "t").put("renders_per_s", 120_000.0)
+                .put("floor_jdk_serialize_per_s", 20_000.0);
+        Report scale = new Report("scale", "t").put("vms", 2000).put("hosts", 80).put("resync_s", 8.0)
+                .put("floor_resync_s", 4.0).put("rss_steady_mib", 280.0).put("rss_after_resync_mib", 310.0)
+                .put("rss_idle_mib", 200.0).put("render_all_s", 30.0).put("floor_write_domains_s", 10.0)
+                .put("api_writes_per_vm", 3.0);
+        Map<String, Targets.Row> rows = new java.util.LinkedHashMap<>();
+        for (Targets.Row r : Targets.rows(List.of(render, start, hot, scale))) {
+            rows.put(r.target().replaceAll(" \\(.*", ""), r);
+        }
+        assertThat(rows).hasSize(8);
+        assertThat(rows.get("start: apply → Ready P50").met()).isTrue(); // 1000 <= 900 + 150
+        assertThat(rows.get("start: apply → Ready P50").margin()).isEqualTo(50.0);
+        assertThat(rows.get("start: apply → Ready P95").met()).isFalse(); // 1500 > 1.2 * 1000 + 100
+        assertThat(rows.get("start: apply → Ready P95").ratio()).isEqualTo(1.5);
+        assertThat(rows.get("hot-plug: apply → disk in live XML P50").met()).isFalse(); // 40 > 15 + 20
+        assertThat(rows.get("render: seed-004 per second per core").met()).isTrue();
+        assertThat(rows.get("scale: restart → full resync").met()).isTrue();
+        assertThat(rows.get("scale: operator RSS, steady").measured()).isEqualTo(310.0); // the larger reading
+        assertThat(rows.get("scale: operator RSS, steady").met()).isFalse();
+        assertThat(rows.get("scale: first apply → all Domains rendered").met()).isFalse(); // 30 > 2 * 10
+        assertThat(rows.get("scale: operator API writes per VM").met()).isTrue();
+
+        // A skipped scenario is "not run", with its reason, never met or missed.
+        Report skipped = new Report("hotplug", "t").status(Report.SKIPPED).put("reason", "no libvirt");
+        Targets.Row h = Targets.rows(List.of(skipped)).stream().filter(r -> r.target().startsWith("hot-plug"))
+                .findFirst().orElseThrow();
+        assertThat(h.met()).isNull();
+        assertThat(h.verdict()).isEqualTo("not run (skipped: no libvirt)");
+
+        Report summary = new Report("summary", "t");
+        Targets.addTo(summary, List.of(render, start, hot, scale));
+        assertThat(summary.get("targets_met")).isEqualTo(4);
+        assertThat(summary.get("targets_missed")).isEqualTo(4);
+    }
 }

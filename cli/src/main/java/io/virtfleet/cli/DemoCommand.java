@@ -53,6 +53,13 @@ final class DemoCommand implements Callable<Integer> {
             description = "Name of the local Host (default: ${DEFAULT-VALUE}).")
     String host;
 
+    @Option(names = "--hosts", paramLabel = "N", defaultValue = "1",
+            description = "How many hosts: 1 (default) runs host --host on the machine's libvirtd; N > 1 runs hosts "
+                    + "<host>-1 ... <host>-N, each with a libvirtd of its own (scripts/libvirt-host: own mount "
+                    + "namespace, host UUID and virtlogd; /var/lib/virtfleet is their shared storage), so VMs can be "
+                    + "live-migrated between them with a VirtualMachineMigration.")
+    int hosts;
+
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "300",
             description = "How long to wait for the VM to become Ready (default: ${DEFAULT-VALUE}).")
     int timeoutSeconds;
@@ -96,12 +103,27 @@ final class DemoCommand implements Callable<Integer> {
         try (EmbeddedControlPlane cp = EmbeddedControlPlane.builder().dataDir(state.resolve("control-plane"))
                 .keepDataDir(true).crdsFromRepo(repo).start()) {
             KubernetesClient client = cp.client();
-            step("starting the node agent for host \"" + host + "\" on qemu:///system and the operator");
-            try (NodeAgent agent = new NodeAgent(AgentConfig.forHost(host), client);
-                 VirtfleetOperator operator = new VirtfleetOperator(OperatorConfig.builder().build())) {
-                agent.start();
+            List<NodeAgent> agents = new ArrayList<>();
+            try (VirtfleetOperator operator = new VirtfleetOperator(OperatorConfig.builder().build())) {
+                for (AgentConfig config : agentConfigs(repo)) {
+                    step("starting the node agent for host \"" + config.host() + "\" on " + config.libvirtUri());
+                    NodeAgent agent = new NodeAgent(config, client);
+                    agents.add(agent);
+                    agent.start();
+                }
+                step("starting the operator");
                 operator.start(client);
                 result = down ? down(client) : demo(cp, client, repo);
+            } finally {
+                for (NodeAgent agent : agents) {
+                    agent.close();
+                }
+            }
+        }
+        if (down && hosts > 1) {
+            for (int i = 1; i <= hosts; i++) {
+                step("stopping libvirt host " + libvirtHostName(i));
+                run(repo.resolve("scripts/libvirt-host").toString(), "stop", libvirtHostName(i));
             }
         }
         if (down) {
@@ -109,6 +131,35 @@ final class DemoCommand implements Callable<Integer> {
             step("removed " + state);
         }
         return result;
+    }
+
+    /** One host on qemu:///system, or N hosts each on a libvirtd of its own that accept live migrations. */
+    private List<AgentConfig> agentConfigs(Path repo) throws IOException, InterruptedException {
+        if (hosts < 1 || hosts > 9) {
+            throw new IllegalArgumentException("--hosts: " + hosts + " is not between 1 and 9");
+        }
+        if (hosts == 1) {
+            return List.of(AgentConfig.forHost(host));
+        }
+        List<AgentConfig> out = new ArrayList<>();
+        for (int i = 1; i <= hosts; i++) {
+            String name = libvirtHostName(i);
+            step("scripts/libvirt-host start " + name);
+            String output = run(repo.resolve("scripts/libvirt-host").toString(), "start", name).strip();
+            String uri = output.substring(output.lastIndexOf('\n') + 1).strip();
+            if (!uri.startsWith("qemu+unix://")) {
+                throw new IllegalStateException("scripts/libvirt-host start " + name + " failed: " + output);
+            }
+            // Domain prefixes keep each host's libvirt names (and console/channel files) apart in the shared
+            // /var/lib/virtfleet; the socket URI reaches each libvirtd from the others' namespaces too.
+            out.add(AgentConfig.forHost(host + "-" + i).withLibvirtUri(uri).withDomainPrefix("vf" + i + "-").withProbeUris(List.of())
+                    .withMigration(uri, List.of(io.virtfleet.api.v1alpha1.HostSpec.DEFAULT_ALLOWED_ROOT)));
+        }
+        return out;
+    }
+
+    private String libvirtHostName(int i) {
+        return "vfdemo-" + i;
     }
 
     private static void deleteRecursively(Path dir) throws IOException {

@@ -1,6 +1,10 @@
 package io.virtfleet.cli;
 
 import io.virtfleet.agent.AgentCommand;
+import io.virtfleet.cli.host.HostCommand;
+import io.virtfleet.cli.kube.ApiErrors;
+import io.virtfleet.cli.kube.Refusal;
+import io.virtfleet.cli.vm.VmCommand;
 import io.virtfleet.operator.OperatorCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -9,7 +13,8 @@ import picocli.CommandLine.Command;
 @Command(name = "virtfleet", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Runs libvirt virtual machines declared as Kubernetes objects across a fleet of hosts.",
         subcommands = {DemoCommand.class, RenderCommand.class, ValidateCommand.class, ControlPlaneCommand.class,
-                OperatorCommand.class, AgentCommand.class, CommandLine.HelpCommand.class})
+                OperatorCommand.class, AgentCommand.class, VmCommand.class, HostCommand.class,
+                CompletionCommand.class, CommandLine.HelpCommand.class})
 public final class Virtfleet implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -28,11 +33,14 @@ public final class Virtfleet implements Runnable {
         CommandLine cl = new CommandLine(new Virtfleet());
         // Users get one line saying what went wrong, never a stack trace; --debug shows the trace for bug reports.
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            commandLine.getErr().println("virtfleet " + commandLine.getCommandName() + ": error: " + describe(ex));
+            Throwable shown = ex instanceof io.fabric8.kubernetes.client.KubernetesClientException k
+                    ? ApiErrors.refusal("request failed", k) : ex;
+            commandLine.getErr().println(commandLine.getCommandSpec().qualifiedName(" ") + ": error: "
+                    + describe(shown));
             if (Boolean.getBoolean("virtfleet.debug")) {
                 ex.printStackTrace(commandLine.getErr());
             }
-            return ExitCodes.FAILURE;
+            return shown instanceof Refusal r ? r.exitCode() : ExitCodes.FAILURE;
         });
         return cl;
     }

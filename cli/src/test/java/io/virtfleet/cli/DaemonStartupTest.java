@@ -142,8 +142,8 @@ class DaemonStartupTest {
         Result op = run("operator", Map.of(), "--kubeconfig", admin.toString());
         assertFailure(op, ExitCodes.CRDS_MISSING, "virtfleet operator: error: the Kubernetes API at "
                 + cp.serverUrl() + "/ does not serve virtualmachines, domains, hosts, virtualmachinesnapshots, "
-                + "virtualmachinerestores, virtualmachineclones, virtualmachinebackups, virtualmachinefailovers "
-                + "(virtfleet.io/v1alpha1): virtfleet's CRDs are not installed; install them with kubectl apply "
+                + "virtualmachinerestores, virtualmachineclones, virtualmachinebackups, virtualmachinefailovers, "
+                + "virtualmachinemigrations (virtfleet.io/v1alpha1): virtfleet's CRDs are not installed; install them with kubectl apply "
                 + "--server-side -k deploy/base (or -f crds/)");
         Result agent = run("agent", Map.of(), "--kubeconfig", admin.toString());
         assertFailure(agent, ExitCodes.CRDS_MISSING, "virtfleet agent: error: the Kubernetes API at "

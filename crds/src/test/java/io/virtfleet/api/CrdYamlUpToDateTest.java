@@ -30,15 +30,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 class CrdYamlUpToDateTest {
     private static final Path GENERATED = Path.of("target/classes/META-INF/fabric8");
     private static final Path COMMITTED = Path.of(".");
-    private static final Map<String, Class<?>> KINDS = Map.of(
-            "virtualmachines.virtfleet.io", VirtualMachine.class,
-            "domains.virtfleet.io", Domain.class,
-            "hosts.virtfleet.io", Host.class,
-            "virtualmachinesnapshots.virtfleet.io", io.virtfleet.api.v1alpha1.VirtualMachineSnapshot.class,
-            "virtualmachinerestores.virtfleet.io", io.virtfleet.api.v1alpha1.VirtualMachineRestore.class,
-            "virtualmachineclones.virtfleet.io", io.virtfleet.api.v1alpha1.VirtualMachineClone.class,
-            "virtualmachinebackups.virtfleet.io", io.virtfleet.api.v1alpha1.VirtualMachineBackup.class,
-            "virtualmachinefailovers.virtfleet.io", io.virtfleet.api.v1alpha1.VirtualMachineFailover.class);
+    private static final Map<String, Class<?>> KINDS = Map.ofEntries(Map.entry(
+            "virtualmachinemigrations.virtfleet.io", io.virtfleet.api.v1alpha1.VirtualMachineMigration.class),
+            Map.entry("virtualmachines.virtfleet.io", VirtualMachine.class),
+            Map.entry("domains.virtfleet.io", Domain.class),
+            Map.entry("hosts.virtfleet.io", Host.class),
+            Map.entry("virtualmachinesnapshots.virtfleet.io", io.virtfleet.api.v1alpha1.VirtualMachineSnapshot.class),
+            Map.entry("virtualmachinerestores.virtfleet.io", io.virtfleet.api.v1alpha1.VirtualMachineRestore.class),
+            Map.entry("virtualmachineclones.virtfleet.io", io.virtfleet.api.v1alpha1.VirtualMachineClone.class),
+            Map.entry("virtualmachinebackups.virtfleet.io", io.virtfleet.api.v1alpha1.VirtualMachineBackup.class),
+            Map.entry("virtualmachinefailovers.virtfleet.io", io.virtfleet.api.v1alpha1.VirtualMachineFailover.class));
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()
             .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
             .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES));

@@ -7,10 +7,12 @@ import io.virtfleet.observability.startup.ExitCodes;
 import io.virtfleet.observability.startup.KubernetesPreflight;
 import io.virtfleet.observability.startup.KubernetesPreflight.Permission;
 import io.virtfleet.observability.startup.StartupFailure;
+import io.virtfleet.agent.console.ConsoleServer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -48,6 +50,16 @@ public class AgentCommand implements Callable<Integer> {
     @Option(names = "--allowed-root", paramLabel = "DIR", description = "Directory under which disk images, kernels "
             + "and other files of domains may live; repeatable (default: /var/lib/virtfleet).")
     List<String> allowedRoots = new ArrayList<>();
+
+    @Option(names = "--shared-root", paramLabel = "DIR", description = "An allowed root that is on storage other "
+            + "hosts mount at the same path (NFS, a cluster filesystem); repeatable. A VM is live-migrated only when "
+            + "all its disks, kernel and initrd are under roots both hosts declare shared (default: none).")
+    List<String> sharedRoots = new ArrayList<>();
+
+    @Option(names = "--migration-uri", paramLabel = "URI", description = "libvirt URI by which other hosts' libvirtd "
+            + "reach this host's for a peer-to-peer live migration, e.g. qemu+tls://node-b.example/system; published "
+            + "in Host.spec.migrationUri (default: none, this host accepts no live migrations).")
+    String migrationUri;
 
     @Option(names = "--domain-prefix", defaultValue = "", description = "Required prefix of libvirt domain names "
             + "(lets several agents share one libvirtd).")
@@ -115,6 +127,20 @@ public class AgentCommand implements Callable<Integer> {
         out.add(new Permission("create", "coordination.k8s.io", "leases", ApiGroup.SYSTEM_NAMESPACE, null));
         return out;
     }
+    @Option(names = "--console-port", paramLabel = "PORT", defaultValue = "-1",
+            description = "Serve the VMs' serial consoles to Kubernetes-authorized users (`virtfleet vm console`) on "
+                    + "this TLS port; -1 turns it off, 0 picks a free port (default: ${DEFAULT-VALUE}).")
+    int consolePort;
+
+    @Option(names = "--console-address", paramLabel = "ADDR", defaultValue = "127.0.0.1",
+            description = "Address the console endpoint binds to (default: ${DEFAULT-VALUE}; 0.0.0.0 for clients on "
+                    + "other machines: the endpoint is TLS and checks every caller's token with the apiserver).")
+    String consoleAddress;
+
+    @Option(names = "--console-advertise", paramLabel = "HOST",
+            description = "Name or address clients reach the console endpoint at (default: the bind address, or "
+                    + "this machine's name when binding 0.0.0.0).")
+    String consoleAdvertise;
 
     /** Converts 15s / 500ms / 2m / PT15S. */
     public static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
@@ -127,7 +153,7 @@ public class AgentCommand implements Callable<Integer> {
     /** The configuration these options describe. */
     public AgentConfig config() {
         return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, null,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort);
+                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri);
     }
 
     @Override
@@ -150,9 +176,14 @@ public class AgentCommand implements Callable<Integer> {
             stopped.countDown();
         }, "virtfleet-agent-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
+        ConsoleServer[] console = {null};
         try {
             agent.start();
             awaitLibvirt(agent);
+            if (consolePort >= 0) {
+                console[0] = new ConsoleServer(agent.client(), host, libvirtUri,
+                        new InetSocketAddress(consoleAddress, consolePort), consoleAdvertise).start();
+            }
         } catch (RuntimeException | StartupFailure e) {
             Runtime.getRuntime().removeShutdownHook(hook);
             agent.close();
@@ -162,6 +193,11 @@ public class AgentCommand implements Callable<Integer> {
             }
             throw e;
         }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (console[0] != null) {
+                console[0].close();
+            }
+        }, "virtfleet-console-shutdown"));
         stopped.await();
         return 0;
     }

@@ -22,10 +22,15 @@ import java.util.Objects;
  * @param guestChannelDir where domains' guest channel sockets live (published in Host.spec; null: no channel)
  * @param healthPort    port of /healthz and /readyz (-1: off, the in-process default; 0: any free port)
  * @param metricsPort   port of /metrics (-1: off, the in-process default; 0: any free port; may equal healthPort)
+ * @param sharedRoots   allowed roots on storage other hosts share at the same path (published in Host.spec; a VM can
+ *                      be live-migrated only when all its files are under roots both hosts share)
+ * @param migrationUri  libvirt URI by which other hosts' libvirtd reach this one for a live migration (published in
+ *                      Host.spec; null: this host accepts no migrations)
  */
 public record AgentConfig(String host, String libvirtUri, List<String> allowedRoots, String domainPrefix,
                           Duration leaseDuration, Duration resync, int workers, List<String> probeUris,
-                          String consoleLogDir, String guestChannelDir, int healthPort, int metricsPort) {
+                          String consoleLogDir, String guestChannelDir, int healthPort, int metricsPort,
+                          List<String> sharedRoots, String migrationUri) {
     public static final String DEFAULT_URI = "qemu:///system";
     public static final Duration DEFAULT_LEASE_DURATION = Duration.ofSeconds(15);
     public static final Duration DEFAULT_RESYNC = Duration.ofSeconds(30);
@@ -51,6 +56,22 @@ public record AgentConfig(String host, String libvirtUri, List<String> allowedRo
         }
         workers = workers <= 0 ? DEFAULT_WORKERS : workers;
         probeUris = probeUris == null ? HostProbe.WELL_KNOWN_URIS : List.copyOf(probeUris);
+        sharedRoots = sharedRoots == null ? List.of() : List.copyOf(sharedRoots);
+        migrationUri = migrationUri == null || migrationUri.isBlank() ? null : migrationUri;
+    }
+
+    /** Without migration settings. */
+    public AgentConfig(String host, String libvirtUri, List<String> allowedRoots, String domainPrefix,
+                       Duration leaseDuration, Duration resync, int workers, List<String> probeUris,
+                       String consoleLogDir, String guestChannelDir, int healthPort, int metricsPort) {
+        this(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris, consoleLogDir,
+                guestChannelDir, healthPort, metricsPort, null, null);
+    }
+
+    /** Accepts live migrations at {@code uri}; {@code shared}: allowed roots on storage shared with other hosts. */
+    public AgentConfig withMigration(String uri, List<String> shared) {
+        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
+                consoleLogDir, guestChannelDir, healthPort, metricsPort, shared, uri);
     }
 
     public AgentConfig(String host, String libvirtUri, List<String> allowedRoots, String domainPrefix,
@@ -69,17 +90,17 @@ public record AgentConfig(String host, String libvirtUri, List<String> allowedRo
     /** Serves /healthz and /readyz on {@code healthPort} and /metrics on {@code metricsPort} (-1: off, 0: any). */
     public AgentConfig withPorts(int health, int metrics) {
         return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir, health, metrics);
+                consoleLogDir, guestChannelDir, health, metrics, sharedRoots, migrationUri);
     }
 
     public AgentConfig withConsoleLogDir(String dir) {
         return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                dir, guestChannelDir, healthPort, metricsPort);
+                dir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri);
     }
 
     public AgentConfig withGuestChannelDir(String dir) {
         return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, dir, healthPort, metricsPort);
+                consoleLogDir, dir, healthPort, metricsPort, sharedRoots, migrationUri);
     }
 
     /** Defaults for everything but the host. */
@@ -89,58 +110,41 @@ public record AgentConfig(String host, String libvirtUri, List<String> allowedRo
 
     public AgentConfig withLibvirtUri(String uri) {
         return new AgentConfig(host, uri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort);
+                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri);
     }
 
     public AgentConfig withAllowedRoots(List<String> roots) {
         return new AgentConfig(host, libvirtUri, roots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort);
+                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri);
     }
 
     public AgentConfig withDomainPrefix(String prefix) {
         return new AgentConfig(host, libvirtUri, allowedRoots, prefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort);
+                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri);
     }
 
     public AgentConfig withLeaseDuration(Duration d) {
         return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, d, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort);
+                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri);
     }
 
     public AgentConfig withResync(Duration d) {
         return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, d, workers, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort);
+                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri);
     }
 
     public AgentConfig withWorkers(int n) {
         return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, n, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort);
+                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri);
     }
 
     public AgentConfig withProbeUris(List<String> uris) {
         return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, uris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort);
+                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri);
     }
 
     /** Parses {@code 15s}, {@code 500ms}, {@code 2m}, {@code 1h} or ISO-8601 {@code PT15S}. */
     public static Duration parseDuration(String s) {
-        String t = s.strip();
-        try {
-            if (t.startsWith("P") || t.startsWith("p")) {
-                return Duration.parse(t);
-            }
-            if (t.endsWith("ms")) {
-                return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
-            }
-            long n = Long.parseLong(t.substring(0, t.length() - 1));
-            return switch (t.charAt(t.length() - 1)) {
-                case 's' -> Duration.ofSeconds(n);
-                case 'm' -> Duration.ofMinutes(n);
-                case 'h' -> Duration.ofHours(n);
-                default -> throw new IllegalArgumentException();
-            };
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException("invalid duration '" + s + "' (use e.g. 15s, 500ms, 2m, 1h)");
-        }
+        return io.virtfleet.reconcilers.lifecycle.Durations.parse(s);
     }
 }

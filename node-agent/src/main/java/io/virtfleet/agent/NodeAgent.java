@@ -79,6 +79,11 @@ public final class NodeAgent implements AutoCloseable {
         return new NodeAgent(config, c, true);
     }
 
+    /** The client the agent talks to the apiserver with (also the console endpoint's, for its reviews). */
+    public KubernetesClient client() {
+        return client;
+    }
+
     public AgentConfig config() {
         return config;
     }
@@ -128,6 +133,7 @@ public final class NodeAgent implements AutoCloseable {
         probe = new HostProbe(libvirt, config.probeUris());
         controller = new DomainController(client, libvirt, config.host(), validator, config.resync(),
                 config.workers(), scheduler);
+        controller.enableMigrations(config.sharedRoots());
 
         metrics.libvirt(libvirt::isConnected, libvirt::connections);
         DomainController dc = controller;
@@ -141,7 +147,7 @@ public final class NodeAgent implements AutoCloseable {
         }
         controller.start();
         snapshots = new io.virtfleet.agent.snapshot.SnapshotController(client, libvirt, config.host(),
-                new PathPolicy(config.allowedRoots()));
+                new PathPolicy(config.allowedRoots()), controller.locks());
         snapshots.start();
     }
 

@@ -75,7 +75,8 @@ final class DomainObjects {
         DomainSpec b = current.getSpec();
         if (!Objects.equals(a.host, b.host) || !Objects.equals(a.powerState, b.powerState)
                 || !Objects.equals(a.uuid, b.uuid) || !Objects.equals(a.domainXml, b.domainXml)
-                || !Objects.equals(a.genid, b.genid) || !Objects.equals(a.restartGeneration, b.restartGeneration)
+                || !Objects.equals(a.genid, b.genid) || !Objects.equals(a.genidGeneration, b.genidGeneration)
+                || !Objects.equals(a.restartGeneration, b.restartGeneration)
                 || !Objects.equals(a.shutdownTimeoutSeconds, b.shutdownTimeoutSeconds)) {
             return false;
         }

@@ -78,7 +78,7 @@ final class HostWatch extends AbstractEventSource<Host, VirtualMachine> {
             t.setDaemon(true);
             return t;
         });
-        hosts = client.resources(Host.class).runnableInformer(0);
+        hosts = client.resources(Host.class).runnableInformer(0).itemStore(new PrunedItemStore<>());
         hosts.addEventHandler(new ResourceEventHandler<>() {
             @Override
             public void onAdd(Host h) {
@@ -95,7 +95,8 @@ final class HostWatch extends AbstractEventSource<Host, VirtualMachine> {
                 hostChanged(h.getMetadata().getName());
             }
         });
-        leases = client.leases().inNamespace(ApiGroup.SYSTEM_NAMESPACE).runnableInformer(0);
+        leases = client.leases().inNamespace(ApiGroup.SYSTEM_NAMESPACE).runnableInformer(0)
+                .itemStore(new PrunedItemStore<>());
         leases.addEventHandler(new ResourceEventHandler<>() {
             @Override
             public void onAdd(Lease l) {

@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.time.Duration;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -85,7 +86,27 @@ public final class OperatorCommand implements Callable<Integer> {
 
     /** The virtfleet.io/v1alpha1 resources the operator watches or writes. */
     static final List<String> RESOURCES = List.of("virtualmachines", "domains", "hosts", "virtualmachinesnapshots",
-            "virtualmachinerestores", "virtualmachineclones", "virtualmachinebackups", "virtualmachinefailovers");
+            "virtualmachinerestores", "virtualmachineclones", "virtualmachinebackups", "virtualmachinefailovers",
+            "virtualmachinemigrations");
+    @Option(names = "--request-pending-deadline", paramLabel = "DURATION", defaultValue = "10m",
+            converter = DurationConverter.class,
+            description = "How long a snapshot, restore, clone or backup may wait to be taken up (no phase, or "
+                    + "Pending) after its creation before it fails (default: ${DEFAULT-VALUE}).")
+    Duration requestPendingDeadline;
+
+    @Option(names = "--request-work-deadline", paramLabel = "DURATION", defaultValue = "60m",
+            converter = DurationConverter.class,
+            description = "How long a snapshot, restore, clone or backup may take in all (copying disks, creating "
+                    + "the new VM) after its creation before it fails (default: ${DEFAULT-VALUE}).")
+    Duration requestWorkDeadline;
+
+    /** Converts 15s / 500ms / 2m / 1h / PT15S. */
+    public static final class DurationConverter implements picocli.CommandLine.ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            return io.virtfleet.reconcilers.lifecycle.Durations.parse(value);
+        }
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -97,7 +118,9 @@ public final class OperatorCommand implements Callable<Integer> {
                 .reconcileThreads(threads)
                 .healthPort(healthPort)
                 .metricsPort(metricsPort)
-                .exitOnLostLeadership(true);
+                .exitOnLostLeadership(true)
+                .requestDeadlines(new io.virtfleet.reconcilers.requests.RequestDeadlines.Limits(requestPendingDeadline,
+                        requestWorkDeadline));
         if (namespaces != null && !namespaces.isEmpty()) {
             Set<String> ns = new LinkedHashSet<>();
             for (String n : namespaces) {

@@ -2,6 +2,8 @@ package io.virtfleet.operator;
 
 import io.virtfleet.api.v1alpha1.ApiGroup;
 
+import io.virtfleet.reconcilers.requests.RequestDeadlines;
+
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
@@ -26,12 +28,13 @@ import java.util.UUID;
  * @param healthPort             port of /healthz and /readyz; negative: off, 0: any free port
  * @param metricsPort            port of /metrics (Prometheus text); negative: off, 0: any free port
  * @param clock                  time source (tests)
+ * @param requestDeadlines       how long a snapshot, restore, clone or backup may stay unfinished (from its creation)
  */
 public record OperatorConfig(Set<String> namespaces, boolean leaderElection, String leaseName, String leaseNamespace,
                              String identity, Duration leaseDuration, Duration renewDeadline, Duration retryPeriod,
                              boolean exitOnLostLeadership, int shutdownTimeoutSeconds, Duration pendingRetry,
                              Duration maxReconcileInterval, int reconcileThreads, int healthPort,
-                             int metricsPort, Clock clock) {
+                             int metricsPort, Clock clock, RequestDeadlines.Limits requestDeadlines) {
     public static final String DEFAULT_LEASE_NAME = "virtfleet-operator";
     public static final int DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 120;
     /** The ports deploy/base's probes and metrics Service use (the command's defaults; off when embedded). */
@@ -44,6 +47,7 @@ public record OperatorConfig(Set<String> namespaces, boolean leaderElection, Str
         Objects.requireNonNull(leaseNamespace);
         Objects.requireNonNull(identity);
         Objects.requireNonNull(clock);
+        requestDeadlines = requestDeadlines == null ? RequestDeadlines.Limits.DEFAULT : requestDeadlines;
     }
 
     public static Builder builder() {
@@ -68,11 +72,13 @@ public record OperatorConfig(Set<String> namespaces, boolean leaderElection, Str
         b.healthPort = healthPort;
         b.metricsPort = metricsPort;
         b.clock = clock;
+        b.requestDeadlines = requestDeadlines;
         return b;
     }
 
     public static final class Builder {
         private Set<String> namespaces = Set.of();
+        private RequestDeadlines.Limits requestDeadlines = RequestDeadlines.Limits.DEFAULT;
         private boolean leaderElection;
         private String leaseName = DEFAULT_LEASE_NAME;
         private String leaseNamespace = ApiGroup.SYSTEM_NAMESPACE;
@@ -158,6 +164,11 @@ public record OperatorConfig(Set<String> namespaces, boolean leaderElection, Str
             return this;
         }
 
+        public Builder requestDeadlines(RequestDeadlines.Limits limits) {
+            this.requestDeadlines = limits;
+            return this;
+        }
+
         public Builder clock(Clock clock) {
             this.clock = clock;
             return this;
@@ -166,7 +177,7 @@ public record OperatorConfig(Set<String> namespaces, boolean leaderElection, Str
         public OperatorConfig build() {
             return new OperatorConfig(namespaces, leaderElection, leaseName, leaseNamespace, identity, leaseDuration,
                     renewDeadline, retryPeriod, exitOnLostLeadership, shutdownTimeoutSeconds, pendingRetry,
-                    maxReconcileInterval, reconcileThreads, healthPort, metricsPort, clock);
+                    maxReconcileInterval, reconcileThreads, healthPort, metricsPort, clock, requestDeadlines);
         }
     }
 

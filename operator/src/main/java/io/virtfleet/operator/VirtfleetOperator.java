@@ -10,6 +10,7 @@ import io.virtfleet.observability.HttpEndpoints;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -33,6 +34,7 @@ public final class VirtfleetOperator implements AutoCloseable {
     private final OperatorMetrics metrics = new OperatorMetrics();
     private volatile Operator operator;
     private volatile HttpEndpoints endpoints;
+    private volatile EventRecorder events;
     private volatile boolean started;
 
     public VirtfleetOperator() {
@@ -63,6 +65,7 @@ public final class VirtfleetOperator implements AutoCloseable {
             }
         }
         EventRecorder events = new EventRecorder(client, config.identity(), config.clock());
+        this.events = events;
         Operator op = new Operator(o -> {
             o.withKubernetesClient(client);
             o.withCloseClientOnStop(false);
@@ -83,8 +86,11 @@ public final class VirtfleetOperator implements AutoCloseable {
                 o.settingNamespaces(config.namespaces());
             }
             o.withReconciliationMaxInterval(config.maxReconcileInterval());
+            // The VM cache without managedFields and kubectl's last-applied copy (PrunedItemStore).
+            o.withItemStore(new PrunedItemStore<>());
         });
         io.virtfleet.operator.protection.Protection.register(op, config, events);
+        io.virtfleet.operator.migration.MigrationController.register(op, config, events);
         operator = op;
         op.start();
         started = true;
@@ -206,6 +212,9 @@ public final class VirtfleetOperator implements AutoCloseable {
         } finally {
             if (endpoints != null) {
                 endpoints.close();
+            }
+            if (events != null) {
+                events.close(Duration.ofSeconds(5));
             }
             stopped.countDown();
             LOG.info("virtfleet operator {} stopped", config.identity());

@@ -27,6 +27,8 @@ import io.virtfleet.api.v1alpha1.DomainSpec;
 import io.virtfleet.api.v1alpha1.DomainStatus;
 import io.virtfleet.api.v1alpha1.HostSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
+import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
+import io.virtfleet.api.v1alpha1.VirtualMachineRestoreStatus;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineStatus;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
@@ -84,6 +86,8 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
     private static final Duration WAIT_FOR_DOMAIN_DELETION = Duration.ofSeconds(2);
     private static final Duration APPLY_RETRY = Duration.ofSeconds(10);
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The primary cache's index of VMs by host path ({@link DiskClaims#paths}). */
+    static final String PATH_INDEX = "virtfleet.io/host-path";
 
     private final OperatorConfig config;
     private final EventRecorder events;
@@ -91,6 +95,7 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
     private final Placements placements = new Placements();
     private final Object scheduleLock = new Object();
     private volatile InformerEventSource<Domain, VirtualMachine> domains;
+    private volatile InformerEventSource<VirtualMachineRestore, VirtualMachine> restores;
     private volatile HostWatch hostWatch;
     private volatile IndexerResourceCache<VirtualMachine> vms;
 
@@ -132,6 +137,9 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
     @Override
     public List<EventSource<?, VirtualMachine>> prepareEventSources(EventSourceContext<VirtualMachine> context) {
         vms = context.getPrimaryCache();
+        // VMs by the host paths they use, kept by the informer with its cache: the namespace-isolation check looks
+        // only at the VMs that share a path with the reconciled one instead of scanning every VM on every pass.
+        vms.addIndexer(PATH_INDEX, vm -> DiskClaims.paths(vm.getSpec()));
         domains = new InformerEventSource<>(InformerEventSourceConfiguration.from(Domain.class, VirtualMachine.class)
                 .withName("domains")
                 .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(VirtualMachine.class))
@@ -139,9 +147,18 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
                 // just run), and at start-up JOSDK reconciles every VM anyway. fabric8 delivers the initial list's
                 // adds asynchronously, so without this most VMs were reconciled twice after a restart.
                 .withOnAddFilter(d -> false)
+                .withItemStore(new PrunedItemStore<>())
+                .build(), context);
+        // A restore's status carries the generation ID the operator chose for it; this reconciler is the one writer
+        // of Domain.spec.genid and pins it from there (restoreStamps).
+        restores = new InformerEventSource<>(InformerEventSourceConfiguration
+                .from(VirtualMachineRestore.class, VirtualMachine.class)
+                .withName("restores")
+                .withSecondaryToPrimaryMapper(r -> r.getSpec() == null || r.getSpec().vmName == null ? Set.of()
+                        : Set.of(new ResourceID(r.getSpec().vmName, r.getMetadata().getNamespace())))
                 .build(), context);
         hostWatch = new HostWatch(context.getClient(), config.clock(), this::affectedBy);
-        return List.of(domains, hostWatch);
+        return List.of(domains, restores, hostWatch);
     }
 
     /** VMs waiting for a host, and those placed on {@code host}. */
@@ -160,6 +177,24 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         return out;
     }
 
+    /** The cached VMs that use any host path {@code vm} uses (itself included). */
+    private List<VirtualMachine> sharingPaths(VirtualMachine vm) {
+        List<String> paths = DiskClaims.paths(vm.getSpec());
+        if (vms == null || paths.isEmpty()) {
+            return List.of();
+        }
+        if (paths.size() == 1) {
+            return vms.byIndex(PATH_INDEX, paths.get(0));
+        }
+        Map<ResourceID, VirtualMachine> out = new java.util.LinkedHashMap<>();
+        for (String p : paths) {
+            for (VirtualMachine other : vms.byIndex(PATH_INDEX, p)) {
+                out.putIfAbsent(ResourceID.fromResource(other), other);
+            }
+        }
+        return new ArrayList<>(out.values());
+    }
+
     private Domain domain(ResourceID id) {
         return domains == null ? null : domains.get(id).orElse(null);
     }
@@ -171,6 +206,8 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         ResourceID id = ResourceID.fromResource(vm);
         List<Note> notes = new ArrayList<>();
         Domain domain = domain(id);
+        // Keeps the per-host tally the scheduler reads current (this VM's size and host as of this pass).
+        placements.observe(vm, placements.hostOf(vm, domain));
 
         // A Domain of the same name that is not this VM's (a previous VM of that name, or someone else's object).
         if (domain != null && !DomainObjects.ownedBy(domain, vm)) {
@@ -192,7 +229,7 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         List<String> errors = messages(VirtualMachineValidator.validate(vm,
                 new ValidationContext(host != null ? roots(hostView) : List.of("/"))));
         // Namespace isolation: host files another namespace's earlier VM uses (re-checked: that VM may go away).
-        List<String> claims = messages(DiskClaims.conflicts(vm, vms != null ? vms.list().toList() : List.of()));
+        List<String> claims = messages(DiskClaims.conflicts(vm, sharingPaths(vm)));
         errors.addAll(claims);
         if (!errors.isEmpty()) {
             VirtualMachineStatus next = StatusFolder.fold(StatusFolder.input(vm, now).validationErrors(errors)
@@ -207,7 +244,7 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
                 host = placements.hostOf(vm, domain);
                 if (host == null) {
                     decision = Scheduler.choose(vm, hostWatch.views(),
-                            placements.placedByHost(vms.list(), this::domain), now);
+                            placements.usage(vm, vms.list(), this::domain), now);
                     if (decision.isScheduled()) {
                         host = decision.host();
                         placements.assume(vm, host);
@@ -229,7 +266,8 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         // Render for the host.
         DomainXml rendered = null;
         String renderError = null;
-        String genid = renderGenid(vm, domain);
+        GenidPolicy.Stamp genidStamp = renderGenid(vm, domain, restoreStamps(vm));
+        String genid = genidStamp != null ? genidStamp.genid() : null;
         try {
             HostSpec hostSpec = hostWatch.spec(host);
             HostInfo hostInfo = new HostInfo(host, roots(hostView), hostView != null ? hostView.domainPrefix() : null,
@@ -262,6 +300,7 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         spec.uuid = rendered.uuid();
         spec.domainXml = rendered.xml();
         spec.genid = genid != null ? genid : explicitGenid(vm.getSpec());
+        spec.genidGeneration = genidStamp != null && genidStamp.generation() > 0 ? genidStamp.generation() : null;
         spec.restartGeneration = plan.restartGeneration();
         spec.shutdownTimeoutSeconds = config.shutdownTimeoutSeconds();
         Map<String, String> annotations = new HashMap<>();
@@ -416,6 +455,7 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         c.uuid = s.uuid;
         c.domainXml = s.domainXml;
         c.genid = s.genid;
+        c.genidGeneration = s.genidGeneration;
         c.restartGeneration = s.restartGeneration;
         c.shutdownTimeoutSeconds = s.shutdownTimeoutSeconds;
         return c;
@@ -440,27 +480,58 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
     }
 
     /**
-     * The genid to render: once libvirt reports one (auto-generated or after a restore), keep rendering exactly that
-     * value, so redefining the domain never makes libvirt generate a new one (seed 001: no change on plain restart).
-     * null before that, and for genid none: the renderer follows spec.genid. While the agent's report predates the
-     * Domain's spec (status.observedGeneration behind metadata.generation) the genid pinned in the spec wins: after
-     * a failover the Domain carries the new genid for the new host, and the status is still the lost host's.
+     * The genid to render, with its genidGeneration: of the one pinned in the Domain, the one the agent reports libvirt
+     * has (or, with no report, the VM's status), and those the operator recorded on this VM's restores, the newest
+     * generation ({@link GenidPolicy#newest}): a stale report or a lagging cache can never bring an older genid back.
+     * Once libvirt reports a genid it generated for {@code <genid/>}, exactly that value is rendered, so a redefine
+     * never makes libvirt generate another. null before that, and for genid none: the renderer follows spec.genid.
      */
-    static String renderGenid(VirtualMachine vm, Domain domain) {
+    public static GenidPolicy.Stamp renderGenid(VirtualMachine vm, Domain domain, List<GenidPolicy.Stamp> restores) {
         if (vm.getSpec() != null && VirtualMachineValidator.GENID_NONE.equals(vm.getSpec().genid)) {
             return null;
         }
-        if (domain != null && domain.getSpec() != null && Guids.isGuid(domain.getSpec().genid)
-                && domain.getStatus() != null && domain.getStatus().observedGeneration != null
-                && domain.getMetadata().getGeneration() != null
-                && domain.getStatus().observedGeneration < domain.getMetadata().getGeneration()) {
-            return Guids.normalize(domain.getSpec().genid);
-        }
-        String observed = domain != null && domain.getStatus() != null ? domain.getStatus().genid : null;
+        GenidPolicy.Stamp pinned = domain != null && domain.getSpec() != null
+                ? GenidPolicy.Stamp.of(domain.getSpec().genid, domain.getSpec().genidGeneration) : null;
+        DomainStatus ds = domain != null ? domain.getStatus() : null;
+        GenidPolicy.Stamp observed = ds != null ? nonNil(GenidPolicy.Stamp.of(ds.genid, ds.genidGeneration)) : null;
         if (observed == null && vm.getStatus() != null) {
-            observed = vm.getStatus().genid;
+            observed = nonNil(GenidPolicy.Stamp.of(vm.getStatus().genid, vm.getStatus().genidGeneration));
         }
-        return Guids.isGuid(observed) && !Guids.isNil(Guids.normalize(observed)) ? Guids.normalize(observed) : null;
+        // A report that predates the Domain's spec (status.observedGeneration behind metadata.generation) does not
+        // win a tie: e.g. after a failover the Domain carries the new host's genid and the status is the lost host's.
+        boolean current = ds == null || ds.observedGeneration == null || domain.getMetadata().getGeneration() == null
+                || ds.observedGeneration >= domain.getMetadata().getGeneration();
+        GenidPolicy.Stamp out = GenidPolicy.newest(pinned, observed, current);
+        for (GenidPolicy.Stamp r : restores) {
+            out = GenidPolicy.newest(out, r, false);
+        }
+        return out;
+    }
+
+    static GenidPolicy.Stamp renderGenid(VirtualMachine vm, Domain domain) {
+        return renderGenid(vm, domain, List.of());
+    }
+
+    private static GenidPolicy.Stamp nonNil(GenidPolicy.Stamp s) {
+        return s == null || Guids.isNil(s.genid()) ? null : s;
+    }
+
+    /** The generation IDs the operator recorded on this VM's restores that have not failed. */
+    private List<GenidPolicy.Stamp> restoreStamps(VirtualMachine vm) {
+        if (restores == null) {
+            return List.of();
+        }
+        List<GenidPolicy.Stamp> out = new ArrayList<>();
+        String name = vm.getMetadata().getName();
+        restores.list(vm.getMetadata().getNamespace(), r -> r.getSpec() != null && name.equals(r.getSpec().vmName)
+                && r.getStatus() != null && !VirtualMachineRestoreStatus.PHASE_FAILED.equals(r.getStatus().phase)
+                && r.getStatus().genidGeneration != null).forEach(r -> {
+                    GenidPolicy.Stamp st = GenidPolicy.Stamp.of(r.getStatus().genid, r.getStatus().genidGeneration);
+                    if (st != null) {
+                        out.add(st);
+                    }
+                });
+        return out;
     }
 
     private static String explicitGenid(VirtualMachineSpec spec) {

@@ -86,7 +86,7 @@ class ClonePlanTrustTest extends OperatorTestSupport {
         agentWrites("ct-c1", null, host);
         eventually().untilAsserted(() -> assertThat(vm(ns, "ct-dst-1")).isNotNull()
                 .satisfies(v -> assertThat(v.getSpec().disks.get(0).volume.path)
-                        .isEqualTo("/var/lib/virtfleet/images/ct-dst-1-root.qcow2")));
+                        .isEqualTo("/var/lib/virtfleet/images/" + ns + "_ct-dst-1_root.qcow2")));
     }
 
     @Test

@@ -29,13 +29,16 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /** The VirtualMachine controller against a real apiserver, with a FAKE agent per test playing the host side. */
 class VirtualMachineReconcilerTest extends OperatorTestSupport {
     static String ns;
+    /** A second namespace the operator watches (host files are not shared across namespaces). */
+    static String other;
     static VirtfleetOperator operator;
     final List<FakeAgent> agents = new ArrayList<>();
 
     @BeforeAll
     static void startOperator() {
         ns = newNamespace("vmrec");
-        operator = startOperator(OperatorConfig.builder(), ns);
+        other = newNamespace("vmrec2");
+        operator = startOperator(OperatorConfig.builder(), ns, other);
     }
 
     @AfterAll
@@ -300,6 +303,35 @@ class VirtualMachineReconcilerTest extends OperatorTestSupport {
                 });
         assertThat(domain(ns, "badsyntax")).isNull();
         assertNoDrift(ns, "multicast");
+    }
+
+    @Test
+    void aHostFileAnotherNamespacesVmUsesIsRefusedUntilThatVmLetsGoOfIt() {
+        FakeAgent agent = host();
+        String shared = "/var/lib/virtfleet/images/shared-" + agent.host + ".qcow2";
+        TestVm first = new TestVm(ns, "owner-" + agent.host).on(agent.host);
+        first.diskPath = shared;
+        apply(first);
+        eventually().until(() -> domain(ns, first.name) != null);
+
+        TestVm second = new TestVm(other, "taker-" + agent.host).on(agent.host);
+        second.diskPath = shared;
+        apply(second);
+        eventually().untilAsserted(() -> {
+            Condition f = condition(vm(other, second.name), "Failure");
+            assertThat(f.getStatus()).isEqualTo("True");
+            assertThat(f.getReason()).isEqualTo("ValidationFailed");
+            assertThat(f.getMessage()).contains("spec.disks[0].volume.path")
+                    .contains("in use by a VirtualMachine of another namespace");
+        });
+        assertThat(domain(other, second.name)).isNull();
+
+        // The first VM moves to another image: the cache's path index follows the change, and the second VM's
+        // next look (pendingRetry, 30 s by default) finds the file free.
+        first.diskPath = "/var/lib/virtfleet/images/moved-" + agent.host + ".qcow2";
+        apply(first);
+        eventually().atMost(Duration.ofSeconds(60)).until(() -> domain(other, second.name) != null);
+        assertThat(domain(other, second.name).getSpec().domainXml).contains(shared);
     }
 
     @Test

@@ -34,6 +34,11 @@ public class DomainSpec {
     @JsonPropertyDescription("Generation ID the domain must carry before it next runs; empty for none or libvirt-generated.")
     public String genid;
 
+    @JsonPropertyDescription("Counts the generation IDs of this VM: raised by one with every new one virtfleet asks for "
+            + "(snapshot restore, failover, ...). The agent never defines a generation ID whose generation is below "
+            + "the one libvirt's domain carries, so an older generation ID can never come back. Absent means 0.")
+    public Long genidGeneration;
+
     @JsonPropertyDescription("Start request counter: when it differs from status.observedRestartGeneration and powerState "
             + "is Running, the agent (re)starts the domain (stopping it first if it runs) and records the value. A "
             + "domain that stopped on its own is not started again until this is bumped.")
@@ -41,4 +46,9 @@ public class DomainSpec {
 
     @JsonPropertyDescription("Seconds a graceful shutdown may take before the domain is destroyed.")
     public Integer shutdownTimeoutSeconds;
+
+    @JsonPropertyDescription("A live migration in progress (set by the operator's migration controller): while set, "
+            + "the source host's agent drives it instead of its usual pass, and the target host's agent does not "
+            + "fence the arriving domain.")
+    public DomainMigration migration;
 }

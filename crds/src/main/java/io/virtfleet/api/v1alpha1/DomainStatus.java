@@ -25,6 +25,10 @@ public class DomainStatus {
     @JsonPropertyDescription("Generation ID as libvirt reports it in the live (or persistent) XML.")
     public String genid;
 
+    @JsonPropertyDescription("The genidGeneration libvirt's domain is stamped with for that generation ID (see "
+            + "spec.genidGeneration).")
+    public Long genidGeneration;
+
     @JsonPropertyDescription("PID of the QEMU process, when there is one.")
     public Long pid;
 

@@ -26,6 +26,15 @@ public class HostSpec {
             + "to an in-guest helper (the project's test guest runs commands there); absent: no such channel.")
     public String guestChannelDir;
 
+    @JsonPropertyDescription("Allowed roots that are on storage every host with the same root shares at the same path "
+            + "(NFS, a cluster filesystem): a VM can be live-migrated only when all its disks are under a root both "
+            + "hosts declare shared.")
+    public List<String> sharedDiskRoots = new ArrayList<>();
+
+    @JsonPropertyDescription("libvirt URI by which other hosts' libvirtd reach this host's for a peer-to-peer live "
+            + "migration (e.g. qemu+tls://node-b/system); absent: this host accepts no migrations.")
+    public String migrationUri;
+
     @JsonPropertyDescription("No new VMs are scheduled here when true.")
     public Boolean unschedulable;
 }

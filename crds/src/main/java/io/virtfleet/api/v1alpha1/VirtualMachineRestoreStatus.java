@@ -18,8 +18,15 @@ public class VirtualMachineRestoreStatus {
     @JsonPropertyDescription("True once the VM runs (or is stopped) from the snapshot with its new generation ID.")
     public Boolean complete;
 
-    @JsonPropertyDescription("The new generation ID the VM got (none when spec.genid is none).")
+    @JsonPropertyDescription("The new generation ID of the VM: chosen by the operator when it accepts the restore "
+            + "(recorded here first, so a retry or a restarted operator reuses it) and applied by the agent exactly; "
+            + "a revert to a snapshot taken while the VM ran starts a new QEMU, for which libvirt generates the "
+            + "generation ID itself: the agent then records libvirt's value here. None when spec.genid is none.")
     public String genid;
+
+    @JsonPropertyDescription("The VM's genidGeneration with this restore's generation ID (see "
+            + "VirtualMachine status.genidGeneration).")
+    public Long genidGeneration;
 
     @JsonPropertyDescription("The generation ID before the restore.")
     public String previousGenid;

@@ -27,6 +27,11 @@ public class VirtualMachineStatus {
     @JsonPropertyDescription("Current VM generation ID as libvirt reports it.")
     public String genid;
 
+    @JsonPropertyDescription("How many generation IDs virtfleet has given this VM after its first (each snapshot "
+            + "restore, failover, ... adds one); only ever increases, so a stale report cannot bring an older genid "
+            + "back.")
+    public Long genidGeneration;
+
     @JsonPropertyDescription("Every change of the generation ID, oldest first, with its reason.")
     public List<GenidChange> genidHistory = new ArrayList<>();
 

@@ -70,6 +70,8 @@ class DeployOnApiserverTest {
     static final ResourceDefinitionContext VMS = crd("VirtualMachine", "virtualmachines", true);
     static final ResourceDefinitionContext DOMAINS = crd("Domain", "domains", true);
     static final ResourceDefinitionContext HOSTS = crd("Host", "hosts", false);
+    static final ResourceDefinitionContext SNAPSHOTS = crd("VirtualMachineSnapshot", "virtualmachinesnapshots", true);
+    static final ResourceDefinitionContext BACKUPS = crd("VirtualMachineBackup", "virtualmachinebackups", true);
 
     EmbeddedControlPlane cp;
     KubernetesClient admin;
@@ -97,6 +99,16 @@ class DeployOnApiserverTest {
             admin.genericKubernetesResources(DOMAINS).inNamespace(TENANT).resource(d).create();
         }
         admin.genericKubernetesResources(HOSTS).resource(host(OTHER_HOST)).create();
+        // Requests the operator handed to each host (labelled), a backup with the plan the operator wrote.
+        for (String[] req : new String[][] {{"snap-mine", MY_HOST}, {"snap-other", OTHER_HOST}}) {
+            admin.genericKubernetesResources(SNAPSHOTS).inNamespace(TENANT).resource(request("VirtualMachineSnapshot",
+                    req[0], req[1], Map.of("vmName", "web-1"))).create();
+        }
+        admin.genericKubernetesResources(BACKUPS).inNamespace(TENANT).resource(request("VirtualMachineBackup",
+                "bk-mine", MY_HOST, Map.of("vmName", "web-1", "destination", "/var/lib/virtfleet/backups"))).create();
+        status(admin, BACKUPS, "bk-mine", "{\"status\":{\"phase\":\"Pending\",\"location\":"
+                + "\"/var/lib/virtfleet/backups/bk-mine\",\"vmSpec\":\"{}\",\"disks\":{\"/var/lib/virtfleet/"
+                + "images/web-1.qcow2\":\"/var/lib/virtfleet/backups/bk-mine/web-1.qcow2\"}}}");
         admin.leases().inNamespace(ApiGroup.SYSTEM_NAMESPACE).resource(lease(ApiGroup.leaseName(OTHER_HOST))).create();
 
         // Admission policies are compiled and picked up asynchronously: wait until they bite. (Their status, with
@@ -136,7 +148,8 @@ class DeployOnApiserverTest {
         assertThat(admin.admissionRegistration().v1().validatingAdmissionPolicies().list().getItems())
                 .extracting(p -> p.getMetadata().getName())
                 .containsExactlyInAnyOrder("virtfleet-agent-own-domains", "virtfleet-agent-own-host",
-                        "virtfleet-agent-own-lease", "virtfleet-operator-vm-spec");
+                        "virtfleet-agent-own-lease", "virtfleet-agent-own-requests", "virtfleet-agent-backup-plan",
+                        "virtfleet-agent-copy-plan", "virtfleet-operator-vm-spec");
     }
 
     @Test
@@ -431,6 +444,38 @@ class DeployOnApiserverTest {
         }
 
         @Test
+        void writesOnlyTheRequestsHandedToItsHostAndNotTheirPlan() {
+            assertThatCode(() -> status(agent, SNAPSHOTS, "snap-mine", "{\"status\":{\"phase\":\"Succeeded\"}}"))
+                    .doesNotThrowAnyException();
+            assertThatCode(() -> merge(agent, SNAPSHOTS, "snap-mine",
+                    "{\"metadata\":{\"finalizers\":[\"virtfleet.io/agent-snapshot\"]}}")).doesNotThrowAnyException();
+            assertThatCode(() -> merge(agent, SNAPSHOTS, "snap-mine", "{\"metadata\":{\"finalizers\":null}}"))
+                    .doesNotThrowAnyException();
+            assertThatCode(() -> status(agent, BACKUPS, "bk-mine", "{\"status\":{\"phase\":\"InProgress\"}}"))
+                    .doesNotThrowAnyException();
+            // a second agent (another host) may not write this host's requests
+            KubernetesClient other = agent(OTHER_HOST);
+            denied(() -> status(other, SNAPSHOTS, "snap-mine", "{\"status\":{\"phase\":\"Failed\"}}"),
+                    "virtfleet-agent-own-requests", "is handed to host " + MY_HOST);
+            denied(() -> status(agent, SNAPSHOTS, "snap-other", "{\"status\":{\"phase\":\"Failed\"}}"),
+                    "virtfleet-agent-own-requests", "is handed to host " + OTHER_HOST);
+            // nor take a request over, nor forge the operator's plan (a stored VM spec a restore would recreate)
+            denied(() -> merge(agent, SNAPSHOTS, "snap-other",
+                    "{\"metadata\":{\"labels\":{\"" + ApiGroup.HOST_LABEL + "\":\"" + MY_HOST + "\"}}}"),
+                    "virtfleet-agent-own-requests", "is handed to host " + OTHER_HOST);
+            denied(() -> merge(agent, SNAPSHOTS, "snap-mine",
+                    "{\"metadata\":{\"labels\":{\"" + ApiGroup.HOST_LABEL + "\":\"" + OTHER_HOST + "\"}}}"),
+                    "virtfleet-agent-own-requests", "labels");
+            denied(() -> status(agent, BACKUPS, "bk-mine", "{\"status\":{\"vmSpec\":\"forged\"}}"),
+                    "virtfleet-agent-backup-plan", "status.vmSpec");
+            denied(() -> status(agent, BACKUPS, "bk-mine", "{\"status\":{\"location\":\"/etc\"}}"),
+                    "virtfleet-agent-backup-plan", "plan");
+            rbacDenied(() -> agent.genericKubernetesResources(SNAPSHOTS).inNamespace(TENANT)
+                    .resource(request("VirtualMachineSnapshot", "agent-made", MY_HOST, Map.of("vmName", "web-1")))
+                    .create());
+        }
+
+        @Test
         void withoutANodeBoundTokenItMayWriteNothing() {
             KubernetesClient unbound = impersonate(DeployFiles.AGENT_SA, null);
             denied(() -> status(unbound, DOMAINS, "web-1", "{\"status\":{\"state\":\"Running\"}}"),
@@ -560,6 +605,13 @@ class DeployOnApiserverTest {
         r.getMetadata().setLabels(Map.of(ApiGroup.HOST_LABEL, host, ApiGroup.VM_LABEL, name));
         r.setAdditionalProperty("spec", Map.of("host", host, "powerState", "Running",
                 "domainXml", "<domain type='qemu'><name>" + name + "</name></domain>"));
+        return r;
+    }
+
+    static GenericKubernetesResource request(String kind, String name, String host, Map<String, Object> spec) {
+        GenericKubernetesResource r = generic(kind, name, TENANT);
+        r.getMetadata().setLabels(Map.of(ApiGroup.HOST_LABEL, host));
+        r.setAdditionalProperty("spec", spec);
         return r;
     }
 

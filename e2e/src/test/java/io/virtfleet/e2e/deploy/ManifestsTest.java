@@ -62,7 +62,7 @@ class ManifestsTest {
                         "virtualmachines.virtfleet.io", "virtualmachinesnapshots.virtfleet.io",
                         "virtualmachinerestores.virtfleet.io", "virtualmachineclones.virtfleet.io",
                         "virtualmachinebackups.virtfleet.io",
-                        "virtualmachinefailovers.virtfleet.io");
+                        "virtualmachinefailovers.virtfleet.io", "virtualmachinemigrations.virtfleet.io");
         assertThat(DeployFiles.find(objects, ServiceAccount.class, DeployFiles.OPERATOR_SA)).isNotNull();
         assertThat(DeployFiles.find(objects, ServiceAccount.class, DeployFiles.AGENT_SA)).isNotNull();
     }

@@ -78,7 +78,7 @@ class CloneTest {
         // written before the clone: the copy must have it (a real copy of the disk, not a fresh one)
         assertThat(srcGuest.exec("echo before > /data/before && sync && ls /data").output()).contains("before");
         String srcDisk = src.getSpec().disks.get(0).volume.path;
-        Path copy = Path.of(srcDisk).getParent().resolve(target + "-data.qcow2");
+        Path copy = Path.of(srcDisk).getParent().resolve(fleet.namespace() + "_" + target + "_data.qcow2");
         copies.add(copy);
 
         clone("cl-1", "cl-src", target);
@@ -157,7 +157,8 @@ class CloneTest {
         VirtualMachine src = fleet.await("cl-halted", "placed and stopped", Duration.ofSeconds(90),
                 v -> v.getStatus() != null && v.getStatus().host != null
                         && "Stopped".equals(v.getStatus().printableStatus));
-        Path copy = Path.of(src.getSpec().disks.get(0).volume.path).getParent().resolve(target + "-data.qcow2");
+        Path copy = Path.of(src.getSpec().disks.get(0).volume.path).getParent()
+                .resolve(fleet.namespace() + "_" + target + "_data.qcow2");
         copies.add(copy);
         clone("cl-h", "cl-halted", target);
         VirtualMachineClone c = awaitClone("cl-h", Duration.ofSeconds(180));

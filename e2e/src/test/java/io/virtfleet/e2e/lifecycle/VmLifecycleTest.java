@@ -145,6 +145,51 @@ class VmLifecycleTest {
         fleet.delete("mem-1");
     }
 
+    /**
+     * Pause and unpause are requests like restart: libvirt's state really is paused (vCPUs stopped, the same QEMU
+     * process) with printableStatus Paused and a Paused condition, and unpause brings back the same process running;
+     * neither changes the genid (a pause/resume is not a new generation).
+     */
+    @Test
+    void pauseAndUnpauseRequestsPauseTheSameQemuAndResumeIt() {
+        fleet.apply(fleet.testGuest("pause-1"));
+        VirtualMachine ready = fleet.awaitReady("pause-1");
+        LibvirtGuest guest = fleet.guest(ready);
+        long pid = guest.qemuPid();
+        String genid = ready.getStatus().genid;
+
+        request("pause-1", "pause/1");
+        VirtualMachine paused = fleet.await("pause-1", "Paused", Duration.ofSeconds(60),
+                v -> "Paused".equals(v.getStatus().printableStatus) && Fleet.condition(v, "Paused"));
+        assertThat(guest.state()).isEqualTo("paused");
+        assertThat(Fleet.conditionOf(paused, "Paused").getReason()).isEqualTo("PausedByUser");
+        assertThat(Fleet.condition(paused, "Ready")).isFalse();
+        assertThat(guest.qemuPid()).isEqualTo(pid);
+        assertThat(guest.genidSeenByGuest()).isEqualTo(genid);
+
+        request("pause-1", "unpause/2");
+        VirtualMachine running = fleet.await("pause-1", "Running again", Duration.ofSeconds(60),
+                v -> "Running".equals(v.getStatus().printableStatus) && Fleet.condition(v, "Ready"));
+        assertThat(guest.state()).isEqualTo("running");
+        assertThat(Fleet.condition(running, "Paused")).isFalse();
+        assertThat(guest.qemuPid()).isEqualTo(pid);
+        assertThat(running.getStatus().genid).isEqualTo(genid);
+        assertThat(guest.exec("echo alive").output()).contains("alive");
+        fleet.delete("pause-1");
+        fleet.awaitDeleted("pause-1");
+    }
+
+    private static void request(String name, String value) {
+        fleet.client().resources(VirtualMachine.class).inNamespace(fleet.namespace()).withName(name)
+                .edit(v -> {
+                    if (v.getMetadata().getAnnotations() == null) {
+                        v.getMetadata().setAnnotations(new java.util.HashMap<>());
+                    }
+                    v.getMetadata().getAnnotations().put("virtfleet.io/request", value);
+                    return v;
+                });
+    }
+
     @Test
     void invalidVmGetsAFailureConditionNamingTheFieldAndNoDomain() {
         VirtualMachine vm = fleet.testGuest("bad-mac");

@@ -47,7 +47,21 @@ import java.util.stream.Stream;
 final class FaultInjectionDriver {
     enum Op { CREATE, START, STOP, RESTART, PLUG, UNPLUG, SNAPSHOT, RESTORE, DELETE, CLONE }
 
-    enum Fault { OPERATOR, AGENT, LIBVIRTD, QEMU }
+    /**
+     * OPERATOR, AGENT, LIBVIRTD, QEMU: kill -9 (and start again); HANG: libvirtd stopped with SIGSTOP for 2–8 s
+     * (a hung daemon, not a dead one), then SIGCONT; PARTITION: the agent cut off the apiserver for longer than its
+     * Lease (its VMs must keep running), then healed.
+     */
+    enum Fault { OPERATOR, AGENT, LIBVIRTD, QEMU, HANG, PARTITION;
+
+        String label() {
+            return switch (this) {
+                case HANG -> "SIGSTOP libvirtd";
+                case PARTITION -> "partition of the agent";
+                default -> "kill -9 " + name();
+            };
+        }
+    }
 
     static final String REQUEST = "virtfleet.io/request";
     static final String LAST_HANDLED_REQUEST = "virtfleet.io/last-handled-request";
@@ -110,6 +124,8 @@ final class FaultInjectionDriver {
 
     private final Fleet fleet;
     private final String host;
+    /** Between the agent and the apiserver, for the PARTITION fault (null: that fault is skipped). */
+    private PartitionProxy partition;
     private final String prefix;
     private final VirtfleetProcess operator;
     private final VirtfleetProcess agent;
@@ -138,6 +154,12 @@ final class FaultInjectionDriver {
 
     FaultReport report() {
         return report;
+    }
+
+    /** The proxy the agent reaches the apiserver through, which PARTITION cuts. */
+    FaultInjectionDriver withPartition(PartitionProxy proxy) {
+        this.partition = proxy;
+        return this;
     }
 
     /** Runs the configured number of operations, then deletes every VM (checked like any delete). */
@@ -215,7 +237,7 @@ final class FaultInjectionDriver {
             consecutiveNonConvergence++;
             dumpDiagnostics(i);
             report.violation(String.format(Locale.ROOT, "step %d %s%s: not converged within %.0f s: %s", i, what,
-                    fault == null ? "" : " + kill -9 " + fault, config.boundSeconds() + allowance, pending));
+                    fault == null ? "" : " + " + fault.label(), config.boundSeconds() + allowance, pending));
         } else {
             consecutiveNonConvergence = 0;
             afterConvergence(a);
@@ -228,8 +250,8 @@ final class FaultInjectionDriver {
         }
         stepViolations.forEach(v -> report.violation("step " + i + " " + what + ": " + v));
         config.log().accept(String.format(Locale.ROOT, "RELIABILITY step %d: %s%s -> %s in %.1f s%s", i, what,
-                fault == null ? "" : String.format(Locale.ROOT, " + kill -9 %s [%s, back after %.1f s]",
-                        fault, faultDetail, backSeconds),
+                fault == null ? "" : String.format(Locale.ROOT, " + %s [%s, back after %.1f s]",
+                        fault.label(), faultDetail, backSeconds),
                 pending.isEmpty() ? "converged" : "NOT converged", fault == null ? opSeconds : convSeconds,
                 stepViolations.isEmpty() ? "" : " VIOLATIONS " + stepViolations));
     }
@@ -292,7 +314,8 @@ final class FaultInjectionDriver {
         // libvirtd is shared with every other test on the machine: kill it less often than the rest.
         List<Fault> weighted = new ArrayList<>();
         for (Fault f : kinds) {
-            int w = f == Fault.LIBVIRTD ? 1 : 3;
+            // libvirtd (killed or hung) and the partition (20 s each) less often than the rest
+            int w = f == Fault.LIBVIRTD || f == Fault.HANG || f == Fault.PARTITION ? 1 : 3;
             for (int k = 0; k < w; k++) {
                 weighted.add(f);
             }
@@ -391,8 +414,8 @@ final class FaultInjectionDriver {
             case CLONE -> {
                 // The target is a VM of the model from now on (it counts against the VM cap), but what it is made of
                 // (spec, disks, power state) is only known once the clone ended: see settleClone.
-                // The agent names the copies after the target only (<images>/<target>-data.qcow2), not after the
-                // namespace: a target name of this run's own, or a copy an earlier run left would make it fail.
+                // Copies are named <images>/<namespace>_<target>_data.qcow2; a target name of this run's own keeps
+                // the driver's own bookkeeping of VMs unambiguous.
                 Vm target = new Vm("rel-" + (++vmCounter) + "-" + fleet.namespace().substring(4), null);
                 target.running = false;
                 target.clone = vm.name + "-c" + (++nonce);
@@ -434,7 +457,10 @@ final class FaultInjectionDriver {
 
     // ------------------------------------------------------------------------------------------------------ faults
 
-    /** Kills the component with SIGKILL, waits 0–1.5 s, brings it back; null when there was nothing to kill. */
+    /**
+     * Kills the component with SIGKILL, waits 0–1.5 s, brings it back (or hangs libvirtd, or partitions the agent);
+     * null when there was nothing to do.
+     */
     private String inject(Fault fault) {
         long down = rnd.nextInt(1500);
         switch (fault) {
@@ -459,6 +485,42 @@ final class FaultInjectionDriver {
                     throw new IllegalStateException("libvirtd did not come back: " + r.output());
                 }
                 return "pid " + pid + ", down " + down + " ms";
+            }
+            case HANG -> {
+                long pid = Processes.libvirtdPid();
+                if (pid <= 0) {
+                    return null;
+                }
+                long hung = 2000 + rnd.nextInt(6000);
+                Processes.run(10, "kill", "-STOP", Long.toString(pid));
+                try {
+                    VirtfleetProcess.sleep(hung);
+                } finally {
+                    Processes.run(10, "kill", "-CONT", Long.toString(pid));
+                }
+                return "libvirtd pid " + pid + " stopped for " + hung + " ms";
+            }
+            case PARTITION -> {
+                if (partition == null) {
+                    return null;
+                }
+                // Longer than the agent's Lease (15 s): the operator sees the host lost meanwhile.
+                long cutMs = 16_000 + rnd.nextInt(8000);
+                List<Vm> steady = vms.stream().filter(v -> v.exists && v.running && v != current.vm()).toList();
+                partition.cut();
+                try {
+                    VirtfleetProcess.sleep(cutMs);
+                    List<String> names = Processes.qemus().stream().map(Processes.Qemu::name).toList();
+                    for (Vm v : steady) {
+                        if (!names.contains(fleet.domainName(host, v.name)) && !v.crashed) {
+                            stepViolations.add(v.name + ": its QEMU stopped while the agent was partitioned from the "
+                                    + "apiserver");
+                        }
+                    }
+                } finally {
+                    partition.heal();
+                }
+                return "agent cut off the apiserver for " + cutMs + " ms";
             }
             case QEMU -> {
                 // The victim comes from the model (not from what runs right now), so a replay picks the same VM.
@@ -686,8 +748,26 @@ final class FaultInjectionDriver {
             if (vm.pendingSnapshot != null && terminalSnapshot(vm.pendingSnapshot) == null) {
                 diff.add(vm.name + ": snapshot " + vm.pendingSnapshot + " not finished");
             }
-            if (vm.pendingRestore != null && terminalRestore(vm.pendingRestore) == null) {
+            VirtualMachineRestore landed = vm.pendingRestore == null ? null : terminalRestore(vm.pendingRestore);
+            if (vm.pendingRestore != null && landed == null) {
                 diff.add(vm.name + ": restore " + vm.pendingRestore + " not finished");
+            } else if (landed != null && "Succeeded".equals(landed.getStatus().phase)
+                    && landed.getStatus().genid != null) {
+                // A finished restore has converged only once the VM's status, its Domain and libvirt's persistent
+                // definition all carry its genid (a lost genid used to surface only at the next step).
+                String g = landed.getStatus().genid;
+                String persistent = genidOf(fleet.guest(fleet.domainName(host, vm.name)).persistentXml());
+                if (!g.equalsIgnoreCase(st.genid)) {
+                    diff.add(vm.name + ": status.genid " + st.genid + ", want restore " + vm.pendingRestore + "'s " + g);
+                }
+                if (!g.equalsIgnoreCase(d.getStatus().genid)) {
+                    diff.add(vm.name + ": Domain genid " + d.getStatus().genid + ", want restore "
+                            + vm.pendingRestore + "'s " + g);
+                }
+                if (!g.equalsIgnoreCase(persistent)) {
+                    diff.add(vm.name + ": libvirt's persistent genid " + persistent + ", want restore "
+                            + vm.pendingRestore + "'s " + g);
+                }
             } else if (vm.pendingRestore == null && vm.genid != null
                     && (st.genid == null || !vm.genid.equalsIgnoreCase(st.genid))) {
                 diff.add(vm.name + ": status.genid " + st.genid + ", want " + vm.genid);
@@ -884,6 +964,14 @@ final class FaultInjectionDriver {
                 stepViolations.add(vm.name + ": clone has the uuid " + st.uuid + " of " + other.name);
             }
         }
+    }
+
+    private static final java.util.regex.Pattern GENID_ELEMENT =
+            java.util.regex.Pattern.compile("<genid>([0-9a-fA-F-]{36})</genid>");
+
+    private static String genidOf(String xml) {
+        java.util.regex.Matcher m = GENID_ELEMENT.matcher(xml == null ? "" : xml);
+        return m.find() ? m.group(1).toLowerCase(Locale.ROOT) : null;
     }
 
     private void settleRestore(Vm vm) {

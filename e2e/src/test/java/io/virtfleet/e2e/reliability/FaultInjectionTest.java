@@ -25,7 +25,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * QEMU processes of this test's domains. See e2e/RELIABILITY.md.
  *
  * <p>System properties: {@code reliability.ops} (20), {@code reliability.vms} (3, at most), {@code reliability.seed}
- * (random; printed), {@code reliability.faults} (operator,agent,qemu,libvirtd), {@code reliability.faultProbability}
+ * (random; printed), {@code reliability.faults} (operator,agent,qemu,libvirtd; also hang and partition, see
+ * {@link FaultInjectionDriver.Fault}), {@code reliability.faultProbability}
  * (0.5 per operation), {@code reliability.bound} (60 s: not converged by then is a violation),
  * {@code reliability.record} (true: write the summary into e2e/RELIABILITY.md).
  */
@@ -55,12 +56,19 @@ class FaultInjectionTest {
         Fleet fleet = null;
         VirtfleetProcess operator = null;
         VirtfleetProcess agent = null;
+        PartitionProxy partition = null;
         FaultReport report;
         try {
             fleet = Fleet.withoutProcesses(cp);
             String host = fleet.host("a");
             String kubeconfig = cp.kubeconfig().toString();
-            agent = new VirtfleetProcess("agent", List.of("--kubeconfig", kubeconfig, "--host", host,
+            // The agent reaches the apiserver through a proxy the PARTITION fault can cut.
+            java.net.URI api = java.net.URI.create(cp.serverUrl());
+            partition = new PartitionProxy(api.getHost(), api.getPort());
+            Path agentKubeconfig = logDir.resolve("agent-kubeconfig");
+            Files.writeString(agentKubeconfig, Files.readString(cp.kubeconfig()).replace(cp.serverUrl(),
+                    "https://" + api.getHost() + ":" + partition.port()));
+            agent = new VirtfleetProcess("agent", List.of("--kubeconfig", agentKubeconfig.toString(), "--host", host,
                     "--domain-prefix", fleet.domainPrefix(host), "--console-log-dir", Fleet.RUN_DIR.toString(),
                     "--guest-channel-dir", Fleet.RUN_DIR.toString(), "--lease-duration", "15s", "--resync", "10s",
                     "--workers", "2"), logDir);
@@ -73,7 +81,7 @@ class FaultInjectionTest {
 
             FaultInjectionDriver driver = new FaultInjectionDriver(fleet, host, operator, agent, repo,
                     new FaultInjectionDriver.Config(ops, maxVms, seed, FaultInjectionDriver.parseFaults(faults),
-                            faultProbability, bound, logDir, line -> progress(logDir, line)));
+                            faultProbability, bound, logDir, line -> progress(logDir, line))).withPartition(partition);
             driver.run();
             report = driver.report();
         } finally {
@@ -84,6 +92,9 @@ class FaultInjectionTest {
                 if (p != null) {
                     p.stop();
                 }
+            }
+            if (partition != null) {
+                partition.close();
             }
             cp.close();
         }

@@ -59,6 +59,9 @@ public final class Fleet implements AutoCloseable {
     private final java.util.Set<String> hostsStarted = new java.util.LinkedHashSet<>();
     private final List<Path> files = new ArrayList<>();
     private VirtfleetOperator operator;
+    /** Hosts with a libvirtd of their own (host name → libvirt URI); the others use the machine's qemu:///system. */
+    private final Map<String, String> libvirtUris = new LinkedHashMap<>();
+    private final List<LibvirtHost> libvirtHosts = new ArrayList<>();
 
     private Fleet(EmbeddedControlPlane cp, KubernetesClient ownClient, String id) {
         this.cp = cp;
@@ -112,6 +115,43 @@ public final class Fleet implements AutoCloseable {
         }
     }
 
+    /**
+     * As {@link #start(String...)}, but each host gets a libvirtd of its own ({@link LibvirtHost}: own mount
+     * namespace, host UUID and virtlogd), so the hosts can live-migrate domains between them; /var/lib/virtfleet is
+     * their shared storage, declared so in each Host ({@code spec.sharedDiskRoots}), and each publishes its socket
+     * URI as {@code spec.migrationUri}.
+     */
+    public static Fleet startWithLibvirtHosts(String... hostSuffixes) {
+        requireTestGuest();
+        Fleet fleet = new Fleet(EmbeddedControlPlane.shared(), null, UUID.randomUUID().toString().substring(0, 6));
+        try {
+            fleet.client().namespaces().resource(new NamespaceBuilder().withNewMetadata()
+                    .withName(fleet.namespace).endMetadata().build()).serverSideApply();
+            for (String suffix : hostSuffixes) {
+                LibvirtHost lh = LibvirtHost.start("vf" + fleet.id + suffix);
+                fleet.libvirtHosts.add(lh);
+                fleet.libvirtUris.put(fleet.host(suffix), lh.uri());
+                fleet.startAgent(fleet.host(suffix));
+            }
+            fleet.startOperator();
+            return fleet;
+        } catch (RuntimeException e) {
+            fleet.close();
+            throw e;
+        }
+    }
+
+    /** The libvirtd of its own a host runs on (started by {@link #startWithLibvirtHosts}), or null. */
+    public LibvirtHost libvirtHost(String host) {
+        String uri = libvirtUris.get(host);
+        return libvirtHosts.stream().filter(h -> h.uri().equals(uri)).findFirst().orElse(null);
+    }
+
+    /** The libvirt URI of a host's agent. */
+    public String libvirtUri(String host) {
+        return libvirtUris.getOrDefault(host, "qemu:///system");
+    }
+
     private static void requireTestGuest() {
         if (!Files.isRegularFile(TEST_GUEST.resolve("vmlinuz")) || !Files.isRegularFile(TEST_GUEST.resolve("initrd.img"))) {
             throw new IllegalStateException("the test guest is missing under " + TEST_GUEST
@@ -131,9 +171,17 @@ public final class Fleet implements AutoCloseable {
     }
 
     public synchronized NodeAgent startAgent(String host) {
-        NodeAgent agent = new NodeAgent(AgentConfig.forHost(host).withDomainPrefix(domainPrefix(host))
+        String uri = libvirtUris.get(host);
+        AgentConfig config = AgentConfig.forHost(host).withDomainPrefix(domainPrefix(host))
                 .withLeaseDuration(Duration.ofSeconds(6)).withResync(Duration.ofSeconds(10))
-                .withConsoleLogDir(RUN_DIR.toString()).withGuestChannelDir(RUN_DIR.toString()), client());
+                .withConsoleLogDir(RUN_DIR.toString()).withGuestChannelDir(RUN_DIR.toString());
+        if (uri != null) {
+            // A libvirt host of its own (LibvirtHost): its socket URI also reaches it from the other hosts' libvirtd,
+            // and /var/lib/virtfleet is the same directory for all of them (shared storage).
+            config = config.withLibvirtUri(uri).withMigration(uri, List.of("/var/lib/virtfleet"))
+                    .withProbeUris(List.of()); // not the machine's qemu:///system: only this host's libvirtd
+        }
+        NodeAgent agent = new NodeAgent(config, client());
         agent.start();
         agents.put(host, agent);
         hostsStarted.add(host);
@@ -283,7 +331,12 @@ public final class Fleet implements AutoCloseable {
     }
 
     public LibvirtGuest guest(VirtualMachine vm) {
-        return new LibvirtGuest(domainName(vm), RUN_DIR);
+        return guestOn(vm.getStatus().host, domainName(vm));
+    }
+
+    /** The libvirt domain of a VM on a given host, seen through that host's libvirtd. */
+    public LibvirtGuest guestOn(String host, String libvirtName) {
+        return new LibvirtGuest(libvirtName, RUN_DIR, libvirtUri(host), LibvirtHost.pidDir(libvirtUri(host)));
     }
 
     /** A libvirt domain by its libvirt name (which may not exist). */
@@ -322,6 +375,9 @@ public final class Fleet implements AutoCloseable {
             }
         }
         LibvirtGuest.undefineAllWithPrefix("e2e" + id);
+        for (LibvirtHost lh : libvirtHosts) {
+            lh.close();
+        }
         if (ownClient != null) {
             ownClient.close();
         }

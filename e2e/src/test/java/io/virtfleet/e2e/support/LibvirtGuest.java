@@ -21,10 +21,23 @@ public final class LibvirtGuest {
     private static final Path REPO = io.virtfleet.controlplane.RepoRoot.require();
     private final String name;
     private final Path runDir;
+    private final String uri;
+    private final Path pidDir;
 
     LibvirtGuest(String name, Path runDir) {
+        this(name, runDir, "qemu:///system", Path.of("/run/libvirt/qemu"));
+    }
+
+    LibvirtGuest(String name, Path runDir, String uri, Path pidDir) {
         this.name = name;
         this.runDir = runDir;
+        this.uri = uri;
+        this.pidDir = pidDir;
+    }
+
+    /** The libvirt URI this domain is looked at through. */
+    public String uri() {
+        return uri;
     }
 
     public String name() {
@@ -50,7 +63,7 @@ public final class LibvirtGuest {
     /** The QEMU process of the running domain, from libvirt's pid file. */
     public long qemuPid() {
         try {
-            return Long.parseLong(Files.readString(Path.of("/run/libvirt/qemu/" + name + ".pid")).trim());
+            return Long.parseLong(Files.readString(pidDir.resolve(name + ".pid")).trim());
         } catch (IOException | NumberFormatException e) {
             throw new IllegalStateException("no QEMU pid for " + name + ": " + e.getMessage(), e);
         }
@@ -105,7 +118,7 @@ public final class LibvirtGuest {
     }
 
     public Result virsh(String... args) {
-        List<String> cmd = new ArrayList<>(List.of("virsh", "-c", "qemu:///system"));
+        List<String> cmd = new ArrayList<>(List.of("virsh", "-c", uri));
         cmd.addAll(List.of(args));
         return run(Duration.ofSeconds(60), cmd.toArray(String[]::new));
     }

@@ -44,10 +44,12 @@ public final class DomainController implements AutoCloseable {
     private final WorkQueue queue;
     private final DomainSyncer syncer;
     private final QemuWatcher watcher;
+    private final DomainLocks locks = new DomainLocks();
     private final List<Thread> threads = new ArrayList<>();
     private SharedIndexInformer<Domain> informer;
     private ScheduledFuture<?> resyncTask;
     private volatile boolean running;
+    private io.virtfleet.agent.migration.Migrator migrator;
 
     public DomainController(KubernetesClient client, LibvirtConnection libvirt, String host,
                             DomainValidator validator, Duration resync, int workers,
@@ -120,6 +122,21 @@ public final class DomainController implements AutoCloseable {
         }
         resyncTask = scheduler.scheduleWithFixedDelay(() -> resyncAll("periodic resync"), resync.toMillis(),
                 resync.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** The per-domain locks its passes hold (shared with the snapshot controller). */
+    public DomainLocks locks() {
+        return locks;
+    }
+
+    /**
+     * Drives live migrations of this host's domains (the source side) with {@code sharedRoots} as the roots on
+     * shared storage; a migration's progress re-syncs its domain.
+     */
+    public void enableMigrations(java.util.List<String> sharedRoots) {
+        migrator = new io.virtfleet.agent.migration.Migrator(client, libvirt, host, sharedRoots,
+                io.virtfleet.agent.migration.Migrator.Policy.DEFAULT, queue::add);
+        syncer.setMigrator(migrator);
     }
 
     public boolean hasSynced() {
@@ -222,7 +239,10 @@ public final class DomainController implements AutoCloseable {
                 }
                 return;
             }
-            DomainSyncer.Result r = syncer.sync(key);
+            DomainSyncer.Result r;
+            try (DomainLocks.Held held = locks.hold(key)) {
+                r = syncer.sync(key);
+            }
             if (r.failed()) {
                 Duration d = queue.addRateLimited(key);
                 LOG.info("{}: retrying in {} ms", what, d.toMillis());
@@ -238,7 +258,9 @@ public final class DomainController implements AutoCloseable {
         } catch (KubernetesClientException e) {
             Duration d = queue.addRateLimited(key);
             LOG.error("{}: Kubernetes API call failed: {}; retrying in {} ms", what, e.getMessage(), d.toMillis());
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError e) {
+            // A LinkageError (e.g. a class missing from a jar replaced under the running process) must not end the
+            // worker thread silently: the key is retried like any failure, and the error is logged.
             Duration d = queue.addRateLimited(key);
             LOG.error("{}: sync failed: {}; retrying in {} ms", what, e, d.toMillis(), e);
         }
@@ -273,6 +295,9 @@ public final class DomainController implements AutoCloseable {
         }
         queue.shutdown();
         watcher.close();
+        if (migrator != null) {
+            migrator.close();
+        }
         if (informer != null) {
             informer.close();
         }

@@ -96,6 +96,14 @@ public final class DomainStatusBuilder {
             DomainXml persistent = parseQuietly(info.inactiveXml());
             persistentHash = persistent == null ? null : persistent.appliedSpecHash().orElse(null);
             persistentFingerprint = persistent == null ? null : persistent.appliedFingerprint().orElse(null);
+            // The generation of the reported genid: the persistent definition's stamp when it carries that genid
+            // (after a revert of a running domain the agent re-stamps only the persistent one), else the stamp of
+            // the XML the genid was read from.
+            if (s.genid != null) {
+                DomainXml from = persistent != null && s.genid.equalsIgnoreCase(persistent.genid()) ? persistent
+                        : current;
+                s.genidGeneration = from == null ? null : from.appliedGenidGeneration().orElse(null);
+            }
         }
         s.uuid = info != null ? info.uuid()
                 : spec != null && spec.uuid != null ? spec.uuid.toLowerCase(Locale.ROOT) : null;
@@ -168,7 +176,8 @@ public final class DomainStatusBuilder {
         }
         return !Objects.equals(a.state, b.state) || !Objects.equals(a.reason, b.reason)
                 || !Objects.equals(a.id, b.id) || !Objects.equals(a.uuid, b.uuid)
-                || !Objects.equals(a.genid, b.genid) || !Objects.equals(a.pid, b.pid)
+                || !Objects.equals(a.genid, b.genid) || !Objects.equals(a.genidGeneration, b.genidGeneration)
+                || !Objects.equals(a.pid, b.pid)
                 || !Objects.equals(nullToEmpty(a.devices), nullToEmpty(b.devices))
                 || !Objects.equals(a.observedRestartGeneration, b.observedRestartGeneration)
                 || !Objects.equals(a.startCount, b.startCount) || !Objects.equals(a.lastError, b.lastError)

@@ -15,6 +15,7 @@ import io.virtfleet.agent.libvirt.QemuWatcher;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainStatus;
+import io.virtfleet.reconcilers.genid.GenidPolicy;
 import org.libvirt.Error.ErrorNumber;
 import org.libvirt.LibvirtException;
 import org.slf4j.Logger;
@@ -74,6 +75,7 @@ public final class DomainSyncer {
     private final EventRecorder events;
     private final Hotplugger hotplugger;
     private volatile Set<String> emulators = Set.of();
+    private volatile io.virtfleet.agent.migration.Migrator migrator;
 
     private record Recorded(String uid, Long observedRestartGeneration, Long startCount) {
     }
@@ -100,6 +102,11 @@ public final class DomainSyncer {
         this.qemuDriver = libvirt.uri().startsWith("qemu");
         this.events = new EventRecorder(client, host);
         this.hotplugger = new Hotplugger(libvirt, clock);
+    }
+
+    /** Live migrations of this host's domains (null: none are driven). */
+    public void setMigrator(io.virtfleet.agent.migration.Migrator migrator) {
+        this.migrator = migrator;
     }
 
     /** libvirt's DEVICE_REMOVED for {@code alias} of domain {@code uuid} (a re-sync of it follows). */
@@ -158,6 +165,13 @@ public final class DomainSyncer {
             return Result.DONE;
         }
         Domain d = claims.isEmpty() ? null : withRecorded(uuid, claims.get(0));
+        if (migrator != null) {
+            // A live migration owns the domain on this host while the Domain carries it (migration/Migrator).
+            Optional<Duration> migrating = migrator.beforeSync(uuid, d, lv);
+            if (migrating.isPresent()) {
+                return new Result(migrating.get(), false);
+            }
+        }
         if (d == null || d.getSpec() == null || !host.equals(d.getSpec().host)) {
             recorded.remove(uuid);
             watcher.untrack(uuid);
@@ -206,6 +220,26 @@ public final class DomainSyncer {
                     uuid, d.getSpec().powerState, desired.restartGeneration(), observedRestart, plan.actions());
         }
 
+        // The genid rule (GenidPolicy.mayDefine): libvirt's definition is stamped with the genidGeneration of its
+        // genid; a spec of a lower one (a Domain cached before a restore pinned a newer genid) is never defined over
+        // it. libvirt starts a domain from its persistent definition, so skipping the redefine is safe.
+        DomainXml definedXml = lv.map(i -> parseQuietly(i.inactiveXml() != null ? i.inactiveXml() : i.liveXml(),
+                uuid)).orElse(null);
+        Long stampedGeneration = definedXml == null ? null : definedXml.appliedGenidGeneration().orElse(null);
+        long wantGeneration = d.getSpec().genidGeneration == null ? 0L : d.getSpec().genidGeneration;
+        String genidWait = null;
+
+        // Hot-plug fast path: a running domain whose only step is the redefine of its persistent config gets its
+        // devices attached/detached first (LIVE|CONFIG, from what the inspect above read), not after a define round
+        // trip and another inspect; the redefine then finds the config already matching.
+        Hotplugger.Outcome early = null;
+        if (lv.isPresent() && lv.get().active() && lv.get().liveXml() != null && qemuDriver && validation.valid()
+                && !deleting && d.getSpec().domainXml != null
+                && plan.actions().equals(List.of(LifecycleAction.DEFINE))
+                && GenidPolicy.mayDefine(wantGeneration, stampedGeneration)) {
+            early = hotplug(d, ref, uuid, lv.get(), true);
+        }
+
         int started = 0;
         Long recordRestart = null;
         String error = null;
@@ -220,7 +254,19 @@ public final class DomainSyncer {
                         }
                     }
                     case DEFINE -> {
-                        String xml = validation.xml().withAgentMetadata(validation.specHash(), d.getSpec().genid);
+                        if (!GenidPolicy.mayDefine(wantGeneration, stampedGeneration)) {
+                            genidWait = "the operator to pin generation ID " + definedXml.genid() + " (genidGeneration "
+                                    + stampedGeneration + "; the spec has " + wantGeneration + ")";
+                            LOG.info("{}: not redefining libvirt domain {}: waiting for {}", ref, uuid, genidWait);
+                            break;
+                        }
+                        String genid = d.getSpec().genid;
+                        if ((genid == null || genid.isBlank()) && definedXml != null && definedXml.genid() != null
+                                && !definedXml.genid().isEmpty() && "".equals(validation.xml().genid())) {
+                            // <genid/> makes libvirt generate a new one on every define: keep the one it made.
+                            genid = definedXml.genid();
+                        }
+                        String xml = validation.xml().withAgentMetadata(validation.specHash(), genid, wantGeneration);
                         libvirt.define(xml);
                         String note = observed.active() ? " - persistent config only; it applies at the next start"
                                 : "";
@@ -309,9 +355,13 @@ public final class DomainSyncer {
         Hotplugger.Outcome hot = Hotplugger.Outcome.NOTHING;
         if (after.isPresent() && after.get().active() && after.get().liveXml() != null && qemuDriver
                 && validation.valid() && error == null && d.getSpec().domainXml != null) {
-            hot = hotplug(d, ref, uuid, after.get());
-            if (hot.changed()) {
-                after = inspect(uuid);
+            if (early != null) {
+                hot = early; // done before the redefine: `after` already shows it
+            } else {
+                hot = hotplug(d, ref, uuid, after.get(), false);
+                if (hot.changed()) {
+                    after = inspect(uuid);
+                }
             }
             if (hot.error() != null) {
                 error = hot.error();
@@ -334,7 +384,8 @@ public final class DomainSyncer {
             watcher.untrack(uuid);
         }
         DomainStatusBuilder.Outcome outcome = error == null
-                ? DomainStatusBuilder.Outcome.ok(plan.waitingFor(), started, recordRestart)
+                ? DomainStatusBuilder.Outcome.ok(genidWait != null ? genidWait : plan.waitingFor(), started,
+                recordRestart)
                 : DomainStatusBuilder.Outcome.failed(errorReason, error, started, recordRestart);
         DomainInfo seen = info;
         writeStatus(d, cur -> {
@@ -353,14 +404,21 @@ public final class DomainSyncer {
         return new Result(requeue, false);
     }
 
-    private Hotplugger.Outcome hotplug(Domain d, String ref, String uuid, DomainInfo info)
+    /** One hot-plug pass; {@code beforeRedefine}: the fast path, null when it must wait for the redefine. */
+    private Hotplugger.Outcome hotplug(Domain d, String ref, String uuid, DomainInfo info, boolean beforeRedefine)
             throws LibvirtConnection.UnavailableException {
         Hotplugger.Outcome hot;
         try {
-            hot = hotplugger.sync(ref, uuid, d.getSpec().domainXml, info.liveXml(), info.inactiveXml());
+            hot = beforeRedefine
+                    ? hotplugger.syncBeforeRedefine(ref, uuid, d.getSpec().domainXml, info.liveXml(),
+                    info.inactiveXml())
+                    : hotplugger.sync(ref, uuid, d.getSpec().domainXml, info.liveXml(), info.inactiveXml());
         } catch (IllegalArgumentException e) {
             LOG.warn("{}: cannot plan hot-plug: {}", ref, e.getMessage());
-            return Hotplugger.Outcome.NOTHING;
+            return beforeRedefine ? null : Hotplugger.Outcome.NOTHING;
+        }
+        if (hot == null) {
+            return null;
         }
         for (String done : hot.done()) {
             events.record(d, EventRecorder.NORMAL, "DeviceChanged", done + " (live)");
@@ -432,6 +490,11 @@ public final class DomainSyncer {
                 || d.getSpec() == null || !host.equals(d.getSpec().host)) {
             return;
         }
+        if (d.getSpec().migration != null) {
+            // The source QEMU of a live migration exits once the guest runs on the target (migration/Migrator).
+            LOG.info("{}: QEMU process {} of libvirt domain {} exited during its live migration", ref(d), pid, uuid);
+            return;
+        }
         LOG.info("{}: QEMU process {} of libvirt domain {} exited", ref(d), pid, uuid);
         events.record(d, EventRecorder.WARNING, DomainStatusBuilder.PROCESS_EXITED, "QEMU process " + pid
                 + " of libvirt domain " + uuid + " exited");
@@ -476,6 +539,12 @@ public final class DomainSyncer {
                 LOG.warn("libvirt domain {} ({}): cannot confirm with the API server that its Domain is gone ({}); "
                         + "not fencing now", name, uuid, e.getMessage());
                 return new Result(null, true);
+            }
+            if (live.isPresent() && io.virtfleet.agent.migration.Migrator.arriving(live.get(), host)) {
+                // The copy arriving by a live migration (marked for this host by the destination XML); the Domain
+                // is re-pointed here once libvirt finished.
+                LOG.debug("libvirt domain {} ({}) is arriving by live migration for {}", name, uuid, ref(live.get()));
+                return new Result(Duration.ofSeconds(2), false);
             }
             if (live.isPresent() && host.equals(live.get().getSpec().host)) {
                 LOG.warn("{}: assigned to this host (spec.host) but not labelled {}={}; the agent does not see it "

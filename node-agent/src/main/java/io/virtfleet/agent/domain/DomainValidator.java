@@ -160,6 +160,10 @@ public final class DomainValidator {
             md.update((byte) 0);
             String genid = spec.genid == null ? "" : spec.genid.strip().toLowerCase(Locale.ROOT);
             md.update(genid.getBytes(StandardCharsets.UTF_8));
+            if (spec.genidGeneration != null && spec.genidGeneration > 0) {
+                md.update((byte) 0);
+                md.update(Long.toString(spec.genidGeneration).getBytes(StandardCharsets.UTF_8));
+            }
             return HexFormat.of().formatHex(md.digest(), 0, 16);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);

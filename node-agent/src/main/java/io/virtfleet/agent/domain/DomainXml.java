@@ -155,6 +155,28 @@ public final class DomainXml {
     }
 
     /**
+     * The {@code genidGeneration} the agent stamped this definition with (the Domain spec's when it defined it, or a
+     * restore's); empty when not stamped (defined by an older agent, or not by virtfleet).
+     */
+    public Optional<Long> appliedGenidGeneration() {
+        Element md = child(root, "metadata");
+        if (md == null) {
+            return Optional.empty();
+        }
+        for (Element e : children(md)) {
+            if (AGENT_METADATA_NS.equals(e.getNamespaceURI()) && "applied".equals(localName(e))) {
+                String v = attr(e, "genidGeneration");
+                try {
+                    return v == null || v.isEmpty() ? Optional.empty() : Optional.of(Long.parseLong(v));
+                } catch (NumberFormatException x) {
+                    return Optional.empty();
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
      * The {@link XmlFingerprint} of the spec XML the agent defined (recorded next to the spec hash), so a running
      * domain's live XML says what it started with; null for XML defined before the agent recorded it.
      */
@@ -363,6 +385,14 @@ public final class DomainXml {
      * {@code genid} is non-empty, {@code <genid>genid</genid>}.
      */
     public String withAgentMetadata(String specHash, String genid) {
+        return withAgentMetadata(specHash, genid, null);
+    }
+
+    /**
+     * As {@link #withAgentMetadata(String, String)}, stamping {@code genidGeneration} too (when not null): the
+     * generation of the genid this definition carries, which no later definition may lower.
+     */
+    public String withAgentMetadata(String specHash, String genid, Long genidGeneration) {
         Document copy = (Document) doc.cloneNode(true);
         Element r = copy.getDocumentElement();
         if (genid != null && !genid.isBlank()) {
@@ -395,6 +425,9 @@ public final class DomainXml {
         }
         Element applied = copy.createElementNS(AGENT_METADATA_NS, AGENT_METADATA_PREFIX + ":applied");
         applied.setAttribute("specHash", specHash);
+        if (genidGeneration != null) {
+            applied.setAttribute("genidGeneration", Long.toString(genidGeneration));
+        }
         try {
             applied.setAttribute("fingerprint", XmlFingerprint.of(serialize(doc)));
         } catch (IllegalArgumentException e) {

@@ -37,6 +37,8 @@ public final class HostRegistrar {
     private final String consoleLogDir;
     private final String guestChannelDir;
     private final String leaseName;
+    private final List<String> sharedRoots;
+    private final String migrationUri;
     private HostStatus lastStatus;
 
     public HostRegistrar(KubernetesClient client, AgentConfig config, String leaseName) {
@@ -47,6 +49,8 @@ public final class HostRegistrar {
         this.consoleLogDir = config.consoleLogDir();
         this.guestChannelDir = config.guestChannelDir();
         this.leaseName = leaseName;
+        this.sharedRoots = List.copyOf(config.sharedRoots());
+        this.migrationUri = config.migrationUri();
     }
 
     /** Creates or updates the Host's spec. */
@@ -58,6 +62,8 @@ public final class HostRegistrar {
         spec.domainPrefix = domainPrefix == null || domainPrefix.isEmpty() ? null : domainPrefix;
         spec.consoleLogDir = consoleLogDir;
         spec.guestChannelDir = guestChannelDir;
+        spec.sharedDiskRoots = new ArrayList<>(sharedRoots);
+        spec.migrationUri = migrationUri;
         h.setSpec(spec);
         client.resource(h).fieldManager(ApiGroup.AGENT_FIELD_MANAGER).forceConflicts().serverSideApply();
         LOG.info("registered Host {} (allowed roots {}, domain prefix '{}')", host, allowedRoots,

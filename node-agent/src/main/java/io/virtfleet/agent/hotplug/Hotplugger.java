@@ -5,6 +5,7 @@ import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.agent.libvirt.LibvirtNative;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.DeviceStatus;
+import io.virtfleet.reconcilers.domain.xml.DomainDef;
 import io.virtfleet.reconcilers.domain.xml.DomainXmlCodec;
 import io.virtfleet.reconcilers.domain.xml.InterfaceDef;
 import io.virtfleet.reconcilers.hotplug.DeviceAction;
@@ -166,22 +167,48 @@ public final class Hotplugger {
 
     /**
      * One pass for a running domain: {@code desiredXml} is spec.domainXml (already validated: its paths are under
-     * the allowed roots), {@code liveXml}/{@code persistentXml} what libvirt has now.
+     * the allowed roots), {@code liveXml}/{@code persistentXml} what libvirt has now. Each document is parsed once.
      */
     public Outcome sync(String ref, String uuid, String desiredXml, String liveXml, String persistentXml)
             throws LibvirtConnection.UnavailableException {
-        List<DeviceAction> plan = DevicePlanner.plan(DomainXmlCodec.parse(desiredXml), DomainXmlCodec.parse(liveXml));
+        DomainDef desired = DomainXmlCodec.parse(desiredXml);
+        DomainDef config = persistentXml == null ? null : DomainXmlCodec.parse(persistentXml);
+        return sync(ref, uuid, desired, DevicePlanner.plan(desired, DomainXmlCodec.parse(liveXml)), config);
+    }
+
+    /**
+     * The fast path of a spec change on a running domain, taken before the persistent config is redefined: the
+     * devices are attached and detached with {@code AFFECT_LIVE | AFFECT_CONFIG} (the persistent config lacks the
+     * change yet), so the guest sees a new disk without waiting for a define round trip; the redefine that follows
+     * finds the config already matching. Returns null, touching nothing, when the plan attaches an interface
+     * without a MAC in the spec: that one needs the MAC libvirt generates when the config is defined (the live
+     * device must get the same), so it waits for the regular pass after the redefine.
+     */
+    public Outcome syncBeforeRedefine(String ref, String uuid, String desiredXml, String liveXml, String persistentXml)
+            throws LibvirtConnection.UnavailableException {
+        DomainDef desired = DomainXmlCodec.parse(desiredXml);
+        List<DeviceAction> plan = DevicePlanner.plan(desired, DomainXmlCodec.parse(liveXml));
+        for (DeviceAction a : plan) {
+            if (a instanceof DeviceAction.AttachInterface i && i.mac() == null) {
+                return null;
+            }
+        }
+        return sync(ref, uuid, desired, plan, persistentXml == null ? null : DomainXmlCodec.parse(persistentXml));
+    }
+
+    private Outcome sync(String ref, String uuid, DomainDef desired, List<DeviceAction> plan, DomainDef config)
+            throws LibvirtConnection.UnavailableException {
         Set<String> configPending = new HashSet<>();
-        if (persistentXml != null) {
-            for (DeviceAction a : DevicePlanner.plan(DomainXmlCodec.parse(desiredXml),
-                    DomainXmlCodec.parse(persistentXml))) {
+        if (config != null) {
+            for (DeviceAction a : DevicePlanner.plan(desired, config)) {
                 if (a.live()) {
                     configPending.add(a.getClass().getSimpleName() + " " + a.key());
                 }
             }
         }
         Map<String, Pending> waiting = pending.computeIfAbsent(uuid, k -> new ConcurrentHashMap<>());
-        Set<String> acked = removedEvents.getOrDefault(uuid, Set.of());
+        // Mutable even when no event came: a detach seen gone from the live XML alone is removed from it below.
+        Set<String> acked = removedEvents.getOrDefault(uuid, new HashSet<>());
         Set<String> stillLive = new HashSet<>();
         for (DeviceAction a : plan) {
             if (a instanceof DeviceAction.DetachDisk || a instanceof DeviceAction.DetachInterface) {
@@ -239,7 +266,7 @@ public final class Hotplugger {
                     LOG.info("{}: attached disk {} ({}) live", ref, d.key(), d.target());
                     done.add("attached disk " + d.key() + " (" + d.target() + ")");
                 } else if (a instanceof DeviceAction.AttachInterface i) {
-                    libvirt.attach(uuid, withConfigMac(i, persistentXml), flags);
+                    libvirt.attach(uuid, withConfigMac(i, config), flags);
                     changed = true;
                     LOG.info("{}: attached interface {} live", ref, i.key());
                     done.add("attached interface " + i.key());
@@ -301,10 +328,13 @@ public final class Hotplugger {
      * device gets the same, so the guest keeps its MAC across the next restart.
      */
     static String withConfigMac(DeviceAction.AttachInterface i, String persistentXml) {
-        if (i.mac() != null || i.alias() == null || persistentXml == null) {
+        return withConfigMac(i, persistentXml == null ? null : DomainXmlCodec.parse(persistentXml));
+    }
+
+    private static String withConfigMac(DeviceAction.AttachInterface i, DomainDef config) {
+        if (i.mac() != null || i.alias() == null || config == null) {
             return i.xml();
         }
-        var config = DomainXmlCodec.parse(persistentXml);
         for (InterfaceDef n : config.devices == null ? List.<InterfaceDef>of() : config.devices.interfaces) {
             if (n.alias != null && i.alias().equals(n.alias.name) && n.mac != null && n.mac.address != null) {
                 int open = i.xml().indexOf('>');

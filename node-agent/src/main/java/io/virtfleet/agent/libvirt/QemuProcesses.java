@@ -34,7 +34,29 @@ public final class QemuProcesses {
      */
     public static QemuProcesses forUri(String uri) {
         String root = embedRoot(uri);
-        return root == null ? new QemuProcesses() : new QemuProcesses(Path.of(root, "run", "qemu"), Path.of("/proc"));
+        if (root != null) {
+            return new QemuProcesses(Path.of(root, "run", "qemu"), Path.of("/proc"));
+        }
+        // A libvirtd with a private /run/libvirt (scripts/libvirt-host: a mount namespace of its own) reached by its
+        // socket: its qemu/ pid directory sits next to the socket, seen from here through the directory it binds.
+        String socket = socketOf(uri);
+        if (socket != null && socket.endsWith("/libvirt-sock") && !socket.equals("/run/libvirt/libvirt-sock")) {
+            return new QemuProcesses(Path.of(socket).getParent().resolve("qemu"), Path.of("/proc"));
+        }
+        return new QemuProcesses();
+    }
+
+    /** The socket= of a {@code qemu+unix://} URI, else null. */
+    static String socketOf(String uri) {
+        if (uri == null || !uri.startsWith("qemu+unix://") || !uri.contains("?")) {
+            return null;
+        }
+        for (String kv : uri.substring(uri.indexOf('?') + 1).split("&")) {
+            if (kv.startsWith("socket=") && kv.length() > 7) {
+                return java.net.URLDecoder.decode(kv.substring(7), StandardCharsets.UTF_8);
+            }
+        }
+        return null;
     }
 
     /** The root= of a {@code qemu:///embed} URI, else null. */

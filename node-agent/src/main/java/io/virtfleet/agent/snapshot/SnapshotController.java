@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.virtfleet.agent.domain.DomainLocks;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
@@ -15,6 +16,7 @@ import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestoreStatus;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshotStatus;
+import io.virtfleet.reconcilers.genid.GenidPolicy;
 import org.libvirt.LibvirtException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,7 +28,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
@@ -49,18 +51,26 @@ public final class SnapshotController implements AutoCloseable {
     private final DiskCopier copier;
     private final io.virtfleet.agent.domain.PathPolicy paths;
     private final io.virtfleet.agent.AgentMetrics metrics;
-    private final ExecutorService worker;
+    private final ScheduledExecutorService worker;
+    private final DomainLocks locks;
     private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
 
     public SnapshotController(KubernetesClient client, LibvirtConnection libvirt, String host,
                               io.virtfleet.agent.domain.PathPolicy paths) {
+        this(client, libvirt, host, paths, new DomainLocks());
+    }
+
+    /** @param locks the Domain controller's per-domain locks: a revert and a sync pass never interleave */
+    public SnapshotController(KubernetesClient client, LibvirtConnection libvirt, String host,
+                              io.virtfleet.agent.domain.PathPolicy paths, DomainLocks locks) {
+        this.locks = locks;
         this.client = client;
         this.host = host;
         this.ops = new SnapshotOps(libvirt);
         this.copier = new DiskCopier(libvirt, paths, Duration.ofMinutes(30));
         this.paths = paths;
         this.metrics = libvirt.metrics();
-        this.worker = Executors.newSingleThreadExecutor(r -> {
+        this.worker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "agent-" + host + "-snapshots");
             t.setDaemon(true);
             return t;
@@ -95,17 +105,26 @@ public final class SnapshotController implements AutoCloseable {
             }
 
             private void submit(T o) {
-                String ns = o.getMetadata().getNamespace();
-                String name = o.getMetadata().getName();
-                worker.execute(() -> {
-                    try {
-                        work.accept(ns, name);
-                    } catch (RuntimeException e) {
-                        LOG.warn("{} {}/{}: {}", o.getKind(), ns, name, e.getMessage(), e);
-                    }
-                });
+                later(o.getKind(), o.getMetadata().getNamespace(), o.getMetadata().getName(), work, Duration.ZERO);
             }
         };
+    }
+
+    /** Runs {@code work} for the object on the worker thread after {@code delay}. */
+    private void later(String kind, String ns, String name, java.util.function.BiConsumer<String, String> work,
+                       Duration delay) {
+        try {
+            worker.schedule(() -> {
+                try {
+                    work.accept(ns, name);
+                } catch (RuntimeException | LinkageError e) {
+                    // logged here: a scheduled task's exception would otherwise vanish into its Future
+                    LOG.warn("{} {}/{}: {}", kind, ns, name, e.getMessage(), e);
+                }
+            }, delay.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closing
+        }
     }
 
     private void snapshot(String ns, String name) {
@@ -154,7 +173,10 @@ public final class SnapshotController implements AutoCloseable {
         out.vmUuid = d.getSpec().uuid;
         out.snapshotName = name;
         try {
-            SnapshotOps.Taken t = ops.create(d.getSpec().uuid, name);
+            SnapshotOps.Taken t;
+            try (DomainLocks.Held held = locks.hold(d.getSpec().uuid)) {
+                t = ops.create(d.getSpec().uuid, name);
+            }
             out.phase = VirtualMachineSnapshotStatus.PHASE_SUCCEEDED;
             out.readyToUse = true;
             out.creationTime = Instant.ofEpochSecond(t.creationTime()).toString();
@@ -192,45 +214,87 @@ public final class SnapshotController implements AutoCloseable {
         }
         VirtualMachineSnapshot snap = client.resources(VirtualMachineSnapshot.class).inNamespace(ns)
                 .withName(r.getSpec().snapshotName).get();
-        VirtualMachineRestoreStatus out = new VirtualMachineRestoreStatus();
+        VirtualMachineRestoreStatus recorded = r.getStatus() != null ? r.getStatus() : new VirtualMachineRestoreStatus();
+        // The operator chose the restore's generation ID, recorded it here and pinned it in the Domain before handing
+        // the restore over. Revert only once the Domain carries it, so every redefine that follows the revert (from
+        // the Domain spec) carries the restore's genid and never the one before it.
+        GenidPolicy.Stamp planned = GenidPolicy.Stamp.of(recorded.genid, recorded.genidGeneration);
+        String problem = null;
         if (snap == null || snap.getStatus() == null || !Boolean.TRUE.equals(snap.getStatus().readyToUse)
                 || !host.equals(snap.getStatus().host)) {
-            out.phase = "Failed";
-            out.complete = false;
-            out.error = "snapshot " + r.getSpec().snapshotName + " is not ready on host " + host;
+            problem = "snapshot " + r.getSpec().snapshotName + " is not ready on host " + host;
+        } else if (recorded.genid != null && planned == null) {
+            problem = "status.genid: '" + recorded.genid + "' is not a GUID";
+        }
+        if (problem == null && planned != null) {
+            Domain d = client.resources(Domain.class).inNamespace(ns).withName(r.getSpec().vmName).get();
+            long pinned = d == null || d.getSpec() == null || d.getSpec().genidGeneration == null ? 0L
+                    : d.getSpec().genidGeneration;
+            if (pinned < planned.generation()) {
+                LOG.info("restore {}/{}: waiting for Domain {} to carry generation ID {} (genidGeneration {}, it "
+                        + "has {})", ns, name, r.getSpec().vmName, planned.genid(), planned.generation(), pinned);
+                later("VirtualMachineRestore", ns, name, this::restore, Duration.ofSeconds(1));
+                return;
+            }
+        }
+        String phase;
+        String error = null;
+        SnapshotOps.Reverted rv = null;
+        if (problem != null) {
+            phase = VirtualMachineRestoreStatus.PHASE_FAILED;
+            error = problem;
         } else {
             try {
-                SnapshotOps.Reverted rv = ops.revert(snap.getStatus().vmUuid, snap.getStatus().snapshotName);
-                out.phase = "Succeeded";
-                out.complete = true;
-                out.genid = rv.genid();
-                out.previousGenid = rv.previousGenid();
+                String vmUuid = snap.getStatus().vmUuid;
+                try (DomainLocks.Held held = locks.hold(vmUuid)) {
+                    rv = ops.revert(vmUuid, snap.getStatus().snapshotName, planned);
+                }
+                phase = VirtualMachineRestoreStatus.PHASE_SUCCEEDED;
                 if (rv.genid() != null && !rv.genid().equals(rv.previousGenid())) {
                     metrics.genidChanged();
                 }
-                out.restoreTime = Instant.now().toString();
             } catch (SnapshotOps.SnapshotException e) {
-                out.phase = "Failed";
-                out.complete = false;
-                out.error = e.getMessage();
+                phase = VirtualMachineRestoreStatus.PHASE_FAILED;
+                error = e.getMessage();
             } catch (LibvirtConnection.UnavailableException e) {
-                // As for a snapshot: libvirtd is away, nothing was reverted; the resync tries again.
+                // As for a snapshot: libvirtd is away, nothing was reverted; try again shortly.
                 LOG.warn("restore {}/{}: libvirt unavailable ({}); trying again later", ns, name, e.getMessage());
+                later("VirtualMachineRestore", ns, name, this::restore, Duration.ofSeconds(5));
                 return;
             } catch (LibvirtException | io.virtfleet.agent.libvirt.LibvirtNative.LibvirtCallException e) {
-                out.phase = "Failed";
-                out.complete = false;
-                out.error = "libvirt: " + (e instanceof LibvirtException le ? LibvirtConnection.describe(le)
+                phase = VirtualMachineRestoreStatus.PHASE_FAILED;
+                error = "libvirt: " + (e instanceof LibvirtException le ? LibvirtConnection.describe(le)
                         : e.getMessage());
             }
         }
-        VirtualMachineRestoreStatus status = out;
+        String outPhase = phase;
+        String outError = error;
+        SnapshotOps.Reverted done = rv;
+        String restored = Instant.now().toString();
+        // Only the agent's fields: the genid the operator recorded stays, unless libvirt chose the new one itself.
         res.editStatus(x -> {
-            x.setStatus(status);
+            if (x.getStatus() != null && finished(x.getStatus().phase)) {
+                return x; // given up meanwhile (the operator's deadline): it stays as the operator says
+            }
+            VirtualMachineRestoreStatus st = x.getStatus() == null ? new VirtualMachineRestoreStatus() : x.getStatus();
+            st.phase = outPhase;
+            st.error = outError;
+            st.complete = VirtualMachineRestoreStatus.PHASE_SUCCEEDED.equals(outPhase);
+            if (done != null) {
+                st.genid = done.genid();
+                st.genidGeneration = done.genidGeneration();
+                if (st.previousGenid == null) {
+                    st.previousGenid = done.previousGenid();
+                }
+                st.restoreTime = restored;
+            }
+            x.setStatus(st);
             return x;
         });
-        LOG.info("restore {}/{} of {} to {}: {} (genid {} -> {})", ns, name, r.getSpec().vmName,
-                r.getSpec().snapshotName, out.phase, out.previousGenid, out.genid);
+        LOG.info("restore {}/{} of {} to {}: {} (genid {} -> {}, genidGeneration {})", ns, name, r.getSpec().vmName,
+                r.getSpec().snapshotName, phase, recorded.previousGenid != null ? recorded.previousGenid
+                        : rv != null ? rv.previousGenid() : null, rv != null ? rv.genid() : null,
+                rv != null ? rv.genidGeneration() : null);
     }
 
     /**
@@ -419,6 +483,9 @@ public final class SnapshotController implements AutoCloseable {
 
     private void writeBackup(String ns, String name, java.util.function.Consumer<VirtualMachineBackupStatus> edit) {
         client.resources(VirtualMachineBackup.class).inNamespace(ns).withName(name).editStatus(x -> {
+            if (x.getStatus() != null && finished(x.getStatus().phase)) {
+                return x; // given up meanwhile (the operator's deadline)
+            }
             VirtualMachineBackupStatus s = x.getStatus() == null ? new VirtualMachineBackupStatus() : x.getStatus();
             s.host = host;
             edit.accept(s);
@@ -478,6 +545,9 @@ public final class SnapshotController implements AutoCloseable {
 
     private void writeRestore(String ns, String name, String phase, String error) {
         client.resources(VirtualMachineRestore.class).inNamespace(ns).withName(name).editStatus(x -> {
+            if (x.getStatus() != null && finished(x.getStatus().phase)) {
+                return x; // given up meanwhile (the operator's deadline)
+            }
             VirtualMachineRestoreStatus s = x.getStatus() == null ? new VirtualMachineRestoreStatus() : x.getStatus();
             s.phase = phase;
             s.error = error;
@@ -495,6 +565,9 @@ public final class SnapshotController implements AutoCloseable {
 
     private void writeClone(String ns, String name, String phase, String method, String error) {
         client.resources(VirtualMachineClone.class).inNamespace(ns).withName(name).editStatus(x -> {
+            if (x.getStatus() != null && finished(x.getStatus().phase)) {
+                return x; // given up meanwhile (the operator's deadline)
+            }
             VirtualMachineCloneStatus s = x.getStatus() == null ? new VirtualMachineCloneStatus() : x.getStatus();
             s.phase = phase;
             s.host = host;
@@ -516,9 +589,20 @@ public final class SnapshotController implements AutoCloseable {
 
     private void writeSnapshot(String ns, String name, VirtualMachineSnapshotStatus st) {
         client.resources(VirtualMachineSnapshot.class).inNamespace(ns).withName(name).editStatus(x -> {
+            if (x.getStatus() != null && finished(x.getStatus().phase)) {
+                return x; // given up meanwhile (the operator's deadline)
+            }
             x.setStatus(st);
             return x;
         });
+    }
+
+    /**
+     * Succeeded or Failed: a request's end, which the agent never overwrites (the operator gives up a request past its
+     * deadline while the agent may still be at it).
+     */
+    static boolean finished(String phase) {
+        return "Succeeded".equals(phase) || "Failed".equals(phase);
     }
 
     @Override

@@ -1,7 +1,9 @@
 package io.virtfleet.agent.snapshot;
 
+import io.virtfleet.agent.domain.DomainXml;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.agent.libvirt.LibvirtNative;
+import io.virtfleet.reconcilers.genid.GenidPolicy;
 import org.libvirt.Domain;
 import org.libvirt.DomainSnapshot;
 import org.libvirt.LibvirtException;
@@ -16,7 +18,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * libvirt internal snapshots of one domain, and reverting to them with a fresh generation ID (seed 001).
+ * libvirt internal snapshots of one domain, and reverting to them with a fresh generation ID.
  *
  * <p>Measured on libvirt 9.0 / QEMU 7.2 (query-vm-generation-id): reverting to a snapshot taken while the domain ran
  * starts a new QEMU with a genid libvirt generated ({@code VIR_QEMU_PROCESS_START_GEN_VMID}), but the persistent
@@ -45,9 +47,18 @@ public final class SnapshotOps {
     public record Taken(String name, String state, String genid, long creationTime, long size) {
     }
 
-    /** After a revert: the state the domain is in and its new genid (null: the domain has no genid device). */
-    public record Reverted(String state, String previousGenid, String genid) {
+    /**
+     * After a revert: the state the domain is in, its new genid (null: the domain has no genid device) and that
+     * genid's genidGeneration (null when not known).
+     */
+    public record Reverted(String state, String previousGenid, String genid, Long genidGeneration) {
     }
+
+    /**
+     * The spec hash a reverted definition is stamped with: matches no spec, so the next sync pass redefines the domain
+     * from its Domain spec (whose genid the operator pinned before the revert).
+     */
+    public static final String REVERTED_SPEC_HASH = "reverted";
 
     private final LibvirtConnection libvirt;
     private final Supplier<String> freshGenid;
@@ -150,15 +161,27 @@ public final class SnapshotOps {
     /**
      * Reverts to the snapshot (a running snapshot resumes running from its memory state) and makes sure the domain's
      * generation ID is new both live and in the persistent config before the guest runs again.
+     *
+     * <p>{@code planned} is the restore's generation ID, chosen and recorded by the operator before the agent acts
+     * (null: the VM has no genid device). A snapshot of a stopped domain gets exactly that one. Reverting to a snapshot
+     * taken while the domain ran starts a new QEMU process, and libvirt's QEMU driver generates the generation ID of
+     * such a start itself: then libvirt's value is the new one, one generation above the planned one. The revert brings
+     * back the definition stored in the snapshot, with the stamp of that time; it is re-stamped here (as
+     * {@value #REVERTED_SPEC_HASH}, so the next sync redefines it from the Domain spec) before anything else can act
+     * on the domain — the caller holds the domain's lock.
      */
-    public Reverted revert(String uuid, String name) throws SnapshotException, LibvirtException,
-            LibvirtConnection.UnavailableException, LibvirtNative.LibvirtCallException {
+    public Reverted revert(String uuid, String name, GenidPolicy.Stamp planned) throws SnapshotException,
+            LibvirtException, LibvirtConnection.UnavailableException, LibvirtNative.LibvirtCallException {
         return guarded(c -> {
             Domain d = lookup(c, uuid);
             if (!Arrays.asList(d.snapshotListNames()).contains(name)) {
                 throw new RuntimeSnapshot("libvirt domain " + d.getName() + " has no snapshot named " + name);
             }
             String before = genidOf(d.getXMLDesc(0));
+            if (planned == null && genidOf(d.getXMLDesc(XML_INACTIVE)) != null) {
+                throw new RuntimeSnapshot("the restore has no generation ID recorded (status.genid), but libvirt "
+                        + "domain " + d.getName() + " has a genid device; nothing was changed");
+            }
             DomainSnapshot s = d.snapshotLookupByName(name);
             String snapGenid;
             try {
@@ -168,12 +191,13 @@ public final class SnapshotOps {
                 s.free();
             }
             boolean active = d.isActive() == 1;
+            String state = active ? "Running" : "Shutoff";
             String persistent = d.getXMLDesc(XML_INACTIVE);
-            String current = genidOf(persistent);
-            if (current == null) {
-                return new Reverted(active ? "Running" : "Shutoff", before, null); // genid none: nothing to change
+            if (genidOf(persistent) == null) {
+                return new Reverted(state, before, null, null); // genid none: nothing to change
             }
             String next;
+            Long generation;
             if (active) {
                 next = genidOf(d.getXMLDesc(0));
                 if (next == null || next.equals(snapGenid) || next.equals(before)) {
@@ -181,15 +205,28 @@ public final class SnapshotOps {
                     // QEMU; refuse to pretend.
                     throw new RuntimeSnapshot("libvirt kept generation ID " + next + " on revert");
                 }
+                generation = planned != null ? planned.generation() + 1 : null;
+            } else if (planned != null) {
+                next = planned.genid();
+                generation = planned.generation();
+                if (next.equals(snapGenid)) {
+                    throw new RuntimeSnapshot("the planned generation ID " + next + " is the snapshot's own");
+                }
             } else {
+                // A snapshot with a genid device of a domain that has none now: a fresh one, never seen.
                 do {
                     next = freshGenid.get().toLowerCase(Locale.ROOT);
-                } while (next.equals(current) || next.equals(before) || next.equals(snapGenid));
+                } while (next.equals(before) || next.equals(snapGenid));
+                generation = null;
             }
-            if (!next.equals(current)) {
-                c.domainDefineXML(GENID.matcher(persistent).replaceFirst("<genid>" + next + "</genid>"));
+            String stamped;
+            try {
+                stamped = DomainXml.parse(persistent).withAgentMetadata(REVERTED_SPEC_HASH, next, generation);
+            } catch (DomainXml.InvalidXmlException e) {
+                throw new RuntimeSnapshot("cannot read the definition the revert brought back: " + e.getMessage());
             }
-            return new Reverted(active ? "Running" : "Shutoff", before, next);
+            c.domainDefineXML(stamped);
+            return new Reverted(state, before, next, generation);
         });
     }
 

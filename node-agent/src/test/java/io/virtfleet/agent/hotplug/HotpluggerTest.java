@@ -155,6 +155,37 @@ class HotpluggerTest {
     }
 
     @Test
+    void beforeTheRedefineDevicesGoToLiveAndConfigAtOnceButAMaclessNicWaits() throws Exception {
+        FakeCalls calls = new FakeCalls();
+        Hotplugger h = new Hotplugger(calls, new MutableClock(), Duration.ofSeconds(30));
+        int both = LibvirtNative.AFFECT_LIVE | LibvirtNative.AFFECT_CONFIG;
+        // spec adds "extra" and drops nothing; libvirt's live and persistent XML are both the old spec
+        Hotplugger.Outcome o = h.syncBeforeRedefine("t", "u", dom(ROOT, EXTRA), dom(ROOT), dom(ROOT));
+        assertThat(o).isNotNull();
+        assertThat(calls.calls).containsExactly("attach " + both);
+        assertThat(o.changed()).isTrue();
+        assertThat(o.done()).containsExactly("attached disk ua-extra (vdb)");
+
+        // a dropped disk: one unplug request for both
+        calls.calls.clear();
+        h.syncBeforeRedefine("t", "u", dom(ROOT), dom(ROOT, EXTRA), dom(ROOT, EXTRA));
+        assertThat(calls.calls).containsExactly("detach ua-extra " + both);
+
+        // a NIC without a MAC in the spec needs the one libvirt generates at the define: nothing is done yet
+        calls.calls.clear();
+        String nic = "<interface type='bridge'><source bridge='br0'/><model type='virtio'/>"
+                + "<alias name='ua-net1'/></interface>";
+        assertThat(h.syncBeforeRedefine("t", "u", dom(ROOT, EXTRA, nic), dom(ROOT), dom(ROOT))).isNull();
+        assertThat(calls.calls).isEmpty();
+        String nicWithMac = nic.replace("<source", "<mac address='52:54:00:00:00:07'/><source");
+        // (the unplug of "extra" is seen done in the live XML without a DEVICE_REMOVED event)
+        Hotplugger.Outcome withMac = h.syncBeforeRedefine("t", "u", dom(ROOT, nicWithMac), dom(ROOT), dom(ROOT));
+        assertThat(withMac).isNotNull();
+        assertThat(withMac.done()).contains("detached disk ua-extra");
+        assertThat(calls.calls).containsExactly("attach " + both);
+    }
+
+    @Test
     void statusWithoutPendingOrFailuresIsWhatLibvirtReports() {
         Hotplugger h = new Hotplugger(null, Clock.systemUTC());
         List<DeviceStatus> devices = List.of(new DeviceStatus("data", DeviceStatus.KIND_DISK, "vda", null,

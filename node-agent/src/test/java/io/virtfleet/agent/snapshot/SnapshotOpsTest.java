@@ -2,6 +2,7 @@ package io.virtfleet.agent.snapshot;
 
 import io.virtfleet.agent.TestEnv;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
+import io.virtfleet.reconcilers.genid.GenidPolicy;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -77,8 +78,11 @@ class SnapshotOpsTest {
             assertThat(ops.exists(g.uuid(), "s1")).isTrue();
 
             assertThat(exec(g.name(), "echo x > /data/marker && sync && cat /data/marker").out()).contains("x");
-            SnapshotOps.Reverted r = ops.revert(g.uuid(), "s1");
+            String planned1 = "11111111-1111-4111-8111-111111111111";
+            SnapshotOps.Reverted r = ops.revert(g.uuid(), "s1", new GenidPolicy.Stamp(planned1, 1));
             assertThat(r.state()).isEqualTo("Running");
+            // a new QEMU: libvirt generates its genid, one generation above the planned one
+            assertThat(r.genidGeneration()).isEqualTo(2L);
             assertThat(r.previousGenid()).isEqualTo(genid0);
             assertThat(r.genid()).isNotEqualTo(genid0);
             assertThat(qemuGenid(g.name())).isEqualTo(r.genid());
@@ -95,16 +99,26 @@ class SnapshotOpsTest {
             // a snapshot of the stopped domain: revert, and the next start runs with yet another genid
             TestEnv.virsh("destroy", g.name());
             assertThat(ops.create(g.uuid(), "s2").state()).isEqualTo("Shutoff");
-            SnapshotOps.Reverted r2 = ops.revert(g.uuid(), "s2");
+            String planned2 = "22222222-2222-4222-8222-222222222222";
+            SnapshotOps.Reverted r2 = ops.revert(g.uuid(), "s2", new GenidPolicy.Stamp(planned2, 3));
             assertThat(r2.state()).isEqualTo("Shutoff");
-            assertThat(r2.genid()).isNotIn(genid0, r.genid());
+            assertThat(r2.genid()).isEqualTo(planned2);
+            assertThat(r2.genidGeneration()).isEqualTo(3L);
+            // the second revert of a stopped domain to the same snapshot gets the next planned genid, not the first
+            String planned3 = "33333333-3333-4333-8333-333333333333";
+            SnapshotOps.Reverted r3 = ops.revert(g.uuid(), "s2", new GenidPolicy.Stamp(planned3, 4));
+            assertThat(r3.genid()).isEqualTo(planned3);
+            String inactive = TestEnv.virsh("dumpxml", "--inactive", g.name()).out();
+            assertThat(SnapshotOps.genidOf(inactive)).isEqualTo(planned3);
+            assertThat(inactive).contains("genidGeneration=\"4\"").contains("specHash=\"reverted\"");
             TestEnv.virsh("start", g.name());
-            assertThat(qemuGenid(g.name())).isEqualTo(r2.genid());
+            assertThat(qemuGenid(g.name())).isEqualTo(planned3);
 
             ops.delete(g.uuid(), "s1");
             ops.delete(g.uuid(), "s1");
             assertThat(ops.exists(g.uuid(), "s1")).isFalse();
-            assertThatThrownBy(() -> ops.revert(g.uuid(), "s1")).hasMessageContaining("no snapshot named s1");
+            assertThatThrownBy(() -> ops.revert(g.uuid(), "s1", new GenidPolicy.Stamp(planned3, 5)))
+                    .hasMessageContaining("no snapshot named s1");
         } finally {
             TestEnv.virsh("destroy", g.name());
             TestEnv.virsh("undefine", g.name(), "--snapshots-metadata");

@@ -10,6 +10,7 @@ import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineBackup;
 import io.virtfleet.api.v1alpha1.VirtualMachineBackupStatus;
 import io.virtfleet.reconcilers.copy.BackupPlans;
+import io.virtfleet.reconcilers.requests.RequestDeadlines;
 
 import java.time.Duration;
 import java.util.List;
@@ -24,15 +25,32 @@ import java.util.Map;
 public class BackupProtection implements Reconciler<VirtualMachineBackup> {
     private final io.virtfleet.operator.EventRecorder events;
 
-    BackupProtection(io.virtfleet.operator.EventRecorder events) {
+    private final io.virtfleet.operator.OperatorConfig config;
+
+    BackupProtection(io.virtfleet.operator.EventRecorder events, io.virtfleet.operator.OperatorConfig config) {
         this.events = events;
+        this.config = config;
     }
 
     @Override
     public UpdateControl<VirtualMachineBackup> reconcile(VirtualMachineBackup b, Context<VirtualMachineBackup> context) {
         KubernetesClient client = context.getClient();
+        VirtualMachineBackupStatus cur = b.getStatus();
+        String phase = cur != null ? cur.phase : null;
+        RequestDeadlines.Verdict deadline = b.getMetadata().getDeletionTimestamp() != null ? null
+                : Protection.deadline(b, phase, VirtualMachineBackupStatus.PHASE_IN_PROGRESS.equals(phase)
+                        ? "the partial backup in " + cur.location : "the VM", config);
+        if (deadline != null && deadline.isExpired()) {
+            Protection.expired(events, b, deadline);
+            VirtualMachineBackupStatus st = cur != null ? cur : new VirtualMachineBackupStatus();
+            st.phase = VirtualMachineBackupStatus.PHASE_FAILED;
+            st.readyToUse = false;
+            st.error = deadline.expired();
+            b.setStatus(st);
+            return UpdateControl.patchStatus(b);
+        }
         if (b.getMetadata().getDeletionTimestamp() != null || Protection.labelled(b) || b.getStatus() != null) {
-            return UpdateControl.noUpdate();
+            return Protection.untilDeadline(UpdateControl.noUpdate(), deadline);
         }
         String ns = b.getMetadata().getNamespace();
         String name = b.getMetadata().getName();

@@ -75,7 +75,7 @@ final class BackupRestore {
             if (!clashes.isEmpty()) {
                 return fail(r, String.join("; ", clashes));
             }
-            Map<String, String> disks = BackupPlans.restoredDisks(stored, original, target, bs.disks);
+            Map<String, String> disks = BackupPlans.restoredDisks(stored, ns, original, target, bs.disks);
             client.resources(VirtualMachineRestore.class).inNamespace(ns).withName(r.getMetadata().getName())
                     .editStatus(x -> {
                         VirtualMachineRestoreStatus s = new VirtualMachineRestoreStatus();
@@ -104,7 +104,7 @@ final class BackupRestore {
             // status.host and status.disks are agent-writable: act only on the operator's own plan.
             List<String> untrusted = PlanChecks.problems(st.host, hostLabel(r),
                     Objects.equals(bs.host, hostLabel(backup)) ? bs.host : null, st.disks,
-                    BackupPlans.restoredDisks(BackupPlans.fromJson(bs.vmSpec), original, target, bs.disks));
+                    BackupPlans.restoredDisks(BackupPlans.fromJson(bs.vmSpec), ns, original, target, bs.disks));
             if (!untrusted.isEmpty()) {
                 return fail(r, "the plan in the status is not the operator's (no VM was created): "
                         + String.join("; ", untrusted));
@@ -113,7 +113,7 @@ final class BackupRestore {
             fresh.setMetadata(new ObjectMetaBuilder().withName(target).withNamespace(ns)
                     .withAnnotations(Map.of(GenidPolicy.RESTORED_FROM_BACKUP_ANNOTATION, backupName)).build());
             VirtualMachineSpec stored = BackupPlans.fromJson(bs.vmSpec);
-            fresh.setSpec(BackupPlans.restoredSpec(stored, st.host, original, target));
+            fresh.setSpec(BackupPlans.restoredSpec(stored, st.host, ns, original, target));
             try {
                 vm = client.resource(fresh).create();
             } catch (KubernetesClientException e) {

@@ -12,6 +12,7 @@ import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineClone;
 import io.virtfleet.api.v1alpha1.VirtualMachineCloneStatus;
 import io.virtfleet.reconcilers.copy.ClonePlans;
+import io.virtfleet.reconcilers.requests.RequestDeadlines;
 import io.virtfleet.reconcilers.copy.PlanChecks;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
 
@@ -31,14 +32,31 @@ import java.util.Objects;
 public class CloneProtection implements Reconciler<VirtualMachineClone> {
     private final io.virtfleet.operator.EventRecorder events;
 
-    CloneProtection(io.virtfleet.operator.EventRecorder events) {
+    private final io.virtfleet.operator.OperatorConfig config;
+
+    CloneProtection(io.virtfleet.operator.EventRecorder events, io.virtfleet.operator.OperatorConfig config) {
         this.events = events;
+        this.config = config;
     }
 
     @Override
     public UpdateControl<VirtualMachineClone> reconcile(VirtualMachineClone c, Context<VirtualMachineClone> context) {
         KubernetesClient client = context.getClient();
         VirtualMachineCloneStatus st = c.getStatus();
+        String phase = st != null ? st.phase : null;
+        RequestDeadlines.Verdict deadline = c.getMetadata().getDeletionTimestamp() != null ? null
+                : Protection.deadline(c, phase, VirtualMachineCloneStatus.PHASE_COPYING_DISKS.equals(phase)
+                        ? "the copies made so far (status.disks)" : VirtualMachineCloneStatus.PHASE_DISKS_READY.equals(phase)
+                        ? "the copies (status.disks; no VM was created)" : "the source VM", config);
+        if (deadline != null && deadline.isExpired()) {
+            Protection.expired(events, c, deadline);
+            return fail(c, deadline.expired());
+        }
+        return Protection.untilDeadline(handle(client, c, st), deadline);
+    }
+
+    private UpdateControl<VirtualMachineClone> handle(KubernetesClient client, VirtualMachineClone c,
+                                                      VirtualMachineCloneStatus st) {
         if (c.getMetadata().getDeletionTimestamp() != null || st != null
                 && (VirtualMachineCloneStatus.PHASE_SUCCEEDED.equals(st.phase)
                 || VirtualMachineCloneStatus.PHASE_FAILED.equals(st.phase))) {
@@ -74,7 +92,7 @@ public class CloneProtection implements Reconciler<VirtualMachineClone> {
         if (host == null) {
             return UpdateControl.<VirtualMachineClone>noUpdate().rescheduleAfter(Duration.ofSeconds(2));
         }
-        Map<String, String> disks = ClonePlans.diskMap(ClonePlans.copies(source.getSpec(), c.getSpec().target));
+        Map<String, String> disks = ClonePlans.diskMap(ClonePlans.copies(source.getSpec(), ns, c.getSpec().target));
         client.resources(VirtualMachineClone.class).inNamespace(ns).withName(c.getMetadata().getName())
                 .editStatus(x -> {
                     VirtualMachineCloneStatus s = new VirtualMachineCloneStatus();
@@ -115,7 +133,7 @@ public class CloneProtection implements Reconciler<VirtualMachineClone> {
             List<String> untrusted = PlanChecks.problems(st.host,
                     labels == null ? null : labels.get(io.virtfleet.api.v1alpha1.ApiGroup.HOST_LABEL),
                     Protection.host(Protection.domain(client, ns, c.getSpec().source)), st.disks,
-                    ClonePlans.diskMap(ClonePlans.copies(source.getSpec(), targetName)));
+                    ClonePlans.diskMap(ClonePlans.copies(source.getSpec(), ns, targetName)));
             if (!untrusted.isEmpty()) {
                 events.record(source, "Warning", "CloneFailed", "clone " + c.getMetadata().getName()
                         + ": the plan in its status is not the operator's: " + String.join("; ", untrusted));

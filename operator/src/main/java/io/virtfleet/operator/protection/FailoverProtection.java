@@ -101,6 +101,10 @@ public class FailoverProtection implements Reconciler<VirtualMachineFailover> {
                     + e.getMessage());
         }
         String from = plan.fromHost();
+        // The failover's genid gets the next genidGeneration, so no report of the lost host can bring the old back.
+        io.virtfleet.reconcilers.genid.GenidPolicy.Stamp before =
+                io.virtfleet.operator.VirtualMachineReconciler.renderGenid(vm, domain, List.of());
+        Long nextGeneration = genid == null ? null : (before != null ? before.generation() : 0L) + 1;
         String previousGenid = domain.getSpec().genid != null ? domain.getSpec().genid
                 : vm.getStatus() != null ? vm.getStatus().genid : null;
         try {
@@ -113,6 +117,9 @@ public class FailoverProtection implements Reconciler<VirtualMachineFailover> {
                 s.host = to;
                 s.domainXml = xml;
                 s.genid = genid;
+                if (nextGeneration != null) {
+                    s.genidGeneration = nextGeneration;
+                }
                 if (!DomainSpec.POWER_STOPPED.equals(s.powerState)) {
                     s.restartGeneration = (s.restartGeneration == null ? 0 : s.restartGeneration) + 1;
                 }

@@ -7,6 +7,8 @@ import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.operator.EventRecorder;
 import io.virtfleet.operator.OperatorConfig;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.virtfleet.reconcilers.requests.RequestDeadlines;
 
 import java.time.Instant;
 import java.util.HashMap;
@@ -30,8 +32,9 @@ public final class Protection {
 
     /** Registers the snapshot, restore, backup, clone and failover controllers (leader-elected with the rest). */
     public static void register(Operator op, OperatorConfig config, EventRecorder events) {
-        for (io.javaoperatorsdk.operator.api.reconciler.Reconciler<?> r : List.of(new SnapshotProtection(events),
-                new RestoreProtection(events), new BackupProtection(events), new CloneProtection(events),
+        for (io.javaoperatorsdk.operator.api.reconciler.Reconciler<?> r : List.of(new SnapshotProtection(events, config),
+                new RestoreProtection(events, config), new BackupProtection(events, config),
+                new CloneProtection(events, config),
                 new FailoverProtection(events, config.clock()))) {
             registerIn(op, config, r);
         }
@@ -68,6 +71,41 @@ public final class Protection {
                     x.getMetadata().setLabels(labels);
                     return x;
                 });
+    }
+
+    /**
+     * The deadline verdict of a request ({@link RequestDeadlines}, from its creation time and the host label it was
+     * handed over with); null for a finished one.
+     */
+    static RequestDeadlines.Verdict deadline(HasMetadata o, String phase, String leftover, OperatorConfig config) {
+        Instant created;
+        try {
+            created = o.getMetadata().getCreationTimestamp() == null ? null
+                    : Instant.parse(o.getMetadata().getCreationTimestamp());
+        } catch (java.time.format.DateTimeParseException e) {
+            created = null;
+        }
+        String host = o.getMetadata().getLabels() == null ? null
+                : o.getMetadata().getLabels().get(ApiGroup.HOST_LABEL);
+        return RequestDeadlines.check(o.getKind(), phase, host, leftover, created, config.clock().instant(),
+                config.requestDeadlines());
+    }
+
+    /** Records the expiry on the request as a Warning Event (the status says it too). */
+    static void expired(EventRecorder events, HasMetadata o, RequestDeadlines.Verdict v) {
+        events.record(o, "Warning", "DeadlineExceeded", v.expired());
+    }
+
+    /** {@code c}, asked to come back no later than the request's deadline (so it is enforced without events). */
+    static <R extends HasMetadata> UpdateControl<R> untilDeadline(UpdateControl<R> c, RequestDeadlines.Verdict v) {
+        if (v == null || v.recheckAfter() == null) {
+            return c;
+        }
+        long current = c.getScheduleDelay().orElse(Long.MAX_VALUE);
+        if (v.recheckAfter().toMillis() < current) {
+            c.rescheduleAfter(v.recheckAfter());
+        }
+        return c;
     }
 
     static String now() {

@@ -8,6 +8,7 @@ import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshotStatus;
+import io.virtfleet.reconcilers.requests.RequestDeadlines;
 
 import java.time.Duration;
 
@@ -16,8 +17,11 @@ import java.time.Duration;
 public class SnapshotProtection implements Reconciler<VirtualMachineSnapshot> {
     private final io.virtfleet.operator.EventRecorder events;
 
-    SnapshotProtection(io.virtfleet.operator.EventRecorder events) {
+    private final io.virtfleet.operator.OperatorConfig config;
+
+    SnapshotProtection(io.virtfleet.operator.EventRecorder events, io.virtfleet.operator.OperatorConfig config) {
         this.events = events;
+        this.config = config;
     }
 
     @Override
@@ -25,9 +29,15 @@ public class SnapshotProtection implements Reconciler<VirtualMachineSnapshot> {
                                                            Context<VirtualMachineSnapshot> context) {
         var client = context.getClient();
         VirtualMachineSnapshotStatus st = s.getStatus();
+        RequestDeadlines.Verdict deadline = s.getMetadata().getDeletionTimestamp() != null ? null
+                : Protection.deadline(s, st != null ? st.phase : null, "the VM", config);
+        if (deadline != null && deadline.isExpired()) {
+            Protection.expired(events, s, deadline);
+            return fail(s, deadline.expired());
+        }
         if (s.getMetadata().getDeletionTimestamp() != null || Protection.labelled(s)
                 || st != null && Protection.PHASE_FAILED.equals(st.phase)) {
-            return UpdateControl.noUpdate();
+            return Protection.untilDeadline(UpdateControl.noUpdate(), deadline);
         }
         String ns = s.getMetadata().getNamespace();
         String vmName = s.getSpec() != null ? s.getSpec().vmName : null;

@@ -179,35 +179,36 @@ public final class BackupPlans {
      *
      * @param backupFiles the backup's status.disks (original disk path -> file in the backup)
      */
-    public static Map<String, String> restoredDisks(VirtualMachineSpec stored, String originalName, String targetName,
-                                                    Map<String, String> backupFiles) {
+    public static Map<String, String> restoredDisks(VirtualMachineSpec stored, String namespace, String originalName,
+                                                    String targetName, Map<String, String> backupFiles) {
         Map<String, String> out = new LinkedHashMap<>();
         for (VirtualMachineSpec.Disk d : stored.disks) {
             if (ClonePlans.shared(d) || d.volume == null || !backupFiles.containsKey(d.volume.path)) {
                 continue;
             }
-            out.put(backupFiles.get(d.volume.path), restoredPath(d, originalName, targetName));
+            out.put(backupFiles.get(d.volume.path), restoredPath(d, namespace, originalName, targetName));
         }
         return out;
     }
 
-    private static String restoredPath(VirtualMachineSpec.Disk d, String originalName, String targetName) {
+    private static String restoredPath(VirtualMachineSpec.Disk d, String namespace, String originalName,
+                                       String targetName) {
         return targetName.equals(originalName) ? d.volume.path
-                : ClonePlans.targetPath(d.volume.path, targetName, d.name, ClonePlans.format(d));
+                : ClonePlans.targetPath(d.volume.path, namespace, targetName, d.name, ClonePlans.format(d));
     }
 
     /**
      * The recreated VM's spec: the stored one with the restored disk paths ({@link #restoredDisks}), genid auto
      * (none stays none), pinned to {@code host}; MACs and firmware.uuid are kept.
      */
-    public static VirtualMachineSpec restoredSpec(VirtualMachineSpec stored, String host, String originalName,
-                                                  String targetName) {
+    public static VirtualMachineSpec restoredSpec(VirtualMachineSpec stored, String host, String namespace,
+                                                  String originalName, String targetName) {
         VirtualMachineSpec t = ClonePlans.JSON.convertValue(ClonePlans.JSON.valueToTree(stored),
                 VirtualMachineSpec.class);
         for (VirtualMachineSpec.Disk d : t.disks) {
             if (!ClonePlans.shared(d) && d.volume != null && d.volume.path != null) {
                 String format = ClonePlans.format(d);
-                d.volume.path = restoredPath(d, originalName, targetName);
+                d.volume.path = restoredPath(d, namespace, originalName, targetName);
                 d.volume.format = format;
             }
         }

@@ -18,7 +18,8 @@ import java.util.Map;
  * copied disk goes, and the spec of the new VM. The operator calls these to validate and to create the target; the
  * agent of the source's host copies exactly the disks of {@link #copies}.
  *
- * <p>Writable disks are copied next to the original ({@code <dir>/<target>-<disk>.qcow2}, or {@code .img} for raw),
+ * <p>Writable disks are copied next to the original ({@code <dir>/<namespace>_<target>_<disk>.qcow2}, or {@code .img}
+ * for raw),
  * so they stay under the same allowed root and on the same host; cdroms and read-only disks are shared (the new VM
  * references the same file). The new VM gets no explicit MACs, tap names or SMBIOS UUID (libvirt allocates new MACs,
  * virtfleet derives a new UUID from its name and uid), genid {@code auto} unless the source has {@code none}, and is
@@ -129,14 +130,14 @@ public final class ClonePlans {
     }
 
     /** The writable disks to copy, in spec order; call only when {@link #validate} found nothing. */
-    public static List<DiskCopy> copies(VirtualMachineSpec source, String targetName) {
+    public static List<DiskCopy> copies(VirtualMachineSpec source, String namespace, String targetName) {
         List<DiskCopy> out = new ArrayList<>();
         for (VirtualMachineSpec.Disk d : source.disks) {
             if (shared(d)) {
                 continue;
             }
             String format = format(d);
-            out.add(new DiskCopy(d.name, d.volume.path, targetPath(d.volume.path, targetName, d.name, format),
+            out.add(new DiskCopy(d.name, d.volume.path, targetPath(d.volume.path, namespace, targetName, d.name, format),
                     format));
         }
         return out;
@@ -151,10 +152,16 @@ public final class ClonePlans {
         return m;
     }
 
-    /** {@code <dir of source>/<vm>-<disk>.qcow2} (raw: {@code .img}). */
-    public static String targetPath(String sourcePath, String vmName, String diskName, String format) {
+    /**
+     * {@code <dir of source>/<namespace>_<vm>_<disk>.qcow2} (raw: {@code .img}). Namespaces, VM names and disk names
+     * are DNS names, which have no underscore: no two (namespace, VM, disk) get one file name, so equal VM names in
+     * two namespaces never collide.
+     */
+    public static String targetPath(String sourcePath, String namespace, String vmName, String diskName,
+                                    String format) {
         Path parent = Path.of(sourcePath).getParent();
-        return parent.resolve(vmName + "-" + diskName + ("qcow2".equals(format) ? ".qcow2" : ".img")).toString();
+        return parent.resolve(namespace + "_" + vmName + "_" + diskName + ("qcow2".equals(format) ? ".qcow2" : ".img"))
+                .toString();
     }
 
     /**

@@ -126,6 +126,68 @@ public final class GenidPolicy {
                 + (mode == Mode.EXPLICIT ? " (spec.genid is only the initial value)" : ""));
     }
 
+    /**
+     * A generation ID and its place in the VM's sequence of them ({@code genidGeneration}): 0 for the first, one more
+     * for every new one virtfleet asks for. The one rule that keeps an older generation ID from coming back: nothing
+     * — a redefine from a stale Domain spec, a snapshot's stored definition, a stale status — may replace a stamp by
+     * one of a lower generation.
+     */
+    public record Stamp(String genid, long generation) {
+        /** null when there is no genid (none, or not known yet); an absent generation is 0. */
+        public static Stamp of(String genid, Long generation) {
+            if (genid == null || genid.isBlank() || !Guids.isGuid(genid)) {
+                return null;
+            }
+            return new Stamp(Guids.normalize(genid), generation == null ? 0L : generation);
+        }
+
+        /** The stamp of the next new generation ID. */
+        public Stamp next(String newGenid) {
+            return new Stamp(Guids.normalize(newGenid), generation + 1);
+        }
+    }
+
+    /**
+     * The generation ID to pin in the Domain: of {@code pinned} (the Domain's spec) and {@code observed} (what the
+     * agent reports libvirt has), the higher generation; at equal generation the observed one when the report is for
+     * the current spec (libvirt generated it for {@code <genid/>}, or it was changed outside virtfleet), else the
+     * pinned one. null when neither has one.
+     */
+    public static Stamp newest(Stamp pinned, Stamp observed, boolean observedIsCurrent) {
+        if (observed == null) {
+            return pinned;
+        }
+        if (pinned == null) {
+            return observed;
+        }
+        if (observed.generation() != pinned.generation()) {
+            return observed.generation() > pinned.generation() ? observed : pinned;
+        }
+        return observedIsCurrent ? observed : pinned;
+    }
+
+    /**
+     * The VM's status genid after a report: the reported one, unless it is of a lower generation than the one the
+     * status already has (a stale report after a restore, or libvirt's definition brought back by a revert).
+     */
+    public static Stamp fold(Stamp previous, Stamp reported) {
+        if (reported == null) {
+            return previous;
+        }
+        if (previous != null && reported.generation() < previous.generation()) {
+            return previous;
+        }
+        return reported;
+    }
+
+    /**
+     * Whether the agent may define a domain whose genid is of generation {@code desired} over libvirt's definition
+     * stamped {@code stamped} (null: not stamped by virtfleet, or not defined): never a lower generation.
+     */
+    public static boolean mayDefine(long desired, Long stamped) {
+        return stamped == null || desired >= stamped;
+    }
+
     /** Why status.genid differs from an explicit spec.genid (null when it does not, or spec is auto/none). */
     public static String whyDiffers(String specGenid, String statusGenid, List<GenidChange> history) {
         if (mode(specGenid) != Mode.EXPLICIT || statusGenid == null

@@ -9,7 +9,8 @@ import io.virtfleet.api.v1alpha1.ApiGroup;
  */
 public final class LifecycleAnnotations {
     /**
-     * On a VirtualMachine, written by users: {@code start}, {@code stop} or {@code restart}, optionally followed by
+     * On a VirtualMachine, written by users (or {@code virtfleet vm ...}): {@code start}, {@code stop},
+     * {@code restart}, {@code pause} or {@code unpause}, optionally followed by
      * {@code /<nonce>} so the same verb can be asked again ({@code kubectl annotate vfvm web-1
      * virtfleet.io/request=restart/$(date +%s) --overwrite}). Acted on once per distinct value.
      */

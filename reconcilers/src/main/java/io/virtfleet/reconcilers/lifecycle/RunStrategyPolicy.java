@@ -20,12 +20,18 @@ import java.util.Map;
  * <table>
  *   <caption>runStrategy</caption>
  *   <tr><th>strategy</th><th>initially</th><th>guest powered off</th><th>crash / QEMU killed</th><th>requests</th></tr>
- *   <tr><td>Always</td><td>start</td><td>restart</td><td>restart</td><td>start, restart (stop is rejected)</td></tr>
- *   <tr><td>RerunOnFailure</td><td>start</td><td>stays stopped</td><td>restart</td><td>start, stop, restart</td></tr>
- *   <tr><td>Once</td><td>start</td><td>stays stopped</td><td>stays stopped</td><td>start, stop, restart</td></tr>
- *   <tr><td>Manual</td><td>stopped</td><td>stays stopped</td><td>stays stopped</td><td>start, stop, restart</td></tr>
+ *   <tr><td>Always</td><td>start</td><td>restart</td><td>restart</td><td>start, restart, pause, unpause (stop is
+ *   rejected)</td></tr>
+ *   <tr><td>RerunOnFailure</td><td>start</td><td>stays stopped</td><td>restart</td><td>all</td></tr>
+ *   <tr><td>Once</td><td>start</td><td>stays stopped</td><td>stays stopped</td><td>all</td></tr>
+ *   <tr><td>Manual</td><td>stopped</td><td>stays stopped</td><td>stays stopped</td><td>all</td></tr>
  *   <tr><td>Halted</td><td>stopped</td><td>-</td><td>-</td><td>all rejected</td></tr>
  * </table>
+ *
+ * <p>Pause and unpause (libvirt's virDomainSuspend / virDomainResume: the QEMU process stays, its vCPUs stop, memory
+ * and devices are kept, so the genid does not change) set powerState Paused and back to Running; only a VM that runs
+ * (or is being started) can be paused or unpaused. A start request resumes a paused VM; restart and stop of a paused VM
+ * work as for a running one, and a restarted VM runs unpaused.
  *
  * <p>When the policy decides a stopped domain stays stopped it sets powerState Stopped and records why
  * ({@link LifecycleAnnotations#STOP_REASON}), so a later start is an explicit decision too. Changing runStrategy from
@@ -48,6 +54,8 @@ public final class RunStrategyPolicy {
     public static final String NOT_RESTARTED = "NotRestarted";
     public static final String REQUEST_REJECTED = "RequestRejected";
     public static final String INVALID_REQUEST = "InvalidRequest";
+    public static final String PAUSING = "Pausing";
+    public static final String UNPAUSING = "Unpausing";
 
     /**
      * @param strategy           spec.runStrategy (null: Always)
@@ -77,7 +85,8 @@ public final class RunStrategyPolicy {
 
         if (request != null && request.verb() == UserRequest.Verb.INVALID) {
             s.notes.add(Note.warning(INVALID_REQUEST, LifecycleAnnotations.REQUEST + "=" + request.value()
-                    + " is not a request: expected start, stop or restart, optionally followed by /<nonce>"));
+                    + " is not a request: expected start, stop, restart, pause or unpause, optionally followed by "
+                    + "/<nonce>"));
             request = null;
         }
 
@@ -91,11 +100,14 @@ public final class RunStrategyPolicy {
         boolean active = DomainStates.isActive(state);
         boolean pending = DomainStates.startPending(in.spec(), status);
 
+        boolean running = !DomainSpec.POWER_STOPPED.equals(s.powerState) && (active || pending);
+        String rejection = request == null ? null : rejection(strategy, request.verb(), running);
+        if (rejection != null) {
+            s.notes.add(Note.warning(REQUEST_REJECTED, request.value() + " rejected: " + rejection));
+            request = null;
+        }
+
         if (strategy == RunStrategy.Halted) {
-            if (request != null && request.verb() != UserRequest.Verb.STOP) {
-                s.notes.add(Note.warning(REQUEST_REJECTED, request.value() + " rejected: runStrategy Halted keeps "
-                        + "the VM stopped; change spec.runStrategy to run it"));
-            }
             if (!DomainSpec.POWER_STOPPED.equals(s.powerState)) {
                 s.notes.add(Note.normal(STOPPING, "runStrategy Halted: stopping the domain"));
             }
@@ -109,22 +121,33 @@ public final class RunStrategyPolicy {
                     if (DomainSpec.POWER_RUNNING.equals(s.powerState) && (active || pending)) {
                         return s.plan();
                     }
-                    s.notes.add(Note.normal(STARTING, "start requested (" + request.value() + ")"));
+                    boolean paused = DomainSpec.POWER_PAUSED.equals(s.powerState) && (active || pending);
+                    s.notes.add(Note.normal(paused ? UNPAUSING : STARTING, "start requested (" + request.value() + ")"
+                            + (paused ? ": resuming the paused domain" : "")));
                     s.start(active);
                     s.count = 0;
                     return s.plan();
                 }
                 case STOP -> {
-                    if (strategy == RunStrategy.Always) {
-                        s.notes.add(Note.warning(REQUEST_REJECTED, request.value() + " rejected: runStrategy Always "
-                                + "keeps the VM running; set spec.runStrategy to Manual or Halted to stop it"));
-                    } else {
-                        if (!DomainSpec.POWER_STOPPED.equals(s.powerState)) {
-                            s.notes.add(Note.normal(STOPPING, "stop requested (" + request.value() + ")"));
-                        }
-                        s.stop(StopReason.REQUEST);
-                        return s.plan();
+                    if (!DomainSpec.POWER_STOPPED.equals(s.powerState)) {
+                        s.notes.add(Note.normal(STOPPING, "stop requested (" + request.value() + ")"));
                     }
+                    s.stop(StopReason.REQUEST);
+                    return s.plan();
+                }
+                case PAUSE -> {
+                    if (!DomainSpec.POWER_PAUSED.equals(s.powerState)) {
+                        s.notes.add(Note.normal(PAUSING, "pause requested (" + request.value() + ")"));
+                    }
+                    s.powerState = DomainSpec.POWER_PAUSED;
+                    return s.plan();
+                }
+                case UNPAUSE -> {
+                    if (DomainSpec.POWER_PAUSED.equals(s.powerState)) {
+                        s.notes.add(Note.normal(UNPAUSING, "unpause requested (" + request.value() + ")"));
+                        s.powerState = DomainSpec.POWER_RUNNING;
+                    }
+                    return s.plan();
                 }
                 case RESTART -> {
                     s.notes.add(Note.normal(RESTARTING, "restart requested (" + request.value() + ")"));
@@ -186,20 +209,18 @@ public final class RunStrategyPolicy {
     }
 
     private static PowerPlan create(RunStrategy strategy, UserRequest request, State s) {
+        String rejection = request == null ? null : rejection(strategy, request.verb(), false);
+        if (rejection != null) {
+            s.notes.add(Note.warning(REQUEST_REJECTED, request.value() + " rejected: " + rejection));
+            request = null;
+        }
+        UserRequest.Verb verb = request == null ? null : request.verb();
         boolean run = switch (strategy) {
-            case Always, RerunOnFailure, Once -> request == null || request.verb() != UserRequest.Verb.STOP
-                    || strategy == RunStrategy.Always;
-            case Manual -> request != null && request.verb() != UserRequest.Verb.STOP;
+            case Always -> true;
+            case RerunOnFailure, Once -> verb != UserRequest.Verb.STOP;
+            case Manual -> verb == UserRequest.Verb.START || verb == UserRequest.Verb.RESTART;
             case Halted -> false;
         };
-        if (strategy == RunStrategy.Halted && request != null && request.verb() != UserRequest.Verb.STOP) {
-            s.notes.add(Note.warning(REQUEST_REJECTED, request.value() + " rejected: runStrategy Halted keeps "
-                    + "the VM stopped; change spec.runStrategy to run it"));
-        }
-        if (strategy == RunStrategy.Always && request != null && request.verb() == UserRequest.Verb.STOP) {
-            s.notes.add(Note.warning(REQUEST_REJECTED, request.value() + " rejected: runStrategy Always keeps "
-                    + "the VM running; set spec.runStrategy to Manual or Halted to stop it"));
-        }
         s.gen = 0;
         s.count = 0;
         s.last = null;
@@ -212,6 +233,31 @@ public final class RunStrategyPolicy {
                     : request != null ? StopReason.REQUEST : StopReason.NOT_STARTED);
         }
         return s.plan();
+    }
+
+    /**
+     * Why a request is refused, or null when it is carried out (or is a no-op, like stopping a stopped VM). Shared by
+     * the operator and {@code virtfleet vm ...}, so the CLI refuses with the same words before it writes anything.
+     *
+     * @param running the Domain's powerState is not Stopped and its domain is active or about to be started
+     */
+    public static String rejection(RunStrategy strategy, UserRequest.Verb verb, boolean running) {
+        RunStrategy st = strategy == null ? RunStrategy.Always : strategy;
+        if (verb == null || verb == UserRequest.Verb.INVALID) {
+            return null;
+        }
+        if (st == RunStrategy.Halted) {
+            return verb == UserRequest.Verb.STOP ? null
+                    : "runStrategy Halted keeps the VM stopped; change spec.runStrategy to run it";
+        }
+        return switch (verb) {
+            case STOP -> st == RunStrategy.Always
+                    ? "runStrategy Always keeps the VM running; set spec.runStrategy to Manual or Halted to stop it"
+                    : null;
+            case PAUSE -> running ? null : "the VM is not running; only a running VM can be paused";
+            case UNPAUSE -> running ? null : "the VM is not running; start it instead";
+            default -> null;
+        };
     }
 
     /** Wait before automatic restart number {@code count + 1}, given {@code count} recent ones. */

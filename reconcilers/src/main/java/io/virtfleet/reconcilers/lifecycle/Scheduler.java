@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.StringJoiner;
+import java.util.function.Function;
 
 /**
  * Chooses a Host for a VirtualMachine. A host is a candidate when, in this order:
@@ -71,6 +72,17 @@ public final class Scheduler {
      */
     public static Decision choose(VirtualMachine vm, List<HostView> hosts,
                                   Map<String, ? extends Collection<VirtualMachine>> placed, Instant now) {
+        return choose(vm, hosts, host -> used(placed.get(host), vm), now);
+    }
+
+    /**
+     * As {@link #choose(VirtualMachine, List, Map, Instant)}, with what each host already reserves given directly
+     * (without the VM being scheduled), e.g. from a {@link HostUsage} tally: the cost is then per host, not per VM.
+     *
+     * @param used host name → the vCPUs and memory the VMs already placed there reserve
+     */
+    public static Decision choose(VirtualMachine vm, List<HostView> hosts, Function<String, VmResources> used,
+                                  Instant now) {
         VirtualMachineSpec spec = vm.getSpec() != null ? vm.getSpec() : new VirtualMachineSpec();
         String driver = (spec.hypervisor != null ? spec.hypervisor : DEFAULT_HYPERVISOR).value();
         VmResources need = VmResources.of(spec);
@@ -97,8 +109,8 @@ public final class Scheduler {
         List<String> paths = hostPaths(spec);
         String deniedPath = null;
         for (HostView h : candidates) {
-            VmResources used = used(placed.get(h.name()), vm);
-            Stage failed = check(h, spec, driver, need, used, now);
+            VmResources usedOn = used.apply(h.name());
+            Stage failed = check(h, spec, driver, need, usedOn, now);
             if (failed == null || failed.ordinal() > Stage.PATHS.ordinal()) {
                 String denied = deniedPath(paths, h);
                 if (denied != null) {
@@ -113,8 +125,8 @@ public final class Scheduler {
                 }
                 continue;
             }
-            VmResources free = new VmResources(h.cpus() * CPU_OVERCOMMIT - used.cpus() - need.cpus(),
-                    h.memoryBytes() - used.memoryBytes() - need.memoryBytes());
+            VmResources free = new VmResources(h.cpus() * CPU_OVERCOMMIT - usedOn.cpus() - need.cpus(),
+                    h.memoryBytes() - usedOn.memoryBytes() - need.memoryBytes());
             if (best == null || BY_FREE.compare(new Scored(h, free), new Scored(best, bestFree)) < 0) {
                 best = h;
                 bestFree = free;
@@ -176,7 +188,7 @@ public final class Scheduler {
     }
 
     /** Host paths the VM needs: disk volumes, then the direct-boot kernel and initrd. */
-    static List<String> hostPaths(VirtualMachineSpec spec) {
+    public static List<String> hostPaths(VirtualMachineSpec spec) {
         List<String> out = new ArrayList<>();
         if (spec.disks != null) {
             for (VirtualMachineSpec.Disk d : spec.disks) {

@@ -20,7 +20,7 @@ import java.util.Set;
  * Folds what the operator decided (validation, scheduling, rendering) and what the agent reported (Domain.status) into
  * a VirtualMachineStatus. Pure: the previous status only supplies lastTransitionTimes, the uuid and genid history.
  *
- * <p>Conditions, always all five, in this order:
+ * <p>Conditions, always all six, in this order:
  * <ul>
  *   <li>{@code Ready}: True while the domain runs; Unknown (HostLost) when the host's heartbeat expired.</li>
  *   <li>{@code Scheduled}: True once a host is assigned; False with the scheduler's reason while nothing fits.</li>
@@ -29,6 +29,8 @@ import java.util.Set;
  *   <li>{@code RestartRequired}: True when the running domain was started with an older XML that differs in
  *   something that cannot change live.</li>
  *   <li>{@code Failure}: True while the spec is invalid or cannot be rendered or applied.</li>
+ *   <li>{@code Paused}: True while libvirt reports the domain paused (its vCPUs stopped, QEMU still there): reason
+ *   {@code PausedByUser} after a pause request, else libvirt's pause reason (e.g. {@code IOError}).</li>
  * </ul>
  */
 public final class StatusFolder {
@@ -37,6 +39,7 @@ public final class StatusFolder {
     public static final String SYNCED = "Synced";
     public static final String RESTART_REQUIRED = "RestartRequired";
     public static final String FAILURE = "Failure";
+    public static final String PAUSED = "Paused";
 
     public static final String REASON_VALIDATION_FAILED = "ValidationFailed";
     public static final String REASON_RENDER_FAILED = "RenderFailed";
@@ -48,6 +51,8 @@ public final class StatusFolder {
     public static final String REASON_PENDING_CHANGES = "PendingChanges";
     public static final String REASON_NO_PENDING_CHANGES = "NoPendingChanges";
     public static final String REASON_NO_FAILURE = "NoFailure";
+    public static final String REASON_PAUSED_BY_USER = "PausedByUser";
+    public static final String REASON_NOT_PAUSED = "NotPaused";
 
     /** What went into a status; unset fields mean "nothing to say". */
     public static final class Input {
@@ -139,7 +144,13 @@ public final class StatusFolder {
         s.uuid = in.uuid != null ? in.uuid : prev != null ? prev.uuid : null;
         s.observedGeneration = generation;
         s.domainId = ds != null ? ds.id : null;
-        s.genid = ds != null && ds.genid != null ? ds.genid : prev != null ? prev.genid : null;
+        // A report of a lower genidGeneration than the status has is stale (an older definition, e.g. one a revert
+        // brought back, or a report that predates a restore): it never replaces a newer generation ID.
+        GenidPolicy.Stamp stamp = GenidPolicy.fold(prev != null ? GenidPolicy.Stamp.of(prev.genid,
+                prev.genidGeneration) : null, ds != null ? GenidPolicy.Stamp.of(ds.genid, ds.genidGeneration) : null);
+        s.genid = stamp != null ? stamp.genid()
+                : ds != null && ds.genid != null ? ds.genid : prev != null ? prev.genid : null;
+        s.genidGeneration = stamp != null ? Long.valueOf(stamp.generation()) : null;
         s.genidHistory = GenidPolicy.record(prev != null ? prev.genidHistory : null, s.genid,
                 in.domain != null && in.domain.getMetadata() != null && in.domain.getMetadata().getAnnotations() != null
                         ? in.domain.getMetadata().getAnnotations().get(GenidPolicy.CHANGE_REASON_ANNOTATION) : null,
@@ -193,6 +204,11 @@ public final class StatusFolder {
             readyReason = printable;
             if (PrintableStatus.RUNNING.equals(printable)) {
                 readyStatus = Conditions.TRUE;
+                // A live migration keeps the guest running (Ready stays True) until it runs on the target.
+                if (in.domain.getSpec() != null && in.domain.getSpec().migration != null) {
+                    printable = PrintableStatus.MIGRATING;
+                    readyMessage = readyMessage + "; live-migrating to host " + in.domain.getSpec().migration.targetHost;
+                }
             } else if (ds != null && ds.lastError != null && !ds.lastError.isBlank()) {
                 readyMessage = readyMessage + "; last error: " + ds.lastError;
             }
@@ -267,6 +283,18 @@ public final class StatusFolder {
                 failureMessage + keep, generation, in.now)
                 : Conditions.next(Conditions.find(prevConditions, FAILURE), FAILURE, Conditions.FALSE,
                 REASON_NO_FAILURE, "", generation, in.now));
+
+        // Paused: what libvirt reports, whoever paused it (a domain paused on an I/O error is paused too).
+        if (PrintableStatus.PAUSED.equals(printable)) {
+            boolean byUser = spec != null && DomainSpec.POWER_PAUSED.equals(spec.powerState);
+            String reason = byUser ? REASON_PAUSED_BY_USER
+                    : ds.reason != null && !ds.reason.isBlank() ? ds.reason : DomainStates.PAUSED;
+            conditions.add(Conditions.next(Conditions.find(prevConditions, PAUSED), PAUSED, Conditions.TRUE, reason,
+                    readyMessage, generation, in.now));
+        } else {
+            conditions.add(Conditions.next(Conditions.find(prevConditions, PAUSED), PAUSED, Conditions.FALSE,
+                    REASON_NOT_PAUSED, "", generation, in.now));
+        }
         s.conditions = conditions;
         return s;
     }
@@ -305,6 +333,17 @@ public final class StatusFolder {
                 if (pending) {
                     return new String[] {PrintableStatus.STARTING,
                             "waiting for the agent" + on + " to restart the domain"};
+                }
+                if (DomainStates.PAUSED.equals(state) && DomainSpec.POWER_PAUSED.equals(ps)) {
+                    return new String[] {PrintableStatus.PAUSED, "domain" + (st.id != null ? " " + st.id : "")
+                            + " is paused" + on + " by request (" + LifecycleAnnotations.REQUEST + "=unpause "
+                            + "resumes it)"};
+                }
+                if (DomainStates.PAUSED.equals(state) && DomainSpec.POWER_RUNNING.equals(ps)) {
+                    // The agent resumes a paused domain whose powerState is Running (an unpause, or a pause from
+                    // outside virtfleet).
+                    return new String[] {PrintableStatus.PAUSED, desc + "; waiting for the agent" + on
+                            + " to resume it"};
                 }
                 return new String[] {PrintableStatus.PAUSED, desc};
             }
@@ -346,7 +385,8 @@ public final class StatusFolder {
     }
 
     /**
-     * The events a status change deserves: Scheduled / FailedScheduling, Started, Stopped, Paused, Failed, HostLost /
+     * The events a status change deserves: Scheduled / FailedScheduling, Started, Stopped, Paused, Unpaused, Failed,
+     * HostLost /
      * HostRecovered, RestartRequired, ValidationFailed / RenderFailed / ApplyFailed. {@code previous} may be null.
      */
     public static List<Note> transitions(VirtualMachineStatus previous, VirtualMachineStatus next) {
@@ -383,7 +423,8 @@ public final class StatusFolder {
                 notes.add(Note.normal("HostRecovered", "host " + next.host + " reports again; " + readyMessage));
             }
             switch (is) {
-                case PrintableStatus.RUNNING -> notes.add(Note.normal("Started", readyMessage));
+                case PrintableStatus.RUNNING -> notes.add(PrintableStatus.PAUSED.equals(was)
+                        ? Note.normal("Unpaused", readyMessage) : Note.normal("Started", readyMessage));
                 case PrintableStatus.PAUSED -> notes.add(Note.normal("Paused", readyMessage));
                 case PrintableStatus.STOPPED -> {
                     if (was != null && Set.of(PrintableStatus.RUNNING, PrintableStatus.PAUSED, PrintableStatus.STOPPING,

@@ -27,6 +27,7 @@ import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineBackup;
 import io.virtfleet.api.v1alpha1.VirtualMachineClone;
 import io.virtfleet.api.v1alpha1.VirtualMachineFailover;
+import io.virtfleet.api.v1alpha1.VirtualMachineMigration;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
 import io.virtfleet.reconcilers.validation.FieldError;
@@ -57,7 +58,7 @@ public final class Manifests {
      */
     public static final Map<String, Class<? extends HasMetadata>> KINDS = kinds(VirtualMachine.class, Domain.class,
             Host.class, VirtualMachineSnapshot.class, VirtualMachineRestore.class, VirtualMachineClone.class,
-            VirtualMachineBackup.class, VirtualMachineFailover.class);
+            VirtualMachineBackup.class, VirtualMachineFailover.class, VirtualMachineMigration.class);
     /** A kind or group this close (edits) to one of virtfleet's is taken for a typo of it. */
     static final int TYPO_DISTANCE = 2;
     /** Larger input is refused before parsing; a VM manifest is a few KiB. */

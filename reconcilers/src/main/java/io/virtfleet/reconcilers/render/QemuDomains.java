@@ -188,7 +188,7 @@ final class QemuDomains {
             for (int i = 1; i <= PCIE_ROOT_PORTS; i++) {
                 ControllerDef port = new ControllerDef("pci", i, "pcie-root-port");
                 port.modelName = new ControllerDef.ModelName("pcie-root-port");
-                port.target = new ControllerDef.Target(i, String.format("0x%x", 0x0f + i));
+                port.target = new ControllerDef.Target(i, "0x" + Integer.toHexString(0x0f + i));
                 list.add(port);
             }
         }

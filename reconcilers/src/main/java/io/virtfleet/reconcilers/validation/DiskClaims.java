@@ -70,6 +70,23 @@ public final class DiskClaims {
         return out;
     }
 
+    /**
+     * The host paths a VM uses (disk volumes, kernel, initrd), each once: what {@link #conflicts} compares, so a
+     * caller can index VMs by path and pass {@link #conflicts} only the VMs that share one.
+     */
+    public static List<String> paths(VirtualMachineSpec s) {
+        if (s == null) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        for (Use u : uses(s)) {
+            if (!out.contains(u.path())) {
+                out.add(u.path());
+            }
+        }
+        return out;
+    }
+
     private static boolean usesAny(VirtualMachineSpec s, Set<String> paths) {
         if (s.disks != null) {
             for (VirtualMachineSpec.Disk d : s.disks) {

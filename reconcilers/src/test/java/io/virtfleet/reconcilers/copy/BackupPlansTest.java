@@ -85,15 +85,15 @@ class BackupPlansTest {
     void aRestoreUnderTheSameNameUsesTheOriginalPathsUnderANewNameNewOnes() {
         VirtualMachineSpec stored = ClonePlansTest.source();
         Map<String, String> files = BackupPlans.backupFiles(stored, "/b/b1");
-        assertThat(BackupPlans.restoredDisks(stored, "web", "web", files)).containsExactly(
+        assertThat(BackupPlans.restoredDisks(stored, "ns", "web", "web", files)).containsExactly(
                 Map.entry("/b/b1/root.qcow2", "/var/lib/virtfleet/images/web-root.qcow2"),
                 Map.entry("/b/b1/scratch.img", "/var/lib/virtfleet/scratch/web.img"));
-        assertThat(BackupPlans.restoredDisks(stored, "web", "web-r", files)).containsExactly(
-                Map.entry("/b/b1/root.qcow2", "/var/lib/virtfleet/images/web-r-root.qcow2"),
-                Map.entry("/b/b1/scratch.img", "/var/lib/virtfleet/scratch/web-r-scratch.img"));
-        VirtualMachineSpec t = BackupPlans.restoredSpec(stored, "node-a", "web", "web-r");
+        assertThat(BackupPlans.restoredDisks(stored, "ns", "web", "web-r", files)).containsExactly(
+                Map.entry("/b/b1/root.qcow2", "/var/lib/virtfleet/images/ns_web-r_root.qcow2"),
+                Map.entry("/b/b1/scratch.img", "/var/lib/virtfleet/scratch/ns_web-r_scratch.img"));
+        VirtualMachineSpec t = BackupPlans.restoredSpec(stored, "node-a", "ns", "web", "web-r");
         assertThat(t.disks).extracting(d -> d.volume.path).containsExactly(
-                "/var/lib/virtfleet/images/web-r-root.qcow2", "/var/lib/virtfleet/scratch/web-r-scratch.img",
+                "/var/lib/virtfleet/images/ns_web-r_root.qcow2", "/var/lib/virtfleet/scratch/ns_web-r_scratch.img",
                 "/var/lib/virtfleet/iso/debian.iso", "/var/lib/virtfleet/images/seed.qcow2");
     }
 
@@ -103,7 +103,7 @@ class BackupPlansTest {
         VirtualMachineSpec unrelated = ClonePlansTest.source();
         unrelated.interfaces.get(0).macAddress = "52:54:00:00:00:01";
         unrelated.firmware.uuid = "0b7e5a52-9c1d-4f55-8f7d-2a1e3c4b5d6f";
-        VirtualMachineSpec earlierRestore = BackupPlans.restoredSpec(stored, "node-a", "web", "web-r");
+        VirtualMachineSpec earlierRestore = BackupPlans.restoredSpec(stored, "node-a", "ns", "web", "web-r");
         VirtualMachineSpec sameMacUpperCase = ClonePlansTest.source();
         sameMacUpperCase.interfaces.get(0).macAddress = "52:54:00:6B:3C:58";
         sameMacUpperCase.firmware = null;
@@ -123,13 +123,13 @@ class BackupPlansTest {
         VirtualMachineSpec stored = ClonePlansTest.source();
         stored.genid = "c7a5fdbd-edaf-9455-926a-d65c16db1809";
         VirtualMachineSpec back = BackupPlans.fromJson(BackupPlans.toJson(stored));
-        VirtualMachineSpec t = BackupPlans.restoredSpec(back, "node-a", "web", "web");
+        VirtualMachineSpec t = BackupPlans.restoredSpec(back, "node-a", "ns", "web", "web");
         assertThat(t.genid).isEqualTo("auto");
         assertThat(t.interfaces.get(0).macAddress).isEqualTo("52:54:00:6b:3c:58");
         assertThat(t.firmware.uuid).isEqualTo(stored.firmware.uuid);
         assertThat(t.nodeName).isEqualTo("node-a");
         assertThat(t.hostSelector).isNull();
         stored.genid = "none";
-        assertThat(BackupPlans.restoredSpec(stored, "node-a", "web", "web").genid).isEqualTo("none");
+        assertThat(BackupPlans.restoredSpec(stored, "node-a", "ns", "web", "web").genid).isEqualTo("none");
     }
 }

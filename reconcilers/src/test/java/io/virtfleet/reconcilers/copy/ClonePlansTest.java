@@ -93,17 +93,29 @@ class ClonePlansTest {
 
     @Test
     void writableDisksAreCopiedNextToTheOriginalSharedOnesAreNot() {
-        List<ClonePlans.DiskCopy> copies = ClonePlans.copies(source(), "web-2");
+        List<ClonePlans.DiskCopy> copies = ClonePlans.copies(source(), "ns", "web-2");
         assertThat(copies).containsExactly(
                 new ClonePlans.DiskCopy("root", "/var/lib/virtfleet/images/web-root.qcow2",
-                        "/var/lib/virtfleet/images/web-2-root.qcow2", "qcow2"),
+                        "/var/lib/virtfleet/images/ns_web-2_root.qcow2", "qcow2"),
                 new ClonePlans.DiskCopy("scratch", "/var/lib/virtfleet/scratch/web.img",
-                        "/var/lib/virtfleet/scratch/web-2-scratch.img", "raw"));
+                        "/var/lib/virtfleet/scratch/ns_web-2_scratch.img", "raw"));
+    }
+
+    @Test
+    void equalTargetNamesInTwoNamespacesGetDifferentCopies() {
+        List<ClonePlans.DiskCopy> a = ClonePlans.copies(source(), "team-a", "web-2");
+        List<ClonePlans.DiskCopy> b = ClonePlans.copies(source(), "team-b", "web-2");
+        for (int i = 0; i < a.size(); i++) {
+            assertThat(a.get(i).target()).isNotEqualTo(b.get(i).target());
+        }
+        // and a VM name with a dash never meets another VM's disk name: "a-b" + "c" vs "a" + "b-c"
+        assertThat(ClonePlans.targetPath("/d/x.qcow2", "ns", "a-b", "c", "qcow2"))
+                .isNotEqualTo(ClonePlans.targetPath("/d/x.qcow2", "ns", "a", "b-c", "qcow2"));
     }
 
     @Test
     void writableDisksAddedOrChangedDuringTheCopyAreFound() {
-        Map<String, String> planned = ClonePlans.diskMap(ClonePlans.copies(source(), "web-2"));
+        Map<String, String> planned = ClonePlans.diskMap(ClonePlans.copies(source(), "ns", "web-2"));
         assertThat(ClonePlans.uncopiedWritableDisks(source(), planned)).isEmpty();
 
         VirtualMachineSpec added = source();
@@ -130,9 +142,9 @@ class ClonePlansTest {
     void targetSpecHasNewDisksNoIdentityAutoGenidAndTheSourcesHost() {
         VirtualMachineSpec src = source();
         VirtualMachineSpec t = ClonePlans.targetSpec(src, "node-a",
-                ClonePlans.diskMap(ClonePlans.copies(src, "web-2")));
+                ClonePlans.diskMap(ClonePlans.copies(src, "ns", "web-2")));
         assertThat(t.disks).extracting(d -> d.volume.path).containsExactly(
-                "/var/lib/virtfleet/images/web-2-root.qcow2", "/var/lib/virtfleet/scratch/web-2-scratch.img",
+                "/var/lib/virtfleet/images/ns_web-2_root.qcow2", "/var/lib/virtfleet/scratch/ns_web-2_scratch.img",
                 "/var/lib/virtfleet/iso/debian.iso", "/var/lib/virtfleet/images/seed.qcow2");
         assertThat(t.disks.get(0).volume.format).isEqualTo("qcow2");
         assertThat(t.interfaces).singleElement().satisfies(n -> {

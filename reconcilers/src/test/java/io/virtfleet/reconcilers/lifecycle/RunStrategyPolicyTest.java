@@ -28,6 +28,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class RunStrategyPolicyTest {
     private static final String RUN = DomainSpec.POWER_RUNNING;
     private static final String STOP = DomainSpec.POWER_STOPPED;
+    private static final String PAUSE = DomainSpec.POWER_PAUSED;
 
     /** One row: a situation and what the policy must answer. */
     static final class Row {
@@ -196,6 +197,48 @@ class RunStrategyPolicyTest {
                 row("invalid request", Manual).domain(RUN, 1, running, null, 1L).request("reboot")
                         .want(RUN, 1, null, "InvalidRequest").handled("reboot"),
 
+                // pause and unpause
+                row("pause a running VM", Always).domain(RUN, 1, running, null, 1L).request("pause/1")
+                        .want(PAUSE, 1, null, "Pausing").handled("pause/1"),
+                row("pause under Manual", Manual).domain(RUN, 2, running, null, 2L).request("pause/1")
+                        .want(PAUSE, 2, null, "Pausing").handled("pause/1"),
+                row("pause of a paused VM says nothing", Always).domain(PAUSE, 1, DomainStates.PAUSED, "User", 1L)
+                        .request("pause/2").want(PAUSE, 1, null).handled("pause/2"),
+                row("pause while a start is pending pauses once started", Manual).domain(RUN, 2, shutoff, shutdown, 1L)
+                        .request("pause/1").want(PAUSE, 2, null, "Pausing").handled("pause/1"),
+                row("pause of a stopped VM is rejected", Manual).domain(STOP, 1, shutoff, shutdown, 1L)
+                        .ann(STOP_REASON, "Request").request("pause/1").want(STOP, 1, "Request", "RequestRejected")
+                        .handled("pause/1"),
+                row("pause of a Halted VM is rejected", Halted).domain(STOP, 1, shutoff, shutdown, 1L)
+                        .ann(STOP_REASON, "Halted").request("pause/1").want(STOP, 1, "Halted", "RequestRejected")
+                        .handled("pause/1"),
+                row("pause with no Domain yet is rejected, the VM starts", Always).request("pause/1")
+                        .want(RUN, 1, null, "RequestRejected", "Starting").handled("pause/1"),
+                row("a paused VM stays paused", Always).domain(PAUSE, 1, DomainStates.PAUSED, "User", 1L)
+                        .ann(LAST_HANDLED_REQUEST, "pause/1").request("pause/1").want(PAUSE, 1, null)
+                        .handled("pause/1"),
+                row("unpause", Always).domain(PAUSE, 1, DomainStates.PAUSED, "User", 1L).request("unpause/1")
+                        .want(RUN, 1, null, "Unpausing").handled("unpause/1"),
+                row("unpause of a running VM says nothing", Always).domain(RUN, 1, running, null, 1L)
+                        .request("unpause/1").want(RUN, 1, null).handled("unpause/1"),
+                row("unpause of a stopped VM is rejected", Manual).domain(STOP, 1, shutoff, shutdown, 1L)
+                        .ann(STOP_REASON, "Request").request("unpause/1")
+                        .want(STOP, 1, "Request", "RequestRejected").handled("unpause/1"),
+                row("start resumes a paused VM without a restart", Manual)
+                        .domain(PAUSE, 2, DomainStates.PAUSED, "User", 2L).request("start/3")
+                        .want(RUN, 2, null, "Unpausing").handled("start/3"),
+                row("restart of a paused VM runs it unpaused", Always).domain(PAUSE, 1, DomainStates.PAUSED, "User", 1L)
+                        .request("restart/1").want(RUN, 2, null, "Restarting").handled("restart/1"),
+                row("stop of a paused VM", Manual).domain(PAUSE, 1, DomainStates.PAUSED, "User", 1L)
+                        .request("stop/1").want(STOP, 1, "Request", "Stopping").handled("stop/1"),
+                row("Always rejects stop of a paused VM and it stays paused", Always)
+                        .domain(PAUSE, 1, DomainStates.PAUSED, "User", 1L).request("stop/1")
+                        .want(PAUSE, 1, null, "RequestRejected").handled("stop/1"),
+                row("Halted stops a paused VM", Halted).domain(PAUSE, 1, DomainStates.PAUSED, "User", 1L)
+                        .want(STOP, 1, "Halted", "Stopping"),
+                row("QEMU killed while paused: Always restarts it running", Always)
+                        .domain(PAUSE, 1, shutoff, crashed, 1L).want(RUN, 2, null, "Restarting"),
+
                 // runStrategy changes
                 row("Always to Halted stops", Halted).domain(RUN, 1, running, null, 1L)
                         .want(STOP, 1, "Halted", "Stopping"),
@@ -230,6 +273,25 @@ class RunStrategyPolicyTest {
         }
     }
 
+    /** The refusals the CLI shows before writing anything are the operator's own words. */
+    @ParameterizedTest(name = "{0} {1} running={2}")
+    @org.junit.jupiter.params.provider.CsvSource(nullValues = "-", value = {
+            "Always,      STOP,    true,  runStrategy Always keeps the VM running; set spec.runStrategy to Manual or Halted to stop it",
+            "Manual,      STOP,    true,  -",
+            "Halted,      STOP,    false, -",
+            "Halted,      START,   false, runStrategy Halted keeps the VM stopped; change spec.runStrategy to run it",
+            "Halted,      RESTART, false, runStrategy Halted keeps the VM stopped; change spec.runStrategy to run it",
+            "Halted,      PAUSE,   false, runStrategy Halted keeps the VM stopped; change spec.runStrategy to run it",
+            "Manual,      START,   false, -",
+            "Manual,      PAUSE,   false, the VM is not running; only a running VM can be paused",
+            "Once,        PAUSE,   true,  -",
+            "Manual,      UNPAUSE, false, the VM is not running; start it instead",
+            "RerunOnFailure, UNPAUSE, true, -",
+            "Always,      INVALID, true,  -"})
+    void rejections(RunStrategy strategy, UserRequest.Verb verb, boolean running, String want) {
+        assertThat(RunStrategyPolicy.rejection(strategy, verb, running)).isEqualTo(want);
+    }
+
     @Test
     void backoffDoublesUpToFiveMinutes() {
         assertThat(RunStrategyPolicy.backoff(0)).isEqualTo(Duration.ZERO);
@@ -252,7 +314,10 @@ class RunStrategyPolicyTest {
         assertThat(UserRequest.parse("restart/1700000000").verb()).isEqualTo(UserRequest.Verb.RESTART);
         assertThat(UserRequest.parse(" Start ").verb()).isEqualTo(UserRequest.Verb.START);
         assertThat(UserRequest.parse("stop/").verb()).isEqualTo(UserRequest.Verb.STOP);
-        assertThat(UserRequest.parse("pause").verb()).isEqualTo(UserRequest.Verb.INVALID);
+        assertThat(UserRequest.parse("pause").verb()).isEqualTo(UserRequest.Verb.PAUSE);
+        assertThat(UserRequest.parse("Unpause/17").verb()).isEqualTo(UserRequest.Verb.UNPAUSE);
+        assertThat(UserRequest.parse("resume").verb()).isEqualTo(UserRequest.Verb.INVALID);
+        assertThat(UserRequest.VERBS).containsExactly("start", "stop", "restart", "pause", "unpause");
         assertThat(UserRequest.parse(null)).isNull();
     }
 }

@@ -138,6 +138,13 @@ class SchedulerTest {
             assertThat(d.reasonString()).isEqualTo(c.expectReason());
             assertThat(d.message()).startsWith(c.expectReason());
         }
+        // The same case decided from an incremental per-host tally (what the operator uses) decides the same.
+        HostUsage<String> usage = new HostUsage<>();
+        c.placed().forEach((host, vms) -> vms.forEach(v -> usage.put(v.getMetadata().getName(), host,
+                VmResources.of(v))));
+        Decision fromTally = Scheduler.choose(c.vm(), c.hosts(),
+                host -> usage.usedOn(host, c.vm().getMetadata().getName()), NOW);
+        assertThat(fromTally).isEqualTo(d);
     }
 
     @Test

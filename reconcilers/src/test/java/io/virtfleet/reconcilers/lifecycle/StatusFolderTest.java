@@ -43,6 +43,12 @@ class StatusFolderTest {
         return domain(spec(RUN, gen), status(DomainStates.RUNNING, "Booted", gen), Map.of());
     }
 
+    static Domain migrating(Domain d) {
+        d.getSpec().migration = new io.virtfleet.api.v1alpha1.DomainMigration();
+        d.getSpec().migration.targetHost = "node-b";
+        return d;
+    }
+
     static Stream<Case> cases() {
         Decision noXen = Decision.unschedulable("NoHostWithDriver", "xen", "NoHostWithDriver xen: 0/2 hosts fit");
         List<String> macError = List.of("spec.interfaces[0].macAddress: 01:00:5e:00:00:01 is a multicast address");
@@ -62,6 +68,9 @@ class StatusFolderTest {
                         "Scheduling", "False", "Scheduling", "True/Scheduled", "True/Synced", "False", "False"),
                 new Case("running", in -> in.host("node-a").domain(running(1)), "Running", "True", "Running",
                         "True/Scheduled", "True/Synced", "False/NoPendingChanges", "False/NoFailure"),
+                new Case("live-migrating: still running, Ready", in -> in.host("node-a").domain(migrating(running(1))),
+                        "Migrating", "True", "Running", "True/Scheduled", "True/Synced", "False/NoPendingChanges",
+                        "False/NoFailure"),
                 new Case("start pending", in -> in.host("node-a").domain(domain(spec(RUN, 2),
                         status(DomainStates.SHUTOFF, "Shutdown", 1L), null)), "Starting", "False", "Starting",
                         "True", "True", "False", "False"),
@@ -111,13 +120,58 @@ class StatusFolderTest {
                         "False/NoPendingChanges", "False"));
     }
 
+    record PauseCase(String name, Domain domain, String printable, String paused, String readyContains) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    static Stream<PauseCase> pauseCases() {
+        String pause = DomainSpec.POWER_PAUSED;
+        return Stream.of(
+                new PauseCase("paused by request", domain(spec(pause, 1), status(DomainStates.PAUSED, "User", 1L),
+                        null), "Paused", "True/PausedByUser", "is paused on host node-a by request"),
+                new PauseCase("pause asked, agent not there yet", domain(spec(pause, 1),
+                        status(DomainStates.RUNNING, null, 1L), null), "Running", "False/NotPaused", "is running"),
+                new PauseCase("unpause asked, agent not there yet", domain(spec(RUN, 1),
+                        status(DomainStates.PAUSED, "User", 1L), null), "Paused", "True/User",
+                        "waiting for the agent on host node-a to resume it"),
+                new PauseCase("paused by libvirt on an I/O error", domain(spec(RUN, 1),
+                        status(DomainStates.PAUSED, "IOError", 1L), null), "Paused", "True/IOError", "IOError"),
+                new PauseCase("running", running(1), "Running", "False/NotPaused", "is running"),
+                new PauseCase("stopped while paused", domain(spec(STOP, 1), status(DomainStates.PAUSED, "User", 1L),
+                        null), "Stopping", "False/NotPaused", "to stop the domain"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("pauseCases")
+    void pausedCondition(PauseCase c) {
+        VirtualMachineStatus s = StatusFolder.fold(StatusFolder.input(vm(), NOW).host("node-a").domain(c.domain()));
+        assertThat(s.printableStatus).isEqualTo(c.printable());
+        expect(s, "Paused", c.paused());
+        assertThat(Conditions.find(s.conditions, "Ready").getMessage()).contains(c.readyContains());
+        assertThat(Conditions.find(s.conditions, "Ready").getStatus())
+                .isEqualTo("Running".equals(c.printable()) ? "True" : "False");
+    }
+
+    @Test
+    void unpausingSaysUnpausedNotStarted() {
+        VirtualMachineStatus paused = StatusFolder.fold(StatusFolder.input(vm(), NOW).host("node-a")
+                .domain(domain(spec(DomainSpec.POWER_PAUSED, 1), status(DomainStates.PAUSED, "User", 1L), null)));
+        VirtualMachineStatus running = StatusFolder.fold(StatusFolder.input(vm(), NOW).host("node-a")
+                .domain(running(1)));
+        assertThat(StatusFolder.transitions(running, paused)).extracting(Note::reason).containsExactly("Paused");
+        assertThat(StatusFolder.transitions(paused, running)).extracting(Note::reason).containsExactly("Unpaused");
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void folds(Case c) {
         VirtualMachineStatus s = StatusFolder.fold(c.input().apply(StatusFolder.input(vm(), NOW).uuid("u-1")));
         assertThat(s.printableStatus).as("printableStatus").isEqualTo(c.printable());
         assertThat(s.conditions).extracting(Condition::getType)
-                .containsExactly("Ready", "Scheduled", "Synced", "RestartRequired", "Failure");
+                .containsExactly("Ready", "Scheduled", "Synced", "RestartRequired", "Failure", "Paused");
         expect(s, "Ready", c.ready() + "/" + c.readyReason());
         expect(s, "Scheduled", c.scheduled());
         expect(s, "Synced", c.synced());
@@ -165,6 +219,26 @@ class StatusFolderTest {
         s = StatusFolder.fold(StatusFolder.input(vm, NOW.plusSeconds(1)).host("node-a").domain(d));
         assertThat(s.genidHistory).extracting(c -> c.reason).containsExactly("Created", "SnapshotRestored");
         assertThat(s.genid).isEqualTo("e9392370-2917-565e-692b-d057f46512d6");
+    }
+
+    @Test
+    void aStaleDomainReportOfALowerGenidGenerationNeverBringsAnOlderGenidBack() {
+        String g1 = "c7a5fdbd-edaf-9455-926a-d65c16db1809";
+        String g2 = "e9392370-2917-565e-692b-d057f46512d6";
+        Domain d = running(1);
+        d.getStatus().genid = g2;
+        d.getStatus().genidGeneration = 2L;
+        VirtualMachine vm = vm();
+        VirtualMachineStatus s = StatusFolder.fold(StatusFolder.input(vm, NOW).host("node-a").domain(d));
+        assertThat(s.genid).isEqualTo(g2);
+        assertThat(s.genidGeneration).isEqualTo(2L);
+        vm.setStatus(s);
+        d.getStatus().genid = g1; // e.g. the definition a revert brought back, reported before it was re-stamped
+        d.getStatus().genidGeneration = 1L;
+        s = StatusFolder.fold(StatusFolder.input(vm, NOW.plusSeconds(1)).host("node-a").domain(d));
+        assertThat(s.genid).isEqualTo(g2);
+        assertThat(s.genidGeneration).isEqualTo(2L);
+        assertThat(s.genidHistory).extracting(c -> c.genid).containsExactly(g2);
     }
 
     @Test

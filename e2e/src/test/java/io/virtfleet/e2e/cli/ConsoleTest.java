@@ -1,0 +1,357 @@
+package io.virtfleet.e2e.cli;
+
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.virtfleet.agent.AgentConfig;
+import io.virtfleet.agent.console.ConsoleServer;
+import io.virtfleet.api.v1alpha1.Host;
+import io.virtfleet.e2e.support.Fleet;
+import io.virtfleet.e2e.support.LibvirtGuest;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * {@code virtfleet vm console} end to end: the CLI as its own process, the agent's console endpoint (TLS, TokenReview
+ * + SubjectAccessReview against the real apiserver), libvirt's virDomainOpenConsole on the test guest's serial port.
+ * Console bytes are proven by a marker the guest writes to /dev/console; refusals by the answer and by no console
+ * byte arriving.
+ */
+class ConsoleTest {
+    static Fleet fleet;
+    static ConsoleServer console;
+    static Path dir;
+    static Path consoleUser;
+    static Path viewer;
+    static String otherNamespaceToken;
+
+    @BeforeAll
+    static void start() throws Exception {
+        fleet = Fleet.start("a");
+        console = new ConsoleServer(fleet.client(), fleet.host("a"), AgentConfig.DEFAULT_URI,
+                new InetSocketAddress("127.0.0.1", 0), null).start();
+        dir = Files.createTempDirectory("virtfleet-console-e2e");
+        String ns = fleet.namespace();
+        KubernetesClient client = fleet.client();
+        client.rbac().clusterRoles().resource(new ClusterRoleBuilder().withNewMetadata().withName("e2e-" + ns
+                + "-hosts").endMetadata().withRules(new PolicyRuleBuilder().withApiGroups("virtfleet.io")
+                .withResources("hosts").withVerbs("get", "list").build()).build()).create();
+        consoleUser = kubeconfig(client, ns, "console-user", List.of("virtualmachines", "virtualmachines/console"));
+        viewer = kubeconfig(client, ns, "viewer", List.of("virtualmachines"));
+        String other = ns + "-other";
+        client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(other).endMetadata().build())
+                .serverSideApply();
+        serviceAccount(client, other, "tenant", List.of("virtualmachines", "virtualmachines/console"));
+        otherNamespaceToken = token(client, other, "tenant");
+    }
+
+    @AfterAll
+    static void stop() throws IOException {
+        if (console != null) {
+            console.close();
+        }
+        if (fleet != null) {
+            fleet.client().rbac().clusterRoles().withName("e2e-" + fleet.namespace() + "-hosts").delete();
+            fleet.client().rbac().clusterRoleBindings().withLabel("e2e-console", fleet.namespace()).delete();
+            fleet.close();
+        }
+        if (dir != null) {
+            try (var files = Files.walk(dir)) {
+                for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+
+    static void serviceAccount(KubernetesClient client, String ns, String name, List<String> resources) {
+        client.serviceAccounts().inNamespace(ns).resource(new ServiceAccountBuilder().withNewMetadata()
+                .withName(name).withNamespace(ns).endMetadata().build()).create();
+        client.rbac().roles().inNamespace(ns).resource(new RoleBuilder().withNewMetadata().withName(name)
+                .withNamespace(ns).endMetadata().withRules(new PolicyRuleBuilder().withApiGroups("virtfleet.io")
+                        .withResources(resources).withVerbs("get", "list").build()).build()).create();
+        client.rbac().roleBindings().inNamespace(ns).resource(new RoleBindingBuilder().withNewMetadata()
+                .withName(name).withNamespace(ns).endMetadata()
+                .withNewRoleRef("rbac.authorization.k8s.io", "Role", name)
+                .addNewSubject().withKind("ServiceAccount").withName(name).withNamespace(ns).endSubject()
+                .build()).create();
+        client.rbac().clusterRoleBindings().resource(new ClusterRoleBindingBuilder().withNewMetadata()
+                .withName("e2e-" + ns + "-" + name + "-hosts").addToLabels("e2e-console", fleet.namespace())
+                .endMetadata().withNewRoleRef("rbac.authorization.k8s.io", "ClusterRole", "e2e-" + fleet.namespace()
+                        + "-hosts")
+                .addNewSubject().withKind("ServiceAccount").withName(name).withNamespace(ns).endSubject()
+                .build()).create();
+    }
+
+    static String token(KubernetesClient client, String ns, String name) {
+        return client.serviceAccounts().inNamespace(ns).withName(name).tokenRequest(new TokenRequestBuilder()
+                .withNewSpec().withExpirationSeconds(3600L).endSpec().build()).getStatus().getToken();
+    }
+
+    static Path kubeconfig(KubernetesClient client, String ns, String name, List<String> resources)
+            throws IOException {
+        serviceAccount(client, ns, name, resources);
+        Path f = dir.resolve(name + ".kubeconfig");
+        Files.writeString(f, """
+                apiVersion: v1
+                kind: Config
+                clusters:
+                - name: e2e
+                  cluster: {server: "%s", certificate-authority-data: "%s"}
+                users:
+                - name: u
+                  user: {token: "%s"}
+                contexts:
+                - name: c
+                  context: {cluster: e2e, user: u, namespace: "%s"}
+                current-context: c
+                """.formatted(fleet.controlPlane().serverUrl(), fleet.controlPlane().config().getCaCertData(),
+                token(client, ns, name), ns), StandardCharsets.UTF_8);
+        return f;
+    }
+
+    static Process cli(Path kubeconfig, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
+                "io.virtfleet.cli.Virtfleet"));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().put("KUBECONFIG", kubeconfig.toString());
+        return pb.redirectError(dir.resolve("err-" + System.nanoTime()).toFile()).start();
+    }
+
+    static String stderr(Process p) throws IOException {
+        // redirectError went to a file: find it through /proc is not portable; read the newest err file instead.
+        try (var files = Files.list(dir)) {
+            Path newest = files.filter(f -> f.getFileName().toString().startsWith("err-"))
+                    .max(java.util.Comparator.comparing(f -> f.getFileName().toString())).orElseThrow();
+            return Files.readString(newest);
+        }
+    }
+
+    /** Reads {@code in} on a thread into a buffer until it ends. */
+    static ByteArrayOutputStream drain(InputStream in) {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        Thread t = new Thread(() -> {
+            byte[] b = new byte[4096];
+            try {
+                int n;
+                while ((n = in.read(b)) > 0) {
+                    synchronized (buf) {
+                        buf.write(b, 0, n);
+                    }
+                }
+            } catch (IOException ignored) {
+                // ended
+            }
+        });
+        t.setDaemon(true);
+        t.start();
+        return buf;
+    }
+
+    static String text(ByteArrayOutputStream buf) {
+        synchronized (buf) {
+            return buf.toString(StandardCharsets.UTF_8);
+        }
+    }
+
+    @Test
+    void anAuthorizedUserSeesTheConsoleAndCtrlBracketLeaves() throws Exception {
+        fleet.apply(fleet.testGuest("con-ok"));
+        LibvirtGuest guest = fleet.guest(fleet.awaitReady("con-ok"));
+
+        Process p = cli(consoleUser, "vm", "console", "con-ok");
+        ByteArrayOutputStream out = drain(p.getInputStream());
+        String marker = "VF-CONSOLE-" + UUID.randomUUID();
+        // The session is open once the agent's libvirt stream is: keep writing the marker until it arrives.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!text(out).contains(marker) && System.nanoTime() < deadline && p.isAlive()) {
+            guest.exec("echo " + marker + " > /dev/console");
+            Thread.sleep(500);
+        }
+        assertThat(text(out)).as("console output through virtfleet vm console; stderr: " + stderr(p))
+                .contains(marker);
+
+        p.getOutputStream().write(0x1d);
+        p.getOutputStream().flush();
+        assertThat(p.waitFor(20, TimeUnit.SECONDS)).as("Ctrl-] leaves").isTrue();
+        assertThat(p.exitValue()).isZero();
+        assertThat(stderr(p)).contains("Connected to the serial console of VirtualMachine " + fleet.namespace()
+                + "/con-ok").contains("Disconnected");
+        fleet.delete("con-ok");
+    }
+
+    /**
+     * Interactive, as a person uses it: the CLI under a pseudo-terminal (util-linux {@code script}), so it switches the
+     * terminal to raw mode. What is typed reaches the guest's serial port — a reader started in the guest through the
+     * command channel answers on the console — and Ctrl-] (a raw byte now, not a signal) leaves.
+     */
+    @Test
+    void typedTextReachesTheGuestAndItsAnswerComesBackUnderAPty() throws Exception {
+        fleet.apply(fleet.testGuest("con-pty"));
+        LibvirtGuest guest = fleet.guest(fleet.awaitReady("con-pty"));
+        String word = "typed" + UUID.randomUUID().toString().substring(0, 8);
+        // The guest reads one line from its serial port and answers on the console (there is no shell on ttyS0).
+        assertThat(guest.exec("(read line < /dev/ttyS0; echo \"VF-ANSWER:$line\" > /dev/console) "
+                + ">/dev/null 2>&1 &").exitCode()).isZero();
+
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String command = "'" + java + "' -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '"
+                + System.getProperty("java.class.path") + "' io.virtfleet.cli.Virtfleet vm console con-pty";
+        ProcessBuilder pb = new ProcessBuilder("script", "-qfec", command, "/dev/null");
+        pb.environment().put("KUBECONFIG", consoleUser.toString());
+        pb.environment().put("TERM", "dumb");
+        Process p = pb.redirectErrorStream(true).start();
+        ByteArrayOutputStream out = drain(p.getInputStream());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!text(out).contains("Ctrl-] to leave") && System.nanoTime() < deadline && p.isAlive()) {
+            Thread.sleep(200);
+        }
+        assertThat(text(out)).as("connected").contains("Ctrl-] to leave");
+        Thread.sleep(1000); // the terminal is raw once stty has run, right after the banner
+
+        OutputStream keys = p.getOutputStream();
+        keys.write((word + "\r").getBytes(StandardCharsets.US_ASCII));
+        keys.flush();
+        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!text(out).contains("VF-ANSWER:" + word) && System.nanoTime() < deadline && p.isAlive()) {
+            Thread.sleep(200);
+        }
+        assertThat(text(out)).as("the guest read what was typed and answered").contains("VF-ANSWER:" + word);
+
+        keys.write(0x1d);
+        keys.flush();
+        assertThat(p.waitFor(20, TimeUnit.SECONDS)).as("Ctrl-] leaves: " + text(out)).isTrue();
+        assertThat(p.exitValue()).as(text(out)).isZero();
+        assertThat(text(out)).contains("Disconnected from the console");
+        fleet.delete("con-pty");
+    }
+
+    @Test
+    void withoutTheConsoleVerbTheUserGets403AndNotOneByte() throws Exception {
+        fleet.apply(fleet.testGuest("con-denied"));
+        LibvirtGuest guest = fleet.guest(fleet.awaitReady("con-denied"));
+        guest.exec("echo before > /dev/console");
+
+        Process p = cli(viewer, "vm", "console", "con-denied");
+        ByteArrayOutputStream out = drain(p.getInputStream());
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isEqualTo(1);
+        assertThat(stderr(p).lines().filter(l -> !l.isBlank()).toList()).singleElement().asString()
+                .startsWith("virtfleet vm console: error: console of VirtualMachine " + fleet.namespace()
+                        + "/con-denied refused by host " + fleet.host("a") + ": 403 Forbidden: User \"system:"
+                        + "serviceaccount:" + fleet.namespace() + ":viewer\" cannot get virtualmachines/console");
+        assertThat(text(out)).as("no console bytes").isEmpty();
+        fleet.delete("con-denied");
+    }
+
+    @Test
+    void theEndpointRefusesOtherNamespacesForgedAndMissingTokensBeforeAnyConsoleByte() throws Exception {
+        fleet.apply(fleet.testGuest("con-raw"));
+        fleet.awaitReady("con-raw");
+        String ns = fleet.namespace();
+        String admin = fleet.controlPlane().config().getOauthToken();
+
+        assertThat(raw(ns, "con-raw", otherNamespaceToken)).startsWith("HTTP/1.1 403 Forbidden")
+                .contains("cannot get virtualmachines/console").doesNotContain("VF-");
+        assertThat(raw(ns, "con-raw", admin + "x")).startsWith("HTTP/1.1 401 Unauthorized")
+                .contains("not accepted").doesNotContain("VF-");
+        String forgedJwt = otherNamespaceToken.substring(0, otherNamespaceToken.lastIndexOf('.') + 1) + "AAAA";
+        assertThat(raw(ns, "con-raw", forgedJwt)).startsWith("HTTP/1.1 401 Unauthorized");
+        assertThat(raw(ns, "con-raw", null)).startsWith("HTTP/1.1 401 Unauthorized");
+        assertThat(raw(ns, "no-such-vm", admin)).startsWith("HTTP/1.1 404 Not Found");
+        // The admin may: the same request upgrades.
+        assertThat(raw(ns, "con-raw", admin)).startsWith("HTTP/1.1 101 Switching Protocols");
+        fleet.delete("con-raw");
+    }
+
+    @Test
+    void theConsoleEndpointListensOnLoopbackWithTls() throws Exception {
+        Process ss = new ProcessBuilder("ss", "-ltnpH").redirectErrorStream(true).start();
+        String out = new String(ss.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        ss.waitFor(10, TimeUnit.SECONDS);
+        long pid = ProcessHandle.current().pid();
+        List<String> ours = out.lines().filter(l -> l.contains("pid=" + pid + ",")).toList();
+        assertThat(ours).as(out).anyMatch(l -> l.contains("127.0.0.1]:" + console.port() + " ")
+                || l.contains("127.0.0.1:" + console.port() + " "));
+        assertThat(ours).as("every listener of this JVM (operator, agent, console endpoint) is on loopback")
+                .allMatch(l -> loopback(l.split("\\s+")[3]));
+        // A plain-text client gets no answer but a TLS alert: nothing is served without TLS.
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", console.port())) {
+            s.setSoTimeout(5000);
+            s.getOutputStream().write("GET / HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            byte[] b = s.getInputStream().readNBytes(5);
+            assertThat(new String(b, StandardCharsets.ISO_8859_1)).doesNotStartWith("HTTP");
+        } catch (IOException e) {
+            // the server closed the connection: also fine
+        }
+    }
+
+    static boolean loopback(String local) {
+        return local.startsWith("127.0.0.1:") || local.startsWith("[::1]:") || local.startsWith("[::ffff:127.0.0.1]:");
+    }
+
+    /** One request to the endpoint published on the Host; the answer's head and first bytes. */
+    static String raw(String ns, String vm, String token) throws Exception {
+        Host host = fleet.client().resources(Host.class).withName(fleet.host("a")).get();
+        URI uri = URI.create(host.getMetadata().getAnnotations().get(ConsoleServer.ENDPOINT_ANNOTATION));
+        String pem = host.getMetadata().getAnnotations().get(ConsoleServer.CERTIFICATE_ANNOTATION);
+        KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
+        ks.load(null, null);
+        ks.setCertificateEntry("agent", CertificateFactory.getInstance("X.509")
+                .generateCertificate(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII))));
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(ks);
+        SSLContext ctx = SSLContext.getInstance("TLSv1.3");
+        ctx.init(null, tmf.getTrustManagers(), null);
+        try (SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(uri.getHost(), uri.getPort())) {
+            s.setSoTimeout(3000);
+            OutputStream o = s.getOutputStream();
+            o.write(("GET /apis/virtfleet.io/v1alpha1/namespaces/" + ns + "/virtualmachines/" + vm
+                    + "/console HTTP/1.1\r\n" + (token != null ? "Authorization: Bearer " + token + "\r\n" : "")
+                    + "Connection: Upgrade\r\nUpgrade: virtfleet-console\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+            o.flush();
+            ByteArrayOutputStream got = new ByteArrayOutputStream();
+            byte[] b = new byte[4096];
+            try {
+                int n;
+                while ((n = s.getInputStream().read(b)) > 0 && got.size() < 65536) {
+                    got.write(b, 0, n);
+                }
+            } catch (java.net.SocketTimeoutException e) {
+                // an open session sends nothing until the guest writes: the head is what counts
+            }
+            return got.toString(StandardCharsets.UTF_8);
+        }
+    }
+}

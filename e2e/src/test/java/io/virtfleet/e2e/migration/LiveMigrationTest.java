@@ -1,0 +1,419 @@
+package io.virtfleet.e2e.migration;
+
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.virtfleet.api.v1alpha1.Domain;
+import io.virtfleet.api.v1alpha1.RunStrategy;
+import io.virtfleet.api.v1alpha1.VirtualMachine;
+import io.virtfleet.api.v1alpha1.VirtualMachineMigration;
+import io.virtfleet.api.v1alpha1.VirtualMachineMigrationSpec;
+import io.virtfleet.api.v1alpha1.VirtualMachineMigrationStatus;
+import io.virtfleet.e2e.support.Fleet;
+import io.virtfleet.e2e.support.LibvirtGuest;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Live migration end to end: the real apiserver, the operator and two node agents, each on a libvirtd of its own
+ * (scripts/libvirt-host: own mount namespace, host UUID and virtlogd; /var/lib/virtfleet shared), the test guest
+ * booted under TCG. The memory stream goes over loopback (tcp://127.0.0.1, the target listening on 127.0.0.1 only).
+ *
+ * <p>What "the guest keeps running" means here: the kernel's boot_id is the same before and after (a restart would
+ * give a new one), its uptime went on, and the genid the guest reads from its own memory (vf-genid) is the same —
+ * libvirt's ABI check requires it, and virtfleet must not hand out a new one for a migration.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class LiveMigrationTest {
+    private static final Logger LOG = LoggerFactory.getLogger(LiveMigrationTest.class);
+    static Fleet fleet;
+    static String a;
+    static String b;
+    static String uuid;
+    static String genid;
+    static String bootId;
+
+    @BeforeAll
+    static void start() {
+        fleet = Fleet.startWithLibvirtHosts("a", "b");
+        a = fleet.host("a");
+        b = fleet.host("b");
+        VirtualMachine vm = fleet.testGuest("mig");
+        vm.getSpec().nodeName = a;
+        fleet.apply(vm);
+        vm = fleet.awaitReady("mig");
+        assertThat(vm.getStatus().host).isEqualTo(a);
+        uuid = vm.getStatus().uuid;
+        genid = vm.getStatus().genid;
+        LibvirtGuest onA = fleet.guest(vm);
+        onA.awaitConsole("VIRTFLEET-GUEST-READY", Duration.ofSeconds(120));
+        bootId = onA.exec("cat /proc/sys/kernel/random/boot_id").output().trim();
+        assertThat(bootId).matches("[0-9a-f-]{36}");
+        assertThat(onA.exec("vf-genid").output().trim()).isEqualTo(genid);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (fleet != null) {
+            fleet.close();
+        }
+    }
+
+    @Test
+    @Order(1)
+    void aRunningGuestMovesToBAndBackKeepingItsBootUuidAndGenid() throws Exception {
+        migrateAndCheck("mig-to-b", b, a, b);
+        migrateAndCheck("mig-back", null, b, a); // no targetHost: the scheduler's choice, the only other host
+        assertThat(fleet.get("mig").getStatus().genidHistory).extracting(c -> c.reason).containsExactly("Created");
+    }
+
+    private void migrateAndCheck(String name, String targetHost, String from, String to) throws Exception {
+        LibvirtGuest src = fleet.guestOn(from, fleet.domainName(from, "mig"));
+        long srcPid = src.qemuPid();
+        double uptime0 = uptime(src);
+        Sampler sampler = new Sampler();
+        sampler.start();
+        VirtualMachineMigration done;
+        try {
+            create(name, "mig", targetHost);
+            done = awaitPhase(name, Duration.ofSeconds(240));
+        } finally {
+            sampler.stop();
+        }
+        VirtualMachineMigrationStatus st = done.getStatus();
+        LOG.info("{}: {} -> {}: {}, downtime {} ms, progress {}", name, from, to, st.phase, st.downtimeMs,
+                st.progress == null ? null : st.progress.memoryTotalBytes);
+        assertThat(st.error).isNull();
+        assertThat(st.phase).isEqualTo("Succeeded");
+        assertThat(st.sourceHost).isEqualTo(from);
+        assertThat(st.targetHost).isEqualTo(to);
+        assertThat(st.startTime).isNotNull();
+        assertThat(st.endTime).isNotNull();
+        assertThat(st.transfer.state).isEqualTo("Completed");
+        assertThat(st.downtimeMs).isNotNull().isPositive();
+        assertThat(sampler.printable).as("printableStatus seen while migrating").contains("Migrating");
+
+        // The Domain names the new host; the VM follows and runs there.
+        Domain d = fleet.domain("mig");
+        assertThat(d.getSpec().host).isEqualTo(to);
+        assertThat(d.getSpec().migration).isNull();
+        assertThat(d.getSpec().genid).isEqualTo(genid);
+        VirtualMachine vm = fleet.await("mig", "Running on " + to, Duration.ofSeconds(60),
+                v -> to.equals(v.getStatus().host) && "Running".equals(v.getStatus().printableStatus)
+                        && Fleet.condition(v, "Ready"));
+        assertThat(vm.getStatus().uuid).isEqualTo(uuid);
+        assertThat(vm.getStatus().genid).isEqualTo(genid);
+
+        // QEMU runs on the destination, none is left on the source.
+        LibvirtGuest dst = fleet.guestOn(to, fleet.domainName(to, "mig"));
+        assertThat(dst.state()).isEqualTo("running");
+        long dstPid = dst.qemuPid();
+        assertThat(cmdline(dstPid)).contains("-uuid " + uuid);
+        assertThat(src.virsh("list", "--all", "--uuid").output()).doesNotContain(uuid);
+        Awaitility.await().alias("the source QEMU exited").atMost(Duration.ofSeconds(30))
+                .until(() -> cmdline(srcPid) == null || cmdline(srcPid).isEmpty()); // gone, or a zombie
+        assertThat(qemuPids(uuid)).containsExactly(dstPid);
+
+        // The same guest, still running: same boot, uptime went on, same genid seen from inside.
+        assertThat(dst.genidSeenByGuest()).isEqualTo(genid);
+        assertThat(dst.exec("cat /proc/sys/kernel/random/boot_id").output().trim()).isEqualTo(bootId);
+        assertThat(uptime(dst)).isGreaterThan(uptime0);
+        assertThat(dst.exec("vf-genid").output().trim()).isEqualTo(genid);
+
+        // Status and Events tell the story.
+        assertThat(reasons(name)).contains("Migrating", "Migrated");
+        assertThat(reasons("mig")).contains("Migrating", "Migrated");
+        // The target agent adopted the domain: it redefined it from the Domain rendered for its host, no restart.
+        Awaitility.await().alias("the target agent reports the domain Synced").atMost(Duration.ofSeconds(60))
+                .until(() -> {
+                    Domain x = fleet.domain("mig");
+                    return x.getStatus() != null && x.getStatus().observedGeneration != null
+                            && x.getStatus().observedGeneration >= x.getMetadata().getGeneration()
+                            && "Running".equals(x.getStatus().state);
+                });
+        assertThat(dst.qemuPid()).isEqualTo(dstPid);
+        assertThat(dst.persistentXml()).contains("host=\"" + to + "\"").contains(genid);
+    }
+
+    @Test
+    @Order(2)
+    void deletingAnUnfinishedMigrationAbortsItAndTheVmKeepsRunningOnItsSource() throws Exception {
+        VirtualMachine vm = fleet.get("mig");
+        String from = vm.getStatus().host;
+        String to = from.equals(a) ? b : a;
+        LibvirtGuest src = fleet.guestOn(from, fleet.domainName(from, "mig"));
+        long srcPid = src.qemuPid();
+        // A slow link (libvirt remembers the domain's migration bandwidth): 1 MiB/s keeps the job running long
+        // enough to cancel it deterministically (the guest's ~100 MiB would take minutes).
+        assertThat(src.virsh("migrate-setspeed", src.name(), "1").ok()).isTrue();
+        try {
+            create("mig-cancel", "mig", to);
+            Awaitility.await().alias("libvirt migrates").atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ofMillis(100)).until(() -> {
+                        VirtualMachineMigration m = migration("mig-cancel");
+                        return m != null && m.getStatus() != null && m.getStatus().transfer != null
+                                && "Running".equals(m.getStatus().transfer.state) && m.getStatus().progress != null;
+                    });
+            LibvirtGuest dst = fleet.guestOn(to, fleet.domainName(to, "mig"));
+            LOG.info("target while migrating: {}", dst.virsh("list", "--all").output());
+            // Twice at once: refused, naming the one in flight, and it changes nothing.
+            VirtualMachineMigration twice = awaitPhase(create("mig-twice", "mig", null), Duration.ofSeconds(30));
+            assertThat(twice.getStatus().phase).isEqualTo("Failed");
+            assertThat(twice.getStatus().error).isEqualTo("spec.vmName: VirtualMachine " + fleet.namespace()
+                    + "/mig is already being migrated by VirtualMachineMigration mig-cancel; one migration at a time");
+            assertThat(fleet.domain("mig").getSpec().migration.name).isEqualTo("mig-cancel");
+            fleet.client().resources(VirtualMachineMigration.class).inNamespace(fleet.namespace())
+                    .withName("mig-cancel").delete();
+            Awaitility.await().alias("the cancelled migration is gone").atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ofMillis(200)).until(() -> migration("mig-cancel") == null);
+        } finally {
+            src.virsh("migrate-setspeed", src.name(), "8796093022207");
+        }
+        Domain d = fleet.domain("mig");
+        assertThat(d.getSpec().host).isEqualTo(from);
+        assertThat(d.getSpec().migration).isNull();
+        assertThat(ProcessHandle.of(srcPid).map(ProcessHandle::isAlive)).hasValue(true);
+        assertThat(src.state()).isEqualTo("running");
+        LibvirtGuest dst = fleet.guestOn(to, fleet.domainName(to, "mig"));
+        Awaitility.await().alias("nothing is left on the target").atMost(Duration.ofSeconds(30))
+                .until(() -> !dst.virsh("list", "--all", "--uuid").output().contains(uuid)
+                        && qemuPids(uuid).equals(List.of(srcPid)));
+        assertThat(src.exec("cat /proc/sys/kernel/random/boot_id").output().trim()).isEqualTo(bootId);
+        fleet.await("mig", "Running on " + from, Duration.ofSeconds(30),
+                v -> from.equals(v.getStatus().host) && "Running".equals(v.getStatus().printableStatus));
+        assertThat(reasons("mig")).contains("MigrationCancelled");
+    }
+
+    @Test
+    @Order(3)
+    void badRequestsAreRefusedWithAClearErrorAndChangeNothing() {
+        String rv = fleet.domain("mig").getMetadata().getResourceVersion();
+        VirtualMachineMigration nohost = awaitPhase(create("bad-host", "mig", "no-such-host"),
+                Duration.ofSeconds(30));
+        assertThat(nohost.getStatus().phase).isEqualTo("Failed");
+        assertThat(nohost.getStatus().error).startsWith("spec.targetHost: host no-such-host cannot take the VM: "
+                + "HostNotFound");
+        VirtualMachineMigration novm = awaitPhase(create("bad-vm", "default-vm-elsewhere", null),
+                Duration.ofSeconds(30));
+        assertThat(novm.getStatus().error).startsWith("spec.vmName: VirtualMachine " + fleet.namespace()
+                + "/default-vm-elsewhere not found");
+
+        VirtualMachine halted = fleet.testGuest("halted");
+        halted.getSpec().runStrategy = RunStrategy.Halted;
+        halted.getSpec().nodeName = a;
+        fleet.apply(halted);
+        fleet.await("halted", "Stopped", Duration.ofSeconds(60), v -> "Stopped".equals(v.getStatus().printableStatus));
+        VirtualMachineMigration off = awaitPhase(create("bad-halted", "halted", null), Duration.ofSeconds(30));
+        assertThat(off.getStatus().error).startsWith("spec.vmName: VirtualMachine " + fleet.namespace()
+                + "/halted is not running");
+        assertThat(fleet.domain("mig").getMetadata().getResourceVersion()).isEqualTo(rv);
+        assertThat(reasons("bad-host")).contains("MigrationRefused");
+    }
+
+    /**
+     * A crash point: the source agent goes away while libvirt migrates (peer-to-peer: the job belongs to the source
+     * libvirtd, not to the agent). When the agent returns it finds out from libvirt what happened; either way the VM
+     * runs exactly once, its Domain names the host where it runs, and nothing is left on the other one.
+     */
+    @Test
+    @Order(4)
+    void theSourceAgentGoneMidMigrationResolvesFromLibvirtWhenItReturns() throws Exception {
+        VirtualMachine vm = fleet.get("mig");
+        String from = vm.getStatus().host;
+        String to = from.equals(a) ? b : a;
+        LibvirtGuest src = fleet.guestOn(from, fleet.domainName(from, "mig"));
+        assertThat(src.virsh("migrate-setspeed", src.name(), "1").ok()).isTrue();
+        create("mig-crash", "mig", to);
+        Awaitility.await().alias("libvirt migrates").atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(100)).until(() -> {
+                    VirtualMachineMigration m = migration("mig-crash");
+                    return m != null && m.getStatus() != null && m.getStatus().transfer != null
+                            && "Running".equals(m.getStatus().transfer.state);
+                });
+        fleet.stopAgent(from);
+        // The link gets fast again while nobody watches: libvirt finishes (or gave up when its client left).
+        src.virsh("migrate-setspeed", src.name(), "8796093022207");
+        Thread.sleep(5000);
+        fleet.startAgent(from);
+        VirtualMachineMigration done = awaitPhase("mig-crash", Duration.ofSeconds(180));
+        LOG.info("after the source agent's restart: {} ({}; transfer {}: {})", done.getStatus().phase,
+                done.getStatus().error, done.getStatus().transfer.state, done.getStatus().transfer.message);
+        String runsOn = "Succeeded".equals(done.getStatus().phase) ? to : from;
+        Domain d = fleet.domain("mig");
+        assertThat(d.getSpec().host).isEqualTo(runsOn);
+        assertThat(d.getSpec().migration).isNull();
+        assertThat(d.getSpec().genid).isEqualTo(genid);
+        LibvirtGuest here = fleet.guestOn(runsOn, fleet.domainName(runsOn, "mig"));
+        String other = runsOn.equals(a) ? b : a;
+        LibvirtGuest there = fleet.guestOn(other, fleet.domainName(other, "mig"));
+        Awaitility.await().alias("exactly one QEMU, on " + runsOn).atMost(Duration.ofSeconds(30))
+                .until(() -> qemuPids(uuid).size() == 1 && "running".equals(here.state())
+                        && !there.virsh("list", "--all", "--uuid").output().contains(uuid));
+        assertThat(qemuPids(uuid)).containsExactly(here.qemuPid());
+        assertThat(here.exec("cat /proc/sys/kernel/random/boot_id").output().trim()).isEqualTo(bootId);
+        assertThat(here.genidSeenByGuest()).isEqualTo(genid);
+        fleet.await("mig", "Running on " + runsOn, Duration.ofSeconds(60),
+                v -> runsOn.equals(v.getStatus().host) && "Running".equals(v.getStatus().printableStatus));
+    }
+
+    /**
+     * A crash point: the source libvirtd is killed while it migrates (its QEMU keeps running; the target libvirtd
+     * loses its peer and drops the incoming domain). Whatever libvirt makes of it after the restart, the VM runs
+     * exactly once, its Domain names that host, the genid and the boot are the same, nothing is left elsewhere.
+     */
+    @Test
+    @Order(5)
+    void theSourceLibvirtdKilledMidMigrationConverges() throws Exception {
+        VirtualMachine vm = fleet.get("mig");
+        String from = vm.getStatus().host;
+        String to = from.equals(a) ? b : a;
+        LibvirtGuest src = fleet.guestOn(from, fleet.domainName(from, "mig"));
+        assertThat(src.virsh("migrate-setspeed", src.name(), "1").ok()).isTrue();
+        create("mig-libvirtd", "mig", to);
+        Awaitility.await().alias("libvirt migrates").atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(100)).until(() -> {
+                    VirtualMachineMigration m = migration("mig-libvirtd");
+                    return m != null && m.getStatus() != null && m.getStatus().transfer != null
+                            && "Running".equals(m.getStatus().transfer.state);
+                });
+        fleet.libvirtHost(from).killDaemon();
+        Thread.sleep(2000);
+        io.virtfleet.e2e.support.LibvirtHost.start(fleet.libvirtHost(from).name());
+        VirtualMachineMigration done = awaitPhase("mig-libvirtd", Duration.ofSeconds(240));
+        LOG.info("after the source libvirtd's restart: {} ({}; transfer {}: {})", done.getStatus().phase,
+                done.getStatus().error, done.getStatus().transfer.state, done.getStatus().transfer.message);
+        String runsOn = "Succeeded".equals(done.getStatus().phase) ? to : from;
+        Domain d = fleet.domain("mig");
+        assertThat(d.getSpec().host).isEqualTo(runsOn);
+        assertThat(d.getSpec().migration).isNull();
+        assertThat(d.getSpec().genid).isEqualTo(genid);
+        LibvirtGuest here = fleet.guestOn(runsOn, fleet.domainName(runsOn, "mig"));
+        String other = runsOn.equals(a) ? b : a;
+        LibvirtGuest there = fleet.guestOn(other, fleet.domainName(other, "mig"));
+        Awaitility.await().alias("exactly one QEMU, on " + runsOn).atMost(Duration.ofSeconds(60))
+                .until(() -> qemuPids(uuid).size() == 1 && "running".equals(here.state())
+                        && !there.virsh("list", "--all", "--uuid").output().contains(uuid));
+        assertThat(qemuPids(uuid)).containsExactly(here.qemuPid());
+        assertThat(here.exec("cat /proc/sys/kernel/random/boot_id").output().trim()).isEqualTo(bootId);
+        assertThat(here.genidSeenByGuest()).isEqualTo(genid);
+        here.virsh("migrate-setspeed", here.name(), "8796093022207");
+        fleet.await("mig", "Running on " + runsOn, Duration.ofSeconds(60),
+                v -> runsOn.equals(v.getStatus().host) && "Running".equals(v.getStatus().printableStatus));
+    }
+
+    // ---------------------------------------------------------------------------------------------------- helpers
+
+    private static String create(String name, String vm, String target) {
+        VirtualMachineMigration m = new VirtualMachineMigration();
+        m.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(fleet.namespace()).build());
+        m.setSpec(new VirtualMachineMigrationSpec());
+        m.getSpec().vmName = vm;
+        m.getSpec().targetHost = target;
+        fleet.client().resource(m).create();
+        return name;
+    }
+
+    private static VirtualMachineMigration migration(String name) {
+        return fleet.client().resources(VirtualMachineMigration.class).inNamespace(fleet.namespace()).withName(name)
+                .get();
+    }
+
+    private static VirtualMachineMigration awaitPhase(String name, Duration timeout) {
+        return Awaitility.await().alias(name + " Succeeded or Failed").atMost(timeout)
+                .pollInterval(Duration.ofMillis(200)).until(() -> migration(name), m -> m != null
+                        && m.getStatus() != null && ("Succeeded".equals(m.getStatus().phase)
+                        || "Failed".equals(m.getStatus().phase)));
+    }
+
+    private static double uptime(LibvirtGuest g) {
+        return Double.parseDouble(g.exec("cat /proc/uptime").output().trim().split("\\s+")[0]);
+    }
+
+    private static List<String> reasons(String name) {
+        List<String> out = new ArrayList<>();
+        for (Event e : fleet.client().v1().events().inNamespace(fleet.namespace()).list().getItems()) {
+            if (e.getInvolvedObject() != null && name.equals(e.getInvolvedObject().getName())) {
+                out.add(e.getReason());
+            }
+        }
+        return out;
+    }
+
+    /** printableStatus values of the VM seen every 100 ms. */
+    static final class Sampler {
+        final Set<String> printable = ConcurrentHashMap.newKeySet();
+        private final AtomicBoolean running = new AtomicBoolean(true);
+        private final Thread thread = new Thread(this::loop, "migration-sampler");
+
+        void start() {
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        void stop() throws InterruptedException {
+            running.set(false);
+            thread.join(5000);
+        }
+
+        private void loop() {
+            while (running.get()) {
+                try {
+                    VirtualMachine vm = fleet.get("mig");
+                    if (vm != null && vm.getStatus() != null && vm.getStatus().printableStatus != null) {
+                        printable.add(vm.getStatus().printableStatus);
+                    }
+                    Thread.sleep(100);
+                } catch (InterruptedException e) {
+                    return;
+                } catch (RuntimeException e) {
+                    // a transient API error: sample again
+                }
+            }
+        }
+    }
+
+    static List<Long> qemuPids(String uuid) {
+        List<Long> out = new ArrayList<>();
+        try (Stream<Path> s = Files.list(Path.of("/proc"))) {
+            s.map(p -> p.getFileName().toString()).filter(n -> n.chars().allMatch(Character::isDigit))
+                    .mapToLong(Long::parseLong).forEach(pid -> {
+                        String c = cmdline(pid);
+                        if (c != null && c.startsWith("/usr/bin/qemu-system") && c.contains("-uuid " + uuid)) {
+                            out.add(pid);
+                        }
+                    });
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return out;
+    }
+
+    static String cmdline(long pid) {
+        try {
+            return new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")),
+                    StandardCharsets.UTF_8).replace('\0', ' ');
+        } catch (IOException e) {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,415 @@
+package io.virtfleet.agent.console;
+
+import io.fabric8.kubernetes.api.model.authentication.TokenReview;
+import io.fabric8.kubernetes.api.model.authentication.TokenReviewBuilder;
+import io.fabric8.kubernetes.api.model.authentication.UserInfo;
+import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReview;
+import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReviewBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.virtfleet.api.v1alpha1.ApiGroup;
+import io.virtfleet.api.v1alpha1.Domain;
+import io.virtfleet.api.v1alpha1.Host;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import javax.net.ssl.SSLServerSocket;
+import javax.net.ssl.SSLSocket;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The serial console of this host's VMs for people authenticated and authorized by Kubernetes, without any access to
+ * the host: {@code virtfleet vm console} connects here over TLS and sends the user's own bearer token.
+ *
+ * <p>One request per connection, HTTP/1.1 with an upgrade (as {@code kubectl exec} upgrades to SPDY):
+ * {@code GET /apis/virtfleet.io/v1alpha1/namespaces/NS/virtualmachines/NAME/console} with
+ * {@code Authorization: Bearer TOKEN}. Before a single console byte flows:
+ * <ol>
+ *   <li>TokenReview: the apiserver says who the token belongs to (a forged or expired token: 401);</li>
+ *   <li>SubjectAccessReview for that user: verb {@code get} on {@code virtualmachines/console} of that VM in its
+ *   namespace, exactly as RBAC grants it ({@code resources: [virtualmachines/console], verbs: [get]}); otherwise 403
+ *   with the apiserver's reason;</li>
+ *   <li>the VM's Domain must be assigned to this host (404 otherwise), and libvirt must open its console
+ *   ({@code virDomainOpenConsole}; 409 when it cannot, e.g. the domain is not running or another session has it).</li>
+ * </ol>
+ * Then {@code 101 Switching Protocols} and raw bytes both ways until either side closes.
+ *
+ * <p>The endpoint and its certificate are published on the Host ({@link #ENDPOINT_ANNOTATION},
+ * {@link #CERTIFICATE_ANNOTATION}); the client pins that certificate. Tokens are never logged.
+ */
+public final class ConsoleServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ConsoleServer.class);
+
+    public static final String ENDPOINT_ANNOTATION = ApiGroup.GROUP + "/console-endpoint";
+    public static final String CERTIFICATE_ANNOTATION = ApiGroup.GROUP + "/console-certificate";
+    /** The RBAC subresource a console session needs ({@code get}). */
+    public static final String SUBRESOURCE = "console";
+    public static final String UPGRADE = "virtfleet-console";
+    static final int MAX_SESSIONS = 64;
+    static final int HEAD_LIMIT = 16 * 1024;
+    private static final Pattern PATH = Pattern.compile(
+            "/apis/virtfleet\\.io/v1alpha1/namespaces/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)/virtualmachines/"
+                    + "([a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?)/console");
+
+    private final KubernetesClient client;
+    private final String host;
+    private final String libvirtUri;
+    private final InetSocketAddress bind;
+    private final String advertise;
+    private final Semaphore sessions = new Semaphore(MAX_SESSIONS);
+    private final ExecutorService pool = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "console-session");
+        t.setDaemon(true);
+        return t;
+    });
+    private SSLServerSocket server;
+    private Thread acceptor;
+    private volatile boolean closed;
+
+    /**
+     * @param advertise host name or address clients use to reach {@code bind}; null: the bind address (or this
+     *                  machine's name when binding every address)
+     */
+    public ConsoleServer(KubernetesClient client, String host, String libvirtUri, InetSocketAddress bind,
+                         String advertise) {
+        this.client = client;
+        this.host = host;
+        this.libvirtUri = libvirtUri;
+        this.bind = bind;
+        this.advertise = advertise;
+    }
+
+    /** Binds, publishes the endpoint on the Host and accepts sessions; returns once it listens. */
+    public synchronized ConsoleServer start() throws IOException, GeneralSecurityException {
+        String name = advertise != null ? advertise : bind.getAddress().isAnyLocalAddress()
+                ? InetAddress.getLocalHost().getHostName() : bind.getAddress().getHostAddress();
+        List<String> sans = new ArrayList<>(List.of("dns:localhost", "ip:127.0.0.1"));
+        sans.add((name.matches("[0-9.]+|.*:.*") ? "ip:" : "dns:") + name);
+        TlsIdentity tls = TlsIdentity.selfSigned(host, sans);
+        server = (SSLServerSocket) tls.context.getServerSocketFactory().createServerSocket();
+        server.setReuseAddress(true);
+        server.bind(bind, 50);
+        server.setEnabledProtocols(new String[] {"TLSv1.3"});
+        String endpoint = "https://" + (name.contains(":") ? "[" + name + "]" : name) + ":" + port();
+        publish(endpoint, tls.certificatePem);
+        acceptor = new Thread(this::acceptLoop, "console-accept");
+        acceptor.setDaemon(true);
+        acceptor.start();
+        LOG.info("serial console endpoint {} (bound to {}:{}, TLS, Kubernetes TokenReview + SubjectAccessReview)",
+                endpoint, bind.getAddress().getHostAddress(), port());
+        return this;
+    }
+
+    public int port() {
+        return server.getLocalPort();
+    }
+
+    private void publish(String endpoint, String pem) {
+        Map<String, String> ann = new HashMap<>();
+        ann.put(ENDPOINT_ANNOTATION, endpoint);
+        ann.put(CERTIFICATE_ANNOTATION, pem);
+        patchAnnotations(ann);
+    }
+
+    private void patchAnnotations(Map<String, String> values) {
+        StringBuilder b = new StringBuilder("{\"metadata\":{\"annotations\":{");
+        int i = 0;
+        for (Map.Entry<String, String> e : values.entrySet()) {
+            b.append(i++ > 0 ? "," : "").append('"').append(e.getKey()).append("\":")
+                    .append(e.getValue() == null ? "null" : json(e.getValue()));
+        }
+        b.append("}}}");
+        client.resources(Host.class).withName(host).patch(new PatchContext.Builder()
+                .withPatchType(PatchType.JSON_MERGE).withFieldManager(ApiGroup.AGENT_FIELD_MANAGER).build(),
+                b.toString());
+    }
+
+    private static String json(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                default -> b.append(c);
+            }
+        }
+        return b.append('"').toString();
+    }
+
+    private void acceptLoop() {
+        while (!closed) {
+            try {
+                Socket s = server.accept();
+                if (!sessions.tryAcquire()) {
+                    pool.execute(() -> {
+                        try (s) {
+                            refuse(s.getOutputStream(), 503, "Service Unavailable", "too many console sessions on "
+                                    + "host " + host);
+                        } catch (IOException ignored) {
+                            // the client went away
+                        }
+                    });
+                    continue;
+                }
+                pool.execute(() -> {
+                    try {
+                        serve((SSLSocket) s);
+                    } finally {
+                        sessions.release();
+                    }
+                });
+            } catch (IOException e) {
+                if (!closed) {
+                    LOG.warn("console endpoint: accept failed: {}", e.getMessage());
+                }
+            }
+        }
+    }
+
+    /** What the request head said. */
+    record Request(String method, String path, Map<String, String> headers) {
+    }
+
+    private void serve(SSLSocket socket) {
+        String who = "?";
+        try (socket) {
+            socket.setSoTimeout(15_000);
+            InputStream in = socket.getInputStream();
+            OutputStream out = socket.getOutputStream();
+            Request req;
+            try {
+                req = readHead(in);
+            } catch (IOException e) {
+                refuse(out, 400, "Bad Request", e.getMessage());
+                return;
+            }
+            Matcher m = PATH.matcher(req.path());
+            if (!"GET".equals(req.method()) || !m.matches()) {
+                refuse(out, 404, "Not Found", "expected GET /apis/virtfleet.io/v1alpha1/namespaces/NS/"
+                        + "virtualmachines/NAME/console");
+                return;
+            }
+            String ns = m.group(1);
+            String name = m.group(3);
+            String auth = req.headers().getOrDefault("authorization", "");
+            if (!auth.regionMatches(true, 0, "Bearer ", 0, 7) || auth.substring(7).isBlank()) {
+                refuse(out, 401, "Unauthorized", "a bearer token is required (Authorization: Bearer ...)");
+                return;
+            }
+            UserInfo user;
+            try {
+                user = authenticate(auth.substring(7).trim());
+            } catch (KubernetesClientException e) {
+                refuse(out, 503, "Service Unavailable", "cannot review the token with the apiserver: "
+                        + oneLine(e.getMessage()));
+                return;
+            }
+            if (user == null) {
+                refuse(out, 401, "Unauthorized", "the token was not accepted by the apiserver (invalid, expired or "
+                        + "revoked)");
+                return;
+            }
+            who = user.getUsername();
+            String denied;
+            try {
+                denied = authorize(user, ns, name);
+            } catch (KubernetesClientException e) {
+                refuse(out, 503, "Service Unavailable", "cannot review access with the apiserver: "
+                        + oneLine(e.getMessage()));
+                return;
+            }
+            if (denied != null) {
+                LOG.info("console of {}/{} refused to {}: {}", ns, name, who, denied);
+                refuse(out, 403, "Forbidden", denied);
+                return;
+            }
+            Domain domain = client.resources(Domain.class).inNamespace(ns).withName(name).get();
+            if (domain == null || domain.getSpec() == null || !host.equals(domain.getSpec().host)
+                    || domain.getSpec().uuid == null) {
+                refuse(out, 404, "Not Found", "VirtualMachine " + ns + "/" + name + " does not run on host " + host);
+                return;
+            }
+            ConsoleStream console;
+            try {
+                console = ConsoleStream.open(libvirtUri, domain.getSpec().uuid.toLowerCase(Locale.ROOT));
+            } catch (IOException e) {
+                refuse(out, 409, "Conflict", "cannot open the serial console of VirtualMachine " + ns + "/" + name
+                        + ": " + oneLine(e.getMessage()));
+                return;
+            }
+            out.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: " + UPGRADE + "\r\nConnection: Upgrade\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            socket.setSoTimeout(0);
+            LOG.info("console of {}/{} opened by {}", ns, name, who);
+            pump(socket, in, out, console);
+            LOG.info("console of {}/{} closed by {}", ns, name, who);
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("console session of {} ended: {}", who, e.toString());
+        }
+    }
+
+    /** Console → client on a thread of its own, client → console here; whichever ends first ends both. */
+    private void pump(Socket socket, InputStream in, OutputStream out, ConsoleStream console) {
+        Thread reader = new Thread(() -> {
+            byte[] buf = new byte[8192];
+            try {
+                int n;
+                while ((n = console.read(buf)) > 0) {
+                    out.write(buf, 0, n);
+                    out.flush();
+                }
+            } catch (IOException e) {
+                LOG.debug("console output ended: {}", e.getMessage());
+            } finally {
+                try {
+                    socket.close(); // ends the input loop below
+                } catch (IOException ignored) {
+                    // already closed
+                }
+            }
+        }, "console-output");
+        reader.setDaemon(true);
+        reader.start();
+        byte[] buf = new byte[4096];
+        try {
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                console.write(buf, n);
+            }
+        } catch (IOException e) {
+            LOG.debug("console input ended: {}", e.getMessage());
+        } finally {
+            console.abort();
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // already closed
+            }
+            try {
+                reader.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (reader.isAlive()) {
+                // Still inside virStreamRecv: freeing the stream now would crash; leak it rather.
+                LOG.warn("console output thread did not stop; leaving its libvirt stream open");
+            } else {
+                console.close();
+            }
+        }
+    }
+
+    /** The user the token belongs to, or null when the apiserver does not accept it. */
+    UserInfo authenticate(String token) {
+        TokenReview review = client.resource(new TokenReviewBuilder().withNewSpec().withToken(token).endSpec()
+                .build()).create();
+        if (review.getStatus() == null || !Boolean.TRUE.equals(review.getStatus().getAuthenticated())) {
+            return null;
+        }
+        return review.getStatus().getUser();
+    }
+
+    /** Null when {@code user} may get virtualmachines/console of ns/name; else why not. */
+    String authorize(UserInfo user, String ns, String name) {
+        Map<String, List<String>> extra = user.getExtra() == null ? null : new HashMap<>(user.getExtra());
+        SubjectAccessReview sar = new SubjectAccessReviewBuilder().withNewSpec()
+                .withUser(user.getUsername()).withGroups(user.getGroups()).withUid(user.getUid()).withExtra(extra)
+                .withNewResourceAttributes().withGroup(ApiGroup.GROUP).withResource("virtualmachines")
+                .withSubresource(SUBRESOURCE).withVerb("get").withNamespace(ns).withName(name)
+                .endResourceAttributes().endSpec().build();
+        SubjectAccessReview answer = client.resource(sar).create();
+        if (answer.getStatus() != null && Boolean.TRUE.equals(answer.getStatus().getAllowed())) {
+            return null;
+        }
+        String reason = answer.getStatus() != null ? answer.getStatus().getReason() : null;
+        return "User \"" + user.getUsername() + "\" cannot get virtualmachines/console in API group \""
+                + ApiGroup.GROUP + "\" in the namespace \"" + ns + "\" (VirtualMachine " + name + ")"
+                + (reason == null || reason.isBlank() ? "" : ": " + reason);
+    }
+
+    static Request readHead(InputStream in) throws IOException {
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        int state = 0;
+        while (state < 4) {
+            int b = in.read();
+            if (b < 0) {
+                throw new IOException("the request ended before its headers did");
+            }
+            head.write(b);
+            if (head.size() > HEAD_LIMIT) {
+                throw new IOException("request headers longer than " + HEAD_LIMIT + " bytes");
+            }
+            state = (b == '\r' && (state == 0 || state == 2)) ? state + 1
+                    : (b == '\n' && (state == 1 || state == 3)) ? state + 1 : (b == '\r' ? 1 : 0);
+        }
+        String[] lines = head.toString(StandardCharsets.ISO_8859_1).split("\r\n");
+        String[] first = lines[0].split(" ");
+        if (first.length != 3 || !first[2].startsWith("HTTP/1.")) {
+            throw new IOException("not an HTTP/1.1 request line");
+        }
+        Map<String, String> headers = new HashMap<>();
+        for (int i = 1; i < lines.length; i++) {
+            int c = lines[i].indexOf(':');
+            if (c > 0) {
+                headers.put(lines[i].substring(0, c).trim().toLowerCase(Locale.ROOT), lines[i].substring(c + 1).trim());
+            }
+        }
+        return new Request(first[0], first[1], headers);
+    }
+
+    private static void refuse(OutputStream out, int code, String status, String message) throws IOException {
+        byte[] body = (message + "\n").getBytes(StandardCharsets.UTF_8);
+        out.write(("HTTP/1.1 " + code + " " + status + "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: "
+                + body.length + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.write(body);
+        out.flush();
+    }
+
+    private static String oneLine(String s) {
+        return s == null ? "" : s.strip().lines().findFirst().orElse("");
+    }
+
+    @Override
+    public synchronized void close() {
+        closed = true;
+        try {
+            if (server != null) {
+                server.close();
+            }
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+        pool.shutdownNow();
+        try {
+            Map<String, String> remove = new HashMap<>();
+            remove.put(ENDPOINT_ANNOTATION, null);
+            remove.put(CERTIFICATE_ANNOTATION, null);
+            patchAnnotations(remove);
+        } catch (KubernetesClientException e) {
+            LOG.debug("could not unpublish the console endpoint: {}", e.getMessage());
+        }
+    }
+}

@@ -223,9 +223,8 @@ class ValidateProcessTest {
                         + "VirtualMachineSnapshot?)",
                 p + "6: apiVersion: unknown API group \"virtfleet.i0\" (did you mean virtfleet.io/v1alpha1?)",
                 p + "7: kind: unknown kind \"virtualmachine\" (did you mean VirtualMachine?)",
-                p + "8: kind: unknown kind \"Gadget\" in virtfleet.io (virtfleet's kinds: VirtualMachine, Domain, "
-                        + "Host, VirtualMachineSnapshot, VirtualMachineRestore, VirtualMachineClone, "
-                        + "VirtualMachineBackup, VirtualMachineFailover)",
+                p + "8: kind: unknown kind \"Gadget\" in virtfleet.io (virtfleet's kinds: "
+                        + String.join(", ", io.virtfleet.reconcilers.manifest.Manifests.KINDS.keySet()) + ")",
                 "5 error(s) in 0 virtfleet object(s), 3 document(s) skipped");
 
         Result quiet = virtfleet("validate", "--quiet", f.toString());

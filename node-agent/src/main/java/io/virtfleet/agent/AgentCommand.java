@@ -1,5 +1,12 @@
 package io.virtfleet.agent;
 
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.virtfleet.api.v1alpha1.ApiGroup;
+import io.virtfleet.observability.startup.ExitCodes;
+import io.virtfleet.observability.startup.KubernetesPreflight;
+import io.virtfleet.observability.startup.KubernetesPreflight.Permission;
+import io.virtfleet.observability.startup.StartupFailure;
 import io.virtfleet.agent.console.ConsoleServer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -15,11 +22,18 @@ import java.util.concurrent.CountDownLatch;
 
 /**
  * {@code virtfleet agent}: runs the node agent in the foreground until SIGTERM/SIGINT. The CLI module adds it as a
- * subcommand; {@link #main} runs it standalone.
+ * subcommand; {@link #main} runs it standalone. Before it starts it checks the kubeconfig, the apiserver, the CRDs
+ * and its permissions ({@link KubernetesPreflight}), and after starting it waits up to {@code --libvirt-wait} for a
+ * first libvirt connection; a failure there is one line and an exit code of {@link ExitCodes}.
  */
 @Command(name = "agent", mixinStandardHelpOptions = true,
         description = {"Run the virtfleet node agent: register this host, keep its heartbeat Lease, and make libvirt "
-                + "match the Domains assigned to it."})
+                + "match the Domains assigned to it."},
+        exitCodeListHeading = "Exit codes:%n",
+        exitCodeList = {"0:stopped (SIGTERM/SIGINT)", "1:failed while running", "2:bad command line",
+                "3:no usable kubeconfig", "4:Kubernetes API unreachable", "5:credentials refused or RBAC missing",
+                "6:virtfleet CRDs not installed", "7:libvirt unreachable at start (socket missing, refused, "
+                + "permission denied)"})
 public class AgentCommand implements Callable<Integer> {
     @Option(names = "--host", required = true, description = "Name of this host (the Host object and the "
             + "virtfleet.io/host label value).")
@@ -81,6 +95,38 @@ public class AgentCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}; the DaemonSet uses 9090).")
     int metricsPort;
 
+    @Option(names = "--libvirt-wait", defaultValue = "60s", converter = DurationConverter.class,
+            description = "How long to wait at start for a first connection to libvirt before exiting with code 7 "
+                    + "(default: ${DEFAULT-VALUE}; 0: fail at once). Once connected, libvirtd restarts are "
+                    + "retried for ever.")
+    Duration libvirtWait;
+
+    @Option(names = {"-v", "--verbose"}, description = "Show the stack trace of a start-up failure.")
+    boolean verbose;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    /** The virtfleet.io/v1alpha1 resources the agent watches or writes. */
+    static final List<String> RESOURCES = List.of("domains", "hosts", "virtualmachinesnapshots",
+            "virtualmachinerestores", "virtualmachineclones", "virtualmachinebackups");
+
+    /** What the agent's informers and writes need (a subset of deploy/base/agent/rbac.yaml). */
+    static List<Permission> permissions() {
+        List<Permission> out = new ArrayList<>();
+        for (String r : RESOURCES) {
+            if (!r.equals("hosts")) {
+                out.add(Permission.of("list", r));
+                out.add(Permission.of("watch", r));
+            }
+        }
+        out.add(Permission.of("patch", "domains/status"));
+        out.add(Permission.of("get", "hosts"));
+        out.add(Permission.of("create", "hosts"));
+        out.add(new Permission("get", "coordination.k8s.io", "leases", ApiGroup.SYSTEM_NAMESPACE, null));
+        out.add(new Permission("create", "coordination.k8s.io", "leases", ApiGroup.SYSTEM_NAMESPACE, null));
+        return out;
+    }
     @Option(names = "--console-port", paramLabel = "PORT", defaultValue = "-1",
             description = "Serve the VMs' serial consoles to Kubernetes-authorized users (`virtfleet vm console`) on "
                     + "this TLS port; -1 turns it off, 0 picks a free port (default: ${DEFAULT-VALUE}).")
@@ -113,23 +159,38 @@ public class AgentCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         AgentConfig cfg = config();
-        NodeAgent agent = NodeAgent.withKubeconfig(cfg, kubeconfig);
+        KubernetesPreflight.Source source;
+        try {
+            source = KubernetesPreflight.resolve(kubeconfig, System.getenv());
+            KubernetesPreflight.check(source, RESOURCES, permissions(), "the agent's are in "
+                    + "deploy/base/agent/rbac.yaml");
+        } catch (StartupFailure f) {
+            return ExitCodes.report("agent", f, verbose, spec.commandLine().getErr());
+        }
+        KubernetesClient client = new KubernetesClientBuilder().withConfig(source.config()).build();
+        NodeAgent agent = new NodeAgent(cfg, client);
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
             agent.close();
+            client.close();
             stopped.countDown();
         }, "virtfleet-agent-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         ConsoleServer[] console = {null};
         try {
             agent.start();
+            awaitLibvirt(agent);
             if (consolePort >= 0) {
                 console[0] = new ConsoleServer(agent.client(), host, libvirtUri,
                         new InetSocketAddress(consoleAddress, consolePort), consoleAdvertise).start();
             }
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | StartupFailure e) {
             Runtime.getRuntime().removeShutdownHook(hook);
             agent.close();
+            client.close();
+            if (e instanceof StartupFailure f) {
+                return ExitCodes.report("agent", f, verbose, spec.commandLine().getErr());
+            }
             throw e;
         }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -139,6 +200,43 @@ public class AgentCommand implements Callable<Integer> {
         }, "virtfleet-console-shutdown"));
         stopped.await();
         return 0;
+    }
+
+    /**
+     * A first libvirt connection within {@code --libvirt-wait}: an agent that never reached libvirtd is
+     * misconfigured (wrong URI, socket not mounted, daemon not installed), which a restart loop with a clear reason
+     * shows better than a pod that runs and does nothing. Later outages are retried in the background.
+     */
+    private void awaitLibvirt(NodeAgent agent) throws StartupFailure, InterruptedException {
+        long deadline = System.nanoTime() + Math.max(0, libvirtWait.toNanos());
+        while (!agent.isLibvirtConnected()) {
+            if (System.nanoTime() >= deadline) {
+                String error = agent.libvirtError();
+                throw new StartupFailure(ExitCodes.LIBVIRT_UNREACHABLE, "cannot connect to libvirt at " + libvirtUri
+                        + (libvirtWait.isZero() ? "" : " within " + libvirtWait.toSeconds() + " s") + ": " + error
+                        + "; " + hint(error));
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    /** What to check, from libvirt's error (its messages quote the socket and the errno text). */
+    static String hint(String error) {
+        String e = error == null ? "" : error;
+        if (e.contains("No such file or directory")) {
+            return "the socket does not exist: check that libvirtd (or, with the modular daemons, virtqemud / "
+                    + "virtxend) runs on this host and, in a pod, that the host's /run/libvirt is mounted at "
+                    + "/run/libvirt";
+        }
+        if (e.contains("Connection refused")) {
+            return "the socket exists but no daemon accepts on it: libvirtd is stopped or restarting; start it "
+                    + "(systemctl start libvirtd, or scripts/install-libvirt) and check its log";
+        }
+        if (e.contains("Permission denied") || e.contains("authentication") || e.contains("polkit")) {
+            return "this user may not use the socket: run the agent as root, or give it the group of "
+                    + "unix_sock_group with unix_sock_rw_perms 0770 in libvirtd.conf (deploy/README.md)";
+        }
+        return "check --libvirt-uri and that libvirtd runs on this host";
     }
 
     public static void main(String[] args) {

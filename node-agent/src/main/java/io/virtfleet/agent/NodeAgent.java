@@ -228,6 +228,12 @@ public final class NodeAgent implements AutoCloseable {
         }
     }
 
+    /** Why libvirt is not connected (libvirt's last connect error), or null when it is. */
+    public String libvirtError() {
+        LibvirtConnection l = libvirt;
+        return l == null ? "not started" : l.lastError();
+    }
+
     public boolean isLibvirtConnected() {
         return libvirt != null && libvirt.isConnected();
     }

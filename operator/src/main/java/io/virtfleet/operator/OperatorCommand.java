@@ -4,12 +4,18 @@ import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.virtfleet.api.v1alpha1.ApiGroup;
+import io.virtfleet.observability.startup.ExitCodes;
+import io.virtfleet.observability.startup.KubernetesPreflight;
+import io.virtfleet.observability.startup.KubernetesPreflight.Permission;
+import io.virtfleet.observability.startup.StartupFailure;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.time.Duration;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -17,11 +23,17 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 
 /**
- * {@code virtfleet operator}: runs the operator until interrupted. The cli module adds it as a subcommand.
+ * {@code virtfleet operator}: runs the operator until interrupted. The cli module adds it as a subcommand. Before it
+ * starts the controllers it checks the kubeconfig, the apiserver, the CRDs and its permissions
+ * ({@link KubernetesPreflight}); a failure there is one line and an exit code of {@link ExitCodes}.
  */
 @Command(name = "operator", mixinStandardHelpOptions = true,
         description = {"Runs the virtfleet operator: schedules VirtualMachines to Hosts, renders their domain XML into "
-                + "Domain objects for the node agents, and reports status. Runs until interrupted."})
+                + "Domain objects for the node agents, and reports status. Runs until interrupted."},
+        exitCodeListHeading = "Exit codes:%n",
+        exitCodeList = {"0:stopped (SIGTERM/SIGINT)", "1:failed while running (e.g. lost the leader Lease)",
+                "2:bad command line", "3:no usable kubeconfig", "4:Kubernetes API unreachable",
+                "5:credentials refused or RBAC missing", "6:virtfleet CRDs not installed"})
 public final class OperatorCommand implements Callable<Integer> {
     @Option(names = "--kubeconfig", paramLabel = "FILE",
             description = "kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account).")
@@ -66,6 +78,16 @@ public final class OperatorCommand implements Callable<Integer> {
             description = "Port of /metrics (Prometheus text format); -1 turns it off (default: ${DEFAULT-VALUE}).")
     int metricsPort;
 
+    @Option(names = {"-v", "--verbose"}, description = "Show the stack trace of a start-up failure.")
+    boolean verbose;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    /** The virtfleet.io/v1alpha1 resources the operator watches or writes. */
+    static final List<String> RESOURCES = List.of("virtualmachines", "domains", "hosts", "virtualmachinesnapshots",
+            "virtualmachinerestores", "virtualmachineclones", "virtualmachinebackups", "virtualmachinefailovers",
+            "virtualmachinemigrations");
     @Option(names = "--request-pending-deadline", paramLabel = "DURATION", defaultValue = "10m",
             converter = DurationConverter.class,
             description = "How long a snapshot, restore, clone or backup may wait to be taken up (no phase, or "
@@ -111,8 +133,17 @@ public final class OperatorCommand implements Callable<Integer> {
         if (identity != null && !identity.isBlank()) {
             b.identity(identity);
         }
-        try (KubernetesClient client = client(kubeconfig)) {
-            VirtfleetOperator operator = new VirtfleetOperator(b.build()).start(client);
+        OperatorConfig config = b.build();
+        KubernetesPreflight.Source source;
+        try {
+            source = KubernetesPreflight.resolve(kubeconfig, System.getenv());
+            KubernetesPreflight.check(source, RESOURCES, permissions(config), "the operator's are in "
+                    + "deploy/base/operator/rbac.yaml");
+        } catch (StartupFailure f) {
+            return ExitCodes.report("operator", f, verbose, spec.commandLine().getErr());
+        }
+        try (KubernetesClient client = new KubernetesClientBuilder().withConfig(source.config()).build()) {
+            VirtfleetOperator operator = new VirtfleetOperator(config).start(client);
             Thread hook = new Thread(operator::close, "virtfleet-operator-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
             try {
@@ -129,6 +160,33 @@ public final class OperatorCommand implements Callable<Integer> {
             }
             return 0;
         }
+    }
+
+    /** What the operator's informers and writes need (a subset of deploy/base/operator/rbac.yaml). */
+    static List<Permission> permissions(OperatorConfig config) {
+        List<Permission> out = new ArrayList<>();
+        List<String> scopes = config.namespaces().isEmpty() ? List.of("") : List.copyOf(config.namespaces());
+        for (String ns : scopes) {
+            for (String r : RESOURCES) {
+                if (r.equals("hosts")) {
+                    continue;
+                }
+                out.add(new Permission("list", ApiGroup.GROUP, r, ns, null));
+                out.add(new Permission("watch", ApiGroup.GROUP, r, ns, null));
+            }
+            out.add(new Permission("patch", ApiGroup.GROUP, "virtualmachines/status", ns, null));
+            out.add(new Permission("create", ApiGroup.GROUP, "domains", ns, null));
+        }
+        out.add(Permission.of("list", "hosts"));
+        out.add(Permission.of("watch", "hosts"));
+        out.add(new Permission("list", "coordination.k8s.io", "leases", ApiGroup.SYSTEM_NAMESPACE, null));
+        out.add(new Permission("watch", "coordination.k8s.io", "leases", ApiGroup.SYSTEM_NAMESPACE, null));
+        if (config.leaderElection()) {
+            out.add(new Permission("create", "coordination.k8s.io", "leases", config.leaseNamespace(), null));
+            out.add(new Permission("update", "coordination.k8s.io", "leases", config.leaseNamespace(),
+                    config.leaseName()));
+        }
+        return out;
     }
 
     static KubernetesClient client(Path kubeconfig) throws java.io.IOException {

@@ -222,7 +222,8 @@ class LiveMigrationTest {
         halted.getSpec().runStrategy = RunStrategy.Halted;
         halted.getSpec().nodeName = a;
         fleet.apply(halted);
-        fleet.await("halted", "Stopped", Duration.ofSeconds(60), v -> "Stopped".equals(v.getStatus().printableStatus));
+        fleet.await("halted", "Stopped", Duration.ofSeconds(60),
+                v -> v.getStatus() != null && "Stopped".equals(v.getStatus().printableStatus));
         VirtualMachineMigration off = awaitPhase(create("bad-halted", "halted", null), Duration.ofSeconds(30));
         assertThat(off.getStatus().error).startsWith("spec.vmName: VirtualMachine " + fleet.namespace()
                 + "/halted is not running");

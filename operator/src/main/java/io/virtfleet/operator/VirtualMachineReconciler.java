@@ -244,6 +244,13 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         DomainXml rendered = null;
         String renderError = null;
         GenidPolicy.Stamp genidStamp = renderGenid(vm, domain, restoreStamps(vm));
+        if (genidStamp == null && domain == null
+                && GenidPolicy.mode(vm.getSpec() != null ? vm.getSpec().genid : null) == GenidPolicy.Mode.AUTO) {
+            // The first genid of a new VM (spec.genid auto) is chosen here, once, and pinned with the Domain's first
+            // apply: no second apply to pin what libvirt would generate for <genid/>, and no window in which a
+            // redefine could make libvirt generate another. A crash before the apply only loses an unused value.
+            genidStamp = new GenidPolicy.Stamp(Guids.newGuid(), 0);
+        }
         String genid = genidStamp != null ? genidStamp.genid() : null;
         try {
             HostSpec hostSpec = hostWatch.spec(host);

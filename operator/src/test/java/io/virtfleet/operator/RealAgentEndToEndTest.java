@@ -110,10 +110,10 @@ class RealAgentEndToEndTest extends OperatorTestSupport {
         VirtualMachine v = vm(ns, "guest");
         String uuid = v.getStatus().uuid;
         String genid = v.getStatus().genid;
-        assertThat(genid).as("genid libvirt generated for <genid/>").isNotNull();
+        assertThat(genid).as("genid the operator chose with the Domain's first apply").isNotNull();
         assertThat(virsh("domstate", uuid).strip()).isEqualTo("running");
         assertThat(virsh("domname", uuid).strip()).isEqualTo(PREFIX + ns + "_guest");
-        // the operator pins what libvirt generated, so a redefinition cannot change it
+        // pinned from the first apply on, so a redefinition cannot change it
         eventually().untilAsserted(() -> assertThat(domain(ns, "guest").getSpec().genid).isEqualTo(genid));
 
         // the guest powers itself off (ACPI power button; pressed again until the booting guest listens)

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 import io.fabric8.kubernetes.api.model.LabelSelector;
@@ -79,6 +80,11 @@ public class VirtualMachineSpec {
     @JsonPropertyDescription("Operating system: libosinfo variant for kvm/qemu, filesystem template for openvz.")
     public OperatingSystem os;
 
+    @JsonPropertyDescription("cloud-init NoCloud data source (KubeVirt's cloudInitNoCloud shape): the VM's host writes "
+            + "a cidata seed (meta-data, user-data, network-data) and attaches it read-only as a cdrom. Content from a "
+            + "Secret is read by that host's agent only and never copied into another object.")
+    public CloudInit cloudInit;
+
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class Firmware {
         @JsonPropertyDescription("SMBIOS UUID of the domain. When absent virtfleet derives a stable one from the VM's "
@@ -133,12 +139,77 @@ public class VirtualMachineSpec {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
+    @ValidationRule(value = "!(has(self.image) && has(self.size))",
+            message = "set either image or size, not both", fieldPath = ".size")
     public static class Volume {
         @JsonPropertyDescription("Absolute, normalized path on the host, under one of the Host's allowed disk roots.")
         @Size(max = MAX_TEXT)
         public String path;
-        @JsonPropertyDescription("Image format: qcow2 or raw. Defaults to qcow2 for .qcow2 files, raw otherwise.")
+        @JsonPropertyDescription("Image format: qcow2 or raw. Defaults to qcow2 for .qcow2 files and for disks made "
+                + "from an image, raw otherwise.")
         public String format;
+        @JsonPropertyDescription("Create the disk at path from this image when the file does not exist: the host "
+                + "downloads the image once into its image cache (checksum verified) and path becomes a qcow2 overlay "
+                + "on the cached base. Exclusive with size.")
+        public Image image;
+        @JsonPropertyDescription("Create a blank disk of this size at path when the file does not exist (qemu-img "
+                + "create), e.g. 10Gi. Exclusive with image.")
+        public Quantity size;
+    }
+
+    /** An image a host downloads into its cache; mirrors KubeVirt's DataVolume http source plus a mandatory checksum. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Image {
+        @JsonPropertyDescription("Where the image comes from: an https:// or http:// URL, or file:///PATH under one of "
+                + "the Host's allowed disk roots. Redirects are followed only to https:// and http://.")
+        @Required
+        @Size(max = MAX_TEXT)
+        @Pattern("^(https?|file)://")
+        public String url;
+        @JsonPropertyDescription("Hex SHA-256 of the image file (required: every download is verified against it, and "
+                + "the cache is keyed by it).")
+        @Required
+        @Pattern("^[0-9a-fA-F]{64}$")
+        public String sha256;
+        @JsonPropertyDescription("Format of the image file: qcow2 (default) or raw. Compressed images are not accepted.")
+        public String format;
+    }
+
+    /** cloud-init NoCloud sources, the shape of KubeVirt's cloudInitNoCloud volume. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @ValidationRule(value = "!(has(self.userData) && has(self.userDataSecretRef))",
+            message = "set either userData or userDataSecretRef, not both", fieldPath = ".userData")
+    @ValidationRule(value = "!(has(self.networkData) && has(self.networkDataSecretRef))",
+            message = "set either networkData or networkDataSecretRef, not both", fieldPath = ".networkData")
+    public static class CloudInit {
+        /** Inline data is copied to every object that carries the VM's spec; larger data belongs in a Secret. */
+        public static final int MAX_INLINE_BYTES = 2048;
+        /** Network configuration inline; sized like KubeVirt's, room for a reasonable number of interfaces and routes. */
+        public static final int MAX_INLINE_NETWORK_BYTES = 16384;
+
+        @JsonPropertyDescription("cloud-config (or a script) inline, at most 2048 bytes; use userDataSecretRef for "
+                + "larger or secret data.")
+        @Size(max = MAX_INLINE_BYTES)
+        public String userData;
+        @JsonPropertyDescription("Secret in the VM's namespace whose key userdata (or userData) holds the user data.")
+        public SecretRef userDataSecretRef;
+        @JsonPropertyDescription("Network configuration (version 1 or 2) inline, at most 16384 bytes.")
+        @Size(max = MAX_INLINE_NETWORK_BYTES)
+        public String networkData;
+        @JsonPropertyDescription("Secret in the VM's namespace whose key networkdata (or networkData) holds the "
+                + "network configuration.")
+        public SecretRef networkDataSecretRef;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class SecretRef {
+        @JsonPropertyDescription("Name of the Secret.")
+        @Required
+        @Size(max = 253)
+        public String name;
+        @JsonPropertyDescription("Must be absent or the VM's own namespace: a VM never reads another namespace's Secret.")
+        @Size(max = 63)
+        public String namespace;
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -1,6 +1,8 @@
 package io.virtfleet.agent.snapshot;
 
 import io.virtfleet.agent.domain.PathPolicy;
+import io.virtfleet.agent.image.BackingFiles;
+import io.virtfleet.agent.image.ImageCache;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.agent.libvirt.LibvirtNative;
 import org.libvirt.Domain;
@@ -357,7 +359,7 @@ public final class DiskCopier {
      * without it qemu-img probes the content, and a guest on a raw disk can write a qcow2 header whose backing file is
      * any host file (/etc/shadow, another tenant's disk) that this root process would then copy into the target. A
      * qcow2 source with a backing file is refused for the same reason (the guest cannot set it, but whoever placed
-     * the file could; a VM's qcow2 disks are standalone here).
+     * the file could), unless it is a base in the host's image cache ({@link BackingFiles}).
      */
     void qemuImgConvert(Copy c, String target) throws CopyException {
         if (!"qcow2".equals(c.format()) && !"raw".equals(c.format())) {
@@ -366,9 +368,12 @@ public final class DiskCopier {
         if ("qcow2".equals(c.format())) {
             String info = qemuImg(List.of("info", "--output=json", "-f", "qcow2", c.source()), c.source());
             Optional<String> backing = backingFile(info);
-            if (backing.isPresent()) {
-                throw new CopyException("the disk " + c.source() + " has a backing file (" + backing.get()
-                        + "): only standalone images are copied");
+            // An overlay on a base of the host's image cache is the one backed disk virtfleet makes; convert reads
+            // through it and writes a standalone copy. Any other backing file is refused.
+            String problem = BackingFiles.problem(c.source(), backing,
+                    ImageCache.rootFor(paths.roots().stream().map(Path::toString).toList()));
+            if (problem != null) {
+                throw new CopyException(problem + "; only standalone images and overlays on cached bases are copied");
             }
         }
         qemuImg(List.of("convert", "-f", c.format(), "-O", c.format(), c.source(), target), c.source());

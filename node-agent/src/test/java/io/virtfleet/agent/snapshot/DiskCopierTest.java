@@ -100,8 +100,32 @@ class DiskCopierTest {
         assertThatThrownBy(() -> copier.qemuImgConvert(
                 new DiskCopier.Copy(disk.toString(), target.toString(), "qcow2"), target.toString()))
                 .isInstanceOf(DiskCopier.CopyException.class)
-                .hasMessageContaining("has a backing file (" + secret + ")");
+                .hasMessageContaining("has a backing file outside the image cache (" + secret + ")");
         assertThat(target).doesNotExist();
+    }
+
+    /** An overlay on a base of the image cache is copied by reading through it: the copy stands alone. */
+    @Test
+    void overlayOnACachedBaseIsCopiedStandalone(@TempDir Path root) throws Exception {
+        Path cache = Files.createDirectories(root.resolve(io.virtfleet.agent.image.ImageCache.DIRECTORY));
+        Path base = cache.resolve("ab".repeat(32) + ".raw");
+        byte[] content = new byte[1 << 20];
+        byte[] marker = "BASE-CONTENT".getBytes();
+        System.arraycopy(marker, 0, content, 4096, marker.length);
+        Files.write(base, content);
+        Path disk = root.resolve("vm.qcow2");
+        run("qemu-img", "create", "-q", "-f", "qcow2", "-b", base.toString(), "-F", "raw", disk.toString());
+        DiskCopier copier = new DiskCopier(null, new PathPolicy(List.of(root.toString())), Duration.ofSeconds(60));
+        Path target = root.resolve("copy.qcow2");
+
+        copier.qemuImgConvert(new DiskCopier.Copy(disk.toString(), target.toString(), "qcow2"), target.toString());
+
+        Process info = new ProcessBuilder("qemu-img", "info", "--output=json", "-f", "qcow2", target.toString())
+                .redirectErrorStream(true).start();
+        assertThat(DiskCopier.backingFile(new String(info.getInputStream().readAllBytes()))).isEmpty();
+        Path raw = root.resolve("copy.raw");
+        run("qemu-img", "convert", "-f", "qcow2", "-O", "raw", target.toString(), raw.toString());
+        assertThat(Files.readAllBytes(raw)).isEqualTo(content);
     }
 
     @Test

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
+import io.virtfleet.reconcilers.render.DiskFormats;
 import io.virtfleet.reconcilers.validation.Names;
 import io.virtfleet.reconcilers.validation.VirtualMachineValidator;
 
@@ -213,11 +214,8 @@ public final class ClonePlans {
         return Boolean.TRUE.equals(d.cdrom) || Boolean.TRUE.equals(d.readOnly);
     }
 
-    /** As documented on Volume.format: explicit, else qcow2 for .qcow2 files, raw otherwise. */
+    /** How the disk file is read; see {@link DiskFormats#of}. */
     public static String format(VirtualMachineSpec.Disk d) {
-        if (d.volume != null && d.volume.format != null) {
-            return d.volume.format;
-        }
-        return d.volume != null && d.volume.path != null && d.volume.path.endsWith(".qcow2") ? "qcow2" : "raw";
+        return DiskFormats.of(d);
     }
 }

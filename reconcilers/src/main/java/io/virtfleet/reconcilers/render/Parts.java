@@ -117,14 +117,8 @@ final class Parts {
         return d;
     }
 
-    /** As documented on Volume.format: explicit, else qcow2 for .qcow2 files, raw otherwise (and always for media). */
     static String format(VirtualMachineSpec.Disk spec) {
-        if (spec.volume != null && spec.volume.format != null) {
-            return spec.volume.format;
-        }
-        boolean qcow2 = !Boolean.TRUE.equals(spec.cdrom) && spec.volume != null && spec.volume.path != null
-                && spec.volume.path.endsWith(".qcow2");
-        return qcow2 ? "qcow2" : "raw";
+        return DiskFormats.of(spec);
     }
 
     /** A NIC on a libvirt network or a host bridge. A MAC or target left open is allocated by libvirt and read back. */

@@ -1,5 +1,6 @@
 package io.virtfleet.reconcilers.validation;
 
+import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec.Disk;
 import io.virtfleet.reconcilers.platform.Platform;
 
@@ -13,6 +14,7 @@ final class DiskRules {
     private static final List<String> FORMATS = List.of("qcow2", "raw");
     private static final int IDE_UNITS = 4;
     private static final Pattern TARGET_SUFFIX = Pattern.compile("[a-z]{1,3}");
+    private static final Pattern SHA256 = Pattern.compile("[0-9a-fA-F]{64}");
 
     private final Platform platform;
     private final List<String> roots;
@@ -82,7 +84,58 @@ final class DiskRules {
                         + " (expected one of " + String.join(", ", FORMATS) + ")");
             } else if (cdrom && !d.volume.format.equals("raw")) {
                 errors.add(p + ".volume.format", "a cdrom's media is raw (an ISO image), not " + d.volume.format);
+            } else if (d.volume.image != null && !d.volume.format.equals("qcow2")) {
+                errors.add(p + ".volume.format", "a disk made from an image is a qcow2 overlay on the cached base, "
+                        + "not " + d.volume.format + " (omit format or use qcow2)");
             }
+        }
+        if (d.volume != null) {
+            source(p + ".volume", d, cdrom);
+        }
+    }
+
+    /** Where a missing disk file comes from: an image in the host's cache, or a blank disk of a size. */
+    private void source(String p, Disk d, boolean cdrom) {
+        if (d.volume.image != null && d.volume.size != null) {
+            errors.add(p + ".size", "set either image or size, not both");
+            return;
+        }
+        if ((d.volume.image != null || d.volume.size != null) && (cdrom || Boolean.TRUE.equals(d.readOnly))) {
+            errors.add(p + (d.volume.image != null ? ".image" : ".size"), "only a writable disk is created from an "
+                    + "image or as a blank disk (" + (cdrom ? "a cdrom's media" : "a read-only disk")
+                    + " must already exist at path)");
+            return;
+        }
+        if (d.volume.image != null) {
+            image(p + ".image", d.volume.image);
+        }
+        if (d.volume.size != null) {
+            String problem = DiskSizes.problem(d.volume.size);
+            if (problem != null) {
+                errors.add(p + ".size", problem);
+            }
+        }
+    }
+
+    private void image(String p, VirtualMachineSpec.Image image) {
+        if (image.url == null || image.url.isEmpty()) {
+            errors.add(p + ".url", "required (https://, http:// or file:///PATH under an allowed disk root)");
+        } else if (Checks.text(errors, p + ".url", image.url)) {
+            String problem = ImageUrls.problem(image.url, roots);
+            if (problem != null) {
+                errors.add(p + ".url", problem);
+            }
+        }
+        if (image.sha256 == null || image.sha256.isEmpty()) {
+            errors.add(p + ".sha256", "required (the hex SHA-256 of the image file; every download is verified "
+                    + "against it)");
+        } else if (Checks.text(errors, p + ".sha256", image.sha256) && !SHA256.matcher(image.sha256).matches()) {
+            errors.add(p + ".sha256", Text.quote(image.sha256) + " is not a SHA-256 (64 hex digits)");
+        }
+        if (image.format != null && Checks.text(errors, p + ".format", image.format)
+                && !FORMATS.contains(image.format)) {
+            errors.add(p + ".format", "unsupported image format " + Text.quote(image.format) + " (expected one of "
+                    + String.join(", ", FORMATS) + "; compressed images are not accepted)");
         }
     }
 

@@ -46,12 +46,12 @@ public final class VirtualMachineValidator {
         if (spec == null) {
             errors.add("spec", "required");
         } else {
-            spec(spec, c, errors);
+            spec(spec, vm.getMetadata() == null ? null : vm.getMetadata().getNamespace(), c, errors);
         }
         return errors.list();
     }
 
-    private static void spec(VirtualMachineSpec s, ValidationContext ctx, Errors errors) {
+    private static void spec(VirtualMachineSpec s, String namespace, ValidationContext ctx, Errors errors) {
         Platform platform = Platform.of(s);
         if (s.hypervisor == null) {
             errors.add("spec.hypervisor", "required (one of kvm, qemu, xen, openvz)");
@@ -72,6 +72,7 @@ public final class VirtualMachineValidator {
         interfaces(s.interfaces, platform, errors);
         graphics(s.graphics, platform, errors);
         os(s.os, platform, errors);
+        CloudInitRules.check(s.cloudInit, namespace, platform, errors);
     }
 
     private static void firmware(VirtualMachineSpec.Firmware f, Platform platform, ValidationContext ctx,

@@ -1,0 +1,244 @@
+package io.virtfleet.agent.image;
+
+import io.virtfleet.reconcilers.validation.DiskPaths;
+import io.virtfleet.reconcilers.validation.ImageUrls;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The host's image cache: one directory under an allowed root holding verified bases named {@code <sha256>.<format>}.
+ * A base is written as {@code .partial/<sha256>.<format>.<n>} while it downloads and renamed into place only after its
+ * SHA-256 matched, so a crash, a wrong checksum or a size-limit breach never leaves a file an overlay could use.
+ * Concurrent requests for one base share one download (the first caller's). Redirects are followed by hand, at most
+ * {@link #MAX_REDIRECTS}, each target checked by {@link ImageUrls#redirectProblem} (never a file: URL).
+ */
+public final class ImageCache {
+    public static final int MAX_REDIRECTS = 5;
+    /** The cache's directory below the host's first allowed root: disks and their bases share the roots' rules. */
+    public static final String DIRECTORY = "image-cache";
+
+    /** The image cache directory of a host with these allowed roots (absolute, normalized). */
+    public static String rootFor(List<String> allowedRoots) {
+        String first = allowedRoots.get(0);
+        return (first.endsWith("/") ? first.substring(0, first.length() - 1) : first) + "/" + DIRECTORY;
+    }
+
+    /** Progress of one download: bytes so far and the total the server announced (-1 when unknown). */
+    public interface Progress {
+        void update(long bytes, long total);
+
+        Progress NONE = (b, t) -> { };
+    }
+
+    /** Why an image cannot be cached; the message names the URL (without credentials, which validation refuses). */
+    public static final class ImageException extends Exception {
+        public ImageException(String message) {
+            super(message);
+        }
+    }
+
+    private final Path root;
+    private final List<String> allowedRoots;
+    private final long maxBytes;
+    private final Duration timeout;
+    private final HttpClient http;
+    private final Map<String, CompletableFuture<Path>> inFlight = new ConcurrentHashMap<>();
+    private final AtomicLong downloads = new AtomicLong();
+    private final AtomicLong partialSeq = new AtomicLong();
+
+    public ImageCache(Path root, List<String> allowedRoots, long maxBytes, Duration timeout) {
+        this.root = root;
+        this.allowedRoots = List.copyOf(allowedRoots);
+        this.maxBytes = maxBytes;
+        this.timeout = timeout;
+        this.http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).connectTimeout(timeout).build();
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    /** Downloads (or file copies) this cache made since it was created; a cache hit or a shared download adds none. */
+    public long downloads() {
+        return downloads.get();
+    }
+
+    public Path basePath(String sha256, String format) {
+        return root.resolve(DiskPlans.baseName(sha256, format));
+    }
+
+    /** The verified base for the image, fetching it first unless cached. Blocks; safe to call concurrently. */
+    public Path ensure(String url, String sha256, String format, Progress progress) throws ImageException {
+        Path base = basePath(sha256, format);
+        if (Files.isRegularFile(base)) {
+            return base;
+        }
+        CompletableFuture<Path> mine = new CompletableFuture<>();
+        CompletableFuture<Path> running = inFlight.putIfAbsent(base.getFileName().toString(), mine);
+        if (running != null) {
+            return join(running);
+        }
+        try {
+            if (!Files.isRegularFile(base)) { // another call may have finished between the check and putIfAbsent
+                fetch(url, sha256.toLowerCase(java.util.Locale.ROOT), format, base, progress);
+            }
+            mine.complete(base);
+        } catch (ImageException | RuntimeException e) {
+            mine.completeExceptionally(e);
+        } finally {
+            inFlight.remove(base.getFileName().toString(), mine);
+        }
+        return join(mine);
+    }
+
+    private static Path join(CompletableFuture<Path> f) throws ImageException {
+        try {
+            return f.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof ImageException ie) {
+                throw new ImageException(ie.getMessage());
+            }
+            throw e;
+        }
+    }
+
+    private void fetch(String url, String sha256, String format, Path base, Progress progress) throws ImageException {
+        Path partialDir = root.resolve(".partial");
+        Path partial = partialDir.resolve(base.getFileName() + "." + partialSeq.incrementAndGet());
+        try {
+            Files.createDirectories(partialDir);
+            downloads.incrementAndGet();
+            String actual;
+            try (InputStream in = open(url, progress)) {
+                actual = copy(in, partial, url, progress);
+            }
+            if (!actual.equals(sha256)) {
+                throw new ImageException("image " + url + " has SHA-256 " + actual + ", not " + sha256
+                        + " (volume.image.sha256); nothing was cached");
+            }
+            if ("qcow2".equals(format)) {
+                String backing = new QemuImg(timeout).backingFile(partial.toString(), "qcow2").orElse(null);
+                if (backing != null) {
+                    throw new ImageException("image " + url + " is a qcow2 with a backing file (" + backing
+                            + "); only standalone images are cached");
+                }
+            }
+            Files.move(partial, base, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new ImageException("cannot fetch image " + url + ": " + e.getMessage());
+        } finally {
+            try {
+                Files.deleteIfExists(partial);
+            } catch (IOException ignored) {
+                // a leftover partial file is never used: only renamed, verified bases are
+            }
+        }
+    }
+
+    private InputStream open(String url, Progress progress) throws IOException, ImageException {
+        String problem = ImageUrls.problem(url, allowedRoots);
+        if (problem != null) {
+            throw new ImageException("image URL " + url + ": " + problem);
+        }
+        URI uri = URI.create(url);
+        if ("file".equalsIgnoreCase(uri.getScheme())) {
+            // The URL's path passed the allowed-root check as text; a symlink under a root must not lead out of it.
+            Path real = Path.of(uri.getPath()).toRealPath();
+            if (allowedRoots.stream().noneMatch(r -> DiskPaths.isUnder(real.toString(), r))) {
+                throw new ImageException("image " + url + " resolves to " + real + ", outside the allowed roots");
+            }
+            long size = Files.size(real);
+            if (size > maxBytes) {
+                throw new ImageException("image " + url + " is " + size + " bytes, over the cache's limit of "
+                        + maxBytes);
+            }
+            progress.update(0, size);
+            return Files.newInputStream(real);
+        }
+        for (int hop = 0; ; hop++) {
+            HttpResponse<InputStream> r;
+            try {
+                r = http.send(HttpRequest.newBuilder(uri).timeout(timeout).GET().build(),
+                        HttpResponse.BodyHandlers.ofInputStream());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted");
+            }
+            int code = r.statusCode();
+            if (code >= 300 && code < 400 && r.headers().firstValue("Location").isPresent()) {
+                r.body().close();
+                URI next = uri.resolve(r.headers().firstValue("Location").get());
+                String why = ImageUrls.redirectProblem(next.toString());
+                if (why != null) {
+                    throw new ImageException("image " + url + " redirects to " + next + ": " + why);
+                }
+                if (hop + 1 >= MAX_REDIRECTS) {
+                    throw new ImageException("image " + url + ": more than " + MAX_REDIRECTS + " redirects");
+                }
+                uri = next;
+                continue;
+            }
+            if (code != 200) {
+                r.body().close();
+                throw new ImageException("image " + url + ": HTTP " + code + " from " + uri);
+            }
+            long total = r.headers().firstValueAsLong("Content-Length").orElse(-1);
+            if (total > maxBytes) {
+                r.body().close();
+                throw new ImageException("image " + url + " is " + total + " bytes, over the cache's limit of "
+                        + maxBytes);
+            }
+            progress.update(0, total);
+            return r.body();
+        }
+    }
+
+    /** Streams into the partial file, hashing as it goes; stops at the size limit whatever the server announced. */
+    private String copy(InputStream in, Path partial, String url, Progress progress) throws IOException,
+            ImageException {
+        MessageDigest sha;
+        try {
+            sha = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        byte[] buf = new byte[1 << 16];
+        long done = 0;
+        long reported = 0;
+        try (OutputStream out = Files.newOutputStream(partial)) {
+            for (int n; (n = in.read(buf)) > 0; ) {
+                done += n;
+                if (done > maxBytes) {
+                    throw new ImageException("image " + url + " is over the cache's limit of " + maxBytes
+                            + " bytes; the download was stopped");
+                }
+                sha.update(buf, 0, n);
+                out.write(buf, 0, n);
+                if (done - reported >= 8L << 20) {
+                    progress.update(done, -1);
+                    reported = done;
+                }
+            }
+        }
+        progress.update(done, done);
+        return HexFormat.of().formatHex(sha.digest());
+    }
+}

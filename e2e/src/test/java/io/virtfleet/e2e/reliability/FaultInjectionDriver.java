@@ -5,6 +5,8 @@ import io.virtfleet.api.v1alpha1.DeviceStatus;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.RunStrategy;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
+import io.virtfleet.api.v1alpha1.VirtualMachineBackup;
+import io.virtfleet.api.v1alpha1.VirtualMachineBackupSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineClone;
 import io.virtfleet.api.v1alpha1.VirtualMachineCloneSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
@@ -14,6 +16,7 @@ import io.virtfleet.api.v1alpha1.VirtualMachineSnapshotSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.e2e.support.Fleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
+import io.virtfleet.e2e.support.LibvirtHost;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -45,19 +48,24 @@ import java.util.stream.Stream;
  * timing of the machine is of course not replayed).
  */
 final class FaultInjectionDriver {
-    enum Op { CREATE, START, STOP, RESTART, PLUG, UNPLUG, SNAPSHOT, RESTORE, DELETE, CLONE }
+    enum Op { CREATE, START, STOP, RESTART, PLUG, UNPLUG, SNAPSHOT, RESTORE, DELETE, CLONE, BACKUP, RESTORE_BACKUP }
 
     /**
      * OPERATOR, AGENT, LIBVIRTD, QEMU: kill -9 (and start again); HANG: libvirtd stopped with SIGSTOP for 2–8 s
      * (a hung daemon, not a dead one), then SIGCONT; PARTITION: the agent cut off the apiserver for longer than its
-     * Lease (its VMs must keep running), then healed.
+     * Lease (its VMs must keep running), then healed; APISERVER: kube-apiserver and etcd stopped and started again on
+     * their data (the operator's and the agent's watches must come back); DISKFULL: the step becomes a backup onto
+     * an allowed root that is full (a small tmpfs the test mounted, filled up to its last 64 KiB) — it must fail
+     * with an error that says so, leave nothing half-written there, and leave the VM as it was.
      */
-    enum Fault { OPERATOR, AGENT, LIBVIRTD, QEMU, HANG, PARTITION;
+    enum Fault { OPERATOR, AGENT, LIBVIRTD, QEMU, HANG, PARTITION, APISERVER, DISKFULL;
 
         String label() {
             return switch (this) {
                 case HANG -> "SIGSTOP libvirtd";
                 case PARTITION -> "partition of the agent";
+                case APISERVER -> "restart of kube-apiserver + etcd";
+                case DISKFULL -> "full allowed root";
                 default -> "kill -9 " + name();
             };
         }
@@ -66,12 +74,16 @@ final class FaultInjectionDriver {
     static final String REQUEST = "virtfleet.io/request";
     static final String LAST_HANDLED_REQUEST = "virtfleet.io/last-handled-request";
     static final String CLONED_FROM = "virtfleet.io/cloned-from";
-    private static final Path LIBVIRT_QEMU = Path.of("/var/lib/libvirt/qemu");
-    private static final Path SNAPSHOT_METADATA = LIBVIRT_QEMU.resolve("snapshot");
+    static final String RESTORED_FROM_BACKUP = "virtfleet.io/restored-from-backup";
 
     /** Run parameters (system properties reliability.*; see FaultInjectionTest). */
     record Config(int ops, int maxVms, long seed, Set<Fault> faults, double faultProbability,
-                  double boundSeconds, Path diagnosticsDir, Consumer<String> log) {
+                  double boundSeconds, Path diagnosticsDir, Consumer<String> log, double minutes) {
+        /** By operation count: {@code ops} operations. */
+        Config(int ops, int maxVms, long seed, Set<Fault> faults, double faultProbability, double boundSeconds,
+               Path diagnosticsDir, Consumer<String> log) {
+            this(ops, maxVms, seed, faults, faultProbability, boundSeconds, diagnosticsDir, log, 0);
+        }
     }
 
     /** What the model expects of one VM: the sum of the operations issued on it and of the faults that hit it. */
@@ -91,7 +103,12 @@ final class FaultInjectionDriver {
         String pendingRestore;
         String restoreFrom; // the genid before the pending restore
         String clone; // the VirtualMachineClone that made (or is making) this VM; deleted with it
-        boolean clonePending; // until that clone is Succeeded or Failed
+        String restore; // or the VirtualMachineRestore that recreates it from a backup
+        Backup restoredFrom; // that backup
+        boolean clonePending; // until that clone (or restore from a backup) is Succeeded or Failed
+        String pendingBackup;
+        boolean pendingBackupOntoFullRoot;
+        long qemuPidBeforeBackup; // a backup onto a full root leaves the VM as it was: same QEMU process
         Vm cloneSource;
         String cloneSourceGenid; // the source's genid when the clone was issued: this VM's must differ
         boolean identityChecked; // a clone's target: its own uuid and genid were checked once it converged
@@ -110,6 +127,10 @@ final class FaultInjectionDriver {
         }
     }
 
+    /** A backup that succeeded: of which VM, the genid it recorded, where it is. */
+    record Backup(String name, String vmName, String genid, Path dir) {
+    }
+
     /** A snapshot that succeeded, with the state it can be restored into unchanged (same power state and disks). */
     record Snap(String name, boolean running, String extraDisk) {
     }
@@ -124,6 +145,11 @@ final class FaultInjectionDriver {
 
     private final Fleet fleet;
     private final String host;
+    /**
+     * The agent's libvirtd: one of the run's own (scripts/libvirt-host), never the machine's, which the other tests on
+     * the machine share — this driver kills it and stops it with SIGSTOP.
+     */
+    private final LibvirtHost libvirt;
     /** Between the agent and the apiserver, for the PARTITION fault (null: that fault is skipped). */
     private PartitionProxy partition;
     private final String prefix;
@@ -134,16 +160,25 @@ final class FaultInjectionDriver {
     private final Random rnd;
     private final FaultReport report = new FaultReport();
     private final List<Vm> vms = new ArrayList<>();
+    private final List<Backup> backups = new ArrayList<>();
+    /** Where backups go (an allowed root's directory of this run's own). */
+    private Path backupDir;
+    /** A small filesystem mounted under an allowed root, for DISKFULL (null: that fault is skipped). */
+    private Path smallRoot;
+    /** Stops kube-apiserver and etcd and starts them again on their data, for APISERVER (null: skipped). */
+    private Runnable controlPlaneRestart;
     private final Set<String> stepViolations = new LinkedHashSet<>();
     private int vmCounter;
+    private int steps;
     private int nonce;
     private int consecutiveNonConvergence;
     private Action current;
 
-    FaultInjectionDriver(Fleet fleet, String host, VirtfleetProcess operator, VirtfleetProcess agent, Path repo,
-                         Config config) {
+    FaultInjectionDriver(Fleet fleet, String host, LibvirtHost libvirt, VirtfleetProcess operator,
+                         VirtfleetProcess agent, Path repo, Config config) {
         this.fleet = fleet;
         this.host = host;
+        this.libvirt = libvirt;
         this.prefix = fleet.domainPrefix(host);
         this.operator = operator;
         this.agent = agent;
@@ -162,18 +197,38 @@ final class FaultInjectionDriver {
         return this;
     }
 
+    /** Backups go to {@code dir}; DISKFULL fills {@code smallRoot} (a filesystem of its own under an allowed root). */
+    FaultInjectionDriver withBackups(Path dir, Path smallRoot) {
+        this.backupDir = dir;
+        this.smallRoot = smallRoot;
+        return this;
+    }
+
+    /** What APISERVER does: stop the control plane and start it again on the same data dir, same address. */
+    FaultInjectionDriver withControlPlaneRestart(Runnable restart) {
+        this.controlPlaneRestart = restart;
+        return this;
+    }
+
     /** Runs the configured number of operations, then deletes every VM (checked like any delete). */
     void run() {
-        for (int i = 1; i <= config.ops(); i++) {
+        long until = config.minutes() <= 0 ? Long.MAX_VALUE : System.nanoTime() + (long) (config.minutes() * 60e9);
+        for (int i = 1; config.minutes() > 0 ? System.nanoTime() < until : i <= config.ops(); i++) {
             Action a = live().size() < Math.min(3, config.maxVms()) ? fill() : pick();
             step(i, a, rnd.nextDouble() < config.faultProbability() ? pickFault() : null);
+            steps = i;
             if (consecutiveNonConvergence >= 3) {
                 report.violation("aborted after 3 steps in a row did not converge within the bound");
                 return;
             }
         }
         for (Vm vm : live()) {
-            step(config.ops() + 1, new Action(Op.DELETE, vm, "final clean-up"), null);
+            step(steps + 1, new Action(Op.DELETE, vm, "final clean-up"), null);
+        }
+        // Backups are not owned by their VM (they outlive it, that is their point): removed with the run.
+        for (Backup b : backups) {
+            fleet.client().resources(VirtualMachineBackup.class).inNamespace(fleet.namespace()).withName(b.name())
+                    .delete();
         }
         List<String> clonesLeft = fleet.client().resources(VirtualMachineClone.class).inNamespace(fleet.namespace())
                 .list().getItems().stream().map(c -> c.getMetadata().getName()).toList();
@@ -205,6 +260,18 @@ final class FaultInjectionDriver {
                     + consoleHint(a.vm()) + "; restarted it instead");
             a = new Action(Op.RESTART, a.vm(), "instead of an unplug");
         }
+        Path filler = null;
+        if (fault == Fault.DISKFULL) {
+            List<Vm> candidates = live().stream().filter(v -> v.desired != null && !v.clonePending
+                    && v.pendingBackup == null).toList();
+            if (smallRoot == null || candidates.isEmpty()) {
+                fault = null;
+            } else {
+                // A backup onto the full root, so that the copy is what runs out of space.
+                a = new Action(Op.BACKUP, candidates.get(rnd.nextInt(candidates.size())), "onto the full root");
+                filler = fill(smallRoot);
+            }
+        }
         long t0 = System.nanoTime();
         current = a;
         Vm vm = issue(a);
@@ -231,6 +298,13 @@ final class FaultInjectionDriver {
         }
         List<String> pending = awaitConvergence(tBack, config.boundSeconds() + allowance);
         long tEnd = System.nanoTime();
+        if (filler != null) {
+            try {
+                Files.deleteIfExists(filler);
+            } catch (IOException e) {
+                stepViolations.add("cannot remove the filler " + filler + ": " + e.getMessage());
+            }
+        }
         double opSeconds = (tEnd - t0) / 1e9;
         double convSeconds = (tEnd - tBack) / 1e9;
         if (!pending.isEmpty()) {
@@ -288,6 +362,9 @@ final class FaultInjectionDriver {
             }
             add.accept(new Action(vm.extraDisk == null ? Op.PLUG : Op.UNPLUG, vm, ""), 3);
             add.accept(new Action(Op.SNAPSHOT, vm, ""), 2);
+            if (backupDir != null && vm.pendingBackup == null) {
+                add.accept(new Action(Op.BACKUP, vm, ""), 1);
+            }
             for (Snap s : vm.snaps) {
                 if (s.running() == vm.running && java.util.Objects.equals(s.extraDisk(), vm.extraDisk)) {
                     add.accept(new Action(Op.RESTORE, vm, s.name()), 3);
@@ -297,6 +374,12 @@ final class FaultInjectionDriver {
             if (live.size() > 2) {
                 add.accept(new Action(Op.DELETE, vm, ""), 1);
             }
+        }
+        if (live.size() < config.maxVms()) {
+            // A backup of a VM that is gone brings it back under its name (the backed-up VM must not exist).
+            Set<String> names = vms.stream().map(v -> v.name).collect(Collectors.toSet());
+            backups.stream().filter(b -> !names.contains(b.vmName())).findFirst().ifPresent(b ->
+                    add.accept(new Action(Op.RESTORE_BACKUP, null, b.name()), 2));
         }
         int total = weights.stream().mapToInt(Integer::intValue).sum();
         int r = rnd.nextInt(total);
@@ -315,7 +398,7 @@ final class FaultInjectionDriver {
         List<Fault> weighted = new ArrayList<>();
         for (Fault f : kinds) {
             // libvirtd (killed or hung) and the partition (20 s each) less often than the rest
-            int w = f == Fault.LIBVIRTD || f == Fault.HANG || f == Fault.PARTITION ? 1 : 3;
+            int w = f == Fault.LIBVIRTD || f == Fault.HANG || f == Fault.PARTITION || f == Fault.APISERVER ? 1 : 3;
             for (int k = 0; k < w; k++) {
                 weighted.add(f);
             }
@@ -411,6 +494,36 @@ final class FaultInjectionDriver {
                 vm.running = false;
                 fleet.delete(vm.name);
             }
+            case BACKUP -> {
+                boolean full = !a.detail().isEmpty();
+                VirtualMachineBackup b = new VirtualMachineBackup();
+                b.setMetadata(new ObjectMetaBuilder().withName(vm.name + "-b" + (++nonce))
+                        .withNamespace(fleet.namespace()).build());
+                b.setSpec(new VirtualMachineBackupSpec());
+                b.getSpec().vmName = vm.name;
+                b.getSpec().destination = (full ? smallRoot : backupDir).toString();
+                vm.pendingBackup = b.getMetadata().getName();
+                vm.pendingBackupOntoFullRoot = full;
+                vm.qemuPidBeforeBackup = qemuPid(vm);
+                fleet.client().resource(b).create();
+            }
+            case RESTORE_BACKUP -> {
+                Backup from = backups.stream().filter(b -> b.name().equals(a.detail())).findFirst().orElseThrow();
+                // The VM comes back under its name; what it is made of is known once the restore ended (settleMade).
+                Vm target = new Vm(from.vmName(), null);
+                target.running = false;
+                target.restore = from.name() + "-r" + (++nonce);
+                target.restoredFrom = from;
+                target.clonePending = true;
+                vms.add(target);
+                VirtualMachineRestore r = new VirtualMachineRestore();
+                r.setMetadata(new ObjectMetaBuilder().withName(target.restore).withNamespace(fleet.namespace())
+                        .build());
+                r.setSpec(new VirtualMachineRestoreSpec());
+                r.getSpec().backupName = from.name();
+                fleet.client().resource(r).create();
+                return target;
+            }
             case CLONE -> {
                 // The target is a VM of the model from now on (it counts against the VM cap), but what it is made of
                 // (spec, disks, power state) is only known once the clone ended: see settleClone.
@@ -435,12 +548,43 @@ final class FaultInjectionDriver {
         return vm;
     }
 
+    /** The pid of the VM's QEMU process, -1 when none runs. */
+    private long qemuPid(Vm vm) {
+        String dn = fleet.domainName(host, vm.name);
+        return Processes.qemus().stream().filter(q -> dn.equals(q.name())).mapToLong(Processes.Qemu::pid).findFirst()
+                .orElse(-1);
+    }
+
+    /**
+     * Fills the filesystem at {@code root} up to its last 64 KiB with one file (fallocate: the blocks are taken, not
+     * sparse), less than any disk copy needs (a qcow2's header, L1 and refcount tables alone are 4 clusters of
+     * 64 KiB); returns that file.
+     */
+    private static Path fill(Path root) {
+        Path filler = root.resolve(".filler");
+        try {
+            long free = Files.getFileStore(root).getUsableSpace();
+            long size = Math.max(0, free - 64 * 1024);
+            Processes.Result r = Processes.run(60, "fallocate", "-l", Long.toString(size), filler.toString());
+            if (r.exitCode() != 0) {
+                throw new IllegalStateException("fallocate " + filler + ": " + r.output());
+            }
+            return filler;
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot fill " + root + ": " + e.getMessage(), e);
+        }
+    }
+
+    private LibvirtGuest guest(Vm vm) {
+        return fleet.guestOn(host, fleet.domainName(host, vm.name));
+    }
+
     private boolean guestAnswers(Vm vm) {
-        return fleet.guest(fleet.domainName(host, vm.name)).exec("true").ok();
+        return guest(vm).exec("true").ok();
     }
 
     private String consoleHint(Vm vm) {
-        String console = fleet.guest(fleet.domainName(host, vm.name)).console();
+        String console = guest(vm).console();
         int panic = console.indexOf("Kernel panic");
         return panic < 0 ? "" : " (console: " + console.substring(panic, Math.min(console.length(),
                 console.indexOf('\n', panic) < 0 ? console.length() : console.indexOf('\n', panic))).strip() + ")";
@@ -474,20 +618,17 @@ final class FaultInjectionDriver {
                 return "pid " + pid + ", down " + down + " ms";
             }
             case LIBVIRTD -> {
-                long pid = Processes.libvirtdPid();
+                long pid = libvirt.daemonPid();
                 if (pid <= 0) {
                     return null;
                 }
                 Processes.kill9(pid);
                 VirtfleetProcess.sleep(down);
-                Processes.Result r = Processes.startLibvirtd(repo);
-                if (r.exitCode() != 0) {
-                    throw new IllegalStateException("libvirtd did not come back: " + r.output());
-                }
+                libvirt.restartDaemon();
                 return "pid " + pid + ", down " + down + " ms";
             }
             case HANG -> {
-                long pid = Processes.libvirtdPid();
+                long pid = libvirt.daemonPid();
                 if (pid <= 0) {
                     return null;
                 }
@@ -521,6 +662,22 @@ final class FaultInjectionDriver {
                     partition.heal();
                 }
                 return "agent cut off the apiserver for " + cutMs + " ms";
+            }
+            case APISERVER -> {
+                if (controlPlaneRestart == null) {
+                    return null;
+                }
+                long t = System.nanoTime();
+                controlPlaneRestart.run();
+                return String.format(Locale.ROOT, "down and back in %.1f s", (System.nanoTime() - t) / 1e9);
+            }
+            case DISKFULL -> {
+                // filled before the backup was issued (step); nothing more to do here
+                try {
+                    return smallRoot + " full (" + Files.getFileStore(smallRoot).getUsableSpace() / 1024 + " KiB free)";
+                } catch (IOException e) {
+                    return smallRoot + " full";
+                }
             }
             case QEMU -> {
                 // The victim comes from the model (not from what runs right now), so a replay picks the same VM.
@@ -603,7 +760,7 @@ final class FaultInjectionDriver {
                 .collect(Collectors.toMap(v -> v.getMetadata().getName(), v -> v));
         Map<String, Domain> domains = fleet.client().resources(Domain.class).inNamespace(fleet.namespace()).list()
                 .getItems().stream().collect(Collectors.toMap(d -> d.getMetadata().getName(), d -> d));
-        Processes.Result list = Processes.run(30, "virsh", "-c", "qemu:///system", "list", "--all");
+        Processes.Result list = Processes.run(30, "virsh", "-c", libvirt.uri(), "list", "--all");
         if (list.exitCode() != 0) {
             throw new IllegalStateException("virsh list: " + list.output().strip());
         }
@@ -745,6 +902,9 @@ final class FaultInjectionDriver {
                     || !vm.lastRequest.equals(d.getMetadata().getAnnotations().get(LAST_HANDLED_REQUEST)))) {
                 diff.add(vm.name + ": request " + vm.lastRequest + " not handled yet");
             }
+            if (vm.pendingBackup != null && terminalBackup(vm.pendingBackup) == null) {
+                diff.add(vm.name + ": backup " + vm.pendingBackup + " not finished");
+            }
             if (vm.pendingSnapshot != null && terminalSnapshot(vm.pendingSnapshot) == null) {
                 diff.add(vm.name + ": snapshot " + vm.pendingSnapshot + " not finished");
             }
@@ -756,7 +916,7 @@ final class FaultInjectionDriver {
                 // A finished restore has converged only once the VM's status, its Domain and libvirt's persistent
                 // definition all carry its genid (a lost genid used to surface only at the next step).
                 String g = landed.getStatus().genid;
-                String persistent = genidOf(fleet.guest(fleet.domainName(host, vm.name)).persistentXml());
+                String persistent = genidOf(guest(vm).persistentXml());
                 if (!g.equalsIgnoreCase(st.genid)) {
                     diff.add(vm.name + ": status.genid " + st.genid + ", want restore " + vm.pendingRestore + "'s " + g);
                 }
@@ -796,7 +956,7 @@ final class FaultInjectionDriver {
             if (!vm.running) {
                 continue;
             }
-            LibvirtGuest g = fleet.guest(fleet.domainName(host, vm.name));
+            LibvirtGuest g = guest(vm);
             try {
                 // The alias element, not the text: the agent's <metadata> fingerprint names devices too
                 // (disk[ua-extra]), and the live one keeps the boot-time fingerprint after an unplug by design.
@@ -829,7 +989,7 @@ final class FaultInjectionDriver {
             } catch (RuntimeException e) {
                 b.append(e).append("\n");
             }
-            LibvirtGuest g = fleet.guest(dn);
+            LibvirtGuest g = fleet.guestOn(host, dn);
             b.append("---- virsh dumpxml ").append(dn).append("\n").append(g.virsh("dumpxml", dn).output())
                     .append("\n---- virsh dumpxml --inactive\n").append(g.virsh("dumpxml", "--inactive", dn).output())
                     .append("\n");
@@ -856,6 +1016,61 @@ final class FaultInjectionDriver {
         return s != null && s.getStatus() != null && ("Succeeded".equals(s.getStatus().phase)
                 || "Failed".equals(s.getStatus().phase)) ? s : null;
     }
+
+    private VirtualMachineBackup terminalBackup(String name) {
+        VirtualMachineBackup b = fleet.client().resources(VirtualMachineBackup.class)
+                .inNamespace(fleet.namespace()).withName(name).get();
+        return b != null && b.getStatus() != null && ("Succeeded".equals(b.getStatus().phase)
+                || "Failed".equals(b.getStatus().phase)) ? b : null;
+    }
+
+    /**
+     * A backup that ended. Onto the full root it must have failed, saying the space ran out, with nothing left in
+     * that root but the filler, and the VM as it was (its QEMU process the same one). Elsewhere a success is
+     * remembered for RESTORE_BACKUP.
+     */
+    private void settleBackup(Vm vm) {
+        VirtualMachineBackup b = terminalBackup(vm.pendingBackup);
+        vm.pendingBackup = null;
+        String phase = b.getStatus().phase;
+        if (vm.pendingBackupOntoFullRoot) {
+            if (!"Failed".equals(phase)) {
+                stepViolations.add(vm.name + ": backup " + b.getMetadata().getName() + " onto the full root " + phase);
+            } else if (b.getStatus().error == null
+                    || !NO_SPACE.matcher(b.getStatus().error).find()) {
+                stepViolations.add(vm.name + ": backup onto the full root failed without saying the space ran out: "
+                        + b.getStatus().error);
+            } else {
+                report.operationFailed("backup onto the full root", b.getMetadata().getName() + ": "
+                        + b.getStatus().error);
+            }
+            try (Stream<Path> left = Files.walk(smallRoot)) {
+                List<Path> files = left.filter(f -> !f.equals(smallRoot) && !f.getFileName().toString()
+                        .equals(".filler")).toList();
+                if (!files.isEmpty()) {
+                    stepViolations.add(vm.name + ": a failed backup onto the full root left " + files);
+                }
+            } catch (IOException e) {
+                stepViolations.add("cannot list " + smallRoot + ": " + e.getMessage());
+            }
+            long pid = qemuPid(vm);
+            if (vm.qemuPidBeforeBackup != pid && vm.running) {
+                stepViolations.add(vm.name + ": a backup onto the full root changed its QEMU process "
+                        + vm.qemuPidBeforeBackup + " -> " + pid);
+            }
+            return;
+        }
+        if ("Succeeded".equals(phase)) {
+            backups.add(new Backup(b.getMetadata().getName(), vm.name, b.getStatus().genid,
+                    backupDir.resolve(b.getMetadata().getName())));
+        } else {
+            report.operationFailed("backup", b.getMetadata().getName() + ": " + b.getStatus().error);
+        }
+    }
+
+    /** What an error says when a filesystem is full: strerror(ENOSPC), qemu-img's and QEMU's words for it. */
+    static final java.util.regex.Pattern NO_SPACE =
+            java.util.regex.Pattern.compile("(?i)no space left|ENOSPC|disk full|not enough (free )?space");
 
     private VirtualMachineRestore terminalRestore(String name) {
         VirtualMachineRestore r = fleet.client().resources(VirtualMachineRestore.class)
@@ -900,6 +1115,9 @@ final class FaultInjectionDriver {
      * no domain, its copies removed). Returns what is still awaited, null once it ended.
      */
     private String settleClone(Vm vm) {
+        if (vm.restoredFrom != null) {
+            return settleRestoreFromBackup(vm);
+        }
         VirtualMachineClone c = cloneObject(vm);
         addCloneCopies(vm, c);
         String phase = c == null || c.getStatus() == null ? null : c.getStatus().phase;
@@ -918,13 +1136,52 @@ final class FaultInjectionDriver {
         } else if (v == null) {
             return "clone " + vm.clone + " Succeeded, but VirtualMachine " + vm.name + " is not there yet";
         }
+        adopt(vm, v);
+        return null;
+    }
+
+    /**
+     * A VM recreated from a backup, once its restore ended: Succeeded gives the model the VM the operator wrote, its
+     * disks (copied back from the backup) belong to it; Failed leaves no VM. Returns what is still awaited.
+     */
+    private String settleRestoreFromBackup(Vm vm) {
+        VirtualMachineRestore r = fleet.client().resources(VirtualMachineRestore.class).inNamespace(fleet.namespace())
+                .withName(vm.restore).get();
+        if (r != null && r.getStatus() != null && r.getStatus().disks != null) {
+            r.getStatus().disks.values().stream().map(Path::of).filter(f -> !vm.files.contains(f))
+                    .forEach(vm.files::add);
+        }
+        String phase = r == null || r.getStatus() == null ? null : r.getStatus().phase;
+        if (!"Succeeded".equals(phase) && !"Failed".equals(phase)) {
+            return "restore " + vm.restore + (r == null ? " not found" : " in phase " + phase);
+        }
+        VirtualMachine v = fleet.get(vm.name);
+        if ("Failed".equals(phase)) {
+            report.operationFailed("restore from a backup", vm.restore + ": " + r.getStatus().error);
+            if (v == null) {
+                vm.clonePending = false;
+                vm.exists = false;
+                return null;
+            }
+            report.note(vm.name + ": restore " + vm.restore + " Failed but its VM exists; the model keeps the VM");
+        } else if (v == null) {
+            return "restore " + vm.restore + " Succeeded, but VirtualMachine " + vm.name + " is not there yet";
+        }
+        adopt(vm, v);
+        return null;
+    }
+
+    /** A VM the operator wrote (a clone's target, a VM restored from a backup) becomes one the driver applies. */
+    private void adopt(Vm vm, VirtualMachine v) {
         vm.clonePending = false;
         // From now on the driver applies this VM like its own: the spec the operator wrote, and its annotation
         // (server-side apply; the lists are atomic, so a later unplug does remove the disk).
         VirtualMachine desired = new VirtualMachine();
         Map<String, String> annotations = new HashMap<>();
-        if (v.getMetadata().getAnnotations() != null && v.getMetadata().getAnnotations().containsKey(CLONED_FROM)) {
-            annotations.put(CLONED_FROM, v.getMetadata().getAnnotations().get(CLONED_FROM));
+        for (String a : List.of(CLONED_FROM, RESTORED_FROM_BACKUP)) {
+            if (v.getMetadata().getAnnotations() != null && v.getMetadata().getAnnotations().containsKey(a)) {
+                annotations.put(a, v.getMetadata().getAnnotations().get(a));
+            }
         }
         desired.setMetadata(new ObjectMetaBuilder().withName(vm.name).withNamespace(fleet.namespace())
                 .withAnnotations(annotations).build());
@@ -934,7 +1191,6 @@ final class FaultInjectionDriver {
         vm.running = rs == RunStrategy.Always || rs == RunStrategy.RerunOnFailure || rs == RunStrategy.Once;
         vm.extraDisk = v.getSpec().disks.stream().filter(d -> "extra".equals(d.name) && d.volume != null)
                 .map(d -> d.volume.path).findFirst().orElse(null);
-        return null;
     }
 
     /** A clone's target, once converged: cloned-from its source, genid history starting with Cloned, own identity. */
@@ -945,6 +1201,10 @@ final class FaultInjectionDriver {
         }
         vm.identityChecked = true;
         var st = v.getStatus();
+        if (vm.restoredFrom != null) {
+            checkRestoredIdentity(vm, v);
+            return;
+        }
         String from = v.getMetadata().getAnnotations() == null ? null
                 : v.getMetadata().getAnnotations().get(CLONED_FROM);
         if (!vm.cloneSource.name.equals(from)) {
@@ -963,6 +1223,27 @@ final class FaultInjectionDriver {
             if (other != vm && other.uuid != null && other.uuid.equalsIgnoreCase(st.uuid)) {
                 stepViolations.add(vm.name + ": clone has the uuid " + st.uuid + " of " + other.name);
             }
+        }
+    }
+
+    /** A VM recreated from a backup: annotated with it, genid history starting with BackupRestored, a new genid. */
+    private void checkRestoredIdentity(Vm vm, VirtualMachine v) {
+        var st = v.getStatus();
+        String from = v.getMetadata().getAnnotations() == null ? null
+                : v.getMetadata().getAnnotations().get(RESTORED_FROM_BACKUP);
+        if (!vm.restoredFrom.name().equals(from)) {
+            stepViolations.add(vm.name + ": annotation " + RESTORED_FROM_BACKUP + " is " + from + ", want "
+                    + vm.restoredFrom.name());
+        }
+        if (st.genidHistory == null || st.genidHistory.isEmpty()
+                || !"BackupRestored".equals(st.genidHistory.get(0).reason)) {
+            stepViolations.add(vm.name + ": genidHistory does not start with BackupRestored: "
+                    + (st.genidHistory == null ? null : st.genidHistory.stream().map(h -> h.reason).toList()));
+        }
+        if (vm.restoredFrom.genid() != null && (st.genid == null
+                || st.genid.equalsIgnoreCase(vm.restoredFrom.genid()))) {
+            stepViolations.add(vm.name + ": restored from backup " + vm.restoredFrom.name() + " with its genid "
+                    + st.genid + " (a restored VM must get a new one)");
         }
     }
 
@@ -1018,9 +1299,12 @@ final class FaultInjectionDriver {
                 if (vm.uuid == null && v != null && v.getStatus() != null) {
                     vm.uuid = v.getStatus().uuid == null ? null : v.getStatus().uuid.toLowerCase(Locale.ROOT);
                 }
-                if (vm.clone != null && !vm.clonePending && !vm.identityChecked) {
+                if ((vm.clone != null || vm.restoredFrom != null) && !vm.clonePending && !vm.identityChecked) {
                     checkCloneIdentity(vm);
                 }
+            }
+            if (vm.pendingBackup != null) {
+                settleBackup(vm);
             }
             if (vm.pendingSnapshot != null) {
                 VirtualMachineSnapshot s = terminalSnapshot(vm.pendingSnapshot);
@@ -1035,7 +1319,7 @@ final class FaultInjectionDriver {
         }
         // Orphans: a libvirt domain with our prefix that no existing VM accounts for.
         Set<String> expected = live().stream().map(v -> fleet.domainName(host, v.name)).collect(Collectors.toSet());
-        Processes.Result list = Processes.run(30, "virsh", "-c", "qemu:///system", "list", "--all", "--name");
+        Processes.Result list = Processes.run(30, "virsh", "-c", libvirt.uri(), "list", "--all", "--name");
         for (String n : list.output().split("\n")) {
             if (n.strip().startsWith(prefix) && !expected.contains(n.strip())) {
                 stepViolations.add("orphan libvirt domain " + n.strip());
@@ -1064,7 +1348,8 @@ final class FaultInjectionDriver {
                 }
             }
         }
-        for (Path dir : List.of(LIBVIRT_QEMU.resolve("save"), LIBVIRT_QEMU.resolve("nvram"))) {
+        Path qemuState = libvirt.qemuStateDir();
+        for (Path dir : List.of(qemuState.resolve("save"), qemuState.resolve("nvram"))) {
             try (Stream<Path> files = Files.isDirectory(dir) ? Files.list(dir) : Stream.empty()) {
                 files.filter(f -> f.getFileName().toString().startsWith(dn)).forEach(f ->
                         stepViolations.add(vm.name + " deleted, but libvirt's " + f + " is left"));
@@ -1072,7 +1357,7 @@ final class FaultInjectionDriver {
                 // unreadable: nothing to say
             }
         }
-        Path meta = SNAPSHOT_METADATA.resolve(dn);
+        Path meta = qemuState.resolve("snapshot").resolve(dn);
         if (Files.isDirectory(meta)) {
             try (Stream<Path> s = Files.list(meta)) {
                 List<Path> left = s.toList();

@@ -1041,7 +1041,7 @@ final class FaultInjectionDriver {
                 stepViolations.add(vm.name + ": backup onto the full root failed without saying the space ran out: "
                         + b.getStatus().error);
             } else {
-                report.operationFailed("backup onto the full root", b.getMetadata().getName() + ": "
+                report.operationFailed("backup", "onto the full root, " + b.getMetadata().getName() + ": "
                         + b.getStatus().error);
             }
             try (Stream<Path> left = Files.walk(smallRoot)) {

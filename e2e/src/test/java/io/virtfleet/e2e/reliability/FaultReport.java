@@ -100,7 +100,7 @@ final class FaultReport {
         }
         b.append("| **all** | ").append(operations()).append(" | ")
                 .append(opsFailed.values().stream().mapToInt(Integer::intValue).sum()).append(" | |\n");
-        b.append("\n| fault (kill -9) | count | back after P50 (s) | convergence after back P50 / P95 / max (s) ")
+        b.append("\n| fault | count | back after P50 (s) | convergence after back P50 / P95 / max (s) ")
                 .append("| over ")
                 .append(s(TARGET_SECONDS)).append(" s |\n|---|---|---|---|---|\n");
         List<Double> all = new ArrayList<>();

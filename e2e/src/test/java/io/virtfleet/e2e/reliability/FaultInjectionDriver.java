@@ -8,6 +8,8 @@ import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineBackup;
 import io.virtfleet.api.v1alpha1.VirtualMachineBackupSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineClone;
+import io.virtfleet.api.v1alpha1.VirtualMachineMigration;
+import io.virtfleet.api.v1alpha1.VirtualMachineMigrationSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineCloneSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestoreSpec;
@@ -48,7 +50,8 @@ import java.util.stream.Stream;
  * timing of the machine is of course not replayed).
  */
 final class FaultInjectionDriver {
-    enum Op { CREATE, START, STOP, RESTART, PLUG, UNPLUG, SNAPSHOT, RESTORE, DELETE, CLONE, BACKUP, RESTORE_BACKUP }
+    enum Op { CREATE, START, STOP, RESTART, PLUG, UNPLUG, SNAPSHOT, RESTORE, DELETE, CLONE, BACKUP, RESTORE_BACKUP,
+        MIGRATE }
 
     /**
      * OPERATOR, AGENT, LIBVIRTD, QEMU: kill -9 (and start again); HANG: libvirtd stopped with SIGSTOP for 2–8 s
@@ -109,6 +112,10 @@ final class FaultInjectionDriver {
         String pendingBackup;
         boolean pendingBackupOntoFullRoot;
         long qemuPidBeforeBackup; // a backup onto a full root leaves the VM as it was: same QEMU process
+        String host; // where its status says it is (null before the operator placed it)
+        String pendingMigration;
+        String migrationSource;
+        String migrationTarget;
         Vm cloneSource;
         String cloneSourceGenid; // the source's genid when the clone was issued: this VM's must differ
         boolean identityChecked; // a clone's target: its own uuid and genid were checked once it converged
@@ -143,18 +150,17 @@ final class FaultInjectionDriver {
                          List<Processes.Qemu> qemus) {
     }
 
-    private final Fleet fleet;
-    private final String host;
     /**
-     * The agent's libvirtd: one of the run's own (scripts/libvirt-host), never the machine's, which the other tests on
-     * the machine share — this driver kills it and stops it with SIGSTOP.
+     * One host of the run: its node agent (an OS process), the agent's libvirtd — one of the run's own
+     * (scripts/libvirt-host), never the machine's, which the other tests on the machine share: this driver kills it
+     * and stops it with SIGSTOP — and the proxy between the agent and the apiserver that PARTITION cuts.
      */
-    private final LibvirtHost libvirt;
-    /** Between the agent and the apiserver, for the PARTITION fault (null: that fault is skipped). */
-    private PartitionProxy partition;
-    private final String prefix;
+    record Node(String host, LibvirtHost libvirt, VirtfleetProcess agent, PartitionProxy partition) {
+    }
+
+    private final Fleet fleet;
+    private final List<Node> nodes;
     private final VirtfleetProcess operator;
-    private final VirtfleetProcess agent;
     private final Path repo;
     private final Config config;
     private final Random rnd;
@@ -174,14 +180,10 @@ final class FaultInjectionDriver {
     private int consecutiveNonConvergence;
     private Action current;
 
-    FaultInjectionDriver(Fleet fleet, String host, LibvirtHost libvirt, VirtfleetProcess operator,
-                         VirtfleetProcess agent, Path repo, Config config) {
+    FaultInjectionDriver(Fleet fleet, List<Node> nodes, VirtfleetProcess operator, Path repo, Config config) {
         this.fleet = fleet;
-        this.host = host;
-        this.libvirt = libvirt;
-        this.prefix = fleet.domainPrefix(host);
+        this.nodes = List.copyOf(nodes);
         this.operator = operator;
-        this.agent = agent;
         this.repo = repo;
         this.config = config;
         this.rnd = new Random(config.seed());
@@ -191,10 +193,35 @@ final class FaultInjectionDriver {
         return report;
     }
 
-    /** The proxy the agent reaches the apiserver through, which PARTITION cuts. */
-    FaultInjectionDriver withPartition(PartitionProxy proxy) {
-        this.partition = proxy;
-        return this;
+    private Node node(String host) {
+        return nodes.stream().filter(n -> n.host().equals(host)).findFirst().orElse(nodes.get(0));
+    }
+
+    /** The host the VM is on: its status says (where the operator placed it, or moved it); the first before that. */
+    private String hostOf(Vm vm) {
+        return vm.host != null ? vm.host : nodes.get(0).host();
+    }
+
+    /** The VM's libvirt domain name on its host (the prefix is the host's). */
+    private String dn(Vm vm) {
+        return fleet.domainName(hostOf(vm), vm.name);
+    }
+
+    /** The host whose agent names its domains with this libvirt name's prefix, or null: not one of ours. */
+    private Node nodeOfDomain(String libvirtName) {
+        return libvirtName == null ? null : nodes.stream()
+                .filter(n -> libvirtName.startsWith(fleet.domainPrefix(n.host()))).findFirst().orElse(null);
+    }
+
+    /**
+     * The node a host-side fault hits: during a migration the source or the destination (that is where a fault
+     * hurts), otherwise any.
+     */
+    private Node faultNode() {
+        if (current != null && current.op() == Op.MIGRATE && current.vm() != null && nodes.size() > 1) {
+            return rnd.nextBoolean() ? node(current.vm().migrationSource) : node(current.vm().migrationTarget);
+        }
+        return nodes.get(rnd.nextInt(nodes.size()));
     }
 
     /** Backups go to {@code dir}; DISKFULL fills {@code smallRoot} (a filesystem of its own under an allowed root). */
@@ -362,6 +389,9 @@ final class FaultInjectionDriver {
             }
             add.accept(new Action(vm.extraDisk == null ? Op.PLUG : Op.UNPLUG, vm, ""), 3);
             add.accept(new Action(Op.SNAPSHOT, vm, ""), 2);
+            if (nodes.size() > 1 && vm.running && vm.host != null && vm.pendingMigration == null) {
+                add.accept(new Action(Op.MIGRATE, vm, ""), 3);
+            }
             if (backupDir != null && vm.pendingBackup == null) {
                 add.accept(new Action(Op.BACKUP, vm, ""), 1);
             }
@@ -494,6 +524,22 @@ final class FaultInjectionDriver {
                 vm.running = false;
                 fleet.delete(vm.name);
             }
+            case MIGRATE -> {
+                String from = hostOf(vm);
+                String to = nodes.stream().map(Node::host).filter(h -> !h.equals(from)).toList()
+                        .get(rnd.nextInt(nodes.size() - 1));
+                VirtualMachineMigration m = new VirtualMachineMigration();
+                m.setMetadata(new ObjectMetaBuilder().withName(vm.name + "-m" + (++nonce))
+                        .withNamespace(fleet.namespace()).build());
+                m.setSpec(new VirtualMachineMigrationSpec());
+                m.getSpec().vmName = vm.name;
+                // half of them name the target, the others leave it to the scheduler (the only other host)
+                m.getSpec().targetHost = rnd.nextBoolean() ? to : null;
+                vm.pendingMigration = m.getMetadata().getName();
+                vm.migrationSource = from;
+                vm.migrationTarget = to;
+                fleet.client().resource(m).create();
+            }
             case BACKUP -> {
                 boolean full = !a.detail().isEmpty();
                 VirtualMachineBackup b = new VirtualMachineBackup();
@@ -550,7 +596,7 @@ final class FaultInjectionDriver {
 
     /** The pid of the VM's QEMU process, -1 when none runs. */
     private long qemuPid(Vm vm) {
-        String dn = fleet.domainName(host, vm.name);
+        String dn = dn(vm);
         return Processes.qemus().stream().filter(q -> dn.equals(q.name())).mapToLong(Processes.Qemu::pid).findFirst()
                 .orElse(-1);
     }
@@ -576,7 +622,7 @@ final class FaultInjectionDriver {
     }
 
     private LibvirtGuest guest(Vm vm) {
-        return fleet.guestOn(host, fleet.domainName(host, vm.name));
+        return fleet.guestOn(hostOf(vm), dn(vm));
     }
 
     private boolean guestAnswers(Vm vm) {
@@ -609,26 +655,30 @@ final class FaultInjectionDriver {
         long down = rnd.nextInt(1500);
         switch (fault) {
             case OPERATOR, AGENT -> {
-                VirtfleetProcess p = fault == Fault.OPERATOR ? operator : agent;
+                Node n = faultNode();
+                VirtfleetProcess p = fault == Fault.OPERATOR ? operator : n.agent();
                 long pid = p.pid();
                 p.kill9();
                 VirtfleetProcess.sleep(down);
                 p.start();
                 p.awaitReady(java.time.Duration.ofSeconds(120));
-                return "pid " + pid + ", down " + down + " ms";
+                return (fault == Fault.AGENT && nodes.size() > 1 ? "agent of " + n.host() + " " : "") + "pid " + pid
+                        + ", down " + down + " ms";
             }
             case LIBVIRTD -> {
-                long pid = libvirt.daemonPid();
+                Node n = faultNode();
+                long pid = n.libvirt().daemonPid();
                 if (pid <= 0) {
                     return null;
                 }
                 Processes.kill9(pid);
                 VirtfleetProcess.sleep(down);
-                libvirt.restartDaemon();
-                return "pid " + pid + ", down " + down + " ms";
+                n.libvirt().restartDaemon();
+                return (nodes.size() > 1 ? "libvirtd of " + n.host() + " " : "") + "pid " + pid + ", down " + down
+                        + " ms";
             }
             case HANG -> {
-                long pid = libvirt.daemonPid();
+                long pid = faultNode().libvirt().daemonPid();
                 if (pid <= 0) {
                     return null;
                 }
@@ -642,18 +692,21 @@ final class FaultInjectionDriver {
                 return "libvirtd pid " + pid + " stopped for " + hung + " ms";
             }
             case PARTITION -> {
+                Node n = faultNode();
+                PartitionProxy partition = n.partition();
                 if (partition == null) {
                     return null;
                 }
                 // Longer than the agent's Lease (15 s): the operator sees the host lost meanwhile.
                 long cutMs = 16_000 + rnd.nextInt(8000);
-                List<Vm> steady = vms.stream().filter(v -> v.exists && v.running && v != current.vm()).toList();
+                List<Vm> steady = vms.stream().filter(v -> v.exists && v.running && v != current.vm()
+                        && n.host().equals(hostOf(v))).toList();
                 partition.cut();
                 try {
                     VirtfleetProcess.sleep(cutMs);
                     List<String> names = Processes.qemus().stream().map(Processes.Qemu::name).toList();
                     for (Vm v : steady) {
-                        if (!names.contains(fleet.domainName(host, v.name)) && !v.crashed) {
+                        if (!names.contains(dn(v)) && !v.crashed) {
                             stepViolations.add(v.name + ": its QEMU stopped while the agent was partitioned from the "
                                     + "apiserver");
                         }
@@ -661,7 +714,8 @@ final class FaultInjectionDriver {
                 } finally {
                     partition.heal();
                 }
-                return "agent cut off the apiserver for " + cutMs + " ms";
+                return "agent" + (nodes.size() > 1 ? " of " + n.host() : "") + " cut off the apiserver for " + cutMs
+                        + " ms";
             }
             case APISERVER -> {
                 if (controlPlaneRestart == null) {
@@ -686,7 +740,7 @@ final class FaultInjectionDriver {
                     return null;
                 }
                 Vm vm = candidates.get(rnd.nextInt(candidates.size()));
-                String dn = fleet.domainName(host, vm.name);
+                String dn = dn(vm);
                 Processes.Qemu victim = Processes.qemus().stream().filter(q -> dn.equals(q.name())).findFirst()
                         .orElse(null);
                 if (victim == null) {
@@ -760,11 +814,15 @@ final class FaultInjectionDriver {
                 .collect(Collectors.toMap(v -> v.getMetadata().getName(), v -> v));
         Map<String, Domain> domains = fleet.client().resources(Domain.class).inNamespace(fleet.namespace()).list()
                 .getItems().stream().collect(Collectors.toMap(d -> d.getMetadata().getName(), d -> d));
-        Processes.Result list = Processes.run(30, "virsh", "-c", libvirt.uri(), "list", "--all");
-        if (list.exitCode() != 0) {
-            throw new IllegalStateException("virsh list: " + list.output().strip());
+        Map<String, String> libvirtStates = new HashMap<>();
+        for (Node n : nodes) {
+            Processes.Result list = Processes.run(30, "virsh", "-c", n.libvirt().uri(), "list", "--all");
+            if (list.exitCode() != 0) {
+                throw new IllegalStateException("virsh list on " + n.host() + ": " + list.output().strip());
+            }
+            libvirtStates.putAll(parseVirshList(list.output(), fleet.domainPrefix(n.host())));
         }
-        return new World(vmObjects, domains, parseVirshList(list.output(), prefix), Processes.qemus());
+        return new World(vmObjects, domains, libvirtStates, Processes.qemus());
     }
 
     /** {@code virsh list --all} → name → state ("running", "shut off", ...), only names with the prefix. */
@@ -786,7 +844,7 @@ final class FaultInjectionDriver {
         Set<String> ourUuids = vms.stream().map(v -> v.uuid).filter(java.util.Objects::nonNull)
                 .collect(Collectors.toSet());
         for (Processes.Qemu q : w.qemus()) {
-            boolean ours = (q.name() != null && q.name().startsWith(prefix)) || ourUuids.contains(q.uuid());
+            boolean ours = nodeOfDomain(q.name()) != null || ourUuids.contains(q.uuid());
             if (ours) {
                 byUuid.computeIfAbsent(String.valueOf(q.uuid()), k -> new ArrayList<>()).add(q.pid());
                 byName.computeIfAbsent(String.valueOf(q.name()), k -> new ArrayList<>()).add(q.pid());
@@ -822,10 +880,8 @@ final class FaultInjectionDriver {
     private List<String> differences(World w) {
         List<String> diff = new ArrayList<>();
         for (Vm vm : vms) {
-            String dn = fleet.domainName(host, vm.name);
             VirtualMachine v = w.vms().get(vm.name);
             Domain d = w.domains().get(vm.name);
-            List<Processes.Qemu> qemus = w.qemus().stream().filter(q -> dn.equals(q.name())).toList();
             if (!vm.exists) {
                 if (v != null) {
                     diff.add(vm.name + ": VirtualMachine still there");
@@ -833,11 +889,15 @@ final class FaultInjectionDriver {
                 if (d != null) {
                     diff.add(vm.name + ": Domain still there");
                 }
-                if (w.libvirt().containsKey(dn)) {
-                    diff.add(vm.name + ": libvirt domain still defined (" + w.libvirt().get(dn) + ")");
-                }
-                if (!qemus.isEmpty()) {
-                    diff.add(vm.name + ": QEMU still running");
+                for (Node n : nodes) {
+                    String name = fleet.domainName(n.host(), vm.name);
+                    if (w.libvirt().containsKey(name)) {
+                        diff.add(vm.name + ": libvirt domain still defined on " + n.host() + " ("
+                                + w.libvirt().get(name) + ")");
+                    }
+                    if (w.qemus().stream().anyMatch(q -> name.equals(q.name()))) {
+                        diff.add(vm.name + ": QEMU still running on " + n.host());
+                    }
                 }
                 continue;
             }
@@ -857,6 +917,20 @@ final class FaultInjectionDriver {
                 continue;
             }
             var st = v.getStatus();
+            if (st.host != null) {
+                vm.host = st.host;
+            }
+            String dn = dn(vm);
+            List<Processes.Qemu> qemus = w.qemus().stream().filter(q -> dn.equals(q.name())).toList();
+            if (vm.pendingMigration != null) {
+                String waiting = settleMigration(vm, st.host);
+                if (waiting != null) {
+                    diff.add(vm.name + ": " + waiting);
+                }
+            }
+            if (d != null && d.getSpec() != null && !java.util.Objects.equals(d.getSpec().host, st.host)) {
+                diff.add(vm.name + ": its Domain names host " + d.getSpec().host + ", its status " + st.host);
+            }
             if (vm.eitherPower) {
                 vm.running = "Running".equals(st.printableStatus);
             }
@@ -979,8 +1053,8 @@ final class FaultInjectionDriver {
     private void dumpDiagnostics(int step) {
         StringBuilder b = new StringBuilder();
         for (Vm vm : vms) {
-            String dn = fleet.domainName(host, vm.name);
-            b.append("==== ").append(vm.name).append(" exists=").append(vm.exists).append(" running=")
+            String dn = dn(vm);
+            b.append("==== ").append(vm.name).append(" on ").append(hostOf(vm)).append(" exists=").append(vm.exists).append(" running=")
                     .append(vm.running).append(" extra=").append(vm.extraDisk).append(" strategy=")
                     .append(vm.strategy()).append("\n");
             try {
@@ -989,7 +1063,7 @@ final class FaultInjectionDriver {
             } catch (RuntimeException e) {
                 b.append(e).append("\n");
             }
-            LibvirtGuest g = fleet.guestOn(host, dn);
+            LibvirtGuest g = fleet.guestOn(hostOf(vm), dn);
             b.append("---- virsh dumpxml ").append(dn).append("\n").append(g.virsh("dumpxml", dn).output())
                     .append("\n---- virsh dumpxml --inactive\n").append(g.virsh("dumpxml", "--inactive", dn).output())
                     .append("\n");
@@ -1015,6 +1089,41 @@ final class FaultInjectionDriver {
                 .inNamespace(fleet.namespace()).withName(name).get();
         return s != null && s.getStatus() != null && ("Succeeded".equals(s.getStatus().phase)
                 || "Failed".equals(s.getStatus().phase)) ? s : null;
+    }
+
+    /**
+     * A migration, while its VM's status names {@code statusHost}: once Succeeded the VM must be on the target (the
+     * one QEMU of its uuid named for that host: checked by the convergence and the invariants), once Failed where it
+     * was. Returns what is still awaited, null once settled. A moved VM's snapshots stay with libvirt on the source:
+     * the model restores none of them afterwards.
+     */
+    private String settleMigration(Vm vm, String statusHost) {
+        VirtualMachineMigration m = fleet.client().resources(VirtualMachineMigration.class)
+                .inNamespace(fleet.namespace()).withName(vm.pendingMigration).get();
+        String phase = m == null || m.getStatus() == null ? null : m.getStatus().phase;
+        if (!"Succeeded".equals(phase) && !"Failed".equals(phase)) {
+            return "migration " + vm.pendingMigration + (m == null ? " not found" : " in phase " + phase);
+        }
+        if ("Succeeded".equals(phase)) {
+            if (!vm.migrationTarget.equals(statusHost)) {
+                return "migration " + vm.pendingMigration + " Succeeded, status still names host " + statusHost;
+            }
+            if (!vm.migrationTarget.equals(m.getStatus().targetHost)) {
+                stepViolations.add(vm.name + ": migration " + vm.pendingMigration + " went to "
+                        + m.getStatus().targetHost + ", the only other host is " + vm.migrationTarget);
+            }
+            vm.snaps.clear();
+        } else {
+            report.operationFailed("migrate", vm.pendingMigration + ": " + m.getStatus().error);
+            if (!vm.migrationSource.equals(statusHost)) {
+                report.note(vm.name + ": failed migration " + vm.pendingMigration + " left it on " + statusHost
+                        + ", not its source " + vm.migrationSource);
+            }
+        }
+        // Migrations are not owned by their VM either: removed once settled, so the namespace ends clean.
+        fleet.client().resource(m).delete();
+        vm.pendingMigration = null;
+        return null;
     }
 
     private VirtualMachineBackup terminalBackup(String name) {
@@ -1318,11 +1427,17 @@ final class FaultInjectionDriver {
             }
         }
         // Orphans: a libvirt domain with our prefix that no existing VM accounts for.
-        Set<String> expected = live().stream().map(v -> fleet.domainName(host, v.name)).collect(Collectors.toSet());
-        Processes.Result list = Processes.run(30, "virsh", "-c", libvirt.uri(), "list", "--all", "--name");
-        for (String n : list.output().split("\n")) {
-            if (n.strip().startsWith(prefix) && !expected.contains(n.strip())) {
-                stepViolations.add("orphan libvirt domain " + n.strip());
+        // On each host: what its libvirtd has with that host's prefix and no VM on that host accounts for (a domain a
+        // migration left on its source is one too).
+        for (Node node : nodes) {
+            String prefix = fleet.domainPrefix(node.host());
+            Set<String> expected = live().stream().filter(v -> node.host().equals(hostOf(v))).map(this::dn)
+                    .collect(Collectors.toSet());
+            Processes.Result list = Processes.run(30, "virsh", "-c", node.libvirt().uri(), "list", "--all", "--name");
+            for (String n : list.output().split("\n")) {
+                if (n.strip().startsWith(prefix) && !expected.contains(n.strip())) {
+                    stepViolations.add("orphan libvirt domain " + n.strip() + " on " + node.host());
+                }
             }
         }
         for (Vm vm : List.copyOf(vms)) {
@@ -1338,7 +1453,6 @@ final class FaultInjectionDriver {
      * in libvirt's directories; then the driver removes the images it created.
      */
     private void checkLeftovers(Vm vm) {
-        String dn = fleet.domainName(host, vm.name);
         VirtualMachineClone clone = vm.clone == null ? null : cloneObject(vm);
         addCloneCopies(vm, clone);
         for (Processes.Qemu q : Processes.qemus()) {
@@ -1348,24 +1462,27 @@ final class FaultInjectionDriver {
                 }
             }
         }
-        Path qemuState = libvirt.qemuStateDir();
-        for (Path dir : List.of(qemuState.resolve("save"), qemuState.resolve("nvram"))) {
-            try (Stream<Path> files = Files.isDirectory(dir) ? Files.list(dir) : Stream.empty()) {
-                files.filter(f -> f.getFileName().toString().startsWith(dn)).forEach(f ->
-                        stepViolations.add(vm.name + " deleted, but libvirt's " + f + " is left"));
-            } catch (IOException e) {
-                // unreadable: nothing to say
-            }
-        }
-        Path meta = qemuState.resolve("snapshot").resolve(dn);
-        if (Files.isDirectory(meta)) {
-            try (Stream<Path> s = Files.list(meta)) {
-                List<Path> left = s.toList();
-                if (!left.isEmpty()) {
-                    stepViolations.add(vm.name + " deleted, but libvirt snapshot metadata is left: " + left);
+        for (Node node : nodes) {
+            String dn = fleet.domainName(node.host(), vm.name);
+            Path qemuState = node.libvirt().qemuStateDir();
+            for (Path dir : List.of(qemuState.resolve("save"), qemuState.resolve("nvram"))) {
+                try (Stream<Path> files = Files.isDirectory(dir) ? Files.list(dir) : Stream.empty()) {
+                    files.filter(f -> f.getFileName().toString().startsWith(dn)).forEach(f ->
+                            stepViolations.add(vm.name + " deleted, but libvirt's " + f + " is left"));
+                } catch (IOException e) {
+                    // unreadable: nothing to say
                 }
-            } catch (IOException e) {
-                // unreadable as non-root: nothing to say
+            }
+            Path meta = qemuState.resolve("snapshot").resolve(dn);
+            if (Files.isDirectory(meta)) {
+                try (Stream<Path> st = Files.list(meta)) {
+                    List<Path> left = st.toList();
+                    if (!left.isEmpty()) {
+                        stepViolations.add(vm.name + " deleted, but libvirt snapshot metadata is left: " + left);
+                    }
+                } catch (IOException e) {
+                    // unreadable as non-root: nothing to say
+                }
             }
         }
         // Snapshot objects outlive their VM (not in the model): remove them so the namespace ends clean.

@@ -123,16 +123,17 @@ class FaultInjectionTest {
         Path cpDir = Files.createTempDirectory("vf-reliability-cp-");
         EmbeddedControlPlane[] cp = {EmbeddedControlPlane.builder().dataDir(cpDir).keepDataDir(true).start()};
         Fleet fleet = null;
+        int hosts = Integer.getInteger("reliability.hosts", 1);
         VirtfleetProcess operator = null;
-        VirtfleetProcess agent = null;
-        PartitionProxy partition = null;
+        List<VirtfleetProcess> agents = new ArrayList<>();
+        List<PartitionProxy> proxies = new ArrayList<>();
+        List<FaultInjectionDriver.Node> nodes = new ArrayList<>();
         Path smallRoot = null;
         Path backups = null;
         java.util.concurrent.ScheduledExecutorService sampling = null;
         FaultReport report;
         try {
             fleet = Fleet.withoutProcesses(cp[0]);
-            String host = fleet.host("a");
             // The small root is mounted before the libvirtd starts: its mount namespace is a private copy of this
             // one made at its start (and again at each restart), so QEMU sees the tmpfs too.
             smallRoot = Fleet.IMAGES.resolve(fleet.namespace() + "-small");
@@ -144,27 +145,43 @@ class FaultInjectionTest {
             }
             backups = Fleet.IMAGES.resolve(fleet.namespace() + "-backups");
             Files.createDirectories(backups);
-            LibvirtHost libvirt = fleet.startLibvirtHost("a");
-            String kubeconfig = cp[0].kubeconfig().toString();
-            // The agent reaches the apiserver through a proxy the PARTITION fault can cut.
+            // A libvirtd of its own per host, and each agent behind a proxy the PARTITION fault can cut. With two
+            // hosts /var/lib/virtfleet is storage both declare shared, and each publishes its libvirtd's socket URI
+            // for the other's peer-to-peer live migrations.
             java.net.URI api = java.net.URI.create(cp[0].serverUrl());
-            partition = new PartitionProxy(api.getHost(), api.getPort());
-            Path agentKubeconfig = logDir.resolve("agent-kubeconfig");
-            Files.writeString(agentKubeconfig, Files.readString(cp[0].kubeconfig()).replace(cp[0].serverUrl(),
-                    "https://" + api.getHost() + ":" + partition.port()));
-            agent = new VirtfleetProcess("agent", List.of("--kubeconfig", agentKubeconfig.toString(), "--host", host,
-                    "--libvirt-uri", libvirt.uri(),
-                    "--domain-prefix", fleet.domainPrefix(host), "--console-log-dir", Fleet.RUN_DIR.toString(),
-                    "--guest-channel-dir", Fleet.RUN_DIR.toString(), "--lease-duration", "15s", "--resync", "10s",
-                    "--workers", "2"), logDir);
-            operator = new VirtfleetProcess("operator", List.of("--kubeconfig", kubeconfig, "-n", fleet.namespace(),
-                    "--threads", "2", "--shutdown-timeout", "30"), logDir);
-            agent.start();
+            for (int h = 0; h < hosts; h++) {
+                String suffix = String.valueOf((char) ('a' + h));
+                String host = fleet.host(suffix);
+                LibvirtHost libvirt = fleet.startLibvirtHost(suffix);
+                PartitionProxy partition = new PartitionProxy(api.getHost(), api.getPort());
+                proxies.add(partition);
+                Path agentKubeconfig = logDir.resolve("agent-" + suffix + "-kubeconfig");
+                Files.writeString(agentKubeconfig, Files.readString(cp[0].kubeconfig()).replace(cp[0].serverUrl(),
+                        "https://" + api.getHost() + ":" + partition.port()));
+                List<String> args = new ArrayList<>(List.of("--kubeconfig", agentKubeconfig.toString(),
+                        "--host", host, "--libvirt-uri", libvirt.uri(),
+                        "--domain-prefix", fleet.domainPrefix(host), "--console-log-dir", Fleet.RUN_DIR.toString(),
+                        "--guest-channel-dir", Fleet.RUN_DIR.toString(), "--lease-duration", "15s", "--resync", "10s",
+                        "--workers", "2"));
+                if (hosts > 1) {
+                    args.addAll(List.of("--shared-root", "/var/lib/virtfleet", "--migration-uri", libvirt.uri()));
+                }
+                VirtfleetProcess agent = new VirtfleetProcess("agent", hosts > 1 ? "agent-" + suffix : "agent", args,
+                        logDir);
+                agents.add(agent);
+                nodes.add(new FaultInjectionDriver.Node(host, libvirt, agent, partition));
+                agent.start();
+            }
+            operator = new VirtfleetProcess("operator", List.of("--kubeconfig", cp[0].kubeconfig().toString(), "-n",
+                    fleet.namespace(), "--threads", "2", "--shutdown-timeout", "30"), logDir);
             operator.start();
-            agent.awaitReady(Duration.ofSeconds(120));
+            for (VirtfleetProcess agent : agents) {
+                agent.awaitReady(Duration.ofSeconds(120));
+            }
             operator.awaitReady(Duration.ofSeconds(120));
             if (sampler != null) {
-                VirtfleetProcess a = agent;
+                VirtfleetProcess a = agents.get(0);
+                LibvirtHost libvirt = nodes.get(0).libvirt();
                 VirtfleetProcess o = operator;
                 long t0 = System.nanoTime();
                 sampling = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
@@ -179,10 +196,10 @@ class FaultInjectionTest {
                 }, 0, 1, java.util.concurrent.TimeUnit.MINUTES);
             }
 
-            FaultInjectionDriver driver = new FaultInjectionDriver(fleet, host, libvirt, operator, agent, repo,
+            FaultInjectionDriver driver = new FaultInjectionDriver(fleet, nodes, operator, repo,
                     new FaultInjectionDriver.Config(ops, maxVms, seed, FaultInjectionDriver.parseFaults(faults),
                             faultProbability, bound, logDir, line -> progress(logDir, line), minutes))
-                    .withPartition(partition).withBackups(backups, smallRoot)
+                    .withBackups(backups, smallRoot)
                     .withControlPlaneRestart(() -> {
                         // Same data dir, so the same address, certificates and etcd data: clients reconnect.
                         cp[0].close();
@@ -197,12 +214,14 @@ class FaultInjectionTest {
             if (fleet != null) {
                 fleet.close(); // deletes what is left through virtfleet: the processes must still run
             }
-            for (VirtfleetProcess p : new VirtfleetProcess[] {operator, agent}) {
+            List<VirtfleetProcess> processes = new ArrayList<>(agents);
+            processes.add(operator);
+            for (VirtfleetProcess p : processes) {
                 if (p != null) {
                     p.stop();
                 }
             }
-            if (partition != null) {
+            for (PartitionProxy partition : proxies) {
                 partition.close();
             }
             cp[0].close();
@@ -227,7 +246,7 @@ class FaultInjectionTest {
         header.add("Run of " + started.truncatedTo(ChronoUnit.SECONDS) + ": " + report.operations()
                 + " operations (the final deletes included), "
                 + report.faults() + " faults (" + faults + ", probability " + faultProbability + " per operation), "
-                + "at most " + maxVms + " VMs, seed **" + seed + "**, " + String.format(Locale.ROOT, "%d min %02d s",
+                + "at most " + maxVms + " VMs on " + hosts + " host" + (hosts > 1 ? "s" : "") + ", seed **" + seed + "**, " + String.format(Locale.ROOT, "%d min %02d s",
                 seconds / 60, seconds % 60) + ".");
         header.add("");
         header.add("Machine: " + machine() + "; load average before " + loadBefore + ", after " + load() + ".");

@@ -851,7 +851,7 @@ final class FaultInjectionDriver {
             }
         }
         byUuid.forEach((u, pids) -> {
-            if (pids.size() > 1) {
+            if (pids.size() > 1 && !migrationPair(w, u, pids)) {
                 stepViolations.add("VM running twice: QEMU processes " + pids + " share -uuid " + u);
             }
         });
@@ -874,6 +874,42 @@ final class FaultInjectionDriver {
                 stepViolations.add(vm.name + ": genid changed without a restore: " + vm.genid + " -> " + g);
             }
         }
+    }
+
+    /**
+     * Whether two QEMU processes of one uuid are a live migration in flight: a VM being migrated has a QEMU on its
+     * source and one on its destination (started with {@code -incoming}, paused until the switchover), each named
+     * for its host. That is allowed as long as the guest runs in only one of them: both {@code running} in libvirt is
+     * a violation — looked at twice, the second time the hosts in the other order, because a switchover between two
+     * reads (the source pauses before the destination resumes) would make one read order see both running.
+     */
+    private boolean migrationPair(World w, String uuid, List<Long> pids) {
+        Vm vm = vms.stream().filter(v -> uuid.equalsIgnoreCase(v.uuid)).findFirst().orElse(null);
+        if (vm == null || pids.size() != 2 || vm.pendingMigration == null) {
+            return false;
+        }
+        String onSource = fleet.domainName(vm.migrationSource, vm.name);
+        String onTarget = fleet.domainName(vm.migrationTarget, vm.name);
+        Set<String> names = w.qemus().stream().filter(q -> pids.contains(q.pid())).map(Processes.Qemu::name)
+                .collect(Collectors.toSet());
+        if (!names.equals(Set.of(onSource, onTarget))) {
+            return false;
+        }
+        if ("running".equals(w.libvirt().get(onSource)) && "running".equals(w.libvirt().get(onTarget))) {
+            // the first read went host a, then host b: read the other way round
+            List<Node> reversed = new ArrayList<>(nodes);
+            java.util.Collections.reverse(reversed);
+            Map<String, String> again = new HashMap<>();
+            for (Node n : reversed) {
+                String dn = fleet.domainName(n.host(), vm.name);
+                again.put(dn, Processes.run(30, "virsh", "-c", n.libvirt().uri(), "domstate", dn).output().strip());
+            }
+            if ("running".equals(again.get(onSource)) && "running".equals(again.get(onTarget))) {
+                stepViolations.add(vm.name + ": running on both " + vm.migrationSource + " and "
+                        + vm.migrationTarget + " during migration " + vm.pendingMigration + " (QEMU " + pids + ")");
+            }
+        }
+        return true;
     }
 
     /** What differs between the model and the API objects, libvirt and the processes (cheap: no per-VM calls). */
@@ -960,6 +996,11 @@ final class FaultInjectionDriver {
             if (vm.running) {
                 if (qemus.size() != 1 || st.uuid == null || !st.uuid.equalsIgnoreCase(qemus.get(0).uuid())) {
                     diff.add(vm.name + ": want one QEMU with -uuid " + st.uuid + ", have " + qemus);
+                }
+                List<Long> sameUuid = w.qemus().stream().filter(q -> st.uuid != null
+                        && st.uuid.equalsIgnoreCase(q.uuid())).map(Processes.Qemu::pid).toList();
+                if (sameUuid.size() > 1) {
+                    diff.add(vm.name + ": QEMU processes " + sameUuid + " with its uuid (a migration's source left?)");
                 }
                 DeviceStatus extra = st.devices == null ? null
                         : st.devices.stream().filter(x -> "extra".equals(x.name)).findFirst().orElse(null);

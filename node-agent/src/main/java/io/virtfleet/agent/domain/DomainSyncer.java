@@ -12,6 +12,7 @@ import io.virtfleet.agent.libvirt.LibvirtConnection.DomainInfo;
 import io.virtfleet.agent.libvirt.LibvirtNative;
 import io.virtfleet.agent.libvirt.QemuProcesses;
 import io.virtfleet.agent.libvirt.QemuWatcher;
+import io.virtfleet.agent.loop.Result;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainStatus;
@@ -78,11 +79,6 @@ public final class DomainSyncer {
     private volatile io.virtfleet.agent.migration.Migrator migrator;
 
     private record Recorded(String uid, Long observedRestartGeneration, Long startCount) {
-    }
-
-    /** What the pass wants next: another pass after {@code requeueAfter} (nullable), or a retry with backoff. */
-    public record Result(Duration requeueAfter, boolean failed) {
-        static final Result DONE = new Result(null, false);
     }
 
     public DomainSyncer(KubernetesClient client, LibvirtConnection libvirt, String host, DomainValidator validator,

@@ -6,6 +6,8 @@ import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.virtfleet.agent.domain.DomainLocks;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
+import io.virtfleet.agent.loop.Result;
+import io.virtfleet.agent.loop.WorkLoop;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.VirtualMachineBackup;
@@ -39,7 +41,7 @@ import java.util.concurrent.TimeUnit;
  * {@code virtfleet.io/host=<host>}; this controller watches objects with its host's label, takes/reverts/deletes the
  * libvirt snapshot ({@link SnapshotOps}) and writes their status. A snapshot carries the finalizer
  * {@value #FINALIZER} while a libvirt snapshot exists for it; deleting the object deletes the libvirt snapshot.
- * One thread: snapshot work on a host is serialized.
+ * The requests are keys of one {@link WorkLoop} with one worker: snapshot work on a host is serialized.
  */
 public final class SnapshotController implements AutoCloseable {
     public static final String FINALIZER = "virtfleet.io/agent-snapshot";
@@ -51,7 +53,8 @@ public final class SnapshotController implements AutoCloseable {
     private final DiskCopier copier;
     private final io.virtfleet.agent.domain.PathPolicy paths;
     private final io.virtfleet.agent.AgentMetrics metrics;
-    private final ScheduledExecutorService worker;
+    private final ScheduledExecutorService scheduler;
+    private final WorkLoop loop;
     private final DomainLocks locks;
     private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
 
@@ -70,68 +73,68 @@ public final class SnapshotController implements AutoCloseable {
         this.copier = new DiskCopier(libvirt, paths, Duration.ofMinutes(30));
         this.paths = paths;
         this.metrics = libvirt.metrics();
-        this.worker = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "agent-" + host + "-snapshots");
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "agent-" + host + "-requests-timer");
             t.setDaemon(true);
             return t;
         });
+        // One worker: a host's snapshot, restore, clone and backup work is serialized (a domain has one libvirt job
+        // at a time, and disk copies compete for the same disks).
+        this.loop = new WorkLoop("agent-" + host + "-requests", 1, scheduler, this::reconcile, key -> key);
     }
 
     public void start() {
+        loop.start();
         informers.add(client.resources(VirtualMachineSnapshot.class).inAnyNamespace()
-                .withLabel(ApiGroup.HOST_LABEL, host).inform(handler(this::snapshot), 30_000));
+                .withLabel(ApiGroup.HOST_LABEL, host).inform(handler(), 30_000));
         informers.add(client.resources(VirtualMachineRestore.class).inAnyNamespace()
-                .withLabel(ApiGroup.HOST_LABEL, host).inform(handler(this::restore), 30_000));
+                .withLabel(ApiGroup.HOST_LABEL, host).inform(handler(), 30_000));
         informers.add(client.resources(VirtualMachineClone.class).inAnyNamespace()
-                .withLabel(ApiGroup.HOST_LABEL, host).inform(handler(this::cloneDisks), 30_000));
+                .withLabel(ApiGroup.HOST_LABEL, host).inform(handler(), 30_000));
         informers.add(client.resources(VirtualMachineBackup.class).inAnyNamespace()
-                .withLabel(ApiGroup.HOST_LABEL, host).inform(handler(this::backup), 30_000));
+                .withLabel(ApiGroup.HOST_LABEL, host).inform(handler(), 30_000));
     }
 
-    private <T extends HasMetadata> ResourceEventHandler<T> handler(java.util.function.BiConsumer<String, String> work) {
+    /** The work-queue key of a request: {@code Kind/namespace/name}. */
+    static String key(HasMetadata o) {
+        return o.getKind() + "/" + o.getMetadata().getNamespace() + "/" + o.getMetadata().getName();
+    }
+
+    private <T extends HasMetadata> ResourceEventHandler<T> handler() {
         return new ResourceEventHandler<>() {
             @Override
             public void onAdd(T o) {
-                submit(o);
+                loop.add(key(o));
             }
 
             @Override
             public void onUpdate(T old, T o) {
-                submit(o);
+                loop.add(key(o));
             }
 
             @Override
             public void onDelete(T o, boolean unknown) {
             }
-
-            private void submit(T o) {
-                later(o.getKind(), o.getMetadata().getNamespace(), o.getMetadata().getName(), work, Duration.ZERO);
-            }
         };
     }
 
-    /** Runs {@code work} for the object on the worker thread after {@code delay}. */
-    private void later(String kind, String ns, String name, java.util.function.BiConsumer<String, String> work,
-                       Duration delay) {
-        try {
-            worker.schedule(() -> {
-                try {
-                    work.accept(ns, name);
-                } catch (RuntimeException | LinkageError e) {
-                    // logged here: a scheduled task's exception would otherwise vanish into its Future
-                    LOG.warn("{} {}/{}: {}", kind, ns, name, e.getMessage(), e);
-                }
-            }, delay.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            // closing
-        }
+    /** One pass for one request, by its kind. */
+    private Result reconcile(String key) {
+        String[] k = key.split("/", 3);
+        return switch (k[0]) {
+            case "VirtualMachineSnapshot" -> snapshot(k[1], k[2]);
+            case "VirtualMachineRestore" -> restore(k[1], k[2]);
+            case "VirtualMachineClone" -> cloneDisks(k[1], k[2]);
+            case "VirtualMachineBackup" -> backup(k[1], k[2]);
+            default -> throw new IllegalArgumentException("unknown request kind in key " + key);
+        };
     }
 
-    private void snapshot(String ns, String name) {
+    private Result snapshot(String ns, String name) {
         var res = client.resources(VirtualMachineSnapshot.class).inNamespace(ns).withName(name);
         VirtualMachineSnapshot s = res.get();
         if (s == null) {
-            return;
+            return Result.DONE;
         }
         VirtualMachineSnapshotStatus st = s.getStatus();
         boolean ours = s.getMetadata().getFinalizers() != null && s.getMetadata().getFinalizers().contains(FINALIZER);
@@ -144,23 +147,23 @@ public final class SnapshotController implements AutoCloseable {
                 } catch (LibvirtException | LibvirtConnection.UnavailableException
                          | io.virtfleet.agent.libvirt.LibvirtNative.LibvirtCallException e) {
                     LOG.warn("cannot delete libvirt snapshot {} of {}: {}", name, ns, e.getMessage());
-                    return; // the periodic resync retries
+                    return Result.RETRY;
                 }
                 res.edit(x -> {
                     x.getMetadata().getFinalizers().remove(FINALIZER);
                     return x;
                 });
             }
-            return;
+            return Result.DONE;
         }
         if (st != null && (VirtualMachineSnapshotStatus.PHASE_SUCCEEDED.equals(st.phase)
                 || VirtualMachineSnapshotStatus.PHASE_FAILED.equals(st.phase))) {
-            return;
+            return Result.DONE;
         }
         Domain d = client.resources(Domain.class).inNamespace(ns).withName(s.getSpec().vmName).get();
         if (d == null || d.getSpec() == null || !host.equals(d.getSpec().host) || d.getSpec().uuid == null) {
             writeSnapshot(ns, name, failed("the VM " + s.getSpec().vmName + " has no domain on host " + host));
-            return;
+            return Result.DONE;
         }
         if (!ours) {
             s = res.edit(x -> {
@@ -188,10 +191,10 @@ public final class SnapshotController implements AutoCloseable {
             out.host = host;
             out.vmUuid = null; // nothing to delete
         } catch (LibvirtConnection.UnavailableException e) {
-            // libvirtd is down or restarting: nothing was done, so the request stays pending and the informers'
-            // resync (30 s) tries again (found by the fault-injection driver, e2e/RELIABILITY.md).
+            // libvirtd is down or restarting: nothing was done, so the request stays pending and is retried with
+            // backoff (found by the fault-injection driver, e2e/RELIABILITY.md).
             LOG.warn("snapshot {}/{}: libvirt unavailable ({}); trying again later", ns, name, e.getMessage());
-            return;
+            return Result.RETRY;
         } catch (LibvirtException | io.virtfleet.agent.libvirt.LibvirtNative.LibvirtCallException e) {
             out = failed("libvirt: " + (e instanceof LibvirtException le ? LibvirtConnection.describe(le)
                     : e.getMessage()));
@@ -199,18 +202,18 @@ public final class SnapshotController implements AutoCloseable {
         }
         writeSnapshot(ns, name, out);
         LOG.info("snapshot {}/{} of {}: {}", ns, name, s.getSpec().vmName, out.phase);
+        return Result.DONE;
     }
 
-    private void restore(String ns, String name) {
+    private Result restore(String ns, String name) {
         var res = client.resources(VirtualMachineRestore.class).inNamespace(ns).withName(name);
         VirtualMachineRestore r = res.get();
         if (r != null && r.getSpec() != null && r.getSpec().backupName != null) {
-            restoreFromBackup(ns, name, r);
-            return;
+            return restoreFromBackup(ns, name, r);
         }
         if (r == null || r.getMetadata().getDeletionTimestamp() != null || r.getStatus() != null
                 && r.getStatus().phase != null && !"Pending".equals(r.getStatus().phase)) {
-            return;
+            return Result.DONE;
         }
         VirtualMachineSnapshot snap = client.resources(VirtualMachineSnapshot.class).inNamespace(ns)
                 .withName(r.getSpec().snapshotName).get();
@@ -233,8 +236,7 @@ public final class SnapshotController implements AutoCloseable {
             if (pinned < planned.generation()) {
                 LOG.info("restore {}/{}: waiting for Domain {} to carry generation ID {} (genidGeneration {}, it "
                         + "has {})", ns, name, r.getSpec().vmName, planned.genid(), planned.generation(), pinned);
-                later("VirtualMachineRestore", ns, name, this::restore, Duration.ofSeconds(1));
-                return;
+                return Result.after(Duration.ofSeconds(1));
             }
         }
         String phase;
@@ -259,8 +261,7 @@ public final class SnapshotController implements AutoCloseable {
             } catch (LibvirtConnection.UnavailableException e) {
                 // As for a snapshot: libvirtd is away, nothing was reverted; try again shortly.
                 LOG.warn("restore {}/{}: libvirt unavailable ({}); trying again later", ns, name, e.getMessage());
-                later("VirtualMachineRestore", ns, name, this::restore, Duration.ofSeconds(5));
-                return;
+                return Result.RETRY;
             } catch (LibvirtException | io.virtfleet.agent.libvirt.LibvirtNative.LibvirtCallException e) {
                 phase = VirtualMachineRestoreStatus.PHASE_FAILED;
                 error = "libvirt: " + (e instanceof LibvirtException le ? LibvirtConnection.describe(le)
@@ -295,6 +296,7 @@ public final class SnapshotController implements AutoCloseable {
                 r.getSpec().snapshotName, phase, recorded.previousGenid != null ? recorded.previousGenid
                         : rv != null ? rv.previousGenid() : null, rv != null ? rv.genid() : null,
                 rv != null ? rv.genidGeneration() : null);
+        return Result.DONE;
     }
 
     /**
@@ -303,12 +305,12 @@ public final class SnapshotController implements AutoCloseable {
      * interrupted (agent restart): a push-mode backup job still running on the source is aborted, then only this
      * clone's partial files ({@link DiskCopier#removePartials}) are removed.
      */
-    private void cloneDisks(String ns, String name) {
+    private Result cloneDisks(String ns, String name) {
         var res = client.resources(VirtualMachineClone.class).inNamespace(ns).withName(name);
         VirtualMachineClone c = res.get();
         if (c == null || c.getMetadata().getDeletionTimestamp() != null || c.getStatus() == null
                 || c.getStatus().disks == null) {
-            return;
+            return Result.DONE;
         }
         VirtualMachineCloneStatus st = c.getStatus();
         List<DiskCopier.Copy> copies = new ArrayList<>();
@@ -318,28 +320,28 @@ public final class SnapshotController implements AutoCloseable {
         String uid = c.getMetadata().getUid();
         if (VirtualMachineCloneStatus.PHASE_COPYING_DISKS.equals(st.phase)) {
             if (!abortInterruptedJob(ns, c.getSpec().source)) {
-                return; // libvirt unavailable: the copy may still be running; the resync retries
+                return Result.RETRY; // libvirt unavailable: the copy may still be running
             }
             List<String> left = DiskCopier.removePartials(copies, uid);
             writeClone(ns, name, VirtualMachineCloneStatus.PHASE_FAILED, null,
                     "the copy was interrupted (agent restart); its partial copies were removed"
                             + (left.isEmpty() ? "" : ", " + left + " left in place") + ": create the clone again");
-            return;
+            return Result.DONE;
         }
         if (!VirtualMachineCloneStatus.PHASE_PENDING.equals(st.phase)) {
-            return;
+            return Result.DONE;
         }
         Domain d = client.resources(Domain.class).inNamespace(ns).withName(c.getSpec().source).get();
         if (d == null || d.getSpec() == null || !host.equals(d.getSpec().host) || d.getSpec().uuid == null) {
             writeClone(ns, name, VirtualMachineCloneStatus.PHASE_FAILED, null,
                     "spec.source: the VM " + c.getSpec().source + " has no domain on host " + host);
-            return;
+            return Result.DONE;
         }
         List<String> problems = copier.targetProblems(copies);
         if (!problems.isEmpty()) {
             writeClone(ns, name, VirtualMachineCloneStatus.PHASE_FAILED, null, "spec.target: " + String.join("; ",
                     problems));
-            return;
+            return Result.DONE;
         }
         writeClone(ns, name, VirtualMachineCloneStatus.PHASE_COPYING_DISKS, null, null);
         try {
@@ -354,6 +356,7 @@ public final class SnapshotController implements AutoCloseable {
             writeClone(ns, name, VirtualMachineCloneStatus.PHASE_FAILED, null, "libvirt: "
                     + (e instanceof LibvirtException le ? LibvirtConnection.describe(le) : e.getMessage()));
         }
+        return Result.DONE;
     }
 
     /**
@@ -362,12 +365,12 @@ public final class SnapshotController implements AutoCloseable {
      * {@code vm.json}; then Succeeded + readyToUse, or Failed with what it provably wrote removed. Found InProgress:
      * interrupted; its backup job is aborted, then cleaned the same way, Failed.
      */
-    private void backup(String ns, String name) {
+    private Result backup(String ns, String name) {
         var res = client.resources(VirtualMachineBackup.class).inNamespace(ns).withName(name);
         VirtualMachineBackup b = res.get();
         if (b == null || b.getMetadata().getDeletionTimestamp() != null || b.getStatus() == null
                 || b.getStatus().disks == null || b.getStatus().location == null) {
-            return;
+            return Result.DONE;
         }
         VirtualMachineBackupStatus st = b.getStatus();
         Path dir = Path.of(st.location);
@@ -378,27 +381,27 @@ public final class SnapshotController implements AutoCloseable {
         String uid = b.getMetadata().getUid();
         if (VirtualMachineBackupStatus.PHASE_IN_PROGRESS.equals(st.phase)) {
             if (!abortInterruptedJob(ns, b.getSpec().vmName)) {
-                return; // libvirt unavailable: the copy may still be running; the resync retries
+                return Result.RETRY; // libvirt unavailable: the copy may still be running
             }
             String left = removeBackup(dir, copies, uid);
             writeBackup(ns, name, s -> fail(s, "the backup was interrupted (agent restart); its partial files were "
                     + "removed" + (left.isEmpty() ? "" : " (" + left + ")") + ": create it again"));
-            return;
+            return Result.DONE;
         }
         if (!VirtualMachineBackupStatus.PHASE_PENDING.equals(st.phase)) {
-            return;
+            return Result.DONE;
         }
         Domain d = client.resources(Domain.class).inNamespace(ns).withName(b.getSpec().vmName).get();
         if (d == null || d.getSpec() == null || !host.equals(d.getSpec().host) || d.getSpec().uuid == null) {
             writeBackup(ns, name, s -> fail(s, "spec.vmName: the VM " + b.getSpec().vmName + " has no domain on host "
                     + host));
-            return;
+            return Result.DONE;
         }
         java.util.Optional<String> bad = paths.check(st.location);
         if (bad.isPresent() || Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             writeBackup(ns, name, s -> fail(s, "spec.destination: " + bad.orElse(st.location
                     + " already exists (a backup never overwrites)")));
-            return;
+            return Result.DONE;
         }
         String started = Instant.now().toString();
         writeBackup(ns, name, s -> {
@@ -410,11 +413,11 @@ public final class SnapshotController implements AutoCloseable {
         } catch (java.nio.file.FileAlreadyExistsException e) {
             writeBackup(ns, name, s -> fail(s, "spec.destination: " + st.location
                     + " already exists (a backup never overwrites)"));
-            return;
+            return Result.DONE;
         } catch (java.io.IOException e) {
             writeBackup(ns, name, s -> fail(s, "spec.destination: cannot create " + st.location + ": "
                     + e.getMessage()));
-            return;
+            return Result.DONE;
         }
         try {
             DiskCopier.Copied done = copier.copy(d.getSpec().uuid, copies, uid);
@@ -440,6 +443,7 @@ public final class SnapshotController implements AutoCloseable {
             writeBackup(ns, name, s -> fail(s, "libvirt: " + (e instanceof LibvirtException le
                     ? LibvirtConnection.describe(le) : e.getMessage())));
         }
+        return Result.DONE;
     }
 
     private static void fail(VirtualMachineBackupStatus s, String error) {
@@ -498,10 +502,10 @@ public final class SnapshotController implements AutoCloseable {
      * The disk part of a restore from a backup (status Pending with disks: file in the backup -> disk path): copies
      * the files back (never over an existing file), then DisksReady; the operator recreates the VM.
      */
-    private void restoreFromBackup(String ns, String name, VirtualMachineRestore r) {
+    private Result restoreFromBackup(String ns, String name, VirtualMachineRestore r) {
         VirtualMachineRestoreStatus st = r.getStatus();
         if (r.getMetadata().getDeletionTimestamp() != null || st == null || st.disks == null) {
-            return;
+            return Result.DONE;
         }
         List<DiskCopier.Copy> copies = new ArrayList<>();
         for (Map.Entry<String, String> e : st.disks.entrySet()) {
@@ -513,10 +517,10 @@ public final class SnapshotController implements AutoCloseable {
             writeRestore(ns, name, VirtualMachineRestoreStatus.PHASE_FAILED, "the copy was interrupted (agent "
                     + "restart); its partial disks were removed" + (left.isEmpty() ? "" : ", " + left
                     + " left in place") + ": create the restore again");
-            return;
+            return Result.DONE;
         }
         if (!VirtualMachineRestoreStatus.PHASE_PENDING.equals(st.phase)) {
-            return;
+            return Result.DONE;
         }
         VirtualMachineBackup backup = client.resources(VirtualMachineBackup.class).inNamespace(ns)
                 .withName(r.getSpec().backupName).get();
@@ -524,13 +528,13 @@ public final class SnapshotController implements AutoCloseable {
                 || !host.equals(backup.getStatus().host)) {
             writeRestore(ns, name, VirtualMachineRestoreStatus.PHASE_FAILED, "spec.backupName: the backup "
                     + r.getSpec().backupName + " is not stored on host " + host);
-            return;
+            return Result.DONE;
         }
         List<String> problems = copier.targetProblems(copies);
         if (!problems.isEmpty()) {
             writeRestore(ns, name, VirtualMachineRestoreStatus.PHASE_FAILED, "spec.vmName: "
                     + String.join("; ", problems));
-            return;
+            return Result.DONE;
         }
         writeRestore(ns, name, VirtualMachineRestoreStatus.PHASE_COPYING_DISKS, null);
         try {
@@ -541,6 +545,7 @@ public final class SnapshotController implements AutoCloseable {
         } catch (DiskCopier.CopyException e) {
             writeRestore(ns, name, VirtualMachineRestoreStatus.PHASE_FAILED, e.getMessage());
         }
+        return Result.DONE;
     }
 
     private void writeRestore(String ns, String name, String phase, String error) {
@@ -608,11 +613,7 @@ public final class SnapshotController implements AutoCloseable {
     @Override
     public void close() {
         informers.forEach(SharedIndexInformer::close);
-        worker.shutdownNow();
-        try {
-            worker.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        loop.close();
+        scheduler.shutdownNow();
     }
 }

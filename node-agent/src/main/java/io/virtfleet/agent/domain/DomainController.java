@@ -1,5 +1,6 @@
 package io.virtfleet.agent.domain;
 
+import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
@@ -12,7 +13,6 @@ import io.virtfleet.agent.loop.Result;
 import io.virtfleet.agent.loop.WorkLoop;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
-import org.libvirt.LibvirtException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -180,9 +180,7 @@ public final class DomainController implements AutoCloseable {
                 }
             } catch (LibvirtConnection.UnavailableException e) {
                 LOG.warn("resync ({}): libvirt unavailable: {}", why, e.getMessage());
-            } catch (LibvirtException e) {
-                LOG.warn("resync ({}): cannot list libvirt domains: {}", why, LibvirtConnection.describe(e));
-            } catch (LibvirtNative.LibvirtCallException e) {
+            } catch (LibvirtCallException e) {
                 LOG.warn("resync ({}): cannot list libvirt domains: {}", why, e.getMessage());
             }
         }

@@ -1,5 +1,6 @@
 package io.virtfleet.agent.domain;
 
+import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -18,7 +19,6 @@ import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainStatus;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
 import org.libvirt.Error.ErrorNumber;
-import org.libvirt.LibvirtException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,12 +48,12 @@ import java.util.function.Function;
 public final class DomainSyncer {
     private static final Logger LOG = LoggerFactory.getLogger(DomainSyncer.class);
     /** Undefine flags for a deleted Domain: drop managed-save, snapshot/checkpoint metadata and NVRAM. */
-    static final int UNDEFINE_FLAGS = LibvirtConnection.UNDEFINE_MANAGED_SAVE
-            | LibvirtConnection.UNDEFINE_SNAPSHOTS_METADATA | LibvirtConnection.UNDEFINE_CHECKPOINTS_METADATA
+    static final int UNDEFINE_FLAGS = org.libvirt.Domain.UndefineFlags.MANAGED_SAVE
+            | org.libvirt.Domain.UndefineFlags.SNAPSHOTS_METADATA | LibvirtConnection.UNDEFINE_CHECKPOINTS_METADATA
             | LibvirtConnection.UNDEFINE_NVRAM;
     /** Undefine flags when fencing: as above but keep NVRAM (data the Domain's new host may still want). */
-    static final int FENCE_UNDEFINE_FLAGS = LibvirtConnection.UNDEFINE_MANAGED_SAVE
-            | LibvirtConnection.UNDEFINE_SNAPSHOTS_METADATA | LibvirtConnection.UNDEFINE_CHECKPOINTS_METADATA
+    static final int FENCE_UNDEFINE_FLAGS = org.libvirt.Domain.UndefineFlags.MANAGED_SAVE
+            | org.libvirt.Domain.UndefineFlags.SNAPSHOTS_METADATA | LibvirtConnection.UNDEFINE_CHECKPOINTS_METADATA
             | LibvirtConnection.UNDEFINE_KEEP_NVRAM;
 
     private final KubernetesClient client;
@@ -122,10 +122,7 @@ public final class DomainSyncer {
             try {
                 e = Capabilities.parse(libvirt.capabilities()).emulators();
                 emulators = e;
-            } catch (LibvirtException ex) {
-                throw new LibvirtConnection.UnavailableException("cannot read libvirt capabilities: "
-                        + LibvirtConnection.describe(ex));
-            } catch (LibvirtNative.LibvirtCallException ex) {
+            } catch (LibvirtCallException ex) {
                 throw new LibvirtConnection.UnavailableException("cannot read libvirt capabilities: "
                         + ex.getMessage());
             }
@@ -327,8 +324,8 @@ public final class DomainSyncer {
                     case RECORD_RESTART -> recordRestart = desired.restartGeneration();
                     default -> throw new IllegalStateException("unhandled action " + action);
                 }
-            } catch (LibvirtException | LibvirtNative.LibvirtCallException e) {
-                String msg = e instanceof LibvirtException le ? LibvirtConnection.describe(le) : e.getMessage();
+            } catch (LibvirtCallException e) {
+                String msg = e.getMessage();
                 error = action.name().toLowerCase(Locale.ROOT).replace('_', ' ') + " failed: " + msg;
                 errorReason = DomainStatusBuilder.REASON_LIBVIRT_ERROR;
                 LOG.error("{}: {}", ref, error);
@@ -568,8 +565,8 @@ public final class DomainSyncer {
                 libvirt.undefine(uuid, FENCE_UNDEFINE_FLAGS);
                 LOG.error("FENCING libvirt domain {} ({}): undefined", name, uuid);
             }
-        } catch (LibvirtException | LibvirtNative.LibvirtCallException e) {
-            String msg = e instanceof LibvirtException le ? LibvirtConnection.describe(le) : e.getMessage();
+        } catch (LibvirtCallException e) {
+            String msg = e.getMessage();
             LOG.error("FENCING libvirt domain {} ({}) failed: {}; retrying", name, uuid, msg);
             return new Result(null, true);
         }
@@ -690,10 +687,7 @@ public final class DomainSyncer {
     private Optional<DomainInfo> inspect(String uuid) throws LibvirtConnection.UnavailableException {
         try {
             return libvirt.inspect(uuid);
-        } catch (LibvirtException e) {
-            throw new LibvirtConnection.UnavailableException("cannot read libvirt domain " + uuid + ": "
-                    + LibvirtConnection.describe(e));
-        } catch (LibvirtNative.LibvirtCallException e) {
+        } catch (LibvirtCallException e) {
             throw new LibvirtConnection.UnavailableException("cannot read libvirt domain " + uuid + ": "
                     + e.getMessage());
         }
@@ -719,18 +713,18 @@ public final class DomainSyncer {
 
     @FunctionalInterface
     private interface LibvirtStep {
-        void run() throws LibvirtException, LibvirtNative.LibvirtCallException,
+        void run() throws LibvirtCallException,
                 LibvirtConnection.UnavailableException;
     }
 
     /** Runs a step whose "operation invalid" (e.g. destroying a domain that just stopped) means it is moot. */
     private static void tolerateInvalid(String ref, LifecycleAction action, LibvirtStep step)
-            throws LibvirtException, LibvirtNative.LibvirtCallException, LibvirtConnection.UnavailableException {
+            throws LibvirtCallException, LibvirtConnection.UnavailableException {
         try {
             step.run();
-        } catch (LibvirtException e) {
-            if (e.getError() != null && e.getError().getCode() == ErrorNumber.VIR_ERR_OPERATION_INVALID) {
-                LOG.info("{}: {} not needed: {}", ref, action, LibvirtConnection.describe(e));
+        } catch (LibvirtCallException e) {
+            if (e.is(ErrorNumber.VIR_ERR_OPERATION_INVALID)) {
+                LOG.info("{}: {} not needed: {}", ref, action, e.getMessage());
                 return;
             }
             throw e;

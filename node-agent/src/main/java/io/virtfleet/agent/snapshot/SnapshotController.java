@@ -1,5 +1,6 @@
 package io.virtfleet.agent.snapshot;
 
+import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
@@ -19,7 +20,6 @@ import io.virtfleet.api.v1alpha1.VirtualMachineRestoreStatus;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshotStatus;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
-import org.libvirt.LibvirtException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -144,8 +144,7 @@ public final class SnapshotController implements AutoCloseable {
                     if (st != null && st.vmUuid != null) {
                         ops.delete(st.vmUuid, st.snapshotName != null ? st.snapshotName : name);
                     }
-                } catch (LibvirtException | LibvirtConnection.UnavailableException
-                         | io.virtfleet.agent.libvirt.LibvirtNative.LibvirtCallException e) {
+                } catch (LibvirtConnection.UnavailableException | LibvirtCallException e) {
                     LOG.warn("cannot delete libvirt snapshot {} of {}: {}", name, ns, e.getMessage());
                     return Result.RETRY;
                 }
@@ -195,9 +194,8 @@ public final class SnapshotController implements AutoCloseable {
             // backoff (found by the fault-injection driver, e2e/RELIABILITY.md).
             LOG.warn("snapshot {}/{}: libvirt unavailable ({}); trying again later", ns, name, e.getMessage());
             return Result.RETRY;
-        } catch (LibvirtException | io.virtfleet.agent.libvirt.LibvirtNative.LibvirtCallException e) {
-            out = failed("libvirt: " + (e instanceof LibvirtException le ? LibvirtConnection.describe(le)
-                    : e.getMessage()));
+        } catch (LibvirtCallException e) {
+            out = failed("libvirt: " + (e.getMessage()));
             out.host = host;
         }
         writeSnapshot(ns, name, out);
@@ -262,10 +260,9 @@ public final class SnapshotController implements AutoCloseable {
                 // As for a snapshot: libvirtd is away, nothing was reverted; try again shortly.
                 LOG.warn("restore {}/{}: libvirt unavailable ({}); trying again later", ns, name, e.getMessage());
                 return Result.RETRY;
-            } catch (LibvirtException | io.virtfleet.agent.libvirt.LibvirtNative.LibvirtCallException e) {
+            } catch (LibvirtCallException e) {
                 phase = VirtualMachineRestoreStatus.PHASE_FAILED;
-                error = "libvirt: " + (e instanceof LibvirtException le ? LibvirtConnection.describe(le)
-                        : e.getMessage());
+                error = "libvirt: " + (e.getMessage());
             }
         }
         String outPhase = phase;
@@ -351,10 +348,9 @@ public final class SnapshotController implements AutoCloseable {
                     c.getSpec().source, done.method(), done.bytes());
         } catch (DiskCopier.CopyException e) {
             writeClone(ns, name, VirtualMachineCloneStatus.PHASE_FAILED, null, e.getMessage());
-        } catch (LibvirtException | LibvirtConnection.UnavailableException
-                 | io.virtfleet.agent.libvirt.LibvirtNative.LibvirtCallException e) {
+        } catch (LibvirtConnection.UnavailableException | LibvirtCallException e) {
             writeClone(ns, name, VirtualMachineCloneStatus.PHASE_FAILED, null, "libvirt: "
-                    + (e instanceof LibvirtException le ? LibvirtConnection.describe(le) : e.getMessage()));
+                    + (e.getMessage()));
         }
         return Result.DONE;
     }
@@ -437,11 +433,9 @@ public final class SnapshotController implements AutoCloseable {
         } catch (DiskCopier.CopyException | java.io.IOException e) {
             removeBackup(dir, copies, uid);
             writeBackup(ns, name, s -> fail(s, e.getMessage()));
-        } catch (LibvirtException | LibvirtConnection.UnavailableException
-                 | io.virtfleet.agent.libvirt.LibvirtNative.LibvirtCallException e) {
+        } catch (LibvirtConnection.UnavailableException | LibvirtCallException e) {
             removeBackup(dir, copies, uid);
-            writeBackup(ns, name, s -> fail(s, "libvirt: " + (e instanceof LibvirtException le
-                    ? LibvirtConnection.describe(le) : e.getMessage())));
+            writeBackup(ns, name, s -> fail(s, "libvirt: " + (e.getMessage())));
         }
         return Result.DONE;
     }
@@ -476,10 +470,9 @@ public final class SnapshotController implements AutoCloseable {
                 LOG.info("aborted the interrupted backup job of {}/{}", ns, vmName);
             }
             return true;
-        } catch (LibvirtException e) {
-            return true; // the domain is gone (or has no job): nothing runs
-        } catch (LibvirtConnection.UnavailableException
-                 | io.virtfleet.agent.libvirt.LibvirtNative.LibvirtCallException e) {
+        } catch (LibvirtCallException e) {
+            return true; // libvirt answered: the domain is gone (or has no job), nothing runs
+        } catch (LibvirtConnection.UnavailableException e) {
             LOG.warn("cannot check the backup job of {}/{}: {}", ns, vmName, e.getMessage());
             return false;
         }

@@ -88,7 +88,7 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final OperatorConfig config;
-    private final EventRecorder events;
+    private final OperatorEventRecorder events;
     private final OperatorMetrics metrics;
     private final Placements placements = new Placements();
     private final Object scheduleLock = new Object();
@@ -97,7 +97,7 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
     private volatile HostWatch hostWatch;
     private volatile IndexerResourceCache<VirtualMachine> vms;
 
-    public VirtualMachineReconciler(OperatorConfig config, EventRecorder events, OperatorMetrics metrics) {
+    public VirtualMachineReconciler(OperatorConfig config, OperatorEventRecorder events, OperatorMetrics metrics) {
         this.config = config;
         this.events = events;
         this.metrics = metrics;
@@ -374,7 +374,7 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
                     next.genidHistory);
             changes.forEach(metrics::genidChanged);
             // Every genid change gets an Event (issue 9); a snapshot restore has its own, richer one from
-            // RestoreProtection (which snapshot, old -> new).
+            // RestoreReconciler (which snapshot, old -> new).
             for (String reason : changes) {
                 if (!GenidPolicy.REASON_SNAPSHOT_RESTORED.equals(reason)) {
                     all.add(Note.normal("GenidChanged", "generation ID is now " + next.genid + " (" + reason + ")"));

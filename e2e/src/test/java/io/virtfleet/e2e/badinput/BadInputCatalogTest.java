@@ -8,6 +8,7 @@ import io.virtfleet.api.v1alpha1.RunStrategy;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.controlplane.KubectlResult;
 import io.virtfleet.e2e.support.Fleet;
+import io.virtfleet.e2e.support.StartFleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
 import io.virtfleet.reconcilers.manifest.KindRules;
 import io.virtfleet.reconcilers.manifest.ManifestDocument;
@@ -62,6 +63,7 @@ class BadInputCatalogTest {
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{(BIG|DISKS|NICS):(\\d+)}");
     private static final Duration APISERVER_BUDGET = Duration.ofSeconds(20);
 
+    @StartFleet
     static Fleet fleet;
     static String host;
     static Path symlink;
@@ -70,7 +72,6 @@ class BadInputCatalogTest {
 
     @BeforeAll
     static void start() throws IOException {
-        fleet = Fleet.start("a");
         host = fleet.host("a");
         // A link under the allowed root that points out of it: only the agent, which resolves it, can tell.
         symlink = Fleet.IMAGES.resolve(fleet.namespace() + "-etc-link");
@@ -91,9 +92,6 @@ class BadInputCatalogTest {
         }
         if (symlink != null) {
             Files.deleteIfExists(symlink);
-        }
-        if (fleet != null) {
-            fleet.close();
         }
     }
 

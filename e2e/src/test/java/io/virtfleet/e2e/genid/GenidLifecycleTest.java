@@ -7,10 +7,9 @@ import io.virtfleet.api.v1alpha1.VirtualMachineRestoreSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshotSpec;
 import io.virtfleet.e2e.support.Fleet;
+import io.virtfleet.e2e.support.StartFleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -26,19 +25,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the memory and disk state (a file written afterwards is gone) with a new genid, recorded in genidHistory.
  */
 class GenidLifecycleTest {
+    @StartFleet
     static Fleet fleet;
-
-    @BeforeAll
-    static void start() {
-        fleet = Fleet.start("a");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (fleet != null) {
-            fleet.close();
-        }
-    }
 
     @Test
     void genidIsKeptByRestartPauseAndAgentRestartAndRenewedByASnapshotRestore() {

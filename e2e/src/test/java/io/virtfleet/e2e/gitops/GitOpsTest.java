@@ -4,8 +4,7 @@ import io.fabric8.kubernetes.client.utils.Serialization;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.controlplane.KubectlResult;
 import io.virtfleet.e2e.support.Fleet;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.virtfleet.e2e.support.StartFleet;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -21,19 +20,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * and the category work.
  */
 class GitOpsTest {
+    @StartFleet
     static Fleet fleet;
-
-    @BeforeAll
-    static void start() {
-        fleet = Fleet.start("a");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (fleet != null) {
-            fleet.close();
-        }
-    }
 
     @Test
     void aVmAppliedByAGitOpsManagerShowsNoDiffAfterVirtfleetRunsIt() throws IOException {

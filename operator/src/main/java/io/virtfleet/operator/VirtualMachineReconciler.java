@@ -11,7 +11,6 @@ import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
-import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
@@ -126,13 +125,6 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
     }
 
     @Override
-    public ErrorStatusUpdateControl<VirtualMachine> updateErrorStatus(VirtualMachine vm,
-                                                                      Context<VirtualMachine> context, Exception e) {
-        metrics.reconciliationErrors.incrementAndGet();
-        return ErrorStatusUpdateControl.defaultErrorProcessing();
-    }
-
-    @Override
     public List<EventSource<?, VirtualMachine>> prepareEventSources(EventSourceContext<VirtualMachine> context) {
         vms = context.getPrimaryCache();
         domains = new InformerEventSource<>(InformerEventSourceConfiguration.from(Domain.class, VirtualMachine.class)
@@ -178,7 +170,6 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
 
     @Override
     public UpdateControl<VirtualMachine> reconcile(VirtualMachine vm, Context<VirtualMachine> context) {
-        metrics.reconciliations.incrementAndGet();
         Instant now = config.clock().instant();
         ResourceID id = ResourceID.fromResource(vm);
         List<Note> notes = new ArrayList<>();

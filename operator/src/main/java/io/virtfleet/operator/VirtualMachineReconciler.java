@@ -364,8 +364,8 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
             List<String> changes = GenidPolicy.newChanges(previous != null ? previous.genidHistory : null,
                     next.genidHistory);
             changes.forEach(metrics::genidChanged);
-            // Every genid change gets an Event (issue 9); a snapshot restore has its own, richer one from
-            // RestoreReconciler (which snapshot, old -> new).
+            // Every genid change gets an Event (the guest was told it is a copy: users should see why); a snapshot
+            // restore has its own, richer one from RestoreReconciler (which snapshot, old -> new).
             for (String reason : changes) {
                 if (!GenidPolicy.REASON_SNAPSHOT_RESTORED.equals(reason)) {
                     all.add(Note.normal("GenidChanged", "generation ID is now " + next.genid + " (" + reason + ")"));

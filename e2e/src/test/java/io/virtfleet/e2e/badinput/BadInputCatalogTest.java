@@ -43,7 +43,7 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Issue 12's catalogue of malformed and hostile input ({@code src/test/resources/bad-input/NN-name.yaml}), each
+ * The catalogue of malformed and hostile input ({@code src/test/resources/bad-input/NN-name.yaml}), each
  * applied to the real apiserver as {@code kubectl apply --server-side --validate=strict} would, with the operator and
  * a node agent running. Each file's header names the earliest layer that must refuse it and the error (a regex, found
  * in the message):

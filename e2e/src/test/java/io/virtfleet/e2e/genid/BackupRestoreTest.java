@@ -24,7 +24,7 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Issue 9, backup: a running VM is backed up (point-in-time disk copy, domain XML, spec), deleted with its disk, and
+ * Backup: a running VM is backed up (point-in-time disk copy, domain XML, spec), deleted with its disk, and
  * recreated from the backup: it runs with the data written before the backup and a new genid (as the guest sees it),
  * recorded as BackupRestored. A restore onto an existing VM or over an existing disk fails, naming the field.
  */

@@ -25,7 +25,7 @@ import java.util.regex.Pattern;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Issue 9, clone: a running VM cloned with a point-in-time copy of its data disk gives two VMs running side by side
+ * Clone: a running VM cloned with a point-in-time copy of its data disk gives two VMs running side by side
  * with different UUIDs, MACs and genids (as the guests see them), and independent disks; a clone onto an existing
  * name fails naming spec.target and changes nothing; a stopped VM is cloned with qemu-img.
  */

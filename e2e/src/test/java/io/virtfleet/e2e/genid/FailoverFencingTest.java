@@ -34,7 +34,7 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Issue 9 point 5 end to end: DR failover of a VM whose host lost its heartbeat, in the dangerous case — a network
+ * End to end: DR failover of a VM whose host lost its heartbeat, in the dangerous case — a network
  * partition: host A's agent is gone (its Lease expires) but A's QEMU keeps running the guest.
  *
  * <p><b>Two libvirts on one machine.</b> Host A's agent uses the machine's libvirtd (qemu:///system). Host B's agent

@@ -20,7 +20,7 @@ import java.util.function.Predicate;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Issue 9 end to end: the genid the guest sees (QEMU's query-vm-generation-id) equals status.genid after every step;
+ * End to end: the genid the guest sees (QEMU's query-vm-generation-id) equals status.genid after every step;
  * it survives pause/resume, restart and an agent restart; a restore from a snapshot taken while running brings back
  * the memory and disk state (a file written afterwards is gone) with a new genid, recorded in genidHistory.
  */

@@ -15,7 +15,7 @@ import java.time.Duration;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * What a GitOps tool and a kubectl user see (issue 11): a VM applied server-side by a GitOps field manager shows no diff
+ * What a GitOps tool and a kubectl user see: a VM applied server-side by a GitOps field manager shows no diff
  * after virtfleet ran it; the apiserver itself rejects bad manifests with the field path; kubectl explain, short names
  * and the category work.
  */

@@ -23,7 +23,7 @@ import java.util.function.Predicate;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Issue 8's acceptance, end to end (real operator, real agent, real apiserver and libvirtd, the test guest): disks,
+ * Hot-plug end to end (real operator, real agent, real apiserver and libvirtd, the test guest): disks,
  * NICs and cdrom media change live on a running VM — same QEMU process, no RestartRequired — and a stopped VM gets
  * them at its next start. What is asserted is what libvirt and the guest show, plus status.devices.
  */

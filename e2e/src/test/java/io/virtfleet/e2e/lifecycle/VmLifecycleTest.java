@@ -15,7 +15,7 @@ import java.time.Duration;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Issue 7's acceptance, end to end: the real operator, a real node agent, the real apiserver and libvirtd, the test
+ * The VM lifecycle end to end: the real operator, a real node agent, the real apiserver and libvirtd, the test
  * guest. What is asserted is what libvirt and the guest show, not only what status says.
  */
 class VmLifecycleTest {

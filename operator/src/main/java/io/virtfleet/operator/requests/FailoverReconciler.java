@@ -32,7 +32,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * DR failover (issue 9 point 5): moves a VM whose host lost its heartbeat to another host, with a new genid.
+ * DR failover: moves a VM whose host lost its heartbeat to another host, with a new genid.
  *
  * <p>Validation and the choice of host are {@link FailoverPlanner}'s. Going ahead re-points the VM's Domain in one
  * update: {@code spec.host} and the {@value ApiGroup#HOST_LABEL} label name the new host (so its agent picks it up

@@ -16,7 +16,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The operator's side of snapshots, restores, clones and backups (issue 9). The node agent owns libvirt, so the operator only
+ * The operator's side of snapshots, restores, clones and backups. The node agent owns libvirt, so the operator only
  * validates a request and routes it: it labels the object {@code virtfleet.io/host=<host of the VM's Domain>}, and the
  * agent of that host (which watches objects with its label) takes/reverts/deletes the libvirt snapshot and writes the
  * status. Bad requests (VM missing, snapshot of another VM, not ready) get {@code status.phase: Failed} and an

@@ -163,7 +163,6 @@ final class FaultInjectionDriver {
     private final Fleet fleet;
     private final List<Node> nodes;
     private final VirtfleetProcess operator;
-    private final Path repo;
     private final Config config;
     private final Random rnd;
     private final FaultReport report = new FaultReport();
@@ -182,11 +181,10 @@ final class FaultInjectionDriver {
     private int consecutiveNonConvergence;
     private Action current;
 
-    FaultInjectionDriver(Fleet fleet, List<Node> nodes, VirtfleetProcess operator, Path repo, Config config) {
+    FaultInjectionDriver(Fleet fleet, List<Node> nodes, VirtfleetProcess operator, Config config) {
         this.fleet = fleet;
         this.nodes = List.copyOf(nodes);
         this.operator = operator;
-        this.repo = repo;
         this.config = config;
         this.rnd = new Random(config.seed());
     }

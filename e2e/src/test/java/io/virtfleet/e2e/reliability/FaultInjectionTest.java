@@ -197,7 +197,7 @@ class FaultInjectionTest {
                 }, 0, 1, java.util.concurrent.TimeUnit.MINUTES);
             }
 
-            FaultInjectionDriver driver = new FaultInjectionDriver(fleet, nodes, operator, repo,
+            FaultInjectionDriver driver = new FaultInjectionDriver(fleet, nodes, operator,
                     new FaultInjectionDriver.Config(ops, maxVms, seed, FaultInjectionDriver.parseFaults(faults),
                             faultProbability, bound, logDir, line -> progress(logDir, line), minutes))
                     .withBackups(backups, smallRoot)

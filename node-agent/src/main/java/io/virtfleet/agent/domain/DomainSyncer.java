@@ -76,6 +76,7 @@ public final class DomainSyncer {
     private final Hotplugger hotplugger;
     private volatile Set<String> emulators = Set.of();
     private volatile io.virtfleet.agent.migration.Migrator migrator;
+    private volatile io.virtfleet.agent.provision.DomainFiles files;
 
     private record Recorded(String uid, Long observedRestartGeneration, Long startCount) {
     }
@@ -107,6 +108,11 @@ public final class DomainSyncer {
     /** Live migrations of this host's domains (null: none are driven). */
     public void setMigrator(io.virtfleet.agent.migration.Migrator migrator) {
         this.migrator = migrator;
+    }
+
+    /** Disks from images, blank disks and cloud-init seeds (null: Domains needing them are refused). */
+    public void setDomainFiles(io.virtfleet.agent.provision.DomainFiles files) {
+        this.files = files;
     }
 
     /** libvirt's DEVICE_REMOVED for {@code alias} of domain {@code uuid} (a re-sync of it follows). */
@@ -244,7 +250,23 @@ public final class DomainSyncer {
         Long recordRestart = null;
         String error = null;
         String errorReason = null;
+        io.virtfleet.agent.provision.DomainFiles.Prepared prepared = null;
         for (LifecycleAction action : plan.actions()) {
+            if (prepared == null && (action == LifecycleAction.DEFINE || action == LifecycleAction.START
+                    || action == LifecycleAction.START_PAUSED)) {
+                // The files the domain opens (disks from images, blank disks, the cloud-init seed) exist before
+                // libvirt is asked to define or start it; until then nothing else is done.
+                prepared = prepareFiles(d, validation.xml());
+                if (!prepared.ready()) {
+                    if (prepared.error() != null) {
+                        error = prepared.error();
+                        errorReason = io.virtfleet.api.v1alpha1.DomainStatus.REASON_PROVISIONING_FAILED;
+                        LOG.warn("{}: {}", ref, error);
+                        warnIfNew(d, errorReason, error);
+                    }
+                    break;
+                }
+            }
             try {
                 switch (action) {
                     case ADD_FINALIZER -> {
@@ -321,6 +343,7 @@ public final class DomainSyncer {
                                 + " on host " + host);
                     }
                     case REMOVE_FINALIZER -> {
+                        removeFiles(d, ref);
                         patchFinalizer(d, false);
                         shutdownRequests.remove(uuid);
                         recorded.remove(uuid);
@@ -383,25 +406,63 @@ public final class DomainSyncer {
         } else {
             watcher.untrack(uuid);
         }
+        String waiting = genidWait != null ? genidWait : plan.waitingFor();
+        if (error == null && prepared != null && !prepared.downloads().isEmpty()) {
+            waiting = io.virtfleet.agent.provision.DomainFiles.describe(prepared.downloads());
+        }
         DomainStatusBuilder.Outcome outcome = error == null
-                ? DomainStatusBuilder.Outcome.ok(genidWait != null ? genidWait : plan.waitingFor(), started,
-                recordRestart)
+                ? DomainStatusBuilder.Outcome.ok(waiting, started, recordRestart)
                 : DomainStatusBuilder.Outcome.failed(errorReason, error, started, recordRestart);
         DomainInfo seen = info;
+        io.virtfleet.agent.provision.DomainFiles.Prepared made = prepared;
         writeStatus(d, cur -> {
             DomainStatus s = DomainStatusBuilder.build(cur, seen, pid, processGone, outcome, clock.instant());
             s.devices = hotplugger.decorate(uuid, s.devices);
+            if (made != null) {
+                s.createdDisks = io.virtfleet.agent.provision.DomainFiles.record(s.createdDisks, made.created());
+                s.imageDownloads = made.downloads().isEmpty() ? null : made.downloads();
+            }
             return s;
         });
         if (error != null && errorReason.equals(DomainStatusBuilder.REASON_LIBVIRT_ERROR)) {
             return new Result(null, true);
         }
         Duration requeue = plan.requeueAfter();
+        if (prepared != null && prepared.retryAfter() != null
+                && (requeue == null || prepared.retryAfter().compareTo(requeue) < 0)) {
+            requeue = prepared.retryAfter();
+        }
         Duration hotRequeue = !hot.failures().isEmpty() ? Hotplugger.RETRY_FAILED : hot.requeueAfter();
         if (hotRequeue != null && (requeue == null || hotRequeue.compareTo(requeue) < 0)) {
             requeue = hotRequeue;
         }
         return new Result(requeue, false);
+    }
+
+    /** The host files the Domain needs; a Domain needing some on an agent without {@link #files} is refused. */
+    private io.virtfleet.agent.provision.DomainFiles.Prepared prepareFiles(Domain d, DomainXml xml) {
+        io.virtfleet.agent.provision.DomainFiles f = files;
+        if (f == null) {
+            return io.virtfleet.agent.provision.DomainFiles.needed(d.getSpec())
+                    ? new io.virtfleet.agent.provision.DomainFiles.Prepared(false, List.of(), List.of(),
+                    "this agent creates no disks from images, blank disks or cloud-init seeds", null)
+                    : io.virtfleet.agent.provision.DomainFiles.Prepared.NOTHING;
+        }
+        return f.prepare(d, xml.qcow2DiskFiles());
+    }
+
+    /** The libvirt domain is gone: its seed and the disks this host created go too (never a cached base). */
+    private void removeFiles(Domain d, String ref) {
+        io.virtfleet.agent.provision.DomainFiles f = files;
+        if (f == null) {
+            return;
+        }
+        List<String> left = f.remove(d);
+        if (!left.isEmpty()) {
+            // Not a reason to keep the Domain (and its VM) from going: the files are named for the admin.
+            LOG.warn("{}: could not remove {}", ref, left);
+            events.record(d, EventRecorder.WARNING, "FilesLeft", "could not remove " + left);
+        }
     }
 
     /** One hot-plug pass; {@code beforeRedefine}: the fast path, null when it must wait for the redefine. */

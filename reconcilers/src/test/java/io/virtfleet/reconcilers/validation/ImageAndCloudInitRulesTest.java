@@ -143,6 +143,9 @@ class ImageAndCloudInitRulesTest {
                     ci(vm).networkDataSecretRef = ref("web-1-net", "team-b");
                 }, "spec.cloudInit.networkDataSecretRef.namespace: a VM reads Secrets of its own namespace only; "
                         + "omit namespace (or set metadata.namespace to \"team-b\")"),
+                c("the seed's drive name is taken", vm -> vm.getSpec().disks.get(1).name = "cidata",
+                        "spec.disks[1].name: the name \"cidata\" is the cloud-init seed's drive when spec.cloudInit "
+                                + "is set; name the disk differently"),
                 c("Secret name required", vm -> ci(vm).networkDataSecretRef = ref(null, null),
                         "spec.cloudInit.networkDataSecretRef.name: required"),
                 c("Secret name syntax", vm -> ci(vm).networkDataSecretRef = ref("../x", null),

@@ -131,9 +131,10 @@ class ImageDiskTest {
         String sizes = guest.exec("for d in /sys/block/vd*; do echo \"$(cat $d/serial) $(cat $d/size)\"; done")
                 .output();
         assertThat(sizes).contains("scratch " + (16 << 20) / 512);
-        // The seed: a read-only cdrom with the NoCloud files, instance-id = the VM's SMBIOS UUID.
+        // The seed: a read-only disk whose filesystem is labelled cidata (found by label, as cloud-init does) with
+        // the NoCloud files; instance-id = the VM's SMBIOS UUID.
         String seed = guest.exec("mkdir -p /mnt/seed && (grep -q ' /mnt/seed ' /proc/mounts || mount -t iso9660 -o ro "
-                + "/dev/sr0 /mnt/seed) && cat /mnt/seed/meta-data /mnt/seed/user-data").output();
+                + "$(findfs LABEL=cidata) /mnt/seed) && cat /mnt/seed/meta-data /mnt/seed/user-data").output();
         assertThat(seed).contains("instance-id: " + a.getStatus().uuid).contains("local-hostname: img-a")
                 .contains("hostname: img-a");
         Domain da = fleet.domain("img-a");

@@ -5,8 +5,11 @@ import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import java.util.List;
 
 /**
- * Where a VM's cloud-init NoCloud seed lives on its host and how the domain attaches it: a read-only cdrom named
- * {@value #DISK_NAME} whose media is {@code <first allowed root>/cloud-init/<uuid>.iso}. The operator renders that
+ * Where a VM's cloud-init NoCloud seed lives on its host and how the domain attaches it: a read-only disk named
+ * {@value #DISK_NAME} on the platform's default disk bus (virtio for kvm/qemu) whose file is
+ * {@code <first allowed root>/cloud-init/<uuid>.iso}. cloud-init's NoCloud source finds the filesystem by its label
+ * on any block device, so a virtio disk works where a cdrom does not: Debian's cloud kernel has no AHCI driver and
+ * sees no SATA cdrom (KubeVirt attaches its cloudInitNoCloud volume as a virtio disk too). The operator renders that
  * path; the host's agent writes the file there (and nowhere else), so both sides derive it from the same inputs.
  */
 public final class CloudInitSeeds {
@@ -28,11 +31,10 @@ public final class CloudInitSeeds {
         return directory(allowedRoots) + "/" + uuid + ".iso";
     }
 
-    /** The cdrom the seed is attached as (raw ISO 9660 media, read-only as every cdrom). */
+    /** The disk the seed is attached as: the raw ISO 9660 image, read-only. */
     public static VirtualMachineSpec.Disk disk(List<String> allowedRoots, String uuid) {
         VirtualMachineSpec.Disk d = new VirtualMachineSpec.Disk();
         d.name = DISK_NAME;
-        d.cdrom = true;
         d.readOnly = true;
         d.volume = new VirtualMachineSpec.Volume();
         d.volume.path = path(allowedRoots, uuid);

@@ -296,7 +296,7 @@ class DomainRendererTest {
 
     @Nested
     class Devices {
-        /** The cloud-init seed is a read-only cdrom on the host's seed path, after the spec's disks, never booted. */
+        /** The cloud-init seed is a read-only virtio disk on the host's seed path, after the spec's disks, not booted. */
         @ParameterizedTest
         @EnumSource(value = Hypervisor.class, names = {"KVM", "QEMU"})
         void cloudInitAttachesTheSeedReadOnly(Hypervisor h) {
@@ -308,11 +308,11 @@ class DomainRendererTest {
             String uuid = Identity.uuidFor(vm);
             String xml = render(vm).xml();
             String seed = "/domain/devices/disk[alias/@name='ua-cidata']";
-            assertThat(Xml.values(xml, seed + "/@device")).containsExactly("cdrom");
+            assertThat(Xml.values(xml, seed + "/@device")).containsExactly("disk");
             assertThat(Xml.values(xml, seed + "/source/@file"))
                     .containsExactly("/var/lib/virtfleet/cloud-init/" + uuid + ".iso");
             assertThat(Xml.values(xml, seed + "/driver/@type")).containsExactly("raw");
-            assertThat(Xml.values(xml, seed + "/target/@bus")).containsExactly("sata");
+            assertThat(Xml.values(xml, seed + "/target/@bus")).containsExactly("virtio");
             assertThat(Xml.values(xml, seed + "/readonly")).hasSize(1);
             assertThat(Xml.values(xml, "/domain/devices/disk/alias/@name")).containsExactly("ua-root", "ua-data", "ua-cidata");
             assertThat(Xml.values(xml, "/domain/os/boot/@dev")).containsExactly("hd");

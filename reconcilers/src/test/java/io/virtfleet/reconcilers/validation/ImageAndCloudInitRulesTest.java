@@ -151,8 +151,8 @@ class ImageAndCloudInitRulesTest {
                 c("Secret name syntax", vm -> ci(vm).networkDataSecretRef = ref("../x", null),
                         "spec.cloudInit.networkDataSecretRef.name: \"../x\" is not a Secret name (a DNS subdomain)"),
                 new Case("no cdrom for openvz", OPENVZ, vm -> { },
-                        "spec.cloudInit: openvz containers have no cdrom drive for the cidata seed; cloudInit is not "
-                                + "supported"));
+                        "spec.cloudInit: openvz containers have no disk for the cidata seed (no block devices); "
+                                + "cloudInit is not supported"));
     }
 
     @ParameterizedTest(name = "{0}")

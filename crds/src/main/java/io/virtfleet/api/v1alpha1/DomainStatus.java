@@ -18,8 +18,32 @@ public class DomainStatus {
     /** Synced=False reason while an image is downloading into the host's cache (not a failure). */
     public static final String REASON_PROVISIONING = "Provisioning";
 
-    @JsonPropertyDescription("libvirt state: Running, Paused, Shutoff, Crashed, Blocked, ShuttingDown, PMSuspended, "
-            + "NotDefined, Unknown.")
+    /** {@link #state}'s values: libvirt's states ({@link DomainState}), and two of virtfleet's. */
+    public static final String STATE_RUNNING = "Running";
+    public static final String STATE_BLOCKED = "Blocked";
+    public static final String STATE_PAUSED = "Paused";
+    public static final String STATE_SHUTTING_DOWN = "ShuttingDown";
+    public static final String STATE_SHUTOFF = "Shutoff";
+    public static final String STATE_CRASHED = "Crashed";
+    public static final String STATE_PM_SUSPENDED = "PMSuspended";
+    /** libvirt has no domain with the Domain's UUID. */
+    public static final String STATE_NOT_DEFINED = "NotDefined";
+    /** libvirt's VIR_DOMAIN_NOSTATE; also what the operator reads when there is no status yet. */
+    public static final String STATE_UNKNOWN = "Unknown";
+
+    /** {@link #reason}'s values the operator looks at (all of them: {@link DomainState#reasonName}). */
+    public static final String REASON_SHUTDOWN = "Shutdown";
+    public static final String REASON_DESTROYED = "Destroyed";
+    public static final String REASON_CRASHED = "Crashed";
+    public static final String REASON_FAILED = "Failed";
+    public static final String REASON_SAVED = "Saved";
+    public static final String REASON_MIGRATED = "Migrated";
+    public static final String REASON_FROM_SNAPSHOT = "FromSnapshot";
+    public static final String REASON_PANICKED = "Panicked";
+
+    @JsonPropertyDescription("libvirt state: " + STATE_RUNNING + ", " + STATE_PAUSED + ", " + STATE_SHUTOFF + ", "
+            + STATE_CRASHED + ", " + STATE_BLOCKED + ", " + STATE_SHUTTING_DOWN + ", " + STATE_PM_SUSPENDED + ", "
+            + STATE_NOT_DEFINED + ", " + STATE_UNKNOWN + ".")
     public String state;
 
     @JsonPropertyDescription("libvirt's reason for the state, e.g. Shutdown (guest powered off), Crashed, Destroyed.")

@@ -8,6 +8,7 @@ import io.virtfleet.api.v1alpha1.RunStrategy;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.controlplane.KubectlResult;
 import io.virtfleet.e2e.support.Fleet;
+import io.virtfleet.e2e.support.StartFleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
 import io.virtfleet.reconcilers.manifest.KindRules;
 import io.virtfleet.reconcilers.manifest.ManifestDocument;
@@ -42,7 +43,7 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Issue 12's catalogue of malformed and hostile input ({@code src/test/resources/bad-input/NN-name.yaml}), each
+ * The catalogue of malformed and hostile input ({@code src/test/resources/bad-input/NN-name.yaml}), each
  * applied to the real apiserver as {@code kubectl apply --server-side --validate=strict} would, with the operator and
  * a node agent running. Each file's header names the earliest layer that must refuse it and the error (a regex, found
  * in the message):
@@ -62,6 +63,7 @@ class BadInputCatalogTest {
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{(BIG|DISKS|NICS):(\\d+)}");
     private static final Duration APISERVER_BUDGET = Duration.ofSeconds(20);
 
+    @StartFleet
     static Fleet fleet;
     static String host;
     static Path symlink;
@@ -74,7 +76,6 @@ class BadInputCatalogTest {
 
     @BeforeAll
     static void start() throws IOException {
-        fleet = Fleet.start("a");
         host = fleet.host("a");
         // A link under the allowed root that points out of it: only the agent, which resolves it, can tell.
         symlink = Fleet.IMAGES.resolve(fleet.namespace() + "-etc-link");
@@ -123,9 +124,6 @@ class BadInputCatalogTest {
         }
         if (http != null) {
             http.stop(0);
-        }
-        if (fleet != null) {
-            fleet.close();
         }
     }
 

@@ -8,6 +8,7 @@ import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.e2e.support.Fleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
+import io.virtfleet.e2e.support.StartFleet;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -37,6 +38,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * (its data filesystem through the overlay, the blank disk's size, the seed's meta-data) is asserted in the guest.
  */
 class ImageDiskTest {
+    @StartFleet
     static Fleet fleet;
     static HttpServer http;
     static Path image;
@@ -45,7 +47,6 @@ class ImageDiskTest {
 
     @BeforeAll
     static void start() throws Exception {
-        fleet = Fleet.start("a");
         // The test guest's data filesystem as a raw image, plus one sector naming this run: a SHA-256 of its own.
         image = Files.createTempFile("vf-e2e-image-", ".raw");
         run("qemu-img", "convert", "-f", "qcow2", "-O", "raw", Fleet.TEST_GUEST.resolve("data.qcow2").toString(),
@@ -69,9 +70,6 @@ class ImageDiskTest {
 
     @AfterAll
     static void stop() throws IOException {
-        if (fleet != null) {
-            fleet.close();
-        }
         if (http != null) {
             http.stop(0);
         }

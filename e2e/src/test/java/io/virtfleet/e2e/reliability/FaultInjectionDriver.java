@@ -33,7 +33,7 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * Issue 12's fault injection: random lifecycle operations on a few test-guest VMs while the operator, the node agent,
+ * Fault injection: random lifecycle operations on a few test-guest VMs while the operator, the node agent,
  * libvirtd or a QEMU process is killed with SIGKILL at a random point and brought back. After every step it measures
  * how long until everything converged to what the model (the last operation of each VM) asks for, and it checks the
  * invariants the whole time: no VM's domain lost (its UUID never changes), no VM running twice (two QEMU processes

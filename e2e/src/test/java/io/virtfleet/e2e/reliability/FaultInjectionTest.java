@@ -19,7 +19,7 @@ import java.util.Locale;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Issue 12's fault injection, CI-sized by default (20 operations, 3 VMs); {@code scripts/reliability} runs the full
+ * Fault injection, CI-sized by default (20 operations, 3 VMs); {@code scripts/reliability} runs the full
  * size. The operator and the node agent run as OS processes against a control plane of this test's own (so no
  * in-process operator of another test class acts on its namespace), and are killed with SIGKILL along with libvirtd and
  * QEMU processes of this test's domains. See e2e/RELIABILITY.md.

@@ -11,7 +11,7 @@ import java.util.TreeMap;
  * formatting (unit-tested), so the summary table is the same in the test log and in RELIABILITY.md.
  */
 final class FaultReport {
-    /** Convergence target after the faulted component is back (issue 12). Slower is recorded, not failed. */
+    /** Convergence target after the faulted component is back. Slower is recorded, not failed. */
     static final double TARGET_SECONDS = 10.0;
 
     private final Map<String, Integer> ops = new TreeMap<>();

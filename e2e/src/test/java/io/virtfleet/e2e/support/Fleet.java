@@ -62,6 +62,13 @@ public final class Fleet implements AutoCloseable {
     /** Hosts with a libvirtd of their own (host name → libvirt URI); the others use the machine's qemu:///system. */
     private final Map<String, String> libvirtUris = new LinkedHashMap<>();
     private final List<LibvirtHost> libvirtHosts = new ArrayList<>();
+    private final List<Cleanup> afterClose = new ArrayList<>();
+
+    /** A clean-up step of a test, run by {@link #close()} once the fleet's VMs are gone. */
+    @FunctionalInterface
+    public interface Cleanup {
+        void run() throws Exception;
+    }
 
     private Fleet(EmbeddedControlPlane cp, KubernetesClient ownClient, String id) {
         this.cp = cp;
@@ -346,6 +353,15 @@ public final class Fleet implements AutoCloseable {
 
     // -------------------------------------------------------------------------------------------------------- close
 
+    /**
+     * Runs {@code step} at the end of {@link #close()}, after the fleet deleted its VMs through virtfleet and stopped
+     * its operator and agents: for what a test added that those VMs use or that must serve their deletion (a bridge, a
+     * disk copy, an agent run as an OS process). Steps run in the order given; a failing one is logged, the rest run.
+     */
+    public synchronized void afterClose(Cleanup step) {
+        afterClose.add(step);
+    }
+
     @Override
     public synchronized void close() {
         try {
@@ -388,5 +404,13 @@ public final class Fleet implements AutoCloseable {
                 LOG.warn("cannot remove {}: {}", f, e.toString());
             }
         }
+        for (Cleanup step : afterClose) {
+            try {
+                step.run();
+            } catch (Exception e) {
+                LOG.warn("fleet {}: a test's clean-up step failed: {}", id, e.toString());
+            }
+        }
+        afterClose.clear();
     }
 }

@@ -4,7 +4,7 @@ import java.util.Locale;
 import java.util.UUID;
 import java.util.regex.Pattern;
 
-/** GUID/UUID text in the canonical 8-4-4-4-12 form libvirt formats (seed 001: a genid is formatted like a uuid). */
+/** GUID/UUID text in the canonical 8-4-4-4-12 form libvirt formats (libvirt formats a genid like a uuid). */
 public final class Guids {
     public static final String NIL = "00000000-0000-0000-0000-000000000000";
     private static final Pattern GUID =

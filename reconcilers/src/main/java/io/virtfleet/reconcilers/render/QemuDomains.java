@@ -26,7 +26,7 @@ import io.virtfleet.reconcilers.platform.Platform;
 import java.util.ArrayList;
 import java.util.List;
 
-/** kvm and qemu (TCG) domains, modelled on virt-install's q35 domain (seed 004). */
+/** kvm and qemu (TCG) domains, modelled on virt-install's q35 domain (test resource seed-004.xml). */
 final class QemuDomains {
     /**
      * Free PCIe root ports: on q35 every hot-plugged PCIe device needs an empty root port, and ports cannot be added

@@ -19,7 +19,7 @@ import java.util.List;
  * Xen (libxl) domains. HVM boots like a PC from its disks (or a given kernel); PV runs a Xen-aware kernel given by
  * kernelBoot, or extracted from the guest's own disk by pygrub when the spec asks for machine xenpv without one. No
  * emulator is rendered: libxl chooses its own device model. Interfaces carry their target only when the spec gives
- * one; that is the vifname Xen uses to identify the device (seed 002), otherwise Xen names it and the agent reads it
+ * one; that is the vifname Xen uses to identify the device, otherwise Xen names it and the agent reads it
  * back.
  */
 final class XenDomains {

@@ -127,7 +127,7 @@ public final class VirtualMachineValidator {
         }
     }
 
-    /** Seed 001: auto lets libvirt generate the GUID, an explicit GUID is used as given, anything else is an error. */
+    /** genid: auto lets libvirt generate the GUID, an explicit GUID is used as given, anything else is an error. */
     private static void genid(String genid, Platform platform, Errors errors) {
         if (genid == null || genid.equals(GENID_AUTO) || genid.equals(GENID_NONE)
                 || !Checks.text(errors, "spec.genid", genid)) {

@@ -56,7 +56,8 @@ class DomainRendererTest {
         void everyHypervisorRendersASchemaValidDomainOfItsType(Hypervisor h) {
             DomainXml out = render(Vms.of(h));
             assertThat(Xml.values(out.xml(), "/domain/@type")).containsExactly(h.value());
-            assertThat(Xml.count(out.xml(), "/domain/@id")).as("the id is a runtime value (seed 000)").isZero();
+            assertThat(Xml.count(out.xml(), "/domain/@id"))
+                    .as("the id is a runtime value (libvirt assigns it to a running domain)").isZero();
         }
 
         @Test
@@ -170,7 +171,7 @@ class DomainRendererTest {
         }
     }
 
-    /** Seed 001: auto → {@code <genid/>}, explicit → as given, none → nothing; an override replaces all but none. */
+    /** genid: auto → {@code <genid/>}, explicit → as given, none → nothing; an override replaces all but none. */
     @Nested
     class Genid {
         record Case(String name, Hypervisor h, String spec, String override, String expected) {

@@ -128,11 +128,12 @@ final class QemuDomains {
         Devices dev = new Devices();
         dev.emulator = in.host().emulator();
 
-        List<DiskTargets.Placement> placements = DiskTargets.allocate(in.disks(), p);
-        for (int i = 0; i < in.disks().size(); i++) {
-            DiskDef disk = Parts.disk(in.disks().get(i), placements.get(i), true);
+        List<VirtualMachineSpec.Disk> disks = in.attachedDisks();
+        List<DiskTargets.Placement> placements = DiskTargets.allocate(disks, p);
+        for (int i = 0; i < disks.size(); i++) {
+            DiskDef disk = Parts.disk(disks.get(i), placements.get(i), true);
             // Guests name disks in probe order, not by <target dev>: the serial (the spec's name) identifies it.
-            disk.serial = in.disks().get(i).name;
+            disk.serial = disks.get(i).name;
             dev.disks.add(disk);
         }
         dev.controllers.addAll(controllers(p, placements));

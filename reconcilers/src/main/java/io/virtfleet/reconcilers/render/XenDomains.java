@@ -68,10 +68,11 @@ final class XenDomains {
 
     private static Devices devices(RenderInput in, boolean hvm) {
         Devices dev = new Devices();
-        List<DiskTargets.Placement> placements = DiskTargets.allocate(in.disks(), in.platform());
-        for (int i = 0; i < in.disks().size(); i++) {
+        List<VirtualMachineSpec.Disk> disks = in.attachedDisks();
+        List<DiskTargets.Placement> placements = DiskTargets.allocate(disks, in.platform());
+        for (int i = 0; i < disks.size(); i++) {
             // libxl's qdisk backend serves both formats; discard is a QEMU block option libxl does not pass through.
-            dev.disks.add(Parts.disk(in.disks().get(i), placements.get(i), false));
+            dev.disks.add(Parts.disk(disks.get(i), placements.get(i), false));
         }
         for (VirtualMachineSpec.NetworkInterface n : in.interfaces()) {
             dev.interfaces.add(Parts.iface(n, in.platform().defaultNicModel()));

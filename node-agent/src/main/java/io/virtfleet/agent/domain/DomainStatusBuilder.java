@@ -1,5 +1,6 @@
 package io.virtfleet.agent.domain;
 
+import io.virtfleet.reconcilers.domain.xml.DomainDocument;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.virtfleet.api.v1alpha1.DomainState;
 import io.virtfleet.agent.libvirt.LibvirtConnection.DomainInfo;
@@ -83,25 +84,25 @@ public final class DomainStatusBuilder {
             s.state = state.statusName();
             s.reason = DomainState.reasonName(state, info.reason());
             s.id = info.active() ? info.id() : -1;
-            DomainXml current = parseQuietly(info.currentXml());
+            DomainDocument current = parseQuietly(info.currentXml());
             if (current != null) {
                 s.genid = current.genid() == null || current.genid().isEmpty() ? null : current.genid();
                 s.devices = new ArrayList<>(current.devices());
             }
             if (info.active()) {
                 pid.ifPresent(p -> s.pid = p);
-                DomainXml live = parseQuietly(info.liveXml());
+                DomainDocument live = parseQuietly(info.liveXml());
                 liveHash = live == null ? null : live.appliedSpecHash().orElse(null);
                 liveFingerprint = live == null ? null : live.appliedFingerprint().orElse(null);
             }
-            DomainXml persistent = parseQuietly(info.inactiveXml());
+            DomainDocument persistent = parseQuietly(info.inactiveXml());
             persistentHash = persistent == null ? null : persistent.appliedSpecHash().orElse(null);
             persistentFingerprint = persistent == null ? null : persistent.appliedFingerprint().orElse(null);
             // The generation of the reported genid: the persistent definition's stamp when it carries that genid
             // (after a revert of a running domain the agent re-stamps only the persistent one), else the stamp of
             // the XML the genid was read from.
             if (s.genid != null) {
-                DomainXml from = persistent != null && s.genid.equalsIgnoreCase(persistent.genid()) ? persistent
+                DomainDocument from = persistent != null && s.genid.equalsIgnoreCase(persistent.genid()) ? persistent
                         : current;
                 s.genidGeneration = from == null ? null : from.appliedGenidGeneration().orElse(null);
             }
@@ -186,13 +187,13 @@ public final class DomainStatusBuilder {
         return l == null ? List.of() : l;
     }
 
-    private static DomainXml parseQuietly(String xml) {
+    private static DomainDocument parseQuietly(String xml) {
         if (xml == null) {
             return null;
         }
         try {
-            return DomainXml.parse(xml);
-        } catch (DomainXml.InvalidXmlException e) {
+            return DomainDocument.parse(xml);
+        } catch (DomainDocument.InvalidXmlException e) {
             return null;
         }
     }

@@ -64,10 +64,16 @@ final class DomainActuator {
                 "Undefined", c -> "undefined libvirt domain " + c.uuid() + " on host " + c.host()));
     }
 
-    private final LibvirtConnection libvirt;
-    private final EventRecorder events;
+    /** Where the Events of the steps go ({@link EventRecorder#record}; a list in tests). */
+    @FunctionalInterface
+    interface Events {
+        void record(Domain d, String type, String reason, String message);
+    }
 
-    DomainActuator(LibvirtConnection libvirt, EventRecorder events) {
+    private final LibvirtConnection libvirt;
+    private final Events events;
+
+    DomainActuator(LibvirtConnection libvirt, Events events) {
         this.libvirt = libvirt;
         this.events = events;
     }

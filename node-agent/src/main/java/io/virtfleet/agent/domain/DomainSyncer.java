@@ -93,7 +93,7 @@ public final class DomainSyncer {
         this.watcher = watcher;
         this.qemuDriver = libvirt.uri().startsWith("qemu");
         this.events = new EventRecorder(client, host);
-        this.actuator = new DomainActuator(libvirt, events);
+        this.actuator = new DomainActuator(libvirt, events::record);
         this.status = new DomainStatusWriter(client, clock, statusRefresh, watcher);
         this.hotplugger = new Hotplugger(libvirt, clock);
     }

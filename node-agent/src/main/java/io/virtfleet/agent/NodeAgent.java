@@ -134,6 +134,7 @@ public final class NodeAgent implements AutoCloseable {
         controller = new DomainController(client, libvirt, config.host(), validator, config.resync(),
                 config.workers(), scheduler);
         controller.enableMigrations(config.sharedRoots());
+        controller.enableDomainFiles(config.allowedRoots(), io.virtfleet.agent.image.ImageCache.DEFAULT_MAX_BYTES);
 
         metrics.libvirt(libvirt::isConnected, libvirt::connections);
         DomainController dc = controller;

@@ -10,6 +10,14 @@ import java.util.List;
 /** What the agent observed in libvirt. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class DomainStatus {
+    /**
+     * Synced=False reason for a disk or cloud-init seed the host could not create (an image that failed its checksum,
+     * its size limit or its download; a Secret it could not read). The VM shows it as its Failure condition.
+     */
+    public static final String REASON_PROVISIONING_FAILED = "ProvisioningFailed";
+    /** Synced=False reason while an image is downloading into the host's cache (not a failure). */
+    public static final String REASON_PROVISIONING = "Provisioning";
+
     /** {@link #state}'s values: libvirt's states ({@link DomainState}), and two of virtfleet's. */
     public static final String STATE_RUNNING = "Running";
     public static final String STATE_BLOCKED = "Blocked";
@@ -57,6 +65,13 @@ public class DomainStatus {
     public Long pid;
 
     public List<DeviceStatus> devices = new ArrayList<>();
+
+    @JsonPropertyDescription("Images this host is downloading for the domain's disks (absent when none).")
+    public List<ImageDownload> imageDownloads;
+
+    @JsonPropertyDescription("Disk files this host created for the domain (from an image or blank): removed when the "
+            + "Domain is deleted. A file the host did not create is never removed.")
+    public List<String> createdDisks;
 
     @JsonPropertyDescription("The restartGeneration last carried out.")
     public Long observedRestartGeneration;

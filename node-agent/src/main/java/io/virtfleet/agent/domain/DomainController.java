@@ -51,6 +51,7 @@ public final class DomainController implements AutoCloseable {
     private ScheduledFuture<?> resyncTask;
     private volatile boolean running;
     private io.virtfleet.agent.migration.Migrator migrator;
+    private volatile io.virtfleet.agent.provision.DomainFiles files;
 
     public DomainController(KubernetesClient client, LibvirtConnection libvirt, String host,
                             DomainValidator validator, Duration resync, int workers,
@@ -132,6 +133,24 @@ public final class DomainController implements AutoCloseable {
         migrator = new io.virtfleet.agent.migration.Migrator(client, libvirt, host, sharedRoots,
                 io.virtfleet.agent.migration.Migrator.Policy.DEFAULT, queue::add);
         syncer.setMigrator(migrator);
+    }
+
+    /**
+     * Lets this host create disks from images (cache under the first allowed root), blank disks and cloud-init seeds
+     * (Secrets read by name with the agent's client).
+     */
+    public void enableDomainFiles(java.util.List<String> allowedRoots, long imageMaxBytes) {
+        io.virtfleet.agent.image.ImageCache cache = new io.virtfleet.agent.image.ImageCache(
+                java.nio.file.Path.of(io.virtfleet.agent.image.ImageCache.rootFor(allowedRoots)), allowedRoots,
+                imageMaxBytes, Duration.ofSeconds(60));
+        files = new io.virtfleet.agent.provision.DomainFiles(cache, allowedRoots,
+                new io.virtfleet.agent.provision.KubernetesSecrets(client), Clock.systemUTC(), queue::add);
+        syncer.setDomainFiles(files);
+    }
+
+    /** The host's disk and seed maker (null until {@link #enableDomainFiles}). */
+    public io.virtfleet.agent.provision.DomainFiles domainFiles() {
+        return files;
     }
 
     public boolean hasSynced() {
@@ -253,5 +272,8 @@ public final class DomainController implements AutoCloseable {
             informer.close();
         }
         syncer.close();
+        if (files != null) {
+            files.close();
+        }
     }
 }

@@ -113,6 +113,8 @@ public final class DomainStatusBuilder {
         s.observedRestartGeneration = outcome.recordRestart() != null ? outcome.recordRestart()
                 : prev.observedRestartGeneration;
         s.lastError = outcome.error();
+        // The disks this host created stay recorded until the Domain is gone (they are removed with it).
+        s.createdDisks = prev.createdDisks;
         s.observedGeneration = generation;
         s.observedTime = now.truncatedTo(ChronoUnit.SECONDS).toString();
 
@@ -176,7 +178,9 @@ public final class DomainStatusBuilder {
                 || !Objects.equals(a.observedRestartGeneration, b.observedRestartGeneration)
                 || !Objects.equals(a.startCount, b.startCount) || !Objects.equals(a.lastError, b.lastError)
                 || !Objects.equals(nullToEmptyC(a.conditions), nullToEmptyC(b.conditions))
-                || !Objects.equals(a.observedGeneration, b.observedGeneration);
+                || !Objects.equals(a.observedGeneration, b.observedGeneration)
+                || !Objects.equals(a.createdDisks, b.createdDisks)
+                || !Objects.equals(a.imageDownloads, b.imageDownloads);
     }
 
     private static List<DeviceStatus> nullToEmpty(List<DeviceStatus> l) {

@@ -14,6 +14,7 @@ import io.virtfleet.agent.libvirt.LibvirtConnection.DomainInfo;
 import io.virtfleet.agent.libvirt.LibvirtNative;
 import io.virtfleet.agent.libvirt.QemuProcesses;
 import io.virtfleet.agent.libvirt.QemuWatcher;
+import io.virtfleet.agent.provision.DomainFiles;
 import io.virtfleet.agent.loop.Result;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
@@ -77,6 +78,7 @@ public final class DomainSyncer {
     private final Hotplugger hotplugger;
     private volatile Set<String> emulators = Set.of();
     private volatile io.virtfleet.agent.migration.Migrator migrator;
+    private volatile DomainFiles files;
 
     public DomainSyncer(KubernetesClient client, LibvirtConnection libvirt, String host, DomainValidator validator,
                         QemuProcesses qemu, Function<String, List<Domain>> domainsByUuid,
@@ -101,6 +103,11 @@ public final class DomainSyncer {
     /** Live migrations of this host's domains (null: none are driven). */
     public void setMigrator(io.virtfleet.agent.migration.Migrator migrator) {
         this.migrator = migrator;
+    }
+
+    /** Disks from images, blank disks and cloud-init seeds (null: Domains needing them are refused). */
+    public void setDomainFiles(DomainFiles files) {
+        this.files = files;
     }
 
     /** libvirt's DEVICE_REMOVED for {@code alias} of domain {@code uuid} (a re-sync of it follows). */
@@ -184,6 +191,8 @@ public final class DomainSyncer {
         String errorReason;
         String genidWait;
         Hotplugger.Outcome early;
+        /** The host files made before the first define/start of this pass (null: none was due). */
+        DomainFiles.Prepared prepared;
         /** The pass ends here (the Domain is gone, or its finalizer was removed). */
         boolean finished;
 
@@ -320,6 +329,10 @@ public final class DomainSyncer {
         DomainActuator.Context context = new DomainActuator.Context(p.ref(), uuid, host,
                 p.desired().shutdownTimeout(), p.observed().shutdownRequestedAt() != null);
         for (LifecycleAction action : p.plan().actions()) {
+            if (a.prepared == null && (action == LifecycleAction.DEFINE || action == LifecycleAction.START
+                    || action == LifecycleAction.START_PAUSED) && !prepareFiles(p, a)) {
+                break;
+            }
             try {
                 switch (action) {
                     case ADD_FINALIZER -> {
@@ -331,6 +344,7 @@ public final class DomainSyncer {
                     }
                     case DEFINE -> define(p, a);
                     case REMOVE_FINALIZER -> {
+                        removeFiles(a.domain, p.ref());
                         status.patchFinalizer(a.domain, false);
                         shutdownRequests.remove(uuid);
                         status.forget(uuid);
@@ -363,6 +377,44 @@ public final class DomainSyncer {
             }
         }
         return a;
+    }
+
+    /**
+     * The files the domain opens (disks from images, blank disks, the cloud-init seed) are made before libvirt is
+     * asked to define or start it; false when they are not there yet (downloading, or failed: {@code a.error}) and
+     * the pass must not go on.
+     */
+    private boolean prepareFiles(Pass p, Acted a) {
+        DomainFiles f = files;
+        if (f == null) {
+            a.prepared = DomainFiles.needed(a.domain.getSpec())
+                    ? new DomainFiles.Prepared(false, List.of(), List.of(),
+                    "this agent creates no disks from images, blank disks or cloud-init seeds", null)
+                    : DomainFiles.Prepared.NOTHING;
+        } else {
+            a.prepared = f.prepare(a.domain, p.validation().xml().qcow2DiskFiles());
+        }
+        if (a.prepared.error() != null) {
+            a.error = a.prepared.error();
+            a.errorReason = DomainStatus.REASON_PROVISIONING_FAILED;
+            LOG.warn("{}: {}", p.ref(), a.error);
+            warnIfNew(a.domain, a.errorReason, a.error);
+        }
+        return a.prepared.ready();
+    }
+
+    /** The libvirt domain is gone: its seed and the disks this host created go too (never a cached base). */
+    private void removeFiles(Domain d, String ref) {
+        DomainFiles f = files;
+        if (f == null) {
+            return;
+        }
+        List<String> left = f.remove(d);
+        if (!left.isEmpty()) {
+            // Not a reason to keep the Domain (and its VM) from going: the files are named for the admin.
+            LOG.warn("{}: could not remove {}", ref, left);
+            events.record(d, EventRecorder.WARNING, "FilesLeft", "could not remove " + left);
+        }
     }
 
     /**
@@ -440,19 +492,31 @@ public final class DomainSyncer {
         } else {
             watcher.untrack(uuid);
         }
+        String waiting = a.genidWait != null ? a.genidWait : p.plan().waitingFor();
+        DomainFiles.Prepared made = a.prepared;
+        if (made != null && !made.downloads().isEmpty()) {
+            waiting = DomainFiles.describe(made.downloads());
+        }
         DomainStatusBuilder.Outcome outcome = a.error == null
-                ? DomainStatusBuilder.Outcome.ok(a.genidWait != null ? a.genidWait : p.plan().waitingFor(),
-                a.started, a.recordRestart)
+                ? DomainStatusBuilder.Outcome.ok(waiting, a.started, a.recordRestart)
                 : DomainStatusBuilder.Outcome.failed(a.errorReason, a.error, a.started, a.recordRestart);
         status.write(d, cur -> {
             DomainStatus s = DomainStatusBuilder.build(cur, info, pid, processGone, outcome, clock.instant());
             s.devices = hotplugger.decorate(uuid, s.devices);
+            if (made != null) {
+                s.createdDisks = DomainFiles.record(s.createdDisks, made.created());
+                s.imageDownloads = made.downloads().isEmpty() ? null : made.downloads();
+            }
             return s;
         });
         if (a.error != null && a.errorReason.equals(DomainStatusBuilder.REASON_LIBVIRT_ERROR)) {
             return Result.RETRY;
         }
         Duration requeue = p.plan().requeueAfter();
+        if (made != null && made.retryAfter() != null
+                && (requeue == null || made.retryAfter().compareTo(requeue) < 0)) {
+            requeue = made.retryAfter();
+        }
         Duration hotRequeue = !hot.failures().isEmpty() ? Hotplugger.RETRY_FAILED : hot.requeueAfter();
         if (hotRequeue != null && (requeue == null || hotRequeue.compareTo(requeue) < 0)) {
             requeue = hotRequeue;

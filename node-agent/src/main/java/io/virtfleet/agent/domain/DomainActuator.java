@@ -13,8 +13,8 @@ import java.util.Map;
 import java.util.function.Function;
 
 /**
- * The act step of a Domain pass for libvirt's lifecycle calls: a table from {@link LifecycleAction} to the libvirt call,
- * the Kubernetes Event reason and the message (logged, and the Event's). A step whose "operation invalid"
+ * The act step of a Domain pass for libvirt's lifecycle calls: a table from {@link LifecycleAction} to the libvirt
+ * call, the Kubernetes Event reason and the message (logged, and the Event's). A step whose "operation invalid"
  * ({@code VIR_ERR_OPERATION_INVALID}, e.g. destroying a domain that just stopped, resuming one that runs) only means
  * it is moot is skipped; any other libvirt error is the caller's ({@link LibvirtCallException}).
  *

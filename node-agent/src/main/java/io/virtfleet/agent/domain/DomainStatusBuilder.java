@@ -120,10 +120,12 @@ public final class DomainStatusBuilder {
 
         List<Condition> conds = new ArrayList<>();
         if (outcome.error() == null) {
-            conds.add(condition(prev, SYNCED, Conditions.TRUE, "Synced", "libvirt matches the spec as far as the agent acts",
+            conds.add(condition(prev, SYNCED, Conditions.TRUE, "Synced",
+                    "libvirt matches the spec as far as the agent acts",
                     generation, now));
         } else {
-            conds.add(condition(prev, SYNCED, Conditions.FALSE, outcome.errorReason(), outcome.error(), generation, now));
+            conds.add(condition(prev, SYNCED, Conditions.FALSE, outcome.errorReason(), outcome.error(), generation,
+                    now));
         }
         String power = DomainStates.powerState(spec);
         boolean ready = switch (power) {
@@ -133,7 +135,8 @@ public final class DomainStatusBuilder {
         };
         String stateText = s.state + (s.reason != null ? " (" + s.reason + ")" : "");
         if (processGone && state != null && state.active()) {
-            conds.add(condition(prev, READY, Conditions.FALSE, PROCESS_EXITED, "the QEMU process has exited; libvirt still "
+            conds.add(condition(prev, READY, Conditions.FALSE, PROCESS_EXITED,
+                    "the QEMU process has exited; libvirt still "
                     + "reports " + stateText + " until it has cleaned up", generation, now));
         } else if (ready) {
             conds.add(condition(prev, READY, Conditions.TRUE, s.state, "domain is " + stateText, generation, now));
@@ -152,7 +155,8 @@ public final class DomainStatusBuilder {
                 ? condition(prev, RESTART_REQUIRED, Conditions.TRUE, "ConfigChanged",
                         "the persistent config was redefined while the domain runs; it applies at the next start",
                         generation, now)
-                : condition(prev, RESTART_REQUIRED, Conditions.FALSE, "UpToDate", "the running domain uses the defined config",
+                : condition(prev, RESTART_REQUIRED, Conditions.FALSE, "UpToDate",
+                        "the running domain uses the defined config",
                         generation, now));
         s.conditions = conds;
         return s;

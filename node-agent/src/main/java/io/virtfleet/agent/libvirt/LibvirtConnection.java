@@ -255,7 +255,8 @@ public final class LibvirtConnection implements AutoCloseable {
     }
 
     public void start(String uuid, boolean paused) throws UnavailableException, LibvirtCallException {
-        lifecycle("start", c -> c.domainLookupByUUIDString(uuid).create(paused ? Domain.CreateFlags.PAUSED : Domain.CreateFlags.NONE));
+        lifecycle("start", c -> c.domainLookupByUUIDString(uuid)
+                .create(paused ? Domain.CreateFlags.PAUSED : Domain.CreateFlags.NONE));
     }
 
     /** Asks the guest to shut down (ACPI power button); returns at once. */

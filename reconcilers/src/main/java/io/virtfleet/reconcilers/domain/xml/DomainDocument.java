@@ -537,7 +537,16 @@ public final class DomainDocument {
         return serialize(copy);
     }
 
-    private static String serialize(Document d) {
+    /**
+     * A copy of the parsed DOM, for rewrites that must keep everything in the document (the destination XML of a
+     * live migration); {@link #serialize} writes it back.
+     */
+    public Document copyOfDom() {
+        return (Document) doc.cloneNode(true);
+    }
+
+    /** A DOM document as text libvirt reads (no XML declaration). */
+    public static String serialize(Document d) {
         try {
             TransformerFactory tf = TransformerFactory.newInstance();
             tf.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);

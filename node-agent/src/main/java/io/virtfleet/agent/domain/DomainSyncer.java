@@ -1,5 +1,6 @@
 package io.virtfleet.agent.domain;
 
+import io.virtfleet.reconcilers.domain.xml.DomainDocument;
 import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -94,7 +95,7 @@ public final class DomainSyncer {
         this.watcher = watcher;
         this.qemuDriver = libvirt.uri().startsWith("qemu");
         this.events = new EventRecorder(client, host);
-        this.actuator = new DomainActuator(libvirt, events);
+        this.actuator = new DomainActuator(libvirt, events::record);
         this.status = new DomainStatusWriter(client, clock, statusRefresh, watcher);
         this.hotplugger = new Hotplugger(libvirt, clock);
     }
@@ -144,9 +145,9 @@ public final class DomainSyncer {
     }
 
     /** What {@link #observe} saw: the Domains claiming the UUID and the libvirt domain (read once, parsed once). */
-    record Observation(String uuid, List<Domain> claims, Optional<DomainInfo> libvirt, DomainXml currentXml,
-                       DomainXml definedXml) {
-        Optional<DomainXml.OwnershipMark> mark() {
+    record Observation(String uuid, List<Domain> claims, Optional<DomainInfo> libvirt, DomainDocument currentXml,
+                       DomainDocument definedXml) {
+        Optional<DomainDocument.OwnershipMark> mark() {
             return currentXml == null ? Optional.empty() : currentXml.ownershipMark();
         }
 
@@ -242,8 +243,8 @@ public final class DomainSyncer {
     Observation observe(String uuid) throws LibvirtConnection.UnavailableException {
         List<Domain> claims = domainsByUuid.apply(uuid);
         Optional<DomainInfo> lv = inspect(uuid);
-        DomainXml current = lv.map(i -> parseQuietly(i.currentXml(), uuid)).orElse(null);
-        DomainXml defined = lv.map(i -> i.inactiveXml() == null || i.inactiveXml().equals(i.currentXml()) ? current
+        DomainDocument current = lv.map(i -> parseQuietly(i.currentXml(), uuid)).orElse(null);
+        DomainDocument defined = lv.map(i -> i.inactiveXml() == null || i.inactiveXml().equals(i.currentXml()) ? current
                 : parseQuietly(i.inactiveXml(), uuid)).orElse(null);
         return new Observation(uuid, claims, lv, current, defined);
     }
@@ -423,7 +424,7 @@ public final class DomainSyncer {
      * definition, so skipping the redefine is safe.
      */
     private void define(Pass p, Acted a) throws LibvirtConnection.UnavailableException, LibvirtCallException {
-        DomainXml definedXml = p.seen().definedXml();
+        DomainDocument definedXml = p.seen().definedXml();
         Long stampedGeneration = p.seen().stampedGeneration();
         long wantGeneration = p.wantGeneration();
         String uuid = p.uuid();
@@ -700,13 +701,13 @@ public final class DomainSyncer {
         }
     }
 
-    private static DomainXml parseQuietly(String xml, String uuid) {
+    private static DomainDocument parseQuietly(String xml, String uuid) {
         if (xml == null) {
             return null;
         }
         try {
-            return DomainXml.parse(xml);
-        } catch (DomainXml.InvalidXmlException e) {
+            return DomainDocument.parse(xml);
+        } catch (DomainDocument.InvalidXmlException e) {
             LOG.warn("libvirt domain {}: cannot parse its XML: {}", uuid, e.getMessage());
             return null;
         }

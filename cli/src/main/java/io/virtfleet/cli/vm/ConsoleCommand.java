@@ -14,10 +14,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -27,8 +24,6 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -97,7 +92,7 @@ final class ConsoleCommand implements Callable<Integer> {
         URI uri = URI.create(endpoint);
         SSLSocket socket;
         try {
-            socket = (SSLSocket) pinned(pem).getSocketFactory().createSocket();
+            socket = (SSLSocket) ConsoleTls.pinned(pem).getSocketFactory().createSocket();
             socket.connect(new InetSocketAddress(uri.getHost(), uri.getPort()), 10_000);
             socket.setSoTimeout(30_000);
             socket.startHandshake();
@@ -227,18 +222,6 @@ final class ConsoleCommand implements Callable<Integer> {
         return null;
     }
 
-    /** TLS that trusts exactly the certificate the agent published (and nothing else). */
-    static SSLContext pinned(String pem) throws GeneralSecurityException, IOException {
-        KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
-        ks.load(null, null);
-        ks.setCertificateEntry("agent", CertificateFactory.getInstance("X.509")
-                .generateCertificate(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII))));
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(ks);
-        SSLContext ctx = SSLContext.getInstance("TLSv1.3");
-        ctx.init(null, tmf.getTrustManagers(), null);
-        return ctx;
-    }
 
     static String[] readHead(InputStream in) throws IOException {
         ByteArrayOutputStream head = new ByteArrayOutputStream();

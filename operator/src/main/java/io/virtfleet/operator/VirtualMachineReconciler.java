@@ -278,6 +278,8 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         spec.genidGeneration = genidStamp != null && genidStamp.generation() > 0 ? genidStamp.generation() : null;
         spec.restartGeneration = plan.restartGeneration();
         spec.shutdownTimeoutSeconds = config.shutdownTimeoutSeconds();
+        spec.disks = io.virtfleet.reconcilers.render.CreatedDisks.forDomain(vm.getSpec());
+        spec.cloudInit = vm.getSpec().cloudInit;
         Map<String, String> annotations = new HashMap<>();
         putIfNotNull(annotations, LifecycleAnnotations.LAST_HANDLED_REQUEST, plan.handledRequest());
         putIfNotNull(annotations, LifecycleAnnotations.STOP_REASON, plan.stopReason());
@@ -433,6 +435,9 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         c.genidGeneration = s.genidGeneration;
         c.restartGeneration = s.restartGeneration;
         c.shutdownTimeoutSeconds = s.shutdownTimeoutSeconds;
+        // The agent removes the disks it created and the seed when the Domain goes: it needs them to the end.
+        c.disks = s.disks;
+        c.cloudInit = s.cloudInit;
         return c;
     }
 

@@ -10,8 +10,9 @@ import java.security.KeyStore;
 import java.security.cert.CertificateFactory;
 
 /**
- * The TLS of {@code virtfleet vm console}: the agent's endpoint serves a self-signed certificate it publishes on its
- * Host (read through the apiserver, which the user already trusts), and the client trusts exactly that certificate.
+ * The TLS of the agent sessions ({@code virtfleet vm console}, vnc, port-forward): the agent's endpoint serves a
+ * self-signed certificate it publishes on its Host (read through the apiserver, which the user already trusts), and
+ * the client trusts exactly that certificate.
  */
 public final class ConsoleTls {
     private ConsoleTls() {

@@ -73,6 +73,15 @@ public final class VirtualMachineValidator {
         graphics(s.graphics, platform, errors);
         os(s.os, platform, errors);
         CloudInitRules.check(s.cloudInit, namespace, platform, errors);
+        if (s.cloudInit != null && s.disks != null) {
+            for (int i = 0; i < s.disks.size(); i++) {
+                VirtualMachineSpec.Disk d = s.disks.get(i);
+                if (d != null && io.virtfleet.reconcilers.render.CloudInitSeeds.DISK_NAME.equals(d.name)) {
+                    errors.add("spec.disks[" + i + "].name", "the name " + Text.quote(d.name) + " is the cloud-init "
+                            + "seed's drive when spec.cloudInit is set; name the disk differently");
+                }
+            }
+        }
     }
 
     private static void firmware(VirtualMachineSpec.Firmware f, Platform platform, ValidationContext ctx,

@@ -6,7 +6,6 @@ import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicy;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
@@ -79,14 +78,8 @@ class DeployOnApiserverTest {
 
     @BeforeAll
     void deploy() {
-        cp = EmbeddedControlPlane.builder().withoutCrds().start();
+        cp = DeployFiles.controlPlaneWithBase();
         admin = cp.client();
-        KubectlResult apply = cp.kubectl(Duration.ofSeconds(120), "apply", "--server-side", "-k",
-                DeployFiles.base().toString());
-        assertThat(apply.ok()).as(apply.toString()).isTrue();
-        for (CustomResourceDefinition crd : admin.apiextensions().v1().customResourceDefinitions().list().getItems()) {
-            cp.awaitServed(crd, Duration.ofSeconds(60));
-        }
 
         admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(TENANT).endMetadata().build())
                 .create();

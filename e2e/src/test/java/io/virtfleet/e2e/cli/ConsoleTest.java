@@ -14,6 +14,7 @@ import io.virtfleet.agent.console.ConsoleServer;
 import io.virtfleet.api.v1alpha1.Host;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.e2e.support.Fleet;
+import io.virtfleet.e2e.support.StartFleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -48,6 +49,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * byte arriving.
  */
 class ConsoleTest {
+    @StartFleet
     static Fleet fleet;
     static ConsoleServer console;
     static Path dir;
@@ -58,7 +60,6 @@ class ConsoleTest {
 
     @BeforeAll
     static void start() throws Exception {
-        fleet = Fleet.start("a");
         console = new ConsoleServer(fleet.client(), fleet.host("a"), AgentConfig.DEFAULT_URI,
                 new InetSocketAddress("127.0.0.1", 0), null).start();
         dir = Files.createTempDirectory("virtfleet-console-e2e");
@@ -86,7 +87,6 @@ class ConsoleTest {
         if (fleet != null) {
             fleet.client().rbac().clusterRoles().withName("e2e-" + fleet.namespace() + "-hosts").delete();
             fleet.client().rbac().clusterRoleBindings().withLabel("e2e-console", fleet.namespace()).delete();
-            fleet.close();
         }
         if (dir != null) {
             try (var files = Files.walk(dir)) {

@@ -296,6 +296,27 @@ public final class DomainXml {
         return out;
     }
 
+    /**
+     * The files of disks libvirt opens as qcow2 ({@code <driver type='qcow2'>}): their headers may name a backing
+     * file, which QEMU would open too.
+     */
+    public List<String> qcow2DiskFiles() {
+        List<String> out = new ArrayList<>();
+        Element devices = child(root, "devices");
+        if (devices == null) {
+            return out;
+        }
+        for (Element e : childrenNamed(devices, "disk")) {
+            if ("qcow2".equals(attr(child(e, "driver"), "type"))) {
+                String file = attr(child(e, "source"), "file");
+                if (file != null) {
+                    out.add(file);
+                }
+            }
+        }
+        return out;
+    }
+
     private static void collectBackingStores(Element el, String where, List<PathRef> out) {
         for (Element bs : childrenNamed(el, "backingStore")) {
             for (Element src : childrenNamed(bs, "source")) {

@@ -26,7 +26,7 @@ import io.virtfleet.reconcilers.platform.Platform;
 import java.util.ArrayList;
 import java.util.List;
 
-/** kvm and qemu (TCG) domains, modelled on virt-install's q35 domain (seed 004). */
+/** kvm and qemu (TCG) domains, modelled on virt-install's q35 domain (test resource seed-004.xml). */
 final class QemuDomains {
     /**
      * Free PCIe root ports: on q35 every hot-plugged PCIe device needs an empty root port, and ports cannot be added
@@ -128,11 +128,12 @@ final class QemuDomains {
         Devices dev = new Devices();
         dev.emulator = in.host().emulator();
 
-        List<DiskTargets.Placement> placements = DiskTargets.allocate(in.disks(), p);
-        for (int i = 0; i < in.disks().size(); i++) {
-            DiskDef disk = Parts.disk(in.disks().get(i), placements.get(i), true);
+        List<VirtualMachineSpec.Disk> disks = in.attachedDisks();
+        List<DiskTargets.Placement> placements = DiskTargets.allocate(disks, p);
+        for (int i = 0; i < disks.size(); i++) {
+            DiskDef disk = Parts.disk(disks.get(i), placements.get(i), true);
             // Guests name disks in probe order, not by <target dev>: the serial (the spec's name) identifies it.
-            disk.serial = in.disks().get(i).name;
+            disk.serial = disks.get(i).name;
             dev.disks.add(disk);
         }
         dev.controllers.addAll(controllers(p, placements));

@@ -20,7 +20,7 @@ import java.util.function.Predicate;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * examples/seed-004.yaml renders to the q35 domain virt-install wrote in seed 004, element by element. What is not
+ * examples/seed-004.yaml renders to the q35 domain virt-install wrote (resource seed-004.xml), element by element. What is not
  * compared: {@code <address>} elements (allocated by libvirt; the renderer deliberately leaves them out) and the two
  * things virtfleet adds to every domain, asserted separately here: its naming rule (namespace_name) and its marks
  * (ua- aliases on disks and interfaces, the ownership mark in the metadata).

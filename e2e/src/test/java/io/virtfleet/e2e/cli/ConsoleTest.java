@@ -350,6 +350,9 @@ class ConsoleTest {
         Process p = cli(vncUser, "vm", "vnc", "con-vnc", "--once");
         ByteArrayOutputStream out = drain(p.getInputStream());
         String address = awaitLine(p, out, "at (127\\.0\\.0\\.1:[0-9]+) ");
+        assertThat(listeners().stream().filter(l -> l.contains("pid=" + p.pid() + ",")).toList())
+                .as("the CLI serves the display on loopback only").isNotEmpty()
+                .allMatch(l -> loopback(l.split("\\s+")[3]));
         try (java.net.Socket viewer = new java.net.Socket()) {
             viewer.connect(new InetSocketAddress("127.0.0.1", Integer.parseInt(address.split(":")[1])), 10_000);
             viewer.setSoTimeout(30_000);

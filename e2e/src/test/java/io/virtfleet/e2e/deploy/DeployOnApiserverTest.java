@@ -386,6 +386,11 @@ class DeployOnApiserverTest {
             denied(() -> hosts.resource(host("node-c")).create(), "virtfleet-agent-own-host", "not node-c");
             denied(() -> status(agent, HOSTS, OTHER_HOST, "{\"status\":{\"cpus\":1}}"),
                     "virtfleet-agent-own-host", "not " + OTHER_HOST);
+            // Where CLIs send their users' tokens: only the host's own agent may say, in the status subresource.
+            String endpoint = "{\"status\":{\"accessEndpoint\":{\"url\":\"https://192.0.2.1:8443\","
+                    + "\"certificate\":\"x\"}}}";
+            assertThatCode(() -> status(agent, HOSTS, MY_HOST, endpoint)).doesNotThrowAnyException();
+            denied(() -> status(agent, HOSTS, OTHER_HOST, endpoint), "virtfleet-agent-own-host", "not " + OTHER_HOST);
             denied(() -> merge(agent, HOSTS, OTHER_HOST, "{\"spec\":{\"unschedulable\":true}}"),
                     "virtfleet-agent-own-host", "not " + OTHER_HOST);
             rbacDenied(() -> hosts.withName(MY_HOST).delete());

@@ -39,11 +39,28 @@ final class ControlPlaneCommand implements Runnable {
         DirOption dir = new DirOption();
         @picocli.CommandLine.Spec
         picocli.CommandLine.Model.CommandSpec spec;
+        @Option(names = "--api-port", paramLabel = "PORT",
+                description = "Serve on this port of 127.0.0.1 (default: a free one, kept across down/up).")
+        Integer apiPort;
+        @Option(names = "--service-account-admission",
+                description = "Keep the ServiceAccount admission plugin on (pods get their token volume). Only "
+                        + "with a kube-controller-manager, which creates the default ServiceAccounts.")
+        boolean serviceAccountAdmission;
+        @Option(names = "--apiserver-arg", paramLabel = "FLAG",
+                description = "An extra kube-apiserver flag, after (and so winning over) the built-in ones; "
+                        + "repeatable, e.g. --apiserver-arg=--authorization-mode=Node,RBAC.")
+        java.util.List<String> apiserverArgs = new java.util.ArrayList<>();
 
         @Override
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
-            try (EmbeddedControlPlane cp = EmbeddedControlPlane.start(dir.dir())) {
+            EmbeddedControlPlane.Builder b = EmbeddedControlPlane.builder().dataDir(dir.dir()).detached(true)
+                    .serviceAccountAdmission(serviceAccountAdmission);
+            if (apiPort != null) {
+                b.apiPort(apiPort);
+            }
+            apiserverArgs.forEach(b::apiserverArg);
+            try (EmbeddedControlPlane cp = b.start()) {
                 out.println("control plane running at " + cp.serverUrl());
                 out.println("export KUBECONFIG=" + cp.kubeconfig());
             }

@@ -476,6 +476,8 @@ public final class EmbeddedControlPlane implements AutoCloseable {
         private boolean crdsExplicit;
         private Duration startTimeout = Duration.ofSeconds(120);
         private final List<String> extraApiserverArgs = new ArrayList<>();
+        private int apiPort;
+        private boolean serviceAccountAdmission;
 
         private Builder() {
         }
@@ -532,6 +534,29 @@ public final class EmbeddedControlPlane implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Serve on this port instead of a free one (for clients configured with a fixed address, e.g. the pods of
+         * {@code scripts/kube-node}); the start fails if it is taken. Pick one outside the ephemeral range
+         * ({@code /proc/sys/net/ipv4/ip_local_port_range}), where the other control planes' free ports come from.
+         */
+        public Builder apiPort(int port) {
+            if (port < 1 || port > 65535) {
+                throw new IllegalArgumentException("apiPort must be 1-65535, was " + port);
+            }
+            this.apiPort = port;
+            return this;
+        }
+
+        /**
+         * Keep the ServiceAccount admission plugin on: pods are refused unless their ServiceAccount exists, and get
+         * the projected token volume. Only with a kube-controller-manager, which creates each namespace's
+         * {@code default} ServiceAccount and its {@code kube-root-ca.crt} ConfigMap.
+         */
+        public Builder serviceAccountAdmission(boolean on) {
+            this.serviceAccountAdmission = on;
+            return this;
+        }
+
         public EmbeddedControlPlane start() {
             if (detached && dataDir == null) {
                 throw new IllegalArgumentException("a detached control plane needs a dataDir");
@@ -548,7 +573,13 @@ public final class EmbeddedControlPlane implements AutoCloseable {
                 }
             }
             boolean keep = keepDataDir != null ? keepDataDir : Boolean.getBoolean("virtfleet.cp.keep");
-            return Launcher.launch(bins, dataDir, detached, keep, crds, startTimeout, extraApiserverArgs);
+            List<String> args = new ArrayList<>();
+            if (!serviceAccountAdmission) {
+                // No controller-manager creates default service accounts; pods would be rejected.
+                args.add("--disable-admission-plugins=ServiceAccount");
+            }
+            args.addAll(extraApiserverArgs);
+            return Launcher.launch(bins, dataDir, detached, keep, crds, startTimeout, apiPort, args);
         }
     }
 
@@ -556,7 +587,8 @@ public final class EmbeddedControlPlane implements AutoCloseable {
 
     private static final class Launcher {
         static EmbeddedControlPlane launch(ControlPlaneBinaries bins, Path requestedDir, boolean detached, boolean keep,
-                                          List<Path> crds, Duration timeout, List<String> extraArgs) {
+                                          List<Path> crds, Duration timeout, int fixedApiPort,
+                                          List<String> extraArgs) {
             if (requestedDir == null) {
                 reapOrphans();
             }
@@ -587,8 +619,12 @@ public final class EmbeddedControlPlane implements AutoCloseable {
             for (int attempt = 1; attempt <= 3; attempt++) {
                 EmbeddedControlPlane cp;
                 try {
-                    cp = startProcesses(bins, dir, detached, deleteOnClose, timeout, extraArgs, requestedDir == null);
+                    cp = startProcesses(bins, dir, detached, deleteOnClose, timeout, fixedApiPort, extraArgs,
+                            requestedDir == null);
                 } catch (PortInUse e) {
+                    if (fixedApiPort > 0) {
+                        throw e;
+                    }
                     LOG.warn("port race on attempt {}: {}; retrying with new ports", attempt, e.getMessage());
                     last = e;
                     Properties state = readState(dir);
@@ -648,6 +684,7 @@ public final class EmbeddedControlPlane implements AutoCloseable {
 
         private static EmbeddedControlPlane startProcesses(ControlPlaneBinaries bins, Path dir, boolean detached,
                                                            boolean deleteOnClose, Duration timeout,
+                                                           int fixedApiPort,
                                                            List<String> extraArgs, boolean ephemeral) {
             long deadline = System.nanoTime() + timeout.toNanos();
             Process etcd = null;
@@ -656,9 +693,18 @@ public final class EmbeddedControlPlane implements AutoCloseable {
             try {
                 Properties state = readState(dir);
                 int etcdPort = reusePort(state.getProperty("etcdPort"));
-                int apiPort = reusePort(state.getProperty("apiPort"));
+                int apiPort;
+                if (fixedApiPort > 0) {
+                    if (!Processes.portFree(fixedApiPort)) {
+                        throw new IllegalStateException("kube-apiserver port " + fixedApiPort
+                                + " on 127.0.0.1 is taken by another process");
+                    }
+                    apiPort = fixedApiPort;
+                } else {
+                    apiPort = reusePort(state.getProperty("apiPort"));
+                }
                 while (apiPort == etcdPort) {
-                    apiPort = Processes.freePort();
+                    etcdPort = Processes.freePort();
                 }
                 String token = state.getProperty("token");
                 if (token == null) {
@@ -729,8 +775,6 @@ public final class EmbeddedControlPlane implements AutoCloseable {
                         "--service-account-key-file=" + saPub,
                         "--service-account-signing-key-file=" + saKey,
                         "--allow-privileged=true",
-                        // No controller-manager creates default service accounts; pods would be rejected.
-                        "--disable-admission-plugins=ServiceAccount",
                         // Endpoints cannot hold a loopback address; nothing needs the kubernetes service's endpoints.
                         "--endpoint-reconciler-type=none",
                         "--enable-priority-and-fairness=false",

@@ -32,6 +32,7 @@ final class PodMemory {
     }
 
     private final Map<String, Peak> peaks = new ConcurrentHashMap<>();
+    private final Map<String, String> restarts = new ConcurrentHashMap<>();
 
     /** Samples every running container of these pods (call it before a pod is killed, and at the end). */
     void sample(List<Pod> pods) {
@@ -40,6 +41,13 @@ final class PodMemory {
                 continue;
             }
             for (ContainerStatus cs : pod.getStatus().getContainerStatuses()) {
+                if (cs.getRestartCount() != null && cs.getRestartCount() > 0) {
+                    String why = cs.getLastState() != null && cs.getLastState().getTerminated() != null
+                            ? cs.getLastState().getTerminated().getReason() + " (exit code "
+                            + cs.getLastState().getTerminated().getExitCode() + ")" : "unknown";
+                    restarts.put(pod.getMetadata().getName() + "/" + cs.getName(),
+                            cs.getRestartCount() + " restart(s), last: " + why);
+                }
                 if (cs.getContainerID() == null || cs.getState() == null || cs.getState().getRunning() == null) {
                     continue;
                 }
@@ -64,6 +72,11 @@ final class PodMemory {
                                 Math.max(a.cgroupBytes(), b.cgroupBytes())));
             }
         }
+    }
+
+    /** Containers seen restarted (e.g. OOM-killed: the kubelet restarts them), with the last termination's reason. */
+    Map<String, String> restarts() {
+        return Map.copyOf(restarts);
     }
 
     List<Peak> peaks() {

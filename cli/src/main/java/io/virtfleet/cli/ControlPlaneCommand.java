@@ -46,6 +46,12 @@ final class ControlPlaneCommand implements Runnable {
                 description = "Keep the ServiceAccount admission plugin on (pods get their token volume). Only "
                         + "with a kube-controller-manager, which creates the default ServiceAccounts.")
         boolean serviceAccountAdmission;
+        @Option(names = "--without-crds",
+                description = "Install no CRDs (e.g. when deploy/ manifests bring their own copies).")
+        boolean withoutCrds;
+        @Option(names = "--authorization-mode", paramLabel = "MODES", defaultValue = "RBAC",
+                description = "kube-apiserver's authorization modes (default: ${DEFAULT-VALUE}; Node,RBAC with kubelets).")
+        String authorizationMode;
         @Option(names = "--apiserver-arg", paramLabel = "FLAG",
                 description = "An extra kube-apiserver flag, after (and so winning over) the built-in ones; "
                         + "repeatable, e.g. --apiserver-arg=--authorization-mode=Node,RBAC.")
@@ -55,9 +61,12 @@ final class ControlPlaneCommand implements Runnable {
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
             EmbeddedControlPlane.Builder b = EmbeddedControlPlane.builder().dataDir(dir.dir()).detached(true)
-                    .serviceAccountAdmission(serviceAccountAdmission);
+                    .serviceAccountAdmission(serviceAccountAdmission).authorizationMode(authorizationMode);
             if (apiPort != null) {
                 b.apiPort(apiPort);
+            }
+            if (withoutCrds) {
+                b.withoutCrds();
             }
             apiserverArgs.forEach(b::apiserverArg);
             try (EmbeddedControlPlane cp = b.start()) {

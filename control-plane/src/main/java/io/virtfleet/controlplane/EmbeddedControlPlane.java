@@ -478,6 +478,7 @@ public final class EmbeddedControlPlane implements AutoCloseable {
         private final List<String> extraApiserverArgs = new ArrayList<>();
         private int apiPort;
         private boolean serviceAccountAdmission;
+        private String authorizationMode = "RBAC";
 
         private Builder() {
         }
@@ -557,6 +558,15 @@ public final class EmbeddedControlPlane implements AutoCloseable {
             return this;
         }
 
+        /**
+         * kube-apiserver's {@code --authorization-mode} (default {@code RBAC}), e.g. {@code Node,RBAC} when kubelets
+         * connect. A list flag: an {@link #apiserverArg(String)} would add to it, not replace it.
+         */
+        public Builder authorizationMode(String modes) {
+            this.authorizationMode = Objects.requireNonNull(modes);
+            return this;
+        }
+
         public EmbeddedControlPlane start() {
             if (detached && dataDir == null) {
                 throw new IllegalArgumentException("a detached control plane needs a dataDir");
@@ -574,6 +584,7 @@ public final class EmbeddedControlPlane implements AutoCloseable {
             }
             boolean keep = keepDataDir != null ? keepDataDir : Boolean.getBoolean("virtfleet.cp.keep");
             List<String> args = new ArrayList<>();
+            args.add("--authorization-mode=" + authorizationMode);
             if (!serviceAccountAdmission) {
                 // No controller-manager creates default service accounts; pods would be rejected.
                 args.add("--disable-admission-plugins=ServiceAccount");
@@ -769,7 +780,6 @@ public final class EmbeddedControlPlane implements AutoCloseable {
                         "--secure-port=" + apiPort,
                         "--cert-dir=" + dir.resolve("certs"),
                         "--token-auth-file=" + tokenFile,
-                        "--authorization-mode=RBAC",
                         "--service-cluster-ip-range=" + SERVICE_CLUSTER_IP_RANGE,
                         "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
                         "--service-account-key-file=" + saPub,

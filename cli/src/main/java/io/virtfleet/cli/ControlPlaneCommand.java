@@ -60,7 +60,7 @@ final class ControlPlaneCommand implements Runnable {
         @Override
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
-            EmbeddedControlPlane.Builder b = EmbeddedControlPlane.builder().dataDir(dir.dir()).detached(true)
+            io.virtfleet.controlplane.ControlPlaneBuilder b = EmbeddedControlPlane.builder().dataDir(dir.dir()).detached(true)
                     .serviceAccountAdmission(serviceAccountAdmission).authorizationMode(authorizationMode);
             if (apiPort != null) {
                 b.apiPort(apiPort);

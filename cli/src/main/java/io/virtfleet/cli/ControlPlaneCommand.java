@@ -44,11 +44,37 @@ final class ControlPlaneCommand implements Runnable {
         DirOption dir = new DirOption();
         @picocli.CommandLine.Spec
         picocli.CommandLine.Model.CommandSpec spec;
+        @Option(names = "--api-port", paramLabel = "PORT",
+                description = "Serve on this port of 127.0.0.1 (default: a free one, kept across down/up).")
+        Integer apiPort;
+        @Option(names = "--service-account-admission",
+                description = "Keep the ServiceAccount admission plugin on (pods get their token volume). Only "
+                        + "with a kube-controller-manager, which creates the default ServiceAccounts.")
+        boolean serviceAccountAdmission;
+        @Option(names = "--without-crds",
+                description = "Install no CRDs (e.g. when deploy/ manifests bring their own copies).")
+        boolean withoutCrds;
+        @Option(names = "--authorization-mode", paramLabel = "MODES", defaultValue = "RBAC",
+                description = "kube-apiserver's authorization modes (default: ${DEFAULT-VALUE}; Node,RBAC with kubelets).")
+        String authorizationMode;
+        @Option(names = "--apiserver-arg", paramLabel = "FLAG",
+                description = "An extra kube-apiserver flag, after (and so winning over) the built-in ones; "
+                        + "repeatable, e.g. --apiserver-arg=--authorization-mode=Node,RBAC.")
+        java.util.List<String> apiserverArgs = new java.util.ArrayList<>();
 
         @Override
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
-            try (EmbeddedControlPlane cp = EmbeddedControlPlane.start(dir.dir())) {
+            io.virtfleet.controlplane.ControlPlaneBuilder b = EmbeddedControlPlane.builder().dataDir(dir.dir()).detached(true)
+                    .serviceAccountAdmission(serviceAccountAdmission).authorizationMode(authorizationMode);
+            if (apiPort != null) {
+                b.apiPort(apiPort);
+            }
+            if (withoutCrds) {
+                b.withoutCrds();
+            }
+            apiserverArgs.forEach(b::apiserverArg);
+            try (EmbeddedControlPlane cp = b.start()) {
                 out.println("control plane running at " + cp.serverUrl());
                 out.println("export KUBECONFIG=" + cp.kubeconfig());
             }

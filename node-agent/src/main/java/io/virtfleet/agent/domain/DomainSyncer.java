@@ -393,6 +393,17 @@ public final class DomainSyncer {
         } else {
             a.prepared = f.prepare(a.domain, p.validation().xml().qcow2DiskFiles());
         }
+        if (!a.prepared.created().isEmpty()) {
+            // Recorded at once, not with the rest of the pass: a libvirt outage later in this pass would end it
+            // unrecorded, the next pass finds the files existing, and they would never be removed with the Domain.
+            List<String> created = a.prepared.created();
+            status.write(a.domain, cur -> {
+                DomainStatus s = cur.getStatus() == null ? new DomainStatus()
+                        : client.getKubernetesSerialization().clone(cur).getStatus();
+                s.createdDisks = DomainFiles.record(s.createdDisks, created);
+                return s;
+            });
+        }
         if (a.prepared.error() != null) {
             a.error = a.prepared.error();
             a.errorReason = DomainStatus.REASON_PROVISIONING_FAILED;

@@ -322,7 +322,9 @@ public final class DomainSyncer {
         if (lv.isPresent() && lv.get().active() && lv.get().liveXml() != null && qemuDriver && p.validation().valid()
                 && !p.deleting() && p.domain().getSpec().domainXml != null
                 && p.plan().actions().equals(List.of(LifecycleAction.DEFINE))
-                && GenidPolicy.mayDefine(p.wantGeneration(), p.seen().stampedGeneration())) {
+                && GenidPolicy.mayDefine(p.wantGeneration(), p.seen().stampedGeneration())
+                // A disk the host still has to create (or the seed) is attached after the redefine, once it exists.
+                && !DomainFiles.needed(p.domain().getSpec())) {
             a.early = hotplug(p.domain(), p.ref(), uuid, lv.get(), true);
         }
         DomainActuator.Context context = new DomainActuator.Context(p.ref(), uuid, host,

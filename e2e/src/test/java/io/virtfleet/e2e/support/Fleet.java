@@ -148,6 +148,18 @@ public final class Fleet implements AutoCloseable {
         }
     }
 
+    /**
+     * Gives {@code host(suffix)} a libvirtd of its own ({@link LibvirtHost}), for a fleet {@link #withoutProcesses
+     * without processes} whose test runs that host's agent itself (pass it {@link #libvirtUri}); stopped on close.
+     * Tests that kill or hang libvirtd use this, never the machine's libvirtd, which other tests share.
+     */
+    public synchronized LibvirtHost startLibvirtHost(String suffix) {
+        LibvirtHost lh = LibvirtHost.start("vf" + id + suffix);
+        libvirtHosts.add(lh);
+        libvirtUris.put(host(suffix), lh.uri());
+        return lh;
+    }
+
     /** The libvirtd of its own a host runs on (started by {@link #startWithLibvirtHosts}), or null. */
     public LibvirtHost libvirtHost(String host) {
         String uri = libvirtUris.get(host);

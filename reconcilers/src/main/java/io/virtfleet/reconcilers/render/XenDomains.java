@@ -94,7 +94,8 @@ final class XenDomains {
             GraphicsDef g = new GraphicsDef();
             g.type = "vnc";
             g.autoport = "yes";
-            g.listens.add(new GraphicsDef.Listen("address"));
+            // libxl has no UNIX-socket VNC: loopback only, never qemu.conf's or xl.conf's default.
+            g.listens.add(GraphicsDef.Listen.loopback());
             dev.graphics.add(g);
         }
         return dev;

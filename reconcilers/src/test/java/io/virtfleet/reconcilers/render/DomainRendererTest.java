@@ -85,6 +85,15 @@ class DomainRendererTest {
         void displays() {
             String vnc = render(vm(KVM, s -> s.graphics = "vnc")).xml();
             assertThat(Xml.values(vnc, "/domain/devices/graphics/@type")).containsExactly("vnc");
+            // Never a TCP port for VNC: a UNIX socket libvirt names; the agent reaches it with virDomainOpenGraphicsFD.
+            assertThat(Xml.values(vnc, "/domain/devices/graphics/listen/@type")).containsExactly("socket");
+            assertThat(Xml.count(vnc, "/domain/devices/graphics/@autoport")).isZero();
+            String spice = render(vm(KVM, s -> s.graphics = "spice")).xml();
+            assertThat(Xml.values(spice, "/domain/devices/graphics/listen/@address")).containsExactly("127.0.0.1");
+            String xen = render(vm(Hypervisor.XEN, s -> s.graphics = "vnc")).xml();
+            assertThat(Xml.values(xen, "/domain/devices/graphics/listen/@address")).containsExactly("127.0.0.1");
+            assertThat(Xml.values(vnc, "/domain/devices/channel/target/@name"))
+                    .contains(HostInfo.PORT_FORWARD_CHANNEL_NAME);
             assertThat(Xml.values(vnc, "/domain/devices/video/model/@type")).containsExactly("virtio");
             assertThat(Xml.count(vnc, "/domain/devices/channel[@type='spicevmc']")).isZero();
             assertThat(Xml.count(vnc, "/domain/devices/redirdev")).isZero();

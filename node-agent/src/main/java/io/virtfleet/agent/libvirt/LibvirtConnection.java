@@ -329,6 +329,15 @@ public final class LibvirtConnection implements AutoCloseable {
         });
     }
 
+    /** Detaches one device described by its own XML (drivers without detach by alias: libxl). */
+    public void detachDevice(String uuid, String xml, int flags) throws UnavailableException, LibvirtException,
+            LibvirtNative.LibvirtCallException {
+        call("detach", c -> {
+            c.domainLookupByUUIDString(uuid).detachDeviceFlags(xml, flags);
+            return null;
+        });
+    }
+
     /** Attaches one device described by its own XML ({@link LibvirtNative#AFFECT_LIVE} and/or _CONFIG). */
     public void attachDevice(String uuid, String xml, int flags) throws UnavailableException, LibvirtException,
             LibvirtNative.LibvirtCallException {

@@ -18,7 +18,11 @@ public final class XenHost {
     private static final Path SCRIPT = RepoRoot.require().resolve("scripts/xen-host");
     /** Generous: a cold machine builds the dom0 image first (scripts/build-xen-host), then boots it under TCG. */
     private static final Duration START_TIMEOUT = Duration.ofMinutes(20);
-    public static final String NAME = "e2e";
+    /**
+     * The demo's name too (examples/demo-xen.yaml's paths are under its share): {@code ./virtfleet demo --hypervisor
+     * xen} run by a test finds this host running and boots no second one.
+     */
+    public static final String NAME = "demo";
     private static XenHost shared;
 
     private final String name;

@@ -1,5 +1,6 @@
 package io.virtfleet.agent.host;
 
+import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.virtfleet.agent.libvirt.Capabilities;
 import io.virtfleet.agent.libvirt.EventLoop;
@@ -178,10 +179,8 @@ public final class HostProbe {
         try {
             return new Probed(Capabilities.parse(main.capabilities()), main.nodeInfo(), main.libVersion(),
                     main.hypervisorVersion());
-        } catch (LibvirtConnection.UnavailableException | LibvirtNative.LibvirtCallException e) {
+        } catch (LibvirtConnection.UnavailableException | LibvirtCallException e) {
             throw new ProbeException(e.getMessage());
-        } catch (LibvirtException e) {
-            throw new ProbeException(LibvirtConnection.describe(e));
         } catch (IllegalArgumentException e) {
             throw new ProbeException(e.getMessage());
         }

@@ -167,8 +167,8 @@ public final class DomainStatusBuilder {
 
     /** True when the two statuses differ in more than observedTime. */
     /**
-     * The live devices, each named: by its {@code ua-} alias, or — where libvirt kept none (its Xen driver keeps no
-     * user aliases) — by the spec's device of the same kind with that target (disks) or that MAC, else that target
+     * The live devices, each named: by its {@code ua-} alias, or — where the live XML has none (a Xen domain whose
+     * driver dropped user aliases) — by the spec's device of the same kind with that target (disks) or that MAC, else that target
      * (interfaces). A device matching nothing stays unnamed.
      */
     static List<DeviceStatus> namedFromSpec(List<DeviceStatus> live, List<DeviceStatus> desired) {

@@ -57,7 +57,7 @@ public final class Hotplugger {
         void detachAlias(String uuid, String alias, int flags) throws LibvirtConnection.UnavailableException,
                 LibvirtCallException;
 
-        /** Detach by the device's XML: libvirt's Xen driver has no detach by alias (and keeps no aliases). */
+        /** Detach by the device's XML: for devices without a virtfleet alias (libxl has no detach by alias). */
         void detach(String uuid, String xml, int flags) throws LibvirtConnection.UnavailableException,
                 LibvirtCallException;
     }

@@ -141,7 +141,7 @@ class DomainStatusBuilderTest {
     }
     @Test
     void devicesWithoutAliasesAreNamedFromTheSpecByTargetOrMac() {
-        // libvirt's Xen driver keeps no ua- aliases: names come from the spec's devices.
+        // Live devices without ua- aliases (a Xen domain whose driver dropped them): names come from the spec's.
         var live = java.util.List.of(
                 new io.virtfleet.api.v1alpha1.DeviceStatus(null, "disk", "xvda", null, "/i/a.qcow2", "Attached"),
                 new io.virtfleet.api.v1alpha1.DeviceStatus(null, "interface", "vif7.1", "00:16:3e:00:00:02", "xenbr0",

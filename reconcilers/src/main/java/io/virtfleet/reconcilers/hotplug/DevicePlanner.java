@@ -27,10 +27,10 @@ import java.util.function.Function;
  * {@code ua-} alias: devices virtfleet did not put there are never touched. A desired device that matches nothing is
  * attached.
  *
- * <p>libvirt's Xen driver (libxl) keeps no user aliases at all (its XML parser does not enable them), so a Xen
- * domain's disks and interfaces are matched by target and MAC only, and a live one that matches nothing is detached
- * (by its XML, as libxl has no detach by alias): every disk and NIC of a domain virtfleet owns came from virtfleet's
- * definition or its hot-plug.
+ * <p>A Xen domain whose live XML carries no {@code ua-} alias on any disk or interface (a libxl driver that drops user
+ * aliases; libvirt 9.0's keeps them in the persistent XML) is matched by target and MAC only, and a live device of
+ * it that matches nothing is detached by its XML (libxl has no detach by alias): every disk and NIC of a domain
+ * virtfleet owns came from virtfleet's definition or its hot-plug.
  *
  * <p>Not live: a disk's bus, target, device kind (disk/cdrom), image format, read-only flag, and the source of a
  * non-cdrom disk; an interface's type, model, MAC and source. Those yield {@link DeviceAction.RestartRequired}.
@@ -200,9 +200,13 @@ public final class DevicePlanner {
         return out;
     }
 
-    /** A domain of libvirt's Xen driver, which drops user aliases (see the class comment). */
+    /** A Xen domain whose live devices carry no virtfleet alias at all (see the class comment). */
     public static boolean keepsNoAliases(DomainDef live) {
-        return "xen".equals(live.type);
+        if (!"xen".equals(live.type) || live.devices == null) {
+            return false;
+        }
+        return live.devices.disks.stream().noneMatch(d -> d.alias != null && isOurs(d.alias.name))
+                && live.devices.interfaces.stream().noneMatch(i -> i.alias != null && isOurs(i.alias.name));
     }
 
     /** The alias when it is virtfleet's ({@code ua-}), else null. */

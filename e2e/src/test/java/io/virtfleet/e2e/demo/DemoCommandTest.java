@@ -2,6 +2,7 @@ package io.virtfleet.e2e.demo;
 
 import io.virtfleet.controlplane.RepoRoot;
 import io.virtfleet.e2e.support.XenHost;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -45,6 +46,7 @@ class DemoCommandTest {
      * ends; the demo finds it running (scripts/xen-host start is idempotent).
      */
     @Test
+    @Tag("xen")
     void demoOnceOnXenRunsThePvGuestOnTheNestedXenHost() throws Exception {
         XenHost xen = XenHost.shared();
         Path log = Files.createTempFile("virtfleet-demo-xen", ".log");

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
@@ -31,6 +32,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * block and net front ends). What is asserted is what libxl and the guest show: ids from Xen, the PV console, the
  * guest's own view of its disks and NICs (VF-BLOCK / VF-NET lines), and Domain-0 untouched.
  */
+@Tag("xen")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class XenPvGuestTest {
     /** Under TCG on a loaded machine a PV guest takes tens of seconds to boot; a Xen host is slower than the machine. */

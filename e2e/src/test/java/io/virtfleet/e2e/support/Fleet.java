@@ -155,11 +155,8 @@ public final class Fleet implements AutoCloseable {
      * only allowed root is the directory dom0 shares at the same path, and it probes no other libvirt.
      */
     public static Fleet startWithXenHost(XenHost xen, String suffix) {
-        requireTestGuest();
-        Fleet fleet = new Fleet(EmbeddedControlPlane.shared(), null, UUID.randomUUID().toString().substring(0, 6));
+        Fleet fleet = withoutProcesses(EmbeddedControlPlane.shared());
         try {
-            fleet.client().namespaces().resource(new NamespaceBuilder().withNewMetadata()
-                    .withName(fleet.namespace).endMetadata().build()).serverSideApply();
             fleet.xenHosts.put(fleet.host(suffix), xen);
             fleet.libvirtUris.put(fleet.host(suffix), xen.uri());
             fleet.startAgent(fleet.host(suffix));

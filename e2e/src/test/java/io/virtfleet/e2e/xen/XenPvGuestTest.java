@@ -1,12 +1,9 @@
 package io.virtfleet.e2e.xen;
 
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.api.model.Quantity;
 import io.virtfleet.api.v1alpha1.DeviceStatus;
 import io.virtfleet.api.v1alpha1.Host;
 import io.virtfleet.api.v1alpha1.HostStatus;
 import io.virtfleet.api.v1alpha1.Hypervisor;
-import io.virtfleet.api.v1alpha1.RunStrategy;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.e2e.support.Fleet;
@@ -57,24 +54,16 @@ class XenPvGuestTest {
 
     /** The test guest as a Xen PV guest: kernel and initramfs from the share, its data disk a copy in the share. */
     static VirtualMachine pvGuest(String name) {
-        VirtualMachine vm = new VirtualMachine();
-        vm.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(fleet.namespace()).build());
-        VirtualMachineSpec spec = new VirtualMachineSpec();
-        spec.runStrategy = RunStrategy.Always;
+        VirtualMachine vm = fleet.testGuest(name);
+        VirtualMachineSpec spec = vm.getSpec();
         spec.hypervisor = Hypervisor.XEN;
-        spec.genid = "auto";
-        spec.memory = new Quantity("256Mi");
-        spec.graphics = "none";
+        spec.machine = null; // kernelBoot makes it PV (xenpv)
         spec.nodeName = host;
-        spec.cpu = new VirtualMachineSpec.Cpu();
-        spec.cpu.cores = 1;
-        spec.firmware = new VirtualMachineSpec.Firmware();
-        spec.firmware.kernelBoot = new VirtualMachineSpec.KernelBoot();
         spec.firmware.kernelBoot.kernel = xen.testGuest().resolve("vmlinuz").toString();
         spec.firmware.kernelBoot.initrd = xen.testGuest().resolve("initrd.img").toString();
         spec.firmware.kernelBoot.cmdline = "console=hvc0";
+        spec.disks.clear();
         spec.disks.add(disk("data", fleet.copyOfDataDiskOn(xen, name + "-data").toString()));
-        vm.setSpec(spec);
         return vm;
     }
 

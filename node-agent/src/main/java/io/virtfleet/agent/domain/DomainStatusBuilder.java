@@ -87,7 +87,7 @@ public final class DomainStatusBuilder {
             DomainDocument current = parseQuietly(info.currentXml());
             if (current != null) {
                 s.genid = current.genid() == null || current.genid().isEmpty() ? null : current.genid();
-                DomainXml desired = spec == null ? null : parseQuietly(spec.domainXml);
+                DomainDocument desired = spec == null ? null : parseQuietly(spec.domainXml);
                 s.devices = namedFromSpec(current.devices(), desired == null ? List.of() : desired.devices());
             }
             if (info.active()) {

@@ -234,8 +234,10 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         // Render for the host.
         DomainXml rendered = null;
         String renderError = null;
-        GenidPolicy.Stamp genidStamp = renderGenid(vm, domain, restoreStamps(vm));
-        if (genidStamp == null && domain == null
+        // Xen and OpenVZ guests have no genid device (Platform.supportsGenid): nothing is chosen or pinned for them,
+        // so neither the Domain nor the VM's status shows a generation ID the guest never sees.
+        GenidPolicy.Stamp genidStamp = hasGenidDevice(vm) ? renderGenid(vm, domain, restoreStamps(vm)) : null;
+        if (genidStamp == null && domain == null && hasGenidDevice(vm)
                 && GenidPolicy.mode(vm.getSpec() != null ? vm.getSpec().genid : null) == GenidPolicy.Mode.AUTO) {
             // The first genid of a new VM (spec.genid auto) is chosen here, once, and pinned with the Domain's first
             // apply: no second apply to pin what libvirt would generate for <genid/>, and no window in which a
@@ -450,6 +452,18 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
      * Once libvirt reports a genid it generated for {@code <genid/>}, exactly that value is rendered, so a redefine
      * never makes libvirt generate another. null before that, and for genid none: the renderer follows spec.genid.
      */
+    private static boolean hasGenidDevice(VirtualMachine vm) {
+        if (vm.getSpec() == null) {
+            return false;
+        }
+        try {
+            io.virtfleet.reconcilers.platform.Platform p = io.virtfleet.reconcilers.platform.Platform.of(vm.getSpec());
+            return p == null || p.supportsGenid();
+        } catch (RuntimeException e) {
+            return true; // an invalid spec: validation reports it; the genid rules stay as they were
+        }
+    }
+
     public static GenidPolicy.Stamp renderGenid(VirtualMachine vm, Domain domain, List<GenidPolicy.Stamp> restores) {
         if (vm.getSpec() != null && VirtualMachineValidator.GENID_NONE.equals(vm.getSpec().genid)) {
             return null;

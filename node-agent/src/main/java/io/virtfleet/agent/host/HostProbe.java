@@ -93,6 +93,10 @@ public final class HostProbe {
                                     + ")"));
                     String kvmProblem = kvmProblem(p.caps);
                     drivers.add(new HypervisorDriver("kvm", uri, kvmProblem == null, v, kvmProblem));
+                } else if ("xen".equals(family)) {
+                    String xenProblem = xenProblem(p.caps);
+                    drivers.add(new HypervisorDriver("xen", uri, xenProblem == null,
+                            EventLoop.versionString(p.hypervisorVersion), xenProblem));
                 } else {
                     drivers.add(new HypervisorDriver(family, uri, true,
                             EventLoop.versionString(p.hypervisorVersion), null));
@@ -126,6 +130,21 @@ public final class HostProbe {
         if (!cpuHasVirtualizationFlags()) {
             return "the CPU offers no hardware virtualization (no vmx or svm flag in " + cpuinfo
                     + "); use type 'qemu' (TCG)";
+        }
+        return null;
+    }
+
+    /**
+     * Why the Xen driver cannot run guests, or null when it can. libvirt's libxl driver lists a guest of os type
+     * {@code xen} (paravirtualized) on every Xen host and {@code hvm} only when Xen has hardware virtualization; a
+     * connection that answers but lists neither runs nothing.
+     */
+    static String xenProblem(Capabilities caps) {
+        if (!caps.domainTypes().contains("xen")) {
+            return "libvirt offers no domain type 'xen' (capabilities: " + caps.domainTypes() + ")";
+        }
+        if (!caps.runs("xen", "xen") && !caps.runs("xen", "hvm")) {
+            return "libvirt's Xen driver lists neither PV (os type xen) nor HVM guests";
         }
         return null;
     }

@@ -276,8 +276,11 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         DomainStatus ds = domain != null ? domain.getStatus() : null;
         String request = vm.getMetadata().getAnnotations() != null
                 ? vm.getMetadata().getAnnotations().get(LifecycleAnnotations.REQUEST) : null;
+        // A host that drains stops the VMs that asked for it (evictionStrategy Stop); they start after the undrain.
+        boolean evict = hostView != null && hostView.draining()
+                && vm.getSpec().evictionStrategy == io.virtfleet.api.v1alpha1.EvictionStrategy.Stop;
         PowerPlan plan = RunStrategyPolicy.decide(new RunStrategyPolicy.Input(vm.getSpec().runStrategy,
-                domain != null ? domain.getSpec() : null, ds, DomainObjects.annotations(domain), request, now));
+                domain != null ? domain.getSpec() : null, ds, DomainObjects.annotations(domain), request, now, evict));
         DomainSpec spec = new DomainSpec();
         spec.host = host;
         spec.powerState = plan.powerState();

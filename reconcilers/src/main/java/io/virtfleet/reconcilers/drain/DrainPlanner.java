@@ -63,7 +63,7 @@ public final class DrainPlanner {
     /** A VirtualMachineMigration labelled with this host's drain. */
     public record Migration(String namespace, String name, String vmName, String drainId, String phase,
                             String targetHost, String error, Instant endTime, boolean deleting) {
-        boolean finished() {
+        public boolean finished() {
             return VirtualMachineMigrationStatus.SUCCEEDED.equals(phase)
                     || VirtualMachineMigrationStatus.FAILED.equals(phase);
         }

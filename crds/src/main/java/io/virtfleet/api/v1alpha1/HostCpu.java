@@ -3,13 +3,11 @@ package io.virtfleet.api.v1alpha1;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 
-import java.util.ArrayList;
-import java.util.List;
-
 /**
  * The host's CPU as libvirt describes it, for live migration: a {@code host-passthrough} guest sees the host's exact
- * CPU, so it may only move to a host whose CPU is the same (libvirt does not check this for host-passthrough); a
- * named model must be usable on the target (libvirt's domain capabilities). Written by the agent.
+ * CPU, so it may only move to a host whose CPU is the same (libvirt does not check this for host-passthrough; for
+ * host-model and named models the target's libvirt compares the guest CPU with its host CPU itself). Written by the
+ * agent.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class HostCpu {
@@ -25,7 +23,4 @@ public class HostCpu {
     @JsonPropertyDescription("SHA-256 of vendor, model and the sorted feature list of the host CPU: equal on hosts "
             + "whose CPUs a host-passthrough guest cannot tell apart.")
     public String signature;
-
-    @JsonPropertyDescription("Named CPU models QEMU can run on this host (domain capabilities, usable='yes').")
-    public List<String> usableModels = new ArrayList<>();
 }

@@ -81,6 +81,8 @@ public final class HostRegistrar {
             s.memory = probe.memory();
             s.libvirtVersion = probe.libvirtVersion();
             s.qemuVersion = probe.qemuVersion();
+            s.networking = probe.networking() != null ? probe.networking() : prev != null ? prev.networking : null;
+            s.cpu = probe.cpu() != null ? probe.cpu() : prev != null ? prev.cpu : null;
         } else if (prev != null) {
             s.drivers = prev.drivers;
             s.availableDrivers = prev.availableDrivers;
@@ -88,6 +90,8 @@ public final class HostRegistrar {
             s.memory = prev.memory;
             s.libvirtVersion = prev.libvirtVersion;
             s.qemuVersion = prev.qemuVersion;
+            s.networking = prev.networking;
+            s.cpu = prev.cpu;
         }
         s.agentVersion = agentVersion();
         s.leaseName = leaseName;

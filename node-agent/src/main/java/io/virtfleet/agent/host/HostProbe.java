@@ -121,6 +121,11 @@ public final class HostProbe {
         return new Result(drivers, cpus, memory, libvirtVersion, qemuVersion, emulators, networking, cpu);
     }
 
+    /** As found now, for the periodic refresh; null when libvirt cannot say. */
+    public HostNetworking networkingNow() {
+        return networking();
+    }
+
     /** libvirt's networks and the host's bridges; null (not reported, so not checked) when libvirt cannot say. */
     private HostNetworking networking() {
         try {

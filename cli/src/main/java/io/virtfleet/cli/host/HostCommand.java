@@ -231,8 +231,9 @@ public final class HostCommand implements Runnable {
         @Parameters(index = "0", paramLabel = "HOST", description = "Name of the Host.")
         String name;
 
-        @Option(names = "--wait", description = "Wait until the drain is Drained (exit 0) or Incomplete (exit 1, "
-                + "listing the VMs it could not move; the drain itself goes on and retries).")
+        @Option(names = "--wait", description = "Wait until the drain is Drained (exit 0), or until only VMs it "
+                + "will not move are left (exit 1, listing them and why; a VM whose migration failed is retried and "
+                + "waited for until --timeout).")
         boolean wait;
 
         @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "30m",
@@ -291,7 +292,10 @@ public final class HostCommand implements Runnable {
                     out.println("Host " + name + " drained");
                     return Refusal.OK;
                 }
-                if (st != null && HostDrainStatus.INCOMPLETE.equals(st.phase)) {
+                // Incomplete for good: only VMs the drain will not try again (evictionStrategy None) are left. One
+                // whose migration was refused or failed is retried (retryTime), which may still succeed.
+                if (st != null && HostDrainStatus.INCOMPLETE.equals(st.phase)
+                        && st.vms.stream().noneMatch(v -> v.retryTime != null)) {
                     List<String> left = new ArrayList<>();
                     for (HostDrainStatus.Vm v : st.vms) {
                         if (HostDrainStatus.Vm.NOT_MOVED.equals(v.state)) {

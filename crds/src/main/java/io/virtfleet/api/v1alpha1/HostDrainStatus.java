@@ -63,6 +63,9 @@ public class HostDrainStatus {
         @JsonPropertyDescription("Why the VM was not moved, or what happens to it.")
         public String message;
 
+        @JsonPropertyDescription("NotMoved after a failed or refused migration: when the drain tries again.")
+        public String retryTime;
+
         public Vm() {
         }
 

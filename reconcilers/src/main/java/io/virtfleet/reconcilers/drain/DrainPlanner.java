@@ -214,6 +214,7 @@ public final class DrainPlanner {
                             e.state = HostDrainStatus.Vm.NOT_MOVED;
                             e.message = (last.error() != null ? last.error() : "the migration failed")
                                     + " (tried " + n + " time" + (n == 1 ? "" : "s") + "; again at " + due + ")";
+                            e.retryTime = due.toString();
                             notMoved++;
                             Duration wait = Duration.between(in.now(), due);
                             retry = retry == null || wait.compareTo(retry) < 0 ? wait : retry;

@@ -102,6 +102,7 @@ class DrainPlannerTest {
                             assertThat(p.status().vms.get(0).message).startsWith("spec.vmName: no other host can take "
                                     + "the VM: NoSchedulableHost (tried 1 time; again at ");
                             assertThat(p.retryAfter()).isEqualTo(Duration.ofSeconds(20));
+                            assertThat(p.status().vms.get(0).retryTime).isEqualTo(NOW.plusSeconds(20).toString());
                         }),
                 new Case("its retry is due: attempt 2, the old failure deleted", true, started(), List.of(vm("a", null)),
                         List.of(mig("a", 1, "Failed", "no target", NOW.minusSeconds(30))), HostDrainStatus.DRAINING,

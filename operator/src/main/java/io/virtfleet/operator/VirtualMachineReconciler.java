@@ -85,6 +85,8 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
     private static final Logger LOG = LoggerFactory.getLogger(VirtualMachineReconciler.class);
     private static final Duration WAIT_FOR_DOMAIN_DELETION = Duration.ofSeconds(2);
     private static final Duration APPLY_RETRY = Duration.ofSeconds(10);
+    /** After a conditional apply lost to a newer Domain: its own event normally comes first. */
+    private static final Duration STALE_RETRY = Duration.ofMillis(500);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final OperatorConfig config;
@@ -305,6 +307,13 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         Domain current = domain;
         String applyError = null;
         if (!DomainObjects.upToDate(desired, domain)) {
+            if (domain != null) {
+                // Conditional on the Domain this pass decided from: a cache older than the Domain (a migration or
+                // failover re-pointed it a moment ago) must not apply the old host back (an apply carrying
+                // metadata.resourceVersion is refused with 409 when the object changed since). The change that
+                // made it newer reconciles this VM again.
+                desired.getMetadata().setResourceVersion(domain.getMetadata().getResourceVersion());
+            }
             try {
                 metrics.domainApplies.incrementAndGet();
                 current = context.getClient().resource(desired).fieldManager(ApiGroup.OPERATOR_FIELD_MANAGER)
@@ -316,6 +325,10 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
                 }
                 notes.addAll(plan.notes());
             } catch (KubernetesClientException e) {
+                if (e.getCode() == 409 && domain != null) {
+                    LOG.debug("Domain {} changed since the cached copy this pass used; deciding again", id);
+                    return UpdateControl.<VirtualMachine>noUpdate().rescheduleAfter(STALE_RETRY);
+                }
                 metrics.domainApplyErrors.incrementAndGet();
                 applyError = "server-side apply of Domain " + id + " failed: " + e.getMessage();
                 LOG.warn("{}", applyError);

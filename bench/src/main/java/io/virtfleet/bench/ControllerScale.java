@@ -406,6 +406,19 @@ public final class ControllerScale implements Scenario {
         }
     }
 
+    /** JOSDK's reconciliation counter: one series per controller kind and retry label. */
+    private static final String RECONCILIATIONS = "operator_sdk_reconciliations_started_total";
+
+    /** VirtualMachine reconciliations JOSDK started, summed over its series; -1 while /metrics does not answer. */
+    private static long vmReconciliations(int port) {
+        Map<String, Long> metrics = operatorMetrics(port);
+        if (metrics.isEmpty()) {
+            return -1;
+        }
+        return metrics.entrySet().stream().filter(e -> e.getKey().startsWith(RECONCILIATIONS + "{")
+                && e.getKey().contains("kind=\"VirtualMachine\"")).mapToLong(Map.Entry::getValue).sum();
+    }
+
     /** Waits until the reconciliation counter has not moved for {@code quiet}. */
     private static void awaitQuiet(int port, Duration quiet, Duration timeout) throws InterruptedException {
         awaitReconciled(port, 0, quiet, timeout);
@@ -417,12 +430,12 @@ public final class ControllerScale implements Scenario {
      */
     private static long[] awaitReconciled(int port, long n, Duration quiet, Duration timeout)
             throws InterruptedException {
-        String key = "virtfleet_operator_reconciliations_total";
+        String key = "sum(" + RECONCILIATIONS + "{kind=\"VirtualMachine\"})";
         long deadline = System.nanoTime() + timeout.toNanos();
         long last = -1;
         long changedAt = System.nanoTime();
         while (System.nanoTime() < deadline) {
-            long v = operatorMetrics(port).getOrDefault(key, -1L);
+            long v = vmReconciliations(port);
             long now = System.nanoTime();
             if (v != last) {
                 last = v;

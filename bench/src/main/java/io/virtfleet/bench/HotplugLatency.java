@@ -34,7 +34,6 @@ import java.util.regex.Pattern;
  * (P50).
  */
 public final class HotplugLatency implements Scenario {
-    private static final int AFFECT_LIVE = 1;
     private static final String RUN_DIR = "/var/lib/virtfleet/run";
     private static final String READY_LINE = "VIRTFLEET-GUEST-READY";
     static final double TARGET_OVERHEAD_MS = Targets.HOTPLUG_P50_OVERHEAD_MS;
@@ -253,14 +252,14 @@ public final class HotplugLatency implements Scenario {
             // i = -1: one untimed warm-up, as on the virtfleet path.
             for (int i = -1; i < reps; i++) {
                 long t0 = System.nanoTime();
-                d.attachDeviceFlags(xml, AFFECT_LIVE);
+                d.attachDeviceFlags(xml, org.libvirt.Domain.DeviceModifyFlags.LIVE);
                 while (!d.getXMLDesc(0).contains(image.toString())) {
                     Thread.sleep(5);
                 }
                 if (i >= 0) {
                     out.add((System.nanoTime() - t0) / 1e6);
                 }
-                d.detachDeviceFlags(xml, AFFECT_LIVE);
+                d.detachDeviceFlags(xml, org.libvirt.Domain.DeviceModifyFlags.LIVE);
                 // The guest acknowledges the unplug (ACPI hot-plug) once it has booted: the first can take ~10 s.
                 long deadline = System.nanoTime() + 60_000_000_000L;
                 while (d.getXMLDesc(0).contains(image.toString())) {

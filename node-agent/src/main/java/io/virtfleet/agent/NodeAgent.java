@@ -1,5 +1,6 @@
 package io.virtfleet.agent;
 
+import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -13,7 +14,6 @@ import io.virtfleet.agent.libvirt.Capabilities;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.observability.HttpEndpoints;
 import io.virtfleet.observability.Registries;
-import org.libvirt.LibvirtException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -134,6 +134,7 @@ public final class NodeAgent implements AutoCloseable {
         controller = new DomainController(client, libvirt, config.host(), validator, config.resync(),
                 config.workers(), scheduler);
         controller.enableMigrations(config.sharedRoots());
+        controller.enableDomainFiles(config.allowedRoots(), io.virtfleet.agent.image.ImageCache.DEFAULT_MAX_BYTES);
 
         metrics.libvirt(libvirt::isConnected, libvirt::connections);
         DomainController dc = controller;
@@ -221,11 +222,8 @@ public final class NodeAgent implements AutoCloseable {
         Set<String> emulators = Set.of();
         try {
             emulators = Capabilities.parse(libvirt.capabilities()).emulators();
-        } catch (LibvirtConnection.UnavailableException | io.virtfleet.agent.libvirt.LibvirtNative.LibvirtCallException
-                 | RuntimeException e) {
+        } catch (LibvirtConnection.UnavailableException | LibvirtCallException | RuntimeException e) {
             LOG.warn("cannot read libvirt capabilities: {}", e.getMessage());
-        } catch (LibvirtException e) {
-            LOG.warn("cannot read libvirt capabilities: {}", LibvirtConnection.describe(e));
         }
         if (c != null) {
             c.libvirtConnected(emulators);

@@ -55,6 +55,12 @@ final class DomainObjects {
         return d;
     }
 
+    private static boolean sameJson(Object a, Object b) {
+        return a == null ? b == null
+                : b != null && io.fabric8.kubernetes.client.utils.Serialization.asJson(a)
+                .equals(io.fabric8.kubernetes.client.utils.Serialization.asJson(b));
+    }
+
     static OwnerReference ownerReference(VirtualMachine vm) {
         return new OwnerReferenceBuilder()
                 .withApiVersion(ApiGroup.API_VERSION)
@@ -77,7 +83,8 @@ final class DomainObjects {
                 || !Objects.equals(a.uuid, b.uuid) || !Objects.equals(a.domainXml, b.domainXml)
                 || !Objects.equals(a.genid, b.genid) || !Objects.equals(a.genidGeneration, b.genidGeneration)
                 || !Objects.equals(a.restartGeneration, b.restartGeneration)
-                || !Objects.equals(a.shutdownTimeoutSeconds, b.shutdownTimeoutSeconds)) {
+                || !Objects.equals(a.shutdownTimeoutSeconds, b.shutdownTimeoutSeconds)
+                || !sameJson(a.disks, b.disks) || !sameJson(a.cloudInit, b.cloudInit)) {
             return false;
         }
         ObjectMeta dm = desired.getMetadata();

@@ -23,14 +23,15 @@ import java.util.function.Supplier;
 
 /**
  * The operator's meters, in its own Micrometer Prometheus registry (one per operator, never the global one), exposed
- * on {@code /metrics}. JOSDK's {@link MicrometerMetrics} ({@link #josdk()}) adds the framework's reconciliation
- * counts, durations and failures ({@code operator_sdk_*}) to the same registry; the {@code virtfleet_operator_*}
- * series are virtfleet's own:
+ * on {@code /metrics}. JOSDK's {@link MicrometerMetrics} ({@link #josdk()}) counts and times the reconciliations
+ * of every controller ({@code operator_sdk_reconciliations_{started,success,failed}_total},
+ * {@code operator_sdk_controllers_execution_reconcile_seconds}, tagged with the resource's {@code kind}) in the same
+ * registry, so virtfleet does not count them again; the {@code virtfleet_operator_*} series are what JOSDK cannot
+ * see:
  * <ul>
  * <li>{@code virtfleet_operator_leader} gauge, 1 while this replica reconciles</li>
- * <li>{@code virtfleet_operator_reconciliations_total}, {@code …_reconciliation_errors_total},
- * {@code …_domain_applies_total}, {@code …_domain_apply_errors_total}, {@code …_status_patches_total},
- * {@code …_events_total}</li>
+ * <li>{@code virtfleet_operator_domain_applies_total}, {@code …_domain_apply_errors_total},
+ * {@code …_status_patches_total}, {@code …_events_total}</li>
  * <li>{@code virtfleet_operator_scheduling_decisions_total{result=scheduled|unschedulable}}</li>
  * <li>{@code virtfleet_operator_virtualmachines{status=<printableStatus>}} gauge (every known status, 0 included)</li>
  * <li>{@code virtfleet_operator_hosts{ready=true|false}} gauge</li>
@@ -49,8 +50,6 @@ public final class OperatorMetrics {
             GenidPolicy.REASON_BACKUP_RESTORED, GenidPolicy.REASON_CLONED, GenidPolicy.REASON_IMPORTED,
             GenidPolicy.REASON_FAILOVER, GenidPolicy.REASON_EXTERNAL);
 
-    final AtomicLong reconciliations = new AtomicLong();
-    final AtomicLong reconciliationErrors = new AtomicLong();
     final AtomicLong domainApplies = new AtomicLong();
     final AtomicLong domainApplyErrors = new AtomicLong();
     final AtomicLong statusPatches = new AtomicLong();
@@ -74,9 +73,6 @@ public final class OperatorMetrics {
         Gauge.builder("virtfleet.operator.leader", this, m -> m.leader.getAsBoolean() ? 1 : 0)
                 .description("1 while this replica holds the leader Lease (or runs without election)")
                 .register(registry);
-        counter("virtfleet.operator.reconciliations", "VirtualMachine reconciliations", reconciliations, Tags.empty());
-        counter("virtfleet.operator.reconciliation.errors", "reconciliations that threw", reconciliationErrors,
-                Tags.empty());
         counter("virtfleet.operator.domain.applies", "server-side applies of Domains", domainApplies, Tags.empty());
         counter("virtfleet.operator.domain.apply.errors", "failed server-side applies of Domains", domainApplyErrors,
                 Tags.empty());
@@ -143,8 +139,10 @@ public final class OperatorMetrics {
         return registry;
     }
 
+    /** VirtualMachine reconciliations JOSDK started ({@code operator_sdk_reconciliations_started_total}). */
     public long reconciliations() {
-        return reconciliations.get();
+        return (long) registry.find("operator.sdk.reconciliations.started").tag("kind", "VirtualMachine").counters()
+                .stream().mapToDouble(Counter::count).sum();
     }
 
     public long domainApplies() {

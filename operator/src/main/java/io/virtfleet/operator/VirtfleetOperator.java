@@ -34,7 +34,7 @@ public final class VirtfleetOperator implements AutoCloseable {
     private final OperatorMetrics metrics = new OperatorMetrics();
     private volatile Operator operator;
     private volatile HttpEndpoints endpoints;
-    private volatile EventRecorder events;
+    private volatile OperatorEventRecorder events;
     private volatile boolean started;
 
     public VirtfleetOperator() {
@@ -64,7 +64,7 @@ public final class VirtfleetOperator implements AutoCloseable {
                 throw new IllegalStateException("cannot listen for health/metrics: " + e.getMessage(), e);
             }
         }
-        EventRecorder events = new EventRecorder(client, config.identity(), config.clock());
+        OperatorEventRecorder events = new OperatorEventRecorder(client, config.identity(), config.clock());
         this.events = events;
         Operator op = new Operator(o -> {
             o.withKubernetesClient(client);
@@ -89,7 +89,7 @@ public final class VirtfleetOperator implements AutoCloseable {
             // The VM cache without managedFields and kubectl's last-applied copy (PrunedItemStore).
             o.withItemStore(PrunedItemStore.forNamespaces(config.namespaces()));
         });
-        io.virtfleet.operator.protection.Protection.register(op, config, events);
+        io.virtfleet.operator.requests.RequestReconcilers.register(op, config, events);
         io.virtfleet.operator.migration.MigrationController.register(op, config, events);
         io.virtfleet.operator.drain.DrainController.register(op, config, events);
         operator = op;

@@ -11,7 +11,6 @@ import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
-import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
@@ -90,7 +89,7 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final OperatorConfig config;
-    private final EventRecorder events;
+    private final OperatorEventRecorder events;
     private final OperatorMetrics metrics;
     private final Placements placements = new Placements();
     private final Object scheduleLock = new Object();
@@ -99,7 +98,7 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
     private volatile HostWatch hostWatch;
     private volatile IndexerResourceCache<VirtualMachine> vms;
 
-    public VirtualMachineReconciler(OperatorConfig config, EventRecorder events, OperatorMetrics metrics) {
+    public VirtualMachineReconciler(OperatorConfig config, OperatorEventRecorder events, OperatorMetrics metrics) {
         this.config = config;
         this.events = events;
         this.metrics = metrics;
@@ -125,13 +124,6 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
             }
         }
         return out;
-    }
-
-    @Override
-    public ErrorStatusUpdateControl<VirtualMachine> updateErrorStatus(VirtualMachine vm,
-                                                                      Context<VirtualMachine> context, Exception e) {
-        metrics.reconciliationErrors.incrementAndGet();
-        return ErrorStatusUpdateControl.defaultErrorProcessing();
     }
 
     @Override
@@ -180,7 +172,6 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
 
     @Override
     public UpdateControl<VirtualMachine> reconcile(VirtualMachine vm, Context<VirtualMachine> context) {
-        metrics.reconciliations.incrementAndGet();
         Instant now = config.clock().instant();
         ResourceID id = ResourceID.fromResource(vm);
         List<Note> notes = new ArrayList<>();
@@ -292,6 +283,8 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         spec.genidGeneration = genidStamp != null && genidStamp.generation() > 0 ? genidStamp.generation() : null;
         spec.restartGeneration = plan.restartGeneration();
         spec.shutdownTimeoutSeconds = config.shutdownTimeoutSeconds();
+        spec.disks = io.virtfleet.reconcilers.render.CreatedDisks.forDomain(vm.getSpec());
+        spec.cloudInit = vm.getSpec().cloudInit;
         Map<String, String> annotations = new HashMap<>();
         putIfNotNull(annotations, LifecycleAnnotations.LAST_HANDLED_REQUEST, plan.handledRequest());
         putIfNotNull(annotations, LifecycleAnnotations.STOP_REASON, plan.stopReason());
@@ -389,8 +382,8 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
             List<String> changes = GenidPolicy.newChanges(previous != null ? previous.genidHistory : null,
                     next.genidHistory);
             changes.forEach(metrics::genidChanged);
-            // Every genid change gets an Event (issue 9); a snapshot restore has its own, richer one from
-            // RestoreProtection (which snapshot, old -> new).
+            // Every genid change gets an Event (the guest was told it is a copy: users should see why); a snapshot
+            // restore has its own, richer one from RestoreReconciler (which snapshot, old -> new).
             for (String reason : changes) {
                 if (!GenidPolicy.REASON_SNAPSHOT_RESTORED.equals(reason)) {
                     all.add(Note.normal("GenidChanged", "generation ID is now " + next.genid + " (" + reason + ")"));
@@ -458,6 +451,9 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         c.genidGeneration = s.genidGeneration;
         c.restartGeneration = s.restartGeneration;
         c.shutdownTimeoutSeconds = s.shutdownTimeoutSeconds;
+        // The agent removes the disks it created and the seed when the Domain goes: it needs them to the end.
+        c.disks = s.disks;
+        c.cloudInit = s.cloudInit;
         return c;
     }
 

@@ -82,11 +82,12 @@ class MetricsEndToEndTest extends OperatorTestSupport {
 
             PrometheusText op = scrape(opMetrics);
             assertThat(op.value("virtfleet_operator_leader")).hasValue(1);
-            assertThat(op.value("virtfleet_operator_reconciliations_total").orElse(0)).isPositive();
-            assertThat(op.type("virtfleet_operator_reconciliations_total")).hasValue("counter");
+            // VirtualMachine reconciliations are JOSDK's to count (one series per retry label)
+            assertThat(op.sum("operator_sdk_reconciliations_started_total", "kind", "VirtualMachine")).isPositive();
+            assertThat(op.type("operator_sdk_reconciliations_started_total")).hasValue("counter");
             assertThat(op.value("virtfleet_operator_domain_applies_total").orElse(0)).isPositive();
             assertThat(op.value("virtfleet_operator_status_patches_total").orElse(0)).isPositive();
-            assertThat(op.value("virtfleet_operator_reconciliation_errors_total")).hasValue(0);
+            assertThat(op.sum("operator_sdk_reconciliations_failed_total", "kind", "VirtualMachine")).isZero();
             assertThat(op.value("virtfleet_operator_domain_apply_errors_total")).hasValue(0);
             assertThat(op.value("virtfleet_operator_events_total")).isPresent();
             assertThat(op.value("virtfleet_operator_scheduling_decisions_total", "result", "scheduled")

@@ -294,7 +294,8 @@ class VirtualMachineReconcilerTest extends OperatorTestSupport {
         eventually().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(10))
                 .until(() -> domain(ns, "multicast") == null);
 
-        // A MAC that is not even syntactically one is the CRD schema's to refuse (issue 12): nothing is stored.
+        // A MAC that is not even syntactically one is the CRD schema's to refuse (the apiserver validates before
+        // storing): nothing is stored.
         TestVm syntax = new TestVm(ns, "badsyntax").on(agent.host).mac("52:54:00:zz:00:01");
         assertThatThrownBy(() -> apply(syntax)).isInstanceOfSatisfying(KubernetesClientException.class,
                 e -> {

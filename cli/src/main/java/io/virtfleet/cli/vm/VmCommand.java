@@ -12,9 +12,11 @@ import picocli.CommandLine.Spec;
         subcommands = {ListCommand.class, RequestCommand.Start.class, RequestCommand.Stop.class,
                 RequestCommand.Restart.class, RequestCommand.Pause.class, RequestCommand.Unpause.class,
                 ObjectRequests.Snapshot.class, ObjectRequests.Restore.class, ObjectRequests.Clone.class,
-                ObjectRequests.Backup.class, ObjectRequests.Migrate.class, ConsoleCommand.class},
+                ObjectRequests.Backup.class, ObjectRequests.Migrate.class, ConsoleCommand.class, VncCommand.class,
+                PortForwardCommand.class},
         footerHeading = "%nExamples:%n",
         footer = {"  virtfleet vm list", "  virtfleet vm restart web-1 --wait", "  virtfleet vm pause web-1 -n prod",
+                "  virtfleet vm console web-1", "  virtfleet vm vnc web-1", "  virtfleet vm port-forward web-1 2222:22",
                 "  kubectl virtfleet vm start web-1 --context staging"})
 public final class VmCommand implements Runnable {
     /** What migrate and host drain say while the cluster does not serve VirtualMachineMigration. */

@@ -3,6 +3,8 @@ package io.virtfleet.api.v1alpha1;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 
+import java.util.List;
+
 /**
  * What the agent on {@link #host} must make true in libvirt.
  *
@@ -51,4 +53,14 @@ public class DomainSpec {
             + "the source host's agent drives it instead of its usual pass, and the target host's agent does not "
             + "fence the arriving domain.")
     public DomainMigration migration;
+
+    @JsonPropertyDescription("The VM's spec.disks (same order and indices), carried only when the host must create a "
+            + "disk file first: a disk with volume.image becomes a qcow2 overlay on the host's cached base, one with "
+            + "volume.size a blank disk; a file that exists is never touched. Absent: nothing to create.")
+    public List<VirtualMachineSpec.Disk> disks;
+
+    @JsonPropertyDescription("The VM's spec.cloudInit: the agent writes the cidata seed the domain XML attaches "
+            + "(instance-id = spec.uuid, local-hostname = the Domain's name). Secret references are names only: the "
+            + "host's agent reads the Secret, its content is never copied into this object.")
+    public VirtualMachineSpec.CloudInit cloudInit;
 }

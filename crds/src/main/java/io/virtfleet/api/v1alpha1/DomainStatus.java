@@ -10,8 +10,40 @@ import java.util.List;
 /** What the agent observed in libvirt. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class DomainStatus {
-    @JsonPropertyDescription("libvirt state: Running, Paused, Shutoff, Crashed, Blocked, ShuttingDown, PMSuspended, "
-            + "NotDefined, Unknown.")
+    /**
+     * Synced=False reason for a disk or cloud-init seed the host could not create (an image that failed its checksum,
+     * its size limit or its download; a Secret it could not read). The VM shows it as its Failure condition.
+     */
+    public static final String REASON_PROVISIONING_FAILED = "ProvisioningFailed";
+    /** Synced=False reason while an image is downloading into the host's cache (not a failure). */
+    public static final String REASON_PROVISIONING = "Provisioning";
+
+    /** {@link #state}'s values: libvirt's states ({@link DomainState}), and two of virtfleet's. */
+    public static final String STATE_RUNNING = "Running";
+    public static final String STATE_BLOCKED = "Blocked";
+    public static final String STATE_PAUSED = "Paused";
+    public static final String STATE_SHUTTING_DOWN = "ShuttingDown";
+    public static final String STATE_SHUTOFF = "Shutoff";
+    public static final String STATE_CRASHED = "Crashed";
+    public static final String STATE_PM_SUSPENDED = "PMSuspended";
+    /** libvirt has no domain with the Domain's UUID. */
+    public static final String STATE_NOT_DEFINED = "NotDefined";
+    /** libvirt's VIR_DOMAIN_NOSTATE; also what the operator reads when there is no status yet. */
+    public static final String STATE_UNKNOWN = "Unknown";
+
+    /** {@link #reason}'s values the operator looks at (all of them: {@link DomainState#reasonName}). */
+    public static final String REASON_SHUTDOWN = "Shutdown";
+    public static final String REASON_DESTROYED = "Destroyed";
+    public static final String REASON_CRASHED = "Crashed";
+    public static final String REASON_FAILED = "Failed";
+    public static final String REASON_SAVED = "Saved";
+    public static final String REASON_MIGRATED = "Migrated";
+    public static final String REASON_FROM_SNAPSHOT = "FromSnapshot";
+    public static final String REASON_PANICKED = "Panicked";
+
+    @JsonPropertyDescription("libvirt state: " + STATE_RUNNING + ", " + STATE_PAUSED + ", " + STATE_SHUTOFF + ", "
+            + STATE_CRASHED + ", " + STATE_BLOCKED + ", " + STATE_SHUTTING_DOWN + ", " + STATE_PM_SUSPENDED + ", "
+            + STATE_NOT_DEFINED + ", " + STATE_UNKNOWN + ".")
     public String state;
 
     @JsonPropertyDescription("libvirt's reason for the state, e.g. Shutdown (guest powered off), Crashed, Destroyed.")
@@ -33,6 +65,13 @@ public class DomainStatus {
     public Long pid;
 
     public List<DeviceStatus> devices = new ArrayList<>();
+
+    @JsonPropertyDescription("Images this host is downloading for the domain's disks (absent when none).")
+    public List<ImageDownload> imageDownloads;
+
+    @JsonPropertyDescription("Disk files this host created for the domain (from an image or blank): removed when the "
+            + "Domain is deleted. A file the host did not create is never removed.")
+    public List<String> createdDisks;
 
     @JsonPropertyDescription("The restartGeneration last carried out.")
     public Long observedRestartGeneration;

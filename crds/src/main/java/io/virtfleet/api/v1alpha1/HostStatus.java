@@ -44,6 +44,37 @@ public class HostStatus {
     @JsonPropertyDescription("Progress of the drain asked by spec.drain (written by the operator; absent otherwise).")
     public HostDrainStatus drain;
 
+    @JsonPropertyDescription("The agent's endpoint for serial consoles, VNC displays and port-forwards of this host's "
+            + "VMs, written by this host's agent only (status subresource; admission allows an agent only its own "
+            + "Host). Absent while the agent serves none.")
+    public AccessEndpoint accessEndpoint;
+
+    /**
+     * Where {@code virtfleet vm console|vnc|port-forward} connect, and the certificate they pin. In the status, not in
+     * annotations: whoever may patch a Host (labels, cordon) must not be able to point clients, and their bearer
+     * tokens, at an endpoint of their choosing; the status subresource is a separate RBAC resource that only the
+     * agents are granted.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class AccessEndpoint {
+        @JsonPropertyDescription("https://HOST:PORT the CLI connects to (TLS 1.3).")
+        public String url;
+        @JsonPropertyDescription("PEM of the endpoint's self-signed certificate, made at agent start; clients trust "
+                + "exactly this certificate.")
+        public String certificate;
+        @JsonPropertyDescription("Subresources of virtualmachines served: console, vnc, portforward.")
+        public List<String> subresources = new ArrayList<>();
+
+        public AccessEndpoint() {
+        }
+
+        public AccessEndpoint(String url, String certificate, List<String> subresources) {
+            this.url = url;
+            this.certificate = certificate;
+            this.subresources = new ArrayList<>(subresources);
+        }
+    }
+
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class HypervisorDriver {
         @JsonPropertyDescription("kvm, qemu, xen or openvz.")

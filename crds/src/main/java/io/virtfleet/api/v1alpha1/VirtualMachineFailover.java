@@ -13,7 +13,8 @@ import io.fabric8.kubernetes.model.annotation.Version;
 
 /**
  * A request to move a VM whose host lost its heartbeat to another host (DR). The VM gets a new generation ID before
- * the guest runs there (seed 001); the old host's agent destroys its stale copy when it comes back (fencing).
+ * the guest runs there (libvirt's {@code <genid>}: a new value tells the guest it runs as a copy); the old host's
+ * agent destroys its stale copy when it comes back (fencing).
  */
 @Group(ApiGroup.GROUP)
 @Version(ApiGroup.VERSION)

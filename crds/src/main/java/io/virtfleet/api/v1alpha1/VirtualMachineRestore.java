@@ -13,7 +13,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
 
 /**
  * A request to revert a VM to one of its snapshots, or to recreate a deleted VM from a VirtualMachineBackup. The VM
- * gets a new generation ID before the guest runs again (seed 001).
+ * gets a new generation ID before the guest runs again (libvirt's {@code <genid>}: the guest sees it was rolled back).
  */
 @Group(ApiGroup.GROUP)
 @Version(ApiGroup.VERSION)

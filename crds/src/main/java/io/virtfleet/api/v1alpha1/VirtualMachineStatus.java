@@ -46,6 +46,10 @@ public class VirtualMachineStatus {
     @JsonPropertyDescription("Devices as they are in the live domain, with names libvirt allocated.")
     public List<DeviceStatus> devices = new ArrayList<>();
 
+    @JsonPropertyDescription("Images the VM's host is downloading for its disks, with the bytes so far (absent when "
+            + "none).")
+    public List<ImageDownload> imageDownloads;
+
     @JsonPropertyDescription("Ready, Scheduled, Synced, RestartRequired, Failure.")
     public List<Condition> conditions = new ArrayList<>();
 

@@ -8,6 +8,7 @@ import io.virtfleet.api.v1alpha1.RunStrategy;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.controlplane.KubectlResult;
 import io.virtfleet.e2e.support.Fleet;
+import io.virtfleet.e2e.support.StartFleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
 import io.virtfleet.reconcilers.manifest.KindRules;
 import io.virtfleet.reconcilers.manifest.ManifestDocument;
@@ -42,7 +43,7 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Issue 12's catalogue of malformed and hostile input ({@code src/test/resources/bad-input/NN-name.yaml}), each
+ * The catalogue of malformed and hostile input ({@code src/test/resources/bad-input/NN-name.yaml}), each
  * applied to the real apiserver as {@code kubectl apply --server-side --validate=strict} would, with the operator and
  * a node agent running. Each file's header names the earliest layer that must refuse it and the error (a regex, found
  * in the message):
@@ -62,20 +63,46 @@ class BadInputCatalogTest {
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{(BIG|DISKS|NICS):(\\d+)}");
     private static final Duration APISERVER_BUDGET = Duration.ofSeconds(20);
 
+    @StartFleet
     static Fleet fleet;
     static String host;
     static Path symlink;
     static LibvirtGuest bystander;
     static long bystanderPid;
+    /** A qcow2 under the allowed root whose header names /etc/shadow as its backing file (made without opening it). */
+    static Path shadowQcow2;
+    /** Loopback HTTP server of hostile image answers: a redirect to file:///etc/shadow, a 64 GiB announcement. */
+    static com.sun.net.httpserver.HttpServer http;
 
     @BeforeAll
     static void start() throws IOException {
-        fleet = Fleet.start("a");
         host = fleet.host("a");
         // A link under the allowed root that points out of it: only the agent, which resolves it, can tell.
         symlink = Fleet.IMAGES.resolve(fleet.namespace() + "-etc-link");
         Files.deleteIfExists(symlink);
         Files.createSymbolicLink(symlink, Path.of("/etc"));
+        shadowQcow2 = Fleet.IMAGES.resolve(fleet.namespace() + "-backing-shadow.qcow2");
+        Files.deleteIfExists(shadowQcow2);
+        Process p = new ProcessBuilder("qemu-img", "create", "-q", "-f", "qcow2", "-u", "-b", "/etc/shadow", "-F",
+                "raw", shadowQcow2.toString(), "1M").redirectErrorStream(true).start();
+        try {
+            assertThat(p.waitFor()).as(new String(p.getInputStream().readAllBytes())).isZero();
+        } catch (InterruptedException e) {
+            throw new IOException(e);
+        }
+        http = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress(
+                java.net.InetAddress.getLoopbackAddress(), 0), 0);
+        http.createContext("/redirect-to-etc", ex -> {
+            ex.getResponseHeaders().add("Location", "file:///etc/shadow");
+            ex.sendResponseHeaders(302, -1);
+            ex.close();
+        });
+        http.createContext("/huge", ex -> {
+            // Announces 64 GiB and sends nothing: the host must refuse it from the header alone.
+            ex.sendResponseHeaders(200, 64L << 30);
+            ex.close();
+        });
+        http.start();
         // Pinned: the shared control plane may still list hosts of earlier test classes whose leases have not expired.
         VirtualMachine b = fleet.testGuest("bystander");
         b.getSpec().nodeName = host;
@@ -99,8 +126,11 @@ class BadInputCatalogTest {
         if (symlink != null) {
             Files.deleteIfExists(symlink);
         }
-        if (fleet != null) {
-            fleet.close();
+        if (shadowQcow2 != null) {
+            Files.deleteIfExists(shadowQcow2);
+        }
+        if (http != null) {
+            http.stop(0);
         }
     }
 
@@ -144,6 +174,8 @@ class BadInputCatalogTest {
 
         private static String expand(String raw) {
             String text = raw.replace("${SYMLINK}", symlink.toString()).replace("${HOST}", host)
+                    .replace("${SHADOW_QCOW2}", shadowQcow2.toString())
+                    .replace("${HTTP}", "http://127.0.0.1:" + http.getAddress().getPort())
                     .replace("${PREFIX}", fleet.domainPrefix(host)).replace("${NS}", fleet.namespace())
                     .replace("${UUID}", UUID.randomUUID().toString());
             Matcher m = PLACEHOLDER.matcher(text);

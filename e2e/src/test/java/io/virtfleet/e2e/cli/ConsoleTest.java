@@ -12,7 +12,9 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.virtfleet.agent.AgentConfig;
 import io.virtfleet.agent.console.ConsoleServer;
 import io.virtfleet.api.v1alpha1.Host;
+import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.e2e.support.Fleet;
+import io.virtfleet.e2e.support.StartFleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -47,16 +49,17 @@ import static org.assertj.core.api.Assertions.assertThat;
  * byte arriving.
  */
 class ConsoleTest {
+    @StartFleet
     static Fleet fleet;
     static ConsoleServer console;
     static Path dir;
     static Path consoleUser;
     static Path viewer;
+    static Path vncUser;
     static String otherNamespaceToken;
 
     @BeforeAll
     static void start() throws Exception {
-        fleet = Fleet.start("a");
         console = new ConsoleServer(fleet.client(), fleet.host("a"), AgentConfig.DEFAULT_URI,
                 new InetSocketAddress("127.0.0.1", 0), null).start();
         dir = Files.createTempDirectory("virtfleet-console-e2e");
@@ -67,6 +70,8 @@ class ConsoleTest {
                 .withResources("hosts").withVerbs("get", "list").build()).build()).create();
         consoleUser = kubeconfig(client, ns, "console-user", List.of("virtualmachines", "virtualmachines/console"));
         viewer = kubeconfig(client, ns, "viewer", List.of("virtualmachines"));
+        vncUser = kubeconfig(client, ns, "vnc-user", List.of("virtualmachines", "virtualmachines/vnc",
+                "virtualmachines/portforward"));
         String other = ns + "-other";
         client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(other).endMetadata().build())
                 .serverSideApply();
@@ -82,7 +87,6 @@ class ConsoleTest {
         if (fleet != null) {
             fleet.client().rbac().clusterRoles().withName("e2e-" + fleet.namespace() + "-hosts").delete();
             fleet.client().rbac().clusterRoleBindings().withLabel("e2e-console", fleet.namespace()).delete();
-            fleet.close();
         }
         if (dir != null) {
             try (var files = Files.walk(dir)) {
@@ -317,15 +321,166 @@ class ConsoleTest {
         }
     }
 
+    /** The first stdout line of {@code p} that matches, within 60 s (the CLI prints its local address). */
+    static String awaitLine(Process p, ByteArrayOutputStream out, String regex) throws Exception {
+        java.util.regex.Pattern re = java.util.regex.Pattern.compile(regex);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline && p.isAlive()) {
+            for (String line : text(out).lines().toList()) {
+                java.util.regex.Matcher m = re.matcher(line);
+                if (m.find()) {
+                    return m.group(1);
+                }
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("no line matching " + regex + " in: " + text(out) + "; stderr: " + stderr(p));
+    }
+
+    static VirtualMachine vncGuest(String name) {
+        VirtualMachine vm = fleet.testGuest(name);
+        vm.getSpec().graphics = "vnc";
+        return vm;
+    }
+
+    @Test
+    void theRfbHandshakeArrivesThroughVmVncAndTheDisplayListensOnNoPort() throws Exception {
+        fleet.apply(vncGuest("con-vnc"));
+        LibvirtGuest guest = fleet.guest(fleet.awaitReady("con-vnc"));
+        assertThat(guest.liveXml()).as("VNC on a UNIX socket, never a TCP port").contains("type='socket'")
+                .doesNotContain("<graphics type='vnc' port=");
+
+        Process p = cli(vncUser, "vm", "vnc", "con-vnc", "--once");
+        ByteArrayOutputStream out = drain(p.getInputStream());
+        String address = awaitLine(p, out, "at (127\\.0\\.0\\.1:[0-9]+) ");
+        try (java.net.Socket viewer = new java.net.Socket()) {
+            viewer.connect(new InetSocketAddress("127.0.0.1", Integer.parseInt(address.split(":")[1])), 10_000);
+            viewer.setSoTimeout(30_000);
+            InputStream in = viewer.getInputStream();
+            assertThat(new String(in.readNBytes(12), StandardCharsets.US_ASCII)).isEqualTo("RFB 003.008\n");
+            // RFC 6143 7.1.2: the client picks a version, the server lists its security types. The agent opened the
+            // connection with VIR_DOMAIN_OPEN_GRAPHICS_SKIPAUTH, and Kubernetes already authorized the user: None (1).
+            viewer.getOutputStream().write("RFB 003.008\n".getBytes(StandardCharsets.US_ASCII));
+            viewer.getOutputStream().flush();
+            int count = in.read();
+            assertThat(count).as("security types offered").isPositive();
+            assertThat(in.readNBytes(count)).contains((byte) 1);
+        }
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("--once ends with the viewer").isTrue();
+        assertThat(p.exitValue()).isZero();
+
+        long qemu = guest.qemuPid();
+        assertThat(listeners().stream().filter(l -> l.contains("pid=" + qemu + ",")).toList())
+                .as("QEMU of a VNC VM listens on no TCP port").isEmpty();
+        fleet.delete("con-vnc");
+    }
+
+    @Test
+    void withoutTheVncVerbTheUserGets403AndNoDisplay() throws Exception {
+        fleet.apply(vncGuest("con-vnc-denied"));
+        fleet.awaitReady("con-vnc-denied");
+        Process p = cli(viewer, "vm", "vnc", "con-vnc-denied");
+        ByteArrayOutputStream out = drain(p.getInputStream());
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isEqualTo(1);
+        assertThat(stderr(p).lines().filter(l -> !l.isBlank()).toList()).singleElement().asString()
+                .startsWith("virtfleet vm vnc: error: VNC display of VirtualMachine " + fleet.namespace()
+                        + "/con-vnc-denied refused by host " + fleet.host("a") + ": 403 Forbidden: User \"system:"
+                        + "serviceaccount:" + fleet.namespace() + ":viewer\" cannot get virtualmachines/vnc");
+        assertThat(text(out)).as("no address printed, no display").isEmpty();
+        // The console verb does not open the display either, and a VM without VNC has none to open.
+        assertThat(raw(fleet.namespace(), "con-vnc-denied", token(fleet.client(), fleet.namespace(), "console-user"),
+                "vnc")).startsWith("HTTP/1.1 403 Forbidden").contains("cannot get virtualmachines/vnc")
+                .doesNotContain("RFB");
+        fleet.delete("con-vnc-denied");
+    }
+
+    /**
+     * A web server inside the test guest (busybox httpd on the guest's loopback) reached through
+     * {@code virtfleet vm port-forward}: local loopback port → CLI → TLS → agent → virtio-serial channel → the guest's
+     * relay → 127.0.0.1:8080 in the guest. No packet goes to any network address outside this machine's loopback.
+     */
+    @Test
+    void portForwardReachesAServiceOnTheGuestsLoopback() throws Exception {
+        fleet.apply(fleet.testGuest("con-pf"));
+        LibvirtGuest guest = fleet.guest(fleet.awaitReady("con-pf"));
+        String marker = "VF-PF-" + UUID.randomUUID();
+        assertThat(guest.exec("mkdir -p /tmp/www && echo " + marker + " > /tmp/www/index.html && "
+                + "httpd -p 127.0.0.1:8080 -h /tmp/www").exitCode()).isZero();
+
+        Process p = cli(vncUser, "vm", "port-forward", "con-pf", ":8080");
+        ByteArrayOutputStream out = drain(p.getInputStream());
+        int local = Integer.parseInt(awaitLine(p, out, "Forwarding from 127\\.0\\.0\\.1:([0-9]+) -> 8080 in "
+                + "VirtualMachine " + fleet.namespace() + "/con-pf"));
+        try {
+            for (int i = 0; i < 2; i++) { // one session after the other over the VM's one channel
+                assertThat(httpGet(local)).as("connection " + (i + 1) + "; stderr: " + stderr(p))
+                        .startsWith("HTTP/1.").contains(marker);
+            }
+            List<String> cliListeners = listeners().stream().filter(l -> l.contains("pid=" + p.pid() + ","))
+                    .toList();
+            assertThat(cliListeners).as("the CLI listens on loopback only").isNotEmpty()
+                    .allMatch(l -> loopback(l.split("\\s+")[3]));
+        } finally {
+            p.destroy();
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+        // Nothing listens on the guest's port 9: the relay's reason reaches the client as the agent's answer.
+        assertThat(raw(fleet.namespace(), "con-pf", token(fleet.client(), fleet.namespace(), "vnc-user"),
+                "portforward/9")).startsWith("HTTP/1.1 502 Bad Gateway").contains("connection refused");
+        fleet.delete("con-pf");
+    }
+
+    @Test
+    void withoutThePortForwardVerbTheUserIsRefused() throws Exception {
+        fleet.apply(fleet.testGuest("con-pf-denied"));
+        fleet.awaitReady("con-pf-denied");
+        Process p = cli(consoleUser, "vm", "port-forward", "con-pf-denied", "2222:22");
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isEqualTo(1);
+        assertThat(stderr(p).lines().filter(l -> !l.isBlank()).toList()).singleElement().asString()
+                .contains("forbidden").contains("virtualmachines/portforward");
+        // The agent checks on its own, whatever a client does.
+        assertThat(raw(fleet.namespace(), "con-pf-denied", token(fleet.client(), fleet.namespace(), "console-user"),
+                "portforward/22")).startsWith("HTTP/1.1 403 Forbidden")
+                .contains("cannot get virtualmachines/portforward");
+        assertThat(raw(fleet.namespace(), "con-pf-denied", otherNamespaceToken, "portforward/22"))
+                .startsWith("HTTP/1.1 403 Forbidden");
+        fleet.delete("con-pf-denied");
+    }
+
+    static String httpGet(int port) throws IOException {
+        try (java.net.Socket s = new java.net.Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), 10_000);
+            s.setSoTimeout(30_000);
+            s.getOutputStream().write("GET / HTTP/1.0\r\nHost: guest\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream().flush();
+            return new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    /** {@code ss -ltnpH}: every listening TCP socket of this machine, with its process. */
+    static List<String> listeners() throws Exception {
+        Process ss = new ProcessBuilder("ss", "-ltnpH").redirectErrorStream(true).start();
+        String out = new String(ss.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        ss.waitFor(10, TimeUnit.SECONDS);
+        return out.lines().toList();
+    }
+
     static boolean loopback(String local) {
         return local.startsWith("127.0.0.1:") || local.startsWith("[::1]:") || local.startsWith("[::ffff:127.0.0.1]:");
     }
 
-    /** One request to the endpoint published on the Host; the answer's head and first bytes. */
+    /** One console request to the endpoint published on the Host; the answer's head and first bytes. */
     static String raw(String ns, String vm, String token) throws Exception {
+        return raw(ns, vm, token, "console");
+    }
+
+    /** One request for {@code sub} (console, vnc, portforward/PORT); the answer's head and first bytes. */
+    static String raw(String ns, String vm, String token, String sub) throws Exception {
         Host host = fleet.client().resources(Host.class).withName(fleet.host("a")).get();
-        URI uri = URI.create(host.getMetadata().getAnnotations().get(ConsoleServer.ENDPOINT_ANNOTATION));
-        String pem = host.getMetadata().getAnnotations().get(ConsoleServer.CERTIFICATE_ANNOTATION);
+        URI uri = URI.create(host.getStatus().accessEndpoint.url);
+        String pem = host.getStatus().accessEndpoint.certificate;
         KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
         ks.load(null, null);
         ks.setCertificateEntry("agent", CertificateFactory.getInstance("X.509")
@@ -338,7 +493,7 @@ class ConsoleTest {
             s.setSoTimeout(3000);
             OutputStream o = s.getOutputStream();
             o.write(("GET /apis/virtfleet.io/v1alpha1/namespaces/" + ns + "/virtualmachines/" + vm
-                    + "/console HTTP/1.1\r\n" + (token != null ? "Authorization: Bearer " + token + "\r\n" : "")
+                    + "/" + sub + " HTTP/1.1\r\n" + (token != null ? "Authorization: Bearer " + token + "\r\n" : "")
                     + "Connection: Upgrade\r\nUpgrade: virtfleet-console\r\n\r\n").getBytes(StandardCharsets.UTF_8));
             o.flush();
             ByteArrayOutputStream got = new ByteArrayOutputStream();

@@ -9,6 +9,7 @@ import io.virtfleet.api.v1alpha1.RunStrategy;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.controlplane.RepoRoot;
 import io.virtfleet.e2e.support.Fleet;
+import io.virtfleet.e2e.support.StartFleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -33,6 +34,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * (QEMU pid, domain state, the genid QEMU gives the guest) and what the person reads (exit code, one line).
  */
 class VmCommandsTest {
+    @StartFleet
     static Fleet fleet;
     static Path dir;
     /** Admin credentials, the fleet's namespace as the context's namespace: commands run without -n. */
@@ -42,7 +44,6 @@ class VmCommandsTest {
 
     @BeforeAll
     static void start() throws IOException {
-        fleet = Fleet.start("a");
         dir = Files.createTempDirectory("virtfleet-cli-e2e");
         String server = fleet.controlPlane().serverUrl();
         String ca = fleet.controlPlane().config().getCaCertData();
@@ -70,9 +71,6 @@ class VmCommandsTest {
 
     @AfterAll
     static void stop() throws IOException {
-        if (fleet != null) {
-            fleet.close();
-        }
         if (dir != null) {
             try (var files = Files.walk(dir)) {
                 for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {

@@ -5,7 +5,7 @@ import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.virtfleet.controlplane.ControlPlaneBinaries;
-import io.virtfleet.controlplane.EmbeddedControlPlane;
+import io.virtfleet.controlplane.Kubectl;
 import io.virtfleet.controlplane.KubectlResult;
 import io.virtfleet.controlplane.RepoRoot;
 
@@ -38,7 +38,7 @@ final class DeployFiles {
 
     /** {@code kubectl kustomize deploy/base} with the control plane's kubectl (its built-in kustomize), parsed. */
     static List<HasMetadata> render() {
-        KubectlResult r = EmbeddedControlPlane.kubectl(ControlPlaneBinaries.locate(), Path.of("/dev/null"), null,
+        KubectlResult r = Kubectl.run(ControlPlaneBinaries.locate(), Path.of("/dev/null"), null,
                 Duration.ofSeconds(60), "kustomize", base().toString());
         if (!r.ok()) {
             throw new AssertionError("kubectl kustomize failed: " + r);

@@ -7,6 +7,7 @@ import io.virtfleet.api.v1alpha1.VirtualMachineBackupSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestoreSpec;
 import io.virtfleet.e2e.support.Fleet;
+import io.virtfleet.e2e.support.StartFleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
@@ -23,25 +24,22 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Issue 9, backup: a running VM is backed up (point-in-time disk copy, domain XML, spec), deleted with its disk, and
+ * Backup: a running VM is backed up (point-in-time disk copy, domain XML, spec), deleted with its disk, and
  * recreated from the backup: it runs with the data written before the backup and a new genid (as the guest sees it),
  * recorded as BackupRestored. A restore onto an existing VM or over an existing disk fails, naming the field.
  */
 class BackupRestoreTest {
+    @StartFleet
     static Fleet fleet;
     static Path destination;
 
     @BeforeAll
     static void start() {
-        fleet = Fleet.start("a");
         destination = Fleet.IMAGES.resolve(fleet.namespace() + "-backups");
     }
 
     @AfterAll
     static void stop() throws IOException {
-        if (fleet != null) {
-            fleet.close();
-        }
         if (destination != null && Files.exists(destination)) {
             try (Stream<Path> s = Files.walk(destination)) {
                 for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {

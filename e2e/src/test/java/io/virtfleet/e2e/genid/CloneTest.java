@@ -7,9 +7,9 @@ import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineClone;
 import io.virtfleet.api.v1alpha1.VirtualMachineCloneSpec;
 import io.virtfleet.e2e.support.Fleet;
+import io.virtfleet.e2e.support.StartFleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -25,11 +25,12 @@ import java.util.regex.Pattern;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Issue 9, clone: a running VM cloned with a point-in-time copy of its data disk gives two VMs running side by side
+ * Clone: a running VM cloned with a point-in-time copy of its data disk gives two VMs running side by side
  * with different UUIDs, MACs and genids (as the guests see them), and independent disks; a clone onto an existing
  * name fails naming spec.target and changes nothing; a stopped VM is cloned with qemu-img.
  */
 class CloneTest {
+    @StartFleet
     static Fleet fleet;
     static final List<Path> copies = new ArrayList<>();
     /** A host bridge of this test's own, for a NIC whose MAC the clone must not copy. */
@@ -37,24 +38,17 @@ class CloneTest {
 
     @BeforeAll
     static void start() {
-        fleet = Fleet.start("a");
+        // The clones' disks and NICs use these: they go once the fleet deleted its VMs.
+        fleet.afterClose(() -> {
+            for (Path p : copies) {
+                Files.deleteIfExists(p);
+            }
+        });
         bridge = "vfcl" + fleet.namespace().substring(4);
         LibvirtGuest.Result add = run("ip", "link", "add", "name", bridge, "type", "bridge");
         assertThat(add.ok()).as(add.output()).isTrue();
+        fleet.afterClose(() -> run("ip", "link", "del", bridge));
         run("ip", "link", "set", bridge, "up");
-    }
-
-    @AfterAll
-    static void stop() throws IOException {
-        if (fleet != null) {
-            fleet.close();
-        }
-        for (Path p : copies) {
-            Files.deleteIfExists(p);
-        }
-        if (bridge != null) {
-            run("ip", "link", "del", bridge);
-        }
     }
 
     @Test

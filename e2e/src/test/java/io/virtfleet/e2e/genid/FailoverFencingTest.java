@@ -10,9 +10,9 @@ import io.virtfleet.api.v1alpha1.VirtualMachineFailover;
 import io.virtfleet.api.v1alpha1.VirtualMachineFailoverSpec;
 import io.virtfleet.e2e.support.AgentProcess;
 import io.virtfleet.e2e.support.Fleet;
+import io.virtfleet.e2e.support.StartFleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.slf4j.Logger;
@@ -34,7 +34,7 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Issue 9 point 5 end to end: DR failover of a VM whose host lost its heartbeat, in the dangerous case — a network
+ * End to end: DR failover of a VM whose host lost its heartbeat, in the dangerous case — a network
  * partition: host A's agent is gone (its Lease expires) but A's QEMU keeps running the guest.
  *
  * <p><b>Two libvirts on one machine.</b> Host A's agent uses the machine's libvirtd (qemu:///system). Host B's agent
@@ -58,13 +58,15 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class FailoverFencingTest {
     private static final Logger LOG = LoggerFactory.getLogger(FailoverFencingTest.class);
+    @StartFleet
     static Fleet fleet;
     static Path embedRoot;
     static AgentProcess agentB;
 
     @BeforeAll
     static void start() throws IOException {
-        fleet = Fleet.start("a");
+        // After the fleet deleted its VMs through virtfleet, which needs B's agent still running.
+        fleet.afterClose(FailoverFencingTest::stopHostB);
         String b = fleet.host("b");
         // Short: QEMU's UNIX socket paths under the root must fit in 108 bytes.
         embedRoot = Path.of("/run/vfe-" + b.substring(4));
@@ -83,11 +85,7 @@ class FailoverFencingTest {
                 });
     }
 
-    @AfterAll
-    static void stop() throws IOException {
-        if (fleet != null) {
-            fleet.close(); // deletes the VMs through virtfleet while B's agent still runs
-        }
+    static void stopHostB() throws IOException {
         if (agentB != null) {
             agentB.close();
             String b = fleet.host("b");

@@ -7,10 +7,9 @@ import io.virtfleet.api.v1alpha1.VirtualMachineRestoreSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshotSpec;
 import io.virtfleet.e2e.support.Fleet;
+import io.virtfleet.e2e.support.StartFleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -21,24 +20,13 @@ import java.util.function.Predicate;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Issue 9 end to end: the genid the guest sees (QEMU's query-vm-generation-id) equals status.genid after every step;
+ * End to end: the genid the guest sees (QEMU's query-vm-generation-id) equals status.genid after every step;
  * it survives pause/resume, restart and an agent restart; a restore from a snapshot taken while running brings back
  * the memory and disk state (a file written afterwards is gone) with a new genid, recorded in genidHistory.
  */
 class GenidLifecycleTest {
+    @StartFleet
     static Fleet fleet;
-
-    @BeforeAll
-    static void start() {
-        fleet = Fleet.start("a");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (fleet != null) {
-            fleet.close();
-        }
-    }
 
     @Test
     void genidIsKeptByRestartPauseAndAgentRestartAndRenewedByASnapshotRestore() {

@@ -11,9 +11,9 @@ import io.virtfleet.api.v1alpha1.VirtualMachineRestoreSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshotSpec;
 import io.virtfleet.e2e.support.Fleet;
+import io.virtfleet.e2e.support.StartFleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -39,20 +39,13 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class RepeatedRestoreTest {
     private static final Pattern GENID = Pattern.compile("<genid>([0-9a-fA-F-]{36})</genid>");
+    @StartFleet
     static Fleet fleet;
     static String host;
 
     @BeforeAll
     static void start() {
-        fleet = Fleet.start("a");
         host = fleet.host("a");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (fleet != null) {
-            fleet.close();
-        }
     }
 
     @Test

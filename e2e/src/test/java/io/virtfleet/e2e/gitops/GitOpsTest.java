@@ -4,8 +4,7 @@ import io.fabric8.kubernetes.client.utils.Serialization;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.controlplane.KubectlResult;
 import io.virtfleet.e2e.support.Fleet;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.virtfleet.e2e.support.StartFleet;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -16,24 +15,13 @@ import java.time.Duration;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * What a GitOps tool and a kubectl user see (issue 11): a VM applied server-side by a GitOps field manager shows no diff
+ * What a GitOps tool and a kubectl user see: a VM applied server-side by a GitOps field manager shows no diff
  * after virtfleet ran it; the apiserver itself rejects bad manifests with the field path; kubectl explain, short names
  * and the category work.
  */
 class GitOpsTest {
+    @StartFleet
     static Fleet fleet;
-
-    @BeforeAll
-    static void start() {
-        fleet = Fleet.start("a");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (fleet != null) {
-            fleet.close();
-        }
-    }
 
     @Test
     void aVmAppliedByAGitOpsManagerShowsNoDiffAfterVirtfleetRunsIt() throws IOException {

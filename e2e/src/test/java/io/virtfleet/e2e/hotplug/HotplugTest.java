@@ -7,9 +7,8 @@ import io.virtfleet.api.v1alpha1.RunStrategy;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.e2e.support.Fleet;
+import io.virtfleet.e2e.support.StartFleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,25 +23,14 @@ import java.util.function.Predicate;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Issue 8's acceptance, end to end (real operator, real agent, real apiserver and libvirtd, the test guest): disks,
+ * Hot-plug end to end (real operator, real agent, real apiserver and libvirtd, the test guest): disks,
  * NICs and cdrom media change live on a running VM — same QEMU process, no RestartRequired — and a stopped VM gets
  * them at its next start. What is asserted is what libvirt and the guest show, plus status.devices.
  */
 class HotplugTest {
     private static final Logger LOG = LoggerFactory.getLogger(HotplugTest.class);
+    @StartFleet
     static Fleet fleet;
-
-    @BeforeAll
-    static void start() {
-        fleet = Fleet.start("a");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (fleet != null) {
-            fleet.close();
-        }
-    }
 
     static VirtualMachineSpec.Disk disk(String name, String path) {
         VirtualMachineSpec.Disk d = new VirtualMachineSpec.Disk();

@@ -6,9 +6,8 @@ import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.controlplane.KubectlResult;
 import io.virtfleet.e2e.support.Fleet;
+import io.virtfleet.e2e.support.StartFleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -16,23 +15,12 @@ import java.time.Duration;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Issue 7's acceptance, end to end: the real operator, a real node agent, the real apiserver and libvirtd, the test
+ * The VM lifecycle end to end: the real operator, a real node agent, the real apiserver and libvirtd, the test
  * guest. What is asserted is what libvirt and the guest show, not only what status says.
  */
 class VmLifecycleTest {
+    @StartFleet
     static Fleet fleet;
-
-    @BeforeAll
-    static void start() {
-        fleet = Fleet.start("a");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (fleet != null) {
-            fleet.close();
-        }
-    }
 
     @Test
     void applyRunsTheVmWithAnIdAndGenidAndKubectlWaitWorks() {

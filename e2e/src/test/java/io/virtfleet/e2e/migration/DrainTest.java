@@ -13,6 +13,7 @@ import io.virtfleet.api.v1alpha1.VirtualMachineMigration;
 import io.virtfleet.cli.Virtfleet;
 import io.virtfleet.e2e.support.Fleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
+import io.virtfleet.e2e.support.StartFleet;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -41,6 +42,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class DrainTest {
     private static final Logger LOG = LoggerFactory.getLogger(DrainTest.class);
+    @StartFleet(hosts = {"a", "b"}, ownLibvirtd = true)
     static Fleet fleet;
     static String a;
     static String b;
@@ -48,7 +50,6 @@ class DrainTest {
 
     @BeforeAll
     static void start() throws Exception {
-        fleet = Fleet.startWithLibvirtHosts("a", "b");
         a = fleet.host("a");
         b = fleet.host("b");
         kubeconfig = Files.createTempFile("drain-e2e-", ".kubeconfig");
@@ -71,9 +72,6 @@ class DrainTest {
 
     @AfterAll
     static void stop() throws Exception {
-        if (fleet != null) {
-            fleet.close();
-        }
         if (kubeconfig != null) {
             Files.deleteIfExists(kubeconfig);
         }

@@ -10,9 +10,9 @@ import io.virtfleet.api.v1alpha1.VirtualMachineMigrationSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigrationStatus;
 import io.virtfleet.e2e.support.Fleet;
 import io.virtfleet.e2e.support.GuestTicks;
+import io.virtfleet.e2e.support.StartFleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -47,6 +47,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class LiveMigrationTest {
     private static final Logger LOG = LoggerFactory.getLogger(LiveMigrationTest.class);
+    @StartFleet(hosts = {"a", "b"}, ownLibvirtd = true)
     static Fleet fleet;
     static String a;
     static String b;
@@ -56,7 +57,6 @@ class LiveMigrationTest {
 
     @BeforeAll
     static void start() {
-        fleet = Fleet.startWithLibvirtHosts("a", "b");
         a = fleet.host("a");
         b = fleet.host("b");
         VirtualMachine vm = fleet.testGuest("mig");
@@ -71,13 +71,6 @@ class LiveMigrationTest {
         bootId = onA.exec("cat /proc/sys/kernel/random/boot_id").output().trim();
         assertThat(bootId).matches("[0-9a-f-]{36}");
         assertThat(onA.exec("vf-genid").output().trim()).isEqualTo(genid);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (fleet != null) {
-            fleet.close();
-        }
     }
 
     @Test

@@ -16,7 +16,7 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Issue 12: the operator and an agent survive a restart of kube-apiserver and etcd. The control plane is the test's
+ * The operator and an agent survive a restart of kube-apiserver and etcd. The control plane is the test's
  * own, with a persistent data dir: closed (both processes stopped) and started again on the same dir (same ports,
  * certificates and etcd data) while the operator and the agent keep running; a VM change applied after the restart
  * must be acted on, which needs their watches re-established.

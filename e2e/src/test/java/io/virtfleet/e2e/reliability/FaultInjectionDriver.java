@@ -5,7 +5,11 @@ import io.virtfleet.api.v1alpha1.DeviceStatus;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.RunStrategy;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
+import io.virtfleet.api.v1alpha1.VirtualMachineBackup;
+import io.virtfleet.api.v1alpha1.VirtualMachineBackupSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineClone;
+import io.virtfleet.api.v1alpha1.VirtualMachineMigration;
+import io.virtfleet.api.v1alpha1.VirtualMachineMigrationSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineCloneSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestoreSpec;
@@ -14,6 +18,7 @@ import io.virtfleet.api.v1alpha1.VirtualMachineSnapshotSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.e2e.support.Fleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
+import io.virtfleet.e2e.support.LibvirtHost;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -33,7 +38,7 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * Issue 12's fault injection: random lifecycle operations on a few test-guest VMs while the operator, the node agent,
+ * Fault injection: random lifecycle operations on a few test-guest VMs while the operator, the node agent,
  * libvirtd or a QEMU process is killed with SIGKILL at a random point and brought back. After every step it measures
  * how long until everything converged to what the model (the last operation of each VM) asks for, and it checks the
  * invariants the whole time: no VM's domain lost (its UUID never changes), no VM running twice (two QEMU processes
@@ -45,19 +50,25 @@ import java.util.stream.Stream;
  * timing of the machine is of course not replayed).
  */
 final class FaultInjectionDriver {
-    enum Op { CREATE, START, STOP, RESTART, PLUG, UNPLUG, SNAPSHOT, RESTORE, DELETE, CLONE }
+    enum Op { CREATE, START, STOP, RESTART, PLUG, UNPLUG, SNAPSHOT, RESTORE, DELETE, CLONE, BACKUP, RESTORE_BACKUP,
+        MIGRATE }
 
     /**
      * OPERATOR, AGENT, LIBVIRTD, QEMU: kill -9 (and start again); HANG: libvirtd stopped with SIGSTOP for 2–8 s
      * (a hung daemon, not a dead one), then SIGCONT; PARTITION: the agent cut off the apiserver for longer than its
-     * Lease (its VMs must keep running), then healed.
+     * Lease (its VMs must keep running), then healed; APISERVER: kube-apiserver and etcd stopped and started again on
+     * their data (the operator's and the agent's watches must come back); DISKFULL: the step becomes a backup onto
+     * an allowed root that is full (a small tmpfs the test mounted, filled up to its last 64 KiB) — it must fail
+     * with an error that says so, leave nothing half-written there, and leave the VM as it was.
      */
-    enum Fault { OPERATOR, AGENT, LIBVIRTD, QEMU, HANG, PARTITION;
+    enum Fault { OPERATOR, AGENT, LIBVIRTD, QEMU, HANG, PARTITION, APISERVER, DISKFULL;
 
         String label() {
             return switch (this) {
                 case HANG -> "SIGSTOP libvirtd";
                 case PARTITION -> "partition of the agent";
+                case APISERVER -> "restart of kube-apiserver + etcd";
+                case DISKFULL -> "full allowed root";
                 default -> "kill -9 " + name();
             };
         }
@@ -66,12 +77,16 @@ final class FaultInjectionDriver {
     static final String REQUEST = "virtfleet.io/request";
     static final String LAST_HANDLED_REQUEST = "virtfleet.io/last-handled-request";
     static final String CLONED_FROM = "virtfleet.io/cloned-from";
-    private static final Path LIBVIRT_QEMU = Path.of("/var/lib/libvirt/qemu");
-    private static final Path SNAPSHOT_METADATA = LIBVIRT_QEMU.resolve("snapshot");
+    static final String RESTORED_FROM_BACKUP = "virtfleet.io/restored-from-backup";
 
     /** Run parameters (system properties reliability.*; see FaultInjectionTest). */
     record Config(int ops, int maxVms, long seed, Set<Fault> faults, double faultProbability,
-                  double boundSeconds, Path diagnosticsDir, Consumer<String> log) {
+                  double boundSeconds, Path diagnosticsDir, Consumer<String> log, double minutes) {
+        /** By operation count: {@code ops} operations. */
+        Config(int ops, int maxVms, long seed, Set<Fault> faults, double faultProbability, double boundSeconds,
+               Path diagnosticsDir, Consumer<String> log) {
+            this(ops, maxVms, seed, faults, faultProbability, boundSeconds, diagnosticsDir, log, 0);
+        }
     }
 
     /** What the model expects of one VM: the sum of the operations issued on it and of the faults that hit it. */
@@ -91,7 +106,16 @@ final class FaultInjectionDriver {
         String pendingRestore;
         String restoreFrom; // the genid before the pending restore
         String clone; // the VirtualMachineClone that made (or is making) this VM; deleted with it
-        boolean clonePending; // until that clone is Succeeded or Failed
+        String restore; // or the VirtualMachineRestore that recreates it from a backup
+        Backup restoredFrom; // that backup
+        boolean clonePending; // until that clone (or restore from a backup) is Succeeded or Failed
+        String pendingBackup;
+        boolean pendingBackupOntoFullRoot;
+        long qemuPidBeforeBackup; // a backup onto a full root leaves the VM as it was: same QEMU process
+        String host; // where its status says it is (null before the operator placed it)
+        String pendingMigration;
+        String migrationSource;
+        String migrationTarget;
         Vm cloneSource;
         String cloneSourceGenid; // the source's genid when the clone was issued: this VM's must differ
         boolean identityChecked; // a clone's target: its own uuid and genid were checked once it converged
@@ -110,6 +134,10 @@ final class FaultInjectionDriver {
         }
     }
 
+    /** A backup that succeeded: of which VM, the genid it recorded, where it is. */
+    record Backup(String name, String vmName, String genid, Path dir) {
+    }
+
     /** A snapshot that succeeded, with the state it can be restored into unchanged (same power state and disks). */
     record Snap(String name, boolean running, String extraDisk) {
     }
@@ -122,31 +150,40 @@ final class FaultInjectionDriver {
                          List<Processes.Qemu> qemus) {
     }
 
+    /**
+     * One host of the run: its node agent (an OS process), the agent's libvirtd — one of the run's own
+     * (scripts/libvirt-host), never the machine's, which the other tests on the machine share: this driver kills it
+     * and stops it with SIGSTOP — and the proxy between the agent and the apiserver that PARTITION cuts.
+     */
+    record Node(String host, LibvirtHost libvirt, VirtfleetProcess agent, PartitionProxy partition) {
+    }
+
     private final Fleet fleet;
-    private final String host;
-    /** Between the agent and the apiserver, for the PARTITION fault (null: that fault is skipped). */
-    private PartitionProxy partition;
-    private final String prefix;
+    private final List<Node> nodes;
     private final VirtfleetProcess operator;
-    private final VirtfleetProcess agent;
     private final Path repo;
     private final Config config;
     private final Random rnd;
     private final FaultReport report = new FaultReport();
     private final List<Vm> vms = new ArrayList<>();
+    private final List<Backup> backups = new ArrayList<>();
+    /** Where backups go (an allowed root's directory of this run's own). */
+    private Path backupDir;
+    /** A small filesystem mounted under an allowed root, for DISKFULL (null: that fault is skipped). */
+    private Path smallRoot;
+    /** Stops kube-apiserver and etcd and starts them again on their data, for APISERVER (null: skipped). */
+    private Runnable controlPlaneRestart;
     private final Set<String> stepViolations = new LinkedHashSet<>();
     private int vmCounter;
+    private int steps;
     private int nonce;
     private int consecutiveNonConvergence;
     private Action current;
 
-    FaultInjectionDriver(Fleet fleet, String host, VirtfleetProcess operator, VirtfleetProcess agent, Path repo,
-                         Config config) {
+    FaultInjectionDriver(Fleet fleet, List<Node> nodes, VirtfleetProcess operator, Path repo, Config config) {
         this.fleet = fleet;
-        this.host = host;
-        this.prefix = fleet.domainPrefix(host);
+        this.nodes = List.copyOf(nodes);
         this.operator = operator;
-        this.agent = agent;
         this.repo = repo;
         this.config = config;
         this.rnd = new Random(config.seed());
@@ -156,24 +193,69 @@ final class FaultInjectionDriver {
         return report;
     }
 
-    /** The proxy the agent reaches the apiserver through, which PARTITION cuts. */
-    FaultInjectionDriver withPartition(PartitionProxy proxy) {
-        this.partition = proxy;
+    private Node node(String host) {
+        return nodes.stream().filter(n -> n.host().equals(host)).findFirst().orElse(nodes.get(0));
+    }
+
+    /** The host the VM is on: its status says (where the operator placed it, or moved it); the first before that. */
+    private String hostOf(Vm vm) {
+        return vm.host != null ? vm.host : nodes.get(0).host();
+    }
+
+    /** The VM's libvirt domain name on its host (the prefix is the host's). */
+    private String dn(Vm vm) {
+        return fleet.domainName(hostOf(vm), vm.name);
+    }
+
+    /** The host whose agent names its domains with this libvirt name's prefix, or null: not one of ours. */
+    private Node nodeOfDomain(String libvirtName) {
+        return libvirtName == null ? null : nodes.stream()
+                .filter(n -> libvirtName.startsWith(fleet.domainPrefix(n.host()))).findFirst().orElse(null);
+    }
+
+    /**
+     * The node a host-side fault hits: during a migration the source or the destination (that is where a fault
+     * hurts), otherwise any.
+     */
+    private Node faultNode() {
+        if (current != null && current.op() == Op.MIGRATE && current.vm() != null && nodes.size() > 1) {
+            return rnd.nextBoolean() ? node(current.vm().migrationSource) : node(current.vm().migrationTarget);
+        }
+        return nodes.get(rnd.nextInt(nodes.size()));
+    }
+
+    /** Backups go to {@code dir}; DISKFULL fills {@code smallRoot} (a filesystem of its own under an allowed root). */
+    FaultInjectionDriver withBackups(Path dir, Path smallRoot) {
+        this.backupDir = dir;
+        this.smallRoot = smallRoot;
+        return this;
+    }
+
+    /** What APISERVER does: stop the control plane and start it again on the same data dir, same address. */
+    FaultInjectionDriver withControlPlaneRestart(Runnable restart) {
+        this.controlPlaneRestart = restart;
         return this;
     }
 
     /** Runs the configured number of operations, then deletes every VM (checked like any delete). */
     void run() {
-        for (int i = 1; i <= config.ops(); i++) {
+        long until = config.minutes() <= 0 ? Long.MAX_VALUE : System.nanoTime() + (long) (config.minutes() * 60e9);
+        for (int i = 1; config.minutes() > 0 ? System.nanoTime() < until : i <= config.ops(); i++) {
             Action a = live().size() < Math.min(3, config.maxVms()) ? fill() : pick();
             step(i, a, rnd.nextDouble() < config.faultProbability() ? pickFault() : null);
+            steps = i;
             if (consecutiveNonConvergence >= 3) {
                 report.violation("aborted after 3 steps in a row did not converge within the bound");
                 return;
             }
         }
         for (Vm vm : live()) {
-            step(config.ops() + 1, new Action(Op.DELETE, vm, "final clean-up"), null);
+            step(steps + 1, new Action(Op.DELETE, vm, "final clean-up"), null);
+        }
+        // Backups are not owned by their VM (they outlive it, that is their point): removed with the run.
+        for (Backup b : backups) {
+            fleet.client().resources(VirtualMachineBackup.class).inNamespace(fleet.namespace()).withName(b.name())
+                    .delete();
         }
         List<String> clonesLeft = fleet.client().resources(VirtualMachineClone.class).inNamespace(fleet.namespace())
                 .list().getItems().stream().map(c -> c.getMetadata().getName()).toList();
@@ -205,6 +287,18 @@ final class FaultInjectionDriver {
                     + consoleHint(a.vm()) + "; restarted it instead");
             a = new Action(Op.RESTART, a.vm(), "instead of an unplug");
         }
+        Path filler = null;
+        if (fault == Fault.DISKFULL) {
+            List<Vm> candidates = live().stream().filter(v -> v.desired != null && !v.clonePending
+                    && v.pendingBackup == null).toList();
+            if (smallRoot == null || candidates.isEmpty()) {
+                fault = null;
+            } else {
+                // A backup onto the full root, so that the copy is what runs out of space.
+                a = new Action(Op.BACKUP, candidates.get(rnd.nextInt(candidates.size())), "onto the full root");
+                filler = fill(smallRoot);
+            }
+        }
         long t0 = System.nanoTime();
         current = a;
         Vm vm = issue(a);
@@ -231,6 +325,13 @@ final class FaultInjectionDriver {
         }
         List<String> pending = awaitConvergence(tBack, config.boundSeconds() + allowance);
         long tEnd = System.nanoTime();
+        if (filler != null) {
+            try {
+                Files.deleteIfExists(filler);
+            } catch (IOException e) {
+                stepViolations.add("cannot remove the filler " + filler + ": " + e.getMessage());
+            }
+        }
         double opSeconds = (tEnd - t0) / 1e9;
         double convSeconds = (tEnd - tBack) / 1e9;
         if (!pending.isEmpty()) {
@@ -288,6 +389,12 @@ final class FaultInjectionDriver {
             }
             add.accept(new Action(vm.extraDisk == null ? Op.PLUG : Op.UNPLUG, vm, ""), 3);
             add.accept(new Action(Op.SNAPSHOT, vm, ""), 2);
+            if (nodes.size() > 1 && vm.running && vm.host != null && vm.pendingMigration == null) {
+                add.accept(new Action(Op.MIGRATE, vm, ""), 3);
+            }
+            if (backupDir != null && vm.pendingBackup == null) {
+                add.accept(new Action(Op.BACKUP, vm, ""), 1);
+            }
             for (Snap s : vm.snaps) {
                 if (s.running() == vm.running && java.util.Objects.equals(s.extraDisk(), vm.extraDisk)) {
                     add.accept(new Action(Op.RESTORE, vm, s.name()), 3);
@@ -297,6 +404,12 @@ final class FaultInjectionDriver {
             if (live.size() > 2) {
                 add.accept(new Action(Op.DELETE, vm, ""), 1);
             }
+        }
+        if (live.size() < config.maxVms()) {
+            // A backup of a VM that is gone brings it back under its name (the backed-up VM must not exist).
+            Set<String> names = vms.stream().map(v -> v.name).collect(Collectors.toSet());
+            backups.stream().filter(b -> !names.contains(b.vmName())).findFirst().ifPresent(b ->
+                    add.accept(new Action(Op.RESTORE_BACKUP, null, b.name()), 2));
         }
         int total = weights.stream().mapToInt(Integer::intValue).sum();
         int r = rnd.nextInt(total);
@@ -315,7 +428,7 @@ final class FaultInjectionDriver {
         List<Fault> weighted = new ArrayList<>();
         for (Fault f : kinds) {
             // libvirtd (killed or hung) and the partition (20 s each) less often than the rest
-            int w = f == Fault.LIBVIRTD || f == Fault.HANG || f == Fault.PARTITION ? 1 : 3;
+            int w = f == Fault.LIBVIRTD || f == Fault.HANG || f == Fault.PARTITION || f == Fault.APISERVER ? 1 : 3;
             for (int k = 0; k < w; k++) {
                 weighted.add(f);
             }
@@ -411,6 +524,52 @@ final class FaultInjectionDriver {
                 vm.running = false;
                 fleet.delete(vm.name);
             }
+            case MIGRATE -> {
+                String from = hostOf(vm);
+                String to = nodes.stream().map(Node::host).filter(h -> !h.equals(from)).toList()
+                        .get(rnd.nextInt(nodes.size() - 1));
+                VirtualMachineMigration m = new VirtualMachineMigration();
+                m.setMetadata(new ObjectMetaBuilder().withName(vm.name + "-m" + (++nonce))
+                        .withNamespace(fleet.namespace()).build());
+                m.setSpec(new VirtualMachineMigrationSpec());
+                m.getSpec().vmName = vm.name;
+                // half of them name the target, the others leave it to the scheduler (the only other host)
+                m.getSpec().targetHost = rnd.nextBoolean() ? to : null;
+                vm.pendingMigration = m.getMetadata().getName();
+                vm.migrationSource = from;
+                vm.migrationTarget = to;
+                fleet.client().resource(m).create();
+            }
+            case BACKUP -> {
+                boolean full = !a.detail().isEmpty();
+                VirtualMachineBackup b = new VirtualMachineBackup();
+                b.setMetadata(new ObjectMetaBuilder().withName(vm.name + "-b" + (++nonce))
+                        .withNamespace(fleet.namespace()).build());
+                b.setSpec(new VirtualMachineBackupSpec());
+                b.getSpec().vmName = vm.name;
+                b.getSpec().destination = (full ? smallRoot : backupDir).toString();
+                vm.pendingBackup = b.getMetadata().getName();
+                vm.pendingBackupOntoFullRoot = full;
+                vm.qemuPidBeforeBackup = qemuPid(vm);
+                fleet.client().resource(b).create();
+            }
+            case RESTORE_BACKUP -> {
+                Backup from = backups.stream().filter(b -> b.name().equals(a.detail())).findFirst().orElseThrow();
+                // The VM comes back under its name; what it is made of is known once the restore ended (settleMade).
+                Vm target = new Vm(from.vmName(), null);
+                target.running = false;
+                target.restore = from.name() + "-r" + (++nonce);
+                target.restoredFrom = from;
+                target.clonePending = true;
+                vms.add(target);
+                VirtualMachineRestore r = new VirtualMachineRestore();
+                r.setMetadata(new ObjectMetaBuilder().withName(target.restore).withNamespace(fleet.namespace())
+                        .build());
+                r.setSpec(new VirtualMachineRestoreSpec());
+                r.getSpec().backupName = from.name();
+                fleet.client().resource(r).create();
+                return target;
+            }
             case CLONE -> {
                 // The target is a VM of the model from now on (it counts against the VM cap), but what it is made of
                 // (spec, disks, power state) is only known once the clone ended: see settleClone.
@@ -435,12 +594,43 @@ final class FaultInjectionDriver {
         return vm;
     }
 
+    /** The pid of the VM's QEMU process, -1 when none runs. */
+    private long qemuPid(Vm vm) {
+        String dn = dn(vm);
+        return Processes.qemus().stream().filter(q -> dn.equals(q.name())).mapToLong(Processes.Qemu::pid).findFirst()
+                .orElse(-1);
+    }
+
+    /**
+     * Fills the filesystem at {@code root} up to its last 64 KiB with one file (fallocate: the blocks are taken, not
+     * sparse), less than any disk copy needs (a qcow2's header, L1 and refcount tables alone are 4 clusters of
+     * 64 KiB); returns that file.
+     */
+    private static Path fill(Path root) {
+        Path filler = root.resolve(".filler");
+        try {
+            long free = Files.getFileStore(root).getUsableSpace();
+            long size = Math.max(0, free - 64 * 1024);
+            Processes.Result r = Processes.run(60, "fallocate", "-l", Long.toString(size), filler.toString());
+            if (r.exitCode() != 0) {
+                throw new IllegalStateException("fallocate " + filler + ": " + r.output());
+            }
+            return filler;
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot fill " + root + ": " + e.getMessage(), e);
+        }
+    }
+
+    private LibvirtGuest guest(Vm vm) {
+        return fleet.guestOn(hostOf(vm), dn(vm));
+    }
+
     private boolean guestAnswers(Vm vm) {
-        return fleet.guest(fleet.domainName(host, vm.name)).exec("true").ok();
+        return guest(vm).exec("true").ok();
     }
 
     private String consoleHint(Vm vm) {
-        String console = fleet.guest(fleet.domainName(host, vm.name)).console();
+        String console = guest(vm).console();
         int panic = console.indexOf("Kernel panic");
         return panic < 0 ? "" : " (console: " + console.substring(panic, Math.min(console.length(),
                 console.indexOf('\n', panic) < 0 ? console.length() : console.indexOf('\n', panic))).strip() + ")";
@@ -465,29 +655,30 @@ final class FaultInjectionDriver {
         long down = rnd.nextInt(1500);
         switch (fault) {
             case OPERATOR, AGENT -> {
-                VirtfleetProcess p = fault == Fault.OPERATOR ? operator : agent;
+                Node n = faultNode();
+                VirtfleetProcess p = fault == Fault.OPERATOR ? operator : n.agent();
                 long pid = p.pid();
                 p.kill9();
                 VirtfleetProcess.sleep(down);
                 p.start();
                 p.awaitReady(java.time.Duration.ofSeconds(120));
-                return "pid " + pid + ", down " + down + " ms";
+                return (fault == Fault.AGENT && nodes.size() > 1 ? "agent of " + n.host() + " " : "") + "pid " + pid
+                        + ", down " + down + " ms";
             }
             case LIBVIRTD -> {
-                long pid = Processes.libvirtdPid();
+                Node n = faultNode();
+                long pid = n.libvirt().daemonPid();
                 if (pid <= 0) {
                     return null;
                 }
                 Processes.kill9(pid);
                 VirtfleetProcess.sleep(down);
-                Processes.Result r = Processes.startLibvirtd(repo);
-                if (r.exitCode() != 0) {
-                    throw new IllegalStateException("libvirtd did not come back: " + r.output());
-                }
-                return "pid " + pid + ", down " + down + " ms";
+                n.libvirt().restartDaemon();
+                return (nodes.size() > 1 ? "libvirtd of " + n.host() + " " : "") + "pid " + pid + ", down " + down
+                        + " ms";
             }
             case HANG -> {
-                long pid = Processes.libvirtdPid();
+                long pid = faultNode().libvirt().daemonPid();
                 if (pid <= 0) {
                     return null;
                 }
@@ -501,18 +692,21 @@ final class FaultInjectionDriver {
                 return "libvirtd pid " + pid + " stopped for " + hung + " ms";
             }
             case PARTITION -> {
+                Node n = faultNode();
+                PartitionProxy partition = n.partition();
                 if (partition == null) {
                     return null;
                 }
                 // Longer than the agent's Lease (15 s): the operator sees the host lost meanwhile.
                 long cutMs = 16_000 + rnd.nextInt(8000);
-                List<Vm> steady = vms.stream().filter(v -> v.exists && v.running && v != current.vm()).toList();
+                List<Vm> steady = vms.stream().filter(v -> v.exists && v.running && v != current.vm()
+                        && n.host().equals(hostOf(v))).toList();
                 partition.cut();
                 try {
                     VirtfleetProcess.sleep(cutMs);
                     List<String> names = Processes.qemus().stream().map(Processes.Qemu::name).toList();
                     for (Vm v : steady) {
-                        if (!names.contains(fleet.domainName(host, v.name)) && !v.crashed) {
+                        if (!names.contains(dn(v)) && !v.crashed) {
                             stepViolations.add(v.name + ": its QEMU stopped while the agent was partitioned from the "
                                     + "apiserver");
                         }
@@ -520,7 +714,24 @@ final class FaultInjectionDriver {
                 } finally {
                     partition.heal();
                 }
-                return "agent cut off the apiserver for " + cutMs + " ms";
+                return "agent" + (nodes.size() > 1 ? " of " + n.host() : "") + " cut off the apiserver for " + cutMs
+                        + " ms";
+            }
+            case APISERVER -> {
+                if (controlPlaneRestart == null) {
+                    return null;
+                }
+                long t = System.nanoTime();
+                controlPlaneRestart.run();
+                return String.format(Locale.ROOT, "down and back in %.1f s", (System.nanoTime() - t) / 1e9);
+            }
+            case DISKFULL -> {
+                // filled before the backup was issued (step); nothing more to do here
+                try {
+                    return smallRoot + " full (" + Files.getFileStore(smallRoot).getUsableSpace() / 1024 + " KiB free)";
+                } catch (IOException e) {
+                    return smallRoot + " full";
+                }
             }
             case QEMU -> {
                 // The victim comes from the model (not from what runs right now), so a replay picks the same VM.
@@ -529,7 +740,7 @@ final class FaultInjectionDriver {
                     return null;
                 }
                 Vm vm = candidates.get(rnd.nextInt(candidates.size()));
-                String dn = fleet.domainName(host, vm.name);
+                String dn = dn(vm);
                 Processes.Qemu victim = Processes.qemus().stream().filter(q -> dn.equals(q.name())).findFirst()
                         .orElse(null);
                 if (victim == null) {
@@ -603,11 +814,15 @@ final class FaultInjectionDriver {
                 .collect(Collectors.toMap(v -> v.getMetadata().getName(), v -> v));
         Map<String, Domain> domains = fleet.client().resources(Domain.class).inNamespace(fleet.namespace()).list()
                 .getItems().stream().collect(Collectors.toMap(d -> d.getMetadata().getName(), d -> d));
-        Processes.Result list = Processes.run(30, "virsh", "-c", "qemu:///system", "list", "--all");
-        if (list.exitCode() != 0) {
-            throw new IllegalStateException("virsh list: " + list.output().strip());
+        Map<String, String> libvirtStates = new HashMap<>();
+        for (Node n : nodes) {
+            Processes.Result list = Processes.run(30, "virsh", "-c", n.libvirt().uri(), "list", "--all");
+            if (list.exitCode() != 0) {
+                throw new IllegalStateException("virsh list on " + n.host() + ": " + list.output().strip());
+            }
+            libvirtStates.putAll(parseVirshList(list.output(), fleet.domainPrefix(n.host())));
         }
-        return new World(vmObjects, domains, parseVirshList(list.output(), prefix), Processes.qemus());
+        return new World(vmObjects, domains, libvirtStates, Processes.qemus());
     }
 
     /** {@code virsh list --all} → name → state ("running", "shut off", ...), only names with the prefix. */
@@ -629,14 +844,14 @@ final class FaultInjectionDriver {
         Set<String> ourUuids = vms.stream().map(v -> v.uuid).filter(java.util.Objects::nonNull)
                 .collect(Collectors.toSet());
         for (Processes.Qemu q : w.qemus()) {
-            boolean ours = (q.name() != null && q.name().startsWith(prefix)) || ourUuids.contains(q.uuid());
+            boolean ours = nodeOfDomain(q.name()) != null || ourUuids.contains(q.uuid());
             if (ours) {
                 byUuid.computeIfAbsent(String.valueOf(q.uuid()), k -> new ArrayList<>()).add(q.pid());
                 byName.computeIfAbsent(String.valueOf(q.name()), k -> new ArrayList<>()).add(q.pid());
             }
         }
         byUuid.forEach((u, pids) -> {
-            if (pids.size() > 1) {
+            if (pids.size() > 1 && !migrationPair(w, u, pids)) {
                 stepViolations.add("VM running twice: QEMU processes " + pids + " share -uuid " + u);
             }
         });
@@ -661,14 +876,48 @@ final class FaultInjectionDriver {
         }
     }
 
+    /**
+     * Whether two QEMU processes of one uuid are a live migration in flight: a VM being migrated has a QEMU on its
+     * source and one on its destination (started with {@code -incoming}, paused until the switchover), each named
+     * for its host. That is allowed as long as the guest runs in only one of them: both {@code running} in libvirt is
+     * a violation — looked at twice, the second time the hosts in the other order, because a switchover between two
+     * reads (the source pauses before the destination resumes) would make one read order see both running.
+     */
+    private boolean migrationPair(World w, String uuid, List<Long> pids) {
+        Vm vm = vms.stream().filter(v -> uuid.equalsIgnoreCase(v.uuid)).findFirst().orElse(null);
+        if (vm == null || pids.size() != 2 || vm.pendingMigration == null) {
+            return false;
+        }
+        String onSource = fleet.domainName(vm.migrationSource, vm.name);
+        String onTarget = fleet.domainName(vm.migrationTarget, vm.name);
+        Set<String> names = w.qemus().stream().filter(q -> pids.contains(q.pid())).map(Processes.Qemu::name)
+                .collect(Collectors.toSet());
+        if (!names.equals(Set.of(onSource, onTarget))) {
+            return false;
+        }
+        if ("running".equals(w.libvirt().get(onSource)) && "running".equals(w.libvirt().get(onTarget))) {
+            // the first read went host a, then host b: read the other way round
+            List<Node> reversed = new ArrayList<>(nodes);
+            java.util.Collections.reverse(reversed);
+            Map<String, String> again = new HashMap<>();
+            for (Node n : reversed) {
+                String dn = fleet.domainName(n.host(), vm.name);
+                again.put(dn, Processes.run(30, "virsh", "-c", n.libvirt().uri(), "domstate", dn).output().strip());
+            }
+            if ("running".equals(again.get(onSource)) && "running".equals(again.get(onTarget))) {
+                stepViolations.add(vm.name + ": running on both " + vm.migrationSource + " and "
+                        + vm.migrationTarget + " during migration " + vm.pendingMigration + " (QEMU " + pids + ")");
+            }
+        }
+        return true;
+    }
+
     /** What differs between the model and the API objects, libvirt and the processes (cheap: no per-VM calls). */
     private List<String> differences(World w) {
         List<String> diff = new ArrayList<>();
         for (Vm vm : vms) {
-            String dn = fleet.domainName(host, vm.name);
             VirtualMachine v = w.vms().get(vm.name);
             Domain d = w.domains().get(vm.name);
-            List<Processes.Qemu> qemus = w.qemus().stream().filter(q -> dn.equals(q.name())).toList();
             if (!vm.exists) {
                 if (v != null) {
                     diff.add(vm.name + ": VirtualMachine still there");
@@ -676,11 +925,15 @@ final class FaultInjectionDriver {
                 if (d != null) {
                     diff.add(vm.name + ": Domain still there");
                 }
-                if (w.libvirt().containsKey(dn)) {
-                    diff.add(vm.name + ": libvirt domain still defined (" + w.libvirt().get(dn) + ")");
-                }
-                if (!qemus.isEmpty()) {
-                    diff.add(vm.name + ": QEMU still running");
+                for (Node n : nodes) {
+                    String name = fleet.domainName(n.host(), vm.name);
+                    if (w.libvirt().containsKey(name)) {
+                        diff.add(vm.name + ": libvirt domain still defined on " + n.host() + " ("
+                                + w.libvirt().get(name) + ")");
+                    }
+                    if (w.qemus().stream().anyMatch(q -> name.equals(q.name()))) {
+                        diff.add(vm.name + ": QEMU still running on " + n.host());
+                    }
                 }
                 continue;
             }
@@ -700,6 +953,20 @@ final class FaultInjectionDriver {
                 continue;
             }
             var st = v.getStatus();
+            if (st.host != null) {
+                vm.host = st.host;
+            }
+            String dn = dn(vm);
+            List<Processes.Qemu> qemus = w.qemus().stream().filter(q -> dn.equals(q.name())).toList();
+            if (vm.pendingMigration != null) {
+                String waiting = settleMigration(vm, st.host);
+                if (waiting != null) {
+                    diff.add(vm.name + ": " + waiting);
+                }
+            }
+            if (d != null && d.getSpec() != null && !java.util.Objects.equals(d.getSpec().host, st.host)) {
+                diff.add(vm.name + ": its Domain names host " + d.getSpec().host + ", its status " + st.host);
+            }
             if (vm.eitherPower) {
                 vm.running = "Running".equals(st.printableStatus);
             }
@@ -730,6 +997,11 @@ final class FaultInjectionDriver {
                 if (qemus.size() != 1 || st.uuid == null || !st.uuid.equalsIgnoreCase(qemus.get(0).uuid())) {
                     diff.add(vm.name + ": want one QEMU with -uuid " + st.uuid + ", have " + qemus);
                 }
+                List<Long> sameUuid = w.qemus().stream().filter(q -> st.uuid != null
+                        && st.uuid.equalsIgnoreCase(q.uuid())).map(Processes.Qemu::pid).toList();
+                if (sameUuid.size() > 1) {
+                    diff.add(vm.name + ": QEMU processes " + sameUuid + " with its uuid (a migration's source left?)");
+                }
                 DeviceStatus extra = st.devices == null ? null
                         : st.devices.stream().filter(x -> "extra".equals(x.name)).findFirst().orElse(null);
                 boolean attached = extra != null && DeviceStatus.STATE_ATTACHED.equals(extra.state)
@@ -745,6 +1017,9 @@ final class FaultInjectionDriver {
                     || !vm.lastRequest.equals(d.getMetadata().getAnnotations().get(LAST_HANDLED_REQUEST)))) {
                 diff.add(vm.name + ": request " + vm.lastRequest + " not handled yet");
             }
+            if (vm.pendingBackup != null && terminalBackup(vm.pendingBackup) == null) {
+                diff.add(vm.name + ": backup " + vm.pendingBackup + " not finished");
+            }
             if (vm.pendingSnapshot != null && terminalSnapshot(vm.pendingSnapshot) == null) {
                 diff.add(vm.name + ": snapshot " + vm.pendingSnapshot + " not finished");
             }
@@ -756,7 +1031,7 @@ final class FaultInjectionDriver {
                 // A finished restore has converged only once the VM's status, its Domain and libvirt's persistent
                 // definition all carry its genid (a lost genid used to surface only at the next step).
                 String g = landed.getStatus().genid;
-                String persistent = genidOf(fleet.guest(fleet.domainName(host, vm.name)).persistentXml());
+                String persistent = genidOf(guest(vm).persistentXml());
                 if (!g.equalsIgnoreCase(st.genid)) {
                     diff.add(vm.name + ": status.genid " + st.genid + ", want restore " + vm.pendingRestore + "'s " + g);
                 }
@@ -796,7 +1071,7 @@ final class FaultInjectionDriver {
             if (!vm.running) {
                 continue;
             }
-            LibvirtGuest g = fleet.guest(fleet.domainName(host, vm.name));
+            LibvirtGuest g = guest(vm);
             try {
                 // The alias element, not the text: the agent's <metadata> fingerprint names devices too
                 // (disk[ua-extra]), and the live one keeps the boot-time fingerprint after an unplug by design.
@@ -819,8 +1094,8 @@ final class FaultInjectionDriver {
     private void dumpDiagnostics(int step) {
         StringBuilder b = new StringBuilder();
         for (Vm vm : vms) {
-            String dn = fleet.domainName(host, vm.name);
-            b.append("==== ").append(vm.name).append(" exists=").append(vm.exists).append(" running=")
+            String dn = dn(vm);
+            b.append("==== ").append(vm.name).append(" on ").append(hostOf(vm)).append(" exists=").append(vm.exists).append(" running=")
                     .append(vm.running).append(" extra=").append(vm.extraDisk).append(" strategy=")
                     .append(vm.strategy()).append("\n");
             try {
@@ -829,7 +1104,7 @@ final class FaultInjectionDriver {
             } catch (RuntimeException e) {
                 b.append(e).append("\n");
             }
-            LibvirtGuest g = fleet.guest(dn);
+            LibvirtGuest g = fleet.guestOn(hostOf(vm), dn);
             b.append("---- virsh dumpxml ").append(dn).append("\n").append(g.virsh("dumpxml", dn).output())
                     .append("\n---- virsh dumpxml --inactive\n").append(g.virsh("dumpxml", "--inactive", dn).output())
                     .append("\n");
@@ -856,6 +1131,96 @@ final class FaultInjectionDriver {
         return s != null && s.getStatus() != null && ("Succeeded".equals(s.getStatus().phase)
                 || "Failed".equals(s.getStatus().phase)) ? s : null;
     }
+
+    /**
+     * A migration, while its VM's status names {@code statusHost}: once Succeeded the VM must be on the target (the
+     * one QEMU of its uuid named for that host: checked by the convergence and the invariants), once Failed where it
+     * was. Returns what is still awaited, null once settled. A moved VM's snapshots stay with libvirt on the source:
+     * the model restores none of them afterwards.
+     */
+    private String settleMigration(Vm vm, String statusHost) {
+        VirtualMachineMigration m = fleet.client().resources(VirtualMachineMigration.class)
+                .inNamespace(fleet.namespace()).withName(vm.pendingMigration).get();
+        String phase = m == null || m.getStatus() == null ? null : m.getStatus().phase;
+        if (!"Succeeded".equals(phase) && !"Failed".equals(phase)) {
+            return "migration " + vm.pendingMigration + (m == null ? " not found" : " in phase " + phase);
+        }
+        if ("Succeeded".equals(phase)) {
+            if (!vm.migrationTarget.equals(statusHost)) {
+                return "migration " + vm.pendingMigration + " Succeeded, status still names host " + statusHost;
+            }
+            if (!vm.migrationTarget.equals(m.getStatus().targetHost)) {
+                stepViolations.add(vm.name + ": migration " + vm.pendingMigration + " went to "
+                        + m.getStatus().targetHost + ", the only other host is " + vm.migrationTarget);
+            }
+            vm.snaps.clear();
+        } else {
+            report.operationFailed("migrate", vm.pendingMigration + ": " + m.getStatus().error);
+            if (!vm.migrationSource.equals(statusHost)) {
+                report.note(vm.name + ": failed migration " + vm.pendingMigration + " left it on " + statusHost
+                        + ", not its source " + vm.migrationSource);
+            }
+        }
+        // Migrations are not owned by their VM either: removed once settled, so the namespace ends clean.
+        fleet.client().resource(m).delete();
+        vm.pendingMigration = null;
+        return null;
+    }
+
+    private VirtualMachineBackup terminalBackup(String name) {
+        VirtualMachineBackup b = fleet.client().resources(VirtualMachineBackup.class)
+                .inNamespace(fleet.namespace()).withName(name).get();
+        return b != null && b.getStatus() != null && ("Succeeded".equals(b.getStatus().phase)
+                || "Failed".equals(b.getStatus().phase)) ? b : null;
+    }
+
+    /**
+     * A backup that ended. Onto the full root it must have failed, saying the space ran out, with nothing left in
+     * that root but the filler, and the VM as it was (its QEMU process the same one). Elsewhere a success is
+     * remembered for RESTORE_BACKUP.
+     */
+    private void settleBackup(Vm vm) {
+        VirtualMachineBackup b = terminalBackup(vm.pendingBackup);
+        vm.pendingBackup = null;
+        String phase = b.getStatus().phase;
+        if (vm.pendingBackupOntoFullRoot) {
+            if (!"Failed".equals(phase)) {
+                stepViolations.add(vm.name + ": backup " + b.getMetadata().getName() + " onto the full root " + phase);
+            } else if (b.getStatus().error == null
+                    || !NO_SPACE.matcher(b.getStatus().error).find()) {
+                stepViolations.add(vm.name + ": backup onto the full root failed without saying the space ran out: "
+                        + b.getStatus().error);
+            } else {
+                report.operationFailed("backup", "onto the full root, " + b.getMetadata().getName() + ": "
+                        + b.getStatus().error);
+            }
+            try (Stream<Path> left = Files.walk(smallRoot)) {
+                List<Path> files = left.filter(f -> !f.equals(smallRoot) && !f.getFileName().toString()
+                        .equals(".filler")).toList();
+                if (!files.isEmpty()) {
+                    stepViolations.add(vm.name + ": a failed backup onto the full root left " + files);
+                }
+            } catch (IOException e) {
+                stepViolations.add("cannot list " + smallRoot + ": " + e.getMessage());
+            }
+            long pid = qemuPid(vm);
+            if (vm.qemuPidBeforeBackup != pid && vm.running) {
+                stepViolations.add(vm.name + ": a backup onto the full root changed its QEMU process "
+                        + vm.qemuPidBeforeBackup + " -> " + pid);
+            }
+            return;
+        }
+        if ("Succeeded".equals(phase)) {
+            backups.add(new Backup(b.getMetadata().getName(), vm.name, b.getStatus().genid,
+                    backupDir.resolve(b.getMetadata().getName())));
+        } else {
+            report.operationFailed("backup", b.getMetadata().getName() + ": " + b.getStatus().error);
+        }
+    }
+
+    /** What an error says when a filesystem is full: strerror(ENOSPC), qemu-img's and QEMU's words for it. */
+    static final java.util.regex.Pattern NO_SPACE =
+            java.util.regex.Pattern.compile("(?i)no space left|ENOSPC|disk full|not enough (free )?space");
 
     private VirtualMachineRestore terminalRestore(String name) {
         VirtualMachineRestore r = fleet.client().resources(VirtualMachineRestore.class)
@@ -900,6 +1265,9 @@ final class FaultInjectionDriver {
      * no domain, its copies removed). Returns what is still awaited, null once it ended.
      */
     private String settleClone(Vm vm) {
+        if (vm.restoredFrom != null) {
+            return settleRestoreFromBackup(vm);
+        }
         VirtualMachineClone c = cloneObject(vm);
         addCloneCopies(vm, c);
         String phase = c == null || c.getStatus() == null ? null : c.getStatus().phase;
@@ -918,13 +1286,52 @@ final class FaultInjectionDriver {
         } else if (v == null) {
             return "clone " + vm.clone + " Succeeded, but VirtualMachine " + vm.name + " is not there yet";
         }
+        adopt(vm, v);
+        return null;
+    }
+
+    /**
+     * A VM recreated from a backup, once its restore ended: Succeeded gives the model the VM the operator wrote, its
+     * disks (copied back from the backup) belong to it; Failed leaves no VM. Returns what is still awaited.
+     */
+    private String settleRestoreFromBackup(Vm vm) {
+        VirtualMachineRestore r = fleet.client().resources(VirtualMachineRestore.class).inNamespace(fleet.namespace())
+                .withName(vm.restore).get();
+        if (r != null && r.getStatus() != null && r.getStatus().disks != null) {
+            r.getStatus().disks.values().stream().map(Path::of).filter(f -> !vm.files.contains(f))
+                    .forEach(vm.files::add);
+        }
+        String phase = r == null || r.getStatus() == null ? null : r.getStatus().phase;
+        if (!"Succeeded".equals(phase) && !"Failed".equals(phase)) {
+            return "restore " + vm.restore + (r == null ? " not found" : " in phase " + phase);
+        }
+        VirtualMachine v = fleet.get(vm.name);
+        if ("Failed".equals(phase)) {
+            report.operationFailed("restore from a backup", vm.restore + ": " + r.getStatus().error);
+            if (v == null) {
+                vm.clonePending = false;
+                vm.exists = false;
+                return null;
+            }
+            report.note(vm.name + ": restore " + vm.restore + " Failed but its VM exists; the model keeps the VM");
+        } else if (v == null) {
+            return "restore " + vm.restore + " Succeeded, but VirtualMachine " + vm.name + " is not there yet";
+        }
+        adopt(vm, v);
+        return null;
+    }
+
+    /** A VM the operator wrote (a clone's target, a VM restored from a backup) becomes one the driver applies. */
+    private void adopt(Vm vm, VirtualMachine v) {
         vm.clonePending = false;
         // From now on the driver applies this VM like its own: the spec the operator wrote, and its annotation
         // (server-side apply; the lists are atomic, so a later unplug does remove the disk).
         VirtualMachine desired = new VirtualMachine();
         Map<String, String> annotations = new HashMap<>();
-        if (v.getMetadata().getAnnotations() != null && v.getMetadata().getAnnotations().containsKey(CLONED_FROM)) {
-            annotations.put(CLONED_FROM, v.getMetadata().getAnnotations().get(CLONED_FROM));
+        for (String a : List.of(CLONED_FROM, RESTORED_FROM_BACKUP)) {
+            if (v.getMetadata().getAnnotations() != null && v.getMetadata().getAnnotations().containsKey(a)) {
+                annotations.put(a, v.getMetadata().getAnnotations().get(a));
+            }
         }
         desired.setMetadata(new ObjectMetaBuilder().withName(vm.name).withNamespace(fleet.namespace())
                 .withAnnotations(annotations).build());
@@ -934,7 +1341,6 @@ final class FaultInjectionDriver {
         vm.running = rs == RunStrategy.Always || rs == RunStrategy.RerunOnFailure || rs == RunStrategy.Once;
         vm.extraDisk = v.getSpec().disks.stream().filter(d -> "extra".equals(d.name) && d.volume != null)
                 .map(d -> d.volume.path).findFirst().orElse(null);
-        return null;
     }
 
     /** A clone's target, once converged: cloned-from its source, genid history starting with Cloned, own identity. */
@@ -945,6 +1351,10 @@ final class FaultInjectionDriver {
         }
         vm.identityChecked = true;
         var st = v.getStatus();
+        if (vm.restoredFrom != null) {
+            checkRestoredIdentity(vm, v);
+            return;
+        }
         String from = v.getMetadata().getAnnotations() == null ? null
                 : v.getMetadata().getAnnotations().get(CLONED_FROM);
         if (!vm.cloneSource.name.equals(from)) {
@@ -963,6 +1373,27 @@ final class FaultInjectionDriver {
             if (other != vm && other.uuid != null && other.uuid.equalsIgnoreCase(st.uuid)) {
                 stepViolations.add(vm.name + ": clone has the uuid " + st.uuid + " of " + other.name);
             }
+        }
+    }
+
+    /** A VM recreated from a backup: annotated with it, genid history starting with BackupRestored, a new genid. */
+    private void checkRestoredIdentity(Vm vm, VirtualMachine v) {
+        var st = v.getStatus();
+        String from = v.getMetadata().getAnnotations() == null ? null
+                : v.getMetadata().getAnnotations().get(RESTORED_FROM_BACKUP);
+        if (!vm.restoredFrom.name().equals(from)) {
+            stepViolations.add(vm.name + ": annotation " + RESTORED_FROM_BACKUP + " is " + from + ", want "
+                    + vm.restoredFrom.name());
+        }
+        if (st.genidHistory == null || st.genidHistory.isEmpty()
+                || !"BackupRestored".equals(st.genidHistory.get(0).reason)) {
+            stepViolations.add(vm.name + ": genidHistory does not start with BackupRestored: "
+                    + (st.genidHistory == null ? null : st.genidHistory.stream().map(h -> h.reason).toList()));
+        }
+        if (vm.restoredFrom.genid() != null && (st.genid == null
+                || st.genid.equalsIgnoreCase(vm.restoredFrom.genid()))) {
+            stepViolations.add(vm.name + ": restored from backup " + vm.restoredFrom.name() + " with its genid "
+                    + st.genid + " (a restored VM must get a new one)");
         }
     }
 
@@ -1018,9 +1449,12 @@ final class FaultInjectionDriver {
                 if (vm.uuid == null && v != null && v.getStatus() != null) {
                     vm.uuid = v.getStatus().uuid == null ? null : v.getStatus().uuid.toLowerCase(Locale.ROOT);
                 }
-                if (vm.clone != null && !vm.clonePending && !vm.identityChecked) {
+                if ((vm.clone != null || vm.restoredFrom != null) && !vm.clonePending && !vm.identityChecked) {
                     checkCloneIdentity(vm);
                 }
+            }
+            if (vm.pendingBackup != null) {
+                settleBackup(vm);
             }
             if (vm.pendingSnapshot != null) {
                 VirtualMachineSnapshot s = terminalSnapshot(vm.pendingSnapshot);
@@ -1034,11 +1468,17 @@ final class FaultInjectionDriver {
             }
         }
         // Orphans: a libvirt domain with our prefix that no existing VM accounts for.
-        Set<String> expected = live().stream().map(v -> fleet.domainName(host, v.name)).collect(Collectors.toSet());
-        Processes.Result list = Processes.run(30, "virsh", "-c", "qemu:///system", "list", "--all", "--name");
-        for (String n : list.output().split("\n")) {
-            if (n.strip().startsWith(prefix) && !expected.contains(n.strip())) {
-                stepViolations.add("orphan libvirt domain " + n.strip());
+        // On each host: what its libvirtd has with that host's prefix and no VM on that host accounts for (a domain a
+        // migration left on its source is one too).
+        for (Node node : nodes) {
+            String prefix = fleet.domainPrefix(node.host());
+            Set<String> expected = live().stream().filter(v -> node.host().equals(hostOf(v))).map(this::dn)
+                    .collect(Collectors.toSet());
+            Processes.Result list = Processes.run(30, "virsh", "-c", node.libvirt().uri(), "list", "--all", "--name");
+            for (String n : list.output().split("\n")) {
+                if (n.strip().startsWith(prefix) && !expected.contains(n.strip())) {
+                    stepViolations.add("orphan libvirt domain " + n.strip() + " on " + node.host());
+                }
             }
         }
         for (Vm vm : List.copyOf(vms)) {
@@ -1054,7 +1494,6 @@ final class FaultInjectionDriver {
      * in libvirt's directories; then the driver removes the images it created.
      */
     private void checkLeftovers(Vm vm) {
-        String dn = fleet.domainName(host, vm.name);
         VirtualMachineClone clone = vm.clone == null ? null : cloneObject(vm);
         addCloneCopies(vm, clone);
         for (Processes.Qemu q : Processes.qemus()) {
@@ -1064,23 +1503,27 @@ final class FaultInjectionDriver {
                 }
             }
         }
-        for (Path dir : List.of(LIBVIRT_QEMU.resolve("save"), LIBVIRT_QEMU.resolve("nvram"))) {
-            try (Stream<Path> files = Files.isDirectory(dir) ? Files.list(dir) : Stream.empty()) {
-                files.filter(f -> f.getFileName().toString().startsWith(dn)).forEach(f ->
-                        stepViolations.add(vm.name + " deleted, but libvirt's " + f + " is left"));
-            } catch (IOException e) {
-                // unreadable: nothing to say
-            }
-        }
-        Path meta = SNAPSHOT_METADATA.resolve(dn);
-        if (Files.isDirectory(meta)) {
-            try (Stream<Path> s = Files.list(meta)) {
-                List<Path> left = s.toList();
-                if (!left.isEmpty()) {
-                    stepViolations.add(vm.name + " deleted, but libvirt snapshot metadata is left: " + left);
+        for (Node node : nodes) {
+            String dn = fleet.domainName(node.host(), vm.name);
+            Path qemuState = node.libvirt().qemuStateDir();
+            for (Path dir : List.of(qemuState.resolve("save"), qemuState.resolve("nvram"))) {
+                try (Stream<Path> files = Files.isDirectory(dir) ? Files.list(dir) : Stream.empty()) {
+                    files.filter(f -> f.getFileName().toString().startsWith(dn)).forEach(f ->
+                            stepViolations.add(vm.name + " deleted, but libvirt's " + f + " is left"));
+                } catch (IOException e) {
+                    // unreadable: nothing to say
                 }
-            } catch (IOException e) {
-                // unreadable as non-root: nothing to say
+            }
+            Path meta = qemuState.resolve("snapshot").resolve(dn);
+            if (Files.isDirectory(meta)) {
+                try (Stream<Path> st = Files.list(meta)) {
+                    List<Path> left = st.toList();
+                    if (!left.isEmpty()) {
+                        stepViolations.add(vm.name + " deleted, but libvirt snapshot metadata is left: " + left);
+                    }
+                } catch (IOException e) {
+                    // unreadable as non-root: nothing to say
+                }
             }
         }
         // Snapshot objects outlive their VM (not in the model): remove them so the namespace ends clean.

@@ -3,7 +3,9 @@ package io.virtfleet.e2e.reliability;
 import io.virtfleet.controlplane.EmbeddedControlPlane;
 import io.virtfleet.controlplane.RepoRoot;
 import io.virtfleet.e2e.support.Fleet;
+import io.virtfleet.e2e.support.LibvirtHost;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -19,7 +21,7 @@ import java.util.Locale;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Issue 12's fault injection, CI-sized by default (20 operations, 3 VMs); {@code scripts/reliability} runs the full
+ * Fault injection, CI-sized by default (20 operations, 3 VMs); {@code scripts/reliability} runs the full
  * size. The operator and the node agent run as OS processes against a control plane of this test's own (so no
  * in-process operator of another test class acts on its namespace), and are killed with SIGKILL along with libvirtd and
  * QEMU processes of this test's domains. See e2e/RELIABILITY.md.
@@ -35,10 +37,75 @@ class FaultInjectionTest {
     @Test
     void randomOperationsUnderKill9ConvergeWithoutLosingOrDuplicatingAnything() throws Exception {
         int ops = Integer.getInteger("reliability.ops", 20);
+        String faults = System.getProperty("reliability.faults", DEFAULT_FAULTS);
+        double faultProbability = Double.parseDouble(System.getProperty("reliability.faultProbability", "0.5"));
+        Run run = run(ops, 0, faults, faultProbability, null);
+        assertThat(run.report().operations()).isGreaterThanOrEqualTo(ops);
+        assertThat(run.report().violations()).as("invariant violations (seed " + run.seed() + ")").isEmpty();
+    }
+
+    /**
+     * The soak (scripts/soak): {@code reliability.soakMinutes} of steady churn without faults on a few VMs, the
+     * operator's and the agent's RSS, open file descriptors and threads and the agent's libvirt connections sampled
+     * every minute; the slopes after a warm-up go to soak.md and, with reliability.record, e2e/RELIABILITY.md. A leak
+     * is a count that grows: descriptors, threads or libvirt clients higher at the end than anywhere in the first
+     * half. Only on request: an hour is no CI test.
+     */
+    @Test
+    @EnabledIfSystemProperty(named = "reliability.soakMinutes", matches = "[0-9.]+")
+    void soakOfSteadyChurnLeaksNoMemoryDescriptorsThreadsOrLibvirtConnections() throws Exception {
+        double minutes = Double.parseDouble(System.getProperty("reliability.soakMinutes"));
+        ResourceSampler sampler = new ResourceSampler();
+        Run run = run(0, minutes, "", 0, sampler);
+        double warmUp = Math.min(10, minutes / 4);
+        List<ResourceSampler.Slopes> slopes = sampler.slopes(warmUp);
+        String table = "Soak of " + run.started().truncatedTo(ChronoUnit.SECONDS) + ": " + String.format(Locale.ROOT,
+                "%.0f", minutes) + " min, " + run.report().operations() + " operations without faults, at most "
+                + Integer.getInteger("reliability.vms", 3) + " VMs, seed " + run.seed() + "; slopes fitted over the "
+                + "samples after the first " + String.format(Locale.ROOT, "%.0f", warmUp) + " min.\n\n"
+                + ResourceSampler.table(slopes);
+        System.out.println(table);
+        Path logDir = RepoRoot.require().resolve("e2e/target/reliability");
+        Files.writeString(logDir.resolve("soak.md"), table, StandardCharsets.UTF_8);
+        StringBuilder samples = new StringBuilder("process,minute,pid,rss_kib,fds,threads,libvirt_clients\n");
+        sampler.series().forEach((p, list) -> list.forEach(x -> samples.append(String.format(Locale.ROOT,
+                "%s,%.2f,%d,%d,%d,%d,%d%n", p, x.minute(), x.pid(), x.rssKib(), x.fds(), x.threads(),
+                x.libvirtClients()))));
+        Files.writeString(logDir.resolve("soak-samples.csv"), samples, StandardCharsets.UTF_8);
+        if (Boolean.getBoolean("reliability.record")) {
+            Path doc = RepoRoot.require().resolve("e2e/RELIABILITY.md");
+            Files.writeString(doc, FaultReport.splice(Files.readString(doc, StandardCharsets.UTF_8), table,
+                    SOAK_BEGIN, SOAK_END), StandardCharsets.UTF_8);
+        }
+        assertThat(run.report().violations()).as("invariant violations during the soak").isEmpty();
+        sampler.series().forEach((process, list) -> {
+            List<ResourceSampler.Sample> s = list.stream().filter(x -> x.minute() >= warmUp).toList();
+            assertThat(ResourceSampler.grows(s, ResourceSampler.Sample::fds)).as(process + " file descriptors grow: "
+                    + s).isFalse();
+            assertThat(ResourceSampler.grows(s, ResourceSampler.Sample::threads)).as(process + " threads grow: " + s)
+                    .isFalse();
+            assertThat(ResourceSampler.grows(s, ResourceSampler.Sample::libvirtClients)).as(process
+                    + " libvirt connections grow: " + s).isFalse();
+        });
+    }
+
+    static final String DEFAULT_FAULTS = "operator,agent,qemu,libvirtd,hang,partition,apiserver,diskfull";
+    static final String SOAK_BEGIN = "<!-- soak:begin -->";
+    static final String SOAK_END = "<!-- soak:end -->";
+
+    record Run(long seed, Instant started, FaultReport report) {
+    }
+
+    /**
+     * One run: a control plane of its own (on a data dir it keeps, for APISERVER), a libvirtd of its own
+     * (scripts/libvirt-host: the faults kill and hang it, and the machine's serves other tests), a small tmpfs under
+     * the allowed root for DISKFULL, the operator and the agent as OS processes, the agent behind the PARTITION proxy;
+     * {@code minutes > 0} runs by time instead of by count, with {@code sampler} sampling both processes every minute.
+     */
+    private Run run(int ops, double minutes, String faults, double faultProbability, ResourceSampler sampler)
+            throws Exception {
         int maxVms = Integer.getInteger("reliability.vms", 3);
         long seed = Long.getLong("reliability.seed", System.nanoTime() % 1_000_000_000L);
-        String faults = System.getProperty("reliability.faults", "operator,agent,qemu,libvirtd");
-        double faultProbability = Double.parseDouble(System.getProperty("reliability.faultProbability", "0.5"));
         double bound = Double.parseDouble(System.getProperty("reliability.bound", "60"));
         Path repo = RepoRoot.require();
         Path logDir = repo.resolve("e2e/target/reliability");
@@ -48,55 +115,130 @@ class FaultInjectionTest {
                 Files.delete(f); // logs of the previous run's process incarnations
             }
         }
-        progress(logDir, "RELIABILITY seed " + seed + " (replay: scripts/reliability " + ops + " " + seed + ")");
+        progress(logDir, "RELIABILITY seed " + seed + (minutes > 0 ? " (soak of " + minutes + " min)"
+                : " (replay: scripts/reliability " + ops + " " + seed + ")"));
 
         Instant started = Instant.now();
         String loadBefore = load();
-        EmbeddedControlPlane cp = EmbeddedControlPlane.builder().start();
+        Path cpDir = Files.createTempDirectory("vf-reliability-cp-");
+        EmbeddedControlPlane[] cp = {EmbeddedControlPlane.builder().dataDir(cpDir).keepDataDir(true).start()};
         Fleet fleet = null;
+        int hosts = Integer.getInteger("reliability.hosts", 1);
         VirtfleetProcess operator = null;
-        VirtfleetProcess agent = null;
-        PartitionProxy partition = null;
+        List<VirtfleetProcess> agents = new ArrayList<>();
+        List<PartitionProxy> proxies = new ArrayList<>();
+        List<FaultInjectionDriver.Node> nodes = new ArrayList<>();
+        Path smallRoot = null;
+        Path backups = null;
+        java.util.concurrent.ScheduledExecutorService sampling = null;
         FaultReport report;
         try {
-            fleet = Fleet.withoutProcesses(cp);
-            String host = fleet.host("a");
-            String kubeconfig = cp.kubeconfig().toString();
-            // The agent reaches the apiserver through a proxy the PARTITION fault can cut.
-            java.net.URI api = java.net.URI.create(cp.serverUrl());
-            partition = new PartitionProxy(api.getHost(), api.getPort());
-            Path agentKubeconfig = logDir.resolve("agent-kubeconfig");
-            Files.writeString(agentKubeconfig, Files.readString(cp.kubeconfig()).replace(cp.serverUrl(),
-                    "https://" + api.getHost() + ":" + partition.port()));
-            agent = new VirtfleetProcess("agent", List.of("--kubeconfig", agentKubeconfig.toString(), "--host", host,
-                    "--domain-prefix", fleet.domainPrefix(host), "--console-log-dir", Fleet.RUN_DIR.toString(),
-                    "--guest-channel-dir", Fleet.RUN_DIR.toString(), "--lease-duration", "15s", "--resync", "10s",
-                    "--workers", "2"), logDir);
-            operator = new VirtfleetProcess("operator", List.of("--kubeconfig", kubeconfig, "-n", fleet.namespace(),
-                    "--threads", "2", "--shutdown-timeout", "30"), logDir);
-            agent.start();
+            fleet = Fleet.withoutProcesses(cp[0]);
+            // The small root is mounted before the libvirtd starts: its mount namespace is a private copy of this
+            // one made at its start (and again at each restart), so QEMU sees the tmpfs too.
+            smallRoot = Fleet.IMAGES.resolve(fleet.namespace() + "-small");
+            Files.createDirectories(smallRoot);
+            Processes.Result mount = Processes.run(30, "mount", "-t", "tmpfs", "-o", "size=64m,mode=0755",
+                    "vf-small-root", smallRoot.toString());
+            if (mount.exitCode() != 0) {
+                throw new IllegalStateException("cannot mount the small root " + smallRoot + ": " + mount.output());
+            }
+            backups = Fleet.IMAGES.resolve(fleet.namespace() + "-backups");
+            Files.createDirectories(backups);
+            // A libvirtd of its own per host, and each agent behind a proxy the PARTITION fault can cut. With two
+            // hosts /var/lib/virtfleet is storage both declare shared, and each publishes its libvirtd's socket URI
+            // for the other's peer-to-peer live migrations.
+            java.net.URI api = java.net.URI.create(cp[0].serverUrl());
+            for (int h = 0; h < hosts; h++) {
+                String suffix = String.valueOf((char) ('a' + h));
+                String host = fleet.host(suffix);
+                LibvirtHost libvirt = fleet.startLibvirtHost(suffix);
+                PartitionProxy partition = new PartitionProxy(api.getHost(), api.getPort());
+                proxies.add(partition);
+                Path agentKubeconfig = logDir.resolve("agent-" + suffix + "-kubeconfig");
+                Files.writeString(agentKubeconfig, Files.readString(cp[0].kubeconfig()).replace(cp[0].serverUrl(),
+                        "https://" + api.getHost() + ":" + partition.port()));
+                List<String> args = new ArrayList<>(List.of("--kubeconfig", agentKubeconfig.toString(),
+                        "--host", host, "--libvirt-uri", libvirt.uri(),
+                        "--domain-prefix", fleet.domainPrefix(host), "--console-log-dir", Fleet.RUN_DIR.toString(),
+                        "--guest-channel-dir", Fleet.RUN_DIR.toString(), "--lease-duration", "15s", "--resync", "10s",
+                        "--workers", "2"));
+                if (hosts > 1) {
+                    args.addAll(List.of("--shared-root", "/var/lib/virtfleet", "--migration-uri", libvirt.uri()));
+                }
+                VirtfleetProcess agent = new VirtfleetProcess("agent", hosts > 1 ? "agent-" + suffix : "agent", args,
+                        logDir);
+                agents.add(agent);
+                nodes.add(new FaultInjectionDriver.Node(host, libvirt, agent, partition));
+                agent.start();
+            }
+            operator = new VirtfleetProcess("operator", List.of("--kubeconfig", cp[0].kubeconfig().toString(), "-n",
+                    fleet.namespace(), "--threads", "2", "--shutdown-timeout", "30"), logDir);
             operator.start();
-            agent.awaitReady(Duration.ofSeconds(120));
+            for (VirtfleetProcess agent : agents) {
+                agent.awaitReady(Duration.ofSeconds(120));
+            }
             operator.awaitReady(Duration.ofSeconds(120));
+            if (sampler != null) {
+                VirtfleetProcess a = agents.get(0);
+                LibvirtHost libvirt = nodes.get(0).libvirt();
+                VirtfleetProcess o = operator;
+                long t0 = System.nanoTime();
+                sampling = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+                sampling.scheduleAtFixedRate(() -> {
+                    double minute = (System.nanoTime() - t0) / 60e9;
+                    // the smaller of two looks: a virsh of the driver's own may be connected at one of them
+                    ResourceSampler.Sample sa = sampler.sample("agent", a.pid(), minute,
+                            () -> Math.min(libvirt.clientCount(), libvirt.clientCount()));
+                    ResourceSampler.Sample so = sampler.sample("operator", o.pid(), minute, () -> -1);
+                    progress(logDir, "SOAK minute " + String.format(Locale.ROOT, "%.1f", minute) + ": agent " + sa
+                            + ", operator " + so);
+                }, 0, 1, java.util.concurrent.TimeUnit.MINUTES);
+            }
 
-            FaultInjectionDriver driver = new FaultInjectionDriver(fleet, host, operator, agent, repo,
+            FaultInjectionDriver driver = new FaultInjectionDriver(fleet, nodes, operator, repo,
                     new FaultInjectionDriver.Config(ops, maxVms, seed, FaultInjectionDriver.parseFaults(faults),
-                            faultProbability, bound, logDir, line -> progress(logDir, line))).withPartition(partition);
+                            faultProbability, bound, logDir, line -> progress(logDir, line), minutes))
+                    .withBackups(backups, smallRoot)
+                    .withControlPlaneRestart(() -> {
+                        // Same data dir, so the same address, certificates and etcd data: clients reconnect.
+                        cp[0].close();
+                        cp[0] = EmbeddedControlPlane.builder().dataDir(cpDir).keepDataDir(true).start();
+                    });
             driver.run();
             report = driver.report();
         } finally {
+            if (sampling != null) {
+                sampling.shutdownNow();
+            }
             if (fleet != null) {
                 fleet.close(); // deletes what is left through virtfleet: the processes must still run
             }
-            for (VirtfleetProcess p : new VirtfleetProcess[] {operator, agent}) {
+            List<VirtfleetProcess> processes = new ArrayList<>(agents);
+            processes.add(operator);
+            for (VirtfleetProcess p : processes) {
                 if (p != null) {
                     p.stop();
                 }
             }
-            if (partition != null) {
+            for (PartitionProxy partition : proxies) {
                 partition.close();
             }
-            cp.close();
+            cp[0].close();
+            if (smallRoot != null) {
+                Processes.run(30, "umount", smallRoot.toString());
+                Files.deleteIfExists(smallRoot);
+            }
+            for (Path dir : new Path[] {backups, cpDir}) {
+                if (dir != null && Files.exists(dir)) {
+                    try (var files = Files.walk(dir)) {
+                        files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                    }
+                }
+            }
+        }
+        if (minutes > 0) {
+            return new Run(seed, started, report);
         }
 
         long seconds = Duration.between(started, Instant.now()).toSeconds();
@@ -104,7 +246,7 @@ class FaultInjectionTest {
         header.add("Run of " + started.truncatedTo(ChronoUnit.SECONDS) + ": " + report.operations()
                 + " operations (the final deletes included), "
                 + report.faults() + " faults (" + faults + ", probability " + faultProbability + " per operation), "
-                + "at most " + maxVms + " VMs, seed **" + seed + "**, " + String.format(Locale.ROOT, "%d min %02d s",
+                + "at most " + maxVms + " VMs on " + hosts + " host" + (hosts > 1 ? "s" : "") + ", seed **" + seed + "**, " + String.format(Locale.ROOT, "%d min %02d s",
                 seconds / 60, seconds % 60) + ".");
         header.add("");
         header.add("Machine: " + machine() + "; load average before " + loadBefore + ", after " + load() + ".");
@@ -113,16 +255,13 @@ class FaultInjectionTest {
                 + "` (same operations and faults; timing differs).");
         String table = report.table(header);
         System.out.println(table);
-        Files.createDirectories(logDir);
         Files.writeString(logDir.resolve("last-run.md"), table, StandardCharsets.UTF_8);
         if (Boolean.getBoolean("reliability.record")) {
             Path doc = repo.resolve("e2e/RELIABILITY.md");
             Files.writeString(doc, FaultReport.splice(Files.readString(doc, StandardCharsets.UTF_8), table),
                     StandardCharsets.UTF_8);
         }
-
-        assertThat(report.operations()).isGreaterThanOrEqualTo(ops);
-        assertThat(report.violations()).as("invariant violations (seed " + seed + ")").isEmpty();
+        return new Run(seed, started, report);
     }
 
     /** Surefire holds a test's output until it ends: the steps also go to progress.log, to follow a long run. */

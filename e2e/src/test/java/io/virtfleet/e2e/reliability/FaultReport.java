@@ -11,7 +11,7 @@ import java.util.TreeMap;
  * formatting (unit-tested), so the summary table is the same in the test log and in RELIABILITY.md.
  */
 final class FaultReport {
-    /** Convergence target after the faulted component is back (issue 12). Slower is recorded, not failed. */
+    /** Convergence target after the faulted component is back. Slower is recorded, not failed. */
     static final double TARGET_SECONDS = 10.0;
 
     private final Map<String, Integer> ops = new TreeMap<>();
@@ -100,7 +100,7 @@ final class FaultReport {
         }
         b.append("| **all** | ").append(operations()).append(" | ")
                 .append(opsFailed.values().stream().mapToInt(Integer::intValue).sum()).append(" | |\n");
-        b.append("\n| fault (kill -9) | count | back after P50 (s) | convergence after back P50 / P95 / max (s) ")
+        b.append("\n| fault | count | back after P50 (s) | convergence after back P50 / P95 / max (s) ")
                 .append("| over ")
                 .append(s(TARGET_SECONDS)).append(" s |\n|---|---|---|---|---|\n");
         List<Double> all = new ArrayList<>();
@@ -134,12 +134,17 @@ final class FaultReport {
 
     /** The document with the text between the last-run markers replaced (markers appended when missing). */
     static String splice(String document, String lastRun) {
-        String block = BEGIN + "\n" + lastRun.strip() + "\n" + END;
-        int b = document.indexOf(BEGIN);
-        int e = document.indexOf(END);
+        return splice(document, lastRun, BEGIN, END);
+    }
+
+    /** {@code text} between the markers {@code begin} and {@code end} (appended with them when absent). */
+    static String splice(String document, String text, String begin, String end) {
+        String block = begin + "\n" + text.strip() + "\n" + end;
+        int b = document.indexOf(begin);
+        int e = document.indexOf(end);
         if (b < 0 || e < b) {
             return document.stripTrailing() + "\n\n" + block + "\n";
         }
-        return document.substring(0, b) + block + document.substring(e + END.length());
+        return document.substring(0, b) + block + document.substring(e + end.length());
     }
 }

@@ -9,10 +9,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
-/** OS-level facts and faults: QEMU processes from /proc, kill -9, libvirtd's pid and restart. */
+/** OS-level facts and faults: QEMU processes from /proc, kill -9, commands run to a file. */
 final class Processes {
-    static final Path LIBVIRTD_PID = Path.of("/run/libvirtd.pid");
-
     private Processes() {
     }
 
@@ -80,19 +78,6 @@ final class Processes {
         if (r.exitCode() != 0) {
             throw new IllegalStateException("kill -9 " + pid + ": " + r.output());
         }
-    }
-
-    static long libvirtdPid() {
-        try {
-            return Long.parseLong(Files.readString(LIBVIRTD_PID).trim());
-        } catch (IOException | NumberFormatException e) {
-            return -1;
-        }
-    }
-
-    /** Starts libvirtd (idempotent) through the project's script; true when virsh answers. */
-    static Result startLibvirtd(Path repo) {
-        return run(180, "bash", repo.resolve("scripts/install-libvirt").toString());
     }
 
     record Result(int exitCode, String output) {

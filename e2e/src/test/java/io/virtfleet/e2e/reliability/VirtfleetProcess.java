@@ -18,6 +18,8 @@ import java.util.concurrent.TimeUnit;
  */
 final class VirtfleetProcess {
     private final String component;
+    /** Names its log files: the component, or e.g. agent-b for a second host's agent. */
+    private final String label;
     private final List<String> args;
     private final Path logDir;
     private Process process;
@@ -25,7 +27,12 @@ final class VirtfleetProcess {
     private int incarnation;
 
     VirtfleetProcess(String component, List<String> args, Path logDir) {
+        this(component, component, args, logDir);
+    }
+
+    VirtfleetProcess(String component, String label, List<String> args, Path logDir) {
         this.component = component;
+        this.label = label;
         this.args = List.copyOf(args);
         this.logDir = logDir;
     }
@@ -56,7 +63,7 @@ final class VirtfleetProcess {
         cmd.addAll(List.of("--health-port", String.valueOf(healthPort), "--metrics-port", "-1"));
         try {
             Files.createDirectories(logDir);
-            Path log = logDir.resolve(component + "-" + incarnation + ".log");
+            Path log = logDir.resolve(label + "-" + incarnation + ".log");
             process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         } catch (IOException e) {
             throw new IllegalStateException("cannot start " + component + ": " + e.getMessage(), e);
@@ -69,7 +76,7 @@ final class VirtfleetProcess {
         while (System.nanoTime() < deadline) {
             if (!isAlive()) {
                 throw new IllegalStateException(component + " exited with " + process.exitValue() + " (see "
-                        + logDir.resolve(component + "-" + incarnation + ".log") + ")");
+                        + logDir.resolve(label + "-" + incarnation + ".log") + ")");
             }
             if (ready()) {
                 return;

@@ -62,6 +62,13 @@ public final class Fleet implements AutoCloseable {
     /** Hosts with a libvirtd of their own (host name → libvirt URI); the others use the machine's qemu:///system. */
     private final Map<String, String> libvirtUris = new LinkedHashMap<>();
     private final List<LibvirtHost> libvirtHosts = new ArrayList<>();
+    private final List<Cleanup> afterClose = new ArrayList<>();
+
+    /** A clean-up step of a test, run by {@link #close()} once the fleet's VMs are gone. */
+    @FunctionalInterface
+    public interface Cleanup {
+        void run() throws Exception;
+    }
 
     private Fleet(EmbeddedControlPlane cp, KubernetesClient ownClient, String id) {
         this.cp = cp;
@@ -139,6 +146,18 @@ public final class Fleet implements AutoCloseable {
             fleet.close();
             throw e;
         }
+    }
+
+    /**
+     * Gives {@code host(suffix)} a libvirtd of its own ({@link LibvirtHost}), for a fleet {@link #withoutProcesses
+     * without processes} whose test runs that host's agent itself (pass it {@link #libvirtUri}); stopped on close.
+     * Tests that kill or hang libvirtd use this, never the machine's libvirtd, which other tests share.
+     */
+    public synchronized LibvirtHost startLibvirtHost(String suffix) {
+        LibvirtHost lh = LibvirtHost.start("vf" + id + suffix);
+        libvirtHosts.add(lh);
+        libvirtUris.put(host(suffix), lh.uri());
+        return lh;
     }
 
     /** The libvirtd of its own a host runs on (started by {@link #startWithLibvirtHosts}), or null. */
@@ -346,6 +365,15 @@ public final class Fleet implements AutoCloseable {
 
     // -------------------------------------------------------------------------------------------------------- close
 
+    /**
+     * Runs {@code step} at the end of {@link #close()}, after the fleet deleted its VMs through virtfleet and stopped
+     * its operator and agents: for what a test added that those VMs use or that must serve their deletion (a bridge, a
+     * disk copy, an agent run as an OS process). Steps run in the order given; a failing one is logged, the rest run.
+     */
+    public synchronized void afterClose(Cleanup step) {
+        afterClose.add(step);
+    }
+
     @Override
     public synchronized void close() {
         try {
@@ -388,5 +416,13 @@ public final class Fleet implements AutoCloseable {
                 LOG.warn("cannot remove {}: {}", f, e.toString());
             }
         }
+        for (Cleanup step : afterClose) {
+            try {
+                step.run();
+            } catch (Exception e) {
+                LOG.warn("fleet {}: a test's clean-up step failed: {}", id, e.toString());
+            }
+        }
+        afterClose.clear();
     }
 }

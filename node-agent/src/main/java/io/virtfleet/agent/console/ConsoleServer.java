@@ -12,6 +12,7 @@ import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.Host;
+import io.virtfleet.api.v1alpha1.HostStatus;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,38 +39,46 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The serial console of this host's VMs for people authenticated and authorized by Kubernetes, without any access to
- * the host: {@code virtfleet vm console} connects here over TLS and sends the user's own bearer token.
+ * The serial consoles, VNC displays and guest TCP ports of this host's VMs for people authenticated and authorized by
+ * Kubernetes, without any access to the host or the guest's network: {@code virtfleet vm console|vnc|port-forward}
+ * connect here over TLS and send the user's own bearer token.
  *
  * <p>One request per connection, HTTP/1.1 with an upgrade (as {@code kubectl exec} upgrades to SPDY):
- * {@code GET /apis/virtfleet.io/v1alpha1/namespaces/NS/virtualmachines/NAME/console} with
- * {@code Authorization: Bearer TOKEN}. Before a single console byte flows:
+ * {@code GET /apis/virtfleet.io/v1alpha1/namespaces/NS/virtualmachines/NAME/SUB} where SUB is {@code console},
+ * {@code vnc} or {@code portforward/PORT}, with {@code Authorization: Bearer TOKEN}. Before a single byte flows:
  * <ol>
  *   <li>TokenReview: the apiserver says who the token belongs to (a forged or expired token: 401);</li>
- *   <li>SubjectAccessReview for that user: verb {@code get} on {@code virtualmachines/console} of that VM in its
- *   namespace, exactly as RBAC grants it ({@code resources: [virtualmachines/console], verbs: [get]}); otherwise 403
- *   with the apiserver's reason;</li>
- *   <li>the VM's Domain must be assigned to this host (404 otherwise), and libvirt must open its console
- *   ({@code virDomainOpenConsole}; 409 when it cannot, e.g. the domain is not running or another session has it).</li>
+ *   <li>SubjectAccessReview for that user: verb {@code get} on {@code virtualmachines/console} (or {@code /vnc},
+ *   {@code /portforward}) of that VM in its namespace, exactly as RBAC grants it
+ *   ({@code resources: [virtualmachines/console], verbs: [get]}); otherwise 403 with the apiserver's reason;</li>
+ *   <li>the VM's Domain must be assigned to this host (404 otherwise), and libvirt must open the stream
+ *   ({@code virDomainOpenConsole}, {@code virDomainOpenGraphicsFD}, {@code virDomainOpenChannel}; 409 when it cannot,
+ *   e.g. the domain is not running, has no VNC display, or another session has the console or the channel); a
+ *   port-forward also needs the guest's relay to connect (502 with its reason otherwise).</li>
  * </ol>
  * Then {@code 101 Switching Protocols} and raw bytes both ways until either side closes.
  *
- * <p>The endpoint and its certificate are published on the Host ({@link #ENDPOINT_ANNOTATION},
- * {@link #CERTIFICATE_ANNOTATION}); the client pins that certificate. Tokens are never logged.
+ * <p>The endpoint and its certificate are published in the Host's {@code status.accessEndpoint} (the status
+ * subresource, which only agents may write, each only its own Host's); the client pins that certificate. Tokens are
+ * never logged.
  */
 public final class ConsoleServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ConsoleServer.class);
 
-    public static final String ENDPOINT_ANNOTATION = ApiGroup.GROUP + "/console-endpoint";
-    public static final String CERTIFICATE_ANNOTATION = ApiGroup.GROUP + "/console-certificate";
-    /** The RBAC subresource a console session needs ({@code get}). */
-    public static final String SUBRESOURCE = "console";
-    public static final String UPGRADE = "virtfleet-console";
+    /** The RBAC subresources of virtualmachines a session needs ({@code get}), one per kind of stream. */
+    public static final String CONSOLE = "console";
+    public static final String VNC = "vnc";
+    public static final String PORT_FORWARD = "portforward";
+    public static final List<String> SUBRESOURCES = List.of(CONSOLE, VNC, PORT_FORWARD);
+    /** How long a port-forward waits for the guest's relay to answer. */
+    static final long RELAY_TIMEOUT_MS = 10_000;
+    private static final Pattern VNC_GRAPHICS = Pattern.compile("<graphics\\s[^>]*type=[\"']vnc[\"']");
+    private static final Pattern GRAPHICS = Pattern.compile("<graphics\\s");
     static final int MAX_SESSIONS = 64;
     static final int HEAD_LIMIT = 16 * 1024;
     private static final Pattern PATH = Pattern.compile(
             "/apis/virtfleet\\.io/v1alpha1/namespaces/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)/virtualmachines/"
-                    + "([a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?)/console");
+                    + "([a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?)/(console|vnc|portforward/([0-9]{1,5}))");
 
     private final KubernetesClient client;
     private final String host;
@@ -77,6 +86,8 @@ public final class ConsoleServer implements AutoCloseable {
     private final InetSocketAddress bind;
     private final String advertise;
     private final Semaphore sessions = new Semaphore(MAX_SESSIONS);
+    /** UUIDs of VMs with a port-forward session open: their one channel is taken. */
+    private final java.util.Set<String> forwarding = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final ExecutorService pool = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "console-session");
         t.setDaemon(true);
@@ -111,11 +122,12 @@ public final class ConsoleServer implements AutoCloseable {
         server.bind(bind, 50);
         server.setEnabledProtocols(new String[] {"TLSv1.3"});
         String endpoint = "https://" + (name.contains(":") ? "[" + name + "]" : name) + ":" + port();
-        publish(endpoint, tls.certificatePem);
+        publish(new HostStatus.AccessEndpoint(endpoint, tls.certificatePem, SUBRESOURCES));
         acceptor = new Thread(this::acceptLoop, "console-accept");
         acceptor.setDaemon(true);
         acceptor.start();
-        LOG.info("serial console endpoint {} (bound to {}:{}, TLS, Kubernetes TokenReview + SubjectAccessReview)",
+        LOG.info("console/VNC/port-forward endpoint {} (bound to {}:{}, TLS, Kubernetes TokenReview + "
+                        + "SubjectAccessReview)",
                 endpoint, bind.getAddress().getHostAddress(), port());
         return this;
     }
@@ -124,38 +136,13 @@ public final class ConsoleServer implements AutoCloseable {
         return server.getLocalPort();
     }
 
-    private void publish(String endpoint, String pem) {
-        Map<String, String> ann = new HashMap<>();
-        ann.put(ENDPOINT_ANNOTATION, endpoint);
-        ann.put(CERTIFICATE_ANNOTATION, pem);
-        patchAnnotations(ann);
-    }
-
-    private void patchAnnotations(Map<String, String> values) {
-        StringBuilder b = new StringBuilder("{\"metadata\":{\"annotations\":{");
-        int i = 0;
-        for (Map.Entry<String, String> e : values.entrySet()) {
-            b.append(i++ > 0 ? "," : "").append('"').append(e.getKey()).append("\":")
-                    .append(e.getValue() == null ? "null" : json(e.getValue()));
-        }
-        b.append("}}}");
-        client.resources(Host.class).withName(host).patch(new PatchContext.Builder()
-                .withPatchType(PatchType.JSON_MERGE).withFieldManager(ApiGroup.AGENT_FIELD_MANAGER).build(),
-                b.toString());
-    }
-
-    private static String json(String s) {
-        StringBuilder b = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                case '\r' -> b.append("\\r");
-                default -> b.append(c);
-            }
-        }
-        return b.append('"').toString();
+    /** Writes (or, {@code endpoint} null, removes) {@code status.accessEndpoint} of this agent's Host. */
+    private void publish(HostStatus.AccessEndpoint endpoint) {
+        // A merge patch: the agent's other status fields stay; null removes this one (RFC 7386).
+        String patch = "{\"status\":{\"accessEndpoint\":"
+                + (endpoint == null ? "null" : client.getKubernetesSerialization().asJson(endpoint)) + "}}";
+        client.resources(Host.class).withName(host).subresource("status").patch(new PatchContext.Builder()
+                .withPatchType(PatchType.JSON_MERGE).withFieldManager(ApiGroup.AGENT_FIELD_MANAGER).build(), patch);
     }
 
     private void acceptLoop() {
@@ -208,11 +195,17 @@ public final class ConsoleServer implements AutoCloseable {
             Matcher m = PATH.matcher(req.path());
             if (!"GET".equals(req.method()) || !m.matches()) {
                 refuse(out, 404, "Not Found", "expected GET /apis/virtfleet.io/v1alpha1/namespaces/NS/"
-                        + "virtualmachines/NAME/console");
+                        + "virtualmachines/NAME/console (or /vnc, /portforward/PORT)");
                 return;
             }
             String ns = m.group(1);
             String name = m.group(3);
+            String sub = m.group(5).startsWith(PORT_FORWARD) ? PORT_FORWARD : m.group(5);
+            int guestPort = m.group(6) == null ? -1 : Integer.parseInt(m.group(6));
+            if (sub.equals(PORT_FORWARD) && (guestPort < 1 || guestPort > 65535)) {
+                refuse(out, 400, "Bad Request", "port " + m.group(6) + " is not a TCP port (1-65535)");
+                return;
+            }
             String auth = req.headers().getOrDefault("authorization", "");
             if (!auth.regionMatches(true, 0, "Bearer ", 0, 7) || auth.substring(7).isBlank()) {
                 refuse(out, 401, "Unauthorized", "a bearer token is required (Authorization: Bearer ...)");
@@ -234,14 +227,14 @@ public final class ConsoleServer implements AutoCloseable {
             who = user.getUsername();
             String denied;
             try {
-                denied = authorize(user, ns, name);
+                denied = authorize(user, ns, name, sub);
             } catch (KubernetesClientException e) {
                 refuse(out, 503, "Service Unavailable", "cannot review access with the apiserver: "
                         + oneLine(e.getMessage()));
                 return;
             }
             if (denied != null) {
-                LOG.info("console of {}/{} refused to {}: {}", ns, name, who, denied);
+                LOG.info("{} of {}/{} refused to {}: {}", sub, ns, name, who, denied);
                 refuse(out, 403, "Forbidden", denied);
                 return;
             }
@@ -251,28 +244,69 @@ public final class ConsoleServer implements AutoCloseable {
                 refuse(out, 404, "Not Found", "VirtualMachine " + ns + "/" + name + " does not run on host " + host);
                 return;
             }
-            ConsoleStream console;
-            try {
-                console = ConsoleStream.open(libvirtUri, domain.getSpec().uuid.toLowerCase(Locale.ROOT));
-            } catch (IOException e) {
-                refuse(out, 409, "Conflict", "cannot open the serial console of VirtualMachine " + ns + "/" + name
-                        + ": " + oneLine(e.getMessage()));
+            String uuid = domain.getSpec().uuid.toLowerCase(Locale.ROOT);
+            String what = switch (sub) {
+                case VNC -> "VNC display";
+                case PORT_FORWARD -> "port " + guestPort + " in the guest";
+                default -> "serial console";
+            } + " of VirtualMachine " + ns + "/" + name;
+            if (sub.equals(PORT_FORWARD) && !forwarding.add(uuid)) {
+                refuse(out, 409, "Conflict", "cannot open " + what + ": another port-forward session to this VM is "
+                        + "open (one at a time)");
                 return;
             }
-            out.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: " + UPGRADE + "\r\nConnection: Upgrade\r\n\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-            socket.setSoTimeout(0);
-            LOG.info("console of {}/{} opened by {}", ns, name, who);
-            pump(socket, in, out, console);
-            LOG.info("console of {}/{} closed by {}", ns, name, who);
+            try {
+                GuestStream stream;
+                try {
+                    stream = open(sub, uuid, guestPort, domain.getSpec().domainXml);
+                } catch (PortForwardStream.RelayRefused e) {
+                    refuse(out, 502, "Bad Gateway", "cannot open " + what + ": " + oneLine(e.getMessage()));
+                    return;
+                } catch (IOException e) {
+                    refuse(out, 409, "Conflict", "cannot open " + what + ": " + oneLine(e.getMessage()));
+                    return;
+                }
+                out.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: virtfleet-" + sub
+                        + "\r\nConnection: Upgrade\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                socket.setSoTimeout(0);
+                LOG.info("{} opened by {}", what, who);
+                pump(socket, in, out, stream);
+                LOG.info("{} closed by {}", what, who);
+            } finally {
+                if (sub.equals(PORT_FORWARD)) {
+                    forwarding.remove(uuid);
+                }
+            }
         } catch (IOException | RuntimeException e) {
             LOG.debug("console session of {} ended: {}", who, e.toString());
         }
     }
 
-    /** Console → client on a thread of its own, client → console here; whichever ends first ends both. */
-    private void pump(Socket socket, InputStream in, OutputStream out, ConsoleStream console) {
+    private GuestStream open(String sub, String uuid, int guestPort, String domainXml) throws IOException {
+        return switch (sub) {
+            case VNC -> GraphicsStream.open(libvirtUri, uuid, vncIndex(domainXml));
+            case PORT_FORWARD -> PortForwardStream.open(libvirtUri, uuid, guestPort, RELAY_TIMEOUT_MS);
+            default -> CharDeviceStream.console(libvirtUri, uuid);
+        };
+    }
+
+    /** The index of the first VNC display among the domain's {@code <graphics>} (libvirt counts all of them). */
+    static int vncIndex(String domainXml) throws IOException {
+        Matcher vnc = VNC_GRAPHICS.matcher(domainXml == null ? "" : domainXml);
+        if (!vnc.find()) {
+            throw new IOException("the VM has no VNC display (spec.graphics: vnc)");
+        }
+        Matcher any = GRAPHICS.matcher(domainXml);
+        int index = 0;
+        while (any.find() && any.start() < vnc.start()) {
+            index++;
+        }
+        return index;
+    }
+
+    /** VM → client on a thread of its own, client → VM here; whichever ends first ends both. */
+    private void pump(Socket socket, InputStream in, OutputStream out, GuestStream console) {
         Thread reader = new Thread(() -> {
             byte[] buf = new byte[8192];
             try {
@@ -290,7 +324,7 @@ public final class ConsoleServer implements AutoCloseable {
                     // already closed
                 }
             }
-        }, "console-output");
+        }, "session-output");
         reader.setDaemon(true);
         reader.start();
         byte[] buf = new byte[4096];
@@ -315,7 +349,7 @@ public final class ConsoleServer implements AutoCloseable {
             }
             if (reader.isAlive()) {
                 // Still inside virStreamRecv: freeing the stream now would crash; leak it rather.
-                LOG.warn("console output thread did not stop; leaving its libvirt stream open");
+                LOG.warn("session output thread did not stop; leaving its stream open");
             } else {
                 console.close();
             }
@@ -332,20 +366,20 @@ public final class ConsoleServer implements AutoCloseable {
         return review.getStatus().getUser();
     }
 
-    /** Null when {@code user} may get virtualmachines/console of ns/name; else why not. */
-    String authorize(UserInfo user, String ns, String name) {
+    /** Null when {@code user} may get virtualmachines/{@code sub} of ns/name; else why not. */
+    String authorize(UserInfo user, String ns, String name, String sub) {
         Map<String, List<String>> extra = user.getExtra() == null ? null : new HashMap<>(user.getExtra());
         SubjectAccessReview sar = new SubjectAccessReviewBuilder().withNewSpec()
                 .withUser(user.getUsername()).withGroups(user.getGroups()).withUid(user.getUid()).withExtra(extra)
                 .withNewResourceAttributes().withGroup(ApiGroup.GROUP).withResource("virtualmachines")
-                .withSubresource(SUBRESOURCE).withVerb("get").withNamespace(ns).withName(name)
+                .withSubresource(sub).withVerb("get").withNamespace(ns).withName(name)
                 .endResourceAttributes().endSpec().build();
         SubjectAccessReview answer = client.resource(sar).create();
         if (answer.getStatus() != null && Boolean.TRUE.equals(answer.getStatus().getAllowed())) {
             return null;
         }
         String reason = answer.getStatus() != null ? answer.getStatus().getReason() : null;
-        return "User \"" + user.getUsername() + "\" cannot get virtualmachines/console in API group \""
+        return "User \"" + user.getUsername() + "\" cannot get virtualmachines/" + sub + " in API group \""
                 + ApiGroup.GROUP + "\" in the namespace \"" + ns + "\" (VirtualMachine " + name + ")"
                 + (reason == null || reason.isBlank() ? "" : ": " + reason);
     }
@@ -404,10 +438,7 @@ public final class ConsoleServer implements AutoCloseable {
         }
         pool.shutdownNow();
         try {
-            Map<String, String> remove = new HashMap<>();
-            remove.put(ENDPOINT_ANNOTATION, null);
-            remove.put(CERTIFICATE_ANNOTATION, null);
-            patchAnnotations(remove);
+            publish(null);
         } catch (KubernetesClientException e) {
             LOG.debug("could not unpublish the console endpoint: {}", e.getMessage());
         }

@@ -1,5 +1,6 @@
 package io.virtfleet.agent.domain;
 
+import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
@@ -8,9 +9,10 @@ import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.agent.libvirt.LibvirtNative;
 import io.virtfleet.agent.libvirt.QemuProcesses;
 import io.virtfleet.agent.libvirt.QemuWatcher;
+import io.virtfleet.agent.loop.Result;
+import io.virtfleet.agent.loop.WorkLoop;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
-import org.libvirt.LibvirtException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,7 +30,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * Watches the Domains labelled for this host (all namespaces) and keeps libvirt in line with them: every informer
  * event, libvirt lifecycle/device event, reconnect and periodic resync enqueues the affected UUIDs; worker threads
- * run {@link DomainSyncer#sync} per UUID (never two passes for one UUID at once).
+ * run {@link DomainSyncer#sync} per UUID on the agent's {@link WorkLoop} (never two passes for one UUID at once).
  */
 public final class DomainController implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DomainController.class);
@@ -39,17 +41,16 @@ public final class DomainController implements AutoCloseable {
     private final LibvirtConnection libvirt;
     private final String host;
     private final Duration resync;
-    private final int workers;
     private final ScheduledExecutorService scheduler;
-    private final WorkQueue queue;
+    private final WorkLoop queue;
     private final DomainSyncer syncer;
     private final QemuWatcher watcher;
     private final DomainLocks locks = new DomainLocks();
-    private final List<Thread> threads = new ArrayList<>();
     private SharedIndexInformer<Domain> informer;
     private ScheduledFuture<?> resyncTask;
     private volatile boolean running;
     private io.virtfleet.agent.migration.Migrator migrator;
+    private volatile io.virtfleet.agent.provision.DomainFiles files;
 
     public DomainController(KubernetesClient client, LibvirtConnection libvirt, String host,
                             DomainValidator validator, Duration resync, int workers,
@@ -58,9 +59,8 @@ public final class DomainController implements AutoCloseable {
         this.libvirt = libvirt;
         this.host = host;
         this.resync = resync;
-        this.workers = workers;
         this.scheduler = scheduler;
-        this.queue = new WorkQueue(scheduler);
+        this.queue = new WorkLoop("domain-worker-" + host, workers, scheduler, this::reconcile, this::describeKey);
         // Rewrite an unchanged status at most this often (so observedTime says the agent still looks).
         Duration statusRefresh = resync.multipliedBy(10);
         this.watcher = new QemuWatcher(this::qemuExited, "qemu-watch-" + host);
@@ -114,12 +114,7 @@ public final class DomainController implements AutoCloseable {
             }
         });
         watcher.start();
-        for (int i = 0; i < workers; i++) {
-            Thread t = new Thread(this::work, "domain-worker-" + host + "-" + i);
-            t.setDaemon(true);
-            t.start();
-            threads.add(t);
-        }
+        queue.start();
         resyncTask = scheduler.scheduleWithFixedDelay(() -> resyncAll("periodic resync"), resync.toMillis(),
                 resync.toMillis(), TimeUnit.MILLISECONDS);
     }
@@ -137,6 +132,24 @@ public final class DomainController implements AutoCloseable {
         migrator = new io.virtfleet.agent.migration.Migrator(client, libvirt, host, sharedRoots,
                 io.virtfleet.agent.migration.Migrator.Policy.DEFAULT, queue::add);
         syncer.setMigrator(migrator);
+    }
+
+    /**
+     * Lets this host create disks from images (cache under the first allowed root), blank disks and cloud-init seeds
+     * (Secrets read by name with the agent's client).
+     */
+    public void enableDomainFiles(java.util.List<String> allowedRoots, long imageMaxBytes) {
+        io.virtfleet.agent.image.ImageCache cache = new io.virtfleet.agent.image.ImageCache(
+                java.nio.file.Path.of(io.virtfleet.agent.image.ImageCache.rootFor(allowedRoots)), allowedRoots,
+                imageMaxBytes, Duration.ofSeconds(60));
+        files = new io.virtfleet.agent.provision.DomainFiles(cache, allowedRoots,
+                new io.virtfleet.agent.provision.KubernetesSecrets(client), Clock.systemUTC(), queue::add);
+        syncer.setDomainFiles(files);
+    }
+
+    /** The host's disk and seed maker (null until {@link #enableDomainFiles}). */
+    public io.virtfleet.agent.provision.DomainFiles domainFiles() {
+        return files;
     }
 
     public boolean hasSynced() {
@@ -186,9 +199,7 @@ public final class DomainController implements AutoCloseable {
                 }
             } catch (LibvirtConnection.UnavailableException e) {
                 LOG.warn("resync ({}): libvirt unavailable: {}", why, e.getMessage());
-            } catch (LibvirtException e) {
-                LOG.warn("resync ({}): cannot list libvirt domains: {}", why, LibvirtConnection.describe(e));
-            } catch (LibvirtNative.LibvirtCallException e) {
+            } catch (LibvirtCallException e) {
                 LOG.warn("resync ({}): cannot list libvirt domains: {}", why, e.getMessage());
             }
         }
@@ -211,58 +222,16 @@ public final class DomainController implements AutoCloseable {
         return informer.getIndexer().byIndex(UUID_INDEX, uuid);
     }
 
-    private void work() {
-        while (running) {
-            String key;
-            try {
-                key = queue.take();
-            } catch (InterruptedException e) {
-                return;
+    /** One pass for one key, under the domain's lock (shared with the snapshot controller). */
+    private Result reconcile(String key) throws LibvirtConnection.UnavailableException {
+        if (key.startsWith(UNKEYED_PREFIX)) {
+            for (Domain d : domainsByUuid(key)) {
+                syncer.syncUnkeyed(d);
             }
-            if (key == null) {
-                return;
-            }
-            try {
-                process(key);
-            } finally {
-                queue.done(key);
-            }
+            return Result.DONE;
         }
-    }
-
-    private void process(String key) {
-        String what = describeKey(key);
-        try {
-            if (key.startsWith(UNKEYED_PREFIX)) {
-                for (Domain d : domainsByUuid(key)) {
-                    syncer.syncUnkeyed(d);
-                }
-                return;
-            }
-            DomainSyncer.Result r;
-            try (DomainLocks.Held held = locks.hold(key)) {
-                r = syncer.sync(key);
-            }
-            if (r.failed()) {
-                Duration d = queue.addRateLimited(key);
-                LOG.info("{}: retrying in {} ms", what, d.toMillis());
-            } else {
-                queue.forget(key);
-                if (r.requeueAfter() != null) {
-                    queue.addAfter(key, r.requeueAfter());
-                }
-            }
-        } catch (LibvirtConnection.UnavailableException e) {
-            Duration d = queue.addRateLimited(key);
-            LOG.warn("{}: libvirt unavailable ({}); retrying in {} ms", what, e.getMessage(), d.toMillis());
-        } catch (KubernetesClientException e) {
-            Duration d = queue.addRateLimited(key);
-            LOG.error("{}: Kubernetes API call failed: {}; retrying in {} ms", what, e.getMessage(), d.toMillis());
-        } catch (RuntimeException | LinkageError e) {
-            // A LinkageError (e.g. a class missing from a jar replaced under the running process) must not end the
-            // worker thread silently: the key is retried like any failure, and the error is logged.
-            Duration d = queue.addRateLimited(key);
-            LOG.error("{}: sync failed: {}; retrying in {} ms", what, e, d.toMillis(), e);
+        try (DomainLocks.Held held = locks.hold(key)) {
+            return syncer.sync(key);
         }
     }
 
@@ -293,7 +262,7 @@ public final class DomainController implements AutoCloseable {
         if (resyncTask != null) {
             resyncTask.cancel(false);
         }
-        queue.shutdown();
+        queue.close();
         watcher.close();
         if (migrator != null) {
             migrator.close();
@@ -301,17 +270,9 @@ public final class DomainController implements AutoCloseable {
         if (informer != null) {
             informer.close();
         }
-        for (Thread t : threads) {
-            try {
-                t.join(TimeUnit.SECONDS.toMillis(30));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            if (t.isAlive()) {
-                LOG.warn("worker {} still busy after 30 s; leaving it", t.getName());
-            }
-        }
-        threads.clear();
         syncer.close();
+        if (files != null) {
+            files.close();
+        }
     }
 }

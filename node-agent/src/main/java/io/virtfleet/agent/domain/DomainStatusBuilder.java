@@ -1,13 +1,14 @@
 package io.virtfleet.agent.domain;
 
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.ConditionBuilder;
-import io.virtfleet.agent.libvirt.DomainState;
+import io.virtfleet.api.v1alpha1.DomainState;
 import io.virtfleet.agent.libvirt.LibvirtConnection.DomainInfo;
 import io.virtfleet.api.v1alpha1.DeviceStatus;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainSpec;
 import io.virtfleet.api.v1alpha1.DomainStatus;
+import io.virtfleet.reconcilers.lifecycle.Conditions;
+import io.virtfleet.reconcilers.lifecycle.DomainStates;
 import io.virtfleet.reconcilers.lifecycle.XmlFingerprint;
 
 import java.time.Instant;
@@ -111,17 +112,19 @@ public final class DomainStatusBuilder {
         s.observedRestartGeneration = outcome.recordRestart() != null ? outcome.recordRestart()
                 : prev.observedRestartGeneration;
         s.lastError = outcome.error();
+        // The disks this host created stay recorded until the Domain is gone (they are removed with it).
+        s.createdDisks = prev.createdDisks;
         s.observedGeneration = generation;
         s.observedTime = now.truncatedTo(ChronoUnit.SECONDS).toString();
 
         List<Condition> conds = new ArrayList<>();
         if (outcome.error() == null) {
-            conds.add(condition(prev, SYNCED, "True", "Synced", "libvirt matches the spec as far as the agent acts",
+            conds.add(condition(prev, SYNCED, Conditions.TRUE, "Synced", "libvirt matches the spec as far as the agent acts",
                     generation, now));
         } else {
-            conds.add(condition(prev, SYNCED, "False", outcome.errorReason(), outcome.error(), generation, now));
+            conds.add(condition(prev, SYNCED, Conditions.FALSE, outcome.errorReason(), outcome.error(), generation, now));
         }
-        String power = spec == null || spec.powerState == null ? DomainSpec.POWER_RUNNING : spec.powerState;
+        String power = DomainStates.powerState(spec);
         boolean ready = switch (power) {
             case DomainSpec.POWER_RUNNING -> state == DomainState.RUNNING || state == DomainState.BLOCKED;
             case DomainSpec.POWER_PAUSED -> state == DomainState.PAUSED;
@@ -129,14 +132,14 @@ public final class DomainStatusBuilder {
         };
         String stateText = s.state + (s.reason != null ? " (" + s.reason + ")" : "");
         if (processGone && state != null && state.active()) {
-            conds.add(condition(prev, READY, "False", PROCESS_EXITED, "the QEMU process has exited; libvirt still "
+            conds.add(condition(prev, READY, Conditions.FALSE, PROCESS_EXITED, "the QEMU process has exited; libvirt still "
                     + "reports " + stateText + " until it has cleaned up", generation, now));
         } else if (ready) {
-            conds.add(condition(prev, READY, "True", s.state, "domain is " + stateText, generation, now));
+            conds.add(condition(prev, READY, Conditions.TRUE, s.state, "domain is " + stateText, generation, now));
         } else {
             String msg = "domain is " + stateText + ", spec.powerState is " + power
                     + (outcome.waitingFor() != null ? "; waiting for " + outcome.waitingFor() : "");
-            conds.add(condition(prev, READY, "False", s.state, msg, generation, now));
+            conds.add(condition(prev, READY, Conditions.FALSE, s.state, msg, generation, now));
         }
         // Issue 8: disks/interfaces added or removed and cdrom media are applied live, so when both XMLs carry the
         // fingerprint of their spec only the other changes need a restart.
@@ -145,28 +148,20 @@ public final class DomainStatusBuilder {
                 && (liveFingerprint == null || persistentFingerprint == null
                 || !XmlFingerprint.changed(liveFingerprint, persistentFingerprint).isEmpty());
         conds.add(restartRequired
-                ? condition(prev, RESTART_REQUIRED, "True", "ConfigChanged",
+                ? condition(prev, RESTART_REQUIRED, Conditions.TRUE, "ConfigChanged",
                         "the persistent config was redefined while the domain runs; it applies at the next start",
                         generation, now)
-                : condition(prev, RESTART_REQUIRED, "False", "UpToDate", "the running domain uses the defined config",
+                : condition(prev, RESTART_REQUIRED, Conditions.FALSE, "UpToDate", "the running domain uses the defined config",
                         generation, now));
         s.conditions = conds;
         return s;
     }
 
-    /** A condition, keeping the previous lastTransitionTime when its status did not change. */
+    /** A condition of {@code prev}'s type, keeping its lastTransitionTime when its status did not change. */
     static Condition condition(DomainStatus prev, String type, String status, String reason, String message,
                                Long generation, Instant now) {
-        String transition = now.truncatedTo(ChronoUnit.SECONDS).toString();
-        if (prev.conditions != null) {
-            for (Condition c : prev.conditions) {
-                if (type.equals(c.getType()) && status.equals(c.getStatus()) && c.getLastTransitionTime() != null) {
-                    transition = c.getLastTransitionTime();
-                }
-            }
-        }
-        return new ConditionBuilder().withType(type).withStatus(status).withReason(reason).withMessage(message)
-                .withObservedGeneration(generation).withLastTransitionTime(transition).build();
+        return Conditions.next(Conditions.find(prev.conditions, type), type, status, reason, message, generation,
+                now);
     }
 
     /** True when the two statuses differ in more than observedTime. */
@@ -182,7 +177,9 @@ public final class DomainStatusBuilder {
                 || !Objects.equals(a.observedRestartGeneration, b.observedRestartGeneration)
                 || !Objects.equals(a.startCount, b.startCount) || !Objects.equals(a.lastError, b.lastError)
                 || !Objects.equals(nullToEmptyC(a.conditions), nullToEmptyC(b.conditions))
-                || !Objects.equals(a.observedGeneration, b.observedGeneration);
+                || !Objects.equals(a.observedGeneration, b.observedGeneration)
+                || !Objects.equals(a.createdDisks, b.createdDisks)
+                || !Objects.equals(a.imageDownloads, b.imageDownloads);
     }
 
     private static List<DeviceStatus> nullToEmpty(List<DeviceStatus> l) {

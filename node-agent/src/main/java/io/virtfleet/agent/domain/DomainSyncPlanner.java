@@ -1,7 +1,8 @@
 package io.virtfleet.agent.domain;
 
-import io.virtfleet.agent.libvirt.DomainState;
+import io.virtfleet.api.v1alpha1.DomainState;
 import io.virtfleet.api.v1alpha1.DomainSpec;
+import io.virtfleet.reconcilers.lifecycle.DomainStates;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -58,9 +59,9 @@ public final class DomainSyncPlanner {
                     spec.restartGeneration == null ? 0 : spec.restartGeneration, observedRestart, timeout);
         }
 
-        /** spec.powerState; Running when absent (the operator's reading too: reconcilers' DomainStates). */
+        /** spec.powerState; Running when absent (reconcilers' DomainStates, the operator's reading too). */
         String power() {
-            return powerState == null ? DomainSpec.POWER_RUNNING : powerState;
+            return DomainStates.powerState(powerState);
         }
 
         boolean wantsProcess() {

@@ -1,23 +1,25 @@
 package io.virtfleet.agent.domain;
 
+import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.virtfleet.agent.hotplug.Hotplugger;
 import io.virtfleet.agent.libvirt.Capabilities;
-import io.virtfleet.agent.libvirt.DomainState;
+import io.virtfleet.api.v1alpha1.DomainState;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.agent.libvirt.LibvirtConnection.DomainInfo;
 import io.virtfleet.agent.libvirt.LibvirtNative;
 import io.virtfleet.agent.libvirt.QemuProcesses;
 import io.virtfleet.agent.libvirt.QemuWatcher;
+import io.virtfleet.agent.provision.DomainFiles;
+import io.virtfleet.agent.loop.Result;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainStatus;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
 import org.libvirt.Error.ErrorNumber;
-import org.libvirt.LibvirtException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,8 +39,11 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 
 /**
- * One sync pass for one UUID: looks at the Domain (from the informer cache) and the libvirt domain, plans with
- * {@link DomainSyncPlanner}, carries the plan out, and writes what it then observes to the Domain's status.
+ * One sync pass for one UUID, in four steps: <b>observe</b> (the Domains claiming the UUID from the informer cache,
+ * the libvirt domain read once: {@link #observe}), <b>plan</b> ({@link DomainValidator}, then the pure
+ * {@link DomainSyncPlanner}: {@link #plan}), <b>act</b> (the plan's steps: libvirt's lifecycle calls through the
+ * {@link DomainActuator} table, defining, the finalizer, hot-plug: {@link #act}) and <b>record</b> (libvirt read again,
+ * the status built by {@link DomainStatusBuilder} and written by the one {@link DomainStatusWriter}: {@link #record}).
  *
  * <p>Ownership: a libvirt domain is the agent's only if its XML carries virtfleet's mark naming this host. Other
  * domains are never changed nor reported. A domain with this host's mark whose Domain is gone or assigned to another
@@ -47,12 +52,12 @@ import java.util.function.Function;
 public final class DomainSyncer {
     private static final Logger LOG = LoggerFactory.getLogger(DomainSyncer.class);
     /** Undefine flags for a deleted Domain: drop managed-save, snapshot/checkpoint metadata and NVRAM. */
-    static final int UNDEFINE_FLAGS = LibvirtConnection.UNDEFINE_MANAGED_SAVE
-            | LibvirtConnection.UNDEFINE_SNAPSHOTS_METADATA | LibvirtConnection.UNDEFINE_CHECKPOINTS_METADATA
+    static final int UNDEFINE_FLAGS = org.libvirt.Domain.UndefineFlags.MANAGED_SAVE
+            | org.libvirt.Domain.UndefineFlags.SNAPSHOTS_METADATA | LibvirtConnection.UNDEFINE_CHECKPOINTS_METADATA
             | LibvirtConnection.UNDEFINE_NVRAM;
     /** Undefine flags when fencing: as above but keep NVRAM (data the Domain's new host may still want). */
-    static final int FENCE_UNDEFINE_FLAGS = LibvirtConnection.UNDEFINE_MANAGED_SAVE
-            | LibvirtConnection.UNDEFINE_SNAPSHOTS_METADATA | LibvirtConnection.UNDEFINE_CHECKPOINTS_METADATA
+    static final int FENCE_UNDEFINE_FLAGS = org.libvirt.Domain.UndefineFlags.MANAGED_SAVE
+            | org.libvirt.Domain.UndefineFlags.SNAPSHOTS_METADATA | LibvirtConnection.UNDEFINE_CHECKPOINTS_METADATA
             | LibvirtConnection.UNDEFINE_KEEP_NVRAM;
 
     private final KubernetesClient client;
@@ -63,27 +68,16 @@ public final class DomainSyncer {
     private final Function<String, List<Domain>> domainsByUuid;
     private final BooleanSupplier informerSynced;
     private final Clock clock;
-    private final Duration statusRefresh;
     private final Map<String, Instant> shutdownRequests = new ConcurrentHashMap<>();
-    /**
-     * What this agent last wrote into each Domain's status (by UUID): the informer cache can lag behind our own
-     * writes, and planning from a stale observedRestartGeneration would restart a domain twice.
-     */
-    private final Map<String, Recorded> recorded = new ConcurrentHashMap<>();
     private final QemuWatcher watcher;
     private final boolean qemuDriver;
     private final EventRecorder events;
+    private final DomainActuator actuator;
+    private final DomainStatusWriter status;
     private final Hotplugger hotplugger;
     private volatile Set<String> emulators = Set.of();
     private volatile io.virtfleet.agent.migration.Migrator migrator;
-
-    private record Recorded(String uid, Long observedRestartGeneration, Long startCount) {
-    }
-
-    /** What the pass wants next: another pass after {@code requeueAfter} (nullable), or a retry with backoff. */
-    public record Result(Duration requeueAfter, boolean failed) {
-        static final Result DONE = new Result(null, false);
-    }
+    private volatile DomainFiles files;
 
     public DomainSyncer(KubernetesClient client, LibvirtConnection libvirt, String host, DomainValidator validator,
                         QemuProcesses qemu, Function<String, List<Domain>> domainsByUuid,
@@ -97,16 +91,22 @@ public final class DomainSyncer {
         this.domainsByUuid = domainsByUuid;
         this.informerSynced = informerSynced;
         this.clock = clock;
-        this.statusRefresh = statusRefresh;
         this.watcher = watcher;
         this.qemuDriver = libvirt.uri().startsWith("qemu");
         this.events = new EventRecorder(client, host);
+        this.actuator = new DomainActuator(libvirt, events);
+        this.status = new DomainStatusWriter(client, clock, statusRefresh, watcher);
         this.hotplugger = new Hotplugger(libvirt, clock);
     }
 
     /** Live migrations of this host's domains (null: none are driven). */
     public void setMigrator(io.virtfleet.agent.migration.Migrator migrator) {
         this.migrator = migrator;
+    }
+
+    /** Disks from images, blank disks and cloud-init seeds (null: Domains needing them are refused). */
+    public void setDomainFiles(DomainFiles files) {
+        this.files = files;
     }
 
     /** libvirt's DEVICE_REMOVED for {@code alias} of domain {@code uuid} (a re-sync of it follows). */
@@ -126,10 +126,7 @@ public final class DomainSyncer {
             try {
                 e = Capabilities.parse(libvirt.capabilities()).emulators();
                 emulators = e;
-            } catch (LibvirtException ex) {
-                throw new LibvirtConnection.UnavailableException("cannot read libvirt capabilities: "
-                        + LibvirtConnection.describe(ex));
-            } catch (LibvirtNative.LibvirtCallException ex) {
+            } catch (LibvirtCallException ex) {
                 throw new LibvirtConnection.UnavailableException("cannot read libvirt capabilities: "
                         + ex.getMessage());
             }
@@ -146,60 +143,149 @@ public final class DomainSyncer {
         events.close(Duration.ofSeconds(5));
     }
 
-    public Result sync(String uuid) throws LibvirtConnection.UnavailableException {
-        List<Domain> claims = domainsByUuid.apply(uuid);
-        Optional<DomainInfo> lv = inspect(uuid);
-        DomainXml lvXml = lv.map(i -> parseQuietly(i.currentXml(), uuid)).orElse(null);
-        Optional<DomainXml.OwnershipMark> mark = lvXml == null ? Optional.empty() : lvXml.ownershipMark();
-        boolean mine = mark.isPresent() && host.equals(mark.get().host());
-
-        if (claims.size() > 1) {
-            String names = claims.stream().map(DomainSyncer::ref).toList().toString();
-            for (Domain d : claims) {
-                LOG.error("{}: {} Domains claim uuid {}: {}; the agent acts on none of them", ref(d), claims.size(),
-                        uuid, names);
-                writeStatus(d, null, OptionalLong.empty(), false, DomainStatusBuilder.Outcome.failed(
-                        DomainStatusBuilder.REASON_CONFLICT, "Domains " + names + " all claim uuid " + uuid, 0,
-                        null));
-            }
-            return Result.DONE;
+    /** What {@link #observe} saw: the Domains claiming the UUID and the libvirt domain (read once, parsed once). */
+    record Observation(String uuid, List<Domain> claims, Optional<DomainInfo> libvirt, DomainXml currentXml,
+                       DomainXml definedXml) {
+        Optional<DomainXml.OwnershipMark> mark() {
+            return currentXml == null ? Optional.empty() : currentXml.ownershipMark();
         }
-        Domain d = claims.isEmpty() ? null : withRecorded(uuid, claims.get(0));
+
+        boolean markedFor(String host) {
+            return mark().filter(m -> host.equals(m.host())).isPresent();
+        }
+
+        /** The spec hash the agent stamped into the persistent definition (the live one when not persistent). */
+        String appliedSpecHash() {
+            return definedXml == null ? null : definedXml.appliedSpecHash().orElse(null);
+        }
+
+        Long stampedGeneration() {
+            return definedXml == null ? null : definedXml.appliedGenidGeneration().orElse(null);
+        }
+    }
+
+    /** What {@link #plan} decided for a Domain this host owns. */
+    record Pass(Domain domain, String ref, Observation seen, DomainValidator.Result validation,
+                DomainSyncPlanner.Desired desired, ObservedDomain observed, DomainSyncPlanner.Plan plan,
+                Instant now) {
+        boolean deleting() {
+            return desired.deleting();
+        }
+
+        String uuid() {
+            return seen.uuid();
+        }
+
+        long wantGeneration() {
+            return domain.getSpec().genidGeneration == null ? 0L : domain.getSpec().genidGeneration;
+        }
+    }
+
+    /** What {@link #act} did (mutable while it acts). */
+    static final class Acted {
+        Domain domain;
+        int started;
+        Long recordRestart;
+        String error;
+        String errorReason;
+        String genidWait;
+        Hotplugger.Outcome early;
+        /** The host files made before the first define/start of this pass (null: none was due). */
+        DomainFiles.Prepared prepared;
+        /** The pass ends here (the Domain is gone, or its finalizer was removed). */
+        boolean finished;
+
+        Acted(Domain domain) {
+            this.domain = domain;
+        }
+    }
+
+    public Result sync(String uuid) throws LibvirtConnection.UnavailableException {
+        Observation seen = observe(uuid);
+        if (seen.claims().size() > 1) {
+            return conflictingClaims(uuid, seen.claims());
+        }
+        Domain d = seen.claims().isEmpty() ? null : status.withRecorded(uuid, seen.claims().get(0));
         if (migrator != null) {
             // A live migration owns the domain on this host while the Domain carries it (migration/Migrator).
-            Optional<Duration> migrating = migrator.beforeSync(uuid, d, lv);
+            Optional<Duration> migrating = migrator.beforeSync(uuid, d, seen.libvirt());
             if (migrating.isPresent()) {
-                return new Result(migrating.get(), false);
+                return Result.after(migrating.get());
             }
         }
         if (d == null || d.getSpec() == null || !host.equals(d.getSpec().host)) {
-            recorded.remove(uuid);
+            status.forget(uuid);
             watcher.untrack(uuid);
-            if (lv.isPresent() && mine) {
-                return fence(uuid, lv.get(), d);
+            if (seen.libvirt().isPresent() && seen.markedFor(host)) {
+                return fence(uuid, seen.libvirt().get(), d);
             }
             return Result.DONE;
         }
+        if (seen.libvirt().isPresent() && !seen.markedFor(host)) {
+            return notOurs(d, seen);
+        }
+        Pass pass = plan(d, seen);
+        Acted acted = act(pass);
+        if (acted.finished) {
+            return Result.DONE;
+        }
+        if (pass.deleting()) {
+            // Not done yet (a step failed): report and retry.
+            return acted.error != null ? Result.RETRY : Result.DONE;
+        }
+        return record(pass, acted);
+    }
+
+    // --------------------------------------------------------------------------------------------------- observe
+
+    /** The Domains claiming {@code uuid} and the libvirt domain with it, its XMLs parsed once. */
+    Observation observe(String uuid) throws LibvirtConnection.UnavailableException {
+        List<Domain> claims = domainsByUuid.apply(uuid);
+        Optional<DomainInfo> lv = inspect(uuid);
+        DomainXml current = lv.map(i -> parseQuietly(i.currentXml(), uuid)).orElse(null);
+        DomainXml defined = lv.map(i -> i.inactiveXml() == null || i.inactiveXml().equals(i.currentXml()) ? current
+                : parseQuietly(i.inactiveXml(), uuid)).orElse(null);
+        return new Observation(uuid, claims, lv, current, defined);
+    }
+
+    private Result conflictingClaims(String uuid, List<Domain> claims) {
+        String names = claims.stream().map(DomainSyncer::ref).toList().toString();
+        for (Domain d : claims) {
+            LOG.error("{}: {} Domains claim uuid {}: {}; the agent acts on none of them", ref(d), claims.size(),
+                    uuid, names);
+            writeStatus(d, null, OptionalLong.empty(), false, DomainStatusBuilder.Outcome.failed(
+                    DomainStatusBuilder.REASON_CONFLICT, "Domains " + names + " all claim uuid " + uuid, 0, null));
+        }
+        return Result.DONE;
+    }
+
+    /** libvirt has a domain with the Domain's UUID that is not virtfleet's, or is another host's: never touched. */
+    private Result notOurs(Domain d, Observation seen) {
+        String ref = ref(d);
+        String uuid = seen.uuid();
+        String why = seen.mark().isEmpty()
+                ? "libvirt already has a domain with uuid " + uuid + " that is not virtfleet's (no ownership "
+                + "mark); the agent never touches it"
+                : "libvirt's domain with uuid " + uuid + " is marked for host '" + seen.mark().get().host()
+                + "', not this host; the agent does not touch it";
+        if (d.getMetadata().getDeletionTimestamp() != null) {
+            LOG.warn("{}: {}; removing the finalizer without undefining anything", ref, why);
+            status.patchFinalizer(d, false);
+            return Result.DONE;
+        }
+        LOG.error("{}: {}", ref, why);
+        warnIfNew(d, DomainStatusBuilder.REASON_CONFLICT, why);
+        writeStatus(d, null, OptionalLong.empty(), false, DomainStatusBuilder.Outcome.failed(
+                DomainStatusBuilder.REASON_CONFLICT, why, 0, null));
+        return Result.DONE;
+    }
+
+    // ------------------------------------------------------------------------------------------------------ plan
+
+    /** Validates the spec and plans (pure: {@link DomainSyncPlanner}) from what was observed. */
+    Pass plan(Domain d, Observation seen) throws LibvirtConnection.UnavailableException {
         String ref = ref(d);
         boolean deleting = d.getMetadata().getDeletionTimestamp() != null;
-        if (lv.isPresent() && !mine) {
-            String why = mark.isEmpty()
-                    ? "libvirt already has a domain with uuid " + uuid + " that is not virtfleet's (no ownership "
-                    + "mark); the agent never touches it"
-                    : "libvirt's domain with uuid " + uuid + " is marked for host '" + mark.get().host()
-                    + "', not this host; the agent does not touch it";
-            if (deleting) {
-                LOG.warn("{}: {}; removing the finalizer without undefining anything", ref, why);
-                patchFinalizer(d, false);
-                return Result.DONE;
-            }
-            LOG.error("{}: {}", ref, why);
-            warnIfNew(d, DomainStatusBuilder.REASON_CONFLICT, why);
-            writeStatus(d, null, OptionalLong.empty(), false, DomainStatusBuilder.Outcome.failed(
-                    DomainStatusBuilder.REASON_CONFLICT, why, 0, null));
-            return Result.DONE;
-        }
-
         DomainValidator.Result validation = validator.validate(d, emulators());
         if (!validation.valid() && !deleting) {
             LOG.warn("{}: invalid spec, nothing is defined from it: {}", ref, validation.summary());
@@ -207,8 +293,8 @@ public final class DomainSyncer {
         boolean hasFinalizer = d.getMetadata().getFinalizers() != null
                 && d.getMetadata().getFinalizers().contains(ApiGroup.AGENT_FINALIZER);
         Long observedRestart = d.getStatus() == null ? null : d.getStatus().observedRestartGeneration;
-        ObservedDomain observed = lv.map(i -> new ObservedDomain(true, DomainState.of(i.state()),
-                        appliedHash(i), shutdownRequests.get(uuid)))
+        ObservedDomain observed = seen.libvirt().map(i -> new ObservedDomain(true, DomainState.of(i.state()),
+                        seen.appliedSpecHash(), shutdownRequests.get(seen.uuid())))
                 .orElse(ObservedDomain.notDefined());
         DomainSyncPlanner.Desired desired = DomainSyncPlanner.Desired.of(d.getSpec(), validation.specHash(),
                 validation.valid(), deleting, hasFinalizer, observedRestart);
@@ -216,157 +302,179 @@ public final class DomainSyncer {
         DomainSyncPlanner.Plan plan = DomainSyncPlanner.plan(desired, observed, now);
         if (!plan.actions().isEmpty()) {
             LOG.info("{}: libvirt {} ({}), powerState {}, restartGeneration {}/{} -> {}", ref,
-                    lv.map(i -> DomainState.of(i.state()).statusName()).orElse(DomainState.NOT_DEFINED),
-                    uuid, d.getSpec().powerState, desired.restartGeneration(), observedRestart, plan.actions());
+                    seen.libvirt().map(i -> DomainState.of(i.state()).statusName()).orElse(DomainState.NOT_DEFINED),
+                    seen.uuid(), d.getSpec().powerState, desired.restartGeneration(), observedRestart,
+                    plan.actions());
         }
+        return new Pass(d, ref, seen, validation, desired, observed, plan, now);
+    }
 
-        // The genid rule (GenidPolicy.mayDefine): libvirt's definition is stamped with the genidGeneration of its
-        // genid; a spec of a lower one (a Domain cached before a restore pinned a newer genid) is never defined over
-        // it. libvirt starts a domain from its persistent definition, so skipping the redefine is safe.
-        DomainXml definedXml = lv.map(i -> parseQuietly(i.inactiveXml() != null ? i.inactiveXml() : i.liveXml(),
-                uuid)).orElse(null);
-        Long stampedGeneration = definedXml == null ? null : definedXml.appliedGenidGeneration().orElse(null);
-        long wantGeneration = d.getSpec().genidGeneration == null ? 0L : d.getSpec().genidGeneration;
-        String genidWait = null;
+    // ------------------------------------------------------------------------------------------------------- act
 
+    /** Carries out the plan's steps in order; the first libvirt error ends them (reported, retried). */
+    Acted act(Pass p) throws LibvirtConnection.UnavailableException {
+        Acted a = new Acted(p.domain());
+        String uuid = p.uuid();
+        Optional<DomainInfo> lv = p.seen().libvirt();
         // Hot-plug fast path: a running domain whose only step is the redefine of its persistent config gets its
         // devices attached/detached first (LIVE|CONFIG, from what the inspect above read), not after a define round
         // trip and another inspect; the redefine then finds the config already matching.
-        Hotplugger.Outcome early = null;
-        if (lv.isPresent() && lv.get().active() && lv.get().liveXml() != null && qemuDriver && validation.valid()
-                && !deleting && d.getSpec().domainXml != null
-                && plan.actions().equals(List.of(LifecycleAction.DEFINE))
-                && GenidPolicy.mayDefine(wantGeneration, stampedGeneration)) {
-            early = hotplug(d, ref, uuid, lv.get(), true);
+        if (lv.isPresent() && lv.get().active() && lv.get().liveXml() != null && qemuDriver && p.validation().valid()
+                && !p.deleting() && p.domain().getSpec().domainXml != null
+                && p.plan().actions().equals(List.of(LifecycleAction.DEFINE))
+                && GenidPolicy.mayDefine(p.wantGeneration(), p.seen().stampedGeneration())) {
+            a.early = hotplug(p.domain(), p.ref(), uuid, lv.get(), true);
         }
-
-        int started = 0;
-        Long recordRestart = null;
-        String error = null;
-        String errorReason = null;
-        for (LifecycleAction action : plan.actions()) {
+        DomainActuator.Context context = new DomainActuator.Context(p.ref(), uuid, host,
+                p.desired().shutdownTimeout(), p.observed().shutdownRequestedAt() != null);
+        for (LifecycleAction action : p.plan().actions()) {
+            if (a.prepared == null && (action == LifecycleAction.DEFINE || action == LifecycleAction.START
+                    || action == LifecycleAction.START_PAUSED) && !prepareFiles(p, a)) {
+                break;
+            }
             try {
                 switch (action) {
                     case ADD_FINALIZER -> {
-                        d = patchFinalizer(d, true);
-                        if (d == null) {
-                            return Result.DONE; // deleted meanwhile
+                        a.domain = status.patchFinalizer(a.domain, true);
+                        if (a.domain == null) {
+                            a.finished = true; // deleted meanwhile
+                            return a;
                         }
                     }
-                    case DEFINE -> {
-                        if (!GenidPolicy.mayDefine(wantGeneration, stampedGeneration)) {
-                            genidWait = "the operator to pin generation ID " + definedXml.genid() + " (genidGeneration "
-                                    + stampedGeneration + "; the spec has " + wantGeneration + ")";
-                            LOG.info("{}: not redefining libvirt domain {}: waiting for {}", ref, uuid, genidWait);
-                            break;
-                        }
-                        String genid = d.getSpec().genid;
-                        if ((genid == null || genid.isBlank()) && definedXml != null && definedXml.genid() != null
-                                && !definedXml.genid().isEmpty() && "".equals(validation.xml().genid())) {
-                            // <genid/> makes libvirt generate a new one on every define: keep the one it made.
-                            genid = definedXml.genid();
-                        }
-                        String xml = validation.xml().withAgentMetadata(validation.specHash(), genid, wantGeneration);
-                        libvirt.define(xml);
-                        String note = observed.active() ? " - persistent config only; it applies at the next start"
-                                : "";
-                        LOG.info("{}: defined libvirt domain {} ({}){}", ref, validation.xml().name(), uuid, note);
-                        events.record(d, EventRecorder.NORMAL, observed.defined() ? "Redefined" : "Defined",
-                                "libvirt domain " + validation.xml().name() + " (" + uuid + ") defined on host "
-                                        + host + note);
-                    }
-                    case START, START_PAUSED -> {
-                        libvirt.start(uuid, action == LifecycleAction.START_PAUSED);
-                        shutdownRequests.remove(uuid);
-                        started++;
-                        LOG.info("{}: started libvirt domain {}{}", ref, uuid,
-                                action == LifecycleAction.START_PAUSED ? " (paused)" : "");
-                        events.record(d, EventRecorder.NORMAL, "Started", "started libvirt domain " + uuid
-                                + " on host " + host + (action == LifecycleAction.START_PAUSED ? " (paused)" : ""));
-                    }
-                    case RESUME -> {
-                        tolerateInvalid(ref, action, () -> libvirt.resume(uuid));
-                        LOG.info("{}: resumed libvirt domain {}", ref, uuid);
-                        events.record(d, EventRecorder.NORMAL, "Resumed", "resumed libvirt domain " + uuid);
-                    }
-                    case SUSPEND -> {
-                        tolerateInvalid(ref, action, () -> libvirt.suspend(uuid));
-                        LOG.info("{}: suspended libvirt domain {}", ref, uuid);
-                        events.record(d, EventRecorder.NORMAL, "Suspended", "suspended libvirt domain " + uuid);
-                    }
-                    case SHUTDOWN -> {
-                        tolerateInvalid(ref, action, () -> libvirt.shutdown(uuid));
-                        shutdownRequests.put(uuid, now);
-                        LOG.info("{}: asked the guest to shut down; destroying it after {}s", ref,
-                                desired.shutdownTimeout().toSeconds());
-                        events.record(d, EventRecorder.NORMAL, "ShuttingDown", "asked the guest to shut down; it "
-                                + "is destroyed after " + desired.shutdownTimeout().toSeconds() + " s");
-                    }
-                    case REPEAT_SHUTDOWN -> {
-                        tolerateInvalid(ref, action, () -> libvirt.shutdown(uuid));
-                        LOG.info("{}: pressed the power button again; still waiting for the guest", ref);
-                    }
-                    case DESTROY -> {
-                        tolerateInvalid(ref, action, () -> libvirt.destroy(uuid));
-                        shutdownRequests.remove(uuid);
-                        LOG.info("{}: destroyed libvirt domain {}", ref, uuid);
-                        events.record(d, EventRecorder.NORMAL, "Destroyed", "destroyed libvirt domain " + uuid
-                                + (observed.shutdownRequestedAt() != null ? " (no shutdown within "
-                                + desired.shutdownTimeout().toSeconds() + " s)" : ""));
-                    }
-                    case UNDEFINE -> {
-                        libvirt.undefine(uuid, UNDEFINE_FLAGS);
-                        LOG.info("{}: undefined libvirt domain {}", ref, uuid);
-                        events.record(d, EventRecorder.NORMAL, "Undefined", "undefined libvirt domain " + uuid
-                                + " on host " + host);
-                    }
+                    case DEFINE -> define(p, a);
                     case REMOVE_FINALIZER -> {
-                        patchFinalizer(d, false);
+                        removeFiles(a.domain, p.ref());
+                        status.patchFinalizer(a.domain, false);
                         shutdownRequests.remove(uuid);
-                        recorded.remove(uuid);
+                        status.forget(uuid);
                         watcher.untrack(uuid);
-                        LOG.info("{}: libvirt domain {} is gone; removed the finalizer", ref, uuid);
-                        return Result.DONE;
+                        LOG.info("{}: libvirt domain {} is gone; removed the finalizer", p.ref(), uuid);
+                        a.finished = true;
+                        return a;
                     }
-                    case RECORD_RESTART -> recordRestart = desired.restartGeneration();
-                    default -> throw new IllegalStateException("unhandled action " + action);
+                    case RECORD_RESTART -> a.recordRestart = p.desired().restartGeneration();
+                    default -> {
+                        actuator.run(action, a.domain, context);
+                        switch (action) {
+                            case START, START_PAUSED -> {
+                                shutdownRequests.remove(uuid);
+                                a.started++;
+                            }
+                            case SHUTDOWN -> shutdownRequests.put(uuid, p.now());
+                            case DESTROY -> shutdownRequests.remove(uuid);
+                            default -> {
+                            }
+                        }
+                    }
                 }
-            } catch (LibvirtException | LibvirtNative.LibvirtCallException e) {
-                String msg = e instanceof LibvirtException le ? LibvirtConnection.describe(le) : e.getMessage();
-                error = action.name().toLowerCase(Locale.ROOT).replace('_', ' ') + " failed: " + msg;
-                errorReason = DomainStatusBuilder.REASON_LIBVIRT_ERROR;
-                LOG.error("{}: {}", ref, error);
-                warnIfNew(d, "LibvirtError", error);
+            } catch (LibvirtCallException e) {
+                a.error = action.name().toLowerCase(Locale.ROOT).replace('_', ' ') + " failed: " + e.getMessage();
+                a.errorReason = DomainStatusBuilder.REASON_LIBVIRT_ERROR;
+                LOG.error("{}: {}", p.ref(), a.error);
+                warnIfNew(a.domain, "LibvirtError", a.error);
                 break;
             }
         }
-        if (deleting) {
-            // Not done yet (a step failed): report and retry.
-            return error != null ? new Result(null, true) : Result.DONE;
-        }
-        if (error == null && !validation.valid()) {
-            error = "invalid spec: " + validation.summary();
-            errorReason = DomainStatusBuilder.REASON_INVALID_SPEC;
-            warnIfNew(d, DomainStatusBuilder.REASON_INVALID_SPEC, error);
-        }
+        return a;
+    }
 
+    /**
+     * The files the domain opens (disks from images, blank disks, the cloud-init seed) are made before libvirt is
+     * asked to define or start it; false when they are not there yet (downloading, or failed: {@code a.error}) and
+     * the pass must not go on.
+     */
+    private boolean prepareFiles(Pass p, Acted a) {
+        DomainFiles f = files;
+        if (f == null) {
+            a.prepared = DomainFiles.needed(a.domain.getSpec())
+                    ? new DomainFiles.Prepared(false, List.of(), List.of(),
+                    "this agent creates no disks from images, blank disks or cloud-init seeds", null)
+                    : DomainFiles.Prepared.NOTHING;
+        } else {
+            a.prepared = f.prepare(a.domain, p.validation().xml().qcow2DiskFiles());
+        }
+        if (a.prepared.error() != null) {
+            a.error = a.prepared.error();
+            a.errorReason = DomainStatus.REASON_PROVISIONING_FAILED;
+            LOG.warn("{}: {}", p.ref(), a.error);
+            warnIfNew(a.domain, a.errorReason, a.error);
+        }
+        return a.prepared.ready();
+    }
+
+    /** The libvirt domain is gone: its seed and the disks this host created go too (never a cached base). */
+    private void removeFiles(Domain d, String ref) {
+        DomainFiles f = files;
+        if (f == null) {
+            return;
+        }
+        List<String> left = f.remove(d);
+        if (!left.isEmpty()) {
+            // Not a reason to keep the Domain (and its VM) from going: the files are named for the admin.
+            LOG.warn("{}: could not remove {}", ref, left);
+            events.record(d, EventRecorder.WARNING, "FilesLeft", "could not remove " + left);
+        }
+    }
+
+    /**
+     * Defines the spec, stamped with the agent's metadata. The genid rule ({@link GenidPolicy#mayDefine}): libvirt's
+     * definition is stamped with the genidGeneration of its genid; a spec of a lower one (a Domain cached before a
+     * restore pinned a newer genid) is never defined over it. libvirt starts a domain from its persistent
+     * definition, so skipping the redefine is safe.
+     */
+    private void define(Pass p, Acted a) throws LibvirtConnection.UnavailableException, LibvirtCallException {
+        DomainXml definedXml = p.seen().definedXml();
+        Long stampedGeneration = p.seen().stampedGeneration();
+        long wantGeneration = p.wantGeneration();
+        String uuid = p.uuid();
+        if (!GenidPolicy.mayDefine(wantGeneration, stampedGeneration)) {
+            a.genidWait = "the operator to pin generation ID " + definedXml.genid() + " (genidGeneration "
+                    + stampedGeneration + "; the spec has " + wantGeneration + ")";
+            LOG.info("{}: not redefining libvirt domain {}: waiting for {}", p.ref(), uuid, a.genidWait);
+            return;
+        }
+        String genid = a.domain.getSpec().genid;
+        if ((genid == null || genid.isBlank()) && definedXml != null && definedXml.genid() != null
+                && !definedXml.genid().isEmpty() && "".equals(p.validation().xml().genid())) {
+            // <genid/> makes libvirt generate a new one on every define: keep the one it made.
+            genid = definedXml.genid();
+        }
+        String xml = p.validation().xml().withAgentMetadata(p.validation().specHash(), genid, wantGeneration);
+        libvirt.define(xml);
+        String note = p.observed().active() ? " - persistent config only; it applies at the next start" : "";
+        LOG.info("{}: defined libvirt domain {} ({}){}", p.ref(), p.validation().xml().name(), uuid, note);
+        events.record(a.domain, EventRecorder.NORMAL, p.observed().defined() ? "Redefined" : "Defined",
+                "libvirt domain " + p.validation().xml().name() + " (" + uuid + ") defined on host " + host + note);
+    }
+
+    // ---------------------------------------------------------------------------------------------------- record
+
+    /** Reads libvirt again, applies hot-plug to a running domain, and writes the status; says what comes next. */
+    Result record(Pass p, Acted a) throws LibvirtConnection.UnavailableException {
+        Domain d = a.domain;
+        String uuid = p.uuid();
+        if (a.error == null && !p.validation().valid()) {
+            a.error = "invalid spec: " + p.validation().summary();
+            a.errorReason = DomainStatusBuilder.REASON_INVALID_SPEC;
+            warnIfNew(d, DomainStatusBuilder.REASON_INVALID_SPEC, a.error);
+        }
         Optional<DomainInfo> after = inspect(uuid);
-        // Issue 8: a running domain's disks and interfaces follow the spec live (the persistent config was redefined).
+        // A running domain's disks and interfaces follow the spec live (the persistent config was redefined).
         Hotplugger.Outcome hot = Hotplugger.Outcome.NOTHING;
         if (after.isPresent() && after.get().active() && after.get().liveXml() != null && qemuDriver
-                && validation.valid() && error == null && d.getSpec().domainXml != null) {
-            if (early != null) {
-                hot = early; // done before the redefine: `after` already shows it
+                && p.validation().valid() && a.error == null && d.getSpec().domainXml != null) {
+            if (a.early != null) {
+                hot = a.early; // done before the redefine: `after` already shows it
             } else {
-                hot = hotplug(d, ref, uuid, after.get(), false);
+                hot = hotplug(d, p.ref(), uuid, after.get(), false);
                 if (hot.changed()) {
                     after = inspect(uuid);
                 }
             }
             if (hot.error() != null) {
-                error = hot.error();
-                errorReason = Hotplugger.REASON_HOTPLUG_FAILED;
-                warnIfNew(d, Hotplugger.REASON_HOTPLUG_FAILED, error);
+                a.error = hot.error();
+                a.errorReason = Hotplugger.REASON_HOTPLUG_FAILED;
+                warnIfNew(d, Hotplugger.REASON_HOTPLUG_FAILED, a.error);
             }
         } else if (after.isEmpty() || !after.get().active()) {
             hotplugger.forget(uuid);
@@ -383,20 +491,31 @@ public final class DomainSyncer {
         } else {
             watcher.untrack(uuid);
         }
-        DomainStatusBuilder.Outcome outcome = error == null
-                ? DomainStatusBuilder.Outcome.ok(genidWait != null ? genidWait : plan.waitingFor(), started,
-                recordRestart)
-                : DomainStatusBuilder.Outcome.failed(errorReason, error, started, recordRestart);
-        DomainInfo seen = info;
-        writeStatus(d, cur -> {
-            DomainStatus s = DomainStatusBuilder.build(cur, seen, pid, processGone, outcome, clock.instant());
+        String waiting = a.genidWait != null ? a.genidWait : p.plan().waitingFor();
+        DomainFiles.Prepared made = a.prepared;
+        if (made != null && !made.downloads().isEmpty()) {
+            waiting = DomainFiles.describe(made.downloads());
+        }
+        DomainStatusBuilder.Outcome outcome = a.error == null
+                ? DomainStatusBuilder.Outcome.ok(waiting, a.started, a.recordRestart)
+                : DomainStatusBuilder.Outcome.failed(a.errorReason, a.error, a.started, a.recordRestart);
+        status.write(d, cur -> {
+            DomainStatus s = DomainStatusBuilder.build(cur, info, pid, processGone, outcome, clock.instant());
             s.devices = hotplugger.decorate(uuid, s.devices);
+            if (made != null) {
+                s.createdDisks = DomainFiles.record(s.createdDisks, made.created());
+                s.imageDownloads = made.downloads().isEmpty() ? null : made.downloads();
+            }
             return s;
         });
-        if (error != null && errorReason.equals(DomainStatusBuilder.REASON_LIBVIRT_ERROR)) {
-            return new Result(null, true);
+        if (a.error != null && a.errorReason.equals(DomainStatusBuilder.REASON_LIBVIRT_ERROR)) {
+            return Result.RETRY;
         }
-        Duration requeue = plan.requeueAfter();
+        Duration requeue = p.plan().requeueAfter();
+        if (made != null && made.retryAfter() != null
+                && (requeue == null || made.retryAfter().compareTo(requeue) < 0)) {
+            requeue = made.retryAfter();
+        }
         Duration hotRequeue = !hot.failures().isEmpty() ? Hotplugger.RETRY_FAILED : hot.requeueAfter();
         if (hotRequeue != null && (requeue == null || hotRequeue.compareTo(requeue) < 0)) {
             requeue = hotRequeue;
@@ -435,7 +554,7 @@ public final class DomainSyncer {
             return;
         }
         if (d.getMetadata().getDeletionTimestamp() != null) {
-            patchFinalizer(d, false);
+            status.patchFinalizer(d, false);
             return;
         }
         String uuid = d.getSpec() == null ? null : d.getSpec().uuid;
@@ -453,26 +572,6 @@ public final class DomainSyncer {
             return;
         }
         events.record(d, EventRecorder.WARNING, reason, message);
-    }
-
-    /** {@code d} with the status fields this agent wrote last, when the cached copy is older than that write. */
-    private Domain withRecorded(String uuid, Domain d) {
-        Recorded r = recorded.get(uuid);
-        if (r == null || !java.util.Objects.equals(r.uid(), d.getMetadata().getUid())) {
-            return d;
-        }
-        DomainStatus s = d.getStatus();
-        if (s != null && java.util.Objects.equals(s.observedRestartGeneration, r.observedRestartGeneration())
-                && java.util.Objects.equals(s.startCount, r.startCount())) {
-            return d;
-        }
-        Domain copy = client.getKubernetesSerialization().clone(d);
-        if (copy.getStatus() == null) {
-            copy.setStatus(new DomainStatus());
-        }
-        copy.getStatus().observedRestartGeneration = r.observedRestartGeneration();
-        copy.getStatus().startCount = r.startCount();
-        return copy;
     }
 
     /**
@@ -498,7 +597,7 @@ public final class DomainSyncer {
         LOG.info("{}: QEMU process {} of libvirt domain {} exited", ref(d), pid, uuid);
         events.record(d, EventRecorder.WARNING, DomainStatusBuilder.PROCESS_EXITED, "QEMU process " + pid
                 + " of libvirt domain " + uuid + " exited");
-        writeStatus(d, cur -> {
+        status.write(d, cur -> {
             DomainStatus prev = cur.getStatus() == null ? new DomainStatus() : cur.getStatus();
             if (prev.pid == null || prev.pid != pid) {
                 return prev; // already reported otherwise
@@ -565,15 +664,15 @@ public final class DomainSyncer {
         }
         try {
             if (info.active()) {
-                tolerateInvalid(name, LifecycleAction.DESTROY, () -> libvirt.destroy(uuid));
+                DomainActuator.tolerant(name, LifecycleAction.DESTROY, true, () -> libvirt.destroy(uuid));
                 LOG.error("FENCING libvirt domain {} ({}): destroyed", name, uuid);
             }
             if (info.persistent()) {
                 libvirt.undefine(uuid, FENCE_UNDEFINE_FLAGS);
                 LOG.error("FENCING libvirt domain {} ({}): undefined", name, uuid);
             }
-        } catch (LibvirtException | LibvirtNative.LibvirtCallException e) {
-            String msg = e instanceof LibvirtException le ? LibvirtConnection.describe(le) : e.getMessage();
+        } catch (LibvirtCallException e) {
+            String msg = e.getMessage();
             LOG.error("FENCING libvirt domain {} ({}) failed: {}; retrying", name, uuid, msg);
             return new Result(null, true);
         }
@@ -584,129 +683,21 @@ public final class DomainSyncer {
 
     // ------------------------------------------------------------------------------------------------ kubernetes
 
-    /** Adds or removes the agent finalizer, optimistic on resourceVersion; returns the updated Domain or null. */
-    Domain patchFinalizer(Domain d, boolean add) {
-        Domain cur = d;
-        for (int attempt = 0; attempt < 5; attempt++) {
-            List<String> fins = cur.getMetadata().getFinalizers() == null ? new ArrayList<>()
-                    : new ArrayList<>(cur.getMetadata().getFinalizers());
-            boolean has = fins.contains(ApiGroup.AGENT_FINALIZER);
-            if (has == add) {
-                return cur;
-            }
-            if (add) {
-                fins.add(ApiGroup.AGENT_FINALIZER);
-            } else {
-                fins.removeIf(ApiGroup.AGENT_FINALIZER::equals);
-            }
-            Map<String, Object> meta = new LinkedHashMap<>();
-            meta.put("resourceVersion", cur.getMetadata().getResourceVersion());
-            meta.put("finalizers", fins);
-            String patch = client.getKubernetesSerialization().asJson(Map.of("metadata", meta));
-            try {
-                return client.resources(Domain.class).inNamespace(cur.getMetadata().getNamespace())
-                        .withName(cur.getMetadata().getName())
-                        .patch(PatchContext.of(PatchType.JSON_MERGE), patch);
-            } catch (KubernetesClientException e) {
-                if (e.getCode() == 404) {
-                    return null;
-                }
-                if (e.getCode() != 409) {
-                    throw e;
-                }
-                cur = client.resources(Domain.class).inNamespace(cur.getMetadata().getNamespace())
-                        .withName(cur.getMetadata().getName()).get();
-                if (cur == null) {
-                    return null;
-                }
-            }
-        }
-        throw new KubernetesClientException("could not " + (add ? "add" : "remove") + " finalizer on " + ref(d)
-                + ": conflicting updates");
-    }
-
     private void writeStatus(Domain d, DomainInfo info, OptionalLong pid, boolean processGone,
                              DomainStatusBuilder.Outcome outcome) {
-        writeStatus(d, cur -> DomainStatusBuilder.build(cur, info, pid, processGone, outcome, clock.instant()));
+        status.write(d, cur -> DomainStatusBuilder.build(cur, info, pid, processGone, outcome, clock.instant()));
     }
 
-    /** Writes the status {@code build} makes from the current Domain, optimistic on resourceVersion. */
-    private void writeStatus(Domain d, Function<Domain, DomainStatus> build) {
-        Domain cur = d;
-        String uuid = d.getSpec() != null && d.getSpec().uuid != null ? d.getSpec().uuid.toLowerCase(Locale.ROOT)
-                : null;
-        for (int attempt = 0; attempt < 5; attempt++) {
-            DomainStatus next = build.apply(cur);
-            DomainStatus prev = cur.getStatus();
-            if (!DomainStatusBuilder.differs(prev, next) && !stale(prev)) {
-                return;
-            }
-            Domain copy = client.getKubernetesSerialization().clone(cur);
-            copy.setStatus(next);
-            try {
-                client.resource(copy).updateStatus();
-                if (uuid != null && DomainValidator.isUuid(uuid)) {
-                    recorded.put(uuid, new Recorded(cur.getMetadata().getUid(), next.observedRestartGeneration,
-                            next.startCount));
-                    if (next.pid == null) {
-                        watcher.untrack(uuid);
-                    }
-                }
-                if (prev == null || !java.util.Objects.equals(prev.state, next.state)
-                        || !java.util.Objects.equals(prev.id, next.id)) {
-                    LOG.info("{}: status {} {} id={} pid={}", ref(cur), next.state,
-                            next.reason == null ? "" : "(" + next.reason + ")", next.id, next.pid);
-                }
-                return;
-            } catch (KubernetesClientException e) {
-                if (e.getCode() == 404) {
-                    return;
-                }
-                if (e.getCode() != 409) {
-                    throw e;
-                }
-                cur = client.resources(Domain.class).inNamespace(cur.getMetadata().getNamespace())
-                        .withName(cur.getMetadata().getName()).get();
-                if (cur == null) {
-                    return;
-                }
-                if (uuid != null) {
-                    cur = withRecorded(uuid, cur);
-                }
-            }
-        }
-        throw new KubernetesClientException("could not write the status of " + ref(d) + ": conflicting updates");
-    }
-
-    private boolean stale(DomainStatus prev) {
-        if (prev == null || prev.observedTime == null) {
-            return true;
-        }
-        try {
-            return Instant.parse(prev.observedTime).plus(statusRefresh).isBefore(clock.instant());
-        } catch (RuntimeException e) {
-            return true;
-        }
-    }
 
     // --------------------------------------------------------------------------------------------------- libvirt
 
     private Optional<DomainInfo> inspect(String uuid) throws LibvirtConnection.UnavailableException {
         try {
             return libvirt.inspect(uuid);
-        } catch (LibvirtException e) {
-            throw new LibvirtConnection.UnavailableException("cannot read libvirt domain " + uuid + ": "
-                    + LibvirtConnection.describe(e));
-        } catch (LibvirtNative.LibvirtCallException e) {
+        } catch (LibvirtCallException e) {
             throw new LibvirtConnection.UnavailableException("cannot read libvirt domain " + uuid + ": "
                     + e.getMessage());
         }
-    }
-
-    private static String appliedHash(DomainInfo i) {
-        String xml = i.inactiveXml() != null ? i.inactiveXml() : i.liveXml();
-        DomainXml x = parseQuietly(xml, i.uuid());
-        return x == null ? null : x.appliedSpecHash().orElse(null);
     }
 
     private static DomainXml parseQuietly(String xml, String uuid) {
@@ -720,25 +711,4 @@ public final class DomainSyncer {
             return null;
         }
     }
-
-    @FunctionalInterface
-    private interface LibvirtStep {
-        void run() throws LibvirtException, LibvirtNative.LibvirtCallException,
-                LibvirtConnection.UnavailableException;
-    }
-
-    /** Runs a step whose "operation invalid" (e.g. destroying a domain that just stopped) means it is moot. */
-    private static void tolerateInvalid(String ref, LifecycleAction action, LibvirtStep step)
-            throws LibvirtException, LibvirtNative.LibvirtCallException, LibvirtConnection.UnavailableException {
-        try {
-            step.run();
-        } catch (LibvirtException e) {
-            if (e.getError() != null && e.getError().getCode() == ErrorNumber.VIR_ERR_OPERATION_INVALID) {
-                LOG.info("{}: {} not needed: {}", ref, action, LibvirtConnection.describe(e));
-                return;
-            }
-            throw e;
-        }
-    }
-
 }

@@ -142,6 +142,7 @@ public final class DomainValidator {
                     + "allowed");
         }
         problems.addAll(xml.uncheckableDisks());
+        problems.addAll(xml.routableDisplays());
         for (String el : xml.qemuPassthroughElements()) {
             problems.add(el + ": QEMU pass-through elements are not allowed");
         }

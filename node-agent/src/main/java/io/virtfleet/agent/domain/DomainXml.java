@@ -296,6 +296,27 @@ public final class DomainXml {
         return out;
     }
 
+    /**
+     * The files of disks libvirt opens as qcow2 ({@code <driver type='qcow2'>}): their headers may name a backing
+     * file, which QEMU would open too.
+     */
+    public List<String> qcow2DiskFiles() {
+        List<String> out = new ArrayList<>();
+        Element devices = child(root, "devices");
+        if (devices == null) {
+            return out;
+        }
+        for (Element e : childrenNamed(devices, "disk")) {
+            if ("qcow2".equals(attr(child(e, "driver"), "type"))) {
+                String file = attr(child(e, "source"), "file");
+                if (file != null) {
+                    out.add(file);
+                }
+            }
+        }
+        return out;
+    }
+
     private static void collectBackingStores(Element el, String where, List<PathRef> out) {
         for (Element bs : childrenNamed(el, "backingStore")) {
             for (Element src : childrenNamed(bs, "source")) {
@@ -346,6 +367,57 @@ public final class DomainXml {
             }
         }
         return out;
+    }
+
+    /**
+     * Remote displays (vnc, spice, rdp) that could listen on a routable address, as messages. A display must listen on
+     * a UNIX socket, on nothing ({@code type='none'}), or on an explicit loopback address: a {@code <listen>} without an
+     * address, a {@code type='network'} listen or a bare {@code <graphics>} takes qemu.conf's vnc_listen/spice_listen
+     * or the network's address, which may be 0.0.0.0, and VNC and SPICE authenticate nobody.
+     */
+    public List<String> routableDisplays() {
+        List<String> out = new ArrayList<>();
+        Element devices = child(root, "devices");
+        if (devices == null) {
+            return out;
+        }
+        for (Element g : childrenNamed(devices, "graphics")) {
+            String type = g.getAttribute("type");
+            if (!type.equals("vnc") && !type.equals("spice") && !type.equals("rdp")) {
+                continue;
+            }
+            String where = "<graphics type='" + type + "'>";
+            String attr = g.hasAttribute("listen") ? g.getAttribute("listen") : null;
+            List<Element> listens = childrenNamed(g, "listen");
+            if (attr != null && !isLoopback(attr)) {
+                out.add(where + " listen='" + attr + "': a display may listen only on a UNIX socket or on loopback "
+                        + "(127.0.0.1, ::1)");
+            }
+            if (listens.isEmpty() && attr == null && !g.hasAttribute("socket")) {
+                out.add(where + " has no <listen>: it would take qemu.conf's default address; use <listen "
+                        + "type='socket'/> or <listen type='address' address='127.0.0.1'/>");
+            }
+            for (Element l : listens) {
+                String lt = l.getAttribute("type");
+                String address = l.hasAttribute("address") ? l.getAttribute("address") : null;
+                boolean ok = switch (lt) {
+                    case "socket", "none" -> true;
+                    case "address" -> address != null && isLoopback(address);
+                    default -> false;
+                };
+                if (!ok) {
+                    out.add(where + "<listen type='" + lt + "'" + (address != null ? " address='" + address + "'"
+                            : "") + ">: a display may listen only on a UNIX socket (type='socket'), nowhere "
+                            + "(type='none') or on an explicit loopback address (127.0.0.1, ::1)");
+                }
+            }
+        }
+        return out;
+    }
+
+    private static boolean isLoopback(String address) {
+        return address.equals("::1") || address.equals("localhost")
+                || (address.startsWith("127.") && address.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}"));
     }
 
     /** Disk source types other than file/block/dir/network (which the agent cannot check), as messages. */

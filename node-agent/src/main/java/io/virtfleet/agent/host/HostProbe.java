@@ -1,5 +1,6 @@
 package io.virtfleet.agent.host;
 
+import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.virtfleet.agent.libvirt.Capabilities;
 import io.virtfleet.agent.libvirt.EventLoop;
@@ -130,10 +131,8 @@ public final class HostProbe {
     private HostNetworking networking() {
         try {
             return main.call("networks", c -> HostFacts.networking(c, sysClassNet));
-        } catch (LibvirtConnection.UnavailableException | LibvirtNative.LibvirtCallException e) {
+        } catch (LibvirtConnection.UnavailableException | LibvirtCallException e) {
             LOG.warn("cannot list libvirt networks: {}", e.getMessage());
-        } catch (LibvirtException e) {
-            LOG.warn("cannot list libvirt networks: {}", LibvirtConnection.describe(e));
         }
         return null;
     }
@@ -141,11 +140,9 @@ public final class HostProbe {
     private HostCpu cpu() {
         try {
             return HostFacts.cpu(main.capabilities());
-        } catch (LibvirtConnection.UnavailableException | LibvirtNative.LibvirtCallException
+        } catch (LibvirtConnection.UnavailableException | LibvirtCallException
                  | IllegalArgumentException e) {
             LOG.warn("cannot read the host CPU: {}", e.getMessage());
-        } catch (LibvirtException e) {
-            LOG.warn("cannot read the host CPU: {}", LibvirtConnection.describe(e));
         }
         return null;
     }
@@ -200,10 +197,8 @@ public final class HostProbe {
         try {
             return new Probed(Capabilities.parse(main.capabilities()), main.nodeInfo(), main.libVersion(),
                     main.hypervisorVersion());
-        } catch (LibvirtConnection.UnavailableException | LibvirtNative.LibvirtCallException e) {
+        } catch (LibvirtConnection.UnavailableException | LibvirtCallException e) {
             throw new ProbeException(e.getMessage());
-        } catch (LibvirtException e) {
-            throw new ProbeException(LibvirtConnection.describe(e));
         } catch (IllegalArgumentException e) {
             throw new ProbeException(e.getMessage());
         }

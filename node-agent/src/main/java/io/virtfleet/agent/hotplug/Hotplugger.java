@@ -1,5 +1,6 @@
 package io.virtfleet.agent.hotplug;
 
+import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.virtfleet.agent.AgentMetrics;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.agent.libvirt.LibvirtNative;
@@ -48,13 +49,13 @@ public final class Hotplugger {
     /** The three libvirt calls hot-plug makes (a seam for tests; production: {@link #of(LibvirtConnection)}). */
     public interface DeviceCalls {
         void attach(String uuid, String xml, int flags) throws LibvirtConnection.UnavailableException,
-                LibvirtException, LibvirtNative.LibvirtCallException;
+                LibvirtCallException;
 
         void update(String uuid, String xml, int flags) throws LibvirtConnection.UnavailableException,
-                LibvirtException, LibvirtNative.LibvirtCallException;
+                LibvirtCallException;
 
         void detachAlias(String uuid, String alias, int flags) throws LibvirtConnection.UnavailableException,
-                LibvirtException, LibvirtNative.LibvirtCallException;
+                LibvirtCallException;
     }
 
     /**
@@ -65,31 +66,30 @@ public final class Hotplugger {
         return new DeviceCalls() {
             @Override
             public void attach(String uuid, String xml, int flags) throws LibvirtConnection.UnavailableException,
-                    LibvirtException, LibvirtNative.LibvirtCallException {
+                    LibvirtCallException {
                 counted(c, "attach", () -> c.attachDevice(uuid, xml, flags));
             }
 
             @Override
             public void update(String uuid, String xml, int flags) throws LibvirtConnection.UnavailableException,
-                    LibvirtException, LibvirtNative.LibvirtCallException {
+                    LibvirtCallException {
                 counted(c, "update", () -> c.updateDevice(uuid, xml, flags));
             }
 
             @Override
             public void detachAlias(String uuid, String alias, int flags)
-                    throws LibvirtConnection.UnavailableException, LibvirtException,
-                    LibvirtNative.LibvirtCallException {
+                    throws LibvirtConnection.UnavailableException, LibvirtCallException {
                 counted(c, "detach", () -> c.detachDeviceAlias(uuid, alias, flags));
             }
         };
     }
 
     private interface DeviceCall {
-        void run() throws LibvirtConnection.UnavailableException, LibvirtException, LibvirtNative.LibvirtCallException;
+        void run() throws LibvirtConnection.UnavailableException, LibvirtCallException;
     }
 
     private static void counted(LibvirtConnection c, String op, DeviceCall call)
-            throws LibvirtConnection.UnavailableException, LibvirtException, LibvirtNative.LibvirtCallException {
+            throws LibvirtConnection.UnavailableException, LibvirtCallException {
         String result = AgentMetrics.ERROR;
         try {
             call.run();
@@ -234,9 +234,9 @@ public final class Hotplugger {
         Duration requeue = null;
         Set<String> detachingTargets = new HashSet<>();
         for (DeviceAction a : plan) {
-            int flags = LibvirtNative.AFFECT_LIVE
+            int flags = org.libvirt.Domain.DeviceModifyFlags.LIVE
                     | (configPending.contains(a.getClass().getSimpleName() + " " + a.key())
-                    ? LibvirtNative.AFFECT_CONFIG : 0);
+                    ? org.libvirt.Domain.DeviceModifyFlags.CONFIG : 0);
             try {
                 if (a instanceof DeviceAction.DetachDisk d) {
                     detachingTargets.add(d.target());
@@ -273,8 +273,8 @@ public final class Hotplugger {
                 } else if (a instanceof DeviceAction.RestartRequired r) {
                     restart.add(r.reason());
                 }
-            } catch (LibvirtException | LibvirtNative.LibvirtCallException e) {
-                String msg = e instanceof LibvirtException le ? LibvirtConnection.describe(le) : e.getMessage();
+            } catch (LibvirtCallException e) {
+                String msg = e.getMessage();
                 LOG.warn("{}: {} failed: {}", ref, a.getClass().getSimpleName(), msg);
                 failures.add(failure(a, msg));
             }
@@ -294,7 +294,7 @@ public final class Hotplugger {
     /** Requests (or re-requests after the timeout) a detach; returns how long until it should be looked at again. */
     private Duration detach(String ref, String uuid, Map<String, Pending> waiting, String key, String kind,
                             String alias, String target, String mac, int flags, Instant now)
-            throws LibvirtConnection.UnavailableException, LibvirtException, LibvirtNative.LibvirtCallException {
+            throws LibvirtConnection.UnavailableException, LibvirtCallException {
         Pending p = waiting.get(key);
         if (p != null) {
             Duration age = Duration.between(p.requestedAt(), now);
@@ -306,10 +306,10 @@ public final class Hotplugger {
         }
         try {
             libvirt.detachAlias(uuid, alias, flags);
-        } catch (LibvirtNative.LibvirtCallException e) {
+        } catch (LibvirtCallException e) {
             // CONFIG may already lack it (redefined this pass), or an unplug is still in progress: retry LIVE only.
-            if ((flags & LibvirtNative.AFFECT_CONFIG) != 0) {
-                libvirt.detachAlias(uuid, alias, LibvirtNative.AFFECT_LIVE);
+            if ((flags & org.libvirt.Domain.DeviceModifyFlags.CONFIG) != 0) {
+                libvirt.detachAlias(uuid, alias, org.libvirt.Domain.DeviceModifyFlags.LIVE);
             } else if (p == null) {
                 throw e;
             } else {

@@ -37,6 +37,18 @@ public final class DiskProvisioner {
         }
     }
 
+    /**
+     * Why the existing qcow2 file must not be opened ({@link BackingFiles#problem}: its header names a backing file
+     * outside the image cache), or null. Read with {@code -f qcow2}, never probed.
+     */
+    public String backingProblem(String path) {
+        try {
+            return BackingFiles.problem(path, qemuImg.backingFile(path, "qcow2"), cache.root().toString());
+        } catch (IOException e) {
+            return "cannot read the qcow2 header of " + path + ": " + e.getMessage();
+        }
+    }
+
     private void create(String disk, String path, List<String> args, String... tail) throws ImageCache.ImageException {
         Path target = Path.of(path);
         Path tmp = Path.of(path + ".creating");

@@ -34,6 +34,8 @@ public final class ImageCache {
     public static final int MAX_REDIRECTS = 5;
     /** The cache's directory below the host's first allowed root: disks and their bases share the roots' rules. */
     public static final String DIRECTORY = "image-cache";
+    /** The largest image a host downloads by default: 32 GiB, above any cloud image and a bound on a hostile one. */
+    public static final long DEFAULT_MAX_BYTES = 32L << 30;
 
     /** The image cache directory of a host with these allowed roots (absolute, normalized). */
     public static String rootFor(List<String> allowedRoots) {

@@ -30,15 +30,15 @@ import java.util.concurrent.TimeUnit;
 public final class LibvirtConnection implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LibvirtConnection.class);
 
-    /** {@code VIR_DOMAIN_XML_INACTIVE}. */
-    public static final int XML_INACTIVE = 2;
-    /** {@code VIR_DOMAIN_START_PAUSED}. */
-    public static final int START_PAUSED = 1;
-    /** {@code VIR_DOMAIN_UNDEFINE_*}. */
-    public static final int UNDEFINE_MANAGED_SAVE = 1;
-    public static final int UNDEFINE_SNAPSHOTS_METADATA = 2;
+    /*
+     * Flags libvirt-java has are used from it (Domain.XMLFlags, Domain.CreateFlags, Domain.UndefineFlags, ...); these
+     * three virDomainUndefineFlagsValues are not in libvirt-java 0.5.4's Domain.UndefineFlags.
+     */
+    /** {@code VIR_DOMAIN_UNDEFINE_NVRAM}. */
     public static final int UNDEFINE_NVRAM = 4;
+    /** {@code VIR_DOMAIN_UNDEFINE_KEEP_NVRAM}. */
     public static final int UNDEFINE_KEEP_NVRAM = 8;
+    /** {@code VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA}. */
     public static final int UNDEFINE_CHECKPOINTS_METADATA = 16;
 
     private static final Duration MIN_BACKOFF = Duration.ofMillis(250);
@@ -59,7 +59,8 @@ public final class LibvirtConnection implements AutoCloseable {
     /** A libvirt call on the current connection. */
     @FunctionalInterface
     public interface Call<T> {
-        T apply(Connect conn) throws LibvirtException, LibvirtNative.LibvirtCallException;
+        T apply(Connect conn) throws LibvirtException, LibvirtCallException;
+
     }
 
     /** Raised when there is no usable connection right now (libvirtd down, reconnecting). */
@@ -146,16 +147,14 @@ public final class LibvirtConnection implements AutoCloseable {
     }
 
     /** Runs {@code call} on the current connection; a failure on a dead connection starts reconnecting. */
-    public <T> T call(Call<T> call) throws UnavailableException, LibvirtException,
-            LibvirtNative.LibvirtCallException {
+    public <T> T call(Call<T> call) throws UnavailableException, LibvirtCallException {
         return call("other", call);
     }
 
     /**
      * {@link #call(Call)}, timed as libvirt operation {@code op} ({@code virtfleet_agent_libvirt_call_seconds{op}}).
      */
-    public <T> T call(String op, Call<T> call) throws UnavailableException, LibvirtException,
-            LibvirtNative.LibvirtCallException {
+    public <T> T call(String op, Call<T> call) throws UnavailableException, LibvirtCallException {
         AgentConnect c;
         long gen;
         synchronized (lock) {
@@ -179,15 +178,14 @@ public final class LibvirtConnection implements AutoCloseable {
                 connectionBroke(gen, "call failed on a dead connection: " + e.getMessage());
                 throw new UnavailableException("lost the connection to libvirtd at " + uri + ": " + e.getMessage());
             }
-            throw e;
+            throw LibvirtCallException.of(e);
         } finally {
             metrics.libvirtCall(op, result).record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
         }
     }
 
     /** A lifecycle action: timed like any call and counted in {@code virtfleet_agent_lifecycle_actions_total}. */
-    private <T> T lifecycle(String action, Call<T> call) throws UnavailableException, LibvirtException,
-            LibvirtNative.LibvirtCallException {
+    private <T> T lifecycle(String action, Call<T> call) throws UnavailableException, LibvirtCallException {
         String result = AgentMetrics.ERROR;
         try {
             T r = call(action, call);
@@ -201,8 +199,7 @@ public final class LibvirtConnection implements AutoCloseable {
     // ------------------------------------------------------------------------------------------------ domain calls
 
     /** The domain with this UUID, or empty when libvirt has none. */
-    public Optional<DomainInfo> inspect(String uuid) throws UnavailableException, LibvirtException,
-            LibvirtNative.LibvirtCallException {
+    public Optional<DomainInfo> inspect(String uuid) throws UnavailableException, LibvirtCallException {
         return call("inspect", c -> {
             Domain d;
             try {
@@ -225,8 +222,7 @@ public final class LibvirtConnection implements AutoCloseable {
     }
 
     /** Every domain libvirt knows (active and inactive), read like {@link #inspect}; vanished ones are skipped. */
-    public List<DomainInfo> listAll() throws UnavailableException, LibvirtException,
-            LibvirtNative.LibvirtCallException {
+    public List<DomainInfo> listAll() throws UnavailableException, LibvirtCallException {
         return call("list", c -> {
             List<DomainInfo> out = new ArrayList<>();
             for (Domain d : c.listAllDomains(0)) {
@@ -243,30 +239,27 @@ public final class LibvirtConnection implements AutoCloseable {
     }
 
     private static DomainInfo read(Connect c, Domain d, String uuid) throws LibvirtException,
-            LibvirtNative.LibvirtCallException {
+            LibvirtCallException {
         LibvirtNative.StateAndReason sr = LibvirtNative.state(ptr(c), uuid);
         boolean active = d.isActive() == 1;
         boolean persistent = d.isPersistent() == 1;
         String live = d.getXMLDesc(0);
-        String inactive = persistent ? d.getXMLDesc(XML_INACTIVE) : null;
+        String inactive = persistent ? d.getXMLDesc(Domain.XMLFlags.INACTIVE) : null;
         return new DomainInfo(uuid, d.getName(), d.getID(), sr.state(), sr.reason(), active, persistent, live,
                 inactive);
     }
 
     /** Defines (or redefines: persistent config only, when running) a domain; returns its UUID. */
-    public String define(String xml) throws UnavailableException, LibvirtException,
-            LibvirtNative.LibvirtCallException {
+    public String define(String xml) throws UnavailableException, LibvirtCallException {
         return lifecycle("define", c -> c.domainDefineXML(xml).getUUIDString().toLowerCase(Locale.ROOT));
     }
 
-    public void start(String uuid, boolean paused) throws UnavailableException, LibvirtException,
-            LibvirtNative.LibvirtCallException {
-        lifecycle("start", c -> c.domainLookupByUUIDString(uuid).create(paused ? START_PAUSED : 0));
+    public void start(String uuid, boolean paused) throws UnavailableException, LibvirtCallException {
+        lifecycle("start", c -> c.domainLookupByUUIDString(uuid).create(paused ? Domain.CreateFlags.PAUSED : Domain.CreateFlags.NONE));
     }
 
     /** Asks the guest to shut down (ACPI power button); returns at once. */
-    public void shutdown(String uuid) throws UnavailableException, LibvirtException,
-            LibvirtNative.LibvirtCallException {
+    public void shutdown(String uuid) throws UnavailableException, LibvirtCallException {
         lifecycle("shutdown", c -> {
             c.domainLookupByUUIDString(uuid).shutdown();
             return null;
@@ -274,50 +267,45 @@ public final class LibvirtConnection implements AutoCloseable {
     }
 
     /** Kills the domain's process (SIGTERM, then SIGKILL). */
-    public void destroy(String uuid) throws UnavailableException, LibvirtException,
-            LibvirtNative.LibvirtCallException {
+    public void destroy(String uuid) throws UnavailableException, LibvirtCallException {
         lifecycle("destroy", c -> {
             c.domainLookupByUUIDString(uuid).destroy();
             return null;
         });
     }
 
-    public void suspend(String uuid) throws UnavailableException, LibvirtException,
-            LibvirtNative.LibvirtCallException {
+    public void suspend(String uuid) throws UnavailableException, LibvirtCallException {
         lifecycle("suspend", c -> {
             c.domainLookupByUUIDString(uuid).suspend();
             return null;
         });
     }
 
-    public void resume(String uuid) throws UnavailableException, LibvirtException,
-            LibvirtNative.LibvirtCallException {
+    public void resume(String uuid) throws UnavailableException, LibvirtCallException {
         lifecycle("resume", c -> {
             c.domainLookupByUUIDString(uuid).resume();
             return null;
         });
     }
 
-    public void undefine(String uuid, int flags) throws UnavailableException, LibvirtException,
-            LibvirtNative.LibvirtCallException {
+    public void undefine(String uuid, int flags) throws UnavailableException, LibvirtCallException {
         lifecycle("undefine", c -> {
             c.domainLookupByUUIDString(uuid).undefine(flags);
             return null;
         });
     }
 
-    /** Detaches a device by its alias (live and/or config, {@link LibvirtNative#AFFECT_LIVE} etc.). */
+    /** Detaches a device by its alias (live and/or config, {@code Domain.DeviceModifyFlags}). */
     public void detachDeviceAlias(String uuid, String alias, int flags) throws UnavailableException,
-            LibvirtException, LibvirtNative.LibvirtCallException {
+            LibvirtCallException {
         call("detach", c -> {
             LibvirtNative.detachDeviceAlias(ptr(c), uuid, alias, flags);
             return null;
         });
     }
 
-    /** Attaches one device described by its own XML ({@link LibvirtNative#AFFECT_LIVE} and/or _CONFIG). */
-    public void attachDevice(String uuid, String xml, int flags) throws UnavailableException, LibvirtException,
-            LibvirtNative.LibvirtCallException {
+    /** Attaches one device described by its own XML ({@code Domain.DeviceModifyFlags} LIVE and/or CONFIG). */
+    public void attachDevice(String uuid, String xml, int flags) throws UnavailableException, LibvirtCallException {
         call("attach", c -> {
             c.domainLookupByUUIDString(uuid).attachDeviceFlags(xml, flags);
             return null;
@@ -325,27 +313,25 @@ public final class LibvirtConnection implements AutoCloseable {
     }
 
     /** Changes one device in place (a cdrom's media), described by its own XML. */
-    public void updateDevice(String uuid, String xml, int flags) throws UnavailableException, LibvirtException,
-            LibvirtNative.LibvirtCallException {
+    public void updateDevice(String uuid, String xml, int flags) throws UnavailableException, LibvirtCallException {
         call("update", c -> c.domainLookupByUUIDString(uuid).updateDeviceFlags(xml, flags));
     }
 
-    public String capabilities() throws UnavailableException, LibvirtException, LibvirtNative.LibvirtCallException {
+    public String capabilities() throws UnavailableException, LibvirtCallException {
         return call("capabilities", Connect::getCapabilities);
     }
 
-    public NodeInfo nodeInfo() throws UnavailableException, LibvirtException, LibvirtNative.LibvirtCallException {
+    public NodeInfo nodeInfo() throws UnavailableException, LibvirtCallException {
         return call("nodeinfo", Connect::nodeInfo);
     }
 
     /** libvirt library version (of the daemon's side: {@code virConnectGetLibVersion}). */
-    public long libVersion() throws UnavailableException, LibvirtException, LibvirtNative.LibvirtCallException {
+    public long libVersion() throws UnavailableException, LibvirtCallException {
         return call("version", Connect::getLibVersion);
     }
 
     /** Hypervisor version ({@code virConnectGetVersion}): QEMU's for qemu:///system. */
-    public long hypervisorVersion() throws UnavailableException, LibvirtException,
-            LibvirtNative.LibvirtCallException {
+    public long hypervisorVersion() throws UnavailableException, LibvirtCallException {
         return call("version", Connect::getVersion);
     }
 
@@ -392,7 +378,7 @@ public final class LibvirtConnection implements AutoCloseable {
                     EventLoop.versionString(c.getLibVersion()), EventLoop.versionString(c.getVersion()));
             listener.connected();
             return true;
-        } catch (LibvirtException | LibvirtNative.LibvirtCallException | RuntimeException e) {
+        } catch (LibvirtException | LibvirtCallException | RuntimeException e) {
             String msg = e instanceof LibvirtException le ? describe(le) : e.getMessage();
             boolean loud;
             synchronized (lock) {
@@ -514,7 +500,7 @@ public final class LibvirtConnection implements AutoCloseable {
             if (devId >= 0) {
                 try {
                     LibvirtNative.deregisterEvent(c.pointer(), devId);
-                } catch (LibvirtNative.LibvirtCallException e) {
+                } catch (LibvirtCallException e) {
                     LOG.debug("deregistering the device-removed callback: {}", e.getMessage());
                 }
             }

@@ -5,6 +5,7 @@ import com.sun.jna.Library;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import com.sun.jna.ptr.IntByReference;
+import org.libvirt.Error.ErrorNumber;
 
 /**
  * The few libvirt C functions that libvirt-java 0.5.4 does not expose, bound with JNA. All of virtfleet's JNA is here.
@@ -16,19 +17,17 @@ import com.sun.jna.ptr.IntByReference;
  *   <li>{@code virDomainDetachDeviceAlias}</li>
  *   <li>{@code virDomainLookupByUUIDString}, {@code virDomainGetUUIDString}, {@code virDomainFree}: to get a raw
  *       {@code virDomainPtr} for the above (libvirt-java keeps its own pointer package-private)</li>
- *   <li>{@code virGetLastErrorMessage}: the message of a failed call above</li>
+ *   <li>{@code virGetLastErrorMessage}, {@code virGetLastErrorCode}: the message and code of a failed call above
+ *       (as a {@link LibvirtCallException}, the type libvirt-java's errors are turned into too)</li>
  * </ul>
  *
  * <p>The event loop ({@code virEventRegisterDefaultImpl}/{@code virEventRunDefaultImpl}) and the lifecycle and
  * connection-close callbacks come from libvirt-java ({@code org.libvirt.Library}, {@code Connect}).
  */
 public final class LibvirtNative {
-    /** {@code VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED}. */
-    public static final int EVENT_ID_DEVICE_REMOVED = 15;
-    /** {@code VIR_DOMAIN_AFFECT_LIVE}, {@code _CONFIG}. */
-    public static final int AFFECT_LIVE = 1;
-    public static final int AFFECT_CONFIG = 2;
 
+    /** {@code VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED} (libvirt-java 0.5.4 keeps its {@code Connect.DomainEventID} private). */
+    static final int EVENT_ID_DEVICE_REMOVED = 15;
     private static final int VIR_UUID_STRING_BUFLEN = 37;
 
     /** Direct-ish mapping of the functions above. */
@@ -49,6 +48,8 @@ public final class LibvirtNative {
         int virConnectDomainEventDeregisterAny(Pointer conn, int callbackId);
 
         String virGetLastErrorMessage();
+
+        int virGetLastErrorCode();
     }
 
     /** {@code void (*)(virConnectPtr, virDomainPtr, const char *devAlias, void *opaque)}. */
@@ -109,7 +110,8 @@ public final class LibvirtNative {
 
     /** Registers a connection-wide DEVICE_REMOVED callback; returns the callback id. Keep {@code cb} reachable! */
     public static int registerDeviceRemoved(Pointer conn, DeviceRemovedCallback cb) throws LibvirtCallException {
-        int id = api().virConnectDomainEventRegisterAny(conn, null, EVENT_ID_DEVICE_REMOVED, cb, null, null);
+        int id = api().virConnectDomainEventRegisterAny(conn, null, EVENT_ID_DEVICE_REMOVED, cb, null,
+                null);
         if (id < 0) {
             throw lastError("virConnectDomainEventRegisterAny(DEVICE_REMOVED)");
         }
@@ -141,13 +143,9 @@ public final class LibvirtNative {
 
     private static LibvirtCallException lastError(String call) {
         String msg = api().virGetLastErrorMessage();
-        return new LibvirtCallException(call + " failed: " + (msg == null ? "unknown libvirt error" : msg));
-    }
-
-    /** A failed call through this class, with libvirt's message. */
-    public static final class LibvirtCallException extends Exception {
-        public LibvirtCallException(String message) {
-            super(message);
-        }
+        int code = api().virGetLastErrorCode();
+        ErrorNumber[] numbers = ErrorNumber.values();
+        return new LibvirtCallException(call + " failed: " + (msg == null ? "unknown libvirt error" : msg),
+                code > 0 && code < numbers.length ? numbers[code] : null, null);
     }
 }

@@ -1,5 +1,6 @@
 package io.virtfleet.agent.migration;
 
+import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -67,10 +68,11 @@ import java.util.function.Consumer;
  */
 public final class Migrator implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Migrator.class);
-    /** {@code VIR_DOMAIN_XML_SECURE | VIR_DOMAIN_XML_MIGRATABLE}. */
-    static final int XML_MIGRATABLE = 1 | 8;
-    /** {@code VIR_DOMAIN_JOB_STATS_COMPLETED | KEEP_COMPLETED}: an agent restarted mid-way can still read them. */
-    static final int JOB_STATS_COMPLETED = 1 | 2;
+    static final int XML_MIGRATABLE = org.libvirt.Domain.XMLFlags.SECURE | org.libvirt.Domain.XMLFlags.MIGRATABLE;
+    /** Completed and kept: an agent restarted mid-way can still read them. */
+    static final int JOB_STATS_COMPLETED = org.libvirt.Domain.DomainGetJobStatsFlags.COMPLETED
+            | org.libvirt.Domain.DomainGetJobStatsFlags.KEEP_COMPLETED;
+    /** {@code VIR_DOMAIN_JOB_NONE} (virDomainJobType; not in libvirt-java 0.5.4). */
     static final int JOB_NONE = 0;
     public static final String FIELD_MANAGER = "virtfleet-agent";
     private static final Duration WAIT = Duration.ofSeconds(1);
@@ -276,14 +278,13 @@ public final class Migrator implements AutoCloseable {
                 try {
                     libvirt.call("migrate-setmaxdowntime", c -> c.domainLookupByUUIDString(uuid)
                             .migrateSetMaxDowntime(policy.maxDowntime().toMillis()));
-                } catch (LibvirtException e) {
-                    LOG.warn("migration {} of {}: cannot set max downtime: {}", id, uuid,
-                            LibvirtConnection.describe(e));
+                } catch (LibvirtCallException e) {
+                    LOG.warn("migration {} of {}: cannot set max downtime: {}", id, uuid, e.getMessage());
                 }
-            } catch (LibvirtException e) {
-                finish(Transfer.FAILED, LibvirtConnection.describe(e), null);
+            } catch (LibvirtCallException e) {
+                finish(Transfer.FAILED, e.getMessage(), null);
                 return;
-            } catch (LibvirtConnection.UnavailableException | LibvirtNative.LibvirtCallException e) {
+            } catch (LibvirtConnection.UnavailableException e) {
                 finish(Transfer.FAILED, "libvirt on host " + host + " unavailable: " + e.getMessage(), null);
                 return;
             } catch (IllegalArgumentException e) {
@@ -308,12 +309,12 @@ public final class Migrator implements AutoCloseable {
                 finish(Transfer.COMPLETED, "libvirt finished: the domain runs on host " + m.targetHost + " as "
                         + dest.name() + " and is undefined here" + (suspendedForTimeout ? " (paused for the switch-over "
                         + "after " + policy.timeout().toSeconds() + " s)" : ""), downtime);
-            } catch (LibvirtException e) {
+            } catch (LibvirtCallException e) {
                 progress.cancel(false);
                 // An error of the call is not yet the outcome (the connection may have broken while libvirtd went on
                 // migrating): what counts is where the domain runs.
-                verifyAfterError(LibvirtConnection.describe(e));
-            } catch (LibvirtConnection.UnavailableException | LibvirtNative.LibvirtCallException e) {
+                verifyAfterError(e.getMessage());
+            } catch (LibvirtConnection.UnavailableException e) {
                 // libvirtd went away mid-call: what happened is read back from libvirt at the next pass.
                 progress.cancel(false);
                 LOG.warn("migration {} of {}: lost libvirt during the migration ({}); resolving from libvirt", id,
@@ -346,14 +347,13 @@ public final class Migrator implements AutoCloseable {
                     return;
                 }
                 resolveAfterLoss();
-            } catch (LibvirtException e) {
-                if (LibvirtConnection.isNoDomain(e)) {
+            } catch (LibvirtCallException e) {
+                if (e.isNoDomain()) {
                     resolveAfterLoss();
                 } else {
-                    finish(Transfer.FAILED, "cannot read the migration's state: " + LibvirtConnection.describe(e),
-                            null);
+                    finish(Transfer.FAILED, "cannot read the migration's state: " + e.getMessage(), null);
                 }
-            } catch (LibvirtConnection.UnavailableException | LibvirtNative.LibvirtCallException e) {
+            } catch (LibvirtConnection.UnavailableException e) {
                 LOG.warn("migration {} of {}: libvirt unavailable ({}); retried at the next pass", id, uuid,
                         e.getMessage());
                 jobs.remove(uuid, this);
@@ -381,8 +381,7 @@ public final class Migrator implements AutoCloseable {
                     }
                     Thread.sleep(200);
                 }
-            } catch (LibvirtConnection.UnavailableException | LibvirtException
-                     | LibvirtNative.LibvirtCallException e) {
+            } catch (LibvirtConnection.UnavailableException | LibvirtCallException e) {
                 LOG.warn("migration {} of {}: libvirt said \"{}\" and cannot be asked now ({}); resolved at the next "
                         + "pass", id, uuid, why, e.getMessage());
                 jobs.remove(uuid, this);
@@ -399,7 +398,7 @@ public final class Migrator implements AutoCloseable {
                     c.domainLookupByUUIDString(uuid).resume();
                     return null;
                 });
-            } catch (LibvirtException | LibvirtConnection.UnavailableException | LibvirtNative.LibvirtCallException e) {
+            } catch (LibvirtConnection.UnavailableException | LibvirtCallException e) {
                 LOG.warn("migration {} of {}: cannot resume the guest paused for the switch-over: {}", id, uuid,
                         e.getMessage());
             }
@@ -422,8 +421,7 @@ public final class Migrator implements AutoCloseable {
                     finish(Transfer.FAILED, "the domain runs neither here nor on host " + m.targetHost
                             + " after the migration was interrupted", null);
                 }
-            } catch (LibvirtConnection.UnavailableException | LibvirtException
-                     | LibvirtNative.LibvirtCallException e) {
+            } catch (LibvirtConnection.UnavailableException | LibvirtCallException e) {
                 LOG.warn("migration {} of {}: cannot resolve yet ({}); retried at the next pass", id, uuid,
                         e.getMessage());
                 jobs.remove(uuid, this);
@@ -485,8 +483,7 @@ public final class Migrator implements AutoCloseable {
                         return null;
                     });
                 }
-            } catch (LibvirtException | LibvirtConnection.UnavailableException
-                     | LibvirtNative.LibvirtCallException | RuntimeException e) {
+            } catch (LibvirtConnection.UnavailableException | LibvirtCallException | RuntimeException e) {
                 LOG.debug("migration {} of {}: no job statistics: {}", id, uuid, e.getMessage());
             }
         }
@@ -500,8 +497,7 @@ public final class Migrator implements AutoCloseable {
             runner.execute(() -> {
                 try {
                     libvirt.call("abort", c -> c.domainLookupByUUIDString(uuid).abortJob());
-                } catch (LibvirtException | LibvirtConnection.UnavailableException
-                         | LibvirtNative.LibvirtCallException e) {
+                } catch (LibvirtConnection.UnavailableException | LibvirtCallException e) {
                     LOG.warn("migration {} of {}: abortJob: {}", id, uuid, e.getMessage());
                 }
             });

@@ -1,5 +1,6 @@
 package io.virtfleet.agent.snapshot;
 
+import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.virtfleet.agent.domain.PathPolicy;
 import io.virtfleet.agent.image.BackingFiles;
 import io.virtfleet.agent.image.ImageCache;
@@ -41,13 +42,9 @@ import java.util.regex.Pattern;
  * partial files of that owner, and a target only while it is still the same inode as the owner's partial file.
  */
 public final class DiskCopier {
-    /** {@code VIR_DOMAIN_JOB_STATS_COMPLETED}. */
-    private static final int JOB_STATS_COMPLETED = 1;
-    /** {@code VIR_DOMAIN_JOB_NONE}, {@code VIR_DOMAIN_JOB_COMPLETED}. */
+    /** {@code VIR_DOMAIN_JOB_NONE}, {@code VIR_DOMAIN_JOB_COMPLETED} (virDomainJobType; not in libvirt-java 0.5.4). */
     private static final int JOB_NONE = 0;
     private static final int JOB_COMPLETED = 3;
-    /** {@code VIR_DOMAIN_JOB_OPERATION_BACKUP}. */
-    private static final int JOB_OPERATION_BACKUP = 9;
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DiskCopier.class);
     private static final Pattern DISK = Pattern.compile("<disk\\b([^>]*)>(.*?)</disk>", Pattern.DOTALL);
     private static final Pattern SOURCE_FILE = Pattern.compile("<source\\b[^>]*\\bfile=['\"]([^'\"]+)['\"]");
@@ -126,8 +123,7 @@ public final class DiskCopier {
      * Copies the disks of the domain {@code uuid} for the object {@code owner} (its uid); on any failure removes the
      * partial files it wrote and throws.
      */
-    public Copied copy(String uuid, List<Copy> copies, String owner) throws CopyException, LibvirtException,
-            LibvirtConnection.UnavailableException, LibvirtNative.LibvirtCallException {
+    public Copied copy(String uuid, List<Copy> copies, String owner) throws CopyException, LibvirtConnection.UnavailableException, LibvirtCallException {
         List<String> problems = targetProblems(copies);
         problems.addAll(partialProblems(copies, owner));
         if (!problems.isEmpty()) {
@@ -138,7 +134,7 @@ public final class DiskCopier {
             Copied c = libvirt.call("backup", conn -> {
                 Domain d = conn.domainLookupByUUIDString(uuid);
                 boolean active = d.isActive() == 1;
-                Map<String, String> devs = devicesBySource(d.getXMLDesc(active ? 0 : LibvirtConnection.XML_INACTIVE));
+                Map<String, String> devs = devicesBySource(d.getXMLDesc(active ? 0 : org.libvirt.Domain.XMLFlags.INACTIVE));
                 Map<String, Copy> byDevice = new LinkedHashMap<>();
                 for (Copy cp : copies) {
                     String dev = devs.get(cp.source());
@@ -259,8 +255,8 @@ public final class DiskCopier {
      * Aborts the domain's job if it is a backup job (the push-mode copy of an interrupted clone/backup, which QEMU
      * keeps writing after the agent restarts); any other job (a migration) is left alone. True if one was aborted.
      */
-    public boolean abortBackupJob(String uuid) throws LibvirtException, LibvirtConnection.UnavailableException,
-            LibvirtNative.LibvirtCallException {
+    public boolean abortBackupJob(String uuid) throws LibvirtConnection.UnavailableException,
+            LibvirtCallException {
         return libvirt.call(conn -> {
             Domain d = conn.domainLookupByUUIDString(uuid);
             if (d.isActive() != 1 || d.getJobInfo().getType() == JOB_NONE) {
@@ -271,7 +267,7 @@ public final class DiskCopier {
                 return false;
             }
             for (org.libvirt.TypedParameter tp : st.stats) {
-                if ("operation".equals(tp.field) && String.valueOf(JOB_OPERATION_BACKUP).equals(tp.getValueAsString())) {
+                if ("operation".equals(tp.field) && String.valueOf(org.libvirt.Domain.JobOperation.BACKUP).equals(tp.getValueAsString())) {
                     d.abortJob();
                     return true;
                 }
@@ -284,11 +280,11 @@ public final class DiskCopier {
     public record Definition(String xml, String genid) {
     }
 
-    public Definition definition(String uuid) throws LibvirtException, LibvirtConnection.UnavailableException,
-            LibvirtNative.LibvirtCallException {
+    public Definition definition(String uuid) throws LibvirtConnection.UnavailableException,
+            LibvirtCallException {
         return libvirt.call(conn -> {
             Domain d = conn.domainLookupByUUIDString(uuid);
-            String inactive = d.getXMLDesc(LibvirtConnection.XML_INACTIVE);
+            String inactive = d.getXMLDesc(org.libvirt.Domain.XMLFlags.INACTIVE);
             String genid = SnapshotOps.genidOf(d.isActive() == 1 ? d.getXMLDesc(0) : inactive);
             return new Definition(inactive, genid);
         });
@@ -347,7 +343,7 @@ public final class DiskCopier {
             }
             sleep(100);
         }
-        DomainJobStats st = d.getJobStats(JOB_STATS_COMPLETED);
+        DomainJobStats st = d.getJobStats(org.libvirt.Domain.DomainGetJobStatsFlags.COMPLETED);
         if (st == null || st.type != JOB_COMPLETED) {
             throw new RuntimeCopy("the libvirt backup job failed (job type " + (st == null ? "unknown" : st.type)
                     + "); see the libvirtd log");

@@ -1,11 +1,14 @@
 package io.virtfleet.agent.snapshot;
 
+import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.virtfleet.agent.domain.DomainLocks;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
+import io.virtfleet.agent.loop.Result;
+import io.virtfleet.agent.loop.WorkLoop;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.VirtualMachineBackup;
@@ -17,7 +20,6 @@ import io.virtfleet.api.v1alpha1.VirtualMachineRestoreStatus;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshotStatus;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
-import org.libvirt.LibvirtException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,7 +41,7 @@ import java.util.concurrent.TimeUnit;
  * {@code virtfleet.io/host=<host>}; this controller watches objects with its host's label, takes/reverts/deletes the
  * libvirt snapshot ({@link SnapshotOps}) and writes their status. A snapshot carries the finalizer
  * {@value #FINALIZER} while a libvirt snapshot exists for it; deleting the object deletes the libvirt snapshot.
- * One thread: snapshot work on a host is serialized.
+ * The requests are keys of one {@link WorkLoop} with one worker: snapshot work on a host is serialized.
  */
 public final class SnapshotController implements AutoCloseable {
     public static final String FINALIZER = "virtfleet.io/agent-snapshot";
@@ -51,7 +53,8 @@ public final class SnapshotController implements AutoCloseable {
     private final DiskCopier copier;
     private final io.virtfleet.agent.domain.PathPolicy paths;
     private final io.virtfleet.agent.AgentMetrics metrics;
-    private final ScheduledExecutorService worker;
+    private final ScheduledExecutorService scheduler;
+    private final WorkLoop loop;
     private final DomainLocks locks;
     private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
 
@@ -70,68 +73,68 @@ public final class SnapshotController implements AutoCloseable {
         this.copier = new DiskCopier(libvirt, paths, Duration.ofMinutes(30));
         this.paths = paths;
         this.metrics = libvirt.metrics();
-        this.worker = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "agent-" + host + "-snapshots");
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "agent-" + host + "-requests-timer");
             t.setDaemon(true);
             return t;
         });
+        // One worker: a host's snapshot, restore, clone and backup work is serialized (a domain has one libvirt job
+        // at a time, and disk copies compete for the same disks).
+        this.loop = new WorkLoop("agent-" + host + "-requests", 1, scheduler, this::reconcile, key -> key);
     }
 
     public void start() {
+        loop.start();
         informers.add(client.resources(VirtualMachineSnapshot.class).inAnyNamespace()
-                .withLabel(ApiGroup.HOST_LABEL, host).inform(handler(this::snapshot), 30_000));
+                .withLabel(ApiGroup.HOST_LABEL, host).inform(handler(), 30_000));
         informers.add(client.resources(VirtualMachineRestore.class).inAnyNamespace()
-                .withLabel(ApiGroup.HOST_LABEL, host).inform(handler(this::restore), 30_000));
+                .withLabel(ApiGroup.HOST_LABEL, host).inform(handler(), 30_000));
         informers.add(client.resources(VirtualMachineClone.class).inAnyNamespace()
-                .withLabel(ApiGroup.HOST_LABEL, host).inform(handler(this::cloneDisks), 30_000));
+                .withLabel(ApiGroup.HOST_LABEL, host).inform(handler(), 30_000));
         informers.add(client.resources(VirtualMachineBackup.class).inAnyNamespace()
-                .withLabel(ApiGroup.HOST_LABEL, host).inform(handler(this::backup), 30_000));
+                .withLabel(ApiGroup.HOST_LABEL, host).inform(handler(), 30_000));
     }
 
-    private <T extends HasMetadata> ResourceEventHandler<T> handler(java.util.function.BiConsumer<String, String> work) {
+    /** The work-queue key of a request: {@code Kind/namespace/name}. */
+    static String key(HasMetadata o) {
+        return o.getKind() + "/" + o.getMetadata().getNamespace() + "/" + o.getMetadata().getName();
+    }
+
+    private <T extends HasMetadata> ResourceEventHandler<T> handler() {
         return new ResourceEventHandler<>() {
             @Override
             public void onAdd(T o) {
-                submit(o);
+                loop.add(key(o));
             }
 
             @Override
             public void onUpdate(T old, T o) {
-                submit(o);
+                loop.add(key(o));
             }
 
             @Override
             public void onDelete(T o, boolean unknown) {
             }
-
-            private void submit(T o) {
-                later(o.getKind(), o.getMetadata().getNamespace(), o.getMetadata().getName(), work, Duration.ZERO);
-            }
         };
     }
 
-    /** Runs {@code work} for the object on the worker thread after {@code delay}. */
-    private void later(String kind, String ns, String name, java.util.function.BiConsumer<String, String> work,
-                       Duration delay) {
-        try {
-            worker.schedule(() -> {
-                try {
-                    work.accept(ns, name);
-                } catch (RuntimeException | LinkageError e) {
-                    // logged here: a scheduled task's exception would otherwise vanish into its Future
-                    LOG.warn("{} {}/{}: {}", kind, ns, name, e.getMessage(), e);
-                }
-            }, delay.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            // closing
-        }
+    /** One pass for one request, by its kind. */
+    private Result reconcile(String key) {
+        String[] k = key.split("/", 3);
+        return switch (k[0]) {
+            case "VirtualMachineSnapshot" -> snapshot(k[1], k[2]);
+            case "VirtualMachineRestore" -> restore(k[1], k[2]);
+            case "VirtualMachineClone" -> cloneDisks(k[1], k[2]);
+            case "VirtualMachineBackup" -> backup(k[1], k[2]);
+            default -> throw new IllegalArgumentException("unknown request kind in key " + key);
+        };
     }
 
-    private void snapshot(String ns, String name) {
+    private Result snapshot(String ns, String name) {
         var res = client.resources(VirtualMachineSnapshot.class).inNamespace(ns).withName(name);
         VirtualMachineSnapshot s = res.get();
         if (s == null) {
-            return;
+            return Result.DONE;
         }
         VirtualMachineSnapshotStatus st = s.getStatus();
         boolean ours = s.getMetadata().getFinalizers() != null && s.getMetadata().getFinalizers().contains(FINALIZER);
@@ -141,26 +144,25 @@ public final class SnapshotController implements AutoCloseable {
                     if (st != null && st.vmUuid != null) {
                         ops.delete(st.vmUuid, st.snapshotName != null ? st.snapshotName : name);
                     }
-                } catch (LibvirtException | LibvirtConnection.UnavailableException
-                         | io.virtfleet.agent.libvirt.LibvirtNative.LibvirtCallException e) {
+                } catch (LibvirtConnection.UnavailableException | LibvirtCallException e) {
                     LOG.warn("cannot delete libvirt snapshot {} of {}: {}", name, ns, e.getMessage());
-                    return; // the periodic resync retries
+                    return Result.RETRY;
                 }
                 res.edit(x -> {
                     x.getMetadata().getFinalizers().remove(FINALIZER);
                     return x;
                 });
             }
-            return;
+            return Result.DONE;
         }
         if (st != null && (VirtualMachineSnapshotStatus.PHASE_SUCCEEDED.equals(st.phase)
                 || VirtualMachineSnapshotStatus.PHASE_FAILED.equals(st.phase))) {
-            return;
+            return Result.DONE;
         }
         Domain d = client.resources(Domain.class).inNamespace(ns).withName(s.getSpec().vmName).get();
         if (d == null || d.getSpec() == null || !host.equals(d.getSpec().host) || d.getSpec().uuid == null) {
             writeSnapshot(ns, name, failed("the VM " + s.getSpec().vmName + " has no domain on host " + host));
-            return;
+            return Result.DONE;
         }
         if (!ours) {
             s = res.edit(x -> {
@@ -188,29 +190,28 @@ public final class SnapshotController implements AutoCloseable {
             out.host = host;
             out.vmUuid = null; // nothing to delete
         } catch (LibvirtConnection.UnavailableException e) {
-            // libvirtd is down or restarting: nothing was done, so the request stays pending and the informers'
-            // resync (30 s) tries again (found by the fault-injection driver, e2e/RELIABILITY.md).
+            // libvirtd is down or restarting: nothing was done, so the request stays pending and is retried with
+            // backoff (found by the fault-injection driver, e2e/RELIABILITY.md).
             LOG.warn("snapshot {}/{}: libvirt unavailable ({}); trying again later", ns, name, e.getMessage());
-            return;
-        } catch (LibvirtException | io.virtfleet.agent.libvirt.LibvirtNative.LibvirtCallException e) {
-            out = failed("libvirt: " + (e instanceof LibvirtException le ? LibvirtConnection.describe(le)
-                    : e.getMessage()));
+            return Result.RETRY;
+        } catch (LibvirtCallException e) {
+            out = failed("libvirt: " + (e.getMessage()));
             out.host = host;
         }
         writeSnapshot(ns, name, out);
         LOG.info("snapshot {}/{} of {}: {}", ns, name, s.getSpec().vmName, out.phase);
+        return Result.DONE;
     }
 
-    private void restore(String ns, String name) {
+    private Result restore(String ns, String name) {
         var res = client.resources(VirtualMachineRestore.class).inNamespace(ns).withName(name);
         VirtualMachineRestore r = res.get();
         if (r != null && r.getSpec() != null && r.getSpec().backupName != null) {
-            restoreFromBackup(ns, name, r);
-            return;
+            return restoreFromBackup(ns, name, r);
         }
         if (r == null || r.getMetadata().getDeletionTimestamp() != null || r.getStatus() != null
                 && r.getStatus().phase != null && !"Pending".equals(r.getStatus().phase)) {
-            return;
+            return Result.DONE;
         }
         VirtualMachineSnapshot snap = client.resources(VirtualMachineSnapshot.class).inNamespace(ns)
                 .withName(r.getSpec().snapshotName).get();
@@ -233,8 +234,7 @@ public final class SnapshotController implements AutoCloseable {
             if (pinned < planned.generation()) {
                 LOG.info("restore {}/{}: waiting for Domain {} to carry generation ID {} (genidGeneration {}, it "
                         + "has {})", ns, name, r.getSpec().vmName, planned.genid(), planned.generation(), pinned);
-                later("VirtualMachineRestore", ns, name, this::restore, Duration.ofSeconds(1));
-                return;
+                return Result.after(Duration.ofSeconds(1));
             }
         }
         String phase;
@@ -259,12 +259,10 @@ public final class SnapshotController implements AutoCloseable {
             } catch (LibvirtConnection.UnavailableException e) {
                 // As for a snapshot: libvirtd is away, nothing was reverted; try again shortly.
                 LOG.warn("restore {}/{}: libvirt unavailable ({}); trying again later", ns, name, e.getMessage());
-                later("VirtualMachineRestore", ns, name, this::restore, Duration.ofSeconds(5));
-                return;
-            } catch (LibvirtException | io.virtfleet.agent.libvirt.LibvirtNative.LibvirtCallException e) {
+                return Result.RETRY;
+            } catch (LibvirtCallException e) {
                 phase = VirtualMachineRestoreStatus.PHASE_FAILED;
-                error = "libvirt: " + (e instanceof LibvirtException le ? LibvirtConnection.describe(le)
-                        : e.getMessage());
+                error = "libvirt: " + (e.getMessage());
             }
         }
         String outPhase = phase;
@@ -295,6 +293,7 @@ public final class SnapshotController implements AutoCloseable {
                 r.getSpec().snapshotName, phase, recorded.previousGenid != null ? recorded.previousGenid
                         : rv != null ? rv.previousGenid() : null, rv != null ? rv.genid() : null,
                 rv != null ? rv.genidGeneration() : null);
+        return Result.DONE;
     }
 
     /**
@@ -303,12 +302,12 @@ public final class SnapshotController implements AutoCloseable {
      * interrupted (agent restart): a push-mode backup job still running on the source is aborted, then only this
      * clone's partial files ({@link DiskCopier#removePartials}) are removed.
      */
-    private void cloneDisks(String ns, String name) {
+    private Result cloneDisks(String ns, String name) {
         var res = client.resources(VirtualMachineClone.class).inNamespace(ns).withName(name);
         VirtualMachineClone c = res.get();
         if (c == null || c.getMetadata().getDeletionTimestamp() != null || c.getStatus() == null
                 || c.getStatus().disks == null) {
-            return;
+            return Result.DONE;
         }
         VirtualMachineCloneStatus st = c.getStatus();
         List<DiskCopier.Copy> copies = new ArrayList<>();
@@ -318,28 +317,28 @@ public final class SnapshotController implements AutoCloseable {
         String uid = c.getMetadata().getUid();
         if (VirtualMachineCloneStatus.PHASE_COPYING_DISKS.equals(st.phase)) {
             if (!abortInterruptedJob(ns, c.getSpec().source)) {
-                return; // libvirt unavailable: the copy may still be running; the resync retries
+                return Result.RETRY; // libvirt unavailable: the copy may still be running
             }
             List<String> left = DiskCopier.removePartials(copies, uid);
             writeClone(ns, name, VirtualMachineCloneStatus.PHASE_FAILED, null,
                     "the copy was interrupted (agent restart); its partial copies were removed"
                             + (left.isEmpty() ? "" : ", " + left + " left in place") + ": create the clone again");
-            return;
+            return Result.DONE;
         }
         if (!VirtualMachineCloneStatus.PHASE_PENDING.equals(st.phase)) {
-            return;
+            return Result.DONE;
         }
         Domain d = client.resources(Domain.class).inNamespace(ns).withName(c.getSpec().source).get();
         if (d == null || d.getSpec() == null || !host.equals(d.getSpec().host) || d.getSpec().uuid == null) {
             writeClone(ns, name, VirtualMachineCloneStatus.PHASE_FAILED, null,
                     "spec.source: the VM " + c.getSpec().source + " has no domain on host " + host);
-            return;
+            return Result.DONE;
         }
         List<String> problems = copier.targetProblems(copies);
         if (!problems.isEmpty()) {
             writeClone(ns, name, VirtualMachineCloneStatus.PHASE_FAILED, null, "spec.target: " + String.join("; ",
                     problems));
-            return;
+            return Result.DONE;
         }
         writeClone(ns, name, VirtualMachineCloneStatus.PHASE_COPYING_DISKS, null, null);
         try {
@@ -349,11 +348,11 @@ public final class SnapshotController implements AutoCloseable {
                     c.getSpec().source, done.method(), done.bytes());
         } catch (DiskCopier.CopyException e) {
             writeClone(ns, name, VirtualMachineCloneStatus.PHASE_FAILED, null, e.getMessage());
-        } catch (LibvirtException | LibvirtConnection.UnavailableException
-                 | io.virtfleet.agent.libvirt.LibvirtNative.LibvirtCallException e) {
+        } catch (LibvirtConnection.UnavailableException | LibvirtCallException e) {
             writeClone(ns, name, VirtualMachineCloneStatus.PHASE_FAILED, null, "libvirt: "
-                    + (e instanceof LibvirtException le ? LibvirtConnection.describe(le) : e.getMessage()));
+                    + (e.getMessage()));
         }
+        return Result.DONE;
     }
 
     /**
@@ -362,12 +361,12 @@ public final class SnapshotController implements AutoCloseable {
      * {@code vm.json}; then Succeeded + readyToUse, or Failed with what it provably wrote removed. Found InProgress:
      * interrupted; its backup job is aborted, then cleaned the same way, Failed.
      */
-    private void backup(String ns, String name) {
+    private Result backup(String ns, String name) {
         var res = client.resources(VirtualMachineBackup.class).inNamespace(ns).withName(name);
         VirtualMachineBackup b = res.get();
         if (b == null || b.getMetadata().getDeletionTimestamp() != null || b.getStatus() == null
                 || b.getStatus().disks == null || b.getStatus().location == null) {
-            return;
+            return Result.DONE;
         }
         VirtualMachineBackupStatus st = b.getStatus();
         Path dir = Path.of(st.location);
@@ -378,27 +377,27 @@ public final class SnapshotController implements AutoCloseable {
         String uid = b.getMetadata().getUid();
         if (VirtualMachineBackupStatus.PHASE_IN_PROGRESS.equals(st.phase)) {
             if (!abortInterruptedJob(ns, b.getSpec().vmName)) {
-                return; // libvirt unavailable: the copy may still be running; the resync retries
+                return Result.RETRY; // libvirt unavailable: the copy may still be running
             }
             String left = removeBackup(dir, copies, uid);
             writeBackup(ns, name, s -> fail(s, "the backup was interrupted (agent restart); its partial files were "
                     + "removed" + (left.isEmpty() ? "" : " (" + left + ")") + ": create it again"));
-            return;
+            return Result.DONE;
         }
         if (!VirtualMachineBackupStatus.PHASE_PENDING.equals(st.phase)) {
-            return;
+            return Result.DONE;
         }
         Domain d = client.resources(Domain.class).inNamespace(ns).withName(b.getSpec().vmName).get();
         if (d == null || d.getSpec() == null || !host.equals(d.getSpec().host) || d.getSpec().uuid == null) {
             writeBackup(ns, name, s -> fail(s, "spec.vmName: the VM " + b.getSpec().vmName + " has no domain on host "
                     + host));
-            return;
+            return Result.DONE;
         }
         java.util.Optional<String> bad = paths.check(st.location);
         if (bad.isPresent() || Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             writeBackup(ns, name, s -> fail(s, "spec.destination: " + bad.orElse(st.location
                     + " already exists (a backup never overwrites)")));
-            return;
+            return Result.DONE;
         }
         String started = Instant.now().toString();
         writeBackup(ns, name, s -> {
@@ -410,11 +409,11 @@ public final class SnapshotController implements AutoCloseable {
         } catch (java.nio.file.FileAlreadyExistsException e) {
             writeBackup(ns, name, s -> fail(s, "spec.destination: " + st.location
                     + " already exists (a backup never overwrites)"));
-            return;
+            return Result.DONE;
         } catch (java.io.IOException e) {
             writeBackup(ns, name, s -> fail(s, "spec.destination: cannot create " + st.location + ": "
                     + e.getMessage()));
-            return;
+            return Result.DONE;
         }
         try {
             DiskCopier.Copied done = copier.copy(d.getSpec().uuid, copies, uid);
@@ -434,12 +433,11 @@ public final class SnapshotController implements AutoCloseable {
         } catch (DiskCopier.CopyException | java.io.IOException e) {
             removeBackup(dir, copies, uid);
             writeBackup(ns, name, s -> fail(s, e.getMessage()));
-        } catch (LibvirtException | LibvirtConnection.UnavailableException
-                 | io.virtfleet.agent.libvirt.LibvirtNative.LibvirtCallException e) {
+        } catch (LibvirtConnection.UnavailableException | LibvirtCallException e) {
             removeBackup(dir, copies, uid);
-            writeBackup(ns, name, s -> fail(s, "libvirt: " + (e instanceof LibvirtException le
-                    ? LibvirtConnection.describe(le) : e.getMessage())));
+            writeBackup(ns, name, s -> fail(s, "libvirt: " + (e.getMessage())));
         }
+        return Result.DONE;
     }
 
     private static void fail(VirtualMachineBackupStatus s, String error) {
@@ -472,10 +470,9 @@ public final class SnapshotController implements AutoCloseable {
                 LOG.info("aborted the interrupted backup job of {}/{}", ns, vmName);
             }
             return true;
-        } catch (LibvirtException e) {
-            return true; // the domain is gone (or has no job): nothing runs
-        } catch (LibvirtConnection.UnavailableException
-                 | io.virtfleet.agent.libvirt.LibvirtNative.LibvirtCallException e) {
+        } catch (LibvirtCallException e) {
+            return true; // libvirt answered: the domain is gone (or has no job), nothing runs
+        } catch (LibvirtConnection.UnavailableException e) {
             LOG.warn("cannot check the backup job of {}/{}: {}", ns, vmName, e.getMessage());
             return false;
         }
@@ -498,10 +495,10 @@ public final class SnapshotController implements AutoCloseable {
      * The disk part of a restore from a backup (status Pending with disks: file in the backup -> disk path): copies
      * the files back (never over an existing file), then DisksReady; the operator recreates the VM.
      */
-    private void restoreFromBackup(String ns, String name, VirtualMachineRestore r) {
+    private Result restoreFromBackup(String ns, String name, VirtualMachineRestore r) {
         VirtualMachineRestoreStatus st = r.getStatus();
         if (r.getMetadata().getDeletionTimestamp() != null || st == null || st.disks == null) {
-            return;
+            return Result.DONE;
         }
         List<DiskCopier.Copy> copies = new ArrayList<>();
         for (Map.Entry<String, String> e : st.disks.entrySet()) {
@@ -513,10 +510,10 @@ public final class SnapshotController implements AutoCloseable {
             writeRestore(ns, name, VirtualMachineRestoreStatus.PHASE_FAILED, "the copy was interrupted (agent "
                     + "restart); its partial disks were removed" + (left.isEmpty() ? "" : ", " + left
                     + " left in place") + ": create the restore again");
-            return;
+            return Result.DONE;
         }
         if (!VirtualMachineRestoreStatus.PHASE_PENDING.equals(st.phase)) {
-            return;
+            return Result.DONE;
         }
         VirtualMachineBackup backup = client.resources(VirtualMachineBackup.class).inNamespace(ns)
                 .withName(r.getSpec().backupName).get();
@@ -524,13 +521,13 @@ public final class SnapshotController implements AutoCloseable {
                 || !host.equals(backup.getStatus().host)) {
             writeRestore(ns, name, VirtualMachineRestoreStatus.PHASE_FAILED, "spec.backupName: the backup "
                     + r.getSpec().backupName + " is not stored on host " + host);
-            return;
+            return Result.DONE;
         }
         List<String> problems = copier.targetProblems(copies);
         if (!problems.isEmpty()) {
             writeRestore(ns, name, VirtualMachineRestoreStatus.PHASE_FAILED, "spec.vmName: "
                     + String.join("; ", problems));
-            return;
+            return Result.DONE;
         }
         writeRestore(ns, name, VirtualMachineRestoreStatus.PHASE_COPYING_DISKS, null);
         try {
@@ -541,6 +538,7 @@ public final class SnapshotController implements AutoCloseable {
         } catch (DiskCopier.CopyException e) {
             writeRestore(ns, name, VirtualMachineRestoreStatus.PHASE_FAILED, e.getMessage());
         }
+        return Result.DONE;
     }
 
     private void writeRestore(String ns, String name, String phase, String error) {
@@ -608,11 +606,7 @@ public final class SnapshotController implements AutoCloseable {
     @Override
     public void close() {
         informers.forEach(SharedIndexInformer::close);
-        worker.shutdownNow();
-        try {
-            worker.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        loop.close();
+        scheduler.shutdownNow();
     }
 }

@@ -1,5 +1,6 @@
 package io.virtfleet.agent.snapshot;
 
+import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.virtfleet.agent.domain.DomainXml;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.agent.libvirt.LibvirtNative;
@@ -27,8 +28,6 @@ import java.util.regex.Pattern;
  * persistent config with the new genid: the live one libvirt made, or a fresh one before a stopped domain next runs.
  */
 public final class SnapshotOps {
-    /** {@code VIR_DOMAIN_XML_INACTIVE}. */
-    private static final int XML_INACTIVE = 2;
     private static final Pattern GENID = Pattern.compile("<genid>([0-9a-fA-F-]{36})</genid>");
     private static final Pattern DISK = Pattern.compile("<disk\\b([^>]*)>(.*?)</disk>", Pattern.DOTALL);
     private static final Pattern ATTR_DEVICE = Pattern.compile("device=['\"](\\w+)['\"]");
@@ -102,8 +101,7 @@ public final class SnapshotOps {
     }
 
     /** Takes an internal snapshot (with memory state when the domain runs). */
-    public Taken create(String uuid, String name) throws SnapshotException, LibvirtException,
-            LibvirtConnection.UnavailableException, LibvirtNative.LibvirtCallException {
+    public Taken create(String uuid, String name) throws SnapshotException, LibvirtConnection.UnavailableException, LibvirtCallException {
         if (!NAME.matcher(name).matches()) {
             throw new SnapshotException("snapshot name " + name + " is not a valid libvirt snapshot name");
         }
@@ -112,7 +110,7 @@ public final class SnapshotOps {
             if (Arrays.asList(d.snapshotListNames()).contains(name)) {
                 throw new RuntimeSnapshot("libvirt domain " + d.getName() + " already has a snapshot named " + name);
             }
-            List<String> bad = nonQcow2Disks(d.getXMLDesc(XML_INACTIVE));
+            List<String> bad = nonQcow2Disks(d.getXMLDesc(org.libvirt.Domain.XMLFlags.INACTIVE));
             if (!bad.isEmpty()) {
                 throw new RuntimeSnapshot("internal snapshots need qcow2 disks; not qcow2: " + String.join(", ", bad)
                         + " (nothing was changed)");
@@ -128,8 +126,8 @@ public final class SnapshotOps {
     }
 
     /** Deletes the libvirt snapshot; absent is fine. */
-    public void delete(String uuid, String name) throws LibvirtException, LibvirtConnection.UnavailableException,
-            LibvirtNative.LibvirtCallException {
+    public void delete(String uuid, String name) throws LibvirtConnection.UnavailableException,
+            LibvirtCallException {
         libvirt.call(c -> {
             Domain d;
             try {
@@ -153,8 +151,8 @@ public final class SnapshotOps {
         });
     }
 
-    public boolean exists(String uuid, String name) throws LibvirtException, LibvirtConnection.UnavailableException,
-            LibvirtNative.LibvirtCallException {
+    public boolean exists(String uuid, String name) throws LibvirtConnection.UnavailableException,
+            LibvirtCallException {
         return libvirt.call(c -> Arrays.asList(c.domainLookupByUUIDString(uuid).snapshotListNames()).contains(name));
     }
 
@@ -171,14 +169,14 @@ public final class SnapshotOps {
      * on the domain — the caller holds the domain's lock.
      */
     public Reverted revert(String uuid, String name, GenidPolicy.Stamp planned) throws SnapshotException,
-            LibvirtException, LibvirtConnection.UnavailableException, LibvirtNative.LibvirtCallException {
+            LibvirtConnection.UnavailableException, LibvirtCallException {
         return guarded(c -> {
             Domain d = lookup(c, uuid);
             if (!Arrays.asList(d.snapshotListNames()).contains(name)) {
                 throw new RuntimeSnapshot("libvirt domain " + d.getName() + " has no snapshot named " + name);
             }
             String before = genidOf(d.getXMLDesc(0));
-            if (planned == null && genidOf(d.getXMLDesc(XML_INACTIVE)) != null) {
+            if (planned == null && genidOf(d.getXMLDesc(org.libvirt.Domain.XMLFlags.INACTIVE)) != null) {
                 throw new RuntimeSnapshot("the restore has no generation ID recorded (status.genid), but libvirt "
                         + "domain " + d.getName() + " has a genid device; nothing was changed");
             }
@@ -192,7 +190,7 @@ public final class SnapshotOps {
             }
             boolean active = d.isActive() == 1;
             String state = active ? "Running" : "Shutoff";
-            String persistent = d.getXMLDesc(XML_INACTIVE);
+            String persistent = d.getXMLDesc(org.libvirt.Domain.XMLFlags.INACTIVE);
             if (genidOf(persistent) == null) {
                 return new Reverted(state, before, null, null); // genid none: nothing to change
             }
@@ -230,8 +228,7 @@ public final class SnapshotOps {
         });
     }
 
-    private <T> T guarded(LibvirtConnection.Call<T> call) throws SnapshotException, LibvirtException,
-            LibvirtConnection.UnavailableException, LibvirtNative.LibvirtCallException {
+    private <T> T guarded(LibvirtConnection.Call<T> call) throws SnapshotException, LibvirtConnection.UnavailableException, LibvirtCallException {
         try {
             return libvirt.call(call);
         } catch (RuntimeSnapshot e) {

@@ -2,7 +2,7 @@ package io.virtfleet.agent.domain;
 
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.virtfleet.agent.libvirt.DomainState;
+import io.virtfleet.api.v1alpha1.DomainState;
 import io.virtfleet.agent.libvirt.LibvirtConnection.DomainInfo;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;

@@ -1,6 +1,6 @@
 package io.virtfleet.agent.domain;
 
-import io.virtfleet.agent.libvirt.DomainState;
+import io.virtfleet.api.v1alpha1.DomainState;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;

@@ -142,6 +142,34 @@ class DomainValidatorTest {
                 .anyMatch(p -> p.contains("<interface><script> /tmp/x.sh"));
     }
 
+    /** VNC and SPICE authenticate nobody: a display on a routable address would be open to the network. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', value = {
+        "<graphics type='vnc'><listen type='socket'/></graphics>|",
+        "<graphics type='vnc'><listen type='none'/></graphics>|",
+        "<graphics type='spice' autoport='yes'><listen type='address' address='127.0.0.1'/></graphics>|",
+        "<graphics type='vnc' listen='::1'><listen type='address' address='::1'/></graphics>|",
+        "<graphics type='sdl'/>|",
+        "<graphics type='vnc' autoport='yes'><listen type='address' address='0.0.0.0'/></graphics>|address='0.0.0.0'",
+        "<graphics type='spice' listen='192.0.2.7'/>|listen='192.0.2.7'",
+        "<graphics type='vnc' autoport='yes'><listen type='address'/></graphics>|<listen type='address'>",
+        "<graphics type='vnc'><listen type='network' network='default'/></graphics>|<listen type='network'>",
+        "<graphics type='vnc' autoport='yes'/>|has no <listen>",
+        "<graphics type='rdp'><listen type='address' address='127.0.0.1.example.org'/></graphics>|rdp",
+    })
+    void displaysListenOnlyOnASocketOrLoopback(String graphics, String problem) throws Exception {
+        Path root = root();
+        Domain d = domain(root + "/images/web-1.qcow2", "node-a");
+        d.getSpec().domainXml = d.getSpec().domainXml.replace("</devices>", graphics + "</devices>");
+        var problems = validator(root).validate(d, Set.of()).problems();
+        if (problem == null) {
+            assertThat(problems).isEmpty();
+        } else {
+            assertThat(problems).singleElement().asString().contains(problem).containsAnyOf("UNIX socket",
+                    "type='socket'");
+        }
+    }
+
     @Test
     void specHashChangesWithXmlAndGenid() {
         DomainSpec a = new DomainSpec();

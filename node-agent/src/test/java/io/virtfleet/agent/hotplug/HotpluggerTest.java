@@ -1,5 +1,6 @@
 package io.virtfleet.agent.hotplug;
 
+import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.virtfleet.api.v1alpha1.DeviceStatus;
 import io.virtfleet.reconcilers.hotplug.DeviceAction;
 import org.junit.jupiter.api.Test;
@@ -46,10 +47,10 @@ class HotpluggerTest {
         String failing;
 
         @Override
-        public void attach(String uuid, String xml, int flags) throws LibvirtNative.LibvirtCallException {
+        public void attach(String uuid, String xml, int flags) throws LibvirtCallException {
             calls.add("attach " + flags);
             if (failing != null && xml.contains(failing)) {
-                throw new LibvirtNative.LibvirtCallException("Cannot access storage file '" + failing + "'");
+                throw new LibvirtCallException("Cannot access storage file '" + failing + "'");
             }
         }
 
@@ -99,7 +100,7 @@ class HotpluggerTest {
 
         // spec dropped "extra"; persistent config already redefined without it: LIVE only
         Hotplugger.Outcome o = h.sync("t", "u", dom(ROOT), dom(ROOT, EXTRA), dom(ROOT));
-        assertThat(calls.calls).containsExactly("detach ua-extra " + LibvirtNative.AFFECT_LIVE);
+        assertThat(calls.calls).containsExactly("detach ua-extra " + org.libvirt.Domain.DeviceModifyFlags.LIVE);
         assertThat(o.requeueAfter()).isEqualTo(Duration.ofSeconds(30));
         assertThat(status(h.decorate("u", live), "extra").state).isEqualTo(DeviceStatus.STATE_DETACHING);
         assertThat(status(h.decorate("u", live), "root").state).isEqualTo(DeviceStatus.STATE_ATTACHED);
@@ -113,12 +114,12 @@ class HotpluggerTest {
         // meanwhile other devices are attached (the pending unplug blocks nothing else)
         String other = EXTRA.replace("extra", "other").replace("vdb", "vdc");
         h.sync("t", "u", dom(ROOT, other), dom(ROOT, EXTRA), dom(ROOT, other));
-        assertThat(calls.calls).last().isEqualTo("attach " + LibvirtNative.AFFECT_LIVE);
+        assertThat(calls.calls).last().isEqualTo("attach " + org.libvirt.Domain.DeviceModifyFlags.LIVE);
 
         // after the timeout: DetachTimeout, requested again
         clock.now = clock.now.plusSeconds(21);
         h.sync("t", "u", dom(ROOT), dom(ROOT, EXTRA), dom(ROOT));
-        assertThat(calls.calls).last().isEqualTo("detach ua-extra " + LibvirtNative.AFFECT_LIVE);
+        assertThat(calls.calls).last().isEqualTo("detach ua-extra " + org.libvirt.Domain.DeviceModifyFlags.LIVE);
         DeviceStatus extra = status(h.decorate("u", live), "extra");
         assertThat(extra.state).isEqualTo(DeviceStatus.STATE_DETACH_TIMEOUT);
         assertThat(extra.message).contains("attempt 2");
@@ -140,7 +141,7 @@ class HotpluggerTest {
                 + "<alias name='ua-net1'/></interface>";
         // persistent config lacks both (not redefined yet): LIVE | CONFIG
         Hotplugger.Outcome o = h.sync("t", "u", dom(ROOT, missing, nic), dom(ROOT), dom(ROOT));
-        int both = LibvirtNative.AFFECT_LIVE | LibvirtNative.AFFECT_CONFIG;
+        int both = org.libvirt.Domain.DeviceModifyFlags.LIVE | org.libvirt.Domain.DeviceModifyFlags.CONFIG;
         assertThat(calls.calls).containsExactly("attach " + both, "attach " + both);
         assertThat(o.error()).contains("ua-missing").contains("Cannot access storage file");
         List<DeviceStatus> shown = h.decorate("u", List.of(new DeviceStatus("root", DeviceStatus.KIND_DISK, "vda",
@@ -158,7 +159,7 @@ class HotpluggerTest {
     void beforeTheRedefineDevicesGoToLiveAndConfigAtOnceButAMaclessNicWaits() throws Exception {
         FakeCalls calls = new FakeCalls();
         Hotplugger h = new Hotplugger(calls, new MutableClock(), Duration.ofSeconds(30));
-        int both = LibvirtNative.AFFECT_LIVE | LibvirtNative.AFFECT_CONFIG;
+        int both = org.libvirt.Domain.DeviceModifyFlags.LIVE | org.libvirt.Domain.DeviceModifyFlags.CONFIG;
         // spec adds "extra" and drops nothing; libvirt's live and persistent XML are both the old spec
         Hotplugger.Outcome o = h.syncBeforeRedefine("t", "u", dom(ROOT, EXTRA), dom(ROOT), dom(ROOT));
         assertThat(o).isNotNull();

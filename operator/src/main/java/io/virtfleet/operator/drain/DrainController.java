@@ -19,7 +19,7 @@ import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigration;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigrationSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigrationStatus;
-import io.virtfleet.operator.EventRecorder;
+import io.virtfleet.operator.OperatorEventRecorder;
 import io.virtfleet.operator.OperatorConfig;
 import io.virtfleet.reconcilers.drain.DrainPlanner;
 import io.virtfleet.reconcilers.lifecycle.DomainStates;
@@ -54,18 +54,18 @@ import java.util.Set;
 public class DrainController implements Reconciler<Host> {
     private static final Logger LOG = LoggerFactory.getLogger(DrainController.class);
 
-    private final EventRecorder events;
+    private final OperatorEventRecorder events;
     private final Clock clock;
     private final Set<String> namespaces;
 
-    DrainController(EventRecorder events, Clock clock, Set<String> namespaces) {
+    DrainController(OperatorEventRecorder events, Clock clock, Set<String> namespaces) {
         this.events = events;
         this.clock = clock;
         this.namespaces = namespaces;
     }
 
     /** Registers the controller (leader-elected with the rest). Hosts are cluster-scoped: all of them are watched. */
-    public static void register(Operator op, OperatorConfig config, EventRecorder events) {
+    public static void register(Operator op, OperatorConfig config, OperatorEventRecorder events) {
         op.register(new DrainController(events, config.clock(), config.namespaces()));
     }
 

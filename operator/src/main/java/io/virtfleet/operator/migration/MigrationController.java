@@ -22,7 +22,7 @@ import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigration;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigrationStatus;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigrationStatus.Transfer;
-import io.virtfleet.operator.EventRecorder;
+import io.virtfleet.operator.OperatorEventRecorder;
 import io.virtfleet.operator.OperatorConfig;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
 import io.virtfleet.reconcilers.lifecycle.HostView;
@@ -79,16 +79,16 @@ public class MigrationController implements Reconciler<VirtualMachineMigration>,
     private static final Logger LOG = LoggerFactory.getLogger(MigrationController.class);
     private static final Duration POLL = Duration.ofSeconds(5);
 
-    private final EventRecorder events;
+    private final OperatorEventRecorder events;
     private final Clock clock;
 
-    MigrationController(EventRecorder events, Clock clock) {
+    MigrationController(OperatorEventRecorder events, Clock clock) {
         this.events = events;
         this.clock = clock;
     }
 
     /** Registers the controller (leader-elected with the rest). */
-    public static void register(Operator op, OperatorConfig config, EventRecorder events) {
+    public static void register(Operator op, OperatorConfig config, OperatorEventRecorder events) {
         op.register(new MigrationController(events, config.clock()), o -> {
             if (!config.namespaces().isEmpty()) {
                 o.settingNamespaces(config.namespaces());

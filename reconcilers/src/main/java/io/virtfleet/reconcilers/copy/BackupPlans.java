@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The pure decisions of VirtualMachineBackup and of a VirtualMachineRestore from a backup (issue 9).
+ * The pure decisions of VirtualMachineBackup and of a VirtualMachineRestore from a backup.
  *
  * <p>A backup of VM {@code vm} named {@code b} with destination {@code D} lives in {@code D/b/}: one file per writable
  * disk ({@code <disk>.qcow2}, {@code .img} for raw), {@code domain.xml} (libvirt's persistent definition) and

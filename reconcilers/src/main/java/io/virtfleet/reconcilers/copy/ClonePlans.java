@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The pure decisions of a VirtualMachineClone (issue 9): whether a clone request can be carried out, where each
+ * The pure decisions of a VirtualMachineClone: whether a clone request can be carried out, where each
  * copied disk goes, and the spec of the new VM. The operator calls these to validate and to create the target; the
  * agent of the source's host copies exactly the disks of {@link #copies}.
  *

@@ -6,7 +6,7 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * Whether the operator may act on a clone/restore plan read back from an object's status (issue 9). Node agents can
+ * Whether the operator may act on a clone/restore plan read back from an object's status. Node agents can
  * write these statuses, so before the operator creates a VM from one it re-derives what it planned and compares:
  * a compromised agent must not be able to point the new VM at another host or at another tenant's disk files.
  */

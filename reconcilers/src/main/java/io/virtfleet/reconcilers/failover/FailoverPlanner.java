@@ -18,7 +18,7 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * Whether a VirtualMachineFailover may move its VM, and where to (issue 9 point 5). Pure.
+ * Whether a VirtualMachineFailover may move its VM, and where to. Pure.
  *
  * <p>Refused (nothing changes) unless the VM exists, has a Domain on a host, and that host's heartbeat Lease has
  * expired: a ready host still runs the VM, and moving it would run two copies. The target is chosen by the

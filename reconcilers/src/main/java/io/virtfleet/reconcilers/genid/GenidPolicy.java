@@ -10,7 +10,8 @@ import java.util.Objects;
 import java.util.function.Supplier;
 
 /**
- * Which VM transitions need a new generation ID (seed 001). Pure.
+ * Which VM transitions need a new generation ID (libvirt's {@code <genid>}: a new value tells the guest it runs as a
+ * copy or after a rollback). Pure.
  *
  * <p>A new genid is required before the guest runs again after it was reverted to a snapshot, restored from a backup,
  * cloned/imported/copied, or failed over (DR). It must not change on a plain restart, a guest reboot, pause/resume,

@@ -1,8 +1,9 @@
 package io.virtfleet.reconcilers.hotplug;
 
 /**
- * One step that makes a running domain's devices match its desired XML (seed 002: one device, described by its own
- * XML, identified by its target; the alias {@code ua-<name>} when virtfleet put it there).
+ * One step that makes a running domain's devices match its desired XML (libvirt's virDomainAttachDeviceFlags and
+ * friends: one device, described by its own XML, identified by its target; the alias {@code ua-<name>} when
+ * virtfleet put it there).
  *
  * <p>{@code key} names the device for logs and status: its alias, else {@code target:<dev>}, else {@code mac:<mac>}.
  */

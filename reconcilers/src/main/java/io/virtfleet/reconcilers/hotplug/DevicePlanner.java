@@ -20,7 +20,7 @@ import java.util.function.Function;
 
 /**
  * Pure: what to attach, detach or change so that a running domain's disks and interfaces match the desired XML
- * (seed 002), and what cannot change live.
+ * (virDomainAttachDeviceFlags/DetachDeviceFlags/UpdateDeviceFlags), and what cannot change live.
  *
  * <p>Matching, per kind: by alias ({@code ua-<name>}); a device without a virtfleet alias on either side falls back to
  * its target dev, then (interfaces) its MAC. A live device that matches nothing is detached only when it carries a

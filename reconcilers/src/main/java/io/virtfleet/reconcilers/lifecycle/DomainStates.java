@@ -6,27 +6,31 @@ import io.virtfleet.api.v1alpha1.DomainStatus;
 import java.util.Objects;
 import java.util.Set;
 
-/** The libvirt states and reasons the node agent reports in Domain.status, and what they mean for the operator. */
+/**
+ * What the states and reasons the node agent reports in Domain.status (the vocabulary is crds': {@link DomainStatus}'s constants, libvirt's
+ * states by number in {@code DomainState})
+ * mean for the operator.
+ */
 public final class DomainStates {
-    public static final String RUNNING = "Running";
-    public static final String BLOCKED = "Blocked";
-    public static final String PAUSED = "Paused";
-    public static final String SHUTTING_DOWN = "ShuttingDown";
-    public static final String SHUTOFF = "Shutoff";
-    public static final String CRASHED = "Crashed";
-    public static final String PM_SUSPENDED = "PMSuspended";
-    public static final String NOT_DEFINED = "NotDefined";
-    public static final String UNKNOWN = "Unknown";
+    public static final String RUNNING = DomainStatus.STATE_RUNNING;
+    public static final String BLOCKED = DomainStatus.STATE_BLOCKED;
+    public static final String PAUSED = DomainStatus.STATE_PAUSED;
+    public static final String SHUTTING_DOWN = DomainStatus.STATE_SHUTTING_DOWN;
+    public static final String SHUTOFF = DomainStatus.STATE_SHUTOFF;
+    public static final String CRASHED = DomainStatus.STATE_CRASHED;
+    public static final String PM_SUSPENDED = DomainStatus.STATE_PM_SUSPENDED;
+    public static final String NOT_DEFINED = DomainStatus.STATE_NOT_DEFINED;
+    public static final String UNKNOWN = DomainStatus.STATE_UNKNOWN;
 
     /** Shutoff reasons. */
-    public static final String REASON_SHUTDOWN = "Shutdown";
-    public static final String REASON_DESTROYED = "Destroyed";
-    public static final String REASON_CRASHED = "Crashed";
-    public static final String REASON_FAILED = "Failed";
-    public static final String REASON_SAVED = "Saved";
-    public static final String REASON_MIGRATED = "Migrated";
-    public static final String REASON_FROM_SNAPSHOT = "FromSnapshot";
-    public static final String REASON_PANICKED = "Panicked";
+    public static final String REASON_SHUTDOWN = DomainStatus.REASON_SHUTDOWN;
+    public static final String REASON_DESTROYED = DomainStatus.REASON_DESTROYED;
+    public static final String REASON_CRASHED = DomainStatus.REASON_CRASHED;
+    public static final String REASON_FAILED = DomainStatus.REASON_FAILED;
+    public static final String REASON_SAVED = DomainStatus.REASON_SAVED;
+    public static final String REASON_MIGRATED = DomainStatus.REASON_MIGRATED;
+    public static final String REASON_FROM_SNAPSHOT = DomainStatus.REASON_FROM_SNAPSHOT;
+    public static final String REASON_PANICKED = DomainStatus.REASON_PANICKED;
 
     private static final Set<String> ACTIVE = Set.of(RUNNING, BLOCKED, PAUSED, SHUTTING_DOWN, PM_SUSPENDED);
     private static final Set<String> INACTIVE = Set.of(SHUTOFF, CRASHED);
@@ -76,6 +80,11 @@ public final class DomainStates {
 
     /** spec.powerState, Running when absent. */
     public static String powerState(DomainSpec spec) {
-        return spec == null || spec.powerState == null ? DomainSpec.POWER_RUNNING : spec.powerState;
+        return powerState(spec == null ? null : spec.powerState);
+    }
+
+    /** A powerState value, Running when absent (null). */
+    public static String powerState(String powerState) {
+        return powerState == null ? DomainSpec.POWER_RUNNING : powerState;
     }
 }

@@ -159,6 +159,8 @@ public final class StatusFolder {
         String specGenid = in.vm.getSpec() != null ? in.vm.getSpec().genid : null;
         s.genidSource = GenidPolicy.source(specGenid, s.genid, s.genidHistory);
         s.genidMessage = GenidPolicy.whyDiffers(specGenid, s.genid, s.genidHistory);
+        s.imageDownloads = ds != null && ds.imageDownloads != null && !ds.imageDownloads.isEmpty()
+                ? ds.imageDownloads : null;
         s.devices = new ArrayList<>();
         if (ds != null && ds.devices != null) {
             for (DeviceStatus d : ds.devices) {
@@ -248,6 +250,13 @@ public final class StatusFolder {
             failureMessage = in.applyError;
         }
         String keep = in.domain != null ? "; the Domain keeps its previous spec" : "";
+        if (failureReason == null && provisioningFailed(in.domain)) {
+            // The host could not make a file the VM's spec asks for (an image that failed its checksum, a Secret it
+            // cannot read): a spec problem only the host can see, named by field in the agent's message.
+            failureReason = DomainStatus.REASON_PROVISIONING_FAILED;
+            failureMessage = "host " + in.host + ": " + ds.lastError;
+            keep = "";
+        }
         if (failureReason != null) {
             conditions.add(Conditions.next(Conditions.find(prevConditions, SYNCED), SYNCED, Conditions.FALSE,
                     failureReason, failureMessage + keep, generation, in.now));
@@ -462,5 +471,15 @@ public final class StatusFolder {
     private static String reason(List<Condition> conditions, String type) {
         Condition c = Conditions.find(conditions, type);
         return c == null ? null : c.getReason();
+    }
+
+    /** The Domain's agent reports, for its current generation, that it could not create the VM's files. */
+    static boolean provisioningFailed(Domain d) {
+        DomainStatus ds = d == null ? null : d.getStatus();
+        if (ds == null || ds.lastError == null || ds.conditions == null) {
+            return false;
+        }
+        return ds.conditions.stream().anyMatch(c -> "Synced".equals(c.getType()) && "False".equals(c.getStatus())
+                && DomainStatus.REASON_PROVISIONING_FAILED.equals(c.getReason()));
     }
 }

@@ -33,7 +33,7 @@ import java.util.TreeMap;
  * generated value; its changes are driven by restore/clone/failover, which restart explicitly).
  *
  * <p>{@code devices} is split: each disk and interface has its own entry (by alias); adding or removing one, or
- * changing a cdrom's media, is done live by the agent (issue 8) and is not a change here, while changing one in place
+ * changing a cdrom's media, is done live by the agent and is not a change here, while changing one in place
  * (bus, source of a disk, NIC model) is. Everything else under {@code devices} is one entry.
  */
 public final class XmlFingerprint {
@@ -109,7 +109,7 @@ public final class XmlFingerprint {
         List<String> out = new ArrayList<>();
         for (String k : keys) {
             if (isHotPluggable(k) && (!a.containsKey(k) || !b.containsKey(k))) {
-                continue; // a disk or interface attached or detached live (issue 8)
+                continue; // a disk or interface attached or detached live
             }
             if (!java.util.Objects.equals(a.get(k), b.get(k))) {
                 out.add(k.equals("@") ? "domain attributes" : k);

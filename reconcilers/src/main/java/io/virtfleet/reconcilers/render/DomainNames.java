@@ -7,7 +7,7 @@ import java.util.UUID;
 /** Names of libvirt domains. */
 public final class DomainNames {
     /**
-     * OpenVZ container ids: vzctl reserves 0-100 (0 is the host itself, seed 000), and the host-side interface
+     * OpenVZ container ids: vzctl reserves 0-100 (0 is the host itself), and the host-side interface
      * veth&lt;CTID&gt;.&lt;N&gt; must fit Linux's 15-character limit, which leaves 8 digits for the id.
      */
     public static final int OPENVZ_CTID_MIN = 1000;

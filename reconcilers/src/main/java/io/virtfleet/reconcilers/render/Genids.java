@@ -4,7 +4,7 @@ import io.virtfleet.reconcilers.domain.xml.DomainDef;
 import io.virtfleet.reconcilers.platform.Platform;
 import io.virtfleet.reconcilers.validation.VirtualMachineValidator;
 
-/** The generation ID element of a domain (seed 001). */
+/** The generation ID element of a domain (libvirt's {@code <genid>}). */
 final class Genids {
     private Genids() {
     }

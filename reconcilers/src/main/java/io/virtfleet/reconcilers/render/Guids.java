@@ -4,7 +4,7 @@ import java.util.Locale;
 import java.util.UUID;
 import java.util.regex.Pattern;
 
-/** GUID/UUID text in the canonical 8-4-4-4-12 form libvirt formats (seed 001: a genid is formatted like a uuid). */
+/** GUID/UUID text in the canonical 8-4-4-4-12 form libvirt formats (libvirt formats a genid like a uuid). */
 public final class Guids {
     public static final String NIL = "00000000-0000-0000-0000-000000000000";
     private static final Pattern GUID =
@@ -13,8 +13,28 @@ public final class Guids {
     private Guids() {
     }
 
+    /**
+     * The 8-4-4-4-12 hex form ({@link #GUID}), checked by hand: every render checks the uuid and genid, and the regex
+     * match cost more than the rest of that check ({@code GuidsTest} holds the two to the same answers).
+     */
     public static boolean isGuid(String s) {
-        return s != null && GUID.matcher(s).matches();
+        if (s == null || s.length() != 36) {
+            return false;
+        }
+        for (int i = 0; i < 36; i++) {
+            char c = s.charAt(i);
+            boolean ok = i == 8 || i == 13 || i == 18 || i == 23 ? c == '-'
+                    : c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F';
+            if (!ok) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The pattern isGuid implements (for tests). */
+    static boolean matchesPattern(String s) {
+        return GUID.matcher(s).matches();
     }
 
     /** A random (version 4) GUID, the kind a new generation ID must be. */

@@ -20,6 +20,8 @@ public record HostInfo(String name, List<String> allowedDiskRoots, String domain
                        String emulator, String guestChannelDir) {
     /** Name of the virtio-serial port an in-guest helper listens on (the test guest's command channel). */
     public static final String GUEST_CHANNEL_NAME = "io.virtfleet.guest.0";
+    /** Name of the virtio-serial port the guest's port-forward relay listens on (every kvm/qemu VM has it). */
+    public static final String PORT_FORWARD_CHANNEL_NAME = "io.virtfleet.portforward.0";
     public static final String DEFAULT_EMULATOR = "/usr/bin/qemu-system-x86_64";
     // The prefix ends up in domain names and log file names, so it is restricted to characters safe in both.
     private static final Pattern PREFIX = Pattern.compile("[A-Za-z0-9._-]{0,64}");

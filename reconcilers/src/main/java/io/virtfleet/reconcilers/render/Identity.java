@@ -8,7 +8,10 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.UUID;
 
-/** The SMBIOS UUID of a VM's domain: its stable identity, the key everything is looked up by (seed 000). */
+/**
+ * The SMBIOS UUID of a VM's domain: its stable identity, the key everything is looked up by (libvirt's ids change on
+ * every start, names can be reused).
+ */
 public final class Identity {
     /** RFC 4122's namespace for domain names. */
     private static final UUID NAMESPACE_DNS = UUID.fromString("6ba7b810-9dad-11d1-80b4-00c04fd430c8");

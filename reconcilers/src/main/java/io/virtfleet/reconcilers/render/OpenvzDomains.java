@@ -7,11 +7,11 @@ import io.virtfleet.reconcilers.domain.xml.FilesystemDef;
 import io.virtfleet.reconcilers.domain.xml.OsDef;
 
 /**
- * OpenVZ containers, as libvirt's openvz driver reads them (seed 003): the OS template is the root filesystem, the
+ * OpenVZ containers, as libvirt's openvz driver reads them: the OS template is the root filesystem, the
  * container runs the template's init, and everything is in the XML rather than in host-side profiles.
  *
  * <p>No {@code id} attribute is rendered although the container id (vpsid) is the domain id: an id in a definition is
- * ignored by libvirt, which reports -1 while the container is stopped and the vpsid while it runs (seed 000). The
+ * ignored by libvirt, which reports -1 while the container is stopped and the vpsid while it runs. The
  * vpsid itself travels as the domain name, because the openvz driver creates the container under its domain name and
  * names every container it lists by its numeric id.
  *

@@ -75,8 +75,9 @@ final class Parts {
 
     /**
      * Firmware boot devices in the order the spec lists disk kinds ("disks, in boot order"): a cdrom listed first
-     * boots before the hard disks. An empty cdrom drive cannot boot and is left out (seed 004: the installer media
-     * is ejected and only hd remains). With no disks, hd, as virt-install writes it.
+     * boots before the hard disks. An empty cdrom drive cannot boot and is left out (virt-install's q35 domain, test
+     * resource seed-004.xml: the installer media is ejected and only hd remains). With no disks, hd, as virt-install
+     * writes it.
      */
     static List<OsDef.Boot> bootDevices(List<VirtualMachineSpec.Disk> disks) {
         Set<String> order = new LinkedHashSet<>();

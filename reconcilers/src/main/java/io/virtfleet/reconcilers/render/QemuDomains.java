@@ -26,7 +26,7 @@ import io.virtfleet.reconcilers.platform.Platform;
 import java.util.ArrayList;
 import java.util.List;
 
-/** kvm and qemu (TCG) domains, modelled on virt-install's q35 domain (seed 004). */
+/** kvm and qemu (TCG) domains, modelled on virt-install's q35 domain (test resource seed-004.xml). */
 final class QemuDomains {
     /**
      * Free PCIe root ports: on q35 every hot-plugged PCIe device needs an empty root port, and ports cannot be added
@@ -128,11 +128,12 @@ final class QemuDomains {
         Devices dev = new Devices();
         dev.emulator = in.host().emulator();
 
-        List<DiskTargets.Placement> placements = DiskTargets.allocate(in.disks(), p);
-        for (int i = 0; i < in.disks().size(); i++) {
-            DiskDef disk = Parts.disk(in.disks().get(i), placements.get(i), true);
+        List<VirtualMachineSpec.Disk> disks = in.attachedDisks();
+        List<DiskTargets.Placement> placements = DiskTargets.allocate(disks, p);
+        for (int i = 0; i < disks.size(); i++) {
+            DiskDef disk = Parts.disk(disks.get(i), placements.get(i), true);
             // Guests name disks in probe order, not by <target dev>: the serial (the spec's name) identifies it.
-            disk.serial = in.disks().get(i).name;
+            disk.serial = disks.get(i).name;
             dev.disks.add(disk);
         }
         dev.controllers.addAll(controllers(p, placements));
@@ -143,6 +144,9 @@ final class QemuDomains {
         dev.consoles.add(new CharDevice("pty", CharDevice.Target.port("serial", 0)));
         // The guest agent channel lets the agent ask for a clean shutdown and read the guest's IP addresses.
         dev.channels.add(new CharDevice("unix", CharDevice.Target.virtio("org.qemu.guest_agent.0")));
+        // `virtfleet vm port-forward`: the agent opens this channel (virDomainOpenChannel; libvirt picks the socket
+        // path) and a relay in the guest connects to the guest port asked for. No network path to the guest needed.
+        dev.channels.add(new CharDevice("unix", CharDevice.Target.virtio(HostInfo.PORT_FORWARD_CHANNEL_NAME)));
         if (spice) {
             dev.channels.add(new CharDevice("spicevmc", CharDevice.Target.virtio("com.redhat.spice.0")));
         }
@@ -213,12 +217,21 @@ final class QemuDomains {
         return serial;
     }
 
-    /** Port chosen by libvirt (autoport); listen on the address qemu.conf configures (localhost by default). */
+    /**
+     * The display is never on a routable address, whatever qemu.conf's vnc_listen/spice_listen say: VNC listens on a
+     * UNIX socket only (libvirt picks its path in the domain's private directory; {@code virtfleet vm vnc} reaches it
+     * through the agent's virDomainOpenGraphicsFD, which needs no listener at all), SPICE, whose QEMU support for UNIX
+     * sockets depends on the build, on loopback with a port chosen by libvirt (autoport).
+     */
     static GraphicsDef graphics(String type) {
         GraphicsDef g = new GraphicsDef();
         g.type = type;
-        g.autoport = "yes";
-        g.listens.add(new GraphicsDef.Listen("address"));
+        if (type.equals("vnc")) {
+            g.listens.add(GraphicsDef.Listen.socket());
+        } else {
+            g.autoport = "yes";
+            g.listens.add(GraphicsDef.Listen.loopback());
+        }
         if (type.equals("spice")) {
             // Compression costs CPU on the host for a LAN-local client that does not need it.
             g.image = new GraphicsDef.Image("off");

@@ -17,6 +17,16 @@ record RenderInput(VirtualMachine vm, String namespace, Platform platform, HostI
         return spec().disks == null ? List.of() : spec().disks;
     }
 
+    /** The devices to attach: the spec's disks, then the cloud-init seed when the VM has cloudInit. */
+    List<VirtualMachineSpec.Disk> attachedDisks() {
+        if (spec().cloudInit == null || host.allowedDiskRoots().isEmpty()) {
+            return disks();
+        }
+        List<VirtualMachineSpec.Disk> all = new java.util.ArrayList<>(disks());
+        all.add(CloudInitSeeds.disk(host.allowedDiskRoots(), uuid));
+        return all;
+    }
+
     List<VirtualMachineSpec.NetworkInterface> interfaces() {
         return spec().interfaces == null ? List.of() : spec().interfaces;
     }

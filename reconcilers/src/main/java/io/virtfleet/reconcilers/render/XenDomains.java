@@ -19,7 +19,7 @@ import java.util.List;
  * Xen (libxl) domains. HVM boots like a PC from its disks (or a given kernel); PV runs a Xen-aware kernel given by
  * kernelBoot, or extracted from the guest's own disk by pygrub when the spec asks for machine xenpv without one. No
  * emulator is rendered: libxl chooses its own device model. Interfaces carry their target only when the spec gives
- * one; that is the vifname Xen uses to identify the device (seed 002), otherwise Xen names it and the agent reads it
+ * one; that is the vifname Xen uses to identify the device, otherwise Xen names it and the agent reads it
  * back.
  */
 final class XenDomains {
@@ -68,10 +68,11 @@ final class XenDomains {
 
     private static Devices devices(RenderInput in, boolean hvm) {
         Devices dev = new Devices();
-        List<DiskTargets.Placement> placements = DiskTargets.allocate(in.disks(), in.platform());
-        for (int i = 0; i < in.disks().size(); i++) {
+        List<VirtualMachineSpec.Disk> disks = in.attachedDisks();
+        List<DiskTargets.Placement> placements = DiskTargets.allocate(disks, in.platform());
+        for (int i = 0; i < disks.size(); i++) {
             // libxl's qdisk backend serves both formats; discard is a QEMU block option libxl does not pass through.
-            dev.disks.add(Parts.disk(in.disks().get(i), placements.get(i), false));
+            dev.disks.add(Parts.disk(disks.get(i), placements.get(i), false));
         }
         for (VirtualMachineSpec.NetworkInterface n : in.interfaces()) {
             dev.interfaces.add(Parts.iface(n, in.platform().defaultNicModel()));
@@ -93,7 +94,8 @@ final class XenDomains {
             GraphicsDef g = new GraphicsDef();
             g.type = "vnc";
             g.autoport = "yes";
-            g.listens.add(new GraphicsDef.Listen("address"));
+            // libxl has no UNIX-socket VNC: loopback only, never qemu.conf's or xl.conf's default.
+            g.listens.add(GraphicsDef.Listen.loopback());
             dev.graphics.add(g);
         }
         return dev;

@@ -23,9 +23,9 @@ final class CloudInitRules {
             return;
         }
         String p = "spec.cloudInit";
-        if (platform != null && !platform.supportsCdrom()) {
-            errors.add(p, (platform.family() == Platform.Family.OPENVZ ? "openvz containers" : "Xen PV guests")
-                    + " have no cdrom drive for the cidata seed; cloudInit is not supported");
+        if (platform != null && platform.family() == Platform.Family.OPENVZ) {
+            errors.add(p, "openvz containers have no disk for the cidata seed (no block devices); cloudInit is not "
+                    + "supported");
             return;
         }
         source(p, "userData", c.userData, c.userDataSecretRef, CloudInit.MAX_INLINE_BYTES, namespace, errors);

@@ -36,13 +36,20 @@ public final class DiskPaths {
         if (path.equals("/")) {
             return true;
         }
-        String[] segments = path.substring(1).split("/", -1);
-        for (String s : segments) {
-            if (s.isEmpty() || s.equals(".") || s.equals("..")) {
+        // Every segment after the leading '/' is non-empty and neither "." nor "..".
+        int from = 1;
+        while (true) {
+            int slash = path.indexOf('/', from);
+            int end = slash < 0 ? path.length() : slash;
+            int len = end - from;
+            if (len == 0 || path.charAt(from) == '.' && (len == 1 || len == 2 && path.charAt(from + 1) == '.')) {
                 return false;
             }
+            if (slash < 0) {
+                return true;
+            }
+            from = slash + 1;
         }
-        return true;
     }
 
     /** Strictly below root, at a segment boundary: /var/lib/virtfleetx/a is not under /var/lib/virtfleet. */

@@ -8,9 +8,9 @@ import java.util.Map;
 
 /**
  * Rules for spec.interfaces. A target, when given, is the host-side device name: the tap for kvm/qemu, the vifname
- * for Xen (seed 002), the veth for OpenVZ. Any valid interface name is accepted except those starting with a prefix
+ * for Xen, the veth for OpenVZ. Any valid interface name is accepted except those starting with a prefix
  * libvirt reserves for names it generates (vnet, macvtap, macvlan; on Xen also vif): libvirt drops such a name when
- * the domain is defined, and a Xen vifN.M embeds the domain id, which changes on every start (seed 000).
+ * the domain is defined, and a Xen vifN.M embeds the domain id, which changes on every start.
  */
 final class InterfaceRules {
     private final Platform platform;

@@ -18,13 +18,47 @@ public final class Names {
     private Names() {
     }
 
-    /** RFC 1123 label, as Kubernetes uses for names that become parts of other names. */
+    /**
+     * RFC 1123 label, as Kubernetes uses for names that become parts of other names: {@link #DNS_LABEL}. Checked by
+     * hand, not by the pattern: the renderer checks names on every render and a regex match was a tenth of its time
+     * ({@code NamesTest} holds the two to the same answers).
+     */
     public static boolean isDnsLabel(String s) {
-        return s != null && s.length() <= DNS_LABEL_MAX && DNS_LABEL.matcher(s).matches();
+        return s != null && s.length() <= DNS_LABEL_MAX && isLabel(s, 0, s.length());
     }
 
+    /** Dot-separated RFC 1123 labels, at most 253 characters: {@link #DNS_SUBDOMAIN}, checked as isDnsLabel is. */
     public static boolean isDnsSubdomain(String s) {
-        return s != null && s.length() <= DNS_SUBDOMAIN_MAX && DNS_SUBDOMAIN.matcher(s).matches();
+        if (s == null || s.length() > DNS_SUBDOMAIN_MAX) {
+            return false;
+        }
+        int from = 0;
+        for (int dot = s.indexOf('.'); dot >= 0; dot = s.indexOf('.', from)) {
+            if (!isLabel(s, from, dot)) {
+                return false;
+            }
+            from = dot + 1;
+        }
+        return isLabel(s, from, s.length());
+    }
+
+    /** s[from, to) matches {@code [a-z0-9]([-a-z0-9]*[a-z0-9])?}. */
+    private static boolean isLabel(String s, int from, int to) {
+        if (from >= to || s.charAt(from) == '-' || s.charAt(to - 1) == '-') {
+            return false;
+        }
+        for (int i = from; i < to; i++) {
+            char c = s.charAt(i);
+            if (!(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-')) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The patterns isDnsLabel and isDnsSubdomain implement (for tests). */
+    static boolean matchesPattern(String s, boolean subdomain) {
+        return (subdomain ? DNS_SUBDOMAIN : DNS_LABEL).matcher(s).matches();
     }
 
     public static boolean isInterfaceName(String s) {

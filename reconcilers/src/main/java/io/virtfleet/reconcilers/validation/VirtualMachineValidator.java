@@ -73,6 +73,15 @@ public final class VirtualMachineValidator {
         graphics(s.graphics, platform, errors);
         os(s.os, platform, errors);
         CloudInitRules.check(s.cloudInit, namespace, platform, errors);
+        if (s.cloudInit != null && s.disks != null) {
+            for (int i = 0; i < s.disks.size(); i++) {
+                VirtualMachineSpec.Disk d = s.disks.get(i);
+                if (d != null && io.virtfleet.reconcilers.render.CloudInitSeeds.DISK_NAME.equals(d.name)) {
+                    errors.add("spec.disks[" + i + "].name", "the name " + Text.quote(d.name) + " is the cloud-init "
+                            + "seed's drive when spec.cloudInit is set; name the disk differently");
+                }
+            }
+        }
     }
 
     private static void firmware(VirtualMachineSpec.Firmware f, Platform platform, ValidationContext ctx,
@@ -118,7 +127,7 @@ public final class VirtualMachineValidator {
         }
     }
 
-    /** Seed 001: auto lets libvirt generate the GUID, an explicit GUID is used as given, anything else is an error. */
+    /** genid: auto lets libvirt generate the GUID, an explicit GUID is used as given, anything else is an error. */
     private static void genid(String genid, Platform platform, Errors errors) {
         if (genid == null || genid.equals(GENID_AUTO) || genid.equals(GENID_NONE)
                 || !Checks.text(errors, "spec.genid", genid)) {

@@ -22,7 +22,7 @@ class GenidPolicyTest {
     private static final String EXPLICIT = "E9392370-2917-565E-692B-D057F46512D6";
     private static final Instant NOW = Instant.parse("2026-01-01T12:00:00Z");
 
-    /** Each rule of issue 9 / seed 001: spec.genid, transition, expected action and history reason. */
+    /** Each rule: spec.genid, transition, expected action and history reason. */
     static Stream<Arguments> rules() {
         return Stream.of(
                 // a new genid before the guest runs again

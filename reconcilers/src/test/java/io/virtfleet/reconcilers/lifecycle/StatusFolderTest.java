@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.Condition;
 import io.virtfleet.api.v1alpha1.DeviceStatus;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainSpec;
+import io.virtfleet.api.v1alpha1.DomainStatus;
 import io.virtfleet.api.v1alpha1.GenidChange;
 import io.virtfleet.api.v1alpha1.Hypervisor;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
@@ -190,6 +191,30 @@ class StatusFolderTest {
         }
         assertThat(c.getLastTransitionTime()).isEqualTo("2026-01-01T12:00:00Z");
         assertThat(c.getObservedGeneration()).isEqualTo(1L);
+    }
+
+    /** The host could not make a file of the VM (a wrong image checksum): Failure with the agent's field-named error. */
+    @Test
+    void aProvisioningFailureOnTheHostIsTheVmsFailure() {
+        Domain d = domain(spec(RUN, 1), status(DomainStates.NOT_DEFINED, null, 1L), Map.of());
+        d.getStatus().lastError = "spec.disks[0].volume.image.sha256: image http://127.0.0.1/x has SHA-256 b, not a";
+        d.getStatus().conditions = List.of(new io.fabric8.kubernetes.api.model.ConditionBuilder().withType("Synced")
+                .withStatus("False").withReason(DomainStatus.REASON_PROVISIONING_FAILED)
+                .withMessage(d.getStatus().lastError).build());
+        io.virtfleet.api.v1alpha1.ImageDownload dl = new io.virtfleet.api.v1alpha1.ImageDownload();
+        dl.disk = "root";
+        dl.bytes = 5L;
+        d.getStatus().imageDownloads = List.of(dl);
+        VirtualMachineStatus s = StatusFolder.fold(StatusFolder.input(vm(), NOW).host("node-a").domain(d));
+        Condition failure = Conditions.find(s.conditions, "Failure");
+        assertThat(failure.getStatus()).isEqualTo("True");
+        assertThat(failure.getReason()).isEqualTo("ProvisioningFailed");
+        assertThat(failure.getMessage()).isEqualTo("host node-a: " + d.getStatus().lastError);
+        assertThat(s.imageDownloads).containsExactly(dl);
+
+        d.getStatus().conditions = List.of();
+        assertThat(Conditions.find(StatusFolder.fold(StatusFolder.input(vm(), NOW).host("node-a").domain(d))
+                .conditions, "Failure").getStatus()).isEqualTo("False");
     }
 
     @Test

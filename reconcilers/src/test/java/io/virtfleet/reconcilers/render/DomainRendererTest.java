@@ -56,7 +56,8 @@ class DomainRendererTest {
         void everyHypervisorRendersASchemaValidDomainOfItsType(Hypervisor h) {
             DomainXml out = render(Vms.of(h));
             assertThat(Xml.values(out.xml(), "/domain/@type")).containsExactly(h.value());
-            assertThat(Xml.count(out.xml(), "/domain/@id")).as("the id is a runtime value (seed 000)").isZero();
+            assertThat(Xml.count(out.xml(), "/domain/@id"))
+                    .as("the id is a runtime value (libvirt assigns it to a running domain)").isZero();
         }
 
         @Test
@@ -84,6 +85,15 @@ class DomainRendererTest {
         void displays() {
             String vnc = render(vm(KVM, s -> s.graphics = "vnc")).xml();
             assertThat(Xml.values(vnc, "/domain/devices/graphics/@type")).containsExactly("vnc");
+            // Never a TCP port for VNC: a UNIX socket libvirt names; the agent reaches it with virDomainOpenGraphicsFD.
+            assertThat(Xml.values(vnc, "/domain/devices/graphics/listen/@type")).containsExactly("socket");
+            assertThat(Xml.count(vnc, "/domain/devices/graphics/@autoport")).isZero();
+            String spice = render(vm(KVM, s -> s.graphics = "spice")).xml();
+            assertThat(Xml.values(spice, "/domain/devices/graphics/listen/@address")).containsExactly("127.0.0.1");
+            String xen = render(vm(Hypervisor.XEN, s -> s.graphics = "vnc")).xml();
+            assertThat(Xml.values(xen, "/domain/devices/graphics/listen/@address")).containsExactly("127.0.0.1");
+            assertThat(Xml.values(vnc, "/domain/devices/channel/target/@name"))
+                    .contains(HostInfo.PORT_FORWARD_CHANNEL_NAME);
             assertThat(Xml.values(vnc, "/domain/devices/video/model/@type")).containsExactly("virtio");
             assertThat(Xml.count(vnc, "/domain/devices/channel[@type='spicevmc']")).isZero();
             assertThat(Xml.count(vnc, "/domain/devices/redirdev")).isZero();
@@ -170,7 +180,7 @@ class DomainRendererTest {
         }
     }
 
-    /** Seed 001: auto → {@code <genid/>}, explicit → as given, none → nothing; an override replaces all but none. */
+    /** genid: auto → {@code <genid/>}, explicit → as given, none → nothing; an override replaces all but none. */
     @Nested
     class Genid {
         record Case(String name, Hypervisor h, String spec, String override, String expected) {
@@ -296,6 +306,37 @@ class DomainRendererTest {
 
     @Nested
     class Devices {
+        /** The cloud-init seed is a read-only virtio disk on the host's seed path, after the spec's disks, not booted. */
+        @ParameterizedTest
+        @EnumSource(value = Hypervisor.class, names = {"KVM", "QEMU"})
+        void cloudInitAttachesTheSeedReadOnly(Hypervisor h) {
+            VirtualMachine vm = vm(h, s -> {
+                s.disks.add(Vms.disk("data", "/var/lib/virtfleet/images/data.qcow2"));
+                s.cloudInit = new VirtualMachineSpec.CloudInit();
+                s.cloudInit.userData = "#cloud-config\nhostname: web-1\n";
+            });
+            String uuid = Identity.uuidFor(vm);
+            String xml = render(vm).xml();
+            String seed = "/domain/devices/disk[alias/@name='ua-cidata']";
+            assertThat(Xml.values(xml, seed + "/@device")).containsExactly("disk");
+            assertThat(Xml.values(xml, seed + "/source/@file"))
+                    .containsExactly("/var/lib/virtfleet/cloud-init/" + uuid + ".iso");
+            assertThat(Xml.values(xml, seed + "/driver/@type")).containsExactly("raw");
+            assertThat(Xml.values(xml, seed + "/target/@bus")).containsExactly("virtio");
+            assertThat(Xml.values(xml, seed + "/readonly")).hasSize(1);
+            assertThat(Xml.values(xml, "/domain/devices/disk/alias/@name")).containsExactly("ua-root", "ua-data", "ua-cidata");
+            assertThat(Xml.values(xml, "/domain/os/boot/@dev")).containsExactly("hd");
+            assertThat(xml).as("user data stays out of the domain XML").doesNotContain("hostname: web-1");
+            assertThat(CloudInitSeeds.path(List.of("/var/lib/virtfleet/"), uuid))
+                    .isEqualTo("/var/lib/virtfleet/cloud-init/" + uuid + ".iso");
+        }
+
+        @Test
+        void withoutCloudInitNoSeed() {
+            String xml = render(vm(KVM, s -> s.disks.add(Vms.disk("data", "/var/lib/virtfleet/images/d.qcow2")))).xml();
+            assertThat(Xml.values(xml, "/domain/devices/disk/alias/@name")).containsExactly("ua-root", "ua-data");
+        }
+
         @Test
         void explicitTargetsAreReservedBeforeAllocating() {
             String xml = render(vm(KVM, s -> {

@@ -20,7 +20,7 @@ import java.util.function.Predicate;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * examples/seed-004.yaml renders to the q35 domain virt-install wrote in seed 004, element by element. What is not
+ * examples/seed-004.yaml renders to the q35 domain virt-install wrote (resource seed-004.xml), element by element. What is not
  * compared: {@code <address>} elements (allocated by libvirt; the renderer deliberately leaves them out) and the two
  * things virtfleet adds to every domain, asserted separately here: its naming rule (namespace_name) and its marks
  * (ua- aliases on disks and interfaces, the ownership mark in the metadata).
@@ -45,9 +45,24 @@ class GoldenSeed004Test {
         Predicate<Element> ignored = e -> e.getLocalName().equals("address")
                 || (e.getLocalName().equals("serial") && e.getParentNode().getLocalName().equals("disk"))
                 || (e.getLocalName().equals("alias") && e.getAttribute("name").startsWith(ApiGroup.DEVICE_ALIAS_PREFIX))
-                || ApiGroup.LIBVIRT_METADATA_NS.equals(e.getNamespaceURI());
+                || ApiGroup.LIBVIRT_METADATA_NS.equals(e.getNamespaceURI())
+                || isPortForwardChannel(e)
+                || (e.getLocalName().equals("listen") && e.getParentNode().getLocalName().equals("graphics"));
         List<String> differences = Xml.differences(seed, rendered, ignored);
         assertThat(differences).as("rendered:%n%s", out.xml()).isEmpty();
+        // virtfleet's own: the display on loopback only (the seed leaves it to qemu.conf), the port-forward channel.
+        assertThat(Xml.values(out.xml(), "/domain/devices/graphics/listen/@address")).containsExactly("127.0.0.1");
+        assertThat(Xml.values(out.xml(), "/domain/devices/channel/target/@name"))
+                .contains(HostInfo.PORT_FORWARD_CHANNEL_NAME);
+    }
+
+    private static boolean isPortForwardChannel(Element e) {
+        if (!e.getLocalName().equals("channel")) {
+            return false;
+        }
+        var targets = e.getElementsByTagName("target");
+        return targets.getLength() == 1
+                && HostInfo.PORT_FORWARD_CHANNEL_NAME.equals(((Element) targets.item(0)).getAttribute("name"));
     }
 
     @Test

@@ -12,7 +12,7 @@ import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** Domain identity (seed 000: key everything on the UUID) and naming. */
+/** Domain identity (the UUID is libvirt's stable key; ids and names are not) and naming. */
 class IdentityTest {
     @Test
     void nameBasedUuidsAreRfc4122Version5() {

@@ -143,13 +143,16 @@ class ImageAndCloudInitRulesTest {
                     ci(vm).networkDataSecretRef = ref("web-1-net", "team-b");
                 }, "spec.cloudInit.networkDataSecretRef.namespace: a VM reads Secrets of its own namespace only; "
                         + "omit namespace (or set metadata.namespace to \"team-b\")"),
+                c("the seed's drive name is taken", vm -> vm.getSpec().disks.get(1).name = "cidata",
+                        "spec.disks[1].name: the name \"cidata\" is the cloud-init seed's drive when spec.cloudInit "
+                                + "is set; name the disk differently"),
                 c("Secret name required", vm -> ci(vm).networkDataSecretRef = ref(null, null),
                         "spec.cloudInit.networkDataSecretRef.name: required"),
                 c("Secret name syntax", vm -> ci(vm).networkDataSecretRef = ref("../x", null),
                         "spec.cloudInit.networkDataSecretRef.name: \"../x\" is not a Secret name (a DNS subdomain)"),
                 new Case("no cdrom for openvz", OPENVZ, vm -> { },
-                        "spec.cloudInit: openvz containers have no cdrom drive for the cidata seed; cloudInit is not "
-                                + "supported"));
+                        "spec.cloudInit: openvz containers have no disk for the cidata seed (no block devices); "
+                                + "cloudInit is not supported"));
     }
 
     @ParameterizedTest(name = "{0}")

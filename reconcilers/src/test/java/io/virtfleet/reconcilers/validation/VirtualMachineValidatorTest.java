@@ -82,7 +82,7 @@ class VirtualMachineValidatorTest {
                 c("cmdline without control characters", KVM, vm -> firmware(vm).kernelBoot =
                                 Vms.kernelBoot("/var/lib/virtfleet/k", null, "console=ttyS0\u0000"),
                         "spec.firmware.kernelBoot.cmdline: contains a control character at position 13"),
-                // genid (seed 001)
+                // genid
                 c("genid malformed", KVM, vm -> vm.getSpec().genid = "abc",
                         "spec.genid: \"abc\" is not a GUID (expected 8-4-4-4-12 hex digits, \"auto\" or \"none\")"),
                 c("genid almost a GUID", KVM, vm -> vm.getSpec().genid = "43dc0cf8-809b-4adb-9bea-a9abb5f3d90",

@@ -3,7 +3,10 @@ package io.virtfleet.reconcilers.domain.xml;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlProperty;
 
-/** {@code <disk>}. Identified by its alias when virtfleet created it, otherwise by its target dev (seed 002). */
+/**
+ * {@code <disk>}. Identified by its alias when virtfleet created it, otherwise by its target dev (libvirt finds the
+ * disk to detach or update by its target).
+ */
 @JsonPropertyOrder({"type", "device", "driver", "source", "target", "readonly", "serial", "alias", "address"})
 public class DiskDef {
     /** file, block, ... */

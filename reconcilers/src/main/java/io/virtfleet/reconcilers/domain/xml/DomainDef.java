@@ -13,7 +13,7 @@ public class DomainDef {
     /** kvm, qemu, xen or openvz. */
     @JacksonXmlProperty(isAttribute = true)
     public String type;
-    /** Only in live XML: libvirt's runtime id (seed 000). Never rendered. */
+    /** Only in live XML: libvirt's runtime id (assigned while the domain runs, -1 otherwise). Never rendered. */
     @JacksonXmlProperty(isAttribute = true)
     public Integer id;
 
@@ -41,7 +41,7 @@ public class DomainDef {
 
     /**
      * {@code <genid/>} (value null: libvirt generates one) or {@code <genid>GUID</genid>}. Absent element: no
-     * generation ID device (seed 001).
+     * generation ID device (libvirt's {@code <genid>}).
      */
     public static class Genid {
         @JacksonXmlText

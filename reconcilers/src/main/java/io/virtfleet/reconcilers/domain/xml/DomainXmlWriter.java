@@ -731,15 +731,12 @@ public final class DomainXmlWriter {
 
     private void escapeText(String s, String where) {
         int n = s.length();
-        int first = 0;
-        while (first < n && plainText(s.charAt(first))) {
-            first++;
-        }
+        // The usual value has nothing to escape: copy it in one go, then scan the copy (a plain array scan is
+        // cheaper than String.charAt per character); only a value that needs escaping is rewritten from there.
+        int first = out.appendAndFind(s, PLAIN_TEXT);
         if (first == n) {
-            out.append(s); // the usual value: nothing to escape, appended in one copy
             return;
         }
-        out.append(s, 0, first);
         int start = first;
         for (int i = first; i < n; i++) {
             char c = s.charAt(i);
@@ -768,15 +765,10 @@ public final class DomainXmlWriter {
 
     private void escapeAttr(String s, String where) {
         int n = s.length();
-        int first = 0;
-        while (first < n && plainAttr(s.charAt(first))) {
-            first++;
-        }
+        int first = out.appendAndFind(s, PLAIN_ATTR); // as in escapeText
         if (first == n) {
-            out.append(s);
             return;
         }
-        out.append(s, 0, first);
         int start = first;
         for (int i = first; i < n; i++) {
             char c = s.charAt(i);
@@ -807,7 +799,10 @@ public final class DomainXmlWriter {
         out.append(s, start, n);
     }
 
-    /** ASCII characters written as they are: in text, and in attribute values. */
+    /**
+     * ASCII characters written as they are: in text, and in attribute values ({@code "} escaped, {@code >} not; tab
+     * and newline escaped). Beyond ASCII, any BMP character below the surrogates is written as it is.
+     */
     private static final boolean[] PLAIN_TEXT = new boolean[128];
     private static final boolean[] PLAIN_ATTR = new boolean[128];
 
@@ -818,16 +813,6 @@ public final class DomainXmlWriter {
         }
         PLAIN_TEXT['\n'] = true;
         PLAIN_TEXT['\t'] = true;
-    }
-
-    /** A character text takes as it is: see the tables; beyond ASCII, any BMP character below the surrogates. */
-    private static boolean plainText(char c) {
-        return c < 128 ? PLAIN_TEXT[c] : c < 0xD800;
-    }
-
-    /** As {@link #plainText} for attribute values ({@code "} escaped, {@code >} not; tab and newline escaped). */
-    private static boolean plainAttr(char c) {
-        return c < 128 ? PLAIN_ATTR[c] : c < 0xD800;
     }
 
     /** A character at or above U+D800 is legal: a complete surrogate pair, or a BMP character other than FFFE/FFFF. */
@@ -879,6 +864,29 @@ public final class DomainXmlWriter {
             return this;
         }
 
+        /**
+         * Appends {@code s} and returns the index in {@code s} of its first character that is not plain by
+         * {@code plain} (ASCII table; beyond ASCII, BMP characters below the surrogates are plain), or its length.
+         * When one is found, the buffer keeps only the part of {@code s} before it.
+         */
+        int appendAndFind(String s, boolean[] plain) {
+            int n = s.length();
+            room(n);
+            s.getChars(0, n, buf, len);
+            char[] b = buf;
+            int start = len;
+            int end = start + n;
+            for (int i = start; i < end; i++) {
+                char c = b[i];
+                if (c < 128 ? !plain[c] : c >= 0xD800) {
+                    len = i;
+                    return i - start;
+                }
+            }
+            len = end;
+            return n;
+        }
+
         Buf append(String s, int from, int to) {
             room(to - from);
             s.getChars(from, to, buf, len);
@@ -890,7 +898,20 @@ public final class DomainXmlWriter {
             if (i >= 0 && i < 10) {
                 return append((char) ('0' + i));
             }
-            return append(Integer.toString(i));
+            if (i < 0) {
+                return append(Integer.toString(i));
+            }
+            // Digits straight into the buffer: Integer.toString would build a String only to copy it.
+            int digits = 1;
+            for (int v = i / 10; v != 0; v /= 10) {
+                digits++;
+            }
+            room(digits);
+            for (int p = len + digits - 1, v = i; p >= len; p--, v /= 10) {
+                buf[p] = (char) ('0' + v % 10);
+            }
+            len += digits;
+            return this;
         }
 
         int length() {

@@ -3,7 +3,7 @@ package io.virtfleet.reconcilers.domain.xml;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlProperty;
 
-/** {@code <filesystem>}: for OpenVZ the container's root, created from a template (seed 003). */
+/** {@code <filesystem>}: for OpenVZ the container's root, created from a template (libvirt's openvz driver). */
 @JsonPropertyOrder({"type", "source", "target", "alias"})
 public class FilesystemDef {
     /** template, mount. */

@@ -38,6 +38,18 @@ public class GraphicsDef {
         public Listen(String type) {
             this.type = type;
         }
+
+        /** {@code <listen type='address' address='127.0.0.1'/>}. */
+        public static Listen loopback() {
+            Listen l = new Listen("address");
+            l.address = "127.0.0.1";
+            return l;
+        }
+
+        /** {@code <listen type='socket'/>}: a UNIX socket whose path libvirt chooses. */
+        public static Listen socket() {
+            return new Listen("socket");
+        }
     }
 
     public static class Image {

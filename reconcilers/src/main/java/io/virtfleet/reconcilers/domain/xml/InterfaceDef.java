@@ -4,7 +4,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlProperty;
 
 /**
- * {@code <interface>}. libvirt reports the target dev it allocated (vnetN; the vifname on Xen, seed 002) and the MAC
+ * {@code <interface>}. libvirt reports the target dev it allocated (vnetN; the vifname on Xen) and the MAC
  * it generated in the dumped XML; both are read back into status.
  */
 @JsonPropertyOrder({"type", "mac", "source", "target", "model", "alias", "address"})

@@ -8,13 +8,13 @@ import com.sun.jna.Pointer;
 import java.io.IOException;
 
 /**
- * A domain's serial console as a byte stream: libvirt's {@code virDomainOpenConsole} on a {@code virStream}
- * (libvirt-java 0.5 has streams but not openConsole, so both are bound through JNA here, like the agent's other
- * missing calls). Each session has a connection of its own, so a blocked receive never holds up the agent's syncing
+ * A domain's serial console ({@code virDomainOpenConsole}) or one of its channels ({@code virDomainOpenChannel}) as a
+ * byte stream on a {@code virStream} (libvirt-java 0.5 has streams but neither call, so all are bound through JNA
+ * here, like the agent's other missing calls). Each session has a connection of its own, so a blocked receive never holds up the agent's syncing
  * connection. The stream is blocking: {@link #read} waits for console output; {@link #write} may be called from
  * another thread meanwhile (libvirt's remote client serializes the two calls on the connection).
  */
-final class ConsoleStream implements AutoCloseable {
+final class CharDeviceStream implements GuestStream {
     interface Api extends Library {
         Pointer virConnectOpen(String uri);
 
@@ -27,6 +27,10 @@ final class ConsoleStream implements AutoCloseable {
         Pointer virStreamNew(Pointer conn, int flags);
 
         int virDomainOpenConsole(Pointer domain, String devName, Pointer stream, int flags);
+
+        int virDomainOpenChannel(Pointer domain, String name, Pointer stream, int flags);
+
+        int virDomainOpenGraphicsFD(Pointer domain, int idx, int flags);
 
         int virStreamRecv(Pointer stream, byte[] data, NativeLong nbytes);
 
@@ -41,6 +45,8 @@ final class ConsoleStream implements AutoCloseable {
 
     /** VIR_DOMAIN_CONSOLE_SAFE: refuse when the console's character device cannot be opened exclusively. */
     static final int CONSOLE_SAFE = 2;
+    /** VIR_DOMAIN_CHANNEL_FORCE is not used: a second session must not steal a channel from the first. */
+    static final int CHANNEL_EXCLUSIVE = 0;
 
     private static volatile Api api;
 
@@ -49,16 +55,16 @@ final class ConsoleStream implements AutoCloseable {
     private final Pointer stream;
     private volatile boolean closed;
 
-    private ConsoleStream(Pointer conn, Pointer domain, Pointer stream) {
+    private CharDeviceStream(Pointer conn, Pointer domain, Pointer stream) {
         this.conn = conn;
         this.domain = domain;
         this.stream = stream;
     }
 
-    private static Api api() {
+    static Api api() {
         Api a = api;
         if (a == null) {
-            synchronized (ConsoleStream.class) {
+            synchronized (CharDeviceStream.class) {
                 if (api == null) {
                     api = Native.load("virt", Api.class);
                 }
@@ -69,7 +75,20 @@ final class ConsoleStream implements AutoCloseable {
     }
 
     /** Opens the first console of the running domain with this UUID; an IOException with libvirt's message. */
-    static ConsoleStream open(String uri, String uuid) throws IOException {
+    static CharDeviceStream console(String uri, String uuid) throws IOException {
+        return open(uri, uuid, null);
+    }
+
+    /**
+     * Opens the channel whose virtio target name is {@code name} (libvirt matches the alias or the target name; the
+     * QEMU driver supports UNIX-socket and pty channels and connects to the socket itself, so the caller needs no
+     * access to the socket's path).
+     */
+    static CharDeviceStream channel(String uri, String uuid, String name) throws IOException {
+        return open(uri, uuid, name);
+    }
+
+    private static CharDeviceStream open(String uri, String uuid, String channel) throws IOException {
         Api a = api();
         Pointer conn = a.virConnectOpen(uri);
         if (conn == null) {
@@ -86,10 +105,12 @@ final class ConsoleStream implements AutoCloseable {
             if (st == null) {
                 throw new IOException("virStreamNew: " + a.virGetLastErrorMessage());
             }
-            if (a.virDomainOpenConsole(dom, null, st, CONSOLE_SAFE) < 0) {
+            int rc = channel == null ? a.virDomainOpenConsole(dom, null, st, CONSOLE_SAFE)
+                    : a.virDomainOpenChannel(dom, channel, st, CHANNEL_EXCLUSIVE);
+            if (rc < 0) {
                 throw new IOException(a.virGetLastErrorMessage());
             }
-            ConsoleStream s = new ConsoleStream(conn, dom, st);
+            CharDeviceStream s = new CharDeviceStream(conn, dom, st);
             conn = null;
             dom = null;
             st = null;
@@ -107,8 +128,9 @@ final class ConsoleStream implements AutoCloseable {
         }
     }
 
-    /** Console output into {@code buf}: the byte count, or -1 at the end of the stream (domain stopped, closed). */
-    int read(byte[] buf) throws IOException {
+    /** Output into {@code buf}: the byte count, or -1 at the end of the stream (domain stopped, closed). */
+    @Override
+    public int read(byte[] buf) throws IOException {
         int n = api().virStreamRecv(stream, buf, new NativeLong(buf.length));
         if (n == 0 || closed) {
             return -1;
@@ -119,8 +141,9 @@ final class ConsoleStream implements AutoCloseable {
         return n;
     }
 
-    /** Sends {@code len} bytes of {@code buf} to the console. */
-    void write(byte[] buf, int len) throws IOException {
+    /** Sends {@code len} bytes of {@code buf} to the device. */
+    @Override
+    public void write(byte[] buf, int len) throws IOException {
         byte[] data = len == buf.length ? buf : java.util.Arrays.copyOf(buf, len);
         int off = 0;
         while (off < data.length) {
@@ -134,7 +157,8 @@ final class ConsoleStream implements AutoCloseable {
     }
 
     /** Aborts the stream from any thread: a blocked {@link #read} returns. Idempotent. */
-    void abort() {
+    @Override
+    public void abort() {
         synchronized (this) {
             if (closed) {
                 return;

@@ -1,9 +1,10 @@
-package io.virtfleet.operator.protection;
+package io.virtfleet.operator.requests;
 
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.virtfleet.operator.OperatorEventRecorder;
 import io.virtfleet.api.v1alpha1.RunStrategy;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineBackup;
@@ -30,10 +31,10 @@ import java.util.Objects;
  * {@value GenidPolicy#RESTORED_FROM_BACKUP_ANNOTATION} (its genidHistory starts with BackupRestored), and reports
  * Succeeded once it runs (when its runStrategy runs it).
  */
-final class BackupRestore {
-    private final io.virtfleet.operator.EventRecorder events;
+final class RestoreFromBackup {
+    private final OperatorEventRecorder events;
 
-    BackupRestore(io.virtfleet.operator.EventRecorder events) {
+    RestoreFromBackup(OperatorEventRecorder events) {
         this.events = events;
     }
 
@@ -87,7 +88,7 @@ final class BackupRestore {
                         x.setStatus(s);
                         return x;
                     });
-            Protection.label(client, VirtualMachineRestore.class, r, bs.host);
+            RequestReconcilers.label(client, VirtualMachineRestore.class, r, bs.host);
             events.record(r, "Normal", "RestoreRequested", "restore of backup " + backupName + " as VM " + target
                     + " handed to the agent of host " + bs.host);
             return UpdateControl.noUpdate();
@@ -146,7 +147,7 @@ final class BackupRestore {
         st.phase = VirtualMachineRestoreStatus.PHASE_SUCCEEDED;
         st.complete = true;
         st.genid = vm.getStatus() != null ? vm.getStatus().genid : null;
-        st.restoreTime = Protection.now();
+        st.restoreTime = RequestReconcilers.now();
         st.error = null;
         r.setStatus(st);
         return UpdateControl.patchStatus(r);

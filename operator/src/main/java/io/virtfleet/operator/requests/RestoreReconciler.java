@@ -1,9 +1,11 @@
-package io.virtfleet.operator.protection;
+package io.virtfleet.operator.requests;
 
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.virtfleet.operator.OperatorConfig;
+import io.virtfleet.operator.OperatorEventRecorder;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
@@ -26,19 +28,19 @@ import java.util.concurrent.ConcurrentHashMap;
  * genid. Once the agent reports it done, records an Event on the VM.
  */
 @ControllerConfiguration(name = "virtualmachinerestore", generationAwareEventProcessing = false)
-public class RestoreProtection implements Reconciler<VirtualMachineRestore> {
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RestoreProtection.class);
+public class RestoreReconciler implements Reconciler<VirtualMachineRestore> {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RestoreReconciler.class);
     /** One lock per VM while a restore's genid is chosen (JOSDK reconciles different restores concurrently). */
     private static final Map<String, Object> CHOOSING = new ConcurrentHashMap<>();
-    private final io.virtfleet.operator.EventRecorder events;
-    private final BackupRestore fromBackup;
+    private final OperatorEventRecorder events;
+    private final RestoreFromBackup fromBackup;
 
-    private final io.virtfleet.operator.OperatorConfig config;
+    private final OperatorConfig config;
 
-    RestoreProtection(io.virtfleet.operator.EventRecorder events, io.virtfleet.operator.OperatorConfig config) {
+    RestoreReconciler(OperatorEventRecorder events, OperatorConfig config) {
         this.events = events;
         this.config = config;
-        this.fromBackup = new BackupRestore(events);
+        this.fromBackup = new RestoreFromBackup(events);
     }
 
     @Override
@@ -48,16 +50,16 @@ public class RestoreProtection implements Reconciler<VirtualMachineRestore> {
         VirtualMachineRestoreStatus st = r.getStatus();
         boolean fromABackup = r.getSpec() != null && r.getSpec().backupName != null;
         RequestDeadlines.Verdict deadline = r.getMetadata().getDeletionTimestamp() != null ? null
-                : Protection.deadline(r, st != null ? st.phase : null, restoreLeftover(fromABackup,
+                : RequestReconcilers.deadline(r, st != null ? st.phase : null, restoreLeftover(fromABackup,
                         st != null ? st.phase : null), config);
         if (deadline != null && deadline.isExpired()) {
-            Protection.expired(events, r, deadline);
+            RequestReconcilers.expired(events, r, deadline);
             return fail(r, deadline.expired());
         }
         if (fromABackup) {
-            return Protection.untilDeadline(fromBackup.reconcile(r, client), deadline);
+            return RequestReconcilers.untilDeadline(fromBackup.reconcile(r, client), deadline);
         }
-        return Protection.untilDeadline(fromSnapshot(r, client), deadline);
+        return RequestReconcilers.untilDeadline(fromSnapshot(r, client), deadline);
     }
 
     private static String restoreLeftover(boolean fromABackup, String phase) {
@@ -74,7 +76,7 @@ public class RestoreProtection implements Reconciler<VirtualMachineRestore> {
         VirtualMachineRestoreStatus st = r.getStatus();
         String ns = r.getMetadata().getNamespace();
         String vmName = r.getSpec() != null ? r.getSpec().vmName : null;
-        if (st != null && Protection.PHASE_SUCCEEDED.equals(st.phase)
+        if (st != null && RequestReconcilers.PHASE_SUCCEEDED.equals(st.phase)
                 && !"true".equals(annotation(r, "virtfleet.io/event-recorded"))) {
             VirtualMachine vm = client.resources(VirtualMachine.class).inNamespace(ns).withName(vmName).get();
             if (vm != null) {
@@ -93,8 +95,8 @@ public class RestoreProtection implements Reconciler<VirtualMachineRestore> {
                     });
             return UpdateControl.noUpdate();
         }
-        if (r.getMetadata().getDeletionTimestamp() != null || Protection.labelled(r) || st != null
-                && !Protection.PHASE_PENDING.equals(st.phase)) {
+        if (r.getMetadata().getDeletionTimestamp() != null || RequestReconcilers.labelled(r) || st != null
+                && !RequestReconcilers.PHASE_PENDING.equals(st.phase)) {
             return UpdateControl.noUpdate();
         }
         VirtualMachine vm = vmName == null ? null
@@ -113,14 +115,14 @@ public class RestoreProtection implements Reconciler<VirtualMachineRestore> {
                     + (snap.getSpec() != null ? snap.getSpec().vmName : null) + ", not of " + vmName);
         }
         if (snap.getStatus() == null || !Boolean.TRUE.equals(snap.getStatus().readyToUse)) {
-            if (snap.getStatus() != null && Protection.PHASE_FAILED.equals(snap.getStatus().phase)) {
+            if (snap.getStatus() != null && RequestReconcilers.PHASE_FAILED.equals(snap.getStatus().phase)) {
                 return fail(r, "spec.snapshotName: VirtualMachineSnapshot " + snapName + " failed: "
                         + snap.getStatus().error);
             }
             return UpdateControl.<VirtualMachineRestore>noUpdate().rescheduleAfter(Duration.ofSeconds(2));
         }
-        Domain d = Protection.domain(client, ns, vmName);
-        String host = Protection.host(d);
+        Domain d = RequestReconcilers.domain(client, ns, vmName);
+        String host = RequestReconcilers.host(d);
         if (host == null) {
             return UpdateControl.<VirtualMachineRestore>noUpdate().rescheduleAfter(Duration.ofSeconds(2));
         }
@@ -133,7 +135,7 @@ public class RestoreProtection implements Reconciler<VirtualMachineRestore> {
         if (st.genidGeneration != null && pinned < st.genidGeneration) {
             return UpdateControl.<VirtualMachineRestore>noUpdate().rescheduleAfter(Duration.ofSeconds(1));
         }
-        Protection.label(client, VirtualMachineRestore.class, r, host);
+        RequestReconcilers.label(client, VirtualMachineRestore.class, r, host);
         events.record(vm, "Normal", "RestoreRequested", "restore of snapshot " + snapName
                 + " handed to the agent of host " + host + (st.genid != null ? " (new generation ID " + st.genid
                 + ")" : ""));
@@ -156,7 +158,7 @@ public class RestoreProtection implements Reconciler<VirtualMachineRestore> {
                             && x.getSpec().backupName == null && !x.getMetadata().getUid().equals(
                                     r.getMetadata().getUid())).toList();
             for (VirtualMachineRestore other : all) {
-                if (other.getStatus() != null && Protection.PHASE_PENDING.equals(other.getStatus().phase)
+                if (other.getStatus() != null && RequestReconcilers.PHASE_PENDING.equals(other.getStatus().phase)
                         && other.getMetadata().getDeletionTimestamp() == null) {
                     LOG.info("restore {}/{} waits for restore {} of the same VM to finish", ns,
                             r.getMetadata().getName(), other.getMetadata().getName());
@@ -165,7 +167,7 @@ public class RestoreProtection implements Reconciler<VirtualMachineRestore> {
             }
             GenidPolicy.Stamp current = io.virtfleet.operator.VirtualMachineReconciler.renderGenid(vm, d, List.of());
             for (VirtualMachineRestore other : all) {
-                if (other.getStatus() != null && !Protection.PHASE_FAILED.equals(other.getStatus().phase)) {
+                if (other.getStatus() != null && !RequestReconcilers.PHASE_FAILED.equals(other.getStatus().phase)) {
                     current = GenidPolicy.newest(current, GenidPolicy.Stamp.of(other.getStatus().genid,
                             other.getStatus().genidGeneration), false);
                 }
@@ -173,7 +175,7 @@ public class RestoreProtection implements Reconciler<VirtualMachineRestore> {
             GenidPolicy.Decision decision = GenidPolicy.decide(vm.getSpec() != null ? vm.getSpec().genid : null,
                     current != null ? current.genid() : null, GenidPolicy.Transition.SNAPSHOT_REVERT);
             VirtualMachineRestoreStatus planned = new VirtualMachineRestoreStatus();
-            planned.phase = Protection.PHASE_PENDING;
+            planned.phase = RequestReconcilers.PHASE_PENDING;
             planned.complete = false;
             planned.previousGenid = current != null ? current.genid() : null;
             if (decision.changes()) {
@@ -208,7 +210,7 @@ public class RestoreProtection implements Reconciler<VirtualMachineRestore> {
 
     private static UpdateControl<VirtualMachineRestore> fail(VirtualMachineRestore r, String error) {
         VirtualMachineRestoreStatus st = new VirtualMachineRestoreStatus();
-        st.phase = Protection.PHASE_FAILED;
+        st.phase = RequestReconcilers.PHASE_FAILED;
         st.complete = false;
         st.error = error;
         r.setStatus(st);

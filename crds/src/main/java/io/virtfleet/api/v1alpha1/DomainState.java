@@ -1,21 +1,23 @@
-package io.virtfleet.agent.libvirt;
+package io.virtfleet.api.v1alpha1;
 
 /**
- * libvirt's {@code virDomainState} with the status names virtfleet reports, and the names of each state's reasons
- * ({@code virDomain*Reason}).
+ * The one vocabulary of domain states in {@code Domain.status.state}/{@code reason}: libvirt's {@code virDomainState}
+ * (by its number) with the name virtfleet reports, and the names of each state's reasons ({@code virDomain*Reason}:
+ * {@code virDomainShutoffReason} etc., in libvirt's order). The node agent reports them; the operator reads them
+ * (reconcilers' {@code DomainStates}). The names are {@link DomainStatus}'s constants.
  */
 public enum DomainState {
-    NOSTATE(0, "Unknown"),
-    RUNNING(1, "Running"),
-    BLOCKED(2, "Blocked"),
-    PAUSED(3, "Paused"),
-    SHUTTING_DOWN(4, "ShuttingDown"),
-    SHUTOFF(5, "Shutoff"),
-    CRASHED(6, "Crashed"),
-    PMSUSPENDED(7, "PMSuspended");
+    NOSTATE(0, DomainStatus.STATE_UNKNOWN),
+    RUNNING(1, DomainStatus.STATE_RUNNING),
+    BLOCKED(2, DomainStatus.STATE_BLOCKED),
+    PAUSED(3, DomainStatus.STATE_PAUSED),
+    SHUTTING_DOWN(4, DomainStatus.STATE_SHUTTING_DOWN),
+    SHUTOFF(5, DomainStatus.STATE_SHUTOFF),
+    CRASHED(6, DomainStatus.STATE_CRASHED),
+    PMSUSPENDED(7, DomainStatus.STATE_PM_SUSPENDED);
 
     /** Status name of a Domain whose libvirt domain does not exist. */
-    public static final String NOT_DEFINED = "NotDefined";
+    public static final String NOT_DEFINED = DomainStatus.STATE_NOT_DEFINED;
 
     private static final String[] RUNNING_REASONS = {"Unknown", "Booted", "Migrated", "Restored", "FromSnapshot",
         "Unpaused", "MigrationCanceled", "SaveCanceled", "Wakeup", "Crashed", "Postcopy", "PostcopyFailed"};
@@ -23,9 +25,9 @@ public enum DomainState {
         "Watchdog", "FromSnapshot", "ShuttingDown", "Snapshot", "Crashed", "StartingUp", "Postcopy",
         "PostcopyFailed", "APIError"};
     private static final String[] SHUTDOWN_REASONS = {"Unknown", "User"};
-    private static final String[] SHUTOFF_REASONS = {"Unknown", "Shutdown", "Destroyed", "Crashed", "Migrated",
-        "Saved", "Failed", "FromSnapshot", "Daemon"};
-    private static final String[] CRASHED_REASONS = {"Unknown", "Panicked"};
+    private static final String[] SHUTOFF_REASONS = {"Unknown", DomainStatus.REASON_SHUTDOWN, DomainStatus.REASON_DESTROYED, DomainStatus.REASON_CRASHED,
+        DomainStatus.REASON_MIGRATED, DomainStatus.REASON_SAVED, DomainStatus.REASON_FAILED, DomainStatus.REASON_FROM_SNAPSHOT, "Daemon"};
+    private static final String[] CRASHED_REASONS = {"Unknown", DomainStatus.REASON_PANICKED};
     private static final String[] PMSUSPENDED_REASONS = {"Unknown"};
 
     private final int code;

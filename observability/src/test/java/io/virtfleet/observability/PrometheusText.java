@@ -9,7 +9,7 @@ import java.util.Optional;
 import java.util.OptionalDouble;
 
 /**
- * A small reader of the Prometheus text format (0.0.4) for tests and tools: the Prometheus Java client writes it but
+ * A small reader of the Prometheus text format (0.0.4) for tests: the Prometheus Java client writes it but
  * has no parser. Comments ({@code # HELP}, {@code # TYPE}) are kept as the metric family's type.
  */
 public final class PrometheusText {

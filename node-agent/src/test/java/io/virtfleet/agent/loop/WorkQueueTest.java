@@ -1,4 +1,4 @@
-package io.virtfleet.agent.domain;
+package io.virtfleet.agent.loop;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

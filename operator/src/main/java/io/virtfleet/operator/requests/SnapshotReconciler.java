@@ -1,9 +1,11 @@
-package io.virtfleet.operator.protection;
+package io.virtfleet.operator.requests;
 
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.virtfleet.operator.OperatorConfig;
+import io.virtfleet.operator.OperatorEventRecorder;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
@@ -14,12 +16,12 @@ import java.time.Duration;
 
 /** Validates a VirtualMachineSnapshot and hands it to the agent of its VM's host (label). */
 @ControllerConfiguration(name = "virtualmachinesnapshot", generationAwareEventProcessing = false)
-public class SnapshotProtection implements Reconciler<VirtualMachineSnapshot> {
-    private final io.virtfleet.operator.EventRecorder events;
+public class SnapshotReconciler implements Reconciler<VirtualMachineSnapshot> {
+    private final OperatorEventRecorder events;
 
-    private final io.virtfleet.operator.OperatorConfig config;
+    private final OperatorConfig config;
 
-    SnapshotProtection(io.virtfleet.operator.EventRecorder events, io.virtfleet.operator.OperatorConfig config) {
+    SnapshotReconciler(OperatorEventRecorder events, OperatorConfig config) {
         this.events = events;
         this.config = config;
     }
@@ -30,14 +32,14 @@ public class SnapshotProtection implements Reconciler<VirtualMachineSnapshot> {
         var client = context.getClient();
         VirtualMachineSnapshotStatus st = s.getStatus();
         RequestDeadlines.Verdict deadline = s.getMetadata().getDeletionTimestamp() != null ? null
-                : Protection.deadline(s, st != null ? st.phase : null, "the VM", config);
+                : RequestReconcilers.deadline(s, st != null ? st.phase : null, "the VM", config);
         if (deadline != null && deadline.isExpired()) {
-            Protection.expired(events, s, deadline);
+            RequestReconcilers.expired(events, s, deadline);
             return fail(s, deadline.expired());
         }
-        if (s.getMetadata().getDeletionTimestamp() != null || Protection.labelled(s)
-                || st != null && Protection.PHASE_FAILED.equals(st.phase)) {
-            return Protection.untilDeadline(UpdateControl.noUpdate(), deadline);
+        if (s.getMetadata().getDeletionTimestamp() != null || RequestReconcilers.labelled(s)
+                || st != null && RequestReconcilers.PHASE_FAILED.equals(st.phase)) {
+            return RequestReconcilers.untilDeadline(UpdateControl.noUpdate(), deadline);
         }
         String ns = s.getMetadata().getNamespace();
         String vmName = s.getSpec() != null ? s.getSpec().vmName : null;
@@ -47,12 +49,12 @@ public class SnapshotProtection implements Reconciler<VirtualMachineSnapshot> {
             return fail(s, "VirtualMachine " + ns + "/" + vmName + " not found (a snapshot's VM must be in its "
                     + "namespace)");
         }
-        Domain d = Protection.domain(client, ns, vmName);
-        String host = Protection.host(d);
+        Domain d = RequestReconcilers.domain(client, ns, vmName);
+        String host = RequestReconcilers.host(d);
         if (host == null) {
             return UpdateControl.<VirtualMachineSnapshot>noUpdate().rescheduleAfter(Duration.ofSeconds(2));
         }
-        Protection.label(client, VirtualMachineSnapshot.class, s, host);
+        RequestReconcilers.label(client, VirtualMachineSnapshot.class, s, host);
         events.record(vm, "Normal", "SnapshotRequested", "snapshot " + s.getMetadata().getName()
                 + " handed to the agent of host " + host);
         return UpdateControl.noUpdate();
@@ -60,7 +62,7 @@ public class SnapshotProtection implements Reconciler<VirtualMachineSnapshot> {
 
     private static UpdateControl<VirtualMachineSnapshot> fail(VirtualMachineSnapshot s, String error) {
         VirtualMachineSnapshotStatus st = new VirtualMachineSnapshotStatus();
-        st.phase = Protection.PHASE_FAILED;
+        st.phase = RequestReconcilers.PHASE_FAILED;
         st.readyToUse = false;
         st.error = error;
         s.setStatus(st);

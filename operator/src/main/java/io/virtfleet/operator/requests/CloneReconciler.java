@@ -1,4 +1,4 @@
-package io.virtfleet.operator.protection;
+package io.virtfleet.operator.requests;
 
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -7,6 +7,8 @@ import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.virtfleet.operator.OperatorConfig;
+import io.virtfleet.operator.OperatorEventRecorder;
 import io.virtfleet.api.v1alpha1.RunStrategy;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineClone;
@@ -29,12 +31,12 @@ import java.util.Objects;
  * exists (and runs, when its runStrategy says so). The target is not owned by the clone: deleting the clone keeps it.
  */
 @ControllerConfiguration(name = "virtualmachineclone", generationAwareEventProcessing = false)
-public class CloneProtection implements Reconciler<VirtualMachineClone> {
-    private final io.virtfleet.operator.EventRecorder events;
+public class CloneReconciler implements Reconciler<VirtualMachineClone> {
+    private final OperatorEventRecorder events;
 
-    private final io.virtfleet.operator.OperatorConfig config;
+    private final OperatorConfig config;
 
-    CloneProtection(io.virtfleet.operator.EventRecorder events, io.virtfleet.operator.OperatorConfig config) {
+    CloneReconciler(OperatorEventRecorder events, OperatorConfig config) {
         this.events = events;
         this.config = config;
     }
@@ -45,14 +47,14 @@ public class CloneProtection implements Reconciler<VirtualMachineClone> {
         VirtualMachineCloneStatus st = c.getStatus();
         String phase = st != null ? st.phase : null;
         RequestDeadlines.Verdict deadline = c.getMetadata().getDeletionTimestamp() != null ? null
-                : Protection.deadline(c, phase, VirtualMachineCloneStatus.PHASE_COPYING_DISKS.equals(phase)
+                : RequestReconcilers.deadline(c, phase, VirtualMachineCloneStatus.PHASE_COPYING_DISKS.equals(phase)
                         ? "the copies made so far (status.disks)" : VirtualMachineCloneStatus.PHASE_DISKS_READY.equals(phase)
                         ? "the copies (status.disks; no VM was created)" : "the source VM", config);
         if (deadline != null && deadline.isExpired()) {
-            Protection.expired(events, c, deadline);
+            RequestReconcilers.expired(events, c, deadline);
             return fail(c, deadline.expired());
         }
-        return Protection.untilDeadline(handle(client, c, st), deadline);
+        return RequestReconcilers.untilDeadline(handle(client, c, st), deadline);
     }
 
     private UpdateControl<VirtualMachineClone> handle(KubernetesClient client, VirtualMachineClone c,
@@ -88,7 +90,7 @@ public class CloneProtection implements Reconciler<VirtualMachineClone> {
             }
             return fail(c, String.join("; ", errors));
         }
-        String host = Protection.host(Protection.domain(client, ns, source.getMetadata().getName()));
+        String host = RequestReconcilers.host(RequestReconcilers.domain(client, ns, source.getMetadata().getName()));
         if (host == null) {
             return UpdateControl.<VirtualMachineClone>noUpdate().rescheduleAfter(Duration.ofSeconds(2));
         }
@@ -102,7 +104,7 @@ public class CloneProtection implements Reconciler<VirtualMachineClone> {
                     x.setStatus(s);
                     return x;
                 });
-        Protection.label(client, VirtualMachineClone.class, c, host);
+        RequestReconcilers.label(client, VirtualMachineClone.class, c, host);
         events.record(source, "Normal", "CloneRequested", "clone " + c.getMetadata().getName() + " to "
                 + c.getSpec().target + ": " + disks.size() + " disk(s) handed to the agent of host " + host);
         return UpdateControl.noUpdate();
@@ -132,7 +134,7 @@ public class CloneProtection implements Reconciler<VirtualMachineClone> {
             Map<String, String> labels = c.getMetadata().getLabels();
             List<String> untrusted = PlanChecks.problems(st.host,
                     labels == null ? null : labels.get(io.virtfleet.api.v1alpha1.ApiGroup.HOST_LABEL),
-                    Protection.host(Protection.domain(client, ns, c.getSpec().source)), st.disks,
+                    RequestReconcilers.host(RequestReconcilers.domain(client, ns, c.getSpec().source)), st.disks,
                     ClonePlans.diskMap(ClonePlans.copies(source.getSpec(), ns, targetName)));
             if (!untrusted.isEmpty()) {
                 events.record(source, "Warning", "CloneFailed", "clone " + c.getMetadata().getName()
@@ -179,7 +181,7 @@ public class CloneProtection implements Reconciler<VirtualMachineClone> {
         VirtualMachineCloneStatus out = st;
         out.phase = VirtualMachineCloneStatus.PHASE_SUCCEEDED;
         out.genid = target.getStatus() != null ? target.getStatus().genid : null;
-        out.completionTime = Protection.now();
+        out.completionTime = RequestReconcilers.now();
         out.error = null;
         c.setStatus(out);
         return UpdateControl.patchStatus(c);

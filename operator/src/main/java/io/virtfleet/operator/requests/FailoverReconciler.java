@@ -1,4 +1,4 @@
-package io.virtfleet.operator.protection;
+package io.virtfleet.operator.requests;
 
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -15,7 +15,7 @@ import io.virtfleet.api.v1alpha1.HostSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineFailover;
 import io.virtfleet.api.v1alpha1.VirtualMachineFailoverStatus;
-import io.virtfleet.operator.EventRecorder;
+import io.virtfleet.operator.OperatorEventRecorder;
 import io.virtfleet.reconcilers.failover.FailoverPlanner;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
 import io.virtfleet.reconcilers.lifecycle.HostView;
@@ -32,7 +32,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * DR failover (issue 9 point 5): moves a VM whose host lost its heartbeat to another host, with a new genid.
+ * DR failover: moves a VM whose host lost its heartbeat to another host, with a new genid.
  *
  * <p>Validation and the choice of host are {@link FailoverPlanner}'s. Going ahead re-points the VM's Domain in one
  * update: {@code spec.host} and the {@value ApiGroup#HOST_LABEL} label name the new host (so its agent picks it up
@@ -44,15 +44,15 @@ import java.util.Map;
  * otherwise). Acted on once: a request with a phase is done.
  */
 @ControllerConfiguration(name = "virtualmachinefailover", generationAwareEventProcessing = false)
-public class FailoverProtection implements Reconciler<VirtualMachineFailover> {
+public class FailoverReconciler implements Reconciler<VirtualMachineFailover> {
     /** Domain annotation: the failover request (ns/name/uid) that re-pointed it, so a retried pass completes. */
     public static final String FAILED_OVER_BY = "virtfleet.io/failed-over-by";
-    private static final Logger LOG = LoggerFactory.getLogger(FailoverProtection.class);
+    private static final Logger LOG = LoggerFactory.getLogger(FailoverReconciler.class);
 
-    private final EventRecorder events;
+    private final OperatorEventRecorder events;
     private final Clock clock;
 
-    FailoverProtection(EventRecorder events, Clock clock) {
+    FailoverReconciler(OperatorEventRecorder events, Clock clock) {
         this.events = events;
         this.clock = clock;
     }
@@ -72,7 +72,7 @@ public class FailoverProtection implements Reconciler<VirtualMachineFailover> {
         String marker = ns + "/" + f.getMetadata().getName() + "/" + f.getMetadata().getUid();
         VirtualMachine vm = vmName == null ? null
                 : client.resources(VirtualMachine.class).inNamespace(ns).withName(vmName).get();
-        Domain domain = Protection.domain(client, ns, vmName);
+        Domain domain = RequestReconcilers.domain(client, ns, vmName);
         if (domain != null && domain.getSpec() != null
                 && marker.equals(annotations(domain).get(FAILED_OVER_BY))) {
             // Re-pointed by this request in a pass that did not get to write the status.
@@ -151,7 +151,7 @@ public class FailoverProtection implements Reconciler<VirtualMachineFailover> {
     private UpdateControl<VirtualMachineFailover> succeeded(VirtualMachineFailover f, String from, String to,
                                                             String genid, String previousGenid) {
         VirtualMachineFailoverStatus st = new VirtualMachineFailoverStatus();
-        st.phase = Protection.PHASE_SUCCEEDED;
+        st.phase = RequestReconcilers.PHASE_SUCCEEDED;
         st.fromHost = from;
         st.toHost = to;
         st.genid = genid;
@@ -169,7 +169,7 @@ public class FailoverProtection implements Reconciler<VirtualMachineFailover> {
             events.record(vm, "Warning", "FailoverRefused", "failover " + f.getMetadata().getName() + ": " + error);
         }
         VirtualMachineFailoverStatus st = new VirtualMachineFailoverStatus();
-        st.phase = Protection.PHASE_FAILED;
+        st.phase = RequestReconcilers.PHASE_FAILED;
         st.fromHost = from;
         st.error = error;
         f.setStatus(st);

@@ -39,12 +39,12 @@ import java.util.concurrent.TimeUnit;
  * than {@link #MAX_QUEUED} are waiting, the recording thread posts its own (back-pressure, nothing is dropped).
  * {@link #close} posts what is queued.
  */
-public final class EventRecorder {
+public final class OperatorEventRecorder {
     public static final String COMPONENT = "virtfleet-operator";
     public static final Duration AGGREGATION_WINDOW = Duration.ofMinutes(10);
     private static final int MAX_MESSAGE = 1024;
     private static final int MAX_REMEMBERED = 4096;
-    private static final Logger LOG = LoggerFactory.getLogger(EventRecorder.class);
+    private static final Logger LOG = LoggerFactory.getLogger(OperatorEventRecorder.class);
     private static final DateTimeFormatter RFC3339 = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss'Z'")
             .withZone(ZoneOffset.UTC);
 
@@ -69,7 +69,7 @@ public final class EventRecorder {
     private record Recorded(String name, int count, Instant first) {
     }
 
-    public EventRecorder(KubernetesClient client, String instance, Clock clock) {
+    public OperatorEventRecorder(KubernetesClient client, String instance, Clock clock) {
         this.client = client;
         this.instance = instance;
         this.clock = clock;

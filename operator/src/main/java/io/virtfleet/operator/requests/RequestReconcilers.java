@@ -1,11 +1,11 @@
-package io.virtfleet.operator.protection;
+package io.virtfleet.operator.requests;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
-import io.virtfleet.operator.EventRecorder;
+import io.virtfleet.operator.OperatorEventRecorder;
 import io.virtfleet.operator.OperatorConfig;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.virtfleet.reconcilers.requests.RequestDeadlines;
@@ -16,26 +16,26 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The operator's side of snapshots, restores, clones and backups (issue 9). The node agent owns libvirt, so the operator only
+ * The operator's side of snapshots, restores, clones and backups. The node agent owns libvirt, so the operator only
  * validates a request and routes it: it labels the object {@code virtfleet.io/host=<host of the VM's Domain>}, and the
  * agent of that host (which watches objects with its label) takes/reverts/deletes the libvirt snapshot and writes the
  * status. Bad requests (VM missing, snapshot of another VM, not ready) get {@code status.phase: Failed} and an
  * {@code error} here, without reaching an agent.
  */
-public final class Protection {
+public final class RequestReconcilers {
     public static final String PHASE_FAILED = "Failed";
     public static final String PHASE_PENDING = "Pending";
     public static final String PHASE_SUCCEEDED = "Succeeded";
 
-    private Protection() {
+    private RequestReconcilers() {
     }
 
     /** Registers the snapshot, restore, backup, clone and failover controllers (leader-elected with the rest). */
-    public static void register(Operator op, OperatorConfig config, EventRecorder events) {
-        for (io.javaoperatorsdk.operator.api.reconciler.Reconciler<?> r : List.of(new SnapshotProtection(events, config),
-                new RestoreProtection(events, config), new BackupProtection(events, config),
-                new CloneProtection(events, config),
-                new FailoverProtection(events, config.clock()))) {
+    public static void register(Operator op, OperatorConfig config, OperatorEventRecorder events) {
+        for (io.javaoperatorsdk.operator.api.reconciler.Reconciler<?> r : List.of(new SnapshotReconciler(events, config),
+                new RestoreReconciler(events, config), new BackupReconciler(events, config),
+                new CloneReconciler(events, config),
+                new FailoverReconciler(events, config.clock()))) {
             registerIn(op, config, r);
         }
     }
@@ -92,7 +92,7 @@ public final class Protection {
     }
 
     /** Records the expiry on the request as a Warning Event (the status says it too). */
-    static void expired(EventRecorder events, HasMetadata o, RequestDeadlines.Verdict v) {
+    static void expired(OperatorEventRecorder events, HasMetadata o, RequestDeadlines.Verdict v) {
         events.record(o, "Warning", "DeadlineExceeded", v.expired());
     }
 

@@ -1,10 +1,12 @@
-package io.virtfleet.operator.protection;
+package io.virtfleet.operator.requests;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.virtfleet.operator.OperatorConfig;
+import io.virtfleet.operator.OperatorEventRecorder;
 import io.virtfleet.api.v1alpha1.Host;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineBackup;
@@ -22,12 +24,12 @@ import java.util.Map;
  * labels it with the VM's host; that host's agent copies the disks and writes the files (InProgress → Succeeded).
  */
 @ControllerConfiguration(name = "virtualmachinebackup", generationAwareEventProcessing = false)
-public class BackupProtection implements Reconciler<VirtualMachineBackup> {
-    private final io.virtfleet.operator.EventRecorder events;
+public class BackupReconciler implements Reconciler<VirtualMachineBackup> {
+    private final OperatorEventRecorder events;
 
-    private final io.virtfleet.operator.OperatorConfig config;
+    private final OperatorConfig config;
 
-    BackupProtection(io.virtfleet.operator.EventRecorder events, io.virtfleet.operator.OperatorConfig config) {
+    BackupReconciler(OperatorEventRecorder events, OperatorConfig config) {
         this.events = events;
         this.config = config;
     }
@@ -38,10 +40,10 @@ public class BackupProtection implements Reconciler<VirtualMachineBackup> {
         VirtualMachineBackupStatus cur = b.getStatus();
         String phase = cur != null ? cur.phase : null;
         RequestDeadlines.Verdict deadline = b.getMetadata().getDeletionTimestamp() != null ? null
-                : Protection.deadline(b, phase, VirtualMachineBackupStatus.PHASE_IN_PROGRESS.equals(phase)
+                : RequestReconcilers.deadline(b, phase, VirtualMachineBackupStatus.PHASE_IN_PROGRESS.equals(phase)
                         ? "the partial backup in " + cur.location : "the VM", config);
         if (deadline != null && deadline.isExpired()) {
-            Protection.expired(events, b, deadline);
+            RequestReconcilers.expired(events, b, deadline);
             VirtualMachineBackupStatus st = cur != null ? cur : new VirtualMachineBackupStatus();
             st.phase = VirtualMachineBackupStatus.PHASE_FAILED;
             st.readyToUse = false;
@@ -49,8 +51,8 @@ public class BackupProtection implements Reconciler<VirtualMachineBackup> {
             b.setStatus(st);
             return UpdateControl.patchStatus(b);
         }
-        if (b.getMetadata().getDeletionTimestamp() != null || Protection.labelled(b) || b.getStatus() != null) {
-            return Protection.untilDeadline(UpdateControl.noUpdate(), deadline);
+        if (b.getMetadata().getDeletionTimestamp() != null || RequestReconcilers.labelled(b) || b.getStatus() != null) {
+            return RequestReconcilers.untilDeadline(UpdateControl.noUpdate(), deadline);
         }
         String ns = b.getMetadata().getNamespace();
         String name = b.getMetadata().getName();
@@ -58,7 +60,7 @@ public class BackupProtection implements Reconciler<VirtualMachineBackup> {
         String destination = b.getSpec() != null ? b.getSpec().destination : null;
         VirtualMachine vm = vmName == null ? null
                 : client.resources(VirtualMachine.class).inNamespace(ns).withName(vmName).get();
-        String host = vm == null ? null : Protection.host(Protection.domain(client, ns, vmName));
+        String host = vm == null ? null : RequestReconcilers.host(RequestReconcilers.domain(client, ns, vmName));
         if (vm != null && host == null) {
             return UpdateControl.<VirtualMachineBackup>noUpdate().rescheduleAfter(Duration.ofSeconds(2));
         }
@@ -91,7 +93,7 @@ public class BackupProtection implements Reconciler<VirtualMachineBackup> {
             x.setStatus(s);
             return x;
         });
-        Protection.label(client, VirtualMachineBackup.class, b, host);
+        RequestReconcilers.label(client, VirtualMachineBackup.class, b, host);
         events.record(vm, "Normal", "BackupRequested", "backup " + name + " to " + location
                 + " handed to the agent of host " + host);
         return UpdateControl.noUpdate();

@@ -1,4 +1,4 @@
-package io.virtfleet.agent.domain;
+package io.virtfleet.agent.loop;
 
 import java.time.Duration;
 import java.util.HashMap;

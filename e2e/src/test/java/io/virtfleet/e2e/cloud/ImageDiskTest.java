@@ -1,0 +1,190 @@
+package io.virtfleet.e2e.cloud;
+
+import com.sun.net.httpserver.HttpServer;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.virtfleet.api.v1alpha1.Domain;
+import io.virtfleet.api.v1alpha1.VirtualMachine;
+import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
+import io.virtfleet.e2e.support.Fleet;
+import io.virtfleet.e2e.support.LibvirtGuest;
+import io.virtfleet.e2e.support.StartFleet;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Disks from images, blank disks and the cloud-init seed, end to end on the real stack with the test guest: the image
+ * is served by a loopback HTTP server of the test (its own bytes, so no earlier run has it cached), the host
+ * downloads it once into its image cache, each VM's disk is a qcow2 overlay on that base, and what the guest reads
+ * (its data filesystem through the overlay, the blank disk's size, the seed's meta-data) is asserted in the guest.
+ */
+class ImageDiskTest {
+    @StartFleet
+    static Fleet fleet;
+    static HttpServer http;
+    static Path image;
+    static String sha256;
+    static final AtomicInteger downloads = new AtomicInteger();
+
+    @BeforeAll
+    static void start() throws Exception {
+        // The test guest's data filesystem as a raw image, plus one sector naming this run: a SHA-256 of its own.
+        image = Files.createTempFile("vf-e2e-image-", ".raw");
+        run("qemu-img", "convert", "-f", "qcow2", "-O", "raw", Fleet.TEST_GUEST.resolve("data.qcow2").toString(),
+                image.toString());
+        byte[] marker = new byte[512];
+        byte[] id = ("virtfleet e2e image " + UUID.randomUUID()).getBytes(StandardCharsets.UTF_8);
+        System.arraycopy(id, 0, marker, 0, id.length);
+        Files.write(image, marker, StandardOpenOption.APPEND);
+        sha256 = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(image)));
+
+        http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        http.createContext("/images/guest.raw", ex -> {
+            downloads.incrementAndGet();
+            ex.sendResponseHeaders(200, Files.size(image));
+            try (OutputStream out = ex.getResponseBody()) {
+                Files.copy(image, out);
+            }
+        });
+        http.start();
+    }
+
+    @AfterAll
+    static void stop() throws IOException {
+        if (http != null) {
+            http.stop(0);
+        }
+        if (image != null) {
+            Files.deleteIfExists(image);
+        }
+        if (sha256 != null) {
+            Files.deleteIfExists(Path.of("/var/lib/virtfleet/image-cache/" + sha256 + ".raw"));
+        }
+    }
+
+    static String url() {
+        return "http://127.0.0.1:" + http.getAddress().getPort() + "/images/guest.raw";
+    }
+
+    Path diskPath(String vm, String disk) {
+        return Fleet.IMAGES.resolve("e2e-" + fleet.namespace() + "-" + vm + "-" + disk + ".qcow2");
+    }
+
+    /** The test guest with its data disk made from the served image, a blank scratch disk and cloud-init user data. */
+    VirtualMachine cloudGuest(String name, String sha) {
+        VirtualMachine vm = fleet.testGuest(name);
+        VirtualMachineSpec.Disk data = vm.getSpec().disks.get(0);
+        data.volume = new VirtualMachineSpec.Volume();
+        data.volume.path = diskPath(name, "data").toString();
+        data.volume.image = new VirtualMachineSpec.Image();
+        data.volume.image.url = url();
+        data.volume.image.sha256 = sha;
+        data.volume.image.format = "raw";
+        VirtualMachineSpec.Disk scratch = new VirtualMachineSpec.Disk();
+        scratch.name = "scratch";
+        scratch.bus = "virtio";
+        scratch.volume = new VirtualMachineSpec.Volume();
+        scratch.volume.path = diskPath(name, "scratch").toString();
+        scratch.volume.size = new Quantity("16Mi");
+        vm.getSpec().disks.add(scratch);
+        vm.getSpec().cloudInit = new VirtualMachineSpec.CloudInit();
+        vm.getSpec().cloudInit.userData = "#cloud-config\nhostname: " + name + "\n";
+        return vm;
+    }
+
+    @Test
+    void vmsOfOneImageShareOneDownloadSeeTheirDisksAndSeedAndLeaveTheBaseWhenDeleted() throws Exception {
+        fleet.apply(cloudGuest("img-a", sha256));
+        VirtualMachine a = fleet.awaitReady("img-a");
+        String base = "/var/lib/virtfleet/image-cache/" + sha256 + ".raw";
+        assertThat(Path.of(base)).isRegularFile();
+        assertThat(qemuImgInfo(diskPath("img-a", "data"))).contains("\"backing-filename\": \"" + base + "\"")
+                .contains("\"backing-filename-format\": \"raw\"");
+        assertThat(qemuImgInfo(diskPath("img-a", "scratch"))).contains("\"virtual-size\": " + (16 << 20))
+                .doesNotContain("backing-filename");
+
+        LibvirtGuest guest = fleet.guest(a);
+        // The guest reads the image's filesystem through its overlay, and sees the blank disk's size.
+        Awaitility.await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
+                assertThat(guest.exec("grep ' /data ' /proc/mounts && ls /data").output()).contains("/data"));
+        String sizes = guest.exec("for d in /sys/block/vd*; do echo \"$(cat $d/serial) $(cat $d/size)\"; done")
+                .output();
+        assertThat(sizes).contains("scratch " + (16 << 20) / 512);
+        // The seed: a read-only disk whose filesystem is labelled cidata (found by label, as cloud-init does) with
+        // the NoCloud files; instance-id = the VM's SMBIOS UUID.
+        String seed = guest.exec("mkdir -p /mnt/seed && (grep -q ' /mnt/seed ' /proc/mounts || mount -t iso9660 -o ro "
+                + "$(findfs LABEL=cidata) /mnt/seed) && cat /mnt/seed/meta-data /mnt/seed/user-data").output();
+        assertThat(seed).contains("instance-id: " + a.getStatus().uuid).contains("local-hostname: img-a")
+                .contains("hostname: img-a");
+        Domain da = fleet.domain("img-a");
+        assertThat(da.getSpec().domainXml).as("user data is in the seed, not the domain XML")
+                .doesNotContain("hostname: img-a");
+        assertThat(da.getStatus().createdDisks).containsExactlyInAnyOrder(diskPath("img-a", "data").toString(),
+                diskPath("img-a", "scratch").toString());
+        assertThat(downloads.get()).as("downloads of the image").isEqualTo(1);
+
+        // A second VM of the same image: its own overlay on the same base, no second download.
+        fleet.apply(cloudGuest("img-b", sha256));
+        fleet.awaitReady("img-b");
+        assertThat(qemuImgInfo(diskPath("img-b", "data"))).contains("\"backing-filename\": \"" + base + "\"");
+        assertThat(downloads.get()).as("downloads after the second VM").isEqualTo(1);
+
+        // Deleting the first VM removes its overlay, blank disk and seed, never the base the second VM reads.
+        Path seedFile = Path.of("/var/lib/virtfleet/cloud-init/" + a.getStatus().uuid + ".iso");
+        assertThat(seedFile).isRegularFile();
+        fleet.client().resource(fleet.get("img-a")).delete();
+        Awaitility.await().atMost(Duration.ofSeconds(90)).until(() -> fleet.get("img-a") == null
+                && fleet.domain("img-a") == null);
+        assertThat(diskPath("img-a", "data")).doesNotExist();
+        assertThat(diskPath("img-a", "scratch")).doesNotExist();
+        assertThat(seedFile).doesNotExist();
+        assertThat(Path.of(base)).isRegularFile();
+        assertThat(fleet.guest(fleet.get("img-b")).state()).isEqualTo("running");
+    }
+
+    @Test
+    void aWrongChecksumIsAFailureNamingTheFieldAndDefinesNothing() {
+        String wrong = "0".repeat(64);
+        fleet.apply(cloudGuest("img-wrong", wrong));
+        VirtualMachine vm = fleet.await("img-wrong", "Failure", Duration.ofSeconds(60), v -> {
+            Condition c = Fleet.conditionOf(v, "Failure");
+            return c != null && "True".equals(c.getStatus());
+        });
+        assertThat(Fleet.conditionOf(vm, "Failure").getMessage())
+                .contains("spec.disks[0].volume.image.sha256").contains(sha256).contains(wrong);
+        assertThat(fleet.guest(fleet.domainName(fleet.host("a"), "img-wrong")).isDefined()).isFalse();
+        assertThat(diskPath("img-wrong", "data")).doesNotExist();
+        assertThat(Path.of("/var/lib/virtfleet/image-cache/" + wrong + ".raw")).doesNotExist();
+    }
+
+    static String qemuImgInfo(Path disk) throws Exception {
+        return run("qemu-img", "info", "-U", "--output=json", "-f", "qcow2", disk.toString());
+    }
+
+    static String run(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(String.join(" ", cmd) + ": " + out).isZero();
+        return out;
+    }
+}

@@ -1,0 +1,88 @@
+package io.virtfleet.agent.loop;
+
+import io.virtfleet.agent.libvirt.LibvirtConnection;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+class WorkLoopTest {
+    final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
+    WorkLoop loop;
+
+    @AfterEach
+    void stop() {
+        if (loop != null) {
+            loop.close();
+        }
+        scheduler.shutdownNow();
+    }
+
+    @Test
+    void aFailedOrThrowingPassIsRetriedAndASuccessfulOneIsNot() {
+        ConcurrentHashMap<String, AtomicInteger> passes = new ConcurrentHashMap<>();
+        loop = new WorkLoop("test", 2, scheduler, key -> {
+            int n = passes.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+            return switch (key) {
+                case "fails-once" -> n == 1 ? Result.RETRY : Result.DONE;
+                case "unavailable-once" -> {
+                    if (n == 1) {
+                        throw new LibvirtConnection.UnavailableException("libvirtd restarting");
+                    }
+                    yield Result.DONE;
+                }
+                case "throws-once" -> {
+                    if (n == 1) {
+                        throw new IllegalStateException("boom");
+                    }
+                    yield Result.DONE;
+                }
+                default -> Result.DONE;
+            };
+        }, k -> k);
+        loop.start();
+        for (String k : List.of("fails-once", "unavailable-once", "throws-once", "ok")) {
+            loop.add(k);
+        }
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+            assertThat(passes.get("fails-once")).hasValue(2);
+            assertThat(passes.get("unavailable-once")).hasValue(2);
+            assertThat(passes.get("throws-once")).hasValue(2);
+        });
+        assertThat(passes.get("ok")).hasValue(1);
+    }
+
+    @Test
+    void requeueAfterAsksForAnotherPassAndKeysAreNeverProcessedTwiceAtOnce() {
+        CopyOnWriteArrayList<String> seen = new CopyOnWriteArrayList<>();
+        AtomicInteger inFlight = new AtomicInteger();
+        AtomicInteger maxInFlight = new AtomicInteger();
+        loop = new WorkLoop("test", 4, scheduler, key -> {
+            int now = inFlight.incrementAndGet();
+            maxInFlight.accumulateAndGet(now, Math::max);
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            inFlight.decrementAndGet();
+            seen.add(key);
+            return seen.size() < 3 ? Result.after(Duration.ofMillis(10)) : Result.DONE;
+        }, k -> k);
+        loop.start();
+        loop.add("k");
+        loop.add("k");
+        await().atMost(Duration.ofSeconds(20)).until(() -> seen.size() >= 3);
+        assertThat(maxInFlight.get()).isEqualTo(1);
+        assertThat(seen).containsOnly("k");
+    }
+}

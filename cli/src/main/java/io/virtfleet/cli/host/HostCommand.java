@@ -84,7 +84,12 @@ public final class HostCommand implements Runnable {
     }
 
     static void setUnschedulable(KubernetesClient client, String name, boolean value, String doing) {
-        String patch = "{\"spec\":{\"unschedulable\":" + (value ? "true" : "null") + "}}";
+        setSpecFlag(client, name, "unschedulable", value, doing);
+    }
+
+    /** A JSON merge patch of one boolean of Host.spec (false removes it), as the CLI's field manager. */
+    static void setSpecFlag(KubernetesClient client, String name, String field, boolean value, String doing) {
+        String patch = "{\"spec\":{\"" + field + "\":" + (value ? "true" : "null") + "}}";
         try {
             client.resources(Host.class).withName(name).patch(new PatchContext.Builder()
                     .withPatchType(PatchType.JSON_MERGE).withFieldManager(FIELD_MANAGER).build(), patch);
@@ -358,12 +363,6 @@ public final class HostCommand implements Runnable {
     }
 
     static void setDrain(KubernetesClient client, String name, boolean value) {
-        String patch = "{\"spec\":{\"drain\":" + (value ? "true" : "null") + "}}";
-        try {
-            client.resources(Host.class).withName(name).patch(new PatchContext.Builder()
-                    .withPatchType(PatchType.JSON_MERGE).withFieldManager(FIELD_MANAGER).build(), patch);
-        } catch (KubernetesClientException e) {
-            throw ApiErrors.refusal("cannot " + (value ? "drain" : "undrain") + " Host " + name, e);
-        }
+        setSpecFlag(client, name, "drain", value, value ? "drain" : "undrain");
     }
 }

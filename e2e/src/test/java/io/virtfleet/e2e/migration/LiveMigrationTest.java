@@ -9,7 +9,6 @@ import io.virtfleet.api.v1alpha1.VirtualMachineMigration;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigrationSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigrationStatus;
 import io.virtfleet.e2e.support.Fleet;
-import io.virtfleet.e2e.support.GuestTicks;
 import io.virtfleet.e2e.support.StartFleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
 import org.awaitility.Awaitility;
@@ -94,40 +93,13 @@ class LiveMigrationTest {
         Sampler sampler = new Sampler();
         sampler.start();
         VirtualMachineMigration done;
-        LibvirtGuest target = fleet.guestOn(to, fleet.domainName(to, "mig"));
-        long created;
-        long finished;
-        long baselineGap;
-        GuestTicks ticks = GuestTicks.start(src, List.of(src.consoleLog(), target.consoleLog()));
         try {
-            // The steady state first, same run, same machine load: how late ticks arrive without a migration.
-            Thread.sleep(3000);
-            created = System.nanoTime();
-            baselineGap = ticks.maxGapMs(0, created);
             create(name, "mig", targetHost);
             done = awaitPhase(name, Duration.ofSeconds(240));
-            finished = System.nanoTime();
-            int before = ticks.count();
-            Awaitility.await().alias("ticks arrive from the guest on " + to).atMost(Duration.ofSeconds(30))
-                    .until(() -> ticks.count() >= before + 10);
         } finally {
             sampler.stop();
-            ticks.close();
         }
         VirtualMachineMigrationStatus st = done.getStatus();
-        long gap = ticks.maxGapMs(created, System.nanoTime());
-        LOG.info("{}: guest ticks every {} ms: longest gap {} ms before the migration, {} ms during it (libvirt's "
-                        + "downtime {} ms); {} ticks, missing {}", name, GuestTicks.PERIOD_MS, baselineGap, gap,
-                st.downtimeMs, ticks.count(), ticks.missing());
-        assertThat(ticks.count()).as("the guest's ticks were seen").isGreaterThan(30);
-        // While the guest is paused for the switchover (libvirt's downtime D) it writes nothing; the tick that was due
-        // arrives at most D later than it would have. How late a tick arrives anyway — the guest's timer under TCG,
-        // virtlogd, this reader's 5 ms polling, a loaded 2-core machine — is what the steady state just before showed
-        // (baselineGap, one period included). The target's first writes go to a log file its virtlogd opens afresh
-        // and its QEMU catches up on the vCPU time it was given: 300 ms for those, measured here at ~100 ms.
-        assertThat(gap).as("longest gap between guest ticks while migrating (downtime " + st.downtimeMs
-                + " ms, steady-state gap " + baselineGap + " ms)").isLessThanOrEqualTo(
-                (st.downtimeMs == null ? 0 : st.downtimeMs) + baselineGap + 300);
         LOG.info("{}: {} -> {}: {}, downtime {} ms, progress {}", name, from, to, st.phase, st.downtimeMs,
                 st.progress == null ? null : st.progress.memoryTotalBytes);
         assertThat(st.error).isNull();
@@ -140,7 +112,6 @@ class LiveMigrationTest {
         assertThat(st.downtimeMs).isNotNull().isPositive();
         assertThat(sampler.printable).as("printableStatus seen while migrating").contains("Migrating");
 
-        assertThat(finished).isGreaterThan(created);
         // The Domain names the new host; the VM follows and runs there.
         Domain d = fleet.domain("mig");
         assertThat(d.getSpec().host).isEqualTo(to);

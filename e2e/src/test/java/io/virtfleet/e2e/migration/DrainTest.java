@@ -126,7 +126,7 @@ class DrainTest {
             LibvirtGuest there = fleet.guestOn(b, fleet.domainName(b, name));
             assertThat(there.state()).isEqualTo("running");
             assertThat(there.exec("cat /proc/sys/kernel/random/boot_id").output().trim()).isEqualTo(boot.get(name));
-            assertThat(LiveMigrationTest.qemuPids(uuid.get(name))).containsExactly(there.qemuPid());
+            assertThat(io.virtfleet.e2e.support.QemuProcesses.pidsOf(uuid.get(name))).containsExactly(there.qemuPid());
             VirtualMachineMigration m = fleet.client().resources(VirtualMachineMigration.class)
                     .inNamespace(fleet.namespace()).withName(st.vms.stream().filter(v -> v.name.equals(name))
                             .findFirst().orElseThrow().migration).get();

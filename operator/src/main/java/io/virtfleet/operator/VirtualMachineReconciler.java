@@ -84,6 +84,8 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
     private static final Logger LOG = LoggerFactory.getLogger(VirtualMachineReconciler.class);
     private static final Duration WAIT_FOR_DOMAIN_DELETION = Duration.ofSeconds(2);
     private static final Duration APPLY_RETRY = Duration.ofSeconds(10);
+    /** After a conditional apply lost to a newer Domain: its own event normally comes first. */
+    private static final Duration STALE_RETRY = Duration.ofMillis(500);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final OperatorConfig config;
@@ -269,8 +271,11 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         DomainStatus ds = domain != null ? domain.getStatus() : null;
         String request = vm.getMetadata().getAnnotations() != null
                 ? vm.getMetadata().getAnnotations().get(LifecycleAnnotations.REQUEST) : null;
+        // A host that drains stops the VMs that asked for it (evictionStrategy Stop); they start after the undrain.
+        boolean evict = hostView != null && hostView.draining()
+                && vm.getSpec().evictionStrategy == io.virtfleet.api.v1alpha1.EvictionStrategy.Stop;
         PowerPlan plan = RunStrategyPolicy.decide(new RunStrategyPolicy.Input(vm.getSpec().runStrategy,
-                domain != null ? domain.getSpec() : null, ds, DomainObjects.annotations(domain), request, now));
+                domain != null ? domain.getSpec() : null, ds, DomainObjects.annotations(domain), request, now, evict));
         DomainSpec spec = new DomainSpec();
         spec.host = host;
         spec.powerState = plan.powerState();
@@ -297,6 +302,13 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         Domain current = domain;
         String applyError = null;
         if (!DomainObjects.upToDate(desired, domain)) {
+            if (domain != null) {
+                // Conditional on the Domain this pass decided from: a cache older than the Domain (a migration or
+                // failover re-pointed it a moment ago) must not apply the old host back (an apply carrying
+                // metadata.resourceVersion is refused with 409 when the object changed since). The change that
+                // made it newer reconciles this VM again.
+                desired.getMetadata().setResourceVersion(domain.getMetadata().getResourceVersion());
+            }
             try {
                 metrics.domainApplies.incrementAndGet();
                 current = context.getClient().resource(desired).fieldManager(ApiGroup.OPERATOR_FIELD_MANAGER)
@@ -308,6 +320,10 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
                 }
                 notes.addAll(plan.notes());
             } catch (KubernetesClientException e) {
+                if (e.getCode() == 409 && domain != null) {
+                    LOG.debug("Domain {} changed since the cached copy this pass used; deciding again", id);
+                    return UpdateControl.<VirtualMachine>noUpdate().rescheduleAfter(STALE_RETRY);
+                }
                 metrics.domainApplyErrors.incrementAndGet();
                 applyError = "server-side apply of Domain " + id + " failed: " + e.getMessage();
                 LOG.warn("{}", applyError);

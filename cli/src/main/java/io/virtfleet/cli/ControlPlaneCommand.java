@@ -10,6 +10,9 @@ import java.util.concurrent.Callable;
 
 /** A local etcd + kube-apiserver that keeps running in the background, for kubectl and a hand-started operator/agent. */
 @Command(name = "control-plane", mixinStandardHelpOptions = true,
+        footerHeading = "%nExamples:%n",
+        footer = {"  virtfleet control-plane up     # prints the kubeconfig path",
+                "  virtfleet control-plane status", "  virtfleet control-plane down"},
         description = "Starts, stops or shows the local Kubernetes control plane (etcd + kube-apiserver, built by "
                 + "scripts/install-control-plane).",
         subcommands = {ControlPlaneCommand.Up.class, ControlPlaneCommand.Down.class, ControlPlaneCommand.StatusCmd.class})
@@ -33,6 +36,8 @@ final class ControlPlaneCommand implements Runnable {
     }
 
     @Command(name = "up", mixinStandardHelpOptions = true,
+            footerHeading = "%nExamples:%n",
+            footer = {"  export KUBECONFIG=$(virtfleet control-plane up)"},
             description = "Starts the control plane (or finds it running), installs the CRDs and prints the kubeconfig path.")
     static final class Up implements Callable<Integer> {
         @picocli.CommandLine.Mixin
@@ -77,7 +82,9 @@ final class ControlPlaneCommand implements Runnable {
         }
     }
 
-    @Command(name = "down", mixinStandardHelpOptions = true, description = "Stops the control plane; its data stays.")
+    @Command(name = "down", mixinStandardHelpOptions = true,
+            footerHeading = "%nExamples:%n",
+            footer = {"  virtfleet control-plane down"}, description = "Stops the control plane; its data stays.")
     static final class Down implements Callable<Integer> {
         @picocli.CommandLine.Mixin
         DirOption dir = new DirOption();
@@ -92,7 +99,9 @@ final class ControlPlaneCommand implements Runnable {
         }
     }
 
-    @Command(name = "status", mixinStandardHelpOptions = true, description = "Shows whether the control plane runs.")
+    @Command(name = "status", mixinStandardHelpOptions = true,
+            footerHeading = "%nExamples:%n",
+            footer = {"  virtfleet control-plane status"}, description = "Shows whether the control plane runs.")
     static final class StatusCmd implements Callable<Integer> {
         @picocli.CommandLine.Mixin
         DirOption dir = new DirOption();

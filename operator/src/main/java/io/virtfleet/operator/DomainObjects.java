@@ -61,6 +61,12 @@ final class DomainObjects {
                 .equals(io.fabric8.kubernetes.client.utils.Serialization.asJson(b));
     }
 
+    /** A deep copy of a Domain spec (every field, as serialized). */
+    static DomainSpec copy(DomainSpec s) {
+        return io.fabric8.kubernetes.client.utils.Serialization.unmarshal(
+                io.fabric8.kubernetes.client.utils.Serialization.asJson(s), DomainSpec.class);
+    }
+
     static OwnerReference ownerReference(VirtualMachine vm) {
         return new OwnerReferenceBuilder()
                 .withApiVersion(ApiGroup.API_VERSION)
@@ -77,14 +83,8 @@ final class DomainObjects {
         if (current == null || current.getSpec() == null) {
             return false;
         }
-        DomainSpec a = desired.getSpec();
-        DomainSpec b = current.getSpec();
-        if (!Objects.equals(a.host, b.host) || !Objects.equals(a.powerState, b.powerState)
-                || !Objects.equals(a.uuid, b.uuid) || !Objects.equals(a.domainXml, b.domainXml)
-                || !Objects.equals(a.genid, b.genid) || !Objects.equals(a.genidGeneration, b.genidGeneration)
-                || !Objects.equals(a.restartGeneration, b.restartGeneration)
-                || !Objects.equals(a.shutdownTimeoutSeconds, b.shutdownTimeoutSeconds)
-                || !sameJson(a.disks, b.disks) || !sameJson(a.cloudInit, b.cloudInit)) {
+        // The whole spec, field by field as it is serialized: no hand list to forget a new field in.
+        if (!sameJson(desired.getSpec(), current.getSpec())) {
             return false;
         }
         ObjectMeta dm = desired.getMetadata();

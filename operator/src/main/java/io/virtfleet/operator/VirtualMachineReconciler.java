@@ -407,7 +407,7 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
                 if (domain.getSpec() != null && !DomainSpec.POWER_STOPPED.equals(domain.getSpec().powerState)) {
                     Map<String, String> anns = new HashMap<>(DomainObjects.annotations(domain));
                     anns.put(LifecycleAnnotations.STOP_REASON, LifecycleAnnotations.StopReason.DELETING);
-                    DomainSpec stopped = copy(domain.getSpec());
+                    DomainSpec stopped = DomainObjects.copy(domain.getSpec());
                     stopped.powerState = DomainSpec.POWER_STOPPED;
                     client.resource(DomainObjects.desired(vm, stopped, anns))
                             .fieldManager(ApiGroup.OPERATOR_FIELD_MANAGER).forceConflicts().serverSideApply();
@@ -423,22 +423,6 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         // The agent removes its finalizer once the libvirt domain is undefined; the Domain's delete event brings us
         // back, the reschedule is a safety net.
         return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(5));
-    }
-
-    private static DomainSpec copy(DomainSpec s) {
-        DomainSpec c = new DomainSpec();
-        c.host = s.host;
-        c.powerState = s.powerState;
-        c.uuid = s.uuid;
-        c.domainXml = s.domainXml;
-        c.genid = s.genid;
-        c.genidGeneration = s.genidGeneration;
-        c.restartGeneration = s.restartGeneration;
-        c.shutdownTimeoutSeconds = s.shutdownTimeoutSeconds;
-        // The agent removes the disks it created and the seed when the Domain goes: it needs them to the end.
-        c.disks = s.disks;
-        c.cloudInit = s.cloudInit;
-        return c;
     }
 
     /**

@@ -13,8 +13,8 @@ import java.util.Map;
 import java.util.function.Function;
 
 /**
- * The act step of a Domain pass for libvirt's lifecycle calls: a table from {@link LifecycleAction} to the libvirt call,
- * the Kubernetes Event reason and the message (logged, and the Event's). A step whose "operation invalid"
+ * The act step of a Domain pass for libvirt's lifecycle calls: a table from {@link LifecycleAction} to the libvirt
+ * call, the Kubernetes Event reason and the message (logged, and the Event's). A step whose "operation invalid"
  * ({@code VIR_ERR_OPERATION_INVALID}, e.g. destroying a domain that just stopped, resuming one that runs) only means
  * it is moot is skipped; any other libvirt error is the caller's ({@link LibvirtCallException}).
  *
@@ -64,10 +64,16 @@ final class DomainActuator {
                 "Undefined", c -> "undefined libvirt domain " + c.uuid() + " on host " + c.host()));
     }
 
-    private final LibvirtConnection libvirt;
-    private final EventRecorder events;
+    /** Where the Events of the steps go ({@link EventRecorder#record}; a list in tests). */
+    @FunctionalInterface
+    interface Events {
+        void record(Domain d, String type, String reason, String message);
+    }
 
-    DomainActuator(LibvirtConnection libvirt, EventRecorder events) {
+    private final LibvirtConnection libvirt;
+    private final Events events;
+
+    DomainActuator(LibvirtConnection libvirt, Events events) {
         this.libvirt = libvirt;
         this.events = events;
     }

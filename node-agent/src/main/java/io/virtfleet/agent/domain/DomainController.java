@@ -1,5 +1,6 @@
 package io.virtfleet.agent.domain;
 
+import io.virtfleet.reconcilers.domain.xml.DomainDocument;
 import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -187,12 +188,12 @@ public final class DomainController implements AutoCloseable {
             try {
                 for (LibvirtConnection.DomainInfo i : libvirt.listAll()) {
                     try {
-                        DomainXml x = DomainXml.parse(i.currentXml());
+                        DomainDocument x = DomainDocument.parse(i.currentXml());
                         if (x.ownershipMark().filter(m -> host.equals(m.host())).isPresent()) {
                             queue.add(i.uuid());
                             n++;
                         }
-                    } catch (DomainXml.InvalidXmlException e) {
+                    } catch (DomainDocument.InvalidXmlException e) {
                         LOG.warn("libvirt domain {} ({}): cannot parse its XML: {}", i.name(), i.uuid(),
                                 e.getMessage());
                     }

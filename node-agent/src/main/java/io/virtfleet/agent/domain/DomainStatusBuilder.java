@@ -1,5 +1,6 @@
 package io.virtfleet.agent.domain;
 
+import io.virtfleet.reconcilers.domain.xml.DomainDocument;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.virtfleet.api.v1alpha1.DomainState;
 import io.virtfleet.agent.libvirt.LibvirtConnection.DomainInfo;
@@ -83,25 +84,25 @@ public final class DomainStatusBuilder {
             s.state = state.statusName();
             s.reason = DomainState.reasonName(state, info.reason());
             s.id = info.active() ? info.id() : -1;
-            DomainXml current = parseQuietly(info.currentXml());
+            DomainDocument current = parseQuietly(info.currentXml());
             if (current != null) {
                 s.genid = current.genid() == null || current.genid().isEmpty() ? null : current.genid();
                 s.devices = new ArrayList<>(current.devices());
             }
             if (info.active()) {
                 pid.ifPresent(p -> s.pid = p);
-                DomainXml live = parseQuietly(info.liveXml());
+                DomainDocument live = parseQuietly(info.liveXml());
                 liveHash = live == null ? null : live.appliedSpecHash().orElse(null);
                 liveFingerprint = live == null ? null : live.appliedFingerprint().orElse(null);
             }
-            DomainXml persistent = parseQuietly(info.inactiveXml());
+            DomainDocument persistent = parseQuietly(info.inactiveXml());
             persistentHash = persistent == null ? null : persistent.appliedSpecHash().orElse(null);
             persistentFingerprint = persistent == null ? null : persistent.appliedFingerprint().orElse(null);
             // The generation of the reported genid: the persistent definition's stamp when it carries that genid
             // (after a revert of a running domain the agent re-stamps only the persistent one), else the stamp of
             // the XML the genid was read from.
             if (s.genid != null) {
-                DomainXml from = persistent != null && s.genid.equalsIgnoreCase(persistent.genid()) ? persistent
+                DomainDocument from = persistent != null && s.genid.equalsIgnoreCase(persistent.genid()) ? persistent
                         : current;
                 s.genidGeneration = from == null ? null : from.appliedGenidGeneration().orElse(null);
             }
@@ -119,10 +120,12 @@ public final class DomainStatusBuilder {
 
         List<Condition> conds = new ArrayList<>();
         if (outcome.error() == null) {
-            conds.add(condition(prev, SYNCED, Conditions.TRUE, "Synced", "libvirt matches the spec as far as the agent acts",
+            conds.add(condition(prev, SYNCED, Conditions.TRUE, "Synced",
+                    "libvirt matches the spec as far as the agent acts",
                     generation, now));
         } else {
-            conds.add(condition(prev, SYNCED, Conditions.FALSE, outcome.errorReason(), outcome.error(), generation, now));
+            conds.add(condition(prev, SYNCED, Conditions.FALSE, outcome.errorReason(), outcome.error(), generation,
+                    now));
         }
         String power = DomainStates.powerState(spec);
         boolean ready = switch (power) {
@@ -132,7 +135,8 @@ public final class DomainStatusBuilder {
         };
         String stateText = s.state + (s.reason != null ? " (" + s.reason + ")" : "");
         if (processGone && state != null && state.active()) {
-            conds.add(condition(prev, READY, Conditions.FALSE, PROCESS_EXITED, "the QEMU process has exited; libvirt still "
+            conds.add(condition(prev, READY, Conditions.FALSE, PROCESS_EXITED,
+                    "the QEMU process has exited; libvirt still "
                     + "reports " + stateText + " until it has cleaned up", generation, now));
         } else if (ready) {
             conds.add(condition(prev, READY, Conditions.TRUE, s.state, "domain is " + stateText, generation, now));
@@ -151,7 +155,8 @@ public final class DomainStatusBuilder {
                 ? condition(prev, RESTART_REQUIRED, Conditions.TRUE, "ConfigChanged",
                         "the persistent config was redefined while the domain runs; it applies at the next start",
                         generation, now)
-                : condition(prev, RESTART_REQUIRED, Conditions.FALSE, "UpToDate", "the running domain uses the defined config",
+                : condition(prev, RESTART_REQUIRED, Conditions.FALSE, "UpToDate",
+                        "the running domain uses the defined config",
                         generation, now));
         s.conditions = conds;
         return s;
@@ -190,13 +195,13 @@ public final class DomainStatusBuilder {
         return l == null ? List.of() : l;
     }
 
-    private static DomainXml parseQuietly(String xml) {
+    private static DomainDocument parseQuietly(String xml) {
         if (xml == null) {
             return null;
         }
         try {
-            return DomainXml.parse(xml);
-        } catch (DomainXml.InvalidXmlException e) {
+            return DomainDocument.parse(xml);
+        } catch (DomainDocument.InvalidXmlException e) {
             return null;
         }
     }

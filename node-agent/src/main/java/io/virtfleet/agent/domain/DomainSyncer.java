@@ -1,5 +1,6 @@
 package io.virtfleet.agent.domain;
 
+import io.virtfleet.reconcilers.domain.xml.DomainDocument;
 import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -94,7 +95,7 @@ public final class DomainSyncer {
         this.watcher = watcher;
         this.qemuDriver = libvirt.uri().startsWith("qemu");
         this.events = new EventRecorder(client, host);
-        this.actuator = new DomainActuator(libvirt, events);
+        this.actuator = new DomainActuator(libvirt, events::record);
         this.status = new DomainStatusWriter(client, clock, statusRefresh, watcher);
         this.hotplugger = new Hotplugger(libvirt, clock);
     }
@@ -144,9 +145,9 @@ public final class DomainSyncer {
     }
 
     /** What {@link #observe} saw: the Domains claiming the UUID and the libvirt domain (read once, parsed once). */
-    record Observation(String uuid, List<Domain> claims, Optional<DomainInfo> libvirt, DomainXml currentXml,
-                       DomainXml definedXml) {
-        Optional<DomainXml.OwnershipMark> mark() {
+    record Observation(String uuid, List<Domain> claims, Optional<DomainInfo> libvirt, DomainDocument currentXml,
+                       DomainDocument definedXml) {
+        Optional<DomainDocument.OwnershipMark> mark() {
             return currentXml == null ? Optional.empty() : currentXml.ownershipMark();
         }
 
@@ -242,8 +243,8 @@ public final class DomainSyncer {
     Observation observe(String uuid) throws LibvirtConnection.UnavailableException {
         List<Domain> claims = domainsByUuid.apply(uuid);
         Optional<DomainInfo> lv = inspect(uuid);
-        DomainXml current = lv.map(i -> parseQuietly(i.currentXml(), uuid)).orElse(null);
-        DomainXml defined = lv.map(i -> i.inactiveXml() == null || i.inactiveXml().equals(i.currentXml()) ? current
+        DomainDocument current = lv.map(i -> parseQuietly(i.currentXml(), uuid)).orElse(null);
+        DomainDocument defined = lv.map(i -> i.inactiveXml() == null || i.inactiveXml().equals(i.currentXml()) ? current
                 : parseQuietly(i.inactiveXml(), uuid)).orElse(null);
         return new Observation(uuid, claims, lv, current, defined);
     }
@@ -322,7 +323,9 @@ public final class DomainSyncer {
         if (lv.isPresent() && lv.get().active() && lv.get().liveXml() != null && qemuDriver && p.validation().valid()
                 && !p.deleting() && p.domain().getSpec().domainXml != null
                 && p.plan().actions().equals(List.of(LifecycleAction.DEFINE))
-                && GenidPolicy.mayDefine(p.wantGeneration(), p.seen().stampedGeneration())) {
+                && GenidPolicy.mayDefine(p.wantGeneration(), p.seen().stampedGeneration())
+                // A disk the host still has to create (or the seed) is attached after the redefine, once it exists.
+                && !DomainFiles.needed(p.domain().getSpec())) {
             a.early = hotplug(p.domain(), p.ref(), uuid, lv.get(), true);
         }
         DomainActuator.Context context = new DomainActuator.Context(p.ref(), uuid, host,
@@ -393,6 +396,17 @@ public final class DomainSyncer {
         } else {
             a.prepared = f.prepare(a.domain, p.validation().xml().qcow2DiskFiles());
         }
+        if (!a.prepared.created().isEmpty()) {
+            // Recorded at once, not with the rest of the pass: a libvirt outage later in this pass would end it
+            // unrecorded, the next pass finds the files existing, and they would never be removed with the Domain.
+            List<String> created = a.prepared.created();
+            status.write(a.domain, cur -> {
+                DomainStatus s = cur.getStatus() == null ? new DomainStatus()
+                        : client.getKubernetesSerialization().clone(cur).getStatus();
+                s.createdDisks = DomainFiles.record(s.createdDisks, created);
+                return s;
+            });
+        }
         if (a.prepared.error() != null) {
             a.error = a.prepared.error();
             a.errorReason = DomainStatus.REASON_PROVISIONING_FAILED;
@@ -423,7 +437,7 @@ public final class DomainSyncer {
      * definition, so skipping the redefine is safe.
      */
     private void define(Pass p, Acted a) throws LibvirtConnection.UnavailableException, LibvirtCallException {
-        DomainXml definedXml = p.seen().definedXml();
+        DomainDocument definedXml = p.seen().definedXml();
         Long stampedGeneration = p.seen().stampedGeneration();
         long wantGeneration = p.wantGeneration();
         String uuid = p.uuid();
@@ -700,13 +714,13 @@ public final class DomainSyncer {
         }
     }
 
-    private static DomainXml parseQuietly(String xml, String uuid) {
+    private static DomainDocument parseQuietly(String xml, String uuid) {
         if (xml == null) {
             return null;
         }
         try {
-            return DomainXml.parse(xml);
-        } catch (DomainXml.InvalidXmlException e) {
+            return DomainDocument.parse(xml);
+        } catch (DomainDocument.InvalidXmlException e) {
             LOG.warn("libvirt domain {}: cannot parse its XML: {}", uuid, e.getMessage());
             return null;
         }

@@ -1,5 +1,6 @@
 package io.virtfleet.agent.domain;
 
+import io.virtfleet.reconcilers.domain.xml.DomainDocument;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainSpec;
 
@@ -51,7 +52,7 @@ public final class DomainValidator {
     }
 
     /** The outcome: the parsed XML (null when it does not parse) and what is wrong (empty when valid). */
-    public record Result(DomainXml xml, List<String> problems, String specHash) {
+    public record Result(DomainDocument xml, List<String> problems, String specHash) {
         public boolean valid() {
             return problems.isEmpty();
         }
@@ -88,10 +89,10 @@ public final class DomainValidator {
         if (spec.shutdownTimeoutSeconds != null && spec.shutdownTimeoutSeconds < 0) {
             problems.add("spec.shutdownTimeoutSeconds must not be negative");
         }
-        DomainXml xml;
+        DomainDocument xml;
         try {
-            xml = DomainXml.parse(spec.domainXml);
-        } catch (DomainXml.InvalidXmlException e) {
+            xml = DomainDocument.parse(spec.domainXml);
+        } catch (DomainDocument.InvalidXmlException e) {
             problems.add("spec.domainXml: " + e.getMessage());
             return new Result(null, List.copyOf(problems), null);
         }
@@ -112,12 +113,12 @@ public final class DomainValidator {
         if (genid != null && !genid.isEmpty() && !isUuid(genid)) {
             problems.add("domain XML <genid> '" + genid + "' is not a GUID");
         }
-        Optional<DomainXml.OwnershipMark> mark = xml.ownershipMark();
+        Optional<DomainDocument.OwnershipMark> mark = xml.ownershipMark();
         if (mark.isEmpty()) {
             problems.add("domain XML <metadata> lacks virtfleet's ownership mark <virtfleet:vm xmlns:virtfleet=\""
                     + io.virtfleet.api.v1alpha1.ApiGroup.LIBVIRT_METADATA_NS + "\" .../>");
         } else {
-            DomainXml.OwnershipMark m = mark.get();
+            DomainDocument.OwnershipMark m = mark.get();
             if (!host.equals(m.host())) {
                 problems.add("ownership mark names host '" + m.host() + "', not this host '" + host + "'");
             }
@@ -126,10 +127,10 @@ public final class DomainValidator {
                 problems.add("ownership mark names namespace '" + m.namespace() + "', not the Domain's '" + ns + "'");
             }
         }
-        for (DomainXml.PathRef ref : xml.hostPaths()) {
+        for (DomainDocument.PathRef ref : xml.hostPaths()) {
             paths.check(ref.path()).ifPresent(why -> problems.add(ref.where() + ": " + why));
         }
-        for (DomainXml.PathRef ref : xml.firmwarePaths()) {
+        for (DomainDocument.PathRef ref : xml.firmwarePaths()) {
             PathPolicy policy = ref.where().contains("nvram") ? nvram : firmware;
             policy.check(ref.path()).ifPresent(why -> problems.add(ref.where() + ": " + why));
         }
@@ -137,7 +138,7 @@ public final class DomainValidator {
         if (bootloader != null && !BOOTLOADERS.contains(bootloader)) {
             problems.add("<bootloader> " + bootloader + " is not one of " + BOOTLOADERS);
         }
-        for (DomainXml.PathRef ref : xml.interfaceScripts()) {
+        for (DomainDocument.PathRef ref : xml.interfaceScripts()) {
             problems.add(ref.where() + " " + ref.path() + ": interface scripts (host programs run as root) are not "
                     + "allowed");
         }

@@ -255,7 +255,8 @@ public final class LibvirtConnection implements AutoCloseable {
     }
 
     public void start(String uuid, boolean paused) throws UnavailableException, LibvirtCallException {
-        lifecycle("start", c -> c.domainLookupByUUIDString(uuid).create(paused ? Domain.CreateFlags.PAUSED : Domain.CreateFlags.NONE));
+        lifecycle("start", c -> c.domainLookupByUUIDString(uuid)
+                .create(paused ? Domain.CreateFlags.PAUSED : Domain.CreateFlags.NONE));
     }
 
     /** Asks the guest to shut down (ACPI power button); returns at once. */
@@ -354,10 +355,11 @@ public final class LibvirtConnection implements AutoCloseable {
         try {
             EventLoop.ensureRunning();
             c = new AgentConnect(uri);
-            if (!uri.startsWith("qemu:///embed")) {
+            if (!inProcess(uri)) {
                 // Detect a dead libvirtd within ~15 s even when idle (needs the event loop). The embedded driver runs
                 // in this process: no daemon to lose, and it supports neither keepalive nor close callbacks (failing
-                // here would reopen it, which libvirt 9.0 refuses: "Too many drivers").
+                // here would reopen it, which libvirt 9.0 refuses: "Too many drivers"). Nor does libvirt's test
+                // driver (test:///default), which also lives in this process.
                 c.setKeepAlive(5, 3);
                 c.registerCloseListener(closeListener);
             }
@@ -537,6 +539,14 @@ public final class LibvirtConnection implements AutoCloseable {
             closeQuietly(c, devId);
             LOG.info("closed the connection to libvirtd at {}", uri);
         }
+    }
+
+    /**
+     * A driver inside this process, without a daemon: QEMU's embedded driver ({@code qemu:///embed?root=...}) and
+     * libvirt's test driver ({@code test:///default}, a mock hypervisor libvirt keeps in memory).
+     */
+    static boolean inProcess(String uri) {
+        return uri.startsWith("qemu:///embed") || uri.startsWith("test:");
     }
 
     private static Pointer ptr(Connect c) {

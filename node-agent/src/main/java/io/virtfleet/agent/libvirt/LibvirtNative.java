@@ -26,7 +26,7 @@ import org.libvirt.Error.ErrorNumber;
  */
 public final class LibvirtNative {
 
-    /** {@code VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED} (libvirt-java 0.5.4 keeps its {@code Connect.DomainEventID} private). */
+    /** {@code VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED} (libvirt-java 0.5.4 keeps {@code Connect.DomainEventID} private). */
     static final int EVENT_ID_DEVICE_REMOVED = 15;
     private static final int VIR_UUID_STRING_BUFLEN = 37;
 

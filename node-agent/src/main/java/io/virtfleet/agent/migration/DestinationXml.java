@@ -1,21 +1,12 @@
 package io.virtfleet.agent.migration;
 
+import io.virtfleet.reconcilers.domain.xml.DomainDocument;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 import org.w3c.dom.NamedNodeMap;
 import org.w3c.dom.Node;
-import org.xml.sax.InputSource;
 
-import javax.xml.XMLConstants;
-import javax.xml.parsers.DocumentBuilderFactory;
-import javax.xml.transform.OutputKeys;
-import javax.xml.transform.Transformer;
-import javax.xml.transform.TransformerFactory;
-import javax.xml.transform.dom.DOMSource;
-import javax.xml.transform.stream.StreamResult;
-import java.io.StringReader;
-import java.io.StringWriter;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -156,32 +147,16 @@ public final class DestinationXml {
         return e == null ? null : e.getTextContent().trim();
     }
 
+    /** Parsed by the one reader of domain XML, as a DOM of its own to rewrite. */
     private static Document parse(String xml) {
         try {
-            DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
-            f.setNamespaceAware(true);
-            f.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
-            f.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
-            f.setExpandEntityReferences(false);
-            var b = f.newDocumentBuilder();
-            b.setErrorHandler(null);
-            return b.parse(new InputSource(new StringReader(xml)));
-        } catch (Exception e) {
-            throw new IllegalArgumentException("domain XML does not parse: " + e.getMessage(), e);
+            return DomainDocument.parse(xml).copyOfDom();
+        } catch (DomainDocument.InvalidXmlException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
         }
     }
 
     private static String serialize(Document d) {
-        try {
-            TransformerFactory tf = TransformerFactory.newInstance();
-            tf.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
-            Transformer t = tf.newTransformer();
-            t.setOutputProperty(OutputKeys.OMIT_XML_DECLARATION, "yes");
-            StringWriter w = new StringWriter();
-            t.transform(new DOMSource(d), new StreamResult(w));
-            return w.toString();
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot serialize domain XML", e);
-        }
+        return DomainDocument.serialize(d);
     }
 }

@@ -1,6 +1,7 @@
 package io.virtfleet.agent.migration;
 
-import io.virtfleet.agent.domain.DomainXml;
+import io.virtfleet.reconcilers.domain.xml.DomainDocument;
+
 import io.virtfleet.reconcilers.validation.DiskPaths;
 
 import java.util.ArrayList;
@@ -15,13 +16,13 @@ final class MigrationFiles {
     static List<String> notUnder(String xml, List<String> roots) {
         List<String> out = new ArrayList<>();
         try {
-            for (DomainXml.PathRef ref : DomainXml.parse(xml).hostPaths()) {
+            for (DomainDocument.PathRef ref : DomainDocument.parse(xml).hostPaths()) {
                 boolean needed = ref.where().startsWith("<disk") || ref.where().startsWith("<os>");
                 if (needed && roots.stream().noneMatch(r -> DiskPaths.isUnder(ref.path(), r))) {
                     out.add(ref.path());
                 }
             }
-        } catch (DomainXml.InvalidXmlException e) {
+        } catch (DomainDocument.InvalidXmlException e) {
             out.add("(domain XML does not parse: " + e.getMessage() + ")");
         }
         return out;

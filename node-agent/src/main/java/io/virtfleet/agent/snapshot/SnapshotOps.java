@@ -1,7 +1,8 @@
 package io.virtfleet.agent.snapshot;
 
+import io.virtfleet.reconcilers.domain.xml.DomainDocument;
 import io.virtfleet.agent.libvirt.LibvirtCallException;
-import io.virtfleet.agent.domain.DomainXml;
+
 import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.agent.libvirt.LibvirtNative;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
@@ -219,8 +220,8 @@ public final class SnapshotOps {
             }
             String stamped;
             try {
-                stamped = DomainXml.parse(persistent).withAgentMetadata(REVERTED_SPEC_HASH, next, generation);
-            } catch (DomainXml.InvalidXmlException e) {
+                stamped = DomainDocument.parse(persistent).withAgentMetadata(REVERTED_SPEC_HASH, next, generation);
+            } catch (DomainDocument.InvalidXmlException e) {
                 throw new RuntimeSnapshot("cannot read the definition the revert brought back: " + e.getMessage());
             }
             c.domainDefineXML(stamped);

@@ -1,5 +1,6 @@
 package io.virtfleet.agent.domain;
 
+import io.virtfleet.reconcilers.domain.xml.DomainDocument;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.virtfleet.api.v1alpha1.DomainState;
@@ -23,7 +24,7 @@ class DomainStatusBuilderTest {
         return "<domain type='qemu'" + (id == null ? "" : " id='" + id + "'") + "><name>vf-a</name><uuid>" + UUID
                 + "</uuid><genid>3f0b2e8a-1f43-4c8e-9d8b-0b4a2f6e9c11</genid><metadata>"
                 + "<m:vm xmlns:m='" + ApiGroup.LIBVIRT_METADATA_NS + "' host='node-a'/>"
-                + "<a:applied xmlns:a='" + DomainXml.AGENT_METADATA_NS + "' specHash='" + hash + "'/></metadata>"
+                + "<a:applied xmlns:a='" + DomainDocument.AGENT_METADATA_NS + "' specHash='" + hash + "'/></metadata>"
                 + "<devices><disk type='file'><source file='/var/lib/virtfleet/a.qcow2'/><target dev='vda'/>"
                 + "<alias name='ua-root'/></disk></devices></domain>";
     }
@@ -101,13 +102,13 @@ class DomainStatusBuilderTest {
     }
 
     /** A spec XML as the agent defines it (withAgentMetadata records the spec's fingerprint). */
-    static String defined(String hash, String memory, String extraDevice) throws DomainXml.InvalidXmlException {
+    static String defined(String hash, String memory, String extraDevice) throws DomainDocument.InvalidXmlException {
         String spec = "<domain type='qemu'><name>vf-a</name><uuid>" + UUID + "</uuid><metadata>"
                 + "<m:vm xmlns:m='" + ApiGroup.LIBVIRT_METADATA_NS + "' host='node-a'/></metadata>"
                 + "<memory unit='MiB'>" + memory + "</memory><devices><disk type='file'>"
                 + "<source file='/var/lib/virtfleet/a.qcow2'/><target dev='vda'/><alias name='ua-root'/></disk>"
                 + extraDevice + "</devices></domain>";
-        return DomainXml.parse(spec).withAgentMetadata(hash, null);
+        return DomainDocument.parse(spec).withAgentMetadata(hash, null);
     }
 
     @Test

@@ -1,16 +1,11 @@
 package io.virtfleet.reconcilers.lifecycle;
 
+import io.virtfleet.reconcilers.domain.xml.DomainDocument;
 import org.w3c.dom.Attr;
-import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 import org.w3c.dom.NamedNodeMap;
 import org.w3c.dom.Node;
-import org.xml.sax.InputSource;
 
-import javax.xml.XMLConstants;
-import javax.xml.parsers.DocumentBuilder;
-import javax.xml.parsers.DocumentBuilderFactory;
-import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -71,7 +66,18 @@ public final class XmlFingerprint {
     };
 
     private static String compute(String domainXml) {
-        Element root = parse(domainXml).getDocumentElement();
+        if (domainXml == null || domainXml.isBlank()) {
+            throw new IllegalArgumentException("empty domain XML");
+        }
+        try {
+            return DomainDocument.parse(domainXml).fingerprint();
+        } catch (DomainDocument.InvalidXmlException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+    }
+
+    /** The fingerprint of a parsed document's {@code <domain>} element ({@link DomainDocument#fingerprint()}). */
+    public static String of(Element root) {
         Map<String, StringBuilder> parts = new LinkedHashMap<>();
         StringBuilder attrs = new StringBuilder();
         appendAttributes(root, attrs);
@@ -218,29 +224,6 @@ public final class XmlFingerprint {
             return HexFormat.of().formatHex(d, 0, 6);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    private static Document parse(String xml) {
-        if (xml == null || xml.isBlank()) {
-            throw new IllegalArgumentException("empty domain XML");
-        }
-        try {
-            DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
-            f.setNamespaceAware(false);
-            f.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
-            f.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
-            f.setExpandEntityReferences(false);
-            DocumentBuilder b = f.newDocumentBuilder();
-            b.setErrorHandler(new org.xml.sax.helpers.DefaultHandler() {
-                @Override
-                public void error(org.xml.sax.SAXParseException e) throws org.xml.sax.SAXParseException {
-                    throw e;
-                }
-            });
-            return b.parse(new InputSource(new StringReader(xml)));
-        } catch (Exception e) {
-            throw new IllegalArgumentException("domain XML does not parse: " + e.getMessage(), e);
         }
     }
 }

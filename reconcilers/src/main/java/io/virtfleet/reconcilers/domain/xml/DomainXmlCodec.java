@@ -15,6 +15,8 @@ import com.fasterxml.jackson.dataformat.xml.XmlFactory;
 import com.fasterxml.jackson.dataformat.xml.XmlMapper;
 
 import javax.xml.stream.XMLInputFactory;
+import javax.xml.stream.XMLStreamException;
+import javax.xml.transform.dom.DOMSource;
 import java.io.IOException;
 
 /** Writes rendered domains and reads libvirt's dumped domain XML. Thread-safe. */
@@ -28,6 +30,9 @@ public final class DomainXmlCodec {
             .withCoercionConfig(LogicalType.POJO,
                     c -> c.setCoercion(CoercionInputShape.EmptyString, CoercionAction.AsEmpty))
             .build();
+
+    /** Woodstox (Jackson XML's StAX implementation) reads a DOM tree as a stream; the JDK's factory does not. */
+    private static final XMLInputFactory DOM_READER = new com.ctc.wstx.stax.WstxInputFactory();
 
     private DomainXmlCodec() {
     }
@@ -56,8 +61,22 @@ public final class DomainXmlCodec {
      */
     public static DomainDef parse(String xml) {
         try {
-            return READER.readValue(xml, DomainDef.class);
-        } catch (IOException e) {
+            return DomainDocument.parse(xml).def();
+        } catch (DomainDocument.InvalidXmlException e) {
+            throw new IllegalArgumentException("not a libvirt domain XML document: " + e.getMessage(), e);
+        }
+    }
+
+    /** The typed model of a parsed document: Jackson reads the DOM through a StAX view of it (no second parse). */
+    static DomainDef bind(org.w3c.dom.Document doc) {
+        try {
+            javax.xml.stream.XMLStreamReader in = DOM_READER.createXMLStreamReader(new DOMSource(doc));
+            try {
+                return READER.readValue(in, DomainDef.class);
+            } finally {
+                in.close();
+            }
+        } catch (IOException | XMLStreamException e) {
             throw new IllegalArgumentException("not a libvirt domain XML document: " + e.getMessage(), e);
         }
     }

@@ -1,4 +1,4 @@
-package io.virtfleet.agent.domain;
+package io.virtfleet.reconcilers.domain.xml;
 
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.DeviceStatus;
@@ -57,27 +57,27 @@ class DomainXmlTest {
 
     @Test
     void readsIdentityAndMark() throws Exception {
-        DomainXml x = DomainXml.parse(xml(""));
+        DomainDocument x = DomainDocument.parse(xml(""));
         assertThat(x.name()).isEqualTo("vf-web-1");
         assertThat(x.uuid()).isEqualTo(UUID);
         assertThat(x.genid()).isEmpty();
         assertThat(x.type()).isEqualTo("qemu");
         assertThat(x.emulator()).isEqualTo("/usr/bin/qemu-system-x86_64");
-        assertThat(x.ownershipMark()).contains(new DomainXml.OwnershipMark("default", "web-1", "u-1", "node-a"));
+        assertThat(x.ownershipMark()).contains(new DomainDocument.OwnershipMark("default", "web-1", "u-1", "node-a"));
         assertThat(x.appliedSpecHash()).isEmpty();
     }
 
     @Test
     void markInAnotherNamespaceIsNoMark() throws Exception {
         String foreign = xml("").replace(ApiGroup.LIBVIRT_METADATA_NS, "https://example.com/other");
-        assertThat(DomainXml.parse(foreign).ownershipMark()).isEmpty();
+        assertThat(DomainDocument.parse(foreign).ownershipMark()).isEmpty();
         String none = "<domain type='qemu'><name>x</name></domain>";
-        assertThat(DomainXml.parse(none).ownershipMark()).isEmpty();
+        assertThat(DomainDocument.parse(none).ownershipMark()).isEmpty();
     }
 
     @Test
     void devicesCarryNamesFromUserAliasesTargetsMacsAndSources() throws Exception {
-        assertThat(DomainXml.parse(xml("")).devices()).containsExactly(
+        assertThat(DomainDocument.parse(xml("")).devices()).containsExactly(
                 new DeviceStatus("root", "disk", "vda", null, "/var/lib/virtfleet/images/web-1.qcow2", "Attached"),
                 new DeviceStatus("default", "interface", "vnet3", "52:54:00:6b:3c:58", "default", "Attached"),
                 new DeviceStatus(null, "interface", null, "52:54:00:00:00:01", "br0", "Attached"));
@@ -93,7 +93,7 @@ class DomainXmlTest {
                 </disk>
                 <filesystem type='mount'><source dir='/home'/><target dir='home'/></filesystem>
                 """;
-        assertThat(DomainXml.parse(xml(extra)).hostPaths()).extracting(DomainXml.PathRef::path).containsExactly(
+        assertThat(DomainDocument.parse(xml(extra)).hostPaths()).extracting(DomainDocument.PathRef::path).containsExactly(
                 "/var/lib/virtfleet/images/vmlinuz", "/var/lib/virtfleet/images/initrd.img",
                 "/var/lib/virtfleet/images/web-1.qcow2", "/var/lib/virtfleet/run/web-1.console.log",
                 "/var/lib/virtfleet/run/web-1.sock", "/etc/shadow", "/root/base.qcow2", "/home");
@@ -105,42 +105,42 @@ class DomainXmlTest {
                 .replace("<domain type='qemu'>",
                         "<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>")
                 .replace("</devices>", "</devices><qemu:commandline><qemu:arg value='-foo'/></qemu:commandline>");
-        DomainXml d = DomainXml.parse(x);
+        DomainDocument d = DomainDocument.parse(x);
         assertThat(d.qemuPassthroughElements()).containsExactly("<qemu:commandline>");
         assertThat(d.uncheckableDisks()).hasSize(1).first().asString().contains("volume");
     }
 
     @Test
     void agentMetadataAndGenidAreWrittenIntoACopy() throws Exception {
-        DomainXml x = DomainXml.parse(xml(""));
+        DomainDocument x = DomainDocument.parse(xml(""));
         String out = x.withAgentMetadata("abc123", "3f0b2e8a-1f43-4c8e-9d8b-0b4a2f6e9c11");
-        DomainXml y = DomainXml.parse(out);
+        DomainDocument y = DomainDocument.parse(out);
         assertThat(y.appliedSpecHash()).contains("abc123");
         assertThat(y.genid()).isEqualTo("3f0b2e8a-1f43-4c8e-9d8b-0b4a2f6e9c11");
         assertThat(y.ownershipMark()).isEqualTo(x.ownershipMark());
         assertThat(x.appliedSpecHash()).isEmpty();
         // re-applying replaces, never duplicates
-        DomainXml z = DomainXml.parse(y.withAgentMetadata("def456", null));
+        DomainDocument z = DomainDocument.parse(y.withAgentMetadata("def456", null));
         assertThat(z.appliedSpecHash()).contains("def456");
         assertThat(z.withAgentMetadata("x", null).split("applied").length).isEqualTo(2);
         // an empty genid leaves <genid/> for libvirt to fill
-        assertThat(DomainXml.parse(x.withAgentMetadata("h", "")).genid()).isEmpty();
+        assertThat(DomainDocument.parse(x.withAgentMetadata("h", "")).genid()).isEmpty();
     }
 
     @Test
     void metadataIsCreatedWhenMissing() throws Exception {
-        DomainXml x = DomainXml.parse("<domain type='qemu'><name>a</name><uuid>" + UUID + "</uuid></domain>");
-        DomainXml y = DomainXml.parse(x.withAgentMetadata("h", "3f0b2e8a-1f43-4c8e-9d8b-0b4a2f6e9c11"));
+        DomainDocument x = DomainDocument.parse("<domain type='qemu'><name>a</name><uuid>" + UUID + "</uuid></domain>");
+        DomainDocument y = DomainDocument.parse(x.withAgentMetadata("h", "3f0b2e8a-1f43-4c8e-9d8b-0b4a2f6e9c11"));
         assertThat(y.appliedSpecHash()).contains("h");
         assertThat(y.genid()).isEqualTo("3f0b2e8a-1f43-4c8e-9d8b-0b4a2f6e9c11");
     }
 
     @Test
     void rejectsGarbageDoctypesAndOtherRoots() {
-        assertThatThrownBy(() -> DomainXml.parse("")).hasMessageContaining("empty");
-        assertThatThrownBy(() -> DomainXml.parse("<domain>")).hasMessageContaining("does not parse");
-        assertThatThrownBy(() -> DomainXml.parse("<network/>")).hasMessageContaining("expected <domain>");
-        assertThatThrownBy(() -> DomainXml.parse(
+        assertThatThrownBy(() -> DomainDocument.parse("")).hasMessageContaining("empty");
+        assertThatThrownBy(() -> DomainDocument.parse("<domain>")).hasMessageContaining("does not parse");
+        assertThatThrownBy(() -> DomainDocument.parse("<network/>")).hasMessageContaining("expected <domain>");
+        assertThatThrownBy(() -> DomainDocument.parse(
                 "<!DOCTYPE domain [<!ENTITY x SYSTEM 'file:///etc/shadow'>]><domain><name>&x;</name></domain>"))
                 .hasMessageContaining("does not parse");
     }

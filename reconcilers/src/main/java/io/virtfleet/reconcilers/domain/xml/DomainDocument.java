@@ -1,4 +1,4 @@
-package io.virtfleet.agent.domain;
+package io.virtfleet.reconcilers.domain.xml;
 
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.DeviceStatus;
@@ -29,11 +29,14 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * A libvirt domain XML document, read with the JDK's DOM (namespace-aware, no DTDs or external entities): identity,
- * virtfleet's ownership mark, the agent's own bookkeeping element, devices as the status reports them, and every host
- * path the domain would make QEMU open.
+ * A libvirt domain XML document: virtfleet's one reader of domain XML, parsed once with the JDK's DOM
+ * (namespace-aware, no DTDs or external entities) and kept whole, so nothing libvirt or a user wrote is lost when the
+ * agent rewrites it. Views of the one parse: identity, virtfleet's ownership mark, the agent's own bookkeeping
+ * element, devices as the status reports them, every host path the domain would make QEMU open, its
+ * {@link XmlFingerprint} ({@link #fingerprint()}) and the typed model the renderer writes and hot-plug compares
+ * ({@link #def()}, {@link DomainDef}, bound from this DOM by {@link DomainXmlCodec}).
  */
-public final class DomainXml {
+public final class DomainDocument {
     /** Namespace of the agent's bookkeeping element in {@code <metadata>} (the hash of the spec it defined). */
     public static final String AGENT_METADATA_NS = "https://virtfleet.io/xmlns/libvirt/agent/1.0";
     public static final String AGENT_METADATA_PREFIX = "vfagent";
@@ -42,8 +45,10 @@ public final class DomainXml {
 
     private final Document doc;
     private final Element root;
+    private volatile DomainDef def;
+    private volatile String fingerprint;
 
-    private DomainXml(Document doc) {
+    private DomainDocument(Document doc) {
         this.doc = doc;
         this.root = doc.getDocumentElement();
     }
@@ -63,7 +68,7 @@ public final class DomainXml {
     public record PathRef(String where, String path) {
     }
 
-    public static DomainXml parse(String xml) throws InvalidXmlException {
+    public static DomainDocument parse(String xml) throws InvalidXmlException {
         if (xml == null || xml.isBlank()) {
             throw new InvalidXmlException("domain XML is empty");
         }
@@ -75,7 +80,7 @@ public final class DomainXml {
             if (!"domain".equals(localName(r)) || r.getNamespaceURI() != null) {
                 throw new InvalidXmlException("root element is <" + r.getTagName() + ">, expected <domain>");
             }
-            return new DomainXml(d);
+            return new DomainDocument(d);
         } catch (SAXException | IOException e) {
             throw new InvalidXmlException("domain XML does not parse: " + e.getMessage());
         } catch (ParserConfigurationException e) {
@@ -92,6 +97,29 @@ public final class DomainXml {
         f.setFeature("http://xml.org/sax/features/external-parameter-entities", false);
         f.setXIncludeAware(false);
         f.setExpandEntityReferences(false);
+        return f;
+    }
+
+    /**
+     * The typed model of this document ({@link DomainXmlCodec}'s reading: unknown elements and attributes ignored),
+     * bound from this parse, once.
+     */
+    public DomainDef def() {
+        DomainDef d = def;
+        if (d == null) {
+            d = DomainXmlCodec.bind(doc);
+            def = d;
+        }
+        return d;
+    }
+
+    /** The {@link XmlFingerprint} of this document, computed from this parse, once. */
+    public String fingerprint() {
+        String f = fingerprint;
+        if (f == null) {
+            f = XmlFingerprint.of(root);
+            fingerprint = f;
+        }
         return f;
     }
 
@@ -501,7 +529,7 @@ public final class DomainXml {
             applied.setAttribute("genidGeneration", Long.toString(genidGeneration));
         }
         try {
-            applied.setAttribute("fingerprint", XmlFingerprint.of(serialize(doc)));
+            applied.setAttribute("fingerprint", fingerprint());
         } catch (IllegalArgumentException e) {
             // no fingerprint: RestartRequired falls back to comparing spec hashes
         }
@@ -509,7 +537,16 @@ public final class DomainXml {
         return serialize(copy);
     }
 
-    private static String serialize(Document d) {
+    /**
+     * A copy of the parsed DOM, for rewrites that must keep everything in the document (the destination XML of a
+     * live migration); {@link #serialize} writes it back.
+     */
+    public Document copyOfDom() {
+        return (Document) doc.cloneNode(true);
+    }
+
+    /** A DOM document as text libvirt reads (no XML declaration). */
+    public static String serialize(Document d) {
         try {
             TransformerFactory tf = TransformerFactory.newInstance();
             tf.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);

@@ -15,7 +15,6 @@ import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.Host;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.controlplane.ControlPlaneBinaries;
-import io.virtfleet.controlplane.EmbeddedControlPlane;
 import io.virtfleet.controlplane.Kubectl;
 import io.virtfleet.controlplane.KubectlResult;
 import io.virtfleet.e2e.support.LibvirtGuest;

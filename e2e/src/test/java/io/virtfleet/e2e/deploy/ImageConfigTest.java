@@ -64,7 +64,9 @@ class ImageConfigTest {
         assertThat(image.config().path("User").asText()).isEqualTo("0:0");
         assertThat(strings(image.config().path("Entrypoint"))).isEqualTo(ENTRYPOINT);
         assertThat(strings(image.config().path("Cmd"))).containsExactly("agent");
-        assertThat(fieldNames(image.config().path("ExposedPorts"))).containsExactlyInAnyOrder("8080/tcp", "9090/tcp");
+        // 8443: the console / VNC / port-forward endpoint (TLS), which the DaemonSet serves
+        assertThat(fieldNames(image.config().path("ExposedPorts")))
+                .containsExactlyInAnyOrder("8080/tcp", "9090/tcp", "8443/tcp");
         runnable(image);
         assertThat(image.files()).containsKey("lib/x86_64-linux-gnu/libvirt.so.0");
         // libvirt-java loads it for QEMU monitor and guest agent commands (KubeNodeTest caught its absence).

@@ -16,6 +16,7 @@ import io.virtfleet.api.v1alpha1.Host;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.controlplane.ControlPlaneBinaries;
 import io.virtfleet.controlplane.EmbeddedControlPlane;
+import io.virtfleet.controlplane.Kubectl;
 import io.virtfleet.controlplane.KubectlResult;
 import io.virtfleet.e2e.support.LibvirtGuest;
 import org.junit.jupiter.api.AfterAll;
@@ -420,7 +421,7 @@ class KubeNodeTest {
     }
 
     private KubectlResult kubectl(Duration timeout, String... args) {
-        return EmbeddedControlPlane.kubectl(ControlPlaneBinaries.locate(), kubeconfig, LOG.resolve("kubectl-cache"),
+        return Kubectl.run(ControlPlaneBinaries.locate(), kubeconfig, LOG.resolve("kubectl-cache"),
                 timeout, args);
     }
 

@@ -1033,7 +1033,8 @@ final class FaultInjectionDriver {
                 String g = landed.getStatus().genid;
                 String persistent = genidOf(guest(vm).persistentXml());
                 if (!g.equalsIgnoreCase(st.genid)) {
-                    diff.add(vm.name + ": status.genid " + st.genid + ", want restore " + vm.pendingRestore + "'s " + g);
+                    diff.add(vm.name + ": status.genid " + st.genid + ", want restore " + vm.pendingRestore + "'s "
+                            + g);
                 }
                 if (!g.equalsIgnoreCase(d.getStatus().genid)) {
                     diff.add(vm.name + ": Domain genid " + d.getStatus().genid + ", want restore "
@@ -1095,7 +1096,8 @@ final class FaultInjectionDriver {
         StringBuilder b = new StringBuilder();
         for (Vm vm : vms) {
             String dn = dn(vm);
-            b.append("==== ").append(vm.name).append(" on ").append(hostOf(vm)).append(" exists=").append(vm.exists).append(" running=")
+            b.append("==== ").append(vm.name).append(" on ").append(hostOf(vm)).append(" exists=").append(vm.exists)
+                    .append(" running=")
                     .append(vm.running).append(" extra=").append(vm.extraDisk).append(" strategy=")
                     .append(vm.strategy()).append("\n");
             try {

@@ -247,12 +247,13 @@ class FaultInjectionTest {
         header.add("Run of " + started.truncatedTo(ChronoUnit.SECONDS) + ": " + report.operations()
                 + " operations (the final deletes included), "
                 + report.faults() + " faults (" + faults + ", probability " + faultProbability + " per operation), "
-                + "at most " + maxVms + " VMs on " + hosts + " host" + (hosts > 1 ? "s" : "") + ", seed **" + seed + "**, " + String.format(Locale.ROOT, "%d min %02d s",
-                seconds / 60, seconds % 60) + ".");
+                + "at most " + maxVms + " VMs on " + hosts + " host" + (hosts > 1 ? "s" : "") + ", seed **" + seed
+                + "**, " + String.format(Locale.ROOT, "%d min %02d s", seconds / 60, seconds % 60) + ".");
         header.add("");
         header.add("Machine: " + machine() + "; load average before " + loadBefore + ", after " + load() + ".");
         header.add("");
-        header.add("Replay: `scripts/reliability " + ops + " " + seed
+        header.add("Replay: `" + (hosts > 1 ? "RELIABILITY_HOSTS=" + hosts + " " : "") + "scripts/reliability " + ops
+                + " " + seed
                 + "` (same operations and faults; timing differs).");
         String table = report.table(header);
         System.out.println(table);

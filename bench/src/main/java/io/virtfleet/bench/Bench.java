@@ -25,7 +25,7 @@ import java.util.concurrent.Callable;
                 + "RSS), render throughput (JMH).", "Prints a table and a BENCH {json} line per scenario."})
 public final class Bench implements Callable<Integer> {
     /** In the order they run: the CPU-bound JMH first, the heaviest (scale) last. */
-    public static final List<String> ORDER = List.of("render", "start", "overhead", "hotplug", "scale");
+    public static final List<String> ORDER = List.of("render", "start", "overhead", "hotplug", "migrate", "scale");
 
     @Option(names = "--quick", description = "Smaller runs; the whole bench in under 5 minutes.")
     boolean quick;
@@ -34,7 +34,7 @@ public final class Bench implements Callable<Integer> {
     boolean tiny;
 
     @Option(names = "--only", split = ",", paramLabel = "SCENARIO",
-            description = "Run only these scenarios (of: render, start, overhead, hotplug, scale).")
+            description = "Run only these scenarios (of: render, start, overhead, hotplug, migrate, scale).")
     List<String> only;
 
     @Option(names = "--out", paramLabel = "DIR",
@@ -64,6 +64,7 @@ public final class Bench implements Callable<Integer> {
             case "start" -> new StartLatency();
             case "overhead" -> new PerVmOverhead();
             case "hotplug" -> new HotplugLatency();
+            case "migrate" -> new MigrateLatency();
             case "scale" -> new ControllerScale();
             default -> throw new CommandLine.ParameterException(new CommandLine(new Bench(System.out)),
                     "unknown scenario " + name + " (known: " + ORDER + ")");

@@ -18,6 +18,10 @@ public final class Targets {
     public static final double START_P95_PLUS_MS = 100;
     /** hot-plug: P50 ≤ floor P50 + this. */
     public static final double HOTPLUG_P50_OVERHEAD_MS = 20;
+    /** migrate: VirtualMachineMigration applied → Succeeded P50 ≤ floor P50 + this. */
+    public static final double MIGRATE_P50_OVERHEAD_MS = 500;
+    /** migrate: libvirt's downtime P50 ≤ this × the floor's. */
+    public static final double MIGRATE_DOWNTIME_FACTOR = 1.1;
     /** render: seed-004 renders per second per core, at least. */
     public static final double RENDERS_PER_S = 100_000;
     /** scale (10,000 VMs over 500 hosts): restart → full resync within this. */
@@ -72,6 +76,16 @@ public final class Targets {
         Double hF50 = num(hot, "floor_p50_ms");
         out.add(row("hot-plug: apply → disk in live XML P50", hP50, hF50, "ms", "≤ floor + 20 ms",
                 hF50 == null ? null : hF50 + HOTPLUG_P50_OVERHEAD_MS, true, why(by.get("hotplug"))));
+
+        Report mig = usable(by.get("migrate"));
+        Double mP50 = num(mig, "p50_ms");
+        Double mF50 = num(mig, "floor_p50_ms");
+        out.add(row("migrate: VirtualMachineMigration → Succeeded P50", mP50, mF50, "ms", "≤ floor + 500 ms",
+                mF50 == null ? null : mF50 + MIGRATE_P50_OVERHEAD_MS, true, why(by.get("migrate"))));
+        Double dP50 = num(mig, "downtime_p50_ms");
+        Double dF50 = num(mig, "floor_downtime_p50_ms");
+        out.add(row("migrate: downtime P50 (libvirt's)", dP50, dF50, "ms", "≤ 1.1 × floor",
+                dF50 == null ? null : MIGRATE_DOWNTIME_FACTOR * dF50, true, why(by.get("migrate"))));
 
         Report render = usable(by.get("render"));
         out.add(row("render: seed-004 per second per core (CPU time)", num(render, "renders_per_cpu_s"),

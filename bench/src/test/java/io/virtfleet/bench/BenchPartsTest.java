@@ -69,11 +69,15 @@ class BenchPartsTest {
                 .put("floor_resync_s", 4.0).put("rss_steady_mib", 280.0).put("rss_after_resync_mib", 310.0)
                 .put("rss_idle_mib", 200.0).put("render_all_s", 30.0).put("floor_write_domains_s", 10.0)
                 .put("api_writes_per_vm", 3.0);
+        Report mig = new Report("migrate", "t").put("p50_ms", 2400.0).put("floor_p50_ms", 2000.0)
+                .put("downtime_p50_ms", 60.0).put("floor_downtime_p50_ms", 50.0);
         Map<String, Targets.Row> rows = new java.util.LinkedHashMap<>();
-        for (Targets.Row r : Targets.rows(List.of(render, start, hot, scale))) {
+        for (Targets.Row r : Targets.rows(List.of(render, start, hot, scale, mig))) {
             rows.put(r.target().replaceAll(" \\(.*", ""), r);
         }
-        assertThat(rows).hasSize(8);
+        assertThat(rows).hasSize(10);
+        assertThat(rows.get("migrate: VirtualMachineMigration → Succeeded P50").met()).isTrue(); // 2400 <= 2000 + 500
+        assertThat(rows.get("migrate: downtime P50").met()).isFalse(); // 60 > 1.1 * 50
         assertThat(rows.get("start: apply → Ready P50").met()).isTrue(); // 1000 <= 900 + 150
         assertThat(rows.get("start: apply → Ready P50").margin()).isEqualTo(50.0);
         assertThat(rows.get("start: apply → Ready P95").met()).isFalse(); // 1500 > 1.2 * 1000 + 100

@@ -63,6 +63,13 @@ final class DemoCommand implements Callable<Integer> {
                     + "live-migrated between them with a VirtualMachineMigration.")
     int hosts;
 
+    @Option(names = "--hypervisor", paramLabel = "qemu|xen", defaultValue = "qemu",
+            description = "qemu (default): the machine's libvirtd under QEMU/TCG. xen: a real Xen 4.17 host booted as "
+                    + "a QEMU VM of this machine (scripts/xen-host start demo; image built by scripts/build-xen-host, "
+                    + "cached), the agent driving its dom0's libvirt over a loopback port forward, and "
+                    + "examples/demo-xen.yaml as a PV guest on it. --down also powers the Xen host off.")
+    String hypervisor;
+
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "300",
             description = "How long to wait for the VM to become Ready (default: ${DEFAULT-VALUE}).")
     int timeoutSeconds;
@@ -95,8 +102,19 @@ final class DemoCommand implements Callable<Integer> {
         if (!"0".equals(run("id", "-u").trim())) {
             throw new IllegalStateException("the demo runs libvirtd and QEMU as root: run it as root");
         }
+        if (!List.of("qemu", "xen").contains(hypervisor)) {
+            throw new IllegalArgumentException("--hypervisor: " + hypervisor + " is not qemu or xen");
+        }
+        if (xen() && hosts != 1) {
+            throw new IllegalArgumentException("--hypervisor xen runs one Xen host: --hosts must be 1");
+        }
         if (!skipInstall) {
-            for (String script : List.of("install-libvirt", "build-test-guest", "install-control-plane")) {
+            List<String> scripts = new ArrayList<>(List.of("install-libvirt", "build-test-guest",
+                    "install-control-plane"));
+            if (xen()) {
+                scripts.add("build-xen-host");
+            }
+            for (String script : scripts) {
                 step("scripts/" + script);
                 script(repo.resolve("scripts").resolve(script));
             }
@@ -123,6 +141,10 @@ final class DemoCommand implements Callable<Integer> {
                 }
             }
         }
+        if (down && xen()) {
+            step("powering off the Xen host " + XEN_HOST);
+            run(repo.resolve("scripts/xen-host").toString(), "stop", XEN_HOST);
+        }
         if (down && hosts > 1) {
             for (int i = 1; i <= hosts; i++) {
                 step("stopping libvirt host " + libvirtHostName(i));
@@ -140,6 +162,19 @@ final class DemoCommand implements Callable<Integer> {
     private List<AgentConfig> agentConfigs(Path repo) throws IOException, InterruptedException {
         if (hosts < 1 || hosts > 9) {
             throw new IllegalArgumentException("--hosts: " + hosts + " is not between 1 and 9");
+        }
+        if (xen()) {
+            step("scripts/xen-host start " + XEN_HOST + " (boots Xen and its dom0 under TCG: a minute or more)");
+            String output = run(repo.resolve("scripts/xen-host").toString(), "start", XEN_HOST).strip();
+            String uri = output.substring(output.lastIndexOf('\n') + 1).strip();
+            if (!uri.startsWith("xen+tcp://127.0.0.1:")) {
+                throw new IllegalStateException("scripts/xen-host start " + XEN_HOST + " failed: " + output);
+            }
+            String share = run(repo.resolve("scripts/xen-host").toString(), "share", XEN_HOST).strip();
+            // The only allowed root is the directory dom0 mounts at the same path: the files Xen opens are the ones
+            // the agent checks. No other libvirt is probed: this host is the Xen host.
+            return List.of(AgentConfig.forHost(host).withLibvirtUri(uri).withAllowedRoots(List.of(share))
+                    .withProbeUris(List.of()));
         }
         if (hosts == 1) {
             return List.of(AgentConfig.forHost(host));
@@ -161,6 +196,13 @@ final class DemoCommand implements Callable<Integer> {
         return out;
     }
 
+    /** scripts/xen-host's name for the demo's Xen host; examples/demo-xen.yaml's paths are under its share. */
+    static final String XEN_HOST = "demo";
+
+    private boolean xen() {
+        return "xen".equals(hypervisor);
+    }
+
     private String libvirtHostName(int i) {
         return "vfdemo-" + i;
     }
@@ -177,7 +219,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private int demo(EmbeddedControlPlane cp, KubernetesClient client, Path repo) throws Exception {
-        Path manifest = file != null ? file : repo.resolve("examples").resolve("demo.yaml");
+        Path manifest = file != null ? file : repo.resolve("examples").resolve(xen() ? "demo-xen.yaml" : "demo.yaml");
         List<VirtualMachine> vms = load(manifest);
         for (VirtualMachine vm : vms) {
             step("applying " + manifest + ": VirtualMachine " + vm.getMetadata().getNamespace() + "/"

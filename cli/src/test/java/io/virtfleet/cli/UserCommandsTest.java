@@ -38,7 +38,7 @@ class UserCommandsTest {
         commands.add(List.of("completion"));
         assertThat(commands).extracting(c -> String.join(" ", c)).contains("vm start", "vm stop", "vm restart",
                 "vm pause", "vm unpause", "vm list", "vm snapshot", "vm restore", "vm clone", "vm backup",
-                "vm migrate", "host list", "host cordon", "host uncordon", "host drain");
+                "vm migrate", "host list", "host cordon", "host uncordon", "host drain", "host undrain");
         for (List<String> c : commands) {
             List<String> args = new ArrayList<>(c);
             args.add("--help");

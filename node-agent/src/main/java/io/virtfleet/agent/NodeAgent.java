@@ -150,6 +150,22 @@ public final class NodeAgent implements AutoCloseable {
         snapshots = new io.virtfleet.agent.snapshot.SnapshotController(client, libvirt, config.host(),
                 new PathPolicy(config.allowedRoots()), controller.locks());
         snapshots.start();
+        // Networks and bridges come and go while the agent runs (an admin adds br0): re-read them, and publish only
+        // a change, so a VM waiting for that bridge is scheduled within a few seconds.
+        scheduler.scheduleWithFixedDelay(this::refreshNetworking, NETWORKING_REFRESH.toMillis(),
+                NETWORKING_REFRESH.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    private static final java.time.Duration NETWORKING_REFRESH = java.time.Duration.ofSeconds(5);
+
+    private void refreshNetworking() {
+        try {
+            if (libvirt != null && libvirt.isConnected()) {
+                registrar.writeNetworking(probe.networkingNow());
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("cannot refresh the networks of Host {}: {}", config.host(), e.getMessage());
+        }
     }
 
     private void startEndpoints() {

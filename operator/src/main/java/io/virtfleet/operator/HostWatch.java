@@ -283,8 +283,7 @@ final class HostWatch extends AbstractEventSource<Host, VirtualMachine> {
     }
 
     private static HostView withoutLease(HostView v) {
-        return new HostView(v.name(), v.labels(), v.unschedulable(), v.drivers(), v.cpus(), v.memoryBytes(), null,
-                v.allowedDiskRoots(), v.domainPrefix());
+        return v.withLeaseExpiry(null);
     }
 
     private void fire(String host) {

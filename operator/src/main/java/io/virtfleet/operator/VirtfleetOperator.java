@@ -91,6 +91,7 @@ public final class VirtfleetOperator implements AutoCloseable {
         });
         io.virtfleet.operator.requests.RequestReconcilers.register(op, config, events);
         io.virtfleet.operator.migration.MigrationController.register(op, config, events);
+        io.virtfleet.operator.drain.DrainController.register(op, config, events);
         operator = op;
         op.start();
         started = true;

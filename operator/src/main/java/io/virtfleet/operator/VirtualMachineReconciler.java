@@ -84,6 +84,8 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
     private static final Logger LOG = LoggerFactory.getLogger(VirtualMachineReconciler.class);
     private static final Duration WAIT_FOR_DOMAIN_DELETION = Duration.ofSeconds(2);
     private static final Duration APPLY_RETRY = Duration.ofSeconds(10);
+    /** After a conditional apply lost to a newer Domain: its own event normally comes first. */
+    private static final Duration STALE_RETRY = Duration.ofMillis(500);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final OperatorConfig config;
@@ -234,8 +236,10 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         // Render for the host.
         DomainXml rendered = null;
         String renderError = null;
-        GenidPolicy.Stamp genidStamp = renderGenid(vm, domain, restoreStamps(vm));
-        if (genidStamp == null && domain == null
+        // Xen and OpenVZ guests have no genid device (Platform.supportsGenid): nothing is chosen or pinned for them,
+        // so neither the Domain nor the VM's status shows a generation ID the guest never sees.
+        GenidPolicy.Stamp genidStamp = hasGenidDevice(vm) ? renderGenid(vm, domain, restoreStamps(vm)) : null;
+        if (genidStamp == null && domain == null && hasGenidDevice(vm)
                 && GenidPolicy.mode(vm.getSpec() != null ? vm.getSpec().genid : null) == GenidPolicy.Mode.AUTO) {
             // The first genid of a new VM (spec.genid auto) is chosen here, once, and pinned with the Domain's first
             // apply: no second apply to pin what libvirt would generate for <genid/>, and no window in which a
@@ -267,8 +271,11 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         DomainStatus ds = domain != null ? domain.getStatus() : null;
         String request = vm.getMetadata().getAnnotations() != null
                 ? vm.getMetadata().getAnnotations().get(LifecycleAnnotations.REQUEST) : null;
+        // A host that drains stops the VMs that asked for it (evictionStrategy Stop); they start after the undrain.
+        boolean evict = hostView != null && hostView.draining()
+                && vm.getSpec().evictionStrategy == io.virtfleet.api.v1alpha1.EvictionStrategy.Stop;
         PowerPlan plan = RunStrategyPolicy.decide(new RunStrategyPolicy.Input(vm.getSpec().runStrategy,
-                domain != null ? domain.getSpec() : null, ds, DomainObjects.annotations(domain), request, now));
+                domain != null ? domain.getSpec() : null, ds, DomainObjects.annotations(domain), request, now, evict));
         DomainSpec spec = new DomainSpec();
         spec.host = host;
         spec.powerState = plan.powerState();
@@ -295,6 +302,13 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         Domain current = domain;
         String applyError = null;
         if (!DomainObjects.upToDate(desired, domain)) {
+            if (domain != null) {
+                // Conditional on the Domain this pass decided from: a cache older than the Domain (a migration or
+                // failover re-pointed it a moment ago) must not apply the old host back (an apply carrying
+                // metadata.resourceVersion is refused with 409 when the object changed since). The change that
+                // made it newer reconciles this VM again.
+                desired.getMetadata().setResourceVersion(domain.getMetadata().getResourceVersion());
+            }
             try {
                 metrics.domainApplies.incrementAndGet();
                 current = context.getClient().resource(desired).fieldManager(ApiGroup.OPERATOR_FIELD_MANAGER)
@@ -306,6 +320,10 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
                 }
                 notes.addAll(plan.notes());
             } catch (KubernetesClientException e) {
+                if (e.getCode() == 409 && domain != null) {
+                    LOG.debug("Domain {} changed since the cached copy this pass used; deciding again", id);
+                    return UpdateControl.<VirtualMachine>noUpdate().rescheduleAfter(STALE_RETRY);
+                }
                 metrics.domainApplyErrors.incrementAndGet();
                 applyError = "server-side apply of Domain " + id + " failed: " + e.getMessage();
                 LOG.warn("{}", applyError);
@@ -450,6 +468,18 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
      * Once libvirt reports a genid it generated for {@code <genid/>}, exactly that value is rendered, so a redefine
      * never makes libvirt generate another. null before that, and for genid none: the renderer follows spec.genid.
      */
+    private static boolean hasGenidDevice(VirtualMachine vm) {
+        if (vm.getSpec() == null) {
+            return false;
+        }
+        try {
+            io.virtfleet.reconcilers.platform.Platform p = io.virtfleet.reconcilers.platform.Platform.of(vm.getSpec());
+            return p == null || p.supportsGenid();
+        } catch (RuntimeException e) {
+            return true; // an invalid spec: validation reports it; the genid rules stay as they were
+        }
+    }
+
     public static GenidPolicy.Stamp renderGenid(VirtualMachine vm, Domain domain, List<GenidPolicy.Stamp> restores) {
         if (vm.getSpec() != null && VirtualMachineValidator.GENID_NONE.equals(vm.getSpec().genid)) {
             return null;

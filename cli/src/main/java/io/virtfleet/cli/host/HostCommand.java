@@ -1,6 +1,5 @@
 package io.virtfleet.cli.host;
 
-import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -8,6 +7,7 @@ import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Host;
+import io.virtfleet.api.v1alpha1.HostDrainStatus;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.cli.Table;
 import io.virtfleet.cli.kube.ApiErrors;
@@ -16,7 +16,6 @@ import io.virtfleet.cli.kube.KubeOptions;
 import io.virtfleet.cli.kube.Refusal;
 import io.virtfleet.cli.vm.VmCommand;
 import io.virtfleet.reconcilers.lifecycle.HostView;
-import io.virtfleet.reconcilers.lifecycle.PrintableStatus;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -27,25 +26,23 @@ import picocli.CommandLine.Spec;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
- * {@code virtfleet host list|cordon|uncordon|drain}: the fleet's hosts, as {@code kubectl get nodes|cordon|drain} are
- * for nodes. Cordoning sets {@code Host.spec.unschedulable} (the scheduler skips such a host; its VMs keep running).
+ * {@code virtfleet host list|cordon|uncordon|drain|undrain}: the fleet's hosts, as {@code kubectl get nodes|cordon|drain}
+ * are for nodes. Cordoning sets {@code Host.spec.unschedulable} (the scheduler skips such a host; its VMs keep
+ * running); draining sets {@code Host.spec.drain}, the declarative drain the operator carries out.
  */
 @Command(name = "host", mixinStandardHelpOptions = true,
         description = "Lists the fleet's hosts, keeps new VMs off one (cordon) or moves its VMs away (drain).",
         subcommands = {HostCommand.ListHosts.class, HostCommand.Cordon.class, HostCommand.Uncordon.class,
-                HostCommand.Drain.class},
+                HostCommand.Drain.class, HostCommand.Undrain.class},
         footerHeading = "%nExamples:%n",
         footer = {"  virtfleet host list", "  virtfleet host cordon node-a", "  virtfleet host uncordon node-a",
-                "  virtfleet host drain node-a --wait"})
+                "  virtfleet host drain node-a --wait", "  virtfleet host undrain node-a"})
 public final class HostCommand implements Runnable {
     static final String FIELD_MANAGER = "virtfleet-cli";
 
@@ -87,7 +84,12 @@ public final class HostCommand implements Runnable {
     }
 
     static void setUnschedulable(KubernetesClient client, String name, boolean value, String doing) {
-        String patch = "{\"spec\":{\"unschedulable\":" + (value ? "true" : "null") + "}}";
+        setSpecFlag(client, name, "unschedulable", value, doing);
+    }
+
+    /** A JSON merge patch of one boolean of Host.spec (false removes it), as the CLI's field manager. */
+    static void setSpecFlag(KubernetesClient client, String name, String field, boolean value, String doing) {
+        String patch = "{\"spec\":{\"" + field + "\":" + (value ? "true" : "null") + "}}";
         try {
             client.resources(Host.class).withName(name).patch(new PatchContext.Builder()
                     .withPatchType(PatchType.JSON_MERGE).withFieldManager(FIELD_MANAGER).build(), patch);
@@ -162,7 +164,7 @@ public final class HostCommand implements Runnable {
                     HostView v = HostView.of(h, null);
                     long vms = all == null ? -1 : all.stream()
                             .filter(vm -> vm.getStatus() != null && name.equals(vm.getStatus().host)).count();
-                    t.row(List.of(name, ready, v.unschedulable() ? "No (cordoned)" : "Yes",
+                    t.row(List.of(name, ready, v.draining() ? "No (draining)" : v.unschedulable() ? "No (cordoned)" : "Yes",
                             v.drivers().isEmpty() ? "-" : String.join(",", v.drivers()),
                             v.cpus() == null ? "-" : v.cpus().toString(),
                             h.getStatus() == null || h.getStatus().memory == null ? "-"
@@ -221,20 +223,23 @@ public final class HostCommand implements Runnable {
     }
 
     @Command(name = "drain", mixinStandardHelpOptions = true,
-            description = {"Cordons a host and live-migrates each of its running VMs away (one "
-                    + "VirtualMachineMigration per VM). Needs the VirtualMachineMigration kind on the cluster.",
-                    "Stopped VMs stay assigned to the host."},
-            footerHeading = "%nExamples:%n", footer = {"  virtfleet host drain node-a --wait --timeout 30m"})
+            description = {"Drains a host for maintenance: sets Host.spec.drain (the same field a GitOps repository "
+                    + "can carry). The operator then schedules nothing new there and moves each running VM away per "
+                    + "its spec.evictionStrategy: LiveMigrate (default) live-migrates it, Stop stops it until the "
+                    + "undrain, None leaves it running. Host.status.drain lists what it could not move, and why.",
+                    "Stopped VMs stay assigned to the host. `virtfleet host undrain` reverses it."},
+            footerHeading = "%nExamples:%n", footer = {"  virtfleet host drain node-a --wait --timeout 30m",
+                    "  kubectl get vfhost node-a -o jsonpath='{.status.drain}'"})
     static final class Drain implements Callable<Integer> {
-        static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
-
         @Mixin
         KubeOptions kube;
 
         @Parameters(index = "0", paramLabel = "HOST", description = "Name of the Host.")
         String name;
 
-        @Option(names = "--wait", description = "Wait until every migration Succeeded or Failed.")
+        @Option(names = "--wait", description = "Wait until the drain is Drained (exit 0), or until only VMs it "
+                + "will not move are left (exit 1, listing them and why; a VM whose migration failed is retried and "
+                + "waited for until --timeout).")
         boolean wait;
 
         @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "30m",
@@ -247,71 +252,72 @@ public final class HostCommand implements Runnable {
         @Override
         public Integer call() {
             try (KubernetesClient client = kube.client()) {
-                require(client, name);
+                Host h = require(client, name);
                 if (!VmCommand.served(client, "virtualmachinemigrations")) {
                     throw new Refusal("cannot drain Host " + name + ": " + VmCommand.NOT_SUPPORTED
                             + "; `virtfleet host cordon " + name + "` keeps new VMs off it");
                 }
-                List<VirtualMachine> vms = vmsOn(client, name);
-                if (vms == null) {
-                    throw new Refusal("cannot drain Host " + name + ": forbidden to list VirtualMachines in every "
-                            + "namespace, so its VMs cannot be found");
-                }
                 PrintWriter out = spec.commandLine().getOut();
-                setUnschedulable(client, name, true, "cordon");
-                out.println("Host " + name + " cordoned");
-                String stamp = STAMP.format(ZonedDateTime.now(ZoneOffset.UTC));
-                List<GenericKubernetesResource> created = new ArrayList<>();
-                List<String> failed = new ArrayList<>();
-                for (VirtualMachine vm : vms) {
-                    String id = vm.getMetadata().getNamespace() + "/" + vm.getMetadata().getName();
-                    String ps = vm.getStatus().printableStatus;
-                    if (!PrintableStatus.RUNNING.equals(ps) && !PrintableStatus.PAUSED.equals(ps)) {
-                        out.println("VirtualMachine " + id + " is " + ps + ": left on the host");
-                        continue;
+                if (h.getSpec() != null && Boolean.TRUE.equals(h.getSpec().drain)) {
+                    out.println("Host " + name + " is already draining");
+                } else {
+                    setDrain(client, name, true);
+                    Host now = require(client, name);
+                    if (now.getSpec() == null || !Boolean.TRUE.equals(now.getSpec().drain)) {
+                        throw new Refusal("cannot drain Host " + name + ": the cluster's Host CRD has no spec.drain "
+                                + "(the apiserver dropped the field); install this version's CRDs (deploy/base)");
                     }
-                    GenericKubernetesResource m = VmCommand.migration(vm.getMetadata().getNamespace(),
-                            vm.getMetadata().getName() + "-drain-" + stamp, vm.getMetadata().getName(), null);
-                    try {
-                        created.add(client.genericKubernetesResources(ApiGroup.API_VERSION, "VirtualMachineMigration")
-                                .inNamespace(vm.getMetadata().getNamespace()).resource(m).create());
-                        out.println("VirtualMachine " + id + ": migration " + m.getMetadata().getName() + " created");
-                    } catch (KubernetesClientException e) {
-                        failed.add(ApiErrors.refusal("cannot migrate VirtualMachine " + id, e).getMessage());
-                    }
+                    out.println("Host " + name + " draining (spec.drain: true): no new VMs; its running VMs move "
+                            + "away per their evictionStrategy");
                 }
-                if (wait) {
-                    long deadline = System.nanoTime() + timeout.toNanos();
-                    for (GenericKubernetesResource m : created) {
-                        String ns = m.getMetadata().getNamespace();
-                        String mn = m.getMetadata().getName();
-                        while (true) {
-                            GenericKubernetesResource now = client.genericKubernetesResources(ApiGroup.API_VERSION,
-                                    "VirtualMachineMigration").inNamespace(ns).withName(mn).get();
-                            String phase = now == null ? "Deleted" : VmCommand.status(now, "phase");
-                            if ("Succeeded".equals(phase)) {
-                                out.println("VirtualMachineMigration " + ns + "/" + mn + " succeeded");
-                                break;
-                            }
-                            if ("Failed".equals(phase) || "Deleted".equals(phase)) {
-                                failed.add("VirtualMachineMigration " + ns + "/" + mn + " " + phase.toLowerCase()
-                                        + (now != null ? ": " + VmCommand.status(now, "error") : ""));
-                                break;
-                            }
-                            if (System.nanoTime() > deadline) {
-                                failed.add("timed out waiting for VirtualMachineMigration " + ns + "/" + mn
-                                        + " (phase " + phase + ")");
-                                break;
-                            }
-                            sleep();
+                if (!wait) {
+                    out.println("follow it with: virtfleet host drain " + name + " --wait, or kubectl get vfhost "
+                            + name + " -o jsonpath='{.status.drain}'");
+                    return Refusal.OK;
+                }
+                return awaitDrain(client, out);
+            }
+        }
+
+        private Integer awaitDrain(KubernetesClient client, PrintWriter out) {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            String lastMessage = null;
+            while (true) {
+                Host h = require(client, name);
+                HostDrainStatus st = h.getStatus() != null ? h.getStatus().drain : null;
+                if (st != null && st.message != null && !st.message.equals(lastMessage)) {
+                    out.println("Host " + name + ": " + (st.phase != null ? st.phase + ": " : "") + st.message);
+                    out.flush();
+                    lastMessage = st.message;
+                }
+                if (st != null && HostDrainStatus.DRAINED.equals(st.phase)) {
+                    for (HostDrainStatus.Vm v : st.vms) {
+                        out.println("  " + v.namespace + "/" + v.name + ": " + v.state + (v.message != null ? " ("
+                                + v.message + ")" : ""));
+                    }
+                    out.println("Host " + name + " drained");
+                    return Refusal.OK;
+                }
+                // Incomplete for good: only VMs the drain will not try again (evictionStrategy None) are left. One
+                // whose migration was refused or failed is retried (retryTime), which may still succeed.
+                if (st != null && HostDrainStatus.INCOMPLETE.equals(st.phase)
+                        && st.vms.stream().noneMatch(v -> v.retryTime != null)) {
+                    List<String> left = new ArrayList<>();
+                    for (HostDrainStatus.Vm v : st.vms) {
+                        if (HostDrainStatus.Vm.NOT_MOVED.equals(v.state)) {
+                            left.add("VirtualMachine " + v.namespace + "/" + v.name + ": " + v.message);
                         }
                     }
+                    throw new Refusal("drain of Host " + name + " incomplete (" + st.message + "): "
+                            + String.join("; ", left) + "; the host stays draining (undrain: virtfleet host undrain "
+                            + name + ")");
                 }
-                if (!failed.isEmpty()) {
-                    throw new Refusal("drain of Host " + name + " incomplete: " + String.join("; ", failed));
+                if (System.nanoTime() > deadline) {
+                    throw new Refusal("timed out waiting for the drain of Host " + name + " ("
+                            + (st == null ? "the operator has not reported on it yet" : st.phase + ": " + st.message)
+                            + "); it goes on");
                 }
-                out.println("Host " + name + (wait ? " drained" : ": " + created.size() + " migration(s) requested"));
-                return Refusal.OK;
+                sleep();
             }
         }
 
@@ -323,5 +329,41 @@ public final class HostCommand implements Runnable {
                 throw new Refusal("interrupted");
             }
         }
+    }
+
+    @Command(name = "undrain", mixinStandardHelpOptions = true,
+            description = {"Ends a host's drain (removes Host.spec.drain): it takes new VMs again, unfinished drain "
+                    + "migrations are cancelled and VMs the drain stopped start again. VMs it moved stay where they "
+                    + "are. A cordon (spec.unschedulable) is separate and stays."},
+            footerHeading = "%nExamples:%n", footer = {"  virtfleet host undrain node-a"})
+    static final class Undrain implements Callable<Integer> {
+        @Mixin
+        KubeOptions kube;
+
+        @Parameters(index = "0", paramLabel = "HOST", description = "Name of the Host.")
+        String name;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            try (KubernetesClient client = kube.client()) {
+                Host h = require(client, name);
+                PrintWriter out = spec.commandLine().getOut();
+                if (h.getSpec() == null || !Boolean.TRUE.equals(h.getSpec().drain)) {
+                    out.println("Host " + name + " is not draining; nothing to do");
+                    return Refusal.OK;
+                }
+                setDrain(client, name, false);
+                out.println("Host " + name + " undrained: new VMs may be scheduled there again"
+                        + (HostView.of(h, null).unschedulable() ? " once it is uncordoned (it is also cordoned)" : ""));
+                return Refusal.OK;
+            }
+        }
+    }
+
+    static void setDrain(KubernetesClient client, String name, boolean value) {
+        setSpecFlag(client, name, "drain", value, value ? "drain" : "undrain");
     }
 }

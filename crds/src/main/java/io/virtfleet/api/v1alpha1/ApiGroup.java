@@ -10,6 +10,9 @@ public final class ApiGroup {
     public static final String HOST_LABEL = GROUP + "/host";
     /** Label on a Domain naming the VirtualMachine it was rendered from. */
     public static final String VM_LABEL = GROUP + "/vm";
+    /** On a VirtualMachineMigration a drain created: the draining host, and which drain (Host.status.drain.id). */
+    public static final String DRAIN_HOST_LABEL = GROUP + "/drain-host";
+    public static final String DRAIN_ID_LABEL = GROUP + "/drain-id";
     /** XML namespace of virtfleet's ownership mark in a libvirt domain's {@code <metadata>}. */
     public static final String LIBVIRT_METADATA_NS = "https://virtfleet.io/xmlns/libvirt/domain/1.0";
     public static final String LIBVIRT_METADATA_PREFIX = "virtfleet";

@@ -37,4 +37,11 @@ public class HostSpec {
 
     @JsonPropertyDescription("No new VMs are scheduled here when true.")
     public Boolean unschedulable;
+
+    @JsonPropertyDescription("Host maintenance, declaratively (e.g. from a GitOps repository): when true no new VMs are "
+            + "scheduled here and the operator moves every running VM away according to its spec.evictionStrategy "
+            + "(live migration by default); status.drain reports the progress and each VM it could not move, and why. "
+            + "Removing it (or false) undrains: the host takes VMs again, unfinished drain migrations are cancelled "
+            + "and VMs the drain stopped start again. Never written by the agent.")
+    public Boolean drain;
 }

@@ -35,6 +35,15 @@ public class HostStatus {
 
     public List<Condition> conditions = new ArrayList<>();
 
+    @JsonPropertyDescription("libvirt networks and Linux bridges VM interfaces can attach to here (written by the agent).")
+    public HostNetworking networking;
+
+    @JsonPropertyDescription("The host's CPU, for live migration checks (written by the agent).")
+    public HostCpu cpu;
+
+    @JsonPropertyDescription("Progress of the drain asked by spec.drain (written by the operator; absent otherwise).")
+    public HostDrainStatus drain;
+
     @JsonPropertyDescription("The agent's endpoint for serial consoles, VNC displays and port-forwards of this host's "
             + "VMs, written by this host's agent only (status subresource; admission allows an agent only its own "
             + "Host). Absent while the agent serves none.")

@@ -41,6 +41,11 @@ public class VirtualMachineSpec {
     @JsonPropertyDescription("libvirt driver family: kvm, qemu (software emulation), xen or openvz.")
     public Hypervisor hypervisor;
 
+    @JsonPropertyDescription("What draining the VM's host (Host.spec.drain) does to it while it runs: LiveMigrate "
+            + "(default: move it to another host without stopping it), Stop (stop it until the host is undrained), or "
+            + "None (leave it running there; the drain reports it as not moved).")
+    public EvictionStrategy evictionStrategy;
+
     @JsonPropertyDescription("Labels a Host must carry to be chosen for this VM.")
     public LabelSelector hostSelector;
 

@@ -109,6 +109,13 @@ class BadInputCatalogTest {
         fleet.apply(b);
         bystander = fleet.guest(fleet.awaitReady("bystander"));
         bystanderPid = bystander.qemuPid();
+        // A second bystander that never runs (runStrategy Halted), for requests that need a stopped VM.
+        VirtualMachine halted = fleet.testGuest("halted-bystander");
+        halted.getSpec().nodeName = host;
+        halted.getSpec().runStrategy = RunStrategy.Halted;
+        fleet.apply(halted);
+        fleet.await("halted-bystander", "Stopped", Duration.ofSeconds(60),
+                v -> v.getStatus() != null && "Stopped".equals(v.getStatus().printableStatus));
     }
 
     @AfterAll

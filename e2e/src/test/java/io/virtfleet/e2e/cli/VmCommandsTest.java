@@ -262,6 +262,20 @@ class VmCommandsTest {
                     + "lands with VirtualMachineMigration");
             assertThat(fleet.client().resources(io.virtfleet.api.v1alpha1.Host.class).withName(host).get()
                     .getSpec().unschedulable).isNotEqualTo(Boolean.TRUE);
+        } else {
+            // The declarative drain: the CLI only sets Host.spec.drain (what a GitOps repository would carry); the
+            // drain itself is the operator's (e2e .../migration/DrainTest). Undrained at once: this class's VMs stay.
+            assertThat(drain.exitCode()).as(drain.err()).isZero();
+            assertThat(drain.out()).contains("Host " + host + " draining (spec.drain: true)");
+            assertThat(fleet.client().resources(io.virtfleet.api.v1alpha1.Host.class).withName(host).get()
+                    .getSpec().drain).isTrue();
+            assertThat(cli(adminKubeconfig, "host", "list").out()).containsPattern(host + "\\s+True\\s+No "
+                    + "\\(draining\\)");
+            Result undrain = cli(adminKubeconfig, "host", "undrain", host);
+            assertThat(undrain.exitCode()).as(undrain.err()).isZero();
+            assertThat(undrain.out()).contains("Host " + host + " undrained");
+            assertThat(fleet.client().resources(io.virtfleet.api.v1alpha1.Host.class).withName(host).get()
+                    .getSpec().drain).isNull();
         }
     }
 

@@ -75,6 +75,12 @@ class LiveMigrationTest {
         migrateAndCheck("mig-to-b", b, a, b);
         migrateAndCheck("mig-back", null, b, a); // no targetHost: the scheduler's choice, the only other host
         assertThat(fleet.get("mig").getStatus().genidHistory).extracting(c -> c.reason).containsExactly("Created");
+        // One boot, one Started: a migration is not a start (the Migrated Events tell it).
+        assertThat(fleet.client().v1().events().inNamespace(fleet.namespace()).list().getItems().stream()
+                .filter(e -> e.getInvolvedObject() != null && "mig".equals(e.getInvolvedObject().getName())
+                        && "Started".equals(e.getReason()))
+                .mapToInt(e -> e.getCount() == null ? 1 : e.getCount()).sum()).as("Started Events of mig")
+                .isEqualTo(1);
     }
 
     private void migrateAndCheck(String name, String targetHost, String from, String to) throws Exception {

@@ -62,6 +62,8 @@ public final class Fleet implements AutoCloseable {
     /** Hosts with a libvirtd of their own (host name → libvirt URI); the others use the machine's qemu:///system. */
     private final Map<String, String> libvirtUris = new LinkedHashMap<>();
     private final List<LibvirtHost> libvirtHosts = new ArrayList<>();
+    /** Hosts whose agent drives the Xen host's dom0 (host name → it). */
+    private final Map<String, XenHost> xenHosts = new LinkedHashMap<>();
     private final List<Cleanup> afterClose = new ArrayList<>();
 
     /** A clean-up step of a test, run by {@link #close()} once the fleet's VMs are gone. */
@@ -151,6 +153,24 @@ public final class Fleet implements AutoCloseable {
     }
 
     /**
+     * One host, {@code e2e-<id>-<suffix>}, whose agent drives the Xen host's dom0 libvirt ({@link XenHost}): its
+     * only allowed root is the directory dom0 shares at the same path, and it probes no other libvirt.
+     */
+    public static Fleet startWithXenHost(XenHost xen, String suffix) {
+        Fleet fleet = withoutProcesses(EmbeddedControlPlane.shared());
+        try {
+            fleet.xenHosts.put(fleet.host(suffix), xen);
+            fleet.libvirtUris.put(fleet.host(suffix), xen.uri());
+            fleet.startAgent(fleet.host(suffix));
+            fleet.startOperator();
+            return fleet;
+        } catch (RuntimeException e) {
+            fleet.close();
+            throw e;
+        }
+    }
+
+    /**
      * Gives {@code host(suffix)} a libvirtd of its own ({@link LibvirtHost}), for a fleet {@link #withoutProcesses
      * without processes} whose test runs that host's agent itself (pass it {@link #libvirtUri}); stopped on close.
      * Tests that kill or hang libvirtd use this, never the machine's libvirtd, which other tests share.
@@ -196,7 +216,15 @@ public final class Fleet implements AutoCloseable {
         AgentConfig config = AgentConfig.forHost(host).withDomainPrefix(domainPrefix(host))
                 .withLeaseDuration(Duration.ofSeconds(6)).withResync(Duration.ofSeconds(10))
                 .withConsoleLogDir(RUN_DIR.toString()).withGuestChannelDir(RUN_DIR.toString());
-        if (uri != null) {
+        XenHost xen = xenHosts.get(host);
+        if (xen != null) {
+            // No console log or channel directory: libxl keeps a PV console itself (xenconsoled logs it into the
+            // share) and a PV guest has no virtio-serial.
+            config = AgentConfig.forHost(host).withDomainPrefix(domainPrefix(host))
+                    .withLeaseDuration(Duration.ofSeconds(6)).withResync(Duration.ofSeconds(10))
+                    .withLibvirtUri(xen.uri()).withAllowedRoots(List.of(xen.share().toString()))
+                    .withProbeUris(List.of());
+        } else if (uri != null) {
             // A libvirt host of its own (LibvirtHost): its socket URI also reaches it from the other hosts' libvirtd,
             // and /var/lib/virtfleet is the same directory for all of them (shared storage).
             config = config.withLibvirtUri(uri).withMigration(uri, List.of("/var/lib/virtfleet"))
@@ -294,6 +322,18 @@ public final class Fleet implements AutoCloseable {
         return copy;
     }
 
+    /** A fresh copy of the test guest's data disk in a Xen host's share (dom0 sees it at the same path). */
+    public Path copyOfDataDiskOn(XenHost xen, String name) {
+        Path copy = xen.share().resolve("images").resolve("e2e-" + id + "-" + name + ".qcow2");
+        try {
+            Files.copy(xen.testGuest().resolve("data.qcow2"), copy, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot copy the test guest's data disk: " + e.getMessage(), e);
+        }
+        files.add(copy);
+        return copy;
+    }
+
     /** Applies the VM as a GitOps tool would: server-side apply with its own field manager. */
     public VirtualMachine apply(VirtualMachine vm) {
         return client().resource(vm).fieldManager(FIELD_MANAGER).forceConflicts().serverSideApply();
@@ -357,6 +397,10 @@ public final class Fleet implements AutoCloseable {
 
     /** The libvirt domain of a VM on a given host, seen through that host's libvirtd. */
     public LibvirtGuest guestOn(String host, String libvirtName) {
+        XenHost xen = xenHosts.get(host);
+        if (xen != null) {
+            return LibvirtGuest.onXen(xen, libvirtName);
+        }
         return new LibvirtGuest(libvirtName, RUN_DIR, libvirtUri(host), LibvirtHost.pidDir(libvirtUri(host)));
     }
 
@@ -405,6 +449,9 @@ public final class Fleet implements AutoCloseable {
             }
         }
         LibvirtGuest.undefineAllWithPrefix("e2e" + id);
+        for (XenHost xen : java.util.Set.copyOf(xenHosts.values())) {
+            LibvirtGuest.undefineAllWithPrefix(xen.uri(), "e2e" + id);
+        }
         for (LibvirtHost lh : libvirtHosts) {
             lh.close();
         }

@@ -23,6 +23,8 @@ public final class LibvirtGuest {
     private final Path runDir;
     private final String uri;
     private final Path pidDir;
+    /** The console log when it is not {@code runDir/NAME.log} (a Xen guest's: xenconsoled names it), else null. */
+    private final Path consoleLogFile;
 
     LibvirtGuest(String name, Path runDir) {
         this(name, runDir, "qemu:///system", Path.of("/run/libvirt/qemu"));
@@ -34,10 +36,20 @@ public final class LibvirtGuest {
     }
 
     LibvirtGuest(String name, Path runDir, String uri, Path pidDir) {
+        this(name, runDir, uri, pidDir, null);
+    }
+
+    private LibvirtGuest(String name, Path runDir, String uri, Path pidDir, Path consoleLogFile) {
         this.name = name;
         this.runDir = runDir;
         this.uri = uri;
         this.pidDir = pidDir;
+        this.consoleLogFile = consoleLogFile;
+    }
+
+    /** A guest of the Xen host {@code xen}: libvirt through its forwarded URI, the PV console in xenconsoled's log. */
+    public static LibvirtGuest onXen(XenHost xen, String name) {
+        return new LibvirtGuest(name, xen.share().resolve("console"), xen.uri(), null, xen.consoleLog(name));
     }
 
     /** The libvirt URI this domain is looked at through. */
@@ -85,7 +97,7 @@ public final class LibvirtGuest {
     }
 
     public Path consoleLog() {
-        return runDir.resolve(name + ".log");
+        return consoleLogFile != null ? consoleLogFile : runDir.resolve(name + ".log");
     }
 
     public String console() {
@@ -129,13 +141,21 @@ public final class LibvirtGuest {
     }
 
     static void undefineAllWithPrefix(String prefix) {
-        Result list = run(Duration.ofSeconds(30), "virsh", "-c", "qemu:///system", "list", "--all", "--name");
+        undefineAllWithPrefix("qemu:///system", prefix);
+    }
+
+    static void undefineAllWithPrefix(String uri, String prefix) {
+        Result list = run(Duration.ofSeconds(30), "virsh", "-c", uri, "list", "--all", "--name");
         for (String d : list.output().split("\n")) {
             String n = d.trim();
             if (n.startsWith(prefix)) {
-                run(Duration.ofSeconds(30), "virsh", "-c", "qemu:///system", "destroy", n);
-                run(Duration.ofSeconds(30), "virsh", "-c", "qemu:///system", "undefine", n,
-                        "--snapshots-metadata", "--managed-save");
+                run(Duration.ofSeconds(30), "virsh", "-c", uri, "destroy", n);
+                if (uri.startsWith("xen")) {
+                    run(Duration.ofSeconds(30), "virsh", "-c", uri, "undefine", n); // libxl keeps no snapshots
+                } else {
+                    run(Duration.ofSeconds(30), "virsh", "-c", uri, "undefine", n,
+                            "--snapshots-metadata", "--managed-save");
+                }
             }
         }
     }

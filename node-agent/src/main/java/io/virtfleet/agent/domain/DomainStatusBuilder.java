@@ -87,7 +87,8 @@ public final class DomainStatusBuilder {
             DomainDocument current = parseQuietly(info.currentXml());
             if (current != null) {
                 s.genid = current.genid() == null || current.genid().isEmpty() ? null : current.genid();
-                s.devices = new ArrayList<>(current.devices());
+                DomainDocument desired = spec == null ? null : parseQuietly(spec.domainXml);
+                s.devices = namedFromSpec(current.devices(), desired == null ? List.of() : desired.devices());
             }
             if (info.active()) {
                 pid.ifPresent(p -> s.pid = p);
@@ -170,6 +171,32 @@ public final class DomainStatusBuilder {
     }
 
     /** True when the two statuses differ in more than observedTime. */
+    /**
+     * The live devices, each named: by its {@code ua-} alias, or — where the live XML has none (a Xen domain whose
+     * driver dropped user aliases) — by the spec's device of the same kind with that target (disks) or that MAC, else that target
+     * (interfaces). A device matching nothing stays unnamed.
+     */
+    static List<DeviceStatus> namedFromSpec(List<DeviceStatus> live, List<DeviceStatus> desired) {
+        List<DeviceStatus> out = new ArrayList<>();
+        for (DeviceStatus d : live) {
+            if (d.name == null) {
+                String name = desired.stream().filter(w -> w.name != null && Objects.equals(w.kind, d.kind))
+                        .filter(w -> DeviceStatus.KIND_INTERFACE.equals(d.kind) && w.mac != null
+                                ? w.mac.equalsIgnoreCase(Objects.requireNonNullElse(d.mac, ""))
+                                : w.target != null && w.target.equals(d.target))
+                        .map(w -> w.name).findFirst().orElse(null);
+                if (name != null) {
+                    DeviceStatus named = new DeviceStatus(name, d.kind, d.target, d.mac, d.source, d.state);
+                    named.message = d.message;
+                    out.add(named);
+                    continue;
+                }
+            }
+            out.add(d);
+        }
+        return out;
+    }
+
     public static boolean differs(DomainStatus a, DomainStatus b) {
         if (a == null || b == null) {
             return a != b;

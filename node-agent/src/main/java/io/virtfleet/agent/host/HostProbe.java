@@ -6,6 +6,8 @@ import io.virtfleet.agent.libvirt.Capabilities;
 import io.virtfleet.agent.libvirt.EventLoop;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.agent.libvirt.LibvirtNative;
+import io.virtfleet.api.v1alpha1.HostCpu;
+import io.virtfleet.api.v1alpha1.HostNetworking;
 import io.virtfleet.api.v1alpha1.HostStatus.HypervisorDriver;
 import org.libvirt.Connect;
 import org.libvirt.LibvirtException;
@@ -42,10 +44,16 @@ public final class HostProbe {
     private final List<String> uris;
     private final Path devKvm;
     private final Path cpuinfo;
+    private final Path sysClassNet = Path.of("/sys/class/net");
 
     /** What the probe found. */
     public record Result(List<HypervisorDriver> drivers, Integer cpus, Quantity memory, String libvirtVersion,
-                         String qemuVersion, Set<String> emulators) {
+                         String qemuVersion, Set<String> emulators, HostNetworking networking, HostCpu cpu) {
+        public Result(List<HypervisorDriver> drivers, Integer cpus, Quantity memory, String libvirtVersion,
+                      String qemuVersion, Set<String> emulators) {
+            this(drivers, cpus, memory, libvirtVersion, qemuVersion, emulators, null, null);
+        }
+
         public String availableDrivers() {
             return String.join(",", drivers.stream().filter(d -> Boolean.TRUE.equals(d.available))
                     .map(d -> d.name).toList());
@@ -73,6 +81,8 @@ public final class HostProbe {
         String libvirtVersion = null;
         String qemuVersion = null;
         Set<String> emulators = Set.of();
+        HostNetworking networking = null;
+        HostCpu cpu = null;
         for (String uri : uris) {
             boolean isMain = uri.equals(main.uri());
             String family = family(uri);
@@ -83,6 +93,8 @@ public final class HostProbe {
                     memory = new Quantity(p.node.memory + "Ki");
                     libvirtVersion = EventLoop.versionString(p.libVersion);
                     emulators = p.caps.emulators();
+                    networking = networking();
+                    cpu = cpu();
                 }
                 if ("qemu".equals(family)) {
                     String v = EventLoop.versionString(p.hypervisorVersion);
@@ -93,6 +105,10 @@ public final class HostProbe {
                                     + ")"));
                     String kvmProblem = kvmProblem(p.caps);
                     drivers.add(new HypervisorDriver("kvm", uri, kvmProblem == null, v, kvmProblem));
+                } else if ("xen".equals(family)) {
+                    String xenProblem = xenProblem(p.caps);
+                    drivers.add(new HypervisorDriver("xen", uri, xenProblem == null,
+                            EventLoop.versionString(p.hypervisorVersion), xenProblem));
                 } else {
                     drivers.add(new HypervisorDriver(family, uri, true,
                             EventLoop.versionString(p.hypervisorVersion), null));
@@ -107,7 +123,32 @@ public final class HostProbe {
                 }
             }
         }
-        return new Result(drivers, cpus, memory, libvirtVersion, qemuVersion, emulators);
+        return new Result(drivers, cpus, memory, libvirtVersion, qemuVersion, emulators, networking, cpu);
+    }
+
+    /** As found now, for the periodic refresh; null when libvirt cannot say. */
+    public HostNetworking networkingNow() {
+        return networking();
+    }
+
+    /** libvirt's networks and the host's bridges; null (not reported, so not checked) when libvirt cannot say. */
+    private HostNetworking networking() {
+        try {
+            return main.call("networks", c -> HostFacts.networking(c, sysClassNet));
+        } catch (LibvirtConnection.UnavailableException | LibvirtCallException e) {
+            LOG.warn("cannot list libvirt networks: {}", e.getMessage());
+        }
+        return null;
+    }
+
+    private HostCpu cpu() {
+        try {
+            return HostFacts.cpu(main.capabilities());
+        } catch (LibvirtConnection.UnavailableException | LibvirtCallException
+                 | IllegalArgumentException e) {
+            LOG.warn("cannot read the host CPU: {}", e.getMessage());
+        }
+        return null;
     }
 
     /** Why kvm is not usable, or null when it is. */
@@ -126,6 +167,21 @@ public final class HostProbe {
         if (!cpuHasVirtualizationFlags()) {
             return "the CPU offers no hardware virtualization (no vmx or svm flag in " + cpuinfo
                     + "); use type 'qemu' (TCG)";
+        }
+        return null;
+    }
+
+    /**
+     * Why the Xen driver cannot run guests, or null when it can. libvirt's libxl driver lists a guest of os type
+     * {@code xen} (paravirtualized) on every Xen host and {@code hvm} only when Xen has hardware virtualization; a
+     * connection that answers but lists neither runs nothing.
+     */
+    static String xenProblem(Capabilities caps) {
+        if (!caps.domainTypes().contains("xen")) {
+            return "libvirt offers no domain type 'xen' (capabilities: " + caps.domainTypes() + ")";
+        }
+        if (!caps.runs("xen", "xen") && !caps.runs("xen", "hvm")) {
+            return "libvirt's Xen driver lists neither PV (os type xen) nor HVM guests";
         }
         return null;
     }

@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.virtfleet.agent.AgentConfig;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Host;
+import io.virtfleet.api.v1alpha1.HostNetworking;
 import io.virtfleet.api.v1alpha1.HostSpec;
 import io.virtfleet.api.v1alpha1.HostStatus;
 import org.slf4j.Logger;
@@ -81,6 +82,8 @@ public final class HostRegistrar {
             s.memory = probe.memory();
             s.libvirtVersion = probe.libvirtVersion();
             s.qemuVersion = probe.qemuVersion();
+            s.networking = probe.networking() != null ? probe.networking() : prev != null ? prev.networking : null;
+            s.cpu = probe.cpu() != null ? probe.cpu() : prev != null ? prev.cpu : null;
         } else if (prev != null) {
             s.drivers = prev.drivers;
             s.availableDrivers = prev.availableDrivers;
@@ -88,6 +91,8 @@ public final class HostRegistrar {
             s.memory = prev.memory;
             s.libvirtVersion = prev.libvirtVersion;
             s.qemuVersion = prev.qemuVersion;
+            s.networking = prev.networking;
+            s.cpu = prev.cpu;
         }
         s.agentVersion = agentVersion();
         s.leaseName = leaseName;
@@ -116,6 +121,25 @@ public final class HostRegistrar {
         lastStatus = s;
         LOG.info("Host {} status: Ready={} ({}), drivers [{}], {} CPUs, memory {}", host, ready.getStatus(),
                 ready.getMessage(), s.availableDrivers, s.cpus, s.memory);
+    }
+
+    /** Publishes the host's networks and bridges when they changed since the last status write. */
+    public synchronized void writeNetworking(HostNetworking networking) {
+        HostStatus prev = lastStatus;
+        if (networking == null || prev == null || sameJson(prev.networking, networking)) {
+            return;
+        }
+        String patch = client.getKubernetesSerialization().asJson(Map.of("status", Map.of("networking", networking)));
+        client.resources(Host.class).withName(host).subresource("status")
+                .patch(PatchContext.of(PatchType.JSON_MERGE), patch);
+        prev.networking = networking;
+        LOG.info("Host {} networks now {}, bridges {}", host, networking.networks.stream().map(n -> n.name).toList(),
+                networking.bridges);
+    }
+
+    private boolean sameJson(Object a, Object b) {
+        var json = client.getKubernetesSerialization();
+        return Objects.equals(a == null ? null : json.asJson(a), b == null ? null : json.asJson(b));
     }
 
     static String agentVersion() {

@@ -56,6 +56,10 @@ public final class Hotplugger {
 
         void detachAlias(String uuid, String alias, int flags) throws LibvirtConnection.UnavailableException,
                 LibvirtCallException;
+
+        /** Detach by the device's XML: for devices without a virtfleet alias (libxl has no detach by alias). */
+        void detach(String uuid, String xml, int flags) throws LibvirtConnection.UnavailableException,
+                LibvirtCallException;
     }
 
     /**
@@ -80,6 +84,12 @@ public final class Hotplugger {
             public void detachAlias(String uuid, String alias, int flags)
                     throws LibvirtConnection.UnavailableException, LibvirtCallException {
                 counted(c, "detach", () -> c.detachDeviceAlias(uuid, alias, flags));
+            }
+
+            @Override
+            public void detach(String uuid, String xml, int flags) throws LibvirtConnection.UnavailableException,
+                    LibvirtCallException {
+                counted(c, "detach", () -> c.detachDevice(uuid, xml, flags));
             }
         };
     }
@@ -241,13 +251,13 @@ public final class Hotplugger {
                 if (a instanceof DeviceAction.DetachDisk d) {
                     detachingTargets.add(d.target());
                     Duration wait = detach(ref, uuid, waiting, d.key(), DeviceAction.KIND_DISK, d.alias(),
-                            d.target(), null, flags, now);
+                            d.target(), null, d.xml(), flags, now);
                     changed |= wait.equals(detachTimeout);
                     requeue = min(requeue, wait);
                 } else if (a instanceof DeviceAction.DetachInterface d) {
                     detachingTargets.add(d.target());
                     Duration wait = detach(ref, uuid, waiting, d.key(), DeviceAction.KIND_INTERFACE, d.alias(),
-                            d.target(), d.mac(), flags, now);
+                            d.target(), d.mac(), d.xml(), flags, now);
                     changed |= wait.equals(detachTimeout);
                     requeue = min(requeue, wait);
                 } else if (a instanceof DeviceAction.UpdateMedia m) {
@@ -293,7 +303,7 @@ public final class Hotplugger {
 
     /** Requests (or re-requests after the timeout) a detach; returns how long until it should be looked at again. */
     private Duration detach(String ref, String uuid, Map<String, Pending> waiting, String key, String kind,
-                            String alias, String target, String mac, int flags, Instant now)
+                            String alias, String target, String mac, String xml, int flags, Instant now)
             throws LibvirtConnection.UnavailableException, LibvirtCallException {
         Pending p = waiting.get(key);
         if (p != null) {
@@ -305,11 +315,11 @@ public final class Hotplugger {
                     kind, key, detachTimeout.toSeconds());
         }
         try {
-            libvirt.detachAlias(uuid, alias, flags);
+            detachCall(uuid, alias, xml, flags);
         } catch (LibvirtCallException e) {
             // CONFIG may already lack it (redefined this pass), or an unplug is still in progress: retry LIVE only.
             if ((flags & org.libvirt.Domain.DeviceModifyFlags.CONFIG) != 0) {
-                libvirt.detachAlias(uuid, alias, org.libvirt.Domain.DeviceModifyFlags.LIVE);
+                detachCall(uuid, alias, xml, org.libvirt.Domain.DeviceModifyFlags.LIVE);
             } else if (p == null) {
                 throw e;
             } else {
@@ -321,6 +331,15 @@ public final class Hotplugger {
         LOG.info("{}: requested the unplug of {} {} ({}){}", ref, kind, key, target,
                 p != null ? " again (attempt " + (p.attempts() + 1) + ")" : "");
         return detachTimeout;
+    }
+
+    private void detachCall(String uuid, String alias, String xml, int flags)
+            throws LibvirtConnection.UnavailableException, LibvirtCallException {
+        if (alias != null) {
+            libvirt.detachAlias(uuid, alias, flags);
+        } else {
+            libvirt.detach(uuid, xml, flags);
+        }
     }
 
     /**

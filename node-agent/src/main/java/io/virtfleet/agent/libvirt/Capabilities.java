@@ -12,16 +12,28 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * The parts of {@code virConnectGetCapabilities} the agent uses: the domain types libvirt offers (qemu, kvm, ...) and
- * the emulator binaries of its guests.
+ * The parts of {@code virConnectGetCapabilities} the agent uses: the domain types libvirt offers (qemu, kvm, ...),
+ * the emulator binaries of its guests, and which kinds of guest (os types) each domain type runs.
  *
  * @param domainTypes values of {@code <guest><arch><domain type=..>}
  * @param emulators   {@code <emulator>} paths of the guests and their domain types
+ * @param guests      {@code domainType/osType} of every guest, e.g. {@code xen/xen} (a Xen PV guest) and
+ *                    {@code xen/hvm}, which libxl lists only where the CPU has hardware virtualization
  */
-public record Capabilities(Set<String> domainTypes, Set<String> emulators) {
+public record Capabilities(Set<String> domainTypes, Set<String> emulators, Set<String> guests) {
+    public Capabilities(Set<String> domainTypes, Set<String> emulators) {
+        this(domainTypes, emulators, Set.of());
+    }
+
+    /** Whether libvirt runs guests of this os type ({@code hvm}, {@code xen}, {@code exe}) with this domain type. */
+    public boolean runs(String domainType, String osType) {
+        return guests.contains(domainType + "/" + osType);
+    }
+
     public static Capabilities parse(String xml) {
         Set<String> types = new TreeSet<>();
         Set<String> emulators = new TreeSet<>();
+        Set<String> guestKinds = new TreeSet<>();
         try {
             DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
             f.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
@@ -32,11 +44,16 @@ public record Capabilities(Set<String> domainTypes, Set<String> emulators) {
             NodeList guests = d.getElementsByTagName("guest");
             for (int i = 0; i < guests.getLength(); i++) {
                 Element g = (Element) guests.item(i);
+                NodeList os = g.getElementsByTagName("os_type");
+                String osType = os.getLength() == 0 ? "" : os.item(0).getTextContent().strip();
                 NodeList doms = g.getElementsByTagName("domain");
                 for (int j = 0; j < doms.getLength(); j++) {
                     String t = ((Element) doms.item(j)).getAttribute("type");
                     if (!t.isEmpty()) {
                         types.add(t);
+                        if (!osType.isEmpty()) {
+                            guestKinds.add(t + "/" + osType);
+                        }
                     }
                 }
                 NodeList ems = g.getElementsByTagName("emulator");
@@ -50,6 +67,6 @@ public record Capabilities(Set<String> domainTypes, Set<String> emulators) {
         } catch (Exception e) {
             throw new IllegalArgumentException("cannot parse libvirt capabilities XML: " + e.getMessage(), e);
         }
-        return new Capabilities(Set.copyOf(types), Set.copyOf(emulators));
+        return new Capabilities(Set.copyOf(types), Set.copyOf(emulators), Set.copyOf(guestKinds));
     }
 }

@@ -77,7 +77,18 @@ public final class LibvirtConnection implements AutoCloseable {
         public String currentXml() {
             return active && liveXml != null ? liveXml : inactiveXml != null ? inactiveXml : liveXml;
         }
+
+        /**
+         * Xen's control domain (Domain-0): libvirt's libxl driver lists it with id 0 and the nil UUID. It is the host
+         * itself, never a guest: nothing lists, adopts, fences or changes it. (QEMU's ids start at 1.)
+         */
+        public boolean isControlDomain() {
+            return id == 0 || CONTROL_DOMAIN_UUID.equals(uuid);
+        }
     }
+
+    /** The UUID libvirt's libxl driver reports for Xen's Domain-0. */
+    public static final String CONTROL_DOMAIN_UUID = "00000000-0000-0000-0000-000000000000";
 
     private final String uri;
     private final Listener listener;
@@ -227,6 +238,9 @@ public final class LibvirtConnection implements AutoCloseable {
             List<DomainInfo> out = new ArrayList<>();
             for (Domain d : c.listAllDomains(0)) {
                 try {
+                    if (d.getID() == 0) {
+                        continue; // Xen's control domain: see DomainInfo.isControlDomain
+                    }
                     out.add(read(c, d, d.getUUIDString().toLowerCase(Locale.ROOT)));
                 } catch (LibvirtException e) {
                     if (!isNoDomain(e)) {
@@ -301,6 +315,14 @@ public final class LibvirtConnection implements AutoCloseable {
             LibvirtCallException {
         call("detach", c -> {
             LibvirtNative.detachDeviceAlias(ptr(c), uuid, alias, flags);
+            return null;
+        });
+    }
+
+    /** Detaches one device described by its own XML (drivers without detach by alias: libxl). */
+    public void detachDevice(String uuid, String xml, int flags) throws UnavailableException, LibvirtCallException {
+        call("detach", c -> {
+            c.domainLookupByUUIDString(uuid).detachDeviceFlags(xml, flags);
             return null;
         });
     }

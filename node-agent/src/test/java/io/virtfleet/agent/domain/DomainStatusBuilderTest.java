@@ -140,4 +140,24 @@ class DomainStatusBuilderTest {
         assertThat(DomainStatusBuilder.differs(first, second)).isFalse();
         assertThat(second.observedTime).isEqualTo("2026-01-01T00:01:00Z");
     }
+    @Test
+    void devicesWithoutAliasesAreNamedFromTheSpecByTargetOrMac() {
+        // Live devices without ua- aliases (a Xen domain whose driver dropped them): names come from the spec's.
+        var live = java.util.List.of(
+                new io.virtfleet.api.v1alpha1.DeviceStatus(null, "disk", "xvda", null, "/i/a.qcow2", "Attached"),
+                new io.virtfleet.api.v1alpha1.DeviceStatus(null, "interface", "vif7.1", "00:16:3e:00:00:02", "xenbr0",
+                        "Attached"),
+                new io.virtfleet.api.v1alpha1.DeviceStatus(null, "interface", "x-named", "00:16:3e:00:00:09",
+                        "xenbr0", "Attached"),
+                new io.virtfleet.api.v1alpha1.DeviceStatus(null, "disk", "xvdz", null, "/i/z.img", "Attached"));
+        var desired = java.util.List.of(
+                new io.virtfleet.api.v1alpha1.DeviceStatus("data", "disk", "xvda", null, "/i/a.qcow2", "Attached"),
+                new io.virtfleet.api.v1alpha1.DeviceStatus("auto", "interface", null, "00:16:3E:00:00:02", "xenbr0",
+                        "Attached"),
+                new io.virtfleet.api.v1alpha1.DeviceStatus("named", "interface", "x-named", null, "xenbr0",
+                        "Attached"));
+        var named = DomainStatusBuilder.namedFromSpec(live, desired);
+        assertThat(named).extracting(d -> d.name).containsExactly("data", "auto", "named", null);
+        assertThat(named).extracting(d -> d.target).containsExactly("xvda", "vif7.1", "x-named", "xvdz");
+    }
 }

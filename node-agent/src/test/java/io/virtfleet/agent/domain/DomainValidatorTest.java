@@ -63,6 +63,19 @@ class DomainValidatorTest {
     }
 
     @Test
+    void refusesTheNilUuidOfXensControlDomain() throws Exception {
+        Path root = root();
+        Domain d = domain(root + "/images/web-1.qcow2", "node-a");
+        String nil = "00000000-0000-0000-0000-000000000000";
+        d.getSpec().uuid = nil;
+        d.getSpec().domainXml = d.getSpec().domainXml.replace(UUID, nil);
+        var r = validator(root).validate(d, Set.of());
+        assertThat(r.valid()).isFalse();
+        assertThat(r.summary()).contains("spec.uuid " + nil + " is the nil UUID")
+                .contains("control domain (Domain-0): never a guest");
+    }
+
+    @Test
     void refusesDiskOutsideTheRootsNamingThePath() throws Exception {
         var r = validator(root()).validate(domain("/etc/shadow", "node-a"), Set.of());
         assertThat(r.valid()).isFalse();

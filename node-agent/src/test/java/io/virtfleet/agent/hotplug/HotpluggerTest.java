@@ -63,6 +63,11 @@ class HotpluggerTest {
         public void detachAlias(String uuid, String alias, int flags) {
             calls.add("detach " + alias + " " + flags);
         }
+
+        @Override
+        public void detach(String uuid, String xml, int flags) {
+            calls.add("detach-xml " + flags);
+        }
     }
 
     static final class MutableClock extends Clock {

@@ -16,6 +16,7 @@ import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainMigration;
 import io.virtfleet.api.v1alpha1.Host;
+import io.virtfleet.api.v1alpha1.HostCpu;
 import io.virtfleet.api.v1alpha1.HostSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigration;
@@ -128,6 +129,7 @@ public class MigrationController implements Reconciler<VirtualMachineMigration>,
 
         List<HostView> views = new ArrayList<>();
         Map<String, HostSpec> specs = new HashMap<>();
+        Map<String, HostCpu> cpus = new HashMap<>();
         Map<String, Lease> leases = new HashMap<>();
         for (Lease l : client.leases().inNamespace(ApiGroup.SYSTEM_NAMESPACE).list().getItems()) {
             leases.put(l.getMetadata().getName(), l);
@@ -137,11 +139,14 @@ public class MigrationController implements Reconciler<VirtualMachineMigration>,
             if (h.getSpec() != null) {
                 specs.put(h.getMetadata().getName(), h.getSpec());
             }
+            if (h.getStatus() != null && h.getStatus().cpu != null) {
+                cpus.put(h.getMetadata().getName(), h.getStatus().cpu);
+            }
         }
         String inFlight = inFlight(client, m, domain);
         MigrationPlanner.Plan plan = MigrationPlanner.plan(new MigrationPlanner.Input(ns + "/" + vmName, vm, domain,
                 m.getSpec() != null ? m.getSpec().targetHost : null, views, specs, ClusterReads.vmsByHost(client), inFlight,
-                clock.instant()));
+                clock.instant(), cpus));
         if (plan.refused()) {
             return fail(client, m, vm, plan.sourceHost(), null, plan.error(), "MigrationRefused");
         }

@@ -27,6 +27,11 @@ import java.util.function.Function;
  * {@code ua-} alias: devices virtfleet did not put there are never touched. A desired device that matches nothing is
  * attached.
  *
+ * <p>A Xen domain whose live XML carries no {@code ua-} alias on any disk or interface (a libxl driver that drops user
+ * aliases; libvirt 9.0's keeps them in the persistent XML) is matched by target and MAC only, and a live device of
+ * it that matches nothing is detached by its XML (libxl has no detach by alias): every disk and NIC of a domain
+ * virtfleet owns came from virtfleet's definition or its hot-plug.
+ *
  * <p>Not live: a disk's bus, target, device kind (disk/cdrom), image format, read-only flag, and the source of a
  * non-cdrom disk; an interface's type, model, MAC and source. Those yield {@link DeviceAction.RestartRequired}.
  * A cdrom's source (insert, eject, swap) is {@link DeviceAction.UpdateMedia}.
@@ -54,13 +59,15 @@ public final class DevicePlanner {
         List<DeviceAction> attach = new ArrayList<>();
         List<DeviceAction> restart = new ArrayList<>();
 
+        boolean noAliases = keepsNoAliases(actualLive);
         List<DiskDef> wantDisks = desired.devices == null ? List.of() : desired.devices.disks;
         List<DiskDef> haveDisks = actualLive.devices == null ? List.of() : actualLive.devices.disks;
         Map<DiskDef, DiskDef> disks = match(wantDisks, haveDisks, d -> alias(d.alias == null ? null : d.alias.name),
                 d -> d.target == null ? null : d.target.dev, d -> null);
         for (DiskDef live : haveDisks) {
-            if (!disks.containsValue(live) && isOurs(live.alias == null ? null : live.alias.name)) {
-                detach.add(new DeviceAction.DetachDisk(diskKey(live), live.alias.name, target(live), write("disk",
+            String liveAlias = live.alias == null ? null : live.alias.name;
+            if (!disks.containsValue(live) && (isOurs(liveAlias) || (noAliases && liveAlias == null))) {
+                detach.add(new DeviceAction.DetachDisk(diskKey(live), liveAlias, target(live), write("disk",
                         live)));
             }
         }
@@ -107,8 +114,9 @@ public final class DevicePlanner {
                 i -> alias(i.alias == null ? null : i.alias.name), i -> i.target == null ? null : i.target.dev,
                 DevicePlanner::mac);
         for (InterfaceDef live : haveNics) {
-            if (!nics.containsValue(live) && isOurs(live.alias == null ? null : live.alias.name)) {
-                detach.add(new DeviceAction.DetachInterface(nicKey(live), live.alias.name, mac(live),
+            String liveAlias = live.alias == null ? null : live.alias.name;
+            if (!nics.containsValue(live) && (isOurs(liveAlias) || (noAliases && liveAlias == null))) {
+                detach.add(new DeviceAction.DetachInterface(nicKey(live), liveAlias, mac(live),
                         live.target == null ? null : live.target.dev, write("interface", live)));
             }
         }
@@ -190,6 +198,15 @@ public final class DevicePlanner {
             }
         }
         return out;
+    }
+
+    /** A Xen domain whose live devices carry no virtfleet alias at all (see the class comment). */
+    public static boolean keepsNoAliases(DomainDef live) {
+        if (!"xen".equals(live.type) || live.devices == null) {
+            return false;
+        }
+        return live.devices.disks.stream().noneMatch(d -> d.alias != null && isOurs(d.alias.name))
+                && live.devices.interfaces.stream().noneMatch(i -> i.alias != null && isOurs(i.alias.name));
     }
 
     /** The alias when it is virtfleet's ({@code ua-}), else null. */

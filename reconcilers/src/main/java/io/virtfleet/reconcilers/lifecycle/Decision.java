@@ -15,6 +15,7 @@ public record Decision(String host, String reason, String detail, String message
     public static final String NO_SCHEDULABLE_HOST = "NoSchedulableHost";
     public static final String NO_HOST_WITH_DRIVER = "NoHostWithDriver";
     public static final String NO_HOST_ALLOWS_PATH = "NoHostAllowsPath";
+    public static final String NO_HOST_WITH_NETWORK = "NoHostWithNetwork";
     public static final String INSUFFICIENT_CPU = "InsufficientCpu";
     public static final String INSUFFICIENT_MEMORY = "InsufficientMemory";
 

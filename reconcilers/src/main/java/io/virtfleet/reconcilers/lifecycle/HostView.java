@@ -3,6 +3,7 @@ package io.virtfleet.reconcilers.lifecycle;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.virtfleet.api.v1alpha1.Host;
+import io.virtfleet.api.v1alpha1.HostNetworking;
 import io.virtfleet.api.v1alpha1.HostStatus;
 
 import java.time.Instant;
@@ -19,15 +20,28 @@ import java.util.Set;
  * @param cpus        physical CPUs, null when the agent has not reported them
  * @param memoryBytes physical memory in bytes, null when not reported
  * @param leaseExpiry renewTime + leaseDurationSeconds of the host's heartbeat Lease; null when there is no Lease
+ * @param draining    {@code spec.drain}: takes no new VMs, like {@code unschedulable}
+ * @param networks    names of the host's active libvirt networks; null when its agent does not report them
+ * @param bridges     names of the host's Linux bridges; null when its agent does not report them
  */
 public record HostView(String name, Map<String, String> labels, boolean unschedulable, Set<String> drivers,
                        Integer cpus, Long memoryBytes, Instant leaseExpiry, List<String> allowedDiskRoots,
-                       String domainPrefix) {
+                       String domainPrefix, boolean draining, Set<String> networks, Set<String> bridges) {
 
     public HostView {
         labels = labels == null ? Map.of() : Map.copyOf(labels);
         drivers = drivers == null ? Set.of() : Set.copyOf(drivers);
         allowedDiskRoots = allowedDiskRoots == null ? List.of() : List.copyOf(allowedDiskRoots);
+        networks = networks == null ? null : Set.copyOf(networks);
+        bridges = bridges == null ? null : Set.copyOf(bridges);
+    }
+
+    /** A host that is not draining and does not report its networks. */
+    public HostView(String name, Map<String, String> labels, boolean unschedulable, Set<String> drivers,
+                    Integer cpus, Long memoryBytes, Instant leaseExpiry, List<String> allowedDiskRoots,
+                    String domainPrefix) {
+        this(name, labels, unschedulable, drivers, cpus, memoryBytes, leaseExpiry, allowedDiskRoots, domainPrefix,
+                false, null, null);
     }
 
     /** The view of a Host and its heartbeat Lease (either may be null). */
@@ -41,7 +55,49 @@ public record HostView(String name, Map<String, String> labels, boolean unschedu
         Set<String> drivers = availableDrivers(status);
         Integer cpus = status != null ? status.cpus : null;
         Long memory = status != null ? bytes(status.memory) : null;
-        return new HostView(name, labels, unschedulable, drivers, cpus, memory, leaseExpiry(lease), roots, prefix);
+        boolean draining = host != null && host.getSpec() != null && Boolean.TRUE.equals(host.getSpec().drain);
+        Set<String> networks = null;
+        Set<String> bridges = null;
+        if (status != null && status.networking != null) {
+            networks = new LinkedHashSet<>();
+            for (HostNetworking.Network n : status.networking.networks == null
+                    ? List.<HostNetworking.Network>of() : status.networking.networks) {
+                if (n != null && n.name != null && Boolean.TRUE.equals(n.active)) {
+                    networks.add(n.name);
+                }
+            }
+            bridges = new LinkedHashSet<>();
+            for (String b : status.networking.bridges == null ? List.<String>of() : status.networking.bridges) {
+                if (b != null) {
+                    bridges.add(b);
+                }
+            }
+        }
+        return new HostView(name, labels, unschedulable, drivers, cpus, memory, leaseExpiry(lease), roots, prefix,
+                draining, networks, bridges);
+    }
+
+    /** This view with another Lease expiry (null: no Lease). */
+    public HostView withLeaseExpiry(Instant expiry) {
+        return new HostView(name, labels, unschedulable, drivers, cpus, memoryBytes, expiry, allowedDiskRoots,
+                domainPrefix, draining, networks, bridges);
+    }
+
+    /** This view with the networks and bridges its agent reports (null: not reported). */
+    public HostView withNetworking(Set<String> networks, Set<String> bridges) {
+        return new HostView(name, labels, unschedulable, drivers, cpus, memoryBytes, leaseExpiry, allowedDiskRoots,
+                domainPrefix, draining, networks, bridges);
+    }
+
+    /** This view draining or not. */
+    public HostView withDraining(boolean value) {
+        return new HostView(name, labels, unschedulable, drivers, cpus, memoryBytes, leaseExpiry, allowedDiskRoots,
+                domainPrefix, value, networks, bridges);
+    }
+
+    /** Takes no new VMs: cordoned ({@code spec.unschedulable}) or draining ({@code spec.drain}). */
+    public boolean takesNoNewVms() {
+        return unschedulable || draining;
     }
 
     /** Drivers marked available in status.drivers; status.availableDrivers when the list is empty. */

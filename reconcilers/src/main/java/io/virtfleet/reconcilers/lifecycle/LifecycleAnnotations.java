@@ -46,6 +46,8 @@ public final class LifecycleAnnotations {
         public static final String CRASHED = "Crashed";
         /** The domain stopped otherwise (destroyed from outside, failed start) and is not restarted. */
         public static final String STOPPED = "Stopped";
+        /** Its host drains and its evictionStrategy is Stop; started again after the undrain. */
+        public static final String EVICTED = "Evicted";
         /** The VirtualMachine is being deleted. */
         public static final String DELETING = "Deleting";
 

@@ -63,9 +63,14 @@ public final class RunStrategyPolicy {
      * @param status             the Domain's status, null when the agent has not reported
      * @param domainAnnotations  the Domain's annotations ({@link LifecycleAnnotations}), null when none
      * @param request            the VM's {@link LifecycleAnnotations#REQUEST} value, null when absent
+     * @param evict              the VM's host is draining and its evictionStrategy is Stop: keep it stopped there
      */
     public record Input(RunStrategy strategy, DomainSpec spec, DomainStatus status,
-                        Map<String, String> domainAnnotations, String request, Instant now) {
+                        Map<String, String> domainAnnotations, String request, Instant now, boolean evict) {
+        public Input(RunStrategy strategy, DomainSpec spec, DomainStatus status, Map<String, String> domainAnnotations,
+                     String request, Instant now) {
+            this(strategy, spec, status, domainAnnotations, request, now, false);
+        }
     }
 
     private RunStrategyPolicy() {
@@ -112,6 +117,24 @@ public final class RunStrategyPolicy {
                 s.notes.add(Note.normal(STOPPING, "runStrategy Halted: stopping the domain"));
             }
             s.stop(StopReason.HALTED);
+            return s.plan();
+        }
+
+        if (in.evict()) {
+            // Draining with evictionStrategy Stop: a running (or starting) domain is stopped and remembered as
+            // evicted, so the undrain starts it again; one that is already stopped keeps its own reason (a Manual VM
+            // never started must not start because its host was drained).
+            if (request != null && request.verb() != UserRequest.Verb.STOP) {
+                s.notes.add(Note.warning(REQUEST_REJECTED, request.value() + " rejected: the VM's host is draining "
+                        + "and its evictionStrategy is Stop; it starts again after the host is undrained"));
+            }
+            if (running) {
+                s.notes.add(Note.normal(STOPPING, "host is draining and evictionStrategy is Stop: stopping the "
+                        + "domain until the host is undrained"));
+                s.stop(StopReason.EVICTED);
+            } else if (!DomainSpec.POWER_STOPPED.equals(s.powerState)) {
+                s.stop(StopReason.EVICTED);
+            }
             return s.plan();
         }
 
@@ -162,10 +185,13 @@ public final class RunStrategyPolicy {
 
         if (DomainSpec.POWER_STOPPED.equals(s.powerState)) {
             boolean wasHalted = StopReason.HALTED.equals(s.stopReason);
-            boolean run = strategy == RunStrategy.Always
+            // Stopped by a drain, it was running before: the undrain gives it back whatever the strategy.
+            boolean wasEvicted = StopReason.EVICTED.equals(s.stopReason);
+            boolean run = strategy == RunStrategy.Always || wasEvicted
                     || (wasHalted && (strategy == RunStrategy.RerunOnFailure || strategy == RunStrategy.Once));
             if (run) {
-                s.notes.add(Note.normal(STARTING, "runStrategy " + strategy + ": starting the domain"));
+                s.notes.add(Note.normal(STARTING, wasEvicted ? "host undrained: starting the domain the drain stopped"
+                        : "runStrategy " + strategy + ": starting the domain"));
                 s.start(active);
             } else if (wasHalted && strategy == RunStrategy.Manual) {
                 s.stopReason = StopReason.NOT_STARTED;

@@ -25,8 +25,11 @@ import java.util.function.Function;
  *   <li>it is the one {@code spec.nodeName} names (when set);</li>
  *   <li>its labels match {@code spec.hostSelector};</li>
  *   <li>its heartbeat Lease is fresh (renewTime + leaseDurationSeconds after now) and it reported its capacity;</li>
- *   <li>it is not {@code unschedulable};</li>
+ *   <li>it is not {@code unschedulable} and not draining ({@code spec.drain});</li>
  *   <li>it offers the VM's driver (kvm VMs need "kvm", qemu VMs "qemu", ...);</li>
+ *   <li>every libvirt network and Linux bridge the VM's interfaces name exists there (an active network; checked
+ *       only against hosts whose agent reports them in {@code status.networking}) — otherwise libvirt would refuse
+ *       to start the domain there;</li>
  *   <li>every host path the VM uses (disk volumes, kernel, initrd) is under one of its allowed disk roots;</li>
  *   <li>the vCPUs and memory of the VMs already placed there plus this one fit its CPUs and memory (no overcommit).</li>
  * </ol>
@@ -68,8 +71,9 @@ public final class Scheduler {
     private enum Stage {
         SELECTOR(Decision.NO_HOST_MATCHES_SELECTOR, "not matching the selector"),
         NOT_READY(Decision.NO_READY_HOST, "not ready"),
-        UNSCHEDULABLE(Decision.NO_SCHEDULABLE_HOST, "unschedulable"),
+        UNSCHEDULABLE(Decision.NO_SCHEDULABLE_HOST, "unschedulable (cordoned or draining)"),
         DRIVER(Decision.NO_HOST_WITH_DRIVER, null),
+        NETWORK(Decision.NO_HOST_WITH_NETWORK, null),
         PATHS(Decision.NO_HOST_ALLOWS_PATH, "not allowing the VM's disk paths"),
         CPU(Decision.INSUFFICIENT_CPU, "without enough free CPUs"),
         MEMORY(Decision.INSUFFICIENT_MEMORY, "without enough free memory");
@@ -127,9 +131,17 @@ public final class Scheduler {
         VmResources bestFree = null;
         List<String> paths = hostPaths(spec);
         String deniedPath = null;
+        String missingNetwork = null;
         for (HostView h : candidates) {
             VmResources usedOn = used.apply(h.name());
             Stage failed = check(h, spec, driver, need, usedOn, now);
+            if (failed == null || failed.ordinal() > Stage.NETWORK.ordinal()) {
+                String missing = missingNetwork(spec, h);
+                if (missing != null) {
+                    failed = Stage.NETWORK;
+                    missingNetwork = missingNetwork == null ? missing : missingNetwork;
+                }
+            }
             if (failed == null || failed.ordinal() > Stage.PATHS.ordinal()) {
                 String denied = deniedPath(paths, h);
                 if (denied != null) {
@@ -161,11 +173,13 @@ public final class Scheduler {
             case DRIVER -> driver;
             case SELECTOR -> LabelSelectors.describe(spec.hostSelector);
             case PATHS -> deniedPath;
+            case NETWORK -> missingNetwork;
             default -> null;
         };
         StringJoiner counts = new StringJoiner(", ");
         for (Map.Entry<Stage, Integer> e : failures.entrySet()) {
-            String text = e.getKey() == Stage.DRIVER ? "without the " + driver + " driver" : e.getKey().text;
+            String text = e.getKey() == Stage.DRIVER ? "without the " + driver + " driver"
+                    : e.getKey() == Stage.NETWORK ? "without " + missingNetwork : e.getKey().text;
             counts.add(e.getValue() + " " + text);
         }
         String head = detail == null || detail.isEmpty() ? furthest.reason : furthest.reason + " " + detail;
@@ -191,7 +205,7 @@ public final class Scheduler {
         if (!h.isReady(now) || h.cpus() == null || h.memoryBytes() == null) {
             return Stage.NOT_READY;
         }
-        if (h.unschedulable()) {
+        if (h.takesNoNewVms()) {
             return Stage.UNSCHEDULABLE;
         }
         if (!h.offers(driver)) {
@@ -202,6 +216,32 @@ public final class Scheduler {
         }
         if (used.memoryBytes() + need.memoryBytes() > h.memoryBytes()) {
             return Stage.MEMORY;
+        }
+        return null;
+    }
+
+    /**
+     * The first network or bridge of the VM's interfaces the host lacks, as {@code network default} or
+     * {@code bridge br0}; null when it has them all or does not report what it has.
+     */
+    public static String missingNetwork(VirtualMachineSpec spec, HostView h) {
+        if (spec.interfaces == null) {
+            return null;
+        }
+        for (VirtualMachineSpec.NetworkInterface i : spec.interfaces) {
+            if (i == null) {
+                continue;
+            }
+            // As the renderer: a network wins over a bridge.
+            if (i.network != null) {
+                if (h.networks() != null && !h.networks().contains(i.network)) {
+                    return "network " + i.network;
+                }
+            } else if (i.bridge != null) {
+                if (h.bridges() != null && !h.bridges().contains(i.bridge)) {
+                    return "bridge " + i.bridge;
+                }
+            }
         }
         return null;
     }

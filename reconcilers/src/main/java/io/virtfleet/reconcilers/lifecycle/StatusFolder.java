@@ -389,6 +389,8 @@ public final class StatusFolder {
             case StopReason.CRASHED -> "the domain crashed and the runStrategy does not restart it";
             case StopReason.STOPPED -> "the domain stopped and the runStrategy does not restart it";
             case StopReason.DELETING -> "the VirtualMachine is being deleted";
+            case StopReason.EVICTED -> "stopped while its host drains (evictionStrategy Stop); it starts again after "
+                    + "the undrain";
             default -> stopReason;
         };
     }
@@ -432,8 +434,14 @@ public final class StatusFolder {
                 notes.add(Note.normal("HostRecovered", "host " + next.host + " reports again; " + readyMessage));
             }
             switch (is) {
-                case PrintableStatus.RUNNING -> notes.add(PrintableStatus.PAUSED.equals(was)
-                        ? Note.normal("Unpaused", readyMessage) : Note.normal("Started", readyMessage));
+                case PrintableStatus.RUNNING -> {
+                    // After a live migration the same QEMU process tree keeps running (the migration controller's
+                    // Migrated Event tells that story): nothing started.
+                    if (!PrintableStatus.MIGRATING.equals(was)) {
+                        notes.add(PrintableStatus.PAUSED.equals(was)
+                                ? Note.normal("Unpaused", readyMessage) : Note.normal("Started", readyMessage));
+                    }
+                }
                 case PrintableStatus.PAUSED -> notes.add(Note.normal("Paused", readyMessage));
                 case PrintableStatus.STOPPED -> {
                     if (was != null && Set.of(PrintableStatus.RUNNING, PrintableStatus.PAUSED, PrintableStatus.STOPPING,

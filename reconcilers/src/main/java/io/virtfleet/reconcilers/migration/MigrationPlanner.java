@@ -2,8 +2,11 @@ package io.virtfleet.reconcilers.migration;
 
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainSpec;
+import io.virtfleet.api.v1alpha1.HostCpu;
 import io.virtfleet.api.v1alpha1.HostSpec;
+import io.virtfleet.api.v1alpha1.Hypervisor;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
+import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.reconcilers.lifecycle.Decision;
 import io.virtfleet.reconcilers.lifecycle.DomainStates;
 import io.virtfleet.reconcilers.lifecycle.HostView;
@@ -26,7 +29,9 @@ import java.util.Map;
  * hostSelector, capacity) over every host but the source, {@code spec.targetHost} standing in for
  * {@code spec.nodeName}; the target publishes a migration URI; and every host path of the VM (disks, kernel, initrd)
  * is under a root that source and target both declare shared ({@code Host.spec.sharedDiskRoots}) — libvirt copies
- * memory, not disks, and QEMU on the target opens the same files.
+ * memory, not disks, and QEMU on the target opens the same files. A {@code host-passthrough} VM moves only to a host
+ * whose CPU is the same ({@code Host.status.cpu.signature}); the networks and bridges of its interfaces must exist
+ * on the target (the scheduler's network check, from {@code Host.status.networking}).
  */
 public final class MigrationPlanner {
     /** @param error {@code field: message}, null when the migration goes ahead */
@@ -46,7 +51,17 @@ public final class MigrationPlanner {
      */
     public record Input(String vmRef, VirtualMachine vm, Domain domain, String targetHost, List<HostView> hosts,
                         Map<String, HostSpec> hostSpecs, Map<String, ? extends Collection<VirtualMachine>> placed,
-                        String inFlight, Instant now) {
+                        String inFlight, Instant now, Map<String, HostCpu> hostCpus) {
+        public Input {
+            hostCpus = hostCpus == null ? Map.of() : hostCpus;
+        }
+
+        /** Without the hosts' CPUs (not checked). */
+        public Input(String vmRef, VirtualMachine vm, Domain domain, String targetHost, List<HostView> hosts,
+                     Map<String, HostSpec> hostSpecs, Map<String, ? extends Collection<VirtualMachine>> placed,
+                     String inFlight, Instant now) {
+            this(vmRef, vm, domain, targetHost, hosts, hostSpecs, placed, inFlight, now, Map.of());
+        }
     }
 
     private MigrationPlanner() {
@@ -96,6 +111,32 @@ public final class MigrationPlanner {
             }
         }
         String field = target != null ? "spec.targetHost" : "spec.vmName";
+        // host-passthrough hands the guest the host's exact CPU, and libvirt does not compare it on migration: the
+        // guest would find features gone. Only hosts whose CPU is the same are targets (host-model and named models
+        // are compared with the target's CPU by libvirt itself when the migration starts).
+        if (HOST_PASSTHROUGH.equals(cpuModel(vm.getSpec()))) {
+            HostCpu mine = in.hostCpus().get(source);
+            List<HostView> same = new ArrayList<>();
+            String differs = null;
+            for (HostView h : others) {
+                HostCpu theirs = in.hostCpus().get(h.name());
+                if (mine == null || mine.signature == null || theirs == null || theirs.signature == null
+                        || mine.signature.equals(theirs.signature)) {
+                    same.add(h);
+                } else if (differs == null || h.name().equals(target)) {
+                    differs = "host " + h.name() + "'s CPU (" + describe(theirs) + ") differs from host " + source
+                            + "'s (" + describe(mine) + ")";
+                }
+            }
+            if (differs != null && (same.isEmpty() || (target != null
+                    && same.stream().noneMatch(h -> h.name().equals(target))))
+                    && (target == null || others.stream().anyMatch(h -> h.name().equals(target)))) {
+                return Plan.refuse(source, field + ": the VM's CPU is host-passthrough and " + differs
+                        + "; a host-passthrough guest can move only between identical CPUs (set spec.cpu.model to "
+                        + "host-model or a named model, which takes a restart)");
+            }
+            others = same;
+        }
         Decision d = Scheduler.choose(Scheduler.pinnedTo(vm, target), others, in.placed(), in.now());
         if (!d.isScheduled()) {
             return Plan.refuse(source, target != null
@@ -119,6 +160,23 @@ public final class MigrationPlanner {
             }
         }
         return new Plan(null, source, to, "live migration of " + ref + " from host " + source + " to host " + to);
+    }
+
+    static final String HOST_PASSTHROUGH = "host-passthrough";
+
+    /** The CPU model the renderer gives the VM: spec.cpu.model, else host-passthrough for kvm and Xen. */
+    static String cpuModel(VirtualMachineSpec spec) {
+        if (spec != null && spec.cpu != null && spec.cpu.model != null && !spec.cpu.model.isBlank()) {
+            return spec.cpu.model;
+        }
+        Hypervisor h = spec != null && spec.hypervisor != null ? spec.hypervisor : Scheduler.DEFAULT_HYPERVISOR;
+        return h == Hypervisor.KVM || h == Hypervisor.XEN ? HOST_PASSTHROUGH : null;
+    }
+
+    private static String describe(HostCpu c) {
+        return (c.vendor != null ? c.vendor + " " : "") + (c.model != null ? c.model : "?")
+                + (c.signature != null ? ", signature " + c.signature.substring(0, Math.min(12, c.signature.length()))
+                : "");
     }
 
     private static boolean under(String path, List<String> roots) {

@@ -12,8 +12,8 @@ final class Genids {
     /**
      * null for no genid device; {@code <genid/>} to let libvirt generate one and keep it; {@code <genid>GUID</genid>}
      * for a given value. An override replaces auto and explicit values (the VM is re-executing something that already
-     * ran), but never turns none into a genid. Platforms without the device (Xen PV, OpenVZ) get none; the validator
-     * has already refused an explicit GUID there.
+     * ran), but never turns none into a genid. Platforms without the device (Xen, OpenVZ) get none; the validator has
+     * already refused an explicit GUID there.
      */
     static DomainDef.Genid element(String specGenid, String override, Platform platform) {
         if (!platform.supportsGenid() || VirtualMachineValidator.GENID_NONE.equals(specGenid)) {

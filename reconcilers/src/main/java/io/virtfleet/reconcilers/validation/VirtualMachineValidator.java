@@ -139,8 +139,10 @@ public final class VirtualMachineValidator {
         } else if (Guids.isNil(Guids.normalize(genid))) {
             errors.add("spec.genid", "the nil GUID is not a generation ID (use \"none\" for no genid device)");
         } else if (platform != null && !platform.supportsGenid()) {
-            errors.add("spec.genid", (platform.family() == Platform.Family.OPENVZ ? "openvz containers"
-                    : "Xen PV guests") + " have no generation ID device (use \"auto\" or \"none\")");
+            errors.add("spec.genid", platform.family() == Platform.Family.OPENVZ
+                    ? "openvz containers have no generation ID device (use \"auto\" or \"none\")"
+                    : "Xen guests get no generation ID device: libvirt's Xen driver (libxl) does not pass one to Xen "
+                    + "(use \"auto\" or \"none\")");
         }
     }
 

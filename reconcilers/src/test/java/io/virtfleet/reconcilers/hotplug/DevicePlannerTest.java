@@ -40,6 +40,20 @@ class DevicePlannerTest {
         return "<domain type='qemu'><name>d</name><devices>" + String.join("", devices) + "</devices></domain>";
     }
 
+    static final String XEN_DISK = "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+            + "<source file='/i/x.qcow2'/><target dev='xvdb' bus='xen'/><alias name='ua-x'/></disk>";
+    static final String XEN_NIC = "<interface type='bridge'><mac address='00:16:3e:00:00:01'/>"
+            + "<source bridge='xenbr0'/><target dev='x-n1'/><alias name='ua-n1'/></interface>";
+
+    static String xen(String... devices) {
+        return "<domain type='xen'><name>d</name><devices>" + String.join("", devices) + "</devices></domain>";
+    }
+
+    /** What libxl reports: the same device without its alias. */
+    static String strip(String device) {
+        return device.replaceAll("<alias name='[^']*'/>", "");
+    }
+
     static List<DeviceAction> plan(String desired, String live) {
         return DevicePlanner.plan(DomainXmlCodec.parse(desired), DomainXmlCodec.parse(live));
     }
@@ -81,6 +95,17 @@ class DevicePlannerTest {
                 Arguments.of("renamed disk on the same target: detach old, attach new",
                         dom(ROOT, DATA.replace("ua-data", "ua-data2")), dom(ROOT, DATA_LIVE),
                         List.of("DetachDisk ua-data", "AttachDisk ua-data2")),
+                Arguments.of("xen without live aliases: matched by target and MAC, nothing to do",
+                        xen(XEN_DISK, XEN_NIC), xen(strip(XEN_DISK), strip(XEN_NIC).replace("<target dev='x-n1'/>",
+                                "<target dev='x-n1'/><script path='vif-bridge'/>")), List.of()),
+                Arguments.of("xen: an alias-less disk gone from the spec is detached (by XML)", xen(),
+                        xen(strip(XEN_DISK)), List.of("DetachDisk target:xvdb")),
+                Arguments.of("xen: an alias-less NIC gone from the spec is detached", xen(XEN_DISK),
+                        xen(strip(XEN_DISK), strip(XEN_NIC)), List.of("DetachInterface target:x-n1")),
+                Arguments.of("xen with live aliases: a foreign alias-less disk is left alone", xen(XEN_DISK),
+                        xen(XEN_DISK, strip(XEN_DISK).replace("xvdb", "xvdc")), List.of()),
+                Arguments.of("xen: a new NIC is attached", xen(XEN_DISK, XEN_NIC), xen(strip(XEN_DISK)),
+                        List.of("AttachInterface ua-n1")),
                 Arguments.of("detach before update before attach", dom(ROOT, CD.replace("a.iso", "b.iso"), NIC),
                         dom(ROOT, CD, DATA_LIVE), List.of("DetachDisk ua-data", "UpdateMedia ua-cd",
                                 "AttachInterface ua-net1")));

@@ -38,6 +38,7 @@ class RunStrategyPolicyTest {
         DomainStatus status;
         final Map<String, String> annotations = new HashMap<>();
         String request;
+        boolean evict;
         String wantPower;
         long wantGen;
         String wantStopReason;
@@ -64,6 +65,11 @@ class RunStrategyPolicyTest {
 
         Row request(String r) {
             request = r;
+            return this;
+        }
+
+        Row evict() {
+            evict = true;
             return this;
         }
 
@@ -254,14 +260,29 @@ class RunStrategyPolicyTest {
                         .domain(STOP, 1, shutoff, shutdown, 1L).ann(STOP_REASON, "GuestShutdown")
                         .want(STOP, 1, "GuestShutdown"),
                 row("Always while a stop is still under way keeps it running", Always)
-                        .domain(STOP, 1, running, null, 1L).ann(STOP_REASON, "Request").want(RUN, 1, null, "Starting"));
+                        .domain(STOP, 1, running, null, 1L).ann(STOP_REASON, "Request").want(RUN, 1, null, "Starting"),
+
+                // host drain with evictionStrategy Stop
+                row("drain stops a running VM", Always).domain(RUN, 1, running, null, 1L).evict()
+                        .want(STOP, 1, "Evicted", "Stopping"),
+                row("drain keeps it stopped", Always).domain(STOP, 1, shutoff, shutdown, 1L).ann(STOP_REASON, "Evicted")
+                        .evict().want(STOP, 1, "Evicted"),
+                row("drain: a start request is refused", Always).domain(STOP, 1, shutoff, shutdown, 1L)
+                        .ann(STOP_REASON, "Evicted").evict().request("start/2")
+                        .want(STOP, 1, "Evicted", "RequestRejected").handled("start/2"),
+                row("drain leaves a never-started Manual VM as it is", Manual).domain(STOP, 0, shutoff, null, null)
+                        .ann(STOP_REASON, "NotStarted").evict().want(STOP, 0, "NotStarted"),
+                row("undrain starts what the drain stopped, even Manual", Manual).domain(STOP, 1, shutoff, shutdown, 1L)
+                        .ann(STOP_REASON, "Evicted").want(RUN, 2, null, "Starting"),
+                row("Halted wins over a drain", Halted).domain(RUN, 1, running, null, 1L).evict()
+                        .want(STOP, 1, "Halted", "Stopping"));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("rows")
     void decides(Row r) {
         PowerPlan p = RunStrategyPolicy.decide(new RunStrategyPolicy.Input(r.strategy, r.spec, r.status,
-                r.annotations, r.request, NOW));
+                r.annotations, r.request, NOW, r.evict));
         assertThat(p.powerState()).as("powerState").isEqualTo(r.wantPower);
         assertThat(p.restartGeneration()).as("restartGeneration").isEqualTo(r.wantGen);
         assertThat(p.stopReason()).as("stopReason").isEqualTo(r.wantStopReason);

@@ -59,6 +59,19 @@ class SchedulerTest {
                 h.leaseExpiry(), List.of(roots), h.domainPrefix());
     }
 
+    static VirtualMachine withNic(VirtualMachine vm, String network, String bridge) {
+        var i = new io.virtfleet.api.v1alpha1.VirtualMachineSpec.NetworkInterface();
+        i.name = "nic" + vm.getSpec().interfaces.size();
+        i.network = network;
+        i.bridge = bridge;
+        vm.getSpec().interfaces.add(i);
+        return vm;
+    }
+
+    static HostView networking(HostView h, List<String> networks, List<String> bridges) {
+        return h.withNetworking(java.util.Set.copyOf(networks), java.util.Set.copyOf(bridges));
+    }
+
     static Stream<Case> cases() {
         HostView a = host("node-a", 8, "8Gi", "kvm", "qemu");
         HostView b = host("node-b", 8, "16Gi", "kvm", "qemu");
@@ -121,6 +134,25 @@ class SchedulerTest {
                         List.of(a, b), Map.of(), null, "NoHostAllowsPath /srv/images/web.qcow2"),
                 new Case("only the host allowing the disk's root", withDisk(kvm("web", 1, "1Gi"),
                         "/srv/images/web.qcow2"), List.of(b, withRoots(a, "/srv/images")), Map.of(), "node-a", null),
+                new Case("a draining host gets nothing new", kvm("web", 1, "1Gi"),
+                        List.of(b.withDraining(true), a), Map.of(), "node-a", null),
+                new Case("all draining", kvm("web", 1, "1Gi"), List.of(a.withDraining(true)), Map.of(), null,
+                        "NoSchedulableHost"),
+                new Case("a VM on bridge br0 is not placed on a host without it",
+                        withNic(kvm("web", 1, "1Gi"), null, "br0"),
+                        List.of(networking(b, List.of("default"), List.of("virbr0")),
+                                networking(a, List.of("default"), List.of("br0", "virbr0"))), Map.of(), "node-a", null),
+                new Case("no host has the bridge", withNic(kvm("web", 1, "1Gi"), null, "br0"),
+                        List.of(networking(a, List.of("default"), List.of("virbr0")),
+                                networking(b, List.of(), List.of())), Map.of(), null, "NoHostWithNetwork bridge br0"),
+                new Case("no host has the libvirt network", withNic(kvm("web", 1, "1Gi"), "storage", null),
+                        List.of(networking(a, List.of("default"), List.of())), Map.of(), null,
+                        "NoHostWithNetwork network storage"),
+                new Case("the network check comes before capacity", withNic(kvm("web", 1, "32Gi"), "storage", null),
+                        List.of(networking(a, List.of("default"), List.of())), Map.of(), null,
+                        "NoHostWithNetwork network storage"),
+                new Case("a host that does not report its networks is not checked",
+                        withNic(kvm("web", 1, "1Gi"), null, "br0"), List.of(a), Map.of(), "node-a", null),
                 new Case("defaults: 1 CPU and 1Gi when the spec says nothing", kvm("web", 0, null),
                         List.of(host("tiny", 1, "1Gi", "kvm")), Map.of(), "tiny", null));
     }

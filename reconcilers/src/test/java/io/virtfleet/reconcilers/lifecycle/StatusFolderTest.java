@@ -374,6 +374,8 @@ class StatusFolderTest {
                 .host("node-a").domain(running(1)));
         VirtualMachineStatus restartRequired = st(in -> in.host("node-a").domain(running(1))
                 .restartChanges(List.of("memory")));
+        VirtualMachineStatus migrating = st(in -> in.host("node-a").domain(migrating(running(1))));
+        VirtualMachineStatus migrated = st(in -> in.host("node-b").domain(running(1)));
         return Stream.of(
                 new Transition("first look, nothing fits", null, pending, List.of("FailedScheduling")),
                 new Transition("same failure again is quiet", pending, pending, List.of()),
@@ -389,7 +391,10 @@ class StatusFolderTest {
                 new Transition("invalid change", running, invalidRunning, List.of("ValidationFailed")),
                 new Transition("still invalid", invalidRunning, invalidRunning, List.of()),
                 new Transition("restart required", running, restartRequired, List.of("RestartRequired")),
-                new Transition("restart required stays", restartRequired, restartRequired, List.of()));
+                new Transition("restart required stays", restartRequired, restartRequired, List.of()),
+                new Transition("migrating: no event of its own (the migration controller posts Migrating)", running,
+                        migrating, List.of()),
+                new Transition("migrated: the same QEMU runs on, nothing Started", migrating, migrated, List.of()));
     }
 
     @ParameterizedTest(name = "{0}")

@@ -163,4 +163,68 @@ class MigrationPlannerTest {
             assertThat(p.message()).isEqualTo("live migration of default/web from host a to host " + to);
         }
     }
+
+    static io.virtfleet.api.v1alpha1.HostCpu cpu(String model, String signature) {
+        io.virtfleet.api.v1alpha1.HostCpu c = new io.virtfleet.api.v1alpha1.HostCpu();
+        c.vendor = "AMD";
+        c.model = model;
+        c.signature = signature;
+        return c;
+    }
+
+    /** name, CPU model, target, hosts' CPUs, hosts, expected error (prefix) or target. */
+    static Stream<Arguments> cpuAndNetworkCases() {
+        HostView a = host("a", true);
+        HostView b = host("b", true);
+        HostView c = host("c", true);
+        var same = cpu("EPYC", "aaaa");
+        var other = cpu("Skylake-Server", "bbbb");
+        return Stream.of(
+                Arguments.of("host-passthrough between identical CPUs", "host-passthrough", null,
+                        Map.of("a", same, "b", same), List.of(a, b), null, "b"),
+                Arguments.of("host-passthrough to a different CPU is refused", "host-passthrough", "b",
+                        Map.of("a", same, "b", other), List.of(a, b), "spec.targetHost: the VM's CPU is "
+                                + "host-passthrough and host b's CPU (AMD Skylake-Server, signature bbbb) differs from "
+                                + "host a's (AMD EPYC, signature aaaa); a host-passthrough guest can move only between "
+                                + "identical CPUs", null),
+                Arguments.of("host-passthrough: the scheduler picks among identical CPUs only", "host-passthrough",
+                        null, Map.of("a", same, "b", other, "c", same), List.of(a, b, c), null, "c"),
+                Arguments.of("host-passthrough: no other host with this CPU", "host-passthrough", null,
+                        Map.of("a", same, "b", other), List.of(a, b), "spec.vmName: the VM's CPU is host-passthrough "
+                                + "and host b's CPU", null),
+                Arguments.of("a named model is left to libvirt's own comparison", "qemu64", "b",
+                        Map.of("a", same, "b", other), List.of(a, b), null, "b"),
+                Arguments.of("hosts that do not report their CPU are not compared", "host-passthrough", "b",
+                        Map.of(), List.of(a, b), null, "b"),
+                Arguments.of("the target lacks the VM's bridge", null, "b", Map.of(),
+                        List.of(a, b.withNetworking(Set.of("default"), Set.of("virbr0"))),
+                        "spec.targetHost: host b cannot take the VM: NoHostWithNetwork bridge br0", null),
+                Arguments.of("the scheduler's choice has the bridge", null, null, Map.of(),
+                        List.of(a, b.withNetworking(Set.of(), Set.of()), c.withNetworking(Set.of(), Set.of("br0"))),
+                        null, "c"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cpuAndNetworkCases")
+    void checksCpusAndNetworks(String name, String model, String target,
+                               Map<String, io.virtfleet.api.v1alpha1.HostCpu> cpus, List<HostView> hosts, String error,
+                               String to) {
+        VirtualMachine vm = vm(s -> {
+            s.cpu.model = model;
+            VirtualMachineSpec.NetworkInterface nic = new VirtualMachineSpec.NetworkInterface();
+            nic.name = "lan";
+            nic.bridge = "br0";
+            s.interfaces.add(nic);
+        });
+        Map<String, HostSpec> shared = specs("a", spec("qemu+unix:///system?socket=/a", ROOT),
+                "b", spec("qemu+unix:///system?socket=/b", ROOT), "c", spec("qemu+unix:///system?socket=/c", ROOT));
+        MigrationPlanner.Plan p = MigrationPlanner.plan(new MigrationPlanner.Input("default/web", vm,
+                domain("a", "Running", "Running"), target, hosts, shared, Map.of(), null, NOW, cpus));
+        if (error != null) {
+            assertThat(p.error()).startsWith(error);
+        } else {
+            assertThat(p.error()).isNull();
+            assertThat(p.targetHost()).isEqualTo(to);
+        }
+    }
 }

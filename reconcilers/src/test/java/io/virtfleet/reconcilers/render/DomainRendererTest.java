@@ -203,8 +203,8 @@ class DomainRendererTest {
                     new Case("override replaces an explicit GUID", KVM, GUID, OTHER_GUID, OTHER_GUID),
                     new Case("override does not turn none into a genid", KVM, "none", OTHER_GUID, ABSENT),
                     new Case("qemu like kvm", QEMU, "auto", null, GENERATED),
-                    new Case("Xen HVM has a genid device", XEN, "auto", null, GENERATED),
-                    new Case("Xen HVM override", XEN, "auto", OTHER_GUID, OTHER_GUID),
+                    new Case("Xen HVM has no genid device: libxl is given none", XEN, "auto", null, ABSENT),
+                    new Case("Xen HVM override renders nothing either", XEN, "auto", OTHER_GUID, ABSENT),
                     new Case("openvz has no genid device", OPENVZ, "auto", OTHER_GUID, ABSENT));
         }
 

@@ -95,7 +95,11 @@ class VirtualMachineValidatorTest {
                 c("genid explicit on Xen PV", XEN, vm -> {
                     firmware(vm).kernelBoot = Vms.kernelBoot("/var/lib/virtfleet/k", null, null);
                     vm.getSpec().genid = "43dc0cf8-809b-4adb-9bea-a9abb5f3d90e";
-                }, "spec.genid: Xen PV guests have no generation ID device (use \"auto\" or \"none\")"),
+                }, "spec.genid: Xen guests get no generation ID device: libvirt's Xen driver (libxl) does not pass one "
+                        + "to Xen (use \"auto\" or \"none\")"),
+                c("genid explicit on Xen HVM", XEN, vm -> vm.getSpec().genid = "43dc0cf8-809b-4adb-9bea-a9abb5f3d90e",
+                        "spec.genid: Xen guests get no generation ID device: libvirt's Xen driver (libxl) does not "
+                                + "pass one to Xen (use \"auto\" or \"none\")"),
                 c("genid explicit on openvz", OPENVZ, vm -> vm.getSpec().genid = "43dc0cf8-809b-4adb-9bea-a9abb5f3d90e",
                         "spec.genid: openvz containers have no generation ID device (use \"auto\" or \"none\")"),
                 // cpu, memory

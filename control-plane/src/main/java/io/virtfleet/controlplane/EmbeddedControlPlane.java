@@ -230,6 +230,12 @@ public final class EmbeddedControlPlane implements AutoCloseable {
         return Kubectl.run(binaries, kubeconfig, dataDir.resolve("kubectl-cache"), timeout, args);
     }
 
+    /** Runs kubectl without a control plane of this JVM (e.g. {@code kubectl kustomize}); see {@link Kubectl#run}. */
+    public static KubectlResult kubectl(ControlPlaneBinaries binaries, Path kubeconfig, Path cacheDir, Duration timeout,
+                                        String... args) {
+        return Kubectl.run(binaries, kubeconfig, cacheDir, timeout, args);
+    }
+
     // ----------------------------------------------------------------------------------------------------------- CRDs
 
     /** Applies the CRDs in the given YAML files (server-side apply) and waits until each is Established and served. */

@@ -48,7 +48,7 @@ class BenchSmokeTest {
                     .isIn(Report.OK, Report.TODO, Report.SKIPPED);
         }
         assertThat(code).isZero();
-        assertThat(lines.get("render")).containsKeys("renders_per_s", "floor_jdk_serialize_per_s",
+        assertThat(lines.get("render")).containsKeys("renders_per_s", "floor_jdk_serialize_per_s", "renders_per_cpu_s",
                 "ratio_render_vs_floor");
         // Tiny size hot-plugs nothing (quick and full do): the scenario must still say so.
         assertThat(lines.get("hotplug")).containsEntry("status", Report.SKIPPED).containsKey("reason");

@@ -10,6 +10,9 @@ import java.util.concurrent.Callable;
 
 /** A local etcd + kube-apiserver that keeps running in the background, for kubectl and a hand-started operator/agent. */
 @Command(name = "control-plane", mixinStandardHelpOptions = true,
+        footerHeading = "%nExamples:%n",
+        footer = {"  virtfleet control-plane up     # prints the kubeconfig path",
+                "  virtfleet control-plane status", "  virtfleet control-plane down"},
         description = "Starts, stops or shows the local Kubernetes control plane (etcd + kube-apiserver, built by "
                 + "scripts/install-control-plane).",
         subcommands = {ControlPlaneCommand.Up.class, ControlPlaneCommand.Down.class, ControlPlaneCommand.StatusCmd.class})
@@ -33,17 +36,45 @@ final class ControlPlaneCommand implements Runnable {
     }
 
     @Command(name = "up", mixinStandardHelpOptions = true,
+            footerHeading = "%nExamples:%n",
+            footer = {"  export KUBECONFIG=$(virtfleet control-plane up)"},
             description = "Starts the control plane (or finds it running), installs the CRDs and prints the kubeconfig path.")
     static final class Up implements Callable<Integer> {
         @picocli.CommandLine.Mixin
         DirOption dir = new DirOption();
         @picocli.CommandLine.Spec
         picocli.CommandLine.Model.CommandSpec spec;
+        @Option(names = "--api-port", paramLabel = "PORT",
+                description = "Serve on this port of 127.0.0.1 (default: a free one, kept across down/up).")
+        Integer apiPort;
+        @Option(names = "--service-account-admission",
+                description = "Keep the ServiceAccount admission plugin on (pods get their token volume). Only "
+                        + "with a kube-controller-manager, which creates the default ServiceAccounts.")
+        boolean serviceAccountAdmission;
+        @Option(names = "--without-crds",
+                description = "Install no CRDs (e.g. when deploy/ manifests bring their own copies).")
+        boolean withoutCrds;
+        @Option(names = "--authorization-mode", paramLabel = "MODES", defaultValue = "RBAC",
+                description = "kube-apiserver's authorization modes (default: ${DEFAULT-VALUE}; Node,RBAC with kubelets).")
+        String authorizationMode;
+        @Option(names = "--apiserver-arg", paramLabel = "FLAG",
+                description = "An extra kube-apiserver flag, after (and so winning over) the built-in ones; "
+                        + "repeatable, e.g. --apiserver-arg=--authorization-mode=Node,RBAC.")
+        java.util.List<String> apiserverArgs = new java.util.ArrayList<>();
 
         @Override
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
-            try (EmbeddedControlPlane cp = EmbeddedControlPlane.start(dir.dir())) {
+            io.virtfleet.controlplane.ControlPlaneBuilder b = EmbeddedControlPlane.builder().dataDir(dir.dir()).detached(true)
+                    .serviceAccountAdmission(serviceAccountAdmission).authorizationMode(authorizationMode);
+            if (apiPort != null) {
+                b.apiPort(apiPort);
+            }
+            if (withoutCrds) {
+                b.withoutCrds();
+            }
+            apiserverArgs.forEach(b::apiserverArg);
+            try (EmbeddedControlPlane cp = b.start()) {
                 out.println("control plane running at " + cp.serverUrl());
                 out.println("export KUBECONFIG=" + cp.kubeconfig());
             }
@@ -51,7 +82,9 @@ final class ControlPlaneCommand implements Runnable {
         }
     }
 
-    @Command(name = "down", mixinStandardHelpOptions = true, description = "Stops the control plane; its data stays.")
+    @Command(name = "down", mixinStandardHelpOptions = true,
+            footerHeading = "%nExamples:%n",
+            footer = {"  virtfleet control-plane down"}, description = "Stops the control plane; its data stays.")
     static final class Down implements Callable<Integer> {
         @picocli.CommandLine.Mixin
         DirOption dir = new DirOption();
@@ -66,7 +99,9 @@ final class ControlPlaneCommand implements Runnable {
         }
     }
 
-    @Command(name = "status", mixinStandardHelpOptions = true, description = "Shows whether the control plane runs.")
+    @Command(name = "status", mixinStandardHelpOptions = true,
+            footerHeading = "%nExamples:%n",
+            footer = {"  virtfleet control-plane status"}, description = "Shows whether the control plane runs.")
     static final class StatusCmd implements Callable<Integer> {
         @picocli.CommandLine.Mixin
         DirOption dir = new DirOption();

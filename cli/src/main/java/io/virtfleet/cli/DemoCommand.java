@@ -31,6 +31,9 @@ import java.util.concurrent.CountDownLatch;
  * a sample VM. What a new user runs first, and what CI runs to prove the whole path works.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
+        footerHeading = "%nExamples:%n",
+        footer = {"  virtfleet demo                 # keeps running; kubectl get vfvm in another shell",
+                "  virtfleet demo --once --hosts 2", "  virtfleet demo --down"},
         description = {"Installs what it needs (libvirt + QEMU, the tiny test guest, a kube-apiserver built from Go "
                 + "modules; each cached), starts the control plane, the operator and a node agent on the local "
                 + "libvirtd, applies examples/demo.yaml and waits until the VM is Ready.",

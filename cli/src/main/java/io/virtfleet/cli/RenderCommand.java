@@ -24,6 +24,9 @@ import java.util.concurrent.Callable;
 
 /** Shows the libvirt domain XML the operator would send to a host, so users can review it or check it with virt-xml-validate. */
 @Command(name = "render", mixinStandardHelpOptions = true,
+        footerHeading = "%nExamples:%n",
+        footer = {"  virtfleet render examples/seed-004.yaml | virt-xml-validate - domain",
+                "  virtfleet render vm.yaml --host-driver qemu --domain-prefix vf-"},
         description = {"Prints the libvirt domain XML for each VirtualMachine in FILE.",
                 "The output is what the operator would define on a host; pipe it to `virt-xml-validate - domain`."})
 final class RenderCommand implements Callable<Integer> {

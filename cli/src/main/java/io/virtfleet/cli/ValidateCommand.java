@@ -25,6 +25,8 @@ import java.util.concurrent.Callable;
 
 /** The GitOps pre-push check: the apiserver's schema and the operator's validation, offline, for every kind. */
 @Command(name = "validate", mixinStandardHelpOptions = true,
+        footerHeading = "%nExamples:%n",
+        footer = {"  virtfleet validate examples/*.yaml", "  virtfleet validate -q vm.yaml --allowed-root /var/lib/virtfleet"},
         description = {"Checks manifests of every virtfleet kind (multi-document YAML allowed) without a cluster: "
                 + "the rules of the CRD schema and the operator's own checks.",
                 "Prints each error as FILE:doc N: field: message, and each skipped document (another API's "

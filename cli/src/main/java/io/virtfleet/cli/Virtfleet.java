@@ -12,6 +12,10 @@ import picocli.CommandLine.Command;
 /** {@code ./virtfleet}: one entry point for users, CI checks, the demo and virtfleet's own processes. */
 @Command(name = "virtfleet", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Runs libvirt virtual machines declared as Kubernetes objects across a fleet of hosts.",
+        footerHeading = "%nExamples:%n",
+        footer = {"  virtfleet demo                            # a VM on this machine, end to end",
+                "  virtfleet vm list -n prod", "  virtfleet vm console web-1",
+                "  virtfleet validate vms/*.yaml", "  virtfleet help vm"},
         subcommands = {DemoCommand.class, RenderCommand.class, ValidateCommand.class, ControlPlaneCommand.class,
                 OperatorCommand.class, AgentCommand.class, VmCommand.class, HostCommand.class,
                 CompletionCommand.class, CommandLine.HelpCommand.class})

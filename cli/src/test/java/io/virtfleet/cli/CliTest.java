@@ -54,6 +54,27 @@ class CliTest {
         assertThat(run.out() + run.err()).doesNotContain("Exception").doesNotContain("\tat ");
     }
 
+    /** `--help` of every command, down to `vm port-forward` and `host drain`, ends with examples. */
+    @Test
+    void everyCommandsHelpHasExamples() {
+        java.util.List<String> without = new java.util.ArrayList<>();
+        java.util.ArrayDeque<CommandLine> todo = new java.util.ArrayDeque<>(java.util.List.of(Virtfleet.commandLine()));
+        int seen = 0;
+        while (!todo.isEmpty()) {
+            CommandLine c = todo.pop();
+            if (c.getCommandSpec().userObject() instanceof CommandLine.HelpCommand) {
+                continue;
+            }
+            seen++;
+            if (!c.getUsageMessage().contains("Examples:")) {
+                without.add(c.getCommandSpec().qualifiedName());
+            }
+            todo.addAll(c.getSubcommands().values());
+        }
+        assertThat(seen).as("commands").isGreaterThan(25);
+        assertThat(without).as("commands whose --help has no examples").isEmpty();
+    }
+
     @Test
     void everyValidExampleValidatesAndRenders() throws IOException {
         try (Stream<Path> files = Files.list(EXAMPLES)) {

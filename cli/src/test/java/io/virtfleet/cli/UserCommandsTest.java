@@ -3,29 +3,15 @@ package io.virtfleet.cli;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import static io.virtfleet.cli.CliTest.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The user-facing commands (vm, host, completion) without a cluster: help, completion, refusals before any request. */
 class UserCommandsTest {
-    record Run(int exitCode, String out, String err) {
-    }
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cl = Virtfleet.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        int code = cl.execute(args);
-        return new Run(code, out.toString(), err.toString());
-    }
-
     static List<List<String>> leaves(CommandLine cl, List<String> path) {
         List<List<String>> out = new ArrayList<>();
         if (cl.getSubcommands().isEmpty()) {
@@ -56,7 +42,7 @@ class UserCommandsTest {
         for (List<String> c : commands) {
             List<String> args = new ArrayList<>(c);
             args.add("--help");
-            Run run = run(args.toArray(String[]::new));
+            CliTest.Run run = run(args.toArray(String[]::new));
             assertThat(run.exitCode()).as(String.join(" ", c)).isZero();
             assertThat(run.out()).as(String.join(" ", c)).contains("Usage: virtfleet " + String.join(" ", c))
                     .contains("Examples:");
@@ -69,7 +55,7 @@ class UserCommandsTest {
 
     @Test
     void completionCoversTheCommandsAndTheirOptions() {
-        Run run = run("completion");
+        CliTest.Run run = run("completion");
         assertThat(run.exitCode()).isZero();
         assertThat(run.out()).startsWith("#!/usr/bin/env bash").contains("complete -F")
                 .contains("_picocli_virtfleet_vm_restart").contains("_picocli_virtfleet_host_cordon")
@@ -78,7 +64,7 @@ class UserCommandsTest {
 
     @Test
     void aMissingKubeconfigIsOneLineAndExit2() {
-        Run run = run("vm", "start", "web-1", "--kubeconfig", Path.of("no", "such", "kubeconfig").toString());
+        CliTest.Run run = run("vm", "start", "web-1", "--kubeconfig", Path.of("no", "such", "kubeconfig").toString());
         assertThat(run.exitCode()).isEqualTo(2);
         assertThat(run.err().lines().toList()).singleElement().asString()
                 .isEqualTo("virtfleet vm start: error: --kubeconfig no/such/kubeconfig: no such file");
@@ -86,14 +72,14 @@ class UserCommandsTest {
 
     @Test
     void aBadTimeoutIsAUsageError() {
-        Run run = run("vm", "restart", "web-1", "--timeout", "soon");
+        CliTest.Run run = run("vm", "restart", "web-1", "--timeout", "soon");
         assertThat(run.exitCode()).isEqualTo(2);
         assertThat(run.err()).contains("'soon' is not a duration").doesNotContain("\tat ");
     }
 
     @Test
     void restoreNeedsExactlyOneSource() {
-        Run run = run("vm", "restore", "web-1", "--snapshot", "a", "--backup", "b");
+        CliTest.Run run = run("vm", "restore", "web-1", "--snapshot", "a", "--backup", "b");
         assertThat(run.exitCode()).isEqualTo(2);
         assertThat(run.err()).contains("mutually exclusive");
     }

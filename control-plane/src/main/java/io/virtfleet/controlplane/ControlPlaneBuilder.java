@@ -22,6 +22,9 @@ public final class ControlPlaneBuilder {
     private boolean crdsExplicit;
     private Duration startTimeout = Duration.ofSeconds(120);
     private final List<String> extraApiserverArgs = new ArrayList<>();
+    private int apiPort;
+    private boolean serviceAccountAdmission;
+    private String authorizationMode = "RBAC";
 
     ControlPlaneBuilder() {
     }
@@ -78,6 +81,38 @@ public final class ControlPlaneBuilder {
         return this;
     }
 
+    /**
+     * Serve on this port instead of a free one (for clients configured with a fixed address, e.g. the pods of
+     * {@code scripts/kube-node}); the start fails if it is taken. Pick one outside the ephemeral range
+     * ({@code /proc/sys/net/ipv4/ip_local_port_range}), where the other control planes' free ports come from.
+     */
+    public ControlPlaneBuilder apiPort(int port) {
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("apiPort must be 1-65535, was " + port);
+        }
+        this.apiPort = port;
+        return this;
+    }
+
+    /**
+     * Keep the ServiceAccount admission plugin on: pods are refused unless their ServiceAccount exists, and get
+     * the projected token volume. Only with a kube-controller-manager, which creates each namespace's
+     * {@code default} ServiceAccount and its {@code kube-root-ca.crt} ConfigMap.
+     */
+    public ControlPlaneBuilder serviceAccountAdmission(boolean on) {
+        this.serviceAccountAdmission = on;
+        return this;
+    }
+
+    /**
+     * kube-apiserver's {@code --authorization-mode} (default {@code RBAC}), e.g. {@code Node,RBAC} when kubelets
+     * connect. A list flag: an {@link #apiserverArg(String)} would add to it, not replace it.
+     */
+    public ControlPlaneBuilder authorizationMode(String modes) {
+        this.authorizationMode = java.util.Objects.requireNonNull(modes);
+        return this;
+    }
+
     public EmbeddedControlPlane start() {
         if (detached && dataDir == null) {
             throw new IllegalArgumentException("a detached control plane needs a dataDir");
@@ -94,6 +129,13 @@ public final class ControlPlaneBuilder {
             }
         }
         boolean keep = keepDataDir != null ? keepDataDir : Boolean.getBoolean("virtfleet.cp.keep");
-        return ProcessLauncher.launch(bins, dataDir, detached, keep, crds, startTimeout, extraApiserverArgs);
+        List<String> args = new ArrayList<>();
+        args.add("--authorization-mode=" + authorizationMode);
+        if (!serviceAccountAdmission) {
+            // No controller-manager creates default service accounts; pods would be rejected.
+            args.add("--disable-admission-plugins=ServiceAccount");
+        }
+        args.addAll(extraApiserverArgs);
+        return ProcessLauncher.launch(bins, dataDir, detached, keep, crds, startTimeout, apiPort, args);
     }
 }

@@ -33,7 +33,7 @@ final class ProcessLauncher {
     }
 
     static EmbeddedControlPlane launch(ControlPlaneBinaries bins, Path requestedDir, boolean detached, boolean keep,
-                                      List<Path> crds, Duration timeout, List<String> extraArgs) {
+                                      List<Path> crds, Duration timeout, int fixedApiPort, List<String> extraArgs) {
         if (requestedDir == null) {
             StateDir.reapOrphans();
         }
@@ -64,8 +64,12 @@ final class ProcessLauncher {
         for (int attempt = 1; attempt <= 3; attempt++) {
             EmbeddedControlPlane cp;
             try {
-                cp = startProcesses(bins, dir, detached, deleteOnClose, timeout, extraArgs, requestedDir == null);
+                cp = startProcesses(bins, dir, detached, deleteOnClose, timeout, fixedApiPort, extraArgs,
+                        requestedDir == null);
             } catch (PortInUse e) {
+                if (fixedApiPort > 0) {
+                    throw e;
+                }
                 LOG.warn("port race on attempt {}: {}; retrying with new ports", attempt, e.getMessage());
                 last = e;
                 Properties state = StateDir.readState(dir);
@@ -124,7 +128,7 @@ final class ProcessLauncher {
     }
 
     private static EmbeddedControlPlane startProcesses(ControlPlaneBinaries bins, Path dir, boolean detached,
-                                                       boolean deleteOnClose, Duration timeout,
+                                                       boolean deleteOnClose, Duration timeout, int fixedApiPort,
                                                        List<String> extraArgs, boolean ephemeral) {
         long deadline = System.nanoTime() + timeout.toNanos();
         Process etcd = null;
@@ -133,9 +137,21 @@ final class ProcessLauncher {
         try {
             Properties state = StateDir.readState(dir);
             int etcdPort = reusePort(state.getProperty("etcdPort"));
-            int apiPort = reusePort(state.getProperty("apiPort"));
-            while (apiPort == etcdPort) {
-                apiPort = Processes.freePort();
+            int apiPort;
+            if (fixedApiPort > 0) {
+                if (!Processes.portFree(fixedApiPort)) {
+                    throw new IllegalStateException("kube-apiserver port " + fixedApiPort
+                            + " on 127.0.0.1 is taken by another process");
+                }
+                apiPort = fixedApiPort;
+                while (etcdPort == apiPort) {
+                    etcdPort = Processes.freePort();
+                }
+            } else {
+                apiPort = reusePort(state.getProperty("apiPort"));
+                while (apiPort == etcdPort) {
+                    apiPort = Processes.freePort();
+                }
             }
             String token = state.getProperty("token");
             if (token == null) {
@@ -200,14 +216,11 @@ final class ProcessLauncher {
                     "--secure-port=" + apiPort,
                     "--cert-dir=" + dir.resolve("certs"),
                     "--token-auth-file=" + tokenFile,
-                    "--authorization-mode=RBAC",
                     "--service-cluster-ip-range=" + EmbeddedControlPlane.SERVICE_CLUSTER_IP_RANGE,
                     "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
                     "--service-account-key-file=" + saPub,
                     "--service-account-signing-key-file=" + saKey,
                     "--allow-privileged=true",
-                    // No controller-manager creates default service accounts; pods would be rejected.
-                    "--disable-admission-plugins=ServiceAccount",
                     // Endpoints cannot hold a loopback address; nothing needs the kubernetes service's endpoints.
                     "--endpoint-reconciler-type=none",
                     "--enable-priority-and-fairness=false",

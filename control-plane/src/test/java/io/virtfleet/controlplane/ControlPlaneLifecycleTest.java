@@ -41,6 +41,28 @@ class ControlPlaneLifecycleTest {
         assertThat(dir).doesNotExist();
     }
 
+    @Test
+    void aFixedApiPortIsServedOrRefusedWhenTakenAndServiceAccountAdmissionCanStayOn() throws Exception {
+        int port;
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1,
+                java.net.InetAddress.getLoopbackAddress())) {
+            port = taken.getLocalPort();
+            assertThatThrownBy(() -> EmbeddedControlPlane.builder().withoutCrds().apiPort(port).start())
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("port " + port).hasMessageContaining("taken");
+        }
+        try (EmbeddedControlPlane cp = EmbeddedControlPlane.builder().withoutCrds().apiPort(port)
+                .serviceAccountAdmission(true).start()) {
+            assertThat(cp.serverUrl()).isEqualTo("https://127.0.0.1:" + port);
+            // With the plugin on, a pod needs its ServiceAccount (which only a controller-manager creates).
+            io.fabric8.kubernetes.api.model.Pod pod = new io.fabric8.kubernetes.api.model.PodBuilder()
+                    .withNewMetadata().withName("p").withNamespace("default").endMetadata()
+                    .withNewSpec().addNewContainer().withName("c").withImage("x").endContainer().endSpec().build();
+            assertThatThrownBy(() -> cp.client().resource(pod).create())
+                    .hasMessageContaining("serviceaccount \"default\" not found");
+        }
+    }
+
     /** etcd and kube-apiserver processes started by this JVM (other test classes may share one, so compare sets). */
     static List<ProcessHandle> controlPlaneChildren() {
         return ProcessHandle.current().children()

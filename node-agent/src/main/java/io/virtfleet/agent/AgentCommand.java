@@ -27,6 +27,10 @@ import java.util.concurrent.CountDownLatch;
  * first libvirt connection; a failure there is one line and an exit code of {@link ExitCodes}.
  */
 @Command(name = "agent", mixinStandardHelpOptions = true,
+        footerHeading = "%nExamples:%n",
+        footer = {"  virtfleet agent --host node-a --allowed-root /var/lib/virtfleet",
+                "  virtfleet agent --host node-a --console-port 8443 --console-address 0.0.0.0 "
+                        + "--console-advertise node-a.example.org"},
         description = {"Run the virtfleet node agent: register this host, keep its heartbeat Lease, and make libvirt "
                 + "match the Domains assigned to it."},
         exitCodeListHeading = "Exit codes:%n",
@@ -128,7 +132,8 @@ public class AgentCommand implements Callable<Integer> {
         return out;
     }
     @Option(names = "--console-port", paramLabel = "PORT", defaultValue = "-1",
-            description = "Serve the VMs' serial consoles to Kubernetes-authorized users (`virtfleet vm console`) on "
+            description = "Serve the VMs' serial consoles, VNC displays and guest ports to Kubernetes-authorized users "
+                    + "(`virtfleet vm console|vnc|port-forward`) on "
                     + "this TLS port; -1 turns it off, 0 picks a free port (default: ${DEFAULT-VALUE}).")
     int consolePort;
 

@@ -28,6 +28,9 @@ import java.util.concurrent.Callable;
  * ({@link KubernetesPreflight}); a failure there is one line and an exit code of {@link ExitCodes}.
  */
 @Command(name = "operator", mixinStandardHelpOptions = true,
+        footerHeading = "%nExamples:%n",
+        footer = {"  virtfleet operator --kubeconfig ~/.kube/config",
+                "  virtfleet operator --leader-election --health-port 8080 --metrics-port 9090"},
         description = {"Runs the virtfleet operator: schedules VirtualMachines to Hosts, renders their domain XML into "
                 + "Domain objects for the node agents, and reports status. Runs until interrupted."},
         exitCodeListHeading = "Exit codes:%n",

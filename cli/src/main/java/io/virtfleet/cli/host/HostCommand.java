@@ -96,6 +96,22 @@ public final class HostCommand implements Runnable {
         }
     }
 
+    /**
+     * Sets {@code Host.spec.unschedulable} to {@code cordoned} unless it already is (then says so: asking for what is
+     * already true succeeds); {@code done} says what changed, after the change.
+     */
+    static int cordon(KubernetesClient client, String name, boolean cordoned, PrintWriter out,
+                      java.util.function.Supplier<String> done) {
+        Host h = require(client, name);
+        if (HostView.of(h, null).unschedulable() == cordoned) {
+            out.println("Host " + name + (cordoned ? " is already cordoned" : " is not cordoned") + "; nothing to do");
+            return Refusal.OK;
+        }
+        setUnschedulable(client, name, cordoned, cordoned ? "cordon" : "uncordon");
+        out.println("Host " + name + " " + done.get());
+        return Refusal.OK;
+    }
+
     static String count(List<VirtualMachine> vms) {
         return vms == null ? "its VMs keep running" : vms.isEmpty() ? "no VMs run there"
                 : vms.size() == 1 ? "its 1 VM keeps running" : "its " + vms.size() + " VMs keep running";
@@ -176,16 +192,8 @@ public final class HostCommand implements Runnable {
         @Override
         public Integer call() {
             try (KubernetesClient client = kube.client()) {
-                Host h = require(client, name);
-                PrintWriter out = spec.commandLine().getOut();
-                if (HostView.of(h, null).unschedulable()) {
-                    out.println("Host " + name + " is already cordoned; nothing to do");
-                    return Refusal.OK;
-                }
-                setUnschedulable(client, name, true, "cordon");
-                out.println("Host " + name + " cordoned: no new VMs are scheduled there; "
-                        + count(vmsOn(client, name)));
-                return Refusal.OK;
+                return cordon(client, name, true, spec.commandLine().getOut(),
+                        () -> "cordoned: no new VMs are scheduled there; " + count(vmsOn(client, name)));
             }
         }
     }
@@ -206,15 +214,8 @@ public final class HostCommand implements Runnable {
         @Override
         public Integer call() {
             try (KubernetesClient client = kube.client()) {
-                Host h = require(client, name);
-                PrintWriter out = spec.commandLine().getOut();
-                if (!HostView.of(h, null).unschedulable()) {
-                    out.println("Host " + name + " is not cordoned; nothing to do");
-                    return Refusal.OK;
-                }
-                setUnschedulable(client, name, false, "uncordon");
-                out.println("Host " + name + " uncordoned: new VMs may be scheduled there again");
-                return Refusal.OK;
+                return cordon(client, name, false, spec.commandLine().getOut(),
+                        () -> "uncordoned: new VMs may be scheduled there again");
             }
         }
     }

@@ -10,10 +10,7 @@ import io.virtfleet.cli.kube.ApiErrors;
 import io.virtfleet.cli.kube.KubeOptions;
 import io.virtfleet.cli.kube.Refusal;
 
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,8 +19,6 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
 
 /**
  * The authenticated path from this CLI to a VM's host: where the VM runs ({@code status.host}), that host's agent
@@ -103,7 +98,7 @@ final class AgentSession {
     SSLSocket open(String path, String what) {
         SSLSocket socket;
         try {
-            socket = (SSLSocket) pinned(certificate).getSocketFactory().createSocket();
+            socket = (SSLSocket) ConsoleTls.pinned(certificate).getSocketFactory().createSocket();
             socket.connect(new InetSocketAddress(endpoint.getHost(), endpoint.getPort()), 10_000);
             socket.setSoTimeout(30_000);
             socket.startHandshake();
@@ -156,19 +151,6 @@ final class AgentSession {
             return config.getOauthTokenProvider().getToken();
         }
         return null;
-    }
-
-    /** TLS that trusts exactly the certificate the agent published (and nothing else). */
-    static SSLContext pinned(String pem) throws GeneralSecurityException, IOException {
-        KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
-        ks.load(null, null);
-        ks.setCertificateEntry("agent", CertificateFactory.getInstance("X.509")
-                .generateCertificate(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII))));
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(ks);
-        SSLContext ctx = SSLContext.getInstance("TLSv1.3");
-        ctx.init(null, tmf.getTrustManagers(), null);
-        return ctx;
     }
 
     static String[] readHead(InputStream in) throws IOException {

@@ -81,8 +81,8 @@ public class VirtualMachineSpec {
     public OperatingSystem os;
 
     @JsonPropertyDescription("cloud-init NoCloud data source (KubeVirt's cloudInitNoCloud shape): the VM's host writes "
-            + "a cidata seed (meta-data, user-data, network-config) and attaches it as a read-only disk named cidata. Content from a "
-            + "Secret is read by that host's agent only and never copied into another object.")
+            + "a cidata seed (meta-data, user-data, network-config) and attaches it as a read-only disk named cidata. "
+            + "Content from a Secret is read by that host's agent only and never copied into another object.")
     public CloudInit cloudInit;
 
     @JsonInclude(JsonInclude.Include.NON_NULL)

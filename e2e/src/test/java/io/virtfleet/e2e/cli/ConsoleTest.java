@@ -13,6 +13,7 @@ import io.virtfleet.agent.AgentConfig;
 import io.virtfleet.agent.console.ConsoleServer;
 import io.virtfleet.api.v1alpha1.Host;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
+import io.virtfleet.cli.vm.ConsoleTls;
 import io.virtfleet.e2e.support.Fleet;
 import io.virtfleet.e2e.support.StartFleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
@@ -22,8 +23,6 @@ import org.junit.jupiter.api.Test;
 
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -33,8 +32,6 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -353,6 +350,9 @@ class ConsoleTest {
         Process p = cli(vncUser, "vm", "vnc", "con-vnc", "--once");
         ByteArrayOutputStream out = drain(p.getInputStream());
         String address = awaitLine(p, out, "at (127\\.0\\.0\\.1:[0-9]+) ");
+        assertThat(listeners().stream().filter(l -> l.contains("pid=" + p.pid() + ",")).toList())
+                .as("the CLI serves the display on loopback only").isNotEmpty()
+                .allMatch(l -> loopback(l.split("\\s+")[3]));
         try (java.net.Socket viewer = new java.net.Socket()) {
             viewer.connect(new InetSocketAddress("127.0.0.1", Integer.parseInt(address.split(":")[1])), 10_000);
             viewer.setSoTimeout(30_000);
@@ -481,14 +481,7 @@ class ConsoleTest {
         Host host = fleet.client().resources(Host.class).withName(fleet.host("a")).get();
         URI uri = URI.create(host.getStatus().accessEndpoint.url);
         String pem = host.getStatus().accessEndpoint.certificate;
-        KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
-        ks.load(null, null);
-        ks.setCertificateEntry("agent", CertificateFactory.getInstance("X.509")
-                .generateCertificate(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII))));
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(ks);
-        SSLContext ctx = SSLContext.getInstance("TLSv1.3");
-        ctx.init(null, tmf.getTrustManagers(), null);
+        SSLContext ctx = ConsoleTls.pinned(pem);
         try (SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(uri.getHost(), uri.getPort())) {
             s.setSoTimeout(3000);
             OutputStream o = s.getOutputStream();

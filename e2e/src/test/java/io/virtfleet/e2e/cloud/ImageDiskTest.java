@@ -176,6 +176,65 @@ class ImageDiskTest {
         assertThat(Path.of("/var/lib/virtfleet/image-cache/" + wrong + ".raw")).doesNotExist();
     }
 
+    /**
+     * User data from a Secret reaches the guest through the seed, and its content appears in no Domain, Event, VM or
+     * Domain status, nor in a log line of the operator or agent (both run in this JVM; their log goes to stderr).
+     */
+    @Test
+    void secretUserDataReachesTheGuestAndNothingElse() throws Exception {
+        String marker = "vf-secret-" + UUID.randomUUID();
+        fleet.client().secrets().inNamespace(fleet.namespace()).resource(new io.fabric8.kubernetes.api.model
+                .SecretBuilder().withNewMetadata().withName("img-s-user").endMetadata()
+                .addToStringData("userdata", "#cloud-config\nwrite_files:\n- path: /etc/vf-marker\n  content: "
+                        + marker + "\n").build()).create();
+        java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream err = System.err;
+        System.setErr(new java.io.PrintStream(new OutputStream() {
+            @Override
+            public void write(int b) {
+                err.write(b);
+                synchronized (log) {
+                    log.write(b);
+                }
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                err.write(b, off, len);
+                synchronized (log) {
+                    log.write(b, off, len);
+                }
+            }
+        }, true));
+        try {
+            VirtualMachine vm = cloudGuest("img-s", sha256);
+            vm.getSpec().cloudInit.userData = null;
+            vm.getSpec().cloudInit.userDataSecretRef = new VirtualMachineSpec.SecretRef();
+            vm.getSpec().cloudInit.userDataSecretRef.name = "img-s-user";
+            fleet.apply(vm);
+            LibvirtGuest guest = fleet.guest(fleet.awaitReady("img-s"));
+            String seen = guest.exec("mkdir -p /mnt/seed && (grep -q ' /mnt/seed ' /proc/mounts || mount -t iso9660 "
+                    + "-o ro $(findfs LABEL=cidata) /mnt/seed) && cat /mnt/seed/user-data").output();
+            assertThat(seen).as("the guest reads the Secret's user data").contains(marker);
+        } finally {
+            System.setErr(err);
+        }
+        var json = fleet.client().getKubernetesSerialization();
+        String everything = json.asJson(fleet.client().resources(Domain.class).inNamespace(fleet.namespace()).list())
+                + json.asJson(fleet.client().resources(VirtualMachine.class).inNamespace(fleet.namespace()).list())
+                + json.asJson(fleet.client().v1().events().inNamespace(fleet.namespace()).list())
+                + json.asJson(fleet.client().events().v1().events().inNamespace(fleet.namespace()).list());
+        assertThat(everything).as("Domains, VMs (spec and status) and Events").contains("img-s-user")
+                .doesNotContain(marker);
+        assertThat(log.toString(StandardCharsets.UTF_8)).as("operator and agent log").contains("img-s")
+                .doesNotContain(marker);
+        assertThat(guestXml("img-s")).doesNotContain(marker);
+    }
+
+    String guestXml(String vm) {
+        return fleet.guest(fleet.get(vm)).persistentXml();
+    }
+
     static String qemuImgInfo(Path disk) throws Exception {
         return run("qemu-img", "info", "-U", "--output=json", "-f", "qcow2", disk.toString());
     }

@@ -1,10 +1,12 @@
 package io.virtfleet.e2e.deploy;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.virtfleet.controlplane.ControlPlaneBinaries;
+import io.virtfleet.controlplane.EmbeddedControlPlane;
 import io.virtfleet.controlplane.Kubectl;
 import io.virtfleet.controlplane.KubectlResult;
 import io.virtfleet.controlplane.RepoRoot;
@@ -45,6 +47,32 @@ final class DeployFiles {
         }
         try (KubernetesClient offline = new KubernetesClientBuilder().withConfig(Config.empty()).build()) {
             return offline.load(new ByteArrayInputStream(r.stdout().getBytes(StandardCharsets.UTF_8))).items();
+        }
+    }
+
+    /**
+     * A control plane of the test's own with deploy/base applied (server-side, as kubectl users do) and its CRDs
+     * served; the caller closes it.
+     */
+    static EmbeddedControlPlane controlPlaneWithBase() {
+        EmbeddedControlPlane cp = EmbeddedControlPlane.builder().withoutCrds().start();
+        try {
+            applyBase(cp);
+        } catch (RuntimeException | AssertionError e) {
+            cp.close();
+            throw e;
+        }
+        return cp;
+    }
+
+    private static void applyBase(EmbeddedControlPlane cp) {
+        KubectlResult apply = cp.kubectl(Duration.ofSeconds(120), "apply", "--server-side", "-k", base().toString());
+        if (!apply.ok()) {
+            throw new AssertionError("kubectl apply -k deploy/base failed: " + apply);
+        }
+        for (CustomResourceDefinition crd : cp.client().apiextensions().v1().customResourceDefinitions().list()
+                .getItems()) {
+            cp.awaitServed(crd, Duration.ofSeconds(60));
         }
     }
 

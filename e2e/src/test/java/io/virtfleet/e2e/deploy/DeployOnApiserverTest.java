@@ -6,7 +6,6 @@ import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicy;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
@@ -79,14 +78,8 @@ class DeployOnApiserverTest {
 
     @BeforeAll
     void deploy() {
-        cp = EmbeddedControlPlane.builder().withoutCrds().start();
+        cp = DeployFiles.controlPlaneWithBase();
         admin = cp.client();
-        KubectlResult apply = cp.kubectl(Duration.ofSeconds(120), "apply", "--server-side", "-k",
-                DeployFiles.base().toString());
-        assertThat(apply.ok()).as(apply.toString()).isTrue();
-        for (CustomResourceDefinition crd : admin.apiextensions().v1().customResourceDefinitions().list().getItems()) {
-            cp.awaitServed(crd, Duration.ofSeconds(60));
-        }
 
         admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(TENANT).endMetadata().build())
                 .create();
@@ -393,6 +386,11 @@ class DeployOnApiserverTest {
             denied(() -> hosts.resource(host("node-c")).create(), "virtfleet-agent-own-host", "not node-c");
             denied(() -> status(agent, HOSTS, OTHER_HOST, "{\"status\":{\"cpus\":1}}"),
                     "virtfleet-agent-own-host", "not " + OTHER_HOST);
+            // Where CLIs send their users' tokens: only the host's own agent may say, in the status subresource.
+            String endpoint = "{\"status\":{\"accessEndpoint\":{\"url\":\"https://192.0.2.1:8443\","
+                    + "\"certificate\":\"x\"}}}";
+            assertThatCode(() -> status(agent, HOSTS, MY_HOST, endpoint)).doesNotThrowAnyException();
+            denied(() -> status(agent, HOSTS, OTHER_HOST, endpoint), "virtfleet-agent-own-host", "not " + OTHER_HOST);
             denied(() -> merge(agent, HOSTS, OTHER_HOST, "{\"spec\":{\"unschedulable\":true}}"),
                     "virtfleet-agent-own-host", "not " + OTHER_HOST);
             rbacDenied(() -> hosts.withName(MY_HOST).delete());

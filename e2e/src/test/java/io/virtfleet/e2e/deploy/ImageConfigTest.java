@@ -67,6 +67,8 @@ class ImageConfigTest {
         assertThat(fieldNames(image.config().path("ExposedPorts"))).containsExactlyInAnyOrder("8080/tcp", "9090/tcp");
         runnable(image);
         assertThat(image.files()).containsKey("lib/x86_64-linux-gnu/libvirt.so.0");
+        // libvirt-java loads it for QEMU monitor and guest agent commands (KubeNodeTest caught its absence).
+        assertThat(image.files()).containsKey("lib/x86_64-linux-gnu/libvirt-qemu.so.0");
         // qemu-img copies a stopped VM's disks (clone, backup)
         assertThat(image.files()).containsKey("usr/bin/qemu-img");
         assertThat(image.files().get("usr/bin/qemu-img") & 0111).as("qemu-img is executable").isEqualTo(0111);

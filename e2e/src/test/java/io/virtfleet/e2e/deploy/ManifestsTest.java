@@ -129,7 +129,7 @@ class ManifestsTest {
             assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("spec.nodeName");
         });
         assertThat(c.getVolumeMounts()).extracting(VolumeMount::getMountPath)
-                .containsExactlyInAnyOrder("/run/libvirt", "/var/lib/virtfleet", "/tmp");
+                .containsExactlyInAnyOrder("/run/libvirt", "/var/run/libvirt", "/var/lib/virtfleet", "/tmp");
         assertThat(pod.getNodeSelector()).containsEntry("virtfleet.io/libvirt-host", "true");
     }
 

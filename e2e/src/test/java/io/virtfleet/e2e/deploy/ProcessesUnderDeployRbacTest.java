@@ -2,7 +2,6 @@ package io.virtfleet.e2e.deploy;
 
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -14,7 +13,6 @@ import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.Host;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.controlplane.EmbeddedControlPlane;
-import io.virtfleet.controlplane.KubectlResult;
 import io.virtfleet.operator.OperatorConfig;
 import io.virtfleet.operator.VirtfleetOperator;
 import org.junit.jupiter.api.AfterAll;
@@ -57,14 +55,8 @@ class ProcessesUnderDeployRbacTest {
 
     @BeforeAll
     void deployAndStart() {
-        cp = EmbeddedControlPlane.builder().withoutCrds().start();
+        cp = DeployFiles.controlPlaneWithBase();
         admin = cp.client();
-        KubectlResult apply = cp.kubectl(Duration.ofSeconds(120), "apply", "--server-side", "-k",
-                DeployFiles.base().toString());
-        assertThat(apply.ok()).as(apply.toString()).isTrue();
-        for (CustomResourceDefinition crd : admin.apiextensions().v1().customResourceDefinitions().list().getItems()) {
-            cp.awaitServed(crd, Duration.ofSeconds(60));
-        }
         admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build())
                 .create();
         agentClient = impersonate(DeployFiles.AGENT_SA, HOST);

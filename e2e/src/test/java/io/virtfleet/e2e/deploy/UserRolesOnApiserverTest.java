@@ -3,7 +3,6 @@ package io.virtfleet.e2e.deploy;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReview;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
@@ -14,7 +13,6 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.controlplane.EmbeddedControlPlane;
-import io.virtfleet.controlplane.KubectlResult;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -27,6 +25,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import static io.virtfleet.e2e.deploy.DeployOnApiserverTest.BACKUPS;
+import static io.virtfleet.e2e.deploy.DeployOnApiserverTest.DOMAINS;
+import static io.virtfleet.e2e.deploy.DeployOnApiserverTest.SNAPSHOTS;
+import static io.virtfleet.e2e.deploy.DeployOnApiserverTest.VMS;
 import static io.virtfleet.e2e.deploy.DeployOnApiserverTest.crd;
 import static io.virtfleet.e2e.deploy.DeployOnApiserverTest.generic;
 import static io.virtfleet.e2e.deploy.DeployOnApiserverTest.merge;
@@ -53,12 +55,8 @@ class UserRolesOnApiserverTest {
     static final String VIEWER = "bob";
     static final String FLEET_OPERATOR = "carol";
 
-    static final ResourceDefinitionContext VMS = crd("VirtualMachine", "virtualmachines", true);
-    static final ResourceDefinitionContext DOMAINS = crd("Domain", "domains", true);
-    static final ResourceDefinitionContext SNAPSHOTS = crd("VirtualMachineSnapshot", "virtualmachinesnapshots", true);
     static final ResourceDefinitionContext RESTORES = crd("VirtualMachineRestore", "virtualmachinerestores", true);
     static final ResourceDefinitionContext CLONES = crd("VirtualMachineClone", "virtualmachineclones", true);
-    static final ResourceDefinitionContext BACKUPS = crd("VirtualMachineBackup", "virtualmachinebackups", true);
     static final ResourceDefinitionContext FAILOVERS = crd("VirtualMachineFailover", "virtualmachinefailovers", true);
     static final List<ResourceDefinitionContext> REQUESTS = List.of(SNAPSHOTS, RESTORES, CLONES, BACKUPS);
 
@@ -70,14 +68,8 @@ class UserRolesOnApiserverTest {
 
     @BeforeAll
     void deploy() {
-        cp = EmbeddedControlPlane.builder().withoutCrds().start();
+        cp = DeployFiles.controlPlaneWithBase();
         admin = cp.client();
-        KubectlResult apply = cp.kubectl(Duration.ofSeconds(120), "apply", "--server-side", "-k",
-                DeployFiles.base().toString());
-        assertThat(apply.ok()).as(apply.toString()).isTrue();
-        for (CustomResourceDefinition crd : admin.apiextensions().v1().customResourceDefinitions().list().getItems()) {
-            cp.awaitServed(crd, Duration.ofSeconds(60));
-        }
         // view is aggregated into edit and edit into admin (their bootstrap labels), so inner ones first, as the
         // controller converges to
         for (String aggregated : List.of("view", "edit", "admin")) {

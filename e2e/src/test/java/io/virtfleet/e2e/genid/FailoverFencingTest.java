@@ -10,8 +10,8 @@ import io.virtfleet.api.v1alpha1.VirtualMachineFailover;
 import io.virtfleet.api.v1alpha1.VirtualMachineFailoverSpec;
 import io.virtfleet.e2e.support.AgentProcess;
 import io.virtfleet.e2e.support.Fleet;
-import io.virtfleet.e2e.support.StartFleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
+import io.virtfleet.e2e.support.StartFleet;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -31,6 +31,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
+import static io.virtfleet.e2e.support.QemuProcesses.cmdline;
+import static io.virtfleet.e2e.support.QemuProcesses.pids;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -94,7 +96,7 @@ class FailoverFencingTest {
         }
         if (embedRoot != null) {
             // QEMU processes of B that virtfleet did not clean up (a failed run): never leave them running.
-            for (long pid : qemuPids(s -> s.contains(embedRoot.toString()) || s.contains("guest=e2e"))) {
+            for (long pid : pids(s -> s.contains(embedRoot.toString()) || s.contains("guest=e2e"))) {
                 String cmd = cmdline(pid);
                 if (cmd != null && cmd.contains(fleet.domainPrefix(fleet.host("b")))) {
                     ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
@@ -265,7 +267,7 @@ class FailoverFencingTest {
 
         private void loop() {
             while (running.get()) {
-                List<Long> pids = qemuPids(s -> s.contains("-uuid " + uuid));
+                List<Long> pids = pids(s -> s.contains("-uuid " + uuid));
                 maxCopies.accumulateAndGet(pids.size(), Math::max);
                 for (long p : pids) {
                     String cmd = cmdline(p);
@@ -296,31 +298,6 @@ class FailoverFencingTest {
                     && Files.readString(consoleLog, StandardCharsets.ISO_8859_1).contains("Linux version");
         } catch (IOException e) {
             return false;
-        }
-    }
-
-    static List<Long> qemuPids(java.util.function.Predicate<String> cmd) {
-        List<Long> out = new ArrayList<>();
-        try (Stream<Path> s = Files.list(Path.of("/proc"))) {
-            s.map(p -> p.getFileName().toString()).filter(n -> n.chars().allMatch(Character::isDigit))
-                    .mapToLong(Long::parseLong).forEach(pid -> {
-                        String c = cmdline(pid);
-                        if (c != null && c.startsWith("/usr/bin/qemu-system") && cmd.test(c)) {
-                            out.add(pid);
-                        }
-                    });
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-        return out;
-    }
-
-    static String cmdline(long pid) {
-        try {
-            return new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")),
-                    StandardCharsets.UTF_8).replace('\0', ' ');
-        } catch (IOException e) {
-            return null;
         }
     }
 }

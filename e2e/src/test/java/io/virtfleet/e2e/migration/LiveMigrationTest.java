@@ -9,8 +9,8 @@ import io.virtfleet.api.v1alpha1.VirtualMachineMigration;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigrationSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigrationStatus;
 import io.virtfleet.e2e.support.Fleet;
-import io.virtfleet.e2e.support.StartFleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
+import io.virtfleet.e2e.support.StartFleet;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -20,18 +20,15 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.stream.Stream;
 
+import static io.virtfleet.e2e.support.QemuProcesses.cmdline;
+import static io.virtfleet.e2e.support.QemuProcesses.pidsOf;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -125,7 +122,7 @@ class LiveMigrationTest {
         assertThat(src.virsh("list", "--all", "--uuid").output()).doesNotContain(uuid);
         Awaitility.await().alias("the source QEMU exited").atMost(Duration.ofSeconds(30))
                 .until(() -> cmdline(srcPid) == null || cmdline(srcPid).isEmpty()); // gone, or a zombie
-        assertThat(qemuPids(uuid)).containsExactly(dstPid);
+        assertThat(pidsOf(uuid)).containsExactly(dstPid);
 
         // The same guest, still running: same boot, uptime went on, same genid seen from inside.
         assertThat(dst.genidSeenByGuest()).isEqualTo(genid);
@@ -190,7 +187,7 @@ class LiveMigrationTest {
         LibvirtGuest dst = fleet.guestOn(to, fleet.domainName(to, "mig"));
         Awaitility.await().alias("nothing is left on the target").atMost(Duration.ofSeconds(30))
                 .until(() -> !dst.virsh("list", "--all", "--uuid").output().contains(uuid)
-                        && qemuPids(uuid).equals(List.of(srcPid)));
+                        && pidsOf(uuid).equals(List.of(srcPid)));
         assertThat(src.exec("cat /proc/sys/kernel/random/boot_id").output().trim()).isEqualTo(bootId);
         fleet.await("mig", "Running on " + from, Duration.ofSeconds(30),
                 v -> from.equals(v.getStatus().host) && "Running".equals(v.getStatus().printableStatus));
@@ -238,12 +235,7 @@ class LiveMigrationTest {
         LibvirtGuest src = fleet.guestOn(from, fleet.domainName(from, "mig"));
         assertThat(src.virsh("migrate-setspeed", src.name(), "1").ok()).isTrue();
         create("mig-crash", "mig", to);
-        Awaitility.await().alias("libvirt migrates").atMost(Duration.ofSeconds(60))
-                .pollInterval(Duration.ofMillis(100)).until(() -> {
-                    VirtualMachineMigration m = migration("mig-crash");
-                    return m != null && m.getStatus() != null && m.getStatus().transfer != null
-                            && "Running".equals(m.getStatus().transfer.state);
-                });
+        awaitTransferRunning("mig-crash");
         fleet.stopAgent(from);
         // The link gets fast again while nobody watches: libvirt finishes (or gave up when its client left).
         src.virsh("migrate-setspeed", src.name(), "8796093022207");
@@ -252,22 +244,7 @@ class LiveMigrationTest {
         VirtualMachineMigration done = awaitPhase("mig-crash", Duration.ofSeconds(180));
         LOG.info("after the source agent's restart: {} ({}; transfer {}: {})", done.getStatus().phase,
                 done.getStatus().error, done.getStatus().transfer.state, done.getStatus().transfer.message);
-        String runsOn = "Succeeded".equals(done.getStatus().phase) ? to : from;
-        Domain d = fleet.domain("mig");
-        assertThat(d.getSpec().host).isEqualTo(runsOn);
-        assertThat(d.getSpec().migration).isNull();
-        assertThat(d.getSpec().genid).isEqualTo(genid);
-        LibvirtGuest here = fleet.guestOn(runsOn, fleet.domainName(runsOn, "mig"));
-        String other = runsOn.equals(a) ? b : a;
-        LibvirtGuest there = fleet.guestOn(other, fleet.domainName(other, "mig"));
-        Awaitility.await().alias("exactly one QEMU, on " + runsOn).atMost(Duration.ofSeconds(30))
-                .until(() -> qemuPids(uuid).size() == 1 && "running".equals(here.state())
-                        && !there.virsh("list", "--all", "--uuid").output().contains(uuid));
-        assertThat(qemuPids(uuid)).containsExactly(here.qemuPid());
-        assertThat(here.exec("cat /proc/sys/kernel/random/boot_id").output().trim()).isEqualTo(bootId);
-        assertThat(here.genidSeenByGuest()).isEqualTo(genid);
-        fleet.await("mig", "Running on " + runsOn, Duration.ofSeconds(60),
-                v -> runsOn.equals(v.getStatus().host) && "Running".equals(v.getStatus().printableStatus));
+        assertRunsOnceUnchanged(done, from, to, Duration.ofSeconds(30));
     }
 
     /**
@@ -284,18 +261,36 @@ class LiveMigrationTest {
         LibvirtGuest src = fleet.guestOn(from, fleet.domainName(from, "mig"));
         assertThat(src.virsh("migrate-setspeed", src.name(), "1").ok()).isTrue();
         create("mig-libvirtd", "mig", to);
-        Awaitility.await().alias("libvirt migrates").atMost(Duration.ofSeconds(60))
-                .pollInterval(Duration.ofMillis(100)).until(() -> {
-                    VirtualMachineMigration m = migration("mig-libvirtd");
-                    return m != null && m.getStatus() != null && m.getStatus().transfer != null
-                            && "Running".equals(m.getStatus().transfer.state);
-                });
+        awaitTransferRunning("mig-libvirtd");
         fleet.libvirtHost(from).killDaemon();
         Thread.sleep(2000);
         io.virtfleet.e2e.support.LibvirtHost.start(fleet.libvirtHost(from).name());
         VirtualMachineMigration done = awaitPhase("mig-libvirtd", Duration.ofSeconds(240));
         LOG.info("after the source libvirtd's restart: {} ({}; transfer {}: {})", done.getStatus().phase,
                 done.getStatus().error, done.getStatus().transfer.state, done.getStatus().transfer.message);
+        LibvirtGuest here = assertRunsOnceUnchanged(done, from, to, Duration.ofSeconds(60));
+        here.virsh("migrate-setspeed", here.name(), "8796093022207");
+    }
+
+    // ---------------------------------------------------------------------------------------------------- helpers
+
+    /** Waits until libvirt reports the migration's transfer running (so a fault lands in the middle of it). */
+    private static void awaitTransferRunning(String migration) {
+        Awaitility.await().alias("libvirt migrates").atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(100)).until(() -> {
+                    VirtualMachineMigration m = migration(migration);
+                    return m != null && m.getStatus() != null && m.getStatus().transfer != null
+                            && "Running".equals(m.getStatus().transfer.state);
+                });
+    }
+
+    /**
+     * After a migration that a fault interrupted settled ({@code done}): the VM runs exactly once, on the target if it
+     * succeeded and else on the source, its Domain names that host with no migration left, and the genid and the boot
+     * are the ones from before. Returns the guest where it runs.
+     */
+    private static LibvirtGuest assertRunsOnceUnchanged(VirtualMachineMigration done, String from, String to,
+                                                        Duration oneQemuWithin) {
         String runsOn = "Succeeded".equals(done.getStatus().phase) ? to : from;
         Domain d = fleet.domain("mig");
         assertThat(d.getSpec().host).isEqualTo(runsOn);
@@ -304,18 +299,16 @@ class LiveMigrationTest {
         LibvirtGuest here = fleet.guestOn(runsOn, fleet.domainName(runsOn, "mig"));
         String other = runsOn.equals(a) ? b : a;
         LibvirtGuest there = fleet.guestOn(other, fleet.domainName(other, "mig"));
-        Awaitility.await().alias("exactly one QEMU, on " + runsOn).atMost(Duration.ofSeconds(60))
-                .until(() -> qemuPids(uuid).size() == 1 && "running".equals(here.state())
+        Awaitility.await().alias("exactly one QEMU, on " + runsOn).atMost(oneQemuWithin)
+                .until(() -> pidsOf(uuid).size() == 1 && "running".equals(here.state())
                         && !there.virsh("list", "--all", "--uuid").output().contains(uuid));
-        assertThat(qemuPids(uuid)).containsExactly(here.qemuPid());
+        assertThat(pidsOf(uuid)).containsExactly(here.qemuPid());
         assertThat(here.exec("cat /proc/sys/kernel/random/boot_id").output().trim()).isEqualTo(bootId);
         assertThat(here.genidSeenByGuest()).isEqualTo(genid);
-        here.virsh("migrate-setspeed", here.name(), "8796093022207");
         fleet.await("mig", "Running on " + runsOn, Duration.ofSeconds(60),
                 v -> runsOn.equals(v.getStatus().host) && "Running".equals(v.getStatus().printableStatus));
+        return here;
     }
-
-    // ---------------------------------------------------------------------------------------------------- helpers
 
     private static String create(String name, String vm, String target) {
         VirtualMachineMigration m = new VirtualMachineMigration();
@@ -383,31 +376,6 @@ class LiveMigrationTest {
                     // a transient API error: sample again
                 }
             }
-        }
-    }
-
-    static List<Long> qemuPids(String uuid) {
-        List<Long> out = new ArrayList<>();
-        try (Stream<Path> s = Files.list(Path.of("/proc"))) {
-            s.map(p -> p.getFileName().toString()).filter(n -> n.chars().allMatch(Character::isDigit))
-                    .mapToLong(Long::parseLong).forEach(pid -> {
-                        String c = cmdline(pid);
-                        if (c != null && c.startsWith("/usr/bin/qemu-system") && c.contains("-uuid " + uuid)) {
-                            out.add(pid);
-                        }
-                    });
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-        return out;
-    }
-
-    static String cmdline(long pid) {
-        try {
-            return new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")),
-                    StandardCharsets.UTF_8).replace('\0', ' ');
-        } catch (IOException e) {
-            return null;
         }
     }
 }

@@ -38,12 +38,14 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * Fault injection: random lifecycle operations on a few test-guest VMs while the operator, the node agent,
- * libvirtd or a QEMU process is killed with SIGKILL at a random point and brought back. After every step it measures
- * how long until everything converged to what the model (the last operation of each VM) asks for, and it checks the
- * invariants the whole time: no VM's domain lost (its UUID never changes), no VM running twice (two QEMU processes
- * with one -uuid or name), no orphan libvirt domain of ours and no leftover of a deleted VM, and a genid that only
- * changes on a restore (status and what the guest sees).
+ * Fault injection: random lifecycle, snapshot, restore, clone, backup, restore-from-backup and (on two hosts) live
+ * migration operations on a few test-guest VMs while the operator, a node agent, a libvirtd or a QEMU process is killed
+ * with SIGKILL at a random point and brought back (or libvirtd hangs, an agent is partitioned, the control plane
+ * restarts, a backup meets a full root: {@link Fault}). After every step it measures how long until everything
+ * converged to what the model (the last operation of each VM) asks for, and it checks the invariants the whole time:
+ * no VM's domain lost (its UUID never changes), no VM running twice (two QEMU processes with one -uuid or name, except
+ * a migration's source and destination of which only one runs), no orphan libvirt domain of ours and no leftover of a
+ * deleted VM, and a genid that only changes on a restore (status and what the guest sees).
  *
  * <p>Operations are issued first and the fault lands 0–2 s later, i.e. usually in the middle of the work the
  * operation causes. Everything random comes from one seeded {@link Random}; the seed is printed for a replay (the
@@ -161,7 +163,6 @@ final class FaultInjectionDriver {
     private final Fleet fleet;
     private final List<Node> nodes;
     private final VirtfleetProcess operator;
-    private final Path repo;
     private final Config config;
     private final Random rnd;
     private final FaultReport report = new FaultReport();
@@ -180,11 +181,10 @@ final class FaultInjectionDriver {
     private int consecutiveNonConvergence;
     private Action current;
 
-    FaultInjectionDriver(Fleet fleet, List<Node> nodes, VirtfleetProcess operator, Path repo, Config config) {
+    FaultInjectionDriver(Fleet fleet, List<Node> nodes, VirtfleetProcess operator, Config config) {
         this.fleet = fleet;
         this.nodes = List.copyOf(nodes);
         this.operator = operator;
-        this.repo = repo;
         this.config = config;
         this.rnd = new Random(config.seed());
     }
@@ -1033,7 +1033,8 @@ final class FaultInjectionDriver {
                 String g = landed.getStatus().genid;
                 String persistent = genidOf(guest(vm).persistentXml());
                 if (!g.equalsIgnoreCase(st.genid)) {
-                    diff.add(vm.name + ": status.genid " + st.genid + ", want restore " + vm.pendingRestore + "'s " + g);
+                    diff.add(vm.name + ": status.genid " + st.genid + ", want restore " + vm.pendingRestore + "'s "
+                            + g);
                 }
                 if (!g.equalsIgnoreCase(d.getStatus().genid)) {
                     diff.add(vm.name + ": Domain genid " + d.getStatus().genid + ", want restore "
@@ -1095,7 +1096,8 @@ final class FaultInjectionDriver {
         StringBuilder b = new StringBuilder();
         for (Vm vm : vms) {
             String dn = dn(vm);
-            b.append("==== ").append(vm.name).append(" on ").append(hostOf(vm)).append(" exists=").append(vm.exists).append(" running=")
+            b.append("==== ").append(vm.name).append(" on ").append(hostOf(vm)).append(" exists=").append(vm.exists)
+                    .append(" running=")
                     .append(vm.running).append(" extra=").append(vm.extraDisk).append(" strategy=")
                     .append(vm.strategy()).append("\n");
             try {

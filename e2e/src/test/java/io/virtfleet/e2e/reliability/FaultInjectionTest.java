@@ -21,16 +21,17 @@ import java.util.Locale;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Fault injection, CI-sized by default (20 operations, 3 VMs); {@code scripts/reliability} runs the full
- * size. The operator and the node agent run as OS processes against a control plane of this test's own (so no
- * in-process operator of another test class acts on its namespace), and are killed with SIGKILL along with libvirtd and
- * QEMU processes of this test's domains. See e2e/RELIABILITY.md.
+ * Fault injection, CI-sized by default (20 operations, 3 VMs, one host); {@code scripts/reliability} runs the full
+ * size, {@code scripts/soak} the soak. The operator and the node agents run as OS processes against a control plane of
+ * this test's own (so no in-process operator of another test class acts on its namespace), each agent on a libvirtd of
+ * the run's own ({@code scripts/libvirt-host}: the faults kill and hang it, and the machine's libvirtd serves the other
+ * tests); see {@link FaultInjectionDriver.Fault} for what is injected and e2e/RELIABILITY.md for the results.
  *
- * <p>System properties: {@code reliability.ops} (20), {@code reliability.vms} (3, at most), {@code reliability.seed}
- * (random; printed), {@code reliability.faults} (operator,agent,qemu,libvirtd; also hang and partition, see
- * {@link FaultInjectionDriver.Fault}), {@code reliability.faultProbability}
- * (0.5 per operation), {@code reliability.bound} (60 s: not converged by then is a violation),
- * {@code reliability.record} (true: write the summary into e2e/RELIABILITY.md).
+ * <p>System properties: {@code reliability.ops} (20), {@code reliability.vms} (3, at most), {@code reliability.hosts}
+ * (1; 2 adds live migrations), {@code reliability.seed} (random; printed), {@code reliability.faults} (all eight),
+ * {@code reliability.faultProbability} (0.5 per operation), {@code reliability.bound} (60 s: not converged by then is a
+ * violation), {@code reliability.record} (true: write the summary into e2e/RELIABILITY.md),
+ * {@code reliability.soakMinutes} (runs the soak instead).
  */
 class FaultInjectionTest {
 
@@ -196,7 +197,7 @@ class FaultInjectionTest {
                 }, 0, 1, java.util.concurrent.TimeUnit.MINUTES);
             }
 
-            FaultInjectionDriver driver = new FaultInjectionDriver(fleet, nodes, operator, repo,
+            FaultInjectionDriver driver = new FaultInjectionDriver(fleet, nodes, operator,
                     new FaultInjectionDriver.Config(ops, maxVms, seed, FaultInjectionDriver.parseFaults(faults),
                             faultProbability, bound, logDir, line -> progress(logDir, line), minutes))
                     .withBackups(backups, smallRoot)
@@ -246,12 +247,13 @@ class FaultInjectionTest {
         header.add("Run of " + started.truncatedTo(ChronoUnit.SECONDS) + ": " + report.operations()
                 + " operations (the final deletes included), "
                 + report.faults() + " faults (" + faults + ", probability " + faultProbability + " per operation), "
-                + "at most " + maxVms + " VMs on " + hosts + " host" + (hosts > 1 ? "s" : "") + ", seed **" + seed + "**, " + String.format(Locale.ROOT, "%d min %02d s",
-                seconds / 60, seconds % 60) + ".");
+                + "at most " + maxVms + " VMs on " + hosts + " host" + (hosts > 1 ? "s" : "") + ", seed **" + seed
+                + "**, " + String.format(Locale.ROOT, "%d min %02d s", seconds / 60, seconds % 60) + ".");
         header.add("");
         header.add("Machine: " + machine() + "; load average before " + loadBefore + ", after " + load() + ".");
         header.add("");
-        header.add("Replay: `scripts/reliability " + ops + " " + seed
+        header.add("Replay: `" + (hosts > 1 ? "RELIABILITY_HOSTS=" + hosts + " " : "") + "scripts/reliability " + ops
+                + " " + seed
                 + "` (same operations and faults; timing differs).");
         String table = report.table(header);
         System.out.println(table);

@@ -112,12 +112,14 @@ final class ResourceSampler {
                 + "| threads first → last | threads slope (/h) | libvirt clients first → last | slope (/h) |\n");
         b.append("|---|---|---|---|---|---|---|---|---|---|\n");
         for (Slopes s : slopes) {
-            b.append(String.format(Locale.ROOT, "| %s | %d | %.0f → %.0f | %+.1f | %d → %d | %+.2f | %d → %d | %+.2f | %s | %s |%n",
+            boolean noClients = s.first().libvirtClients() < 0;
+            b.append(String.format(Locale.ROOT,
+                    "| %s | %d | %.0f → %.0f | %+.1f | %d → %d | %+.2f | %d → %d | %+.2f | %s | %s |%n",
                     s.process(), s.samples(), s.first().rssKib() / 1024.0, s.last().rssKib() / 1024.0,
                     s.rssMibPerHour(), s.first().fds(), s.last().fds(), s.fdsPerHour(), s.first().threads(),
                     s.last().threads(), s.threadsPerHour(),
-                    s.first().libvirtClients() < 0 ? "–" : s.first().libvirtClients() + " → " + s.last().libvirtClients(),
-                    s.first().libvirtClients() < 0 ? "–" : String.format(Locale.ROOT, "%+.2f", s.libvirtClientsPerHour())));
+                    noClients ? "–" : s.first().libvirtClients() + " → " + s.last().libvirtClients(),
+                    noClients ? "–" : String.format(Locale.ROOT, "%+.2f", s.libvirtClientsPerHour())));
         }
         return b.toString();
     }

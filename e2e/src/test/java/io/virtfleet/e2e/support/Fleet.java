@@ -100,26 +100,35 @@ public final class Fleet implements AutoCloseable {
         requireTestGuest();
         Fleet fleet = new Fleet(cp, new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(cp.config())
                 .build(), UUID.randomUUID().toString().substring(0, 6));
-        fleet.client().namespaces().resource(new NamespaceBuilder().withNewMetadata()
-                .withName(fleet.namespace).endMetadata().build()).serverSideApply();
+        fleet.createNamespace();
         return fleet;
     }
 
     private static Fleet start(EmbeddedControlPlane cp, KubernetesClient ownClient, String... hostSuffixes) {
         requireTestGuest();
-        Fleet fleet = new Fleet(cp, ownClient, UUID.randomUUID().toString().substring(0, 6));
-        try {
-            fleet.client().namespaces().resource(new NamespaceBuilder().withNewMetadata()
-                    .withName(fleet.namespace).endMetadata().build()).serverSideApply();
+        return started(new Fleet(cp, ownClient, UUID.randomUUID().toString().substring(0, 6)), fleet -> {
             for (String suffix : hostSuffixes.length == 0 ? new String[] {"a"} : hostSuffixes) {
                 fleet.startAgent(fleet.host(suffix));
             }
+        });
+    }
+
+    /** Creates the fleet's namespace, starts its agents ({@code agents}) and operator; closes it if any of it fails. */
+    private static Fleet started(Fleet fleet, java.util.function.Consumer<Fleet> agents) {
+        try {
+            fleet.createNamespace();
+            agents.accept(fleet);
             fleet.startOperator();
             return fleet;
         } catch (RuntimeException e) {
             fleet.close();
             throw e;
         }
+    }
+
+    private void createNamespace() {
+        client().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(namespace).endMetadata()
+                .build()).serverSideApply();
     }
 
     /**
@@ -130,22 +139,15 @@ public final class Fleet implements AutoCloseable {
      */
     public static Fleet startWithLibvirtHosts(String... hostSuffixes) {
         requireTestGuest();
-        Fleet fleet = new Fleet(EmbeddedControlPlane.shared(), null, UUID.randomUUID().toString().substring(0, 6));
-        try {
-            fleet.client().namespaces().resource(new NamespaceBuilder().withNewMetadata()
-                    .withName(fleet.namespace).endMetadata().build()).serverSideApply();
-            for (String suffix : hostSuffixes) {
-                LibvirtHost lh = LibvirtHost.start("vf" + fleet.id + suffix);
-                fleet.libvirtHosts.add(lh);
-                fleet.libvirtUris.put(fleet.host(suffix), lh.uri());
-                fleet.startAgent(fleet.host(suffix));
-            }
-            fleet.startOperator();
-            return fleet;
-        } catch (RuntimeException e) {
-            fleet.close();
-            throw e;
-        }
+        return started(new Fleet(EmbeddedControlPlane.shared(), null, UUID.randomUUID().toString().substring(0, 6)),
+                fleet -> {
+                    for (String suffix : hostSuffixes) {
+                        LibvirtHost lh = LibvirtHost.start("vf" + fleet.id + suffix);
+                        fleet.libvirtHosts.add(lh);
+                        fleet.libvirtUris.put(fleet.host(suffix), lh.uri());
+                        fleet.startAgent(fleet.host(suffix));
+                    }
+                });
     }
 
     /**

@@ -28,6 +28,11 @@ public final class LibvirtGuest {
         this(name, runDir, "qemu:///system", Path.of("/run/libvirt/qemu"));
     }
 
+    /** A domain of the machine's libvirtd (qemu:///system), looked at from outside whoever runs it. */
+    public static LibvirtGuest onMachine(String name) {
+        return new LibvirtGuest(name, Fleet.RUN_DIR);
+    }
+
     LibvirtGuest(String name, Path runDir, String uri, Path pidDir) {
         this.name = name;
         this.runDir = runDir;

@@ -323,7 +323,9 @@ public final class DomainSyncer {
         if (lv.isPresent() && lv.get().active() && lv.get().liveXml() != null && qemuDriver && p.validation().valid()
                 && !p.deleting() && p.domain().getSpec().domainXml != null
                 && p.plan().actions().equals(List.of(LifecycleAction.DEFINE))
-                && GenidPolicy.mayDefine(p.wantGeneration(), p.seen().stampedGeneration())) {
+                && GenidPolicy.mayDefine(p.wantGeneration(), p.seen().stampedGeneration())
+                // A disk the host still has to create (or the seed) is attached after the redefine, once it exists.
+                && !DomainFiles.needed(p.domain().getSpec())) {
             a.early = hotplug(p.domain(), p.ref(), uuid, lv.get(), true);
         }
         DomainActuator.Context context = new DomainActuator.Context(p.ref(), uuid, host,
@@ -393,6 +395,17 @@ public final class DomainSyncer {
                     : DomainFiles.Prepared.NOTHING;
         } else {
             a.prepared = f.prepare(a.domain, p.validation().xml().qcow2DiskFiles());
+        }
+        if (!a.prepared.created().isEmpty()) {
+            // Recorded at once, not with the rest of the pass: a libvirt outage later in this pass would end it
+            // unrecorded, the next pass finds the files existing, and they would never be removed with the Domain.
+            List<String> created = a.prepared.created();
+            status.write(a.domain, cur -> {
+                DomainStatus s = cur.getStatus() == null ? new DomainStatus()
+                        : client.getKubernetesSerialization().clone(cur).getStatus();
+                s.createdDisks = DomainFiles.record(s.createdDisks, created);
+                return s;
+            });
         }
         if (a.prepared.error() != null) {
             a.error = a.prepared.error();

@@ -21,6 +21,7 @@ import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigration;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigrationStatus;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigrationStatus.Transfer;
+import io.virtfleet.operator.ClusterReads;
 import io.virtfleet.operator.OperatorEventRecorder;
 import io.virtfleet.operator.OperatorConfig;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
@@ -113,8 +114,8 @@ public class MigrationController implements Reconciler<VirtualMachineMigration>,
                 : client.resources(VirtualMachine.class).inNamespace(ns).withName(vmName).get();
 
         // Already handed over (or finished) by this migration: follow the agent.
-        if (domain != null && uid.equals(annotations(domain).get(MIGRATED_BY))) {
-            return succeeded(client, m, vm, annotations(domain).get("virtfleet.io/migrated-from"),
+        if (domain != null && uid.equals(ClusterReads.annotations(domain).get(MIGRATED_BY))) {
+            return succeeded(client, m, vm, ClusterReads.annotations(domain).get("virtfleet.io/migrated-from"),
                     domain.getSpec().host, st);
         }
         if (domain != null && domain.getSpec() != null && domain.getSpec().migration != null
@@ -139,7 +140,7 @@ public class MigrationController implements Reconciler<VirtualMachineMigration>,
         }
         String inFlight = inFlight(client, m, domain);
         MigrationPlanner.Plan plan = MigrationPlanner.plan(new MigrationPlanner.Input(ns + "/" + vmName, vm, domain,
-                m.getSpec() != null ? m.getSpec().targetHost : null, views, specs, placed(client), inFlight,
+                m.getSpec() != null ? m.getSpec().targetHost : null, views, specs, ClusterReads.vmsByHost(client), inFlight,
                 clock.instant()));
         if (plan.refused()) {
             return fail(client, m, vm, plan.sourceHost(), null, plan.error(), "MigrationRefused");
@@ -256,7 +257,7 @@ public class MigrationController implements Reconciler<VirtualMachineMigration>,
     static void repoint(KubernetesClient client, Domain domain, String uid) {
         client.resources(Domain.class).inNamespace(domain.getMetadata().getNamespace())
                 .withName(domain.getMetadata().getName()).edit(d -> {
-                    if (uid.equals(annotations(d).get(MIGRATED_BY))) {
+                    if (uid.equals(ClusterReads.annotations(d).get(MIGRATED_BY))) {
                         return d;
                     }
                     if (d.getSpec() == null || d.getSpec().migration == null || !uid.equals(d.getSpec().migration.id)) {
@@ -272,7 +273,7 @@ public class MigrationController implements Reconciler<VirtualMachineMigration>,
                             : new HashMap<>(d.getMetadata().getLabels());
                     labels.put(ApiGroup.HOST_LABEL, dm.targetHost);
                     d.getMetadata().setLabels(labels);
-                    Map<String, String> a = new HashMap<>(annotations(d));
+                    Map<String, String> a = new HashMap<>(ClusterReads.annotations(d));
                     a.put(MIGRATED_BY, uid);
                     a.put("virtfleet.io/migrated-from", from);
                     // The domain did not restart: what it booted with moved along, rewritten for the target (its name
@@ -438,27 +439,5 @@ public class MigrationController implements Reconciler<VirtualMachineMigration>,
             }
         }
         return null;
-    }
-
-    /** VMs by the host their Domain is on (capacity accounting, as the scheduler sees it). */
-    private static Map<String, List<VirtualMachine>> placed(KubernetesClient client) {
-        Map<String, String> hostOf = new HashMap<>();
-        for (Domain d : client.resources(Domain.class).inAnyNamespace().list().getItems()) {
-            if (d.getSpec() != null && d.getSpec().host != null) {
-                hostOf.put(d.getMetadata().getNamespace() + "/" + d.getMetadata().getName(), d.getSpec().host);
-            }
-        }
-        Map<String, List<VirtualMachine>> out = new HashMap<>();
-        for (VirtualMachine vm : client.resources(VirtualMachine.class).inAnyNamespace().list().getItems()) {
-            String h = hostOf.get(vm.getMetadata().getNamespace() + "/" + vm.getMetadata().getName());
-            if (h != null) {
-                out.computeIfAbsent(h, k -> new ArrayList<>()).add(vm);
-            }
-        }
-        return out;
-    }
-
-    private static Map<String, String> annotations(Domain d) {
-        return d.getMetadata().getAnnotations() == null ? Map.of() : d.getMetadata().getAnnotations();
     }
 }

@@ -1,6 +1,5 @@
 package io.virtfleet.operator.requests;
 
-import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -15,6 +14,7 @@ import io.virtfleet.api.v1alpha1.HostSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineFailover;
 import io.virtfleet.api.v1alpha1.VirtualMachineFailoverStatus;
+import io.virtfleet.operator.ClusterReads;
 import io.virtfleet.operator.OperatorEventRecorder;
 import io.virtfleet.reconcilers.failover.FailoverPlanner;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
@@ -26,7 +26,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -74,14 +73,14 @@ public class FailoverReconciler implements Reconciler<VirtualMachineFailover> {
                 : client.resources(VirtualMachine.class).inNamespace(ns).withName(vmName).get();
         Domain domain = RequestReconcilers.domain(client, ns, vmName);
         if (domain != null && domain.getSpec() != null
-                && marker.equals(annotations(domain).get(FAILED_OVER_BY))) {
+                && marker.equals(ClusterReads.annotations(domain).get(FAILED_OVER_BY))) {
             // Re-pointed by this request in a pass that did not get to write the status.
-            return succeeded(f, annotations(domain).get("virtfleet.io/failed-over-from"), domain.getSpec().host,
+            return succeeded(f, ClusterReads.annotations(domain).get("virtfleet.io/failed-over-from"), domain.getSpec().host,
                     domain.getSpec().genid, null);
         }
-        List<HostView> hosts = hostViews(client);
+        List<HostView> hosts = ClusterReads.hostViews(client);
         FailoverPlanner.Plan plan = FailoverPlanner.plan(ns + "/" + vmName, vm, domain, target, hosts,
-                placed(client), clock.instant());
+                ClusterReads.vmsByHost(client), clock.instant());
         if (plan.refused()) {
             return fail(f, vm, plan.fromHost(), plan.error());
         }
@@ -127,7 +126,7 @@ public class FailoverReconciler implements Reconciler<VirtualMachineFailover> {
                         : new HashMap<>(d.getMetadata().getLabels());
                 labels.put(ApiGroup.HOST_LABEL, to);
                 d.getMetadata().setLabels(labels);
-                Map<String, String> a = new HashMap<>(annotations(d));
+                Map<String, String> a = new HashMap<>(ClusterReads.annotations(d));
                 a.put(GenidPolicy.CHANGE_REASON_ANNOTATION, GenidPolicy.REASON_FAILOVER);
                 a.put(FAILED_OVER_BY, marker);
                 a.put("virtfleet.io/failed-over-from", from);
@@ -174,39 +173,5 @@ public class FailoverReconciler implements Reconciler<VirtualMachineFailover> {
         st.error = error;
         f.setStatus(st);
         return UpdateControl.patchStatus(f);
-    }
-
-    private static List<HostView> hostViews(KubernetesClient client) {
-        Map<String, Lease> leases = new HashMap<>();
-        for (Lease l : client.leases().inNamespace(ApiGroup.SYSTEM_NAMESPACE).list().getItems()) {
-            leases.put(l.getMetadata().getName(), l);
-        }
-        List<HostView> out = new ArrayList<>();
-        for (Host h : client.resources(Host.class).list().getItems()) {
-            out.add(HostView.of(h, leases.get(ApiGroup.leaseName(h.getMetadata().getName()))));
-        }
-        return out;
-    }
-
-    /** VMs by the host their Domain is on (capacity accounting, as the scheduler sees it). */
-    private static Map<String, List<VirtualMachine>> placed(KubernetesClient client) {
-        Map<String, String> hostOf = new HashMap<>();
-        for (Domain d : client.resources(Domain.class).inAnyNamespace().list().getItems()) {
-            if (d.getSpec() != null && d.getSpec().host != null) {
-                hostOf.put(d.getMetadata().getNamespace() + "/" + d.getMetadata().getName(), d.getSpec().host);
-            }
-        }
-        Map<String, List<VirtualMachine>> out = new HashMap<>();
-        for (VirtualMachine vm : client.resources(VirtualMachine.class).inAnyNamespace().list().getItems()) {
-            String h = hostOf.get(vm.getMetadata().getNamespace() + "/" + vm.getMetadata().getName());
-            if (h != null) {
-                out.computeIfAbsent(h, k -> new ArrayList<>()).add(vm);
-            }
-        }
-        return out;
-    }
-
-    private static Map<String, String> annotations(Domain d) {
-        return d.getMetadata().getAnnotations() == null ? Map.of() : d.getMetadata().getAnnotations();
     }
 }

@@ -1,10 +1,7 @@
 package io.virtfleet.reconcilers.failover;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
-import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
 import io.virtfleet.reconcilers.lifecycle.Decision;
 import io.virtfleet.reconcilers.lifecycle.HostView;
@@ -28,9 +25,6 @@ import java.util.function.Supplier;
  * the guest on the new host re-executes from a state the lost host's copy already ran past.
  */
 public final class FailoverPlanner {
-    private static final ObjectMapper JSON = new ObjectMapper()
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
-
     /**
      * @param error    the refusal, {@code field: message}; null when the failover goes ahead
      * @param fromHost the VM's current (lost) host, when known
@@ -85,7 +79,7 @@ public final class FailoverPlanner {
                 others.add(h);
             }
         }
-        Decision d = Scheduler.choose(withNodeName(vm, targetHost), others, placed, now);
+        Decision d = Scheduler.choose(Scheduler.pinnedTo(vm, targetHost), others, placed, now);
         if (!d.isScheduled()) {
             return Plan.refuse(from, (targetHost != null ? "spec.targetHost: host " + targetHost + " cannot take "
                     + "the VM: " : "spec.vmName: no other host can take the VM: ") + d.message());
@@ -98,16 +92,5 @@ public final class FailoverPlanner {
                 : GenidPolicy.decide(specGenid, current, GenidPolicy.Transition.FAILOVER, fresh);
         return new Plan(null, from, d.host(), g, "failed over from host " + from + " (heartbeat lost) to host "
                 + d.host() + ": " + (g.changes() ? "generation ID " + current + " -> " + g.genid() : g.message()));
-    }
-
-    /** The VM as the scheduler should see it: pinned to the target (or to nothing), never to the lost host. */
-    private static VirtualMachine withNodeName(VirtualMachine vm, String targetHost) {
-        VirtualMachine copy = new VirtualMachine();
-        copy.setMetadata(vm.getMetadata());
-        VirtualMachineSpec spec = vm.getSpec() == null ? new VirtualMachineSpec()
-                : JSON.convertValue(vm.getSpec(), VirtualMachineSpec.class);
-        spec.nodeName = targetHost;
-        copy.setSpec(spec);
-        return copy;
     }
 }

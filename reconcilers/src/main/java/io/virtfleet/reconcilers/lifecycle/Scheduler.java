@@ -1,5 +1,7 @@
 package io.virtfleet.reconcilers.lifecycle;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.virtfleet.api.v1alpha1.HostSpec;
 import io.virtfleet.api.v1alpha1.Hypervisor;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
@@ -37,6 +39,23 @@ import java.util.function.Function;
  * put on a host that cannot run it.
  */
 public final class Scheduler {
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+    /**
+     * The VM as the scheduler should see it when it moves (migration, failover): a copy pinned to {@code targetHost}
+     * (or to nothing: any host), never to the host it is on; the VM itself is not changed.
+     */
+    public static VirtualMachine pinnedTo(VirtualMachine vm, String targetHost) {
+        VirtualMachine copy = new VirtualMachine();
+        copy.setMetadata(vm.getMetadata());
+        VirtualMachineSpec spec = vm.getSpec() == null ? new VirtualMachineSpec()
+                : JSON.convertValue(vm.getSpec(), VirtualMachineSpec.class);
+        spec.nodeName = targetHost;
+        copy.setSpec(spec);
+        return copy;
+    }
+
     /**
      * Virtual CPUs placed per host CPU. A vCPU is a thread that time-shares a core, so hosts are overcommitted on CPU
      * (OpenStack's default allows 16:1) but never on memory, which a guest that uses it cannot give back.

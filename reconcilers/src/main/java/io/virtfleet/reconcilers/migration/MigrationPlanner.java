@@ -1,12 +1,9 @@
 package io.virtfleet.reconcilers.migration;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainSpec;
 import io.virtfleet.api.v1alpha1.HostSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
-import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.reconcilers.lifecycle.Decision;
 import io.virtfleet.reconcilers.lifecycle.DomainStates;
 import io.virtfleet.reconcilers.lifecycle.HostView;
@@ -32,9 +29,6 @@ import java.util.Map;
  * memory, not disks, and QEMU on the target opens the same files.
  */
 public final class MigrationPlanner {
-    private static final ObjectMapper JSON = new ObjectMapper()
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
-
     /** @param error {@code field: message}, null when the migration goes ahead */
     public record Plan(String error, String sourceHost, String targetHost, String message) {
         public boolean refused() {
@@ -102,7 +96,7 @@ public final class MigrationPlanner {
             }
         }
         String field = target != null ? "spec.targetHost" : "spec.vmName";
-        Decision d = Scheduler.choose(pinned(vm, target), others, in.placed(), in.now());
+        Decision d = Scheduler.choose(Scheduler.pinnedTo(vm, target), others, in.placed(), in.now());
         if (!d.isScheduled()) {
             return Plan.refuse(source, target != null
                     ? "spec.targetHost: host " + target + " cannot take the VM: " + d.message()
@@ -137,16 +131,5 @@ public final class MigrationPlanner {
             }
         }
         return false;
-    }
-
-    /** The VM as the scheduler should see it: pinned to the target (or to nothing), never to its current host. */
-    private static VirtualMachine pinned(VirtualMachine vm, String targetHost) {
-        VirtualMachine copy = new VirtualMachine();
-        copy.setMetadata(vm.getMetadata());
-        VirtualMachineSpec spec = vm.getSpec() == null ? new VirtualMachineSpec()
-                : JSON.convertValue(vm.getSpec(), VirtualMachineSpec.class);
-        spec.nodeName = targetHost;
-        copy.setSpec(spec);
-        return copy;
     }
 }

@@ -33,6 +33,13 @@ public final class DomainXmlWriter {
         }
     }
 
+    /**
+     * One buffer per rendering thread, reused: a fresh 16 KiB array per document (allocated and zeroed) was a
+     * measurable part of a render. Only the returned String escapes.
+     */
+    private static final ThreadLocal<Buf> BUFFER = ThreadLocal.withInitial(() -> new Buf(8192));
+    private static final int MAX_KEPT_BUFFER = 64 * 1024;
+
     private final Buf out;
     private int depth;
 
@@ -42,10 +49,16 @@ public final class DomainXmlWriter {
 
     /** The document, indented, without an XML declaration, ending in a newline. */
     public static String write(DomainDef d) {
-        DomainXmlWriter w = new DomainXmlWriter(new Buf(8192));
+        Buf buf = BUFFER.get();
+        buf.len = 0;
+        DomainXmlWriter w = new DomainXmlWriter(buf);
         w.domain(d);
         w.out.append('\n');
-        return w.out.toString();
+        String xml = w.out.toString();
+        if (buf.buf.length > MAX_KEPT_BUFFER) {
+            BUFFER.remove(); // an unusually large domain: do not keep its buffer for the thread's lifetime
+        }
+        return xml;
     }
 
     // ------------------------------------------------------------------------------------------------- elements
@@ -733,7 +746,7 @@ public final class DomainXmlWriter {
         int n = s.length();
         // The usual value has nothing to escape: copy it in one go, then scan the copy (a plain array scan is
         // cheaper than String.charAt per character); only a value that needs escaping is rewritten from there.
-        int first = out.appendAndFind(s, PLAIN_TEXT);
+        int first = out.appendAndFind(s, false);
         if (first == n) {
             return;
         }
@@ -765,7 +778,7 @@ public final class DomainXmlWriter {
 
     private void escapeAttr(String s, String where) {
         int n = s.length();
-        int first = out.appendAndFind(s, PLAIN_ATTR); // as in escapeText
+        int first = out.appendAndFind(s, true); // as in escapeText
         if (first == n) {
             return;
         }
@@ -797,22 +810,6 @@ public final class DomainXmlWriter {
             start = i + 1;
         }
         out.append(s, start, n);
-    }
-
-    /**
-     * ASCII characters written as they are: in text, and in attribute values ({@code "} escaped, {@code >} not; tab
-     * and newline escaped). Beyond ASCII, any BMP character below the surrogates is written as it is.
-     */
-    private static final boolean[] PLAIN_TEXT = new boolean[128];
-    private static final boolean[] PLAIN_ATTR = new boolean[128];
-
-    static {
-        for (char c = 0x20; c < 128; c++) {
-            PLAIN_TEXT[c] = c != '&' && c != '<' && c != '>';
-            PLAIN_ATTR[c] = c != '&' && c != '<' && c != '"';
-        }
-        PLAIN_TEXT['\n'] = true;
-        PLAIN_TEXT['\t'] = true;
     }
 
     /** A character at or above U+D800 is legal: a complete surrogate pair, or a BMP character other than FFFE/FFFF. */
@@ -865,11 +862,13 @@ public final class DomainXmlWriter {
         }
 
         /**
-         * Appends {@code s} and returns the index in {@code s} of its first character that is not plain by
-         * {@code plain} (ASCII table; beyond ASCII, BMP characters below the surrogates are plain), or its length.
-         * When one is found, the buffer keeps only the part of {@code s} before it.
+         * Appends {@code s} and returns the index in {@code s} of its first character that cannot be written as it
+         * is, or its length; when one is found, the buffer keeps only the part of {@code s} before it. Written as it
+         * is: in text, any character from U+0020 below the surrogates but {@code & < >}, and tab and newline; in an
+         * attribute value ({@code attribute}), any from U+0020 below the surrogates but {@code & < "}. The tests are
+         * comparisons ordered for the usual character (a letter, digit, '/', '-' or '.'), not a table lookup.
          */
-        int appendAndFind(String s, boolean[] plain) {
+        int appendAndFind(String s, boolean attribute) {
             int n = s.length();
             room(n);
             s.getChars(0, n, buf, len);
@@ -878,7 +877,15 @@ public final class DomainXmlWriter {
             int end = start + n;
             for (int i = start; i < end; i++) {
                 char c = b[i];
-                if (c < 128 ? !plain[c] : c >= 0xD800) {
+                boolean plain;
+                if (c > '>') {
+                    plain = c < 0xD800;
+                } else if (c >= 0x20) {
+                    plain = c != '&' && c != '<' && (attribute ? c != '"' : c != '>');
+                } else {
+                    plain = !attribute && (c == '\n' || c == '\t');
+                }
+                if (!plain) {
                     len = i;
                     return i - start;
                 }

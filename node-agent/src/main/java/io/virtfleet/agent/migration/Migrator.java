@@ -348,7 +348,12 @@ public final class Migrator implements AutoCloseable {
                 }
                 resolveAfterLoss();
             } catch (LibvirtCallException e) {
-                if (e.isNoDomain()) {
+                // Gone, or no longer running here while its job was watched (libvirt: "operation invalid: domain is
+                // not running" once the migrated domain left): where it runs decides, not this error.
+                if (e.isNoDomain() || e.is(org.libvirt.Error.ErrorNumber.VIR_ERR_OPERATION_INVALID)) {
+                    if (progress != null) {
+                        progress.cancel(false);
+                    }
                     resolveAfterLoss();
                 } else {
                     finish(Transfer.FAILED, "cannot read the migration's state: " + e.getMessage(), null);

@@ -170,16 +170,7 @@ public final class DomainDocument {
 
     /** The spec hash the agent recorded when it defined this XML. */
     public Optional<String> appliedSpecHash() {
-        Element md = child(root, "metadata");
-        if (md == null) {
-            return Optional.empty();
-        }
-        for (Element e : children(md)) {
-            if (AGENT_METADATA_NS.equals(e.getNamespaceURI()) && "applied".equals(localName(e))) {
-                return Optional.ofNullable(attr(e, "specHash"));
-            }
-        }
-        return Optional.empty();
+        return applied().map(e -> attr(e, "specHash"));
     }
 
     /**
@@ -187,21 +178,13 @@ public final class DomainDocument {
      * restore's); empty when not stamped (defined by an older agent, or not by virtfleet).
      */
     public Optional<Long> appliedGenidGeneration() {
-        Element md = child(root, "metadata");
-        if (md == null) {
-            return Optional.empty();
-        }
-        for (Element e : children(md)) {
-            if (AGENT_METADATA_NS.equals(e.getNamespaceURI()) && "applied".equals(localName(e))) {
-                String v = attr(e, "genidGeneration");
-                try {
-                    return v == null || v.isEmpty() ? Optional.empty() : Optional.of(Long.parseLong(v));
-                } catch (NumberFormatException x) {
-                    return Optional.empty();
-                }
+        return applied().map(e -> attr(e, "genidGeneration")).filter(v -> !v.isEmpty()).flatMap(v -> {
+            try {
+                return Optional.of(Long.parseLong(v));
+            } catch (NumberFormatException x) {
+                return Optional.empty();
             }
-        }
-        return Optional.empty();
+        });
     }
 
     /**
@@ -209,13 +192,14 @@ public final class DomainDocument {
      * domain's live XML says what it started with; null for XML defined before the agent recorded it.
      */
     public Optional<String> appliedFingerprint() {
-        Element md = child(root, "metadata");
-        if (md == null) {
-            return Optional.empty();
-        }
-        for (Element e : children(md)) {
+        return applied().map(e -> attr(e, "fingerprint"));
+    }
+
+    /** The agent's bookkeeping element {@code <vfagent:applied .../>} in {@code <metadata>}. */
+    private Optional<Element> applied() {
+        for (Element e : children(child(root, "metadata"))) {
             if (AGENT_METADATA_NS.equals(e.getNamespaceURI()) && "applied".equals(localName(e))) {
-                return Optional.ofNullable(attr(e, "fingerprint"));
+                return Optional.of(e);
             }
         }
         return Optional.empty();

@@ -13,6 +13,7 @@ import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.Host;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.controlplane.EmbeddedControlPlane;
+import io.virtfleet.e2e.support.TestGuestVms;
 import io.virtfleet.operator.OperatorConfig;
 import io.virtfleet.operator.VirtfleetOperator;
 import org.junit.jupiter.api.AfterAll;
@@ -44,7 +45,7 @@ class ProcessesUnderDeployRbacTest {
     static final String NS = "deploy-e2e";
     static final String HOST = "vfdeploy-node";
     static final String PREFIX = "vfdeploy-";
-    static final Path GUEST = Path.of("/var/lib/virtfleet/images/test-guest");
+    static final Path GUEST = TestGuestVms.GUEST;
 
     EmbeddedControlPlane cp;
     KubernetesClient admin;
@@ -149,24 +150,7 @@ class ProcessesUnderDeployRbacTest {
     }
 
     private VirtualMachine vm() {
-        String yaml = """
-                apiVersion: virtfleet.io/v1alpha1
-                kind: VirtualMachine
-                metadata: {name: rbac-vm, namespace: %s}
-                spec:
-                  runStrategy: Always
-                  hypervisor: qemu
-                  genid: auto
-                  cpu: {cores: 1}
-                  memory: 256Mi
-                  machine: q35
-                  graphics: none
-                  firmware:
-                    kernelBoot:
-                      kernel: %s
-                      initrd: %s
-                      cmdline: console=ttyS0 quiet
-                """.formatted(NS, GUEST.resolve("vmlinuz"), GUEST.resolve("initrd.img"));
+        String yaml = TestGuestVms.runningYaml(NS, "rbac-vm");
         return admin.getKubernetesSerialization().unmarshal(yaml, VirtualMachine.class);
     }
 

@@ -18,6 +18,7 @@ import io.virtfleet.controlplane.ControlPlaneBinaries;
 import io.virtfleet.controlplane.Kubectl;
 import io.virtfleet.controlplane.KubectlResult;
 import io.virtfleet.e2e.support.LibvirtGuest;
+import io.virtfleet.e2e.support.TestGuestVms;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -60,7 +61,7 @@ class KubeNodeTest {
     static final String GC_NS = PREFIX + "gc";
     static final String VM = "web";
     static final String EDITOR = "kube-node-editor";
-    static final Path GUEST = Path.of("/var/lib/virtfleet/images/test-guest");
+    static final Path GUEST = TestGuestVms.GUEST;
     static final Path LOG = KubeNode.REPO.resolve("e2e/target/kube-node");
     static final String OPERATOR = "virtfleet-operator";
     static final String AGENT = "virtfleet-agent";
@@ -344,24 +345,7 @@ class KubeNodeTest {
     }
 
     private VirtualMachine vm(String ns, String name) {
-        String yaml = """
-                apiVersion: virtfleet.io/v1alpha1
-                kind: VirtualMachine
-                metadata: {name: %s, namespace: %s}
-                spec:
-                  runStrategy: Always
-                  hypervisor: qemu
-                  genid: auto
-                  cpu: {cores: 1}
-                  memory: 256Mi
-                  machine: q35
-                  graphics: none
-                  firmware:
-                    kernelBoot:
-                      kernel: %s
-                      initrd: %s
-                      cmdline: console=ttyS0 quiet
-                """.formatted(name, ns, GUEST.resolve("vmlinuz"), GUEST.resolve("initrd.img"));
+        String yaml = TestGuestVms.runningYaml(ns, name);
         return admin.getKubernetesSerialization().unmarshal(yaml, VirtualMachine.class);
     }
 

@@ -111,6 +111,16 @@ public final class DomainFiles {
 
     public DomainFiles(ImageCache cache, List<String> allowedRoots, SecretSource secrets, Clock clock,
                        Consumer<String> wake) {
+        this(cache, allowedRoots, secrets, clock, wake, Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "image-download");
+            t.setDaemon(true);
+            return t;
+        }));
+    }
+
+    /** As the public constructor, with the executor downloads run on (tests hold a download back with it). */
+    DomainFiles(ImageCache cache, List<String> allowedRoots, SecretSource secrets, Clock clock,
+                Consumer<String> wake, ExecutorService downloads) {
         this.cache = cache;
         this.provisioner = new DiskProvisioner(cache, Duration.ofMinutes(2));
         this.seeds = new SeedImage(Duration.ofMinutes(1));
@@ -118,11 +128,7 @@ public final class DomainFiles {
         this.secrets = secrets;
         this.clock = clock;
         this.wake = wake;
-        this.downloads = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "image-download");
-            t.setDaemon(true);
-            return t;
-        });
+        this.downloads = downloads;
     }
 
     public ImageCache cache() {

@@ -22,7 +22,12 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.AbstractExecutorService;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -42,9 +47,56 @@ class DomainFilesTest {
     DomainFiles files(DomainFiles.SecretSource secrets) {
         List<String> roots = List.of(root.toString());
         ImageCache cache = new ImageCache(Path.of(ImageCache.rootFor(roots)), roots, 1 << 30, Duration.ofSeconds(30));
-        files = new DomainFiles(cache, roots, secrets, Clock.systemUTC(), woken::add);
+        files = new DomainFiles(cache, roots, secrets, Clock.systemUTC(), woken::add, gatedDownloads);
         return files;
     }
+
+    /** When set, downloads submitted from then on wait until it opens: a download a test holds back. */
+    volatile CountDownLatch heldGate;
+    final ExecutorService gatedDownloads = new AbstractExecutorService() {
+        final ExecutorService pool = Executors.newCachedThreadPool();
+
+        @Override
+        public void execute(Runnable task) {
+            CountDownLatch gate = heldGate;
+            pool.execute(() -> {
+                try {
+                    if (gate != null) {
+                        gate.await();
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                task.run();
+            });
+        }
+
+        @Override
+        public void shutdown() {
+            pool.shutdown();
+        }
+
+        @Override
+        public List<Runnable> shutdownNow() {
+            return pool.shutdownNow();
+        }
+
+        @Override
+        public boolean isShutdown() {
+            return pool.isShutdown();
+        }
+
+        @Override
+        public boolean isTerminated() {
+            return pool.isTerminated();
+        }
+
+        @Override
+        public boolean awaitTermination(long timeout, TimeUnit unit) throws InterruptedException {
+            return pool.awaitTermination(timeout, unit);
+        }
+    };
 
     @AfterEach
     void close() {
@@ -99,8 +151,10 @@ class DomainFilesTest {
             return "#cloud-config\nhostname: web-1\n".getBytes(StandardCharsets.UTF_8);
         });
         Domain d = domain(null);
+        heldGate = new CountDownLatch(1); // the download is held back until the first pass has returned
         DomainFiles.Prepared first = f.prepare(d, List.of());
         assertThat(first.ready()).as("the download runs off the pass").isFalse();
+        heldGate.countDown();
         DomainFiles.Prepared done = settle(f, d);
         assertThat(done.error()).isNull();
         assertThat(done.created()).containsExactly(root.resolve("vm-root.qcow2").toString(),

@@ -317,8 +317,11 @@ class KubeNodeTest {
     private Pod awaitNewAgentPod(String oldUid) {
         List<Pod> found = new ArrayList<>();
         await("a new agent pod").atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
+            // Bound to a node too: the DaemonSet controller creates the pod and the scheduler binds it a moment
+            // later, so a fast machine sees the pod with no spec.nodeName yet.
             List<Pod> pods = pods(AGENT).stream().filter(p -> !p.getMetadata().getUid().equals(oldUid))
-                    .filter(p -> p.getMetadata().getDeletionTimestamp() == null).toList();
+                    .filter(p -> p.getMetadata().getDeletionTimestamp() == null)
+                    .filter(p -> p.getSpec().getNodeName() != null).toList();
             assertThat(pods).as(describeSystem()).hasSize(1);
             found.clear();
             found.addAll(pods);

@@ -364,7 +364,7 @@ public final class ControllerScale implements Scenario {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     /** A sample line: hand-written text ({@code 12}) or Micrometer's ({@code 12.0}, labels maybe with a "," last). */
     private static final Pattern SAMPLE = Pattern.compile(
-            "^(virtfleet_operator_[a-z_]+)(\\{[^}]*})?\\s+([-+0-9.eE]+)$", Pattern.MULTILINE);
+            "^((?:virtfleet_operator|operator_sdk)_[a-z_]+)(\\{[^}]*})?\\s+([-+0-9.eE]+)$", Pattern.MULTILINE);
 
     /** The operator's /metrics, as name{labels} → value; empty while it is not listening. */
     static Map<String, Long> operatorMetrics(int port) {

@@ -8,6 +8,8 @@ import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineBackup;
 import io.virtfleet.api.v1alpha1.VirtualMachineBackupSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineClone;
+import io.virtfleet.api.v1alpha1.VirtualMachineFailover;
+import io.virtfleet.api.v1alpha1.VirtualMachineFailoverSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigration;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigrationSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineCloneSpec;
@@ -53,7 +55,7 @@ import java.util.stream.Stream;
  */
 final class FaultInjectionDriver {
     enum Op { CREATE, START, STOP, RESTART, PLUG, UNPLUG, SNAPSHOT, RESTORE, DELETE, CLONE, BACKUP, RESTORE_BACKUP,
-        MIGRATE }
+        MIGRATE, FAILOVER }
 
     /**
      * OPERATOR, AGENT, LIBVIRTD, QEMU: kill -9 (and start again); HANG: libvirtd stopped with SIGSTOP for 2–8 s
@@ -75,6 +77,9 @@ final class FaultInjectionDriver {
             };
         }
     }
+
+    /** Weight of FAILOVER among a VM's operations (the others: 1–4); system property reliability.failoverWeight. */
+    static final int FAILOVER_WEIGHT = Integer.getInteger("reliability.failoverWeight", 1);
 
     static final String REQUEST = "virtfleet.io/request";
     static final String LAST_HANDLED_REQUEST = "virtfleet.io/last-handled-request";
@@ -118,6 +123,12 @@ final class FaultInjectionDriver {
         String pendingMigration;
         String migrationSource;
         String migrationTarget;
+        String pendingFailover;
+        String failoverTarget; // the only other host
+        String failoverGenid; // the genid before the failover: the one it gives must differ
+        String fencedOn; // the host a failover took it from: its copy there must be fenced and never run again
+        String staleName; // its libvirt name there
+        long stalePid = -1; // the QEMU of that copy when the host was lost (alive until the host's agent fences it)
         Vm cloneSource;
         String cloneSourceGenid; // the source's genid when the clone was issued: this VM's must differ
         boolean identityChecked; // a clone's target: its own uuid and genid were checked once it converged
@@ -180,6 +191,8 @@ final class FaultInjectionDriver {
     private int nonce;
     private int consecutiveNonConvergence;
     private Action current;
+    /** The host a FAILOVER step took down (its agent and libvirtd killed), until it is brought back; else null. */
+    private Node lostNode;
 
     FaultInjectionDriver(Fleet fleet, List<Node> nodes, VirtfleetProcess operator, Config config) {
         this.fleet = fleet;
@@ -220,6 +233,9 @@ final class FaultInjectionDriver {
     private Node faultNode() {
         if (current != null && current.op() == Op.MIGRATE && current.vm() != null && nodes.size() > 1) {
             return rnd.nextBoolean() ? node(current.vm().migrationSource) : node(current.vm().migrationTarget);
+        }
+        if (lostNode != null) {
+            return nodes.stream().filter(n -> n != lostNode).findFirst().orElseThrow(); // the lost one is down
         }
         return nodes.get(rnd.nextInt(nodes.size()));
     }
@@ -323,6 +339,13 @@ final class FaultInjectionDriver {
                 }
             }
         }
+        if (lostNode != null) {
+            // A failover: once it ended, the lost host comes back (its agent must fence its copy); the convergence
+            // is measured from then.
+            awaitFailoverEnd(vm);
+            bringBack(lostNode);
+            tBack = System.nanoTime();
+        }
         List<String> pending = awaitConvergence(tBack, config.boundSeconds() + allowance);
         long tEnd = System.nanoTime();
         if (filler != null) {
@@ -391,6 +414,10 @@ final class FaultInjectionDriver {
             add.accept(new Action(Op.SNAPSHOT, vm, ""), 2);
             if (nodes.size() > 1 && vm.running && vm.host != null && vm.pendingMigration == null) {
                 add.accept(new Action(Op.MIGRATE, vm, ""), 3);
+                if (vm.pendingBackup == null && vm.pendingSnapshot == null && vm.pendingRestore == null) {
+                    // the lost host's Lease alone is 15 s: rare unless asked for (reliability.failoverWeight)
+                    add.accept(new Action(Op.FAILOVER, vm, ""), FAILOVER_WEIGHT);
+                }
             }
             if (backupDir != null && vm.pendingBackup == null) {
                 add.accept(new Action(Op.BACKUP, vm, ""), 1);
@@ -536,10 +563,12 @@ final class FaultInjectionDriver {
                 // half of them name the target, the others leave it to the scheduler (the only other host)
                 m.getSpec().targetHost = rnd.nextBoolean() ? to : null;
                 vm.pendingMigration = m.getMetadata().getName();
+                vm.fencedOn = null; // it may move back to the host a failover took it from
                 vm.migrationSource = from;
                 vm.migrationTarget = to;
                 fleet.client().resource(m).create();
             }
+            case FAILOVER -> loseHostAndFailOver(vm);
             case BACKUP -> {
                 boolean full = !a.detail().isEmpty();
                 VirtualMachineBackup b = new VirtualMachineBackup();
@@ -735,7 +764,9 @@ final class FaultInjectionDriver {
             }
             case QEMU -> {
                 // The victim comes from the model (not from what runs right now), so a replay picks the same VM.
-                List<Vm> candidates = vms.stream().filter(v -> v.exists && v.running).toList();
+                // (Not the VM being failed over: whether its stale copy dies or not, it is to run on the new host.)
+                List<Vm> candidates = vms.stream().filter(v -> v.exists && v.running && v.pendingFailover == null)
+                        .toList();
                 if (candidates.isEmpty()) {
                     return null;
                 }
@@ -816,6 +847,9 @@ final class FaultInjectionDriver {
                 .getItems().stream().collect(Collectors.toMap(d -> d.getMetadata().getName(), d -> d));
         Map<String, String> libvirtStates = new HashMap<>();
         for (Node n : nodes) {
+            if (n == lostNode) {
+                continue; // its libvirtd is down on purpose: what runs there is seen in the QEMU processes
+            }
             Processes.Result list = Processes.run(30, "virsh", "-c", n.libvirt().uri(), "list", "--all");
             if (list.exitCode() != 0) {
                 throw new IllegalStateException("virsh list on " + n.host() + ": " + list.output().strip());
@@ -839,27 +873,34 @@ final class FaultInjectionDriver {
 
     /** The invariants that must hold at every moment, converged or not. */
     private void checkInvariants(World w) {
-        Map<String, List<Long>> byUuid = new HashMap<>();
-        Map<String, List<Long>> byName = new HashMap<>();
         Set<String> ourUuids = vms.stream().map(v -> v.uuid).filter(java.util.Objects::nonNull)
-                .collect(Collectors.toSet());
-        for (Processes.Qemu q : w.qemus()) {
-            boolean ours = nodeOfDomain(q.name()) != null || ourUuids.contains(q.uuid());
-            if (ours) {
-                byUuid.computeIfAbsent(String.valueOf(q.uuid()), k -> new ArrayList<>()).add(q.pid());
-                byName.computeIfAbsent(String.valueOf(q.name()), k -> new ArrayList<>()).add(q.pid());
+                .map(u -> u.toLowerCase(Locale.ROOT)).collect(Collectors.toSet());
+        Map<String, RunningTwice.Migration> inFlight = new HashMap<>();
+        for (Vm vm : vms) {
+            if (vm.uuid != null && vm.pendingMigration != null) {
+                inFlight.put(vm.uuid, new RunningTwice.Migration(vm.name, vm.pendingMigration, vm.migrationSource,
+                        vm.migrationTarget, fleet.domainName(vm.migrationSource, vm.name),
+                        fleet.domainName(vm.migrationTarget, vm.name)));
+            }
+            if (vm.uuid != null && vm.fencedOn != null && vm.stalePid > 0) {
+                // a failover, in flight or ended, until the stale copy is gone: it and the new host's start attempts
+                inFlight.put(vm.uuid, new RunningTwice.Migration(vm.name, vm.pendingFailover == null ? "(ended)"
+                        : vm.pendingFailover, vm.fencedOn, vm.failoverTarget, vm.staleName,
+                        fleet.domainName(vm.failoverTarget, vm.name), true));
+            }
+            if (vm.exists && vm.fencedOn != null) {
+                // The lost host's copy is fenced, never started again: no QEMU of that name but the stale one.
+                for (Processes.Qemu q : w.qemus()) {
+                    if (vm.staleName.equals(q.name()) && q.pid() != vm.stalePid) {
+                        stepViolations.add(vm.name + ": failed over from " + vm.fencedOn + ", but a QEMU (pid "
+                                + q.pid() + ") runs its copy there again");
+                    }
+                }
             }
         }
-        byUuid.forEach((u, pids) -> {
-            if (pids.size() > 1 && !migrationPair(w, u, pids)) {
-                stepViolations.add("VM running twice: QEMU processes " + pids + " share -uuid " + u);
-            }
-        });
-        byName.forEach((n, pids) -> {
-            if (pids.size() > 1) {
-                stepViolations.add("VM running twice: QEMU processes " + pids + " share the name " + n);
-            }
-        });
+        stepViolations.addAll(RunningTwice.violations(w.qemus(), q -> nodeOfDomain(q.name()) != null
+                        || q.uuid() != null && ourUuids.contains(q.uuid().toLowerCase(Locale.ROOT)), inFlight,
+                w.libvirt(), this::domainStatesInReverseHostOrder));
         for (Vm vm : vms) {
             VirtualMachine v = w.vms().get(vm.name);
             if (!vm.exists || v == null || v.getStatus() == null) {
@@ -869,47 +910,24 @@ final class FaultInjectionDriver {
                 stepViolations.add(vm.name + ": domain lost: uuid " + vm.uuid + " became " + v.getStatus().uuid);
             }
             String g = v.getStatus().genid;
-            if (vm.genid != null && vm.pendingRestore == null && g != null && !g.equalsIgnoreCase(vm.genid)
+            if (vm.genid != null && vm.pendingRestore == null && vm.pendingFailover == null && g != null
+                    && !g.equalsIgnoreCase(vm.genid)
                     && !vm.alsoAcceptedGenids.contains(g.toLowerCase(Locale.ROOT))) {
                 stepViolations.add(vm.name + ": genid changed without a restore: " + vm.genid + " -> " + g);
             }
         }
     }
 
-    /**
-     * Whether two QEMU processes of one uuid are a live migration in flight: a VM being migrated has a QEMU on its
-     * source and one on its destination (started with {@code -incoming}, paused until the switchover), each named
-     * for its host. That is allowed as long as the guest runs in only one of them: both {@code running} in libvirt is
-     * a violation — looked at twice, the second time the hosts in the other order, because a switchover between two
-     * reads (the source pauses before the destination resumes) would make one read order see both running.
-     */
-    private boolean migrationPair(World w, String uuid, List<Long> pids) {
-        Vm vm = vms.stream().filter(v -> uuid.equalsIgnoreCase(v.uuid)).findFirst().orElse(null);
-        if (vm == null || pids.size() != 2 || vm.pendingMigration == null) {
-            return false;
+    /** libvirt's state of a migrating VM's domains, the hosts read in the other order than {@link #observe()}. */
+    private Map<String, String> domainStatesInReverseHostOrder(RunningTwice.Migration m) {
+        List<Node> reversed = new ArrayList<>(nodes);
+        java.util.Collections.reverse(reversed);
+        Map<String, String> again = new HashMap<>();
+        for (Node n : reversed) {
+            String dn = fleet.domainName(n.host(), m.vm());
+            again.put(dn, Processes.run(30, "virsh", "-c", n.libvirt().uri(), "domstate", dn).output().strip());
         }
-        String onSource = fleet.domainName(vm.migrationSource, vm.name);
-        String onTarget = fleet.domainName(vm.migrationTarget, vm.name);
-        Set<String> names = w.qemus().stream().filter(q -> pids.contains(q.pid())).map(Processes.Qemu::name)
-                .collect(Collectors.toSet());
-        if (!names.equals(Set.of(onSource, onTarget))) {
-            return false;
-        }
-        if ("running".equals(w.libvirt().get(onSource)) && "running".equals(w.libvirt().get(onTarget))) {
-            // the first read went host a, then host b: read the other way round
-            List<Node> reversed = new ArrayList<>(nodes);
-            java.util.Collections.reverse(reversed);
-            Map<String, String> again = new HashMap<>();
-            for (Node n : reversed) {
-                String dn = fleet.domainName(n.host(), vm.name);
-                again.put(dn, Processes.run(30, "virsh", "-c", n.libvirt().uri(), "domstate", dn).output().strip());
-            }
-            if ("running".equals(again.get(onSource)) && "running".equals(again.get(onTarget))) {
-                stepViolations.add(vm.name + ": running on both " + vm.migrationSource + " and "
-                        + vm.migrationTarget + " during migration " + vm.pendingMigration + " (QEMU " + pids + ")");
-            }
-        }
-        return true;
+        return again;
     }
 
     /** What differs between the model and the API objects, libvirt and the processes (cheap: no per-VM calls). */
@@ -963,6 +981,24 @@ final class FaultInjectionDriver {
                 if (waiting != null) {
                     diff.add(vm.name + ": " + waiting);
                 }
+            }
+            if (vm.pendingFailover != null) {
+                String waiting = settleFailover(vm, st.host);
+                if (waiting != null) {
+                    diff.add(vm.name + ": " + waiting);
+                }
+            }
+            if (vm.fencedOn != null && vm.stalePid > 0) {
+                long stale = vm.stalePid;
+                if (w.qemus().stream().anyMatch(q -> q.pid() == stale)) {
+                    diff.add(vm.name + ": its stale copy on " + vm.fencedOn + " (QEMU " + stale + ") still runs");
+                } else {
+                    vm.stalePid = -1;
+                }
+            }
+            if (vm.fencedOn != null && w.libvirt().containsKey(vm.staleName)) {
+                diff.add(vm.name + ": its stale copy " + vm.staleName + " is still defined on " + vm.fencedOn + " ("
+                        + w.libvirt().get(vm.staleName) + ")");
             }
             if (d != null && d.getSpec() != null && !java.util.Objects.equals(d.getSpec().host, st.host)) {
                 diff.add(vm.name + ": its Domain names host " + d.getSpec().host + ", its status " + st.host);
@@ -1166,6 +1202,147 @@ final class FaultInjectionDriver {
         // Migrations are not owned by their VM either: removed once settled, so the namespace ends clean.
         fleet.client().resource(m).delete();
         vm.pendingMigration = null;
+        return null;
+    }
+
+    /**
+     * FAILOVER, the first half (in the step, before its fault): the VM's host is lost — its agent and its libvirtd
+     * killed and left down, its QEMU processes running on (the dangerous case: a host cut off, not a dead one) — until
+     * the operator sees its Lease expired; then the failover is requested, half of them naming the target (the only
+     * other host), the others leaving it to the scheduler. The host comes back once the failover ended
+     * ({@link #bringBack}); its agent must then fence its copy.
+     */
+    private void loseHostAndFailOver(Vm vm) {
+        Node lost = node(hostOf(vm));
+        String to = nodes.stream().map(Node::host).filter(h -> !h.equals(lost.host())).findFirst().orElseThrow();
+        VirtualMachineFailover f = new VirtualMachineFailover();
+        f.setMetadata(new ObjectMetaBuilder().withName(vm.name + "-f" + (++nonce)).withNamespace(fleet.namespace())
+                .build());
+        f.setSpec(new VirtualMachineFailoverSpec());
+        f.getSpec().vmName = vm.name;
+        f.getSpec().targetHost = rnd.nextBoolean() ? to : null;
+        vm.staleName = dn(vm);
+        vm.stalePid = qemuPid(vm);
+        vm.failoverTarget = to;
+        vm.failoverGenid = vm.genid;
+        vm.pendingFailover = f.getMetadata().getName();
+        vm.fencedOn = lost.host(); // from now on no new QEMU of its copy there (undone if the failover fails)
+        lostNode = lost;
+        lost.agent().kill9();
+        long pid = lost.libvirt().daemonPid();
+        if (pid > 0) {
+            Processes.kill9(pid);
+        }
+        boolean expired = watchUntil(90, () -> {
+            VirtualMachine v = fleet.get(vm.name);
+            return v != null && v.getStatus() != null && "Unknown".equals(v.getStatus().printableStatus);
+        });
+        if (!expired) {
+            report.note(vm.name + ": host " + lost.host() + " not seen lost within 90 s of its agent's kill; failover "
+                    + vm.pendingFailover + " requested anyway");
+        }
+        fleet.client().resource(f).create();
+    }
+
+    /** FAILOVER: waits (checking the invariants) until the failover is Succeeded or Failed, at most 120 s. */
+    private void awaitFailoverEnd(Vm vm) {
+        if (vm == null || vm.pendingFailover == null) {
+            return;
+        }
+        String name = vm.pendingFailover;
+        if (!watchUntil(120, () -> terminalFailover(name) != null)) {
+            report.note(vm.name + ": failover " + name + " not ended within 120 s; host " + lostNode.host()
+                    + " brought back anyway");
+        }
+        VirtualMachineFailover f = terminalFailover(name);
+        if (f != null && "Failed".equals(f.getStatus().phase)) {
+            vm.fencedOn = null; // nothing moved: the VM stays (or starts again) where it was
+        }
+    }
+
+    /** The lost host's libvirtd and agent started again (it finds its QEMUs still running). */
+    private void bringBack(Node n) {
+        lostNode = null;
+        n.libvirt().restartDaemon();
+        n.agent().start();
+        n.agent().awaitReady(java.time.Duration.ofSeconds(120));
+    }
+
+    /**
+     * Polls (every 250 ms, up to {@code seconds}) until {@code done}, checking the invariants meanwhile: the moments
+     * of a failover between the host's loss and its return are the ones where a VM could run twice.
+     */
+    private boolean watchUntil(double seconds, java.util.function.BooleanSupplier done) {
+        long deadline = System.nanoTime() + (long) (seconds * 1e9);
+        while (System.nanoTime() < deadline) {
+            try {
+                checkInvariants(observe());
+                if (done.getAsBoolean()) {
+                    return true;
+                }
+            } catch (RuntimeException e) {
+                // the API or a libvirtd away (a fault of the step): look again
+            }
+            VirtfleetProcess.sleep(250);
+        }
+        return false;
+    }
+
+    private VirtualMachineFailover terminalFailover(String name) {
+        VirtualMachineFailover f = fleet.client().resources(VirtualMachineFailover.class)
+                .inNamespace(fleet.namespace()).withName(name).get();
+        return f != null && f.getStatus() != null && ("Succeeded".equals(f.getStatus().phase)
+                || "Failed".equals(f.getStatus().phase)) ? f : null;
+    }
+
+    /**
+     * A failover, while its VM's status names {@code statusHost}: once Succeeded the VM must be on the target with a
+     * new genid (the guest on the new host re-executes from a state the lost host's copy already ran past: the
+     * genid rules), its copy on the lost host fenced (checked by the differences and the invariants); once Failed
+     * where it was, with its genid. Returns what is still awaited, null once settled.
+     */
+    private String settleFailover(Vm vm, String statusHost) {
+        VirtualMachineFailover f = terminalFailover(vm.pendingFailover);
+        if (f == null) {
+            return "failover " + vm.pendingFailover + " not ended";
+        }
+        var st = f.getStatus();
+        if ("Succeeded".equals(st.phase)) {
+            if (!java.util.Objects.equals(st.toHost, statusHost)) {
+                return "failover " + vm.pendingFailover + " Succeeded, status still names host " + statusHost;
+            }
+            if (!vm.failoverTarget.equals(st.toHost)) {
+                stepViolations.add(vm.name + ": failover " + vm.pendingFailover + " went to " + st.toHost
+                        + ", the only other host is " + vm.failoverTarget);
+            }
+            if (st.genid == null || st.genid.equalsIgnoreCase(vm.failoverGenid)
+                    || st.genid.equalsIgnoreCase(st.previousGenid)) {
+                stepViolations.add(vm.name + ": failover " + vm.pendingFailover + " gave no new genid: "
+                        + st.previousGenid + " -> " + st.genid);
+            } else if (vm.failoverGenid != null && !vm.failoverGenid.equalsIgnoreCase(st.previousGenid)) {
+                stepViolations.add(vm.name + ": failover " + vm.pendingFailover + " says the genid was "
+                        + st.previousGenid + ", the VM had " + vm.failoverGenid);
+            }
+            if (st.genid != null) {
+                // the old one until the VM's status catches up (cleared once converged, then it is a violation)
+                if (vm.failoverGenid != null) {
+                    vm.alsoAcceptedGenids.add(vm.failoverGenid.toLowerCase(Locale.ROOT));
+                }
+                vm.genid = st.genid.toLowerCase(Locale.ROOT);
+            }
+            if (!java.util.Objects.equals(st.fromHost, vm.fencedOn)) {
+                stepViolations.add(vm.name + ": failover " + vm.pendingFailover + " says it came from " + st.fromHost
+                        + ", it was on " + vm.fencedOn);
+            }
+            vm.snaps.clear(); // internal snapshots stayed with the lost host's libvirt, which undefines them
+        } else {
+            report.operationFailed("failover", vm.pendingFailover + ": " + st.error);
+            vm.fencedOn = null;
+            vm.stalePid = -1;
+        }
+        // Failovers are not owned by their VM: removed once settled, so the namespace ends clean.
+        fleet.client().resource(f).delete();
+        vm.pendingFailover = null;
         return null;
     }
 

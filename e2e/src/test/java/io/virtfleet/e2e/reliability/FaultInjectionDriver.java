@@ -55,7 +55,7 @@ import java.util.stream.Stream;
  */
 final class FaultInjectionDriver {
     enum Op { CREATE, START, STOP, RESTART, PLUG, UNPLUG, SNAPSHOT, RESTORE, DELETE, CLONE, BACKUP, RESTORE_BACKUP,
-        MIGRATE, FAILOVER }
+        MIGRATE, FAILOVER, DOWNLOAD }
 
     /**
      * OPERATOR, AGENT, LIBVIRTD, QEMU: kill -9 (and start again); HANG: libvirtd stopped with SIGSTOP for 2–8 s
@@ -63,7 +63,10 @@ final class FaultInjectionDriver {
      * Lease (its VMs must keep running), then healed; APISERVER: kube-apiserver and etcd stopped and started again on
      * their data (the operator's and the agent's watches must come back); DISKFULL: the step becomes a backup onto
      * an allowed root that is full (a small tmpfs the test mounted, filled up to its last 64 KiB) — it must fail
-     * with an error that says so, leave nothing half-written there, and leave the VM as it was.
+     * with an error that says so, leave nothing half-written there, and leave the VM as it was — or, half of the
+     * time, a new VM whose disk is made from an image the agent must download into its image cache on that full
+     * root (the first allowed root: the cache's place): the VM must get a Failure that says the space ran out, with
+     * no partial download, no base, no overlay and no libvirt domain left, and the other VMs untouched.
      */
     enum Fault { OPERATOR, AGENT, LIBVIRTD, QEMU, HANG, PARTITION, APISERVER, DISKFULL;
 
@@ -118,6 +121,7 @@ final class FaultInjectionDriver {
         boolean clonePending; // until that clone (or restore from a backup) is Succeeded or Failed
         String pendingBackup;
         boolean pendingBackupOntoFullRoot;
+        boolean downloadOntoFullRoot; // DOWNLOAD: its disk's image cannot be downloaded (the cache is full)
         long qemuPidBeforeBackup; // a backup onto a full root leaves the VM as it was: same QEMU process
         String host; // where its status says it is (null before the operator placed it)
         String pendingMigration;
@@ -183,6 +187,8 @@ final class FaultInjectionDriver {
     private Path backupDir;
     /** A small filesystem mounted under an allowed root, for DISKFULL (null: that fault is skipped). */
     private Path smallRoot;
+    /** Serves DOWNLOAD's images on loopback (null: DISKFULL makes backups only). */
+    private ImageServer imageServer;
     /** Stops kube-apiserver and etcd and starts them again on their data, for APISERVER (null: skipped). */
     private Runnable controlPlaneRestart;
     private final Set<String> stepViolations = new LinkedHashSet<>();
@@ -247,6 +253,15 @@ final class FaultInjectionDriver {
         return this;
     }
 
+    /**
+     * DISKFULL may also make a VM from an image served by {@code server}: the agents' first allowed root (where their
+     * image cache is) must then be the small root.
+     */
+    FaultInjectionDriver withImageServer(ImageServer server) {
+        this.imageServer = server;
+        return this;
+    }
+
     /** What APISERVER does: stop the control plane and start it again on the same data dir, same address. */
     FaultInjectionDriver withControlPlaneRestart(Runnable restart) {
         this.controlPlaneRestart = restart;
@@ -285,7 +300,7 @@ final class FaultInjectionDriver {
      * Without this a CI-sized run (at most 3 VMs, refilled to 3 at once) would never have room for a clone.
      */
     private Action fill() {
-        List<Vm> sources = live().stream().filter(v -> v.desired != null).toList();
+        List<Vm> sources = live().stream().filter(v -> v.desired != null && !v.downloadOntoFullRoot).toList();
         if (!sources.isEmpty() && rnd.nextInt(4) == 0) {
             return new Action(Op.CLONE, sources.get(rnd.nextInt(sources.size())), "");
         }
@@ -306,8 +321,14 @@ final class FaultInjectionDriver {
         Path filler = null;
         if (fault == Fault.DISKFULL) {
             List<Vm> candidates = live().stream().filter(v -> v.desired != null && !v.clonePending
-                    && v.pendingBackup == null).toList();
-            if (smallRoot == null || candidates.isEmpty()) {
+                    && !v.downloadOntoFullRoot && v.pendingBackup == null).toList();
+            if (smallRoot == null) {
+                fault = null;
+            } else if (imageServer != null && (candidates.isEmpty() || rnd.nextBoolean())) {
+                // A new VM whose image download into the full cache is what runs out of space.
+                a = new Action(Op.DOWNLOAD, null, "image download into the full cache");
+                filler = fill(smallRoot);
+            } else if (candidates.isEmpty()) {
                 fault = null;
             } else {
                 // A backup onto the full root, so that the copy is what runs out of space.
@@ -396,8 +417,8 @@ final class FaultInjectionDriver {
             add.accept(new Action(Op.CREATE, null, ""), 2);
         }
         for (Vm vm : live) {
-            if (vm.desired == null) {
-                continue; // a clone's target whose clone has not ended: nothing to operate on yet
+            if (vm.desired == null || vm.downloadOntoFullRoot) {
+                continue; // a clone's target whose clone has not ended, a VM whose image did not fit: nothing to do
             }
             if (live.size() < config.maxVms()) {
                 add.accept(new Action(Op.CLONE, vm, ""), 1);
@@ -569,6 +590,32 @@ final class FaultInjectionDriver {
                 fleet.client().resource(m).create();
             }
             case FAILOVER -> loseHostAndFailOver(vm);
+            case DOWNLOAD -> {
+                String name = "rel-" + (++vmCounter);
+                VirtualMachine desired = fleet.testGuest(name);
+                desired.getSpec().firmware.kernelBoot.cmdline = "console=ttyS0 no_timer_check";
+                VirtualMachineSpec.Disk data = desired.getSpec().disks.get(0);
+                Path overlay = Path.of(data.volume.path);
+                try {
+                    // testGuest made a copy of the data disk there just now; the disk is to come from the image
+                    Files.deleteIfExists(overlay);
+                } catch (IOException e) {
+                    throw new IllegalStateException("cannot remove " + overlay + ": " + e.getMessage(), e);
+                }
+                ImageServer.Image image = imageServer.newImage();
+                data.volume = new VirtualMachineSpec.Volume();
+                data.volume.path = overlay.toString();
+                data.volume.image = new VirtualMachineSpec.Image();
+                data.volume.image.url = image.url();
+                data.volume.image.sha256 = image.sha256();
+                data.volume.image.format = "qcow2";
+                vm = new Vm(name, desired);
+                vm.downloadOntoFullRoot = true;
+                vm.running = false;
+                vm.files.add(overlay);
+                vms.add(vm);
+                fleet.apply(desired);
+            }
             case BACKUP -> {
                 boolean full = !a.detail().isEmpty();
                 VirtualMachineBackup b = new VirtualMachineBackup();
@@ -952,6 +999,13 @@ final class FaultInjectionDriver {
                     if (w.qemus().stream().anyMatch(q -> name.equals(q.name()))) {
                         diff.add(vm.name + ": QEMU still running on " + n.host());
                     }
+                }
+                continue;
+            }
+            if (vm.downloadOntoFullRoot) {
+                String waiting = settleDownload(vm, v, w);
+                if (waiting != null) {
+                    diff.add(vm.name + ": " + waiting);
                 }
                 continue;
             }
@@ -1373,14 +1427,9 @@ final class FaultInjectionDriver {
                 report.operationFailed("backup", "onto the full root, " + b.getMetadata().getName() + ": "
                         + b.getStatus().error);
             }
-            try (Stream<Path> left = Files.walk(smallRoot)) {
-                List<Path> files = left.filter(f -> !f.equals(smallRoot) && !f.getFileName().toString()
-                        .equals(".filler")).toList();
-                if (!files.isEmpty()) {
-                    stepViolations.add(vm.name + ": a failed backup onto the full root left " + files);
-                }
-            } catch (IOException e) {
-                stepViolations.add("cannot list " + smallRoot + ": " + e.getMessage());
+            List<Path> files = leftOnSmallRoot();
+            if (!files.isEmpty()) {
+                stepViolations.add(vm.name + ": a failed backup onto the full root left " + files);
             }
             long pid = qemuPid(vm);
             if (vm.qemuPidBeforeBackup != pid && vm.running) {
@@ -1395,6 +1444,57 @@ final class FaultInjectionDriver {
         } else {
             report.operationFailed("backup", b.getMetadata().getName() + ": " + b.getStatus().error);
         }
+    }
+
+    /** What is on the small root but the filler and the (empty) directories of the image cache. */
+    private List<Path> leftOnSmallRoot() {
+        Set<Path> expected = Set.of(smallRoot, smallRoot.resolve(".filler"), smallRoot.resolve("image-cache"),
+                smallRoot.resolve("image-cache/.partial"));
+        try (Stream<Path> left = Files.walk(smallRoot)) {
+            return left.filter(f -> !expected.contains(f)).toList();
+        } catch (IOException e) {
+            stepViolations.add("cannot list " + smallRoot + ": " + e.getMessage());
+            return List.of();
+        }
+    }
+
+    /**
+     * DOWNLOAD: the VM whose image could not be downloaded into the full cache. It must get a Failure that says the
+     * space ran out, and nothing of it may exist yet — no partial download or base in the cache, no overlay, no
+     * libvirt domain; then it is deleted (checked like any delete). Returns what is still awaited.
+     */
+    private String settleDownload(Vm vm, VirtualMachine v, World w) {
+        io.fabric8.kubernetes.api.model.Condition failure = v == null ? null : Fleet.conditionOf(v, "Failure");
+        if (failure == null || !"True".equals(failure.getStatus())) {
+            if (v != null && v.getStatus() != null && "Running".equals(v.getStatus().printableStatus)) {
+                stepViolations.add(vm.name + ": Running although its image cannot have been downloaded into the "
+                        + "full cache");
+            } else {
+                return "waiting for the Failure of the image download into the full cache";
+            }
+        } else if (!NO_SPACE.matcher(String.valueOf(failure.getMessage())).find()) {
+            stepViolations.add(vm.name + ": the image download into the full cache failed without saying the space "
+                    + "ran out: " + failure.getMessage());
+        } else {
+            report.operationFailed("download", "into the full cache, " + vm.name + ": " + failure.getMessage());
+        }
+        List<Path> left = leftOnSmallRoot();
+        if (!left.isEmpty()) {
+            stepViolations.add(vm.name + ": the failed image download left " + left);
+        }
+        Path overlay = vm.files.get(0);
+        if (Files.exists(overlay)) {
+            stepViolations.add(vm.name + ": the failed image download left its disk " + overlay);
+        }
+        String dn = dn(vm);
+        if (w.libvirt().containsKey(dn)) {
+            stepViolations.add(vm.name + ": defined in libvirt (" + w.libvirt().get(dn) + ") although its image "
+                    + "could not be downloaded");
+        }
+        vm.downloadOntoFullRoot = false;
+        vm.exists = false;
+        fleet.delete(vm.name);
+        return "deleting the VM whose image download failed";
     }
 
     /** What an error says when a filesystem is full: strerror(ENOSPC), qemu-img's and QEMU's words for it. */

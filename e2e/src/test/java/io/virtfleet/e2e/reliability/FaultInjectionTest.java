@@ -131,6 +131,7 @@ class FaultInjectionTest {
         List<FaultInjectionDriver.Node> nodes = new ArrayList<>();
         Path smallRoot = null;
         Path backups = null;
+        ImageServer images = null;
         java.util.concurrent.ScheduledExecutorService sampling = null;
         FaultReport report;
         try {
@@ -159,7 +160,10 @@ class FaultInjectionTest {
                 Path agentKubeconfig = logDir.resolve("agent-" + suffix + "-kubeconfig");
                 Files.writeString(agentKubeconfig, Files.readString(cp[0].kubeconfig()).replace(cp[0].serverUrl(),
                         "https://" + api.getHost() + ":" + partition.port()));
+                // The small root first: the image cache lives under the first allowed root, so DISKFULL's image
+                // downloads meet a full cache; every other file of the run is under /var/lib/virtfleet as before.
                 List<String> args = new ArrayList<>(List.of("--kubeconfig", agentKubeconfig.toString(),
+                        "--allowed-root", smallRoot.toString(), "--allowed-root", "/var/lib/virtfleet",
                         "--host", host, "--libvirt-uri", libvirt.uri(),
                         "--domain-prefix", fleet.domainPrefix(host), "--console-log-dir", Fleet.RUN_DIR.toString(),
                         "--guest-channel-dir", Fleet.RUN_DIR.toString(), "--lease-duration", "15s", "--resync", "10s",
@@ -197,10 +201,12 @@ class FaultInjectionTest {
                 }, 0, 1, java.util.concurrent.TimeUnit.MINUTES);
             }
 
+            images = new ImageServer(Fleet.TEST_GUEST.resolve("data.qcow2"), fleet.namespace());
             FaultInjectionDriver driver = new FaultInjectionDriver(fleet, nodes, operator,
                     new FaultInjectionDriver.Config(ops, maxVms, seed, FaultInjectionDriver.parseFaults(faults),
                             faultProbability, bound, logDir, line -> progress(logDir, line), minutes))
                     .withBackups(backups, smallRoot)
+                    .withImageServer(images)
                     .withControlPlaneRestart(() -> {
                         // Same data dir, so the same address, certificates and etcd data: clients reconnect.
                         cp[0].close();
@@ -224,6 +230,9 @@ class FaultInjectionTest {
             }
             for (PartitionProxy partition : proxies) {
                 partition.close();
+            }
+            if (images != null) {
+                images.close();
             }
             cp[0].close();
             if (smallRoot != null) {

@@ -122,6 +122,8 @@ final class FaultInjectionDriver {
         String pendingBackup;
         boolean pendingBackupOntoFullRoot;
         boolean downloadOntoFullRoot; // DOWNLOAD: its disk's image cannot be downloaded (the cache is full)
+        boolean onSmallRoot; // stopped for good, its disk on the small root: for DISKFULL's snapshots only
+        boolean pendingSnapshotOntoFullRoot;
         long qemuPidBeforeBackup; // a backup onto a full root leaves the VM as it was: same QEMU process
         String host; // where its status says it is (null before the operator placed it)
         String pendingMigration;
@@ -300,7 +302,8 @@ final class FaultInjectionDriver {
      * Without this a CI-sized run (at most 3 VMs, refilled to 3 at once) would never have room for a clone.
      */
     private Action fill() {
-        List<Vm> sources = live().stream().filter(v -> v.desired != null && !v.downloadOntoFullRoot).toList();
+        List<Vm> sources = live().stream().filter(v -> v.desired != null && !v.downloadOntoFullRoot
+                && !v.onSmallRoot).toList();
         if (!sources.isEmpty() && rnd.nextInt(4) == 0) {
             return new Action(Op.CLONE, sources.get(rnd.nextInt(sources.size())), "");
         }
@@ -321,19 +324,30 @@ final class FaultInjectionDriver {
         Path filler = null;
         if (fault == Fault.DISKFULL) {
             List<Vm> candidates = live().stream().filter(v -> v.desired != null && !v.clonePending
-                    && !v.downloadOntoFullRoot && v.pendingBackup == null).toList();
+                    && !v.downloadOntoFullRoot && !v.onSmallRoot && v.pendingBackup == null).toList();
+            List<Vm> onSmallRoot = live().stream().filter(v -> v.onSmallRoot && v.pendingSnapshot == null).toList();
+            boolean snapshot = rnd.nextInt(3) == 0;
             if (smallRoot == null) {
+                fault = null;
+            } else if (snapshot && !onSmallRoot.isEmpty()) {
+                // A snapshot of the stopped VM whose disk is on the small root: the snapshot is what runs out of
+                // space (libvirt's internal snapshot of a shut-off domain is qemu-img snapshot -c on its qcow2).
+                a = new Action(Op.SNAPSHOT, onSmallRoot.get(rnd.nextInt(onSmallRoot.size())), "onto the full root");
+                filler = fill(smallRoot, 0);
+            } else if (snapshot && live().size() < config.maxVms()) {
+                // No such VM yet: this step makes one (no fault); a later DISKFULL snapshots it.
+                a = new Action(Op.CREATE, null, "stopped, its disk on the small root");
                 fault = null;
             } else if (imageServer != null && (candidates.isEmpty() || rnd.nextBoolean())) {
                 // A new VM whose image download into the full cache is what runs out of space.
                 a = new Action(Op.DOWNLOAD, null, "image download into the full cache");
-                filler = fill(smallRoot);
+                filler = fill(smallRoot, 64 * 1024);
             } else if (candidates.isEmpty()) {
                 fault = null;
             } else {
                 // A backup onto the full root, so that the copy is what runs out of space.
                 a = new Action(Op.BACKUP, candidates.get(rnd.nextInt(candidates.size())), "onto the full root");
-                filler = fill(smallRoot);
+                filler = fill(smallRoot, 64 * 1024);
             }
         }
         long t0 = System.nanoTime();
@@ -420,6 +434,12 @@ final class FaultInjectionDriver {
             if (vm.desired == null || vm.downloadOntoFullRoot) {
                 continue; // a clone's target whose clone has not ended, a VM whose image did not fit: nothing to do
             }
+            if (vm.onSmallRoot) {
+                if (live.size() > 2) {
+                    add.accept(new Action(Op.DELETE, vm, ""), 1); // otherwise only DISKFULL's snapshots touch it
+                }
+                continue;
+            }
             if (live.size() < config.maxVms()) {
                 add.accept(new Action(Op.CLONE, vm, ""), 1);
             }
@@ -497,6 +517,21 @@ final class FaultInjectionDriver {
                 // ("IO-APIC + timer doesn't work"), seen in this driver's runs; virtual machines skip that check.
                 desired.getSpec().firmware.kernelBoot.cmdline = "console=ttyS0 no_timer_check";
                 vm = new Vm(name, desired);
+                if (!a.detail().isEmpty()) {
+                    // DISKFULL's snapshot VM: stopped (a running guest whose disk fills up is paused by QEMU, which
+                    // is not what is tested here), its data disk on the small root.
+                    Path copy = Path.of(desired.getSpec().disks.get(0).volume.path);
+                    Path onSmall = smallRoot.resolve(name + "-data.qcow2");
+                    try {
+                        Files.move(copy, onSmall);
+                    } catch (IOException e) {
+                        throw new IllegalStateException("cannot move " + copy + " to " + onSmall + ": " + e, e);
+                    }
+                    desired.getSpec().disks.get(0).volume.path = onSmall.toString();
+                    desired.getSpec().runStrategy = RunStrategy.Halted;
+                    vm.running = false;
+                    vm.onSmallRoot = true;
+                }
                 vm.files.add(Path.of(desired.getSpec().disks.get(0).volume.path));
                 vms.add(vm);
                 fleet.apply(desired);
@@ -555,6 +590,7 @@ final class FaultInjectionDriver {
                 s.getSpec().vmName = vm.name;
                 fleet.client().resource(s).create();
                 vm.pendingSnapshot = s.getMetadata().getName();
+                vm.pendingSnapshotOntoFullRoot = !a.detail().isEmpty();
             }
             case RESTORE -> {
                 VirtualMachineRestore r = new VirtualMachineRestore();
@@ -678,15 +714,16 @@ final class FaultInjectionDriver {
     }
 
     /**
-     * Fills the filesystem at {@code root} up to its last 64 KiB with one file (fallocate: the blocks are taken, not
-     * sparse), less than any disk copy needs (a qcow2's header, L1 and refcount tables alone are 4 clusters of
-     * 64 KiB); returns that file.
+     * Fills the filesystem at {@code root} up to its last {@code leave} bytes with one file (fallocate: the blocks
+     * are taken, not sparse) and returns that file. 64 KiB is less than any disk copy needs (a qcow2's header, L1 and
+     * refcount tables alone are 4 clusters of 64 KiB); a snapshot needs less (a new L1 table and snapshot table
+     * entry), so for it nothing is left.
      */
-    private static Path fill(Path root) {
+    private static Path fill(Path root, long leave) {
         Path filler = root.resolve(".filler");
         try {
             long free = Files.getFileStore(root).getUsableSpace();
-            long size = Math.max(0, free - 64 * 1024);
+            long size = Math.max(0, free - leave);
             Processes.Result r = Processes.run(60, "fallocate", "-l", Long.toString(size), filler.toString());
             if (r.exitCode() != 0) {
                 throw new IllegalStateException("fallocate " + filler + ": " + r.output());
@@ -1446,10 +1483,50 @@ final class FaultInjectionDriver {
         }
     }
 
+    /**
+     * A snapshot of a VM whose disk is on the full root: it must have failed saying the space ran out, with nothing
+     * half-made — no snapshot in libvirt's list, none inside the qcow2 ({@code qemu-img snapshot -l}), the image
+     * consistent ({@code qemu-img check}) — and the VM as it was (stopped, same genid: the convergence and the
+     * invariants).
+     */
+    private void settleSnapshotOntoFullRoot(Vm vm, VirtualMachineSnapshot s) {
+        String name = s.getMetadata().getName();
+        if (!"Failed".equals(s.getStatus().phase)) {
+            stepViolations.add(vm.name + ": snapshot " + name + " onto the full root " + s.getStatus().phase);
+        } else if (s.getStatus().error == null || !NO_SPACE.matcher(s.getStatus().error).find()) {
+            stepViolations.add(vm.name + ": snapshot onto the full root failed without saying the space ran out: "
+                    + s.getStatus().error);
+        } else {
+            report.operationFailed("snapshot", "onto the full root, " + name + ": " + s.getStatus().error);
+        }
+        Processes.Result list = Processes.run(30, "virsh", "-c", node(hostOf(vm)).libvirt().uri(), "snapshot-list",
+                "--name", dn(vm));
+        if (list.exitCode() != 0 || !list.output().isBlank()) {
+            stepViolations.add(vm.name + ": after the snapshot onto the full root libvirt lists snapshots: "
+                    + list.output().strip());
+        }
+        String disk = vm.files.get(0).toString();
+        Processes.Result inImage = Processes.run(30, "qemu-img", "snapshot", "-U", "-l", disk);
+        if (inImage.exitCode() != 0 || !inImage.output().isBlank()) {
+            stepViolations.add(vm.name + ": after the snapshot onto the full root its disk has: "
+                    + inImage.output().strip());
+        }
+        Processes.Result check = Processes.run(60, "qemu-img", "check", "-U", "-f", "qcow2", disk);
+        // exit 0: clean; 3: leaked clusters only (allocated, unreferenced: space, no data at risk)
+        if (check.exitCode() != 0 && check.exitCode() != 3) {
+            stepViolations.add(vm.name + ": after the snapshot onto the full root qemu-img check " + disk
+                    + " exits " + check.exitCode() + ": " + check.output().strip());
+        } else if (check.exitCode() == 3) {
+            report.note(vm.name + ": the failed snapshot onto the full root leaked clusters in " + disk + " ("
+                    + check.output().strip().replace('\n', ' ') + ")");
+        }
+    }
+
     /** What is on the small root but the filler and the (empty) directories of the image cache. */
     private List<Path> leftOnSmallRoot() {
-        Set<Path> expected = Set.of(smallRoot, smallRoot.resolve(".filler"), smallRoot.resolve("image-cache"),
-                smallRoot.resolve("image-cache/.partial"));
+        Set<Path> expected = new HashSet<>(List.of(smallRoot, smallRoot.resolve(".filler"),
+                smallRoot.resolve("image-cache"), smallRoot.resolve("image-cache/.partial")));
+        live().stream().filter(v -> v.onSmallRoot).forEach(v -> expected.addAll(v.files)); // their disks
         try (Stream<Path> left = Files.walk(smallRoot)) {
             return left.filter(f -> !expected.contains(f)).toList();
         } catch (IOException e) {
@@ -1734,6 +1811,11 @@ final class FaultInjectionDriver {
             }
             if (vm.pendingBackup != null) {
                 settleBackup(vm);
+            }
+            if (vm.pendingSnapshot != null && vm.pendingSnapshotOntoFullRoot) {
+                settleSnapshotOntoFullRoot(vm, terminalSnapshot(vm.pendingSnapshot));
+                vm.pendingSnapshot = null;
+                vm.pendingSnapshotOntoFullRoot = false;
             }
             if (vm.pendingSnapshot != null) {
                 VirtualMachineSnapshot s = terminalSnapshot(vm.pendingSnapshot);

@@ -199,6 +199,8 @@ final class FaultInjectionDriver {
     private int nonce;
     private int consecutiveNonConvergence;
     private Action current;
+    /** The VM the current step's operation concerns (for CREATE and CLONE the new one), once issued. */
+    private Vm subject;
     /** The host a FAILOVER step took down (its agent and libvirtd killed), until it is brought back; else null. */
     private Node lostNode;
 
@@ -352,7 +354,9 @@ final class FaultInjectionDriver {
         }
         long t0 = System.nanoTime();
         current = a;
+        subject = null;
         Vm vm = issue(a);
+        subject = vm;
         String what = a.op() + " " + (vm == null ? "" : vm.name)
                 + (a.detail().isEmpty() ? "" : " (" + a.detail() + ")")
                 + (a.op() == Op.CLONE ? " (clone of " + a.vm().name + ")" : "");
@@ -812,17 +816,20 @@ final class FaultInjectionDriver {
                 }
                 // Longer than the agent's Lease (15 s): the operator sees the host lost meanwhile.
                 long cutMs = 16_000 + rnd.nextInt(8000);
-                List<Vm> steady = vms.stream().filter(v -> v.exists && v.running && v != current.vm()
-                        && n.host().equals(hostOf(v))).toList();
+                Map<String, String> steady = new HashMap<>(); // libvirt name -> VM, of the VMs running at the cut
+                for (Vm v : vms) {
+                    if (v.exists && v.running && !v.crashed && v != current.vm() && v != subject
+                            && n.host().equals(hostOf(v))) {
+                        steady.put(dn(v), v.name);
+                    }
+                }
+                Set<String> before = qemuNames();
                 partition.cut();
                 try {
                     VirtfleetProcess.sleep(cutMs);
-                    List<String> names = Processes.qemus().stream().map(Processes.Qemu::name).toList();
-                    for (Vm v : steady) {
-                        if (!names.contains(dn(v)) && !v.crashed) {
-                            stepViolations.add(v.name + ": its QEMU stopped while the agent was partitioned from the "
-                                    + "apiserver");
-                        }
+                    for (String stopped : stoppedDuringPartition(steady, before, qemuNames())) {
+                        stepViolations.add(stopped + ": its QEMU stopped while the agent was partitioned from the "
+                                + "apiserver");
                     }
                 } finally {
                     partition.heal();
@@ -883,6 +890,22 @@ final class FaultInjectionDriver {
             }
         }
         throw new IllegalStateException("unreachable");
+    }
+
+    private static Set<String> qemuNames() {
+        return Processes.qemus().stream().map(Processes.Qemu::name).filter(java.util.Objects::nonNull)
+                .collect(Collectors.toSet());
+    }
+
+    /**
+     * The VMs (of {@code steady}: libvirt name → VM name) whose QEMU ran when the agent was cut off and no longer runs
+     * when the partition ends. A VM whose QEMU did not run yet at the cut — created or started in the same step, the
+     * work still on its way to the agent — is not one: the partition keeps it from starting, which is right.
+     */
+    static List<String> stoppedDuringPartition(Map<String, String> steady, Set<String> runningAtCut,
+                                               Set<String> runningAtHeal) {
+        return steady.entrySet().stream().filter(e -> runningAtCut.contains(e.getKey())
+                && !runningAtHeal.contains(e.getKey())).map(Map.Entry::getValue).sorted().toList();
     }
 
     /** Extra seconds the restart back-off adds to a QEMU kill of an Always VM that was killed before recently. */

@@ -1,9 +1,5 @@
 package io.virtfleet.e2e.support;
 
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.api.model.Quantity;
-import io.virtfleet.api.v1alpha1.Hypervisor;
-import io.virtfleet.api.v1alpha1.RunStrategy;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 
@@ -83,21 +79,8 @@ public record CloudGuest(Path disk, String sha256, String format, Path kernel, P
      * {@code userData} (inline; null for none).
      */
     public VirtualMachine vm(String namespace, String name, String imageUrl, Path rootDisk, String userData) {
-        VirtualMachine vm = new VirtualMachine();
-        vm.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).build());
-        VirtualMachineSpec spec = new VirtualMachineSpec();
-        spec.runStrategy = RunStrategy.Always;
-        spec.hypervisor = Hypervisor.QEMU;
-        spec.genid = "auto";
-        spec.memory = new Quantity("512Mi");
-        spec.machine = "q35";
-        spec.graphics = "none";
-        spec.cpu = new VirtualMachineSpec.Cpu();
-        spec.cpu.cores = 1;
-        spec.firmware = new VirtualMachineSpec.Firmware();
-        spec.firmware.kernelBoot = new VirtualMachineSpec.KernelBoot();
-        spec.firmware.kernelBoot.kernel = kernel.toString();
-        spec.firmware.kernelBoot.initrd = initrd.toString();
+        VirtualMachine vm = Fleet.kernelBootVm(namespace, name, "512Mi", kernel, initrd);
+        VirtualMachineSpec spec = vm.getSpec();
         spec.firmware.kernelBoot.cmdline = cmdline;
         VirtualMachineSpec.Disk root = new VirtualMachineSpec.Disk();
         root.name = "root";
@@ -113,7 +96,6 @@ public record CloudGuest(Path disk, String sha256, String format, Path kernel, P
             spec.cloudInit = new VirtualMachineSpec.CloudInit();
             spec.cloudInit.userData = userData;
         }
-        vm.setSpec(spec);
         return vm;
     }
 }

@@ -8,7 +8,9 @@ import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigration;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigrationSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigrationStatus;
+import io.virtfleet.e2e.support.BadInputFiles;
 import io.virtfleet.e2e.support.Fleet;
+import io.virtfleet.e2e.support.GuestTicks;
 import io.virtfleet.e2e.support.LibvirtGuest;
 import io.virtfleet.e2e.support.StartFleet;
 import org.awaitility.Awaitility;
@@ -96,13 +98,44 @@ class LiveMigrationTest {
         Sampler sampler = new Sampler();
         sampler.start();
         VirtualMachineMigration done;
+        long created;
+        GuestTicks ticks = GuestTicks.start(src.channel(), fleet.guestOn(to, fleet.domainName(to, "mig")).channel());
         try {
+            // The steady state first, same run, same machine load: how far apart ticks arrive without a migration.
+            Awaitility.await().alias("the guest's ticks arrive").atMost(Duration.ofSeconds(30))
+                    .until(() -> ticks.count() >= 30);
+            created = System.nanoTime();
             create(name, "mig", targetHost);
             done = awaitPhase(name, Duration.ofSeconds(240));
+            Awaitility.await().alias("ticks arrive from the guest on " + to).atMost(Duration.ofSeconds(30))
+                    .until(() -> ticks.countOnDestination() >= 10);
         } finally {
             sampler.stop();
+            ticks.close();
         }
         VirtualMachineMigrationStatus st = done.getStatus();
+        java.util.TreeMap<Long, Long> gaps = ticks.gapsMs();
+        long steady = gaps.entrySet().stream().filter(e -> ticks.arrivals().get(e.getKey()) < created)
+                .mapToLong(java.util.Map.Entry::getValue).max().orElseThrow();
+        Long first = ticks.firstOnDestination();
+        LOG.info("{}: ticks {} (missing {}), first on the target #{}, steady gap {} ms, downtime {} ms, gaps {}", name,
+                ticks.count(), ticks.missing(), first, steady, st.downtimeMs, gaps);
+        assertThat(ticks.missing()).as("ticks the guest wrote that never arrived").isEmpty();
+        assertThat(first).as("a tick arrived through the target's channel socket").isNotNull();
+        assertThat(ticks.arrivals().firstKey()).as("ticks before the switch-over came from the source").isLessThan(first);
+        // While the guest is paused for the switch-over it writes nothing. The longest gap is then: libvirt's downtime
+        // D (source guest stopped → the destination's libvirtd finishing the job) + how far apart ticks arrive anyway
+        // (the 100 ms period, the guest's timer under TCG, this loaded machine: the steady state just measured, one
+        // period included) + what follows libvirt's downtime clock: its Finish step resumes the destination's vCPUs
+        // (`cont` on the monitor) after computing D, and the first write goes out through the new QEMU's socket (our
+        // reader's retry, 20 ms, only if that socket appeared after the switch-over). Measured at ~100 ms on a
+        // 2-core machine with a load of 24; 300 ms allowed for that part.
+        assertThat(st.downtimeMs).as("libvirt's downtime in the status").isNotNull();
+        long allowed = st.downtimeMs + steady + 300;
+        long longest = gaps.entrySet().stream().filter(e -> ticks.arrivals().get(e.getKey()) >= created)
+                .mapToLong(java.util.Map.Entry::getValue).max().orElseThrow();
+        assertThat(longest).as("longest gap between guest ticks while migrating (downtime " + st.downtimeMs
+                + " ms, steady-state gap " + steady + " ms)").isLessThanOrEqualTo(allowed);
         LOG.info("{}: {} -> {}: {}, downtime {} ms, progress {}", name, from, to, st.phase, st.downtimeMs,
                 st.progress == null ? null : st.progress.memoryTotalBytes);
         assertThat(st.error).isNull();
@@ -178,12 +211,9 @@ class LiveMigrationTest {
                     });
             LibvirtGuest dst = fleet.guestOn(to, fleet.domainName(to, "mig"));
             LOG.info("target while migrating: {}", dst.virsh("list", "--all").output());
-            // Twice at once: refused, naming the one in flight, and it changes nothing.
-            VirtualMachineMigration twice = awaitPhase(create("mig-twice", "mig", null), Duration.ofSeconds(30));
-            assertThat(twice.getStatus().phase).isEqualTo("Failed");
-            assertThat(twice.getStatus().error).isEqualTo("spec.vmName: VirtualMachine " + fleet.namespace()
-                    + "/mig is already being migrated by VirtualMachineMigration mig-cancel; one migration at a time");
-            assertThat(fleet.domain("mig").getSpec().migration.name).isEqualTo("mig-cancel");
+            // Twice at once (the bad-input catalogue's cases that need a migration in flight): refused, naming the
+            // one in flight, and it changes nothing.
+            badInputWhileInFlight("mig", "mig-cancel");
             fleet.client().resources(VirtualMachineMigration.class).inNamespace(fleet.namespace())
                     .withName("mig-cancel").delete();
             Awaitility.await().alias("the cancelled migration is gone").atMost(Duration.ofSeconds(60))
@@ -285,6 +315,41 @@ class LiveMigrationTest {
     }
 
     // ---------------------------------------------------------------------------------------------------- helpers
+
+    /**
+     * The bad-input catalogue's cases whose precondition is a migration in flight ({@code # given:
+     * migration-in-flight}), applied as BadInputCatalogTest applies its own ({@code kubectl apply --server-side
+     * --validate=strict}) while {@code inFlight} migrates {@code vm}: each is stored, fails with the expected
+     * {@code status.error}, and the migration in flight still owns the Domain.
+     */
+    private static void badInputWhileInFlight(String vm, String inFlight) throws Exception {
+        List<String> cases = BadInputFiles.given("migration-in-flight");
+        assertThat(cases).as("catalogue cases given a migration in flight").isNotEmpty();
+        for (String file : cases) {
+            String raw = BadInputFiles.read(file).replace("${NS}", fleet.namespace()).replace("${VM}", vm)
+                    .replace("${IN_FLIGHT}", inFlight);
+            String expect = BadInputFiles.header(raw).get("expect");
+            java.util.regex.Matcher nm = java.util.regex.Pattern.compile("(?m)^metadata: \\{name: ([^}]*)}")
+                    .matcher(raw);
+            assertThat(nm.find()).as(file + " name").isTrue();
+            java.nio.file.Path manifest = java.nio.file.Files.createTempFile("bad-input-", ".yaml");
+            try {
+                java.nio.file.Files.writeString(manifest, raw);
+                io.virtfleet.controlplane.KubectlResult r = fleet.controlPlane().kubectl(Duration.ofSeconds(60),
+                        "apply", "--server-side", "--field-manager=" + Fleet.FIELD_MANAGER, "--validate=strict", "-n",
+                        fleet.namespace(), "-f", manifest.toString());
+                assertThat(r.ok()).as(file + ": stored; kubectl said " + r.output()).isTrue();
+            } finally {
+                java.nio.file.Files.deleteIfExists(manifest);
+            }
+            VirtualMachineMigration refused = awaitPhase(nm.group(1), Duration.ofSeconds(30));
+            assertThat(refused.getStatus().phase).as(file).isEqualTo("Failed");
+            assertThat(refused.getStatus().error).as(file).containsPattern(expect);
+            assertThat(fleet.domain(vm).getSpec().migration.name).as(file + ": the migration in flight goes on")
+                    .isEqualTo(inFlight);
+            assertThat(reasons(nm.group(1))).as(file + " Events").contains("MigrationRefused");
+        }
+    }
 
     /** Waits until libvirt reports the migration's transfer running (so a fault lands in the middle of it). */
     private static void awaitTransferRunning(String migration) {

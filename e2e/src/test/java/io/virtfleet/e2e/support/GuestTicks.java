@@ -47,13 +47,14 @@ public final class GuestTicks implements AutoCloseable {
     private static final String TOKEN = "vftick";
     private static final String LOOP = "i=0; while :; do if read -r -t 0.1 x <&3; then "
             + "[ \"$x\" = stop ] && break; fi; i=$((i+1)); echo \"VFTICK $i\" >&3; done";
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(GuestTicks.class);
     private static final Pattern TICK = Pattern.compile("VFTICK (\\d+)");
 
     /** First arrival per tick number (System.nanoTime), and which connection (0 = source, 1 = destination). */
     private final Map<Long, long[]> arrivals = new ConcurrentHashMap<>();
     private final List<SocketChannel> channels = new CopyOnWriteArrayList<>();
     private final AtomicBoolean running = new AtomicBoolean(true);
-    private final List<Thread> threads = new ArrayList<>();
+    private final List<Thread> threads = new CopyOnWriteArrayList<>();
     private final Path destination;
     private volatile SocketChannel destinationChannel;
     private volatile boolean done;
@@ -189,19 +190,35 @@ public final class GuestTicks implements AutoCloseable {
 
     /**
      * Stops the guest's counter (through the destination's socket if it is connected, else the source's) and waits
-     * briefly for it to end, then disconnects, so the channel is free for other clients again.
+     * for it to end, then disconnects, so the channel is free for other clients again. A line sent into the
+     * destination's socket while that QEMU was still receiving the migration can stay unread there; a fresh
+     * connection (QEMU then tells the guest a client opened the port) is tried if the first {@code stop} is not
+     * answered.
      */
     @Override
     public void close() {
-        SocketChannel c = destinationChannel != null ? destinationChannel : channels.get(0);
         try {
-            write(c, "stop\n");
-            long until = System.nanoTime() + 5_000_000_000L;
-            while (!done && System.nanoTime() < until) {
-                Thread.sleep(20);
+            for (int attempt = 0; attempt < 3 && !done; attempt++) {
+                SocketChannel c = destinationChannel != null ? destinationChannel : channels.get(0);
+                if (attempt > 0 && destinationChannel != null) {
+                    LOG.info("the guest's counter did not answer stop; reconnecting to {}", destination);
+                    c.close();
+                    c = connect(destination);
+                    channels.add(c);
+                    destinationChannel = c;
+                    follow(c, 1);
+                }
+                write(c, "stop\n");
+                long until = System.nanoTime() + 3_000_000_000L;
+                while (!done && System.nanoTime() < until) {
+                    Thread.sleep(20);
+                }
+            }
+            if (!done) {
+                LOG.warn("the guest's counter did not stop; the command channel may stay busy");
             }
         } catch (IOException | InterruptedException e) {
-            // the guest is gone or the test is interrupted: disconnect anyway
+            LOG.warn("stopping the guest's counter: {}", e.toString());
         }
         running.set(false);
         for (SocketChannel s : channels) {

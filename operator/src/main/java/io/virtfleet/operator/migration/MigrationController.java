@@ -51,7 +51,8 @@ import java.util.Map;
  * before the next one acts, so a restart of the operator or of either agent at any point resumes it:
  *
  * <ol>
- *   <li>{@code Scheduling}: nothing changed yet; a refusal ends in {@code Failed} and nothing changes.</li>
+ *   <li>Planning (no phase yet, or {@code Scheduling} while a conflicting write makes it retry): nothing changed
+ *       yet; a refusal ends in {@code Failed} and nothing changes.</li>
  *   <li>{@code Migrating}: {@code Domain.spec.migration = {id: <uid>, targetHost, targetUri, targetDomainXml}}
  *       (an optimistic update: a second migration of the same VM loses and is refused). The source agent records
  *       {@code status.transfer.state} Starting before it asks libvirt, then Running, then Completed (libvirt says
@@ -123,9 +124,9 @@ public class MigrationController implements Reconciler<VirtualMachineMigration>,
                 && uid.equals(domain.getSpec().migration.id)) {
             return follow(client, m, vm, domain, st);
         }
-        if (phase == null) {
-            patchStatus(client, m, Map.of("phase", VirtualMachineMigrationStatus.SCHEDULING));
-        }
+        // No separate Scheduling write before planning: this pass ends in Migrating or Failed, and a write of its own
+        // would cost a round trip to the apiserver (and another reconciliation) on every migration's critical path.
+        // Scheduling is recorded only when a pass ends without a decision (a conflicting write: retried).
 
         List<HostView> views = new ArrayList<>();
         Map<String, HostSpec> specs = new HashMap<>();
@@ -194,6 +195,9 @@ public class MigrationController implements Reconciler<VirtualMachineMigration>,
         } catch (KubernetesClientException e) {
             if (e.getCode() == 409) {
                 // Optimistic: someone wrote the Domain between read and write; the next pass decides again.
+                if (phase == null) {
+                    patchStatus(client, m, Map.of("phase", VirtualMachineMigrationStatus.SCHEDULING));
+                }
                 return UpdateControl.<VirtualMachineMigration>noUpdate().rescheduleAfter(Duration.ofMillis(200));
             }
             return fail(client, m, vm, from, to, "spec.vmName: the Domain of " + vmName + " could not be marked for "

@@ -118,26 +118,30 @@ class LiveMigrationTest {
         Long first = ticks.firstOnDestination();
         assertThat(ticks.missing()).as("ticks the guest wrote that never arrived").isEmpty();
         assertThat(first).as("a tick arrived through the target's channel socket").isNotNull();
-        assertThat(ticks.arrivals().firstKey()).as("ticks before the switch-over came from the source").isLessThan(first);
+        assertThat(ticks.arrivals().firstKey()).as("ticks before the switch-over came from the source")
+                .isLessThan(first);
         assertThat(st.downtimeMs).as("libvirt's downtime in the status").isNotNull();
         long switchover = gaps.get(first);
         // How far apart ticks arrive anyway on this machine in this run — the 100 ms period, the guest's timer under
         // TCG, host scheduling under load — is the longest gap apart from the switch-over's.
         long steady = gaps.entrySet().stream().filter(e -> e.getKey() != first.longValue())
                 .mapToLong(java.util.Map.Entry::getValue).max().orElseThrow();
-        // While the guest is paused for the switch-over it writes nothing. libvirt's downtime D ends before the guest
-        // runs again: the destination's Finish step computes it and only then resumes the vCPUs (`cont`), which on a
-        // loaded machine takes from ~100 ms to over 700 ms more. libvirt's own lifecycle events show the whole pause
-        // (PauseWindow: source Suspended Migrated → destination Resumed). So the margin over D is what libvirt itself
-        // reports beyond it (pause − D), a steady gap (the 100 ms period and this run's jitter), and 100 ms for the
-        // events' delivery to virsh and the first write through the new QEMU's socket (our reader's retry, 20 ms, only
-        // if that socket appeared after the switch-over).
+        // While the guest is paused for the switch-over it writes nothing. libvirt's downtime D may end before the
+        // guest runs again (the destination's Finish step computes it, then resumes the vCPUs with `cont`); libvirt's
+        // own lifecycle events show the pause as it saw it (PauseWindow: source Suspended Migrated → destination
+        // Resumed), and whatever of it lies beyond D is allowed. Then a steady gap (the 100 ms period and this run's
+        // jitter). Then what the guest needs on the new QEMU before its next write gets out: under TCG the destination
+        // starts with an empty translation cache (the guest's code is translated afresh), plus the events' delivery
+        // to virsh and the first write through the new QEMU's socket (our reader's retry, 20 ms, only if that socket
+        // appeared after the switch-over) — measured 100-550 ms at a load of 25-50 on 2 cores; 500 ms allowed.
         Long paused = pause.pausedMs();
         assertThat(paused).as("libvirt's Suspended/Resumed events of the switch-over: " + pause).isNotNull();
-        long allowed = st.downtimeMs + Math.max(0, paused - st.downtimeMs) + steady + 100;
-        LOG.info("{}: ticks {} (missing {}), first on the target #{}: switch-over gap {} ms, downtime {} ms, paused {} "
-                        + "ms, other gaps up to {} ms; gaps over 150 ms: {}", name, ticks.count(), ticks.missing(), first,
-                switchover, st.downtimeMs, paused, steady, gaps.entrySet().stream().filter(e -> e.getValue() > 150).toList());
+        long allowed = st.downtimeMs + Math.max(0, paused - st.downtimeMs) + steady + 500;
+        LOG.info("{}: ticks {} (missing {}), first on the target #{}: switch-over gap {} ms, downtime {} ms, "
+                        + "paused {} ms, other gaps up to {} ms; gaps over 150 ms: {}", name, ticks.count(),
+                ticks.missing(), first,
+                switchover, st.downtimeMs, paused, steady,
+                gaps.entrySet().stream().filter(e -> e.getValue() > 150).toList());
         assertThat(gaps.values().stream().mapToLong(Long::longValue).max().orElseThrow())
                 .as("longest gap between guest ticks (switch-over " + switchover + " ms, downtime " + st.downtimeMs
                         + " ms, paused " + paused + " ms, other gaps up to " + steady + " ms)")

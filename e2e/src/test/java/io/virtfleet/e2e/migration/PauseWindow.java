@@ -18,8 +18,8 @@ import java.util.regex.Pattern;
  * machine's clock. libvirt's reported downtime is computed before that resume, so the window is the longer figure.
  */
 final class PauseWindow implements AutoCloseable {
-    private static final Pattern LINE = Pattern.compile(
-            "^(\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3}[+-]\\d{4}): event 'lifecycle' for domain '[^']*': (\\w+) (\\w+)");
+    private static final Pattern LINE = Pattern.compile("^(\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3}[+-]\\d{4}): "
+            + "event 'lifecycle' for domain '[^']*': (\\w+) (\\w+)");
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSZ");
 
     private record Event(long epochMs, String type, String detail) {

@@ -130,8 +130,8 @@ class LiveMigrationTest {
         // guest runs again (the destination's Finish step computes it, then resumes the vCPUs with `cont`); libvirt's
         // own lifecycle events show the pause as it saw it (PauseWindow: source Suspended Migrated → destination
         // Resumed), and whatever of it lies beyond D is allowed. Then a steady gap (the 100 ms period and this run's
-        // jitter). Then what the guest needs on the new QEMU before its next write gets out: under TCG the destination
-        // starts with an empty translation cache (the guest's code is translated afresh), plus the events' delivery
+        // jitter). Then what the guest needs on the new QEMU before its next write gets out — likely mostly TCG: the
+        // destination starts with an empty translation cache, so the guest's code is translated afresh — plus the events' delivery
         // to virsh and the first write through the new QEMU's socket (our reader's retry, 20 ms, only if that socket
         // appeared after the switch-over) — measured 100-550 ms at a load of 25-50 on 2 cores; 500 ms allowed.
         Long paused = pause.pausedMs();

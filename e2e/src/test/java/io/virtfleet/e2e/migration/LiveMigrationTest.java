@@ -133,10 +133,11 @@ class LiveMigrationTest {
         // jitter). Then what the guest needs on the new QEMU before its next write gets out — likely mostly TCG: the
         // destination starts with an empty translation cache, so the guest's code is translated afresh — plus the events' delivery
         // to virsh and the first write through the new QEMU's socket (our reader's retry, 20 ms, only if that socket
-        // appeared after the switch-over) — measured 100-550 ms at a load of 25-50 on 2 cores; 500 ms allowed.
+        // appeared after the switch-over). That last part grows with the machine's load as the jitter does (100 ms at
+        // a load of 24, 1 s at a load of 46 on 2 cores), so it is allowed another steady gap + 300 ms.
         Long paused = pause.pausedMs();
         assertThat(paused).as("libvirt's Suspended/Resumed events of the switch-over: " + pause).isNotNull();
-        long allowed = st.downtimeMs + Math.max(0, paused - st.downtimeMs) + steady + 500;
+        long allowed = st.downtimeMs + Math.max(0, paused - st.downtimeMs) + 2 * steady + 300;
         LOG.info("{}: ticks {} (missing {}), first on the target #{}: switch-over gap {} ms, downtime {} ms, "
                         + "paused {} ms, other gaps up to {} ms; gaps over 150 ms: {}", name, ticks.count(),
                 ticks.missing(), first,

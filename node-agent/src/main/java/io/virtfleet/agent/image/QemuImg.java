@@ -9,14 +9,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /** The few qemu-img calls the image code needs. The format is always passed ({@code -f}): never probed. */
 final class QemuImg {
-    private static final Pattern BACKING =
-            Pattern.compile("\"(?:full-)?backing-filename\"\\s*:\\s*\"((?:[^\"\\\\]|\\\\.)*)\"");
-
     private final Duration timeout;
 
     QemuImg(Duration timeout) {
@@ -25,13 +20,7 @@ final class QemuImg {
 
     /** The backing file {@code qemu-img info} names, if any. {@code -U}: a running overlay is locked by QEMU. */
     Optional<String> backingFile(String path, String format) throws IOException {
-        return backingFileOf(run(List.of("info", "-U", "--output=json", "-f", format, path)));
-    }
-
-    /** The backing file named in {@code qemu-img info --output=json}, if any. Pure. */
-    static Optional<String> backingFileOf(String infoJson) {
-        Matcher m = BACKING.matcher(infoJson == null ? "" : infoJson);
-        return m.find() ? Optional.of(m.group(1)) : Optional.empty();
+        return BackingFiles.inInfoJson(run(List.of("info", "-U", "--output=json", "-f", format, path)));
     }
 
     String run(List<String> args) throws IOException {

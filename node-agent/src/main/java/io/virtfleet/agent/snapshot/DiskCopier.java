@@ -6,6 +6,9 @@ import io.virtfleet.agent.image.BackingFiles;
 import io.virtfleet.agent.image.ImageCache;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.agent.libvirt.LibvirtNative;
+import io.virtfleet.reconcilers.domain.xml.DiskDef;
+import io.virtfleet.reconcilers.domain.xml.DomainDef;
+import io.virtfleet.reconcilers.domain.xml.DomainDocument;
 import org.libvirt.Domain;
 import org.libvirt.DomainJobStats;
 import org.libvirt.LibvirtException;
@@ -21,8 +24,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Point-in-time copies of a domain's writable disks into new files (clone, backup; issue 9).
@@ -46,9 +47,6 @@ public final class DiskCopier {
     private static final int JOB_NONE = 0;
     private static final int JOB_COMPLETED = 3;
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DiskCopier.class);
-    private static final Pattern DISK = Pattern.compile("<disk\\b([^>]*)>(.*?)</disk>", Pattern.DOTALL);
-    private static final Pattern SOURCE_FILE = Pattern.compile("<source\\b[^>]*\\bfile=['\"]([^'\"]+)['\"]");
-    private static final Pattern TARGET_DEV = Pattern.compile("<target\\b[^>]*\\bdev=['\"]([\\w-]+)['\"]");
 
     /** One file to copy: {@code source} must be a disk of the domain; {@code target} is created. */
     public record Copy(String source, String target, String format) {
@@ -75,15 +73,21 @@ public final class DiskCopier {
         this.timeout = timeout;
     }
 
-    /** Target device (vda, ...) of each file-backed disk of a domain XML, by source path. Pure. */
+    /**
+     * Target device (vda, ...) of each file-backed disk of a domain XML, by source path; empty when the XML does not
+     * parse. Pure.
+     */
     public static Map<String, String> devicesBySource(String domainXml) {
         Map<String, String> out = new LinkedHashMap<>();
-        Matcher m = DISK.matcher(domainXml == null ? "" : domainXml);
-        while (m.find()) {
-            Matcher s = SOURCE_FILE.matcher(m.group(2));
-            Matcher t = TARGET_DEV.matcher(m.group(2));
-            if (s.find() && t.find()) {
-                out.put(s.group(1), t.group(1));
+        DomainDef def;
+        try {
+            def = DomainDocument.parse(domainXml).def();
+        } catch (DomainDocument.InvalidXmlException | IllegalArgumentException e) {
+            return out;
+        }
+        for (DiskDef disk : def.devices == null ? List.<DiskDef>of() : def.devices.disks) {
+            if (disk.source != null && disk.source.file != null && disk.target != null && disk.target.dev != null) {
+                out.put(disk.source.file, disk.target.dev);
             }
         }
         return out;
@@ -363,7 +367,7 @@ public final class DiskCopier {
         }
         if ("qcow2".equals(c.format())) {
             String info = qemuImg(List.of("info", "--output=json", "-f", "qcow2", c.source()), c.source());
-            Optional<String> backing = backingFile(info);
+            Optional<String> backing = BackingFiles.inInfoJson(info);
             // An overlay on a base of the host's image cache is the one backed disk virtfleet makes; convert reads
             // through it and writes a standalone copy. Any other backing file is refused.
             String problem = BackingFiles.problem(c.source(), backing,
@@ -373,14 +377,6 @@ public final class DiskCopier {
             }
         }
         qemuImg(List.of("convert", "-f", c.format(), "-O", c.format(), c.source(), target), c.source());
-    }
-
-    private static final Pattern BACKING = Pattern.compile("\"(?:full-)?backing-filename\"\\s*:\\s*\"((?:[^\"\\\\]|\\\\.)*)\"");
-
-    /** The backing file named in {@code qemu-img info --output=json}, if any. Pure. */
-    static Optional<String> backingFile(String infoJson) {
-        Matcher m = BACKING.matcher(infoJson == null ? "" : infoJson);
-        return m.find() ? Optional.of(m.group(1)) : Optional.empty();
     }
 
     private String qemuImg(List<String> args, String source) throws CopyException {

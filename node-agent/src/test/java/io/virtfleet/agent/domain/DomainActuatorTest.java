@@ -2,6 +2,7 @@ package io.virtfleet.agent.domain;
 
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.virtfleet.agent.libvirt.LibvirtCallException;
+import io.virtfleet.agent.libvirt.InspectedDomain;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainState;
@@ -82,7 +83,7 @@ class DomainActuatorTest {
     }
 
     private static String state(String uuid) throws Exception {
-        Optional<LibvirtConnection.DomainInfo> i = libvirt.inspect(uuid);
+        Optional<InspectedDomain> i = libvirt.inspect(uuid);
         return i.map(x -> DomainState.of(x.state()).statusName()).orElse(DomainState.NOT_DEFINED);
     }
 
@@ -185,7 +186,7 @@ class DomainActuatorTest {
         List<List<LifecycleAction>> passes = new ArrayList<>();
         Domain d = domain();
         for (int pass = 0; pass < 10; pass++) {
-            Optional<LibvirtConnection.DomainInfo> lv = libvirt.inspect(uuid);
+            Optional<InspectedDomain> lv = libvirt.inspect(uuid);
             if (lv.isPresent() && !lv.get().active()) {
                 shutdownAt = null;
             }

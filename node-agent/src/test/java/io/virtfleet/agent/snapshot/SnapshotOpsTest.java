@@ -2,6 +2,7 @@ package io.virtfleet.agent.snapshot;
 
 import io.virtfleet.agent.TestEnv;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
+import io.virtfleet.reconcilers.domain.xml.DomainDocument;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -49,13 +50,13 @@ class SnapshotOpsTest {
     }
 
     @Test
-    void nonQcow2DisksAreNamed() {
+    void nonQcow2DisksAreNamed() throws Exception {
         String xml = "<domain><devices><disk type='file' device='disk'><driver name='qemu' type='raw'/>"
                 + "<source file='/x.img'/><target dev='vda' bus='virtio'/></disk>"
                 + "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><target dev='sda'/></disk>"
                 + "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/y.qcow2'/>"
                 + "<target dev='vdb'/></disk></devices></domain>";
-        assertThat(SnapshotOps.nonQcow2Disks(xml)).containsExactly("vda (raw)");
+        assertThat(SnapshotOps.nonQcow2Disks(DomainDocument.parse(xml))).containsExactly("vda (raw)");
     }
 
     @Test

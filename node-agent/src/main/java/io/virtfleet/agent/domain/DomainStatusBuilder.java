@@ -146,7 +146,8 @@ public final class DomainStatusBuilder {
                     + (outcome.waitingFor() != null ? "; waiting for " + outcome.waitingFor() : "");
             conds.add(condition(prev, READY, Conditions.FALSE, s.state, msg, generation, now));
         }
-        // Issue 8: disks/interfaces added or removed and cdrom media are applied live, so when both XMLs carry the
+        // Disks/interfaces added or removed and cdrom media are applied live (Hotplugger: virDomainAttachDeviceFlags,
+        // virDomainDetachDeviceFlags, virDomainUpdateDeviceFlags with AFFECT_LIVE), so when both XMLs carry the
         // fingerprint of their spec only the other changes need a restart.
         boolean restartRequired = info != null && info.active() && persistentHash != null
                 && !Objects.equals(liveHash, persistentHash)

@@ -25,7 +25,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Makes a running domain's disks and interfaces match its spec live (issue 8, seed 002), one device at a time, with
+ * Makes a running domain's disks and interfaces match its spec live (a Domain's spec change reaches a running guest
+ * without a restart, as {@code virsh attach-device --live} would do it by hand), one device at a time, with
  * {@code VIR_DOMAIN_AFFECT_LIVE} (plus {@code _CONFIG} when the persistent config does not have the change yet: the
  * agent usually redefined it already in the same pass).
  *

@@ -26,7 +26,8 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Point-in-time copies of a domain's writable disks into new files (clone, backup; issue 9).
+ * Point-in-time copies of a domain's writable disks into new files, for a VirtualMachineClone and a
+ * VirtualMachineBackup.
  *
  * <p>A running (or paused) domain is copied with libvirt's backup API in push mode ({@code virDomainBackupBegin}):
  * QEMU copies each listed disk as it was at the moment the job started (copy-before-write), while the guest keeps

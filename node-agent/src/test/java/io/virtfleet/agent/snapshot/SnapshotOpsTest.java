@@ -17,7 +17,11 @@ import java.util.concurrent.ScheduledExecutorService;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** Against the real libvirtd with the test guest: internal snapshots and reverts with a fresh genid (seed 001). */
+/**
+ * Against the real libvirtd with the test guest: internal snapshots and reverts with a fresh genid. QEMU itself
+ * matters here: libvirt's QEMU driver generates a new generation ID when a revert starts a new QEMU process (libvirt's
+ * domain XML documentation, "genid"), and only QEMU saves memory state into a qcow2 internal snapshot.
+ */
 class SnapshotOpsTest {
     private static final Path RUN_DIR = Path.of("/var/lib/virtfleet/run");
     private static ScheduledExecutorService scheduler;

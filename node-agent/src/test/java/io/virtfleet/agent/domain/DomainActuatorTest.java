@@ -1,6 +1,7 @@
 package io.virtfleet.agent.domain;
 
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.virtfleet.agent.TestEnv;
 import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.virtfleet.agent.libvirt.InspectedDomain;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
@@ -44,20 +45,7 @@ class DomainActuatorTest {
     @BeforeAll
     static void connect() {
         scheduler = Executors.newSingleThreadScheduledExecutor();
-        libvirt = new LibvirtConnection("test:///default", new LibvirtConnection.Listener() {
-            @Override
-            public void domainEvent(String uuid, String event) {
-            }
-
-            @Override
-            public void connected() {
-            }
-
-            @Override
-            public void disconnected(String reason) {
-            }
-        }, scheduler);
-        libvirt.start();
+        libvirt = TestEnv.libvirt("test:///default", scheduler);
         assertThat(libvirt.isConnected()).as("connected to test:///default: %s", libvirt.lastError()).isTrue();
     }
 

@@ -47,16 +47,7 @@ class SnapshotControllerTest {
         ns = TestEnv.newNamespace(client, "snapdown");
         scheduler = Executors.newSingleThreadScheduledExecutor();
         libvirt = new LibvirtConnection("qemu+unix:///system?socket=/nonexistent/virtfleet-test/libvirt-sock",
-                new LibvirtConnection.Listener() {
-                    public void domainEvent(String uuid, String event) {
-                    }
-
-                    public void connected() {
-                    }
-
-                    public void disconnected(String reason) {
-                    }
-                }, scheduler);
+                TestEnv.NO_EVENTS, scheduler);
         libvirt.start();
         guest = TestEnv.guest(host, ns);
         client.resource(TestEnv.domainObject(ns, "vm-1", host, guest, "Running")).create();

@@ -7,7 +7,6 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.virtfleet.api.v1alpha1.VirtualMachineBackup;
 import io.virtfleet.api.v1alpha1.VirtualMachineBackupSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineClone;
-import io.virtfleet.api.v1alpha1.VirtualMachineCloneSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineCloneStatus;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestoreSpec;
@@ -38,11 +37,7 @@ class CopyRequestImmutabilityTest {
 
     @Test
     void aClonesSpecCannotChangeButItsLabelsAndStatusCan() {
-        VirtualMachineClone c = new VirtualMachineClone();
-        c.setMetadata(new ObjectMetaBuilder().withName("c1").withNamespace(ns).build());
-        c.setSpec(new VirtualMachineCloneSpec());
-        c.getSpec().source = "web";
-        c.getSpec().target = "web-2";
+        VirtualMachineClone c = VirtualMachineClone.of(ns, "c1", "web", "web-2");
         client.resource(c).create();
         var res = client.resources(VirtualMachineClone.class).inNamespace(ns).withName("c1");
 

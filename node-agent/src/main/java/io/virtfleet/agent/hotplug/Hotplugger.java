@@ -3,14 +3,12 @@ package io.virtfleet.agent.hotplug;
 import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.virtfleet.agent.AgentMetrics;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
-import io.virtfleet.agent.libvirt.LibvirtNative;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.DeviceStatus;
 import io.virtfleet.reconcilers.domain.xml.DomainDef;
 import io.virtfleet.reconcilers.domain.xml.InterfaceDef;
 import io.virtfleet.reconcilers.hotplug.DeviceAction;
 import io.virtfleet.reconcilers.hotplug.DevicePlanner;
-import org.libvirt.LibvirtException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

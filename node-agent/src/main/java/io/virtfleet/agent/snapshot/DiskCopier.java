@@ -2,10 +2,10 @@ package io.virtfleet.agent.snapshot;
 
 import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.virtfleet.agent.domain.PathPolicy;
+import io.virtfleet.agent.host.HostProgram;
 import io.virtfleet.agent.image.BackingFiles;
 import io.virtfleet.agent.image.ImageCache;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
-import io.virtfleet.agent.libvirt.LibvirtNative;
 import io.virtfleet.reconcilers.domain.xml.DiskDef;
 import io.virtfleet.reconcilers.domain.xml.DomainDef;
 import io.virtfleet.reconcilers.domain.xml.DomainDocument;
@@ -14,7 +14,6 @@ import org.libvirt.DomainJobStats;
 import org.libvirt.LibvirtException;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,7 +22,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Point-in-time copies of a domain's writable disks into new files, for a VirtualMachineClone and a
@@ -381,36 +379,24 @@ public final class DiskCopier {
     }
 
     private String qemuImg(List<String> args, String source) throws CopyException {
-        // The agent image ships /usr/bin/qemu-img (deploy/images/stage-rootfs) and may have no PATH set.
-        String qemuImg = Files.isExecutable(Path.of("/usr/bin/qemu-img")) ? "/usr/bin/qemu-img" : "qemu-img";
         List<String> cmd = new ArrayList<>();
-        cmd.add(qemuImg);
+        cmd.add(HostProgram.path("qemu-img")); // deploy/images/stage-rootfs ships /usr/bin/qemu-img
         cmd.addAll(args);
         String what = "qemu-img " + args.get(0) + " " + source;
-        Process p;
+        HostProgram.Outcome r;
         try {
-            p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        } catch (IOException e) {
-            throw new CopyException("cannot run qemu-img (is it installed on the host?): " + e.getMessage());
-        }
-        try {
-            // The output (errors, a one-image info JSON) is far below a pipe buffer: waiting first cannot block.
-            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                p.destroyForcibly();
-                throw new CopyException(what + " did not finish within " + timeout.toSeconds() + " s");
-            }
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-            if (p.exitValue() != 0) {
-                throw new CopyException(what + " failed: " + out);
-            }
-            return out;
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
+            r = HostProgram.run(cmd, timeout, what);
+        } catch (java.io.InterruptedIOException e) {
             throw new CopyException("interrupted while copying " + source);
         } catch (IOException e) {
-            throw new CopyException(what + ": " + e.getMessage());
+            // A timeout names the command; anything else is a failed start.
+            throw new CopyException(e.getMessage().startsWith(what) ? e.getMessage()
+                    : "cannot run qemu-img (is it installed on the host?): " + e.getMessage());
         }
+        if (r.exitCode() != 0) {
+            throw new CopyException(what + " failed: " + r.output());
+        }
+        return r.output();
     }
 
     private static void sleep(long ms) {

@@ -6,7 +6,6 @@ import io.virtfleet.reconcilers.domain.xml.DomainDocument;
 import io.virtfleet.agent.libvirt.LibvirtCallException;
 
 import io.virtfleet.agent.libvirt.LibvirtConnection;
-import io.virtfleet.agent.libvirt.LibvirtNative;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
 import org.libvirt.Domain;
 import org.libvirt.DomainSnapshot;

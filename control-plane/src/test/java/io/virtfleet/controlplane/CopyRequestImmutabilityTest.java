@@ -1,6 +1,5 @@
 package io.virtfleet.controlplane;
 
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -31,8 +30,7 @@ class CopyRequestImmutabilityTest {
     static void start() {
         client = EmbeddedControlPlane.shared().client();
         ns = "imm-" + UUID.randomUUID().toString().substring(0, 8);
-        client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
-                .create();
+        Namespaces.ensure(client, ns);
     }
 
     @Test

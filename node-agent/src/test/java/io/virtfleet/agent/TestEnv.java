@@ -1,6 +1,5 @@
 package io.virtfleet.agent;
 
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
@@ -8,6 +7,7 @@ import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainSpec;
 import io.virtfleet.controlplane.EmbeddedControlPlane;
+import io.virtfleet.controlplane.Namespaces;
 import io.virtfleet.controlplane.RepoRoot;
 
 import java.io.IOException;
@@ -76,8 +76,7 @@ public final class TestEnv {
 
     public static String newNamespace(KubernetesClient c, String what) {
         String ns = "at-" + RUN + "-" + what;
-        c.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
-                .serverSideApply();
+        Namespaces.ensure(c, ns);
         return ns;
     }
 

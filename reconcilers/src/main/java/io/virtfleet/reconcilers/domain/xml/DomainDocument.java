@@ -73,11 +73,12 @@ public final class DomainDocument {
     }
 
     /**
-     * A {@code <domainsnapshot>} as {@code virDomainSnapshotGetXMLDesc} returns it: its name, the domain state it
+     * A {@code <domainsnapshot>} as {@code virDomainSnapshotGetXMLDesc} returns it: its name, its description (null
+     * when none), the domain state it
      * was taken in ({@code running}, {@code shutoff}, ...), {@code creationTime} (seconds since the epoch; 0 when
      * absent) and the {@code <domain>} definition libvirt saved with it (null when the snapshot has none).
      */
-    public record Snapshot(String name, String state, long creationTime, DomainDocument domain) {
+    public record Snapshot(String name, String description, String state, long creationTime, DomainDocument domain) {
     }
 
     /** Reads a {@code <domainsnapshot>} document, its saved {@code <domain>} with this class's views. */
@@ -101,7 +102,8 @@ public final class DomainDocument {
                 throw new IllegalStateException(e);
             }
         }
-        return new Snapshot(text(child(r, "name")), text(child(r, "state")), creationTime, domain);
+        return new Snapshot(text(child(r, "name")), text(child(r, "description")), text(child(r, "state")),
+                creationTime, domain);
     }
 
     private static Document parseRoot(String xml, String rootName) throws InvalidXmlException {

@@ -1,11 +1,10 @@
 package io.virtfleet.bench;
 
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.controlplane.EmbeddedControlPlane;
+import io.virtfleet.controlplane.Namespaces;
 import io.virtfleet.controlplane.RepoRoot;
 
 import java.io.IOException;
@@ -158,14 +157,7 @@ public final class BenchContext implements AutoCloseable {
     }
 
     public static void ensureNamespace(KubernetesClient client, String ns) {
-        try {
-            client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
-                    .create();
-        } catch (KubernetesClientException e) {
-            if (e.getCode() != 409) {
-                throw e;
-            }
-        }
+        Namespaces.ensure(client, ns);
     }
 
     @Override

@@ -1,13 +1,11 @@
 package io.virtfleet.controlplane;
 
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.virtfleet.api.v1alpha1.VirtualMachineBackup;
 import io.virtfleet.api.v1alpha1.VirtualMachineBackupSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineClone;
-import io.virtfleet.api.v1alpha1.VirtualMachineCloneSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineCloneStatus;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestoreSpec;
@@ -32,17 +30,12 @@ class CopyRequestImmutabilityTest {
     static void start() {
         client = EmbeddedControlPlane.shared().client();
         ns = "imm-" + UUID.randomUUID().toString().substring(0, 8);
-        client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
-                .create();
+        Namespaces.ensure(client, ns);
     }
 
     @Test
     void aClonesSpecCannotChangeButItsLabelsAndStatusCan() {
-        VirtualMachineClone c = new VirtualMachineClone();
-        c.setMetadata(new ObjectMetaBuilder().withName("c1").withNamespace(ns).build());
-        c.setSpec(new VirtualMachineCloneSpec());
-        c.getSpec().source = "web";
-        c.getSpec().target = "web-2";
+        VirtualMachineClone c = VirtualMachineClone.of(ns, "c1", "web", "web-2");
         client.resource(c).create();
         var res = client.resources(VirtualMachineClone.class).inNamespace(ns).withName("c1");
 

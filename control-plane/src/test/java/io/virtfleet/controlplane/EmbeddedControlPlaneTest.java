@@ -1,7 +1,6 @@
 package io.virtfleet.controlplane;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
@@ -49,8 +48,7 @@ class EmbeddedControlPlaneTest {
 
     static String newNamespace() {
         String ns = "t-" + UUID.randomUUID().toString().substring(0, 8);
-        client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
-                .create();
+        Namespaces.ensure(client, ns);
         return ns;
     }
 

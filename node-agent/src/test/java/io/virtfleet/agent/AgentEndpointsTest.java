@@ -4,12 +4,10 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.virtfleet.api.v1alpha1.Domain;
+import io.virtfleet.observability.LocalHttp;
 import io.virtfleet.observability.PrometheusText;
 import org.junit.jupiter.api.Test;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
@@ -23,19 +21,6 @@ import static org.awaitility.Awaitility.await;
  * the Domain's state.
  */
 class AgentEndpointsTest {
-    private static final HttpClient HTTP = HttpClient.newHttpClient();
-
-    static HttpResponse<String> get(int port, String path) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    static PrometheusText scrape(int port) throws Exception {
-        HttpResponse<String> r = get(port, "/metrics");
-        assertThat(r.statusCode()).isEqualTo(200);
-        return PrometheusText.parse(r.body());
-    }
-
     @Test
     void healthReadinessAndMetricsOfARealSync() throws Exception {
         TestEnv.requireLibvirt();
@@ -52,18 +37,18 @@ class AgentEndpointsTest {
             int metrics = agent.metricsPort();
             assertThat(health).isPositive();
             assertThat(metrics).isPositive().isNotEqualTo(health);
-            assertThat(get(health, "/healthz").statusCode()).isEqualTo(200);
-            await().atMost(Duration.ofSeconds(30)).until(() -> get(health, "/readyz").statusCode() == 200);
+            assertThat(LocalHttp.get(health, "/healthz").statusCode()).isEqualTo(200);
+            await().atMost(Duration.ofSeconds(30)).until(() -> LocalHttp.get(health, "/readyz").statusCode() == 200);
 
             client.resource(TestEnv.domainObject(ns, "metrics", host, g, "Stopped")).create();
             await().atMost(Duration.ofSeconds(60)).until(() -> {
                 Domain d = client.resources(Domain.class).inNamespace(ns).withName("metrics").get();
                 return d.getStatus() != null && "Shutoff".equals(d.getStatus().state);
             });
-            await().atMost(Duration.ofSeconds(10)).until(() -> scrape(metrics).value("virtfleet_agent_domains",
+            await().atMost(Duration.ofSeconds(10)).until(() -> LocalHttp.scrape(metrics).value("virtfleet_agent_domains",
                     "state", "Shutoff").orElse(0) == 1);
 
-            PrometheusText t = scrape(metrics);
+            PrometheusText t = LocalHttp.scrape(metrics);
             assertThat(t.value("virtfleet_agent_libvirt_call_seconds_count", "op", "define", "result", "ok")
                     .orElse(0)).isGreaterThanOrEqualTo(1);
             assertThat(t.value("virtfleet_agent_libvirt_call_seconds_sum", "op", "define", "result", "ok")
@@ -89,7 +74,7 @@ class AgentEndpointsTest {
 
             agent.metrics().hotplug("attach", AgentMetrics.OK);
             agent.metrics().genidChanged();
-            PrometheusText after = scrape(metrics);
+            PrometheusText after = LocalHttp.scrape(metrics);
             assertThat(after.value("virtfleet_agent_hotplug_operations_total", "op", "attach", "result", "ok"))
                     .hasValue(1);
             assertThat(after.value("virtfleet_agent_genid_changes_total")).hasValue(1);
@@ -116,11 +101,11 @@ class AgentEndpointsTest {
         try (NodeAgent agent = new NodeAgent(AgentConfig.forHost(TestEnv.newHost("notready"))
                 .withLibvirtUri("qemu+tcp://127.0.0.1:1/system").withProbeUris(List.of()).withPorts(0, 0), client)) {
             agent.start();
-            assertThat(get(agent.healthPort(), "/healthz").statusCode()).isEqualTo(200);
-            HttpResponse<String> r = get(agent.healthPort(), "/readyz");
+            assertThat(LocalHttp.get(agent.healthPort(), "/healthz").statusCode()).isEqualTo(200);
+            HttpResponse<String> r = LocalHttp.get(agent.healthPort(), "/readyz");
             assertThat(r.statusCode()).isEqualTo(503);
             assertThat(r.body()).startsWith("not connected to libvirtd at qemu+tcp://127.0.0.1:1/system");
-            assertThat(scrape(agent.metricsPort()).value("virtfleet_agent_libvirt_connected")).hasValue(0);
+            assertThat(LocalHttp.scrape(agent.metricsPort()).value("virtfleet_agent_libvirt_connected")).hasValue(0);
         }
         try (NodeAgent agent = new NodeAgent(AgentConfig.forHost(TestEnv.newHost("noports"))
                 .withLibvirtUri("qemu+tcp://127.0.0.1:1/system").withProbeUris(List.of()), client)) {

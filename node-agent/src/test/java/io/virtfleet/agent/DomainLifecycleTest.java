@@ -22,10 +22,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Predicate;
 
+import static io.virtfleet.agent.DomainObjects.condition;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -42,13 +41,14 @@ class DomainLifecycleTest {
     static String ns;
     static NodeAgent agent;
     final List<TestEnv.Guest> guests = new ArrayList<>();
-    final List<String> domainObjects = new ArrayList<>();
+    static DomainObjects objects;
 
     @BeforeAll
     static void startAgent() {
         client = TestEnv.client();
         host = TestEnv.newHost("life");
         ns = TestEnv.newNamespace(client, "life");
+        objects = new DomainObjects(client, ns);
         agent = newAgent();
     }
 
@@ -69,20 +69,7 @@ class DomainLifecycleTest {
 
     @AfterEach
     void cleanUp() {
-        // Let the agent undefine through the finalizer; strip it if that does not happen in time.
-        for (String name : domainObjects) {
-            client.resources(Domain.class).inNamespace(ns).withName(name).delete();
-        }
-        for (String name : domainObjects) {
-            try {
-                await().atMost(Duration.ofSeconds(20))
-                        .until(() -> client.resources(Domain.class).inNamespace(ns).withName(name).get() == null);
-            } catch (RuntimeException e) {
-                LOG.warn("Domain {}/{} not gone; removing its finalizers", ns, name);
-                client.resources(Domain.class).inNamespace(ns).withName(name)
-                        .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"metadata\":{\"finalizers\":null}}");
-            }
-        }
+        objects.deleteAll();
         for (TestEnv.Guest g : guests) {
             TestEnv.removeDomain(g);
         }
@@ -95,53 +82,12 @@ class DomainLifecycleTest {
     }
 
     Domain create(String name, TestEnv.Guest g, String power) {
-        return create(TestEnv.domainObject(ns, name, host, g, power));
-    }
-
-    Domain create(Domain d) {
-        domainObjects.add(d.getMetadata().getName());
-        return client.resource(d).create();
-    }
-
-    static Domain get(String name) {
-        return client.resources(Domain.class).inNamespace(ns).withName(name).get();
-    }
-
-    static DomainStatus status(String name) {
-        Domain d = get(name);
-        return d == null ? null : d.getStatus();
-    }
-
-    static DomainStatus awaitStatus(String name, Duration atMost, Predicate<DomainStatus> p) {
-        AtomicReference<DomainStatus> last = new AtomicReference<>();
-        await().atMost(atMost).pollInterval(Duration.ofMillis(50)).until(() -> {
-            DomainStatus s = status(name);
-            last.set(s);
-            return s != null && p.test(s);
-        });
-        return last.get();
+        return objects.create(TestEnv.domainObject(ns, name, host, g, power));
     }
 
     static DomainStatus awaitRunning(String name) {
-        return awaitStatus(name, Duration.ofSeconds(60),
+        return objects.awaitStatus(name, Duration.ofSeconds(60),
                 s -> "Running".equals(s.state) && s.id != null && s.id > 0 && s.pid != null);
-    }
-
-    static void edit(String name, java.util.function.Consumer<Domain> change) {
-        client.resources(Domain.class).inNamespace(ns).withName(name).edit(d -> {
-            change.accept(d);
-            return d;
-        });
-    }
-
-    static List<String> eventReasons(String name) {
-        return client.v1().events().inNamespace(ns).list().getItems().stream()
-                .filter(e -> name.equals(e.getInvolvedObject().getName()))
-                .map(io.fabric8.kubernetes.api.model.Event::getReason).toList();
-    }
-
-    static Optional<Condition> condition(DomainStatus s, String type) {
-        return s.conditions.stream().filter(c -> type.equals(c.getType())).findFirst();
     }
 
     static String cmdline(long pid) throws Exception {
@@ -174,17 +120,17 @@ class DomainLifecycleTest {
         assertThat(s.startCount).isEqualTo(1L);
         assertThat(s.observedRestartGeneration).isEqualTo(1L);
         assertThat(condition(s, "Ready")).get().extracting(Condition::getStatus).isEqualTo("True");
-        assertThat(get("run-stop").getMetadata().getFinalizers()).contains(ApiGroup.AGENT_FINALIZER);
+        assertThat(objects.get("run-stop").getMetadata().getFinalizers()).contains(ApiGroup.AGENT_FINALIZER);
         // Events are posted by a background thread: they may land just after the status.
         await().atMost(Duration.ofSeconds(10))
-                .untilAsserted(() -> assertThat(eventReasons("run-stop")).contains("Defined", "Started"));
+                .untilAsserted(() -> assertThat(objects.eventReasons("run-stop")).contains("Defined", "Started"));
         // the ownership mark and the agent's bookkeeping are in the persistent config
         String persistent = TestEnv.virsh("dumpxml", "--inactive", g.uuid()).out();
         assertThat(persistent).contains(ApiGroup.LIBVIRT_METADATA_NS).contains("specHash=");
 
         t0 = System.nanoTime();
-        edit("run-stop", d -> d.getSpec().powerState = "Stopped");
-        s = awaitStatus("run-stop", Duration.ofSeconds(30), x -> x.id != null && x.id == -1 && "Shutoff".equals(x.state));
+        objects.edit("run-stop", d -> d.getSpec().powerState = "Stopped");
+        s = objects.awaitStatus("run-stop", Duration.ofSeconds(30), x -> x.id != null && x.id == -1 && "Shutoff".equals(x.state));
         LOG.info("TIMING powerState Stopped -> status Shutoff ({}): {} ms", s.reason,
                 (System.nanoTime() - t0) / 1_000_000);
         assertThat(TestEnv.state(g.uuid())).isEqualTo("shut off");
@@ -193,7 +139,7 @@ class DomainLifecycleTest {
 
         t0 = System.nanoTime();
         client.resources(Domain.class).inNamespace(ns).withName("run-stop").delete();
-        await().atMost(Duration.ofSeconds(20)).until(() -> get("run-stop") == null);
+        await().atMost(Duration.ofSeconds(20)).until(() -> objects.get("run-stop") == null);
         LOG.info("TIMING delete -> Domain gone: {} ms", (System.nanoTime() - t0) / 1_000_000);
         assertThat(TestEnv.defined(g.uuid())).isFalse();
     }
@@ -204,7 +150,7 @@ class DomainLifecycleTest {
         Domain d = TestEnv.domainObject(ns, "genid", host, g, "Running");
         String genid = java.util.UUID.randomUUID().toString();
         d.getSpec().genid = genid;
-        create(d);
+        objects.create(d);
         DomainStatus s = awaitRunning("genid");
         assertThat(s.genid).isEqualTo(genid);
         assertThat(TestEnv.virsh("dumpxml", g.uuid()).out()).contains("<genid>" + genid + "</genid>");
@@ -229,7 +175,7 @@ class DomainLifecycleTest {
         long[] ms = killAndMeasure("kill", pid);
         assertThat(ms[0]).as("kill -9 -> status shows the QEMU process gone").isLessThanOrEqualTo(2000);
         assertThat(ms[1]).as("kill -9 -> status shows libvirt's Shutoff, id -1").isLessThanOrEqualTo(5000);
-        s = status("kill");
+        s = objects.status("kill");
         assertThat(s.state).isEqualTo("Shutoff");
         assertThat(s.reason).isIn("Crashed", "Failed", "Destroyed", "Unknown");
         assertThat(s.pid).isNull();
@@ -238,7 +184,7 @@ class DomainLifecycleTest {
         // stopped on its own: stays down until restartGeneration is bumped
         await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5))
                 .until(() -> "shut off".equals(TestEnv.state(g.uuid())));
-        edit("kill", d -> d.getSpec().restartGeneration = 2L);
+        objects.edit("kill", d -> d.getSpec().restartGeneration = 2L);
         s = awaitRunning("kill");
         assertThat(s.pid).isNotEqualTo(pid);
         assertThat(s.startCount).isEqualTo(2L);
@@ -253,11 +199,11 @@ class DomainLifecycleTest {
         long pid1 = s.pid;
 
         // XML change while running: persistent config only, RestartRequired
-        edit("restart", d -> d.getSpec().domainXml = d.getSpec().domainXml
+        objects.edit("restart", d -> d.getSpec().domainXml = d.getSpec().domainXml
                 .replace("<memory unit='MiB'>256</memory>", "<memory unit='MiB'>288</memory>")
                 .replace("<currentMemory unit='MiB'>256</currentMemory>",
                         "<currentMemory unit='MiB'>288</currentMemory>"));
-        s = awaitStatus("restart", Duration.ofSeconds(20),
+        s = objects.awaitStatus("restart", Duration.ofSeconds(20),
                 x -> condition(x, "RestartRequired").map(c -> "True".equals(c.getStatus())).orElse(false));
         assertThat(s.pid).isEqualTo(pid1);
         assertThat(TestEnv.virsh("dumpxml", "--inactive", g.uuid()).out()).contains("294912");
@@ -265,8 +211,8 @@ class DomainLifecycleTest {
 
         // restart request: stop (graceful, then destroy after the timeout) and start with the new config
         long t0 = System.nanoTime();
-        edit("restart", d -> d.getSpec().restartGeneration = 2L);
-        s = awaitStatus("restart", Duration.ofSeconds(60), x -> x.observedRestartGeneration != null
+        objects.edit("restart", d -> d.getSpec().restartGeneration = 2L);
+        s = objects.awaitStatus("restart", Duration.ofSeconds(60), x -> x.observedRestartGeneration != null
                 && x.observedRestartGeneration == 2L && "Running".equals(x.state) && x.pid != null);
         LOG.info("TIMING restartGeneration bump -> running again: {} ms", (System.nanoTime() - t0) / 1_000_000);
         assertThat(s.pid).isNotEqualTo(pid1);
@@ -275,17 +221,17 @@ class DomainLifecycleTest {
         assertThat(TestEnv.virsh("dumpxml", g.uuid()).out()).contains("294912");
 
         // paused and back
-        edit("restart", d -> d.getSpec().powerState = "Paused");
-        awaitStatus("restart", Duration.ofSeconds(20), x -> "Paused".equals(x.state));
+        objects.edit("restart", d -> d.getSpec().powerState = "Paused");
+        objects.awaitStatus("restart", Duration.ofSeconds(20), x -> "Paused".equals(x.state));
         assertThat(TestEnv.state(g.uuid())).isEqualTo("paused");
-        edit("restart", d -> d.getSpec().powerState = "Running");
-        s = awaitStatus("restart", Duration.ofSeconds(20), x -> "Running".equals(x.state));
+        objects.edit("restart", d -> d.getSpec().powerState = "Running");
+        s = objects.awaitStatus("restart", Duration.ofSeconds(20), x -> "Running".equals(x.state));
         assertThat(s.reason).isEqualTo("Unpaused");
 
         // XML change while stopped: redefined
-        edit("restart", d -> d.getSpec().powerState = "Stopped");
-        awaitStatus("restart", Duration.ofSeconds(30), x -> "Shutoff".equals(x.state));
-        edit("restart", d -> d.getSpec().domainXml = d.getSpec().domainXml
+        objects.edit("restart", d -> d.getSpec().powerState = "Stopped");
+        objects.awaitStatus("restart", Duration.ofSeconds(30), x -> "Shutoff".equals(x.state));
+        objects.edit("restart", d -> d.getSpec().domainXml = d.getSpec().domainXml
                 .replace("<memory unit='MiB'>288</memory>", "<memory unit='MiB'>320</memory>")
                 .replace("<currentMemory unit='MiB'>288</currentMemory>",
                         "<currentMemory unit='MiB'>320</currentMemory>"));
@@ -308,7 +254,7 @@ class DomainLifecycleTest {
         agent = newAgent();
         LOG.info("TIMING agent restart -> connected and synced: {} ms", (System.nanoTime() - t0) / 1_000_000);
         await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(10)).until(() -> {
-            DomainStatus x = status("adopt");
+            DomainStatus x = objects.status("adopt");
             return x.pid == pid && x.id == id && x.startCount == 1L && "Running".equals(x.state);
         });
         assertThat(TestEnv.domId(g.uuid())).isEqualTo(id);
@@ -325,7 +271,7 @@ class DomainLifecycleTest {
         LOG.info("TIMING libvirtd restarted -> agent reconnected: {} ms", (System.nanoTime() - t0) / 1_000_000);
         assertThat(TestEnv.domId(g.uuid())).isEqualTo(id);
         assertThat(ProcessHandle.of(pid)).get().matches(ProcessHandle::isAlive);
-        s = status("adopt");
+        s = objects.status("adopt");
         assertThat(s.pid).isEqualTo(pid);
         assertThat(s.id).isEqualTo(id);
         assertThat(s.startCount).isEqualTo(1L);
@@ -356,7 +302,7 @@ class DomainLifecycleTest {
         long[] ms = new long[2];
         AtomicReference<DomainStatus> seen = new AtomicReference<>();
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).until(() -> {
-            DomainStatus x = status(name);
+            DomainStatus x = objects.status(name);
             if (ms[0] == 0 && x.pid == null && condition(x, "Ready").map(c -> "False".equals(c.getStatus()))
                     .orElse(false)) {
                 ms[0] = (System.nanoTime() - t0) / 1_000_000;
@@ -377,77 +323,6 @@ class DomainLifecycleTest {
                         + "id -1: {} ms", pid, first.state, first.reason,
                 condition(first, "Ready").map(Condition::getReason).orElse("?"), ms[0], ms[1]);
         return ms;
-    }
-
-    @Test
-    void domainsWithoutTheMarkAreNeitherTouchedNorReported() throws Exception {
-        TestEnv.Guest g = newGuest();
-        String unmarked = g.xml().replaceAll("(?s)<metadata>.*</metadata>", "");
-        assertThat(unmarked).doesNotContain(ApiGroup.LIBVIRT_METADATA_NS);
-        Path file = Files.createTempFile("unmarked", ".xml");
-        Files.writeString(file, unmarked);
-        assertThat(TestEnv.virsh("define", file.toString()).rc()).isZero();
-        Files.delete(file);
-        assertThat(TestEnv.virsh("start", g.uuid()).rc()).isZero();
-        int id = TestEnv.domId(g.uuid());
-        String xmlBefore = TestEnv.virsh("dumpxml", "--inactive", g.uuid()).out();
-
-        // a Domain claiming its UUID is refused; the libvirt domain stays as it is
-        create("claim", g, "Stopped");
-        DomainStatus s = awaitStatus("claim", Duration.ofSeconds(20), x -> x.lastError != null);
-        assertThat(s.lastError).contains("not virtfleet's");
-        assertThat(s.state).isEqualTo("NotDefined");
-        assertThat(s.id).isEqualTo(-1);
-        assertThat(s.pid).isNull();
-        assertThat(s.devices).isEmpty();
-        assertThat(condition(s, "Synced")).get().extracting(Condition::getReason).isEqualTo("Conflict");
-        assertThat(get("claim").getMetadata().getFinalizers()).isNullOrEmpty();
-
-        // even through a resync, it is neither stopped nor changed; deleting the claim leaves it alone
-        client.resources(Domain.class).inNamespace(ns).withName("claim").delete();
-        await().atMost(Duration.ofSeconds(20)).until(() -> get("claim") == null);
-        await().during(RESYNC.plusSeconds(2)).atMost(RESYNC.plusSeconds(10))
-                .until(() -> "running".equals(TestEnv.state(g.uuid())));
-        assertThat(TestEnv.domId(g.uuid())).isEqualTo(id);
-        assertThat(TestEnv.virsh("dumpxml", "--inactive", g.uuid()).out()).isEqualTo(xmlBefore);
-    }
-
-    @Test
-    void diskOutsideTheAllowedRootsIsRefused() {
-        TestEnv.Guest g = newGuest();
-        Domain d = TestEnv.domainObject(ns, "shadow", host, g, "Running");
-        d.getSpec().domainXml = g.xml().replace(g.disk().toString(), "/etc/shadow");
-        create(d);
-        DomainStatus s = awaitStatus("shadow", Duration.ofSeconds(20), x -> x.lastError != null);
-        LOG.info("refusal: {}", s.lastError);
-        assertThat(s.lastError).contains("/etc/shadow").contains("outside the allowed roots");
-        assertThat(s.state).isEqualTo("NotDefined");
-        assertThat(condition(s, "Synced")).get().satisfies(c -> {
-            assertThat(c.getStatus()).isEqualTo("False");
-            assertThat(c.getReason()).isEqualTo("InvalidSpec");
-            assertThat(c.getMessage()).contains("/etc/shadow");
-        });
-        assertThat(TestEnv.defined(g.uuid())).isFalse();
-        assertThat(get("shadow").getMetadata().getFinalizers()).isNullOrEmpty();
-        await().atMost(Duration.ofSeconds(5)).until(() -> eventReasons("shadow").contains("InvalidSpec"));
-
-        // a symlink inside the root that points at it is refused too
-        Path link = TestEnv.IMAGES.resolve(g.name() + "-link.qcow2");
-        try {
-            Files.createSymbolicLink(link, Path.of("/etc/shadow"));
-            edit("shadow", x -> x.getSpec().domainXml = g.xml().replace(g.disk().toString(), link.toString()));
-            s = awaitStatus("shadow", Duration.ofSeconds(20), x -> x.lastError != null
-                    && x.lastError.contains("resolves to /etc/shadow"));
-            assertThat(TestEnv.defined(g.uuid())).isFalse();
-        } catch (Exception e) {
-            throw new AssertionError(e);
-        } finally {
-            try {
-                Files.deleteIfExists(link);
-            } catch (Exception e) {
-                LOG.warn("cannot delete {}: {}", link, e.toString());
-            }
-        }
     }
 
     @Test
@@ -479,7 +354,7 @@ class DomainLifecycleTest {
         assertThat(TestEnv.defined(g.uuid())).isTrue();
         long pid = s.pid;
         t0 = System.nanoTime();
-        edit("moved", d -> {
+        objects.edit("moved", d -> {
             d.getSpec().host = "some-other-host";
             d.getMetadata().setLabels(Map.of(ApiGroup.HOST_LABEL, "some-other-host"));
         });
@@ -489,7 +364,7 @@ class DomainLifecycleTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> ProcessHandle.of(pid).isEmpty()
                 || !ProcessHandle.of(pid).get().isAlive());
         // the Domain object itself is not ours any more: the finalizer stays for the new host's agent
-        assertThat(get("moved").getMetadata().getFinalizers()).contains(ApiGroup.AGENT_FINALIZER);
+        assertThat(objects.get("moved").getMetadata().getFinalizers()).contains(ApiGroup.AGENT_FINALIZER);
         client.resources(Domain.class).inNamespace(ns).withName("moved")
                 .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"metadata\":{\"finalizers\":null}}");
     }

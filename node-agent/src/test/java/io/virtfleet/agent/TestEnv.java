@@ -1,12 +1,13 @@
 package io.virtfleet.agent;
 
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainSpec;
 import io.virtfleet.controlplane.EmbeddedControlPlane;
+import io.virtfleet.controlplane.Namespaces;
 import io.virtfleet.controlplane.RepoRoot;
 
 import java.io.IOException;
@@ -14,14 +15,18 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+
+import static org.awaitility.Awaitility.await;
 
 /**
  * Shared fixture of the agent's integration tests: the real kube-apiserver (one per test JVM), the real libvirtd
@@ -71,8 +76,7 @@ public final class TestEnv {
 
     public static String newNamespace(KubernetesClient c, String what) {
         String ns = "at-" + RUN + "-" + what;
-        c.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
-                .serverSideApply();
+        Namespaces.ensure(c, ns);
         return ns;
     }
 
@@ -156,6 +160,29 @@ public final class TestEnv {
     }
 
     // --------------------------------------------------------------------------------------------------- libvirt
+
+    /** A listener for tests that do not follow libvirt's events. */
+    public static final LibvirtConnection.Listener NO_EVENTS = new LibvirtConnection.Listener() {
+        @Override
+        public void domainEvent(String uuid, String event) {
+        }
+
+        @Override
+        public void connected() {
+        }
+
+        @Override
+        public void disconnected(String reason) {
+        }
+    };
+
+    /** The agent's libvirt connection to {@code uri} for a test, started and connected (else the test fails). */
+    public static LibvirtConnection libvirt(String uri, ScheduledExecutorService scheduler) {
+        LibvirtConnection c = new LibvirtConnection(uri, NO_EVENTS, scheduler);
+        c.start();
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50)).until(c::isConnected);
+        return c;
+    }
 
     public record Result(int rc, String out) {
     }

@@ -5,9 +5,6 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.junit.jupiter.api.Test;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicReference;
@@ -15,12 +12,6 @@ import java.util.concurrent.atomic.AtomicReference;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class HttpEndpointsTest {
-    private final HttpClient http = HttpClient.newHttpClient();
-
-    private HttpResponse<String> get(int port, String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),
-                HttpResponse.BodyHandlers.ofString());
-    }
 
     @Test
     void servesProbesAndPrometheusTextFromTheRegistry() throws Exception {
@@ -32,14 +23,14 @@ class HttpEndpointsTest {
                 new HttpEndpoints.Probes(() -> null, ready::get), registry::scrape)) {
             assertThat(e.healthPort()).isPositive();
             assertThat(e.metricsPort()).isPositive().isNotEqualTo(e.healthPort());
-            assertThat(get(e.healthPort(), "/healthz").statusCode()).isEqualTo(200);
-            HttpResponse<String> r = get(e.healthPort(), "/readyz");
+            assertThat(LocalHttp.get(e.healthPort(), "/healthz").statusCode()).isEqualTo(200);
+            HttpResponse<String> r = LocalHttp.get(e.healthPort(), "/readyz");
             assertThat(r.statusCode()).isEqualTo(503);
             assertThat(r.body()).isEqualTo("starting\n");
             ready.set(null);
-            assertThat(get(e.healthPort(), "/readyz").statusCode()).isEqualTo(200);
+            assertThat(LocalHttp.get(e.healthPort(), "/readyz").statusCode()).isEqualTo(200);
 
-            HttpResponse<String> m = get(e.metricsPort(), "/metrics");
+            HttpResponse<String> m = LocalHttp.get(e.metricsPort(), "/metrics");
             assertThat(m.statusCode()).isEqualTo(200);
             assertThat(m.headers().firstValue("Content-Type")).hasValue(HttpEndpoints.PROMETHEUS_TEXT);
             PrometheusText text = PrometheusText.parse(m.body());
@@ -49,7 +40,7 @@ class HttpEndpointsTest {
             assertThat(text.value("virtfleet_test_call_seconds_sum", "op", "define").getAsDouble())
                     .isBetween(0.004, 0.006);
             assertThat(text.samples("jvm_memory_used_bytes")).isNotEmpty();
-            assertThat(get(e.metricsPort(), "/healthz").statusCode()).isEqualTo(404);
+            assertThat(LocalHttp.get(e.metricsPort(), "/healthz").statusCode()).isEqualTo(404);
         }
     }
 
@@ -67,8 +58,8 @@ class HttpEndpointsTest {
         try (HttpEndpoints one = HttpEndpoints.start("test", port, port, new HttpEndpoints.Probes(() -> null,
                 () -> null), () -> "x 1\n")) {
             assertThat(one.metricsPort()).isEqualTo(one.healthPort()).isEqualTo(port);
-            assertThat(get(port, "/healthz").statusCode()).isEqualTo(200);
-            assertThat(get(port, "/metrics").body()).isEqualTo("x 1\n");
+            assertThat(LocalHttp.get(port, "/healthz").statusCode()).isEqualTo(200);
+            assertThat(LocalHttp.get(port, "/metrics").body()).isEqualTo("x 1\n");
         }
     }
 }

@@ -1,9 +1,7 @@
 package io.virtfleet.operator;
 
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.VirtualMachineClone;
-import io.virtfleet.api.v1alpha1.VirtualMachineCloneSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineCloneStatus;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -44,11 +42,7 @@ class ClonePlanTrustTest extends OperatorTestSupport {
         apply(new TestVm(ns, source).on(host).mac(mac(source)));
         eventually().untilAsserted(() -> assertThat(domain(ns, source)).isNotNull()
                 .satisfies(d -> assertThat(d.getSpec().host).isEqualTo(host)));
-        VirtualMachineClone c = new VirtualMachineClone();
-        c.setMetadata(new ObjectMetaBuilder().withName(clone).withNamespace(ns).build());
-        c.setSpec(new VirtualMachineCloneSpec());
-        c.getSpec().source = source;
-        c.getSpec().target = target;
+        VirtualMachineClone c = VirtualMachineClone.of(ns, clone, source, target);
         client.resource(c).create();
         eventually().untilAsserted(() -> {
             VirtualMachineClone x = clone(clone);

@@ -4,12 +4,10 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.virtfleet.agent.AgentConfig;
 import io.virtfleet.agent.NodeAgent;
+import io.virtfleet.observability.LocalHttp;
 import io.virtfleet.observability.PrometheusText;
 import org.junit.jupiter.api.Test;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.UUID;
@@ -23,15 +21,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * scraped over HTTP and parsed: virtfleet's series, JOSDK's reconciliation meters and the agent's libvirt timers.
  */
 class MetricsEndToEndTest extends OperatorTestSupport {
-    private static final HttpClient HTTP = HttpClient.newHttpClient();
-
-    static HttpResponse<String> get(int port, String path) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
-    }
-
     static PrometheusText scrape(int port) throws Exception {
-        HttpResponse<String> r = get(port, "/metrics");
+        HttpResponse<String> r = LocalHttp.get(port, "/metrics");
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue("Content-Type")).hasValue("text/plain; version=0.0.4; charset=utf-8");
         return PrometheusText.parse(r.body());
@@ -54,11 +45,11 @@ class MetricsEndToEndTest extends OperatorTestSupport {
             int opMetrics = operator.metricsPort();
             assertThat(opHealth).isPositive();
             assertThat(opMetrics).isPositive();
-            assertThat(get(opHealth, "/healthz").statusCode()).isEqualTo(200);
-            assertThat(get(opHealth, "/readyz").statusCode()).isEqualTo(200);
-            eventually().atMost(Duration.ofSeconds(30)).until(() -> get(agent.healthPort(), "/readyz")
+            assertThat(LocalHttp.get(opHealth, "/healthz").statusCode()).isEqualTo(200);
+            assertThat(LocalHttp.get(opHealth, "/readyz").statusCode()).isEqualTo(200);
+            eventually().atMost(Duration.ofSeconds(30)).until(() -> LocalHttp.get(agent.healthPort(), "/readyz")
                     .statusCode() == 200);
-            assertThat(get(agent.healthPort(), "/healthz").statusCode()).isEqualTo(200);
+            assertThat(LocalHttp.get(agent.healthPort(), "/healthz").statusCode()).isEqualTo(200);
 
             apply(new RealAgentEndToEndTest.YamlVm(ns, vmName, () -> """
                     apiVersion: virtfleet.io/v1alpha1

@@ -21,9 +21,7 @@ class OperatorCommandTest extends OperatorTestSupport {
     }
 
     static String get(int port, String path) throws Exception {
-        java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
-                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + path)).build(),
-                java.net.http.HttpResponse.BodyHandlers.ofString());
+        java.net.http.HttpResponse<String> r = io.virtfleet.observability.LocalHttp.get(port, path);
         return r.statusCode() + " " + r.body();
     }
 

@@ -7,14 +7,13 @@ import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.ManagedFieldsEntry;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.controlplane.EmbeddedControlPlane;
+import io.virtfleet.controlplane.Namespaces;
 import io.virtfleet.reconcilers.lifecycle.Conditions;
 import org.awaitility.Awaitility;
 import org.awaitility.core.ConditionFactory;
@@ -64,14 +63,7 @@ abstract class OperatorTestSupport {
     }
 
     static void ensureNamespace(String ns) {
-        try {
-            client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
-                    .create();
-        } catch (KubernetesClientException e) {
-            if (e.getCode() != 409) {
-                throw e;
-            }
-        }
+        Namespaces.ensure(client, ns);
     }
 
     /** An operator with its own client (as a separate process would have), reconciling only {@code namespaces}. */

@@ -1,12 +1,9 @@
 package io.virtfleet.operator;
 
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.VirtualMachineClone;
-import io.virtfleet.api.v1alpha1.VirtualMachineCloneSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineCloneStatus;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
-import io.virtfleet.api.v1alpha1.VirtualMachineSnapshotSpec;
 import io.virtfleet.reconcilers.requests.RequestDeadlines;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -50,10 +47,7 @@ class RequestDeadlineTest extends OperatorTestSupport {
     void aSnapshotNoAgentTakesFailsAtItsDeadline() {
         apply(new TestVm(ns, "dl-1").on(host));
         eventually().untilAsserted(() -> assertThat(domain(ns, "dl-1")).isNotNull());
-        VirtualMachineSnapshot s = new VirtualMachineSnapshot();
-        s.setMetadata(new ObjectMetaBuilder().withName("dl-1-s").withNamespace(ns).build());
-        s.setSpec(new VirtualMachineSnapshotSpec());
-        s.getSpec().vmName = "dl-1";
+        VirtualMachineSnapshot s = VirtualMachineSnapshot.of(ns, "dl-1-s", "dl-1");
         client.resource(s).create();
         eventually().untilAsserted(() -> assertThat(snapshot("dl-1-s").getMetadata().getLabels())
                 .containsEntry(ApiGroup.HOST_LABEL, host));
@@ -72,11 +66,7 @@ class RequestDeadlineTest extends OperatorTestSupport {
     void aCloneStuckCopyingDisksFailsAtTheWorkDeadline() {
         apply(new TestVm(ns, "dl-2").on(host).mac("52:54:00:dd:00:02"));
         eventually().untilAsserted(() -> assertThat(domain(ns, "dl-2")).isNotNull());
-        VirtualMachineClone c = new VirtualMachineClone();
-        c.setMetadata(new ObjectMetaBuilder().withName("dl-2-c").withNamespace(ns).build());
-        c.setSpec(new VirtualMachineCloneSpec());
-        c.getSpec().source = "dl-2";
-        c.getSpec().target = "dl-2-copy";
+        VirtualMachineClone c = VirtualMachineClone.of(ns, "dl-2-c", "dl-2", "dl-2-copy");
         client.resource(c).create();
         eventually().untilAsserted(() -> assertThat(clone("dl-2-c").getStatus().phase).isEqualTo("Pending"));
         // the agent starts copying, and is never heard of again

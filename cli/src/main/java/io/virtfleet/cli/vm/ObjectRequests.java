@@ -9,11 +9,9 @@ import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.VirtualMachineBackup;
 import io.virtfleet.api.v1alpha1.VirtualMachineBackupSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineClone;
-import io.virtfleet.api.v1alpha1.VirtualMachineCloneSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestoreSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
-import io.virtfleet.api.v1alpha1.VirtualMachineSnapshotSpec;
 import io.virtfleet.cli.kube.ApiErrors;
 import io.virtfleet.cli.kube.Durations;
 import io.virtfleet.cli.kube.KubeOptions;
@@ -148,10 +146,7 @@ final class ObjectRequests {
             String ns = kube.namespace();
             try (KubernetesClient client = kube.client()) {
                 Vms.require(client, ns, vm);
-                VirtualMachineSnapshot s = new VirtualMachineSnapshot();
-                s.setMetadata(meta(ns, defaultName(vm)));
-                s.setSpec(new VirtualMachineSnapshotSpec());
-                s.getSpec().vmName = vm;
+                VirtualMachineSnapshot s = VirtualMachineSnapshot.of(ns, defaultName(vm), vm);
                 return submit(client, s, o -> o.getStatus() == null ? null : o.getStatus().phase,
                         o -> o.getStatus().error,
                         o -> "libvirt snapshot " + o.getStatus().snapshotName + " of a " + o.getStatus().vmState
@@ -221,11 +216,8 @@ final class ObjectRequests {
             String ns = kube.namespace();
             try (KubernetesClient client = kube.client()) {
                 Vms.require(client, ns, source);
-                VirtualMachineClone c = new VirtualMachineClone();
-                c.setMetadata(meta(ns, objectName != null ? objectName : source + "-to-" + target));
-                c.setSpec(new VirtualMachineCloneSpec());
-                c.getSpec().source = source;
-                c.getSpec().target = target;
+                VirtualMachineClone c = VirtualMachineClone.of(ns,
+                        objectName != null ? objectName : source + "-to-" + target, source, target);
                 return submit(client, c, o -> o.getStatus() == null ? null : o.getStatus().phase,
                         o -> o.getStatus().error, o -> "VirtualMachine " + ns + "/" + target + " created ("
                                 + o.getStatus().copyMethod + ")");

@@ -1,6 +1,7 @@
 package io.virtfleet.api.v1alpha1;
 
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Categories;
@@ -24,4 +25,12 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Phase", jsonPath = ".status.phase", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 public class VirtualMachineSnapshot extends CustomResource<VirtualMachineSnapshotSpec, VirtualMachineSnapshotStatus> implements Namespaced {
+    /** A request for a snapshot of VM {@code vmName} (same namespace), named {@code name}. */
+    public static VirtualMachineSnapshot of(String namespace, String name, String vmName) {
+        VirtualMachineSnapshot s = new VirtualMachineSnapshot();
+        s.setMetadata(new ObjectMetaBuilder().withNamespace(namespace).withName(name).build());
+        s.setSpec(new VirtualMachineSnapshotSpec());
+        s.getSpec().vmName = vmName;
+        return s;
+    }
 }

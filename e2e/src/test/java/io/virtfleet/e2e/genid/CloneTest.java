@@ -1,11 +1,9 @@
 package io.virtfleet.e2e.genid;
 
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.RunStrategy;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineClone;
-import io.virtfleet.api.v1alpha1.VirtualMachineCloneSpec;
 import io.virtfleet.e2e.support.Fleet;
 import io.virtfleet.e2e.support.StartFleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
@@ -185,11 +183,7 @@ class CloneTest {
     }
 
     private static void clone(String name, String source, String target) {
-        VirtualMachineClone c = new VirtualMachineClone();
-        c.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(fleet.namespace()).build());
-        c.setSpec(new VirtualMachineCloneSpec());
-        c.getSpec().source = source;
-        c.getSpec().target = target;
+        VirtualMachineClone c = VirtualMachineClone.of(fleet.namespace(), name, source, target);
         fleet.client().resource(c).create();
     }
 

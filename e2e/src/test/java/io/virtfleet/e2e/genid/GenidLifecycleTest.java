@@ -5,7 +5,6 @@ import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestoreSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
-import io.virtfleet.api.v1alpha1.VirtualMachineSnapshotSpec;
 import io.virtfleet.e2e.support.Fleet;
 import io.virtfleet.e2e.support.StartFleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
@@ -72,10 +71,7 @@ class GenidLifecycleTest {
 
         // snapshot while running, then a write the restore must undo
         guest.awaitConsole("VIRTFLEET-GUEST-READY", Duration.ofSeconds(60));
-        VirtualMachineSnapshot snap = new VirtualMachineSnapshot();
-        snap.setMetadata(new ObjectMetaBuilder().withName("gen-1-s1").withNamespace(fleet.namespace()).build());
-        snap.setSpec(new VirtualMachineSnapshotSpec());
-        snap.getSpec().vmName = "gen-1";
+        VirtualMachineSnapshot snap = VirtualMachineSnapshot.of(fleet.namespace(), "gen-1-s1", "gen-1");
         fleet.client().resource(snap).create();
         snap = awaitSnapshot("gen-1-s1", s -> s.getStatus() != null && s.getStatus().phase != null
                 && !"Pending".equals(s.getStatus().phase));
@@ -136,10 +132,7 @@ class GenidLifecycleTest {
 
     @Test
     void aSnapshotOfAMissingVmFailsWithAClearError() {
-        VirtualMachineSnapshot snap = new VirtualMachineSnapshot();
-        snap.setMetadata(new ObjectMetaBuilder().withName("nope-s1").withNamespace(fleet.namespace()).build());
-        snap.setSpec(new VirtualMachineSnapshotSpec());
-        snap.getSpec().vmName = "nope";
+        VirtualMachineSnapshot snap = VirtualMachineSnapshot.of(fleet.namespace(), "nope-s1", "nope");
         fleet.client().resource(snap).create();
         snap = awaitSnapshot("nope-s1", s -> s.getStatus() != null && "Failed".equals(s.getStatus().phase));
         assertThat(snap.getStatus().error).contains("nope").contains("not found");

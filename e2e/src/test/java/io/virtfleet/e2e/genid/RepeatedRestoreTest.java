@@ -9,7 +9,6 @@ import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestoreSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
-import io.virtfleet.api.v1alpha1.VirtualMachineSnapshotSpec;
 import io.virtfleet.e2e.support.Fleet;
 import io.virtfleet.e2e.support.StartFleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
@@ -131,10 +130,7 @@ class RepeatedRestoreTest {
     }
 
     private static void snapshot(String vm, String name) {
-        VirtualMachineSnapshot snap = new VirtualMachineSnapshot();
-        snap.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(fleet.namespace()).build());
-        snap.setSpec(new VirtualMachineSnapshotSpec());
-        snap.getSpec().vmName = vm;
+        VirtualMachineSnapshot snap = VirtualMachineSnapshot.of(fleet.namespace(), name, vm);
         fleet.client().resource(snap).create();
         snap = Awaitility.await().alias(name).atMost(Duration.ofSeconds(120)).until(() -> fleet.client()
                         .resources(VirtualMachineSnapshot.class).inNamespace(fleet.namespace()).withName(name).get(),

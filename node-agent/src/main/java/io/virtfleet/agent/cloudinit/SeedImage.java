@@ -1,7 +1,8 @@
 package io.virtfleet.agent.cloudinit;
 
+import io.virtfleet.agent.host.HostProgram;
+
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -10,7 +11,6 @@ import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -53,27 +53,16 @@ public final class SeedImage {
     }
 
     private static String genisoimage() {
-        // The agent image may have no PATH set; scripts/install-libvirt installs Debian's genisoimage.
-        return Files.isExecutable(Path.of("/usr/bin/genisoimage")) ? "/usr/bin/genisoimage" : "genisoimage";
+        // scripts/install-libvirt installs Debian's genisoimage.
+        return HostProgram.path("genisoimage");
     }
 
     private void run(List<String> cmd) throws IOException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        try {
-            // -quiet: its output is at most an error line, far below a pipe buffer.
-            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                p.destroyForcibly();
-                throw new IOException("genisoimage did not finish within " + timeout.toSeconds() + " s");
-            }
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted");
-        }
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        if (p.exitValue() != 0) {
+        // -quiet: its output is at most an error line.
+        HostProgram.Outcome r = HostProgram.run(cmd, timeout, "genisoimage");
+        if (r.exitCode() != 0) {
             throw new IOException("genisoimage failed (is Debian's genisoimage installed? scripts/install-libvirt): "
-                    + out);
+                    + r.output());
         }
     }
 }

@@ -6,8 +6,8 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.virtfleet.agent.libvirt.InspectedDomain;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
-import io.virtfleet.agent.libvirt.LibvirtNative;
 import io.virtfleet.agent.libvirt.QemuProcesses;
 import io.virtfleet.agent.libvirt.QemuWatcher;
 import io.virtfleet.agent.loop.Result;
@@ -19,7 +19,6 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -186,16 +185,14 @@ public final class DomainController implements AutoCloseable {
         }
         if (libvirt.isConnected()) {
             try {
-                for (LibvirtConnection.DomainInfo i : libvirt.listAll()) {
-                    try {
-                        DomainDocument x = DomainDocument.parse(i.currentXml());
-                        if (x.ownershipMark().filter(m -> host.equals(m.host())).isPresent()) {
-                            queue.add(i.uuid());
-                            n++;
-                        }
-                    } catch (DomainDocument.InvalidXmlException e) {
+                for (InspectedDomain i : libvirt.listAll()) {
+                    DomainDocument x = i.current();
+                    if (x == null) {
                         LOG.warn("libvirt domain {} ({}): cannot parse its XML: {}", i.name(), i.uuid(),
-                                e.getMessage());
+                                i.parseProblem());
+                    } else if (x.ownershipMark().filter(m -> host.equals(m.host())).isPresent()) {
+                        queue.add(i.uuid());
+                        n++;
                     }
                 }
             } catch (LibvirtConnection.UnavailableException e) {

@@ -3,7 +3,7 @@ package io.virtfleet.agent.domain;
 import io.virtfleet.reconcilers.domain.xml.DomainDocument;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.virtfleet.api.v1alpha1.DomainState;
-import io.virtfleet.agent.libvirt.LibvirtConnection.DomainInfo;
+import io.virtfleet.agent.libvirt.InspectedDomain;
 import io.virtfleet.api.v1alpha1.DeviceStatus;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainSpec;
@@ -57,15 +57,15 @@ public final class DomainStatusBuilder {
      * The new status of {@code d}: {@code info} is the libvirt domain after this pass (null when not defined, or not
      * virtfleet's to report), {@code pid} its QEMU process.
      */
-    public static DomainStatus build(Domain d, DomainInfo info, OptionalLong pid, Outcome outcome, Instant now) {
+    public static DomainStatus build(Domain d, InspectedDomain info, OptionalLong pid, Outcome outcome, Instant now) {
         return build(d, info, pid, false, outcome, now);
     }
 
     /**
-     * As {@link #build(Domain, DomainInfo, OptionalLong, Outcome, Instant)}; {@code processGone} says the domain's
+     * As {@link #build(Domain, InspectedDomain, OptionalLong, Outcome, Instant)}; {@code processGone} says the domain's
      * QEMU process has exited although libvirt still reports it active (libvirt has not caught up yet).
      */
-    public static DomainStatus build(Domain d, DomainInfo info, OptionalLong pid, boolean processGone,
+    public static DomainStatus build(Domain d, InspectedDomain info, OptionalLong pid, boolean processGone,
                                      Outcome outcome, Instant now) {
         DomainStatus prev = d.getStatus() == null ? new DomainStatus() : d.getStatus();
         DomainSpec spec = d.getSpec();
@@ -84,7 +84,7 @@ public final class DomainStatusBuilder {
             s.state = state.statusName();
             s.reason = DomainState.reasonName(state, info.reason());
             s.id = info.active() ? info.id() : -1;
-            DomainDocument current = parseQuietly(info.currentXml());
+            DomainDocument current = info.current();
             if (current != null) {
                 s.genid = current.genid() == null || current.genid().isEmpty() ? null : current.genid();
                 DomainDocument desired = spec == null ? null : parseQuietly(spec.domainXml);
@@ -92,11 +92,11 @@ public final class DomainStatusBuilder {
             }
             if (info.active()) {
                 pid.ifPresent(p -> s.pid = p);
-                DomainDocument live = parseQuietly(info.liveXml());
+                DomainDocument live = info.live();
                 liveHash = live == null ? null : live.appliedSpecHash().orElse(null);
                 liveFingerprint = live == null ? null : live.appliedFingerprint().orElse(null);
             }
-            DomainDocument persistent = parseQuietly(info.inactiveXml());
+            DomainDocument persistent = info.inactive();
             persistentHash = persistent == null ? null : persistent.appliedSpecHash().orElse(null);
             persistentFingerprint = persistent == null ? null : persistent.appliedFingerprint().orElse(null);
             // The generation of the reported genid: the persistent definition's stamp when it carries that genid
@@ -146,7 +146,8 @@ public final class DomainStatusBuilder {
                     + (outcome.waitingFor() != null ? "; waiting for " + outcome.waitingFor() : "");
             conds.add(condition(prev, READY, Conditions.FALSE, s.state, msg, generation, now));
         }
-        // Issue 8: disks/interfaces added or removed and cdrom media are applied live, so when both XMLs carry the
+        // Disks/interfaces added or removed and cdrom media are applied live (Hotplugger: virDomainAttachDeviceFlags,
+        // virDomainDetachDeviceFlags, virDomainUpdateDeviceFlags with AFFECT_LIVE), so when both XMLs carry the
         // fingerprint of their spec only the other changes need a restart.
         boolean restartRequired = info != null && info.active() && persistentHash != null
                 && !Objects.equals(liveHash, persistentHash)

@@ -1,17 +1,15 @@
 package io.virtfleet.agent.domain;
 
+import io.virtfleet.reconcilers.domain.xml.DomainDef;
 import io.virtfleet.reconcilers.domain.xml.DomainDocument;
 import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.virtfleet.agent.hotplug.Hotplugger;
 import io.virtfleet.agent.libvirt.Capabilities;
 import io.virtfleet.api.v1alpha1.DomainState;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
-import io.virtfleet.agent.libvirt.LibvirtConnection.DomainInfo;
-import io.virtfleet.agent.libvirt.LibvirtNative;
+import io.virtfleet.agent.libvirt.InspectedDomain;
 import io.virtfleet.agent.libvirt.QemuProcesses;
 import io.virtfleet.agent.libvirt.QemuWatcher;
 import io.virtfleet.agent.provision.DomainFiles;
@@ -20,7 +18,6 @@ import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainStatus;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
-import org.libvirt.Error.ErrorNumber;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,7 +25,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -145,7 +141,7 @@ public final class DomainSyncer {
     }
 
     /** What {@link #observe} saw: the Domains claiming the UUID and the libvirt domain (read once, parsed once). */
-    record Observation(String uuid, List<Domain> claims, Optional<DomainInfo> libvirt, DomainDocument currentXml,
+    record Observation(String uuid, List<Domain> claims, Optional<InspectedDomain> libvirt, DomainDocument currentXml,
                        DomainDocument definedXml) {
         Optional<DomainDocument.OwnershipMark> mark() {
             return currentXml == null ? Optional.empty() : currentXml.ownershipMark();
@@ -242,10 +238,12 @@ public final class DomainSyncer {
     /** The Domains claiming {@code uuid} and the libvirt domain with it, its XMLs parsed once. */
     Observation observe(String uuid) throws LibvirtConnection.UnavailableException {
         List<Domain> claims = domainsByUuid.apply(uuid);
-        Optional<DomainInfo> lv = inspect(uuid);
-        DomainDocument current = lv.map(i -> parseQuietly(i.currentXml(), uuid)).orElse(null);
-        DomainDocument defined = lv.map(i -> i.inactiveXml() == null || i.inactiveXml().equals(i.currentXml()) ? current
-                : parseQuietly(i.inactiveXml(), uuid)).orElse(null);
+        Optional<InspectedDomain> lv = inspect(uuid);
+        DomainDocument current = lv.map(InspectedDomain::current).orElse(null);
+        if (lv.isPresent() && current == null && lv.get().parseProblem() != null) {
+            LOG.warn("libvirt domain {}: cannot parse its XML: {}", uuid, lv.get().parseProblem());
+        }
+        DomainDocument defined = lv.map(i -> i.inactiveXml() == null ? current : i.inactive()).orElse(null);
         return new Observation(uuid, claims, lv, current, defined);
     }
 
@@ -316,7 +314,7 @@ public final class DomainSyncer {
     Acted act(Pass p) throws LibvirtConnection.UnavailableException {
         Acted a = new Acted(p.domain());
         String uuid = p.uuid();
-        Optional<DomainInfo> lv = p.seen().libvirt();
+        Optional<InspectedDomain> lv = p.seen().libvirt();
         // Hot-plug fast path: a running domain whose only step is the redefine of its persistent config gets its
         // devices attached/detached first (LIVE|CONFIG, from what the inspect above read), not after a define round
         // trip and another inspect; the redefine then finds the config already matching.
@@ -326,7 +324,7 @@ public final class DomainSyncer {
                 && GenidPolicy.mayDefine(p.wantGeneration(), p.seen().stampedGeneration())
                 // A disk the host still has to create (or the seed) is attached after the redefine, once it exists.
                 && !DomainFiles.needed(p.domain().getSpec())) {
-            a.early = hotplug(p.domain(), p.ref(), uuid, lv.get(), true);
+            a.early = hotplug(p.domain(), p, uuid, lv.get(), true);
         }
         DomainActuator.Context context = new DomainActuator.Context(p.ref(), uuid, host,
                 p.desired().shutdownTimeout(), p.observed().shutdownRequestedAt() != null);
@@ -472,7 +470,7 @@ public final class DomainSyncer {
             a.errorReason = DomainStatusBuilder.REASON_INVALID_SPEC;
             warnIfNew(d, DomainStatusBuilder.REASON_INVALID_SPEC, a.error);
         }
-        Optional<DomainInfo> after = inspect(uuid);
+        Optional<InspectedDomain> after = inspect(uuid);
         // A running domain's disks and interfaces follow the spec live (the persistent config was redefined).
         Hotplugger.Outcome hot = Hotplugger.Outcome.NOTHING;
         if (after.isPresent() && after.get().active() && after.get().liveXml() != null && qemuDriver
@@ -480,7 +478,7 @@ public final class DomainSyncer {
             if (a.early != null) {
                 hot = a.early; // done before the redefine: `after` already shows it
             } else {
-                hot = hotplug(d, p.ref(), uuid, after.get(), false);
+                hot = hotplug(d, p, uuid, after.get(), false);
                 if (hot.changed()) {
                     after = inspect(uuid);
                 }
@@ -496,7 +494,7 @@ public final class DomainSyncer {
         if (after.isEmpty() || !after.get().active()) {
             shutdownRequests.remove(uuid);
         }
-        DomainInfo info = after.orElse(null);
+        InspectedDomain info = after.orElse(null);
         OptionalLong pid = info != null && info.active() ? qemu.pid(info.name(), uuid) : OptionalLong.empty();
         boolean visible = info != null && info.active() && qemuDriver && qemu.seesHostProcesses();
         boolean processGone = visible && pid.isEmpty();
@@ -537,18 +535,28 @@ public final class DomainSyncer {
         return new Result(requeue, false);
     }
 
-    /** One hot-plug pass; {@code beforeRedefine}: the fast path, null when it must wait for the redefine. */
-    private Hotplugger.Outcome hotplug(Domain d, String ref, String uuid, DomainInfo info, boolean beforeRedefine)
+    /**
+     * One hot-plug pass; {@code beforeRedefine}: the fast path, null when it must wait for the redefine. Plans from
+     * the documents already parsed: the validated spec's and those of {@code info}'s read.
+     */
+    private Hotplugger.Outcome hotplug(Domain d, Pass p, String uuid, InspectedDomain info, boolean beforeRedefine)
             throws LibvirtConnection.UnavailableException {
+        Hotplugger.Outcome none = beforeRedefine ? null : Hotplugger.Outcome.NOTHING;
+        if (info.live() == null) {
+            LOG.warn("{}: cannot plan hot-plug: libvirt's live XML does not parse: {}", p.ref(), info.parseProblem());
+            return none;
+        }
         Hotplugger.Outcome hot;
         try {
+            DomainDef desired = p.validation().xml().def();
+            DomainDef live = info.live().def();
+            DomainDef persistent = info.inactive() == null ? null : info.inactive().def();
             hot = beforeRedefine
-                    ? hotplugger.syncBeforeRedefine(ref, uuid, d.getSpec().domainXml, info.liveXml(),
-                    info.inactiveXml())
-                    : hotplugger.sync(ref, uuid, d.getSpec().domainXml, info.liveXml(), info.inactiveXml());
+                    ? hotplugger.syncBeforeRedefine(p.ref(), uuid, desired, live, persistent)
+                    : hotplugger.sync(p.ref(), uuid, desired, live, persistent);
         } catch (IllegalArgumentException e) {
-            LOG.warn("{}: cannot plan hot-plug: {}", ref, e.getMessage());
-            return beforeRedefine ? null : Hotplugger.Outcome.NOTHING;
+            LOG.warn("{}: cannot plan hot-plug: {}", p.ref(), e.getMessage());
+            return none;
         }
         if (hot == null) {
             return null;
@@ -635,7 +643,7 @@ public final class DomainSyncer {
 
     // --------------------------------------------------------------------------------------------------- fencing
 
-    private Result fence(String uuid, DomainInfo info, Domain d) throws LibvirtConnection.UnavailableException {
+    private Result fence(String uuid, InspectedDomain info, Domain d) throws LibvirtConnection.UnavailableException {
         String name = info.name();
         if (d == null) {
             if (!informerSynced.getAsBoolean()) {
@@ -697,32 +705,19 @@ public final class DomainSyncer {
 
     // ------------------------------------------------------------------------------------------------ kubernetes
 
-    private void writeStatus(Domain d, DomainInfo info, OptionalLong pid, boolean processGone,
+    private void writeStatus(Domain d, InspectedDomain info, OptionalLong pid, boolean processGone,
                              DomainStatusBuilder.Outcome outcome) {
         status.write(d, cur -> DomainStatusBuilder.build(cur, info, pid, processGone, outcome, clock.instant()));
     }
 
-
     // --------------------------------------------------------------------------------------------------- libvirt
 
-    private Optional<DomainInfo> inspect(String uuid) throws LibvirtConnection.UnavailableException {
+    private Optional<InspectedDomain> inspect(String uuid) throws LibvirtConnection.UnavailableException {
         try {
             return libvirt.inspect(uuid);
         } catch (LibvirtCallException e) {
             throw new LibvirtConnection.UnavailableException("cannot read libvirt domain " + uuid + ": "
                     + e.getMessage());
-        }
-    }
-
-    private static DomainDocument parseQuietly(String xml, String uuid) {
-        if (xml == null) {
-            return null;
-        }
-        try {
-            return DomainDocument.parse(xml);
-        } catch (DomainDocument.InvalidXmlException e) {
-            LOG.warn("libvirt domain {}: cannot parse its XML: {}", uuid, e.getMessage());
-            return null;
         }
     }
 }

@@ -1,6 +1,6 @@
 package io.virtfleet.agent.domain;
 
-import io.virtfleet.agent.libvirt.LibvirtConnection;
+import io.virtfleet.agent.libvirt.InspectedDomain;
 import io.virtfleet.reconcilers.domain.xml.DomainDocument;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainSpec;
@@ -79,7 +79,7 @@ public final class DomainValidator {
         }
         if (!isUuid(spec.uuid)) {
             problems.add("spec.uuid " + (spec.uuid == null ? "is missing" : "'" + spec.uuid + "' is not a UUID"));
-        } else if (LibvirtConnection.CONTROL_DOMAIN_UUID.equals(spec.uuid.toLowerCase(Locale.ROOT))) {
+        } else if (InspectedDomain.CONTROL_DOMAIN_UUID.equals(spec.uuid.toLowerCase(Locale.ROOT))) {
             problems.add("spec.uuid " + spec.uuid + " is the nil UUID, which libvirt's Xen driver gives the host's "
                     + "control domain (Domain-0): never a guest");
         }

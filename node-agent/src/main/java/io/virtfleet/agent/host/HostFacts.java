@@ -2,18 +2,15 @@ package io.virtfleet.agent.host;
 
 import io.virtfleet.api.v1alpha1.HostCpu;
 import io.virtfleet.api.v1alpha1.HostNetworking;
+import io.virtfleet.agent.libvirt.Capabilities;
 import org.libvirt.Connect;
 import org.libvirt.LibvirtException;
 import org.libvirt.Network;
 import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 import org.w3c.dom.NodeList;
-import org.xml.sax.InputSource;
 
-import javax.xml.XMLConstants;
-import javax.xml.parsers.DocumentBuilderFactory;
 import java.io.IOException;
-import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -76,13 +73,8 @@ public final class HostFacts {
      */
     public static HostCpu cpu(String capabilitiesXml) {
         HostCpu out = new HostCpu();
+        Document d = Capabilities.document(capabilitiesXml);
         try {
-            DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
-            f.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
-            f.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
-            var b = f.newDocumentBuilder();
-            b.setErrorHandler(null);
-            Document d = b.parse(new InputSource(new StringReader(capabilitiesXml)));
             NodeList hosts = d.getElementsByTagName("host");
             if (hosts.getLength() == 0) {
                 return null;

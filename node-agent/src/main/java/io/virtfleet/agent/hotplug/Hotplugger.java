@@ -3,15 +3,12 @@ package io.virtfleet.agent.hotplug;
 import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.virtfleet.agent.AgentMetrics;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
-import io.virtfleet.agent.libvirt.LibvirtNative;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.DeviceStatus;
 import io.virtfleet.reconcilers.domain.xml.DomainDef;
-import io.virtfleet.reconcilers.domain.xml.DomainXmlCodec;
 import io.virtfleet.reconcilers.domain.xml.InterfaceDef;
 import io.virtfleet.reconcilers.hotplug.DeviceAction;
 import io.virtfleet.reconcilers.hotplug.DevicePlanner;
-import org.libvirt.LibvirtException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,7 +23,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Makes a running domain's disks and interfaces match its spec live (issue 8, seed 002), one device at a time, with
+ * Makes a running domain's disks and interfaces match its spec live (a Domain's spec change reaches a running guest
+ * without a restart, as {@code virsh attach-device --live} would do it by hand), one device at a time, with
  * {@code VIR_DOMAIN_AFFECT_LIVE} (plus {@code _CONFIG} when the persistent config does not have the change yet: the
  * agent usually redefined it already in the same pass).
  *
@@ -176,14 +174,13 @@ public final class Hotplugger {
     }
 
     /**
-     * One pass for a running domain: {@code desiredXml} is spec.domainXml (already validated: its paths are under
-     * the allowed roots), {@code liveXml}/{@code persistentXml} what libvirt has now. Each document is parsed once.
+     * One pass for a running domain: {@code desired} is spec.domainXml's model (already validated: its paths are
+     * under the allowed roots), {@code live}/{@code persistent} what libvirt has now ({@code persistent} null for a
+     * transient domain) — the documents the sync pass parsed once.
      */
-    public Outcome sync(String ref, String uuid, String desiredXml, String liveXml, String persistentXml)
+    public Outcome sync(String ref, String uuid, DomainDef desired, DomainDef live, DomainDef persistent)
             throws LibvirtConnection.UnavailableException {
-        DomainDef desired = DomainXmlCodec.parse(desiredXml);
-        DomainDef config = persistentXml == null ? null : DomainXmlCodec.parse(persistentXml);
-        return sync(ref, uuid, desired, DevicePlanner.plan(desired, DomainXmlCodec.parse(liveXml)), config);
+        return sync(ref, uuid, desired, DevicePlanner.plan(desired, live), persistent);
     }
 
     /**
@@ -194,16 +191,15 @@ public final class Hotplugger {
      * without a MAC in the spec: that one needs the MAC libvirt generates when the config is defined (the live
      * device must get the same), so it waits for the regular pass after the redefine.
      */
-    public Outcome syncBeforeRedefine(String ref, String uuid, String desiredXml, String liveXml, String persistentXml)
+    public Outcome syncBeforeRedefine(String ref, String uuid, DomainDef desired, DomainDef live, DomainDef persistent)
             throws LibvirtConnection.UnavailableException {
-        DomainDef desired = DomainXmlCodec.parse(desiredXml);
-        List<DeviceAction> plan = DevicePlanner.plan(desired, DomainXmlCodec.parse(liveXml));
+        List<DeviceAction> plan = DevicePlanner.plan(desired, live);
         for (DeviceAction a : plan) {
             if (a instanceof DeviceAction.AttachInterface i && i.mac() == null) {
                 return null;
             }
         }
-        return sync(ref, uuid, desired, plan, persistentXml == null ? null : DomainXmlCodec.parse(persistentXml));
+        return sync(ref, uuid, desired, plan, persistent);
     }
 
     private Outcome sync(String ref, String uuid, DomainDef desired, List<DeviceAction> plan, DomainDef config)
@@ -346,11 +342,7 @@ public final class Hotplugger {
      * A NIC whose spec leaves the MAC open: libvirt generated one when the persistent config was defined; the live
      * device gets the same, so the guest keeps its MAC across the next restart.
      */
-    static String withConfigMac(DeviceAction.AttachInterface i, String persistentXml) {
-        return withConfigMac(i, persistentXml == null ? null : DomainXmlCodec.parse(persistentXml));
-    }
-
-    private static String withConfigMac(DeviceAction.AttachInterface i, DomainDef config) {
+    static String withConfigMac(DeviceAction.AttachInterface i, DomainDef config) {
         if (i.mac() != null || i.alias() == null || config == null) {
             return i.xml();
         }

@@ -3,6 +3,7 @@ package io.virtfleet.agent.image;
 import io.virtfleet.reconcilers.validation.DiskPaths;
 
 import java.util.Optional;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -15,8 +16,17 @@ import java.util.regex.Pattern;
  */
 public final class BackingFiles {
     private static final Pattern BASE_NAME = Pattern.compile("[0-9a-f]{64}\\.(qcow2|raw)");
+    /** {@code backing-filename} or {@code full-backing-filename} of {@code qemu-img info --output=json}: a JSON string. */
+    private static final Pattern BACKING =
+            Pattern.compile("\"(?:full-)?backing-filename\"\\s*:\\s*\"((?:[^\"\\\\]|\\\\.)*)\"");
 
     private BackingFiles() {
+    }
+
+    /** The backing file named in {@code qemu-img info --output=json}, if any. Pure. */
+    public static Optional<String> inInfoJson(String infoJson) {
+        Matcher m = BACKING.matcher(infoJson == null ? "" : infoJson);
+        return m.find() ? Optional.of(m.group(1)) : Optional.empty();
     }
 
     /**

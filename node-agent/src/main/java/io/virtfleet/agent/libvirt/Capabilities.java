@@ -30,42 +30,52 @@ public record Capabilities(Set<String> domainTypes, Set<String> emulators, Set<S
         return guests.contains(domainType + "/" + osType);
     }
 
-    public static Capabilities parse(String xml) {
-        Set<String> types = new TreeSet<>();
-        Set<String> emulators = new TreeSet<>();
-        Set<String> guestKinds = new TreeSet<>();
+    /**
+     * libvirt's capabilities XML ({@code virConnectGetCapabilities}) as a DOM, read without DTDs; the one parse of
+     * it, for {@link #parse} and the host CPU ({@code HostFacts.cpu}).
+     *
+     * @throws IllegalArgumentException when it does not parse
+     */
+    public static Document document(String capabilitiesXml) {
         try {
             DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
             f.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
             f.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
             var b = f.newDocumentBuilder();
             b.setErrorHandler(null);
-            Document d = b.parse(new InputSource(new StringReader(xml)));
-            NodeList guests = d.getElementsByTagName("guest");
-            for (int i = 0; i < guests.getLength(); i++) {
-                Element g = (Element) guests.item(i);
-                NodeList os = g.getElementsByTagName("os_type");
-                String osType = os.getLength() == 0 ? "" : os.item(0).getTextContent().strip();
-                NodeList doms = g.getElementsByTagName("domain");
-                for (int j = 0; j < doms.getLength(); j++) {
-                    String t = ((Element) doms.item(j)).getAttribute("type");
-                    if (!t.isEmpty()) {
-                        types.add(t);
-                        if (!osType.isEmpty()) {
-                            guestKinds.add(t + "/" + osType);
-                        }
-                    }
-                }
-                NodeList ems = g.getElementsByTagName("emulator");
-                for (int j = 0; j < ems.getLength(); j++) {
-                    String e = ems.item(j).getTextContent().strip();
-                    if (!e.isEmpty()) {
-                        emulators.add(e);
+            return b.parse(new InputSource(new StringReader(capabilitiesXml)));
+        } catch (Exception e) {
+            throw new IllegalArgumentException("cannot parse libvirt capabilities XML: " + e.getMessage(), e);
+        }
+    }
+
+    public static Capabilities parse(String xml) {
+        Set<String> types = new TreeSet<>();
+        Set<String> emulators = new TreeSet<>();
+        Set<String> guestKinds = new TreeSet<>();
+        Document d = document(xml);
+        NodeList guests = d.getElementsByTagName("guest");
+        for (int i = 0; i < guests.getLength(); i++) {
+            Element g = (Element) guests.item(i);
+            NodeList os = g.getElementsByTagName("os_type");
+            String osType = os.getLength() == 0 ? "" : os.item(0).getTextContent().strip();
+            NodeList doms = g.getElementsByTagName("domain");
+            for (int j = 0; j < doms.getLength(); j++) {
+                String t = ((Element) doms.item(j)).getAttribute("type");
+                if (!t.isEmpty()) {
+                    types.add(t);
+                    if (!osType.isEmpty()) {
+                        guestKinds.add(t + "/" + osType);
                     }
                 }
             }
-        } catch (Exception e) {
-            throw new IllegalArgumentException("cannot parse libvirt capabilities XML: " + e.getMessage(), e);
+            NodeList ems = g.getElementsByTagName("emulator");
+            for (int j = 0; j < ems.getLength(); j++) {
+                String e = ems.item(j).getTextContent().strip();
+                if (!e.isEmpty()) {
+                    emulators.add(e);
+                }
+            }
         }
         return new Capabilities(Set.copyOf(types), Set.copyOf(emulators), Set.copyOf(guestKinds));
     }

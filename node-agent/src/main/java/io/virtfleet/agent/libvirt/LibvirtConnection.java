@@ -70,26 +70,6 @@ public final class LibvirtConnection implements AutoCloseable {
         }
     }
 
-    /** A snapshot of one libvirt domain. Both XMLs are null when the domain vanished while being read. */
-    public record DomainInfo(String uuid, String name, int id, int state, int reason, boolean active,
-                             boolean persistent, String liveXml, String inactiveXml) {
-        /** The XML that describes what runs now (live when active, else the persistent config). */
-        public String currentXml() {
-            return active && liveXml != null ? liveXml : inactiveXml != null ? inactiveXml : liveXml;
-        }
-
-        /**
-         * Xen's control domain (Domain-0): libvirt's libxl driver lists it with id 0 and the nil UUID. It is the host
-         * itself, never a guest: nothing lists, adopts, fences or changes it. (QEMU's ids start at 1.)
-         */
-        public boolean isControlDomain() {
-            return id == 0 || CONTROL_DOMAIN_UUID.equals(uuid);
-        }
-    }
-
-    /** The UUID libvirt's libxl driver reports for Xen's Domain-0. */
-    public static final String CONTROL_DOMAIN_UUID = "00000000-0000-0000-0000-000000000000";
-
     private final String uri;
     private final Listener listener;
     private final ScheduledExecutorService scheduler;
@@ -210,7 +190,7 @@ public final class LibvirtConnection implements AutoCloseable {
     // ------------------------------------------------------------------------------------------------ domain calls
 
     /** The domain with this UUID, or empty when libvirt has none. */
-    public Optional<DomainInfo> inspect(String uuid) throws UnavailableException, LibvirtCallException {
+    public Optional<InspectedDomain> inspect(String uuid) throws UnavailableException, LibvirtCallException {
         return call("inspect", c -> {
             Domain d;
             try {
@@ -233,13 +213,13 @@ public final class LibvirtConnection implements AutoCloseable {
     }
 
     /** Every domain libvirt knows (active and inactive), read like {@link #inspect}; vanished ones are skipped. */
-    public List<DomainInfo> listAll() throws UnavailableException, LibvirtCallException {
+    public List<InspectedDomain> listAll() throws UnavailableException, LibvirtCallException {
         return call("list", c -> {
-            List<DomainInfo> out = new ArrayList<>();
+            List<InspectedDomain> out = new ArrayList<>();
             for (Domain d : c.listAllDomains(0)) {
                 try {
                     if (d.getID() == 0) {
-                        continue; // Xen's control domain: see DomainInfo.isControlDomain
+                        continue; // Xen's control domain: see InspectedDomain.isControlDomain
                     }
                     out.add(read(c, d, d.getUUIDString().toLowerCase(Locale.ROOT)));
                 } catch (LibvirtException e) {
@@ -252,14 +232,14 @@ public final class LibvirtConnection implements AutoCloseable {
         });
     }
 
-    private static DomainInfo read(Connect c, Domain d, String uuid) throws LibvirtException,
+    private static InspectedDomain read(Connect c, Domain d, String uuid) throws LibvirtException,
             LibvirtCallException {
         LibvirtNative.StateAndReason sr = LibvirtNative.state(ptr(c), uuid);
         boolean active = d.isActive() == 1;
         boolean persistent = d.isPersistent() == 1;
         String live = d.getXMLDesc(0);
         String inactive = persistent ? d.getXMLDesc(Domain.XMLFlags.INACTIVE) : null;
-        return new DomainInfo(uuid, d.getName(), d.getID(), sr.state(), sr.reason(), active, persistent, live,
+        return new InspectedDomain(uuid, d.getName(), d.getID(), sr.state(), sr.reason(), active, persistent, live,
                 inactive);
     }
 

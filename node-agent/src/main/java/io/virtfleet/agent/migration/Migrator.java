@@ -6,7 +6,7 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
-import io.virtfleet.agent.libvirt.LibvirtConnection.DomainInfo;
+import io.virtfleet.agent.libvirt.InspectedDomain;
 import io.virtfleet.agent.libvirt.LibvirtNative;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainMigration;
@@ -135,7 +135,7 @@ public final class Migrator implements AutoCloseable {
      * Called first in a sync pass for {@code uuid}. Present: the usual pass must not run now (a migration owns the
      * domain on this host), look again after the duration. Empty: nothing to do with migrations.
      */
-    public Optional<Duration> beforeSync(String uuid, Domain d, Optional<DomainInfo> lv)
+    public Optional<Duration> beforeSync(String uuid, Domain d, Optional<InspectedDomain> lv)
             throws LibvirtConnection.UnavailableException {
         DomainMigration m = d != null && d.getSpec() != null && host.equals(d.getSpec().host)
                 ? d.getSpec().migration : null;
@@ -333,7 +333,7 @@ public final class Migrator implements AutoCloseable {
         }
 
         /** After an agent restart (or a lost connection): what did libvirt do? */
-        void resume(Optional<DomainInfo> lv) {
+        void resume(Optional<InspectedDomain> lv) {
             try {
                 if (lv.isPresent() && lv.get().active()) {
                     int job = libvirt.call("jobinfo", c -> c.domainLookupByUUIDString(uuid).getJobInfo().getType());
@@ -380,7 +380,7 @@ public final class Migrator implements AutoCloseable {
         private void verifyAfterError(String why) {
             try {
                 while (true) {
-                    Optional<DomainInfo> here = libvirt.inspect(uuid);
+                    Optional<InspectedDomain> here = libvirt.inspect(uuid);
                     if (here.isEmpty() || !here.get().active()) {
                         resolveAfterLoss();
                         return;
@@ -421,7 +421,7 @@ public final class Migrator implements AutoCloseable {
         /** The domain is not (or no longer) migrating here: where does it run? */
         private void resolveAfterLoss() {
             try {
-                Optional<DomainInfo> here = libvirt.inspect(uuid);
+                Optional<InspectedDomain> here = libvirt.inspect(uuid);
                 if (here.isPresent() && here.get().active()) {
                     finish(aborting ? Transfer.ABORTED : Transfer.FAILED, "libvirt did not finish the migration (the "
                             + "agent or libvirtd restarted meanwhile); the domain keeps running on host " + host, null);

@@ -2,16 +2,18 @@ package io.virtfleet.agent.snapshot;
 
 import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.virtfleet.agent.domain.PathPolicy;
+import io.virtfleet.agent.host.HostProgram;
 import io.virtfleet.agent.image.BackingFiles;
 import io.virtfleet.agent.image.ImageCache;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
-import io.virtfleet.agent.libvirt.LibvirtNative;
+import io.virtfleet.reconcilers.domain.xml.DiskDef;
+import io.virtfleet.reconcilers.domain.xml.DomainDef;
+import io.virtfleet.reconcilers.domain.xml.DomainDocument;
 import org.libvirt.Domain;
 import org.libvirt.DomainJobStats;
 import org.libvirt.LibvirtException;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,12 +22,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
- * Point-in-time copies of a domain's writable disks into new files (clone, backup; issue 9).
+ * Point-in-time copies of a domain's writable disks into new files, for a VirtualMachineClone and a
+ * VirtualMachineBackup.
  *
  * <p>A running (or paused) domain is copied with libvirt's backup API in push mode ({@code virDomainBackupBegin}):
  * QEMU copies each listed disk as it was at the moment the job started (copy-before-write), while the guest keeps
@@ -46,9 +46,6 @@ public final class DiskCopier {
     private static final int JOB_NONE = 0;
     private static final int JOB_COMPLETED = 3;
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DiskCopier.class);
-    private static final Pattern DISK = Pattern.compile("<disk\\b([^>]*)>(.*?)</disk>", Pattern.DOTALL);
-    private static final Pattern SOURCE_FILE = Pattern.compile("<source\\b[^>]*\\bfile=['\"]([^'\"]+)['\"]");
-    private static final Pattern TARGET_DEV = Pattern.compile("<target\\b[^>]*\\bdev=['\"]([\\w-]+)['\"]");
 
     /** One file to copy: {@code source} must be a disk of the domain; {@code target} is created. */
     public record Copy(String source, String target, String format) {
@@ -75,15 +72,21 @@ public final class DiskCopier {
         this.timeout = timeout;
     }
 
-    /** Target device (vda, ...) of each file-backed disk of a domain XML, by source path. Pure. */
+    /**
+     * Target device (vda, ...) of each file-backed disk of a domain XML, by source path; empty when the XML does not
+     * parse. Pure.
+     */
     public static Map<String, String> devicesBySource(String domainXml) {
         Map<String, String> out = new LinkedHashMap<>();
-        Matcher m = DISK.matcher(domainXml == null ? "" : domainXml);
-        while (m.find()) {
-            Matcher s = SOURCE_FILE.matcher(m.group(2));
-            Matcher t = TARGET_DEV.matcher(m.group(2));
-            if (s.find() && t.find()) {
-                out.put(s.group(1), t.group(1));
+        DomainDef def;
+        try {
+            def = DomainDocument.parse(domainXml).def();
+        } catch (DomainDocument.InvalidXmlException | IllegalArgumentException e) {
+            return out;
+        }
+        for (DiskDef disk : def.devices == null ? List.<DiskDef>of() : def.devices.disks) {
+            if (disk.source != null && disk.source.file != null && disk.target != null && disk.target.dev != null) {
+                out.put(disk.source.file, disk.target.dev);
             }
         }
         return out;
@@ -363,7 +366,7 @@ public final class DiskCopier {
         }
         if ("qcow2".equals(c.format())) {
             String info = qemuImg(List.of("info", "--output=json", "-f", "qcow2", c.source()), c.source());
-            Optional<String> backing = backingFile(info);
+            Optional<String> backing = BackingFiles.inInfoJson(info);
             // An overlay on a base of the host's image cache is the one backed disk virtfleet makes; convert reads
             // through it and writes a standalone copy. Any other backing file is refused.
             String problem = BackingFiles.problem(c.source(), backing,
@@ -375,45 +378,25 @@ public final class DiskCopier {
         qemuImg(List.of("convert", "-f", c.format(), "-O", c.format(), c.source(), target), c.source());
     }
 
-    private static final Pattern BACKING = Pattern.compile("\"(?:full-)?backing-filename\"\\s*:\\s*\"((?:[^\"\\\\]|\\\\.)*)\"");
-
-    /** The backing file named in {@code qemu-img info --output=json}, if any. Pure. */
-    static Optional<String> backingFile(String infoJson) {
-        Matcher m = BACKING.matcher(infoJson == null ? "" : infoJson);
-        return m.find() ? Optional.of(m.group(1)) : Optional.empty();
-    }
-
     private String qemuImg(List<String> args, String source) throws CopyException {
-        // The agent image ships /usr/bin/qemu-img (deploy/images/stage-rootfs) and may have no PATH set.
-        String qemuImg = Files.isExecutable(Path.of("/usr/bin/qemu-img")) ? "/usr/bin/qemu-img" : "qemu-img";
         List<String> cmd = new ArrayList<>();
-        cmd.add(qemuImg);
+        cmd.add(HostProgram.path("qemu-img")); // deploy/images/stage-rootfs ships /usr/bin/qemu-img
         cmd.addAll(args);
         String what = "qemu-img " + args.get(0) + " " + source;
-        Process p;
+        HostProgram.Outcome r;
         try {
-            p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        } catch (IOException e) {
-            throw new CopyException("cannot run qemu-img (is it installed on the host?): " + e.getMessage());
-        }
-        try {
-            // The output (errors, a one-image info JSON) is far below a pipe buffer: waiting first cannot block.
-            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                p.destroyForcibly();
-                throw new CopyException(what + " did not finish within " + timeout.toSeconds() + " s");
-            }
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-            if (p.exitValue() != 0) {
-                throw new CopyException(what + " failed: " + out);
-            }
-            return out;
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
+            r = HostProgram.run(cmd, timeout, what);
+        } catch (java.io.InterruptedIOException e) {
             throw new CopyException("interrupted while copying " + source);
         } catch (IOException e) {
-            throw new CopyException(what + ": " + e.getMessage());
+            // A timeout names the command; anything else is a failed start.
+            throw new CopyException(e.getMessage().startsWith(what) ? e.getMessage()
+                    : "cannot run qemu-img (is it installed on the host?): " + e.getMessage());
         }
+        if (r.exitCode() != 0) {
+            throw new CopyException(what + " failed: " + r.output());
+        }
+        return r.output();
     }
 
     private static void sleep(long ms) {

@@ -1,10 +1,11 @@
 package io.virtfleet.agent.snapshot;
 
+import io.virtfleet.reconcilers.domain.xml.DiskDef;
+import io.virtfleet.reconcilers.domain.xml.DomainDef;
 import io.virtfleet.reconcilers.domain.xml.DomainDocument;
 import io.virtfleet.agent.libvirt.LibvirtCallException;
 
 import io.virtfleet.agent.libvirt.LibvirtConnection;
-import io.virtfleet.agent.libvirt.LibvirtNative;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
 import org.libvirt.Domain;
 import org.libvirt.DomainSnapshot;
@@ -16,7 +17,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
 import java.util.function.Supplier;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -29,11 +29,6 @@ import java.util.regex.Pattern;
  * persistent config with the new genid: the live one libvirt made, or a fresh one before a stopped domain next runs.
  */
 public final class SnapshotOps {
-    private static final Pattern GENID = Pattern.compile("<genid>([0-9a-fA-F-]{36})</genid>");
-    private static final Pattern DISK = Pattern.compile("<disk\\b([^>]*)>(.*?)</disk>", Pattern.DOTALL);
-    private static final Pattern ATTR_DEVICE = Pattern.compile("device=['\"](\\w+)['\"]");
-    private static final Pattern DRIVER_TYPE = Pattern.compile("<driver\\b[^>]*\\btype=['\"](\\w+)['\"]");
-    private static final Pattern TARGET_DEV = Pattern.compile("<target\\b[^>]*\\bdev=['\"]([\\w-]+)['\"]");
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}");
 
     /** A request that cannot be carried out; nothing was changed. */
@@ -78,29 +73,57 @@ public final class SnapshotOps {
      * Disks that prevent an internal snapshot: every writable disk must be qcow2 (cdroms/read-only disks are skipped
      * by libvirt only when empty, so they count too when they have a source). Pure.
      */
-    public static List<String> nonQcow2Disks(String domainXml) {
+    public static List<String> nonQcow2Disks(DomainDocument domain) {
         List<String> out = new ArrayList<>();
-        Matcher m = DISK.matcher(domainXml);
-        while (m.find()) {
-            Matcher dev = ATTR_DEVICE.matcher(m.group(1));
-            String device = dev.find() ? dev.group(1) : "disk";
-            String body = m.group(2);
-            if (!body.contains("<source")) {
-                continue; // empty cdrom
+        DomainDef def = domain.def();
+        for (DiskDef disk : def.devices == null ? List.<DiskDef>of() : def.devices.disks) {
+            if (disk.source == null) {
+                continue; // an empty cdrom drive
             }
-            Matcher t = DRIVER_TYPE.matcher(body);
-            String type = t.find() ? t.group(1) : "raw";
+            String type = disk.driver == null || disk.driver.type == null ? "raw" : disk.driver.type;
             if (!"qcow2".equals(type)) {
-                Matcher tg = TARGET_DEV.matcher(body);
-                out.add((tg.find() ? tg.group(1) : device) + " (" + type + ")");
+                String device = disk.device == null ? "disk" : disk.device;
+                out.add((disk.target != null && disk.target.dev != null ? disk.target.dev : device) + " (" + type
+                        + ")");
             }
         }
         return out;
     }
 
-    public static String genidOf(String xml) {
-        Matcher m = GENID.matcher(xml == null ? "" : xml);
-        return m.find() ? m.group(1).toLowerCase(Locale.ROOT) : null;
+    /**
+     * The generation ID of a domain XML; null when it has no genid device, when libvirt is to generate one
+     * ({@code <genid/>}), or when the XML does not parse.
+     */
+    public static String genidOf(String domainXml) {
+        if (domainXml == null) {
+            return null;
+        }
+        try {
+            return genidOf(DomainDocument.parse(domainXml));
+        } catch (DomainDocument.InvalidXmlException e) {
+            return null;
+        }
+    }
+
+    private static String genidOf(DomainDocument domain) {
+        String g = domain == null ? null : domain.genid();
+        return g == null || g.isEmpty() ? null : g;
+    }
+
+    private static DomainDocument parse(String domainXml, String what) {
+        try {
+            return DomainDocument.parse(domainXml);
+        } catch (DomainDocument.InvalidXmlException e) {
+            throw new RuntimeSnapshot("cannot read " + what + ": " + e.getMessage());
+        }
+    }
+
+    private static DomainDocument.Snapshot parseSnapshot(String snapshotXml) {
+        try {
+            return DomainDocument.parseSnapshot(snapshotXml);
+        } catch (DomainDocument.InvalidXmlException e) {
+            throw new RuntimeSnapshot("cannot read libvirt's snapshot description: " + e.getMessage());
+        }
     }
 
     /** Takes an internal snapshot (with memory state when the domain runs). */
@@ -129,7 +152,7 @@ public final class SnapshotOps {
                 DomainSnapshot existing = d.snapshotLookupByName(name);
                 try {
                     String xml = existing.getXMLDesc();
-                    if (owner != null && xml.contains("<description>" + description + "</description>")) {
+                    if (owner != null && description.equals(parseSnapshot(xml).description())) {
                         return describe(name, xml);
                     }
                 } finally {
@@ -137,7 +160,8 @@ public final class SnapshotOps {
                 }
                 throw new RuntimeSnapshot("libvirt domain " + d.getName() + " already has a snapshot named " + name);
             }
-            List<String> bad = nonQcow2Disks(d.getXMLDesc(org.libvirt.Domain.XMLFlags.INACTIVE));
+            List<String> bad = nonQcow2Disks(parse(d.getXMLDesc(org.libvirt.Domain.XMLFlags.INACTIVE),
+                    "the domain's persistent definition"));
             if (!bad.isEmpty()) {
                 throw new RuntimeSnapshot("internal snapshots need qcow2 disks; not qcow2: " + String.join(", ", bad)
                         + " (nothing was changed)");
@@ -210,14 +234,15 @@ public final class SnapshotOps {
             DomainSnapshot s = d.snapshotLookupByName(name);
             String snapGenid;
             try {
-                snapGenid = genidOf(s.getXMLDesc());
+                snapGenid = genidOf(parseSnapshot(s.getXMLDesc()).domain());
                 d.revertToSnapshot(s);
             } finally {
                 s.free();
             }
             boolean active = d.isActive() == 1;
             String state = active ? "Running" : "Shutoff";
-            String persistent = d.getXMLDesc(org.libvirt.Domain.XMLFlags.INACTIVE);
+            DomainDocument persistent = parse(d.getXMLDesc(org.libvirt.Domain.XMLFlags.INACTIVE),
+                    "the definition the revert brought back");
             if (genidOf(persistent) == null) {
                 return new Reverted(state, before, null, null); // genid none: nothing to change
             }
@@ -244,12 +269,7 @@ public final class SnapshotOps {
                 } while (next.equals(before) || next.equals(snapGenid));
                 generation = null;
             }
-            String stamped;
-            try {
-                stamped = DomainDocument.parse(persistent).withAgentMetadata(REVERTED_SPEC_HASH, next, generation);
-            } catch (DomainDocument.InvalidXmlException e) {
-                throw new RuntimeSnapshot("cannot read the definition the revert brought back: " + e.getMessage());
-            }
+            String stamped = persistent.withAgentMetadata(REVERTED_SPEC_HASH, next, generation);
             c.domainDefineXML(stamped);
             return new Reverted(state, before, next, generation);
         });
@@ -274,12 +294,10 @@ public final class SnapshotOps {
         }
     }
 
-    private static Taken describe(String name, String xml) {
-        Matcher st = Pattern.compile("<state>(\\w+)</state>").matcher(xml);
-        Matcher ct = Pattern.compile("<creationTime>(\\d+)</creationTime>").matcher(xml);
-        String state = st.find() ? st.group(1) : null;
-        return new Taken(name, "running".equals(state) ? "Running" : "Shutoff", genidOf(xml),
-                ct.find() ? Long.parseLong(ct.group(1)) : 0L, 0L);
+    private static Taken describe(String name, String snapshotXml) {
+        DomainDocument.Snapshot snap = parseSnapshot(snapshotXml);
+        return new Taken(name, "running".equals(snap.state()) ? "Running" : "Shutoff", genidOf(snap.domain()),
+                snap.creationTime(), 0L);
     }
 
     /** Carries a {@link SnapshotException} out of a libvirt call lambda. */

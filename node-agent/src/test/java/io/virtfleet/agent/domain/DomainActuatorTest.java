@@ -1,7 +1,9 @@
 package io.virtfleet.agent.domain;
 
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.virtfleet.agent.TestEnv;
 import io.virtfleet.agent.libvirt.LibvirtCallException;
+import io.virtfleet.agent.libvirt.InspectedDomain;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainState;
@@ -43,20 +45,7 @@ class DomainActuatorTest {
     @BeforeAll
     static void connect() {
         scheduler = Executors.newSingleThreadScheduledExecutor();
-        libvirt = new LibvirtConnection("test:///default", new LibvirtConnection.Listener() {
-            @Override
-            public void domainEvent(String uuid, String event) {
-            }
-
-            @Override
-            public void connected() {
-            }
-
-            @Override
-            public void disconnected(String reason) {
-            }
-        }, scheduler);
-        libvirt.start();
+        libvirt = TestEnv.libvirt("test:///default", scheduler);
         assertThat(libvirt.isConnected()).as("connected to test:///default: %s", libvirt.lastError()).isTrue();
     }
 
@@ -82,7 +71,7 @@ class DomainActuatorTest {
     }
 
     private static String state(String uuid) throws Exception {
-        Optional<LibvirtConnection.DomainInfo> i = libvirt.inspect(uuid);
+        Optional<InspectedDomain> i = libvirt.inspect(uuid);
         return i.map(x -> DomainState.of(x.state()).statusName()).orElse(DomainState.NOT_DEFINED);
     }
 
@@ -185,7 +174,7 @@ class DomainActuatorTest {
         List<List<LifecycleAction>> passes = new ArrayList<>();
         Domain d = domain();
         for (int pass = 0; pass < 10; pass++) {
-            Optional<LibvirtConnection.DomainInfo> lv = libvirt.inspect(uuid);
+            Optional<InspectedDomain> lv = libvirt.inspect(uuid);
             if (lv.isPresent() && !lv.get().active()) {
                 shutdownAt = null;
             }

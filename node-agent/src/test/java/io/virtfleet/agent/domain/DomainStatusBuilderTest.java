@@ -4,7 +4,7 @@ import io.virtfleet.reconcilers.domain.xml.DomainDocument;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.virtfleet.api.v1alpha1.DomainState;
-import io.virtfleet.agent.libvirt.LibvirtConnection.DomainInfo;
+import io.virtfleet.agent.libvirt.InspectedDomain;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainSpec;
@@ -45,7 +45,7 @@ class DomainStatusBuilderTest {
 
     @Test
     void runningDomain() {
-        DomainInfo info = new DomainInfo(UUID, "vf-a", 7, DomainState.RUNNING.code(), 1, true, true,
+        InspectedDomain info = new InspectedDomain(UUID, "vf-a", 7, DomainState.RUNNING.code(), 1, true, true,
                 xml("h1", "7"), xml("h1", null));
         DomainStatus s = DomainStatusBuilder.build(domain("Running"), info, OptionalLong.of(4242),
                 DomainStatusBuilder.Outcome.ok(null, 1, 0L), T0);
@@ -69,7 +69,7 @@ class DomainStatusBuilderTest {
 
     @Test
     void crashedDomainIsInactiveWithIdMinusOneAndNoPid() {
-        DomainInfo info = new DomainInfo(UUID, "vf-a", -1, DomainState.SHUTOFF.code(), 3, false, true,
+        InspectedDomain info = new InspectedDomain(UUID, "vf-a", -1, DomainState.SHUTOFF.code(), 3, false, true,
                 xml("h1", null), xml("h1", null));
         DomainStatus s = DomainStatusBuilder.build(domain("Running"), info, OptionalLong.of(1),
                 DomainStatusBuilder.Outcome.ok("a start request", 0, null), T0);
@@ -94,7 +94,7 @@ class DomainStatusBuilderTest {
 
     @Test
     void restartRequiredWhenPersistentConfigDiffersFromLive() {
-        DomainInfo info = new DomainInfo(UUID, "vf-a", 7, DomainState.RUNNING.code(), 1, true, true,
+        InspectedDomain info = new InspectedDomain(UUID, "vf-a", 7, DomainState.RUNNING.code(), 1, true, true,
                 xml("old", "7"), xml("new", null));
         DomainStatus s = DomainStatusBuilder.build(domain("Running"), info, OptionalLong.empty(),
                 DomainStatusBuilder.Outcome.ok(null, 0, null), T0);
@@ -115,13 +115,13 @@ class DomainStatusBuilderTest {
     void devicesAddedOrRemovedLiveNeedNoRestartOtherChangesDo() throws Exception {
         String extra = "<disk type='file'><source file='/var/lib/virtfleet/b.qcow2'/><target dev='vdb'/>"
                 + "<alias name='ua-extra'/></disk>";
-        DomainInfo hotplugged = new DomainInfo(UUID, "vf-a", 7, DomainState.RUNNING.code(), 1, true, true,
+        InspectedDomain hotplugged = new InspectedDomain(UUID, "vf-a", 7, DomainState.RUNNING.code(), 1, true, true,
                 defined("old", "256", ""), defined("new", "256", extra));
         DomainStatus s = DomainStatusBuilder.build(domain("Running"), hotplugged, OptionalLong.empty(),
                 DomainStatusBuilder.Outcome.ok(null, 0, null), T0);
         assertThat(cond(s, "RestartRequired").getStatus()).isEqualTo("False");
 
-        DomainInfo memory = new DomainInfo(UUID, "vf-a", 7, DomainState.RUNNING.code(), 1, true, true,
+        InspectedDomain memory = new InspectedDomain(UUID, "vf-a", 7, DomainState.RUNNING.code(), 1, true, true,
                 defined("old", "256", ""), defined("new", "512", extra));
         s = DomainStatusBuilder.build(domain("Running"), memory, OptionalLong.empty(),
                 DomainStatusBuilder.Outcome.ok(null, 0, null), T0);

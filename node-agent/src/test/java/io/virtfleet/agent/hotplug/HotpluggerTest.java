@@ -2,6 +2,8 @@ package io.virtfleet.agent.hotplug;
 
 import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.virtfleet.api.v1alpha1.DeviceStatus;
+import io.virtfleet.reconcilers.domain.xml.DomainDef;
+import io.virtfleet.reconcilers.domain.xml.DomainXmlCodec;
 import io.virtfleet.reconcilers.hotplug.DeviceAction;
 import org.junit.jupiter.api.Test;
 
@@ -22,11 +24,11 @@ class HotpluggerTest {
     void aNicWithoutMacGetsTheMacLibvirtGaveThePersistentConfig() {
         DeviceAction.AttachInterface a = new DeviceAction.AttachInterface("ua-net1", "ua-net1", null,
                 "<interface type=\"bridge\"><source bridge=\"br0\"/><alias name=\"ua-net1\"/></interface>");
-        String persistent = "<domain><devices><interface type='bridge'><mac address='52:54:00:aa:bb:cc'/>"
-                + "<source bridge='br0'/><alias name='ua-net1'/></interface></devices></domain>";
+        DomainDef persistent = DomainXmlCodec.parse("<domain><devices><interface type='bridge'><mac address='52:54:00:aa:bb:cc'/>"
+                + "<source bridge='br0'/><alias name='ua-net1'/></interface></devices></domain>");
         assertThat(Hotplugger.withConfigMac(a, persistent))
                 .startsWith("<interface type=\"bridge\"><mac address=\"52:54:00:aa:bb:cc\"/>");
-        assertThat(Hotplugger.withConfigMac(a, "<domain><devices/></domain>")).isEqualTo(a.xml());
+        assertThat(Hotplugger.withConfigMac(a, DomainXmlCodec.parse("<domain><devices/></domain>"))).isEqualTo(a.xml());
         DeviceAction.AttachInterface withMac = new DeviceAction.AttachInterface("ua-net1", "ua-net1",
                 "52:54:00:00:00:01", a.xml());
         assertThat(Hotplugger.withConfigMac(withMac, persistent)).isEqualTo(a.xml());
@@ -37,8 +39,8 @@ class HotpluggerTest {
     static final String EXTRA = "<disk type='file' device='disk'><source file='/i/extra.qcow2'/>"
             + "<target dev='vdb' bus='virtio'/><alias name='ua-extra'/></disk>";
 
-    static String dom(String... devices) {
-        return "<domain type='qemu'><name>d</name><devices>" + String.join("", devices) + "</devices></domain>";
+    static DomainDef dom(String... devices) {
+        return DomainXmlCodec.parse("<domain type='qemu'><name>d</name><devices>" + String.join("", devices) + "</devices></domain>");
     }
 
     /** Records calls; attaches of {@code failing} sources fail like libvirt would. */

@@ -1,5 +1,6 @@
 package io.virtfleet.agent.snapshot;
 
+import io.virtfleet.agent.image.BackingFiles;
 import io.virtfleet.agent.domain.PathPolicy;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -122,7 +123,7 @@ class DiskCopierTest {
 
         Process info = new ProcessBuilder("qemu-img", "info", "--output=json", "-f", "qcow2", target.toString())
                 .redirectErrorStream(true).start();
-        assertThat(DiskCopier.backingFile(new String(info.getInputStream().readAllBytes()))).isEmpty();
+        assertThat(BackingFiles.inInfoJson(new String(info.getInputStream().readAllBytes()))).isEmpty();
         Path raw = root.resolve("copy.raw");
         run("qemu-img", "convert", "-f", "qcow2", "-O", "raw", target.toString(), raw.toString());
         assertThat(Files.readAllBytes(raw)).isEqualTo(content);
@@ -140,9 +141,9 @@ class DiskCopierTest {
 
     @Test
     void readsTheBackingFileFromQemuImgInfo() {
-        assertThat(DiskCopier.backingFile("{\"virtual-size\": 1048576, \"backing-filename\": \"/etc/sh\\\"adow\","
+        assertThat(BackingFiles.inInfoJson("{\"virtual-size\": 1048576, \"backing-filename\": \"/etc/sh\\\"adow\","
                 + " \"format\": \"qcow2\"}")).contains("/etc/sh\\\"adow");
-        assertThat(DiskCopier.backingFile("{\"virtual-size\": 1048576, \"format\": \"qcow2\"}")).isEmpty();
+        assertThat(BackingFiles.inInfoJson("{\"virtual-size\": 1048576, \"format\": \"qcow2\"}")).isEmpty();
     }
 
     @Test

@@ -6,7 +6,6 @@ import io.virtfleet.agent.TestEnv;
 import io.virtfleet.agent.domain.PathPolicy;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.api.v1alpha1.ApiGroup;
-import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestoreSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
@@ -47,16 +46,7 @@ class SnapshotControllerTest {
         ns = TestEnv.newNamespace(client, "snapdown");
         scheduler = Executors.newSingleThreadScheduledExecutor();
         libvirt = new LibvirtConnection("qemu+unix:///system?socket=/nonexistent/virtfleet-test/libvirt-sock",
-                new LibvirtConnection.Listener() {
-                    public void domainEvent(String uuid, String event) {
-                    }
-
-                    public void connected() {
-                    }
-
-                    public void disconnected(String reason) {
-                    }
-                }, scheduler);
+                TestEnv.NO_EVENTS, scheduler);
         libvirt.start();
         guest = TestEnv.guest(host, ns);
         client.resource(TestEnv.domainObject(ns, "vm-1", host, guest, "Running")).create();

@@ -2,6 +2,7 @@ package io.virtfleet.agent.snapshot;
 
 import io.virtfleet.agent.TestEnv;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
+import io.virtfleet.reconcilers.domain.xml.DomainDocument;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -16,7 +17,11 @@ import java.util.concurrent.ScheduledExecutorService;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** Against the real libvirtd with the test guest: internal snapshots and reverts with a fresh genid (seed 001). */
+/**
+ * Against the real libvirtd with the test guest: internal snapshots and reverts with a fresh genid. QEMU itself
+ * matters here: libvirt's QEMU driver generates a new generation ID when a revert starts a new QEMU process (libvirt's
+ * domain XML documentation, "genid"), and only QEMU saves memory state into a qcow2 internal snapshot.
+ */
 class SnapshotOpsTest {
     private static final Path RUN_DIR = Path.of("/var/lib/virtfleet/run");
     private static ScheduledExecutorService scheduler;
@@ -25,21 +30,7 @@ class SnapshotOpsTest {
     @BeforeAll
     static void connect() throws Exception {
         scheduler = Executors.newSingleThreadScheduledExecutor();
-        libvirt = new LibvirtConnection(TestEnv.URI, new LibvirtConnection.Listener() {
-            public void domainEvent(String uuid, String event) {
-            }
-
-            public void connected() {
-            }
-
-            public void disconnected(String reason) {
-            }
-        }, scheduler);
-        libvirt.start();
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (!libvirt.isConnected() && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-        }
+        libvirt = TestEnv.libvirt(TestEnv.URI, scheduler);
     }
 
     @AfterAll
@@ -49,13 +40,13 @@ class SnapshotOpsTest {
     }
 
     @Test
-    void nonQcow2DisksAreNamed() {
+    void nonQcow2DisksAreNamed() throws Exception {
         String xml = "<domain><devices><disk type='file' device='disk'><driver name='qemu' type='raw'/>"
                 + "<source file='/x.img'/><target dev='vda' bus='virtio'/></disk>"
                 + "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><target dev='sda'/></disk>"
                 + "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/y.qcow2'/>"
                 + "<target dev='vdb'/></disk></devices></domain>";
-        assertThat(SnapshotOps.nonQcow2Disks(xml)).containsExactly("vda (raw)");
+        assertThat(SnapshotOps.nonQcow2Disks(DomainDocument.parse(xml))).containsExactly("vda (raw)");
     }
 
     @Test
@@ -154,28 +145,6 @@ class SnapshotOpsTest {
         } finally {
             TestEnv.virsh("undefine", g.name(), "--snapshots-metadata");
             Files.deleteIfExists(g.disk());
-            Files.deleteIfExists(xml);
-        }
-    }
-
-    @Test
-    void aRawDiskIsRefusedAndNothingChanges() throws Exception {
-        TestEnv.Guest g = TestEnv.guest("snapshot-test", "default");
-        Path raw = g.disk().resolveSibling(g.name() + "-data.raw");
-        assertThat(TestEnv.run(60, "qemu-img", "convert", "-O", "raw", g.disk().toString(), raw.toString()).rc())
-                .isZero();
-        Path xml = Files.createTempFile("snap", ".xml");
-        Files.writeString(xml, g.xml().replace(g.disk().toString(), raw.toString()).replace("type='qcow2'", "type='raw'"));
-        try {
-            assertThat(TestEnv.virsh("define", xml.toString()).rc()).isZero();
-            SnapshotOps ops = new SnapshotOps(libvirt);
-            assertThatThrownBy(() -> ops.create(g.uuid(), "s1")).isInstanceOf(SnapshotOps.SnapshotException.class)
-                    .hasMessageContaining("qcow2").hasMessageContaining("vda (raw)");
-            assertThat(TestEnv.virsh("snapshot-list", "--name", g.name()).out().strip()).isEmpty();
-        } finally {
-            TestEnv.virsh("undefine", g.name(), "--snapshots-metadata");
-            Files.deleteIfExists(g.disk());
-            Files.deleteIfExists(raw);
             Files.deleteIfExists(xml);
         }
     }

@@ -69,20 +69,58 @@ public final class DomainDocument {
     }
 
     public static DomainDocument parse(String xml) throws InvalidXmlException {
+        return new DomainDocument(parseRoot(xml, "domain"));
+    }
+
+    /**
+     * A {@code <domainsnapshot>} as {@code virDomainSnapshotGetXMLDesc} returns it: its name, its description (null
+     * when none), the domain state it
+     * was taken in ({@code running}, {@code shutoff}, ...), {@code creationTime} (seconds since the epoch; 0 when
+     * absent) and the {@code <domain>} definition libvirt saved with it (null when the snapshot has none).
+     */
+    public record Snapshot(String name, String description, String state, long creationTime, DomainDocument domain) {
+    }
+
+    /** Reads a {@code <domainsnapshot>} document, its saved {@code <domain>} with this class's views. */
+    public static Snapshot parseSnapshot(String xml) throws InvalidXmlException {
+        Element r = parseRoot(xml, "domainsnapshot").getDocumentElement();
+        String created = text(child(r, "creationTime"));
+        long creationTime;
+        try {
+            creationTime = created == null ? 0L : Long.parseLong(created);
+        } catch (NumberFormatException e) {
+            throw new InvalidXmlException("<domainsnapshot><creationTime> is not a number: " + created);
+        }
+        Element saved = child(r, "domain");
+        DomainDocument domain = null;
+        if (saved != null) {
+            try {
+                Document d = factory().newDocumentBuilder().newDocument();
+                d.appendChild(d.importNode(saved, true));
+                domain = new DomainDocument(d);
+            } catch (ParserConfigurationException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return new Snapshot(text(child(r, "name")), text(child(r, "description")), text(child(r, "state")),
+                creationTime, domain);
+    }
+
+    private static Document parseRoot(String xml, String rootName) throws InvalidXmlException {
         if (xml == null || xml.isBlank()) {
-            throw new InvalidXmlException("domain XML is empty");
+            throw new InvalidXmlException(rootName + " XML is empty");
         }
         try {
             DocumentBuilder b = factory().newDocumentBuilder();
             b.setErrorHandler(null);
             Document d = b.parse(new InputSource(new StringReader(xml)));
             Element r = d.getDocumentElement();
-            if (!"domain".equals(localName(r)) || r.getNamespaceURI() != null) {
-                throw new InvalidXmlException("root element is <" + r.getTagName() + ">, expected <domain>");
+            if (!rootName.equals(localName(r)) || r.getNamespaceURI() != null) {
+                throw new InvalidXmlException("root element is <" + r.getTagName() + ">, expected <" + rootName + ">");
             }
-            return new DomainDocument(d);
+            return d;
         } catch (SAXException | IOException e) {
-            throw new InvalidXmlException("domain XML does not parse: " + e.getMessage());
+            throw new InvalidXmlException(rootName + " XML does not parse: " + e.getMessage());
         } catch (ParserConfigurationException e) {
             throw new IllegalStateException(e);
         }

@@ -14,23 +14,13 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
-import java.io.IOException;
 import java.io.InputStream;
-import java.net.Socket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
-import java.security.cert.X509Certificate;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -82,44 +72,8 @@ class SecureEndpointsTest {
                 .withNewSpec().withExpirationSeconds(3600L).endSpec().build()).getStatus().getToken();
     }
 
-    /** Like the kubelet's HTTPS probes and an {@code insecure_skip_verify} scrape: TLS without verifying the peer. */
-    static final SSLContext TRUST_ANY;
-    /** The certificate the last handshake of {@link #TRUST_ANY} was shown. */
-    static volatile X509Certificate lastPeer;
-
-    static {
-        try {
-            TRUST_ANY = SSLContext.getInstance("TLS");
-            TRUST_ANY.init(null, new TrustManager[] {new X509TrustManager() {
-                @Override
-                public void checkClientTrusted(X509Certificate[] chain, String authType) {
-                }
-
-                @Override
-                public void checkServerTrusted(X509Certificate[] chain, String authType) {
-                    lastPeer = chain[0];
-                }
-
-                @Override
-                public X509Certificate[] getAcceptedIssuers() {
-                    return new X509Certificate[0];
-                }
-            }}, null);
-        } catch (java.security.GeneralSecurityException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    static final HttpClient HTTPS = HttpClient.newBuilder().sslContext(TRUST_ANY)
-            .connectTimeout(Duration.ofSeconds(10)).build();
-
     static HttpResponse<String> get(int port, String path, String token) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port + path))
-                .timeout(Duration.ofSeconds(30));
-        if (token != null) {
-            b.header("Authorization", "Bearer " + token);
-        }
-        return HTTPS.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return HttpsProbe.get(port, path, token);
     }
 
     static HttpEndpoints secure(int health, int metrics, Serving serving) {
@@ -166,7 +120,7 @@ class SecureEndpointsTest {
 
             assertThat(plainHttpAnswer(m)).as("plain HTTP gets no HTTP answer").doesNotStartWith("HTTP");
             assertThat(plainHttpAnswer(h)).doesNotStartWith("HTTP");
-            assertThat(lastPeer.getSubjectX500Principal().getName()).isEqualTo("CN=virtfleet-test");
+            assertThat(HttpsProbe.lastPeer().getSubjectX500Principal().getName()).isEqualTo("CN=virtfleet-test");
         }
     }
 
@@ -225,7 +179,7 @@ class SecureEndpointsTest {
                     try (InputStream in = Files.newInputStream(dir.resolve("c.pem"))) {
                         file = CertificateFactory.getInstance("X.509").generateCertificate(in);
                     }
-                    assertThat(lastPeer).as(keyPem.lines().findFirst().orElse("")).isEqualTo(file);
+                    assertThat(HttpsProbe.lastPeer()).as(keyPem.lines().findFirst().orElse("")).isEqualTo(file);
                 }
             }
             // A key of another certificate: refused at start, naming both files.
@@ -250,14 +204,7 @@ class SecureEndpointsTest {
         assertThat(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0).as(cmd + ": " + out).isTrue();
     }
 
-    /** What a plain-HTTP client reads back from {@code port}: never an HTTP status line from a TLS port. */
-    static String plainHttpAnswer(int port) throws IOException {
-        try (Socket s = new Socket("127.0.0.1", port)) {
-            s.setSoTimeout(10_000);
-            s.getOutputStream().write("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-            return new String(s.getInputStream().readNBytes(5), StandardCharsets.ISO_8859_1);
-        } catch (IOException e) {
-            return ""; // closed or reset: no answer either
-        }
+    static String plainHttpAnswer(int port) {
+        return HttpsProbe.plainHttpAnswer("127.0.0.1", port);
     }
 }

@@ -35,6 +35,13 @@ public final class BearerAuth {
     }
 
     private Outcome check(String authorization, ResourceAttributes resource, String verb, String path) {
+        Outcome who = authenticate(authorization);
+        return !who.allowed() ? who : resource != null ? authorize(who.user(), resource)
+                : authorize(who.user(), verb, path);
+    }
+
+    /** Only who the token belongs to: 200 with the user, or 401/503 (for servers that look at the path next). */
+    public Outcome authenticate(String authorization) {
         String auth = authorization == null ? "" : authorization.strip();
         if (!auth.regionMatches(true, 0, "Bearer ", 0, 7) || auth.substring(7).isBlank()) {
             return new Outcome(401, "a bearer token is required (Authorization: Bearer ...)", null);
@@ -49,6 +56,20 @@ public final class BearerAuth {
             return new Outcome(401, "the token was not accepted by the apiserver (invalid, expired or revoked)",
                     null);
         }
+        return new Outcome(200, "", user);
+    }
+
+    /** May the authenticated {@code user} do what {@code resource} describes: 200, 403 or 503. */
+    public Outcome authorize(UserInfo user, ResourceAttributes resource) {
+        return authorize(user, resource, null, null);
+    }
+
+    /** May the authenticated {@code user} {@code verb} the non-resource URL {@code path}: 200, 403 or 503. */
+    public Outcome authorize(UserInfo user, String verb, String path) {
+        return authorize(user, null, verb, path);
+    }
+
+    private Outcome authorize(UserInfo user, ResourceAttributes resource, String verb, String path) {
         AccessReviews.Decision d;
         try {
             d = resource != null ? reviews.authorize(user, resource) : reviews.authorize(user, verb, path);

@@ -1,8 +1,11 @@
 package io.virtfleet.observability.serving;
 
+import io.virtfleet.observability.startup.KubernetesPreflight;
+
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * How the health and metrics ports are served, following Kubernetes' own components (kube-controller-manager's
@@ -68,6 +71,22 @@ public record Serving(String healthAddress, String metricsAddress, Path tlsCertF
         }
         return null;
     }
+
+    /**
+     * What serving {@code healthPort}/{@code metricsPort} needs of RBAC (for the start-up check): creating
+     * TokenReviews and SubjectAccessReviews, unless everything is off or plain HTTP.
+     */
+    public List<KubernetesPreflight.Permission> permissions(int healthPort, int metricsPort) {
+        if (plainHttp || (healthPort < 0 && metricsPort < 0)) {
+            return List.of();
+        }
+        return REVIEW_PERMISSIONS;
+    }
+
+    /** {@code create} on tokenreviews and subjectaccessreviews, cluster-wide (RBAC's system:auth-delegator). */
+    public static final List<KubernetesPreflight.Permission> REVIEW_PERMISSIONS = List.of(
+            new KubernetesPreflight.Permission("create", "authentication.k8s.io", "tokenreviews", null, null),
+            new KubernetesPreflight.Permission("create", "authorization.k8s.io", "subjectaccessreviews", null, null));
 
     /** The address {@code metrics}' or the health port binds. */
     public String address(boolean metrics) {

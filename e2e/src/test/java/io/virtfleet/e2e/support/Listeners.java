@@ -80,7 +80,7 @@ public final class Listeners {
                 continue;
             }
             String target = l.wildcard() ? wildcardAt : l.address().replaceAll("^\\[|]$", "");
-            if (!mayContact.test(target)) {
+            if (!l.wildcard() && !mayContact.test(target)) {
                 fail("listener " + l.line() + " is off loopback at an address this test may not contact");
             }
             assertSecured(target, l);

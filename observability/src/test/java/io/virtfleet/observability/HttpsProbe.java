@@ -2,7 +2,8 @@ package io.virtfleet.observability;
 
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.X509ExtendedTrustManager;
 import java.io.IOException;
 import java.net.Socket;
 import java.net.URI;
@@ -26,13 +27,33 @@ public final class HttpsProbe {
     static {
         try {
             TRUST_ANY = SSLContext.getInstance("TLS");
-            TRUST_ANY.init(null, new TrustManager[] {new X509TrustManager() {
+            // An X509ExtendedTrustManager: the JDK adds no host name check around it (it would for a plain
+            // X509TrustManager), as the kubelet's probes check neither the chain nor the name.
+            TRUST_ANY.init(null, new TrustManager[] {new X509ExtendedTrustManager() {
                 @Override
                 public void checkClientTrusted(X509Certificate[] chain, String authType) {
                 }
 
                 @Override
                 public void checkServerTrusted(X509Certificate[] chain, String authType) {
+                    lastPeer = chain[0];
+                }
+
+                @Override
+                public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) {
+                }
+
+                @Override
+                public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {
+                    lastPeer = chain[0];
+                }
+
+                @Override
+                public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {
+                }
+
+                @Override
+                public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {
                     lastPeer = chain[0];
                 }
 

@@ -10,15 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
-import java.net.InetAddress;
 import java.security.KeyFactory;
-import java.security.KeyPair;
-import java.security.KeyPairGenerator;
-import java.security.spec.ECGenParameterSpec;
-import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
@@ -30,12 +22,13 @@ import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
  * A TLS server identity (key + certificate chain) kept in memory: either a fresh self-signed EC P-256 pair made at
- * start-up (the JDK has no public API to issue a certificate, so the DER is written here), as kube-controller-manager and
+ * start-up by the JDK's keytool (the JDK has no public API to issue a certificate), as kube-controller-manager and
  * kube-scheduler make one when no {@code --tls-cert-file} is given, or the PEM files an operator provides
  * (cert-manager's {@code tls.crt}/{@code tls.key}: PKCS#8, PKCS#1 RSA or SEC1 EC keys).
  */
@@ -51,56 +44,41 @@ public final class TlsIdentity {
 
     /**
      * A self-signed certificate for {@code commonName} with these subject alternative names ({@code dns:localhost},
-     * {@code ip:127.0.0.1}), valid from an hour ago for 825 days. Made in this process (RFC 5280's DER written here
-     * and signed with the JDK's ECDSA): a keytool child JVM took half a minute on a loaded machine, on every start.
+     * {@code ip:127.0.0.1}, keytool's syntax).
      */
     public static TlsIdentity selfSigned(String commonName, List<String> sans) throws IOException,
             GeneralSecurityException {
-        KeyPairGenerator kpg = KeyPairGenerator.getInstance("EC");
-        kpg.initialize(new ECGenParameterSpec("secp256r1"));
-        KeyPair pair = kpg.generateKeyPair();
-        byte[] serial = new byte[16];
-        new SecureRandom().nextBytes(serial);
-        serial[0] = (byte) ((serial[0] & 0x7f) | 0x01); // positive, no leading zero
-        byte[] name = sequence(tlv(0x31, sequence(tlv(0x06, HexFormat.of().parseHex("550403")),
-                tlv(0x0c, commonName.getBytes(StandardCharsets.UTF_8)))));
-        Instant now = Instant.now();
-        byte[] validity = sequence(utcTime(now.minus(Duration.ofHours(1))), utcTime(now.plus(Duration.ofDays(825))));
-        ByteArrayOutputStream names = new ByteArrayOutputStream();
-        for (String san : sans) {
-            if (san.startsWith("dns:")) {
-                names.writeBytes(tlv(0x82, san.substring(4).getBytes(StandardCharsets.US_ASCII)));
-            } else if (san.startsWith("ip:")) {
-                names.writeBytes(tlv(0x87, InetAddress.getByName(san.substring(3)).getAddress()));
-            } else {
-                throw new IllegalArgumentException("subject alternative name " + san + ": expected dns: or ip:");
+        byte[] pw = new byte[18];
+        new SecureRandom().nextBytes(pw);
+        char[] password = HexFormat.of().formatHex(pw).toCharArray();
+        Path dir = Files.createTempDirectory("virtfleet-tls");
+        Path store = dir.resolve("identity.p12");
+        try {
+            String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
+            String san = String.join(",", sans);
+            ProcessBuilder pb = new ProcessBuilder(keytool, "-genkeypair", "-alias", "identity", "-keyalg", "EC",
+                    "-groupname", "secp256r1", "-validity", "825", "-dname", "CN=" + commonName,
+                    "-ext", "SAN=" + san, "-keystore", store.toString(), "-storetype", "PKCS12",
+                    "-storepass:env", "VF_PW", "-keypass:env", "VF_PW");
+            pb.environment().put("VF_PW", new String(password));
+            Files.deleteIfExists(store);
+            Process gen = pb.redirectErrorStream(true).start();
+            String out = new String(gen.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!gen.waitFor(60, TimeUnit.SECONDS) || gen.exitValue() != 0) {
+                throw new IOException("keytool could not make a self-signed certificate: " + out.strip());
             }
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            try (InputStream in = Files.newInputStream(store)) {
+                ks.load(in, password);
+            }
+            return of(ks, "identity", password);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while making a self-signed certificate", e);
+        } finally {
+            Files.deleteIfExists(store);
+            Files.deleteIfExists(dir);
         }
-        byte[] sanExtension = sequence(tlv(0x06, HexFormat.of().parseHex("551d11")),
-                tlv(0x04, sequence(names.toByteArray())));
-        byte[] tbs = sequence(tlv(0xa0, new byte[] {0x02, 0x01, 0x02}), tlv(0x02, serial), ECDSA_SHA256, name,
-                validity, name, pair.getPublic().getEncoded(), tlv(0xa3, sequence(sanExtension)));
-        Signature signer = Signature.getInstance("SHA256withECDSA");
-        signer.initSign(pair.getPrivate());
-        signer.update(tbs);
-        byte[] sig = signer.sign();
-        byte[] bits = new byte[sig.length + 1];
-        System.arraycopy(sig, 0, bits, 1, sig.length);
-        byte[] der = sequence(tbs, ECDSA_SHA256, tlv(0x03, bits));
-        Certificate cert = CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der));
-        char[] password = "in-memory".toCharArray();
-        KeyStore ks = KeyStore.getInstance("PKCS12");
-        ks.load(null, password);
-        ks.setKeyEntry("identity", pair.getPrivate(), password, new Certificate[] {cert});
-        return of(ks, "identity", password);
-    }
-
-    /** AlgorithmIdentifier ecdsa-with-SHA256 (RFC 5758), no parameters. */
-    private static final byte[] ECDSA_SHA256 = HexFormat.of().parseHex("300a06082a8648ce3d040302");
-
-    private static byte[] utcTime(Instant t) {
-        return tlv(0x17, DateTimeFormatter.ofPattern("yyMMddHHmmss'Z'").withZone(ZoneOffset.UTC).format(t)
-                .getBytes(StandardCharsets.US_ASCII));
     }
 
     /**

@@ -92,7 +92,7 @@ public final class ControllerScale implements Scenario {
         Path jfr2 = ctx.out().resolve("operator-2.jfr");
         List<String> args = List.of("operator", "--kubeconfig", cp.kubeconfig().toString(), "-n", ns,
                 "--threads", Integer.toString(OPERATOR_THREADS), "--health-port", "-1",
-                "--metrics-port", Integer.toString(port));
+                "--metrics-port", Integer.toString(port), "--plain-http", "--metrics-address", "127.0.0.1");
         List<String> opts1 = new ArrayList<>(opts);
         if (ctx.profile()) {
             opts1.addAll(Jfr.options(jfr1));

@@ -8,6 +8,8 @@ import io.virtfleet.observability.startup.KubernetesPreflight;
 import io.virtfleet.observability.startup.KubernetesPreflight.Permission;
 import io.virtfleet.observability.startup.StartupFailure;
 import io.virtfleet.agent.console.ConsoleServer;
+import io.virtfleet.observability.serving.ServingFailure;
+import io.virtfleet.observability.serving.ServingOptions;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -30,7 +32,11 @@ import java.util.concurrent.CountDownLatch;
         footerHeading = "%nExamples:%n",
         footer = {"  virtfleet agent --host node-a --allowed-root /var/lib/virtfleet",
                 "  virtfleet agent --host node-a --console-port 8443 --console-address 0.0.0.0 "
-                        + "--console-advertise node-a.example.org"},
+                        + "--console-advertise node-a.example.org",
+                "  virtfleet agent --host node-a --health-port 8080 --metrics-port 9090 "
+                        + "--tls-cert-file /etc/virtfleet/tls.crt --tls-private-key-file /etc/virtfleet/tls.key",
+                "  virtfleet agent --host node-a --health-port 8080 --metrics-port 9090 --plain-http "
+                        + "--health-address 127.0.0.1 --metrics-address 127.0.0.1"},
         description = {"Run the virtfleet node agent: register this host, keep its heartbeat Lease, and make libvirt "
                 + "match the Domains assigned to it."},
         exitCodeListHeading = "Exit codes:%n",
@@ -90,14 +96,18 @@ public class AgentCommand implements Callable<Integer> {
     int workers;
 
     @Option(names = "--health-port", paramLabel = "PORT", defaultValue = "-1",
-            description = "Port of /healthz (live) and /readyz (libvirt connected, Domains listed); -1 turns them off, "
-                    + "0 picks a free port (default: ${DEFAULT-VALUE}; the DaemonSet uses 8080).")
+            description = "Port of /healthz (live) and /readyz (libvirt connected, Domains listed), HTTPS unless "
+                    + "--plain-http; -1 turns them off, 0 picks a free port (default: ${DEFAULT-VALUE}; the DaemonSet "
+                    + "uses 8080).")
     int healthPort;
 
     @Option(names = "--metrics-port", paramLabel = "PORT", defaultValue = "-1",
-            description = "Port of /metrics (Prometheus text format); -1 turns it off; may equal --health-port "
-                    + "(default: ${DEFAULT-VALUE}; the DaemonSet uses 9090).")
+            description = "Port of /metrics (Prometheus text format), HTTPS and a bearer token unless --plain-http; "
+                    + "-1 turns it off; may equal --health-port (default: ${DEFAULT-VALUE}; the DaemonSet uses 9090).")
     int metricsPort;
+
+    @CommandLine.Mixin
+    ServingOptions serving = new ServingOptions();
 
     @Option(names = "--libvirt-wait", defaultValue = "60s", converter = DurationConverter.class,
             description = "How long to wait at start for a first connection to libvirt before exiting with code 7 "
@@ -158,16 +168,27 @@ public class AgentCommand implements Callable<Integer> {
     /** The configuration these options describe. */
     public AgentConfig config() {
         return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, null,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri);
+                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving.serving());
     }
 
     @Override
     public Integer call() throws Exception {
         AgentConfig cfg = config();
+        String servingProblem = cfg.serving().problem(healthPort, metricsPort);
+        if (servingProblem != null) {
+            return ExitCodes.report("agent", new StartupFailure(ExitCodes.USAGE, servingProblem), verbose,
+                    spec.commandLine().getErr());
+        }
         KubernetesPreflight.Source source;
         try {
             source = KubernetesPreflight.resolve(kubeconfig, System.getenv());
-            KubernetesPreflight.check(source, RESOURCES, permissions(), "the agent's are in "
+            List<Permission> needed = new ArrayList<>(permissions());
+            needed.addAll(cfg.serving().permissions(healthPort, metricsPort));
+            if (consolePort >= 0) {
+                needed.addAll(io.virtfleet.observability.serving.Serving.REVIEW_PERMISSIONS);
+            }
+            needed = needed.stream().distinct().toList();
+            KubernetesPreflight.check(source, RESOURCES, needed, "the agent's are in "
                     + "deploy/base/agent/rbac.yaml");
         } catch (StartupFailure f) {
             return ExitCodes.report("agent", f, verbose, spec.commandLine().getErr());
@@ -195,6 +216,10 @@ public class AgentCommand implements Callable<Integer> {
             client.close();
             if (e instanceof StartupFailure f) {
                 return ExitCodes.report("agent", f, verbose, spec.commandLine().getErr());
+            }
+            if (e instanceof ServingFailure f) {
+                return ExitCodes.report("agent", new StartupFailure(f.badSettings() ? ExitCodes.USAGE
+                        : ExitCodes.FAILURE, f.getMessage(), f), verbose, spec.commandLine().getErr());
             }
             throw e;
         }

@@ -2,6 +2,7 @@ package io.virtfleet.agent;
 
 import io.virtfleet.agent.host.HostProbe;
 import io.virtfleet.api.v1alpha1.HostSpec;
+import io.virtfleet.observability.serving.Serving;
 
 import java.time.Duration;
 import java.util.List;
@@ -26,11 +27,13 @@ import java.util.Objects;
  *                      be live-migrated only when all its files are under roots both hosts share)
  * @param migrationUri  libvirt URI by which other hosts' libvirtd reach this one for a live migration (published in
  *                      Host.spec; null: this host accepts no migrations)
+ * @param serving       how the health and metrics ports are served (null: plain HTTP on 127.0.0.1, the in-process
+ *                      default; `virtfleet agent` serves HTTPS with bearer-token authentication)
  */
 public record AgentConfig(String host, String libvirtUri, List<String> allowedRoots, String domainPrefix,
                           Duration leaseDuration, Duration resync, int workers, List<String> probeUris,
                           String consoleLogDir, String guestChannelDir, int healthPort, int metricsPort,
-                          List<String> sharedRoots, String migrationUri) {
+                          List<String> sharedRoots, String migrationUri, Serving serving) {
     public static final String DEFAULT_URI = "qemu:///system";
     public static final Duration DEFAULT_LEASE_DURATION = Duration.ofSeconds(15);
     public static final Duration DEFAULT_RESYNC = Duration.ofSeconds(30);
@@ -58,6 +61,7 @@ public record AgentConfig(String host, String libvirtUri, List<String> allowedRo
         probeUris = probeUris == null ? HostProbe.WELL_KNOWN_URIS : List.copyOf(probeUris);
         sharedRoots = sharedRoots == null ? List.of() : List.copyOf(sharedRoots);
         migrationUri = migrationUri == null || migrationUri.isBlank() ? null : migrationUri;
+        serving = serving == null ? Serving.LOOPBACK_PLAIN : serving;
     }
 
     /** Without migration settings. */
@@ -65,13 +69,13 @@ public record AgentConfig(String host, String libvirtUri, List<String> allowedRo
                        Duration leaseDuration, Duration resync, int workers, List<String> probeUris,
                        String consoleLogDir, String guestChannelDir, int healthPort, int metricsPort) {
         this(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris, consoleLogDir,
-                guestChannelDir, healthPort, metricsPort, null, null);
+                guestChannelDir, healthPort, metricsPort, null, null, null);
     }
 
     /** Accepts live migrations at {@code uri}; {@code shared}: allowed roots on storage shared with other hosts. */
     public AgentConfig withMigration(String uri, List<String> shared) {
         return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, shared, uri);
+                consoleLogDir, guestChannelDir, healthPort, metricsPort, shared, uri, serving);
     }
 
     public AgentConfig(String host, String libvirtUri, List<String> allowedRoots, String domainPrefix,
@@ -90,17 +94,23 @@ public record AgentConfig(String host, String libvirtUri, List<String> allowedRo
     /** Serves /healthz and /readyz on {@code healthPort} and /metrics on {@code metricsPort} (-1: off, 0: any). */
     public AgentConfig withPorts(int health, int metrics) {
         return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir, health, metrics, sharedRoots, migrationUri);
+                consoleLogDir, guestChannelDir, health, metrics, sharedRoots, migrationUri, serving);
+    }
+
+    /** Serves the health and metrics ports as {@code s} says (HTTPS and authentication, or plain on loopback). */
+    public AgentConfig withServing(Serving s) {
+        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
+                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, s);
     }
 
     public AgentConfig withConsoleLogDir(String dir) {
         return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                dir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri);
+                dir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving);
     }
 
     public AgentConfig withGuestChannelDir(String dir) {
         return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, dir, healthPort, metricsPort, sharedRoots, migrationUri);
+                consoleLogDir, dir, healthPort, metricsPort, sharedRoots, migrationUri, serving);
     }
 
     /** Defaults for everything but the host. */
@@ -110,37 +120,37 @@ public record AgentConfig(String host, String libvirtUri, List<String> allowedRo
 
     public AgentConfig withLibvirtUri(String uri) {
         return new AgentConfig(host, uri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri);
+                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving);
     }
 
     public AgentConfig withAllowedRoots(List<String> roots) {
         return new AgentConfig(host, libvirtUri, roots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri);
+                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving);
     }
 
     public AgentConfig withDomainPrefix(String prefix) {
         return new AgentConfig(host, libvirtUri, allowedRoots, prefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri);
+                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving);
     }
 
     public AgentConfig withLeaseDuration(Duration d) {
         return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, d, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri);
+                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving);
     }
 
     public AgentConfig withResync(Duration d) {
         return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, d, workers, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri);
+                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving);
     }
 
     public AgentConfig withWorkers(int n) {
         return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, n, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri);
+                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving);
     }
 
     public AgentConfig withProbeUris(List<String> uris) {
         return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, uris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri);
+                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving);
     }
 
     /** Parses {@code 15s}, {@code 500ms}, {@code 2m}, {@code 1h} or ISO-8601 {@code PT15S}. */

@@ -13,6 +13,7 @@ import io.virtfleet.agent.host.LeaseHeartbeat;
 import io.virtfleet.agent.libvirt.Capabilities;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.observability.HttpEndpoints;
+import io.virtfleet.observability.access.AccessReviews;
 import io.virtfleet.observability.Registries;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -172,12 +173,10 @@ public final class NodeAgent implements AutoCloseable {
         if (config.healthPort() < 0 && config.metricsPort() < 0) {
             return;
         }
-        try {
-            endpoints = HttpEndpoints.start("agent", config.healthPort(), config.metricsPort(),
-                    new HttpEndpoints.Probes(this::liveness, this::readiness), metrics::scrape);
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot listen for health/metrics: " + e.getMessage(), e);
-        }
+        // Scrapes are checked with the apiserver at most every few minutes per token (AccessReviews.Ttl.SCRAPES).
+        endpoints = HttpEndpoints.start("agent", config.healthPort(), config.metricsPort(), config.serving(),
+                config.serving().plainHttp() ? null : AccessReviews.cached(client, AccessReviews.Ttl.SCRAPES),
+                new HttpEndpoints.Probes(this::liveness, this::readiness), metrics::scrape);
     }
 
     /** null when alive (for /healthz): the process works while it is not closed; libvirtd outages are retried. */

@@ -51,6 +51,31 @@ class AgentCommandTest {
     }
 
     @Test
+    void servingDefaultsToHttpsAndRefusesPlainHttpOffLoopbackInOneLine() {
+        AgentCommand cmd = new AgentCommand();
+        new CommandLine(cmd).parseArgs("--host", "node-a", "--health-port", "8080");
+        assertThat(cmd.config().serving().plainHttp()).isFalse();
+        assertThat(cmd.config().serving().healthAddress()).isEqualTo("0.0.0.0");
+        assertThat(AgentConfig.forHost("node-a").serving().plainHttp()).as("embedded: loopback only").isTrue();
+        for (List<String> args : List.of(
+                List.of("--health-port", "8080", "--plain-http"),
+                List.of("--metrics-port", "9090", "--plain-http", "--health-address", "127.0.0.1"),
+                List.of("--metrics-port", "9090", "--tls-cert-file", "/etc/tls.crt"))) {
+            java.io.StringWriter err = new java.io.StringWriter();
+            CommandLine cl = new CommandLine(new AgentCommand());
+            cl.setErr(new java.io.PrintWriter(err));
+            List<String> all = new java.util.ArrayList<>(List.of("--host", "node-a"));
+            all.addAll(args);
+            assertThat(cl.execute(all.toArray(String[]::new))).as(args.toString()).isEqualTo(2);
+            assertThat(err.toString()).as(args.toString()).startsWith("virtfleet agent: error: --")
+                    .containsPattern(args.contains("--plain-http")
+                            ? "only allowed on a loopback address: --(health|metrics)-address is 0\\.0\\.0\\.0"
+                            : "--tls-cert-file and --tls-private-key-file go together")
+                    .hasLineCount(1);
+        }
+    }
+
+    @Test
     void hostIsRequiredAndValidated() {
         assertThat(new CommandLine(new AgentCommand()).execute()).isNotZero();
         assertThatThrownBy(() -> AgentConfig.forHost("Node_A")).hasMessageContaining("not a valid");

@@ -8,6 +8,8 @@ import io.virtfleet.observability.startup.ExitCodes;
 import io.virtfleet.observability.startup.KubernetesPreflight;
 import io.virtfleet.observability.startup.KubernetesPreflight.Permission;
 import io.virtfleet.observability.startup.StartupFailure;
+import io.virtfleet.observability.serving.ServingFailure;
+import io.virtfleet.observability.serving.ServingOptions;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -30,7 +32,9 @@ import java.util.concurrent.Callable;
 @Command(name = "operator", mixinStandardHelpOptions = true,
         footerHeading = "%nExamples:%n",
         footer = {"  virtfleet operator --kubeconfig ~/.kube/config",
-                "  virtfleet operator --leader-election --health-port 8080 --metrics-port 9090"},
+                "  virtfleet operator --leader-election --health-port 8080 --metrics-port 9090",
+                "  virtfleet operator --tls-cert-file /etc/virtfleet/tls.crt --tls-private-key-file /etc/virtfleet/tls.key",
+                "  virtfleet operator --plain-http --health-address 127.0.0.1 --metrics-address 127.0.0.1"},
         description = {"Runs the virtfleet operator: schedules VirtualMachines to Hosts, renders their domain XML into "
                 + "Domain objects for the node agents, and reports status. Runs until interrupted."},
         exitCodeListHeading = "Exit codes:%n",
@@ -73,13 +77,17 @@ public final class OperatorCommand implements Callable<Integer> {
     int threads;
 
     @Option(names = "--health-port", paramLabel = "PORT", defaultValue = "" + OperatorConfig.DEFAULT_HEALTH_PORT,
-            description = "Port of /healthz and /readyz; -1 turns them off, 0 picks a free port (default: "
-                    + "${DEFAULT-VALUE}).")
+            description = "Port of /healthz and /readyz, HTTPS unless --plain-http; -1 turns them off, 0 picks a "
+                    + "free port (default: ${DEFAULT-VALUE}).")
     int healthPort;
 
     @Option(names = "--metrics-port", paramLabel = "PORT", defaultValue = "" + OperatorConfig.DEFAULT_METRICS_PORT,
-            description = "Port of /metrics (Prometheus text format); -1 turns it off (default: ${DEFAULT-VALUE}).")
+            description = "Port of /metrics (Prometheus text format, JOSDK's metrics included), HTTPS and a bearer "
+                    + "token unless --plain-http; -1 turns it off (default: ${DEFAULT-VALUE}).")
     int metricsPort;
+
+    @CommandLine.Mixin
+    ServingOptions serving = new ServingOptions();
 
     @Option(names = {"-v", "--verbose"}, description = "Show the stack trace of a start-up failure.")
     boolean verbose;
@@ -121,6 +129,7 @@ public final class OperatorCommand implements Callable<Integer> {
                 .reconcileThreads(threads)
                 .healthPort(healthPort)
                 .metricsPort(metricsPort)
+                .serving(serving.serving())
                 .exitOnLostLeadership(true)
                 .requestDeadlines(new io.virtfleet.reconcilers.requests.RequestDeadlines.Limits(requestPendingDeadline,
                         requestWorkDeadline));
@@ -137,16 +146,29 @@ public final class OperatorCommand implements Callable<Integer> {
             b.identity(identity);
         }
         OperatorConfig config = b.build();
+        String servingProblem = config.serving().problem(healthPort, metricsPort);
+        if (servingProblem != null) {
+            return ExitCodes.report("operator", new StartupFailure(ExitCodes.USAGE, servingProblem), verbose,
+                    spec.commandLine().getErr());
+        }
         KubernetesPreflight.Source source;
         try {
             source = KubernetesPreflight.resolve(kubeconfig, System.getenv());
-            KubernetesPreflight.check(source, RESOURCES, permissions(config), "the operator's are in "
+            List<Permission> needed = new ArrayList<>(permissions(config));
+            needed.addAll(config.serving().permissions(healthPort, metricsPort));
+            KubernetesPreflight.check(source, RESOURCES, needed, "the operator's are in "
                     + "deploy/base/operator/rbac.yaml");
         } catch (StartupFailure f) {
             return ExitCodes.report("operator", f, verbose, spec.commandLine().getErr());
         }
         try (KubernetesClient client = new KubernetesClientBuilder().withConfig(source.config()).build()) {
-            VirtfleetOperator operator = new VirtfleetOperator(config).start(client);
+            VirtfleetOperator operator;
+            try {
+                operator = new VirtfleetOperator(config).start(client);
+            } catch (ServingFailure f) {
+                return ExitCodes.report("operator", new StartupFailure(f.badSettings() ? ExitCodes.USAGE
+                        : ExitCodes.FAILURE, f.getMessage(), f), verbose, spec.commandLine().getErr());
+            }
             Thread hook = new Thread(operator::close, "virtfleet-operator-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
             try {

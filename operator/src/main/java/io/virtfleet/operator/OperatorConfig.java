@@ -4,6 +4,8 @@ import io.virtfleet.api.v1alpha1.ApiGroup;
 
 import io.virtfleet.reconcilers.requests.RequestDeadlines;
 
+import io.virtfleet.observability.serving.Serving;
+
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
@@ -27,6 +29,8 @@ import java.util.UUID;
  * @param reconcileThreads       concurrent reconciliations
  * @param healthPort             port of /healthz and /readyz; negative: off, 0: any free port
  * @param metricsPort            port of /metrics (Prometheus text); negative: off, 0: any free port
+ * @param serving                how both ports are served (default: plain HTTP on 127.0.0.1, for embedding and tests;
+ *                               `virtfleet operator` serves HTTPS with bearer-token authentication)
  * @param clock                  time source (tests)
  * @param requestDeadlines       how long a snapshot, restore, clone or backup may stay unfinished (from its creation)
  */
@@ -34,7 +38,7 @@ public record OperatorConfig(Set<String> namespaces, boolean leaderElection, Str
                              String identity, Duration leaseDuration, Duration renewDeadline, Duration retryPeriod,
                              boolean exitOnLostLeadership, int shutdownTimeoutSeconds, Duration pendingRetry,
                              Duration maxReconcileInterval, int reconcileThreads, int healthPort,
-                             int metricsPort, Clock clock, RequestDeadlines.Limits requestDeadlines) {
+                             int metricsPort, Serving serving, Clock clock, RequestDeadlines.Limits requestDeadlines) {
     public static final String DEFAULT_LEASE_NAME = "virtfleet-operator";
     public static final int DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 120;
     /** The ports deploy/base's probes and metrics Service use (the command's defaults; off when embedded). */
@@ -48,6 +52,7 @@ public record OperatorConfig(Set<String> namespaces, boolean leaderElection, Str
         Objects.requireNonNull(identity);
         Objects.requireNonNull(clock);
         requestDeadlines = requestDeadlines == null ? RequestDeadlines.Limits.DEFAULT : requestDeadlines;
+        serving = serving == null ? Serving.LOOPBACK_PLAIN : serving;
     }
 
     public static Builder builder() {
@@ -71,6 +76,7 @@ public record OperatorConfig(Set<String> namespaces, boolean leaderElection, Str
         b.reconcileThreads = reconcileThreads;
         b.healthPort = healthPort;
         b.metricsPort = metricsPort;
+        b.serving = serving;
         b.clock = clock;
         b.requestDeadlines = requestDeadlines;
         return b;
@@ -93,6 +99,7 @@ public record OperatorConfig(Set<String> namespaces, boolean leaderElection, Str
         private int reconcileThreads = 4;
         private int healthPort = -1;
         private int metricsPort = -1;
+        private Serving serving = Serving.LOOPBACK_PLAIN;
         private Clock clock = Clock.systemUTC();
 
         public Builder namespaces(Set<String> namespaces) {
@@ -164,6 +171,12 @@ public record OperatorConfig(Set<String> namespaces, boolean leaderElection, Str
             return this;
         }
 
+        /** How the health and metrics ports are served (HTTPS and authentication, or plain HTTP on loopback). */
+        public Builder serving(Serving s) {
+            this.serving = s;
+            return this;
+        }
+
         public Builder requestDeadlines(RequestDeadlines.Limits limits) {
             this.requestDeadlines = limits;
             return this;
@@ -177,7 +190,8 @@ public record OperatorConfig(Set<String> namespaces, boolean leaderElection, Str
         public OperatorConfig build() {
             return new OperatorConfig(namespaces, leaderElection, leaseName, leaseNamespace, identity, leaseDuration,
                     renewDeadline, retryPeriod, exitOnLostLeadership, shutdownTimeoutSeconds, pendingRetry,
-                    maxReconcileInterval, reconcileThreads, healthPort, metricsPort, clock, requestDeadlines);
+                    maxReconcileInterval, reconcileThreads, healthPort, metricsPort, serving, clock,
+                    requestDeadlines);
         }
     }
 

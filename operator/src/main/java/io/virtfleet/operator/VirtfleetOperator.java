@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.virtfleet.observability.HttpEndpoints;
+import io.virtfleet.observability.access.AccessReviews;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,14 +56,12 @@ public final class VirtfleetOperator implements AutoCloseable {
         }
         metrics.leader(this::isLeading);
         if (config.healthPort() >= 0 || config.metricsPort() >= 0) {
-            try {
-                // Ready means "started, informers synced and healthy", for the standby replica too (it must be
-                // ready for the PodDisruptionBudget to allow evicting the leader).
-                endpoints = HttpEndpoints.start("operator", config.healthPort(), config.metricsPort(),
-                        new HttpEndpoints.Probes(this::liveness, this::readiness), metrics::scrape);
-            } catch (java.io.IOException e) {
-                throw new IllegalStateException("cannot listen for health/metrics: " + e.getMessage(), e);
-            }
+            // Ready means "started, informers synced and healthy", for the standby replica too (it must be ready for
+            // the PodDisruptionBudget to allow evicting the leader). JOSDK's metrics are in the same registry, so
+            // they are behind the same authentication; scrapes are reviewed at most every few minutes per token.
+            endpoints = HttpEndpoints.start("operator", config.healthPort(), config.metricsPort(), config.serving(),
+                    config.serving().plainHttp() ? null : AccessReviews.cached(client, AccessReviews.Ttl.SCRAPES),
+                    new HttpEndpoints.Probes(this::liveness, this::readiness), metrics::scrape);
         }
         OperatorEventRecorder events = new OperatorEventRecorder(client, config.identity(), config.clock());
         this.events = events;

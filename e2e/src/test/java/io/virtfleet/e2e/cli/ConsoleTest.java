@@ -10,13 +10,16 @@ import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.virtfleet.agent.AgentConfig;
+import io.virtfleet.agent.NodeAgent;
 import io.virtfleet.agent.console.ConsoleServer;
 import io.virtfleet.api.v1alpha1.Host;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.cli.vm.ConsoleTls;
 import io.virtfleet.e2e.support.Fleet;
-import io.virtfleet.e2e.support.StartFleet;
+import io.virtfleet.e2e.support.Listeners;
 import io.virtfleet.e2e.support.LibvirtGuest;
+import io.virtfleet.e2e.support.StartFleet;
+import io.virtfleet.observability.HttpsProbe;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -46,7 +49,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * byte arriving.
  */
 class ConsoleTest {
-    @StartFleet
+    /** With the operator's and the agent's health and metrics ports on, as their commands serve them by default. */
+    @StartFleet(endpoints = true)
     static Fleet fleet;
     static ConsoleServer console;
     static Path dir;
@@ -297,25 +301,27 @@ class ConsoleTest {
     }
 
     @Test
-    void theConsoleEndpointListensOnLoopbackWithTls() throws Exception {
-        Process ss = new ProcessBuilder("ss", "-ltnpH").redirectErrorStream(true).start();
-        String out = new String(ss.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        ss.waitFor(10, TimeUnit.SECONDS);
+    void nothingListensOffLoopbackWithoutTlsAndAuthentication() throws Exception {
         long pid = ProcessHandle.current().pid();
-        List<String> ours = out.lines().filter(l -> l.contains("pid=" + pid + ",")).toList();
-        assertThat(ours).as(out).anyMatch(l -> l.contains("127.0.0.1]:" + console.port() + " ")
-                || l.contains("127.0.0.1:" + console.port() + " "));
-        assertThat(ours).as("every listener of this JVM (operator, agent, console endpoint) is on loopback")
-                .allMatch(l -> loopback(l.split("\\s+")[3]));
-        // A plain-text client gets no answer but a TLS alert: nothing is served without TLS.
-        try (java.net.Socket s = new java.net.Socket("127.0.0.1", console.port())) {
-            s.setSoTimeout(5000);
-            s.getOutputStream().write("GET / HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-            byte[] b = s.getInputStream().readNBytes(5);
-            assertThat(new String(b, StandardCharsets.ISO_8859_1)).doesNotStartWith("HTTP");
-        } catch (IOException e) {
-            // the server closed the connection: also fine
+        List<Listeners.Listener> ours = Listeners.all(0).stream().filter(l -> l.of(pid)).toList();
+        assertThat(ours).as("the console endpoint on loopback").anyMatch(l -> l.port() == console.port()
+                && l.loopback());
+        // The ports really are on: the operator's and the agent's health and metrics, on every address.
+        NodeAgent agent = fleet.agent(fleet.host("a"));
+        List<Integer> daemonPorts = List.of(agent.healthPort(), agent.metricsPort(), fleet.operator().healthPort(),
+                fleet.operator().metricsPort());
+        assertThat(daemonPorts).allMatch(p -> p > 0);
+        for (int port : daemonPorts) {
+            assertThat(ours).as("%s listens on %d", ours, port).anyMatch(l -> l.port() == port && l.wildcard());
         }
+        // Every listener of this JVM (operator, agent, console endpoint): loopback, or TLS refusing /metrics to a
+        // caller without a valid token. Wildcard ones are probed on 127.0.0.1; nothing else may be contacted.
+        Listeners.assertLoopbackOrSecured(ours, "127.0.0.1", address -> false);
+        // The probes stay open on the HTTPS health ports (the kubelet's HTTPS probes send no token).
+        assertThat(HttpsProbe.get(agent.healthPort(), "/healthz", null).statusCode()).isEqualTo(200);
+        assertThat(HttpsProbe.get(fleet.operator().healthPort(), "/healthz", null).statusCode()).isEqualTo(200);
+        // The console endpoint: a plain-text client gets no answer but a TLS alert.
+        assertThat(HttpsProbe.plainHttpAnswer("127.0.0.1", console.port())).doesNotStartWith("HTTP");
     }
 
     /** The first stdout line of {@code p} that matches, within 60 s (the CLI prints its local address). */

@@ -498,6 +498,30 @@ class DeployOnApiserverTest {
         canI(opUser, "no", "delete", "virtualmachines.virtfleet.io", "-n", TENANT);
         canI(opUser, "no", "list", "leases.coordination.k8s.io", "-n", "kube-system");
         canI(opUser, "no", "get", "secrets", "-n", TENANT);
+        // Both check who calls their HTTPS ports (metrics; the agent's console too), like system:auth-delegator.
+        for (String daemon : List.of(agentUser, opUser)) {
+            canI(daemon, "yes", "create", "tokenreviews.authentication.k8s.io");
+            canI(daemon, "yes", "create", "subjectaccessreviews.authorization.k8s.io");
+            canI(daemon, "no", "get", "/metrics");
+        }
+    }
+
+    @Test
+    void theMetricsReaderMayGetMetricsAndNothingElse() {
+        String scraper = "e2e-prometheus";
+        admin.rbac().clusterRoleBindings().resource(new io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder()
+                .withNewMetadata().withName(scraper).endMetadata()
+                .withNewRoleRef("rbac.authorization.k8s.io", "ClusterRole", "virtfleet-metrics-reader")
+                .addNewSubject().withApiGroup("rbac.authorization.k8s.io").withKind("User").withName(scraper)
+                .endSubject().build()).serverSideApply();
+        try {
+            canI(scraper, "yes", "get", "/metrics");
+            canI(scraper, "no", "get", "/debug/pprof");
+            canI(scraper, "no", "list", "domains.virtfleet.io", "--all-namespaces");
+            canI("e2e-someone-else", "no", "get", "/metrics");
+        } finally {
+            admin.rbac().clusterRoleBindings().withName(scraper).delete();
+        }
     }
 
     // ----------------------------------------------------------------------------------------------------- helpers

@@ -92,7 +92,8 @@ class ManifestsTest {
                 .contains(org.assertj.core.groups.Tuple.tuple("health", 8080),
                         org.assertj.core.groups.Tuple.tuple("metrics", 9090));
         assertThat(t.getMetadata().getAnnotations()).containsEntry("prometheus.io/scrape", "true")
-                .containsEntry("prometheus.io/port", "9090").containsEntry("prometheus.io/path", "/metrics");
+                .containsEntry("prometheus.io/port", "9090").containsEntry("prometheus.io/path", "/metrics")
+                .containsEntry("prometheus.io/scheme", "https");
         assertThat(c.getVolumeMounts()).extracting(VolumeMount::getMountPath).containsExactly("/tmp");
 
         PodDisruptionBudget pdb = DeployFiles.find(objects, PodDisruptionBudget.class, "virtfleet-operator");
@@ -134,6 +135,29 @@ class ManifestsTest {
     }
 
     @Test
+    void metricsAreForTheMetricsReaderAndBothDaemonsMayReviewCallers() {
+        ClusterRole reader = DeployFiles.find(objects, ClusterRole.class, "virtfleet-metrics-reader");
+        PolicyRule only = single(reader.getRules());
+        assertThat(only.getNonResourceURLs()).containsExactly("/metrics");
+        assertThat(only.getVerbs()).containsExactly("get");
+        assertThat(only.getResources()).isNullOrEmpty();
+        DaemonSet ds = DeployFiles.find(objects, DaemonSet.class, "virtfleet-agent");
+        assertThat(ds.getSpec().getTemplate().getMetadata().getAnnotations())
+                .containsEntry("prometheus.io/scheme", "https");
+        for (String daemon : List.of("virtfleet-operator", "virtfleet-agent")) {
+            assertThat(rules(daemon)).as(daemon).anySatisfy(r -> {
+                assertThat(r.getApiGroups()).containsExactly("authentication.k8s.io");
+                assertThat(r.getResources()).containsExactly("tokenreviews");
+                assertThat(r.getVerbs()).containsExactly("create");
+            }).anySatisfy(r -> {
+                assertThat(r.getApiGroups()).containsExactly("authorization.k8s.io");
+                assertThat(r.getResources()).containsExactly("subjectaccessreviews");
+                assertThat(r.getVerbs()).containsExactly("create");
+            });
+        }
+    }
+
+    @Test
     void agentRolesNeverReachVirtualMachinesOrDeletes() {
         for (PolicyRule r : rules("virtfleet-agent")) {
             assertThat(r.getResources()).as("agent rule %s", r)
@@ -170,6 +194,11 @@ class ManifestsTest {
             assertThat(p.getHttpGet().getPort().getStrVal()).as(c.getName()).isEqualTo("health");
         }
         assertThat(c.getReadinessProbe().getHttpGet().getPath()).as(c.getName()).isEqualTo("/readyz");
+        // The health port is HTTPS only (nothing virtfleet starts serves plain HTTP off loopback).
+        for (Probe p : new Probe[] {c.getLivenessProbe(), c.getStartupProbe(), c.getReadinessProbe()}) {
+            assertThat(p.getHttpGet().getScheme()).as(c.getName()).isEqualTo("HTTPS");
+        }
+        assertThat(c.getArgs()).as(c.getName() + ": no plain HTTP in a pod").doesNotContain("--plain-http");
         assertThat(c.getPorts()).as(c.getName()).anySatisfy(p -> {
             assertThat(p.getName()).isEqualTo("health");
             assertThat(p.getContainerPort()).isEqualTo(8080);

@@ -5,6 +5,9 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
@@ -18,7 +21,9 @@ import io.virtfleet.controlplane.ControlPlaneBinaries;
 import io.virtfleet.controlplane.Kubectl;
 import io.virtfleet.controlplane.KubectlResult;
 import io.virtfleet.e2e.support.LibvirtGuest;
+import io.virtfleet.e2e.support.Listeners;
 import io.virtfleet.e2e.support.TestGuestVms;
+import io.virtfleet.observability.HttpsProbe;
 import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -29,6 +34,7 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
 import java.io.IOException;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -109,6 +115,7 @@ class KubeNodeTest {
                 for (String ns : List.of(NS, GC_NS)) {
                     deleteNamespace(ns);
                 }
+                admin.rbac().clusterRoleBindings().withName(PREFIX + "metrics-scraper").delete();
                 KubectlResult del = kubectl(Duration.ofSeconds(300), "delete", "-k", KubeNode.OVERLAY.toString(),
                         "--ignore-not-found", "--wait=true");
                 if (!del.ok()) {
@@ -152,6 +159,38 @@ class KubeNodeTest {
 
     @Test
     @Order(2)
+    void nothingInThePodsListensOffLoopbackWithoutTlsAndAuthentication() throws Exception {
+        String reader = serviceAccountToken("metrics-scraper", "virtfleet-metrics-reader");
+        String stranger = serviceAccountToken("metrics-stranger", null);
+        List<Pod> pods = new ArrayList<>(readyPods(OPERATOR));
+        pods.addAll(readyPods(AGENT));
+        assertThat(pods).hasSize(3);
+        for (Pod pod : pods) {
+            String podIp = pod.getStatus().getPodIP();
+            // The pod network scripts/kube-node made (RFC 2544's benchmarking range, in this machine's bridge).
+            assertThat(podIp).as(pod.getMetadata().getName()).startsWith("198.18.77.");
+            List<Long> pids = PodMemory.pids(pod);
+            assertThat(pids).as("processes of " + pod.getMetadata().getName()).isNotEmpty();
+            List<Listeners.Listener> listeners = Listeners.all(pids.get(0)).stream()
+                    .filter(l -> pids.stream().anyMatch(l::of)).toList();
+            String what = pod.getMetadata().getName() + " " + listeners;
+            // deploy/base turns on health (8080) and metrics (9090); the agent also serves consoles (8443).
+            List<Integer> expected = pod.getMetadata().getName().startsWith(AGENT) ? List.of(8080, 9090, 8443)
+                    : List.of(8080, 9090);
+            assertThat(listeners).as(what).extracting(Listeners.Listener::port).containsAll(expected);
+            Listeners.assertLoopbackOrSecured(listeners, podIp, address -> address.equals(podIp));
+            // And the metrics port is really the metrics: for virtfleet-metrics-reader only.
+            assertThat(HttpsProbe.get(podIp, 9090, "/metrics", stranger).statusCode()).as(what).isEqualTo(403);
+            HttpResponse<String> scrape = HttpsProbe.get(podIp, 9090, "/metrics", reader);
+            assertThat(scrape.statusCode()).as(what + ": " + scrape.body()).isEqualTo(200);
+            assertThat(scrape.body()).as(what).contains(pod.getMetadata().getName().startsWith(AGENT)
+                    ? "virtfleet_agent_" : "operator_sdk_");
+            assertThat(HttpsProbe.get(podIp, 8080, "/readyz", null).statusCode()).as(what).isEqualTo(200);
+        }
+    }
+
+    @Test
+    @Order(3)
     void aVirtualMachineOfAVmEditorRunsInTheHostsLibvirtd() {
         admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build())
                 .create();
@@ -178,7 +217,7 @@ class KubeNodeTest {
     }
 
     @Test
-    @Order(3)
+    @Order(4)
     void killingTheLeaderHandsLeadershipToAnotherReplicaWithinTheLeaseDuration() {
         Lease lease = admin.leases().inNamespace(SYSTEM).withName(OPERATOR).get();
         String leader = leaderPod();
@@ -221,7 +260,7 @@ class KubeNodeTest {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void aRestartedAgentPodAdoptsTheRunningVm() {
         Pod old = readyPods(AGENT).get(0);
         memory.sample(systemPods());
@@ -232,7 +271,7 @@ class KubeNodeTest {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void rollingTheAgentToANewImageTagKeepsTheVmRunning() {
         DaemonSet ds = admin.apps().daemonSets().inNamespace(SYSTEM).withName(AGENT).get();
         String image = ds.getSpec().getTemplate().getSpec().getContainers().get(0).getImage();
@@ -261,7 +300,7 @@ class KubeNodeTest {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void deletingTheVmUndefinesTheDomain() {
         editor.resources(VirtualMachine.class).inNamespace(NS).withName(VM).delete();
         await("VM, Domain and libvirt domain gone").atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofSeconds(1))
@@ -274,7 +313,7 @@ class KubeNodeTest {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void deletingANamespaceWithVmsRemovesEverything() {
         admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(GC_NS).endMetadata().build())
                 .create();
@@ -295,7 +334,7 @@ class KubeNodeTest {
     }
 
     @Test
-    @Order(8)
+    @Order(9)
     void theOperatorAndAgentPodsStayedWithinTheirMemoryLimits() {
         memory.sample(systemPods());
         assertThat(memory.restarts()).as("operator/agent containers restarted during the test").isEmpty();
@@ -330,6 +369,21 @@ class KubeNodeTest {
         VirtualMachine vm = admin.resources(VirtualMachine.class).inNamespace(NS).withName(VM).get();
         assertThat(vm.getStatus().printableStatus).isEqualTo("Running");
         assertThat(vm.getStatus().genid).isEqualTo(genid);
+    }
+
+    /** A token of a new ServiceAccount in virtfleet-system, bound to {@code clusterRole} (null: no role). */
+    private String serviceAccountToken(String name, String clusterRole) {
+        admin.serviceAccounts().inNamespace(SYSTEM).resource(new ServiceAccountBuilder().withNewMetadata()
+                .withName(name).endMetadata().build()).serverSideApply();
+        if (clusterRole != null) {
+            admin.rbac().clusterRoleBindings().resource(new ClusterRoleBindingBuilder().withNewMetadata()
+                    .withName(PREFIX + name).endMetadata()
+                    .withNewRoleRef("rbac.authorization.k8s.io", "ClusterRole", clusterRole)
+                    .addNewSubject().withKind("ServiceAccount").withName(name).withNamespace(SYSTEM).endSubject()
+                    .build()).serverSideApply();
+        }
+        return admin.serviceAccounts().inNamespace(SYSTEM).withName(name).tokenRequest(new TokenRequestBuilder()
+                .withNewSpec().withExpirationSeconds(3600L).endSpec().build()).getStatus().getToken();
     }
 
     private Pod awaitNewAgentPod(String oldUid) {

@@ -83,6 +83,22 @@ final class PodMemory {
         return peaks.values().stream().sorted(java.util.Comparator.comparing(Peak::pod)).toList();
     }
 
+    /** The host pids of the processes of {@code pod}'s running containers (from their cgroups). */
+    static List<Long> pids(Pod pod) {
+        List<Long> out = new java.util.ArrayList<>();
+        if (pod.getStatus() == null || pod.getStatus().getContainerStatuses() == null) {
+            return out;
+        }
+        for (ContainerStatus cs : pod.getStatus().getContainerStatuses()) {
+            if (cs.getContainerID() == null || cs.getState() == null || cs.getState().getRunning() == null) {
+                continue;
+            }
+            cgroupOf(pod.getMetadata().getUid(), cs.getContainerID().replaceFirst("^[a-z]+://", ""))
+                    .ifPresent(dir -> lines(dir.resolve("cgroup.procs")).forEach(l -> out.add(Long.parseLong(l.strip()))));
+        }
+        return out;
+    }
+
     private static Optional<Path> cgroupOf(String podUid, String containerId) {
         Path root = Files.isDirectory(V1) ? V1 : V2;
         if (!Files.isDirectory(root)) {

@@ -65,7 +65,9 @@ final class VirtfleetProcess {
             cmd.addAll(cmd.indexOf("-cp"), List.of(extra.split("\\s+")));
         }
         cmd.addAll(args);
-        cmd.addAll(List.of("--health-port", String.valueOf(healthPort), "--metrics-port", "-1"));
+        // A local run: plain HTTP, which the daemons allow on loopback only.
+        cmd.addAll(List.of("--health-port", String.valueOf(healthPort), "--metrics-port", "-1", "--plain-http",
+                "--health-address", "127.0.0.1"));
         try {
             Files.createDirectories(logDir);
             Path log = logDir.resolve(label + "-" + incarnation + ".log");

@@ -14,6 +14,7 @@ import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.controlplane.EmbeddedControlPlane;
 import io.virtfleet.operator.OperatorConfig;
+import io.virtfleet.observability.serving.Serving;
 import io.virtfleet.operator.VirtfleetOperator;
 import io.virtfleet.reconcilers.render.DomainNames;
 import org.slf4j.Logger;
@@ -65,6 +66,8 @@ public final class Fleet implements AutoCloseable {
     /** Hosts whose agent drives the Xen host's dom0 (host name → it). */
     private final Map<String, XenHost> xenHosts = new LinkedHashMap<>();
     private final List<Cleanup> afterClose = new ArrayList<>();
+    /** How the operator's and agents' health and metrics ports are served; null: off (the in-process default). */
+    private Serving endpoints;
 
     /** A clean-up step of a test, run by {@link #close()} once the fleet's VMs are gone. */
     @FunctionalInterface
@@ -106,9 +109,24 @@ public final class Fleet implements AutoCloseable {
         return fleet;
     }
 
+    /**
+     * As {@link #start(String...)}, with the operator's and the agents' health and metrics ports on as `virtfleet
+     * operator|agent` serve them by default: HTTPS on every address, /metrics for authorized bearer tokens only.
+     */
+    public static Fleet startWithEndpoints(String... hostSuffixes) {
+        return start(EmbeddedControlPlane.shared(), null, Serving.secure(Serving.ALL_ADDRESSES), hostSuffixes);
+    }
+
     private static Fleet start(EmbeddedControlPlane cp, KubernetesClient ownClient, String... hostSuffixes) {
+        return start(cp, ownClient, null, hostSuffixes);
+    }
+
+    private static Fleet start(EmbeddedControlPlane cp, KubernetesClient ownClient, Serving endpoints,
+                               String... hostSuffixes) {
         requireTestGuest();
-        return started(new Fleet(cp, ownClient, UUID.randomUUID().toString().substring(0, 6)), fleet -> {
+        Fleet f = new Fleet(cp, ownClient, UUID.randomUUID().toString().substring(0, 6));
+        f.endpoints = endpoints;
+        return started(f, fleet -> {
             for (String suffix : hostSuffixes.length == 0 ? new String[] {"a"} : hostSuffixes) {
                 fleet.startAgent(fleet.host(suffix));
             }
@@ -230,6 +248,9 @@ public final class Fleet implements AutoCloseable {
             config = config.withLibvirtUri(uri).withMigration(uri, List.of("/var/lib/virtfleet"))
                     .withProbeUris(List.of()); // not the machine's qemu:///system: only this host's libvirtd
         }
+        if (endpoints != null) {
+            config = config.withPorts(0, 0).withServing(endpoints);
+        }
         NodeAgent agent = new NodeAgent(config, client());
         agent.start();
         agents.put(host, agent);
@@ -251,7 +272,16 @@ public final class Fleet implements AutoCloseable {
     }
 
     public synchronized VirtfleetOperator startOperator() {
-        operator = new VirtfleetOperator(OperatorConfig.builder().build()).start(client());
+        OperatorConfig.Builder b = OperatorConfig.builder();
+        if (endpoints != null) {
+            b.healthPort(0).metricsPort(0).serving(endpoints);
+        }
+        operator = new VirtfleetOperator(b.build()).start(client());
+        return operator;
+    }
+
+    /** The running in-process operator (null when it is stopped). */
+    public synchronized VirtfleetOperator operator() {
         return operator;
     }
 

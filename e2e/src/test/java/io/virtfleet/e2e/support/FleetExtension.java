@@ -23,7 +23,8 @@ public final class FleetExtension implements BeforeAllCallback, AfterAllCallback
     public void beforeAll(ExtensionContext context) throws Exception {
         for (Field f : fields(context)) {
             StartFleet how = f.getAnnotation(StartFleet.class);
-            Fleet fleet = how.ownLibvirtd() ? Fleet.startWithLibvirtHosts(how.hosts()) : Fleet.start(how.hosts());
+            Fleet fleet = how.ownLibvirtd() ? Fleet.startWithLibvirtHosts(how.hosts())
+                    : how.endpoints() ? Fleet.startWithEndpoints(how.hosts()) : Fleet.start(how.hosts());
             f.setAccessible(true);
             f.set(null, fleet);
         }

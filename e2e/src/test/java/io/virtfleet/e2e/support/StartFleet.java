@@ -30,4 +30,10 @@ public @interface StartFleet {
      * hosts share the machine's qemu:///system, told apart by their domain prefixes.
      */
     boolean ownLibvirtd() default false;
+
+    /**
+     * The operator's and agents' health and metrics ports on, served as the daemons' commands serve them by default
+     * (HTTPS on every address, /metrics for authorized bearer tokens; {@link Fleet#startWithEndpoints}).
+     */
+    boolean endpoints() default false;
 }

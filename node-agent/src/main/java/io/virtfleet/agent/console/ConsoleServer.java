@@ -1,10 +1,7 @@
 package io.virtfleet.agent.console;
 
-import io.fabric8.kubernetes.api.model.authentication.TokenReview;
-import io.fabric8.kubernetes.api.model.authentication.TokenReviewBuilder;
 import io.fabric8.kubernetes.api.model.authentication.UserInfo;
-import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReview;
-import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReviewBuilder;
+import io.fabric8.kubernetes.api.model.authorization.v1.ResourceAttributesBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -13,6 +10,9 @@ import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.Host;
 import io.virtfleet.api.v1alpha1.HostStatus;
+import io.virtfleet.observability.access.AccessReviews;
+import io.virtfleet.observability.access.BearerAuth;
+import io.virtfleet.observability.serving.TlsIdentity;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -81,6 +81,8 @@ public final class ConsoleServer implements AutoCloseable {
                     + "([a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?)/(console|vnc|portforward/([0-9]{1,5}))");
 
     private final KubernetesClient client;
+    /** Uncached: a revoked token or a removed grant stops the very next session. */
+    private final BearerAuth auth;
     private final String host;
     private final String libvirtUri;
     private final InetSocketAddress bind;
@@ -104,6 +106,7 @@ public final class ConsoleServer implements AutoCloseable {
     public ConsoleServer(KubernetesClient client, String host, String libvirtUri, InetSocketAddress bind,
                          String advertise) {
         this.client = client;
+        this.auth = new BearerAuth(AccessReviews.uncached(client));
         this.host = host;
         this.libvirtUri = libvirtUri;
         this.bind = bind;
@@ -116,7 +119,7 @@ public final class ConsoleServer implements AutoCloseable {
                 ? InetAddress.getLocalHost().getHostName() : bind.getAddress().getHostAddress();
         List<String> sans = new ArrayList<>(List.of("dns:localhost", "ip:127.0.0.1"));
         sans.add((name.matches("[0-9.]+|.*:.*") ? "ip:" : "dns:") + name);
-        TlsIdentity tls = TlsIdentity.selfSigned(host, sans);
+        TlsIdentity tls = TlsIdentity.selfSigned("virtfleet-agent-console", sans);
         server = (SSLServerSocket) tls.context.getServerSocketFactory().createServerSocket();
         server.setReuseAddress(true);
         server.bind(bind, 50);
@@ -192,6 +195,14 @@ public final class ConsoleServer implements AutoCloseable {
                 refuse(out, 400, "Bad Request", e.getMessage());
                 return;
             }
+            // Who is asking comes first, as on the apiserver: a stranger learns nothing, not even which paths exist.
+            BearerAuth.Outcome caller = auth.authenticate(req.headers().get("authorization"));
+            if (!caller.allowed()) {
+                refuse(out, caller.status(), reason(caller.status()), caller.message());
+                return;
+            }
+            UserInfo user = caller.user();
+            who = user.getUsername();
             Matcher m = PATH.matcher(req.path());
             if (!"GET".equals(req.method()) || !m.matches()) {
                 refuse(out, 404, "Not Found", "expected GET /apis/virtfleet.io/v1alpha1/namespaces/NS/"
@@ -206,36 +217,16 @@ public final class ConsoleServer implements AutoCloseable {
                 refuse(out, 400, "Bad Request", "port " + m.group(6) + " is not a TCP port (1-65535)");
                 return;
             }
-            String auth = req.headers().getOrDefault("authorization", "");
-            if (!auth.regionMatches(true, 0, "Bearer ", 0, 7) || auth.substring(7).isBlank()) {
-                refuse(out, 401, "Unauthorized", "a bearer token is required (Authorization: Bearer ...)");
-                return;
-            }
-            UserInfo user;
-            try {
-                user = authenticate(auth.substring(7).trim());
-            } catch (KubernetesClientException e) {
-                refuse(out, 503, "Service Unavailable", "cannot review the token with the apiserver: "
-                        + oneLine(e.getMessage()));
-                return;
-            }
-            if (user == null) {
-                refuse(out, 401, "Unauthorized", "the token was not accepted by the apiserver (invalid, expired or "
-                        + "revoked)");
-                return;
-            }
-            who = user.getUsername();
-            String denied;
-            try {
-                denied = authorize(user, ns, name, sub);
-            } catch (KubernetesClientException e) {
-                refuse(out, 503, "Service Unavailable", "cannot review access with the apiserver: "
-                        + oneLine(e.getMessage()));
-                return;
-            }
-            if (denied != null) {
+            // Exactly as RBAC grants it: resources [virtualmachines/console], verbs [get], in the VM's namespace.
+            BearerAuth.Outcome access = auth.authorize(user, new ResourceAttributesBuilder().withGroup(ApiGroup.GROUP)
+                    .withResource("virtualmachines").withSubresource(sub).withVerb("get").withNamespace(ns)
+                    .withName(name).build());
+            if (!access.allowed()) {
+                String denied = access.status() == 403 ? access.message().replaceFirst(
+                        "(in the namespace \"[^\"]*\")", "$1 (VirtualMachine " + Matcher.quoteReplacement(name) + ")")
+                        : access.message();
                 LOG.info("{} of {}/{} refused to {}: {}", sub, ns, name, who, denied);
-                refuse(out, 403, "Forbidden", denied);
+                refuse(out, access.status(), reason(access.status()), denied);
                 return;
             }
             Domain domain = client.resources(Domain.class).inNamespace(ns).withName(name).get();
@@ -356,34 +347,6 @@ public final class ConsoleServer implements AutoCloseable {
         }
     }
 
-    /** The user the token belongs to, or null when the apiserver does not accept it. */
-    UserInfo authenticate(String token) {
-        TokenReview review = client.resource(new TokenReviewBuilder().withNewSpec().withToken(token).endSpec()
-                .build()).create();
-        if (review.getStatus() == null || !Boolean.TRUE.equals(review.getStatus().getAuthenticated())) {
-            return null;
-        }
-        return review.getStatus().getUser();
-    }
-
-    /** Null when {@code user} may get virtualmachines/{@code sub} of ns/name; else why not. */
-    String authorize(UserInfo user, String ns, String name, String sub) {
-        Map<String, List<String>> extra = user.getExtra() == null ? null : new HashMap<>(user.getExtra());
-        SubjectAccessReview sar = new SubjectAccessReviewBuilder().withNewSpec()
-                .withUser(user.getUsername()).withGroups(user.getGroups()).withUid(user.getUid()).withExtra(extra)
-                .withNewResourceAttributes().withGroup(ApiGroup.GROUP).withResource("virtualmachines")
-                .withSubresource(sub).withVerb("get").withNamespace(ns).withName(name)
-                .endResourceAttributes().endSpec().build();
-        SubjectAccessReview answer = client.resource(sar).create();
-        if (answer.getStatus() != null && Boolean.TRUE.equals(answer.getStatus().getAllowed())) {
-            return null;
-        }
-        String reason = answer.getStatus() != null ? answer.getStatus().getReason() : null;
-        return "User \"" + user.getUsername() + "\" cannot get virtualmachines/" + sub + " in API group \""
-                + ApiGroup.GROUP + "\" in the namespace \"" + ns + "\" (VirtualMachine " + name + ")"
-                + (reason == null || reason.isBlank() ? "" : ": " + reason);
-    }
-
     static Request readHead(InputStream in) throws IOException {
         ByteArrayOutputStream head = new ByteArrayOutputStream();
         int state = 0;
@@ -420,6 +383,14 @@ public final class ConsoleServer implements AutoCloseable {
                 + body.length + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
         out.write(body);
         out.flush();
+    }
+
+    private static String reason(int status) {
+        return switch (status) {
+            case 401 -> "Unauthorized";
+            case 403 -> "Forbidden";
+            default -> "Service Unavailable";
+        };
     }
 
     private static String oneLine(String s) {

@@ -52,6 +52,7 @@ public final class DomainController implements AutoCloseable {
     private volatile boolean running;
     private io.virtfleet.agent.migration.Migrator migrator;
     private volatile io.virtfleet.agent.provision.DomainFiles files;
+    private final io.virtfleet.agent.guest.GuestAgentPoller guestAgent;
 
     public DomainController(KubernetesClient client, LibvirtConnection libvirt, String host,
                             DomainValidator validator, Duration resync, int workers,
@@ -68,6 +69,8 @@ public final class DomainController implements AutoCloseable {
         this.syncer = new DomainSyncer(client, libvirt, host, validator, QemuProcesses.forUri(libvirt.uri()),
                 this::domainsByUuid,
                 () -> informer != null && informer.hasSynced(), Clock.systemUTC(), statusRefresh, watcher);
+        this.guestAgent = new io.virtfleet.agent.guest.GuestAgentPoller(libvirt, Clock.systemUTC(), queue::add);
+        syncer.setGuestAgent(guestAgent);
     }
 
     public static String key(Domain d) {
@@ -272,6 +275,7 @@ public final class DomainController implements AutoCloseable {
             informer.close();
         }
         syncer.close();
+        guestAgent.close();
         if (files != null) {
             files.close();
         }

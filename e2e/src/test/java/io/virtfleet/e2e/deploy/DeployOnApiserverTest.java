@@ -142,7 +142,8 @@ class DeployOnApiserverTest {
                 .extracting(p -> p.getMetadata().getName())
                 .containsExactlyInAnyOrder("virtfleet-agent-own-domains", "virtfleet-agent-own-host",
                         "virtfleet-agent-own-lease", "virtfleet-agent-own-requests", "virtfleet-agent-backup-plan",
-                        "virtfleet-agent-copy-plan", "virtfleet-operator-vm-spec");
+                        "virtfleet-agent-copy-plan", "virtfleet-operator-vm-spec", "virtfleet-agent-host-identity",
+                        "virtfleet-operator-cloudinit-grants");
     }
 
     @Test

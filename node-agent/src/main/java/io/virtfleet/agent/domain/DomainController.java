@@ -147,7 +147,8 @@ public final class DomainController implements AutoCloseable {
                 java.nio.file.Path.of(io.virtfleet.agent.image.ImageCache.rootFor(allowedRoots)), allowedRoots,
                 imageMaxBytes, Duration.ofSeconds(60));
         files = new io.virtfleet.agent.provision.DomainFiles(cache, allowedRoots,
-                new io.virtfleet.agent.provision.KubernetesSecrets(client), Clock.systemUTC(), queue::add);
+                new io.virtfleet.agent.provision.KubernetesSecrets(
+                        new io.virtfleet.agent.provision.HostIdentity(client, host, Clock.systemUTC())), Clock.systemUTC(), queue::add);
         syncer.setDomainFiles(files);
     }
 

@@ -20,6 +20,7 @@ import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.e2e.support.Fleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
 import io.virtfleet.e2e.support.StartFleet;
+import io.virtfleet.e2e.support.StderrCapture;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -28,10 +29,8 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -77,8 +76,7 @@ class CloudVmTest {
     static final String MAC = String.format("52:54:00:%02x:%02x:%02x", (int) (Math.random() * 256),
             (int) (Math.random() * 256), (int) (Math.random() * 256));
     static final String ADDRESS = "198.18.201.10";
-    static final ByteArrayOutputStream log = new ByteArrayOutputStream();
-    static PrintStream stderr;
+    static StderrCapture log;
     static String uuidA;
     static String instanceIdBefore;
 
@@ -131,30 +129,13 @@ class CloudVmTest {
                         """.formatted(SECRET_MARKER)).build()).create();
 
         // The operator's and agent's log (both in this JVM, logging to stderr), for the no-leak check.
-        stderr = System.err;
-        System.setErr(new PrintStream(new OutputStream() {
-            @Override
-            public void write(int b) {
-                stderr.write(b);
-                synchronized (log) {
-                    log.write(b);
-                }
-            }
-
-            @Override
-            public void write(byte[] b, int off, int len) {
-                stderr.write(b, off, len);
-                synchronized (log) {
-                    log.write(b, off, len);
-                }
-            }
-        }, true));
+        log = StderrCapture.start();
     }
 
     @AfterAll
     static void stop() throws IOException {
-        if (stderr != null) {
-            System.setErr(stderr);
+        if (log != null) {
+            log.close();
         }
         if (http != null) {
             http.stop(0);
@@ -419,10 +400,7 @@ class CloudVmTest {
                 + json.asJson(fleet.client().v1().events().inNamespace(ns).list())
                 + json.asJson(fleet.client().events().v1().events().inNamespace(ns).list());
         assertThat(everything).contains("cloud-user").doesNotContain(SECRET_MARKER);
-        String logged;
-        synchronized (log) {
-            logged = log.toString(StandardCharsets.UTF_8);
-        }
+        String logged = log.text();
         assertThat(logged).as("operator and agent log").contains("cloud-a").doesNotContain(SECRET_MARKER);
         assertThat(fleet.guest(fleet.get("cloud-a")).persistentXml()).doesNotContain(SECRET_MARKER);
     }

@@ -190,15 +190,7 @@ class CloudInitSecretsOnApiserverTest {
     }
 
     KubernetesClient impersonate(String serviceAccount, String nodeName) {
-        Config config = cp.config();
-        config.setImpersonateUsername(DeployFiles.serviceAccountUser(serviceAccount));
-        config.setImpersonateGroups("system:serviceaccounts", "system:serviceaccounts:" + SYS,
-                "system:authenticated");
-        if (nodeName != null) {
-            config.setImpersonateExtras(Map.of(DeployOnApiserverTest.NODE_NAME_EXTRA.replace("/", "%2F"),
-                    List.of(nodeName)));
-        }
-        KubernetesClient c = new KubernetesClientBuilder().withConfig(config).build();
+        KubernetesClient c = DeployFiles.impersonating(cp, serviceAccount, nodeName);
         synchronized (clients) {
             clients.add(c);
         }

@@ -58,7 +58,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * guest agent, and no Secret content shows up anywhere.
  *
  * <p>One ordered class so the cloud guest boots twice (the VM and its clone): under TCG on the shared 2-core machine a
- * boot to cloud-init done takes 2-4 minutes. Run time: about 12 minutes (measured: see the commit).
+ * boot to cloud-init done took 10-16 minutes at load average 40-50 (2-4 minutes on a quiet machine). Run time measured
+ * once, at load average 40-50: 35 minutes (2098 s) for a run whose cloud-init checks then timed out; expect about
+ * 15 minutes on a quiet machine. Not yet in scripts/test's suite budget: see the report of its commit.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class CloudVmTest {
@@ -236,8 +238,7 @@ class CloudVmTest {
 
         LibvirtGuest guest = fleet.guest(vm);
         // Through the guest agent only: the file cloud-init wrote, its instance-id (the VM's UUID), its verdict.
-        Awaitility.await().atMost(BOOT).pollInterval(Duration.ofSeconds(3)).untilAsserted(() ->
-                assertThat(guest.agentExec("cloud-init status").output()).contains("status: done"));
+        awaitCloudInitDone(guest);
         assertThat(guest.agentExec("cat /etc/vf-cloud-marker").output().trim()).isEqualTo(SECRET_MARKER);
         assertThat(guest.agentExec("hostname").output().trim()).isEqualTo("cloud-a");
         instanceIdBefore = guest.agentExec("cat /var/lib/cloud/data/instance-id").output().trim();
@@ -359,8 +360,7 @@ class CloudVmTest {
         assertThat(dstGuest.liveXml()).doesNotContain(MAC);
         // cloud-init ran as a new instance: its instance-id is the clone's UUID, the previous one the source's, and
         // the per-instance command ran again (its log was copied with the disk and has a second line now).
-        Awaitility.await().atMost(BOOT).pollInterval(Duration.ofSeconds(3)).untilAsserted(() ->
-                assertThat(dstGuest.agentExec("cloud-init status").output()).contains("status: done"));
+        awaitCloudInitDone(dstGuest);
         assertThat(dstGuest.agentExec("cat /var/lib/cloud/data/instance-id").output().trim())
                 .isEqualTo(dst.getStatus().uuid);
         assertThat(dstGuest.agentExec("cat /var/lib/cloud/data/previous-instance-id").output().trim())
@@ -406,6 +406,17 @@ class CloudVmTest {
     }
 
     // ------------------------------------------------------------------------------------------------------ helpers
+
+    /**
+     * cloud-init finished this boot without errors: its final stage writes /var/lib/cloud/instance/boot-finished and
+     * /run/cloud-init/result.json. (Not `cloud-init status`: a Python start-up that under TCG on the loaded 2-core
+     * machine took more than a minute.)
+     */
+    static void awaitCloudInitDone(LibvirtGuest guest) {
+        Awaitility.await().atMost(BOOT).pollInterval(Duration.ofSeconds(5)).untilAsserted(() ->
+                assertThat(guest.agentExec("test -f /var/lib/cloud/instance/boot-finished && cat /run/cloud-init/"
+                        + "result.json").output()).contains("\"errors\": []"));
+    }
 
     static <T extends io.fabric8.kubernetes.api.model.HasMetadata> T awaitObject(Class<T> type, String name,
                                                                                  Duration timeout, Predicate<T> p) {

@@ -79,15 +79,19 @@ class CloudInitSecretsOnApiserverTest {
 
     @Test
     void eachAgentCreatesAndMintsTokensOnlyForItsOwnHostsServiceAccount() {
+        // (the other test may have made node-a's and node-b's already: node-c's is made here by its own agent)
+        KubernetesClient agentC = agent("node-c");
+        agentC.serviceAccounts().inNamespace(SYS).resource(sa("virtfleet-agent-host-node-c")).create();
+        assertThat(token(agentC, "virtfleet-agent-host-node-c")).isNotBlank();
         KubernetesClient agentA = agent(HOST_A);
-        agentA.serviceAccounts().inNamespace(SYS).resource(sa("virtfleet-agent-host-" + HOST_A)).create();
+        ensureSa(HOST_A);
+        ensureSa(HOST_B);
         assertThat(token(agentA, "virtfleet-agent-host-" + HOST_A)).isNotBlank();
-        admin.serviceAccounts().inNamespace(SYS).resource(sa("virtfleet-agent-host-" + HOST_B)).create();
         denied(() -> token(agentA, "virtfleet-agent-host-" + HOST_B), "virtfleet-agent-host-identity",
                 "is not the identity of this agent's host " + HOST_A);
         denied(() -> token(agentA, "virtfleet-operator"), "virtfleet-agent-host-identity",
                 "is not the identity of this agent's host");
-        denied(() -> agentA.serviceAccounts().inNamespace(SYS).resource(sa("virtfleet-agent-host-node-c")).create(),
+        denied(() -> agentA.serviceAccounts().inNamespace(SYS).resource(sa("virtfleet-agent-host-node-d")).create(),
                 "virtfleet-agent-host-identity", "virtfleet-agent-host-" + HOST_A);
         denied(() -> token(impersonate("virtfleet-agent", null), "virtfleet-agent-host-" + HOST_A),
                 "virtfleet-agent-host-identity", "node-name claim");

@@ -58,9 +58,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * guest agent, and no Secret content shows up anywhere.
  *
  * <p>One ordered class so the cloud guest boots twice (the VM and its clone): under TCG on the shared 2-core machine a
- * boot to cloud-init done took 10-16 minutes at load average 40-50 (2-4 minutes on a quiet machine). Run time measured
- * once, at load average 40-50: 35 minutes (2098 s) for a run whose cloud-init checks then timed out; expect about
- * 15 minutes on a quiet machine. Not yet in scripts/test's suite budget: see the report of its commit.
+ * boot took 10-16 minutes at load average 40-50 (the guest agent answered long before cloud-init finished). Run time
+ * measured once, at load average 40-50: 35 minutes (2098 s), a run in which two cloud-init waits timed out; not
+ * measured on a quiet machine yet.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class CloudVmTest {

@@ -17,6 +17,7 @@ import io.virtfleet.api.v1alpha1.VirtualMachineRestoreSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshotSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
+import io.virtfleet.e2e.support.CloudGuest;
 import io.virtfleet.e2e.support.Fleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
 import io.virtfleet.e2e.support.StartFleet;
@@ -40,8 +41,6 @@ import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -71,7 +70,7 @@ class CloudVmTest {
     static HttpServer http;
     static Path image;
     static String sha256;
-    static Map<String, String> cloudGuest;
+    static CloudGuest cloudGuest;
     static String bridge;
     static final AtomicInteger downloads = new AtomicInteger();
     static final String SECRET_MARKER = "vf-cloud-secret-" + UUID.randomUUID();
@@ -84,11 +83,11 @@ class CloudVmTest {
 
     @BeforeAll
     static void start() throws Exception {
-        cloudGuest = readEnv(Path.of("/var/lib/virtfleet/images/cloud-guest/current.env"));
+        cloudGuest = CloudGuest.installed();
         // A copy with one trailing sector naming this run: a SHA-256 of its own, so no earlier run has it cached and
         // the download count below is this test's (QEMU ignores data after a qcow2 image's last cluster).
         image = Files.createTempFile(Fleet.IMAGES, "vf-e2e-cloud-", ".qcow2");
-        Files.copy(Path.of(cloudGuest.get("CLOUD_GUEST_DISK")), image,
+        Files.copy(cloudGuest.disk(), image,
                 java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         byte[] marker = new byte[512];
         byte[] id = ("virtfleet e2e cloud image " + UUID.randomUUID()).getBytes(StandardCharsets.UTF_8);
@@ -177,9 +176,9 @@ class CloudVmTest {
         spec.cpu.cores = 1;
         spec.firmware = new VirtualMachineSpec.Firmware();
         spec.firmware.kernelBoot = new VirtualMachineSpec.KernelBoot();
-        spec.firmware.kernelBoot.kernel = cloudGuest.get("CLOUD_GUEST_KERNEL");
-        spec.firmware.kernelBoot.initrd = cloudGuest.get("CLOUD_GUEST_INITRD");
-        spec.firmware.kernelBoot.cmdline = cloudGuest.get("CLOUD_GUEST_CMDLINE");
+        spec.firmware.kernelBoot.kernel = cloudGuest.kernel().toString();
+        spec.firmware.kernelBoot.initrd = cloudGuest.initrd().toString();
+        spec.firmware.kernelBoot.cmdline = cloudGuest.cmdline();
         VirtualMachineSpec.Disk root = new VirtualMachineSpec.Disk();
         root.name = "root";
         root.bus = "virtio";
@@ -226,8 +225,7 @@ class CloudVmTest {
         assertThat(Fleet.conditionOf(vm, "GuestAgentConnected").getStatus()).isEqualTo("True");
         assertThat(vm.getStatus().guestOSInfo.id).isEqualTo("debian");
         assertThat(vm.getStatus().guestOSInfo.versionId).isEqualTo("12");
-        assertThat(vm.getStatus().guestOSInfo.kernelRelease).isEqualTo(
-                cloudGuest.get("CLOUD_GUEST_VERSION").replaceAll(".*kernel=(\\S+).*", "$1"));
+        assertThat(vm.getStatus().guestOSInfo.kernelRelease).matches("\\d+\\.\\d+\\.\\d+-\\d+-cloud-amd64");
         GuestInterface nic = vm.getStatus().interfaces.stream().filter(i -> MAC.equals(i.mac)).findFirst()
                 .orElseThrow();
         assertThat(nic.name).as("the VM's interface with that MAC").isEqualTo("net1");
@@ -436,19 +434,6 @@ class CloudVmTest {
         return fleet.client().v1().events().inNamespace(fleet.namespace()).list().getItems().stream()
                 .filter(e -> reason.equals(e.getReason()) && name.equals(e.getInvolvedObject().getName()))
                 .map(io.fabric8.kubernetes.api.model.Event::getMessage).toList();
-    }
-
-    static Map<String, String> readEnv(Path env) throws IOException {
-        assertThat(env).as("the cloud guest: run scripts/build-cloud-guest").isRegularFile();
-        Map<String, String> m = new LinkedHashMap<>();
-        for (String line : Files.readAllLines(env)) {
-            int eq = line.indexOf('=');
-            if (line.startsWith("#") || eq < 0) {
-                continue;
-            }
-            m.put(line.substring(0, eq), line.substring(eq + 1).replaceAll("^'(.*)'$", "$1"));
-        }
-        return m;
     }
 
     static String run(String... cmd) throws IOException, InterruptedException {

@@ -179,9 +179,12 @@ public final class SnapshotController implements AutoCloseable {
         try {
             SnapshotOps.Taken t;
             String uuid = d.getSpec().uuid;
+            String uid = s.getMetadata().getUid();
             try (DomainLocks.Held held = locks.hold(uuid)) {
+                // The request's uid: a retry after this agent died between libvirt's snapshot and the status
+                // write finds the snapshot it took and reports it, instead of Failed with the snapshot left behind.
                 // A running guest's filesystems are frozen for the snapshot and thawed after it (FilesystemFreezer).
-                var frozen = freezer.around(uuid, () -> ops.create(uuid, name));
+                var frozen = freezer.around(uuid, () -> ops.create(uuid, name, uid));
                 t = frozen.value();
                 out.filesystemFreeze = frozen.freeze();
             }

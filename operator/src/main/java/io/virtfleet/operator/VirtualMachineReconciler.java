@@ -92,6 +92,7 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
     private final OperatorEventRecorder events;
     private final OperatorMetrics metrics;
     private final Placements placements = new Placements();
+    private final CloudInitGrants cloudInitGrants = new CloudInitGrants();
     private final Object scheduleLock = new Object();
     private volatile InformerEventSource<Domain, VirtualMachine> domains;
     private volatile InformerEventSource<VirtualMachineRestore, VirtualMachine> restores;
@@ -301,7 +302,14 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
 
         Domain current = domain;
         String applyError = null;
-        if (!DomainObjects.upToDate(desired, domain)) {
+        try {
+            // Before the Domain: its agent reads the Secrets as soon as it sees it.
+            cloudInitGrants.ensure(context.getClient(), vm, host);
+        } catch (IllegalStateException e) {
+            applyError = e.getMessage();
+            LOG.warn("{}", applyError);
+        }
+        if (applyError == null && !DomainObjects.upToDate(desired, domain)) {
             if (domain != null) {
                 // Conditional on the Domain this pass decided from: a cache older than the Domain (a migration or
                 // failover re-pointed it a moment ago) must not apply the old host back (an apply carrying
@@ -417,6 +425,7 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         }
         if (domain == null || !DomainObjects.ownedBy(domain, vm)) {
             placements.forget(id);
+            cloudInitGrants.forget(vm);
             return DeleteControl.defaultDelete();
         }
         if (!domain.isMarkedForDeletion()) {

@@ -431,4 +431,34 @@ class VirtualMachineReconcilerTest extends OperatorTestSupport {
         });
         assertNoDrift(ns, "survivor");
     }
+
+    @Test
+    void theVmsHostIdentityIsGrantedItsCloudInitSecretsByNameAndOnlyWhileItRefersToThem() {
+        FakeAgent agent = host();
+        TestVm t = new TestVm(ns, "ci-grant").on(agent.host);
+        t.extraSpec.add("cloudInit: {userDataSecretRef: {name: ci-user}, networkDataSecretRef: {name: ci-net}}");
+        apply(t);
+        eventually().until(() -> domain(ns, "ci-grant") != null);
+        var role = client.rbac().roles().inNamespace(ns).withName("virtfleet-cloudinit-ci-grant").get();
+        assertThat(role.getRules()).singleElement().satisfies(r -> {
+            assertThat(r.getVerbs()).containsExactly("get");
+            assertThat(r.getResources()).containsExactly("secrets");
+            assertThat(r.getResourceNames()).containsExactly("ci-net", "ci-user");
+        });
+        var binding = client.rbac().roleBindings().inNamespace(ns).withName("virtfleet-cloudinit-ci-grant").get();
+        assertThat(binding.getSubjects()).singleElement().satisfies(sub -> {
+            assertThat(sub.getKind()).isEqualTo("ServiceAccount");
+            assertThat(sub.getNamespace()).isEqualTo(ApiGroup.SYSTEM_NAMESPACE);
+            assertThat(sub.getName()).isEqualTo("virtfleet-agent-host-" + agent.host);
+        });
+        assertThat(binding.getMetadata().getOwnerReferences()).singleElement()
+                .satisfies(o -> assertThat(o.getName()).isEqualTo("ci-grant"));
+
+        // Without references: no grant left.
+        t.extraSpec.clear();
+        apply(t);
+        eventually().until(() -> client.rbac().roleBindings().inNamespace(ns)
+                .withName("virtfleet-cloudinit-ci-grant").get() == null
+                && client.rbac().roles().inNamespace(ns).withName("virtfleet-cloudinit-ci-grant").get() == null);
+    }
 }

@@ -37,6 +37,14 @@ public final class ApiGroup {
     public static final String OBJECT_NAME_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
     public static final int OBJECT_NAME_MAX = 253;
 
+    /**
+     * The ServiceAccount (in {@link #SYSTEM_NAMESPACE}) a host's agent reads cloud-init Secrets as: the one identity
+     * the operator grants a VM's Secrets to (deploy/README.md "cloud-init Secrets").
+     */
+    public static String hostServiceAccount(String host) {
+        return "virtfleet-agent-host-" + host;
+    }
+
     /** Name of the coordination.k8s.io Lease that carries a host's heartbeat (in {@link #SYSTEM_NAMESPACE}). */
     public static String leaseName(String host) {
         return "virtfleet-host-" + host;

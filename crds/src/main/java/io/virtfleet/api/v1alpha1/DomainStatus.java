@@ -18,6 +18,21 @@ public class DomainStatus {
     /** Synced=False reason while an image is downloading into the host's cache (not a failure). */
     public static final String REASON_PROVISIONING = "Provisioning";
 
+    /**
+     * Condition type: the guest agent (qemu-guest-agent on the {@code org.qemu.guest_agent.0} virtio channel) answers.
+     * Reasons {@link #GUEST_AGENT_CONNECTED}, {@link #GUEST_AGENT_CHANNEL_DISCONNECTED} (no agent listens in the
+     * guest), {@link #GUEST_AGENT_UNRESPONSIVE} (listens, but its commands failed or timed out),
+     * {@link #GUEST_AGENT_NO_CHANNEL}, {@link #GUEST_AGENT_NOT_RUNNING}.
+     */
+    public static final String CONDITION_GUEST_AGENT_CONNECTED = "GuestAgentConnected";
+    public static final String GUEST_AGENT_CONNECTED = "Connected";
+    public static final String GUEST_AGENT_CHANNEL_DISCONNECTED = "ChannelDisconnected";
+    public static final String GUEST_AGENT_UNRESPONSIVE = "Unresponsive";
+    public static final String GUEST_AGENT_NO_CHANNEL = "NoChannel";
+    public static final String GUEST_AGENT_NOT_RUNNING = "NotRunning";
+    /** Not asked yet since the channel connected (the first answer follows within seconds). */
+    public static final String GUEST_AGENT_QUERYING = "Querying";
+
     /** {@link #state}'s values: libvirt's states ({@link DomainState}), and two of virtfleet's. */
     public static final String STATE_RUNNING = "Running";
     public static final String STATE_BLOCKED = "Blocked";
@@ -72,6 +87,12 @@ public class DomainStatus {
     @JsonPropertyDescription("Disk files this host created for the domain (from an image or blank): removed when the "
             + "Domain is deleted. A file the host did not create is never removed.")
     public List<String> createdDisks;
+
+    @JsonPropertyDescription("Network interfaces and addresses as the guest agent reports them (absent without one).")
+    public List<GuestInterface> interfaces;
+
+    @JsonPropertyDescription("The guest's OS and host name as the guest agent reports them (absent without one).")
+    public GuestOSInfo guestOSInfo;
 
     @JsonPropertyDescription("The restartGeneration last carried out.")
     public Long observedRestartGeneration;

@@ -45,6 +45,10 @@ public class VirtualMachineBackupStatus {
     @JsonPropertyDescription("Bytes of the backup's disk files.")
     public Long size;
 
+    @JsonPropertyDescription("For a running VM: whether its filesystems were frozen through the guest agent for the "
+            + "copy (absent for a stopped VM).")
+    public FilesystemFreeze filesystemFreeze;
+
     @JsonPropertyDescription("Why it failed; the VM was not changed.")
     public String error;
 }

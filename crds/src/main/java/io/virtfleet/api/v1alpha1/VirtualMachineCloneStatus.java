@@ -36,6 +36,10 @@ public class VirtualMachineCloneStatus {
     @JsonPropertyDescription("When the new VM was created (RFC 3339).")
     public String completionTime;
 
+    @JsonPropertyDescription("For a running VM: whether its filesystems were frozen through the guest agent for the "
+            + "copy (absent for a stopped VM).")
+    public FilesystemFreeze filesystemFreeze;
+
     @JsonPropertyDescription("Why it failed; the source VM was not changed.")
     public String error;
 }

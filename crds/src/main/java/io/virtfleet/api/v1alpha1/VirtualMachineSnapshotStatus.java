@@ -38,6 +38,10 @@ public class VirtualMachineSnapshotStatus {
     @JsonPropertyDescription("Bytes of disk and memory state (approximate).")
     public Long size;
 
+    @JsonPropertyDescription("For a running VM: whether its filesystems were frozen through the guest agent for the "
+            + "copy (absent for a stopped VM).")
+    public FilesystemFreeze filesystemFreeze;
+
     @JsonPropertyDescription("Why it failed; the VM was not changed.")
     public String error;
 }

@@ -50,7 +50,13 @@ public class VirtualMachineStatus {
             + "none).")
     public List<ImageDownload> imageDownloads;
 
-    @JsonPropertyDescription("Ready, Scheduled, Synced, RestartRequired, Failure.")
+    @JsonPropertyDescription("Network interfaces and addresses as the guest agent reports them (absent without one).")
+    public List<GuestInterface> interfaces;
+
+    @JsonPropertyDescription("The guest's OS and host name as the guest agent reports them (absent without one).")
+    public GuestOSInfo guestOSInfo;
+
+    @JsonPropertyDescription("Ready, Scheduled, Synced, RestartRequired, Failure, Paused, GuestAgentConnected.")
     public List<Condition> conditions = new ArrayList<>();
 
     @JsonPropertyDescription("The metadata.generation this status reflects.")

@@ -187,25 +187,7 @@ class ImageDiskTest {
                 .SecretBuilder().withNewMetadata().withName("img-s-user").endMetadata()
                 .addToStringData("userdata", "#cloud-config\nwrite_files:\n- path: /etc/vf-marker\n  content: "
                         + marker + "\n").build()).create();
-        java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
-        java.io.PrintStream err = System.err;
-        System.setErr(new java.io.PrintStream(new OutputStream() {
-            @Override
-            public void write(int b) {
-                err.write(b);
-                synchronized (log) {
-                    log.write(b);
-                }
-            }
-
-            @Override
-            public void write(byte[] b, int off, int len) {
-                err.write(b, off, len);
-                synchronized (log) {
-                    log.write(b, off, len);
-                }
-            }
-        }, true));
+        io.virtfleet.e2e.support.StderrCapture log = io.virtfleet.e2e.support.StderrCapture.start();
         try {
             VirtualMachine vm = cloudGuest("img-s", sha256);
             vm.getSpec().cloudInit.userData = null;
@@ -217,7 +199,7 @@ class ImageDiskTest {
                     + "-o ro $(findfs LABEL=cidata) /mnt/seed) && cat /mnt/seed/user-data").output();
             assertThat(seen).as("the guest reads the Secret's user data").contains(marker);
         } finally {
-            System.setErr(err);
+            log.close();
         }
         var json = fleet.client().getKubernetesSerialization();
         String everything = json.asJson(fleet.client().resources(Domain.class).inNamespace(fleet.namespace()).list())
@@ -226,7 +208,7 @@ class ImageDiskTest {
                 + json.asJson(fleet.client().events().v1().events().inNamespace(fleet.namespace()).list());
         assertThat(everything).as("Domains, VMs (spec and status) and Events").contains("img-s-user")
                 .doesNotContain(marker);
-        assertThat(log.toString(StandardCharsets.UTF_8)).as("operator and agent log").contains("img-s")
+        assertThat(log.text()).as("operator and agent log").contains("img-s")
                 .doesNotContain(marker);
         assertThat(guestXml("img-s")).doesNotContain(marker);
     }

@@ -82,4 +82,20 @@ final class DeployFiles {
                 .findFirst().orElseThrow(() -> new AssertionError("no " + kind.getSimpleName() + " " + name
                         + " in the rendered deploy/base"));
     }
+
+    /** The user extra a pod-bound ServiceAccount token carries its node in (Kubernetes 1.30+). */
+    static final String NODE_NAME_EXTRA = "authentication.kubernetes.io/node-name";
+
+    /** A client acting as a ServiceAccount of virtfleet-system; {@code nodeName} sets the pod-bound token's claim. */
+    static KubernetesClient impersonating(EmbeddedControlPlane cp, String serviceAccount, String nodeName) {
+        Config config = cp.config();
+        config.setImpersonateUsername(serviceAccountUser(serviceAccount));
+        config.setImpersonateGroups("system:serviceaccounts", "system:serviceaccounts:virtfleet-system",
+                "system:authenticated");
+        if (nodeName != null) {
+            // Impersonate-Extra-<key>: a header name cannot hold '/', the apiserver percent-decodes the key.
+            config.setImpersonateExtras(java.util.Map.of(NODE_NAME_EXTRA.replace("/", "%2F"), List.of(nodeName)));
+        }
+        return new KubernetesClientBuilder().withConfig(config).build();
+    }
 }

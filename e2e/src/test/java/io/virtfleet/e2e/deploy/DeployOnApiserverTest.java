@@ -11,9 +11,7 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import io.fabric8.kubernetes.api.model.EventBuilder;
-import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfigBuilder;
@@ -60,7 +58,7 @@ import static org.awaitility.Awaitility.await;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class DeployOnApiserverTest {
-    static final String NODE_NAME_EXTRA = "authentication.kubernetes.io/node-name";
+    static final String NODE_NAME_EXTRA = DeployFiles.NODE_NAME_EXTRA;
     static final String TENANT = "tenant-a";
     static final String MY_HOST = "node-a";
     static final String OTHER_HOST = "node-b";
@@ -142,7 +140,8 @@ class DeployOnApiserverTest {
                 .extracting(p -> p.getMetadata().getName())
                 .containsExactlyInAnyOrder("virtfleet-agent-own-domains", "virtfleet-agent-own-host",
                         "virtfleet-agent-own-lease", "virtfleet-agent-own-requests", "virtfleet-agent-backup-plan",
-                        "virtfleet-agent-copy-plan", "virtfleet-operator-vm-spec");
+                        "virtfleet-agent-copy-plan", "virtfleet-operator-vm-spec", "virtfleet-agent-host-identity",
+                        "virtfleet-operator-cloudinit-grants");
     }
 
     @Test
@@ -536,15 +535,7 @@ class DeployOnApiserverTest {
 
     /** A client acting as a ServiceAccount of virtfleet-system; {@code nodeName} sets the pod-bound token's claim. */
     KubernetesClient impersonate(String serviceAccount, String nodeName) {
-        Config config = cp.config();
-        config.setImpersonateUsername(DeployFiles.serviceAccountUser(serviceAccount));
-        config.setImpersonateGroups("system:serviceaccounts", "system:serviceaccounts:" + ApiGroup.SYSTEM_NAMESPACE,
-                "system:authenticated");
-        if (nodeName != null) {
-            // Impersonate-Extra-<key>: a header name cannot hold '/', the apiserver percent-decodes the key.
-            config.setImpersonateExtras(Map.of(NODE_NAME_EXTRA.replace("/", "%2F"), List.of(nodeName)));
-        }
-        KubernetesClient c = new KubernetesClientBuilder().withConfig(config).build();
+        KubernetesClient c = DeployFiles.impersonating(cp, serviceAccount, nodeName);
         synchronized (clients) {
             clients.add(c);
         }

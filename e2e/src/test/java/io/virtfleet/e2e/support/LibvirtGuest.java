@@ -134,6 +134,63 @@ public final class LibvirtGuest {
                 "60", channel().toString(), command);
     }
 
+    /** One qemu-guest-agent command (JSON) through libvirt ({@code virsh qemu-agent-command}, 10 s timeout). */
+    public Result agentCommand(String json) {
+        return virsh("qemu-agent-command", "--timeout", "10", name, json);
+    }
+
+    /**
+     * Runs {@code /bin/sh -c command} in a guest with qemu-guest-agent (guest-exec, then guest-exec-status until it
+     * exited, at most 60 s) and returns its exit code and stdout.
+     */
+    public Result agentExec(String command) {
+        String args = "{\"execute\":\"guest-exec\",\"arguments\":{\"path\":\"/bin/sh\",\"arg\":[\"-c\","
+                + jsonString(command) + "],\"capture-output\":true}}";
+        Result started = agentCommand(args);
+        Matcher pid = Pattern.compile("\"pid\"\\s*:\\s*(\\d+)").matcher(started.output());
+        if (!started.ok() || !pid.find()) {
+            return new Result(started.ok() ? 1 : started.exitCode(), "guest-exec failed: " + started.output());
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            Result st = agentCommand("{\"execute\":\"guest-exec-status\",\"arguments\":{\"pid\":" + pid.group(1)
+                    + "}}");
+            if (st.ok() && st.output().matches("(?s).*\"exited\"\\s*:\\s*true.*")) {
+                Matcher code = Pattern.compile("\"exitcode\"\\s*:\\s*(-?\\d+)").matcher(st.output());
+                Matcher out = Pattern.compile("\"out-data\"\\s*:\\s*\"([^\"]*)\"").matcher(st.output());
+                String text = out.find() ? new String(java.util.Base64.getDecoder().decode(out.group(1)),
+                        StandardCharsets.UTF_8) : "";
+                return new Result(code.find() ? Integer.parseInt(code.group(1)) : 0, text);
+            }
+            try {
+                Thread.sleep(300);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        return new Result(124, "guest-exec of '" + command + "' did not finish within 60 s");
+    }
+
+    private static String jsonString(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                default -> {
+                    if (c < 0x20) {
+                        b.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        return b.append('"').toString();
+    }
+
     public Result virsh(String... args) {
         List<String> cmd = new ArrayList<>(List.of("virsh", "-c", uri));
         cmd.addAll(List.of(args));

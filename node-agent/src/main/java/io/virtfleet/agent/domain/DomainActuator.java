@@ -24,13 +24,20 @@ import java.util.function.Function;
 final class DomainActuator {
     private static final Logger LOG = LoggerFactory.getLogger(DomainActuator.class);
 
-    /** What the message of a step may say. */
-    record Context(String ref, String uuid, String host, Duration shutdownTimeout, boolean shutdownWasRequested) {
+    /**
+     * What a step needs and its message may say; {@code guestAgent}: the domain's guest agent channel is connected
+     * (a shutdown then asks the agent first).
+     */
+    record Context(String ref, String uuid, String host, Duration shutdownTimeout, boolean shutdownWasRequested,
+                   boolean guestAgent) {
+        Context(String ref, String uuid, String host, Duration shutdownTimeout, boolean shutdownWasRequested) {
+            this(ref, uuid, host, shutdownTimeout, shutdownWasRequested, false);
+        }
     }
 
     @FunctionalInterface
     interface Call {
-        void run(LibvirtConnection libvirt, String uuid) throws LibvirtConnection.UnavailableException,
+        void run(LibvirtConnection libvirt, Context c) throws LibvirtConnection.UnavailableException,
                 LibvirtCallException;
     }
 
@@ -44,23 +51,26 @@ final class DomainActuator {
     static final Map<LifecycleAction, Step> STEPS = new EnumMap<>(LifecycleAction.class);
 
     static {
-        STEPS.put(LifecycleAction.START, new Step((l, u) -> l.start(u, false), false, "Started",
+        STEPS.put(LifecycleAction.START, new Step((l, c) -> l.start(c.uuid(), false), false, "Started",
                 c -> "started libvirt domain " + c.uuid() + " on host " + c.host()));
-        STEPS.put(LifecycleAction.START_PAUSED, new Step((l, u) -> l.start(u, true), false, "Started",
+        STEPS.put(LifecycleAction.START_PAUSED, new Step((l, c) -> l.start(c.uuid(), true), false, "Started",
                 c -> "started libvirt domain " + c.uuid() + " on host " + c.host() + " (paused)"));
-        STEPS.put(LifecycleAction.RESUME, new Step(LibvirtConnection::resume, true, "Resumed",
+        STEPS.put(LifecycleAction.RESUME, new Step((l, c) -> l.resume(c.uuid()), true, "Resumed",
                 c -> "resumed libvirt domain " + c.uuid()));
-        STEPS.put(LifecycleAction.SUSPEND, new Step(LibvirtConnection::suspend, true, "Suspended",
+        STEPS.put(LifecycleAction.SUSPEND, new Step((l, c) -> l.suspend(c.uuid()), true, "Suspended",
                 c -> "suspended libvirt domain " + c.uuid()));
-        STEPS.put(LifecycleAction.SHUTDOWN, new Step(LibvirtConnection::shutdown, true, "ShuttingDown",
-                c -> "asked the guest to shut down; it is destroyed after " + c.shutdownTimeout().toSeconds()
+        // Through the guest agent when its channel is connected (an orderly shutdown even of a guest that ignores
+        // ACPI), the ACPI power button otherwise and as the agent's fallback (LibvirtConnection.shutdown).
+        STEPS.put(LifecycleAction.SHUTDOWN, new Step((l, c) -> l.shutdown(c.uuid(), c.guestAgent()), true,
+                "ShuttingDown", c -> "asked the guest to shut down " + (c.guestAgent() ? "through its guest agent"
+                        : "(ACPI power button)") + "; it is destroyed after " + c.shutdownTimeout().toSeconds()
                         + " s"));
-        STEPS.put(LifecycleAction.REPEAT_SHUTDOWN, new Step(LibvirtConnection::shutdown, true, null,
-                c -> "pressed the power button again; still waiting for the guest"));
-        STEPS.put(LifecycleAction.DESTROY, new Step(LibvirtConnection::destroy, true, "Destroyed",
+        STEPS.put(LifecycleAction.REPEAT_SHUTDOWN, new Step((l, c) -> l.shutdown(c.uuid(), c.guestAgent()), true,
+                null, c -> "asked the guest to shut down again; still waiting for it"));
+        STEPS.put(LifecycleAction.DESTROY, new Step((l, c) -> l.destroy(c.uuid()), true, "Destroyed",
                 c -> "destroyed libvirt domain " + c.uuid() + (c.shutdownWasRequested() ? " (no shutdown within "
                         + c.shutdownTimeout().toSeconds() + " s)" : "")));
-        STEPS.put(LifecycleAction.UNDEFINE, new Step((l, u) -> l.undefine(u, DomainSyncer.UNDEFINE_FLAGS), false,
+        STEPS.put(LifecycleAction.UNDEFINE, new Step((l, c) -> l.undefine(c.uuid(), DomainSyncer.UNDEFINE_FLAGS), false,
                 "Undefined", c -> "undefined libvirt domain " + c.uuid() + " on host " + c.host()));
     }
 
@@ -89,7 +99,7 @@ final class DomainActuator {
         if (step == null) {
             throw new IllegalArgumentException("not a libvirt lifecycle step: " + action);
         }
-        if (!tolerant(c.ref(), action, step.mootWhenInvalid(), () -> step.call().run(libvirt, c.uuid()))) {
+        if (!tolerant(c.ref(), action, step.mootWhenInvalid(), () -> step.call().run(libvirt, c))) {
             return false;
         }
         String message = step.message().apply(c);

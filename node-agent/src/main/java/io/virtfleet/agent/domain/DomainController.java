@@ -51,6 +51,7 @@ public final class DomainController implements AutoCloseable {
     private volatile boolean running;
     private io.virtfleet.agent.migration.Migrator migrator;
     private volatile io.virtfleet.agent.provision.DomainFiles files;
+    private final io.virtfleet.agent.guest.GuestAgentPoller guestAgent;
 
     public DomainController(KubernetesClient client, LibvirtConnection libvirt, String host,
                             DomainValidator validator, Duration resync, int workers,
@@ -67,6 +68,8 @@ public final class DomainController implements AutoCloseable {
         this.syncer = new DomainSyncer(client, libvirt, host, validator, QemuProcesses.forUri(libvirt.uri()),
                 this::domainsByUuid,
                 () -> informer != null && informer.hasSynced(), Clock.systemUTC(), statusRefresh, watcher);
+        this.guestAgent = new io.virtfleet.agent.guest.GuestAgentPoller(libvirt, Clock.systemUTC(), queue::add);
+        syncer.setGuestAgent(guestAgent);
     }
 
     public static String key(Domain d) {
@@ -143,7 +146,8 @@ public final class DomainController implements AutoCloseable {
                 java.nio.file.Path.of(io.virtfleet.agent.image.ImageCache.rootFor(allowedRoots)), allowedRoots,
                 imageMaxBytes, Duration.ofSeconds(60));
         files = new io.virtfleet.agent.provision.DomainFiles(cache, allowedRoots,
-                new io.virtfleet.agent.provision.KubernetesSecrets(client), Clock.systemUTC(), queue::add);
+                new io.virtfleet.agent.provision.KubernetesSecrets(
+                        new io.virtfleet.agent.provision.HostIdentity(client, host, Clock.systemUTC())), Clock.systemUTC(), queue::add);
         syncer.setDomainFiles(files);
     }
 
@@ -269,6 +273,7 @@ public final class DomainController implements AutoCloseable {
             informer.close();
         }
         syncer.close();
+        guestAgent.close();
         if (files != null) {
             files.close();
         }

@@ -3,6 +3,7 @@ package io.virtfleet.agent.domain;
 import io.virtfleet.reconcilers.domain.xml.DomainDocument;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.virtfleet.api.v1alpha1.DomainState;
+import io.virtfleet.agent.guest.GuestView;
 import io.virtfleet.agent.libvirt.InspectedDomain;
 import io.virtfleet.api.v1alpha1.DeviceStatus;
 import io.virtfleet.api.v1alpha1.Domain;
@@ -27,6 +28,8 @@ import java.util.OptionalLong;
  *   <li>{@code Ready}: the libvirt state matches spec.powerState.</li>
  *   <li>{@code RestartRequired}: the persistent config was redefined while the domain runs; the change takes effect
  *       at the next start.</li>
+ *   <li>{@code GuestAgentConnected}: the guest agent answers ({@link #withGuest}, from the record step's
+ *       {@link GuestView}); other writers keep the last report while the domain runs.</li>
  * </ul>
  */
 public final class DomainStatusBuilder {
@@ -160,8 +163,31 @@ public final class DomainStatusBuilder {
                 : condition(prev, RESTART_REQUIRED, Conditions.FALSE, "UpToDate",
                         "the running domain uses the defined config",
                         generation, now));
+        // The guest agent's report is the record step's (withGuest); any other status write keeps the last one
+        // while the domain runs, and a domain that does not run has none.
+        if (info != null && info.active()) {
+            s.interfaces = prev.interfaces;
+            s.guestOSInfo = prev.guestOSInfo;
+            Condition agent = Conditions.find(prev.conditions, DomainStatus.CONDITION_GUEST_AGENT_CONNECTED);
+            if (agent != null) {
+                conds.add(agent);
+            }
+        } else if (Conditions.find(prev.conditions, DomainStatus.CONDITION_GUEST_AGENT_CONNECTED) != null) {
+            conds.add(condition(prev, DomainStatus.CONDITION_GUEST_AGENT_CONNECTED, Conditions.FALSE,
+                    DomainStatus.GUEST_AGENT_NOT_RUNNING, "the domain is not running", generation, now));
+        }
         s.conditions = conds;
         return s;
+    }
+
+    /** Puts the guest agent's view into {@code s} (built from {@code cur}): interfaces, OS info, the condition. */
+    public static void withGuest(Domain cur, DomainStatus s, GuestView view, Instant now) {
+        DomainStatus prev = cur.getStatus() == null ? new DomainStatus() : cur.getStatus();
+        s.interfaces = view.interfaces() == null || view.interfaces().isEmpty() ? null : view.interfaces();
+        s.guestOSInfo = view.osInfo();
+        s.conditions.removeIf(c -> DomainStatus.CONDITION_GUEST_AGENT_CONNECTED.equals(c.getType()));
+        s.conditions.add(condition(prev, DomainStatus.CONDITION_GUEST_AGENT_CONNECTED, view.status(), view.reason(),
+                view.message(), cur.getMetadata().getGeneration(), now));
     }
 
     /** A condition of {@code prev}'s type, keeping its lastTransitionTime when its status did not change. */
@@ -212,7 +238,8 @@ public final class DomainStatusBuilder {
                 || !Objects.equals(nullToEmptyC(a.conditions), nullToEmptyC(b.conditions))
                 || !Objects.equals(a.observedGeneration, b.observedGeneration)
                 || !Objects.equals(a.createdDisks, b.createdDisks)
-                || !Objects.equals(a.imageDownloads, b.imageDownloads);
+                || !Objects.equals(a.imageDownloads, b.imageDownloads)
+                || !Objects.equals(a.interfaces, b.interfaces) || !Objects.equals(a.guestOSInfo, b.guestOSInfo);
     }
 
     private static List<DeviceStatus> nullToEmpty(List<DeviceStatus> l) {

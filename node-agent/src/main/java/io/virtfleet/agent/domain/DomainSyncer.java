@@ -8,6 +8,9 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.virtfleet.agent.hotplug.Hotplugger;
 import io.virtfleet.agent.libvirt.Capabilities;
 import io.virtfleet.api.v1alpha1.DomainState;
+import io.virtfleet.agent.guest.GuestAgentPoller;
+import io.virtfleet.agent.guest.GuestReplies;
+import io.virtfleet.agent.guest.GuestView;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.agent.libvirt.InspectedDomain;
 import io.virtfleet.agent.libvirt.QemuProcesses;
@@ -73,6 +76,7 @@ public final class DomainSyncer {
     private final DomainStatusWriter status;
     private final Hotplugger hotplugger;
     private volatile Set<String> emulators = Set.of();
+    private volatile GuestAgentPoller guestAgent;
     private volatile io.virtfleet.agent.migration.Migrator migrator;
     private volatile DomainFiles files;
 
@@ -102,6 +106,11 @@ public final class DomainSyncer {
     }
 
     /** Disks from images, blank disks and cloud-init seeds (null: Domains needing them are refused). */
+    /** The guest agent reader whose readings the record step reports (none: no guest agent fields). */
+    public void setGuestAgent(GuestAgentPoller guestAgent) {
+        this.guestAgent = guestAgent;
+    }
+
     public void setDomainFiles(DomainFiles files) {
         this.files = files;
     }
@@ -326,8 +335,10 @@ public final class DomainSyncer {
                 && !DomainFiles.needed(p.domain().getSpec())) {
             a.early = hotplug(p.domain(), p, uuid, lv.get(), true);
         }
+        boolean guestAgent = lv.isPresent() && lv.get().active()
+                && GuestReplies.channel(p.seen().currentXml()) == GuestReplies.Channel.CONNECTED;
         DomainActuator.Context context = new DomainActuator.Context(p.ref(), uuid, host,
-                p.desired().shutdownTimeout(), p.observed().shutdownRequestedAt() != null);
+                p.desired().shutdownTimeout(), p.observed().shutdownRequestedAt() != null, guestAgent);
         for (LifecycleAction action : p.plan().actions()) {
             if (a.prepared == null && (action == LifecycleAction.DEFINE || action == LifecycleAction.START
                     || action == LifecycleAction.START_PAUSED) && !prepareFiles(p, a)) {
@@ -511,9 +522,22 @@ public final class DomainSyncer {
         DomainStatusBuilder.Outcome outcome = a.error == null
                 ? DomainStatusBuilder.Outcome.ok(waiting, a.started, a.recordRestart)
                 : DomainStatusBuilder.Outcome.failed(a.errorReason, a.error, a.started, a.recordRestart);
+        // observe (guest side): the guest agent's last reading, a new one started off this worker when due.
+        boolean active = info != null && info.active();
+        GuestReplies.Channel channel = active ? GuestReplies.channel(info.live())
+                : GuestReplies.Channel.NONE;
+        GuestAgentPoller agentReader = guestAgent;
+        GuestView.Reading reading = agentReader == null ? null
+                : agentReader.reading(uuid, channel == GuestReplies.Channel.CONNECTED);
+        Instant seenAt = clock.instant();
+        GuestView[] guest = new GuestView[1];
         status.write(d, cur -> {
             DomainStatus s = DomainStatusBuilder.build(cur, info, pid, processGone, outcome, clock.instant());
             s.devices = hotplugger.decorate(uuid, s.devices);
+            if (agentReader != null) {
+                guest[0] = GuestView.of(active, channel, reading, s.devices, seenAt);
+                DomainStatusBuilder.withGuest(cur, s, guest[0], clock.instant());
+            }
             if (made != null) {
                 s.createdDisks = DomainFiles.record(s.createdDisks, made.created());
                 s.imageDownloads = made.downloads().isEmpty() ? null : made.downloads();
@@ -527,6 +551,10 @@ public final class DomainSyncer {
         if (made != null && made.retryAfter() != null
                 && (requeue == null || made.retryAfter().compareTo(requeue) < 0)) {
             requeue = made.retryAfter();
+        }
+        if (guest[0] != null && guest[0].pollAgain() != null
+                && (requeue == null || guest[0].pollAgain().compareTo(requeue) < 0)) {
+            requeue = guest[0].pollAgain();
         }
         Duration hotRequeue = !hot.failures().isEmpty() ? Hotplugger.RETRY_FAILED : hot.requeueAfter();
         if (hotRequeue != null && (requeue == null || hotRequeue.compareTo(requeue) < 0)) {

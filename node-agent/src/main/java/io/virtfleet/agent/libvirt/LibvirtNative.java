@@ -15,6 +15,8 @@ import org.libvirt.Error.ErrorNumber;
  *   <li>{@code virConnectDomainEventRegisterAny}/{@code DeregisterAny} for {@code VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED}
  *       (libvirt-java only has typed listeners for lifecycle, reboot, I/O error, block job, PM, agent)</li>
  *   <li>{@code virDomainDetachDeviceAlias}</li>
+ *   <li>{@code virDomainShutdownFlags} (the guest agent or ACPI, chosen), {@code virDomainFSFreeze},
+ *       {@code virDomainFSThaw}</li>
  *   <li>{@code virDomainLookupByUUIDString}, {@code virDomainGetUUIDString}, {@code virDomainFree}: to get a raw
  *       {@code virDomainPtr} for the above (libvirt-java keeps its own pointer package-private)</li>
  *   <li>{@code virGetLastErrorMessage}, {@code virGetLastErrorCode}: the message and code of a failed call above
@@ -41,6 +43,12 @@ public final class LibvirtNative {
         int virDomainFree(Pointer domain);
 
         int virDomainDetachDeviceAlias(Pointer domain, String alias, int flags);
+
+        int virDomainShutdownFlags(Pointer domain, int flags);
+
+        int virDomainFSFreeze(Pointer domain, Pointer mountpoints, int nmountpoints, int flags);
+
+        int virDomainFSThaw(Pointer domain, Pointer mountpoints, int nmountpoints, int flags);
 
         int virConnectDomainEventRegisterAny(Pointer conn, Pointer domain, int eventId, Callback cb, Pointer opaque,
                                              Pointer freecb);
@@ -103,6 +111,51 @@ public final class LibvirtNative {
             if (api().virDomainDetachDeviceAlias(dom, alias, flags) < 0) {
                 throw lastError("virDomainDetachDeviceAlias(" + uuid + ", " + alias + ")");
             }
+        } finally {
+            api().virDomainFree(dom);
+        }
+    }
+
+    /** {@code VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN}. */
+    public static final int SHUTDOWN_ACPI_POWER_BTN = 1;
+    /** {@code VIR_DOMAIN_SHUTDOWN_GUEST_AGENT}. */
+    public static final int SHUTDOWN_GUEST_AGENT = 2;
+
+    /** Asks the guest to shut down by the methods in {@code flags} ({@code SHUTDOWN_*}). */
+    public static void shutdown(Pointer conn, String uuid, int flags) throws LibvirtCallException {
+        Pointer dom = lookup(conn, uuid);
+        try {
+            if (api().virDomainShutdownFlags(dom, flags) < 0) {
+                throw lastError("virDomainShutdownFlags(" + uuid + ", " + flags + ")");
+            }
+        } finally {
+            api().virDomainFree(dom);
+        }
+    }
+
+    /** Freezes all the guest's filesystems through its agent; returns how many it froze. */
+    public static int fsFreeze(Pointer conn, String uuid) throws LibvirtCallException {
+        Pointer dom = lookup(conn, uuid);
+        try {
+            int n = api().virDomainFSFreeze(dom, null, 0, 0);
+            if (n < 0) {
+                throw lastError("virDomainFSFreeze(" + uuid + ")");
+            }
+            return n;
+        } finally {
+            api().virDomainFree(dom);
+        }
+    }
+
+    /** Thaws all the guest's filesystems through its agent; returns how many it thawed. */
+    public static int fsThaw(Pointer conn, String uuid) throws LibvirtCallException {
+        Pointer dom = lookup(conn, uuid);
+        try {
+            int n = api().virDomainFSThaw(dom, null, 0, 0);
+            if (n < 0) {
+                throw lastError("virDomainFSThaw(" + uuid + ")");
+            }
+            return n;
         } finally {
             api().virDomainFree(dom);
         }

@@ -51,8 +51,14 @@ public final class DiskCopier {
     public record Copy(String source, String target, String format) {
     }
 
-    /** How the copy was made: {@code backup-api} or {@code qemu-img}. */
-    public record Copied(String method, long bytes) {
+    /**
+     * How the copy was made: {@code backup-api} or {@code qemu-img}; {@code freeze}: the guest's filesystems around the
+     * start of the backup job (null for a stopped domain).
+     */
+    public record Copied(String method, long bytes, io.virtfleet.api.v1alpha1.FilesystemFreeze freeze) {
+        public Copied(String method, long bytes) {
+            this(method, bytes, null);
+        }
     }
 
     /** A copy that could not be made; nothing was left behind. */
@@ -66,8 +72,11 @@ public final class DiskCopier {
     private final PathPolicy paths;
     private final Duration timeout;
 
+    private final io.virtfleet.agent.guest.FilesystemFreezer freezer;
+
     public DiskCopier(LibvirtConnection libvirt, PathPolicy paths, Duration timeout) {
         this.libvirt = libvirt;
+        this.freezer = new io.virtfleet.agent.guest.FilesystemFreezer(libvirt);
         this.paths = paths;
         this.timeout = timeout;
     }
@@ -149,9 +158,19 @@ public final class DiskCopier {
                 if (!active) {
                     return null; // qemu-img below, outside the libvirt call
                 }
-                d.backupBegin(backupXml(byDevice), null, 0);
+                // The job copies the disks as they were when it began: the guest's filesystems are frozen only for
+                // its start, and thawed before the copy runs.
+                io.virtfleet.agent.guest.FilesystemFreezer.Frozen<Boolean> begun;
+                try {
+                    begun = freezer.around(uuid, () -> {
+                        d.backupBegin(backupXml(byDevice), null, 0);
+                        return Boolean.TRUE;
+                    });
+                } catch (LibvirtConnection.UnavailableException e) {
+                    throw new RuntimeCopy("libvirt went away while starting the copy: " + e.getMessage());
+                }
                 awaitBackup(d);
-                return new Copied("backup-api", 0);
+                return new Copied("backup-api", 0, begun.freeze());
             });
             if (c == null) {
                 for (Copy cp : copies) {
@@ -168,7 +187,7 @@ public final class DiskCopier {
             }
             publish(copies, owner);
             done = true;
-            return new Copied(c.method(), bytes);
+            return new Copied(c.method(), bytes, c.freeze());
         } catch (RuntimeCopy e) {
             throw new CopyException(e.getMessage());
         } catch (IOException e) {

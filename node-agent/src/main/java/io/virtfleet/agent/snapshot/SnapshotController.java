@@ -51,6 +51,7 @@ public final class SnapshotController implements AutoCloseable {
     private final String host;
     private final SnapshotOps ops;
     private final DiskCopier copier;
+    private final io.virtfleet.agent.guest.FilesystemFreezer freezer;
     private final io.virtfleet.agent.domain.PathPolicy paths;
     private final io.virtfleet.agent.AgentMetrics metrics;
     private final ScheduledExecutorService scheduler;
@@ -71,6 +72,7 @@ public final class SnapshotController implements AutoCloseable {
         this.host = host;
         this.ops = new SnapshotOps(libvirt);
         this.copier = new DiskCopier(libvirt, paths, Duration.ofMinutes(30));
+        this.freezer = new io.virtfleet.agent.guest.FilesystemFreezer(libvirt);
         this.paths = paths;
         this.metrics = libvirt.metrics();
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -176,10 +178,15 @@ public final class SnapshotController implements AutoCloseable {
         out.snapshotName = name;
         try {
             SnapshotOps.Taken t;
-            try (DomainLocks.Held held = locks.hold(d.getSpec().uuid)) {
+            String uuid = d.getSpec().uuid;
+            String uid = s.getMetadata().getUid();
+            try (DomainLocks.Held held = locks.hold(uuid)) {
                 // The request's uid: a retry after this agent died between libvirt's snapshot and the status
                 // write finds the snapshot it took and reports it, instead of Failed with the snapshot left behind.
-                t = ops.create(d.getSpec().uuid, name, s.getMetadata().getUid());
+                // A running guest's filesystems are frozen for the snapshot and thawed after it (FilesystemFreezer).
+                var frozen = freezer.around(uuid, () -> ops.create(uuid, name, uid));
+                t = frozen.value();
+                out.filesystemFreeze = frozen.freeze();
             }
             out.phase = VirtualMachineSnapshotStatus.PHASE_SUCCEEDED;
             out.readyToUse = true;
@@ -250,6 +257,18 @@ public final class SnapshotController implements AutoCloseable {
                 String vmUuid = snap.getStatus().vmUuid;
                 try (DomainLocks.Held held = locks.hold(vmUuid)) {
                     rv = ops.revert(vmUuid, snap.getStatus().snapshotName, planned);
+                    // A snapshot taken with frozen filesystems holds a guest that was frozen in its memory state:
+                    // reverted to a running domain, the guest resumes frozen until its agent is told to thaw.
+                    if (snap.getStatus().filesystemFreeze != null
+                            && !io.virtfleet.api.v1alpha1.FilesystemFreeze.NO_GUEST_AGENT.equals(
+                                    snap.getStatus().filesystemFreeze.state)
+                            && "Running".equalsIgnoreCase(rv.state())) {
+                        String thawError = freezer.thaw(vmUuid);
+                        if (thawError != null) {
+                            LOG.warn("restore {}/{}: the reverted guest's filesystems may still be frozen: {}", ns,
+                                    name, thawError);
+                        }
+                    }
                 }
                 phase = VirtualMachineRestoreStatus.PHASE_SUCCEEDED;
                 if (rv.genid() != null && !rv.genid().equals(rv.previousGenid())) {
@@ -345,7 +364,7 @@ public final class SnapshotController implements AutoCloseable {
         writeClone(ns, name, VirtualMachineCloneStatus.PHASE_COPYING_DISKS, null, null);
         try {
             DiskCopier.Copied done = copier.copy(d.getSpec().uuid, copies, uid);
-            writeClone(ns, name, VirtualMachineCloneStatus.PHASE_DISKS_READY, done.method(), null);
+            writeClone(ns, name, VirtualMachineCloneStatus.PHASE_DISKS_READY, done.method(), null, done.freeze());
             LOG.info("clone {}/{}: {} disk(s) of {} copied with {} ({} bytes)", ns, name, copies.size(),
                     c.getSpec().source, done.method(), done.bytes());
         } catch (DiskCopier.CopyException e) {
@@ -426,6 +445,7 @@ public final class SnapshotController implements AutoCloseable {
                 s.phase = VirtualMachineBackupStatus.PHASE_SUCCEEDED;
                 s.readyToUse = true;
                 s.copyMethod = done.method();
+                s.filesystemFreeze = done.freeze();
                 s.size = done.bytes();
                 s.genid = def.genid();
                 s.error = null;
@@ -564,6 +584,11 @@ public final class SnapshotController implements AutoCloseable {
     }
 
     private void writeClone(String ns, String name, String phase, String method, String error) {
+        writeClone(ns, name, phase, method, error, null);
+    }
+
+    private void writeClone(String ns, String name, String phase, String method, String error,
+                            io.virtfleet.api.v1alpha1.FilesystemFreeze freeze) {
         client.resources(VirtualMachineClone.class).inNamespace(ns).withName(name).editStatus(x -> {
             if (x.getStatus() != null && finished(x.getStatus().phase)) {
                 return x; // given up meanwhile (the operator's deadline)
@@ -573,6 +598,9 @@ public final class SnapshotController implements AutoCloseable {
             s.host = host;
             if (method != null) {
                 s.copyMethod = method;
+            }
+            if (freeze != null) {
+                s.filesystemFreeze = freeze;
             }
             s.error = error;
             return x;

@@ -160,4 +160,46 @@ class DomainStatusBuilderTest {
         assertThat(named).extracting(d -> d.name).containsExactly("data", "auto", "named", null);
         assertThat(named).extracting(d -> d.target).containsExactly("xvda", "vif7.1", "x-named", "xvdz");
     }
+
+    @Test
+    void guestAgentReportKeptByOtherWritersWhileRunningAndDroppedWhenStopped() {
+        InspectedDomain running = new InspectedDomain(UUID, "vf-a", 7, DomainState.RUNNING.code(), 1, true, true,
+                xml("h1", "7"), xml("h1", null));
+        Domain d = domain("Running");
+        DomainStatus first = DomainStatusBuilder.build(d, running, OptionalLong.of(1),
+                DomainStatusBuilder.Outcome.ok(null, 0, null), T0);
+        io.virtfleet.agent.guest.GuestView view = io.virtfleet.agent.guest.GuestView.of(true,
+                io.virtfleet.agent.guest.GuestReplies.Channel.CONNECTED,
+                new io.virtfleet.agent.guest.GuestView.Reading(T0, java.util.List.of(
+                        new io.virtfleet.agent.guest.GuestReplies.RawInterface("enp1s0", "52:54:00:00:00:01",
+                                java.util.List.of("10.0.2.15/24"))),
+                        "{\"return\":{\"id\":\"debian\"}}", "{\"return\":{\"host-name\":\"h\"}}", null),
+                first.devices, T0);
+        DomainStatusBuilder.withGuest(d, first, view, T0);
+        assertThat(cond(first, "GuestAgentConnected").getStatus()).isEqualTo("True");
+        assertThat(first.interfaces).singleElement().satisfies(i -> assertThat(i.ipAddresses)
+                .containsExactly("10.0.2.15/24"));
+        assertThat(first.guestOSInfo.hostname).isEqualTo("h");
+        d.setStatus(first);
+
+        // another writer (an error path) keeps the report: no flapping status writes
+        DomainStatus again = DomainStatusBuilder.build(d, running, OptionalLong.of(1),
+                DomainStatusBuilder.Outcome.ok(null, 0, null), T0.plusSeconds(60));
+        assertThat(DomainStatusBuilder.differs(first, again)).isFalse();
+
+        // a changed address is a change
+        DomainStatus moved = DomainStatusBuilder.build(d, running, OptionalLong.of(1),
+                DomainStatusBuilder.Outcome.ok(null, 0, null), T0.plusSeconds(60));
+        moved.interfaces = java.util.List.of(new io.virtfleet.api.v1alpha1.GuestInterface(null, "enp1s0",
+                "52:54:00:00:00:01", java.util.List.of("10.0.2.16/24")));
+        assertThat(DomainStatusBuilder.differs(first, moved)).isTrue();
+
+        InspectedDomain stopped = new InspectedDomain(UUID, "vf-a", -1, DomainState.SHUTOFF.code(), 1, false, true,
+                xml("h1", null), xml("h1", null));
+        DomainStatus off = DomainStatusBuilder.build(d, stopped, OptionalLong.empty(),
+                DomainStatusBuilder.Outcome.ok(null, 0, null), T0.plusSeconds(90));
+        assertThat(off.interfaces).isNull();
+        assertThat(off.guestOSInfo).isNull();
+        assertThat(cond(off, "GuestAgentConnected").getReason()).isEqualTo("NotRunning");
+    }
 }

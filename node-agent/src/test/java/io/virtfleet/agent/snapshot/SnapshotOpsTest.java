@@ -174,4 +174,18 @@ class SnapshotOpsTest {
         assertThat(r.rc()).as(r.out()).isZero();
         return r;
     }
+
+    @Test
+    void readOnlyDisksLikeTheCloudInitSeedDoNotPreventASnapshot() throws Exception {
+        String xml = "<domain><devices>"
+                + "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/a.qcow2'/>"
+                + "<target dev='vda'/></disk>"
+                + "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/seed.iso'/>"
+                + "<target dev='vdb'/><readonly/></disk>"
+                + "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source file='/x.iso'/>"
+                + "<target dev='sda'/><readonly/></disk>"
+                + "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/rw.raw'/>"
+                + "<target dev='vdc'/></disk></devices></domain>";
+        assertThat(SnapshotOps.nonQcow2Disks(DomainDocument.parse(xml))).containsExactly("vdc (raw)");
+    }
 }

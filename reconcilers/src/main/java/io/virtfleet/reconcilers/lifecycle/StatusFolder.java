@@ -32,6 +32,8 @@ import java.util.Set;
  *   <li>{@code Paused}: True while libvirt reports the domain paused (its vCPUs stopped, QEMU still there): reason
  *   {@code PausedByUser} after a pause request, else libvirt's pause reason (e.g. {@code IOError}).</li>
  * </ul>
+ * and, once the VM's agent reports it, {@code GuestAgentConnected} as the Domain has it (with {@code interfaces} and
+ * {@code guestOSInfo}).
  */
 public final class StatusFolder {
     public static final String READY = "Ready";
@@ -161,6 +163,9 @@ public final class StatusFolder {
         s.genidMessage = GenidPolicy.whyDiffers(specGenid, s.genid, s.genidHistory);
         s.imageDownloads = ds != null && ds.imageDownloads != null && !ds.imageDownloads.isEmpty()
                 ? ds.imageDownloads : null;
+        // The guest agent's report is the agent's (Domain status); the VM shows it as it is.
+        s.interfaces = ds != null && ds.interfaces != null && !ds.interfaces.isEmpty() ? ds.interfaces : null;
+        s.guestOSInfo = ds != null ? ds.guestOSInfo : null;
         s.devices = new ArrayList<>();
         if (ds != null && ds.devices != null) {
             for (DeviceStatus d : ds.devices) {
@@ -304,6 +309,13 @@ public final class StatusFolder {
             conditions.add(Conditions.next(Conditions.find(prevConditions, PAUSED), PAUSED, Conditions.FALSE,
                     REASON_NOT_PAUSED, "", generation, in.now));
         }
+        Condition agent = ds != null ? Conditions.find(ds.conditions, DomainStatus.CONDITION_GUEST_AGENT_CONNECTED)
+                : null;
+        if (agent != null) {
+            conditions.add(Conditions.next(Conditions.find(prevConditions, DomainStatus.CONDITION_GUEST_AGENT_CONNECTED),
+                    DomainStatus.CONDITION_GUEST_AGENT_CONNECTED, agent.getStatus(), agent.getReason(),
+                    agent.getMessage(), generation, in.now));
+        }
         s.conditions = conditions;
         return s;
     }
@@ -398,7 +410,8 @@ public final class StatusFolder {
     /**
      * The events a status change deserves: Scheduled / FailedScheduling, Started, Stopped, Paused, Unpaused, Failed,
      * HostLost /
-     * HostRecovered, RestartRequired, ValidationFailed / RenderFailed / ApplyFailed. {@code previous} may be null.
+     * HostRecovered, RestartRequired, ValidationFailed / RenderFailed / ApplyFailed, GuestAgentConnected /
+     * GuestAgentDisconnected. {@code previous} may be null.
      */
     public static List<Note> transitions(VirtualMachineStatus previous, VirtualMachineStatus next) {
         List<Note> notes = new ArrayList<>();
@@ -457,6 +470,18 @@ public final class StatusFolder {
                 default -> {
                 }
             }
+        }
+
+        // The guest agent came up, or went away while the VM runs (a stop takes it away as a matter of course).
+        Condition pa = Conditions.find(pc, DomainStatus.CONDITION_GUEST_AGENT_CONNECTED);
+        Condition na = Conditions.find(next.conditions, DomainStatus.CONDITION_GUEST_AGENT_CONNECTED);
+        boolean wasUp = pa != null && Conditions.TRUE.equals(pa.getStatus());
+        boolean isUp = na != null && Conditions.TRUE.equals(na.getStatus());
+        if (isUp && !wasUp) {
+            notes.add(Note.normal("GuestAgentConnected", na.getMessage()));
+        } else if (wasUp && na != null && Conditions.FALSE.equals(na.getStatus())
+                && !DomainStatus.GUEST_AGENT_NOT_RUNNING.equals(na.getReason())) {
+            notes.add(Note.warning("GuestAgentDisconnected", na.getMessage()));
         }
 
         Condition prr = Conditions.find(pc, RESTART_REQUIRED);

@@ -355,6 +355,24 @@ class StatusFolderTest {
         }
     }
 
+    static Domain withAgent(Domain d, String status, String reason) {
+        d.getStatus().conditions.add(new io.fabric8.kubernetes.api.model.ConditionBuilder()
+                .withType("GuestAgentConnected").withStatus(status).withReason(reason).withMessage(reason).build());
+        d.getStatus().interfaces = List.of(new io.virtfleet.api.v1alpha1.GuestInterface("default", "enp1s0",
+                "52:54:00:00:00:01", List.of("10.0.2.15/24")));
+        return d;
+    }
+
+    @Test
+    void theGuestAgentsReportIsFoldedIntoTheVm() {
+        VirtualMachineStatus s = st(in -> in.host("node-a").domain(withAgent(running(1), "True", "Connected")));
+        expect(s, "GuestAgentConnected", "True");
+        assertThat(s.interfaces).singleElement().satisfies(i -> assertThat(i.ipAddresses)
+                .containsExactly("10.0.2.15/24"));
+        assertThat(st(in -> in.host("node-a").domain(running(1))).conditions)
+                .noneMatch(c -> c.getType().equals("GuestAgentConnected"));
+    }
+
     static VirtualMachineStatus st(UnaryOperator<StatusFolder.Input> f) {
         return StatusFolder.fold(f.apply(StatusFolder.input(vm(), NOW)));
     }
@@ -376,7 +394,18 @@ class StatusFolderTest {
                 .restartChanges(List.of("memory")));
         VirtualMachineStatus migrating = st(in -> in.host("node-a").domain(migrating(running(1))));
         VirtualMachineStatus migrated = st(in -> in.host("node-b").domain(running(1)));
+        VirtualMachineStatus agentUp = st(in -> in.host("node-a").domain(withAgent(running(1), "True", "Connected")));
+        VirtualMachineStatus agentGone = st(in -> in.host("node-a")
+                .domain(withAgent(running(1), "False", "ChannelDisconnected")));
+        VirtualMachineStatus agentStopped = st(in -> in.host("node-a").domain(withAgent(domain(spec(STOP, 1),
+                status(DomainStates.SHUTOFF, "Shutdown", 1L), null), "False", "NotRunning")));
         return Stream.of(
+                new Transition("guest agent connected", running, agentUp, List.of("GuestAgentConnected")),
+                new Transition("guest agent stays", agentUp, agentUp, List.of()),
+                new Transition("guest agent gone while running", agentUp, agentGone,
+                        List.of("GuestAgentDisconnected")),
+                new Transition("stopped: the agent goes with the VM, no event of its own", agentUp, agentStopped,
+                        List.of("Stopped")),
                 new Transition("first look, nothing fits", null, pending, List.of("FailedScheduling")),
                 new Transition("same failure again is quiet", pending, pending, List.of()),
                 new Transition("scheduled", pending, scheduling, List.of("Scheduled")),

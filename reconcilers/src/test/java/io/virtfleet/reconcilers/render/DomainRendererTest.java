@@ -60,6 +60,20 @@ class DomainRendererTest {
                     .as("the id is a runtime value (libvirt assigns it to a running domain)").isZero();
         }
 
+        @ParameterizedTest
+        @EnumSource(value = Hypervisor.class, names = {"KVM", "QEMU"})
+        void qemuDomainsHaveTheGuestAgentChannel(Hypervisor h) {
+            // libvirt's qemu-guest-agent support (virDomainInterfaceAddresses with the AGENT source, guest-shutdown,
+            // virDomainFSFreeze) talks to the agent on this virtio-serial port; libvirt picks the UNIX socket path.
+            String xml = render(Vms.of(h)).xml();
+            assertThat(Xml.values(xml, "/domain/devices/channel[target/@name='org.qemu.guest_agent.0']/@type"))
+                    .containsExactly("unix");
+            assertThat(Xml.values(xml, "/domain/devices/channel[target/@name='org.qemu.guest_agent.0']/target/@type"))
+                    .containsExactly("virtio");
+            assertThat(Xml.count(xml, "/domain/devices/channel[target/@name='org.qemu.guest_agent.0']/source"))
+                    .as("no fixed socket path: libvirt names it under its own channel directory").isZero();
+        }
+
         @Test
         void kvmUsesHostPassthroughAndQemuAFixedTcgModel() {
             assertThat(Xml.values(render(Vms.of(KVM)).xml(), "/domain/cpu/@mode")).containsExactly("host-passthrough");

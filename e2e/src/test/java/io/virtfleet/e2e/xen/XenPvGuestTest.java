@@ -72,7 +72,7 @@ class XenPvGuestTest {
         d.name = name;
         d.volume = new VirtualMachineSpec.Volume();
         d.volume.path = path;
-        d.volume.format = "qcow2";
+        d.volume.format = "raw";
         return d;
     }
 

@@ -19,6 +19,7 @@ import io.virtfleet.controlplane.Kubectl;
 import io.virtfleet.controlplane.KubectlResult;
 import io.virtfleet.e2e.support.LibvirtGuest;
 import io.virtfleet.e2e.support.TestGuestVms;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -35,6 +36,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -177,29 +179,45 @@ class KubeNodeTest {
 
     @Test
     @Order(3)
-    void killingTheLeaderHandsLeadershipToTheOtherReplicaWithinTheLeaseDuration() {
+    void killingTheLeaderHandsLeadershipToAnotherReplicaWithinTheLeaseDuration() {
         Lease lease = admin.leases().inNamespace(SYSTEM).withName(OPERATOR).get();
         String leader = leaderPod();
         int leaseSeconds = lease.getSpec().getLeaseDurationSeconds();
-        String standby = readyPods(OPERATOR).stream().map(p -> p.getMetadata().getName())
-                .filter(n -> !n.equals(leader)).findFirst().orElseThrow();
+        List<String> before = readyPods(OPERATOR).stream().map(p -> p.getMetadata().getName()).toList();
+        assertThat(before).contains(leader).hasSize(2);
         memory.sample(systemPods());
 
         Instant killed = Instant.now();
         admin.pods().inNamespace(SYSTEM).withName(leader).withGracePeriod(0).delete();
-        await("the standby " + standby + " leads").atMost(Duration.ofSeconds(leaseSeconds + 15))
-                .pollInterval(Duration.ofMillis(500)).until(() -> standby.equals(leaderPod()));
+        // Either the standby or the Deployment's replacement may win: both retry the Lease, and whichever tries first
+        // after the old holder's lease expired acquires it (client-go's leader election, which fabric8's follows, makes
+        // no promise of order among candidates). What must hold: someone other than the killed pod leads, in time.
+        AtomicReference<String> next = new AtomicReference<>();
+        try {
+            await("another operator replica than " + leader + " leads").atMost(Duration.ofSeconds(leaseSeconds + 15))
+                    .pollInterval(Duration.ofMillis(500)).until(() -> {
+                        String now = leaderPod();
+                        next.set(now);
+                        return now != null && !now.equals(leader)
+                                && pods(OPERATOR).stream().anyMatch(p -> p.getMetadata().getName().equals(now));
+                    });
+        } catch (ConditionTimeoutException e) {
+            throw new AssertionError("no new leader after " + leader + " was killed; the Lease names " + next.get()
+                    + "\n" + describeSystem(), e);
+        }
         Duration takeover = Duration.between(killed, Instant.now());
-        System.out.printf("operator leadership: %s killed, %s leading after %d ms (lease %d s)%n", leader, standby,
-                takeover.toMillis(), leaseSeconds);
-        // A forced delete is seen at once; the standby may acquire only when the old holder's lease has expired,
-        // i.e. at most the lease duration after its last renewal plus one retry period of the standby.
+        String successor = next.get();
+        System.out.printf("operator leadership: %s killed, %s leading after %d ms (lease %d s, %s)%n", leader,
+                successor, takeover.toMillis(), leaseSeconds, before.contains(successor) ? "the standby" : "the replacement");
+        // A forced delete is seen at once; a candidate may acquire only when the old holder's lease has expired,
+        // i.e. at most the lease duration after its last renewal plus one retry period of the candidate.
         assertThat(takeover).isLessThanOrEqualTo(Duration.ofSeconds(leaseSeconds + 5));
 
         assertVmUntouched();
         await("a replacement replica Ready").atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofSeconds(2))
                 .untilAsserted(() -> assertThat(readyPods(OPERATOR)).as(describeSystem()).hasSize(2));
-        assertThat(leaderPod()).isEqualTo(standby);
+        // One leader throughout: the lease did not move again once the replicas were back.
+        assertThat(leaderPod()).isEqualTo(successor);
     }
 
     @Test

@@ -4,6 +4,7 @@ import io.virtfleet.api.v1alpha1.DeviceStatus;
 import io.virtfleet.api.v1alpha1.Host;
 import io.virtfleet.api.v1alpha1.HostStatus;
 import io.virtfleet.api.v1alpha1.Hypervisor;
+import io.virtfleet.api.v1alpha1.RunStrategy;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.e2e.support.Fleet;
@@ -148,6 +149,8 @@ class XenPvGuestTest {
     @Order(2)
     void aPvGuestRunsAndStopsStartsRestartsAndIsKilledWithXensIds() {
         pv1 = pvGuest("pv-1");
+        // RerunOnFailure: started at once and stoppable on request (Always rejects a stop); Always for the kill below.
+        pv1.getSpec().runStrategy = RunStrategy.RerunOnFailure;
         pv1.getSpec().interfaces.add(nic("auto", "00:16:3e:5a:00:10", null));
         fleet.apply(pv1);
         VirtualMachine running = awaitRunning("pv-1");
@@ -183,6 +186,11 @@ class XenPvGuestTest {
         int thirdId = restarted.getStatus().domainId;
 
         // Killed behind virtfleet's back (xl destroy would do the same): runStrategy Always runs it again.
+        pv1.getSpec().runStrategy = RunStrategy.Always;
+        fleet.apply(pv1);
+        fleet.await("pv-1", "runStrategy Always seen", Duration.ofMinutes(2),
+                v -> v.getStatus().observedGeneration != null
+                        && v.getStatus().observedGeneration >= v.getMetadata().getGeneration());
         assertThat(g.virsh("destroy", g.name()).ok()).isTrue();
         VirtualMachine again = fleet.await("pv-1", "running again after the kill", BOOT, v -> Fleet.condition(v,
                 "Ready") && v.getStatus().domainId != null && v.getStatus().domainId > 0

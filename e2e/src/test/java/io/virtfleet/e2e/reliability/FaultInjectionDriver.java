@@ -8,6 +8,8 @@ import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineBackup;
 import io.virtfleet.api.v1alpha1.VirtualMachineBackupSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineClone;
+import io.virtfleet.api.v1alpha1.VirtualMachineFailover;
+import io.virtfleet.api.v1alpha1.VirtualMachineFailoverSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigration;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigrationSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineCloneSpec;
@@ -53,7 +55,7 @@ import java.util.stream.Stream;
  */
 final class FaultInjectionDriver {
     enum Op { CREATE, START, STOP, RESTART, PLUG, UNPLUG, SNAPSHOT, RESTORE, DELETE, CLONE, BACKUP, RESTORE_BACKUP,
-        MIGRATE }
+        MIGRATE, FAILOVER, DOWNLOAD }
 
     /**
      * OPERATOR, AGENT, LIBVIRTD, QEMU: kill -9 (and start again); HANG: libvirtd stopped with SIGSTOP for 2–8 s
@@ -61,7 +63,10 @@ final class FaultInjectionDriver {
      * Lease (its VMs must keep running), then healed; APISERVER: kube-apiserver and etcd stopped and started again on
      * their data (the operator's and the agent's watches must come back); DISKFULL: the step becomes a backup onto
      * an allowed root that is full (a small tmpfs the test mounted, filled up to its last 64 KiB) — it must fail
-     * with an error that says so, leave nothing half-written there, and leave the VM as it was.
+     * with an error that says so, leave nothing half-written there, and leave the VM as it was — or, half of the
+     * time, a new VM whose disk is made from an image the agent must download into its image cache on that full
+     * root (the first allowed root: the cache's place): the VM must get a Failure that says the space ran out, with
+     * no partial download, no base, no overlay and no libvirt domain left, and the other VMs untouched.
      */
     enum Fault { OPERATOR, AGENT, LIBVIRTD, QEMU, HANG, PARTITION, APISERVER, DISKFULL;
 
@@ -75,6 +80,9 @@ final class FaultInjectionDriver {
             };
         }
     }
+
+    /** Weight of FAILOVER among a VM's operations (the others: 1–4); system property reliability.failoverWeight. */
+    static final int FAILOVER_WEIGHT = Integer.getInteger("reliability.failoverWeight", 1);
 
     static final String REQUEST = "virtfleet.io/request";
     static final String LAST_HANDLED_REQUEST = "virtfleet.io/last-handled-request";
@@ -113,11 +121,20 @@ final class FaultInjectionDriver {
         boolean clonePending; // until that clone (or restore from a backup) is Succeeded or Failed
         String pendingBackup;
         boolean pendingBackupOntoFullRoot;
+        boolean downloadOntoFullRoot; // DOWNLOAD: its disk's image cannot be downloaded (the cache is full)
+        boolean onSmallRoot; // stopped for good, its disk on the small root: for DISKFULL's snapshots only
+        boolean pendingSnapshotOntoFullRoot;
         long qemuPidBeforeBackup; // a backup onto a full root leaves the VM as it was: same QEMU process
         String host; // where its status says it is (null before the operator placed it)
         String pendingMigration;
         String migrationSource;
         String migrationTarget;
+        String pendingFailover;
+        String failoverTarget; // the only other host
+        String failoverGenid; // the genid before the failover: the one it gives must differ
+        String fencedOn; // the host a failover took it from: its copy there must be fenced and never run again
+        String staleName; // its libvirt name there
+        long stalePid = -1; // the QEMU of that copy when the host was lost (alive until the host's agent fences it)
         Vm cloneSource;
         String cloneSourceGenid; // the source's genid when the clone was issued: this VM's must differ
         boolean identityChecked; // a clone's target: its own uuid and genid were checked once it converged
@@ -172,6 +189,8 @@ final class FaultInjectionDriver {
     private Path backupDir;
     /** A small filesystem mounted under an allowed root, for DISKFULL (null: that fault is skipped). */
     private Path smallRoot;
+    /** Serves DOWNLOAD's images on loopback (null: DISKFULL makes backups only). */
+    private ImageServer imageServer;
     /** Stops kube-apiserver and etcd and starts them again on their data, for APISERVER (null: skipped). */
     private Runnable controlPlaneRestart;
     private final Set<String> stepViolations = new LinkedHashSet<>();
@@ -180,6 +199,10 @@ final class FaultInjectionDriver {
     private int nonce;
     private int consecutiveNonConvergence;
     private Action current;
+    /** The VM the current step's operation concerns (for CREATE and CLONE the new one), once issued. */
+    private Vm subject;
+    /** The host a FAILOVER step took down (its agent and libvirtd killed), until it is brought back; else null. */
+    private Node lostNode;
 
     FaultInjectionDriver(Fleet fleet, List<Node> nodes, VirtfleetProcess operator, Config config) {
         this.fleet = fleet;
@@ -221,6 +244,9 @@ final class FaultInjectionDriver {
         if (current != null && current.op() == Op.MIGRATE && current.vm() != null && nodes.size() > 1) {
             return rnd.nextBoolean() ? node(current.vm().migrationSource) : node(current.vm().migrationTarget);
         }
+        if (lostNode != null) {
+            return nodes.stream().filter(n -> n != lostNode).findFirst().orElseThrow(); // the lost one is down
+        }
         return nodes.get(rnd.nextInt(nodes.size()));
     }
 
@@ -228,6 +254,15 @@ final class FaultInjectionDriver {
     FaultInjectionDriver withBackups(Path dir, Path smallRoot) {
         this.backupDir = dir;
         this.smallRoot = smallRoot;
+        return this;
+    }
+
+    /**
+     * DISKFULL may also make a VM from an image served by {@code server}: the agents' first allowed root (where their
+     * image cache is) must then be the small root.
+     */
+    FaultInjectionDriver withImageServer(ImageServer server) {
+        this.imageServer = server;
         return this;
     }
 
@@ -269,7 +304,8 @@ final class FaultInjectionDriver {
      * Without this a CI-sized run (at most 3 VMs, refilled to 3 at once) would never have room for a clone.
      */
     private Action fill() {
-        List<Vm> sources = live().stream().filter(v -> v.desired != null).toList();
+        List<Vm> sources = live().stream().filter(v -> v.desired != null && !v.downloadOntoFullRoot
+                && !v.onSmallRoot).toList();
         if (!sources.isEmpty() && rnd.nextInt(4) == 0) {
             return new Action(Op.CLONE, sources.get(rnd.nextInt(sources.size())), "");
         }
@@ -290,18 +326,37 @@ final class FaultInjectionDriver {
         Path filler = null;
         if (fault == Fault.DISKFULL) {
             List<Vm> candidates = live().stream().filter(v -> v.desired != null && !v.clonePending
-                    && v.pendingBackup == null).toList();
-            if (smallRoot == null || candidates.isEmpty()) {
+                    && !v.downloadOntoFullRoot && !v.onSmallRoot && v.pendingBackup == null).toList();
+            List<Vm> onSmallRoot = live().stream().filter(v -> v.onSmallRoot && v.pendingSnapshot == null).toList();
+            boolean snapshot = rnd.nextInt(3) == 0;
+            if (smallRoot == null) {
+                fault = null;
+            } else if (snapshot && !onSmallRoot.isEmpty()) {
+                // A snapshot of the stopped VM whose disk is on the small root: the snapshot is what runs out of
+                // space (libvirt's internal snapshot of a shut-off domain is qemu-img snapshot -c on its qcow2).
+                a = new Action(Op.SNAPSHOT, onSmallRoot.get(rnd.nextInt(onSmallRoot.size())), "onto the full root");
+                filler = fill(smallRoot, 0);
+            } else if (snapshot && live().size() < config.maxVms()) {
+                // No such VM yet: this step makes one (no fault); a later DISKFULL snapshots it.
+                a = new Action(Op.CREATE, null, "stopped, its disk on the small root");
+                fault = null;
+            } else if (imageServer != null && (candidates.isEmpty() || rnd.nextBoolean())) {
+                // A new VM whose image download into the full cache is what runs out of space.
+                a = new Action(Op.DOWNLOAD, null, "image download into the full cache");
+                filler = fill(smallRoot, 64 * 1024);
+            } else if (candidates.isEmpty()) {
                 fault = null;
             } else {
                 // A backup onto the full root, so that the copy is what runs out of space.
                 a = new Action(Op.BACKUP, candidates.get(rnd.nextInt(candidates.size())), "onto the full root");
-                filler = fill(smallRoot);
+                filler = fill(smallRoot, 64 * 1024);
             }
         }
         long t0 = System.nanoTime();
         current = a;
+        subject = null;
         Vm vm = issue(a);
+        subject = vm;
         String what = a.op() + " " + (vm == null ? "" : vm.name)
                 + (a.detail().isEmpty() ? "" : " (" + a.detail() + ")")
                 + (a.op() == Op.CLONE ? " (clone of " + a.vm().name + ")" : "");
@@ -322,6 +377,13 @@ final class FaultInjectionDriver {
                     allowance = backOffAllowance(faultDetail);
                 }
             }
+        }
+        if (lostNode != null) {
+            // A failover: once it ended, the lost host comes back (its agent must fence its copy); the convergence
+            // is measured from then.
+            awaitFailoverEnd(vm);
+            bringBack(lostNode);
+            tBack = System.nanoTime();
         }
         List<String> pending = awaitConvergence(tBack, config.boundSeconds() + allowance);
         long tEnd = System.nanoTime();
@@ -373,8 +435,14 @@ final class FaultInjectionDriver {
             add.accept(new Action(Op.CREATE, null, ""), 2);
         }
         for (Vm vm : live) {
-            if (vm.desired == null) {
-                continue; // a clone's target whose clone has not ended: nothing to operate on yet
+            if (vm.desired == null || vm.downloadOntoFullRoot) {
+                continue; // a clone's target whose clone has not ended, a VM whose image did not fit: nothing to do
+            }
+            if (vm.onSmallRoot) {
+                if (live.size() > 2) {
+                    add.accept(new Action(Op.DELETE, vm, ""), 1); // otherwise only DISKFULL's snapshots touch it
+                }
+                continue;
             }
             if (live.size() < config.maxVms()) {
                 add.accept(new Action(Op.CLONE, vm, ""), 1);
@@ -391,6 +459,10 @@ final class FaultInjectionDriver {
             add.accept(new Action(Op.SNAPSHOT, vm, ""), 2);
             if (nodes.size() > 1 && vm.running && vm.host != null && vm.pendingMigration == null) {
                 add.accept(new Action(Op.MIGRATE, vm, ""), 3);
+                if (vm.pendingBackup == null && vm.pendingSnapshot == null && vm.pendingRestore == null) {
+                    // the lost host's Lease alone is 15 s: rare unless asked for (reliability.failoverWeight)
+                    add.accept(new Action(Op.FAILOVER, vm, ""), FAILOVER_WEIGHT);
+                }
             }
             if (backupDir != null && vm.pendingBackup == null) {
                 add.accept(new Action(Op.BACKUP, vm, ""), 1);
@@ -449,6 +521,21 @@ final class FaultInjectionDriver {
                 // ("IO-APIC + timer doesn't work"), seen in this driver's runs; virtual machines skip that check.
                 desired.getSpec().firmware.kernelBoot.cmdline = "console=ttyS0 no_timer_check";
                 vm = new Vm(name, desired);
+                if (!a.detail().isEmpty()) {
+                    // DISKFULL's snapshot VM: stopped (a running guest whose disk fills up is paused by QEMU, which
+                    // is not what is tested here), its data disk on the small root.
+                    Path copy = Path.of(desired.getSpec().disks.get(0).volume.path);
+                    Path onSmall = smallRoot.resolve(name + "-data.qcow2");
+                    try {
+                        Files.move(copy, onSmall);
+                    } catch (IOException e) {
+                        throw new IllegalStateException("cannot move " + copy + " to " + onSmall + ": " + e, e);
+                    }
+                    desired.getSpec().disks.get(0).volume.path = onSmall.toString();
+                    desired.getSpec().runStrategy = RunStrategy.Halted;
+                    vm.running = false;
+                    vm.onSmallRoot = true;
+                }
                 vm.files.add(Path.of(desired.getSpec().disks.get(0).volume.path));
                 vms.add(vm);
                 fleet.apply(desired);
@@ -507,6 +594,7 @@ final class FaultInjectionDriver {
                 s.getSpec().vmName = vm.name;
                 fleet.client().resource(s).create();
                 vm.pendingSnapshot = s.getMetadata().getName();
+                vm.pendingSnapshotOntoFullRoot = !a.detail().isEmpty();
             }
             case RESTORE -> {
                 VirtualMachineRestore r = new VirtualMachineRestore();
@@ -536,9 +624,37 @@ final class FaultInjectionDriver {
                 // half of them name the target, the others leave it to the scheduler (the only other host)
                 m.getSpec().targetHost = rnd.nextBoolean() ? to : null;
                 vm.pendingMigration = m.getMetadata().getName();
+                vm.fencedOn = null; // it may move back to the host a failover took it from
                 vm.migrationSource = from;
                 vm.migrationTarget = to;
                 fleet.client().resource(m).create();
+            }
+            case FAILOVER -> loseHostAndFailOver(vm);
+            case DOWNLOAD -> {
+                String name = "rel-" + (++vmCounter);
+                VirtualMachine desired = fleet.testGuest(name);
+                desired.getSpec().firmware.kernelBoot.cmdline = "console=ttyS0 no_timer_check";
+                VirtualMachineSpec.Disk data = desired.getSpec().disks.get(0);
+                Path overlay = Path.of(data.volume.path);
+                try {
+                    // testGuest made a copy of the data disk there just now; the disk is to come from the image
+                    Files.deleteIfExists(overlay);
+                } catch (IOException e) {
+                    throw new IllegalStateException("cannot remove " + overlay + ": " + e.getMessage(), e);
+                }
+                ImageServer.Image image = imageServer.newImage();
+                data.volume = new VirtualMachineSpec.Volume();
+                data.volume.path = overlay.toString();
+                data.volume.image = new VirtualMachineSpec.Image();
+                data.volume.image.url = image.url();
+                data.volume.image.sha256 = image.sha256();
+                data.volume.image.format = "qcow2";
+                vm = new Vm(name, desired);
+                vm.downloadOntoFullRoot = true;
+                vm.running = false;
+                vm.files.add(overlay);
+                vms.add(vm);
+                fleet.apply(desired);
             }
             case BACKUP -> {
                 boolean full = !a.detail().isEmpty();
@@ -602,15 +718,16 @@ final class FaultInjectionDriver {
     }
 
     /**
-     * Fills the filesystem at {@code root} up to its last 64 KiB with one file (fallocate: the blocks are taken, not
-     * sparse), less than any disk copy needs (a qcow2's header, L1 and refcount tables alone are 4 clusters of
-     * 64 KiB); returns that file.
+     * Fills the filesystem at {@code root} up to its last {@code leave} bytes with one file (fallocate: the blocks
+     * are taken, not sparse) and returns that file. 64 KiB is less than any disk copy needs (a qcow2's header, L1 and
+     * refcount tables alone are 4 clusters of 64 KiB); a snapshot needs less (a new L1 table and snapshot table
+     * entry), so for it nothing is left.
      */
-    private static Path fill(Path root) {
+    private static Path fill(Path root, long leave) {
         Path filler = root.resolve(".filler");
         try {
             long free = Files.getFileStore(root).getUsableSpace();
-            long size = Math.max(0, free - 64 * 1024);
+            long size = Math.max(0, free - leave);
             Processes.Result r = Processes.run(60, "fallocate", "-l", Long.toString(size), filler.toString());
             if (r.exitCode() != 0) {
                 throw new IllegalStateException("fallocate " + filler + ": " + r.output());
@@ -699,17 +816,20 @@ final class FaultInjectionDriver {
                 }
                 // Longer than the agent's Lease (15 s): the operator sees the host lost meanwhile.
                 long cutMs = 16_000 + rnd.nextInt(8000);
-                List<Vm> steady = vms.stream().filter(v -> v.exists && v.running && v != current.vm()
-                        && n.host().equals(hostOf(v))).toList();
+                Map<String, String> steady = new HashMap<>(); // libvirt name -> VM, of the VMs running at the cut
+                for (Vm v : vms) {
+                    if (v.exists && v.running && !v.crashed && v != current.vm() && v != subject
+                            && n.host().equals(hostOf(v))) {
+                        steady.put(dn(v), v.name);
+                    }
+                }
+                Set<String> before = qemuNames();
                 partition.cut();
                 try {
                     VirtfleetProcess.sleep(cutMs);
-                    List<String> names = Processes.qemus().stream().map(Processes.Qemu::name).toList();
-                    for (Vm v : steady) {
-                        if (!names.contains(dn(v)) && !v.crashed) {
-                            stepViolations.add(v.name + ": its QEMU stopped while the agent was partitioned from the "
-                                    + "apiserver");
-                        }
+                    for (String stopped : stoppedDuringPartition(steady, before, qemuNames())) {
+                        stepViolations.add(stopped + ": its QEMU stopped while the agent was partitioned from the "
+                                + "apiserver");
                     }
                 } finally {
                     partition.heal();
@@ -735,7 +855,9 @@ final class FaultInjectionDriver {
             }
             case QEMU -> {
                 // The victim comes from the model (not from what runs right now), so a replay picks the same VM.
-                List<Vm> candidates = vms.stream().filter(v -> v.exists && v.running).toList();
+                // (Not the VM being failed over: whether its stale copy dies or not, it is to run on the new host.)
+                List<Vm> candidates = vms.stream().filter(v -> v.exists && v.running && v.pendingFailover == null)
+                        .toList();
                 if (candidates.isEmpty()) {
                     return null;
                 }
@@ -768,6 +890,22 @@ final class FaultInjectionDriver {
             }
         }
         throw new IllegalStateException("unreachable");
+    }
+
+    private static Set<String> qemuNames() {
+        return Processes.qemus().stream().map(Processes.Qemu::name).filter(java.util.Objects::nonNull)
+                .collect(Collectors.toSet());
+    }
+
+    /**
+     * The VMs (of {@code steady}: libvirt name → VM name) whose QEMU ran when the agent was cut off and no longer runs
+     * when the partition ends. A VM whose QEMU did not run yet at the cut — created or started in the same step, the
+     * work still on its way to the agent — is not one: the partition keeps it from starting, which is right.
+     */
+    static List<String> stoppedDuringPartition(Map<String, String> steady, Set<String> runningAtCut,
+                                               Set<String> runningAtHeal) {
+        return steady.entrySet().stream().filter(e -> runningAtCut.contains(e.getKey())
+                && !runningAtHeal.contains(e.getKey())).map(Map.Entry::getValue).sorted().toList();
     }
 
     /** Extra seconds the restart back-off adds to a QEMU kill of an Always VM that was killed before recently. */
@@ -816,6 +954,9 @@ final class FaultInjectionDriver {
                 .getItems().stream().collect(Collectors.toMap(d -> d.getMetadata().getName(), d -> d));
         Map<String, String> libvirtStates = new HashMap<>();
         for (Node n : nodes) {
+            if (n == lostNode) {
+                continue; // its libvirtd is down on purpose: what runs there is seen in the QEMU processes
+            }
             Processes.Result list = Processes.run(30, "virsh", "-c", n.libvirt().uri(), "list", "--all");
             if (list.exitCode() != 0) {
                 throw new IllegalStateException("virsh list on " + n.host() + ": " + list.output().strip());
@@ -839,27 +980,34 @@ final class FaultInjectionDriver {
 
     /** The invariants that must hold at every moment, converged or not. */
     private void checkInvariants(World w) {
-        Map<String, List<Long>> byUuid = new HashMap<>();
-        Map<String, List<Long>> byName = new HashMap<>();
         Set<String> ourUuids = vms.stream().map(v -> v.uuid).filter(java.util.Objects::nonNull)
-                .collect(Collectors.toSet());
-        for (Processes.Qemu q : w.qemus()) {
-            boolean ours = nodeOfDomain(q.name()) != null || ourUuids.contains(q.uuid());
-            if (ours) {
-                byUuid.computeIfAbsent(String.valueOf(q.uuid()), k -> new ArrayList<>()).add(q.pid());
-                byName.computeIfAbsent(String.valueOf(q.name()), k -> new ArrayList<>()).add(q.pid());
+                .map(u -> u.toLowerCase(Locale.ROOT)).collect(Collectors.toSet());
+        Map<String, RunningTwice.Migration> inFlight = new HashMap<>();
+        for (Vm vm : vms) {
+            if (vm.uuid != null && vm.pendingMigration != null) {
+                inFlight.put(vm.uuid, new RunningTwice.Migration(vm.name, vm.pendingMigration, vm.migrationSource,
+                        vm.migrationTarget, fleet.domainName(vm.migrationSource, vm.name),
+                        fleet.domainName(vm.migrationTarget, vm.name)));
+            }
+            if (vm.uuid != null && vm.fencedOn != null && vm.stalePid > 0) {
+                // a failover, in flight or ended, until the stale copy is gone: it and the new host's start attempts
+                inFlight.put(vm.uuid, new RunningTwice.Migration(vm.name, vm.pendingFailover == null ? "(ended)"
+                        : vm.pendingFailover, vm.fencedOn, vm.failoverTarget, vm.staleName,
+                        fleet.domainName(vm.failoverTarget, vm.name), true));
+            }
+            if (vm.exists && vm.fencedOn != null) {
+                // The lost host's copy is fenced, never started again: no QEMU of that name but the stale one.
+                for (Processes.Qemu q : w.qemus()) {
+                    if (vm.staleName.equals(q.name()) && q.pid() != vm.stalePid) {
+                        stepViolations.add(vm.name + ": failed over from " + vm.fencedOn + ", but a QEMU (pid "
+                                + q.pid() + ") runs its copy there again");
+                    }
+                }
             }
         }
-        byUuid.forEach((u, pids) -> {
-            if (pids.size() > 1 && !migrationPair(w, u, pids)) {
-                stepViolations.add("VM running twice: QEMU processes " + pids + " share -uuid " + u);
-            }
-        });
-        byName.forEach((n, pids) -> {
-            if (pids.size() > 1) {
-                stepViolations.add("VM running twice: QEMU processes " + pids + " share the name " + n);
-            }
-        });
+        stepViolations.addAll(RunningTwice.violations(w.qemus(), q -> nodeOfDomain(q.name()) != null
+                        || q.uuid() != null && ourUuids.contains(q.uuid().toLowerCase(Locale.ROOT)), inFlight,
+                w.libvirt(), this::domainStatesInReverseHostOrder));
         for (Vm vm : vms) {
             VirtualMachine v = w.vms().get(vm.name);
             if (!vm.exists || v == null || v.getStatus() == null) {
@@ -869,47 +1017,24 @@ final class FaultInjectionDriver {
                 stepViolations.add(vm.name + ": domain lost: uuid " + vm.uuid + " became " + v.getStatus().uuid);
             }
             String g = v.getStatus().genid;
-            if (vm.genid != null && vm.pendingRestore == null && g != null && !g.equalsIgnoreCase(vm.genid)
+            if (vm.genid != null && vm.pendingRestore == null && vm.pendingFailover == null && g != null
+                    && !g.equalsIgnoreCase(vm.genid)
                     && !vm.alsoAcceptedGenids.contains(g.toLowerCase(Locale.ROOT))) {
                 stepViolations.add(vm.name + ": genid changed without a restore: " + vm.genid + " -> " + g);
             }
         }
     }
 
-    /**
-     * Whether two QEMU processes of one uuid are a live migration in flight: a VM being migrated has a QEMU on its
-     * source and one on its destination (started with {@code -incoming}, paused until the switchover), each named
-     * for its host. That is allowed as long as the guest runs in only one of them: both {@code running} in libvirt is
-     * a violation — looked at twice, the second time the hosts in the other order, because a switchover between two
-     * reads (the source pauses before the destination resumes) would make one read order see both running.
-     */
-    private boolean migrationPair(World w, String uuid, List<Long> pids) {
-        Vm vm = vms.stream().filter(v -> uuid.equalsIgnoreCase(v.uuid)).findFirst().orElse(null);
-        if (vm == null || pids.size() != 2 || vm.pendingMigration == null) {
-            return false;
+    /** libvirt's state of a migrating VM's domains, the hosts read in the other order than {@link #observe()}. */
+    private Map<String, String> domainStatesInReverseHostOrder(RunningTwice.Migration m) {
+        List<Node> reversed = new ArrayList<>(nodes);
+        java.util.Collections.reverse(reversed);
+        Map<String, String> again = new HashMap<>();
+        for (Node n : reversed) {
+            String dn = fleet.domainName(n.host(), m.vm());
+            again.put(dn, Processes.run(30, "virsh", "-c", n.libvirt().uri(), "domstate", dn).output().strip());
         }
-        String onSource = fleet.domainName(vm.migrationSource, vm.name);
-        String onTarget = fleet.domainName(vm.migrationTarget, vm.name);
-        Set<String> names = w.qemus().stream().filter(q -> pids.contains(q.pid())).map(Processes.Qemu::name)
-                .collect(Collectors.toSet());
-        if (!names.equals(Set.of(onSource, onTarget))) {
-            return false;
-        }
-        if ("running".equals(w.libvirt().get(onSource)) && "running".equals(w.libvirt().get(onTarget))) {
-            // the first read went host a, then host b: read the other way round
-            List<Node> reversed = new ArrayList<>(nodes);
-            java.util.Collections.reverse(reversed);
-            Map<String, String> again = new HashMap<>();
-            for (Node n : reversed) {
-                String dn = fleet.domainName(n.host(), vm.name);
-                again.put(dn, Processes.run(30, "virsh", "-c", n.libvirt().uri(), "domstate", dn).output().strip());
-            }
-            if ("running".equals(again.get(onSource)) && "running".equals(again.get(onTarget))) {
-                stepViolations.add(vm.name + ": running on both " + vm.migrationSource + " and "
-                        + vm.migrationTarget + " during migration " + vm.pendingMigration + " (QEMU " + pids + ")");
-            }
-        }
-        return true;
+        return again;
     }
 
     /** What differs between the model and the API objects, libvirt and the processes (cheap: no per-VM calls). */
@@ -934,6 +1059,13 @@ final class FaultInjectionDriver {
                     if (w.qemus().stream().anyMatch(q -> name.equals(q.name()))) {
                         diff.add(vm.name + ": QEMU still running on " + n.host());
                     }
+                }
+                continue;
+            }
+            if (vm.downloadOntoFullRoot) {
+                String waiting = settleDownload(vm, v, w);
+                if (waiting != null) {
+                    diff.add(vm.name + ": " + waiting);
                 }
                 continue;
             }
@@ -963,6 +1095,24 @@ final class FaultInjectionDriver {
                 if (waiting != null) {
                     diff.add(vm.name + ": " + waiting);
                 }
+            }
+            if (vm.pendingFailover != null) {
+                String waiting = settleFailover(vm, st.host);
+                if (waiting != null) {
+                    diff.add(vm.name + ": " + waiting);
+                }
+            }
+            if (vm.fencedOn != null && vm.stalePid > 0) {
+                long stale = vm.stalePid;
+                if (w.qemus().stream().anyMatch(q -> q.pid() == stale)) {
+                    diff.add(vm.name + ": its stale copy on " + vm.fencedOn + " (QEMU " + stale + ") still runs");
+                } else {
+                    vm.stalePid = -1;
+                }
+            }
+            if (vm.fencedOn != null && w.libvirt().containsKey(vm.staleName)) {
+                diff.add(vm.name + ": its stale copy " + vm.staleName + " is still defined on " + vm.fencedOn + " ("
+                        + w.libvirt().get(vm.staleName) + ")");
             }
             if (d != null && d.getSpec() != null && !java.util.Objects.equals(d.getSpec().host, st.host)) {
                 diff.add(vm.name + ": its Domain names host " + d.getSpec().host + ", its status " + st.host);
@@ -1169,6 +1319,147 @@ final class FaultInjectionDriver {
         return null;
     }
 
+    /**
+     * FAILOVER, the first half (in the step, before its fault): the VM's host is lost — its agent and its libvirtd
+     * killed and left down, its QEMU processes running on (the dangerous case: a host cut off, not a dead one) — until
+     * the operator sees its Lease expired; then the failover is requested, half of them naming the target (the only
+     * other host), the others leaving it to the scheduler. The host comes back once the failover ended
+     * ({@link #bringBack}); its agent must then fence its copy.
+     */
+    private void loseHostAndFailOver(Vm vm) {
+        Node lost = node(hostOf(vm));
+        String to = nodes.stream().map(Node::host).filter(h -> !h.equals(lost.host())).findFirst().orElseThrow();
+        VirtualMachineFailover f = new VirtualMachineFailover();
+        f.setMetadata(new ObjectMetaBuilder().withName(vm.name + "-f" + (++nonce)).withNamespace(fleet.namespace())
+                .build());
+        f.setSpec(new VirtualMachineFailoverSpec());
+        f.getSpec().vmName = vm.name;
+        f.getSpec().targetHost = rnd.nextBoolean() ? to : null;
+        vm.staleName = dn(vm);
+        vm.stalePid = qemuPid(vm);
+        vm.failoverTarget = to;
+        vm.failoverGenid = vm.genid;
+        vm.pendingFailover = f.getMetadata().getName();
+        vm.fencedOn = lost.host(); // from now on no new QEMU of its copy there (undone if the failover fails)
+        lostNode = lost;
+        lost.agent().kill9();
+        long pid = lost.libvirt().daemonPid();
+        if (pid > 0) {
+            Processes.kill9(pid);
+        }
+        boolean expired = watchUntil(90, () -> {
+            VirtualMachine v = fleet.get(vm.name);
+            return v != null && v.getStatus() != null && "Unknown".equals(v.getStatus().printableStatus);
+        });
+        if (!expired) {
+            report.note(vm.name + ": host " + lost.host() + " not seen lost within 90 s of its agent's kill; failover "
+                    + vm.pendingFailover + " requested anyway");
+        }
+        fleet.client().resource(f).create();
+    }
+
+    /** FAILOVER: waits (checking the invariants) until the failover is Succeeded or Failed, at most 120 s. */
+    private void awaitFailoverEnd(Vm vm) {
+        if (vm == null || vm.pendingFailover == null) {
+            return;
+        }
+        String name = vm.pendingFailover;
+        if (!watchUntil(120, () -> terminalFailover(name) != null)) {
+            report.note(vm.name + ": failover " + name + " not ended within 120 s; host " + lostNode.host()
+                    + " brought back anyway");
+        }
+        VirtualMachineFailover f = terminalFailover(name);
+        if (f != null && "Failed".equals(f.getStatus().phase)) {
+            vm.fencedOn = null; // nothing moved: the VM stays (or starts again) where it was
+        }
+    }
+
+    /** The lost host's libvirtd and agent started again (it finds its QEMUs still running). */
+    private void bringBack(Node n) {
+        lostNode = null;
+        n.libvirt().restartDaemon();
+        n.agent().start();
+        n.agent().awaitReady(java.time.Duration.ofSeconds(120));
+    }
+
+    /**
+     * Polls (every 250 ms, up to {@code seconds}) until {@code done}, checking the invariants meanwhile: the moments
+     * of a failover between the host's loss and its return are the ones where a VM could run twice.
+     */
+    private boolean watchUntil(double seconds, java.util.function.BooleanSupplier done) {
+        long deadline = System.nanoTime() + (long) (seconds * 1e9);
+        while (System.nanoTime() < deadline) {
+            try {
+                checkInvariants(observe());
+                if (done.getAsBoolean()) {
+                    return true;
+                }
+            } catch (RuntimeException e) {
+                // the API or a libvirtd away (a fault of the step): look again
+            }
+            VirtfleetProcess.sleep(250);
+        }
+        return false;
+    }
+
+    private VirtualMachineFailover terminalFailover(String name) {
+        VirtualMachineFailover f = fleet.client().resources(VirtualMachineFailover.class)
+                .inNamespace(fleet.namespace()).withName(name).get();
+        return f != null && f.getStatus() != null && ("Succeeded".equals(f.getStatus().phase)
+                || "Failed".equals(f.getStatus().phase)) ? f : null;
+    }
+
+    /**
+     * A failover, while its VM's status names {@code statusHost}: once Succeeded the VM must be on the target with a
+     * new genid (the guest on the new host re-executes from a state the lost host's copy already ran past: the
+     * genid rules), its copy on the lost host fenced (checked by the differences and the invariants); once Failed
+     * where it was, with its genid. Returns what is still awaited, null once settled.
+     */
+    private String settleFailover(Vm vm, String statusHost) {
+        VirtualMachineFailover f = terminalFailover(vm.pendingFailover);
+        if (f == null) {
+            return "failover " + vm.pendingFailover + " not ended";
+        }
+        var st = f.getStatus();
+        if ("Succeeded".equals(st.phase)) {
+            if (!java.util.Objects.equals(st.toHost, statusHost)) {
+                return "failover " + vm.pendingFailover + " Succeeded, status still names host " + statusHost;
+            }
+            if (!vm.failoverTarget.equals(st.toHost)) {
+                stepViolations.add(vm.name + ": failover " + vm.pendingFailover + " went to " + st.toHost
+                        + ", the only other host is " + vm.failoverTarget);
+            }
+            if (st.genid == null || st.genid.equalsIgnoreCase(vm.failoverGenid)
+                    || st.genid.equalsIgnoreCase(st.previousGenid)) {
+                stepViolations.add(vm.name + ": failover " + vm.pendingFailover + " gave no new genid: "
+                        + st.previousGenid + " -> " + st.genid);
+            } else if (vm.failoverGenid != null && !vm.failoverGenid.equalsIgnoreCase(st.previousGenid)) {
+                stepViolations.add(vm.name + ": failover " + vm.pendingFailover + " says the genid was "
+                        + st.previousGenid + ", the VM had " + vm.failoverGenid);
+            }
+            if (st.genid != null) {
+                // the old one until the VM's status catches up (cleared once converged, then it is a violation)
+                if (vm.failoverGenid != null) {
+                    vm.alsoAcceptedGenids.add(vm.failoverGenid.toLowerCase(Locale.ROOT));
+                }
+                vm.genid = st.genid.toLowerCase(Locale.ROOT);
+            }
+            if (!java.util.Objects.equals(st.fromHost, vm.fencedOn)) {
+                stepViolations.add(vm.name + ": failover " + vm.pendingFailover + " says it came from " + st.fromHost
+                        + ", it was on " + vm.fencedOn);
+            }
+            vm.snaps.clear(); // internal snapshots stayed with the lost host's libvirt, which undefines them
+        } else {
+            report.operationFailed("failover", vm.pendingFailover + ": " + st.error);
+            vm.fencedOn = null;
+            vm.stalePid = -1;
+        }
+        // Failovers are not owned by their VM: removed once settled, so the namespace ends clean.
+        fleet.client().resource(f).delete();
+        vm.pendingFailover = null;
+        return null;
+    }
+
     private VirtualMachineBackup terminalBackup(String name) {
         VirtualMachineBackup b = fleet.client().resources(VirtualMachineBackup.class)
                 .inNamespace(fleet.namespace()).withName(name).get();
@@ -1196,14 +1487,9 @@ final class FaultInjectionDriver {
                 report.operationFailed("backup", "onto the full root, " + b.getMetadata().getName() + ": "
                         + b.getStatus().error);
             }
-            try (Stream<Path> left = Files.walk(smallRoot)) {
-                List<Path> files = left.filter(f -> !f.equals(smallRoot) && !f.getFileName().toString()
-                        .equals(".filler")).toList();
-                if (!files.isEmpty()) {
-                    stepViolations.add(vm.name + ": a failed backup onto the full root left " + files);
-                }
-            } catch (IOException e) {
-                stepViolations.add("cannot list " + smallRoot + ": " + e.getMessage());
+            List<Path> files = leftOnSmallRoot();
+            if (!files.isEmpty()) {
+                stepViolations.add(vm.name + ": a failed backup onto the full root left " + files);
             }
             long pid = qemuPid(vm);
             if (vm.qemuPidBeforeBackup != pid && vm.running) {
@@ -1218,6 +1504,97 @@ final class FaultInjectionDriver {
         } else {
             report.operationFailed("backup", b.getMetadata().getName() + ": " + b.getStatus().error);
         }
+    }
+
+    /**
+     * A snapshot of a VM whose disk is on the full root: it must have failed saying the space ran out, with nothing
+     * half-made — no snapshot in libvirt's list, none inside the qcow2 ({@code qemu-img snapshot -l}), the image
+     * consistent ({@code qemu-img check}) — and the VM as it was (stopped, same genid: the convergence and the
+     * invariants).
+     */
+    private void settleSnapshotOntoFullRoot(Vm vm, VirtualMachineSnapshot s) {
+        String name = s.getMetadata().getName();
+        if (!"Failed".equals(s.getStatus().phase)) {
+            stepViolations.add(vm.name + ": snapshot " + name + " onto the full root " + s.getStatus().phase);
+        } else if (s.getStatus().error == null || !NO_SPACE.matcher(s.getStatus().error).find()) {
+            stepViolations.add(vm.name + ": snapshot onto the full root failed without saying the space ran out: "
+                    + s.getStatus().error);
+        } else {
+            report.operationFailed("snapshot", "onto the full root, " + name + ": " + s.getStatus().error);
+        }
+        Processes.Result list = Processes.run(30, "virsh", "-c", node(hostOf(vm)).libvirt().uri(), "snapshot-list",
+                "--name", dn(vm));
+        if (list.exitCode() != 0 || !list.output().isBlank()) {
+            stepViolations.add(vm.name + ": after the snapshot onto the full root libvirt lists snapshots: "
+                    + list.output().strip());
+        }
+        String disk = vm.files.get(0).toString();
+        Processes.Result inImage = Processes.run(30, "qemu-img", "snapshot", "-U", "-l", disk);
+        if (inImage.exitCode() != 0 || !inImage.output().isBlank()) {
+            stepViolations.add(vm.name + ": after the snapshot onto the full root its disk has: "
+                    + inImage.output().strip());
+        }
+        Processes.Result check = Processes.run(60, "qemu-img", "check", "-U", "-f", "qcow2", disk);
+        // exit 0: clean; 3: leaked clusters only (allocated, unreferenced: space, no data at risk)
+        if (check.exitCode() != 0 && check.exitCode() != 3) {
+            stepViolations.add(vm.name + ": after the snapshot onto the full root qemu-img check " + disk
+                    + " exits " + check.exitCode() + ": " + check.output().strip());
+        } else if (check.exitCode() == 3) {
+            report.note(vm.name + ": the failed snapshot onto the full root leaked clusters in " + disk + " ("
+                    + check.output().strip().replace('\n', ' ') + ")");
+        }
+    }
+
+    /** What is on the small root but the filler and the (empty) directories of the image cache. */
+    private List<Path> leftOnSmallRoot() {
+        Set<Path> expected = new HashSet<>(List.of(smallRoot, smallRoot.resolve(".filler"),
+                smallRoot.resolve("image-cache"), smallRoot.resolve("image-cache/.partial")));
+        live().stream().filter(v -> v.onSmallRoot).forEach(v -> expected.addAll(v.files)); // their disks
+        try (Stream<Path> left = Files.walk(smallRoot)) {
+            return left.filter(f -> !expected.contains(f)).toList();
+        } catch (IOException e) {
+            stepViolations.add("cannot list " + smallRoot + ": " + e.getMessage());
+            return List.of();
+        }
+    }
+
+    /**
+     * DOWNLOAD: the VM whose image could not be downloaded into the full cache. It must get a Failure that says the
+     * space ran out, and nothing of it may exist yet — no partial download or base in the cache, no overlay, no
+     * libvirt domain; then it is deleted (checked like any delete). Returns what is still awaited.
+     */
+    private String settleDownload(Vm vm, VirtualMachine v, World w) {
+        io.fabric8.kubernetes.api.model.Condition failure = v == null ? null : Fleet.conditionOf(v, "Failure");
+        if (failure == null || !"True".equals(failure.getStatus())) {
+            if (v != null && v.getStatus() != null && "Running".equals(v.getStatus().printableStatus)) {
+                stepViolations.add(vm.name + ": Running although its image cannot have been downloaded into the "
+                        + "full cache");
+            } else {
+                return "waiting for the Failure of the image download into the full cache";
+            }
+        } else if (!NO_SPACE.matcher(String.valueOf(failure.getMessage())).find()) {
+            stepViolations.add(vm.name + ": the image download into the full cache failed without saying the space "
+                    + "ran out: " + failure.getMessage());
+        } else {
+            report.operationFailed("download", "into the full cache, " + vm.name + ": " + failure.getMessage());
+        }
+        List<Path> left = leftOnSmallRoot();
+        if (!left.isEmpty()) {
+            stepViolations.add(vm.name + ": the failed image download left " + left);
+        }
+        Path overlay = vm.files.get(0);
+        if (Files.exists(overlay)) {
+            stepViolations.add(vm.name + ": the failed image download left its disk " + overlay);
+        }
+        String dn = dn(vm);
+        if (w.libvirt().containsKey(dn)) {
+            stepViolations.add(vm.name + ": defined in libvirt (" + w.libvirt().get(dn) + ") although its image "
+                    + "could not be downloaded");
+        }
+        vm.downloadOntoFullRoot = false;
+        vm.exists = false;
+        fleet.delete(vm.name);
+        return "deleting the VM whose image download failed";
     }
 
     /** What an error says when a filesystem is full: strerror(ENOSPC), qemu-img's and QEMU's words for it. */
@@ -1457,6 +1834,11 @@ final class FaultInjectionDriver {
             }
             if (vm.pendingBackup != null) {
                 settleBackup(vm);
+            }
+            if (vm.pendingSnapshot != null && vm.pendingSnapshotOntoFullRoot) {
+                settleSnapshotOntoFullRoot(vm, terminalSnapshot(vm.pendingSnapshot));
+                vm.pendingSnapshot = null;
+                vm.pendingSnapshotOntoFullRoot = false;
             }
             if (vm.pendingSnapshot != null) {
                 VirtualMachineSnapshot s = terminalSnapshot(vm.pendingSnapshot);

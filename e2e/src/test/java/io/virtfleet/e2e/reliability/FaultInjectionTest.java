@@ -21,14 +21,14 @@ import java.util.Locale;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Fault injection, CI-sized by default (20 operations, 3 VMs, one host); {@code scripts/reliability} runs the full
- * size, {@code scripts/soak} the soak. The operator and the node agents run as OS processes against a control plane of
+ * Fault injection, CI-sized by default (20 operations, 3 VMs, two hosts: live migrations and failovers included);
+ * {@code scripts/reliability} runs the full size, {@code scripts/soak} the soak. The operator and the node agents run as OS processes against a control plane of
  * this test's own (so no in-process operator of another test class acts on its namespace), each agent on a libvirtd of
  * the run's own ({@code scripts/libvirt-host}: the faults kill and hang it, and the machine's libvirtd serves the other
  * tests); see {@link FaultInjectionDriver.Fault} for what is injected and e2e/RELIABILITY.md for the results.
  *
  * <p>System properties: {@code reliability.ops} (20), {@code reliability.vms} (3, at most), {@code reliability.hosts}
- * (1; 2 adds live migrations), {@code reliability.seed} (random; printed), {@code reliability.faults} (all eight),
+ * (2: live migrations and failovers between them; 1 for neither; the soak: 1), {@code reliability.failoverWeight} (1), {@code reliability.seed} (random; printed), {@code reliability.faults} (all eight),
  * {@code reliability.faultProbability} (0.5 per operation), {@code reliability.bound} (60 s: not converged by then is a
  * violation), {@code reliability.record} (true: write the summary into e2e/RELIABILITY.md),
  * {@code reliability.soakMinutes} (runs the soak instead).
@@ -40,7 +40,7 @@ class FaultInjectionTest {
         int ops = Integer.getInteger("reliability.ops", 20);
         String faults = System.getProperty("reliability.faults", DEFAULT_FAULTS);
         double faultProbability = Double.parseDouble(System.getProperty("reliability.faultProbability", "0.5"));
-        Run run = run(ops, 0, faults, faultProbability, null);
+        Run run = run(ops, 0, faults, faultProbability, null, Integer.getInteger("reliability.hosts", 2));
         assertThat(run.report().operations()).isGreaterThanOrEqualTo(ops);
         assertThat(run.report().violations()).as("invariant violations (seed " + run.seed() + ")").isEmpty();
     }
@@ -57,7 +57,7 @@ class FaultInjectionTest {
     void soakOfSteadyChurnLeaksNoMemoryDescriptorsThreadsOrLibvirtConnections() throws Exception {
         double minutes = Double.parseDouble(System.getProperty("reliability.soakMinutes"));
         ResourceSampler sampler = new ResourceSampler();
-        Run run = run(0, minutes, "", 0, sampler);
+        Run run = run(0, minutes, "", 0, sampler, Integer.getInteger("reliability.hosts", 1));
         double warmUp = Math.min(10, minutes / 4);
         List<ResourceSampler.Slopes> slopes = sampler.slopes(warmUp);
         String table = "Soak of " + run.started().truncatedTo(ChronoUnit.SECONDS) + ": " + String.format(Locale.ROOT,
@@ -103,8 +103,8 @@ class FaultInjectionTest {
      * the allowed root for DISKFULL, the operator and the agent as OS processes, the agent behind the PARTITION proxy;
      * {@code minutes > 0} runs by time instead of by count, with {@code sampler} sampling both processes every minute.
      */
-    private Run run(int ops, double minutes, String faults, double faultProbability, ResourceSampler sampler)
-            throws Exception {
+    private Run run(int ops, double minutes, String faults, double faultProbability, ResourceSampler sampler,
+                    int hosts) throws Exception {
         int maxVms = Integer.getInteger("reliability.vms", 3);
         long seed = Long.getLong("reliability.seed", System.nanoTime() % 1_000_000_000L);
         double bound = Double.parseDouble(System.getProperty("reliability.bound", "60"));
@@ -124,13 +124,13 @@ class FaultInjectionTest {
         Path cpDir = Files.createTempDirectory("vf-reliability-cp-");
         EmbeddedControlPlane[] cp = {EmbeddedControlPlane.builder().dataDir(cpDir).keepDataDir(true).start()};
         Fleet fleet = null;
-        int hosts = Integer.getInteger("reliability.hosts", 1);
         VirtfleetProcess operator = null;
         List<VirtfleetProcess> agents = new ArrayList<>();
         List<PartitionProxy> proxies = new ArrayList<>();
         List<FaultInjectionDriver.Node> nodes = new ArrayList<>();
         Path smallRoot = null;
         Path backups = null;
+        ImageServer images = null;
         java.util.concurrent.ScheduledExecutorService sampling = null;
         FaultReport report;
         try {
@@ -159,7 +159,10 @@ class FaultInjectionTest {
                 Path agentKubeconfig = logDir.resolve("agent-" + suffix + "-kubeconfig");
                 Files.writeString(agentKubeconfig, Files.readString(cp[0].kubeconfig()).replace(cp[0].serverUrl(),
                         "https://" + api.getHost() + ":" + partition.port()));
+                // The small root first: the image cache lives under the first allowed root, so DISKFULL's image
+                // downloads meet a full cache; every other file of the run is under /var/lib/virtfleet as before.
                 List<String> args = new ArrayList<>(List.of("--kubeconfig", agentKubeconfig.toString(),
+                        "--allowed-root", smallRoot.toString(), "--allowed-root", "/var/lib/virtfleet",
                         "--host", host, "--libvirt-uri", libvirt.uri(),
                         "--domain-prefix", fleet.domainPrefix(host), "--console-log-dir", Fleet.RUN_DIR.toString(),
                         "--guest-channel-dir", Fleet.RUN_DIR.toString(), "--lease-duration", "15s", "--resync", "10s",
@@ -197,10 +200,12 @@ class FaultInjectionTest {
                 }, 0, 1, java.util.concurrent.TimeUnit.MINUTES);
             }
 
+            images = new ImageServer(Fleet.TEST_GUEST.resolve("data.qcow2"), fleet.namespace());
             FaultInjectionDriver driver = new FaultInjectionDriver(fleet, nodes, operator,
                     new FaultInjectionDriver.Config(ops, maxVms, seed, FaultInjectionDriver.parseFaults(faults),
                             faultProbability, bound, logDir, line -> progress(logDir, line), minutes))
                     .withBackups(backups, smallRoot)
+                    .withImageServer(images)
                     .withControlPlaneRestart(() -> {
                         // Same data dir, so the same address, certificates and etcd data: clients reconnect.
                         cp[0].close();
@@ -224,6 +229,9 @@ class FaultInjectionTest {
             }
             for (PartitionProxy partition : proxies) {
                 partition.close();
+            }
+            if (images != null) {
+                images.close();
             }
             cp[0].close();
             if (smallRoot != null) {

@@ -59,6 +59,11 @@ final class VirtfleetProcess {
         List<String> cmd = new ArrayList<>(List.of(javaBinary(), "-Xmx256m", "-XX:+UseSerialGC",
                 "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-cp", System.getProperty("java.class.path"),
                 "io.virtfleet.cli.Virtfleet", component));
+        // e.g. -XX:NativeMemoryTracking=summary, to tell heap from native memory with jcmd (e2e/RELIABILITY.md)
+        String extra = System.getProperty("reliability.jvmArgs", "").strip();
+        if (!extra.isEmpty()) {
+            cmd.addAll(cmd.indexOf("-cp"), List.of(extra.split("\\s+")));
+        }
         cmd.addAll(args);
         cmd.addAll(List.of("--health-port", String.valueOf(healthPort), "--metrics-port", "-1"));
         try {

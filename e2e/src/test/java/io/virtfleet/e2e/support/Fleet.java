@@ -281,21 +281,9 @@ public final class Fleet implements AutoCloseable {
      * the small ext4 data disk, which the guest mounts at /data.
      */
     public VirtualMachine testGuest(String name) {
-        VirtualMachine vm = new VirtualMachine();
-        vm.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).build());
-        VirtualMachineSpec spec = new VirtualMachineSpec();
-        spec.runStrategy = RunStrategy.Always;
-        spec.hypervisor = Hypervisor.QEMU;
-        spec.genid = "auto";
-        spec.memory = new Quantity("256Mi");
-        spec.machine = "q35";
-        spec.graphics = "none";
-        spec.cpu = new VirtualMachineSpec.Cpu();
-        spec.cpu.cores = 1;
-        spec.firmware = new VirtualMachineSpec.Firmware();
-        spec.firmware.kernelBoot = new VirtualMachineSpec.KernelBoot();
-        spec.firmware.kernelBoot.kernel = TEST_GUEST.resolve("vmlinuz").toString();
-        spec.firmware.kernelBoot.initrd = TEST_GUEST.resolve("initrd.img").toString();
+        VirtualMachine vm = kernelBootVm(namespace, name, "256Mi", TEST_GUEST.resolve("vmlinuz"),
+                TEST_GUEST.resolve("initrd.img"));
+        VirtualMachineSpec spec = vm.getSpec();
         // no_timer_check: under TCG on a loaded machine the kernel's IO-APIC timer check can fail and panic the
         // guest at boot ("IO-APIC + timer doesn't work"), seen by the fault-injection driver.
         spec.firmware.kernelBoot.cmdline = "console=ttyS0 no_timer_check";
@@ -306,6 +294,26 @@ public final class Fleet implements AutoCloseable {
         data.volume.format = "qcow2";
         data.bus = "virtio";
         spec.disks.add(data);
+        return vm;
+    }
+
+    /** A running 1-core q35 TCG VM without graphics, genid auto, booting {@code kernel} + {@code initrd} directly. */
+    public static VirtualMachine kernelBootVm(String namespace, String name, String memory, Path kernel, Path initrd) {
+        VirtualMachine vm = new VirtualMachine();
+        vm.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).build());
+        VirtualMachineSpec spec = new VirtualMachineSpec();
+        spec.runStrategy = RunStrategy.Always;
+        spec.hypervisor = Hypervisor.QEMU;
+        spec.genid = "auto";
+        spec.memory = new Quantity(memory);
+        spec.machine = "q35";
+        spec.graphics = "none";
+        spec.cpu = new VirtualMachineSpec.Cpu();
+        spec.cpu.cores = 1;
+        spec.firmware = new VirtualMachineSpec.Firmware();
+        spec.firmware.kernelBoot = new VirtualMachineSpec.KernelBoot();
+        spec.firmware.kernelBoot.kernel = kernel.toString();
+        spec.firmware.kernelBoot.initrd = initrd.toString();
         vm.setSpec(spec);
         return vm;
     }

@@ -177,7 +177,9 @@ public final class SnapshotController implements AutoCloseable {
         try {
             SnapshotOps.Taken t;
             try (DomainLocks.Held held = locks.hold(d.getSpec().uuid)) {
-                t = ops.create(d.getSpec().uuid, name);
+                // The request's uid: a retry after this agent died between libvirt's snapshot and the status
+                // write finds the snapshot it took and reports it, instead of Failed with the snapshot left behind.
+                t = ops.create(d.getSpec().uuid, name, s.getMetadata().getUid());
             }
             out.phase = VirtualMachineSnapshotStatus.PHASE_SUCCEEDED;
             out.readyToUse = true;

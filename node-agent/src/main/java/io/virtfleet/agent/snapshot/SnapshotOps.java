@@ -59,6 +59,8 @@ public final class SnapshotOps {
      * from its Domain spec (whose genid the operator pinned before the revert).
      */
     public static final String REVERTED_SPEC_HASH = "reverted";
+    /** The description of the snapshots virtfleet takes, followed by the requesting object's uid. */
+    static final String DESCRIPTION = "virtfleet VirtualMachineSnapshot";
 
     private final LibvirtConnection libvirt;
     private final Supplier<String> freshGenid;
@@ -103,12 +105,36 @@ public final class SnapshotOps {
 
     /** Takes an internal snapshot (with memory state when the domain runs). */
     public Taken create(String uuid, String name) throws SnapshotException, LibvirtConnection.UnavailableException, LibvirtCallException {
+        return create(uuid, name, null);
+    }
+
+    /**
+     * Takes an internal snapshot for the request {@code owner} (the VirtualMachineSnapshot's uid, written into the
+     * snapshot's description). A snapshot of that name that the same owner made already — the agent died after
+     * libvirt took it and before the request's status said so — is that request's snapshot and is described, not
+     * taken again; one of another owner (or of none) is refused, as before.
+     */
+    public Taken create(String uuid, String name, String owner) throws SnapshotException,
+            LibvirtConnection.UnavailableException, LibvirtCallException {
         if (!NAME.matcher(name).matches()) {
             throw new SnapshotException("snapshot name " + name + " is not a valid libvirt snapshot name");
         }
+        if (owner != null && !NAME.matcher(owner).matches()) {
+            throw new SnapshotException("snapshot owner " + owner + " is not a uid");
+        }
+        String description = DESCRIPTION + (owner == null ? "" : " " + owner);
         return guarded(c -> {
             Domain d = lookup(c, uuid);
             if (Arrays.asList(d.snapshotListNames()).contains(name)) {
+                DomainSnapshot existing = d.snapshotLookupByName(name);
+                try {
+                    String xml = existing.getXMLDesc();
+                    if (owner != null && xml.contains("<description>" + description + "</description>")) {
+                        return describe(name, xml);
+                    }
+                } finally {
+                    existing.free();
+                }
                 throw new RuntimeSnapshot("libvirt domain " + d.getName() + " already has a snapshot named " + name);
             }
             List<String> bad = nonQcow2Disks(d.getXMLDesc(org.libvirt.Domain.XMLFlags.INACTIVE));
@@ -117,7 +143,7 @@ public final class SnapshotOps {
                         + " (nothing was changed)");
             }
             DomainSnapshot s = d.snapshotCreateXML("<domainsnapshot><name>" + name + "</name>"
-                    + "<description>virtfleet VirtualMachineSnapshot</description></domainsnapshot>", 0);
+                    + "<description>" + description + "</description></domainsnapshot>", 0);
             try {
                 return describe(name, s.getXMLDesc());
             } finally {

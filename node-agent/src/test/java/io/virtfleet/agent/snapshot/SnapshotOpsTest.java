@@ -127,6 +127,37 @@ class SnapshotOpsTest {
         }
     }
 
+    /**
+     * Found by the fault-injection driver: the agent killed after libvirt took a snapshot and before the request's
+     * status said so; the next agent's retry found the name taken and wrote Failed (with no vmUuid, so the snapshot
+     * left in the VM's qcow2 was never deleted). The request's own snapshot is now recognized by its uid.
+     */
+    @Test
+    void aSnapshotRequestRetriedAfterTheAgentDiedFindsItsOwnSnapshotAndAnotherRequestIsRefused() throws Exception {
+        TestEnv.Guest g = TestEnv.guest("snapshot-retry", "default");
+        Path xml = Files.createTempFile("snap", ".xml");
+        Files.writeString(xml, g.xml());
+        try {
+            assertThat(TestEnv.virsh("define", xml.toString()).rc()).isZero();
+            SnapshotOps ops = new SnapshotOps(libvirt);
+            String uid = "6b1f7e0c-5d2a-4f0e-9c1b-0d4f3e2a1b00";
+            SnapshotOps.Taken first = ops.create(g.uuid(), "s1", uid);
+            assertThat(first.state()).isEqualTo("Shutoff");
+
+            SnapshotOps.Taken again = ops.create(g.uuid(), "s1", uid);
+            assertThat(again).isEqualTo(first);
+            assertThat(TestEnv.virsh("snapshot-list", "--name", g.name()).out().strip()).isEqualTo("s1");
+
+            assertThatThrownBy(() -> ops.create(g.uuid(), "s1", "7c2a8f1d-6e3b-4a1f-8d2c-1e5a4f3b2c11"))
+                    .hasMessageContaining("already has a snapshot named s1");
+            assertThatThrownBy(() -> ops.create(g.uuid(), "s1")).hasMessageContaining("already has a snapshot");
+        } finally {
+            TestEnv.virsh("undefine", g.name(), "--snapshots-metadata");
+            Files.deleteIfExists(g.disk());
+            Files.deleteIfExists(xml);
+        }
+    }
+
     @Test
     void aRawDiskIsRefusedAndNothingChanges() throws Exception {
         TestEnv.Guest g = TestEnv.guest("snapshot-test", "default");

@@ -51,7 +51,8 @@ import java.util.Map;
  * before the next one acts, so a restart of the operator or of either agent at any point resumes it:
  *
  * <ol>
- *   <li>{@code Scheduling}: nothing changed yet; a refusal ends in {@code Failed} and nothing changes.</li>
+ *   <li>Planning (no phase yet, or {@code Scheduling} while a conflicting write makes it retry): nothing changed
+ *       yet; a refusal ends in {@code Failed} and nothing changes.</li>
  *   <li>{@code Migrating}: {@code Domain.spec.migration = {id: <uid>, targetHost, targetUri, targetDomainXml}}
  *       (an optimistic update: a second migration of the same VM loses and is refused). The source agent records
  *       {@code status.transfer.state} Starting before it asks libvirt, then Running, then Completed (libvirt says
@@ -111,21 +112,24 @@ public class MigrationController implements Reconciler<VirtualMachineMigration>,
         String vmName = m.getSpec() != null ? m.getSpec().vmName : null;
         Domain domain = vmName == null ? null
                 : client.resources(Domain.class).inNamespace(ns).withName(vmName).get();
-        VirtualMachine vm = vmName == null ? null
+        // Following a migration needs the VM only for its Events, read after the status is written (one round trip
+        // fewer before Succeeded).
+        java.util.function.Supplier<VirtualMachine> vmLater = () -> vmName == null ? null
                 : client.resources(VirtualMachine.class).inNamespace(ns).withName(vmName).get();
 
         // Already handed over (or finished) by this migration: follow the agent.
         if (domain != null && uid.equals(ClusterReads.annotations(domain).get(MIGRATED_BY))) {
-            return succeeded(client, m, vm, ClusterReads.annotations(domain).get("virtfleet.io/migrated-from"),
+            return succeeded(client, m, vmLater, ClusterReads.annotations(domain).get("virtfleet.io/migrated-from"),
                     domain.getSpec().host, st);
         }
         if (domain != null && domain.getSpec() != null && domain.getSpec().migration != null
                 && uid.equals(domain.getSpec().migration.id)) {
-            return follow(client, m, vm, domain, st);
+            return follow(client, m, vmLater, domain, st);
         }
-        if (phase == null) {
-            patchStatus(client, m, Map.of("phase", VirtualMachineMigrationStatus.SCHEDULING));
-        }
+        VirtualMachine vm = vmLater.get();
+        // No separate Scheduling write before planning: this pass ends in Migrating or Failed, and a write of its own
+        // would cost a round trip to the apiserver (and another reconciliation) on every migration's critical path.
+        // Scheduling is recorded only when a pass ends without a decision (a conflicting write: retried).
 
         List<HostView> views = new ArrayList<>();
         Map<String, HostSpec> specs = new HashMap<>();
@@ -194,6 +198,9 @@ public class MigrationController implements Reconciler<VirtualMachineMigration>,
         } catch (KubernetesClientException e) {
             if (e.getCode() == 409) {
                 // Optimistic: someone wrote the Domain between read and write; the next pass decides again.
+                if (phase == null) {
+                    patchStatus(client, m, Map.of("phase", VirtualMachineMigrationStatus.SCHEDULING));
+                }
                 return UpdateControl.<VirtualMachineMigration>noUpdate().rescheduleAfter(Duration.ofMillis(200));
             }
             return fail(client, m, vm, from, to, "spec.vmName: the Domain of " + vmName + " could not be marked for "
@@ -218,8 +225,8 @@ public class MigrationController implements Reconciler<VirtualMachineMigration>,
 
     /** The Domain carries this migration: act on what the source agent reported. */
     private UpdateControl<VirtualMachineMigration> follow(KubernetesClient client, VirtualMachineMigration m,
-                                                          VirtualMachine vm, Domain domain,
-                                                          VirtualMachineMigrationStatus st) {
+                                                          java.util.function.Supplier<VirtualMachine> vm,
+                                                          Domain domain, VirtualMachineMigrationStatus st) {
         String uid = m.getMetadata().getUid();
         Transfer t = st != null && st.transfer != null && uid.equals(st.transfer.id) ? st.transfer : null;
         String from = domain.getSpec().host;
@@ -253,48 +260,62 @@ public class MigrationController implements Reconciler<VirtualMachineMigration>,
                     ? "cancelled: the libvirt migration job was aborted; the VM keeps running on host " + from
                     : "libvirt could not migrate the VM to host " + to + ": " + t.message + "; the VM keeps running "
                     + "on host " + from;
-            return fail(client, m, vm, from, to, why, "MigrationFailed");
+            return fail(client, m, vm.get(), from, to, why, "MigrationFailed");
         }
         return UpdateControl.<VirtualMachineMigration>noUpdate().rescheduleAfter(POLL);
     }
 
     /** The one update that moves the VM: only after libvirt said it runs on the target. */
     static void repoint(KubernetesClient client, Domain domain, String uid) {
+        // The Domain this pass just read, written back with its resourceVersion (one round trip); only if it changed
+        // meanwhile (409) read again and retry.
+        Domain copy = client.getKubernetesSerialization().clone(domain);
+        try {
+            client.resource(repointed(copy, uid)).update();
+            return;
+        } catch (KubernetesClientException e) {
+            if (e.getCode() != 409) {
+                throw e;
+            }
+        }
         client.resources(Domain.class).inNamespace(domain.getMetadata().getNamespace())
-                .withName(domain.getMetadata().getName()).edit(d -> {
-                    if (uid.equals(ClusterReads.annotations(d).get(MIGRATED_BY))) {
-                        return d;
-                    }
-                    if (d.getSpec() == null || d.getSpec().migration == null || !uid.equals(d.getSpec().migration.id)) {
-                        throw new IllegalStateException("the Domain no longer carries this migration");
-                    }
-                    DomainMigration dm = d.getSpec().migration;
-                    String from = d.getSpec().host;
-                    String oldXml = d.getSpec().domainXml;
-                    d.getSpec().host = dm.targetHost;
-                    d.getSpec().domainXml = dm.targetDomainXml;
-                    d.getSpec().migration = null;
-                    Map<String, String> labels = d.getMetadata().getLabels() == null ? new HashMap<>()
-                            : new HashMap<>(d.getMetadata().getLabels());
-                    labels.put(ApiGroup.HOST_LABEL, dm.targetHost);
-                    d.getMetadata().setLabels(labels);
-                    Map<String, String> a = new HashMap<>(ClusterReads.annotations(d));
-                    a.put(MIGRATED_BY, uid);
-                    a.put("virtfleet.io/migrated-from", from);
-                    // The domain did not restart: what it booted with moved along, rewritten for the target (its name
-                    // and per-host paths). A change that was already waiting for a restart keeps being reported.
-                    String boot = a.get(LifecycleAnnotations.BOOT_FINGERPRINT);
-                    try {
-                        if (boot != null && oldXml != null && dm.targetDomainXml != null
-                                && XmlFingerprint.changed(boot, XmlFingerprint.of(oldXml)).isEmpty()) {
-                            a.put(LifecycleAnnotations.BOOT_FINGERPRINT, XmlFingerprint.of(dm.targetDomainXml));
-                        }
-                    } catch (IllegalArgumentException e) {
-                        LOG.warn("Domain {}: cannot fingerprint the XML: {}", d.getMetadata().getName(), e.getMessage());
-                    }
-                    d.getMetadata().setAnnotations(a);
-                    return d;
-                });
+                .withName(domain.getMetadata().getName()).edit(d -> repointed(d, uid));
+    }
+
+    /** {@code d} re-pointed to the target of migration {@code uid} (unchanged if it already was). */
+    private static Domain repointed(Domain d, String uid) {
+        if (uid.equals(ClusterReads.annotations(d).get(MIGRATED_BY))) {
+            return d;
+        }
+        if (d.getSpec() == null || d.getSpec().migration == null || !uid.equals(d.getSpec().migration.id)) {
+            throw new IllegalStateException("the Domain no longer carries this migration");
+        }
+        DomainMigration dm = d.getSpec().migration;
+        String from = d.getSpec().host;
+        String oldXml = d.getSpec().domainXml;
+        d.getSpec().host = dm.targetHost;
+        d.getSpec().domainXml = dm.targetDomainXml;
+        d.getSpec().migration = null;
+        Map<String, String> labels = d.getMetadata().getLabels() == null ? new HashMap<>()
+                : new HashMap<>(d.getMetadata().getLabels());
+        labels.put(ApiGroup.HOST_LABEL, dm.targetHost);
+        d.getMetadata().setLabels(labels);
+        Map<String, String> a = new HashMap<>(ClusterReads.annotations(d));
+        a.put(MIGRATED_BY, uid);
+        a.put("virtfleet.io/migrated-from", from);
+        // The domain did not restart: what it booted with moved along, rewritten for the target (its name
+        // and per-host paths). A change that was already waiting for a restart keeps being reported.
+        String boot = a.get(LifecycleAnnotations.BOOT_FINGERPRINT);
+        try {
+            if (boot != null && oldXml != null && dm.targetDomainXml != null
+                    && XmlFingerprint.changed(boot, XmlFingerprint.of(oldXml)).isEmpty()) {
+                a.put(LifecycleAnnotations.BOOT_FINGERPRINT, XmlFingerprint.of(dm.targetDomainXml));
+            }
+        } catch (IllegalArgumentException e) {
+            LOG.warn("Domain {}: cannot fingerprint the XML: {}", d.getMetadata().getName(), e.getMessage());
+        }
+        d.getMetadata().setAnnotations(a);
+        return d;
     }
 
     private static void clearMigration(KubernetesClient client, Domain domain, String uid) {
@@ -374,7 +395,8 @@ public class MigrationController implements Reconciler<VirtualMachineMigration>,
     }
 
     private UpdateControl<VirtualMachineMigration> succeeded(KubernetesClient client, VirtualMachineMigration m,
-                                                             VirtualMachine vm, String from, String to,
+                                                             java.util.function.Supplier<VirtualMachine> vmLater,
+                                                             String from, String to,
                                                              VirtualMachineMigrationStatus st) {
         Long downtime = st != null && st.transfer != null ? st.transfer.downtimeMs : null;
         Map<String, Object> s = new LinkedHashMap<>();
@@ -390,6 +412,7 @@ public class MigrationController implements Reconciler<VirtualMachineMigration>,
                 + (downtime != null ? " (downtime " + downtime + " ms)" : "") + "; same boot, same generation ID";
         LOG.info("migration {}/{}: {}", m.getMetadata().getNamespace(), m.getMetadata().getName(), msg);
         events.record(m, "Normal", "Migrated", msg);
+        VirtualMachine vm = vmLater.get();
         if (vm != null) {
             events.record(vm, "Normal", "Migrated", msg + " (VirtualMachineMigration " + m.getMetadata().getName()
                     + ")");

@@ -360,11 +360,14 @@ public final class Fleet implements AutoCloseable {
         return copy;
     }
 
-    /** A fresh copy of the test guest's data disk in a Xen host's share (dom0 sees it at the same path). */
+    /**
+     * A fresh raw copy of the test guest's data disk in a Xen host's share (dom0 sees it at the same path). Raw: libxl
+     * serves it on the phy backend (blkback on a loop device), which needs no QEMU per guest in dom0.
+     */
     public Path copyOfDataDiskOn(XenHost xen, String name) {
-        Path copy = xen.share().resolve("images").resolve("e2e-" + id + "-" + name + ".qcow2");
+        Path copy = xen.share().resolve("images").resolve("e2e-" + id + "-" + name + ".raw");
         try {
-            Files.copy(xen.testGuest().resolve("data.qcow2"), copy, StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(xen.testGuest().resolve("data.raw"), copy, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             throw new IllegalStateException("cannot copy the test guest's data disk: " + e.getMessage(), e);
         }

@@ -71,6 +71,7 @@ public final class DomainSyncer {
     private final Map<String, Instant> shutdownRequests = new ConcurrentHashMap<>();
     private final QemuWatcher watcher;
     private final boolean qemuDriver;
+    private final boolean hotplugDriver;
     private final EventRecorder events;
     private final DomainActuator actuator;
     private final DomainStatusWriter status;
@@ -94,6 +95,9 @@ public final class DomainSyncer {
         this.clock = clock;
         this.watcher = watcher;
         this.qemuDriver = libvirt.uri().startsWith("qemu");
+        // libvirt's QEMU and libxl drivers both attach and detach disks and NICs of a running domain
+        // (virDomainAttachDeviceFlags/DetachDeviceFlags); DevicePlanner knows libxl's alias-less live XML.
+        this.hotplugDriver = qemuDriver || libvirt.uri().startsWith("xen");
         this.events = new EventRecorder(client, host);
         this.actuator = new DomainActuator(libvirt, events::record);
         this.status = new DomainStatusWriter(client, clock, statusRefresh, watcher);
@@ -327,7 +331,8 @@ public final class DomainSyncer {
         // Hot-plug fast path: a running domain whose only step is the redefine of its persistent config gets its
         // devices attached/detached first (LIVE|CONFIG, from what the inspect above read), not after a define round
         // trip and another inspect; the redefine then finds the config already matching.
-        if (lv.isPresent() && lv.get().active() && lv.get().liveXml() != null && qemuDriver && p.validation().valid()
+        if (lv.isPresent() && lv.get().active() && lv.get().liveXml() != null && hotplugDriver
+                && p.validation().valid()
                 && !p.deleting() && p.domain().getSpec().domainXml != null
                 && p.plan().actions().equals(List.of(LifecycleAction.DEFINE))
                 && GenidPolicy.mayDefine(p.wantGeneration(), p.seen().stampedGeneration())
@@ -484,7 +489,7 @@ public final class DomainSyncer {
         Optional<InspectedDomain> after = inspect(uuid);
         // A running domain's disks and interfaces follow the spec live (the persistent config was redefined).
         Hotplugger.Outcome hot = Hotplugger.Outcome.NOTHING;
-        if (after.isPresent() && after.get().active() && after.get().liveXml() != null && qemuDriver
+        if (after.isPresent() && after.get().active() && after.get().liveXml() != null && hotplugDriver
                 && p.validation().valid() && a.error == null && d.getSpec().domainXml != null) {
             if (a.early != null) {
                 hot = a.early; // done before the redefine: `after` already shows it

@@ -9,6 +9,8 @@ import io.virtfleet.reconcilers.domain.xml.DomainDef;
 import io.virtfleet.reconcilers.domain.xml.InterfaceDef;
 import io.virtfleet.reconcilers.hotplug.DeviceAction;
 import io.virtfleet.reconcilers.hotplug.DevicePlanner;
+import org.libvirt.Error.ErrorNumber;
+import org.libvirt.LibvirtException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -332,10 +334,18 @@ public final class Hotplugger {
     private void detachCall(String uuid, String alias, String xml, int flags)
             throws LibvirtConnection.UnavailableException, LibvirtCallException {
         if (alias != null) {
-            libvirt.detachAlias(uuid, alias, flags);
-        } else {
-            libvirt.detach(uuid, xml, flags);
+            try {
+                libvirt.detachAlias(uuid, alias, flags);
+                return;
+            } catch (LibvirtCallException e) {
+                // libvirt's libxl driver keeps the aliases but implements no virDomainDetachDeviceAlias
+                // (VIR_ERR_NO_SUPPORT): the device's own XML identifies it there.
+                if (!e.is(ErrorNumber.VIR_ERR_NO_SUPPORT) || xml == null) {
+                    throw e;
+                }
+            }
         }
+        libvirt.detach(uuid, xml, flags);
     }
 
     /**

@@ -308,7 +308,20 @@ public final class LibvirtConnection implements AutoCloseable {
 
     public void undefine(String uuid, int flags) throws UnavailableException, LibvirtCallException {
         lifecycle("undefine", c -> {
-            c.domainLookupByUUIDString(uuid).undefine(flags);
+            Domain d = c.domainLookupByUUIDString(uuid);
+            try {
+                d.undefine(flags);
+            } catch (LibvirtException e) {
+                // libvirt's libxl driver accepts only VIR_DOMAIN_UNDEFINE_MANAGED_SAVE ("unsupported flags (0x16) in
+                // function libxlDomainUndefineFlags"): it keeps no snapshot or checkpoint metadata and no NVRAM to
+                // remove, so the same undefine without those flags is the whole job there.
+                int basic = flags & Domain.UndefineFlags.MANAGED_SAVE;
+                if (e.getError() == null || e.getError().getCode() != ErrorNumber.VIR_ERR_INVALID_ARG
+                        || basic == flags) {
+                    throw e;
+                }
+                d.undefine(basic);
+            }
             return null;
         });
     }

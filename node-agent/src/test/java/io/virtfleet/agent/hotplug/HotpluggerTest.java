@@ -5,6 +5,7 @@ import io.virtfleet.api.v1alpha1.DeviceStatus;
 import io.virtfleet.reconcilers.domain.xml.DomainDef;
 import io.virtfleet.reconcilers.domain.xml.DomainXmlCodec;
 import io.virtfleet.reconcilers.hotplug.DeviceAction;
+import org.libvirt.Error.ErrorNumber;
 import org.junit.jupiter.api.Test;
 
 import io.virtfleet.agent.libvirt.LibvirtNative;
@@ -47,6 +48,8 @@ class HotpluggerTest {
     static final class FakeCalls implements Hotplugger.DeviceCalls {
         final List<String> calls = new ArrayList<>();
         String failing;
+        /** As libvirt's libxl driver: it keeps aliases but has no virDomainDetachDeviceAlias. */
+        boolean noDetachByAlias;
 
         @Override
         public void attach(String uuid, String xml, int flags) throws LibvirtCallException {
@@ -62,8 +65,12 @@ class HotpluggerTest {
         }
 
         @Override
-        public void detachAlias(String uuid, String alias, int flags) {
+        public void detachAlias(String uuid, String alias, int flags) throws LibvirtCallException {
             calls.add("detach " + alias + " " + flags);
+            if (noDetachByAlias) {
+                throw new LibvirtCallException("this function is not supported by the connection driver: "
+                        + "virDomainDetachDeviceAlias", ErrorNumber.VIR_ERR_NO_SUPPORT, null);
+            }
         }
 
         @Override
@@ -136,6 +143,17 @@ class HotpluggerTest {
         o = h.sync("t", "u", dom(ROOT), dom(ROOT), dom(ROOT));
         assertThat(o.done()).containsExactly("detached disk ua-extra (guest acknowledged)");
         assertThat(h.pending("u")).isEmpty();
+    }
+
+    @Test
+    void aDriverWithoutDetachByAliasGetsTheDevicesXml() throws Exception {
+        FakeCalls calls = new FakeCalls();
+        calls.noDetachByAlias = true;
+        Hotplugger h = new Hotplugger(calls, new MutableClock(), Duration.ofSeconds(30));
+        h.sync("t", "u", dom(ROOT), dom(ROOT, EXTRA), dom(ROOT));
+        int live = org.libvirt.Domain.DeviceModifyFlags.LIVE;
+        assertThat(calls.calls).containsExactly("detach ua-extra " + live, "detach-xml " + live);
+        assertThat(h.pending("u")).hasSize(1);
     }
 
     @Test

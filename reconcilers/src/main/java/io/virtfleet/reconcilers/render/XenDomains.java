@@ -5,6 +5,7 @@ import io.virtfleet.reconcilers.domain.xml.CharDevice;
 import io.virtfleet.reconcilers.domain.xml.Clock;
 import io.virtfleet.reconcilers.domain.xml.CpuDef;
 import io.virtfleet.reconcilers.domain.xml.Devices;
+import io.virtfleet.reconcilers.domain.xml.DiskDef;
 import io.virtfleet.reconcilers.domain.xml.DomainDef;
 import io.virtfleet.reconcilers.domain.xml.Empty;
 import io.virtfleet.reconcilers.domain.xml.Features;
@@ -66,13 +67,26 @@ final class XenDomains {
         return d;
     }
 
+    /**
+     * libvirt's libxl driver maps {@code <driver name='phy'>} to libxl's phy backend and {@code name='qemu'} to qdisk
+     * (xl-disk-configuration(5): backendtype). A raw file goes to phy, as xl itself chooses for one: dom0's kernel
+     * (blkback) serves it through a loop device that Xen's {@code block} hotplug script sets up, so no process runs per
+     * guest. qcow2 needs qdisk: a QEMU that libxl starts in dom0 for the guest (its device model). So do an HVM
+     * guest's cdroms: its device model emulates them, and libxl's phy backend refuses an empty drive (format empty).
+     */
+    static String diskBackend(DiskDef disk) {
+        return "raw".equals(disk.driver.type) && "disk".equals(disk.device) ? "phy" : "qemu";
+    }
+
     private static Devices devices(RenderInput in, boolean hvm) {
         Devices dev = new Devices();
         List<VirtualMachineSpec.Disk> disks = in.attachedDisks();
         List<DiskTargets.Placement> placements = DiskTargets.allocate(disks, in.platform());
         for (int i = 0; i < disks.size(); i++) {
-            // libxl's qdisk backend serves both formats; discard is a QEMU block option libxl does not pass through.
-            dev.disks.add(Parts.disk(disks.get(i), placements.get(i), false));
+            // discard is a QEMU block option libxl does not pass through.
+            DiskDef disk = Parts.disk(disks.get(i), placements.get(i), false);
+            disk.driver.name = diskBackend(disk);
+            dev.disks.add(disk);
         }
         for (VirtualMachineSpec.NetworkInterface n : in.interfaces()) {
             dev.interfaces.add(Parts.iface(n, in.platform().defaultNicModel()));

@@ -153,6 +153,17 @@ class DomainRendererTest {
         }
 
         @Test
+        void xenRawDisksGoToThePhyBackendAndQcow2ToQdisk() {
+            String xml = render(vm(XEN, s -> {
+                s.disks.add(Vms.disk("data", "/var/lib/virtfleet/images/vm-1-data.raw"));
+                s.disks.add(Vms.cdrom("iso", "/var/lib/virtfleet/iso/a.iso"));
+            })).xml();
+            assertThat(Xml.values(xml, "/domain/devices/disk/driver/@type")).containsExactly("qcow2", "raw", "raw");
+            assertThat(Xml.values(xml, "/domain/devices/disk/driver/@name")).as("blkback on a loop device for raw "
+                    + "files; qcow2 and the device model's cdrom through QEMU").containsExactly("qemu", "phy", "qemu");
+        }
+
+        @Test
         void xenInterfaceTargetIsTheVifname() {
             String xml = render(vm(XEN, s -> {
                 s.interfaces.clear();

@@ -356,13 +356,15 @@ class CloudVmTest {
         assertThat(dst.getStatus().genid).isNotEqualTo(src.getStatus().genid);
         LibvirtGuest dstGuest = fleet.guest(dst);
         assertThat(dstGuest.liveXml()).doesNotContain(MAC);
-        // cloud-init ran as a new instance: its instance-id is the clone's UUID, the previous one the source's, and
-        // the per-instance command ran again (its log was copied with the disk and has a second line now).
+        // cloud-init ran as a new instance: its instance-id is the clone's UUID, it keeps one directory per instance
+        // it has seen (the source's came with the disk), and the per-instance command ran again (its log was copied
+        // with the disk and has a second line now). Not data/previous-instance-id: each cloud-init stage rewrites
+        // it from data/instance-id, so after the second stage it names the current instance again.
         awaitCloudInitDone(dstGuest);
         assertThat(dstGuest.agentExec("cat /var/lib/cloud/data/instance-id").output().trim())
                 .isEqualTo(dst.getStatus().uuid);
-        assertThat(dstGuest.agentExec("cat /var/lib/cloud/data/previous-instance-id").output().trim())
-                .isEqualTo(uuidA);
+        assertThat(dstGuest.agentExec("ls /var/lib/cloud/instances").output().split("\\s+"))
+                .contains(uuidA, dst.getStatus().uuid);
         assertThat(dstGuest.agentExec("cat /var/lib/vf-per-instance").output().trim().split("\n"))
                 .containsExactly(uuidA, dst.getStatus().uuid);
         assertThat(dstGuest.agentExec("ls /root").output()).contains("after-revert");

@@ -138,6 +138,23 @@ final class FakeAgent implements AutoCloseable {
         client.resource(lease).fieldManager(ApiGroup.AGENT_FIELD_MANAGER).forceConflicts().serverSideApply();
     }
 
+    /**
+     * The Host accepts live migrations (as the real agent started with {@code --migration-uri} and
+     * {@code --shared-disk-root}): {@code spec.migrationUri} and {@code spec.sharedDiskRoots} applied by the agent's
+     * field manager. Nothing migrates here; a test plays the source agent's report in the migration's status.
+     */
+    FakeAgent acceptingMigrations(String uri, String sharedRoot) {
+        Host registered = client.resources(Host.class).withName(host).get();
+        Host h = new Host();
+        // A server-side apply drops what this field manager applied before and leaves out now: labels included.
+        h.setMetadata(new ObjectMetaBuilder().withName(host).withLabels(registered.getMetadata().getLabels()).build());
+        h.setSpec(registered.getSpec());
+        h.getSpec().migrationUri = uri;
+        h.getSpec().sharedDiskRoots = new ArrayList<>(List.of(sharedRoot));
+        client.resource(h).fieldManager(ApiGroup.AGENT_FIELD_MANAGER).forceConflicts().serverSideApply();
+        return this;
+    }
+
     /** The agent dies: no more renewals, and the Lease is set to have expired a minute ago. */
     void expireLease() {
         heartbeating.set(false);

@@ -73,9 +73,14 @@ public final class DomainFiles {
     }
 
     /** Reads the content of a Secret's key for the seed (the agent of the VM's host is the only reader). */
-    public interface SecretSource {
+    public interface SecretSource extends AutoCloseable {
         /** The value of the first of {@code keys} present, or an error naming what is missing. */
         byte[] read(String namespace, String name, List<String> keys) throws SecretException;
+
+        /** Releases what reading needs (a Kubernetes client of its own); nothing by default. */
+        @Override
+        default void close() {
+        }
     }
 
     public static final class SecretException extends Exception {
@@ -490,5 +495,8 @@ public final class DomainFiles {
 
     public void close() {
         downloads.shutdownNow();
+        if (secrets != null) {
+            secrets.close();
+        }
     }
 }

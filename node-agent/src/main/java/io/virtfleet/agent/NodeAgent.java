@@ -192,11 +192,18 @@ public final class NodeAgent implements AutoCloseable {
         long every = config.images().cacheInterval().toMillis();
         // A first look soon after start (the informer has listed the Domains by then), so status shows the cache.
         scheduler.scheduleWithFixedDelay(keeper::run, Math.min(every, 15_000), every, TimeUnit.MILLISECONDS);
+        // Downloads finishing together ask for one run, not one each (a run looks at the whole cache).
+        java.util.concurrent.atomic.AtomicBoolean asked = new java.util.concurrent.atomic.AtomicBoolean();
         cache.afterDownload(() -> {
-            try {
-                scheduler.execute(keeper::run);
-            } catch (java.util.concurrent.RejectedExecutionException stopped) {
-                // the agent is closing
+            if (asked.compareAndSet(false, true)) {
+                try {
+                    scheduler.execute(() -> {
+                        asked.set(false);
+                        keeper.run();
+                    });
+                } catch (java.util.concurrent.RejectedExecutionException stopped) {
+                    asked.set(false); // the agent is closing
+                }
             }
         });
     }

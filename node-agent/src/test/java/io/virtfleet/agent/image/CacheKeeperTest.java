@@ -1,5 +1,6 @@
 package io.virtfleet.agent.image;
 
+import io.virtfleet.agent.MutableClock;
 import io.virtfleet.agent.TestEnv;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.reconcilers.domain.xml.DomainDocument;
@@ -13,10 +14,8 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -273,32 +272,5 @@ class CacheKeeperTest {
         assertThat(BackingChains.basesIn(DomainDocument.parse(xml), root, f -> {
             throw new AssertionError("no qcow2 disk to read: " + f);
         })).containsExactly(a);
-    }
-
-    static final class MutableClock extends Clock {
-        private volatile Instant now;
-
-        MutableClock(Instant now) {
-            this.now = now;
-        }
-
-        void set(Instant t) {
-            now = t;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
     }
 }

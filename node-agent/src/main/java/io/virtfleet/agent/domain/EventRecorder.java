@@ -20,8 +20,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * Kubernetes Events (core/v1) about a Domain, in its namespace: what the agent did to the libvirt domain and why it
  * refused; and about its Host (cluster-scoped: its Events go to namespace {@code default}, where {@code kubectl
- * describe} looks for a cluster-scoped object's Events). Best effort: a failed event is logged, never fatal. Posted in order by one background thread, so the
- * worker syncing a domain never waits for the apiserver between two libvirt calls (a define, an attach).
+ * describe} looks for a cluster-scoped object's Events). Best effort: a failed event is logged, never fatal. Posted in
+ * order by one background thread, so the worker syncing a domain never waits for the apiserver between two libvirt
+ * calls (a define, an attach).
  */
 public final class EventRecorder {
     private static final Logger LOG = LoggerFactory.getLogger(EventRecorder.class);

@@ -84,8 +84,8 @@ public final class ImageCacheRecords {
         }
         String over = r.overLimit() ? r.message().replaceAll("[0-9.]+ [KMGT]?i?B", "N") : null;
         if (over != null && !over.equals(lastOverLimit)) {
-            events.record(h, EventRecorder.WARNING, OVER_LIMIT, "the image cache " + cacheRoot + " stays over its limit: "
-                    + r.message());
+            events.record(h, EventRecorder.WARNING, OVER_LIMIT, "the image cache " + cacheRoot
+                    + " stays over its limit: " + r.message());
         }
         lastOverLimit = over;
     }

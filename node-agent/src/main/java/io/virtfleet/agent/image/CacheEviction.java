@@ -47,7 +47,8 @@ public final class CacheEviction {
                         + String.join(", ", keptRecent) + ")");
             }
             return cached + "; over the limit by " + bytes(bytesAfter - limitBytes) + (evict.isEmpty() ? ""
-                    : " after evicting " + String.join(", ", evict)) + ": the bases left are " + String.join(" and ", why);
+                    : " after evicting " + String.join(", ", evict)) + ": the bases left are "
+                    + String.join(" and ", why);
         }
     }
 

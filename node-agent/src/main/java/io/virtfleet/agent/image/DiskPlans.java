@@ -39,7 +39,8 @@ public final class DiskPlans {
         return sha256.toLowerCase(Locale.ROOT) + "." + (format == null ? "qcow2" : format);
     }
 
-    private static final java.util.regex.Pattern BASE_NAME = java.util.regex.Pattern.compile("[0-9a-f]{64}\\.(qcow2|raw)");
+    private static final java.util.regex.Pattern BASE_NAME =
+            java.util.regex.Pattern.compile("[0-9a-f]{64}\\.(qcow2|raw)");
 
     /** Whether a file name in the cache is a base's ({@code <sha256>.qcow2|raw}); partial files and others are not. */
     public static boolean isBaseName(String name) {

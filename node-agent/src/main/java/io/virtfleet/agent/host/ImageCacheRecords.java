@@ -82,7 +82,7 @@ public final class ImageCacheRecords {
                     + b.bytes() + " bytes, last used " + b.lastUsed().truncatedTo(ChronoUnit.SECONDS)
                     + ") from " + cacheRoot + ": no disk on this host uses it; " + r.message());
         }
-        String over = r.overLimit() ? r.message().replaceAll("[0-9.]+ [KMGT]?i?B", "N") : null;
+        String over = r.overLimit() ? CacheKeeper.gist(r.message()) : null;
         if (over != null && !over.equals(lastOverLimit)) {
             events.record(h, EventRecorder.WARNING, OVER_LIMIT, "the image cache " + cacheRoot
                     + " stays over its limit: " + r.message());

@@ -72,6 +72,9 @@ public final class BackingChains {
                     next = java.nio.file.Files.isRegularFile(Path.of(file)) ? headers.backingFile(file)
                             : Optional.empty();
                 } catch (IOException e) {
+                    if (!java.nio.file.Files.exists(Path.of(file))) {
+                        break; // deleted while read (its domain is going): it holds no base any more
+                    }
                     throw new IOException("cannot read the backing file of " + file + ": " + e.getMessage(), e);
                 }
                 // qemu-img resolves a relative backing file name against the directory of the image naming it.

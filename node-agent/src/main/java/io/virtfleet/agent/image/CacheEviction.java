@@ -94,7 +94,7 @@ public final class CacheEviction {
             v /= 1024;
             u++;
         }
-        return u == 0 ? n + " B" : (v == Math.floor(v) ? String.valueOf((long) v)
-                : String.format(java.util.Locale.ROOT, "%.1f", v)) + " " + units[u];
+        String one = String.format(java.util.Locale.ROOT, "%.1f", v);
+        return u == 0 ? n + " B" : (one.endsWith(".0") ? one.substring(0, one.length() - 2) : one) + " " + units[u];
     }
 }

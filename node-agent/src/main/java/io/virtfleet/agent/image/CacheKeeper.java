@@ -79,6 +79,7 @@ public final class CacheKeeper {
     private final Clock clock;
     private final Duration grace;
     private final String sharedRoot;
+    private String lastLogged;
 
     /**
      * @param sharedRoot the shared disk root the cache directory lies under, or null: with one, nothing is evicted
@@ -171,17 +172,27 @@ public final class CacheKeeper {
     }
 
     private Report report(Report r) {
-        if (!r.evicted().isEmpty() || r.overLimit() || r.problem() != null) {
-            LOG.info("image cache {}: {} bases, {}", cache.root(), r.bases().size(), r.message());
+        // What changes is logged (an eviction, a new reason to stay over the limit, a problem); a repeat is debug.
+        String gist = gist(r.message());
+        if (!r.evicted().isEmpty() || (r.overLimit() || r.problem() != null) && !gist.equals(lastLogged)) {
+            LOG.info("image cache {}: {} base{}, {}", cache.root(), r.bases().size(), r.bases().size() == 1 ? "" : "s",
+                    r.message());
         } else {
-            LOG.debug("image cache {}: {} bases, {}", cache.root(), r.bases().size(), r.message());
+            LOG.debug("image cache {}: {} base{}, {}", cache.root(), r.bases().size(),
+                    r.bases().size() == 1 ? "" : "s", r.message());
         }
+        lastLogged = gist;
         try {
             recorder.record(r);
         } catch (RuntimeException e) {
             LOG.warn("cannot record the image cache's state: {}", e.getMessage());
         }
         return r;
+    }
+
+    /** A report's message without its sizes: two runs with the same gist say the same thing. */
+    public static String gist(String message) {
+        return message.replaceAll("[0-9.]+ [KMGT]?i?B", "N");
     }
 
     private static long sum(List<CacheEviction.Base> bases) {

@@ -109,6 +109,25 @@ public class AgentCommand implements Callable<Integer> {
     @CommandLine.Mixin
     ServingOptions serving = new ServingOptions();
 
+    @Option(names = "--max-image-size", paramLabel = "SIZE", defaultValue = "32Gi", converter = ByteSizeConverter.class,
+            description = "Largest disk image this host downloads into its image cache, as a Kubernetes quantity; a "
+                    + "bigger one fails naming the VM's spec.disks[N].volume.image.url and its partial file is "
+                    + "removed (default: ${DEFAULT-VALUE}).")
+    long maxImageSize;
+
+    @Option(names = "--image-cache-interval", paramLabel = "DURATION", defaultValue = "5m",
+            converter = DurationConverter.class,
+            description = "How often the agent checks its image cache against the Host's spec.imageCache.maxSize and "
+                    + "deletes cached bases no disk here uses, least recently used first; it also checks after each "
+                    + "download (default: ${DEFAULT-VALUE}).")
+    Duration imageCacheInterval;
+
+    @Option(names = "--image-cache-grace", paramLabel = "DURATION", defaultValue = "2m",
+            converter = DurationConverter.class,
+            description = "A cached base used (downloaded, or given a new VM disk) less than this long ago is never "
+                    + "evicted, so a VM being created cannot lose its base (default: ${DEFAULT-VALUE}).")
+    Duration imageCacheGrace;
+
     @Option(names = "--libvirt-wait", defaultValue = "60s", converter = DurationConverter.class,
             description = "How long to wait at start for a first connection to libvirt before exiting with code 7 "
                     + "(default: ${DEFAULT-VALUE}; 0: fail at once). Once connected, libvirtd restarts are "
@@ -165,10 +184,29 @@ public class AgentCommand implements Callable<Integer> {
         }
     }
 
+    /** Converts a Kubernetes quantity (32Gi, 500M, 1073741824) to a positive number of bytes. */
+    public static final class ByteSizeConverter implements CommandLine.ITypeConverter<Long> {
+        @Override
+        public Long convert(String value) {
+            java.math.BigDecimal b;
+            try {
+                b = io.fabric8.kubernetes.api.model.Quantity.getAmountInBytes(
+                        io.fabric8.kubernetes.api.model.Quantity.parse(value));
+            } catch (RuntimeException e) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not a quantity (e.g. 32Gi)");
+            }
+            if (b.signum() <= 0 || b.compareTo(java.math.BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
+                throw new CommandLine.TypeConversionException("'" + value + "' must be a positive size (e.g. 32Gi)");
+            }
+            return b.setScale(0, java.math.RoundingMode.FLOOR).longValueExact();
+        }
+    }
+
     /** The configuration these options describe. */
     public AgentConfig config() {
         return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, null,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving.serving());
+                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving.serving(),
+                new AgentConfig.Images(maxImageSize, imageCacheInterval, imageCacheGrace));
     }
 
     @Override

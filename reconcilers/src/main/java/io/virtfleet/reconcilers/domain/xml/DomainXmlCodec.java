@@ -29,6 +29,10 @@ public final class DomainXmlCodec {
             // <genid/>, <readonly/>, <acpi/>: an empty element is a present, empty object, not an absent one.
             .withCoercionConfig(LogicalType.POJO,
                     c -> c.setCoercion(CoercionInputShape.EmptyString, CoercionAction.AsEmpty))
+            // Jackson XML binds an unwrapped list from each run of same-named elements, and a later run replaced the
+            // earlier one: <graphics/><video/><graphics/> kept only the second display. Merging appends every run
+            // to the one list, in document order (libvirt accepts devices of one kind in any order).
+            .withConfigOverride(java.util.List.class, o -> o.setMergeable(true))
             .build();
 
     /** Woodstox (Jackson XML's StAX implementation) reads a DOM tree as a stream; the JDK's factory does not. */

@@ -76,16 +76,4 @@ public class CharDevice {
             return t;
         }
     }
-
-    public static class ModelName {
-        @JacksonXmlProperty(isAttribute = true)
-        public String name;
-
-        public ModelName() {
-        }
-
-        public ModelName(String name) {
-            this.name = name;
-        }
-    }
 }

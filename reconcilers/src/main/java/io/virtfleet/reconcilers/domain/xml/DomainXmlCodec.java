@@ -22,6 +22,7 @@ import java.io.IOException;
 /** Writes rendered domains and reads libvirt's dumped domain XML. Thread-safe. */
 public final class DomainXmlCodec {
     private static final XmlMapper READER = XmlMapper.builder(factory())
+            .annotationIntrospector(new ModelAnnotations())
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             // libvirt sometimes repeats a child element's value as an attribute of the same name (graphics listen);
             // skipping values of an unexpected shape keeps the reader about what it models.

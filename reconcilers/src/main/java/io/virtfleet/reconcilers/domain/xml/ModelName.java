@@ -1,13 +1,11 @@
 package io.virtfleet.reconcilers.domain.xml;
 
-import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlProperty;
 
 /**
  * {@code <model name=.../>}: the QEMU device model of a PCI controller ({@code pcie-root-port}) or of a serial
  * port's target ({@code isa-serial}), one element type in libvirt's schema for both.
  */
 public class ModelName {
-    @JacksonXmlProperty(isAttribute = true)
     public String name;
 
     public ModelName() {

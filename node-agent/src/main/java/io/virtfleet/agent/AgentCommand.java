@@ -1,7 +1,6 @@
 package io.virtfleet.agent;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.observability.startup.ExitCodes;
 import io.virtfleet.observability.startup.KubernetesPreflight;
@@ -212,26 +211,17 @@ public class AgentCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         AgentConfig cfg = config();
-        String servingProblem = cfg.serving().problem(healthPort, metricsPort);
-        if (servingProblem != null) {
-            return ExitCodes.report("agent", new StartupFailure(ExitCodes.USAGE, servingProblem), verbose,
-                    spec.commandLine().getErr());
+        List<Permission> needed = new ArrayList<>(permissions());
+        if (consolePort >= 0) {
+            needed.addAll(io.virtfleet.observability.serving.Serving.REVIEW_PERMISSIONS);
         }
-        KubernetesPreflight.Source source;
+        KubernetesClient client;
         try {
-            source = KubernetesPreflight.resolve(kubeconfig, System.getenv());
-            List<Permission> needed = new ArrayList<>(permissions());
-            needed.addAll(cfg.serving().permissions(healthPort, metricsPort));
-            if (consolePort >= 0) {
-                needed.addAll(io.virtfleet.observability.serving.Serving.REVIEW_PERMISSIONS);
-            }
-            needed = needed.stream().distinct().toList();
-            KubernetesPreflight.check(source, RESOURCES, needed, "the agent's are in "
-                    + "deploy/base/agent/rbac.yaml");
+            client = KubernetesPreflight.connect(kubeconfig, cfg.serving(), healthPort, metricsPort, RESOURCES, needed,
+                    "the agent's are in deploy/base/agent/rbac.yaml");
         } catch (StartupFailure f) {
             return ExitCodes.report("agent", f, verbose, spec.commandLine().getErr());
         }
-        KubernetesClient client = new KubernetesClientBuilder().withConfig(source.config()).build();
         NodeAgent agent = new NodeAgent(cfg, client);
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
@@ -256,8 +246,7 @@ public class AgentCommand implements Callable<Integer> {
                 return ExitCodes.report("agent", f, verbose, spec.commandLine().getErr());
             }
             if (e instanceof ServingFailure f) {
-                return ExitCodes.report("agent", new StartupFailure(f.badSettings() ? ExitCodes.USAGE
-                        : ExitCodes.FAILURE, f.getMessage(), f), verbose, spec.commandLine().getErr());
+                return ExitCodes.report("agent", StartupFailure.of(f), verbose, spec.commandLine().getErr());
             }
             throw e;
         }

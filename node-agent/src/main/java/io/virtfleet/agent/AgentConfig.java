@@ -97,8 +97,7 @@ public record AgentConfig(String host, String libvirtUri, List<String> allowedRo
 
     /** With these image cache settings. */
     public AgentConfig withImages(Images i) {
-        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving, i);
+        return with(c -> c.images = i);
     }
 
     /** Without migration settings. */
@@ -111,8 +110,10 @@ public record AgentConfig(String host, String libvirtUri, List<String> allowedRo
 
     /** Accepts live migrations at {@code uri}; {@code shared}: allowed roots on storage shared with other hosts. */
     public AgentConfig withMigration(String uri, List<String> shared) {
-        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, shared, uri, serving, images);
+        return with(c -> {
+            c.migrationUri = uri;
+            c.sharedRoots = shared;
+        });
     }
 
     public AgentConfig(String host, String libvirtUri, List<String> allowedRoots, String domainPrefix,
@@ -130,24 +131,23 @@ public record AgentConfig(String host, String libvirtUri, List<String> allowedRo
 
     /** Serves /healthz and /readyz on {@code healthPort} and /metrics on {@code metricsPort} (-1: off, 0: any). */
     public AgentConfig withPorts(int health, int metrics) {
-        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir, health, metrics, sharedRoots, migrationUri, serving, images);
+        return with(c -> {
+            c.healthPort = health;
+            c.metricsPort = metrics;
+        });
     }
 
     /** Serves the health and metrics ports as {@code s} says (HTTPS and authentication, or plain on loopback). */
     public AgentConfig withServing(Serving s) {
-        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, s, images);
+        return with(c -> c.serving = s);
     }
 
     public AgentConfig withConsoleLogDir(String dir) {
-        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                dir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving, images);
+        return with(c -> c.consoleLogDir = dir);
     }
 
     public AgentConfig withGuestChannelDir(String dir) {
-        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, dir, healthPort, metricsPort, sharedRoots, migrationUri, serving, images);
+        return with(c -> c.guestChannelDir = dir);
     }
 
     /** Defaults for everything but the host. */
@@ -156,38 +156,83 @@ public record AgentConfig(String host, String libvirtUri, List<String> allowedRo
     }
 
     public AgentConfig withLibvirtUri(String uri) {
-        return new AgentConfig(host, uri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving, images);
+        return with(c -> c.libvirtUri = uri);
     }
 
     public AgentConfig withAllowedRoots(List<String> roots) {
-        return new AgentConfig(host, libvirtUri, roots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving, images);
+        return with(c -> c.allowedRoots = roots);
     }
 
     public AgentConfig withDomainPrefix(String prefix) {
-        return new AgentConfig(host, libvirtUri, allowedRoots, prefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving, images);
+        return with(c -> c.domainPrefix = prefix);
     }
 
     public AgentConfig withLeaseDuration(Duration d) {
-        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, d, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving, images);
+        return with(c -> c.leaseDuration = d);
     }
 
     public AgentConfig withResync(Duration d) {
-        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, d, workers, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving, images);
+        return with(c -> c.resync = d);
     }
 
     public AgentConfig withWorkers(int n) {
-        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, n, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving, images);
+        return with(c -> c.workers = n);
     }
 
     public AgentConfig withProbeUris(List<String> uris) {
-        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, uris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving, images);
+        return with(c -> c.probeUris = uris);
+    }
+
+    /** This configuration with the changes {@code edit} makes to a copy of its fields (checked and defaulted again). */
+    private AgentConfig with(java.util.function.Consumer<Fields> edit) {
+        Fields c = new Fields(this);
+        edit.accept(c);
+        return c.build();
+    }
+
+    /** The components as mutable fields, for {@link #with}. */
+    private static final class Fields {
+        String host;
+        String libvirtUri;
+        List<String> allowedRoots;
+        String domainPrefix;
+        Duration leaseDuration;
+        Duration resync;
+        int workers;
+        List<String> probeUris;
+        String consoleLogDir;
+        String guestChannelDir;
+        int healthPort;
+        int metricsPort;
+        List<String> sharedRoots;
+        String migrationUri;
+        Serving serving;
+        Images images;
+
+        Fields(AgentConfig c) {
+            host = c.host;
+            libvirtUri = c.libvirtUri;
+            allowedRoots = c.allowedRoots;
+            domainPrefix = c.domainPrefix;
+            leaseDuration = c.leaseDuration;
+            resync = c.resync;
+            workers = c.workers;
+            probeUris = c.probeUris;
+            consoleLogDir = c.consoleLogDir;
+            guestChannelDir = c.guestChannelDir;
+            healthPort = c.healthPort;
+            metricsPort = c.metricsPort;
+            sharedRoots = c.sharedRoots;
+            migrationUri = c.migrationUri;
+            serving = c.serving;
+            images = c.images;
+        }
+
+        AgentConfig build() {
+            return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers,
+                    probeUris, consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri,
+                    serving, images);
+        }
     }
 
     /** Parses {@code 15s}, {@code 500ms}, {@code 2m}, {@code 1h} or ISO-8601 {@code PT15S}. */

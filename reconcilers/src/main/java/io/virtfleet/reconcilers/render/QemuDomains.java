@@ -15,6 +15,7 @@ import io.virtfleet.reconcilers.domain.xml.Features;
 import io.virtfleet.reconcilers.domain.xml.GraphicsDef;
 import io.virtfleet.reconcilers.domain.xml.InputDef;
 import io.virtfleet.reconcilers.domain.xml.MemBalloon;
+import io.virtfleet.reconcilers.domain.xml.ModelName;
 import io.virtfleet.reconcilers.domain.xml.OsDef;
 import io.virtfleet.reconcilers.domain.xml.Pm;
 import io.virtfleet.reconcilers.domain.xml.RedirDev;
@@ -191,7 +192,7 @@ final class QemuDomains {
             list.add(new ControllerDef("pci", 0, "pcie-root"));
             for (int i = 1; i <= PCIE_ROOT_PORTS; i++) {
                 ControllerDef port = new ControllerDef("pci", i, "pcie-root-port");
-                port.modelName = new ControllerDef.ModelName("pcie-root-port");
+                port.modelName = new ModelName("pcie-root-port");
                 port.target = new ControllerDef.Target(i, "0x" + Integer.toHexString(0x0f + i));
                 list.add(port);
             }
@@ -211,7 +212,7 @@ final class QemuDomains {
 
     static CharDevice serial(RenderInput in) {
         CharDevice.Target t = CharDevice.Target.port("isa-serial", 0);
-        t.model = new CharDevice.ModelName("isa-serial");
+        t.model = new ModelName("isa-serial");
         CharDevice serial = new CharDevice("pty", t);
         serial.log = Parts.consoleLog(in);
         return serial;

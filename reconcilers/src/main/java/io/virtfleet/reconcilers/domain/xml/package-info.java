@@ -6,5 +6,9 @@
  * <p>Field order is libvirt's own formatting order (virDomainDefFormat), so a rendered document reads like a dumped
  * one. Attributes that libvirt adds when it dumps (PCI {@code <address>}, generated {@code <alias>}, {@code id}) are
  * modelled so they can be read, and left null when rendering so libvirt allocates them.
+ *
+ * <p>A String, Integer or Long field is an XML attribute ({@link ModelAnnotations}, the convention every mapper of
+ * the model uses); a scalar child element says so with {@code @JacksonXmlProperty(isAttribute = false)} (or a
+ * {@code localName}), an element's text with {@code @JacksonXmlText}.
  */
 package io.virtfleet.reconcilers.domain.xml;

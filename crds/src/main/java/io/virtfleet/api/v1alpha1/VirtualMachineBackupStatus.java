@@ -8,11 +8,8 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
  * copies: InProgress, then Succeeded with readyToUse, or Failed).
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public class VirtualMachineBackupStatus {
-    public static final String PHASE_PENDING = "Pending";
+public class VirtualMachineBackupStatus extends RequestStatus {
     public static final String PHASE_IN_PROGRESS = "InProgress";
-    public static final String PHASE_SUCCEEDED = "Succeeded";
-    public static final String PHASE_FAILED = "Failed";
 
     @JsonPropertyDescription("Pending, InProgress, Succeeded or Failed.")
     public String phase;

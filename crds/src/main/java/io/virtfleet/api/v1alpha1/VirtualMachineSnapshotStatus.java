@@ -5,11 +5,8 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 
 /** Written by the operator (validation) and the VM's host's agent (the libvirt snapshot). */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public class VirtualMachineSnapshotStatus {
-    public static final String PHASE_PENDING = "Pending";
+public class VirtualMachineSnapshotStatus extends RequestStatus {
     public static final String PHASE_IN_PROGRESS = "InProgress";
-    public static final String PHASE_SUCCEEDED = "Succeeded";
-    public static final String PHASE_FAILED = "Failed";
 
     @JsonPropertyDescription("Pending, InProgress, Succeeded or Failed.")
     public String phase;

@@ -8,12 +8,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
  * copies: InProgress, then Succeeded with readyToUse, or Failed).
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public class VirtualMachineBackupStatus extends RequestStatus {
-    public static final String PHASE_IN_PROGRESS = "InProgress";
-
-    @JsonPropertyDescription("Pending, InProgress, Succeeded or Failed.")
-    public String phase;
-
+public class VirtualMachineBackupStatus extends PointInTimeCopyStatus {
     @JsonPropertyDescription("True once every file of the backup is written; a restore can use it.")
     public Boolean readyToUse;
 
@@ -41,11 +36,4 @@ public class VirtualMachineBackupStatus extends RequestStatus {
 
     @JsonPropertyDescription("Bytes of the backup's disk files.")
     public Long size;
-
-    @JsonPropertyDescription("For a running VM: whether its filesystems were frozen through the guest agent for the "
-            + "copy (absent for a stopped VM).")
-    public FilesystemFreeze filesystemFreeze;
-
-    @JsonPropertyDescription("Why it failed; the VM was not changed.")
-    public String error;
 }

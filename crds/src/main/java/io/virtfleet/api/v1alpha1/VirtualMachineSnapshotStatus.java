@@ -5,12 +5,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 
 /** Written by the operator (validation) and the VM's host's agent (the libvirt snapshot). */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public class VirtualMachineSnapshotStatus extends RequestStatus {
-    public static final String PHASE_IN_PROGRESS = "InProgress";
-
-    @JsonPropertyDescription("Pending, InProgress, Succeeded or Failed.")
-    public String phase;
-
+public class VirtualMachineSnapshotStatus extends PointInTimeCopyStatus {
     @JsonPropertyDescription("True once the snapshot exists in libvirt and can be restored.")
     public Boolean readyToUse;
 
@@ -34,11 +29,4 @@ public class VirtualMachineSnapshotStatus extends RequestStatus {
 
     @JsonPropertyDescription("Bytes of disk and memory state (approximate).")
     public Long size;
-
-    @JsonPropertyDescription("For a running VM: whether its filesystems were frozen through the guest agent for the "
-            + "copy (absent for a stopped VM).")
-    public FilesystemFreeze filesystemFreeze;
-
-    @JsonPropertyDescription("Why it failed; the VM was not changed.")
-    public String error;
 }

@@ -1,5 +1,6 @@
 package io.virtfleet.reconcilers.domain.xml;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.function.Consumer;
 
@@ -35,14 +36,14 @@ public final class XmlBuffer implements AutoCloseable {
     private static final ThreadLocal<XmlBuffer> BUFFER = ThreadLocal.withInitial(() -> new XmlBuffer(8192));
     private static final int MAX_KEPT_BUFFER = 64 * 1024;
 
-    private char[] buf;
+    private byte[] buf;
     private int len;
     private int depth;
     /** This thread's reused buffer is between {@link #start()} and {@link #close()}. */
     private boolean inUse;
 
     private XmlBuffer(int capacity) {
-        buf = new char[capacity];
+        buf = new byte[capacity];
     }
 
     /** An empty document: this thread's reused buffer, or a new one while that one is being written. */
@@ -60,7 +61,7 @@ public final class XmlBuffer implements AutoCloseable {
     /** The document with its final newline. */
     public String finish() {
         append('\n');
-        return new String(buf, 0, len);
+        return new String(buf, 0, len, StandardCharsets.UTF_8);
     }
 
     /** Hands the buffer back to the thread (also after a writer failed half-way). */
@@ -76,7 +77,19 @@ public final class XmlBuffer implements AutoCloseable {
      * Constant markup at a given depth, written once (by the same element functions, into its own buffer) and
      * copied into every document that has it.
      */
-    public record Fragment(int depth, String text) {
+    public static final class Fragment {
+        private final int depth;
+        private final byte[] bytes;
+
+        private Fragment(int depth, byte[] bytes) {
+            this.depth = depth;
+            this.bytes = bytes;
+        }
+
+        @Override
+        public String toString() {
+            return new String(bytes, StandardCharsets.UTF_8);
+        }
     }
 
     /**
@@ -91,7 +104,7 @@ public final class XmlBuffer implements AutoCloseable {
         if (b.depth != depth) {
             throw new IllegalStateException("a fragment must close every element it opens");
         }
-        return new Fragment(depth, new String(b.buf, 1, b.len - 1));
+        return new Fragment(depth, Arrays.copyOfRange(b.buf, 1, b.len));
     }
 
     /** Appends a fragment; it must have been written for the current depth. */
@@ -99,7 +112,7 @@ public final class XmlBuffer implements AutoCloseable {
         if (f.depth != depth) {
             throw new IllegalStateException("fragment written for depth " + f.depth + " used at depth " + depth);
         }
-        append(f.text);
+        append(f.bytes);
     }
 
     // ---------------------------------------------------------------------------------------------- structure
@@ -148,7 +161,7 @@ public final class XmlBuffer implements AutoCloseable {
             return;
         }
         append('>');
-        escapeText(value, tag);
+        escape(value, false, tag);
         append("</").append(tag).append('>');
     }
 
@@ -190,7 +203,7 @@ public final class XmlBuffer implements AutoCloseable {
 
     public void namespace(String prefix, String uri) {
         append(" xmlns:").append(prefix).append("=\"");
-        escapeAttr(uri, "xmlns:" + prefix);
+        escape(uri, true, "xmlns:" + prefix);
         append('"');
     }
 
@@ -198,7 +211,7 @@ public final class XmlBuffer implements AutoCloseable {
     public void attr(String name, String value) {
         if (value != null) {
             append(' ').append(name).append("=\"");
-            escapeAttr(value, name);
+            escape(value, true, name);
             append('"');
         }
     }
@@ -216,74 +229,85 @@ public final class XmlBuffer implements AutoCloseable {
 
     // ---------------------------------------------------------------------------------------------- escaping
 
-    private void escapeText(String s, String where) {
+    /**
+     * Appends {@code s} escaped, in UTF-8. The usual value is plain ASCII with nothing to escape: one pass that
+     * stores each character as a byte; from the first character that is not, the rest goes through
+     * {@link #escapeFrom}.
+     */
+    private void escape(String s, boolean attribute, String where) {
         int n = s.length();
-        // The usual value has nothing to escape: copy it in one go, then scan the copy (a plain array scan is
-        // cheaper than String.charAt per character); only a value that needs escaping is rewritten from there.
-        int first = appendAndFind(s, false);
-        if (first == n) {
-            return;
-        }
-        int start = first;
-        for (int i = first; i < n; i++) {
+        room(n);
+        byte[] b = buf;
+        int p = len;
+        for (int i = 0; i < n; i++) {
             char c = s.charAt(i);
-            String rep;
-            if (c == '&') {
-                rep = "&amp;";
-            } else if (c == '<') {
-                rep = "&lt;";
-            } else if (c == '>') {
-                rep = "&gt;";
-            } else if (c == '\r') {
-                rep = "&#xd;";
-            } else if (c < 0x20 && c != '\n' && c != '\t' || c >= 0xD800 && !legalAbove(s, i, where)) {
-                throw illegal(c, where);
+            // Ordered for the usual character (a letter, digit, '/', '-' or '.'), not a table lookup.
+            boolean plain;
+            if (c > '>') {
+                plain = c < 0x80;
+            } else if (c >= 0x20) {
+                plain = c != '&' && c != '<' && (attribute ? c != '"' : c != '>');
             } else {
-                if (Character.isHighSurrogate(c)) {
-                    i++;
-                }
-                continue;
+                plain = !attribute && (c == '\n' || c == '\t');
             }
-            append(s, start, i).append(rep);
-            start = i + 1;
+            if (!plain) {
+                len = p;
+                escapeFrom(s, i, attribute, where);
+                return;
+            }
+            b[p++] = (byte) c;
         }
-        append(s, start, n);
+        len = p;
     }
 
-    private void escapeAttr(String s, String where) {
+    private void escapeFrom(String s, int from, boolean attribute, String where) {
         int n = s.length();
-        int first = appendAndFind(s, true); // as in escapeText
-        if (first == n) {
-            return;
-        }
-        int start = first;
-        for (int i = first; i < n; i++) {
+        for (int i = from; i < n; i++) {
             char c = s.charAt(i);
-            String rep;
             if (c == '&') {
-                rep = "&amp;";
+                append("&amp;");
             } else if (c == '<') {
-                rep = "&lt;";
-            } else if (c == '"') {
-                rep = "&quot;";
+                append("&lt;");
+            } else if (c == '>' && !attribute) {
+                append("&gt;");
+            } else if (c == '"' && attribute) {
+                append("&quot;");
             } else if (c == '\r') {
-                rep = "&#xd;";
-            } else if (c == '\n') {
-                rep = "&#xa;";
-            } else if (c == '\t') {
-                rep = "&#x9;";
-            } else if (c < 0x20 || c >= 0xD800 && !legalAbove(s, i, where)) {
+                append("&#xd;");
+            } else if (c == '\n' && attribute) {
+                append("&#xa;");
+            } else if (c == '\t' && attribute) {
+                append("&#x9;");
+            } else if (c < 0x20 && c != '\n' && c != '\t') {
                 throw illegal(c, where);
+            } else if (c < 0x80) {
+                append(c);
+            } else if (c < 0x800) {
+                room(2);
+                buf[len++] = (byte) (0xC0 | c >> 6);
+                buf[len++] = (byte) (0x80 | c & 0x3F);
+            } else if (c < 0xD800) {
+                utf8(c);
+            } else if (!legalAbove(s, i, where)) {
+                throw illegal(c, where);
+            } else if (Character.isHighSurrogate(c)) {
+                int cp = Character.toCodePoint(c, s.charAt(++i));
+                room(4);
+                buf[len++] = (byte) (0xF0 | cp >> 18);
+                buf[len++] = (byte) (0x80 | cp >> 12 & 0x3F);
+                buf[len++] = (byte) (0x80 | cp >> 6 & 0x3F);
+                buf[len++] = (byte) (0x80 | cp & 0x3F);
             } else {
-                if (Character.isHighSurrogate(c)) {
-                    i++;
-                }
-                continue;
+                utf8(c);
             }
-            append(s, start, i).append(rep);
-            start = i + 1;
         }
-        append(s, start, n);
+    }
+
+    private void utf8(char c) {
+        room(3);
+        buf[len++] = (byte) (0xE0 | c >> 12);
+        buf[len++] = (byte) (0x80 | c >> 6 & 0x3F);
+        buf[len++] = (byte) (0x80 | c & 0x3F);
     }
 
     /** A character at or above U+D800 is legal: a complete surrogate pair, or a BMP character other than FFFE/FFFF. */
@@ -304,8 +328,9 @@ public final class XmlBuffer implements AutoCloseable {
     }
 
     // ------------------------------------------------------------------------------------------------ buffer
-    // A growable char[]: a document is about a thousand small appends, and StringBuilder's per-call coder and
-    // capacity checks were most of the writer's time; the String is built (and compacted) once at the end.
+    // UTF-8 in a growable byte[]: a document is a few hundred small appends and a few constant fragments, and the
+    // String is made once at the end — for the usual all-ASCII document a plain copy of the bytes (the JDK's UTF-8
+    // decoder checks for non-ASCII bytes and copies), where a char[] had to be compacted.
 
     private void room(int n) {
         if (len + n > buf.length) {
@@ -315,56 +340,29 @@ public final class XmlBuffer implements AutoCloseable {
 
     private XmlBuffer append(char c) {
         room(1);
-        buf[len++] = c;
-        return this;
-    }
-
-    private XmlBuffer append(String s) {
-        int n = s.length();
-        room(n);
-        s.getChars(0, n, buf, len);
-        len += n;
-        return this;
-    }
-
-    private XmlBuffer append(String s, int from, int to) {
-        room(to - from);
-        s.getChars(from, to, buf, len);
-        len += to - from;
+        buf[len++] = (byte) c;
         return this;
     }
 
     /**
-     * Appends {@code s} and returns the index in {@code s} of its first character that cannot be written as it is,
-     * or its length; when one is found, the buffer keeps only the part of {@code s} before it. Written as it is: in
-     * text, any character from U+0020 below the surrogates but {@code & < >}, and tab and newline; in an attribute
-     * value ({@code attribute}), any from U+0020 below the surrogates but {@code & < "}. The tests are comparisons
-     * ordered for the usual character (a letter, digit, '/', '-' or '.'), not a table lookup.
+     * Markup: tag and attribute names and the writer's own punctuation, all ASCII (never user text, which goes
+     * through {@link #escape}). {@code String.getBytes(int, int, byte[], int)} copies the low byte of each char,
+     * which for ASCII is its UTF-8 encoding, and for the JDK's one-byte strings is a plain array copy: a loop over
+     * charAt was a sixth of a render.
      */
-    private int appendAndFind(String s, boolean attribute) {
-        int n = s.length();
+    @SuppressWarnings("deprecation")
+    private XmlBuffer append(String ascii) {
+        int n = ascii.length();
         room(n);
-        s.getChars(0, n, buf, len);
-        char[] b = buf;
-        int start = len;
-        int end = start + n;
-        for (int i = start; i < end; i++) {
-            char c = b[i];
-            boolean plain;
-            if (c > '>') {
-                plain = c < 0xD800;
-            } else if (c >= 0x20) {
-                plain = c != '&' && c != '<' && (attribute ? c != '"' : c != '>');
-            } else {
-                plain = !attribute && (c == '\n' || c == '\t');
-            }
-            if (!plain) {
-                len = i;
-                return i - start;
-            }
-        }
-        len = end;
-        return n;
+        ascii.getBytes(0, n, buf, len);
+        len += n;
+        return this;
+    }
+
+    private void append(byte[] bytes) {
+        room(bytes.length);
+        System.arraycopy(bytes, 0, buf, len, bytes.length);
+        len += bytes.length;
     }
 
     /** Decimal digits straight into the buffer: Long.toString would build a String only to copy it. */
@@ -381,7 +379,7 @@ public final class XmlBuffer implements AutoCloseable {
         }
         room(digits);
         for (int p = len + digits - 1; p >= len; p--, v /= 10) {
-            buf[p] = (char) ('0' + v % 10);
+            buf[p] = (byte) ('0' + v % 10);
         }
         len += digits;
         return this;

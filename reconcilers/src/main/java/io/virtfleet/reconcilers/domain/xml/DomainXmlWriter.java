@@ -57,7 +57,8 @@ public final class DomainXmlWriter {
         scaled("memory", d.memory);
         scaled("currentMemory", d.currentMemory);
         if (d.vcpu != null) {
-            out.textElement("vcpu", "placement", d.vcpu.placement, d.vcpu.count == null ? null : d.vcpu.count.toString());
+            out.textElement("vcpu", "placement", d.vcpu.placement,
+                    d.vcpu.count == null ? null : d.vcpu.count.toString());
         }
         out.text("bootloader", d.bootloader);
         os(d.os);

@@ -30,7 +30,7 @@ public final class XmlBuffer implements AutoCloseable {
     }
 
     /**
-     * One buffer per rendering thread, reused: a fresh 16 KiB array per document (allocated and zeroed) was a
+     * One buffer per rendering thread, reused: a fresh 8 KiB array per document (allocated and zeroed) was a
      * measurable part of a render. Only the finished String escapes.
      */
     private static final ThreadLocal<XmlBuffer> BUFFER = ThreadLocal.withInitial(() -> new XmlBuffer(8192));

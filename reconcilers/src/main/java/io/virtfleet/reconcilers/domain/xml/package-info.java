@@ -1,7 +1,10 @@
 /**
- * Jackson XML model of libvirt's domain XML: written by the renderer and read back from libvirt's dumped (live or
- * persistent) XML by the hot-plug planner. Only what virtfleet renders or needs to read back is modelled; parsing
- * ignores every other element and attribute, so a newer libvirt adding elements does not break the reader.
+ * Jackson XML model of libvirt's domain XML: read back from libvirt's dumped (live or persistent) XML by the hot-plug
+ * planner and the agent, and written by {@link io.virtfleet.reconcilers.domain.xml.DomainXmlWriter}. The renderer
+ * writes its documents straight from the VirtualMachine with the same primitives
+ * ({@link io.virtfleet.reconcilers.domain.xml.XmlBuffer}), so what it writes parses back into this model. Only what
+ * virtfleet renders or needs to read back is modelled; parsing ignores every other element and attribute, so a newer
+ * libvirt adding elements does not break the reader.
  *
  * <p>Field order is libvirt's own formatting order (virDomainDefFormat), so a rendered document reads like a dumped
  * one. Attributes that libvirt adds when it dumps (PCI {@code <address>}, generated {@code <alias>}, {@code id}) are

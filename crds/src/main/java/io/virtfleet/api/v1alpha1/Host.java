@@ -4,18 +4,12 @@ import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Categories;
 import io.fabric8.kubernetes.model.annotation.Group;
-import io.fabric8.kubernetes.model.annotation.Kind;
-import io.fabric8.kubernetes.model.annotation.Plural;
 import io.fabric8.kubernetes.model.annotation.ShortNames;
-import io.fabric8.kubernetes.model.annotation.Singular;
 import io.fabric8.kubernetes.model.annotation.Version;
 
 /** A hypervisor host, registered and kept current by its node agent. Cluster-scoped. */
 @Group(ApiGroup.GROUP)
 @Version(ApiGroup.VERSION)
-@Kind("Host")
-@Singular("host")
-@Plural("hosts")
 @ShortNames("vfhost")
 @Categories("virtfleet")
 @AdditionalPrinterColumn(name = "Drivers", jsonPath = ".status.availableDrivers", type = AdditionalPrinterColumn.Type.STRING)

@@ -4,19 +4,13 @@ import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Categories;
 import io.fabric8.kubernetes.model.annotation.Group;
-import io.fabric8.kubernetes.model.annotation.Kind;
-import io.fabric8.kubernetes.model.annotation.Plural;
 import io.fabric8.kubernetes.model.annotation.ShortNames;
-import io.fabric8.kubernetes.model.annotation.Singular;
 import io.fabric8.kubernetes.model.annotation.Version;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 
 /** A virtual machine as its owner declares it. virtfleet never writes its spec. */
 @Group(ApiGroup.GROUP)
 @Version(ApiGroup.VERSION)
-@Kind("VirtualMachine")
-@Singular("virtualmachine")
-@Plural("virtualmachines")
 @Categories("virtfleet")
 @ShortNames({"vfvm", "vfvms"})
 @AdditionalPrinterColumn(name = "Host", jsonPath = ".status.host", type = AdditionalPrinterColumn.Type.STRING)

@@ -8,15 +8,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
  * copies: InProgress, then Succeeded with readyToUse, or Failed).
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public class VirtualMachineBackupStatus {
-    public static final String PHASE_PENDING = "Pending";
-    public static final String PHASE_IN_PROGRESS = "InProgress";
-    public static final String PHASE_SUCCEEDED = "Succeeded";
-    public static final String PHASE_FAILED = "Failed";
-
-    @JsonPropertyDescription("Pending, InProgress, Succeeded or Failed.")
-    public String phase;
-
+public class VirtualMachineBackupStatus extends PointInTimeCopyStatus {
     @JsonPropertyDescription("True once every file of the backup is written; a restore can use it.")
     public Boolean readyToUse;
 
@@ -44,11 +36,4 @@ public class VirtualMachineBackupStatus {
 
     @JsonPropertyDescription("Bytes of the backup's disk files.")
     public Long size;
-
-    @JsonPropertyDescription("For a running VM: whether its filesystems were frozen through the guest agent for the "
-            + "copy (absent for a stopped VM).")
-    public FilesystemFreeze filesystemFreeze;
-
-    @JsonPropertyDescription("Why it failed; the VM was not changed.")
-    public String error;
 }

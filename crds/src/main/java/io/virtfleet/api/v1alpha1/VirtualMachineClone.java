@@ -6,18 +6,12 @@ import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Categories;
 import io.fabric8.kubernetes.model.annotation.Group;
-import io.fabric8.kubernetes.model.annotation.Kind;
-import io.fabric8.kubernetes.model.annotation.Plural;
 import io.fabric8.kubernetes.model.annotation.ShortNames;
-import io.fabric8.kubernetes.model.annotation.Singular;
 import io.fabric8.kubernetes.model.annotation.Version;
 
 /** A request to copy a VM into a new one: new name, UUID, MACs and generation ID, copied disks; the source is untouched. */
 @Group(ApiGroup.GROUP)
 @Version(ApiGroup.VERSION)
-@Kind("VirtualMachineClone")
-@Singular("virtualmachineclone")
-@Plural("virtualmachineclones")
 @ShortNames("vfclone")
 @Categories("virtfleet")
 @AdditionalPrinterColumn(name = "Source", jsonPath = ".spec.source", type = AdditionalPrinterColumn.Type.STRING)

@@ -9,12 +9,9 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
  * exists, and runs when its runStrategy says so), or Failed at any step.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public class VirtualMachineCloneStatus {
-    public static final String PHASE_PENDING = "Pending";
+public class VirtualMachineCloneStatus extends RequestStatus {
     public static final String PHASE_COPYING_DISKS = "CopyingDisks";
     public static final String PHASE_DISKS_READY = "DisksReady";
-    public static final String PHASE_SUCCEEDED = "Succeeded";
-    public static final String PHASE_FAILED = "Failed";
 
     @JsonPropertyDescription("Pending, CopyingDisks, DisksReady, Succeeded or Failed.")
     public String phase;

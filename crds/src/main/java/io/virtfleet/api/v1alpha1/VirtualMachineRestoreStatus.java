@@ -4,12 +4,9 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public class VirtualMachineRestoreStatus {
-    public static final String PHASE_PENDING = "Pending";
+public class VirtualMachineRestoreStatus extends RequestStatus {
     public static final String PHASE_COPYING_DISKS = "CopyingDisks";
     public static final String PHASE_DISKS_READY = "DisksReady";
-    public static final String PHASE_SUCCEEDED = "Succeeded";
-    public static final String PHASE_FAILED = "Failed";
 
     @JsonPropertyDescription("Pending, InProgress, Succeeded or Failed; a restore from a backup goes Pending -> "
             + "CopyingDisks -> DisksReady -> Succeeded.")

@@ -6,18 +6,12 @@ import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Categories;
 import io.fabric8.kubernetes.model.annotation.Group;
-import io.fabric8.kubernetes.model.annotation.Kind;
-import io.fabric8.kubernetes.model.annotation.Plural;
 import io.fabric8.kubernetes.model.annotation.ShortNames;
-import io.fabric8.kubernetes.model.annotation.Singular;
 import io.fabric8.kubernetes.model.annotation.Version;
 
 /** A point-in-time copy of a VM's disks (and memory state when it runs): a libvirt internal snapshot, taken by the VM's host's agent. Deleting it deletes the libvirt snapshot. */
 @Group(ApiGroup.GROUP)
 @Version(ApiGroup.VERSION)
-@Kind("VirtualMachineSnapshot")
-@Singular("virtualmachinesnapshot")
-@Plural("virtualmachinesnapshots")
 @ShortNames("vfsnap")
 @Categories("virtfleet")
 @AdditionalPrinterColumn(name = "VM", jsonPath = ".spec.vmName", type = AdditionalPrinterColumn.Type.STRING)

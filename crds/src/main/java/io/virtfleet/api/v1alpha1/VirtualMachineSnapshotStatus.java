@@ -5,15 +5,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 
 /** Written by the operator (validation) and the VM's host's agent (the libvirt snapshot). */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public class VirtualMachineSnapshotStatus {
-    public static final String PHASE_PENDING = "Pending";
-    public static final String PHASE_IN_PROGRESS = "InProgress";
-    public static final String PHASE_SUCCEEDED = "Succeeded";
-    public static final String PHASE_FAILED = "Failed";
-
-    @JsonPropertyDescription("Pending, InProgress, Succeeded or Failed.")
-    public String phase;
-
+public class VirtualMachineSnapshotStatus extends PointInTimeCopyStatus {
     @JsonPropertyDescription("True once the snapshot exists in libvirt and can be restored.")
     public Boolean readyToUse;
 
@@ -37,11 +29,4 @@ public class VirtualMachineSnapshotStatus {
 
     @JsonPropertyDescription("Bytes of disk and memory state (approximate).")
     public Long size;
-
-    @JsonPropertyDescription("For a running VM: whether its filesystems were frozen through the guest agent for the "
-            + "copy (absent for a stopped VM).")
-    public FilesystemFreeze filesystemFreeze;
-
-    @JsonPropertyDescription("Why it failed; the VM was not changed.")
-    public String error;
 }

@@ -20,7 +20,6 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.model.annotation.Kind;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.Host;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
@@ -240,7 +239,7 @@ public final class Manifests {
     private static Map<String, Class<? extends HasMetadata>> kinds(Class<? extends HasMetadata>... types) {
         Map<String, Class<? extends HasMetadata>> m = new LinkedHashMap<>();
         for (Class<? extends HasMetadata> t : types) {
-            m.put(t.getAnnotation(Kind.class).value(), t);
+            m.put(HasMetadata.getKind(t), t);
         }
         return java.util.Collections.unmodifiableMap(m);
     }

@@ -8,8 +8,8 @@ public class VirtualMachineRestoreStatus extends RequestStatus {
     public static final String PHASE_COPYING_DISKS = "CopyingDisks";
     public static final String PHASE_DISKS_READY = "DisksReady";
 
-    @JsonPropertyDescription("Pending, InProgress, Succeeded or Failed; a restore from a backup goes Pending -> "
-            + "CopyingDisks -> DisksReady -> Succeeded.")
+    @JsonPropertyDescription("Pending, CopyingDisks, DisksReady, Succeeded or Failed: a revert to a snapshot goes "
+            + "Pending -> Succeeded, a restore from a backup Pending -> CopyingDisks -> DisksReady -> Succeeded.")
     public String phase;
 
     @JsonPropertyDescription("True once the VM runs (or is stopped) from the snapshot with its new generation ID.")

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainSpec;
+import io.virtfleet.reconcilers.lifecycle.LifecycleAnnotations;
 import io.virtfleet.reconcilers.lifecycle.XmlFingerprint;
 
 import java.lang.reflect.Field;
@@ -69,6 +70,11 @@ final class CachedDomainSpec extends DomainSpec {
             } catch (IllegalArgumentException e) {
                 return obj;
             }
+        }
+        // A domain running the XML it booted with (most of them) has the same text in its boot annotation: keep one.
+        String boot = DomainObjects.annotations(d).get(LifecycleAnnotations.BOOT_FINGERPRINT);
+        if (fingerprint.equals(boot)) {
+            fingerprint = boot;
         }
         d.setSpec(new CachedDomainSpec(d.getSpec(), digest, fingerprint));
         return obj;

@@ -161,7 +161,8 @@ public final class OperatorCommand implements Callable<Integer> {
         } catch (StartupFailure f) {
             return ExitCodes.report("operator", f, verbose, spec.commandLine().getErr());
         }
-        try (KubernetesClient client = new KubernetesClientBuilder().withConfig(source.config()).build()) {
+        try (KubernetesClient client = new KubernetesClientBuilder().withConfig(source.config())
+                .withKubernetesSerialization(InterningSerialization.create()).build()) {
             VirtfleetOperator operator;
             try {
                 operator = new VirtfleetOperator(config).start(client);

@@ -119,14 +119,40 @@ class CachedDomainSpecTest {
 
     @Test
     void anUpdateWithTheSameXmlReusesTheFingerprintAndAChangedXmlIsFingerprintedAgain() {
-        Domain first = CachedDomainSpec.prune(null, fromServer(desired(XML, XML), DomainStates.NOT_DEFINED));
-        Domain statusOnly = CachedDomainSpec.prune(first, fromServer(desired(XML, XML), DomainStates.RUNNING));
+        // (booted with another XML, so the boot annotation's string is not the one kept)
+        Domain first = CachedDomainSpec.prune(null, fromServer(desired(XML, XML_MORE_MEMORY), DomainStates.NOT_DEFINED));
+        Domain statusOnly = CachedDomainSpec.prune(first, fromServer(desired(XML, XML_MORE_MEMORY),
+                DomainStates.RUNNING));
         assertThat(((CachedDomainSpec) statusOnly.getSpec()).xmlFingerprint)
                 .isSameAs(((CachedDomainSpec) first.getSpec()).xmlFingerprint);
 
         Domain changed = CachedDomainSpec.prune(first, fromServer(desired(XML_MORE_MEMORY, XML), DomainStates.RUNNING));
         assertThat(DomainObjects.xmlFingerprint(changed.getSpec())).isEqualTo(XmlFingerprint.of(XML_MORE_MEMORY));
         assertThat(DomainObjects.xmlDigest(changed.getSpec())).isEqualTo(DomainObjects.sha256(XML_MORE_MEMORY));
+    }
+
+    @Test
+    void theFingerprintOfADomainRunningWhatItBootedIsTheBootAnnotationsString() {
+        Domain cached = CachedDomainSpec.prune(null, fromServer(desired(XML, XML), DomainStates.RUNNING));
+        assertThat(DomainObjects.xmlFingerprint(cached.getSpec()))
+                .isSameAs(cached.getMetadata().getAnnotations().get(LifecycleAnnotations.BOOT_FINGERPRINT));
+    }
+
+    @Test
+    void theOperatorsClientInternsShortStringsItReads() {
+        var json = InterningSerialization.create();
+        Domain full = fromServer(desired(XML, XML), DomainStates.RUNNING);
+        String text = Serialization.asJson(full);
+        Domain a = json.unmarshal(text, Domain.class);
+        Domain b = json.unmarshal(text, Domain.class);
+        assertThat(a.getMetadata().getNamespace()).isSameAs(b.getMetadata().getNamespace());
+        assertThat(a.getMetadata().getLabels().get(io.virtfleet.api.v1alpha1.ApiGroup.HOST_LABEL))
+                .isSameAs(b.getSpec().host);
+        assertThat(a.getStatus().state).isSameAs(DomainStates.RUNNING);
+        assertThat(a.getMetadata().getOwnerReferences().get(0).getKind()).isSameAs("VirtualMachine");
+        // long text is not interned, and nothing reads differently
+        assertThat(a.getSpec().domainXml).isEqualTo(XML).isNotSameAs(b.getSpec().domainXml);
+        assertThat(json.asJson(a)).isEqualTo(Serialization.asJson(full));
     }
 
     @Test

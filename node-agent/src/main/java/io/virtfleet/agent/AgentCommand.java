@@ -1,7 +1,6 @@
 package io.virtfleet.agent;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.observability.startup.ExitCodes;
 import io.virtfleet.observability.startup.KubernetesPreflight;
@@ -109,6 +108,25 @@ public class AgentCommand implements Callable<Integer> {
     @CommandLine.Mixin
     ServingOptions serving = new ServingOptions();
 
+    @Option(names = "--max-image-size", paramLabel = "SIZE", defaultValue = "32Gi", converter = ByteSizeConverter.class,
+            description = "Largest disk image this host downloads into its image cache, as a Kubernetes quantity; a "
+                    + "bigger one fails naming the VM's spec.disks[N].volume.image.url and its partial file is "
+                    + "removed (default: ${DEFAULT-VALUE}).")
+    long maxImageSize;
+
+    @Option(names = "--image-cache-interval", paramLabel = "DURATION", defaultValue = "5m",
+            converter = DurationConverter.class,
+            description = "How often the agent checks its image cache against the Host's spec.imageCache.maxSize and "
+                    + "deletes cached bases no disk here uses, least recently used first; it also checks after each "
+                    + "download (default: ${DEFAULT-VALUE}).")
+    Duration imageCacheInterval;
+
+    @Option(names = "--image-cache-grace", paramLabel = "DURATION", defaultValue = "2m",
+            converter = DurationConverter.class,
+            description = "A cached base used (downloaded, or given a new VM disk) less than this long ago is never "
+                    + "evicted, so a VM being created cannot lose its base (default: ${DEFAULT-VALUE}).")
+    Duration imageCacheGrace;
+
     @Option(names = "--libvirt-wait", defaultValue = "60s", converter = DurationConverter.class,
             description = "How long to wait at start for a first connection to libvirt before exiting with code 7 "
                     + "(default: ${DEFAULT-VALUE}; 0: fail at once). Once connected, libvirtd restarts are "
@@ -165,35 +183,45 @@ public class AgentCommand implements Callable<Integer> {
         }
     }
 
+    /** Converts a Kubernetes quantity (32Gi, 500M, 1073741824) to a positive number of bytes. */
+    public static final class ByteSizeConverter implements CommandLine.ITypeConverter<Long> {
+        @Override
+        public Long convert(String value) {
+            java.math.BigDecimal b;
+            try {
+                b = io.fabric8.kubernetes.api.model.Quantity.getAmountInBytes(
+                        io.fabric8.kubernetes.api.model.Quantity.parse(value));
+            } catch (RuntimeException e) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not a quantity (e.g. 32Gi)");
+            }
+            if (b.signum() <= 0 || b.compareTo(java.math.BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
+                throw new CommandLine.TypeConversionException("'" + value + "' must be a positive size (e.g. 32Gi)");
+            }
+            return b.setScale(0, java.math.RoundingMode.FLOOR).longValueExact();
+        }
+    }
+
     /** The configuration these options describe. */
     public AgentConfig config() {
         return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, null,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving.serving());
+                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving.serving(),
+                new AgentConfig.Images(maxImageSize, imageCacheInterval, imageCacheGrace));
     }
 
     @Override
     public Integer call() throws Exception {
         AgentConfig cfg = config();
-        String servingProblem = cfg.serving().problem(healthPort, metricsPort);
-        if (servingProblem != null) {
-            return ExitCodes.report("agent", new StartupFailure(ExitCodes.USAGE, servingProblem), verbose,
-                    spec.commandLine().getErr());
+        List<Permission> needed = new ArrayList<>(permissions());
+        if (consolePort >= 0) {
+            needed.addAll(io.virtfleet.observability.serving.Serving.REVIEW_PERMISSIONS);
         }
-        KubernetesPreflight.Source source;
+        KubernetesClient client;
         try {
-            source = KubernetesPreflight.resolve(kubeconfig, System.getenv());
-            List<Permission> needed = new ArrayList<>(permissions());
-            needed.addAll(cfg.serving().permissions(healthPort, metricsPort));
-            if (consolePort >= 0) {
-                needed.addAll(io.virtfleet.observability.serving.Serving.REVIEW_PERMISSIONS);
-            }
-            needed = needed.stream().distinct().toList();
-            KubernetesPreflight.check(source, RESOURCES, needed, "the agent's are in "
-                    + "deploy/base/agent/rbac.yaml");
+            client = KubernetesPreflight.connect(kubeconfig, cfg.serving(), healthPort, metricsPort, RESOURCES, needed,
+                    "the agent's are in deploy/base/agent/rbac.yaml");
         } catch (StartupFailure f) {
             return ExitCodes.report("agent", f, verbose, spec.commandLine().getErr());
         }
-        KubernetesClient client = new KubernetesClientBuilder().withConfig(source.config()).build();
         NodeAgent agent = new NodeAgent(cfg, client);
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
@@ -218,8 +246,7 @@ public class AgentCommand implements Callable<Integer> {
                 return ExitCodes.report("agent", f, verbose, spec.commandLine().getErr());
             }
             if (e instanceof ServingFailure f) {
-                return ExitCodes.report("agent", new StartupFailure(f.badSettings() ? ExitCodes.USAGE
-                        : ExitCodes.FAILURE, f.getMessage(), f), verbose, spec.commandLine().getErr());
+                return ExitCodes.report("agent", StartupFailure.of(f), verbose, spec.commandLine().getErr());
             }
             throw e;
         }

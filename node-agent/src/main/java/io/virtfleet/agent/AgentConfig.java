@@ -1,6 +1,8 @@
 package io.virtfleet.agent;
 
 import io.virtfleet.agent.host.HostProbe;
+import io.virtfleet.agent.image.CacheKeeper;
+import io.virtfleet.agent.image.ImageCache;
 import io.virtfleet.api.v1alpha1.HostSpec;
 import io.virtfleet.observability.serving.Serving;
 
@@ -29,11 +31,12 @@ import java.util.Objects;
  *                      Host.spec; null: this host accepts no migrations)
  * @param serving       how the health and metrics ports are served (null: plain HTTP on 127.0.0.1, the in-process
  *                      default; `virtfleet agent` serves HTTPS with bearer-token authentication)
+ * @param images        image size limit and image cache keeper settings (null: {@link Images#DEFAULT})
  */
 public record AgentConfig(String host, String libvirtUri, List<String> allowedRoots, String domainPrefix,
                           Duration leaseDuration, Duration resync, int workers, List<String> probeUris,
                           String consoleLogDir, String guestChannelDir, int healthPort, int metricsPort,
-                          List<String> sharedRoots, String migrationUri, Serving serving) {
+                          List<String> sharedRoots, String migrationUri, Serving serving, Images images) {
     public static final String DEFAULT_URI = "qemu:///system";
     public static final Duration DEFAULT_LEASE_DURATION = Duration.ofSeconds(15);
     public static final Duration DEFAULT_RESYNC = Duration.ofSeconds(30);
@@ -62,6 +65,39 @@ public record AgentConfig(String host, String libvirtUri, List<String> allowedRo
         sharedRoots = sharedRoots == null ? List.of() : List.copyOf(sharedRoots);
         migrationUri = migrationUri == null || migrationUri.isBlank() ? null : migrationUri;
         serving = serving == null ? Serving.LOOPBACK_PLAIN : serving;
+        images = images == null ? Images.DEFAULT : images;
+    }
+
+    /**
+     * The image cache's settings.
+     *
+     * @param maxImageBytes the largest image the host downloads ({@code --max-image-size})
+     * @param cacheInterval period of the cache keeper's runs ({@code --image-cache-interval}); it also runs after each
+     *                      download
+     * @param cacheGrace    a base used less than this long ago is never evicted ({@code --image-cache-grace})
+     */
+    public record Images(long maxImageBytes, Duration cacheInterval, Duration cacheGrace) {
+        public static final Images DEFAULT = new Images(ImageCache.DEFAULT_MAX_BYTES, CacheKeeper.DEFAULT_INTERVAL,
+                CacheKeeper.DEFAULT_GRACE);
+
+        public Images {
+            if (maxImageBytes <= 0) {
+                throw new IllegalArgumentException("the image size limit must be positive, not " + maxImageBytes);
+            }
+            cacheInterval = cacheInterval == null ? CacheKeeper.DEFAULT_INTERVAL : cacheInterval;
+            cacheGrace = cacheGrace == null ? CacheKeeper.DEFAULT_GRACE : cacheGrace;
+            if (cacheInterval.compareTo(Duration.ofMillis(100)) < 0) {
+                throw new IllegalArgumentException("the image cache interval must be at least 100ms");
+            }
+            if (cacheGrace.isNegative()) {
+                throw new IllegalArgumentException("the image cache grace period must not be negative");
+            }
+        }
+    }
+
+    /** With these image cache settings. */
+    public AgentConfig withImages(Images i) {
+        return with(c -> c.images = i);
     }
 
     /** Without migration settings. */
@@ -69,13 +105,15 @@ public record AgentConfig(String host, String libvirtUri, List<String> allowedRo
                        Duration leaseDuration, Duration resync, int workers, List<String> probeUris,
                        String consoleLogDir, String guestChannelDir, int healthPort, int metricsPort) {
         this(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris, consoleLogDir,
-                guestChannelDir, healthPort, metricsPort, null, null, null);
+                guestChannelDir, healthPort, metricsPort, null, null, null, null);
     }
 
     /** Accepts live migrations at {@code uri}; {@code shared}: allowed roots on storage shared with other hosts. */
     public AgentConfig withMigration(String uri, List<String> shared) {
-        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, shared, uri, serving);
+        return with(c -> {
+            c.migrationUri = uri;
+            c.sharedRoots = shared;
+        });
     }
 
     public AgentConfig(String host, String libvirtUri, List<String> allowedRoots, String domainPrefix,
@@ -93,24 +131,23 @@ public record AgentConfig(String host, String libvirtUri, List<String> allowedRo
 
     /** Serves /healthz and /readyz on {@code healthPort} and /metrics on {@code metricsPort} (-1: off, 0: any). */
     public AgentConfig withPorts(int health, int metrics) {
-        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir, health, metrics, sharedRoots, migrationUri, serving);
+        return with(c -> {
+            c.healthPort = health;
+            c.metricsPort = metrics;
+        });
     }
 
     /** Serves the health and metrics ports as {@code s} says (HTTPS and authentication, or plain on loopback). */
     public AgentConfig withServing(Serving s) {
-        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, s);
+        return with(c -> c.serving = s);
     }
 
     public AgentConfig withConsoleLogDir(String dir) {
-        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                dir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving);
+        return with(c -> c.consoleLogDir = dir);
     }
 
     public AgentConfig withGuestChannelDir(String dir) {
-        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, dir, healthPort, metricsPort, sharedRoots, migrationUri, serving);
+        return with(c -> c.guestChannelDir = dir);
     }
 
     /** Defaults for everything but the host. */
@@ -119,38 +156,83 @@ public record AgentConfig(String host, String libvirtUri, List<String> allowedRo
     }
 
     public AgentConfig withLibvirtUri(String uri) {
-        return new AgentConfig(host, uri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving);
+        return with(c -> c.libvirtUri = uri);
     }
 
     public AgentConfig withAllowedRoots(List<String> roots) {
-        return new AgentConfig(host, libvirtUri, roots, domainPrefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving);
+        return with(c -> c.allowedRoots = roots);
     }
 
     public AgentConfig withDomainPrefix(String prefix) {
-        return new AgentConfig(host, libvirtUri, allowedRoots, prefix, leaseDuration, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving);
+        return with(c -> c.domainPrefix = prefix);
     }
 
     public AgentConfig withLeaseDuration(Duration d) {
-        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, d, resync, workers, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving);
+        return with(c -> c.leaseDuration = d);
     }
 
     public AgentConfig withResync(Duration d) {
-        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, d, workers, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving);
+        return with(c -> c.resync = d);
     }
 
     public AgentConfig withWorkers(int n) {
-        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, n, probeUris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving);
+        return with(c -> c.workers = n);
     }
 
     public AgentConfig withProbeUris(List<String> uris) {
-        return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, uris,
-                consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri, serving);
+        return with(c -> c.probeUris = uris);
+    }
+
+    /** This configuration with the changes {@code edit} makes to a copy of its fields (checked and defaulted again). */
+    private AgentConfig with(java.util.function.Consumer<Fields> edit) {
+        Fields c = new Fields(this);
+        edit.accept(c);
+        return c.build();
+    }
+
+    /** The components as mutable fields, for {@link #with}. */
+    private static final class Fields {
+        String host;
+        String libvirtUri;
+        List<String> allowedRoots;
+        String domainPrefix;
+        Duration leaseDuration;
+        Duration resync;
+        int workers;
+        List<String> probeUris;
+        String consoleLogDir;
+        String guestChannelDir;
+        int healthPort;
+        int metricsPort;
+        List<String> sharedRoots;
+        String migrationUri;
+        Serving serving;
+        Images images;
+
+        Fields(AgentConfig c) {
+            host = c.host;
+            libvirtUri = c.libvirtUri;
+            allowedRoots = c.allowedRoots;
+            domainPrefix = c.domainPrefix;
+            leaseDuration = c.leaseDuration;
+            resync = c.resync;
+            workers = c.workers;
+            probeUris = c.probeUris;
+            consoleLogDir = c.consoleLogDir;
+            guestChannelDir = c.guestChannelDir;
+            healthPort = c.healthPort;
+            metricsPort = c.metricsPort;
+            sharedRoots = c.sharedRoots;
+            migrationUri = c.migrationUri;
+            serving = c.serving;
+            images = c.images;
+        }
+
+        AgentConfig build() {
+            return new AgentConfig(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers,
+                    probeUris, consoleLogDir, guestChannelDir, healthPort, metricsPort, sharedRoots, migrationUri,
+                    serving, images);
+        }
     }
 
     /** Parses {@code 15s}, {@code 500ms}, {@code 2m}, {@code 1h} or ISO-8601 {@code PT15S}. */

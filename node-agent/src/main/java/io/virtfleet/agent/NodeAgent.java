@@ -5,6 +5,13 @@ import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.virtfleet.agent.domain.DomainController;
+import io.virtfleet.agent.domain.EventRecorder;
+import io.virtfleet.agent.host.ImageCacheRecords;
+import io.virtfleet.agent.image.BackingChains;
+import io.virtfleet.agent.image.CacheKeeper;
+import io.virtfleet.agent.image.DomainImages;
+import io.virtfleet.agent.image.ImageCache;
+import io.virtfleet.reconcilers.validation.DiskPaths;
 import io.virtfleet.agent.domain.DomainValidator;
 import io.virtfleet.agent.domain.PathPolicy;
 import io.virtfleet.agent.host.HostProbe;
@@ -54,6 +61,8 @@ public final class NodeAgent implements AutoCloseable {
     private HostProbe probe;
     private DomainController controller;
     private io.virtfleet.agent.snapshot.SnapshotController snapshots;
+    private CacheKeeper keeper;
+    private EventRecorder hostEvents;
     private boolean started;
     private volatile boolean closed;
 
@@ -135,7 +144,7 @@ public final class NodeAgent implements AutoCloseable {
         controller = new DomainController(client, libvirt, config.host(), validator, config.resync(),
                 config.workers(), scheduler);
         controller.enableMigrations(config.sharedRoots());
-        controller.enableDomainFiles(config.allowedRoots(), io.virtfleet.agent.image.ImageCache.DEFAULT_MAX_BYTES);
+        controller.enableDomainFiles(config.allowedRoots(), config.images().maxImageBytes());
 
         metrics.libvirt(libvirt::isConnected, libvirt::connections);
         DomainController dc = controller;
@@ -151,10 +160,57 @@ public final class NodeAgent implements AutoCloseable {
         snapshots = new io.virtfleet.agent.snapshot.SnapshotController(client, libvirt, config.host(),
                 new PathPolicy(config.allowedRoots()), controller.locks());
         snapshots.start();
+        startCacheKeeper();
         // Networks and bridges come and go while the agent runs (an admin adds br0): re-read them, and publish only
         // a change, so a VM waiting for that bridge is scheduled within a few seconds.
         scheduler.scheduleWithFixedDelay(this::refreshNetworking, NETWORKING_REFRESH.toMillis(),
                 NETWORKING_REFRESH.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * The image cache keeper: every {@code --image-cache-interval} and after each download it deletes cached bases
+     * nothing on this host uses once the cache is over the Host's {@code spec.imageCache.maxSize}. In use: a base in
+     * the backing chain of any libvirt domain's disk, one a Domain of this host names (its overlay may exist before
+     * libvirt has the domain), one being downloaded.
+     */
+    private void startCacheKeeper() {
+        ImageCache cache = controller.domainFiles().cache();
+        String root = cache.root().toString();
+        String shared = config.sharedRoots().stream().filter(r -> DiskPaths.isUnder(root, r)).findFirst().orElse(null);
+        hostEvents = new EventRecorder(client, config.host());
+        ImageCacheRecords records = new ImageCacheRecords(client, config.host(), registrar, hostEvents, root);
+        BackingChains.Headers headers = BackingChains.qemuImg(java.time.Duration.ofMinutes(1));
+        DomainController dc = controller;
+        CacheKeeper.InUse inUse = () -> {
+            Set<String> used = new java.util.TreeSet<>(BackingChains.basesUsedBy(libvirt.listAll(), root, headers));
+            used.addAll(DomainImages.bases(dc.domains()));
+            used.addAll(cache.downloading());
+            return used;
+        };
+        keeper = new CacheKeeper(cache, inUse, records::limitBytes, records::record, java.time.Clock.systemUTC(),
+                config.images().cacheGrace(), shared);
+        long every = config.images().cacheInterval().toMillis();
+        // A first look soon after start (the informer has listed the Domains by then), so status shows the cache.
+        scheduler.scheduleWithFixedDelay(keeper::run, Math.min(every, 15_000), every, TimeUnit.MILLISECONDS);
+        // Downloads finishing together ask for one run, not one each (a run looks at the whole cache).
+        java.util.concurrent.atomic.AtomicBoolean asked = new java.util.concurrent.atomic.AtomicBoolean();
+        cache.afterDownload(() -> {
+            if (asked.compareAndSet(false, true)) {
+                try {
+                    scheduler.execute(() -> {
+                        asked.set(false);
+                        keeper.run();
+                    });
+                } catch (java.util.concurrent.RejectedExecutionException stopped) {
+                    asked.set(false); // the agent is closing
+                }
+            }
+        });
+    }
+
+    /** The image cache keeper (null until started). */
+    public CacheKeeper cacheKeeper() {
+        return keeper;
     }
 
     private static final java.time.Duration NETWORKING_REFRESH = java.time.Duration.ofSeconds(5);
@@ -280,6 +336,9 @@ public final class NodeAgent implements AutoCloseable {
         }
         if (libvirt != null) {
             libvirt.close();
+        }
+        if (hostEvents != null) {
+            hostEvents.close(java.time.Duration.ofSeconds(2));
         }
         if (scheduler != null) {
             scheduler.shutdownNow();

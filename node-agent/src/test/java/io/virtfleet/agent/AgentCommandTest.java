@@ -42,6 +42,36 @@ class AgentCommandTest {
     }
 
     @Test
+    void imageCacheOptionsAndTheirDefaults() {
+        AgentCommand dflt = new AgentCommand();
+        new CommandLine(dflt).parseArgs("--host", "node-a");
+        assertThat(dflt.config().images()).isEqualTo(AgentConfig.Images.DEFAULT);
+        assertThat(dflt.config().images().maxImageBytes()).isEqualTo(32L << 30);
+        assertThat(dflt.config().images().cacheInterval()).isEqualTo(Duration.ofMinutes(5));
+        assertThat(dflt.config().images().cacheGrace()).isEqualTo(Duration.ofMinutes(2));
+        assertThat(AgentConfig.forHost("node-a").images()).as("embedded").isEqualTo(AgentConfig.Images.DEFAULT);
+
+        AgentCommand cmd = new AgentCommand();
+        new CommandLine(cmd).parseArgs("--host", "node-a", "--max-image-size", "1.5Gi", "--image-cache-interval",
+                "30s", "--image-cache-grace", "0s");
+        AgentConfig c = cmd.config();
+        assertThat(c.images()).isEqualTo(new AgentConfig.Images(3L << 29, Duration.ofSeconds(30), Duration.ZERO));
+        assertThat(c.withDomainPrefix("x").images()).as("kept by the with-methods").isEqualTo(c.images());
+        assertThat(c.withMigration("qemu+tls://b/system", List.of()).images()).isEqualTo(c.images());
+
+        for (String bad : List.of("0", "-1Gi", "lots", "")) {
+            java.io.StringWriter err = new java.io.StringWriter();
+            CommandLine cl = new CommandLine(new AgentCommand());
+            cl.setErr(new java.io.PrintWriter(err));
+            assertThat(cl.execute("--host", "node-a", "--max-image-size", bad)).as(bad).isEqualTo(2);
+            assertThat(err.toString()).as(bad).contains("--max-image-size")
+                    .containsPattern("is not a quantity|must be a positive size");
+        }
+        assertThatThrownBy(() -> AgentConfig.forHost("node-a").withImages(new AgentConfig.Images(32L << 30,
+                Duration.ofMillis(10), null))).hasMessageContaining("image cache interval must be at least 100ms");
+    }
+
+    @Test
     void ports() {
         AgentCommand cmd = new AgentCommand();
         new CommandLine(cmd).parseArgs("--host", "node-a", "--health-port", "8080", "--metrics-port", "9090");

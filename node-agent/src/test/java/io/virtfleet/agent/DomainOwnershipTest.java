@@ -89,8 +89,13 @@ class DomainOwnershipTest {
 
     /** A test-driver domain (no emulator runs) with a disk under {@code disk}, marked for {@code host} or not. */
     static String xml(String name, String uuid, String disk, boolean marked) {
+        return xml(name, uuid, disk, marked ? host : null);
+    }
+
+    /** A test-driver domain marked for {@code markedFor} (null: unmarked). */
+    static String xml(String name, String uuid, String disk, String markedFor) {
         return "<domain type='test'><name>" + name + "</name><uuid>" + uuid + "</uuid>"
-                + (marked ? "<metadata>" + TestEnv.mark(host, ns, name) + "</metadata>" : "")
+                + (markedFor != null ? "<metadata>" + TestEnv.mark(markedFor, ns, name) + "</metadata>" : "")
                 + "<memory unit='MiB'>64</memory><os><type>hvm</type></os><devices>"
                 + "<disk type='file' device='disk'><source file='" + disk + "'/><target dev='vda'/></disk>"
                 + "</devices></domain>";
@@ -144,6 +149,29 @@ class DomainOwnershipTest {
         assertThat(libvirt.domainLookupByUUIDString(uuid).getID()).isEqualTo(id);
         assertThat(libvirt.domainLookupByUUIDString(uuid).getXMLDesc(org.libvirt.Domain.XMLFlags.INACTIVE))
                 .isEqualTo(xmlBefore);
+    }
+
+    @Test
+    void aMarkedDomainWithoutItsDomainIsFencedOneMarkedForAnotherHostIsLeftAlone() throws Exception {
+        // marked for this host, no Domain object at all: an orphan, undefined
+        String name = TestEnv.newDomainName();
+        String orphan = UUID.randomUUID().toString();
+        String disk = TestEnv.IMAGES.resolve(name + ".qcow2").toString();
+        libvirt.domainDefineXML(xml(name, orphan, disk, true));
+        defined.add(orphan);
+        long t0 = System.nanoTime();
+        await().atMost(Duration.ofSeconds(10)).until(() -> DomainState.NOT_DEFINED.equals(state(orphan)));
+        LOG.info("TIMING orphan marked domain defined by hand -> fenced (undefined): {} ms",
+                (System.nanoTime() - t0) / 1_000_000);
+
+        // a domain marked for another host is none of this agent's business, even without a Domain
+        String other = TestEnv.newDomainName();
+        String foreign = UUID.randomUUID().toString();
+        libvirt.domainDefineXML(xml(other, foreign, TestEnv.IMAGES.resolve(other + ".qcow2").toString(),
+                "some-other-host"));
+        defined.add(foreign);
+        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(6))
+                .until(() -> !DomainState.NOT_DEFINED.equals(state(foreign)));
     }
 
     @Test

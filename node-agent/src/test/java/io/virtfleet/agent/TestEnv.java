@@ -206,7 +206,12 @@ public final class TestEnv {
     }
 
     public static Result virsh(String... args) {
-        List<String> cmd = new ArrayList<>(List.of("virsh", "-q", "-c", URI));
+        return virshAt(URI, args);
+    }
+
+    /** virsh on the libvirtd at {@code uri} (e.g. one of scripts/libvirt-host). */
+    public static Result virshAt(String uri, String... args) {
+        List<String> cmd = new ArrayList<>(List.of("virsh", "-q", "-c", uri));
         cmd.addAll(List.of(args));
         return run(60, cmd.toArray(String[]::new));
     }

@@ -146,29 +146,24 @@ public final class OperatorCommand implements Callable<Integer> {
             b.identity(identity);
         }
         OperatorConfig config = b.build();
-        String servingProblem = config.serving().problem(healthPort, metricsPort);
-        if (servingProblem != null) {
-            return ExitCodes.report("operator", new StartupFailure(ExitCodes.USAGE, servingProblem), verbose,
-                    spec.commandLine().getErr());
-        }
-        KubernetesPreflight.Source source;
+        KubernetesClient connected;
         try {
-            source = KubernetesPreflight.resolve(kubeconfig, System.getenv());
-            List<Permission> needed = new ArrayList<>(permissions(config));
-            needed.addAll(config.serving().permissions(healthPort, metricsPort));
-            KubernetesPreflight.check(source, RESOURCES, needed, "the operator's are in "
-                    + "deploy/base/operator/rbac.yaml");
+            connected = KubernetesPreflight.connect(kubeconfig, config.serving(), healthPort, metricsPort, RESOURCES,
+                    permissions(config), "the operator's are in deploy/base/operator/rbac.yaml");
         } catch (StartupFailure f) {
             return ExitCodes.report("operator", f, verbose, spec.commandLine().getErr());
         }
-        try (KubernetesClient client = new KubernetesClientBuilder().withConfig(source.config())
+        // The operator's own client interns the short strings it reads (InterningSerialization): the preflight's
+        // client, same configuration, is replaced by one with that mapping before any informer starts.
+        Config checked = connected.getConfiguration();
+        connected.close();
+        try (KubernetesClient client = new KubernetesClientBuilder().withConfig(checked)
                 .withKubernetesSerialization(InterningSerialization.create()).build()) {
             VirtfleetOperator operator;
             try {
                 operator = new VirtfleetOperator(config).start(client);
             } catch (ServingFailure f) {
-                return ExitCodes.report("operator", new StartupFailure(f.badSettings() ? ExitCodes.USAGE
-                        : ExitCodes.FAILURE, f.getMessage(), f), verbose, spec.commandLine().getErr());
+                return ExitCodes.report("operator", StartupFailure.of(f), verbose, spec.commandLine().getErr());
             }
             Thread hook = new Thread(operator::close, "virtfleet-operator-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);

@@ -8,13 +8,10 @@ import io.virtfleet.api.v1alpha1.VirtualMachineFailover;
 import io.virtfleet.api.v1alpha1.VirtualMachineFailoverSpec;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
@@ -28,7 +25,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 class FailoverTest extends OperatorTestSupport {
     static String ns;
     static VirtfleetOperator operator;
-    private final List<FakeAgent> agents = new ArrayList<>();
 
     @BeforeAll
     static void start() {
@@ -41,16 +37,9 @@ class FailoverTest extends OperatorTestSupport {
         stopOperator(operator);
     }
 
-    @AfterEach
-    void stopAgents() {
-        agents.forEach(FakeAgent::close);
-    }
-
     private FakeAgent host(String pool) {
         String name = pool + "-" + UUID.randomUUID().toString().substring(0, 4);
-        FakeAgent a = FakeAgent.start(client, name, Map.of("pool", pool), 16, "64Gi", true, "kvm", "qemu");
-        agents.add(a);
-        return a;
+        return testHost(name, Map.of("pool", pool), 16, "64Gi", "kvm", "qemu");
     }
 
     private static VirtualMachineFailover failover(String name, String vm, String target) {

@@ -13,11 +13,9 @@ import io.virtfleet.api.v1alpha1.VirtualMachineMigrationStatus.Transfer;
 import io.virtfleet.operator.migration.MigrationController;
 import io.virtfleet.reconcilers.lifecycle.PrintableStatus;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -36,7 +34,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 class MigrationControllerTest extends OperatorTestSupport {
     static String ns;
     static VirtfleetOperator operator;
-    private final List<FakeAgent> agents = new ArrayList<>();
 
     @BeforeAll
     static void start() {
@@ -49,19 +46,11 @@ class MigrationControllerTest extends OperatorTestSupport {
         stopOperator(operator);
     }
 
-    @AfterEach
-    void stopAgents() {
-        agents.forEach(FakeAgent::close);
-        agents.clear();
-    }
-
     /** Two hosts of one pool that accept migrations and share the VMs' disk root; the VM runs on one of them. */
     private String[] runningVmOnTwoHosts(String vm, boolean migratable) {
         String pool = "mig-" + UUID.randomUUID().toString().substring(0, 4);
         for (int i = 0; i < 2; i++) {
-            FakeAgent a = FakeAgent.start(client, pool + "-" + i, Map.of("pool", pool), 16, "64Gi", true, "kvm",
-                    "qemu");
-            agents.add(a);
+            FakeAgent a = testHost(pool + "-" + i, Map.of("pool", pool), 16, "64Gi", "kvm", "qemu");
             if (migratable) {
                 a.acceptingMigrations("qemu+tcp://" + a.host + "/system", HostSpec.DEFAULT_ALLOWED_ROOT);
             }

@@ -17,6 +17,7 @@ import io.virtfleet.controlplane.Namespaces;
 import io.virtfleet.reconcilers.lifecycle.Conditions;
 import org.awaitility.Awaitility;
 import org.awaitility.core.ConditionFactory;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 
 import java.time.Duration;
@@ -50,6 +51,22 @@ abstract class OperatorTestSupport {
         ensureNamespace(ApiGroup.SYSTEM_NAMESPACE);
         Awaitility.setDefaultPollInterval(Duration.ofMillis(100));
         Awaitility.setDefaultTimeout(Duration.ofSeconds(30));
+    }
+
+    /** The fake hosts the running test started with {@link #testHost}. */
+    private final List<FakeAgent> testHosts = new ArrayList<>();
+
+    /** A ready fake host for the running test only: it is closed (its Host left not ready) after the test. */
+    FakeAgent testHost(String name, Map<String, String> labels, int cpus, String memory, String... drivers) {
+        FakeAgent a = FakeAgent.start(client, name, labels, cpus, memory, true, drivers);
+        testHosts.add(a);
+        return a;
+    }
+
+    @AfterEach
+    void closeTestHosts() {
+        testHosts.forEach(FakeAgent::close);
+        testHosts.clear();
     }
 
     static ConditionFactory eventually() {

@@ -4,14 +4,11 @@ import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.fabric8.kubernetes.api.model.Condition;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
@@ -24,7 +21,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 class SchedulingTest extends OperatorTestSupport {
     static String ns;
     static VirtfleetOperator operator;
-    final List<FakeAgent> agents = new ArrayList<>();
 
     @BeforeAll
     static void startOperator() {
@@ -39,19 +35,12 @@ class SchedulingTest extends OperatorTestSupport {
         stopOperator(operator);
     }
 
-    @AfterEach
-    void stopAgents() {
-        agents.forEach(FakeAgent::close);
-    }
-
     static String pool() {
         return "pool-" + UUID.randomUUID().toString().substring(0, 6);
     }
 
     FakeAgent host(String name, String pool, int cpus, String memory, String... drivers) {
-        FakeAgent a = FakeAgent.start(client, name, Map.of("pool", pool), cpus, memory, true, drivers);
-        agents.add(a);
-        return a;
+        return testHost(name, Map.of("pool", pool), cpus, memory, drivers);
     }
 
     static String hostOf(String name) {

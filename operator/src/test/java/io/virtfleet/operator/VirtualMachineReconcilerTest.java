@@ -11,15 +11,12 @@ import io.virtfleet.controlplane.KubectlResult;
 import io.virtfleet.reconcilers.lifecycle.LifecycleAnnotations;
 import io.virtfleet.reconcilers.render.Identity;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
@@ -32,7 +29,6 @@ class VirtualMachineReconcilerTest extends OperatorTestSupport {
     /** A second namespace the operator watches (host files are not shared across namespaces). */
     static String other;
     static VirtfleetOperator operator;
-    final List<FakeAgent> agents = new ArrayList<>();
 
     @BeforeAll
     static void startOperator() {
@@ -46,17 +42,10 @@ class VirtualMachineReconcilerTest extends OperatorTestSupport {
         stopOperator(operator);
     }
 
-    @AfterEach
-    void stopAgents() {
-        agents.forEach(FakeAgent::close);
-    }
-
     /** A fresh fake host (its own name, so tests do not share capacity) that starts and stops domains as asked. */
     FakeAgent host() {
         String name = "rec-" + UUID.randomUUID().toString().substring(0, 6);
-        FakeAgent a = FakeAgent.start(client, name, Map.of("test", name), 16, "64Gi", true, "kvm", "qemu");
-        agents.add(a);
-        return a;
+        return testHost(name, Map.of("test", name), 16, "64Gi", "kvm", "qemu");
     }
 
     @Test

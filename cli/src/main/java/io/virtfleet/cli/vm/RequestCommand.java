@@ -51,16 +51,20 @@ abstract class RequestCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    abstract Verb verb();
-
+    private final Verb verb;
     /** "restarted", "paused", ... */
-    abstract String done();
-
+    private final String done;
     /** What --wait waits for, e.g. "it to run again". */
-    abstract String awaited();
+    private final String awaited;
+
+    RequestCommand(Verb verb, String done, String awaited) {
+        this.verb = verb;
+        this.done = done;
+        this.awaited = awaited;
+    }
 
     String word() {
-        return verb().name().toLowerCase(Locale.ROOT);
+        return verb.name().toLowerCase(Locale.ROOT);
     }
 
     @Override
@@ -72,11 +76,11 @@ abstract class RequestCommand implements Callable<Integer> {
             VirtualMachine vm = Vms.require(client, ns, name);
             Domain domain = Vms.domain(client, ns, name);
             boolean domainReadable = domain != null;
-            String refusal = Requests.refusal(verb(), vm, domain);
+            String refusal = Requests.refusal(verb, vm, domain);
             if (refusal != null) {
                 throw new Refusal("cannot " + word() + " " + who + ": " + refusal);
             }
-            String noop = Requests.nothingToDo(verb(), vm);
+            String noop = Requests.nothingToDo(verb, vm);
             if (noop != null) {
                 out.println(who + " " + noop + "; nothing to do");
                 return Refusal.OK;
@@ -86,7 +90,7 @@ abstract class RequestCommand implements Callable<Integer> {
             request(client, ns, value, who);
             if (!wait) {
                 out.println(who + ": " + word() + " requested (" + LifecycleAnnotations.REQUEST + "=" + value
-                        + "); --wait waits for " + awaited());
+                        + "); --wait waits for " + awaited);
                 return Refusal.OK;
             }
             long deadline = System.nanoTime() + timeout.toNanos();
@@ -105,13 +109,13 @@ abstract class RequestCommand implements Callable<Integer> {
             }
             Long gen = restartGeneration;
             VirtualMachine[] last = {vm};
-            VirtualMachine finished = Vms.await(left(deadline), who + " to be " + done(), () -> {
+            VirtualMachine finished = Vms.await(left(deadline), who + " to be " + done, () -> {
                 VirtualMachine now = Vms.require(client, ns, name);
                 last[0] = now;
                 Domain d = domainReadable ? Vms.domain(client, ns, name) : null;
-                return Requests.done(verb(), now, d, gen, idBefore) ? now : null;
+                return Requests.done(verb, now, d, gen, idBefore) ? now : null;
             }, () -> Requests.describe(last[0]));
-            out.println(who + " " + done() + ": " + Requests.describe(finished));
+            out.println(who + " " + done + ": " + Requests.describe(finished));
             return Refusal.OK;
         }
     }
@@ -138,16 +142,8 @@ abstract class RequestCommand implements Callable<Integer> {
             footer = {"  virtfleet vm start web-1", "  virtfleet vm start web-1 -n prod --wait --timeout 2m",
                     "  kubectl virtfleet vm start web-1 --context staging"})
     static final class Start extends RequestCommand {
-        Verb verb() {
-            return Verb.START;
-        }
-
-        String done() {
-            return "running";
-        }
-
-        String awaited() {
-            return "it to run";
+        Start() {
+            super(Verb.START, "running", "it to run");
         }
     }
 
@@ -157,16 +153,8 @@ abstract class RequestCommand implements Callable<Integer> {
             footerHeading = "%nExamples:%n",
             footer = {"  virtfleet vm stop web-1", "  virtfleet vm stop web-1 --wait"})
     static final class Stop extends RequestCommand {
-        Verb verb() {
-            return Verb.STOP;
-        }
-
-        String done() {
-            return "stopped";
-        }
-
-        String awaited() {
-            return "it to stop";
+        Stop() {
+            super(Verb.STOP, "stopped", "it to stop");
         }
     }
 
@@ -176,16 +164,8 @@ abstract class RequestCommand implements Callable<Integer> {
             footerHeading = "%nExamples:%n",
             footer = {"  virtfleet vm restart web-1 --wait", "  virtfleet vm restart web-1 -n prod --timeout 10m --wait"})
     static final class Restart extends RequestCommand {
-        Verb verb() {
-            return Verb.RESTART;
-        }
-
-        String done() {
-            return "restarted";
-        }
-
-        String awaited() {
-            return "it to run again";
+        Restart() {
+            super(Verb.RESTART, "restarted", "it to run again");
         }
     }
 
@@ -195,16 +175,8 @@ abstract class RequestCommand implements Callable<Integer> {
             footerHeading = "%nExamples:%n",
             footer = {"  virtfleet vm pause web-1 --wait", "  virtfleet vm unpause web-1"})
     static final class Pause extends RequestCommand {
-        Verb verb() {
-            return Verb.PAUSE;
-        }
-
-        String done() {
-            return "paused";
-        }
-
-        String awaited() {
-            return "it to be paused";
+        Pause() {
+            super(Verb.PAUSE, "paused", "it to be paused");
         }
     }
 
@@ -213,16 +185,8 @@ abstract class RequestCommand implements Callable<Integer> {
             footerHeading = "%nExamples:%n",
             footer = {"  virtfleet vm unpause web-1 --wait"})
     static final class Unpause extends RequestCommand {
-        Verb verb() {
-            return Verb.UNPAUSE;
-        }
-
-        String done() {
-            return "unpaused";
-        }
-
-        String awaited() {
-            return "it to run";
+        Unpause() {
+            super(Verb.UNPAUSE, "unpaused", "it to run");
         }
     }
 }

@@ -35,6 +35,9 @@ public class HostSpec {
             + "migration (e.g. qemu+tls://node-b/system); absent: this host accepts no migrations.")
     public String migrationUri;
 
+    @JsonPropertyDescription("The bound of the host's image cache, set by the cluster admin (never written by the agent).")
+    public HostImageCache imageCache;
+
     @JsonPropertyDescription("No new VMs are scheduled here when true.")
     public Boolean unschedulable;
 

@@ -44,6 +44,9 @@ public class HostStatus {
     @JsonPropertyDescription("Progress of the drain asked by spec.drain (written by the operator; absent otherwise).")
     public HostDrainStatus drain;
 
+    @JsonPropertyDescription("The host's image cache: size, bases, limit and the last eviction (written by the agent).")
+    public HostImageCacheStatus imageCache;
+
     @JsonPropertyDescription("The agent's endpoint for serial consoles, VNC displays and port-forwards of this host's "
             + "VMs, written by this host's agent only (status subresource; admission allows an agent only its own "
             + "Host). Absent while the agent serves none.")

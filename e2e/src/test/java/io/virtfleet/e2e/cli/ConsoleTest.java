@@ -19,6 +19,7 @@ import io.virtfleet.e2e.support.Fleet;
 import io.virtfleet.e2e.support.Listeners;
 import io.virtfleet.e2e.support.LibvirtGuest;
 import io.virtfleet.e2e.support.StartFleet;
+import io.virtfleet.e2e.support.TokenKubeconfig;
 import io.virtfleet.observability.HttpsProbe;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -125,23 +126,8 @@ class ConsoleTest {
     static Path kubeconfig(KubernetesClient client, String ns, String name, List<String> resources)
             throws IOException {
         serviceAccount(client, ns, name, resources);
-        Path f = dir.resolve(name + ".kubeconfig");
-        Files.writeString(f, """
-                apiVersion: v1
-                kind: Config
-                clusters:
-                - name: e2e
-                  cluster: {server: "%s", certificate-authority-data: "%s"}
-                users:
-                - name: u
-                  user: {token: "%s"}
-                contexts:
-                - name: c
-                  context: {cluster: e2e, user: u, namespace: "%s"}
-                current-context: c
-                """.formatted(fleet.controlPlane().serverUrl(), fleet.controlPlane().config().getCaCertData(),
-                token(client, ns, name), ns), StandardCharsets.UTF_8);
-        return f;
+        return TokenKubeconfig.write(dir.resolve(name + ".kubeconfig"), fleet.controlPlane(), name,
+                token(client, ns, name), ns);
     }
 
     static Process cli(Path kubeconfig, String... args) throws IOException {

@@ -10,6 +10,7 @@ import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.controlplane.RepoRoot;
 import io.virtfleet.e2e.support.Fleet;
 import io.virtfleet.e2e.support.StartFleet;
+import io.virtfleet.e2e.support.TokenKubeconfig;
 import io.virtfleet.e2e.support.LibvirtGuest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -17,7 +18,6 @@ import org.junit.jupiter.api.Test;
 
 import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -45,10 +45,7 @@ class VmCommandsTest {
     @BeforeAll
     static void start() throws IOException {
         dir = Files.createTempDirectory("virtfleet-cli-e2e");
-        String server = fleet.controlPlane().serverUrl();
-        String ca = fleet.controlPlane().config().getCaCertData();
-        adminKubeconfig = kubeconfig("admin", server, ca, fleet.controlPlane().config().getOauthToken(),
-                fleet.namespace());
+        adminKubeconfig = kubeconfig("admin", fleet.controlPlane().config().getOauthToken(), fleet.namespace());
 
         String ns = fleet.namespace();
         var client = fleet.client();
@@ -66,7 +63,7 @@ class VmCommandsTest {
         String token = client.serviceAccounts().inNamespace(ns).withName("viewer").tokenRequest(
                 new TokenRequestBuilder().withNewSpec().withExpirationSeconds(3600L).endSpec().build())
                 .getStatus().getToken();
-        viewerKubeconfig = kubeconfig("viewer", server, ca, token, ns);
+        viewerKubeconfig = kubeconfig("viewer", token, ns);
     }
 
     @AfterAll
@@ -80,27 +77,10 @@ class VmCommandsTest {
         }
     }
 
-    static Path kubeconfig(String name, String server, String caData, String token, String namespace)
-            throws IOException {
-        Path f = dir.resolve(name + ".kubeconfig");
-        Files.writeString(f, """
-                apiVersion: v1
-                kind: Config
-                clusters:
-                - name: e2e
-                  cluster: {server: "%s", certificate-authority-data: "%s"}
-                users:
-                - name: %s
-                  user: {token: "%s"}
-                contexts:
-                - name: %s
-                  context: {cluster: e2e, user: %s, namespace: "%s"}
-                - name: elsewhere
-                  context: {cluster: e2e, user: %s, namespace: default}
-                current-context: %s
-                """.formatted(server, caData, name, token, name, name, namespace, name, name),
-                StandardCharsets.UTF_8);
-        return f;
+    /** Also a context "elsewhere" in namespace default, for -n and --context checks. */
+    static Path kubeconfig(String name, String token, String namespace) throws IOException {
+        return TokenKubeconfig.write(dir.resolve(name + ".kubeconfig"), fleet.controlPlane(), name, token, namespace,
+                Map.of("elsewhere", "default"));
     }
 
     record Result(int exitCode, String out, String err) {

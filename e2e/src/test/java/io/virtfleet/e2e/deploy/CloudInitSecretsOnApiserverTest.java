@@ -1,6 +1,5 @@
 package io.virtfleet.e2e.deploy;
 
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequest;
@@ -14,14 +13,11 @@ import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.virtfleet.api.v1alpha1.ApiGroup;
-import io.virtfleet.controlplane.EmbeddedControlPlane;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -39,22 +35,19 @@ import static org.awaitility.Awaitility.await;
  * minted, not only by impersonation.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class CloudInitSecretsOnApiserverTest {
+class CloudInitSecretsOnApiserverTest extends OnDeployedControlPlane {
     static final String TENANT = "tenant-ci";
     static final String HOST_A = "node-a";
     static final String HOST_B = "node-b";
     static final String SYS = ApiGroup.SYSTEM_NAMESPACE;
 
-    EmbeddedControlPlane cp;
-    KubernetesClient admin;
-    final List<KubernetesClient> clients = new ArrayList<>();
+    @Override
+    String tenant() {
+        return TENANT;
+    }
 
     @BeforeAll
     void deploy() {
-        cp = DeployFiles.controlPlaneWithBase();
-        admin = cp.client();
-        admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(TENANT).endMetadata().build())
-                .create();
         for (String name : List.of("web-1-user", "unrelated")) {
             admin.secrets().inNamespace(TENANT).resource(new SecretBuilder().withNewMetadata().withName(name)
                     .endMetadata().withStringData(Map.of("userdata", "#cloud-config\n")).build()).create();
@@ -67,14 +60,6 @@ class CloudInitSecretsOnApiserverTest {
         await("operator grant policy in force").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250))
                 .untilAsserted(() -> assertThat(code(() -> op.rbac().roles().inNamespace(TENANT)
                         .resource(role("other-name", "get", "web-1-user")).create())).isEqualTo(403));
-    }
-
-    @AfterAll
-    void tearDown() {
-        clients.forEach(KubernetesClient::close);
-        if (cp != null) {
-            cp.close();
-        }
     }
 
     @Test
@@ -183,22 +168,6 @@ class CloudInitSecretsOnApiserverTest {
                 .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("Role").withName(name)
                 .endRoleRef().addNewSubject().withKind("ServiceAccount").withName(serviceAccount).withNamespace(SYS)
                 .endSubject().build();
-    }
-
-    KubernetesClient operator() {
-        return impersonate("virtfleet-operator", null);
-    }
-
-    KubernetesClient agent(String host) {
-        return impersonate("virtfleet-agent", host);
-    }
-
-    KubernetesClient impersonate(String serviceAccount, String nodeName) {
-        KubernetesClient c = DeployFiles.impersonating(cp, serviceAccount, nodeName);
-        synchronized (clients) {
-            clients.add(c);
-        }
-        return c;
     }
 
     KubernetesClient withToken(String token) {

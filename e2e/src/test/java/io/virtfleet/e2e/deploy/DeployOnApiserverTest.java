@@ -26,9 +26,7 @@ import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceList;
 import io.virtfleet.api.v1alpha1.ApiGroup;
-import io.virtfleet.controlplane.EmbeddedControlPlane;
 import io.virtfleet.controlplane.KubectlResult;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -57,7 +55,7 @@ import static org.awaitility.Awaitility.await;
  * cluster puts into a pod-bound ServiceAccount token's user info; here impersonation sets it.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class DeployOnApiserverTest {
+class DeployOnApiserverTest extends OnDeployedControlPlane {
     static final String NODE_NAME_EXTRA = DeployFiles.NODE_NAME_EXTRA;
     static final String TENANT = "tenant-a";
     static final String MY_HOST = "node-a";
@@ -70,17 +68,13 @@ class DeployOnApiserverTest {
     static final ResourceDefinitionContext SNAPSHOTS = crd("VirtualMachineSnapshot", "virtualmachinesnapshots", true);
     static final ResourceDefinitionContext BACKUPS = crd("VirtualMachineBackup", "virtualmachinebackups", true);
 
-    EmbeddedControlPlane cp;
-    KubernetesClient admin;
-    final List<KubernetesClient> clients = new ArrayList<>();
+    @Override
+    String tenant() {
+        return TENANT;
+    }
 
     @BeforeAll
     void deploy() {
-        cp = DeployFiles.controlPlaneWithBase();
-        admin = cp.client();
-
-        admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(TENANT).endMetadata().build())
-                .create();
         admin.genericKubernetesResources(VMS).inNamespace(TENANT).resource(vm("web-1")).create();
         admin.genericKubernetesResources(DOMAINS).inNamespace(TENANT).resource(domain("web-1", MY_HOST)).create();
         admin.genericKubernetesResources(DOMAINS).inNamespace(TENANT).resource(domain("web-2", OTHER_HOST)).create();
@@ -113,14 +107,6 @@ class DeployOnApiserverTest {
         await("operator policy in force").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250))
                 .untilAsserted(() -> assertThat(code(() -> merge(operator, VMS, "web-1", "{\"spec\":{\"memory\":\"1Gi\"}}")))
                         .isEqualTo(403));
-    }
-
-    @AfterAll
-    void tearDown() {
-        clients.forEach(KubernetesClient::close);
-        if (cp != null) {
-            cp.close();
-        }
     }
 
     // ----------------------------------------------------------------------------------------------------- install
@@ -524,23 +510,6 @@ class DeployOnApiserverTest {
     }
 
     // ----------------------------------------------------------------------------------------------------- helpers
-
-    KubernetesClient operator() {
-        return impersonate(DeployFiles.OPERATOR_SA, null);
-    }
-
-    KubernetesClient agent(String host) {
-        return impersonate(DeployFiles.AGENT_SA, host);
-    }
-
-    /** A client acting as a ServiceAccount of virtfleet-system; {@code nodeName} sets the pod-bound token's claim. */
-    KubernetesClient impersonate(String serviceAccount, String nodeName) {
-        KubernetesClient c = DeployFiles.impersonating(cp, serviceAccount, nodeName);
-        synchronized (clients) {
-            clients.add(c);
-        }
-        return c;
-    }
 
     void canI(String user, String expected, String... args) {
         List<String> cmd = new ArrayList<>(List.of("auth", "can-i"));

@@ -1,18 +1,14 @@
 package io.virtfleet.e2e.deploy;
 
 import io.fabric8.kubernetes.api.model.Event;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
-import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.virtfleet.agent.AgentConfig;
 import io.virtfleet.agent.NodeAgent;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.Host;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
-import io.virtfleet.controlplane.EmbeddedControlPlane;
 import io.virtfleet.e2e.support.TestGuestVms;
 import io.virtfleet.operator.OperatorConfig;
 import io.virtfleet.operator.VirtfleetOperator;
@@ -27,7 +23,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -41,25 +36,24 @@ import static org.awaitility.Awaitility.await;
  * gets there.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ProcessesUnderDeployRbacTest {
+class ProcessesUnderDeployRbacTest extends OnDeployedControlPlane {
     static final String NS = "deploy-e2e";
     static final String HOST = "vfdeploy-node";
     static final String PREFIX = "vfdeploy-";
     static final Path GUEST = TestGuestVms.GUEST;
 
-    EmbeddedControlPlane cp;
-    KubernetesClient admin;
     KubernetesClient agentClient;
     KubernetesClient operatorClient;
     NodeAgent agent;
     VirtfleetOperator operator;
 
+    @Override
+    String tenant() {
+        return NS;
+    }
+
     @BeforeAll
     void deployAndStart() {
-        cp = DeployFiles.controlPlaneWithBase();
-        admin = cp.client();
-        admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build())
-                .create();
         agentClient = impersonate(DeployFiles.AGENT_SA, HOST);
         operatorClient = impersonate(DeployFiles.OPERATOR_SA, null);
         // The policies must be in force before the processes start, or this would test nothing.
@@ -90,14 +84,6 @@ class ProcessesUnderDeployRbacTest {
         }
         if (agent != null) {
             agent.close();
-        }
-        for (KubernetesClient c : new KubernetesClient[] {agentClient, operatorClient}) {
-            if (c != null) {
-                c.close();
-            }
-        }
-        if (cp != null) {
-            cp.close();
         }
         cleanUpLibvirt();
     }
@@ -157,18 +143,6 @@ class ProcessesUnderDeployRbacTest {
     private String describe() {
         return cp.kubectl("get", "vfvm,vfdom,events", "-n", NS, "-o", "wide").output()
                 + cp.kubectl("get", "vfvm", "-n", NS, "-o", "yaml").output();
-    }
-
-    private KubernetesClient impersonate(String serviceAccount, String nodeName) {
-        Config config = cp.config();
-        config.setImpersonateUsername(DeployFiles.serviceAccountUser(serviceAccount));
-        config.setImpersonateGroups("system:serviceaccounts", "system:serviceaccounts:" + ApiGroup.SYSTEM_NAMESPACE,
-                "system:authenticated");
-        if (nodeName != null) {
-            config.setImpersonateExtras(Map.of(DeployOnApiserverTest.NODE_NAME_EXTRA.replace("/", "%2F"),
-                    List.of(nodeName)));
-        }
-        return new KubernetesClientBuilder().withConfig(config).build();
     }
 
     /** Leaves no domain of this test in the machine's libvirtd, whatever happened. */

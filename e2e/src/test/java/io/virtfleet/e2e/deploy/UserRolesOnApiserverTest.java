@@ -2,7 +2,6 @@ package io.virtfleet.e2e.deploy;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.LabelSelector;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReview;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
@@ -12,8 +11,6 @@ import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.virtfleet.api.v1alpha1.ApiGroup;
-import io.virtfleet.controlplane.EmbeddedControlPlane;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -49,7 +46,7 @@ import static org.assertj.core.api.Assertions.assertThatCode;
  * bootstrap roles carry, so a missing or misspelt label on a virtfleet role shows as a 403 here.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class UserRolesOnApiserverTest {
+class UserRolesOnApiserverTest extends OnDeployedControlPlane {
     static final String TENANT = DeployOnApiserverTest.TENANT;
     static final String EDITOR = "alice";
     static final String VIEWER = "bob";
@@ -60,23 +57,22 @@ class UserRolesOnApiserverTest {
     static final ResourceDefinitionContext FAILOVERS = crd("VirtualMachineFailover", "virtualmachinefailovers", true);
     static final List<ResourceDefinitionContext> REQUESTS = List.of(SNAPSHOTS, RESTORES, CLONES, BACKUPS);
 
-    EmbeddedControlPlane cp;
-    KubernetesClient admin;
     KubernetesClient editor;
     KubernetesClient viewer;
     KubernetesClient fleetOperator;
 
+    @Override
+    String tenant() {
+        return TENANT;
+    }
+
     @BeforeAll
     void deploy() {
-        cp = DeployFiles.controlPlaneWithBase();
-        admin = cp.client();
         // view is aggregated into edit and edit into admin (their bootstrap labels), so inner ones first, as the
         // controller converges to
         for (String aggregated : List.of("view", "edit", "admin")) {
             aggregate(aggregated);
         }
-        admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(TENANT).endMetadata().build())
-                .create();
         admin.rbac().roleBindings().inNamespace(TENANT).resource(new RoleBindingBuilder().withNewMetadata()
                 .withName("alice-edit").endMetadata().withNewRoleRef().withApiGroup("rbac.authorization.k8s.io")
                 .withKind("ClusterRole").withName("edit").endRoleRef().addNewSubject().withKind("User")
@@ -95,21 +91,9 @@ class UserRolesOnApiserverTest {
                 .resource(DeployOnApiserverTest.domain("web-1", "node-a")).create();
         admin.genericKubernetesResources(FAILOVERS).inNamespace(TENANT)
                 .resource(request("VirtualMachineFailover", "fo-admin", Map.of("vmName", "web-1"))).create();
-        editor = cp.impersonatingClient(EDITOR);
-        viewer = cp.impersonatingClient(VIEWER);
-        fleetOperator = cp.impersonatingClient(FLEET_OPERATOR);
-    }
-
-    @AfterAll
-    void tearDown() {
-        for (KubernetesClient c : new KubernetesClient[] {editor, viewer, fleetOperator}) {
-            if (c != null) {
-                c.close();
-            }
-        }
-        if (cp != null) {
-            cp.close();
-        }
+        editor = closing(cp.impersonatingClient(EDITOR));
+        viewer = closing(cp.impersonatingClient(VIEWER));
+        fleetOperator = closing(cp.impersonatingClient(FLEET_OPERATOR));
     }
 
     @Test

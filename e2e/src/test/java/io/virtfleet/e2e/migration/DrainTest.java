@@ -14,6 +14,7 @@ import io.virtfleet.cli.Virtfleet;
 import io.virtfleet.e2e.support.Fleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
 import io.virtfleet.e2e.support.StartFleet;
+import io.virtfleet.e2e.support.TokenKubeconfig;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -23,7 +24,6 @@ import org.slf4j.LoggerFactory;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -52,22 +52,8 @@ class DrainTest {
     static void start() throws Exception {
         a = fleet.host("a");
         b = fleet.host("b");
-        kubeconfig = Files.createTempFile("drain-e2e-", ".kubeconfig");
-        Files.writeString(kubeconfig, """
-                apiVersion: v1
-                kind: Config
-                clusters:
-                - name: e2e
-                  cluster: {server: "%s", certificate-authority-data: "%s"}
-                users:
-                - name: admin
-                  user: {token: "%s"}
-                contexts:
-                - name: admin
-                  context: {cluster: e2e, user: admin, namespace: "%s"}
-                current-context: admin
-                """.formatted(fleet.controlPlane().serverUrl(), fleet.controlPlane().config().getCaCertData(),
-                fleet.controlPlane().config().getOauthToken(), fleet.namespace()), StandardCharsets.UTF_8);
+        kubeconfig = TokenKubeconfig.write(Files.createTempFile("drain-e2e-", ".kubeconfig"), fleet.controlPlane(),
+                "admin", fleet.controlPlane().config().getOauthToken(), fleet.namespace());
     }
 
     @AfterAll

@@ -68,6 +68,8 @@ public final class Fleet implements AutoCloseable {
     private final List<Cleanup> afterClose = new ArrayList<>();
     /** How the operator's and agents' health and metrics ports are served; null: off (the in-process default). */
     private Serving endpoints;
+    /** Each agent's configuration passes through this before the agent starts (identity unless a test says so). */
+    private java.util.function.UnaryOperator<AgentConfig> agentConfig = c -> c;
 
     /** A clean-up step of a test, run by {@link #close()} once the fleet's VMs are gone. */
     @FunctionalInterface
@@ -85,6 +87,22 @@ public final class Fleet implements AutoCloseable {
     /** Starts the operator and one agent per host suffix (host names become {@code e2e-<id>-<suffix>}). */
     public static Fleet start(String... hostSuffixes) {
         return start(EmbeddedControlPlane.shared(), null, hostSuffixes);
+    }
+
+    /**
+     * As {@link #start(String...)}, each agent's configuration changed by {@code tweak} first (e.g. allowed roots or
+     * image cache settings of its own).
+     */
+    public static Fleet startWithAgentConfig(java.util.function.UnaryOperator<AgentConfig> tweak,
+                                             String... hostSuffixes) {
+        requireTestGuest();
+        Fleet f = new Fleet(EmbeddedControlPlane.shared(), null, UUID.randomUUID().toString().substring(0, 6));
+        f.agentConfig = tweak;
+        return started(f, fleet -> {
+            for (String suffix : hostSuffixes.length == 0 ? new String[] {"a"} : hostSuffixes) {
+                fleet.startAgent(fleet.host(suffix));
+            }
+        });
     }
 
     /**
@@ -251,7 +269,7 @@ public final class Fleet implements AutoCloseable {
         if (endpoints != null) {
             config = config.withPorts(0, 0).withServing(endpoints);
         }
-        NodeAgent agent = new NodeAgent(config, client());
+        NodeAgent agent = new NodeAgent(agentConfig.apply(config), client());
         agent.start();
         agents.put(host, agent);
         hostsStarted.add(host);

@@ -10,6 +10,7 @@ import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.Host;
 import io.virtfleet.api.v1alpha1.HostStatus;
+import io.virtfleet.reconcilers.domain.xml.DomainDocument;
 import io.virtfleet.observability.access.AccessReviews;
 import io.virtfleet.observability.access.BearerAuth;
 import io.virtfleet.observability.serving.TlsIdentity;
@@ -72,8 +73,6 @@ public final class ConsoleServer implements AutoCloseable {
     public static final List<String> SUBRESOURCES = List.of(CONSOLE, VNC, PORT_FORWARD);
     /** How long a port-forward waits for the guest's relay to answer. */
     static final long RELAY_TIMEOUT_MS = 10_000;
-    private static final Pattern VNC_GRAPHICS = Pattern.compile("<graphics\\s[^>]*type=[\"']vnc[\"']");
-    private static final Pattern GRAPHICS = Pattern.compile("<graphics\\s");
     static final int MAX_SESSIONS = 64;
     static final int HEAD_LIMIT = 16 * 1024;
     private static final Pattern PATH = Pattern.compile(
@@ -282,16 +281,20 @@ public final class ConsoleServer implements AutoCloseable {
         };
     }
 
-    /** The index of the first VNC display among the domain's {@code <graphics>} (libvirt counts all of them). */
+    /**
+     * The index of the first VNC display among the domain's {@code <graphics>}, as {@code virDomainOpenGraphics}
+     * counts them (every graphics device, whatever its type), read from the parsed domain.
+     */
     static int vncIndex(String domainXml) throws IOException {
-        Matcher vnc = VNC_GRAPHICS.matcher(domainXml == null ? "" : domainXml);
-        if (!vnc.find()) {
-            throw new IOException("the VM has no VNC display (spec.graphics: vnc)");
+        int index;
+        try {
+            index = domainXml == null || domainXml.isBlank() ? -1
+                    : DomainDocument.parse(domainXml).graphicsTypes().indexOf("vnc");
+        } catch (DomainDocument.InvalidXmlException e) {
+            throw new IOException("the VM's domain XML does not parse: " + e.getMessage(), e);
         }
-        Matcher any = GRAPHICS.matcher(domainXml);
-        int index = 0;
-        while (any.find() && any.start() < vnc.start()) {
-            index++;
+        if (index < 0) {
+            throw new IOException("the VM has no VNC display (spec.graphics: vnc)");
         }
         return index;
     }

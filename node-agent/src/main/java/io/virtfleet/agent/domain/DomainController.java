@@ -245,6 +245,18 @@ public final class DomainController implements AutoCloseable {
         return DomainSyncer.ref(ds.get(0)) + " (" + key + ")";
     }
 
+    /**
+     * This host's Domains as the informer last saw them (those being deleted included, until their finalizer goes).
+     * Throws while the informer has not listed them: an empty list then would not mean "none".
+     */
+    public List<Domain> domains() {
+        SharedIndexInformer<Domain> i = informer;
+        if (i == null || !i.hasSynced()) {
+            throw new IllegalStateException("the Domain informer of host " + host + " has not synced yet");
+        }
+        return i.getStore().list();
+    }
+
     /** This host's Domains in the informer cache by the {@code status.state} last reported (Unknown: none yet). */
     public Map<String, Long> countByState() {
         Map<String, Long> out = new java.util.HashMap<>();

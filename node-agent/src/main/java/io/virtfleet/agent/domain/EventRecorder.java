@@ -4,7 +4,7 @@ import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.virtfleet.api.v1alpha1.Domain;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,8 +19,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Kubernetes Events (core/v1) about a Domain, in its namespace: what the agent did to the libvirt domain and why it
- * refused. Best effort: a failed event is logged, never fatal. Posted in order by one background thread, so the
- * worker syncing a domain never waits for the apiserver between two libvirt calls (a define, an attach).
+ * refused; and about its Host (cluster-scoped: its Events go to namespace {@code default}, where {@code kubectl
+ * describe} looks for a cluster-scoped object's Events). Best effort: a failed event is logged, never fatal. Posted in
+ * order by one background thread, so the worker syncing a domain never waits for the apiserver between two libvirt
+ * calls (a define, an attach).
  */
 public final class EventRecorder {
     private static final Logger LOG = LoggerFactory.getLogger(EventRecorder.class);
@@ -42,7 +44,7 @@ public final class EventRecorder {
         this.host = host;
     }
 
-    public void record(Domain d, String type, String reason, String message) {
+    public void record(HasMetadata d, String type, String reason, String message) {
         try {
             poster.execute(() -> post(d, type, reason, message));
         } catch (RejectedExecutionException e) {
@@ -60,8 +62,9 @@ public final class EventRecorder {
         }
     }
 
-    private void post(Domain d, String type, String reason, String message) {
-        String ns = d.getMetadata().getNamespace();
+    private void post(HasMetadata d, String type, String reason, String message) {
+        String own = d.getMetadata().getNamespace();
+        String ns = own == null ? "default" : own;
         String now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
         String msg = message.length() > 1000 ? message.substring(0, 997) + "..." : message;
         try {
@@ -69,7 +72,7 @@ public final class EventRecorder {
                     .withNewMetadata().withGenerateName(d.getMetadata().getName() + "." + reason.toLowerCase(Locale.ROOT)
                             + ".").withNamespace(ns).endMetadata()
                     .withInvolvedObject(new ObjectReferenceBuilder().withApiVersion(d.getApiVersion())
-                            .withKind(d.getKind()).withNamespace(ns).withName(d.getMetadata().getName())
+                            .withKind(d.getKind()).withNamespace(own).withName(d.getMetadata().getName())
                             .withUid(d.getMetadata().getUid()).withResourceVersion(d.getMetadata().getResourceVersion())
                             .build())
                     .withType(type).withReason(reason).withMessage(msg)

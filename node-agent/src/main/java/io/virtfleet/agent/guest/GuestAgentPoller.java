@@ -33,11 +33,19 @@ public final class GuestAgentPoller implements AutoCloseable {
     /** Seconds qemu-guest-agent gets per command (libvirt's {@code timeout} argument). */
     static final int COMMAND_TIMEOUT_SECONDS = 5;
 
+    /** One round of questions to a domain's guest agent (the seam the unit test replaces). */
+    interface Query {
+        GuestView.Reading ask(String uuid) throws LibvirtConnection.UnavailableException;
+    }
+
     private final LibvirtConnection libvirt;
     private final Clock clock;
     private final Consumer<String> onReading;
+    private final Query query;
     private final Map<String, GuestView.Reading> readings = new ConcurrentHashMap<>();
     private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
+    /** Domains forgotten while a reading was in flight: that reading is dropped when it ends, not kept. */
+    private final Set<String> stale = ConcurrentHashMap.newKeySet();
     private final ExecutorService threads = Executors.newFixedThreadPool(2, r -> {
         Thread t = new Thread(r, "virtfleet-guest-agent");
         t.setDaemon(true);
@@ -45,9 +53,14 @@ public final class GuestAgentPoller implements AutoCloseable {
     });
 
     public GuestAgentPoller(LibvirtConnection libvirt, Clock clock, Consumer<String> onReading) {
+        this(libvirt, clock, onReading, null);
+    }
+
+    GuestAgentPoller(LibvirtConnection libvirt, Clock clock, Consumer<String> onReading, Query query) {
         this.libvirt = libvirt;
         this.clock = clock;
         this.onReading = onReading;
+        this.query = query != null ? query : this::query;
     }
 
     /**
@@ -56,7 +69,7 @@ public final class GuestAgentPoller implements AutoCloseable {
      */
     public GuestView.Reading reading(String uuid, boolean connected) {
         if (!connected) {
-            readings.remove(uuid);
+            forget(uuid);
             return null;
         }
         GuestView.Reading last = readings.get(uuid);
@@ -70,22 +83,35 @@ public final class GuestAgentPoller implements AutoCloseable {
         return last;
     }
 
-    public void forget(String uuid) {
+    public synchronized void forget(String uuid) {
+        if (inFlight.contains(uuid)) {
+            stale.add(uuid);
+        }
         readings.remove(uuid);
     }
 
     private void read(String uuid) {
         GuestView.Reading r;
         try {
-            r = query(uuid);
+            r = query.ask(uuid);
         } catch (LibvirtConnection.UnavailableException e) {
-            inFlight.remove(uuid);
+            synchronized (this) {
+                stale.remove(uuid);
+                inFlight.remove(uuid);
+            }
             return; // libvirt is down: the reconnect resyncs every Domain
         } catch (RuntimeException e) {
             r = new GuestView.Reading(clock.instant(), List.of(), null, null, e.toString());
         }
-        readings.put(uuid, r);
-        inFlight.remove(uuid);
+        // A reading that ends after its domain's channel went away (or the domain stopped) describes a guest agent
+        // that is gone: dropped, so the status does not show it again until a new reading.
+        synchronized (this) {
+            inFlight.remove(uuid);
+            if (stale.remove(uuid)) {
+                return;
+            }
+            readings.put(uuid, r);
+        }
         onReading.accept(uuid);
     }
 

@@ -123,6 +123,27 @@ public final class HostRegistrar {
                 ready.getMessage(), s.availableDrivers, s.cpus, s.memory);
     }
 
+    /**
+     * Writes {@code status.imageCache} (a JSON merge patch of that field only, so the rest of the status stays). Absent
+     * fields of {@code s} are left as they were, except the limit: no limit is written as null (removed).
+     */
+    public void writeImageCache(io.virtfleet.api.v1alpha1.HostImageCacheStatus s) {
+        var json = client.getKubernetesSerialization();
+        com.fasterxml.jackson.databind.node.ObjectNode cache;
+        try {
+            cache = (com.fasterxml.jackson.databind.node.ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree(json.asJson(s));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+        if (s.limitBytes == null) {
+            cache.putNull("limitBytes");
+        }
+        String patch = "{\"status\":{\"imageCache\":" + cache + "}}";
+        client.resources(Host.class).withName(host).subresource("status")
+                .patch(PatchContext.of(PatchType.JSON_MERGE), patch);
+    }
+
     /** Publishes the host's networks and bridges when they changed since the last status write. */
     public synchronized void writeNetworking(HostNetworking networking) {
         HostStatus prev = lastStatus;

@@ -15,7 +15,6 @@ import java.util.regex.Pattern;
  * (a cached base is standalone: {@link ImageCache} refuses images that have a backing file of their own), is refused.
  */
 public final class BackingFiles {
-    private static final Pattern BASE_NAME = Pattern.compile("[0-9a-f]{64}\\.(qcow2|raw)");
     /** {@code backing-filename} or {@code full-backing-filename} of {@code qemu-img info --output=json}: a JSON string. */
     private static final Pattern BACKING =
             Pattern.compile("\"(?:full-)?backing-filename\"\\s*:\\s*\"((?:[^\"\\\\]|\\\\.)*)\"");
@@ -45,7 +44,7 @@ public final class BackingFiles {
                     + cacheRoot + ") is accepted";
         }
         if (!DiskPaths.isUnder(b, cacheRoot) || b.substring(cacheRoot.length() + 1).contains("/")
-                || !BASE_NAME.matcher(b.substring(cacheRoot.length() + 1)).matches()) {
+                || !DiskPlans.isBaseName(b.substring(cacheRoot.length() + 1))) {
             return "the disk " + disk + " has a backing file outside the image cache (" + b + "); only a base in "
                     + cacheRoot + " is accepted";
         }

@@ -39,6 +39,14 @@ public final class DiskPlans {
         return sha256.toLowerCase(Locale.ROOT) + "." + (format == null ? "qcow2" : format);
     }
 
+    private static final java.util.regex.Pattern BASE_NAME =
+            java.util.regex.Pattern.compile("[0-9a-f]{64}\\.(qcow2|raw)");
+
+    /** Whether a file name in the cache is a base's ({@code <sha256>.qcow2|raw}); partial files and others are not. */
+    public static boolean isBaseName(String name) {
+        return BASE_NAME.matcher(name).matches();
+    }
+
     /**
      * Steps for the VM's disks, in order: every fetch (once per image) before the overlays that need it.
      *

@@ -26,11 +26,17 @@ public final class DiskProvisioner {
                 cache.ensure(f.url(), f.sha256(), f.format(), progress);
             } else if (s instanceof DiskPlans.Overlay o) {
                 Path base = cache.basePath(o.sha256(), o.baseFormat());
-                if (!Files.isRegularFile(base)) {
-                    throw new ImageCache.ImageException("disk " + o.disk() + ": base " + base + " is not cached");
+                String name = base.getFileName().toString();
+                // Under the base's lock: the cache keeper cannot delete it while the overlay is made, and the use
+                // noted here keeps it for the keeper's grace period, until libvirt has the domain that reads it.
+                try (ImageCache.Held ignored = cache.hold(name)) {
+                    if (!Files.isRegularFile(base)) {
+                        throw new ImageCache.ImageException("disk " + o.disk() + ": base " + base + " is not cached");
+                    }
+                    cache.used(name);
+                    create(o.disk(), o.path(), List.of("create", "-q", "-f", "qcow2", "-b", base.toString(), "-F",
+                            o.baseFormat()));
                 }
-                create(o.disk(), o.path(), List.of("create", "-q", "-f", "qcow2", "-b", base.toString(), "-F",
-                        o.baseFormat()));
             } else if (s instanceof DiskPlans.Blank b) {
                 create(b.disk(), b.path(), List.of("create", "-q", "-f", b.format()), Long.toString(b.bytes()));
             }

@@ -13,15 +13,19 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The host's image cache: one directory under an allowed root holding verified bases named {@code <sha256>.<format>}.
@@ -34,8 +38,13 @@ public final class ImageCache {
     public static final int MAX_REDIRECTS = 5;
     /** The cache's directory below the host's first allowed root: disks and their bases share the roots' rules. */
     public static final String DIRECTORY = "image-cache";
-    /** The largest image a host downloads by default: 32 GiB, above any cloud image and a bound on a hostile one. */
+    /**
+     * The largest image a host downloads unless {@code --max-image-size} says otherwise: 32 GiB, above any cloud image
+     * and a bound on a hostile one.
+     */
     public static final long DEFAULT_MAX_BYTES = 32L << 30;
+    /** Where the limit is set, for messages. */
+    public static final String LIMIT_FLAG = "--max-image-size";
 
     /** The image cache directory of a host with these allowed roots (absolute, normalized). */
     public static String rootFor(List<String> allowedRoots) {
@@ -65,13 +74,118 @@ public final class ImageCache {
     private final Map<String, CompletableFuture<Path>> inFlight = new ConcurrentHashMap<>();
     private final AtomicLong downloads = new AtomicLong();
     private final AtomicLong partialSeq = new AtomicLong();
+    /** One lock per base name: using a base (an overlay made on it) and evicting it never overlap. */
+    private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
+    /** When this process last used each base (downloaded it, found it cached, made an overlay on it, saw it in use). */
+    private final Map<String, Instant> lastUsed = new ConcurrentHashMap<>();
+    private final Clock clock;
+    private volatile Runnable afterDownload = () -> { };
 
     public ImageCache(Path root, List<String> allowedRoots, long maxBytes, Duration timeout) {
+        this(root, allowedRoots, maxBytes, timeout, Clock.systemUTC());
+    }
+
+    public ImageCache(Path root, List<String> allowedRoots, long maxBytes, Duration timeout, Clock clock) {
+        if (maxBytes <= 0) {
+            throw new IllegalArgumentException(LIMIT_FLAG + " must be positive, not " + maxBytes);
+        }
         this.root = root;
         this.allowedRoots = List.copyOf(allowedRoots);
         this.maxBytes = maxBytes;
         this.timeout = timeout;
+        this.clock = clock;
         this.http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).connectTimeout(timeout).build();
+    }
+
+    /** The largest image this cache downloads, in bytes. */
+    public long maxBytes() {
+        return maxBytes;
+    }
+
+    /** Runs after each download that cached a base (the cache keeper checks the cache's size then). */
+    public void afterDownload(Runnable r) {
+        afterDownload = r == null ? () -> { } : r;
+    }
+
+    /**
+     * Holds the base's lock until the returned handle is closed: an eviction ({@link #evict}) waits for it, and an
+     * overlay made under it is made on a base that stays until the eviction's next look at it.
+     */
+    public Held hold(String baseName) {
+        ReentrantLock l = locks.computeIfAbsent(baseName, k -> new ReentrantLock());
+        l.lock();
+        return l::unlock;
+    }
+
+    /** A held base lock ({@link #hold}). */
+    public interface Held extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /** Names of the bases being downloaded now. */
+    public java.util.Set<String> downloading() {
+        return java.util.Set.copyOf(inFlight.keySet());
+    }
+
+    /** Notes that something used the base now (an overlay made on it, a disk seen reading it). */
+    public void used(String baseName) {
+        lastUsed.put(baseName, clock.instant());
+    }
+
+    /** When this process last noted a use of the base ({@link #used}), or null. */
+    public Instant lastUsed(String baseName) {
+        return lastUsed.get(baseName);
+    }
+
+    /**
+     * The verified bases in the cache directory (regular files named {@code <sha256>.<format>}; partial downloads
+     * excluded), each with its size and last use: the later of the file's modification time (its download) and the
+     * last use this process noted.
+     */
+    public List<CacheEviction.Base> bases() throws IOException {
+        if (!Files.isDirectory(root)) {
+            return List.of();
+        }
+        List<CacheEviction.Base> out = new java.util.ArrayList<>();
+        try (var files = Files.list(root)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                String name = p.getFileName().toString();
+                if (!DiskPlans.isBaseName(name) || !Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    continue;
+                }
+                BasicFileAttributes a;
+                try {
+                    a = Files.readAttributes(p, BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                } catch (java.nio.file.NoSuchFileException gone) {
+                    continue;
+                }
+                Instant t = a.lastModifiedTime().toInstant();
+                Instant noted = lastUsed.get(name);
+                out.add(new CacheEviction.Base(name, a.size(), noted != null && noted.isAfter(t) ? noted : t));
+            }
+        }
+        out.sort(java.util.Comparator.comparing(CacheEviction.Base::name));
+        return out;
+    }
+
+    /**
+     * Deletes the base unless it was used after {@code observedAt} (an overlay made on it since the caller looked):
+     * under the base's lock, so no overlay is being made on it meanwhile. True when it was deleted.
+     */
+    public boolean evict(String baseName, Instant observedAt) throws IOException {
+        if (!DiskPlans.isBaseName(baseName)) {
+            throw new IllegalArgumentException("not a base name: " + baseName);
+        }
+        try (Held ignored = hold(baseName)) {
+            Instant noted = lastUsed.get(baseName);
+            if (noted != null && noted.isAfter(observedAt)) {
+                return false;
+            }
+            boolean deleted = Files.deleteIfExists(root.resolve(baseName));
+            lastUsed.remove(baseName);
+            return deleted;
+        }
     }
 
     public Path root() {
@@ -91,6 +205,7 @@ public final class ImageCache {
     public Path ensure(String url, String sha256, String format, Progress progress) throws ImageException {
         Path base = basePath(sha256, format);
         if (Files.isRegularFile(base)) {
+            used(base.getFileName().toString());
             return base;
         }
         CompletableFuture<Path> mine = new CompletableFuture<>();
@@ -99,10 +214,16 @@ public final class ImageCache {
             return join(running);
         }
         try {
+            boolean fetched = false;
             if (!Files.isRegularFile(base)) { // another call may have finished between the check and putIfAbsent
                 fetch(url, sha256.toLowerCase(java.util.Locale.ROOT), format, base, progress);
+                fetched = true;
             }
+            used(base.getFileName().toString());
             mine.complete(base);
+            if (fetched) {
+                afterDownload.run();
+            }
         } catch (ImageException | RuntimeException e) {
             mine.completeExceptionally(e);
         } finally {
@@ -143,7 +264,10 @@ public final class ImageCache {
                             + "); only standalone images are cached");
                 }
             }
-            Files.move(partial, base, StandardCopyOption.ATOMIC_MOVE);
+            try (Held ignored = hold(base.getFileName().toString())) {
+                Files.move(partial, base, StandardCopyOption.ATOMIC_MOVE);
+                used(base.getFileName().toString());
+            }
         } catch (IOException e) {
             throw new ImageException("cannot fetch image " + url + ": " + e.getMessage());
         } finally {
@@ -169,8 +293,7 @@ public final class ImageCache {
             }
             long size = Files.size(real);
             if (size > maxBytes) {
-                throw new ImageException("image " + url + " is " + size + " bytes, over the cache's limit of "
-                        + maxBytes);
+                throw new ImageException("image " + url + " is " + size + " bytes, " + overLimit());
             }
             progress.update(0, size);
             return Files.newInputStream(real);
@@ -205,12 +328,18 @@ public final class ImageCache {
             long total = r.headers().firstValueAsLong("Content-Length").orElse(-1);
             if (total > maxBytes) {
                 r.body().close();
-                throw new ImageException("image " + url + " is " + total + " bytes, over the cache's limit of "
-                        + maxBytes);
+                throw new ImageException("image " + url + " is " + total + " bytes, " + overLimit()
+                        + "; nothing was downloaded");
             }
             progress.update(0, total);
             return r.body();
         }
+    }
+
+    /** e.g. {@code over this host's image size limit of 34359738368 bytes (32 GiB, the agent's --max-image-size)}. */
+    private String overLimit() {
+        return "over this host's image size limit of " + maxBytes + " bytes (" + CacheEviction.bytes(maxBytes)
+                + ", the agent's " + LIMIT_FLAG + ")";
     }
 
     /** Streams into the partial file, hashing as it goes; stops at the size limit whatever the server announced. */
@@ -229,8 +358,8 @@ public final class ImageCache {
             for (int n; (n = in.read(buf)) > 0; ) {
                 done += n;
                 if (done > maxBytes) {
-                    throw new ImageException("image " + url + " is over the cache's limit of " + maxBytes
-                            + " bytes; the download was stopped");
+                    throw new ImageException("image " + url + " is " + overLimit()
+                            + "; the download was stopped and its partial file removed");
                 }
                 sha.update(buf, 0, n);
                 out.write(buf, 0, n);

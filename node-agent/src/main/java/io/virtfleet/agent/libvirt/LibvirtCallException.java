@@ -18,7 +18,9 @@ public final class LibvirtCallException extends Exception {
     }
 
     public LibvirtCallException(String message, ErrorNumber code, Throwable cause) {
-        super(message, cause);
+        // libvirt's messages may end in a newline (e.g. QEMU's monitor or qemu-img output passed through): it would
+        // end up in a status.error and an Event message
+        super(message == null ? null : message.strip(), cause);
         this.code = code;
     }
 

@@ -227,6 +227,12 @@ public final class LibvirtConnection implements AutoCloseable {
                     if (!isNoDomain(e)) {
                         throw e;
                     }
+                } catch (LibvirtCallException e) {
+                    // The state is read through libvirt's C API by UUID: a domain undefined since the listing is
+                    // VIR_ERR_NO_DOMAIN there too, and is skipped like above.
+                    if (!e.isNoDomain()) {
+                        throw e;
+                    }
                 }
             }
             return out;

@@ -73,9 +73,14 @@ public final class DomainFiles {
     }
 
     /** Reads the content of a Secret's key for the seed (the agent of the VM's host is the only reader). */
-    public interface SecretSource {
+    public interface SecretSource extends AutoCloseable {
         /** The value of the first of {@code keys} present, or an error naming what is missing. */
         byte[] read(String namespace, String name, List<String> keys) throws SecretException;
+
+        /** Releases what reading needs (a Kubernetes client of its own); nothing by default. */
+        @Override
+        default void close() {
+        }
     }
 
     public static final class SecretException extends Exception {
@@ -165,7 +170,9 @@ public final class DomainFiles {
             if (disk.volume.image != null) {
                 String format = disk.volume.image.format == null ? "qcow2" : disk.volume.image.format;
                 if (Files.isRegularFile(cache.basePath(disk.volume.image.sha256, format))) {
-                    cached.add(DiskPlans.baseName(disk.volume.image.sha256, format));
+                    String name = DiskPlans.baseName(disk.volume.image.sha256, format);
+                    cached.add(name);
+                    cache.used(name); // the cache keeper's eviction keeps a base used after it looked
                 }
             }
         }
@@ -197,6 +204,13 @@ public final class DomainFiles {
                                 ? "qcow2 overlay on cached base " + cache.basePath(o.sha256(), o.baseFormat())
                                 : "blank");
             } catch (ImageCache.ImageException e) {
+                if (s instanceof DiskPlans.Overlay o
+                        && !Files.isRegularFile(cache.basePath(o.sha256(), o.baseFormat()))) {
+                    // Evicted between this pass's look and the overlay: the next pass downloads it again.
+                    LOG.info("{}/{}: the base of disk {} left the image cache before its overlay was made; again in {}",
+                            d.getMetadata().getNamespace(), d.getMetadata().getName(), disk, PROGRESS_INTERVAL);
+                    return new Prepared(false, created, List.of(), null, PROGRESS_INTERVAL);
+                }
                 return new Prepared(false, created, List.of(), field(disks, disk, "volume") + ": " + e.getMessage(),
                         FAILED_RETRY);
             }
@@ -490,5 +504,8 @@ public final class DomainFiles {
 
     public void close() {
         downloads.shutdownNow();
+        if (secrets != null) {
+            secrets.close();
+        }
     }
 }

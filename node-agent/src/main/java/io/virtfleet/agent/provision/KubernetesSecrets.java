@@ -45,4 +45,10 @@ public final class KubernetesSecrets implements DomainFiles.SecretSource {
         }
         throw new DomainFiles.SecretException("Secret " + namespace + "/" + name + " has none of the keys " + keys);
     }
+
+    /** Closes the host identity's client (its HTTP connections and threads) with the agent. */
+    @Override
+    public void close() {
+        identity.close();
+    }
 }

@@ -34,7 +34,7 @@ public final class SnapshotOps {
     /** A request that cannot be carried out; nothing was changed. */
     public static final class SnapshotException extends Exception {
         public SnapshotException(String message) {
-            super(message);
+            super(message == null ? null : message.strip()); // (a trailing newline of libvirt's would reach status)
         }
     }
 

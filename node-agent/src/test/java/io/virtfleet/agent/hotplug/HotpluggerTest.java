@@ -1,5 +1,7 @@
 package io.virtfleet.agent.hotplug;
 
+import io.virtfleet.agent.MutableClock;
+
 import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.virtfleet.api.v1alpha1.DeviceStatus;
 import io.virtfleet.reconcilers.domain.xml.DomainDef;
@@ -12,8 +14,6 @@ import io.virtfleet.agent.libvirt.LibvirtNative;
 
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -76,25 +76,6 @@ class HotpluggerTest {
         @Override
         public void detach(String uuid, String xml, int flags) {
             calls.add("detach-xml " + flags);
-        }
-    }
-
-    static final class MutableClock extends Clock {
-        Instant now = Instant.parse("2026-01-01T00:00:00Z");
-
-        @Override
-        public ZoneOffset getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
         }
     }
 

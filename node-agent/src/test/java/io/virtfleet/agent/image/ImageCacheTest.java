@@ -169,7 +169,8 @@ class ImageCacheTest {
         assertThatThrownBy(() -> cache.ensure(url("/loop"), sha, "qcow2", ImageCache.Progress.NONE))
                 .hasMessageContaining("more than 5 redirects");
         assertThatThrownBy(() -> cache(1024).ensure(url("/debian.qcow2"), sha, "qcow2", ImageCache.Progress.NONE))
-                .hasMessageContaining("over the cache's limit of 1024");
+                .hasMessageContaining("is " + image.length + " bytes, over this host's image size limit of 1024 bytes "
+                        + "(1 KiB, the agent's --max-image-size)").hasMessageContaining("nothing was downloaded");
         assertThatThrownBy(() -> cache.ensure("file:///etc/shadow", sha, "qcow2", ImageCache.Progress.NONE))
                 .hasMessageContaining("not under an allowed disk root");
         // A qcow2 whose header names a host file as its backing file: verified checksum or not, never cached.
@@ -182,6 +183,62 @@ class ImageCacheTest {
         assertThatThrownBy(() -> cache.ensure("file://" + dir.resolve("link/hostname"), sha, "raw",
                 ImageCache.Progress.NONE)).hasMessageContaining("outside the allowed roots");
         assertThat(cache.root().toFile().list()).containsOnly(".partial");
+    }
+
+    /**
+     * A server that announces no length (chunked) and sends more than the limit: the download stops at the limit, the
+     * message names the limit and where it is set, and the partial file is gone; a file: URL over the limit is refused
+     * from its size alone.
+     */
+    @Test
+    void anImageOverTheSizeLimitFailsNamingTheLimitAndLeavesNoPartialFile() throws Exception {
+        server.createContext("/endless", ex -> {
+            ex.sendResponseHeaders(200, 0); // chunked: no Content-Length
+            try (OutputStream o = ex.getResponseBody()) {
+                byte[] chunk = new byte[64 << 10];
+                for (int i = 0; i < 64; i++) { // 4 MiB, over the 1 MiB limit
+                    o.write(chunk);
+                }
+            } catch (IOException stopped) {
+                // the client stopped reading at its limit
+            }
+        });
+        ImageCache cache = cache(1L << 20);
+        assertThat(cache.maxBytes()).isEqualTo(1L << 20);
+        assertThatThrownBy(() -> cache.ensure(url("/endless"), "a".repeat(64), "raw", ImageCache.Progress.NONE))
+                .hasMessageContaining("image " + url("/endless") + " is over this host's image size limit of "
+                        + (1L << 20) + " bytes (1 MiB, the agent's --max-image-size)")
+                .hasMessageContaining("the download was stopped and its partial file removed");
+        assertThat(cache.root().resolve(".partial")).isEmptyDirectory();
+        assertThat(cache.bases()).isEmpty();
+
+        Path big = dir.resolve("big.raw");
+        Files.write(big, new byte[(1 << 20) + 1]);
+        assertThatThrownBy(() -> cache.ensure("file://" + big, "b".repeat(64), "raw", ImageCache.Progress.NONE))
+                .hasMessageContaining("is " + ((1 << 20) + 1) + " bytes, over this host's image size limit of "
+                        + (1L << 20) + " bytes");
+        assertThat(cache.root().resolve(".partial")).isEmptyDirectory();
+        assertThatThrownBy(() -> cache(0)).hasMessageContaining("--max-image-size must be positive");
+    }
+
+    /** Bases are listed with their size and last use; partial files and other names are not bases. */
+    @Test
+    void basesAreTheVerifiedFilesWithSizeAndLastUse() throws Exception {
+        byte[] image = "just bytes".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        Path local = dir.resolve("img.raw");
+        Files.write(local, image);
+        ImageCache cache = cache(1L << 30);
+        Path base = cache.ensure("file://" + local, sha(image), "raw", ImageCache.Progress.NONE);
+        Files.writeString(cache.root().resolve("README"), "not a base");
+        Files.writeString(cache.root().resolve(".partial").resolve(sha(image) + ".raw.7"), "partial");
+        List<CacheEviction.Base> bases = cache.bases();
+        assertThat(bases).hasSize(1);
+        assertThat(bases.get(0).name()).isEqualTo(base.getFileName().toString());
+        assertThat(bases.get(0).bytes()).isEqualTo(image.length);
+        assertThat(bases.get(0).lastUsed()).isEqualTo(cache.lastUsed(base.getFileName().toString()));
+        assertThat(cache.evict(base.getFileName().toString(), java.time.Instant.now())).isTrue();
+        assertThat(base).doesNotExist();
+        assertThat(cache.bases()).isEmpty();
     }
 
     @Test

@@ -2,6 +2,7 @@ package io.virtfleet.agent.provision;
 
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
+import io.virtfleet.agent.image.DiskPlans;
 import io.virtfleet.agent.image.ImageCache;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainSpec;
@@ -176,6 +177,40 @@ class DomainFilesTest {
         assertThat(root.resolve("vm-scratch.qcow2")).doesNotExist();
         assertThat(seed).doesNotExist();
         assertThat(f.cache().basePath(d.getSpec().disks.get(0).volume.image.sha256, "raw")).isRegularFile();
+    }
+
+    /**
+     * The cache keeper evicts a base while a pass is about to make an overlay on it (the pass found it cached, then
+     * waits for the base's lock the eviction holds): the pass is not a failure, it comes back soon and downloads the
+     * base again.
+     */
+    @Test
+    void aBaseEvictedJustBeforeItsOverlayIsMadeIsFetchedAgainNotAFailure() throws Exception {
+        DomainFiles f = files((ns, name, keys) -> "#cloud-config\n".getBytes(StandardCharsets.UTF_8));
+        Domain d = domain(null);
+        assertThat(settle(f, d).ready()).isTrue();
+        Files.delete(root.resolve("vm-root.qcow2")); // the overlay is to be made again
+        String base = DiskPlans.baseName(d.getSpec().disks.get(0).volume.image.sha256, "raw");
+        ExecutorService pass = Executors.newSingleThreadExecutor();
+        try {
+            java.util.concurrent.Future<DomainFiles.Prepared> p;
+            try (ImageCache.Held evicting = f.cache().hold(base)) {
+                p = pass.submit(() -> f.prepare(d, List.of()));
+                Thread.sleep(300); // the pass found the base and waits for its lock
+                assertThat(p.isDone()).isFalse();
+                Files.delete(f.cache().root().resolve(base));
+            }
+            DomainFiles.Prepared r = p.get(30, TimeUnit.SECONDS);
+            assertThat(r.ready()).isFalse();
+            assertThat(r.error()).isNull();
+            assertThat(r.retryAfter()).isEqualTo(DomainFiles.PROGRESS_INTERVAL);
+        } finally {
+            pass.shutdownNow();
+        }
+        DomainFiles.Prepared again = settle(f, d);
+        assertThat(again.error()).isNull();
+        assertThat(again.created()).containsExactly(root.resolve("vm-root.qcow2").toString());
+        assertThat(f.cache().root().resolve(base)).isRegularFile();
     }
 
     @Test

@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.virtfleet.api.v1alpha1.ApiGroup;
+import io.virtfleet.observability.serving.Serving;
 
 import java.io.IOException;
 import java.net.ConnectException;
@@ -119,6 +120,27 @@ public final class KubernetesPreflight {
                     + firstLine(e.getMessage()) + "); check the file (kubectl --kubeconfig " + file
                     + " config view)", e);
         }
+    }
+
+    /**
+     * A daemon's start, before its controllers: the serving settings make sense ({@link Serving#problem}), the
+     * kubeconfig resolves ({@link #resolve}, from the process environment) and {@link #check} passes for
+     * {@code needed} plus what serving the health and metrics ports needs; then a client on that kubeconfig.
+     *
+     * @param rbacHint where the daemon's RBAC is defined, for the message ("deploy/base/operator/rbac.yaml")
+     */
+    public static KubernetesClient connect(Path kubeconfig, Serving serving, int healthPort, int metricsPort,
+                                           Collection<String> resources, Collection<Permission> needed,
+                                           String rbacHint) throws StartupFailure {
+        String servingProblem = serving.problem(healthPort, metricsPort);
+        if (servingProblem != null) {
+            throw new StartupFailure(ExitCodes.USAGE, servingProblem);
+        }
+        Source source = resolve(kubeconfig, System.getenv());
+        List<Permission> all = new ArrayList<>(needed);
+        all.addAll(serving.permissions(healthPort, metricsPort));
+        check(source, resources, all.stream().distinct().toList(), rbacHint);
+        return new KubernetesClientBuilder().withConfig(source.config()).build();
     }
 
     /**

@@ -17,6 +17,11 @@ public final class StartupFailure extends Exception {
         this.exitCode = exitCode;
     }
 
+    /** A refusal of the serving settings is a bad command line; a failure to serve them, a failure. */
+    public static StartupFailure of(io.virtfleet.observability.serving.ServingFailure f) {
+        return new StartupFailure(f.badSettings() ? ExitCodes.USAGE : ExitCodes.FAILURE, f.getMessage(), f);
+    }
+
     public int exitCode() {
         return exitCode;
     }

@@ -1,9 +1,7 @@
 package io.virtfleet.operator.requests;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
-import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.virtfleet.operator.OperatorConfig;
 import io.virtfleet.operator.OperatorEventRecorder;
@@ -12,7 +10,6 @@ import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineBackup;
 import io.virtfleet.api.v1alpha1.VirtualMachineBackupStatus;
 import io.virtfleet.reconcilers.copy.BackupPlans;
-import io.virtfleet.reconcilers.requests.RequestDeadlines;
 
 import java.time.Duration;
 import java.util.List;
@@ -24,35 +21,37 @@ import java.util.Map;
  * labels it with the VM's host; that host's agent copies the disks and writes the files (InProgress → Succeeded).
  */
 @ControllerConfiguration(name = "virtualmachinebackup", generationAwareEventProcessing = false)
-public class BackupReconciler implements Reconciler<VirtualMachineBackup> {
-    private final OperatorEventRecorder events;
-
-    private final OperatorConfig config;
-
+public class BackupReconciler extends TimedRequestReconciler<VirtualMachineBackup> {
     BackupReconciler(OperatorEventRecorder events, OperatorConfig config) {
-        this.events = events;
-        this.config = config;
+        super(events, config);
     }
 
     @Override
-    public UpdateControl<VirtualMachineBackup> reconcile(VirtualMachineBackup b, Context<VirtualMachineBackup> context) {
-        KubernetesClient client = context.getClient();
-        VirtualMachineBackupStatus cur = b.getStatus();
-        String phase = cur != null ? cur.phase : null;
-        RequestDeadlines.Verdict deadline = b.getMetadata().getDeletionTimestamp() != null ? null
-                : RequestReconcilers.deadline(b, phase, VirtualMachineBackupStatus.PHASE_IN_PROGRESS.equals(phase)
-                        ? "the partial backup in " + cur.location : "the VM", config);
-        if (deadline != null && deadline.isExpired()) {
-            RequestReconcilers.expired(events, b, deadline);
-            VirtualMachineBackupStatus st = cur != null ? cur : new VirtualMachineBackupStatus();
-            st.phase = VirtualMachineBackupStatus.PHASE_FAILED;
-            st.readyToUse = false;
-            st.error = deadline.expired();
-            b.setStatus(st);
-            return UpdateControl.patchStatus(b);
-        }
+    String phase(VirtualMachineBackup b) {
+        return b.getStatus() != null ? b.getStatus().phase : null;
+    }
+
+    @Override
+    String leftover(VirtualMachineBackup b, String phase) {
+        return VirtualMachineBackupStatus.PHASE_IN_PROGRESS.equals(phase) ? "the partial backup in "
+                + b.getStatus().location : "the VM";
+    }
+
+    /** Keeps what the status already says (the location of a partial backup). */
+    @Override
+    UpdateControl<VirtualMachineBackup> fail(VirtualMachineBackup b, String error) {
+        VirtualMachineBackupStatus st = b.getStatus() != null ? b.getStatus() : new VirtualMachineBackupStatus();
+        st.phase = VirtualMachineBackupStatus.PHASE_FAILED;
+        st.readyToUse = false;
+        st.error = error;
+        b.setStatus(st);
+        return UpdateControl.patchStatus(b);
+    }
+
+    @Override
+    UpdateControl<VirtualMachineBackup> handle(KubernetesClient client, VirtualMachineBackup b) {
         if (b.getMetadata().getDeletionTimestamp() != null || RequestReconcilers.labelled(b) || b.getStatus() != null) {
-            return RequestReconcilers.untilDeadline(UpdateControl.noUpdate(), deadline);
+            return UpdateControl.noUpdate();
         }
         String ns = b.getMetadata().getNamespace();
         String name = b.getMetadata().getName();
@@ -72,12 +71,7 @@ public class BackupReconciler implements Reconciler<VirtualMachineBackup> {
             if (vm != null) {
                 events.record(vm, "Warning", "BackupFailed", "backup " + name + ": " + String.join("; ", errors));
             }
-            VirtualMachineBackupStatus st = new VirtualMachineBackupStatus();
-            st.phase = VirtualMachineBackupStatus.PHASE_FAILED;
-            st.readyToUse = false;
-            st.error = String.join("; ", errors);
-            b.setStatus(st);
-            return UpdateControl.patchStatus(b);
+            return fail(b, String.join("; ", errors));
         }
         String location = BackupPlans.location(destination, name);
         Map<String, String> disks = BackupPlans.backupFiles(vm.getSpec(), location);

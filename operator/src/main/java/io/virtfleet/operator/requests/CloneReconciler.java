@@ -3,9 +3,7 @@ package io.virtfleet.operator.requests;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
-import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.virtfleet.operator.OperatorConfig;
 import io.virtfleet.operator.OperatorEventRecorder;
@@ -14,7 +12,6 @@ import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineClone;
 import io.virtfleet.api.v1alpha1.VirtualMachineCloneStatus;
 import io.virtfleet.reconcilers.copy.ClonePlans;
-import io.virtfleet.reconcilers.requests.RequestDeadlines;
 import io.virtfleet.reconcilers.copy.PlanChecks;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
 
@@ -31,34 +28,26 @@ import java.util.Objects;
  * exists (and runs, when its runStrategy says so). The target is not owned by the clone: deleting the clone keeps it.
  */
 @ControllerConfiguration(name = "virtualmachineclone", generationAwareEventProcessing = false)
-public class CloneReconciler implements Reconciler<VirtualMachineClone> {
-    private final OperatorEventRecorder events;
-
-    private final OperatorConfig config;
-
+public class CloneReconciler extends TimedRequestReconciler<VirtualMachineClone> {
     CloneReconciler(OperatorEventRecorder events, OperatorConfig config) {
-        this.events = events;
-        this.config = config;
+        super(events, config);
     }
 
     @Override
-    public UpdateControl<VirtualMachineClone> reconcile(VirtualMachineClone c, Context<VirtualMachineClone> context) {
-        KubernetesClient client = context.getClient();
-        VirtualMachineCloneStatus st = c.getStatus();
-        String phase = st != null ? st.phase : null;
-        RequestDeadlines.Verdict deadline = c.getMetadata().getDeletionTimestamp() != null ? null
-                : RequestReconcilers.deadline(c, phase, VirtualMachineCloneStatus.PHASE_COPYING_DISKS.equals(phase)
-                        ? "the copies made so far (status.disks)" : VirtualMachineCloneStatus.PHASE_DISKS_READY.equals(phase)
-                        ? "the copies (status.disks; no VM was created)" : "the source VM", config);
-        if (deadline != null && deadline.isExpired()) {
-            RequestReconcilers.expired(events, c, deadline);
-            return fail(c, deadline.expired());
-        }
-        return RequestReconcilers.untilDeadline(handle(client, c, st), deadline);
+    String phase(VirtualMachineClone c) {
+        return c.getStatus() != null ? c.getStatus().phase : null;
     }
 
-    private UpdateControl<VirtualMachineClone> handle(KubernetesClient client, VirtualMachineClone c,
-                                                      VirtualMachineCloneStatus st) {
+    @Override
+    String leftover(VirtualMachineClone c, String phase) {
+        return VirtualMachineCloneStatus.PHASE_COPYING_DISKS.equals(phase) ? "the copies made so far (status.disks)"
+                : VirtualMachineCloneStatus.PHASE_DISKS_READY.equals(phase)
+                ? "the copies (status.disks; no VM was created)" : "the source VM";
+    }
+
+    @Override
+    UpdateControl<VirtualMachineClone> handle(KubernetesClient client, VirtualMachineClone c) {
+        VirtualMachineCloneStatus st = c.getStatus();
         if (c.getMetadata().getDeletionTimestamp() != null || st != null
                 && (VirtualMachineCloneStatus.PHASE_SUCCEEDED.equals(st.phase)
                 || VirtualMachineCloneStatus.PHASE_FAILED.equals(st.phase))) {
@@ -203,7 +192,8 @@ public class CloneReconciler implements Reconciler<VirtualMachineClone> {
                 : client.resources(VirtualMachine.class).inNamespace(ns).withName(name).get();
     }
 
-    private static UpdateControl<VirtualMachineClone> fail(VirtualMachineClone c, String error) {
+    @Override
+    UpdateControl<VirtualMachineClone> fail(VirtualMachineClone c, String error) {
         VirtualMachineCloneStatus st = c.getStatus() != null ? c.getStatus() : new VirtualMachineCloneStatus();
         st.phase = VirtualMachineCloneStatus.PHASE_FAILED;
         st.error = error;

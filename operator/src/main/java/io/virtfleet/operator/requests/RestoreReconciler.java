@@ -1,8 +1,7 @@
 package io.virtfleet.operator.requests;
 
-import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
-import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.virtfleet.operator.OperatorConfig;
 import io.virtfleet.operator.OperatorEventRecorder;
@@ -12,7 +11,6 @@ import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestoreStatus;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
-import io.virtfleet.reconcilers.requests.RequestDeadlines;
 
 import java.time.Duration;
 import java.util.HashMap;
@@ -28,42 +26,29 @@ import java.util.concurrent.ConcurrentHashMap;
  * genid. Once the agent reports it done, records an Event on the VM.
  */
 @ControllerConfiguration(name = "virtualmachinerestore", generationAwareEventProcessing = false)
-public class RestoreReconciler implements Reconciler<VirtualMachineRestore> {
+public class RestoreReconciler extends TimedRequestReconciler<VirtualMachineRestore> {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RestoreReconciler.class);
     /** One lock per VM while a restore's genid is chosen (JOSDK reconciles different restores concurrently). */
     private static final Map<String, Object> CHOOSING = new ConcurrentHashMap<>();
-    private final OperatorEventRecorder events;
     private final RestoreFromBackup fromBackup;
 
-    private final OperatorConfig config;
-
     RestoreReconciler(OperatorEventRecorder events, OperatorConfig config) {
-        this.events = events;
-        this.config = config;
+        super(events, config);
         this.fromBackup = new RestoreFromBackup(events);
     }
 
-    @Override
-    public UpdateControl<VirtualMachineRestore> reconcile(VirtualMachineRestore r,
-                                                          Context<VirtualMachineRestore> context) {
-        var client = context.getClient();
-        VirtualMachineRestoreStatus st = r.getStatus();
-        boolean fromABackup = r.getSpec() != null && r.getSpec().backupName != null;
-        RequestDeadlines.Verdict deadline = r.getMetadata().getDeletionTimestamp() != null ? null
-                : RequestReconcilers.deadline(r, st != null ? st.phase : null, restoreLeftover(fromABackup,
-                        st != null ? st.phase : null), config);
-        if (deadline != null && deadline.isExpired()) {
-            RequestReconcilers.expired(events, r, deadline);
-            return fail(r, deadline.expired());
-        }
-        if (fromABackup) {
-            return RequestReconcilers.untilDeadline(fromBackup.reconcile(r, client), deadline);
-        }
-        return RequestReconcilers.untilDeadline(fromSnapshot(r, client), deadline);
+    private static boolean fromABackup(VirtualMachineRestore r) {
+        return r.getSpec() != null && r.getSpec().backupName != null;
     }
 
-    private static String restoreLeftover(boolean fromABackup, String phase) {
-        if (!fromABackup) {
+    @Override
+    String phase(VirtualMachineRestore r) {
+        return r.getStatus() != null ? r.getStatus().phase : null;
+    }
+
+    @Override
+    String leftover(VirtualMachineRestore r, String phase) {
+        if (!fromABackup(r)) {
             return "the VM (not reverted)";
         }
         return VirtualMachineRestoreStatus.PHASE_COPYING_DISKS.equals(phase) ? "the disks copied so far (status.disks)"
@@ -71,8 +56,13 @@ public class RestoreReconciler implements Reconciler<VirtualMachineRestore> {
                 ? "the copied disks (status.disks; no VM was created)" : "the backup";
     }
 
+    @Override
+    UpdateControl<VirtualMachineRestore> handle(KubernetesClient client, VirtualMachineRestore r) {
+        return fromABackup(r) ? fromBackup.reconcile(r, client) : fromSnapshot(r, client);
+    }
+
     private UpdateControl<VirtualMachineRestore> fromSnapshot(VirtualMachineRestore r,
-                                                              io.fabric8.kubernetes.client.KubernetesClient client) {
+                                                              KubernetesClient client) {
         VirtualMachineRestoreStatus st = r.getStatus();
         String ns = r.getMetadata().getNamespace();
         String vmName = r.getSpec() != null ? r.getSpec().vmName : null;
@@ -149,7 +139,7 @@ public class RestoreReconciler implements Reconciler<VirtualMachineRestore> {
      * get the same generation.
      */
     private UpdateControl<VirtualMachineRestore> chooseGenid(VirtualMachineRestore r, VirtualMachine vm, Domain d,
-                                                             io.fabric8.kubernetes.client.KubernetesClient client) {
+                                                             KubernetesClient client) {
         String ns = r.getMetadata().getNamespace();
         String vmName = r.getSpec().vmName;
         synchronized (CHOOSING.computeIfAbsent(ns + "/" + vmName, k -> new Object())) {
@@ -208,7 +198,9 @@ public class RestoreReconciler implements Reconciler<VirtualMachineRestore> {
         return r.getMetadata().getAnnotations() == null ? null : r.getMetadata().getAnnotations().get(key);
     }
 
-    private static UpdateControl<VirtualMachineRestore> fail(VirtualMachineRestore r, String error) {
+    /** A fresh status: a refused revert of a snapshot leaves nothing to keep. */
+    @Override
+    UpdateControl<VirtualMachineRestore> fail(VirtualMachineRestore r, String error) {
         VirtualMachineRestoreStatus st = new VirtualMachineRestoreStatus();
         st.phase = RequestReconcilers.PHASE_FAILED;
         st.complete = false;

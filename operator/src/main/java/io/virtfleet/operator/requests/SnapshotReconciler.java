@@ -1,8 +1,7 @@
 package io.virtfleet.operator.requests;
 
-import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
-import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.virtfleet.operator.OperatorConfig;
 import io.virtfleet.operator.OperatorEventRecorder;
@@ -10,36 +9,32 @@ import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshotStatus;
-import io.virtfleet.reconcilers.requests.RequestDeadlines;
 
 import java.time.Duration;
 
 /** Validates a VirtualMachineSnapshot and hands it to the agent of its VM's host (label). */
 @ControllerConfiguration(name = "virtualmachinesnapshot", generationAwareEventProcessing = false)
-public class SnapshotReconciler implements Reconciler<VirtualMachineSnapshot> {
-    private final OperatorEventRecorder events;
-
-    private final OperatorConfig config;
-
+public class SnapshotReconciler extends TimedRequestReconciler<VirtualMachineSnapshot> {
     SnapshotReconciler(OperatorEventRecorder events, OperatorConfig config) {
-        this.events = events;
-        this.config = config;
+        super(events, config);
     }
 
     @Override
-    public UpdateControl<VirtualMachineSnapshot> reconcile(VirtualMachineSnapshot s,
-                                                           Context<VirtualMachineSnapshot> context) {
-        var client = context.getClient();
+    String phase(VirtualMachineSnapshot s) {
+        return s.getStatus() != null ? s.getStatus().phase : null;
+    }
+
+    @Override
+    String leftover(VirtualMachineSnapshot s, String phase) {
+        return "the VM";
+    }
+
+    @Override
+    UpdateControl<VirtualMachineSnapshot> handle(KubernetesClient client, VirtualMachineSnapshot s) {
         VirtualMachineSnapshotStatus st = s.getStatus();
-        RequestDeadlines.Verdict deadline = s.getMetadata().getDeletionTimestamp() != null ? null
-                : RequestReconcilers.deadline(s, st != null ? st.phase : null, "the VM", config);
-        if (deadline != null && deadline.isExpired()) {
-            RequestReconcilers.expired(events, s, deadline);
-            return fail(s, deadline.expired());
-        }
         if (s.getMetadata().getDeletionTimestamp() != null || RequestReconcilers.labelled(s)
                 || st != null && RequestReconcilers.PHASE_FAILED.equals(st.phase)) {
-            return RequestReconcilers.untilDeadline(UpdateControl.noUpdate(), deadline);
+            return UpdateControl.noUpdate();
         }
         String ns = s.getMetadata().getNamespace();
         String vmName = s.getSpec() != null ? s.getSpec().vmName : null;
@@ -60,7 +55,8 @@ public class SnapshotReconciler implements Reconciler<VirtualMachineSnapshot> {
         return UpdateControl.noUpdate();
     }
 
-    private static UpdateControl<VirtualMachineSnapshot> fail(VirtualMachineSnapshot s, String error) {
+    @Override
+    UpdateControl<VirtualMachineSnapshot> fail(VirtualMachineSnapshot s, String error) {
         VirtualMachineSnapshotStatus st = new VirtualMachineSnapshotStatus();
         st.phase = RequestReconcilers.PHASE_FAILED;
         st.readyToUse = false;

@@ -40,6 +40,7 @@ import java.util.function.Function;
  */
 public final class DevicePlanner {
     private static final XmlMapper WRITER = XmlMapper.builder()
+            .annotationIntrospector(new io.virtfleet.reconcilers.domain.xml.ModelAnnotations())
             .defaultPropertyInclusion(JsonInclude.Value.construct(JsonInclude.Include.NON_NULL,
                     JsonInclude.Include.NON_NULL))
             .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)

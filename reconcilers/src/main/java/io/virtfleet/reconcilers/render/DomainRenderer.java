@@ -1,8 +1,7 @@
 package io.virtfleet.reconcilers.render;
 
 import io.virtfleet.api.v1alpha1.VirtualMachine;
-import io.virtfleet.reconcilers.domain.xml.DomainDef;
-import io.virtfleet.reconcilers.domain.xml.DomainXmlCodec;
+import io.virtfleet.reconcilers.domain.xml.XmlBuffer;
 import io.virtfleet.reconcilers.platform.Platform;
 import io.virtfleet.reconcilers.validation.FieldError;
 import io.virtfleet.reconcilers.validation.ValidationContext;
@@ -11,7 +10,12 @@ import io.virtfleet.reconcilers.validation.VirtualMachineValidator;
 import java.util.List;
 import java.util.Objects;
 
-/** VirtualMachine + host → libvirt domain XML. */
+/**
+ * VirtualMachine + host → libvirt domain XML, written straight from the spec into one buffer, one function per
+ * element ({@link QemuDomains}, {@link XenDomains}, {@link OpenvzDomains}, {@link Parts}): the operator renders
+ * every VM on every reconcile, and building the {@code DomainDef} model first and writing it after was most of a
+ * render. The text is the format of {@link XmlBuffer}; the {@code DomainDef} model is what the XML parses back to.
+ */
 public final class DomainRenderer {
     /** A VM without a namespace is rendered as kubectl would create it without -n. */
     public static final String DEFAULT_NAMESPACE = "default";
@@ -27,6 +31,19 @@ public final class DomainRenderer {
      *                                        that contradicts spec.firmware.uuid)
      */
     public static DomainXml render(VirtualMachine vm, HostInfo host, RenderOptions opts) {
+        RenderInput in = input(vm, host, opts);
+        try (XmlBuffer out = XmlBuffer.start()) {
+            switch (in.platform().family()) {
+                case Q35, I440FX -> QemuDomains.write(in, out);
+                case XEN_HVM, XEN_PV -> XenDomains.write(in, out);
+                case OPENVZ -> OpenvzDomains.write(in, out);
+            }
+            return new DomainXml(in.domainName(), in.uuid(), out.finish());
+        }
+    }
+
+    /** The checks of {@link #render} and everything resolved that the per-hypervisor writers need. */
+    static RenderInput input(VirtualMachine vm, HostInfo host, RenderOptions opts) {
         Objects.requireNonNull(host, "host");
         Objects.requireNonNull(opts, "opts");
         List<FieldError> errors = VirtualMachineValidator.validate(vm, new ValidationContext(host.allowedDiskRoots()));
@@ -51,13 +68,7 @@ public final class DomainRenderer {
         String name = platform.family() == Platform.Family.OPENVZ
                 ? Integer.toString(ctid(opts, uuid))
                 : DomainNames.domainName(host.domainPrefix(), namespace, vm.getMetadata().getName());
-        RenderInput in = new RenderInput(vm, namespace, platform, host, name, uuid, opts.genid());
-        DomainDef def = switch (platform.family()) {
-            case Q35, I440FX -> QemuDomains.build(in);
-            case XEN_HVM, XEN_PV -> XenDomains.build(in);
-            case OPENVZ -> OpenvzDomains.build(in);
-        };
-        return new DomainXml(name, uuid, DomainXmlCodec.write(def));
+        return new RenderInput(vm, namespace, platform, host, name, uuid, opts.genid());
     }
 
     private static int ctid(RenderOptions opts, String uuid) {

@@ -1,10 +1,7 @@
 package io.virtfleet.reconcilers.render;
 
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
-import io.virtfleet.reconcilers.domain.xml.Devices;
-import io.virtfleet.reconcilers.domain.xml.DomainDef;
-import io.virtfleet.reconcilers.domain.xml.FilesystemDef;
-import io.virtfleet.reconcilers.domain.xml.OsDef;
+import io.virtfleet.reconcilers.domain.xml.XmlBuffer;
 
 /**
  * OpenVZ containers, as libvirt's openvz driver reads them: the OS template is the root filesystem, the
@@ -23,24 +20,23 @@ final class OpenvzDomains {
     private OpenvzDomains() {
     }
 
-    static DomainDef build(RenderInput in) {
-        VirtualMachineSpec s = in.spec();
-        DomainDef d = Parts.base(in, "openvz", null);
-        OsDef os = new OsDef();
-        os.type = new OsDef.OsType(null, null, "exe");
-        os.init = "/sbin/init";
-        d.os = os;
-        Devices dev = new Devices();
-        FilesystemDef root = new FilesystemDef();
-        root.type = "template";
-        root.source = new FilesystemDef.Source();
-        root.source.name = s.os.template;
-        root.target = new FilesystemDef.Target("/");
-        dev.filesystems.add(root);
+    static void write(RenderInput in, XmlBuffer out) {
+        Parts.head(in, out, "openvz", null);
+        Parts.osType(out, null, null, "exe");
+        out.text("init", "/sbin/init");
+        out.close("os");
+        out.open("devices");
+        out.endStart();
+        out.open("filesystem");
+        out.attr("type", "template");
+        out.endStart();
+        out.emptyWith("source", "name", in.spec().os.template);
+        out.emptyWith("target", "dir", "/");
+        out.close("filesystem");
         for (VirtualMachineSpec.NetworkInterface n : in.interfaces()) {
-            dev.interfaces.add(Parts.iface(n, null));
+            Parts.iface(out, n, null);
         }
-        d.devices = dev;
-        return d;
+        out.close("devices");
+        out.close("domain");
     }
 }

@@ -40,12 +40,57 @@ public final class OsVariants {
         return new Rule(Pattern.compile(shortId), uri);
     }
 
+    /**
+     * {@link #FULL_ID} checked by hand — {@code http://} or {@code https://}, a host of {@code [A-Za-z0-9.-]}, then
+     * one or more {@code /} segments of {@code [A-Za-z0-9._~+-]} — since every render and validation of a VM with a
+     * full id asks ({@code OsVariantsAndTextTest} holds the two to the same answers).
+     */
+    static boolean isFullId(String s) {
+        int i = s.startsWith("http://") ? 7 : s.startsWith("https://") ? 8 : -1;
+        if (i < 0) {
+            return false;
+        }
+        int n = s.length();
+        int host = i;
+        while (i < n && (idChar(s.charAt(i)) || s.charAt(i) == '-' || s.charAt(i) == '.')) {
+            i++;
+        }
+        if (i == host || i == n) {
+            return false;
+        }
+        while (i < n) {
+            if (s.charAt(i++) != '/') {
+                return false;
+            }
+            int segment = i;
+            while (i < n && s.charAt(i) != '/') {
+                char c = s.charAt(i++);
+                if (!(idChar(c) || c == '.' || c == '_' || c == '~' || c == '+' || c == '-')) {
+                    return false;
+                }
+            }
+            if (i == segment) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean idChar(char c) {
+        return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z';
+    }
+
+    /** The pattern isFullId implements (for tests). */
+    static boolean matchesFullIdPattern(String s) {
+        return FULL_ID.matcher(s).matches();
+    }
+
     /** The libosinfo id for a short id or full id, or null when it is neither a full id nor a known short id. */
     public static String resolve(String variant) {
         if (variant == null) {
             return null;
         }
-        if (FULL_ID.matcher(variant).matches()) {
+        if (isFullId(variant)) {
             return variant;
         }
         for (Rule r : RULES) {

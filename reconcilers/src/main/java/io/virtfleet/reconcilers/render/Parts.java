@@ -3,73 +3,94 @@ package io.virtfleet.reconcilers.render;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
-import io.virtfleet.reconcilers.domain.xml.Alias;
-import io.virtfleet.reconcilers.domain.xml.CharDevice;
-import io.virtfleet.reconcilers.domain.xml.DiskDef;
 import io.virtfleet.reconcilers.domain.xml.DomainDef;
-import io.virtfleet.reconcilers.domain.xml.Empty;
-import io.virtfleet.reconcilers.domain.xml.InterfaceDef;
 import io.virtfleet.reconcilers.domain.xml.Metadata;
-import io.virtfleet.reconcilers.domain.xml.OsDef;
-import io.virtfleet.reconcilers.domain.xml.ScaledValue;
+import io.virtfleet.reconcilers.domain.xml.XmlBuffer;
 import io.virtfleet.reconcilers.validation.Macs;
 
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 
-/** Pieces every hypervisor's domain shares, one function per element or device kind. */
+/**
+ * Pieces every hypervisor's domain shares, one function per element or device kind, each writing its element
+ * (with its leading newline and indentation) where the document stands.
+ */
 final class Parts {
+    /** The lifecycle actions: power-off and crash end the domain, a guest reboot restarts it in place. */
+    private static final XmlBuffer.Fragment LIFECYCLE = XmlBuffer.fragment(1, out -> {
+        out.text("on_poweroff", "destroy");
+        out.text("on_reboot", "restart");
+        out.text("on_crash", "destroy");
+    });
+
     private Parts() {
     }
 
-    /** The skeleton: identity, metadata, memory and vCPUs. */
-    static DomainDef base(RenderInput in, String type, String libosinfoId) {
+    /**
+     * The start of the document: {@code <domain type>} with its identity, the genid (when the platform has the
+     * device), metadata, memory and vCPUs.
+     */
+    static void head(RenderInput in, XmlBuffer out, String type, String libosinfoId) {
         VirtualMachineSpec s = in.spec();
-        DomainDef d = new DomainDef();
-        d.type = type;
-        d.name = in.domainName();
-        d.uuid = in.uuid();
-        d.metadata = metadata(in.vm(), in.namespace(), in.host().name(), libosinfoId);
-        long kib = MemorySizes.kib(s.memory).longValueExact();
-        d.memory = ScaledValue.kib(kib);
-        d.currentMemory = ScaledValue.kib(kib);
-        d.vcpu = new DomainDef.Vcpu("static", s.cpu != null && s.cpu.cores != null ? s.cpu.cores : 1);
-        return d;
-    }
-
-    static Metadata metadata(VirtualMachine vm, String namespace, String host, String libosinfoId) {
-        Metadata m = new Metadata();
-        if (libosinfoId != null) {
-            m.libosinfo = new Metadata.Libosinfo(libosinfoId);
+        out.open("domain");
+        out.attr("type", type);
+        out.endStart();
+        out.text("name", in.domainName());
+        out.text("uuid", in.uuid());
+        DomainDef.Genid genid = Genids.element(s.genid, in.genidOverride(), in.platform());
+        if (genid != null) {
+            out.textElement("genid", null, null, genid.value);
         }
-        Metadata.VirtfleetMark mark = new Metadata.VirtfleetMark();
-        mark.namespace = namespace;
-        mark.name = vm.getMetadata().getName();
-        mark.uid = vm.getMetadata().getUid();
-        mark.host = host;
-        m.virtfleet = mark;
-        return m;
+        metadata(out, in.vm(), in.namespace(), in.host().name(), libosinfoId);
+        long kib = MemorySizes.kib(s.memory).longValueExact();
+        out.number("memory", "unit", "KiB", kib);
+        out.number("currentMemory", "unit", "KiB", kib);
+        out.number("vcpu", "placement", "static", s.cpu != null && s.cpu.cores != null ? s.cpu.cores : 1);
     }
 
-    static void lifecycle(DomainDef d) {
-        d.onPoweroff = "destroy";
-        d.onReboot = "restart";
-        d.onCrash = "destroy";
+    /** libosinfo's OS id (virt-manager and virt-install read it) and virtfleet's ownership mark. */
+    static void metadata(XmlBuffer out, VirtualMachine vm, String namespace, String host, String libosinfoId) {
+        out.open("metadata");
+        out.endStart();
+        if (libosinfoId != null) {
+            String tag = Metadata.LIBOSINFO_PREFIX + ":libosinfo";
+            out.open(tag);
+            out.namespace(Metadata.LIBOSINFO_PREFIX, Metadata.LIBOSINFO_NS);
+            out.endStart();
+            out.emptyWith(Metadata.LIBOSINFO_PREFIX + ":os", "id", libosinfoId);
+            out.close(tag);
+        }
+        out.open(ApiGroup.LIBVIRT_METADATA_PREFIX + ":vm");
+        out.namespace(ApiGroup.LIBVIRT_METADATA_PREFIX, ApiGroup.LIBVIRT_METADATA_NS);
+        out.attr("namespace", namespace);
+        out.attr("name", vm.getMetadata().getName());
+        out.attr("uid", vm.getMetadata().getUid());
+        out.attr("host", host);
+        out.closeEmpty();
+        out.close("metadata");
     }
 
-    static Alias alias(String deviceName) {
-        return new Alias(ApiGroup.DEVICE_ALIAS_PREFIX + deviceName);
+    static void lifecycle(XmlBuffer out) {
+        out.fragment(LIFECYCLE);
+    }
+
+    /** {@code <os><type arch machine>value</type>}: the start of the os element. */
+    static void osType(XmlBuffer out, String arch, String machine, String value) {
+        out.open("os");
+        out.endStart();
+        out.open("type");
+        out.attr("arch", arch);
+        out.attr("machine", machine);
+        out.content("type", value);
     }
 
     /** Direct kernel boot, when the spec asks for it; returns whether it did. */
-    static boolean kernelBoot(OsDef os, VirtualMachineSpec s) {
+    static boolean kernelBoot(XmlBuffer out, VirtualMachineSpec s) {
         if (s.firmware == null || s.firmware.kernelBoot == null) {
             return false;
         }
-        os.kernel = s.firmware.kernelBoot.kernel;
-        os.initrd = s.firmware.kernelBoot.initrd;
-        os.cmdline = s.firmware.kernelBoot.cmdline;
+        out.text("kernel", s.firmware.kernelBoot.kernel);
+        out.text("initrd", s.firmware.kernelBoot.initrd);
+        out.text("cmdline", s.firmware.kernelBoot.cmdline);
         return true;
     }
 
@@ -79,95 +100,169 @@ final class Parts {
      * resource seed-004.xml: the installer media is ejected and only hd remains). With no disks, hd, as virt-install
      * writes it.
      */
-    static List<OsDef.Boot> bootDevices(List<VirtualMachineSpec.Disk> disks) {
-        Set<String> order = new LinkedHashSet<>();
+    static void bootDevices(XmlBuffer out, List<VirtualMachineSpec.Disk> disks) {
+        boolean hd = false;
+        boolean cdrom = false;
+        boolean cdromFirst = false;
         for (VirtualMachineSpec.Disk d : disks) {
-            boolean cdrom = Boolean.TRUE.equals(d.cdrom);
-            if (!cdrom) {
-                order.add("hd");
-            } else if (d.volume != null && d.volume.path != null) {
-                order.add("cdrom");
+            if (!Boolean.TRUE.equals(d.cdrom)) {
+                hd = true;
+            } else if (d.volume != null && d.volume.path != null && !cdrom) {
+                cdrom = true;
+                cdromFirst = !hd;
             }
         }
-        if (order.isEmpty()) {
-            order.add("hd");
+        if (cdromFirst) {
+            out.emptyWith("boot", "dev", "cdrom");
         }
-        return order.stream().map(OsDef.Boot::new).toList();
+        if (hd || !cdrom) {
+            out.emptyWith("boot", "dev", "hd");
+        }
+        if (cdrom && !cdromFirst) {
+            out.emptyWith("boot", "dev", "cdrom");
+        }
     }
 
-    /** A file-backed disk or cdrom. {@code discard} passes guest TRIM through to sparse images. */
-    static DiskDef disk(VirtualMachineSpec.Disk spec, DiskTargets.Placement placement, boolean discard) {
+    /**
+     * A file-backed disk or cdrom on libvirt's {@code driverName} backend. {@code discard} passes guest TRIM through
+     * to sparse images; {@code serial} (null: none) is what the guest sees as the disk's serial number.
+     */
+    static void disk(XmlBuffer out, VirtualMachineSpec.Disk spec, DiskTargets.Placement placement, String driverName,
+                     boolean discard, String serial) {
         boolean cdrom = Boolean.TRUE.equals(spec.cdrom);
-        DiskDef d = new DiskDef();
-        d.type = "file";
-        d.device = cdrom ? "cdrom" : "disk";
-        d.driver = new DiskDef.Driver();
-        d.driver.name = "qemu";
-        d.driver.type = format(spec);
+        out.open("disk");
+        out.attr("type", "file");
+        out.attr("device", cdrom ? "cdrom" : "disk");
+        out.endStart();
+        out.open("driver");
+        out.attr("name", driverName);
+        out.attr("type", DiskFormats.of(spec));
         if (discard && !cdrom) {
-            d.driver.discard = "unmap";
+            out.attr("discard", "unmap");
         }
+        out.closeEmpty();
         if (spec.volume != null && spec.volume.path != null) {
-            d.source = DiskDef.Source.file(spec.volume.path);
+            out.emptyWith("source", "file", spec.volume.path);
         }
-        d.target = new DiskDef.Target(placement.target(), placement.bus());
+        out.open("target");
+        out.attr("dev", placement.target());
+        out.attr("bus", placement.bus());
+        out.closeEmpty();
         if (cdrom || Boolean.TRUE.equals(spec.readOnly)) {
-            d.readonly = Empty.INSTANCE;
+            out.empty("readonly");
         }
-        d.alias = alias(spec.name);
-        return d;
-    }
-
-    static String format(VirtualMachineSpec.Disk spec) {
-        return DiskFormats.of(spec);
+        out.text("serial", serial);
+        alias(out, spec.name);
+        out.close("disk");
     }
 
     /** A NIC on a libvirt network or a host bridge. A MAC or target left open is allocated by libvirt and read back. */
-    static InterfaceDef iface(VirtualMachineSpec.NetworkInterface spec, String model) {
-        InterfaceDef i = new InterfaceDef();
-        if (spec.network != null) {
-            i.type = "network";
-            i.source = InterfaceDef.Source.network(spec.network);
-        } else {
-            i.type = "bridge";
-            i.source = InterfaceDef.Source.bridge(spec.bridge);
-        }
+    static void iface(XmlBuffer out, VirtualMachineSpec.NetworkInterface spec, String model) {
+        out.open("interface");
+        out.attr("type", spec.network != null ? "network" : "bridge");
+        out.endStart();
         if (spec.macAddress != null) {
-            i.mac = new InterfaceDef.Mac(Macs.normalize(spec.macAddress));
+            out.emptyWith("mac", "address", Macs.normalize(spec.macAddress));
+        }
+        if (spec.network != null) {
+            out.emptyWith("source", "network", spec.network);
+        } else {
+            out.emptyWith("source", "bridge", spec.bridge);
         }
         if (spec.target != null) {
-            i.target = new InterfaceDef.Target(spec.target);
+            out.emptyWith("target", "dev", spec.target);
         }
         String m = spec.model != null ? spec.model : model;
         if (m != null) {
-            i.model = new InterfaceDef.Model(m);
+            out.emptyWith("model", "type", m);
         }
-        i.alias = alias(spec.name);
-        return i;
+        alias(out, spec.name);
+        out.close("interface");
+    }
+
+    /** The user alias that names a device in libvirt's live XML after its spec entry. */
+    static void alias(XmlBuffer out, String deviceName) {
+        out.emptyWith("alias", "name", ApiGroup.DEVICE_ALIAS_PREFIX + deviceName);
     }
 
     /** Serial console log file, when the host keeps console logs. */
-    static CharDevice.Log consoleLog(RenderInput in) {
+    static void consoleLog(XmlBuffer out, RenderInput in) {
         String dir = in.host().consoleLogDir();
-        if (dir == null) {
-            return null;
+        if (dir != null) {
+            out.open("log");
+            out.attr("file", (dir.equals("/") ? "" : dir) + "/" + in.domainName() + ".log");
+            out.attr("append", "off");
+            out.closeEmpty();
         }
-        return new CharDevice.Log((dir.equals("/") ? "" : dir) + "/" + in.domainName() + ".log", "off");
+    }
+
+    /** {@code <target type port/>}: a serial port's or console's target ({@code type} null: none). */
+    static void portTarget(XmlBuffer out, String type, int port) {
+        out.open("target");
+        out.attr("type", type);
+        out.attr("port", port);
+        out.closeEmpty();
+    }
+
+    /** A virtio-serial channel of {@code type} to the guest port {@code name}. */
+    static void virtioChannel(XmlBuffer out, String type, String name) {
+        out.open("channel");
+        out.attr("type", type);
+        out.endStart();
+        virtioTarget(out, name);
+        out.close("channel");
+    }
+
+    private static void virtioTarget(XmlBuffer out, String name) {
+        out.open("target");
+        out.attr("type", "virtio");
+        out.attr("name", name);
+        out.closeEmpty();
     }
 
     /**
      * A virtio-serial port whose host end is a unix socket virtfleet names, unlike the guest agent channel whose socket
      * libvirt itself holds: host tools (the e2e tests talking to the test guest) connect to it directly.
      */
-    static CharDevice guestChannel(RenderInput in) {
+    static void guestChannel(XmlBuffer out, RenderInput in) {
         String dir = in.host().guestChannelDir();
         if (dir == null) {
-            return null;
+            return;
         }
-        CharDevice channel = new CharDevice("unix", CharDevice.Target.virtio(HostInfo.GUEST_CHANNEL_NAME));
-        channel.source = new CharDevice.Source();
-        channel.source.mode = "bind";
-        channel.source.path = (dir.equals("/") ? "" : dir) + "/" + in.domainName() + ".chan.sock";
-        return channel;
+        out.open("channel");
+        out.attr("type", "unix");
+        out.endStart();
+        out.open("source");
+        out.attr("mode", "bind");
+        out.attr("path", (dir.equals("/") ? "" : dir) + "/" + in.domainName() + ".chan.sock");
+        out.closeEmpty();
+        virtioTarget(out, HostInfo.GUEST_CHANNEL_NAME);
+        out.close("channel");
+    }
+
+    /** {@code <graphics type autoport>} with one listen child: loopback, or a UNIX socket libvirt names. */
+    static void graphicsStart(XmlBuffer out, String type, boolean autoport, boolean socket) {
+        out.open("graphics");
+        out.attr("type", type);
+        if (autoport) {
+            out.attr("autoport", "yes");
+        }
+        out.endStart();
+        out.open("listen");
+        if (socket) {
+            out.attr("type", "socket");
+        } else {
+            out.attr("type", "address");
+            out.attr("address", "127.0.0.1");
+        }
+        out.closeEmpty();
+    }
+
+    /** {@code <input type bus/>}. */
+    static void input(XmlBuffer out, String type, String bus) {
+        out.open("input");
+        out.attr("type", type);
+        out.attr("bus", bus);
+        out.closeEmpty();
     }
 }

@@ -2,31 +2,17 @@ package io.virtfleet.reconcilers.render;
 
 import io.virtfleet.api.v1alpha1.Hypervisor;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
-import io.virtfleet.reconcilers.domain.xml.AudioDef;
-import io.virtfleet.reconcilers.domain.xml.CharDevice;
-import io.virtfleet.reconcilers.domain.xml.Clock;
-import io.virtfleet.reconcilers.domain.xml.ControllerDef;
-import io.virtfleet.reconcilers.domain.xml.CpuDef;
-import io.virtfleet.reconcilers.domain.xml.Devices;
-import io.virtfleet.reconcilers.domain.xml.DiskDef;
-import io.virtfleet.reconcilers.domain.xml.DomainDef;
-import io.virtfleet.reconcilers.domain.xml.Empty;
-import io.virtfleet.reconcilers.domain.xml.Features;
-import io.virtfleet.reconcilers.domain.xml.GraphicsDef;
-import io.virtfleet.reconcilers.domain.xml.InputDef;
-import io.virtfleet.reconcilers.domain.xml.MemBalloon;
-import io.virtfleet.reconcilers.domain.xml.OsDef;
-import io.virtfleet.reconcilers.domain.xml.Pm;
-import io.virtfleet.reconcilers.domain.xml.RedirDev;
-import io.virtfleet.reconcilers.domain.xml.RngDef;
-import io.virtfleet.reconcilers.domain.xml.SoundDef;
-import io.virtfleet.reconcilers.domain.xml.VideoDef;
+import io.virtfleet.reconcilers.domain.xml.XmlBuffer;
 import io.virtfleet.reconcilers.platform.Platform;
 
-import java.util.ArrayList;
 import java.util.List;
 
-/** kvm and qemu (TCG) domains, modelled on virt-install's q35 domain (test resource seed-004.xml). */
+/**
+ * kvm and qemu (TCG) domains, modelled on virt-install's q35 domain (test resource seed-004.xml). Elements that are
+ * the same for every VM of a kind (features, clock, power management, the PCIe root ports, the display and sound
+ * devices of each graphics choice) are written once by their functions below into constant fragments and copied
+ * into each document.
+ */
 final class QemuDomains {
     /**
      * Free PCIe root ports: on q35 every hot-plugged PCIe device needs an empty root port, and ports cannot be added
@@ -37,41 +23,59 @@ final class QemuDomains {
     /** The CPU model for TCG: every QEMU has it and TCG implements all of it, so the guest sees the same CPU on any host. */
     static final String TCG_CPU_MODEL = "qemu64";
 
+    /** features, then (after the cpu) clock, lifecycle and pm: the same for every kvm/qemu domain. */
+    private static final XmlBuffer.Fragment FEATURES = XmlBuffer.fragment(1, QemuDomains::features);
+    private static final XmlBuffer.Fragment CLOCK_TO_PM = XmlBuffer.fragment(1, out -> {
+        clock(out);
+        Parts.lifecycle(out);
+        pm(out);
+    });
+    private static final XmlBuffer.Fragment Q35_ROOT = XmlBuffer.fragment(2, out -> pciRoot(out, true));
+    private static final XmlBuffer.Fragment PC_ROOT = XmlBuffer.fragment(2, out -> pciRoot(out, false));
+    /** Per graphics choice ({@link #GRAPHICS}) and family (q35, pc): everything from the inputs to the rng. */
+    private static final List<String> GRAPHICS = List.of("spice", "vnc", "none");
+    private static final XmlBuffer.Fragment[][] DISPLAY_TO_RNG = new XmlBuffer.Fragment[2][GRAPHICS.size()];
+
+    static {
+        for (int g = 0; g < GRAPHICS.size(); g++) {
+            String graphics = GRAPHICS.get(g);
+            DISPLAY_TO_RNG[0][g] = XmlBuffer.fragment(2, out -> displayToRng(out, graphics, true));
+            DISPLAY_TO_RNG[1][g] = XmlBuffer.fragment(2, out -> displayToRng(out, graphics, false));
+        }
+    }
+
     private QemuDomains() {
     }
 
-    static DomainDef build(RenderInput in) {
+    static void write(RenderInput in, XmlBuffer out) {
         VirtualMachineSpec s = in.spec();
         Platform p = in.platform();
-        DomainDef d = Parts.base(in, p.hypervisor() == Hypervisor.KVM ? "kvm" : "qemu",
+        Parts.head(in, out, p.hypervisor() == Hypervisor.KVM ? "kvm" : "qemu",
                 s.os == null ? null : OsVariants.resolve(s.os.variant));
-        d.genid = Genids.element(s.genid, in.genidOverride(), p);
-        d.os = os(in);
-        d.features = features();
-        d.cpu = cpu(s.cpu == null ? null : s.cpu.model, p.hypervisor());
-        d.clock = clock();
-        Parts.lifecycle(d);
-        d.pm = pm();
-        d.devices = devices(in);
-        return d;
+        os(in, out);
+        out.fragment(FEATURES);
+        cpu(out, s.cpu == null ? null : s.cpu.model, p.hypervisor());
+        out.fragment(CLOCK_TO_PM);
+        devices(in, out);
+        out.close("domain");
     }
 
-    static OsDef os(RenderInput in) {
-        OsDef os = new OsDef();
-        os.type = new OsDef.OsType("x86_64", in.platform().machine(), "hvm");
-        if (!Parts.kernelBoot(os, in.spec())) {
-            os.boot.addAll(Parts.bootDevices(in.disks()));
+    static void os(RenderInput in, XmlBuffer out) {
+        Parts.osType(out, "x86_64", in.platform().machine(), "hvm");
+        if (!Parts.kernelBoot(out, in.spec())) {
+            Parts.bootDevices(out, in.disks());
         }
-        return os;
+        out.close("os");
     }
 
-    static Features features() {
-        Features f = new Features();
-        f.acpi = Empty.INSTANCE;
-        f.apic = Empty.INSTANCE;
+    static void features(XmlBuffer out) {
+        out.open("features");
+        out.endStart();
+        out.empty("acpi");
+        out.empty("apic");
         // VMware's backdoor I/O port: nothing virtfleet runs uses it, and it is an attack surface.
-        f.vmport = new Features.State("off");
-        return f;
+        out.emptyWith("vmport", "state", "off");
+        out.close("features");
     }
 
     /**
@@ -79,142 +83,212 @@ final class QemuDomains {
      * which a fleet of one hardware generation has. qemu (TCG): host-passthrough and host-model need KVM, so the
      * default is the fixed {@link #TCG_CPU_MODEL}, which also keeps a TCG guest's CPU the same on every host.
      */
-    static CpuDef cpu(String model, Hypervisor hypervisor) {
+    static void cpu(XmlBuffer out, String model, Hypervisor hypervisor) {
         String m = model != null ? model : hypervisor == Hypervisor.KVM ? "host-passthrough" : TCG_CPU_MODEL;
-        CpuDef c = new CpuDef();
+        out.open("cpu");
         switch (m) {
             case "host-passthrough" -> {
-                c.mode = "host-passthrough";
-                c.check = "none";
-                c.migratable = "on";
+                out.attr("mode", "host-passthrough");
+                out.attr("check", "none");
+                out.attr("migratable", "on");
             }
             case "host-model" -> {
-                c.mode = "host-model";
-                c.check = "partial";
+                out.attr("mode", "host-model");
+                out.attr("check", "partial");
             }
             case "maximum" -> {
-                c.mode = "maximum";
-                c.check = "none";
+                out.attr("mode", "maximum");
+                out.attr("check", "none");
             }
             default -> {
-                c.mode = "custom";
-                c.match = "exact";
-                c.check = "none";
-                c.model = new CpuDef.Model("forbid", m);
+                out.attr("mode", "custom");
+                out.attr("match", "exact");
+                out.attr("check", "none");
+                out.endStart();
+                out.open("model");
+                out.attr("fallback", "forbid");
+                out.content("model", m);
+                out.close("cpu");
+                return;
             }
         }
-        return c;
+        out.closeEmpty();
     }
 
-    static Clock clock() {
-        Clock c = new Clock();
-        c.offset = "utc";
-        c.timer = List.of(new Clock.Timer("rtc", "catchup", null), new Clock.Timer("pit", "delay", null),
-                new Clock.Timer("hpet", null, "no"));
-        return c;
+    static void clock(XmlBuffer out) {
+        out.open("clock");
+        out.attr("offset", "utc");
+        out.endStart();
+        timer(out, "rtc", "catchup", null);
+        timer(out, "pit", "delay", null);
+        timer(out, "hpet", null, "no");
+        out.close("clock");
     }
 
-    static Pm pm() {
-        Pm pm = new Pm();
-        pm.suspendToMem = new Pm.Enabled("no");
-        pm.suspendToDisk = new Pm.Enabled("no");
-        return pm;
+    private static void timer(XmlBuffer out, String name, String tickpolicy, String present) {
+        out.open("timer");
+        out.attr("name", name);
+        out.attr("tickpolicy", tickpolicy);
+        out.attr("present", present);
+        out.closeEmpty();
     }
 
-    static Devices devices(RenderInput in) {
+    static void pm(XmlBuffer out) {
+        out.open("pm");
+        out.endStart();
+        out.emptyWith("suspend-to-mem", "enabled", "no");
+        out.emptyWith("suspend-to-disk", "enabled", "no");
+        out.close("pm");
+    }
+
+    static void devices(RenderInput in, XmlBuffer out) {
         Platform p = in.platform();
+        boolean q35 = p.family() == Platform.Family.Q35;
         String graphics = in.graphics();
-        boolean spice = graphics.equals("spice");
-        Devices dev = new Devices();
-        dev.emulator = in.host().emulator();
+        out.open("devices");
+        out.endStart();
+        out.text("emulator", in.host().emulator());
 
         List<VirtualMachineSpec.Disk> disks = in.attachedDisks();
         List<DiskTargets.Placement> placements = DiskTargets.allocate(disks, p);
+        boolean sata = false;
+        boolean scsi = false;
         for (int i = 0; i < disks.size(); i++) {
-            DiskDef disk = Parts.disk(disks.get(i), placements.get(i), true);
+            VirtualMachineSpec.Disk disk = disks.get(i);
             // Guests name disks in probe order, not by <target dev>: the serial (the spec's name) identifies it.
-            disk.serial = disks.get(i).name;
-            dev.disks.add(disk);
+            Parts.disk(out, disk, placements.get(i), "qemu", true, disk.name);
+            sata |= placements.get(i).bus().equals("sata");
+            scsi |= placements.get(i).bus().equals("scsi");
         }
-        dev.controllers.addAll(controllers(p, placements));
+        controllers(out, q35, sata, scsi);
         for (VirtualMachineSpec.NetworkInterface n : in.interfaces()) {
-            dev.interfaces.add(Parts.iface(n, p.defaultNicModel()));
+            Parts.iface(out, n, p.defaultNicModel());
         }
-        dev.serials.add(serial(in));
-        dev.consoles.add(new CharDevice("pty", CharDevice.Target.port("serial", 0)));
+        serial(in, out);
+        out.open("console");
+        out.attr("type", "pty");
+        out.endStart();
+        Parts.portTarget(out, "serial", 0);
+        out.close("console");
         // The guest agent channel lets the agent ask for a clean shutdown and read the guest's IP addresses.
-        dev.channels.add(new CharDevice("unix", CharDevice.Target.virtio("org.qemu.guest_agent.0")));
+        Parts.virtioChannel(out, "unix", "org.qemu.guest_agent.0");
         // `virtfleet vm port-forward`: the agent opens this channel (virDomainOpenChannel; libvirt picks the socket
         // path) and a relay in the guest connects to the guest port asked for. No network path to the guest needed.
-        dev.channels.add(new CharDevice("unix", CharDevice.Target.virtio(HostInfo.PORT_FORWARD_CHANNEL_NAME)));
-        if (spice) {
-            dev.channels.add(new CharDevice("spicevmc", CharDevice.Target.virtio("com.redhat.spice.0")));
+        Parts.virtioChannel(out, "unix", HostInfo.PORT_FORWARD_CHANNEL_NAME);
+        if (graphics.equals("spice")) {
+            Parts.virtioChannel(out, "spicevmc", "com.redhat.spice.0");
         }
-        CharDevice guestChannel = Parts.guestChannel(in);
-        if (guestChannel != null) {
-            dev.channels.add(guestChannel);
+        Parts.guestChannel(out, in);
+        int g = GRAPHICS.indexOf(graphics);
+        if (g >= 0) {
+            out.fragment(DISPLAY_TO_RNG[q35 ? 0 : 1][g]);
+        } else {
+            displayToRng(out, graphics, q35); // the validator admits only the three; written as they are anyway
         }
-        if (!graphics.equals("none")) {
-            // An absolute pointer keeps the remote cursor in step with the guest's.
-            dev.inputs.add(new InputDef("tablet", "usb"));
-        }
-        dev.inputs.add(new InputDef("mouse", "ps2"));
-        dev.inputs.add(new InputDef("keyboard", "ps2"));
-        if (!graphics.equals("none")) {
-            dev.graphics.add(graphics(graphics));
-        }
-        if (spice) {
-            dev.sounds.add(new SoundDef(p.family() == Platform.Family.Q35 ? "ich9" : "ich6"));
-            dev.audios.add(new AudioDef(1, "spice"));
-        }
-        dev.videos.add(video(graphics));
-        if (spice) {
-            dev.redirdevs.add(new RedirDev("usb", "spicevmc"));
-            dev.redirdevs.add(new RedirDev("usb", "spicevmc"));
-        }
-        dev.memballoon = new MemBalloon("virtio");
-        dev.rngs.add(new RngDef("virtio", new RngDef.Backend("random", "/dev/urandom")));
-        return dev;
+        out.close("devices");
     }
 
     /**
      * Controllers in seed-004 order. On pc (i440fx) the PCI root bus hot-plugs by itself and IDE is built in, so only
      * what the disks need is added there.
      */
-    static List<ControllerDef> controllers(Platform p, List<DiskTargets.Placement> placements) {
-        List<ControllerDef> list = new ArrayList<>();
-        ControllerDef usb = new ControllerDef("usb", 0, "qemu-xhci");
-        usb.ports = 15;
-        list.add(usb);
-        boolean q35 = p.family() == Platform.Family.Q35;
-        if (q35) {
-            list.add(new ControllerDef("pci", 0, "pcie-root"));
-            for (int i = 1; i <= PCIE_ROOT_PORTS; i++) {
-                ControllerDef port = new ControllerDef("pci", i, "pcie-root-port");
-                port.modelName = new ControllerDef.ModelName("pcie-root-port");
-                port.target = new ControllerDef.Target(i, "0x" + Integer.toHexString(0x0f + i));
-                list.add(port);
-            }
-        }
-        boolean sata = placements.stream().anyMatch(x -> x.bus().equals("sata"));
-        boolean scsi = placements.stream().anyMatch(x -> x.bus().equals("scsi"));
+    static void controllers(XmlBuffer out, boolean q35, boolean sata, boolean scsi) {
+        out.fragment(q35 ? Q35_ROOT : PC_ROOT);
         if (q35 || sata) {
-            list.add(new ControllerDef("sata", 0, null));
+            controller(out, "sata", null);
         }
         if (scsi) {
             // libvirt's default SCSI model (lsilogic) is missing from some QEMU builds; virtio-scsi never is.
-            list.add(new ControllerDef("scsi", 0, "virtio-scsi"));
+            controller(out, "scsi", "virtio-scsi");
         }
-        list.add(new ControllerDef("virtio-serial", 0, null));
-        return list;
+        controller(out, "virtio-serial", null);
     }
 
-    static CharDevice serial(RenderInput in) {
-        CharDevice.Target t = CharDevice.Target.port("isa-serial", 0);
-        t.model = new CharDevice.ModelName("isa-serial");
-        CharDevice serial = new CharDevice("pty", t);
-        serial.log = Parts.consoleLog(in);
-        return serial;
+    /** The USB controller, and on q35 the PCIe root with its {@link #PCIE_ROOT_PORTS} root ports. */
+    static void pciRoot(XmlBuffer out, boolean q35) {
+        out.open("controller");
+        out.attr("type", "usb");
+        out.attr("index", 0);
+        out.attr("model", "qemu-xhci");
+        out.attr("ports", 15);
+        out.closeEmpty();
+        if (!q35) {
+            return;
+        }
+        controller(out, "pci", "pcie-root");
+        for (int i = 1; i <= PCIE_ROOT_PORTS; i++) {
+            out.open("controller");
+            out.attr("type", "pci");
+            out.attr("index", i);
+            out.attr("model", "pcie-root-port");
+            out.endStart();
+            out.emptyWith("model", "name", "pcie-root-port");
+            out.open("target");
+            out.attr("chassis", i);
+            out.attr("port", "0x" + Integer.toHexString(0x0f + i));
+            out.closeEmpty();
+            out.close("controller");
+        }
+    }
+
+    private static void controller(XmlBuffer out, String type, String model) {
+        out.open("controller");
+        out.attr("type", type);
+        out.attr("index", 0);
+        out.attr("model", model);
+        out.closeEmpty();
+    }
+
+    static void serial(RenderInput in, XmlBuffer out) {
+        out.open("serial");
+        out.attr("type", "pty");
+        out.endStart();
+        Parts.consoleLog(out, in);
+        out.open("target");
+        out.attr("type", "isa-serial");
+        out.attr("port", 0);
+        out.endStart();
+        out.emptyWith("model", "name", "isa-serial");
+        out.close("target");
+        out.close("serial");
+    }
+
+    /** Inputs, display, sound, video, USB redirection, balloon and rng: what the graphics choice decides. */
+    static void displayToRng(XmlBuffer out, String graphics, boolean q35) {
+        boolean spice = graphics.equals("spice");
+        if (!graphics.equals("none")) {
+            // An absolute pointer keeps the remote cursor in step with the guest's.
+            Parts.input(out, "tablet", "usb");
+        }
+        Parts.input(out, "mouse", "ps2");
+        Parts.input(out, "keyboard", "ps2");
+        if (!graphics.equals("none")) {
+            graphics(out, graphics);
+        }
+        if (spice) {
+            out.emptyWith("sound", "model", q35 ? "ich9" : "ich6");
+            out.open("audio");
+            out.attr("id", 1);
+            out.attr("type", "spice");
+            out.closeEmpty();
+        }
+        video(out, graphics);
+        if (spice) {
+            for (int i = 0; i < 2; i++) {
+                out.open("redirdev");
+                out.attr("bus", "usb");
+                out.attr("type", "spicevmc");
+                out.closeEmpty();
+            }
+        }
+        out.emptyWith("memballoon", "model", "virtio");
+        out.open("rng");
+        out.attr("model", "virtio");
+        out.endStart();
+        out.open("backend");
+        out.attr("model", "random");
+        out.content("backend", "/dev/urandom");
+        out.close("rng");
     }
 
     /**
@@ -223,44 +297,41 @@ final class QemuDomains {
      * through the agent's virDomainOpenGraphicsFD, which needs no listener at all), SPICE, whose QEMU support for UNIX
      * sockets depends on the build, on loopback with a port chosen by libvirt (autoport).
      */
-    static GraphicsDef graphics(String type) {
-        GraphicsDef g = new GraphicsDef();
-        g.type = type;
-        if (type.equals("vnc")) {
-            g.listens.add(GraphicsDef.Listen.socket());
-        } else {
-            g.autoport = "yes";
-            g.listens.add(GraphicsDef.Listen.loopback());
-        }
+    static void graphics(XmlBuffer out, String type) {
+        boolean vnc = type.equals("vnc");
+        Parts.graphicsStart(out, type, !vnc, vnc);
         if (type.equals("spice")) {
             // Compression costs CPU on the host for a LAN-local client that does not need it.
-            g.image = new GraphicsDef.Image("off");
+            out.emptyWith("image", "compression", "off");
         }
-        return g;
+        out.close("graphics");
     }
 
     /**
      * qxl for spice (its native driver), virtio for vnc (a modern guest's generic GPU), and an explicit none without
      * graphics so libvirt does not add a default VGA card nobody can look at.
      */
-    static VideoDef video(String graphics) {
-        VideoDef.Model m;
+    static void video(XmlBuffer out, String graphics) {
+        out.open("video");
+        out.endStart();
+        out.open("model");
         switch (graphics) {
             case "spice" -> {
-                m = new VideoDef.Model("qxl");
-                m.ram = 65536;
-                m.vram = 65536;
-                m.vgamem = 16384;
-                m.heads = 1;
-                m.primary = "yes";
+                out.attr("type", "qxl");
+                out.attr("ram", 65536);
+                out.attr("vram", 65536);
+                out.attr("vgamem", 16384);
+                out.attr("heads", 1);
+                out.attr("primary", "yes");
             }
             case "vnc" -> {
-                m = new VideoDef.Model("virtio");
-                m.heads = 1;
-                m.primary = "yes";
+                out.attr("type", "virtio");
+                out.attr("heads", 1);
+                out.attr("primary", "yes");
             }
-            default -> m = new VideoDef.Model("none");
+            default -> out.attr("type", "none");
         }
-        return new VideoDef(m);
+        out.closeEmpty();
+        out.close("video");
     }
 }

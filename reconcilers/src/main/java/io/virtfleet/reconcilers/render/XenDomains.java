@@ -1,17 +1,7 @@
 package io.virtfleet.reconcilers.render;
 
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
-import io.virtfleet.reconcilers.domain.xml.CharDevice;
-import io.virtfleet.reconcilers.domain.xml.Clock;
-import io.virtfleet.reconcilers.domain.xml.CpuDef;
-import io.virtfleet.reconcilers.domain.xml.Devices;
-import io.virtfleet.reconcilers.domain.xml.DiskDef;
-import io.virtfleet.reconcilers.domain.xml.DomainDef;
-import io.virtfleet.reconcilers.domain.xml.Empty;
-import io.virtfleet.reconcilers.domain.xml.Features;
-import io.virtfleet.reconcilers.domain.xml.GraphicsDef;
-import io.virtfleet.reconcilers.domain.xml.InputDef;
-import io.virtfleet.reconcilers.domain.xml.OsDef;
+import io.virtfleet.reconcilers.domain.xml.XmlBuffer;
 import io.virtfleet.reconcilers.platform.Platform;
 
 import java.util.List;
@@ -30,41 +20,36 @@ final class XenDomains {
     private XenDomains() {
     }
 
-    static DomainDef build(RenderInput in) {
+    static void write(RenderInput in, XmlBuffer out) {
         VirtualMachineSpec s = in.spec();
         Platform p = in.platform();
         boolean hvm = p.family() == Platform.Family.XEN_HVM;
-        DomainDef d = Parts.base(in, "xen", s.os == null ? null : OsVariants.resolve(s.os.variant));
-        d.genid = Genids.element(s.genid, in.genidOverride(), p);
-
-        OsDef os = new OsDef();
-        os.type = new OsDef.OsType("x86_64", p.machine(), hvm ? "hvm" : "linux");
-        boolean kernel = Parts.kernelBoot(os, s);
-        if (hvm && !kernel) {
-            os.boot.addAll(Parts.bootDevices(in.disks()));
-        }
+        Parts.head(in, out, "xen", s.os == null ? null : OsVariants.resolve(s.os.variant));
+        boolean kernel = s.firmware != null && s.firmware.kernelBoot != null;
         if (!hvm && !kernel) {
-            d.bootloader = PV_BOOTLOADER;
+            out.text("bootloader", PV_BOOTLOADER);
         }
-        d.os = os;
+        Parts.osType(out, "x86_64", p.machine(), hvm ? "hvm" : "linux");
+        Parts.kernelBoot(out, s);
+        if (hvm && !kernel) {
+            Parts.bootDevices(out, in.disks());
+        }
+        out.close("os");
         if (hvm) {
-            Features f = new Features();
-            f.pae = Empty.INSTANCE;
-            f.acpi = Empty.INSTANCE;
-            f.apic = Empty.INSTANCE;
-            d.features = f;
+            out.open("features");
+            out.endStart();
+            out.empty("pae");
+            out.empty("acpi");
+            out.empty("apic");
+            out.close("features");
             if (s.cpu != null && s.cpu.model != null) {
-                CpuDef cpu = new CpuDef();
-                cpu.mode = s.cpu.model;
-                d.cpu = cpu;
+                out.emptyWith("cpu", "mode", s.cpu.model);
             }
         }
-        Clock clock = new Clock();
-        clock.offset = "utc";
-        d.clock = clock;
-        Parts.lifecycle(d);
-        d.devices = devices(in, hvm);
-        return d;
+        out.emptyWith("clock", "offset", "utc");
+        Parts.lifecycle(out);
+        devices(in, out, hvm);
+        out.close("domain");
     }
 
     /**
@@ -74,44 +59,46 @@ final class XenDomains {
      * guest. qcow2 needs qdisk: a QEMU that libxl starts in dom0 for the guest (its device model). So do an HVM
      * guest's cdroms: its device model emulates them, and libxl's phy backend refuses an empty drive (format empty).
      */
-    static String diskBackend(DiskDef disk) {
-        return "raw".equals(disk.driver.type) && "disk".equals(disk.device) ? "phy" : "qemu";
+    static String diskBackend(VirtualMachineSpec.Disk disk) {
+        return "raw".equals(DiskFormats.of(disk)) && !Boolean.TRUE.equals(disk.cdrom) ? "phy" : "qemu";
     }
 
-    private static Devices devices(RenderInput in, boolean hvm) {
-        Devices dev = new Devices();
+    private static void devices(RenderInput in, XmlBuffer out, boolean hvm) {
+        out.open("devices");
+        out.endStart();
         List<VirtualMachineSpec.Disk> disks = in.attachedDisks();
         List<DiskTargets.Placement> placements = DiskTargets.allocate(disks, in.platform());
         for (int i = 0; i < disks.size(); i++) {
             // discard is a QEMU block option libxl does not pass through.
-            DiskDef disk = Parts.disk(disks.get(i), placements.get(i), false);
-            disk.driver.name = diskBackend(disk);
-            dev.disks.add(disk);
+            Parts.disk(out, disks.get(i), placements.get(i), diskBackend(disks.get(i)), false, null);
         }
         for (VirtualMachineSpec.NetworkInterface n : in.interfaces()) {
-            dev.interfaces.add(Parts.iface(n, in.platform().defaultNicModel()));
+            Parts.iface(out, n, in.platform().defaultNicModel());
         }
         if (hvm) {
-            CharDevice serial = new CharDevice("pty", CharDevice.Target.port(null, 0));
-            serial.log = Parts.consoleLog(in);
-            dev.serials.add(serial);
-            dev.consoles.add(new CharDevice("pty", CharDevice.Target.port("serial", 0)));
-        } else {
-            CharDevice console = new CharDevice("pty", CharDevice.Target.port("xen", 0));
-            console.log = Parts.consoleLog(in);
-            dev.consoles.add(console);
+            out.open("serial");
+            out.attr("type", "pty");
+            out.endStart();
+            Parts.consoleLog(out, in);
+            Parts.portTarget(out, null, 0);
+            out.close("serial");
         }
+        out.open("console");
+        out.attr("type", "pty");
+        out.endStart();
+        if (!hvm) {
+            Parts.consoleLog(out, in);
+        }
+        Parts.portTarget(out, hvm ? "serial" : "xen", 0);
+        out.close("console");
         if (in.graphics().equals("vnc")) {
             if (hvm) {
-                dev.inputs.add(new InputDef("tablet", "usb"));
+                Parts.input(out, "tablet", "usb");
             }
-            GraphicsDef g = new GraphicsDef();
-            g.type = "vnc";
-            g.autoport = "yes";
             // libxl has no UNIX-socket VNC: loopback only, never qemu.conf's or xl.conf's default.
-            g.listens.add(GraphicsDef.Listen.loopback());
-            dev.graphics.add(g);
+            Parts.graphicsStart(out, "vnc", true, false);
+            out.close("graphics");
         }
-        return dev;
+        out.close("devices");
     }
 }

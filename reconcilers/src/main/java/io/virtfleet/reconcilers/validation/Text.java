@@ -16,6 +16,9 @@ public final class Text {
         }
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
+            if (c >= 0x20 && c < 0x7f) {
+                continue; // the usual character, decided in two comparisons
+            }
             // XML 1.0 cannot carry most control characters at all, and none belongs in a name, path or command line.
             if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == '\ufffe' || c == '\uffff') {
                 return "contains a control character at position " + i;

@@ -32,10 +32,15 @@ class DomainRendererTest {
     static final String GUID = "43dc0cf8-809b-4adb-9bea-a9abb5f3d90e";
     static final String OTHER_GUID = "e9392370-2917-565e-692b-d057f46512d6";
 
-    /** Renders and checks the result against libvirt's schema: every document a test renders is schema-checked. */
+    /**
+     * Renders and checks the result against libvirt's schema: every document a test renders is schema-checked, and
+     * compared with what the model-building renderer wrote ({@link TreeRenderer}), byte for byte.
+     */
     static DomainXml render(VirtualMachine vm, HostInfo host, RenderOptions opts) {
         DomainXml out = DomainRenderer.render(vm, host, opts);
         LibvirtSchema.assertValid(out.xml());
+        assertThat(out).as("the streaming renderer writes what the model renderer wrote")
+                .isEqualTo(TreeRenderer.render(vm, host, opts));
         return out;
     }
 

@@ -1,13 +1,11 @@
 package io.virtfleet.reconcilers.domain.xml;
 
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
-import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlProperty;
 
 /** A character device: {@code <serial>}, {@code <console>} or {@code <channel>}. */
 @JsonPropertyOrder({"type", "source", "log", "target", "alias", "address"})
 public class CharDevice {
     /** pty, unix, spicevmc. */
-    @JacksonXmlProperty(isAttribute = true)
     public String type;
     /** Live XML: the allocated pty or socket path. Rendering leaves it to libvirt. */
     public Source source;
@@ -26,18 +24,14 @@ public class CharDevice {
 
     @JsonPropertyOrder({"mode", "path"})
     public static class Source {
-        @JacksonXmlProperty(isAttribute = true)
         public String mode;
-        @JacksonXmlProperty(isAttribute = true)
         public String path;
     }
 
     /** Where libvirt copies the device's output; append off so every boot starts a fresh log. */
     @JsonPropertyOrder({"file", "append"})
     public static class Log {
-        @JacksonXmlProperty(isAttribute = true)
         public String file;
-        @JacksonXmlProperty(isAttribute = true)
         public String append;
 
         public Log() {
@@ -51,14 +45,10 @@ public class CharDevice {
 
     @JsonPropertyOrder({"type", "name", "port", "state", "model"})
     public static class Target {
-        @JacksonXmlProperty(isAttribute = true)
         public String type;
-        @JacksonXmlProperty(isAttribute = true)
         public String name;
-        @JacksonXmlProperty(isAttribute = true)
         public Integer port;
         /** Live XML of a virtio channel: connected or disconnected (is the guest agent there?). */
-        @JacksonXmlProperty(isAttribute = true)
         public String state;
         public ModelName model;
 
@@ -74,18 +64,6 @@ public class CharDevice {
             t.type = "virtio";
             t.name = name;
             return t;
-        }
-    }
-
-    public static class ModelName {
-        @JacksonXmlProperty(isAttribute = true)
-        public String name;
-
-        public ModelName() {
-        }
-
-        public ModelName(String name) {
-            this.name = name;
         }
     }
 }

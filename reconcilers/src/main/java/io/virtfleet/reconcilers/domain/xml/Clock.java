@@ -2,25 +2,20 @@ package io.virtfleet.reconcilers.domain.xml;
 
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlElementWrapper;
-import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlProperty;
 
 import java.util.ArrayList;
 import java.util.List;
 
 /** {@code <clock>}: guest time base and timer devices. */
 public class Clock {
-    @JacksonXmlProperty(isAttribute = true)
     public String offset;
     @JacksonXmlElementWrapper(useWrapping = false)
     public List<Timer> timer = new ArrayList<>();
 
     @JsonPropertyOrder({"name", "tickpolicy", "present"})
     public static class Timer {
-        @JacksonXmlProperty(isAttribute = true)
         public String name;
-        @JacksonXmlProperty(isAttribute = true)
         public String tickpolicy;
-        @JacksonXmlProperty(isAttribute = true)
         public String present;
 
         public Timer() {

@@ -43,18 +43,6 @@ public class ControllerDef {
         this.model = model;
     }
 
-    public static class ModelName {
-        @JacksonXmlProperty(isAttribute = true)
-        public String name;
-
-        public ModelName() {
-        }
-
-        public ModelName(String name) {
-            this.name = name;
-        }
-    }
-
     @JsonPropertyOrder({"chassis", "port"})
     public static class Target {
         @JacksonXmlProperty(isAttribute = true)

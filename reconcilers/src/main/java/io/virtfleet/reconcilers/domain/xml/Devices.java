@@ -11,6 +11,7 @@ import java.util.List;
 @JsonPropertyOrder({"emulator", "disks", "controllers", "filesystems", "interfaces", "serials", "consoles", "channels",
         "inputs", "graphics", "sounds", "audios", "videos", "redirdevs", "memballoon", "rngs"})
 public class Devices {
+    @JacksonXmlProperty(isAttribute = false)
     public String emulator;
 
     @JacksonXmlElementWrapper(useWrapping = false)

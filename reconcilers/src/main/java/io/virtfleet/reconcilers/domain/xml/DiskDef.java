@@ -10,10 +10,8 @@ import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlProperty;
 @JsonPropertyOrder({"type", "device", "driver", "source", "target", "readonly", "serial", "alias", "address"})
 public class DiskDef {
     /** file, block, ... */
-    @JacksonXmlProperty(isAttribute = true)
     public String type;
     /** disk or cdrom. */
-    @JacksonXmlProperty(isAttribute = true)
     public String device;
     public Driver driver;
     /** Absent on an empty cdrom drive. */
@@ -21,31 +19,25 @@ public class DiskDef {
     public Target target;
     public Empty readonly;
     /** What the guest sees as the disk's serial ({@code /sys/block/vdX/serial}); guests name disks by probe order. */
+    @JacksonXmlProperty(isAttribute = false)
     public String serial;
     public Alias alias;
     public Address address;
 
     @JsonPropertyOrder({"name", "type", "cache", "discard"})
     public static class Driver {
-        @JacksonXmlProperty(isAttribute = true)
         public String name;
         /** Image format: qcow2, raw. */
-        @JacksonXmlProperty(isAttribute = true)
         public String type;
-        @JacksonXmlProperty(isAttribute = true)
         public String cache;
-        @JacksonXmlProperty(isAttribute = true)
         public String discard;
     }
 
     @JsonPropertyOrder({"file", "dev", "index"})
     public static class Source {
-        @JacksonXmlProperty(isAttribute = true)
         public String file;
-        @JacksonXmlProperty(isAttribute = true)
         public String dev;
         /** Live XML only: libvirt's storage source index. */
-        @JacksonXmlProperty(isAttribute = true)
         public String index;
 
         public Source() {
@@ -60,9 +52,7 @@ public class DiskDef {
 
     @JsonPropertyOrder({"dev", "bus"})
     public static class Target {
-        @JacksonXmlProperty(isAttribute = true)
         public String dev;
-        @JacksonXmlProperty(isAttribute = true)
         public String bus;
 
         public Target() {

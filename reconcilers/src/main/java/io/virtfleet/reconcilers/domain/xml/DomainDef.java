@@ -11,13 +11,12 @@ import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlText;
         "bootloader", "os", "features", "cpu", "clock", "onPoweroff", "onReboot", "onCrash", "pm", "devices"})
 public class DomainDef {
     /** kvm, qemu, xen or openvz. */
-    @JacksonXmlProperty(isAttribute = true)
     public String type;
     /** Only in live XML: libvirt's runtime id (assigned while the domain runs, -1 otherwise). Never rendered. */
-    @JacksonXmlProperty(isAttribute = true)
     public Integer id;
-
+    @JacksonXmlProperty(isAttribute = false)
     public String name;
+    @JacksonXmlProperty(isAttribute = false)
     public String uuid;
     public Genid genid;
     public Metadata metadata;
@@ -25,6 +24,7 @@ public class DomainDef {
     public ScaledValue currentMemory;
     public Vcpu vcpu;
     /** Xen PV only: the host-side program that extracts the guest kernel from its disk. */
+    @JacksonXmlProperty(isAttribute = false)
     public String bootloader;
     public OsDef os;
     public Features features;
@@ -57,7 +57,6 @@ public class DomainDef {
     }
 
     public static class Vcpu {
-        @JacksonXmlProperty(isAttribute = true)
         public String placement;
         @JacksonXmlText
         public Integer count;

@@ -420,6 +420,22 @@ public final class DomainDocument {
     }
 
     /**
+     * The {@code type} of each {@code <graphics>} device, in document order: libvirt's
+     * {@code virDomainOpenGraphics} takes a position in this list ({@code idx}, counting every graphics device of
+     * the domain whatever its type), so the VNC display's index is {@code graphicsTypes().indexOf("vnc")}.
+     */
+    public List<String> graphicsTypes() {
+        List<String> out = new ArrayList<>();
+        Element devices = child(root, "devices");
+        if (devices != null) {
+            for (Element g : childrenNamed(devices, "graphics")) {
+                out.add(g.getAttribute("type"));
+            }
+        }
+        return out;
+    }
+
+    /**
      * Remote displays (vnc, spice, rdp) that could listen on a routable address, as messages. A display must listen on
      * a UNIX socket, on nothing ({@code type='none'}), or on an explicit loopback address: a {@code <listen>} without an
      * address, a {@code type='network'} listen or a bare {@code <graphics>} takes qemu.conf's vnc_listen/spice_listen

@@ -22,6 +22,7 @@ import java.io.IOException;
 /** Writes rendered domains and reads libvirt's dumped domain XML. Thread-safe. */
 public final class DomainXmlCodec {
     private static final XmlMapper READER = XmlMapper.builder(factory())
+            .annotationIntrospector(new ModelAnnotations())
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             // libvirt sometimes repeats a child element's value as an attribute of the same name (graphics listen);
             // skipping values of an unexpected shape keeps the reader about what it models.
@@ -29,6 +30,10 @@ public final class DomainXmlCodec {
             // <genid/>, <readonly/>, <acpi/>: an empty element is a present, empty object, not an absent one.
             .withCoercionConfig(LogicalType.POJO,
                     c -> c.setCoercion(CoercionInputShape.EmptyString, CoercionAction.AsEmpty))
+            // Jackson XML binds an unwrapped list from each run of same-named elements, and a later run replaced the
+            // earlier one: <graphics/><video/><graphics/> kept only the second display. Merging appends every run
+            // to the one list, in document order (libvirt accepts devices of one kind in any order).
+            .withConfigOverride(java.util.List.class, o -> o.setMergeable(true))
             .build();
 
     /** Woodstox (Jackson XML's StAX implementation) reads a DOM tree as a stream; the JDK's factory does not. */

@@ -1,7 +1,6 @@
 package io.virtfleet.reconcilers.domain.xml;
 
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
-import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlProperty;
 
 /** {@code <features>}: hypervisor features switched on (present) or given a state. */
 @JsonPropertyOrder({"pae", "acpi", "apic", "vmport"})
@@ -12,7 +11,6 @@ public class Features {
     public State vmport;
 
     public static class State {
-        @JacksonXmlProperty(isAttribute = true)
         public String state;
 
         public State() {

@@ -14,11 +14,8 @@ import java.util.List;
  */
 @JsonPropertyOrder({"type", "port", "autoport", "listens", "image"})
 public class GraphicsDef {
-    @JacksonXmlProperty(isAttribute = true)
     public String type;
-    @JacksonXmlProperty(isAttribute = true)
     public String port;
-    @JacksonXmlProperty(isAttribute = true)
     public String autoport;
     @JacksonXmlElementWrapper(useWrapping = false)
     @JacksonXmlProperty(localName = "listen")
@@ -27,9 +24,7 @@ public class GraphicsDef {
 
     @JsonPropertyOrder({"type", "address"})
     public static class Listen {
-        @JacksonXmlProperty(isAttribute = true)
         public String type;
-        @JacksonXmlProperty(isAttribute = true)
         public String address;
 
         public Listen() {
@@ -53,7 +48,6 @@ public class GraphicsDef {
     }
 
     public static class Image {
-        @JacksonXmlProperty(isAttribute = true)
         public String compression;
 
         public Image() {

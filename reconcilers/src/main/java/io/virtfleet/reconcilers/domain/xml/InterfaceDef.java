@@ -1,7 +1,6 @@
 package io.virtfleet.reconcilers.domain.xml;
 
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
-import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlProperty;
 
 /**
  * {@code <interface>}. libvirt reports the target dev it allocated (vnetN; the vifname on Xen) and the MAC
@@ -10,7 +9,6 @@ import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlProperty;
 @JsonPropertyOrder({"type", "mac", "source", "target", "model", "alias", "address"})
 public class InterfaceDef {
     /** network or bridge. */
-    @JacksonXmlProperty(isAttribute = true)
     public String type;
     public Mac mac;
     public Source source;
@@ -20,7 +18,6 @@ public class InterfaceDef {
     public Address address;
 
     public static class Mac {
-        @JacksonXmlProperty(isAttribute = true)
         public String address;
 
         public Mac() {
@@ -34,11 +31,8 @@ public class InterfaceDef {
     /** For type network libvirt's live XML also names the bridge it resolved the network to. */
     @JsonPropertyOrder({"network", "bridge", "portid"})
     public static class Source {
-        @JacksonXmlProperty(isAttribute = true)
         public String network;
-        @JacksonXmlProperty(isAttribute = true)
         public String bridge;
-        @JacksonXmlProperty(isAttribute = true)
         public String portid;
 
         public static Source network(String name) {
@@ -55,7 +49,6 @@ public class InterfaceDef {
     }
 
     public static class Target {
-        @JacksonXmlProperty(isAttribute = true)
         public String dev;
 
         public Target() {
@@ -67,7 +60,6 @@ public class InterfaceDef {
     }
 
     public static class Model {
-        @JacksonXmlProperty(isAttribute = true)
         public String type;
 
         public Model() {

@@ -33,7 +33,6 @@ public class Metadata {
     }
 
     public static class LibosinfoOs {
-        @JacksonXmlProperty(isAttribute = true)
         public String id;
     }
 
@@ -43,13 +42,9 @@ public class Metadata {
      */
     @JsonPropertyOrder({"namespace", "name", "uid", "host"})
     public static class VirtfleetMark {
-        @JacksonXmlProperty(isAttribute = true)
         public String namespace;
-        @JacksonXmlProperty(isAttribute = true)
         public String name;
-        @JacksonXmlProperty(isAttribute = true)
         public String uid;
-        @JacksonXmlProperty(isAttribute = true)
         public String host;
     }
 }

@@ -13,9 +13,13 @@ import java.util.List;
 public class OsDef {
     public OsType type;
     /** OpenVZ: the container's first process. */
+    @JacksonXmlProperty(isAttribute = false)
     public String init;
+    @JacksonXmlProperty(isAttribute = false)
     public String kernel;
+    @JacksonXmlProperty(isAttribute = false)
     public String initrd;
+    @JacksonXmlProperty(isAttribute = false)
     public String cmdline;
     @JacksonXmlElementWrapper(useWrapping = false)
     public List<Boot> boot = new ArrayList<>();
@@ -23,9 +27,7 @@ public class OsDef {
     /** {@code <type arch='x86_64' machine='q35'>hvm</type>}; hvm, linux (Xen PV) or exe (containers). */
     @JsonPropertyOrder({"arch", "machine", "value"})
     public static class OsType {
-        @JacksonXmlProperty(isAttribute = true)
         public String arch;
-        @JacksonXmlProperty(isAttribute = true)
         public String machine;
         @JacksonXmlText
         public String value;
@@ -41,7 +43,6 @@ public class OsDef {
     }
 
     public static class Boot {
-        @JacksonXmlProperty(isAttribute = true)
         public String dev;
 
         public Boot() {

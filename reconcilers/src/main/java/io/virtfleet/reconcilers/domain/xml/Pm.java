@@ -12,7 +12,6 @@ public class Pm {
     public Enabled suspendToDisk;
 
     public static class Enabled {
-        @JacksonXmlProperty(isAttribute = true)
         public String enabled;
 
         public Enabled() {

@@ -1,13 +1,11 @@
 package io.virtfleet.reconcilers.domain.xml;
 
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
-import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlProperty;
 import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlText;
 
 /** {@code <rng>}: entropy for the guest, fed from the host's non-blocking pool. */
 @JsonPropertyOrder({"model", "backend", "alias", "address"})
 public class RngDef {
-    @JacksonXmlProperty(isAttribute = true)
     public String model;
     public Backend backend;
     public Alias alias;
@@ -22,7 +20,6 @@ public class RngDef {
     }
 
     public static class Backend {
-        @JacksonXmlProperty(isAttribute = true)
         public String model;
         @JacksonXmlText
         public String source;

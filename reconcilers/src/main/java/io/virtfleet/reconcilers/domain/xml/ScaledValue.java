@@ -1,11 +1,9 @@
 package io.virtfleet.reconcilers.domain.xml;
 
-import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlProperty;
 import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlText;
 
 /** A number with a unit attribute, e.g. {@code <memory unit='KiB'>524288</memory>}. */
 public class ScaledValue {
-    @JacksonXmlProperty(isAttribute = true)
     public String unit;
     @JacksonXmlText
     public Long value;

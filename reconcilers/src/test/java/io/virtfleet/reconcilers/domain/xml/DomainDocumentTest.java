@@ -67,6 +67,35 @@ class DomainXmlTest {
         assertThat(x.appliedSpecHash()).isEmpty();
     }
 
+    /** Two displays with another device between them. */
+    static final String SPLIT_DISPLAYS = """
+            <graphics type='spice' autoport='yes'/>
+            <video><model type='qxl'/></video>
+            <graphics type='vnc' port='-1'/>
+            """;
+
+    @Test
+    void graphicsTypesAreInDocumentOrderWhateverStandsBetween() throws Exception {
+        // virDomainOpenGraphics' idx counts every <graphics>, so the order must be the document's even when other
+        // devices stand between them (as a user's domain XML may have it; libvirt's own dump groups them).
+        DomainDocument x = DomainDocument.parse(xml(SPLIT_DISPLAYS));
+        assertThat(x.graphicsTypes()).containsExactly("spice", "vnc");
+        assertThat(x.graphicsTypes().indexOf("vnc")).isEqualTo(1);
+        assertThat(DomainDocument.parse(xml("")).graphicsTypes()).isEmpty();
+        assertThat(DomainDocument.parse("<domain type='qemu'><name>x</name></domain>").graphicsTypes()).isEmpty();
+    }
+
+    @Test
+    void typedModelKeepsRepeatedElementsThatAreNotAdjacent() throws Exception {
+        // Jackson XML binds an unwrapped list from each run of same-named elements; without merging, a later run
+        // replaces the earlier one, and def() would lose the first <graphics> and <disk> here.
+        DomainDef d = DomainDocument.parse(xml(SPLIT_DISPLAYS
+                + "<disk type='file' device='cdrom'><target dev='sda' bus='sata'/></disk>")).def();
+        assertThat(d.devices.graphics).extracting(g -> g.type).containsExactly("spice", "vnc");
+        assertThat(d.devices.disks).extracting(x -> x.target.dev).containsExactly("vda", "sda");
+        assertThat(d.devices.interfaces).hasSize(2);
+    }
+
     @Test
     void markInAnotherNamespaceIsNoMark() throws Exception {
         String foreign = xml("").replace(ApiGroup.LIBVIRT_METADATA_NS, "https://example.com/other");

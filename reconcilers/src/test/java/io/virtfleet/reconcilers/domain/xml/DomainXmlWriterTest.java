@@ -42,6 +42,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class DomainXmlWriterTest {
     /** The Jackson writer the renderer used before, configured as it was (the reference). */
     private static final XmlMapper JACKSON = XmlMapper.builder(jacksonFactory())
+            .annotationIntrospector(new ModelAnnotations())
             .defaultPropertyInclusion(JsonInclude.Value.construct(JsonInclude.Include.NON_NULL,
                     JsonInclude.Include.NON_NULL))
             .enable(SerializationFeature.INDENT_OUTPUT)

@@ -1,5 +1,8 @@
 package io.virtfleet.operator;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReference;
@@ -9,6 +12,7 @@ import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.reconcilers.lifecycle.LifecycleAnnotations;
+import io.virtfleet.reconcilers.lifecycle.XmlFingerprint;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -26,6 +30,9 @@ final class DomainObjects {
     static final List<String> OWNED_ANNOTATIONS = List.of(LifecycleAnnotations.LAST_HANDLED_REQUEST,
             LifecycleAnnotations.STOP_REASON, LifecycleAnnotations.AUTO_RESTART_COUNT,
             LifecycleAnnotations.LAST_AUTO_RESTART, LifecycleAnnotations.BOOT_FINGERPRINT);
+    /** Serializes specs for comparison: absent and null fields alike, as the API server stores them. */
+    private static final ObjectMapper SPEC_JSON = new ObjectMapper()
+            .setSerializationInclusion(JsonInclude.Include.NON_NULL);
     private static final Pattern LABEL_VALUE = Pattern.compile("(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?");
 
     private DomainObjects() {
@@ -55,10 +62,40 @@ final class DomainObjects {
         return d;
     }
 
-    private static boolean sameJson(Object a, Object b) {
-        return a == null ? b == null
-                : b != null && io.fabric8.kubernetes.client.utils.Serialization.asJson(a)
-                .equals(io.fabric8.kubernetes.client.utils.Serialization.asJson(b));
+    /** Both specs say the same, field by field as serialized, leaving out the domain XML (compared by digest). */
+    private static boolean sameBesidesXml(DomainSpec a, DomainSpec b) {
+        ObjectNode x = SPEC_JSON.valueToTree(a);
+        ObjectNode y = SPEC_JSON.valueToTree(b);
+        x.remove("domainXml");
+        y.remove("domainXml");
+        return x.equals(y);
+    }
+
+    /** The SHA-256 of the spec's domain XML (hex), for a full or a {@link CachedDomainSpec}; null without one. */
+    static String xmlDigest(DomainSpec s) {
+        if (s instanceof CachedDomainSpec c) {
+            return c.xmlDigest;
+        }
+        return s == null || s.domainXml == null ? null : sha256(s.domainXml);
+    }
+
+    /** The spec carries a domain XML (perhaps only as a cached digest and fingerprint). */
+    static boolean hasXml(DomainSpec s) {
+        return s instanceof CachedDomainSpec || s != null && s.domainXml != null;
+    }
+
+    /** The {@link XmlFingerprint} of the spec's domain XML; throws IllegalArgumentException when it does not parse. */
+    static String xmlFingerprint(DomainSpec s) {
+        return s instanceof CachedDomainSpec c ? c.xmlFingerprint : XmlFingerprint.of(s.domainXml);
+    }
+
+    static String sha256(String s) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(s.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** A deep copy of a Domain spec (every field, as serialized). */
@@ -83,8 +120,10 @@ final class DomainObjects {
         if (current == null || current.getSpec() == null) {
             return false;
         }
-        // The whole spec, field by field as it is serialized: no hand list to forget a new field in.
-        if (!sameJson(desired.getSpec(), current.getSpec())) {
+        // The whole spec, field by field as it is serialized: no hand list to forget a new field in. The domain XML
+        // by its digest: the cache keeps no XML (CachedDomainSpec).
+        if (!Objects.equals(xmlDigest(desired.getSpec()), xmlDigest(current.getSpec()))
+                || !sameBesidesXml(desired.getSpec(), current.getSpec())) {
             return false;
         }
         ObjectMeta dm = desired.getMetadata();

@@ -153,7 +153,12 @@ public final class OperatorCommand implements Callable<Integer> {
         } catch (StartupFailure f) {
             return ExitCodes.report("operator", f, verbose, spec.commandLine().getErr());
         }
-        try (KubernetesClient client = connected) {
+        // The operator's own client interns the short strings it reads (InterningSerialization): the preflight's
+        // client, same configuration, is replaced by one with that mapping before any informer starts.
+        Config checked = connected.getConfiguration();
+        connected.close();
+        try (KubernetesClient client = new KubernetesClientBuilder().withConfig(checked)
+                .withKubernetesSerialization(InterningSerialization.create()).build()) {
             VirtfleetOperator operator;
             try {
                 operator = new VirtfleetOperator(config).start(client);

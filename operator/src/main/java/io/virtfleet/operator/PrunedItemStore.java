@@ -5,6 +5,8 @@ import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.client.informers.cache.BasicItemStore;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
 
+import java.util.function.BinaryOperator;
+
 /**
  * An informer store that drops what the operator never reads before an object is cached: {@code managedFields}
  * (server-side apply's per-manager field sets, about as large as the object itself for a VM or Domain) and kubectl's
@@ -22,18 +24,34 @@ import io.fabric8.kubernetes.client.informers.cache.Cache;
 final class PrunedItemStore<T extends HasMetadata> extends BasicItemStore<T> {
     static final String LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
 
+    private final BinaryOperator<T> more;
+
     PrunedItemStore() {
+        this((previous, obj) -> obj);
+    }
+
+    /**
+     * Also applies {@code more} (in place, like the rest) to each object before it is cached; it gets the cached
+     * version it replaces (or null) and the new one.
+     */
+    PrunedItemStore(BinaryOperator<T> more) {
         super(Cache::metaNamespaceKeyFunc);
+        this.more = more;
     }
 
     /** A store for an informer watching {@code namespaces} (empty: all); null when that is several informers. */
     static <T extends HasMetadata> PrunedItemStore<T> forNamespaces(java.util.Set<String> namespaces) {
-        return namespaces.size() > 1 ? null : new PrunedItemStore<>();
+        return forNamespaces(namespaces, (previous, obj) -> obj);
+    }
+
+    static <T extends HasMetadata> PrunedItemStore<T> forNamespaces(java.util.Set<String> namespaces,
+                                                                     BinaryOperator<T> more) {
+        return namespaces.size() > 1 ? null : new PrunedItemStore<>(more);
     }
 
     @Override
     public T put(String key, T obj) {
-        return super.put(key, prune(obj));
+        return super.put(key, more.apply(get(key), prune(obj)));
     }
 
     static <T extends HasMetadata> T prune(T obj) {

@@ -137,7 +137,9 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
                 // just run), and at start-up JOSDK reconciles every VM anyway. fabric8 delivers the initial list's
                 // adds asynchronously, so without this most VMs were reconciled twice after a restart.
                 .withOnAddFilter(d -> false)
-                .withItemStore(PrunedItemStore.<Domain>forNamespaces(config.namespaces()))
+                // Cached without managedFields and without the domain XML (CachedDomainSpec: its digest and
+                // fingerprint are what this reconciler reads).
+                .withItemStore(PrunedItemStore.<Domain>forNamespaces(config.namespaces(), CachedDomainSpec::prune))
                 .build(), context);
         // A restore's status carries the generation ID the operator chose for it; this reconciler is the one writer
         // of Domain.spec.genid and pins it from there (restoreStamps).
@@ -548,7 +550,11 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
     private static String bootFingerprint(Domain domain, DomainSpec next, String xml) {
         String fresh;
         try {
-            fresh = XmlFingerprint.of(xml);
+            // The Domain already holds this XML (the usual pass, and every one after a restart): its cached
+            // fingerprint, no parse.
+            fresh = domain != null && DomainObjects.hasXml(domain.getSpec())
+                    && DomainObjects.sha256(xml).equals(DomainObjects.xmlDigest(domain.getSpec()))
+                    ? DomainObjects.xmlFingerprint(domain.getSpec()) : XmlFingerprint.of(xml);
         } catch (IllegalArgumentException e) {
             return null;
         }
@@ -566,7 +572,7 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
 
     /** What changed since the running domain started, per the Domain's boot fingerprint. */
     static List<String> restartChanges(Domain domain) {
-        if (domain == null || domain.getSpec() == null || domain.getSpec().domainXml == null) {
+        if (domain == null || !DomainObjects.hasXml(domain.getSpec())) {
             return List.of();
         }
         DomainStatus status = domain.getStatus();
@@ -575,7 +581,7 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         }
         try {
             return XmlFingerprint.changed(DomainObjects.annotations(domain).get(LifecycleAnnotations.BOOT_FINGERPRINT),
-                    XmlFingerprint.of(domain.getSpec().domainXml));
+                    DomainObjects.xmlFingerprint(domain.getSpec()));
         } catch (IllegalArgumentException e) {
             return List.of();
         }

@@ -310,8 +310,8 @@ public final class LibvirtConnection implements AutoCloseable {
         boolean persistent = d.isPersistent() == 1;
         String live = d.getXMLDesc(0);
         String inactive = persistent ? d.getXMLDesc(Domain.XMLFlags.INACTIVE) : null;
-        return new InspectedDomain(uuid, d.getName(), d.getID(), sr.state(), sr.reason(), active, persistent, live,
-                inactive);
+        return InspectedDomain.observed(uuid, d.getName(), d.getID(), sr.state(), sr.reason(), active, persistent,
+                live, inactive);
     }
 
     /** Defines (or redefines: persistent config only, when running) a domain; returns its UUID. */

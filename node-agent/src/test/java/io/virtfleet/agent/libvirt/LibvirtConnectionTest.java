@@ -1,6 +1,7 @@
 package io.virtfleet.agent.libvirt;
 
 import io.virtfleet.agent.AgentMetrics;
+import io.virtfleet.agent.TestEnv;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -58,19 +59,7 @@ class LibvirtConnectionTest {
     }
 
     private LibvirtConnection connect(Duration closeWait) {
-        LibvirtConnection c = new LibvirtConnection(URI, new LibvirtConnection.Listener() {
-            @Override
-            public void domainEvent(String uuid, String event) {
-            }
-
-            @Override
-            public void connected() {
-            }
-
-            @Override
-            public void disconnected(String reason) {
-            }
-        }, scheduler, new AgentMetrics(), closeWait);
+        LibvirtConnection c = new LibvirtConnection(URI, TestEnv.NO_EVENTS, scheduler, new AgentMetrics(), closeWait);
         c.start();
         assertThat(c.isConnected()).as("connected to %s", URI).isTrue();
         return c;

@@ -208,7 +208,7 @@ class XenPvGuestTest {
     @Order(3)
     void nicsAreHotPluggedByVifnameAndUnplugged() {
         LibvirtGuest g = guest(fleet.get("pv-1"));
-        int boots = awaitBoot(g, 1);
+        int boots = awaitCurrentBoot(g);
         int id = fleet.get("pv-1").getStatus().domainId;
         VirtualMachine vm = pv1;
         vm.getSpec().interfaces.add(nic("named", "00:16:3e:5a:00:11", "vfx-named"));
@@ -294,6 +294,21 @@ class XenPvGuestTest {
     /** xenconsoled appends every boot of a domain name to one log: boots are counted by their READY lines. */
     static int bootCount(LibvirtGuest g) {
         return (int) g.console().lines().filter(l -> l.contains("VIRTFLEET-GUEST-READY")).count();
+    }
+
+    /**
+     * Waits until the domain's latest boot (its kernel's first line, the last in the log) has reached READY; returns
+     * the count. Ready on Xen means the domain runs, not that the guest has booted, and a boot the test cut short
+     * (restart, kill) never printed READY: counting alone would take an earlier boot's READY for this one's.
+     */
+    static int awaitCurrentBoot(LibvirtGuest g) {
+        org.awaitility.Awaitility.await().alias(g.name() + "'s latest boot READY").atMost(BOOT)
+                .pollInterval(Duration.ofSeconds(1)).until(() -> {
+                    String c = g.console();
+                    int kernel = c.lastIndexOf("Linux version");
+                    return kernel >= 0 && c.indexOf("VIRTFLEET-GUEST-READY", kernel) > kernel;
+                });
+        return bootCount(g);
     }
 
     /** Waits for at least {@code atLeast} boots to have reached READY; returns the count. */

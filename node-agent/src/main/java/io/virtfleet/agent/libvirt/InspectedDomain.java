@@ -1,5 +1,6 @@
 package io.virtfleet.agent.libvirt;
 
+import io.virtfleet.api.v1alpha1.DomainState;
 import io.virtfleet.reconcilers.domain.xml.DomainDocument;
 
 import java.util.Objects;
@@ -22,6 +23,20 @@ public record InspectedDomain(String uuid, String name, int id, int state, int r
                            boolean persistent, String liveXml, String inactiveXml) {
         this(uuid, name, id, state, reason, active, persistent, liveXml, inactiveXml,
                 new Documents(liveXml, inactiveXml));
+    }
+
+    /**
+     * A domain as libvirt reported it in separate calls (its state first, then the active flag and the id): a domain
+     * whose state is shut off is not running, whatever the later calls said, and the id of a domain that is not running
+     * is -1. libvirt's libxl driver marks a domain shut off as soon as Xen reports its shutdown and keeps its id (so
+     * {@code virDomainIsActive} stays 1) until it has torn the domain down in {@code libxlDomainCleanup}, which takes
+     * seconds in a loaded dom0; QEMU's driver changes both at once.
+     */
+    public static InspectedDomain observed(String uuid, String name, int id, int state, int reason, boolean active,
+                                           boolean persistent, String liveXml, String inactiveXml) {
+        boolean running = active && state != DomainState.SHUTOFF.code();
+        return new InspectedDomain(uuid, name, running ? id : -1, state, reason, running, persistent, liveXml,
+                inactiveXml);
     }
 
     /** The XML that describes what runs now (live when active, else the persistent config). */

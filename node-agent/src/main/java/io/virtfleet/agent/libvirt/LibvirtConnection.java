@@ -14,9 +14,12 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -26,6 +29,13 @@ import java.util.concurrent.TimeUnit;
  * each new connection re-registers the lifecycle and device-removed callbacks and tells the {@link Listener}.
  *
  * <p>Every domain operation is keyed by UUID. libvirt's messages are kept in the exceptions.
+ *
+ * <p>A connection is closed only when no call runs on it. libvirt's public API takes no reference on the
+ * {@code virConnectPtr} a call is given, and {@code virConnectClose} drops one: when that is the last, the driver's
+ * close frees the connection's state (the remote driver's client and socket) while another thread may still be inside
+ * a call on it — a use after free in native code that kills the JVM. So every call is counted on the connection it
+ * runs on ({@link Held}); a reconnect <em>retires</em> the old connection (no call starts on it any more) and the last
+ * call out closes it; {@link #close()} retires the current one and waits, bounded, until every connection is closed.
  */
 public final class LibvirtConnection implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LibvirtConnection.class);
@@ -43,6 +53,8 @@ public final class LibvirtConnection implements AutoCloseable {
 
     private static final Duration MIN_BACKOFF = Duration.ofMillis(250);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
+    /** How long {@link #close()} waits for calls still running; after that their last one closes the connection. */
+    static final Duration CLOSE_WAIT = Duration.ofSeconds(10);
 
     /** What the connection tells its owner. Called from the libvirt event loop or the reconnect thread: be quick. */
     public interface Listener {
@@ -74,9 +86,12 @@ public final class LibvirtConnection implements AutoCloseable {
     private final Listener listener;
     private final ScheduledExecutorService scheduler;
     private final AgentMetrics metrics;
+    private final Duration closeWait;
     private final Object lock = new Object();
-    private AgentConnect conn;
-    private int deviceRemovedCallbackId = -1;
+    /** The connection new calls run on; null while disconnected. Guarded by {@code lock}, like every field below. */
+    private Held current;
+    /** Every connection not closed yet: the current one and retired ones with calls still running on them. */
+    private final Set<Held> open = new HashSet<>();
     private boolean reconnectScheduled;
     private boolean closed;
     private Duration backoff = MIN_BACKOFF;
@@ -96,10 +111,37 @@ public final class LibvirtConnection implements AutoCloseable {
 
     /** A connection whose calls are timed in {@code metrics} ({@code virtfleet_agent_libvirt_call_seconds}). */
     public LibvirtConnection(String uri, Listener listener, ScheduledExecutorService scheduler, AgentMetrics metrics) {
+        this(uri, listener, scheduler, metrics, CLOSE_WAIT);
+    }
+
+    /** {@code closeWait}: how long {@link #close()} waits for the calls still running. */
+    LibvirtConnection(String uri, Listener listener, ScheduledExecutorService scheduler, AgentMetrics metrics,
+            Duration closeWait) {
         this.uri = uri;
         this.listener = listener;
         this.scheduler = scheduler;
         this.metrics = metrics;
+        this.closeWait = closeWait;
+    }
+
+    /**
+     * One libvirt connection and the calls running on it (all fields guarded by the owner's {@code lock}). Once
+     * {@code retired} no call starts on it; it is closed exactly once ({@code closing}), by whoever sees it retired
+     * with no call in flight: the reconnect or {@link #close()} that retires it, or the last call out.
+     */
+    private static final class Held {
+        final AgentConnect conn;
+        final int deviceRemovedCallbackId;
+        final long generation;
+        int inFlight;
+        boolean retired;
+        boolean closing;
+
+        Held(AgentConnect conn, int deviceRemovedCallbackId, long generation) {
+            this.conn = conn;
+            this.deviceRemovedCallbackId = deviceRemovedCallbackId;
+            this.generation = generation;
+        }
     }
 
     /** The agent's meters (hot-plug and genid code count their operations here). */
@@ -120,7 +162,7 @@ public final class LibvirtConnection implements AutoCloseable {
 
     public boolean isConnected() {
         synchronized (lock) {
-            return conn != null;
+            return current != null;
         }
     }
 
@@ -147,33 +189,61 @@ public final class LibvirtConnection implements AutoCloseable {
      * {@link #call(Call)}, timed as libvirt operation {@code op} ({@code virtfleet_agent_libvirt_call_seconds{op}}).
      */
     public <T> T call(String op, Call<T> call) throws UnavailableException, LibvirtCallException {
-        AgentConnect c;
-        long gen;
+        Held h;
         synchronized (lock) {
             if (closed) {
                 throw new UnavailableException("libvirt connection " + uri + " is closed");
             }
-            c = conn;
-            gen = generation;
-        }
-        if (c == null) {
-            throw new UnavailableException("not connected to libvirtd at " + uri + ": " + lastError());
+            h = current;
+            if (h == null) {
+                throw new UnavailableException("not connected to libvirtd at " + uri + ": " + lastError);
+            }
+            h.inFlight++; // from here until release(h) nobody closes h
         }
         long t0 = System.nanoTime();
         String result = AgentMetrics.ERROR;
         try {
-            T r = call.apply(c);
+            T r = call.apply(h.conn);
             result = AgentMetrics.OK;
             return r;
         } catch (LibvirtException e) {
-            if (looksLikeConnectionFailure(e) && !alive(c)) {
-                connectionBroke(gen, "call failed on a dead connection: " + e.getMessage());
+            if (looksLikeConnectionFailure(e) && !alive(h.conn)) {
+                connectionBroke(h.generation, "call failed on a dead connection: " + e.getMessage());
                 throw new UnavailableException("lost the connection to libvirtd at " + uri + ": " + e.getMessage());
             }
             throw LibvirtCallException.of(e);
         } finally {
             metrics.libvirtCall(op, result).record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+            release(h);
         }
+    }
+
+    /** A call on {@code h} returned; the last call out of a retired connection closes it (on this thread). */
+    private void release(Held h) {
+        boolean closeNow;
+        synchronized (lock) {
+            h.inFlight--;
+            closeNow = h.retired && h.inFlight == 0 && !h.closing;
+            if (closeNow) {
+                h.closing = true;
+            }
+        }
+        if (closeNow) {
+            closeHeld(h);
+        }
+    }
+
+    /**
+     * No call starts on {@code h} any more (the caller has already taken it out of {@code current}); true when nothing
+     * runs on it either, so the caller must close it now. Holds {@code lock}.
+     */
+    private static boolean retire(Held h) {
+        h.retired = true;
+        if (h.inFlight == 0 && !h.closing) {
+            h.closing = true;
+            return true;
+        }
+        return false;
     }
 
     /** A lifecycle action: timed like any call and counted in {@code virtfleet_agent_lifecycle_actions_total}. */
@@ -246,8 +316,8 @@ public final class LibvirtConnection implements AutoCloseable {
         boolean persistent = d.isPersistent() == 1;
         String live = d.getXMLDesc(0);
         String inactive = persistent ? d.getXMLDesc(Domain.XMLFlags.INACTIVE) : null;
-        return new InspectedDomain(uuid, d.getName(), d.getID(), sr.state(), sr.reason(), active, persistent, live,
-                inactive);
+        return InspectedDomain.observed(uuid, d.getName(), d.getID(), sr.state(), sr.reason(), active, persistent,
+                live, inactive);
     }
 
     /** Defines (or redefines: persistent config only, when running) a domain; returns its UUID. */
@@ -410,16 +480,20 @@ public final class LibvirtConnection implements AutoCloseable {
             c.addLifecycleListener(lifecycleListener);
             addAgentListener(c);
             int devId = LibvirtNative.registerDeviceRemoved(c.pointer(), deviceRemoved);
+            boolean lateForClose;
             synchronized (lock) {
-                if (closed) {
-                    closeQuietly(c, devId);
-                    return true;
+                lateForClose = closed;
+                if (!lateForClose) {
+                    generation++;
+                    current = new Held(c, devId, generation);
+                    open.add(current);
+                    backoff = MIN_BACKOFF;
+                    lastError = null;
                 }
-                conn = c;
-                deviceRemovedCallbackId = devId;
-                backoff = MIN_BACKOFF;
-                lastError = null;
-                generation++;
+            }
+            if (lateForClose) {
+                closeQuietly(c, devId);
+                return true;
             }
             LOG.info("connected to libvirtd at {} (libvirt {}, hypervisor {})", uri,
                     EventLoop.versionString(c.getLibVersion()), EventLoop.versionString(c.getVersion()));
@@ -463,7 +537,7 @@ public final class LibvirtConnection implements AutoCloseable {
         scheduler.schedule(() -> {
             synchronized (lock) {
                 reconnectScheduled = false;
-                if (closed || conn != null) {
+                if (closed || current != null) {
                     return;
                 }
             }
@@ -473,33 +547,60 @@ public final class LibvirtConnection implements AutoCloseable {
         }, delay.toMillis(), TimeUnit.MILLISECONDS);
     }
 
+    /**
+     * Retires the connection of generation {@code gen} (if it is still the current one) and reconnects: calls running
+     * on it finish there, and the last of them closes it; new calls wait for the next connection.
+     */
     private void connectionBroke(long gen, String reason) {
-        AgentConnect old;
-        int devId;
+        Held old;
+        boolean closeNow;
+        int running;
         synchronized (lock) {
-            if (conn == null || gen != generation) {
+            if (current == null || current.generation != gen) {
                 return; // already handled
             }
-            old = conn;
-            devId = deviceRemovedCallbackId;
-            conn = null;
-            deviceRemovedCallbackId = -1;
+            old = current;
+            current = null;
             lastError = reason;
+            closeNow = retire(old);
+            running = old.inFlight;
         }
-        LOG.error("lost the connection to libvirtd at {}: {}; reconnecting", uri, reason);
+        LOG.error("lost the connection to libvirtd at {}: {}; reconnecting{}", uri, reason,
+                running == 0 ? "" : " (the old connection is closed when its " + running + " running call(s) return)");
         listener.disconnected(reason);
-        // Closing may block on a dead socket briefly; do it off the event loop thread.
-        scheduler.execute(() -> closeQuietly(old, devId));
+        if (closeNow) {
+            // Closing may block on a dead socket briefly; do it off the event loop thread (the close callback's).
+            try {
+                scheduler.execute(() -> closeHeld(old));
+            } catch (RejectedExecutionException e) {
+                closeHeld(old);
+            }
+        }
         scheduleReconnect();
+    }
+
+    /**
+     * What libvirt's close callback does (a keepalive timeout, EOF): retire the current connection and reconnect. For
+     * tests on drivers without a close callback (libvirt's test driver).
+     */
+    void dropConnection(String reason) {
+        long gen;
+        synchronized (lock) {
+            if (current == null) {
+                return;
+            }
+            gen = current.generation;
+        }
+        connectionBroke(gen, reason);
     }
 
     private void onClose(Connect c, org.libvirt.event.ConnectionCloseReason reason) {
         long gen;
         synchronized (lock) {
-            if (conn == null || conn != c) {
+            if (current == null || current.conn != c) {
                 return; // an old connection, or our own close()
             }
-            gen = generation;
+            gen = current.generation;
         }
         connectionBroke(gen, "connection closed by libvirt (" + reason + ")");
     }
@@ -565,6 +666,18 @@ public final class LibvirtConnection implements AutoCloseable {
         }
     }
 
+    /** Closes a retired connection nothing runs on any more (exactly once: see {@link Held}). */
+    private void closeHeld(Held h) {
+        try {
+            closeQuietly(h.conn, h.deviceRemovedCallbackId);
+        } finally {
+            synchronized (lock) {
+                open.remove(h);
+                lock.notifyAll();
+            }
+        }
+    }
+
     private void closeQuietly(AgentConnect c, int devId) {
         try {
             if (devId >= 0) {
@@ -595,21 +708,47 @@ public final class LibvirtConnection implements AutoCloseable {
         }
     }
 
+    /**
+     * Refuses new calls, retires the current connection and waits up to {@code closeWait} until every connection is
+     * closed (calls still running on one close it when they return). After the wait, a call still running keeps its
+     * connection open until it returns: a leak until then, never a close under a running call.
+     */
     @Override
     public void close() {
-        AgentConnect c;
-        int devId;
+        Held c;
+        boolean closeNow;
         synchronized (lock) {
             if (closed) {
                 return;
             }
             closed = true;
-            c = conn;
-            devId = deviceRemovedCallbackId;
-            conn = null;
+            c = current;
+            current = null;
+            closeNow = c != null && retire(c);
         }
-        if (c != null) {
-            closeQuietly(c, devId);
+        if (closeNow) {
+            closeHeld(c);
+        }
+        int left;
+        boolean allClosed;
+        synchronized (lock) {
+            long deadline = System.nanoTime() + closeWait.toNanos();
+            long waitNanos;
+            while (!open.isEmpty() && (waitNanos = deadline - System.nanoTime()) > 0) {
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(lock, waitNanos);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            left = open.stream().mapToInt(h -> h.inFlight).sum();
+            allClosed = open.isEmpty();
+        }
+        if (!allClosed) {
+            LOG.warn("closing the connection to libvirtd at {}: not done after {} ms, {} call(s) still running (the "
+                    + "last of them closes its connection)", uri, closeWait.toMillis(), left);
+        } else if (c != null) {
             LOG.info("closed the connection to libvirtd at {}", uri);
         }
     }

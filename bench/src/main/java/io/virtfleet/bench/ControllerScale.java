@@ -22,9 +22,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -37,7 +35,7 @@ import java.util.regex.Pattern;
  * operator's concurrency; a LIST of everything a restarted operator must read plus a bare JVM start; the idle
  * operator's RSS.
  */
-public final class ControllerScale implements Scenario {
+public final class ControllerScale extends BaseScenario {
     public static final int MEMORY_MIB = 128;
     public static final double TARGET_RESYNC_S = 10;
     public static final double TARGET_RSS_MIB = 300;
@@ -48,9 +46,8 @@ public final class ControllerScale implements Scenario {
     private static final int OPERATOR_THREADS = 4;
     private static final int APPLY_THREADS = 8;
 
-    @Override
-    public String name() {
-        return "scale";
+    public ControllerScale() {
+        super("scale");
     }
 
     @Override
@@ -58,7 +55,7 @@ public final class ControllerScale implements Scenario {
         Size size = ctx.size();
         int n = ctx.scaleVms(size.pick(10, 500, 5000));
         int hostCount = ctx.scaleHosts(size.pick(2, 20, 200));
-        Report r = new Report(name(), "operator with " + n + " VMs over " + hostCount + " SIMULATED hosts, real "
+        Report r = report("operator with " + n + " VMs over " + hostCount + " SIMULATED hosts, real "
                 + "kube-apiserver, operator in a child JVM");
         r.put("vms", n).put("hosts", hostCount).put("simulated_hosts", true);
         // A fresh apiserver of its own for the real sizes; the smoke test shares the run's one (start-up time).
@@ -325,24 +322,8 @@ public final class ControllerScale implements Scenario {
         return d;
     }
 
-    interface Call<T> {
-        Object apply(T t) throws Exception;
-    }
-
-    static <T> Void parallel(List<T> items, int threads, Call<T> call) throws Exception {
-        ExecutorService pool = Executors.newFixedThreadPool(threads);
-        try {
-            List<Future<?>> fs = new ArrayList<>();
-            for (T item : items) {
-                fs.add(pool.submit(() -> call.apply(item)));
-            }
-            for (Future<?> f : fs) {
-                f.get(10, TimeUnit.MINUTES);
-            }
-        } finally {
-            pool.shutdownNow();
-        }
-        return null;
+    static <T> Object parallel(List<T> items, int threads, Parallel.Call<T, ?> call) throws Exception {
+        return Parallel.map(items, threads, Duration.ofMinutes(10), call);
     }
 
     interface Timed {

@@ -33,26 +33,24 @@ import java.util.regex.Pattern;
  * unplug; that is not timed. One untimed warm-up round trip on each path first. Target: virtfleet ≤ floor + 20 ms
  * (P50).
  */
-public final class HotplugLatency implements Scenario {
+public final class HotplugLatency extends BaseScenario {
     private static final String RUN_DIR = "/var/lib/virtfleet/run";
     private static final String READY_LINE = "VIRTFLEET-GUEST-READY";
     static final double TARGET_OVERHEAD_MS = Targets.HOTPLUG_P50_OVERHEAD_MS;
 
-    @Override
-    public String name() {
-        return "hotplug";
+    public HotplugLatency() {
+        super("hotplug");
     }
 
     @Override
     public Report run(BenchContext ctx) throws Exception {
         Size size = ctx.size();
         int reps = size.pick(0, 3, 10);
-        Report r = new Report(name(), "apply → disk in live XML vs raw libvirt-java attach, " + reps
+        Report r = report("apply → disk in live XML vs raw libvirt-java attach, " + reps
                 + " repetitions on a booted test guest");
         r.put("reps", reps);
-        String why = RawLibvirt.unavailable();
-        if (reps == 0 || why != null) {
-            return r.status(Report.SKIPPED).put("reason", reps == 0 ? "tiny size: nothing is hot-plugged" : why);
+        if (r.skipped(reps == 0 ? "tiny size: nothing is hot-plugged" : RawLibvirt.unavailable())) {
+            return r;
         }
         List<Double> floor = floor(ctx, reps);
         Virtfleet vf = virtfleet(ctx, reps);

@@ -53,27 +53,26 @@ import java.util.concurrent.TimeUnit;
  * settled on its new host (Ready, Domain synced) in between, untimed. Targets: virtfleet total P50 ≤ floor P50 +
  * 500 ms, downtime P50 ≤ 1.1 × floor's.
  */
-public final class MigrateLatency implements Scenario {
+public final class MigrateLatency extends BaseScenario {
     private static final String RUN_DIR = VirtfleetStack.RUN_DIR;
     private static final String READY_LINE = "VIRTFLEET-GUEST-READY";
     private static final int MEMORY_MIB = 256;
 
-    @Override
-    public String name() {
-        return "migrate";
+    public MigrateLatency() {
+        super("migrate");
     }
 
     @Override
     public Report run(BenchContext ctx) throws Exception {
         int reps = ctx.size().pick(0, 2, 6);
-        Report r = new Report(name(), "VirtualMachineMigration applied → Succeeded vs libvirt-java's live migration, "
+        Report r = report("VirtualMachineMigration applied → Succeeded vs libvirt-java's live migration, "
                 + reps + " repetitions between two libvirtds of this machine");
         r.put("reps", reps);
         String why = RawLibvirt.unavailable();
         Path script = ctx.repo().resolve("scripts/libvirt-host");
-        if (reps == 0 || why != null || !Files.isExecutable(script)) {
-            return r.status(Report.SKIPPED).put("reason", reps == 0 ? "tiny size: nothing is migrated"
-                    : why != null ? why : script + " missing");
+        if (r.skipped(reps == 0 ? "tiny size: nothing is migrated" : why != null ? why
+                : Files.isExecutable(script) ? null : script + " missing")) {
+            return r;
         }
         String tag = "vfb" + (ProcessHandle.current().pid() % 100000);
         LibvirtHosts lh = ctx.onClose(new LibvirtHosts(script, List.of(tag + "a", tag + "b")));

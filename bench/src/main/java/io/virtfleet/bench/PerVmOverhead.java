@@ -12,14 +12,13 @@ import java.util.OptionalLong;
  * agent's RSS and the QEMU processes' RSS are read from /proc. The agent's growth per VM (least-squares slope over
  * 0..N guests) is compared with the RSS of one QEMU process — the floor any libvirt VM costs.
  */
-public final class PerVmOverhead implements Scenario {
+public final class PerVmOverhead extends BaseScenario {
     public static final int MEMORY_MIB = 128;
     /** Published KubeVirt figure: the virt-launcher pod adds at least this much per VM (see RESULTS.md). */
     public static final double KUBEVIRT_LAUNCHER_MIB = 240;
 
-    @Override
-    public String name() {
-        return "overhead";
+    public PerVmOverhead() {
+        super("overhead");
     }
 
     @Override
@@ -27,12 +26,11 @@ public final class PerVmOverhead implements Scenario {
         Size size = ctx.size();
         int n = size.pick(1, 3, 10);
         Duration settle = Duration.ofMillis(size.pick(500, 2000, 3000));
-        Report r = new Report(name(), "node agent RSS per running VM (agent in its own JVM) vs QEMU's RSS, 0→" + n
+        Report r = report("node agent RSS per running VM (agent in its own JVM) vs QEMU's RSS, 0→" + n
                 + " guests");
         r.put("n", n).put("memory_mib", MEMORY_MIB);
-        String why = RawLibvirt.unavailable();
-        if (why != null) {
-            return r.status(Report.SKIPPED).put("reason", why);
+        if (r.skipped(RawLibvirt.unavailable())) {
+            return r;
         }
         VirtfleetStack stack = VirtfleetStack.start(ctx, "overhead", true);
         ChildJvm agent = stack.agentJvm();

@@ -21,18 +21,17 @@ import java.util.Map;
  * same document in the same run; and the hot-plug planner's plan() on a 20-device diff (with and without parsing the two
  * documents).
  */
-public final class RenderThroughput implements Scenario {
+public final class RenderThroughput extends BaseScenario {
     public static final double TARGET_RENDERS_PER_S = Targets.RENDERS_PER_S;
 
-    @Override
-    public String name() {
-        return "render";
+    public RenderThroughput() {
+        super("render");
     }
 
     @Override
     public Report run(BenchContext ctx) throws Exception {
         Size size = ctx.size();
-        Report r = new Report(name(), "domain XML renders per second per core (JMH, seed-004, 1 thread)");
+        Report r = report("domain XML renders per second per core (JMH, seed-004, 1 thread)");
         Path seed = ctx.repo().resolve("examples").resolve("seed-004.yaml");
         System.setProperty(RenderBenchmark.SEED_PROPERTY, seed.toString());
         // JMH refuses to run while another JMH holds /tmp/jmh.lock. On this shared machine that is often someone's

@@ -49,6 +49,15 @@ public final class Report {
         return this;
     }
 
+    /** Marks the report {@link #SKIPPED} with {@code reason}, unless that is null; says whether it did. */
+    public boolean skipped(String reason) {
+        if (reason == null) {
+            return false;
+        }
+        status(SKIPPED).put("reason", reason);
+        return true;
+    }
+
     public String status() {
         return (String) fields.get("status");
     }

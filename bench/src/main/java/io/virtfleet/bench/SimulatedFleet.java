@@ -15,6 +15,7 @@ import io.virtfleet.api.v1alpha1.Host;
 import io.virtfleet.api.v1alpha1.HostSpec;
 import io.virtfleet.api.v1alpha1.HostStatus;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -26,7 +27,6 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -71,24 +71,14 @@ public final class SimulatedFleet implements AutoCloseable {
     /** Registers {@code count} hosts named {@code prefix-000...} with fresh Leases and starts their heartbeats. */
     public static SimulatedFleet start(KubernetesClient client, String prefix, int count) throws Exception {
         SimulatedFleet f = new SimulatedFleet(client);
-        ExecutorService pool = Executors.newFixedThreadPool(4);
-        try {
-            List<Future<?>> futures = new ArrayList<>();
-            for (int i = 0; i < count; i++) {
-                String host = String.format("%s-%03d", prefix, i);
-                f.hosts.add(host);
-                futures.add(pool.submit(() -> {
-                    f.register(host);
-                    f.renew(host);
-                    return null;
-                }));
-            }
-            for (Future<?> fu : futures) {
-                fu.get(120, TimeUnit.SECONDS);
-            }
-        } finally {
-            pool.shutdownNow();
+        for (int i = 0; i < count; i++) {
+            f.hosts.add(String.format("%s-%03d", prefix, i));
         }
+        Parallel.map(List.copyOf(f.hosts), 4, Duration.ofSeconds(120), host -> {
+            f.register(host);
+            f.renew(host);
+            return null;
+        });
         long periodMs = RENEW_SECONDS * 1000L;
         for (int i = 0; i < count; i++) {
             String host = f.hosts.get(i);

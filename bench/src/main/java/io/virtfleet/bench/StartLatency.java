@@ -7,11 +7,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * Scenario 1: N test-guest VMs applied 100 ms apart through the real stack, apply→Ready, against the floor: the same
@@ -27,13 +22,12 @@ import java.util.concurrent.locks.LockSupport;
  * </ul>
  * Neither waits for the guest OS to boot (~7 s under TCG): that is the same for both and is not virtfleet's.
  */
-public final class StartLatency implements Scenario {
+public final class StartLatency extends BaseScenario {
     public static final int MEMORY_MIB = 128;
     public static final long INTERVAL_MS = 100;
 
-    @Override
-    public String name() {
-        return "start";
+    public StartLatency() {
+        super("start");
     }
 
     @Override
@@ -41,12 +35,11 @@ public final class StartLatency implements Scenario {
         Size size = ctx.size();
         int n = size.pick(1, 5, 20);
         boolean warmup = size != Size.TINY;
-        Report r = new Report(name(), "apply→Ready of " + n + " test-guest VMs applied " + INTERVAL_MS
+        Report r = report("apply→Ready of " + n + " test-guest VMs applied " + INTERVAL_MS
                 + " ms apart, vs raw libvirt-java");
         r.put("n", n).put("interval_ms", INTERVAL_MS).put("memory_mib", MEMORY_MIB);
-        String why = RawLibvirt.unavailable();
-        if (why != null) {
-            return r.status(Report.SKIPPED).put("reason", why);
+        if (r.skipped(RawLibvirt.unavailable())) {
+            return r;
         }
         VirtfleetStack stack = VirtfleetStack.start(ctx, "start", false);
         Integer reportedCpus = stack.reportedCpus();
@@ -176,26 +169,11 @@ public final class StartLatency implements Scenario {
             for (int i = 0; i < n; i++) {
                 vms.add(TestGuest.vm(stack.namespace, vmName(i), MEMORY_MIB));
             }
-            ExecutorService pool = Executors.newFixedThreadPool(Math.min(n, 8));
-            try {
-                long t0 = System.nanoTime() + 200_000_000L;
-                List<Future<?>> applies = new ArrayList<>();
-                for (int i = 0; i < n; i++) {
-                    long at = t0 + i * INTERVAL_MS * 1_000_000L;
-                    VirtualMachine vm = vms.get(i);
-                    applies.add(pool.submit(() -> {
-                        sleepUntil(at);
-                        t.applied.put(vm.getMetadata().getName(), System.nanoTime());
-                        stack.apply(vm);
-                        return null;
-                    }));
-                }
-                for (Future<?> f : applies) {
-                    f.get(60, TimeUnit.SECONDS);
-                }
-            } finally {
-                pool.shutdownNow();
-            }
+            Parallel.paced(vms, Math.min(n, 8), INTERVAL_MS, Duration.ofSeconds(60), vm -> {
+                t.applied.put(vm.getMetadata().getName(), System.nanoTime());
+                stack.apply(vm);
+                return null;
+            });
             readyCount = t.awaitReady(n, Duration.ofSeconds(60 + 15L * n));
             for (int i = 0; i < n; i++) {
                 String vm = vmName(i);
@@ -246,37 +224,13 @@ public final class StartLatency implements Scenario {
             for (int i = 0; i < n; i++) {
                 xmls.add(TestGuest.renderedXml("floor", vmName(i), MEMORY_MIB, host));
             }
-            ExecutorService pool = Executors.newFixedThreadPool(n);
-            try {
-                long t0 = System.nanoTime() + 200_000_000L;
-                List<Future<Double>> starts = new ArrayList<>();
-                for (int i = 0; i < n; i++) {
-                    long at = t0 + i * INTERVAL_MS * 1_000_000L;
-                    String xml = xmls.get(i);
-                    starts.add(pool.submit(() -> {
-                        sleepUntil(at);
-                        long s = System.nanoTime();
-                        lv.defineAndStart(xml);
-                        return (System.nanoTime() - s) / 1e6;
-                    }));
-                }
-                List<Double> out = new ArrayList<>();
-                for (Future<Double> f : starts) {
-                    out.add(f.get(120, TimeUnit.SECONDS));
-                }
-                return out;
-            } finally {
-                pool.shutdownNow();
-            }
+            return Parallel.paced(xmls, n, INTERVAL_MS, Duration.ofSeconds(120), xml -> {
+                long s = System.nanoTime();
+                lv.defineAndStart(xml);
+                return (System.nanoTime() - s) / 1e6;
+            });
         } finally {
             lv.purge(prefix);
-        }
-    }
-
-    static void sleepUntil(long nanoTime) {
-        long d;
-        while ((d = nanoTime - System.nanoTime()) > 0) {
-            LockSupport.parkNanos(d);
         }
     }
 }

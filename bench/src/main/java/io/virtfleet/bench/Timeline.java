@@ -1,6 +1,7 @@
 package io.virtfleet.bench;
 
 import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
@@ -29,34 +30,26 @@ public final class Timeline implements AutoCloseable {
     private volatile Consumer<Domain> domainListener = d -> { };
 
     public Timeline(KubernetesClient client, String namespace) {
-        vms = client.resources(VirtualMachine.class).inNamespace(namespace).inform(new ResourceEventHandler<>() {
+        vms = inform(client, VirtualMachine.class, namespace, this::seen);
+        domains = inform(client, Domain.class, namespace, this::seen);
+    }
+
+    /** Informs on one kind in the namespace; adds and updates go to {@code seen}, deletes are of no interest. */
+    private static <T extends HasMetadata> SharedIndexInformer<T> inform(KubernetesClient client, Class<T> kind,
+                                                                       String namespace, Consumer<T> seen) {
+        return client.resources(kind).inNamespace(namespace).inform(new ResourceEventHandler<>() {
             @Override
-            public void onAdd(VirtualMachine vm) {
-                seen(vm);
+            public void onAdd(T obj) {
+                seen.accept(obj);
             }
 
             @Override
-            public void onUpdate(VirtualMachine old, VirtualMachine vm) {
-                seen(vm);
+            public void onUpdate(T old, T obj) {
+                seen.accept(obj);
             }
 
             @Override
-            public void onDelete(VirtualMachine vm, boolean unknown) {
-            }
-        }, 0);
-        domains = client.resources(Domain.class).inNamespace(namespace).inform(new ResourceEventHandler<>() {
-            @Override
-            public void onAdd(Domain d) {
-                seen(d);
-            }
-
-            @Override
-            public void onUpdate(Domain old, Domain d) {
-                seen(d);
-            }
-
-            @Override
-            public void onDelete(Domain d, boolean unknown) {
+            public void onDelete(T obj, boolean unknown) {
             }
         }, 0);
     }

@@ -10,33 +10,30 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /** Rules for spec.disks, one disk at a time plus what must be unique across them. */
-final class DiskRules {
+final class DiskRules extends ItemRules<Disk> {
     private static final List<String> FORMATS = List.of("qcow2", "raw");
     private static final int IDE_UNITS = 4;
     private static final Pattern TARGET_SUFFIX = Pattern.compile("[a-z]{1,3}");
     private static final Pattern SHA256 = Pattern.compile("[0-9a-fA-F]{64}");
 
-    private final Platform platform;
     private final List<String> roots;
-    private final Errors errors;
-    private final Map<String, String> names = new HashMap<>();
     private final Map<String, String> targets = new HashMap<>();
     private final Map<String, String> writablePaths = new HashMap<>();
     private int ideDevices;
 
     DiskRules(Platform platform, List<String> roots, Errors errors) {
-        this.platform = platform;
+        super(platform, errors);
         this.roots = roots;
-        this.errors = errors;
     }
 
-    void check(String p, Disk d) {
-        if (d == null) {
-            errors.add(p, "must not be null");
-            return;
-        }
+    @Override
+    String name(Disk d) {
+        return d.name;
+    }
+
+    @Override
+    void checkNamed(String p, Disk d) {
         boolean cdrom = Boolean.TRUE.equals(d.cdrom);
-        Checks.uniqueName(errors, p + ".name", d.name, names);
         if (platform != null && platform.family() == Platform.Family.OPENVZ) {
             openvz(p, d, cdrom);
             return;

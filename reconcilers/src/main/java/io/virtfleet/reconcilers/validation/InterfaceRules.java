@@ -12,24 +12,21 @@ import java.util.Map;
  * libvirt reserves for names it generates (vnet, macvtap, macvlan; on Xen also vif): libvirt drops such a name when
  * the domain is defined, and a Xen vifN.M embeds the domain id, which changes on every start.
  */
-final class InterfaceRules {
-    private final Platform platform;
-    private final Errors errors;
-    private final Map<String, String> names = new HashMap<>();
+final class InterfaceRules extends ItemRules<NetworkInterface> {
     private final Map<String, String> macs = new HashMap<>();
     private final Map<String, String> targets = new HashMap<>();
 
     InterfaceRules(Platform platform, Errors errors) {
-        this.platform = platform;
-        this.errors = errors;
+        super(platform, errors);
     }
 
-    void check(String p, NetworkInterface n) {
-        if (n == null) {
-            errors.add(p, "must not be null");
-            return;
-        }
-        Checks.uniqueName(errors, p + ".name", n.name, names);
+    @Override
+    String name(NetworkInterface n) {
+        return n.name;
+    }
+
+    @Override
+    void checkNamed(String p, NetworkInterface n) {
         source(p, n);
         model(p, n);
         mac(p, n);

@@ -1,14 +1,12 @@
 package io.virtfleet.reconcilers.failover;
 
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.virtfleet.api.v1alpha1.Domain;
-import io.virtfleet.api.v1alpha1.DomainSpec;
-import io.virtfleet.api.v1alpha1.Hypervisor;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
 import io.virtfleet.reconcilers.lifecycle.HostView;
+import io.virtfleet.reconcilers.testing.Planners;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -29,36 +27,19 @@ class FailoverPlannerTest {
     private static final String NEW = "0a4e4c1e-5b5e-4c3a-9d0e-7a4f1f2b3c4d";
 
     static HostView host(String name, boolean ready, String... roots) {
-        return new HostView(name, Map.of(), false, Set.of("qemu", "kvm"), 4,
-                Quantity.getAmountInBytes(new Quantity("8Gi")).longValue(),
-                ready ? NOW.plusSeconds(10) : NOW.minusSeconds(1), List.of(roots.length == 0
-                ? new String[] {"/var/lib/virtfleet"} : roots), "vf-");
+        return Planners.host(name, ready, NOW, Set.of("qemu", "kvm"),
+                List.of(roots.length == 0 ? new String[] {Planners.ROOT} : roots));
     }
 
     static VirtualMachine vm(Consumer<VirtualMachineSpec> tweak) {
-        VirtualMachine vm = new VirtualMachine();
-        vm.setMetadata(new ObjectMetaBuilder().withName("web").withNamespace("default").build());
-        VirtualMachineSpec s = new VirtualMachineSpec();
-        s.hypervisor = Hypervisor.QEMU;
-        s.cpu = new VirtualMachineSpec.Cpu();
-        s.cpu.cores = 1;
-        s.memory = new Quantity("256Mi");
-        s.nodeName = "a";
-        VirtualMachineSpec.Disk d = new VirtualMachineSpec.Disk();
-        d.name = "root";
-        d.volume = new VirtualMachineSpec.Volume();
-        d.volume.path = "/var/lib/virtfleet/images/web.qcow2";
-        s.disks.add(d);
-        tweak.accept(s);
-        vm.setSpec(s);
-        return vm;
+        return Planners.web(s -> {
+            s.nodeName = "a";
+            tweak.accept(s);
+        });
     }
 
     static Domain domainOn(String host) {
-        Domain d = new Domain();
-        d.setMetadata(new ObjectMetaBuilder().withName("web").withNamespace("default").build());
-        d.setSpec(new DomainSpec());
-        d.getSpec().host = host;
+        Domain d = Planners.webDomain(host);
         d.getSpec().genid = OLD;
         return d;
     }

@@ -1,15 +1,13 @@
 package io.virtfleet.reconcilers.migration;
 
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.virtfleet.api.v1alpha1.Domain;
-import io.virtfleet.api.v1alpha1.DomainSpec;
 import io.virtfleet.api.v1alpha1.DomainStatus;
 import io.virtfleet.api.v1alpha1.HostSpec;
-import io.virtfleet.api.v1alpha1.Hypervisor;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.reconcilers.lifecycle.HostView;
+import io.virtfleet.reconcilers.testing.Planners;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -26,12 +24,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class MigrationPlannerTest {
     private static final Instant NOW = Instant.parse("2026-01-01T12:00:00Z");
-    private static final String ROOT = "/var/lib/virtfleet";
+    private static final String ROOT = Planners.ROOT;
 
     static HostView host(String name, boolean ready) {
-        return new HostView(name, Map.of(), false, Set.of("qemu"), 4,
-                Quantity.getAmountInBytes(new Quantity("8Gi")).longValue(),
-                ready ? NOW.plusSeconds(10) : NOW.minusSeconds(1), List.of(ROOT), "vf-");
+        return Planners.host(name, ready, NOW, Set.of("qemu"), List.of(ROOT));
     }
 
     static HostSpec spec(String uri, String... shared) {
@@ -43,28 +39,11 @@ class MigrationPlannerTest {
     }
 
     static VirtualMachine vm(Consumer<VirtualMachineSpec> tweak) {
-        VirtualMachine vm = new VirtualMachine();
-        vm.setMetadata(new ObjectMetaBuilder().withName("web").withNamespace("default").build());
-        VirtualMachineSpec s = new VirtualMachineSpec();
-        s.hypervisor = Hypervisor.QEMU;
-        s.cpu = new VirtualMachineSpec.Cpu();
-        s.cpu.cores = 1;
-        s.memory = new Quantity("256Mi");
-        VirtualMachineSpec.Disk d = new VirtualMachineSpec.Disk();
-        d.name = "root";
-        d.volume = new VirtualMachineSpec.Volume();
-        d.volume.path = ROOT + "/images/web.qcow2";
-        s.disks.add(d);
-        tweak.accept(s);
-        vm.setSpec(s);
-        return vm;
+        return Planners.web(tweak);
     }
 
     static Domain domain(String host, String state, String power) {
-        Domain d = new Domain();
-        d.setMetadata(new ObjectMetaBuilder().withName("web").withNamespace("default").build());
-        d.setSpec(new DomainSpec());
-        d.getSpec().host = host;
+        Domain d = Planners.webDomain(host);
         d.getSpec().powerState = power;
         if (state != null) {
             d.setStatus(new DomainStatus());

@@ -1,9 +1,9 @@
 package io.virtfleet.agent.console;
 
 import com.sun.jna.Library;
-import com.sun.jna.Native;
 import com.sun.jna.NativeLong;
 import com.sun.jna.Pointer;
+import io.virtfleet.agent.libvirt.LazyLibrary;
 
 import java.io.IOException;
 
@@ -14,7 +14,7 @@ import java.io.IOException;
  * connection. The stream is blocking: {@link #read} waits for console output; {@link #write} may be called from
  * another thread meanwhile (libvirt's remote client serializes the two calls on the connection).
  */
-final class CharDeviceStream implements GuestStream {
+final class CharDeviceStream extends NativeStream {
     interface Api extends Library {
         Pointer virConnectOpen(String uri);
 
@@ -48,12 +48,11 @@ final class CharDeviceStream implements GuestStream {
     /** VIR_DOMAIN_CHANNEL_FORCE is not used: a second session must not steal a channel from the first. */
     static final int CHANNEL_EXCLUSIVE = 0;
 
-    private static volatile Api api;
+    private static final LazyLibrary<Api> API = new LazyLibrary<>("virt", Api.class);
 
     private final Pointer conn;
     private final Pointer domain;
     private final Pointer stream;
-    private volatile boolean closed;
 
     private CharDeviceStream(Pointer conn, Pointer domain, Pointer stream) {
         this.conn = conn;
@@ -62,16 +61,25 @@ final class CharDeviceStream implements GuestStream {
     }
 
     static Api api() {
-        Api a = api;
-        if (a == null) {
-            synchronized (CharDeviceStream.class) {
-                if (api == null) {
-                    api = Native.load("virt", Api.class);
-                }
-                a = api;
-            }
+        return API.get();
+    }
+
+    /** A new connection to {@code uri}; an IOException with libvirt's message. */
+    static Pointer connect(Api a, String uri) throws IOException {
+        Pointer conn = a.virConnectOpen(uri);
+        if (conn == null) {
+            throw new IOException("cannot connect to " + uri + ": " + a.virGetLastErrorMessage());
         }
-        return a;
+        return conn;
+    }
+
+    /** The domain with this UUID on {@code conn}, to be freed with {@code virDomainFree}; an IOException if none. */
+    static Pointer lookup(Api a, Pointer conn, String uuid) throws IOException {
+        Pointer dom = a.virDomainLookupByUUIDString(conn, uuid);
+        if (dom == null) {
+            throw new IOException("no libvirt domain " + uuid + ": " + a.virGetLastErrorMessage());
+        }
+        return dom;
     }
 
     /** Opens the first console of the running domain with this UUID; an IOException with libvirt's message. */
@@ -90,17 +98,11 @@ final class CharDeviceStream implements GuestStream {
 
     private static CharDeviceStream open(String uri, String uuid, String channel) throws IOException {
         Api a = api();
-        Pointer conn = a.virConnectOpen(uri);
-        if (conn == null) {
-            throw new IOException("cannot connect to " + uri + ": " + a.virGetLastErrorMessage());
-        }
+        Pointer conn = connect(a, uri);
         Pointer dom = null;
         Pointer st = null;
         try {
-            dom = a.virDomainLookupByUUIDString(conn, uuid);
-            if (dom == null) {
-                throw new IOException("no libvirt domain " + uuid + ": " + a.virGetLastErrorMessage());
-            }
+            dom = lookup(a, conn, uuid);
             st = a.virStreamNew(conn, 0);
             if (st == null) {
                 throw new IOException("virStreamNew: " + a.virGetLastErrorMessage());
@@ -128,43 +130,28 @@ final class CharDeviceStream implements GuestStream {
         }
     }
 
-    /** Output into {@code buf}: the byte count, or -1 at the end of the stream (domain stopped, closed). */
     @Override
-    public int read(byte[] buf) throws IOException {
-        int n = api().virStreamRecv(stream, buf, new NativeLong(buf.length));
-        if (n == 0 || closed) {
-            return -1;
-        }
-        if (n < 0) {
-            throw new IOException("virStreamRecv: " + api().virGetLastErrorMessage());
-        }
-        return n;
+    long receive(byte[] buf) {
+        return api().virStreamRecv(stream, buf, new NativeLong(buf.length));
     }
 
-    /** Sends {@code len} bytes of {@code buf} to the device. */
     @Override
-    public void write(byte[] buf, int len) throws IOException {
-        byte[] data = len == buf.length ? buf : java.util.Arrays.copyOf(buf, len);
-        int off = 0;
-        while (off < data.length) {
-            byte[] rest = off == 0 ? data : java.util.Arrays.copyOfRange(data, off, data.length);
-            int n = api().virStreamSend(stream, rest, new NativeLong(rest.length));
-            if (n < 0) {
-                throw new IOException("virStreamSend: " + api().virGetLastErrorMessage());
-            }
-            off += n;
-        }
+    long send(byte[] data) {
+        return api().virStreamSend(stream, data, new NativeLong(data.length));
     }
 
-    /** Aborts the stream from any thread: a blocked {@link #read} returns. Idempotent. */
     @Override
-    public void abort() {
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            closed = true;
-        }
+    IOException receiveFailed() {
+        return new IOException("virStreamRecv: " + api().virGetLastErrorMessage());
+    }
+
+    @Override
+    IOException sendFailed() {
+        return new IOException("virStreamSend: " + api().virGetLastErrorMessage());
+    }
+
+    @Override
+    void wake() {
         api().virStreamAbort(stream);
     }
 

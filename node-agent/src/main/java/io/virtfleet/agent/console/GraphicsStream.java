@@ -4,6 +4,7 @@ import com.sun.jna.Library;
 import com.sun.jna.Native;
 import com.sun.jna.NativeLong;
 import com.sun.jna.Pointer;
+import io.virtfleet.agent.libvirt.LazyLibrary;
 
 import java.io.IOException;
 
@@ -13,7 +14,7 @@ import java.io.IOException;
  * caller. The display therefore needs no listening address at all, and the agent no access to QEMU's socket: the fd
  * is read and written with libc through JNA (the JDK cannot wrap a raw descriptor).
  */
-final class GraphicsStream implements GuestStream {
+final class GraphicsStream extends NativeStream {
     interface LibC extends Library {
         NativeLong read(int fd, byte[] buf, NativeLong count);
 
@@ -27,10 +28,9 @@ final class GraphicsStream implements GuestStream {
     /** VIR_DOMAIN_OPEN_GRAPHICS_SKIPAUTH: the user was authenticated by Kubernetes; no VNC password is set. */
     static final int SKIPAUTH = 1;
     private static final int SHUT_RDWR = 2;
-    private static volatile LibC libc;
+    private static final LazyLibrary<LibC> LIBC = new LazyLibrary<>("c", LibC.class);
 
     private final int fd;
-    private volatile boolean closed;
     private boolean freed;
 
     private GraphicsStream(int fd) {
@@ -38,30 +38,15 @@ final class GraphicsStream implements GuestStream {
     }
 
     private static LibC libc() {
-        LibC l = libc;
-        if (l == null) {
-            synchronized (GraphicsStream.class) {
-                if (libc == null) {
-                    libc = Native.load("c", LibC.class);
-                }
-                l = libc;
-            }
-        }
-        return l;
+        return LIBC.get();
     }
 
     /** A VNC client connection to graphics device {@code index} of the running domain with this UUID. */
     static GraphicsStream open(String uri, String uuid, int index) throws IOException {
         CharDeviceStream.Api a = CharDeviceStream.api();
-        Pointer conn = a.virConnectOpen(uri);
-        if (conn == null) {
-            throw new IOException("cannot connect to " + uri + ": " + a.virGetLastErrorMessage());
-        }
+        Pointer conn = CharDeviceStream.connect(a, uri);
         try {
-            Pointer dom = a.virDomainLookupByUUIDString(conn, uuid);
-            if (dom == null) {
-                throw new IOException("no libvirt domain " + uuid + ": " + a.virGetLastErrorMessage());
-            }
+            Pointer dom = CharDeviceStream.lookup(a, conn, uuid);
             try {
                 int fd = a.virDomainOpenGraphicsFD(dom, index, SKIPAUTH);
                 if (fd < 0) {
@@ -78,39 +63,28 @@ final class GraphicsStream implements GuestStream {
     }
 
     @Override
-    public int read(byte[] buf) throws IOException {
-        long n = libc().read(fd, buf, new NativeLong(buf.length)).longValue();
-        if (n == 0 || closed) {
-            return -1;
-        }
-        if (n < 0) {
-            throw new IOException("read from the VNC display failed (errno " + Native.getLastError() + ")");
-        }
-        return (int) n;
+    long receive(byte[] buf) {
+        return libc().read(fd, buf, new NativeLong(buf.length)).longValue();
     }
 
     @Override
-    public void write(byte[] buf, int len) throws IOException {
-        int off = 0;
-        while (off < len) {
-            byte[] rest = off == 0 && len == buf.length ? buf : java.util.Arrays.copyOfRange(buf, off, len);
-            long n = libc().write(fd, rest, new NativeLong(rest.length)).longValue();
-            if (n < 0) {
-                throw new IOException("write to the VNC display failed (errno " + Native.getLastError() + ")");
-            }
-            off += (int) n;
-        }
+    long send(byte[] data) {
+        return libc().write(fd, data, new NativeLong(data.length)).longValue();
+    }
+
+    @Override
+    IOException receiveFailed() {
+        return new IOException("read from the VNC display failed (errno " + Native.getLastError() + ")");
+    }
+
+    @Override
+    IOException sendFailed() {
+        return new IOException("write to the VNC display failed (errno " + Native.getLastError() + ")");
     }
 
     /** shutdown(2) wakes a thread blocked in read(2) without freeing the descriptor under it. */
     @Override
-    public void abort() {
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            closed = true;
-        }
+    void wake() {
         libc().shutdown(fd, SHUT_RDWR);
     }
 

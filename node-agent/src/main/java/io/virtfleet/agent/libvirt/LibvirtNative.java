@@ -69,51 +69,29 @@ public final class LibvirtNative {
     public record StateAndReason(int state, int reason) {
     }
 
-    private static volatile Api api;
+    // "virt" resolves to libvirt.so.0 (Debian's libvirt0) via JNA's versioned-library search.
+    private static final LazyLibrary<Api> API = new LazyLibrary<>("virt", Api.class);
 
     private LibvirtNative() {
     }
 
     private static Api api() {
-        Api a = api;
-        if (a == null) {
-            synchronized (LibvirtNative.class) {
-                if (api == null) {
-                    // "virt" resolves to libvirt.so.0 (Debian's libvirt0) via JNA's versioned-library search.
-                    api = Native.load("virt", Api.class);
-                }
-                a = api;
-            }
-        }
-        return a;
+        return API.get();
     }
 
     /** State and reason of the domain with this UUID. */
     public static StateAndReason state(Pointer conn, String uuid) throws LibvirtCallException {
-        Pointer dom = lookup(conn, uuid);
-        try {
-            IntByReference state = new IntByReference();
-            IntByReference reason = new IntByReference();
-            if (api().virDomainGetState(dom, state, reason, 0) < 0) {
-                throw lastError("virDomainGetState(" + uuid + ")");
-            }
-            return new StateAndReason(state.getValue(), reason.getValue());
-        } finally {
-            api().virDomainFree(dom);
-        }
+        IntByReference state = new IntByReference();
+        IntByReference reason = new IntByReference();
+        onDomain(conn, uuid, "virDomainGetState(" + uuid + ")", dom -> api().virDomainGetState(dom, state, reason, 0));
+        return new StateAndReason(state.getValue(), reason.getValue());
     }
 
     /** Detaches the device with this alias from the live domain and/or its persistent config. */
     public static void detachDeviceAlias(Pointer conn, String uuid, String alias, int flags)
             throws LibvirtCallException {
-        Pointer dom = lookup(conn, uuid);
-        try {
-            if (api().virDomainDetachDeviceAlias(dom, alias, flags) < 0) {
-                throw lastError("virDomainDetachDeviceAlias(" + uuid + ", " + alias + ")");
-            }
-        } finally {
-            api().virDomainFree(dom);
-        }
+        onDomain(conn, uuid, "virDomainDetachDeviceAlias(" + uuid + ", " + alias + ")",
+                dom -> api().virDomainDetachDeviceAlias(dom, alias, flags));
     }
 
     /** {@code VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN}. */
@@ -123,37 +101,36 @@ public final class LibvirtNative {
 
     /** Asks the guest to shut down by the methods in {@code flags} ({@code SHUTDOWN_*}). */
     public static void shutdown(Pointer conn, String uuid, int flags) throws LibvirtCallException {
-        Pointer dom = lookup(conn, uuid);
-        try {
-            if (api().virDomainShutdownFlags(dom, flags) < 0) {
-                throw lastError("virDomainShutdownFlags(" + uuid + ", " + flags + ")");
-            }
-        } finally {
-            api().virDomainFree(dom);
-        }
+        onDomain(conn, uuid, "virDomainShutdownFlags(" + uuid + ", " + flags + ")",
+                dom -> api().virDomainShutdownFlags(dom, flags));
     }
 
     /** Freezes all the guest's filesystems through its agent; returns how many it froze. */
     public static int fsFreeze(Pointer conn, String uuid) throws LibvirtCallException {
-        Pointer dom = lookup(conn, uuid);
-        try {
-            int n = api().virDomainFSFreeze(dom, null, 0, 0);
-            if (n < 0) {
-                throw lastError("virDomainFSFreeze(" + uuid + ")");
-            }
-            return n;
-        } finally {
-            api().virDomainFree(dom);
-        }
+        return onDomain(conn, uuid, "virDomainFSFreeze(" + uuid + ")", dom -> api().virDomainFSFreeze(dom, null, 0, 0));
     }
 
     /** Thaws all the guest's filesystems through its agent; returns how many it thawed. */
     public static int fsThaw(Pointer conn, String uuid) throws LibvirtCallException {
+        return onDomain(conn, uuid, "virDomainFSThaw(" + uuid + ")", dom -> api().virDomainFSThaw(dom, null, 0, 0));
+    }
+
+    /** A libvirt call on a raw {@code virDomainPtr} that returns -1 on failure, as most of libvirt's do. */
+    private interface DomainCall {
+        int call(Pointer dom);
+    }
+
+    /**
+     * Runs {@code c} on the domain with this UUID and frees the looked-up pointer afterwards (every
+     * {@code virDomainLookupBy*} result holds a reference the caller must release with {@code virDomainFree});
+     * returns the call's result, or throws libvirt's last error named {@code what} when it is negative.
+     */
+    private static int onDomain(Pointer conn, String uuid, String what, DomainCall c) throws LibvirtCallException {
         Pointer dom = lookup(conn, uuid);
         try {
-            int n = api().virDomainFSThaw(dom, null, 0, 0);
+            int n = c.call(dom);
             if (n < 0) {
-                throw lastError("virDomainFSThaw(" + uuid + ")");
+                throw lastError(what);
             }
             return n;
         } finally {

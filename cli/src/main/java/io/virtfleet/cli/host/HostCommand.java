@@ -181,15 +181,7 @@ public final class HostCommand implements Runnable {
             description = {"Marks a host unschedulable (Host.spec.unschedulable: true): no new VMs are placed there; "
                     + "the VMs on it keep running."},
             footerHeading = "%nExamples:%n", footer = {"  virtfleet host cordon node-a"})
-    static final class Cordon implements Callable<Integer> {
-        @Mixin
-        KubeOptions kube;
-
-        @Parameters(index = "0", paramLabel = "HOST", description = "Name of the Host.")
-        String name;
-
-        @Spec
-        CommandSpec spec;
+    static final class Cordon extends OnOneHost {
 
         @Override
         public Integer call() {
@@ -203,15 +195,7 @@ public final class HostCommand implements Runnable {
     @Command(name = "uncordon", mixinStandardHelpOptions = true,
             description = "Makes a cordoned host schedulable again (removes Host.spec.unschedulable).",
             footerHeading = "%nExamples:%n", footer = {"  virtfleet host uncordon node-a"})
-    static final class Uncordon implements Callable<Integer> {
-        @Mixin
-        KubeOptions kube;
-
-        @Parameters(index = "0", paramLabel = "HOST", description = "Name of the Host.")
-        String name;
-
-        @Spec
-        CommandSpec spec;
+    static final class Uncordon extends OnOneHost {
 
         @Override
         public Integer call() {
@@ -230,13 +214,7 @@ public final class HostCommand implements Runnable {
                     "Stopped VMs stay assigned to the host. `virtfleet host undrain` reverses it."},
             footerHeading = "%nExamples:%n", footer = {"  virtfleet host drain node-a --wait --timeout 30m",
                     "  kubectl get vfhost node-a -o jsonpath='{.status.drain}'"})
-    static final class Drain implements Callable<Integer> {
-        @Mixin
-        KubeOptions kube;
-
-        @Parameters(index = "0", paramLabel = "HOST", description = "Name of the Host.")
-        String name;
-
+    static final class Drain extends OnOneHost {
         @Option(names = "--wait", description = "Wait until the drain is Drained (exit 0), or until only VMs it "
                 + "will not move are left (exit 1, listing them and why; a VM whose migration failed is retried and "
                 + "waited for until --timeout).")
@@ -245,9 +223,6 @@ public final class HostCommand implements Runnable {
         @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "30m",
                 converter = Durations.Converter.class, description = "How long --wait waits (default: ${DEFAULT-VALUE}).")
         Duration timeout;
-
-        @Spec
-        CommandSpec spec;
 
         @Override
         public Integer call() {
@@ -336,15 +311,7 @@ public final class HostCommand implements Runnable {
                     + "migrations are cancelled and VMs the drain stopped start again. VMs it moved stay where they "
                     + "are. A cordon (spec.unschedulable) is separate and stays."},
             footerHeading = "%nExamples:%n", footer = {"  virtfleet host undrain node-a"})
-    static final class Undrain implements Callable<Integer> {
-        @Mixin
-        KubeOptions kube;
-
-        @Parameters(index = "0", paramLabel = "HOST", description = "Name of the Host.")
-        String name;
-
-        @Spec
-        CommandSpec spec;
+    static final class Undrain extends OnOneHost {
 
         @Override
         public Integer call() {
@@ -365,5 +332,20 @@ public final class HostCommand implements Runnable {
 
     static void setDrain(KubernetesClient client, String name, boolean value) {
         setSpecFlag(client, name, "drain", value, value ? "drain" : "undrain");
+    }
+
+    /**
+     * The options every subcommand acting on one named Host shares; picocli collects annotated fields from
+     * superclasses too, so the subcommands inherit the mixin, the HOST parameter and the spec injection.
+     */
+    abstract static class OnOneHost implements Callable<Integer> {
+        @Mixin
+        KubeOptions kube;
+
+        @Parameters(index = "0", paramLabel = "HOST", description = "Name of the Host.")
+        String name;
+
+        @Spec
+        CommandSpec spec;
     }
 }

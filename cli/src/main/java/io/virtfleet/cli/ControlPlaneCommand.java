@@ -35,15 +35,19 @@ final class ControlPlaneCommand implements Runnable {
         }
     }
 
-    @Command(name = "up", mixinStandardHelpOptions = true,
-            footerHeading = "%nExamples:%n",
-            footer = {"  export KUBECONFIG=$(virtfleet control-plane up)"},
-            description = "Starts the control plane (or finds it running), installs the CRDs and prints the kubeconfig path.")
-    static final class Up implements Callable<Integer> {
+    /** What every subcommand has: the state directory option and its command spec (picocli reads superclass fields). */
+    abstract static class OnStateDir implements Callable<Integer> {
         @picocli.CommandLine.Mixin
         DirOption dir = new DirOption();
         @picocli.CommandLine.Spec
         picocli.CommandLine.Model.CommandSpec spec;
+    }
+
+    @Command(name = "up", mixinStandardHelpOptions = true,
+            footerHeading = "%nExamples:%n",
+            footer = {"  export KUBECONFIG=$(virtfleet control-plane up)"},
+            description = "Starts the control plane (or finds it running), installs the CRDs and prints the kubeconfig path.")
+    static final class Up extends OnStateDir {
         @Option(names = "--api-port", paramLabel = "PORT",
                 description = "Serve on this port of 127.0.0.1 (default: a free one, kept across down/up).")
         Integer apiPort;
@@ -85,11 +89,7 @@ final class ControlPlaneCommand implements Runnable {
     @Command(name = "down", mixinStandardHelpOptions = true,
             footerHeading = "%nExamples:%n",
             footer = {"  virtfleet control-plane down"}, description = "Stops the control plane; its data stays.")
-    static final class Down implements Callable<Integer> {
-        @picocli.CommandLine.Mixin
-        DirOption dir = new DirOption();
-        @picocli.CommandLine.Spec
-        picocli.CommandLine.Model.CommandSpec spec;
+    static final class Down extends OnStateDir {
 
         @Override
         public Integer call() {
@@ -102,11 +102,7 @@ final class ControlPlaneCommand implements Runnable {
     @Command(name = "status", mixinStandardHelpOptions = true,
             footerHeading = "%nExamples:%n",
             footer = {"  virtfleet control-plane status"}, description = "Shows whether the control plane runs.")
-    static final class StatusCmd implements Callable<Integer> {
-        @picocli.CommandLine.Mixin
-        DirOption dir = new DirOption();
-        @picocli.CommandLine.Spec
-        picocli.CommandLine.Model.CommandSpec spec;
+    static final class StatusCmd extends OnStateDir {
 
         @Override
         public Integer call() {

@@ -208,12 +208,7 @@ public class MigrationController implements Reconciler<VirtualMachineMigration>,
         } catch (IllegalStateException e) {
             return fail(client, m, vm, from, to, "spec.vmName: " + e.getMessage(), "MigrationRefused");
         }
-        Map<String, Object> s = new LinkedHashMap<>();
-        s.put("phase", VirtualMachineMigrationStatus.MIGRATING);
-        s.put("sourceHost", from);
-        s.put("targetHost", to);
-        s.put("startTime", clock.instant().toString());
-        patchStatus(client, m, s);
+        patchMigrating(client, m, from, to);
         LOG.info("migration {}/{}: {}", ns, m.getMetadata().getName(), plan.message());
         events.record(m, "Normal", "Migrating", plan.message());
         if (vm != null) {
@@ -221,6 +216,16 @@ public class MigrationController implements Reconciler<VirtualMachineMigration>,
                     + m.getMetadata().getName() + ")");
         }
         return UpdateControl.<VirtualMachineMigration>noUpdate().rescheduleAfter(POLL);
+    }
+
+    /** Status phase Migrating, with both hosts and the start time (now). */
+    private void patchMigrating(KubernetesClient client, VirtualMachineMigration m, String from, String to) {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("phase", VirtualMachineMigrationStatus.MIGRATING);
+        s.put("sourceHost", from);
+        s.put("targetHost", to);
+        s.put("startTime", clock.instant().toString());
+        patchStatus(client, m, s);
     }
 
     /** The Domain carries this migration: act on what the source agent reported. */
@@ -233,12 +238,7 @@ public class MigrationController implements Reconciler<VirtualMachineMigration>,
         String to = domain.getSpec().migration.targetHost;
         if (st == null || !VirtualMachineMigrationStatus.MIGRATING.equals(st.phase)) {
             // Marked in a pass that did not get to write the status.
-            Map<String, Object> s = new LinkedHashMap<>();
-            s.put("phase", VirtualMachineMigrationStatus.MIGRATING);
-            s.put("sourceHost", from);
-            s.put("targetHost", to);
-            s.put("startTime", clock.instant().toString());
-            patchStatus(client, m, s);
+            patchMigrating(client, m, from, to);
         }
         if (t != null && Transfer.COMPLETED.equals(t.state)) {
             try {

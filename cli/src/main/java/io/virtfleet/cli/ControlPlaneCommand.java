@@ -90,7 +90,6 @@ final class ControlPlaneCommand implements Runnable {
             footerHeading = "%nExamples:%n",
             footer = {"  virtfleet control-plane down"}, description = "Stops the control plane; its data stays.")
     static final class Down extends OnStateDir {
-
         @Override
         public Integer call() {
             boolean stopped = EmbeddedControlPlane.stop(dir.dir());
@@ -103,7 +102,6 @@ final class ControlPlaneCommand implements Runnable {
             footerHeading = "%nExamples:%n",
             footer = {"  virtfleet control-plane status"}, description = "Shows whether the control plane runs.")
     static final class StatusCmd extends OnStateDir {
-
         @Override
         public Integer call() {
             EmbeddedControlPlane.Status status = EmbeddedControlPlane.status(dir.dir());

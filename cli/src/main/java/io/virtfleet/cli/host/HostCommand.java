@@ -182,7 +182,6 @@ public final class HostCommand implements Runnable {
                     + "the VMs on it keep running."},
             footerHeading = "%nExamples:%n", footer = {"  virtfleet host cordon node-a"})
     static final class Cordon extends OnOneHost {
-
         @Override
         public Integer call() {
             try (KubernetesClient client = kube.client()) {
@@ -196,7 +195,6 @@ public final class HostCommand implements Runnable {
             description = "Makes a cordoned host schedulable again (removes Host.spec.unschedulable).",
             footerHeading = "%nExamples:%n", footer = {"  virtfleet host uncordon node-a"})
     static final class Uncordon extends OnOneHost {
-
         @Override
         public Integer call() {
             try (KubernetesClient client = kube.client()) {
@@ -312,7 +310,6 @@ public final class HostCommand implements Runnable {
                     + "are. A cordon (spec.unschedulable) is separate and stays."},
             footerHeading = "%nExamples:%n", footer = {"  virtfleet host undrain node-a"})
     static final class Undrain extends OnOneHost {
-
         @Override
         public Integer call() {
             try (KubernetesClient client = kube.client()) {

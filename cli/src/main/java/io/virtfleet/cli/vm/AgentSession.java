@@ -211,15 +211,10 @@ final class AgentSession {
     }
 
     private static void copy(java.net.Socket from, java.net.Socket to) {
-        byte[] buf = new byte[16384];
+        // Each read is written at once: a socket's stream does not buffer, and an SSLSocket sends a TLS record per
+        // write, so keystrokes and screen updates pass without a flush.
         try {
-            InputStream in = from.getInputStream();
-            OutputStream out = to.getOutputStream();
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                out.write(buf, 0, n);
-                out.flush();
-            }
+            from.getInputStream().transferTo(to.getOutputStream());
         } catch (IOException e) {
             // either side ended
         } finally {

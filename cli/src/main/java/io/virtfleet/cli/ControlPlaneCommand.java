@@ -35,16 +35,35 @@ final class ControlPlaneCommand implements Runnable {
         }
     }
 
-    /** What every subcommand has: the state directory option and its command spec (picocli reads superclass fields). */
+    /**
+     * What every subcommand has: the state directory option and its command spec (picocli reads superclass fields),
+     * the help options and the examples heading (picocli takes the superclass's {@code @Command} attributes a
+     * subclass does not set).
+     */
+    @Command(mixinStandardHelpOptions = true, footerHeading = "%nExamples:%n")
     abstract static class OnStateDir implements Callable<Integer> {
         @picocli.CommandLine.Mixin
         DirOption dir = new DirOption();
         @picocli.CommandLine.Spec
         picocli.CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public final Integer call() {
+            return call(dir.dir(), spec.commandLine().getOut());
+        }
+
+        /** The subcommand on the state directory {@code dir}. */
+        abstract int call(Path dir, PrintWriter out);
+
+        /** What up and status print for a running control plane: where it serves, and the kubeconfig to export. */
+        static int running(PrintWriter out, String server, Path kubeconfig) {
+            out.println("control plane running at " + server);
+            out.println("export KUBECONFIG=" + kubeconfig);
+            return ExitCodes.OK;
+        }
     }
 
-    @Command(name = "up", mixinStandardHelpOptions = true,
-            footerHeading = "%nExamples:%n",
+    @Command(name = "up",
             footer = {"  export KUBECONFIG=$(virtfleet control-plane up)"},
             description = "Starts the control plane (or finds it running), installs the CRDs and prints the kubeconfig path.")
     static final class Up extends OnStateDir {
@@ -67,9 +86,8 @@ final class ControlPlaneCommand implements Runnable {
         java.util.List<String> apiserverArgs = new java.util.ArrayList<>();
 
         @Override
-        public Integer call() {
-            PrintWriter out = spec.commandLine().getOut();
-            io.virtfleet.controlplane.ControlPlaneBuilder b = EmbeddedControlPlane.builder().dataDir(dir.dir()).detached(true)
+        int call(Path dir, PrintWriter out) {
+            io.virtfleet.controlplane.ControlPlaneBuilder b = EmbeddedControlPlane.builder().dataDir(dir).detached(true)
                     .serviceAccountAdmission(serviceAccountAdmission).authorizationMode(authorizationMode);
             if (apiPort != null) {
                 b.apiPort(apiPort);
@@ -79,41 +97,33 @@ final class ControlPlaneCommand implements Runnable {
             }
             apiserverArgs.forEach(b::apiserverArg);
             try (EmbeddedControlPlane cp = b.start()) {
-                out.println("control plane running at " + cp.serverUrl());
-                out.println("export KUBECONFIG=" + cp.kubeconfig());
+                return running(out, cp.serverUrl(), cp.kubeconfig());
             }
-            return ExitCodes.OK;
         }
     }
 
-    @Command(name = "down", mixinStandardHelpOptions = true,
-            footerHeading = "%nExamples:%n",
+    @Command(name = "down",
             footer = {"  virtfleet control-plane down"}, description = "Stops the control plane; its data stays.")
     static final class Down extends OnStateDir {
         @Override
-        public Integer call() {
-            boolean stopped = EmbeddedControlPlane.stop(dir.dir());
-            spec.commandLine().getOut().println(stopped ? "control plane stopped" : "control plane was not running");
+        int call(Path dir, PrintWriter out) {
+            out.println(EmbeddedControlPlane.stop(dir) ? "control plane stopped" : "control plane was not running");
             return ExitCodes.OK;
         }
     }
 
-    @Command(name = "status", mixinStandardHelpOptions = true,
-            footerHeading = "%nExamples:%n",
+    @Command(name = "status",
             footer = {"  virtfleet control-plane status"}, description = "Shows whether the control plane runs.")
     static final class StatusCmd extends OnStateDir {
         @Override
-        public Integer call() {
-            EmbeddedControlPlane.Status status = EmbeddedControlPlane.status(dir.dir());
-            PrintWriter out = spec.commandLine().getOut();
+        int call(Path dir, PrintWriter out) {
+            EmbeddedControlPlane.Status status = EmbeddedControlPlane.status(dir);
             if (!status.running()) {
-                out.println("control plane is not running (state: " + dir.dir() + ")");
+                out.println("control plane is not running (state: " + dir + ")");
                 return ExitCodes.FAILURE;
             }
-            out.println("control plane running at " + status.server() + " (etcd pid " + status.etcdPid()
-                    + ", kube-apiserver pid " + status.apiserverPid() + ")");
-            out.println("export KUBECONFIG=" + status.kubeconfig());
-            return ExitCodes.OK;
+            return running(out, status.server() + " (etcd pid " + status.etcdPid() + ", kube-apiserver pid "
+                    + status.apiserverPid() + ")", status.kubeconfig());
         }
     }
 }

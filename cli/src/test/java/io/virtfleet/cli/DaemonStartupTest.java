@@ -190,12 +190,8 @@ class DaemonStartupTest {
     @Order(5)
     void aLibvirtSocketThatDoesNotExist() throws Exception {
         Path socket = dir.resolve("no-such-libvirt-sock");
-        String uri = "qemu+unix:///system?socket=" + socket;
-        Result r = run("agent", Map.of(), "--kubeconfig", admin.toString(), "--libvirt-uri", uri,
-                "--libvirt-wait", "0s");
-        assertFailure(r, ExitCodes.LIBVIRT_UNREACHABLE, "virtfleet agent: error: cannot connect to libvirt at " + uri
-                + ": Failed to connect socket to '" + socket + "': No such file or directory; the socket does not "
-                + "exist: check that libvirtd");
+        assertLibvirtUnreachable(socket, "0s", ": Failed to connect socket to '" + socket + "': No such file or "
+                + "directory; the socket does not exist: check that libvirtd");
     }
 
     @Test
@@ -207,12 +203,20 @@ class DaemonStartupTest {
             s.bind(UnixDomainSocketAddress.of(socket));
         }
         assertThat(socket).exists();
+        assertLibvirtUnreachable(socket, "1s", " within 1 s: Failed to connect socket to '" + socket + "': "
+                + "Connection refused; the socket exists but no daemon accepts on it");
+    }
+
+    /**
+     * The agent, with a working apiserver, against libvirt at {@code socket} with {@code --libvirt-wait wait}: exit
+     * LIBVIRT_UNREACHABLE, last line "cannot connect to libvirt at URI" then {@code afterUri}.
+     */
+    private void assertLibvirtUnreachable(Path socket, String wait, String afterUri) throws Exception {
         String uri = "qemu+unix:///system?socket=" + socket;
         Result r = run("agent", Map.of(), "--kubeconfig", admin.toString(), "--libvirt-uri", uri,
-                "--libvirt-wait", "1s");
+                "--libvirt-wait", wait);
         assertFailure(r, ExitCodes.LIBVIRT_UNREACHABLE, "virtfleet agent: error: cannot connect to libvirt at " + uri
-                + " within 1 s: Failed to connect socket to '" + socket + "': Connection refused; the socket exists "
-                + "but no daemon accepts on it");
+                + afterUri);
     }
 
     // ------------------------------------------------------------------------------------------------------ tools

@@ -45,54 +45,76 @@ class ValidateProcessTest {
         return Files.writeString(dir.resolve(name), text);
     }
 
+    static final String API = "virtfleet.io/v1alpha1";
+
+    /** A YAML document: apiVersion (null: none), kind, metadata.name and the rest (null: nothing), one line each. */
+    static String yaml(String apiVersion, String kind, String name, String rest) {
+        return (apiVersion == null ? "" : "apiVersion: " + apiVersion + "\n") + "kind: " + kind + "\nmetadata: {name: "
+                + name + "}\n" + (rest == null ? "" : rest + "\n");
+    }
+
+    /** A multi-document YAML file of these documents. */
+    static String stream(List<String> documents) {
+        return String.join("---\n", documents);
+    }
+
+    /** A virtfleet.io/v1alpha1 object with its spec (flow style; null: none) and what validate reports on it. */
+    record Doc(String kind, String name, String spec, List<String> errors) {
+        Doc(String kind, String name, String spec, String... errors) {
+            this(kind, name, spec, List.of(errors));
+        }
+
+        String yaml() {
+            return ValidateProcessTest.yaml(API, kind, name, spec == null ? null : "spec: " + spec);
+        }
+    }
+
+    /** A valid object of every kind virtfleet defines. */
+    static final List<Doc> EVERY_KIND = List.of(
+            new Doc("VirtualMachine", "web-1",
+                    "{hypervisor: qemu, memory: 256Mi, disks: [{name: root, volume: {path: /var/lib/virtfleet/images/web-1.qcow2}}]}"),
+            new Doc("VirtualMachineSnapshot", "snap-1", "{vmName: web-1}"),
+            new Doc("VirtualMachineRestore", "restore-1", "{vmName: web-1, snapshotName: snap-1}"),
+            new Doc("VirtualMachineRestore", "restore-2", "{backupName: backup-1}"),
+            new Doc("VirtualMachineClone", "clone-1", "{source: web-1, target: web-2}"),
+            new Doc("VirtualMachineBackup", "backup-1", "{vmName: web-1, destination: /var/lib/virtfleet/backups}"),
+            new Doc("VirtualMachineFailover", "fo-1", "{vmName: web-1, targetHost: node-b}"),
+            new Doc("Host", "node-a", "{allowedDiskRoots: [/var/lib/virtfleet]}"),
+            new Doc("Domain", "web-1", "{host: node-a, powerState: Running}"));
+
+    /** Request objects the apiserver (schema, names) or the operator refuses, with every error validate reports. */
+    static final List<Doc> BAD_REQUESTS = List.of(
+            new Doc("VirtualMachineSnapshot", "Bad_Name", "{vmName: \"\"}",
+                    "metadata.name: \"Bad_Name\" is not a DNS subdomain (lower-case letters, digits, '-' and '.', "
+                            + "at most 253 characters)",
+                    "spec.vmName: \"\" is not an object name (a DNS subdomain: lower-case letters, digits, '-' and "
+                            + "'.', starting and ending with a letter or digit)"),
+            new Doc("VirtualMachineRestore", "restore-both", "{vmName: web-1, snapshotName: s1, backupName: b1}",
+                    "spec: set exactly one of snapshotName (revert a VM) and backupName (recreate a VM from a backup)"),
+            new Doc("VirtualMachineRestore", "restore-nothing", "{snapshotName: s1}",
+                    "spec.vmName: vmName is required to restore a snapshot"),
+            new Doc("VirtualMachineClone", "clone-bad", "{source: web-1, target: Bad_Name}",
+                    "spec.target: Bad_Name is not a valid VirtualMachine name (a DNS subdomain: lower-case "
+                            + "letters, digits, '-' and '.', at most 253 characters)"),
+            new Doc("VirtualMachineClone", "clone-self", "{source: web-1, target: web-1}",
+                    "spec.target: must differ from spec.source"),
+            new Doc("VirtualMachineBackup", "backup.v1", "{vmName: web-1, destination: /etc/backups}",
+                    "spec.destination: \"/etc/backups\" is not under an allowed disk root (/var/lib/virtfleet)",
+                    "metadata.name: backup.v1 must be a DNS label (it names the backup's directory)"),
+            new Doc("VirtualMachineFailover", "fo-1", "{targetHost: \"node a\"}",
+                    "spec.vmName: required",
+                    "spec.targetHost: \"node a\" is not an object name (a DNS subdomain: lower-case letters, "
+                            + "digits, '-' and '.', starting and ending with a letter or digit)"),
+            new Doc("VirtualMachineSnapshot", "snap-nospec", null, "spec.vmName: required"),
+            new Doc("VirtualMachineSnapshot", "snap-unknown", "{vmName: web-1, vm: web-1}", "spec.vm: unknown field"));
+
+    private Path file(String name, List<Doc> docs) throws IOException {
+        return file(name, stream(docs.stream().map(Doc::yaml).toList()));
+    }
+
     @Test
     void everyKindValidPasses() throws Exception {
-        Path f = file("all-kinds.yaml", """
-                apiVersion: virtfleet.io/v1alpha1
-                kind: VirtualMachine
-                metadata: {name: web-1}
-                spec: {hypervisor: qemu, memory: 256Mi, disks: [{name: root, volume: {path: /var/lib/virtfleet/images/web-1.qcow2}}]}
-                ---
-                apiVersion: virtfleet.io/v1alpha1
-                kind: VirtualMachineSnapshot
-                metadata: {name: snap-1}
-                spec: {vmName: web-1}
-                ---
-                apiVersion: virtfleet.io/v1alpha1
-                kind: VirtualMachineRestore
-                metadata: {name: restore-1}
-                spec: {vmName: web-1, snapshotName: snap-1}
-                ---
-                apiVersion: virtfleet.io/v1alpha1
-                kind: VirtualMachineRestore
-                metadata: {name: restore-2}
-                spec: {backupName: backup-1}
-                ---
-                apiVersion: virtfleet.io/v1alpha1
-                kind: VirtualMachineClone
-                metadata: {name: clone-1}
-                spec: {source: web-1, target: web-2}
-                ---
-                apiVersion: virtfleet.io/v1alpha1
-                kind: VirtualMachineBackup
-                metadata: {name: backup-1}
-                spec: {vmName: web-1, destination: /var/lib/virtfleet/backups}
-                ---
-                apiVersion: virtfleet.io/v1alpha1
-                kind: VirtualMachineFailover
-                metadata: {name: fo-1}
-                spec: {vmName: web-1, targetHost: node-b}
-                ---
-                apiVersion: virtfleet.io/v1alpha1
-                kind: Host
-                metadata: {name: node-a}
-                spec: {allowedDiskRoots: [/var/lib/virtfleet]}
-                ---
-                apiVersion: virtfleet.io/v1alpha1
-                kind: Domain
-                metadata: {name: web-1}
-                spec: {host: node-a, powerState: Running}
-                """);
+        Path f = file("all-kinds.yaml", EVERY_KIND);
         Result r = virtfleet("validate", f.toString());
         assertThat(r.exitCode()).as(r.all()).isZero();
         assertThat(r.out()).as(r.all()).containsExactly("9 virtfleet object(s) valid");
@@ -101,115 +123,31 @@ class ValidateProcessTest {
 
     @Test
     void theApiserversAndTheOperatorsRulesForEveryRequestKind() throws Exception {
-        Path f = file("bad.yaml", """
-                apiVersion: virtfleet.io/v1alpha1
-                kind: VirtualMachineSnapshot
-                metadata: {name: Bad_Name}
-                spec: {vmName: ""}
-                ---
-                apiVersion: virtfleet.io/v1alpha1
-                kind: VirtualMachineRestore
-                metadata: {name: restore-both}
-                spec: {vmName: web-1, snapshotName: s1, backupName: b1}
-                ---
-                apiVersion: virtfleet.io/v1alpha1
-                kind: VirtualMachineRestore
-                metadata: {name: restore-nothing}
-                spec: {snapshotName: s1}
-                ---
-                apiVersion: virtfleet.io/v1alpha1
-                kind: VirtualMachineClone
-                metadata: {name: clone-bad}
-                spec: {source: web-1, target: Bad_Name}
-                ---
-                apiVersion: virtfleet.io/v1alpha1
-                kind: VirtualMachineClone
-                metadata: {name: clone-self}
-                spec: {source: web-1, target: web-1}
-                ---
-                apiVersion: virtfleet.io/v1alpha1
-                kind: VirtualMachineBackup
-                metadata: {name: backup.v1}
-                spec: {vmName: web-1, destination: /etc/backups}
-                ---
-                apiVersion: virtfleet.io/v1alpha1
-                kind: VirtualMachineFailover
-                metadata: {name: fo-1}
-                spec: {targetHost: "node a"}
-                ---
-                apiVersion: virtfleet.io/v1alpha1
-                kind: VirtualMachineSnapshot
-                metadata: {name: snap-nospec}
-                ---
-                apiVersion: virtfleet.io/v1alpha1
-                kind: VirtualMachineSnapshot
-                metadata: {name: snap-unknown}
-                spec: {vmName: web-1, vm: web-1}
-                """);
+        Path f = file("bad.yaml", BAD_REQUESTS);
         Result r = virtfleet("validate", f.toString());
         assertThat(r.exitCode()).as(r.all()).isEqualTo(ExitCodes.INVALID);
-        String p = f + ":doc ";
-        assertThat(r.out()).as(r.all()).containsExactly(
-                p + "1: metadata.name: \"Bad_Name\" is not a DNS subdomain (lower-case letters, digits, '-' and '.', "
-                        + "at most 253 characters)",
-                p + "1: spec.vmName: \"\" is not an object name (a DNS subdomain: lower-case letters, digits, '-' and "
-                        + "'.', starting and ending with a letter or digit)",
-                p + "2: spec: set exactly one of snapshotName (revert a VM) and backupName (recreate a VM from a "
-                        + "backup)",
-                p + "3: spec.vmName: vmName is required to restore a snapshot",
-                p + "4: spec.target: Bad_Name is not a valid VirtualMachine name (a DNS subdomain: lower-case "
-                        + "letters, digits, '-' and '.', at most 253 characters)",
-                p + "5: spec.target: must differ from spec.source",
-                p + "6: spec.destination: \"/etc/backups\" is not under an allowed disk root (/var/lib/virtfleet)",
-                p + "6: metadata.name: backup.v1 must be a DNS label (it names the backup's directory)",
-                p + "7: spec.vmName: required",
-                p + "7: spec.targetHost: \"node a\" is not an object name (a DNS subdomain: lower-case letters, "
-                        + "digits, '-' and '.', starting and ending with a letter or digit)",
-                p + "8: spec.vmName: required",
-                p + "9: spec.vm: unknown field",
-                "12 error(s) in 8 virtfleet object(s)");
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < BAD_REQUESTS.size(); i++) {
+            for (String error : BAD_REQUESTS.get(i).errors()) {
+                expected.add(f + ":doc " + (i + 1) + ": " + error);
+            }
+        }
+        expected.add("12 error(s) in 8 virtfleet object(s)");
+        assertThat(r.out()).as(r.all()).containsExactlyElementsOf(expected);
         assertThat(r.all()).doesNotContain("Exception").doesNotContain("\tat ");
     }
 
     @Test
     void otherApisAreReportedSkippedAndNearMissesAreErrors() throws Exception {
-        Path f = file("mixed.yaml", """
-                apiVersion: v1
-                kind: Namespace
-                metadata: {name: vms}
-                ---
-                apiVersion: v1
-                kind: ConfigMap
-                metadata: {name: settings}
-                data: {a: b}
-                ---
-                apiVersion: kubevirt.io/v1
-                kind: VirtualMachine
-                metadata: {name: kubevirt-vm}
-                spec: {running: true}
-                ---
-                apiVersion: virtfleet.io/v1alpha1
-                kind: VirtualMachin
-                metadata: {name: typo-1}
-                spec: {hypervisor: qemu, memory: 256Mi}
-                ---
-                apiVersion: virtfleet.io/v1alpha1
-                kind: VirtualMachineSnapshots
-                metadata: {name: typo-2}
-                spec: {vmName: web-1}
-                ---
-                apiVersion: virtfleet.i0/v1alpha1
-                kind: VirtualMachine
-                metadata: {name: typo-3}
-                spec: {hypervisor: qemu, memory: 256Mi}
-                ---
-                kind: virtualmachine
-                metadata: {name: typo-4}
-                ---
-                apiVersion: virtfleet.io/v1alpha1
-                kind: Gadget
-                metadata: {name: typo-5}
-                """);
+        Path f = file("mixed.yaml", stream(List.of(
+                yaml("v1", "Namespace", "vms", null),
+                yaml("v1", "ConfigMap", "settings", "data: {a: b}"),
+                yaml("kubevirt.io/v1", "VirtualMachine", "kubevirt-vm", "spec: {running: true}"),
+                yaml(API, "VirtualMachin", "typo-1", "spec: {hypervisor: qemu, memory: 256Mi}"),
+                yaml(API, "VirtualMachineSnapshots", "typo-2", "spec: {vmName: web-1}"),
+                yaml("virtfleet.i0/v1alpha1", "VirtualMachine", "typo-3", "spec: {hypervisor: qemu, memory: 256Mi}"),
+                yaml(null, "virtualmachine", "typo-4", null),
+                yaml(API, "Gadget", "typo-5", null))));
         Result r = virtfleet("validate", f.toString());
         assertThat(r.exitCode()).as(r.all()).isEqualTo(ExitCodes.INVALID);
         String p = f + ":doc ";
@@ -242,12 +180,7 @@ class ValidateProcessTest {
         bytes[head.length] = (byte) 0xE9;
         System.arraycopy(tail, 0, bytes, head.length + 1, tail.length);
         Files.write(latin1, bytes);
-        Path good = file("good.yaml", """
-                apiVersion: virtfleet.io/v1alpha1
-                kind: VirtualMachineSnapshot
-                metadata: {name: snap-1}
-                spec: {vmName: web-1}
-                """);
+        Path good = file("good.yaml", yaml(API, "VirtualMachineSnapshot", "snap-1", "spec: {vmName: web-1}"));
 
         Result r = virtfleet("validate", latin1.toString(), good.toString());
         assertThat(r.exitCode()).as(r.all()).isEqualTo(ExitCodes.INVALID);

@@ -177,40 +177,35 @@ public final class HostCommand implements Runnable {
         }
     }
 
-    @Command(name = "cordon", mixinStandardHelpOptions = true,
+    @Command(name = "cordon",
             description = {"Marks a host unschedulable (Host.spec.unschedulable: true): no new VMs are placed there; "
                     + "the VMs on it keep running."},
-            footerHeading = "%nExamples:%n", footer = {"  virtfleet host cordon node-a"})
+            footer = {"  virtfleet host cordon node-a"})
     static final class Cordon extends OnOneHost {
         @Override
-        public Integer call() {
-            try (KubernetesClient client = kube.client()) {
-                return cordon(client, name, true, spec.commandLine().getOut(),
-                        () -> "cordoned: no new VMs are scheduled there; " + count(vmsOn(client, name)));
-            }
+        int call(KubernetesClient client, PrintWriter out) {
+            return cordon(client, name, true, out,
+                    () -> "cordoned: no new VMs are scheduled there; " + count(vmsOn(client, name)));
         }
     }
 
-    @Command(name = "uncordon", mixinStandardHelpOptions = true,
+    @Command(name = "uncordon",
             description = "Makes a cordoned host schedulable again (removes Host.spec.unschedulable).",
-            footerHeading = "%nExamples:%n", footer = {"  virtfleet host uncordon node-a"})
+            footer = {"  virtfleet host uncordon node-a"})
     static final class Uncordon extends OnOneHost {
         @Override
-        public Integer call() {
-            try (KubernetesClient client = kube.client()) {
-                return cordon(client, name, false, spec.commandLine().getOut(),
-                        () -> "uncordoned: new VMs may be scheduled there again");
-            }
+        int call(KubernetesClient client, PrintWriter out) {
+            return cordon(client, name, false, out, () -> "uncordoned: new VMs may be scheduled there again");
         }
     }
 
-    @Command(name = "drain", mixinStandardHelpOptions = true,
+    @Command(name = "drain",
             description = {"Drains a host for maintenance: sets Host.spec.drain (the same field a GitOps repository "
                     + "can carry). The operator then schedules nothing new there and moves each running VM away per "
                     + "its spec.evictionStrategy: LiveMigrate (default) live-migrates it, Stop stops it until the "
                     + "undrain, None leaves it running. Host.status.drain lists what it could not move, and why.",
                     "Stopped VMs stay assigned to the host. `virtfleet host undrain` reverses it."},
-            footerHeading = "%nExamples:%n", footer = {"  virtfleet host drain node-a --wait --timeout 30m",
+            footer = {"  virtfleet host drain node-a --wait --timeout 30m",
                     "  kubectl get vfhost node-a -o jsonpath='{.status.drain}'"})
     static final class Drain extends OnOneHost {
         @Option(names = "--wait", description = "Wait until the drain is Drained (exit 0), or until only VMs it "
@@ -223,33 +218,30 @@ public final class HostCommand implements Runnable {
         Duration timeout;
 
         @Override
-        public Integer call() {
-            try (KubernetesClient client = kube.client()) {
-                Host h = require(client, name);
-                if (!VmCommand.served(client, "virtualmachinemigrations")) {
-                    throw new Refusal("cannot drain Host " + name + ": " + VmCommand.NOT_SUPPORTED
-                            + "; `virtfleet host cordon " + name + "` keeps new VMs off it");
-                }
-                PrintWriter out = spec.commandLine().getOut();
-                if (h.getSpec() != null && Boolean.TRUE.equals(h.getSpec().drain)) {
-                    out.println("Host " + name + " is already draining");
-                } else {
-                    setDrain(client, name, true);
-                    Host now = require(client, name);
-                    if (now.getSpec() == null || !Boolean.TRUE.equals(now.getSpec().drain)) {
-                        throw new Refusal("cannot drain Host " + name + ": the cluster's Host CRD has no spec.drain "
-                                + "(the apiserver dropped the field); install this version's CRDs (deploy/base)");
-                    }
-                    out.println("Host " + name + " draining (spec.drain: true): no new VMs; its running VMs move "
-                            + "away per their evictionStrategy");
-                }
-                if (!wait) {
-                    out.println("follow it with: virtfleet host drain " + name + " --wait, or kubectl get vfhost "
-                            + name + " -o jsonpath='{.status.drain}'");
-                    return Refusal.OK;
-                }
-                return awaitDrain(client, out);
+        int call(KubernetesClient client, PrintWriter out) {
+            Host h = require(client, name);
+            if (!VmCommand.served(client, "virtualmachinemigrations")) {
+                throw new Refusal("cannot drain Host " + name + ": " + VmCommand.NOT_SUPPORTED
+                        + "; `virtfleet host cordon " + name + "` keeps new VMs off it");
             }
+            if (h.getSpec() != null && Boolean.TRUE.equals(h.getSpec().drain)) {
+                out.println("Host " + name + " is already draining");
+            } else {
+                setDrain(client, name, true);
+                Host now = require(client, name);
+                if (now.getSpec() == null || !Boolean.TRUE.equals(now.getSpec().drain)) {
+                    throw new Refusal("cannot drain Host " + name + ": the cluster's Host CRD has no spec.drain "
+                            + "(the apiserver dropped the field); install this version's CRDs (deploy/base)");
+                }
+                out.println("Host " + name + " draining (spec.drain: true): no new VMs; its running VMs move "
+                        + "away per their evictionStrategy");
+            }
+            if (!wait) {
+                out.println("follow it with: virtfleet host drain " + name + " --wait, or kubectl get vfhost "
+                        + name + " -o jsonpath='{.status.drain}'");
+                return Refusal.OK;
+            }
+            return awaitDrain(client, out);
         }
 
         private Integer awaitDrain(KubernetesClient client, PrintWriter out) {
@@ -304,26 +296,23 @@ public final class HostCommand implements Runnable {
         }
     }
 
-    @Command(name = "undrain", mixinStandardHelpOptions = true,
+    @Command(name = "undrain",
             description = {"Ends a host's drain (removes Host.spec.drain): it takes new VMs again, unfinished drain "
                     + "migrations are cancelled and VMs the drain stopped start again. VMs it moved stay where they "
                     + "are. A cordon (spec.unschedulable) is separate and stays."},
-            footerHeading = "%nExamples:%n", footer = {"  virtfleet host undrain node-a"})
+            footer = {"  virtfleet host undrain node-a"})
     static final class Undrain extends OnOneHost {
         @Override
-        public Integer call() {
-            try (KubernetesClient client = kube.client()) {
-                Host h = require(client, name);
-                PrintWriter out = spec.commandLine().getOut();
-                if (h.getSpec() == null || !Boolean.TRUE.equals(h.getSpec().drain)) {
-                    out.println("Host " + name + " is not draining; nothing to do");
-                    return Refusal.OK;
-                }
-                setDrain(client, name, false);
-                out.println("Host " + name + " undrained: new VMs may be scheduled there again"
-                        + (HostView.of(h, null).unschedulable() ? " once it is uncordoned (it is also cordoned)" : ""));
+        int call(KubernetesClient client, PrintWriter out) {
+            Host h = require(client, name);
+            if (h.getSpec() == null || !Boolean.TRUE.equals(h.getSpec().drain)) {
+                out.println("Host " + name + " is not draining; nothing to do");
                 return Refusal.OK;
             }
+            setDrain(client, name, false);
+            out.println("Host " + name + " undrained: new VMs may be scheduled there again"
+                    + (HostView.of(h, null).unschedulable() ? " once it is uncordoned (it is also cordoned)" : ""));
+            return Refusal.OK;
         }
     }
 
@@ -332,9 +321,11 @@ public final class HostCommand implements Runnable {
     }
 
     /**
-     * The options every subcommand acting on one named Host shares; picocli collects annotated fields from
-     * superclasses too, so the subcommands inherit the mixin, the HOST parameter and the spec injection.
+     * What every subcommand acting on one named Host shares; picocli collects annotated fields from superclasses too,
+     * and takes the superclass's {@code @Command} attributes a subclass does not set, so the subcommands inherit the
+     * mixin, the HOST parameter, the spec injection, the help options and the examples heading.
      */
+    @Command(mixinStandardHelpOptions = true, footerHeading = "%nExamples:%n")
     abstract static class OnOneHost implements Callable<Integer> {
         @Mixin
         KubeOptions kube;
@@ -344,5 +335,15 @@ public final class HostCommand implements Runnable {
 
         @Spec
         CommandSpec spec;
+
+        @Override
+        public final Integer call() {
+            try (KubernetesClient client = kube.client()) {
+                return call(client, spec.commandLine().getOut());
+            }
+        }
+
+        /** The subcommand, with a client of the user's kubeconfig (closed after it) and the output. */
+        abstract int call(KubernetesClient client, PrintWriter out);
     }
 }

@@ -130,13 +130,29 @@ final class AgentSession {
                     + e.getMessage());
         } finally {
             if (!ok) {
-                try {
-                    socket.close();
-                } catch (IOException ignored) {
-                    // closing anyway
-                }
+                closeQuietly(socket);
             }
         }
+    }
+
+    /** Closes {@code c} (null: nothing), ignoring a failure: the connection is being given up either way. */
+    static void closeQuietly(java.io.Closeable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+    }
+
+    /** Starts {@code body} on a daemon thread, which does not keep the CLI alive once the command returns. */
+    static Thread daemon(String threadName, Runnable body) {
+        Thread t = new Thread(body, threadName);
+        t.setDaemon(true);
+        t.start();
+        return t;
     }
 
     /** The bearer token the kubeconfig's user presents to the apiserver (static, OIDC or exec credential). */
@@ -185,9 +201,7 @@ final class AgentSession {
      * both (the local viewer or client sees the VM's end as its connection closing).
      */
     static void relay(java.net.Socket local, SSLSocket remote) {
-        Thread down = new Thread(() -> copy(remote, local), "session-down");
-        down.setDaemon(true);
-        down.start();
+        Thread down = daemon("session-down", () -> copy(remote, local));
         copy(local, remote);
         try {
             down.join(5000);
@@ -197,28 +211,15 @@ final class AgentSession {
     }
 
     private static void copy(java.net.Socket from, java.net.Socket to) {
-        byte[] buf = new byte[16384];
+        // Each read is written at once: a socket's stream does not buffer, and an SSLSocket sends a TLS record per
+        // write, so keystrokes and screen updates pass without a flush.
         try {
-            InputStream in = from.getInputStream();
-            OutputStream out = to.getOutputStream();
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                out.write(buf, 0, n);
-                out.flush();
-            }
+            from.getInputStream().transferTo(to.getOutputStream());
         } catch (IOException e) {
             // either side ended
         } finally {
-            try {
-                from.close();
-            } catch (IOException ignored) {
-                // closing anyway
-            }
-            try {
-                to.close();
-            } catch (IOException ignored) {
-                // closing anyway
-            }
+            closeQuietly(from);
+            closeQuietly(to);
         }
     }
 }

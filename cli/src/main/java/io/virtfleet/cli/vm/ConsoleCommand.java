@@ -1,12 +1,7 @@
 package io.virtfleet.cli.vm;
 
-import io.virtfleet.cli.kube.KubeOptions;
 import io.virtfleet.cli.kube.Refusal;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 import javax.net.ssl.SSLSocket;
 import java.io.IOException;
@@ -14,7 +9,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -23,30 +17,20 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * own bearer token and authorized by Kubernetes RBAC ({@code get} on {@code virtualmachines/console}); see
  * {@link AgentSession}. Ctrl-] leaves, as with {@code virsh console}.
  */
-@Command(name = "console", mixinStandardHelpOptions = true,
+@Command(name = "console",
         description = {"Connects your terminal to a VirtualMachine's serial console (Ctrl-] leaves).",
                 "Needs RBAC `get` on virtualmachines/console in the VM's namespace, `get` on its Host, a bearer-token "
                         + "credential in the kubeconfig, and the host's agent running with --console-port."},
-        footerHeading = "%nExamples:%n",
         footer = {"  virtfleet vm console web-1                 # type; Ctrl-] leaves",
                 "  kubectl virtfleet vm console web-1 -n prod",
                 "  virtfleet vm console web-1 --context staging --kubeconfig ~/.kube/staging"})
-final class ConsoleCommand implements Callable<Integer> {
+final class ConsoleCommand extends AgentAccessCommand {
     /** Ctrl-]: the escape character of virsh console and telnet. */
     static final int ESCAPE = 0x1d;
 
-    @Mixin
-    KubeOptions kube;
-
-    @Parameters(index = "0", paramLabel = "VM", description = "Name of the VirtualMachine.")
-    String name;
-
-    @Spec
-    CommandSpec spec;
-
     @Override
     public Integer call() throws Exception {
-        AgentSession agent = AgentSession.locate(kube, name, "the console", "console");
+        AgentSession agent = agent("the console", "console");
         SSLSocket socket = agent.open("console", "console");
         try (socket) {
             return session(socket, socket.getInputStream(), socket.getOutputStream(), agent.who, agent.hostName);
@@ -66,7 +50,7 @@ final class ConsoleCommand implements Callable<Integer> {
         }
         AtomicBoolean remoteClosed = new AtomicBoolean();
         AtomicBoolean leaving = new AtomicBoolean(); // the user left: the output thread's end is ours, not the host's
-        Thread output = new Thread(() -> {
+        Thread output = AgentSession.daemon("console-output", () -> {
             byte[] buf = new byte[8192];
             try {
                 int n;
@@ -79,15 +63,9 @@ final class ConsoleCommand implements Callable<Integer> {
             }
             remoteClosed.set(!leaving.get());
             if (!socket.isClosed()) {
-                try {
-                    socket.close();
-                } catch (IOException ignored) {
-                    // closing anyway
-                }
+                AgentSession.closeQuietly(socket);
             }
-        }, "console-output");
-        output.setDaemon(true);
-        output.start();
+        });
         try {
             byte[] buf = new byte[1024];
             int n;

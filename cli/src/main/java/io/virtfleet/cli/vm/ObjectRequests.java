@@ -5,6 +5,9 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.client.dsl.NonNamespaceOperation;
+import io.fabric8.kubernetes.client.dsl.Resource;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.VirtualMachineBackup;
 import io.virtfleet.api.v1alpha1.VirtualMachineBackupSpec;
@@ -44,7 +47,11 @@ final class ObjectRequests {
     private ObjectRequests() {
     }
 
-    /** Options every request object command has. */
+    /**
+     * Options every request object command has, and what it does: read what the request refers to, create the
+     * request object, with --wait follow its phase.
+     */
+    @Command(mixinStandardHelpOptions = true, footerHeading = "%nExamples:%n")
     abstract static class Base implements Callable<Integer> {
         @Mixin
         KubeOptions kube;
@@ -63,9 +70,27 @@ final class ObjectRequests {
         @Spec
         CommandSpec spec;
 
+        @Override
+        public final Integer call() {
+            String ns = kube.namespace();
+            try (KubernetesClient client = kube.client()) {
+                return request(client, ns);
+            }
+        }
+
+        /** Checks what the request refers to, then creates it in {@code ns} through {@link #submit}. */
+        abstract int request(KubernetesClient client, String ns);
+
         String defaultName(String vm) {
             return objectName != null ? objectName
                     : vm + "-" + STAMP.format(ZonedDateTime.now(ZoneOffset.UTC));
+        }
+
+        /** {@link #submit} for a typed request whose status (once it has one) holds the phase and error. */
+        <S, T extends CustomResource<?, S>> int submitTyped(KubernetesClient client, T o, Function<S, String> phase,
+                                                       Function<S, String> error, Function<S, String> detail) {
+            return submit(client, o, t -> t.getStatus() == null ? null : phase.apply(t.getStatus()),
+                    t -> error.apply(t.getStatus()), t -> detail.apply(t.getStatus()));
         }
 
         /** Creates {@code o}; with --wait follows its phase. {@code detail} describes a Succeeded object. */
@@ -74,15 +99,8 @@ final class ObjectRequests {
             PrintWriter out = spec.commandLine().getOut();
             String kind = o.getKind();
             String who = kind + " " + o.getMetadata().getNamespace() + "/" + o.getMetadata().getName();
-            @SuppressWarnings("unchecked")
-            Class<T> type = (Class<T>) o.getClass();
             try {
-                if (o instanceof GenericKubernetesResource g) {
-                    client.genericKubernetesResources(g.getApiVersion(), g.getKind())
-                            .inNamespace(g.getMetadata().getNamespace()).resource(g).create();
-                } else {
-                    client.resources(type).inNamespace(o.getMetadata().getNamespace()).resource(o).create();
-                }
+                resources(client, o).resource(o).create();
             } catch (KubernetesClientException e) {
                 throw ApiErrors.refusal("cannot create " + who, e);
             }
@@ -95,15 +113,7 @@ final class ObjectRequests {
             T finished = Vms.await(timeout, who + " to finish", () -> {
                 T now;
                 try {
-                    if (o instanceof GenericKubernetesResource g) {
-                        @SuppressWarnings("unchecked")
-                        T t = (T) client.genericKubernetesResources(g.getApiVersion(), g.getKind())
-                                .inNamespace(g.getMetadata().getNamespace()).withName(g.getMetadata().getName()).get();
-                        now = t;
-                    } else {
-                        now = client.resources(type).inNamespace(o.getMetadata().getNamespace())
-                                .withName(o.getMetadata().getName()).get();
-                    }
+                    now = resources(client, o).withName(o.getMetadata().getName()).get();
                 } catch (KubernetesClientException e) {
                     throw ApiErrors.refusal("cannot read " + who, e);
                 }
@@ -123,6 +133,21 @@ final class ObjectRequests {
             return Refusal.OK;
         }
 
+        /**
+         * The objects of {@code o}'s kind in its namespace: typed, or generic (by apiVersion and kind) for a kind
+         * this client has no class for.
+         */
+        @SuppressWarnings("unchecked")
+        static <T extends HasMetadata> NonNamespaceOperation<T, ?, Resource<T>> resources(KubernetesClient client,
+                                                                                          T o) {
+            String ns = o.getMetadata().getNamespace();
+            if (o instanceof GenericKubernetesResource g) {
+                return (NonNamespaceOperation<T, ?, Resource<T>>) (Object) client
+                        .genericKubernetesResources(g.getApiVersion(), g.getKind()).inNamespace(ns);
+            }
+            return client.resources((Class<T>) o.getClass()).inNamespace(ns);
+        }
+
         static String plural(String kind) {
             return kind.toLowerCase(java.util.Locale.ROOT) + "s.virtfleet.io";
         }
@@ -130,35 +155,34 @@ final class ObjectRequests {
         static io.fabric8.kubernetes.api.model.ObjectMeta meta(String namespace, String name) {
             return new ObjectMetaBuilder().withNamespace(namespace).withName(name).build();
         }
+
+        /** {@code o} named {@code name} in {@code namespace}, with {@code spec}. */
+        static <S, T extends CustomResource<S, ?>> T object(T o, String namespace, String name, S spec) {
+            o.setMetadata(meta(namespace, name));
+            o.setSpec(spec);
+            return o;
+        }
     }
 
-    @Command(name = "snapshot", mixinStandardHelpOptions = true,
+    @Command(name = "snapshot",
             description = {"Takes a libvirt snapshot of a VirtualMachine (with its memory while it runs; qcow2 disks) "
                     + "by creating a VirtualMachineSnapshot."},
-            footerHeading = "%nExamples:%n",
             footer = {"  virtfleet vm snapshot web-1 --wait", "  virtfleet vm snapshot web-1 --name before-upgrade"})
     static final class Snapshot extends Base {
         @Parameters(index = "0", paramLabel = "VM", description = "The VirtualMachine to snapshot.")
         String vm;
 
         @Override
-        public Integer call() {
-            String ns = kube.namespace();
-            try (KubernetesClient client = kube.client()) {
-                Vms.require(client, ns, vm);
-                VirtualMachineSnapshot s = VirtualMachineSnapshot.of(ns, defaultName(vm), vm);
-                return submit(client, s, o -> o.getStatus() == null ? null : o.getStatus().phase,
-                        o -> o.getStatus().error,
-                        o -> "libvirt snapshot " + o.getStatus().snapshotName + " of a " + o.getStatus().vmState
-                                + " VM on host " + o.getStatus().host);
-            }
+        int request(KubernetesClient client, String ns) {
+            Vms.require(client, ns, vm);
+            return submitTyped(client, VirtualMachineSnapshot.of(ns, defaultName(vm), vm), s -> s.phase, s -> s.error,
+                    s -> "libvirt snapshot " + s.snapshotName + " of a " + s.vmState + " VM on host " + s.host);
         }
     }
 
-    @Command(name = "restore", mixinStandardHelpOptions = true,
+    @Command(name = "restore",
             description = {"Reverts a VirtualMachine to a snapshot, or recreates a deleted one from a backup, by "
                     + "creating a VirtualMachineRestore. Either way the VM gets a new generation ID."},
-            footerHeading = "%nExamples:%n",
             footer = {"  virtfleet vm restore web-1 --snapshot before-upgrade --wait",
                     "  virtfleet vm restore web-1 --backup web-1-nightly",
                     "  virtfleet vm restore web-1-copy --backup web-1-nightly   # under a new name"})
@@ -181,28 +205,22 @@ final class ObjectRequests {
         }
 
         @Override
-        public Integer call() {
-            String ns = kube.namespace();
-            try (KubernetesClient client = kube.client()) {
-                if (source.snapshot != null) {
-                    Vms.require(client, ns, vm);
-                }
-                VirtualMachineRestore r = new VirtualMachineRestore();
-                r.setMetadata(meta(ns, defaultName(vm)));
-                r.setSpec(new VirtualMachineRestoreSpec());
-                r.getSpec().vmName = vm;
-                r.getSpec().snapshotName = source.snapshot;
-                r.getSpec().backupName = source.backup;
-                return submit(client, r, o -> o.getStatus() == null ? null : o.getStatus().phase,
-                        o -> o.getStatus().error, o -> "new generation ID " + o.getStatus().genid);
+        int request(KubernetesClient client, String ns) {
+            if (source.snapshot != null) {
+                Vms.require(client, ns, vm); // from a backup the VM may be gone: that is what the restore is for
             }
+            VirtualMachineRestoreSpec wanted = new VirtualMachineRestoreSpec();
+            wanted.vmName = vm;
+            wanted.snapshotName = source.snapshot;
+            wanted.backupName = source.backup;
+            return submitTyped(client, object(new VirtualMachineRestore(), ns, defaultName(vm), wanted), s -> s.phase,
+                    s -> s.error, s -> "new generation ID " + s.genid);
         }
     }
 
-    @Command(name = "clone", mixinStandardHelpOptions = true,
+    @Command(name = "clone",
             description = {"Copies a VirtualMachine's writable disks and creates a new VM from them (new UUID, MACs and "
                     + "generation ID) by creating a VirtualMachineClone."},
-            footerHeading = "%nExamples:%n",
             footer = {"  virtfleet vm clone web-1 web-2 --wait"})
     static final class Clone extends Base {
         @Parameters(index = "0", paramLabel = "SOURCE", description = "The VirtualMachine to copy.")
@@ -212,23 +230,18 @@ final class ObjectRequests {
         String target;
 
         @Override
-        public Integer call() {
-            String ns = kube.namespace();
-            try (KubernetesClient client = kube.client()) {
-                Vms.require(client, ns, source);
-                VirtualMachineClone c = VirtualMachineClone.of(ns,
-                        objectName != null ? objectName : source + "-to-" + target, source, target);
-                return submit(client, c, o -> o.getStatus() == null ? null : o.getStatus().phase,
-                        o -> o.getStatus().error, o -> "VirtualMachine " + ns + "/" + target + " created ("
-                                + o.getStatus().copyMethod + ")");
-            }
+        int request(KubernetesClient client, String ns) {
+            Vms.require(client, ns, source);
+            VirtualMachineClone c = VirtualMachineClone.of(ns,
+                    objectName != null ? objectName : source + "-to-" + target, source, target);
+            return submitTyped(client, c, s -> s.phase, s -> s.error,
+                    s -> "VirtualMachine " + ns + "/" + target + " created (" + s.copyMethod + ")");
         }
     }
 
-    @Command(name = "backup", mixinStandardHelpOptions = true,
+    @Command(name = "backup",
             description = {"Copies a VirtualMachine's disks, domain XML and spec to a directory on its host (under an "
                     + "allowed root) by creating a VirtualMachineBackup."},
-            footerHeading = "%nExamples:%n",
             footer = {"  virtfleet vm backup web-1 --destination /var/lib/virtfleet/backups --wait"})
     static final class Backup extends Base {
         @Parameters(index = "0", paramLabel = "VM", description = "The VirtualMachine to back up.")
@@ -239,26 +252,19 @@ final class ObjectRequests {
         String destination;
 
         @Override
-        public Integer call() {
-            String ns = kube.namespace();
-            try (KubernetesClient client = kube.client()) {
-                Vms.require(client, ns, vm);
-                VirtualMachineBackup b = new VirtualMachineBackup();
-                b.setMetadata(meta(ns, defaultName(vm)));
-                b.setSpec(new VirtualMachineBackupSpec());
-                b.getSpec().vmName = vm;
-                b.getSpec().destination = destination;
-                return submit(client, b, o -> o.getStatus() == null ? null : o.getStatus().phase,
-                        o -> o.getStatus().error, o -> "in " + o.getStatus().location + " on host "
-                                + o.getStatus().host);
-            }
+        int request(KubernetesClient client, String ns) {
+            Vms.require(client, ns, vm);
+            VirtualMachineBackupSpec wanted = new VirtualMachineBackupSpec();
+            wanted.vmName = vm;
+            wanted.destination = destination;
+            return submitTyped(client, object(new VirtualMachineBackup(), ns, defaultName(vm), wanted), s -> s.phase,
+                    s -> s.error, s -> "in " + s.location + " on host " + s.host);
         }
     }
 
-    @Command(name = "migrate", mixinStandardHelpOptions = true,
+    @Command(name = "migrate",
             description = {"Live-migrates a running VirtualMachine to another host by creating a "
                     + "VirtualMachineMigration (when the cluster serves that kind)."},
-            footerHeading = "%nExamples:%n",
             footer = {"  virtfleet vm migrate web-1 --wait", "  virtfleet vm migrate web-1 --target-host node-b"})
     static final class Migrate extends Base {
         static final String PLURAL = "virtualmachinemigrations";
@@ -271,17 +277,13 @@ final class ObjectRequests {
         String targetHost;
 
         @Override
-        public Integer call() {
-            String ns = kube.namespace();
-            try (KubernetesClient client = kube.client()) {
-                Vms.require(client, ns, vm);
-                if (!Vms.served(client, PLURAL)) {
-                    throw new Refusal("cannot migrate VirtualMachine " + ns + "/" + vm + ": " + NOT_SUPPORTED);
-                }
-                GenericKubernetesResource m = migration(ns, defaultName(vm), vm, targetHost);
-                return submit(client, m, o -> str(o, "phase"), o -> str(o, "error"),
-                        o -> "now on host " + str(o, "targetHost"));
+        int request(KubernetesClient client, String ns) {
+            Vms.require(client, ns, vm);
+            if (!Vms.served(client, PLURAL)) {
+                throw new Refusal("cannot migrate VirtualMachine " + ns + "/" + vm + ": " + NOT_SUPPORTED);
             }
+            return submit(client, migration(ns, defaultName(vm), vm, targetHost), o -> str(o, "phase"),
+                    o -> str(o, "error"), o -> "now on host " + str(o, "targetHost"));
         }
     }
 

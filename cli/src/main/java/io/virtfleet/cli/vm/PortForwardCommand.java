@@ -4,21 +4,16 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReview;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
-import io.virtfleet.cli.kube.KubeOptions;
 import io.virtfleet.cli.kube.Refusal;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
 import javax.net.ssl.SSLSocket;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -28,25 +23,18 @@ import java.util.regex.Pattern;
  * ({@link AgentSession}, RBAC {@code get} on {@code virtualmachines/portforward}), which carries it over the VM's
  * virtio-serial channel to the relay in the guest: no route to the host or to the guest's network is needed.
  */
-@Command(name = "port-forward", mixinStandardHelpOptions = true,
+@Command(name = "port-forward",
         description = {"Forwards local ports on 127.0.0.1 to TCP ports inside a VirtualMachine, until interrupted "
                 + "(Ctrl-C).",
                 "Each mapping is LOCAL:GUEST (or :GUEST for a free local port, or GUEST for the same number). The guest "
                         + "runs the relay virtfleet-guest-forward (see guest-tools/); RBAC `get` on "
                         + "virtualmachines/portforward in the VM's namespace and `get` on its Host are needed, and the "
                         + "host's agent must run with --console-port. One connection per VM at a time."},
-        footerHeading = "%nExamples:%n",
         footer = {"  virtfleet vm port-forward web-1 2222:22 &  ssh -p 2222 user@127.0.0.1",
                 "  virtfleet vm port-forward web-1 :8080     # prints the local port it chose",
                 "  kubectl virtfleet vm port-forward web-1 -n prod 5432"})
-final class PortForwardCommand implements Callable<Integer> {
+final class PortForwardCommand extends AgentAccessCommand {
     private static final Pattern MAPPING = Pattern.compile("(?:([0-9]*):)?([0-9]+)");
-
-    @Mixin
-    KubeOptions kube;
-
-    @Parameters(index = "0", paramLabel = "VM", description = "Name of the VirtualMachine.")
-    String name;
 
     @Parameters(index = "1..*", arity = "1..*", paramLabel = "[LOCAL:]GUEST",
             description = "Local port and guest port, e.g. 2222:22, :22 or 22.")
@@ -84,19 +72,12 @@ final class PortForwardCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         List<Mapping> parsed = mappings.stream().map(PortForwardCommand::parse).toList();
-        AgentSession agent = AgentSession.locate(kube, name, "a port-forward", "portforward");
+        AgentSession agent = agent("a port-forward", "portforward");
         checkAccess();
         List<ServerSocket> listeners = new ArrayList<>();
         try {
             for (Mapping m : parsed) {
-                ServerSocket s = new ServerSocket();
-                try {
-                    s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), m.local()), 16);
-                } catch (IOException e) {
-                    s.close();
-                    throw new Refusal(Refusal.FAILURE, "cannot listen on 127.0.0.1:" + m.local() + ": "
-                            + e.getMessage());
-                }
+                ServerSocket s = listen(m.local(), 16);
                 listeners.add(s);
                 System.out.println("Forwarding from 127.0.0.1:" + s.getLocalPort() + " -> " + m.guest() + " in "
                         + agent.who);
@@ -106,10 +87,7 @@ final class PortForwardCommand implements Callable<Integer> {
             for (int i = 0; i < parsed.size(); i++) {
                 ServerSocket s = listeners.get(i);
                 int guest = parsed.get(i).guest();
-                Thread t = new Thread(() -> accept(agent, s, guest), "port-forward-" + guest);
-                t.setDaemon(true);
-                t.start();
-                acceptors.add(t);
+                acceptors.add(AgentSession.daemon("port-forward-" + guest, () -> accept(agent, s, guest)));
             }
             for (Thread t : acceptors) {
                 t.join();
@@ -130,24 +108,18 @@ final class PortForwardCommand implements Callable<Integer> {
             } catch (IOException e) {
                 return;
             }
-            Thread t = new Thread(() -> {
+            AgentSession.daemon("port-forward-session", () -> {
                 SSLSocket remote;
                 try {
                     remote = agent.open("portforward/" + guest, "port " + guest);
                 } catch (Refusal r) {
                     System.err.println("virtfleet vm port-forward: " + r.getMessage());
-                    try {
-                        local.close();
-                    } catch (IOException ignored) {
-                        // closing anyway
-                    }
+                    AgentSession.closeQuietly(local);
                     return;
                 }
                 System.out.println("Handling connection for " + guest);
                 AgentSession.relay(local, remote);
-            }, "port-forward-session");
-            t.setDaemon(true);
-            t.start();
+            });
         }
     }
 

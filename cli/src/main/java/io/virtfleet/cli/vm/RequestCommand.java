@@ -31,6 +31,7 @@ import java.util.concurrent.Callable;
  * {@code --wait} it waits until the operator acted on that value (the Domain's last-handled-request) and the VM's
  * status shows the outcome, and reports the operator's refusal if there was one.
  */
+@Command(mixinStandardHelpOptions = true, footerHeading = "%nExamples:%n")
 abstract class RequestCommand implements Callable<Integer> {
     /** The field manager of the CLI's writes (kubectl's is {@code kubectl-client-side-apply}, …). */
     static final String FIELD_MANAGER = "virtfleet-cli";
@@ -135,10 +136,9 @@ abstract class RequestCommand implements Callable<Integer> {
         return Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
     }
 
-    @Command(name = "start", mixinStandardHelpOptions = true,
+    @Command(name = "start",
             description = {"Starts a VirtualMachine (runStrategy Manual, RerunOnFailure or Once after it stopped; "
                     + "resumes a paused one).", "Refused for runStrategy Halted: change spec.runStrategy instead."},
-            footerHeading = "%nExamples:%n",
             footer = {"  virtfleet vm start web-1", "  virtfleet vm start web-1 -n prod --wait --timeout 2m",
                     "  kubectl virtfleet vm start web-1 --context staging"})
     static final class Start extends RequestCommand {
@@ -147,10 +147,9 @@ abstract class RequestCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "stop", mixinStandardHelpOptions = true,
+    @Command(name = "stop",
             description = {"Stops a VirtualMachine: ACPI power button, destroyed after the shutdown timeout.",
                     "Refused for runStrategy Always (it would be restarted): set spec.runStrategy to Manual or Halted."},
-            footerHeading = "%nExamples:%n",
             footer = {"  virtfleet vm stop web-1", "  virtfleet vm stop web-1 --wait"})
     static final class Stop extends RequestCommand {
         Stop() {
@@ -158,10 +157,9 @@ abstract class RequestCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "restart", mixinStandardHelpOptions = true,
+    @Command(name = "restart",
             description = {"Restarts a VirtualMachine: the guest shuts down, a new QEMU process starts with the same "
                     + "UUID, MACs and generation ID; changes marked RestartRequired take effect."},
-            footerHeading = "%nExamples:%n",
             footer = {"  virtfleet vm restart web-1 --wait", "  virtfleet vm restart web-1 -n prod --timeout 10m --wait"})
     static final class Restart extends RequestCommand {
         Restart() {
@@ -169,10 +167,9 @@ abstract class RequestCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "pause", mixinStandardHelpOptions = true,
+    @Command(name = "pause",
             description = {"Pauses a running VirtualMachine (libvirt suspend): the QEMU process and the guest's memory "
                     + "stay, its vCPUs stop. printableStatus Paused, condition Paused."},
-            footerHeading = "%nExamples:%n",
             footer = {"  virtfleet vm pause web-1 --wait", "  virtfleet vm unpause web-1"})
     static final class Pause extends RequestCommand {
         Pause() {
@@ -180,9 +177,8 @@ abstract class RequestCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "unpause", mixinStandardHelpOptions = true,
+    @Command(name = "unpause",
             description = {"Resumes a paused VirtualMachine (libvirt resume): the same QEMU process runs on."},
-            footerHeading = "%nExamples:%n",
             footer = {"  virtfleet vm unpause web-1 --wait"})
     static final class Unpause extends RequestCommand {
         Unpause() {

@@ -1,20 +1,13 @@
 package io.virtfleet.cli.vm;
 
-import io.virtfleet.cli.kube.KubeOptions;
 import io.virtfleet.cli.kube.Refusal;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 import javax.net.ssl.SSLSocket;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.util.concurrent.Callable;
 
 /**
  * {@code vm vnc}: the VM's VNC display at a local loopback address for any VNC viewer. Each viewer connection is one
@@ -23,23 +16,16 @@ import java.util.concurrent.Callable;
  * display itself listens on no network address. The first session is opened before the address is printed, so a
  * refusal (403, no VNC display, not running) is reported at once.
  */
-@Command(name = "vnc", mixinStandardHelpOptions = true,
+@Command(name = "vnc",
         description = {"Serves a VirtualMachine's VNC display at a local address (127.0.0.1) for any VNC viewer, "
                 + "until interrupted (Ctrl-C).",
                 "Needs spec.graphics: vnc, RBAC `get` on virtualmachines/vnc in the VM's namespace, `get` on its Host, "
                         + "a bearer-token credential in the kubeconfig, and the host's agent running with "
                         + "--console-port."},
-        footerHeading = "%nExamples:%n",
         footer = {"  virtfleet vm vnc web-1                       # prints 127.0.0.1:PORT; open it in a viewer",
                 "  virtfleet vm vnc web-1 --port 5901 &  vncviewer 127.0.0.1::5901",
                 "  kubectl virtfleet vm vnc web-1 -n prod --once"})
-final class VncCommand implements Callable<Integer> {
-    @Mixin
-    KubeOptions kube;
-
-    @Parameters(index = "0", paramLabel = "VM", description = "Name of the VirtualMachine.")
-    String name;
-
+final class VncCommand extends AgentAccessCommand {
     @Option(names = "--port", paramLabel = "PORT", defaultValue = "0",
             description = "Local port on 127.0.0.1 (default: a free one, printed).")
     int port;
@@ -52,15 +38,14 @@ final class VncCommand implements Callable<Integer> {
         if (port < 0 || port > 65535) {
             throw new Refusal(Refusal.FAILURE, "--port " + port + ": not a TCP port (0-65535)");
         }
-        AgentSession agent = AgentSession.locate(kube, name, "the VNC display", "vnc");
+        AgentSession agent = agent("the VNC display", "vnc");
         SSLSocket first = agent.open("vnc", "VNC display");
         ServerSocket local;
         try {
-            local = new ServerSocket();
-            local.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 8);
-        } catch (IOException e) {
+            local = listen(port, 8);
+        } catch (Refusal r) {
             first.close();
-            throw new Refusal(Refusal.FAILURE, "cannot listen on 127.0.0.1:" + port + ": " + e.getMessage());
+            throw r;
         }
         PrintStream out = System.out;
         String address = "127.0.0.1:" + local.getLocalPort();
@@ -81,9 +66,7 @@ final class VncCommand implements Callable<Integer> {
                     AgentSession.relay(viewer, session);
                     return Refusal.OK;
                 }
-                Thread t = new Thread(() -> AgentSession.relay(viewer, session), "vnc-viewer");
-                t.setDaemon(true);
-                t.start();
+                AgentSession.daemon("vnc-viewer", () -> AgentSession.relay(viewer, session));
             }
         }
     }

@@ -11,13 +11,16 @@ import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineStatus;
 import io.virtfleet.reconcilers.lifecycle.UserRequest.Verb;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.params.provider.Arguments.arguments;
 
 class RequestsTest {
     static VirtualMachine vm(RunStrategy strategy, String printable, boolean ready, boolean paused) {
@@ -60,19 +63,29 @@ class RequestsTest {
         return d;
     }
 
+    // The tables are typed rows (verbs, run strategies and nulls checked by the compiler, not parsed from text).
+
     /** Refusals: the operator's words, from the Domain when readable, else from printableStatus. */
+    static Stream<Arguments> refusals() {
+        return Stream.of(
+                arguments(Verb.START, RunStrategy.Halted, "Stopped", null,
+                        "runStrategy Halted keeps the VM stopped; change spec.runStrategy to run it"),
+                arguments(Verb.STOP, RunStrategy.Always, "Running", null,
+                        "runStrategy Always keeps the VM running; set spec.runStrategy to Manual or Halted to stop it"),
+                arguments(Verb.STOP, RunStrategy.Manual, "Running", null, null),
+                arguments(Verb.PAUSE, RunStrategy.Manual, "Stopped", null,
+                        "the VM is not running; only a running VM can be paused"),
+                arguments(Verb.PAUSE, RunStrategy.Always, "Running", null, null),
+                arguments(Verb.PAUSE, RunStrategy.Always, "Running", "Stopped",
+                        "the VM is not running; only a running VM can be paused"),
+                arguments(Verb.PAUSE, RunStrategy.Manual, "Stopped", "Running", null),
+                arguments(Verb.UNPAUSE, RunStrategy.Manual, "Stopped", null, "the VM is not running; start it instead"),
+                arguments(Verb.UNPAUSE, RunStrategy.Always, "Paused", null, null),
+                arguments(Verb.RESTART, RunStrategy.Once, "Stopped", null, null));
+    }
+
     @ParameterizedTest(name = "{0} {1} {2} domain={3}")
-    @CsvSource(nullValues = "-", delimiter = '|', value = {
-            "START   | Halted | Stopped | -       | runStrategy Halted keeps the VM stopped; change spec.runStrategy to run it",
-            "STOP    | Always | Running | -       | runStrategy Always keeps the VM running; set spec.runStrategy to Manual or Halted to stop it",
-            "STOP    | Manual | Running | -       | -",
-            "PAUSE   | Manual | Stopped | -       | the VM is not running; only a running VM can be paused",
-            "PAUSE   | Always | Running | -       | -",
-            "PAUSE   | Always | Running | Stopped | the VM is not running; only a running VM can be paused",
-            "PAUSE   | Manual | Stopped | Running | -",
-            "UNPAUSE | Manual | Stopped | -       | the VM is not running; start it instead",
-            "UNPAUSE | Always | Paused  | -       | -",
-            "RESTART | Once   | Stopped | -       | -"})
+    @MethodSource
     void refusals(Verb verb, RunStrategy strategy, String printable, String domainPower, String want) {
         Domain d = domainPower == null ? null : domain(domainPower, 1, "Stopped".equals(domainPower) ? "Shutoff"
                 : "Running", 0L, null);
@@ -83,36 +96,44 @@ class RequestsTest {
         assertThat(Requests.refusal(verb, vm(strategy, printable, false, false), d)).isEqualTo(want);
     }
 
+    static Stream<Arguments> nothingToDo() {
+        return Stream.of(
+                arguments(Verb.START, "Running", false, "is already running"),
+                arguments(Verb.START, "Starting", false, "is already starting"),
+                arguments(Verb.START, "Stopped", false, null),
+                arguments(Verb.STOP, "Stopped", false, "is already stopped"),
+                arguments(Verb.STOP, "Failed", false, null),
+                arguments(Verb.PAUSE, "Paused", true, "is already paused"),
+                arguments(Verb.PAUSE, "Running", false, null),
+                arguments(Verb.UNPAUSE, "Running", false, "is not paused (it is running)"),
+                arguments(Verb.UNPAUSE, "Paused", true, null),
+                arguments(Verb.RESTART, "Running", false, null));
+    }
+
     @ParameterizedTest(name = "{0} of a {1} VM")
-    @CsvSource(nullValues = "-", delimiter = '|', value = {
-            "START   | Running  | false | is already running",
-            "START   | Starting | false | is already starting",
-            "START   | Stopped  | false | -",
-            "STOP    | Stopped  | false | is already stopped",
-            "STOP    | Failed   | false | -",
-            "PAUSE   | Paused   | true  | is already paused",
-            "PAUSE   | Running  | false | -",
-            "UNPAUSE | Running  | false | is not paused (it is running)",
-            "UNPAUSE | Paused   | true  | -",
-            "RESTART | Running  | false | -"})
+    @MethodSource
     void nothingToDo(Verb verb, String printable, boolean paused, String want) {
         assertThat(Requests.nothingToDo(verb, vm(RunStrategy.Manual, printable, false, paused))).isEqualTo(want);
     }
 
+    static Stream<Arguments> done() {
+        return Stream.of(
+                arguments(Verb.RESTART, "Running", true, false, 1L, false),
+                arguments(Verb.RESTART, "Running", true, false, 2L, true),
+                arguments(Verb.RESTART, "Running", false, false, 2L, false),
+                arguments(Verb.RESTART, "Starting", false, false, 2L, false),
+                arguments(Verb.START, "Running", true, false, 2L, true),
+                arguments(Verb.STOP, "Stopped", false, false, 2L, true),
+                arguments(Verb.STOP, "Stopping", false, false, 2L, false),
+                arguments(Verb.PAUSE, "Paused", false, true, 2L, true),
+                arguments(Verb.PAUSE, "Paused", false, false, 2L, false),
+                arguments(Verb.PAUSE, "Running", true, false, 2L, false),
+                arguments(Verb.UNPAUSE, "Paused", false, true, 2L, false),
+                arguments(Verb.UNPAUSE, "Running", true, false, 2L, true));
+    }
+
     @ParameterizedTest(name = "{0}: {1} ready={2} paused={3} observed={4} -> {5}")
-    @CsvSource(nullValues = "-", delimiter = '|', value = {
-            "RESTART | Running | true  | false | 1 | false",
-            "RESTART | Running | true  | false | 2 | true",
-            "RESTART | Running | false | false | 2 | false",
-            "RESTART | Starting| false | false | 2 | false",
-            "START   | Running | true  | false | 2 | true",
-            "STOP    | Stopped | false | false | 2 | true",
-            "STOP    | Stopping| false | false | 2 | false",
-            "PAUSE   | Paused  | false | true  | 2 | true",
-            "PAUSE   | Paused  | false | false | 2 | false",
-            "PAUSE   | Running | true  | false | 2 | false",
-            "UNPAUSE | Paused  | false | true  | 2 | false",
-            "UNPAUSE | Running | true  | false | 2 | true"})
+    @MethodSource
     void done(Verb verb, String printable, boolean ready, boolean paused, long observed, boolean want) {
         Domain d = domain("Running", 2, "Running", observed, null);
         assertThat(Requests.done(verb, vm(RunStrategy.Always, printable, ready, paused), d, 2L, 7)).isEqualTo(want);

@@ -21,6 +21,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -114,8 +115,9 @@ final class HostWatch extends AbstractEventSource<Host, VirtualMachine> {
             }
         });
         try {
-            hosts.start().toCompletableFuture().get(SYNC_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            leases.start().toCompletableFuture().get(SYNC_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            for (SharedIndexInformer<?> informer : informers()) {
+                informer.start().toCompletableFuture().get(SYNC_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            }
         } catch (Exception e) {
             stop();
             throw new OperatorException("could not list Hosts and host Leases: " + e.getMessage(), e);
@@ -139,11 +141,10 @@ final class HostWatch extends AbstractEventSource<Host, VirtualMachine> {
         synced = false;
         startupHosts.clear();
         super.stop();
-        if (hosts != null) {
-            hosts.stop();
-        }
-        if (leases != null) {
-            leases.stop();
+        for (SharedIndexInformer<?> informer : informers()) {
+            if (informer != null) {
+                informer.stop();
+            }
         }
         if (timer != null) {
             timer.shutdownNow();
@@ -155,8 +156,12 @@ final class HostWatch extends AbstractEventSource<Host, VirtualMachine> {
         if (!isRunning()) {
             return Status.UNKNOWN;
         }
-        return hosts != null && leases != null && hosts.isWatching() && leases.isWatching() ? Status.HEALTHY
-                : Status.UNHEALTHY;
+        return informers().stream().allMatch(i -> i != null && i.isWatching()) ? Status.HEALTHY : Status.UNHEALTHY;
+    }
+
+    /** The Host and the Lease informer, in the order they start (null before {@link #start}). */
+    private List<SharedIndexInformer<?>> informers() {
+        return Arrays.asList(hosts, leases);
     }
 
     @Override

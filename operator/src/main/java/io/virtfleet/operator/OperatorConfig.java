@@ -59,29 +59,6 @@ public record OperatorConfig(Set<String> namespaces, boolean leaderElection, Str
         return new Builder();
     }
 
-    public Builder toBuilder() {
-        Builder b = new Builder();
-        b.namespaces = namespaces;
-        b.leaderElection = leaderElection;
-        b.leaseName = leaseName;
-        b.leaseNamespace = leaseNamespace;
-        b.identity = identity;
-        b.leaseDuration = leaseDuration;
-        b.renewDeadline = renewDeadline;
-        b.retryPeriod = retryPeriod;
-        b.exitOnLostLeadership = exitOnLostLeadership;
-        b.shutdownTimeoutSeconds = shutdownTimeoutSeconds;
-        b.pendingRetry = pendingRetry;
-        b.maxReconcileInterval = maxReconcileInterval;
-        b.reconcileThreads = reconcileThreads;
-        b.healthPort = healthPort;
-        b.metricsPort = metricsPort;
-        b.serving = serving;
-        b.clock = clock;
-        b.requestDeadlines = requestDeadlines;
-        return b;
-    }
-
     public static final class Builder {
         private Set<String> namespaces = Set.of();
         private RequestDeadlines.Limits requestDeadlines = RequestDeadlines.Limits.DEFAULT;

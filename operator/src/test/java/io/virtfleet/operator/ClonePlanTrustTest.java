@@ -3,12 +3,10 @@ package io.virtfleet.operator;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.VirtualMachineClone;
 import io.virtfleet.api.v1alpha1.VirtualMachineCloneStatus;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.Map;
-import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -17,26 +15,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  * from its own plan. Here a test plays the agent (a FakeAgent host runs the source's Domain).
  */
 class ClonePlanTrustTest extends OperatorTestSupport {
-    static String ns;
-    static VirtfleetOperator operator;
-    static FakeAgent agent;
-    static String host;
-
-    @BeforeAll
-    static void start() {
-        ns = newNamespace("cltrust");
-        host = "cltrust-" + UUID.randomUUID().toString().substring(0, 6);
-        agent = FakeAgent.start(client, host, Map.of(), 8, "16Gi", true, "kvm", "qemu");
-        operator = startOperator(OperatorConfig.builder(), ns);
-    }
-
-    @AfterAll
-    static void stop() {
-        stopOperator(operator);
-        if (agent != null) {
-            agent.close();
-        }
-    }
+    @RegisterExtension
+    static final ClassOperator fixture = new ClassOperator("cltrust").withHost();
+    static final String ns = fixture.ns;
+    static final String host = fixture.host;
 
     private VirtualMachineClone handedOver(String source, String clone, String target) {
         apply(new TestVm(ns, source).on(host).mac(mac(source)));

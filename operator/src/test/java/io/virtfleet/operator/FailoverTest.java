@@ -7,9 +7,8 @@ import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineFailover;
 import io.virtfleet.api.v1alpha1.VirtualMachineFailoverSpec;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Duration;
 import java.util.Map;
@@ -23,19 +22,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * VM's status follows (genidHistory Failover, genidSource, the genid-change metric).
  */
 class FailoverTest extends OperatorTestSupport {
-    static String ns;
-    static VirtfleetOperator operator;
-
-    @BeforeAll
-    static void start() {
-        ns = newNamespace("failover");
-        operator = startOperator(OperatorConfig.builder(), ns);
-    }
-
-    @AfterAll
-    static void stop() {
-        stopOperator(operator);
-    }
+    @RegisterExtension
+    static final ClassOperator fixture = new ClassOperator("failover");
+    static final String ns = fixture.ns;
 
     private FakeAgent host(String pool) {
         String name = pool + "-" + UUID.randomUUID().toString().substring(0, 4);
@@ -65,7 +54,8 @@ class FailoverTest extends OperatorTestSupport {
                 && vm(ns, "dr-1").getStatus().genid != null);
         String g0 = vm(ns, "dr-1").getStatus().genid;
         Domain before = domain(ns, "dr-1");
-        double failovers = operator.metrics().genidChanges(GenidPolicy.REASON_FAILOVER);
+        OperatorMetrics metrics = fixture.operator().metrics();
+        double failovers = metrics.genidChanges(GenidPolicy.REASON_FAILOVER);
 
         // host A is ready: refused, naming the field; the Domain is untouched
         failover("too-early", "dr-1", b.host);
@@ -114,8 +104,8 @@ class FailoverTest extends OperatorTestSupport {
         assertThat(vm(ns, "dr-1").getSpec().nodeName).isEqualTo(a.host); // the spec is never written
         eventually().untilAsserted(() -> assertThat(eventReasons(ns, "dr-1")).contains("FailedOver", "GenidChanged"));
         eventually().untilAsserted(() -> assertThat(eventReasons(ns, "dr-1-to-b")).contains("FailedOver"));
-        assertThat(operator.metrics().genidChanges(GenidPolicy.REASON_FAILOVER)).isEqualTo(failovers + 1);
-        assertThat(operator.metrics().scrape()).contains("virtfleet_operator_genid_changes_total{reason=\"Failover\"}");
+        assertThat(metrics.genidChanges(GenidPolicy.REASON_FAILOVER)).isEqualTo(failovers + 1);
+        assertThat(metrics.scrape()).contains("virtfleet_operator_genid_changes_total{reason=\"Failover\"}");
 
         // stays put: host A coming back does not move it again, and the request is not acted on twice
         a.resumeHeartbeat();
@@ -135,8 +125,7 @@ class FailoverTest extends OperatorTestSupport {
 
         String pool = "fo-" + UUID.randomUUID().toString().substring(0, 4);
         FakeAgent a = host(pool);
-        apply(new TestVm(ns, "dr-2").on(a.host).mac("52:54:00:6b:3c:99"));
-        eventually().until(() -> "Running".equals(printable(ns, "dr-2")));
+        running(new TestVm(ns, "dr-2").on(a.host).mac("52:54:00:6b:3c:99"));
         a.expireLease();
         eventually().atMost(Duration.ofSeconds(20)).until(() -> "Unknown".equals(printable(ns, "dr-2")));
         failover("no-target", "dr-2", "no-such-host");

@@ -8,7 +8,6 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -30,7 +29,7 @@ class LeaderElectionTest extends OperatorTestSupport {
     @Test
     void onlyTheLeaderReconcilesAndAnotherReplicaTakesOver() {
         String ns = newNamespace("leader");
-        String lease = "virtfleet-operator-" + UUID.randomUUID().toString().substring(0, 6);
+        String lease = uniqueName("virtfleet-operator");
         OperatorConfig.Builder config = OperatorConfig.builder().leaderElection(true).leaseName(lease)
                 .leaderElectionTimings(Duration.ofSeconds(4), Duration.ofSeconds(3), Duration.ofMillis(500));
         one = startOperator(config.identity("replica-1"), ns);
@@ -42,17 +41,15 @@ class LeaderElectionTest extends OperatorTestSupport {
         Lease l = client.leases().inNamespace(ApiGroup.SYSTEM_NAMESPACE).withName(lease).get();
         assertThat(l.getSpec().getHolderIdentity()).isEqualTo(leader.identity());
 
-        String host = "le-" + UUID.randomUUID().toString().substring(0, 6);
+        String host = uniqueName("le");
         agent = FakeAgent.start(client, host, Map.of("test", host), 8, "16Gi", true, "qemu");
-        apply(new TestVm(ns, "first").on(host));
-        eventually().until(() -> "Running".equals(printable(ns, "first")));
+        running(new TestVm(ns, "first").on(host));
 
         stopOperator(leader);
         eventually().atMost(Duration.ofSeconds(30)).until(follower::isLeading);
         eventually().untilAsserted(() -> assertThat(client.leases().inNamespace(ApiGroup.SYSTEM_NAMESPACE)
                 .withName(lease).get().getSpec().getHolderIdentity()).isEqualTo(follower.identity()));
-        apply(new TestVm(ns, "second").on(host).mac("52:54:00:6b:3c:60"));
-        eventually().until(() -> "Running".equals(printable(ns, "second")));
+        running(new TestVm(ns, "second").on(host).mac("52:54:00:6b:3c:60"));
         for (String vm : List.of("first", "second")) {
             assertNoDrift(ns, vm);
         }

@@ -10,7 +10,6 @@ import org.junit.jupiter.api.Test;
 
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.UUID;
 
 import static io.virtfleet.operator.RealAgentEndToEndTest.PREFIX;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -33,7 +32,7 @@ class MetricsEndToEndTest extends OperatorTestSupport {
         RealAgentEndToEndTest.requireLibvirtAndGuest();
         RealAgentEndToEndTest.removeLeftovers();
         String ns = newNamespace("metrics");
-        String host = "op-metrics-" + UUID.randomUUID().toString().substring(0, 6);
+        String host = uniqueName("op-metrics");
         String vmName = "metered";
         VirtfleetOperator operator = null;
         try (KubernetesClient agentClient = new KubernetesClientBuilder().withConfig(cp.config()).build();
@@ -51,24 +50,8 @@ class MetricsEndToEndTest extends OperatorTestSupport {
                     .statusCode() == 200);
             assertThat(LocalHttp.get(agent.healthPort(), "/healthz").statusCode()).isEqualTo(200);
 
-            apply(new RealAgentEndToEndTest.YamlVm(ns, vmName, () -> """
-                    apiVersion: virtfleet.io/v1alpha1
-                    kind: VirtualMachine
-                    metadata:
-                      name: %s
-                      namespace: %s
-                    spec:
-                      runStrategy: Halted
-                      hypervisor: qemu
-                      nodeName: %s
-                      cpu: {cores: 1}
-                      memory: 128Mi
-                      graphics: none
-                      firmware:
-                        kernelBoot:
-                          kernel: /var/lib/virtfleet/images/test-guest/vmlinuz
-                          initrd: /var/lib/virtfleet/images/test-guest/initrd.img
-                    """.formatted(vmName, ns, host)));
+            apply(new RealAgentEndToEndTest.YamlVm(ns, vmName,
+                    () -> RealAgentEndToEndTest.guestYaml(ns, host, vmName, "128Mi", "Halted")));
             eventually().atMost(Duration.ofSeconds(60)).until(() -> "Stopped".equals(printable(ns, vmName)));
 
             PrometheusText op = scrape(opMetrics);

@@ -12,9 +12,8 @@ import io.virtfleet.api.v1alpha1.VirtualMachineMigrationStatus;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigrationStatus.Transfer;
 import io.virtfleet.operator.migration.MigrationController;
 import io.virtfleet.reconcilers.lifecycle.PrintableStatus;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -32,19 +31,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * patch of that field). The libvirt side is {@code e2e}'s {@code LiveMigrationTest}.
  */
 class MigrationControllerTest extends OperatorTestSupport {
-    static String ns;
-    static VirtfleetOperator operator;
-
-    @BeforeAll
-    static void start() {
-        ns = newNamespace("migration");
-        operator = startOperator(OperatorConfig.builder(), ns);
-    }
-
-    @AfterAll
-    static void stop() {
-        stopOperator(operator);
-    }
+    @RegisterExtension
+    static final ClassOperator fixture = new ClassOperator("migration");
+    static final String ns = fixture.ns;
 
     /** Two hosts of one pool that accept migrations and share the VMs' disk root; the VM runs on one of them. */
     private String[] runningVmOnTwoHosts(String vm, boolean migratable) {

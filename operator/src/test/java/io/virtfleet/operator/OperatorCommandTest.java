@@ -12,7 +12,6 @@ import picocli.CommandLine;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -74,7 +73,7 @@ class OperatorCommandTest extends OperatorTestSupport {
     @Test
     void runsAgainstAKubeconfigUntilInterrupted() throws Exception {
         String ns = newNamespace("cmd");
-        String host = "cmd-" + UUID.randomUUID().toString().substring(0, 6);
+        String host = uniqueName("cmd");
         AtomicInteger exit = new AtomicInteger(-1);
         int health = freePort();
         int metrics = freePort();
@@ -85,8 +84,7 @@ class OperatorCommandTest extends OperatorTestSupport {
                 "operator-command");
         try (FakeAgent agent = FakeAgent.start(client, host, Map.of("test", host), 4, "8Gi", true, "qemu")) {
             t.start();
-            apply(new TestVm(ns, "cli-vm").on(host));
-            eventually().until(() -> "Running".equals(printable(ns, "cli-vm")));
+            running(new TestVm(ns, "cli-vm").on(host));
             assertThat(domain(ns, "cli-vm").getSpec().shutdownTimeoutSeconds).isEqualTo(30);
             assertNoDrift(ns, "cli-vm");
             // The command's defaults: HTTPS on every address, probes open, /metrics for an authorized token only.

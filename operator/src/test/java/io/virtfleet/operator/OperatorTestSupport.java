@@ -74,9 +74,14 @@ abstract class OperatorTestSupport {
     }
 
     static String newNamespace(String prefix) {
-        String ns = prefix + "-" + UUID.randomUUID().toString().substring(0, 6);
+        String ns = uniqueName(prefix);
         ensureNamespace(ns);
         return ns;
+    }
+
+    /** {@code prefix-} and six random hex digits: a name no other test class or earlier run uses. */
+    static String uniqueName(String prefix) {
+        return prefix + "-" + UUID.randomUUID().toString().substring(0, 6);
     }
 
     static void ensureNamespace(String ns) {
@@ -106,14 +111,28 @@ abstract class OperatorTestSupport {
         }
     }
 
-    /** kubectl apply --server-side, as the VM's owner. */
-    static GenericKubernetesResource apply(TestVm vm) {
-        GenericKubernetesResource doc = client.getKubernetesSerialization()
-                .unmarshal(vm.yaml(), GenericKubernetesResource.class);
-        GenericKubernetesResource out = client.genericKubernetesResources(ApiGroup.API_VERSION, "VirtualMachine")
-                .inNamespace(vm.namespace).resource(doc).fieldManager(USER).forceConflicts().serverSideApply();
-        written.put(vm.namespace + "/" + vm.name, doc);
-        return out;
+    /** kubectl apply --server-side, as the VM's owner; returns {@code vm}. */
+    static TestVm apply(TestVm vm) {
+        client.genericKubernetesResources(ApiGroup.API_VERSION, "VirtualMachine").inNamespace(vm.namespace)
+                .resource(manifest(vm)).fieldManager(USER).forceConflicts().serverSideApply();
+        return recordWritten(vm);
+    }
+
+    /** Records {@code vm}'s manifest as what its owner last wrote, for {@link #assertNoDrift}; returns {@code vm}. */
+    static TestVm recordWritten(TestVm vm) {
+        written.put(vm.namespace + "/" + vm.name, manifest(vm));
+        return vm;
+    }
+
+    private static GenericKubernetesResource manifest(TestVm vm) {
+        return client.getKubernetesSerialization().unmarshal(vm.yaml(), GenericKubernetesResource.class);
+    }
+
+    /** Applies {@code vm} and waits until its status says Running; returns {@code vm}. */
+    static TestVm running(TestVm vm) {
+        apply(vm);
+        eventually().until(() -> "Running".equals(printable(vm.namespace, vm.name)));
+        return vm;
     }
 
     /** Sets one annotation as the owner would (kubectl annotate --overwrite), and remembers it for the drift check. */

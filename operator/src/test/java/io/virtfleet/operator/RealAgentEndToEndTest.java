@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -47,7 +46,7 @@ class RealAgentEndToEndTest extends OperatorTestSupport {
         requireLibvirtAndGuest();
         removeLeftovers();
         ns = newNamespace("e2e");
-        host = "op-e2e-" + UUID.randomUUID().toString().substring(0, 6);
+        host = uniqueName("op-e2e");
         agentClient = new KubernetesClientBuilder().withConfig(cp.config()).build();
         agent = new NodeAgent(AgentConfig.forHost(host).withDomainPrefix(PREFIX)
                 .withResync(Duration.ofSeconds(10)), agentClient);
@@ -72,7 +71,8 @@ class RealAgentEndToEndTest extends OperatorTestSupport {
         }
     }
 
-    static String guestYaml(String name, String memory, String strategy) {
+    /** The test guest (kernel boot, no disks or NICs) as VM {@code ns/name} pinned to {@code host}. */
+    static String guestYaml(String ns, String host, String name, String memory, String strategy) {
         return """
                 apiVersion: virtfleet.io/v1alpha1
                 kind: VirtualMachine
@@ -98,7 +98,7 @@ class RealAgentEndToEndTest extends OperatorTestSupport {
 
     @Test
     void aRealDomainRunsRestartsAfterGuestPowerOffAndCrashKeepsItsGenidAndIsUndefinedOnDelete() {
-        TestVm t = new YamlVm(ns, "guest", () -> guestYaml("guest", current[0], "Always"));
+        TestVm t = new YamlVm(ns, "guest", () -> guestYaml(ns, host, "guest", current[0], "Always"));
         current[0] = "256Mi";
         apply(t);
 
@@ -188,12 +188,7 @@ class RealAgentEndToEndTest extends OperatorTestSupport {
         @Override
         String yaml() {
             String y = yaml.get();
-            if (annotations.isEmpty()) {
-                return y;
-            }
-            StringBuilder a = new StringBuilder("  annotations:\n");
-            annotations.forEach((k, v) -> a.append("    ").append(k).append(": \"").append(v).append("\"\n"));
-            return y.replace("spec:\n", a + "spec:\n");
+            return annotations.isEmpty() ? y : y.replace("spec:\n", annotationsYaml() + "spec:\n");
         }
     }
 

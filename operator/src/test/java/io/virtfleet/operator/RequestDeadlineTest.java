@@ -5,13 +5,10 @@ import io.virtfleet.api.v1alpha1.VirtualMachineClone;
 import io.virtfleet.api.v1alpha1.VirtualMachineCloneStatus;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
 import io.virtfleet.reconcilers.requests.RequestDeadlines;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Duration;
-import java.util.Map;
-import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -21,27 +18,12 @@ import static org.assertj.core.api.Assertions.assertThat;
  * operator gets there without any further event (it comes back at the deadline).
  */
 class RequestDeadlineTest extends OperatorTestSupport {
-    static String ns;
-    static VirtfleetOperator operator;
-    static FakeAgent agent;
-    static String host;
-
-    @BeforeAll
-    static void start() {
-        ns = newNamespace("deadline");
-        host = "deadline-" + UUID.randomUUID().toString().substring(0, 6);
-        agent = FakeAgent.start(client, host, Map.of(), 8, "16Gi", true, "kvm", "qemu");
-        operator = startOperator(OperatorConfig.builder().requestDeadlines(
-                new RequestDeadlines.Limits(Duration.ofSeconds(4), Duration.ofSeconds(8))), ns);
-    }
-
-    @AfterAll
-    static void stop() {
-        stopOperator(operator);
-        if (agent != null) {
-            agent.close();
-        }
-    }
+    @RegisterExtension
+    static final ClassOperator fixture = new ClassOperator("deadline").withHost()
+            .configured(() -> OperatorConfig.builder().requestDeadlines(
+                    new RequestDeadlines.Limits(Duration.ofSeconds(4), Duration.ofSeconds(8))));
+    static final String ns = fixture.ns;
+    static final String host = fixture.host;
 
     @Test
     void aSnapshotNoAgentTakesFailsAtItsDeadline() {

@@ -3,14 +3,13 @@ package io.virtfleet.operator;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.fabric8.kubernetes.api.model.Condition;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -19,24 +18,19 @@ import static org.assertj.core.api.Assertions.assertThat;
  * so everything observed within a test was triggered by Host and Lease events (or a Lease's expiry timer).
  */
 class SchedulingTest extends OperatorTestSupport {
-    static String ns;
-    static VirtfleetOperator operator;
+    @RegisterExtension
+    static final ClassOperator fixture = new ClassOperator("sched")
+            .configured(() -> OperatorConfig.builder().pendingRetry(Duration.ofMinutes(10)));
+    static final String ns = fixture.ns;
 
+    /** The tests see an operator that took over the namespace from a stopped one. */
     @BeforeAll
-    static void startOperator() {
-        ns = newNamespace("sched");
-        operator = startOperator(OperatorConfig.builder(), ns);
-        stopOperator(operator);
-        operator = startOperator(OperatorConfig.builder().pendingRetry(Duration.ofMinutes(10)), ns);
-    }
-
-    @AfterAll
-    static void stopOperator() {
-        stopOperator(operator);
+    static void restartedOnce() {
+        fixture.restart();
     }
 
     static String pool() {
-        return "pool-" + UUID.randomUUID().toString().substring(0, 6);
+        return uniqueName("pool");
     }
 
     FakeAgent host(String name, String pool, int cpus, String memory, String... drivers) {
@@ -59,12 +53,12 @@ class SchedulingTest extends OperatorTestSupport {
         String[] expected = {b, b, a, b, a, b};
         for (int i = 0; i < expected.length; i++) {
             String name = "spread-" + i;
-            apply(new TestVm(ns, name).selecting("pool", pool).memory("4Gi").mac(mac(i)));
+            apply(new TestVm(ns, name).selecting("pool", pool).spec("memory", "4Gi").mac(mac(i)));
             String want = expected[i];
             eventually().untilAsserted(() -> assertThat(hostOf(name)).isEqualTo(want));
             assertThat(domain(ns, name).getSpec().host).isEqualTo(want);
         }
-        apply(new TestVm(ns, "spread-6").selecting("pool", pool).memory("4Gi").mac(mac(6)));
+        apply(new TestVm(ns, "spread-6").selecting("pool", pool).spec("memory", "4Gi").mac(mac(6)));
         eventually().untilAsserted(() -> {
             Condition s = condition(vm(ns, "spread-6"), "Scheduled");
             assertThat(s.getStatus()).isEqualTo("False");
@@ -84,7 +78,7 @@ class SchedulingTest extends OperatorTestSupport {
         host(pool + "-d", pool, 4, "8Gi", "qemu");
         host(pool + "-e", pool, 4, "8Gi", "qemu");
         for (int i = 0; i < 6; i++) {
-            apply(new TestVm(ns, "burst-" + i).selecting("pool", pool).memory("2Gi").mac(mac(10 + i)));
+            apply(new TestVm(ns, "burst-" + i).selecting("pool", pool).spec("memory", "2Gi").mac(mac(10 + i)));
         }
         eventually().untilAsserted(() -> {
             for (int i = 0; i < 6; i++) {
@@ -103,8 +97,8 @@ class SchedulingTest extends OperatorTestSupport {
         String pool = pool();
         host(pool + "-k", pool, 8, "16Gi", "kvm", "qemu");
         host(pool + "-q", pool, 8, "16Gi", "qemu");
-        TestVm t = new TestVm(ns, "xen-1").selecting("pool", pool).hypervisor("xen").mac("00:16:3e:5a:00:02");
-        apply(t);
+        TestVm t = apply(new TestVm(ns, "xen-1").selecting("pool", pool).spec("hypervisor", "xen")
+                .mac("00:16:3e:5a:00:02"));
         eventually().untilAsserted(() -> {
             VirtualMachine v = vm(ns, "xen-1");
             Condition s = condition(v, "Scheduled");
@@ -132,9 +126,7 @@ class SchedulingTest extends OperatorTestSupport {
     @Test
     void aHostWhoseLeaseExpiredGetsNoNewVmsAndItsVmsGoUnknown() {
         String pool = pool();
-        FakeAgent c = host(pool + "-c", pool, 8, "16Gi", "qemu");
-        apply(new TestVm(ns, "resident").selecting("pool", pool).mac(mac(30)));
-        eventually().until(() -> "Running".equals(printable(ns, "resident")));
+        FakeAgent c = onlyHostRunning(pool, "resident", 30);
 
         c.expireLease();
         eventually().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
@@ -151,15 +143,15 @@ class SchedulingTest extends OperatorTestSupport {
                 .isEqualTo("False/NoReadyHost"));
         // not rescheduled: the resident stays assigned to its host, its Domain untouched
         eventually().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
-            assertThat(hostOf("resident")).isEqualTo(pool + "-c");
-            assertThat(domain(ns, "resident").getSpec().host).isEqualTo(pool + "-c");
+            assertThat(hostOf("resident")).isEqualTo(c.host);
+            assertThat(domain(ns, "resident").getSpec().host).isEqualTo(c.host);
             assertThat(hostOf("newcomer")).isNull();
         });
 
         c.resumeHeartbeat();
         eventually().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
             assertThat(printable(ns, "resident")).isEqualTo("Running");
-            assertThat(hostOf("newcomer")).isEqualTo(pool + "-c");
+            assertThat(hostOf("newcomer")).isEqualTo(c.host);
             assertThat(printable(ns, "newcomer")).isEqualTo("Running");
         });
         eventually().untilAsserted(() -> assertThat(eventReasons(ns, "resident")).contains("HostRecovered"));
@@ -169,15 +161,19 @@ class SchedulingTest extends OperatorTestSupport {
 
     @Test
     void anAgentThatSilentlyStopsIsNoticedWhenItsLeaseRunsOut() {
-        String pool = pool();
-        FakeAgent c = host(pool + "-s", pool, 8, "16Gi", "qemu");
-        apply(new TestVm(ns, "orphan").selecting("pool", pool).mac(mac(40)));
-        eventually().until(() -> "Running".equals(printable(ns, "orphan")));
+        FakeAgent c = onlyHostRunning(pool(), "orphan", 40);
         c.close(); // no more renewals, no write: only the expiry timer can tell
         eventually().atMost(Duration.ofSeconds(FakeAgent.LEASE_SECONDS + 10))
                 .until(() -> "Unknown".equals(printable(ns, "orphan")));
         Domain d = domain(ns, "orphan");
-        assertThat(d.getSpec().host).isEqualTo(pool + "-s");
+        assertThat(d.getSpec().host).isEqualTo(c.host);
+    }
+
+    /** The only host (8 CPUs, 16Gi, qemu) of {@code pool}, running VM {@code vm} that selects the pool. */
+    private FakeAgent onlyHostRunning(String pool, String vm, int mac) {
+        FakeAgent h = host(pool + "-h", pool, 8, "16Gi", "qemu");
+        running(new TestVm(ns, vm).selecting("pool", pool).mac(mac(mac)));
+        return h;
     }
 
     private static String mac(int i) {

@@ -9,51 +9,39 @@ import java.util.Map;
 class TestVm {
     final String name;
     final String namespace;
-    String runStrategy = "Always";
-    String hypervisor = "qemu";
-    String nodeName;
+    /** Top-level scalar fields of the spec, written as {@code key: value}. */
+    private final Map<String, String> spec = new LinkedHashMap<>();
     Map<String, String> selector;
-    int cores = 1;
-    String memory = "1Gi";
     String mac = "52:54:00:6b:3c:58";
     String diskPath;
     final Map<String, String> annotations = new LinkedHashMap<>();
-    final Map<String, String> labels = new LinkedHashMap<>();
     final List<String> extraSpec = new ArrayList<>();
 
     TestVm(String namespace, String name) {
         this.namespace = namespace;
         this.name = name;
         this.diskPath = "/var/lib/virtfleet/images/" + name + ".qcow2";
+        spec.put("runStrategy", "Always");
+        spec.put("hypervisor", "qemu");
+        spec.put("memory", "1Gi");
+    }
+
+    /** Sets a top-level spec field, by its YAML name, to a scalar ({@code spec("memory", "2Gi")}). */
+    TestVm spec(String key, String value) {
+        spec.put(key, value);
+        return this;
     }
 
     TestVm strategy(String s) {
-        runStrategy = s;
-        return this;
-    }
-
-    TestVm hypervisor(String h) {
-        hypervisor = h;
-        return this;
+        return spec("runStrategy", s);
     }
 
     TestVm on(String host) {
-        nodeName = host;
-        return this;
+        return spec("nodeName", host);
     }
 
     TestVm selecting(String key, String value) {
         selector = Map.of(key, value);
-        return this;
-    }
-
-    TestVm cores(int n) {
-        cores = n;
-        return this;
-    }
-
-    TestVm memory(String m) {
-        memory = m;
         return this;
     }
 
@@ -67,9 +55,14 @@ class TestVm {
         return this;
     }
 
-    TestVm label(String k, String v) {
-        labels.put(k, v);
-        return this;
+    /** The {@code metadata.annotations} block (nothing without annotations). */
+    final String annotationsYaml() {
+        StringBuilder a = new StringBuilder();
+        if (!annotations.isEmpty()) {
+            a.append("  annotations:\n");
+            annotations.forEach((k, v) -> a.append("    ").append(k).append(": \"").append(v).append("\"\n"));
+        }
+        return a.toString();
     }
 
     String yaml() {
@@ -77,26 +70,14 @@ class TestVm {
         y.append("apiVersion: virtfleet.io/v1alpha1\nkind: VirtualMachine\nmetadata:\n");
         y.append("  name: ").append(name).append('\n');
         y.append("  namespace: ").append(namespace).append('\n');
-        if (!labels.isEmpty()) {
-            y.append("  labels:\n");
-            labels.forEach((k, v) -> y.append("    ").append(k).append(": \"").append(v).append("\"\n"));
-        }
-        if (!annotations.isEmpty()) {
-            y.append("  annotations:\n");
-            annotations.forEach((k, v) -> y.append("    ").append(k).append(": \"").append(v).append("\"\n"));
-        }
+        y.append(annotationsYaml());
         y.append("spec:\n");
-        y.append("  runStrategy: ").append(runStrategy).append('\n');
-        y.append("  hypervisor: ").append(hypervisor).append('\n');
-        if (nodeName != null) {
-            y.append("  nodeName: ").append(nodeName).append('\n');
-        }
+        spec.forEach((k, v) -> y.append("  ").append(k).append(": ").append(v).append('\n'));
         if (selector != null) {
             y.append("  hostSelector:\n    matchLabels:\n");
             selector.forEach((k, v) -> y.append("      ").append(k).append(": \"").append(v).append("\"\n"));
         }
-        y.append("  cpu: {cores: ").append(cores).append("}\n");
-        y.append("  memory: ").append(memory).append('\n');
+        y.append("  cpu: {cores: 1}\n");
         y.append("  graphics: none\n");
         y.append("  disks:\n  - {name: root, volume: {path: ").append(diskPath).append("}}\n");
         y.append("  interfaces:\n  - {name: default, network: default, macAddress: \"").append(mac).append("\"}\n");

@@ -10,41 +10,28 @@ import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.controlplane.KubectlResult;
 import io.virtfleet.reconcilers.lifecycle.LifecycleAnnotations;
 import io.virtfleet.reconcilers.render.Identity;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.time.Duration;
 import java.util.Map;
-import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The VirtualMachine controller against a real apiserver, with a FAKE agent per test playing the host side. */
 class VirtualMachineReconcilerTest extends OperatorTestSupport {
-    static String ns;
+    @RegisterExtension
+    static final ClassOperator fixture = new ClassOperator("vmrec", "vmrec2");
+    static final String ns = fixture.ns;
     /** A second namespace the operator watches (host files are not shared across namespaces). */
-    static String other;
-    static VirtfleetOperator operator;
-
-    @BeforeAll
-    static void startOperator() {
-        ns = newNamespace("vmrec");
-        other = newNamespace("vmrec2");
-        operator = startOperator(OperatorConfig.builder(), ns, other);
-    }
-
-    @AfterAll
-    static void stopOperator() {
-        stopOperator(operator);
-    }
+    static final String other = fixture.namespaces.get(1);
 
     /** A fresh fake host (its own name, so tests do not share capacity) that starts and stops domains as asked. */
     FakeAgent host() {
-        String name = "rec-" + UUID.randomUUID().toString().substring(0, 6);
+        String name = uniqueName("rec");
         return testHost(name, Map.of("test", name), 16, "64Gi", "kvm", "qemu");
     }
 
@@ -52,8 +39,7 @@ class VirtualMachineReconcilerTest extends OperatorTestSupport {
     void appliesAnOwnedDomainAndFoldsTheAgentsReportIntoStatus() {
         FakeAgent agent = host();
         agent.nextId.set(5);
-        TestVm t = new TestVm(ns, "web-1").on(agent.host);
-        apply(t);
+        TestVm t = apply(new TestVm(ns, "web-1").on(agent.host));
 
         eventually().until(() -> domain(ns, "web-1") != null);
         Domain d = domain(ns, "web-1");
@@ -154,9 +140,7 @@ class VirtualMachineReconcilerTest extends OperatorTestSupport {
     @Test
     void rerunOnFailureRestartsAfterACrashOnly() {
         FakeAgent agent = host();
-        TestVm t = new TestVm(ns, "crashy").on(agent.host).strategy("RerunOnFailure");
-        apply(t);
-        eventually().until(() -> "Running".equals(printable(ns, "crashy")));
+        running(new TestVm(ns, "crashy").on(agent.host).strategy("RerunOnFailure"));
         long before = restartGeneration(ns, "crashy");
 
         agent.crash(ns, "crashy");
@@ -170,10 +154,8 @@ class VirtualMachineReconcilerTest extends OperatorTestSupport {
     @Test
     void aCrashedManualVmStaysDownAsFailed() {
         FakeAgent agent = host();
-        TestVm t = new TestVm(ns, "fragile").on(agent.host).strategy("Manual")
-                .annotate(LifecycleAnnotations.REQUEST, "start/1");
-        apply(t);
-        eventually().until(() -> "Running".equals(printable(ns, "fragile")));
+        running(new TestVm(ns, "fragile").on(agent.host).strategy("Manual")
+                .annotate(LifecycleAnnotations.REQUEST, "start/1"));
         long before = restartGeneration(ns, "fragile");
         agent.crash(ns, "fragile");
         eventually().until(() -> "Failed".equals(printable(ns, "fragile")));
@@ -186,13 +168,11 @@ class VirtualMachineReconcilerTest extends OperatorTestSupport {
     @Test
     void memoryChangeOnARunningVmRequiresARestart() {
         FakeAgent agent = host();
-        TestVm t = new TestVm(ns, "grow").on(agent.host).memory("1Gi");
-        apply(t);
-        eventually().until(() -> "Running".equals(printable(ns, "grow")));
+        TestVm t = running(new TestVm(ns, "grow").on(agent.host).spec("memory", "1Gi"));
         long before = restartGeneration(ns, "grow");
         assertThat(conditionStatus(ns, "grow", "RestartRequired")).isEqualTo("False/NoPendingChanges");
 
-        t.memory("2Gi");
+        t.spec("memory", "2Gi");
         apply(t);
         eventually().untilAsserted(() -> {
             Condition rr = condition(vm(ns, "grow"), "RestartRequired");
@@ -217,8 +197,7 @@ class VirtualMachineReconcilerTest extends OperatorTestSupport {
     @Test
     void manualVmFollowsRequestsMadeWithKubectlAnnotate() {
         FakeAgent agent = host();
-        TestVm t = new TestVm(ns, "manual").on(agent.host).strategy("Manual");
-        apply(t);
+        TestVm t = apply(new TestVm(ns, "manual").on(agent.host).strategy("Manual"));
         eventually().untilAsserted(() -> {
             assertThat(printable(ns, "manual")).isEqualTo("Stopped");
             assertThat(domain(ns, "manual").getSpec().powerState).isEqualTo(DomainSpec.POWER_STOPPED);
@@ -257,16 +236,13 @@ class VirtualMachineReconcilerTest extends OperatorTestSupport {
         KubectlResult r = cp.kubectl("annotate", "vfvm", t.name, "-n", t.namespace,
                 LifecycleAnnotations.REQUEST + "=" + value, "--overwrite");
         assertThat(r.ok()).as(r.toString()).isTrue();
-        t.annotate(LifecycleAnnotations.REQUEST, value);
-        written.put(t.namespace + "/" + t.name, client.getKubernetesSerialization()
-                .unmarshal(t.yaml(), io.fabric8.kubernetes.api.model.GenericKubernetesResource.class));
+        recordWritten(t.annotate(LifecycleAnnotations.REQUEST, value));
     }
 
     @Test
     void anInvalidVmGetsAFailureConditionAnEventAndNoDomain() {
         FakeAgent agent = host();
-        TestVm t = new TestVm(ns, "multicast").on(agent.host).mac("01:00:5e:00:00:01");
-        apply(t);
+        TestVm t = apply(new TestVm(ns, "multicast").on(agent.host).mac("01:00:5e:00:00:01"));
         eventually().untilAsserted(() -> {
             Condition f = condition(vm(ns, "multicast"), "Failure");
             assertThat(f.getStatus()).isEqualTo("True");
@@ -327,9 +303,7 @@ class VirtualMachineReconcilerTest extends OperatorTestSupport {
     @Test
     void anInvalidChangeLeavesTheRunningDomainAlone() {
         FakeAgent agent = host();
-        TestVm t = new TestVm(ns, "steady").on(agent.host);
-        apply(t);
-        eventually().until(() -> "Running".equals(printable(ns, "steady")));
+        TestVm t = running(new TestVm(ns, "steady").on(agent.host));
         eventually().until(() -> "True".equals(condition(vm(ns, "steady"), "Synced").getStatus()));
         Domain good = domain(ns, "steady");
 
@@ -364,9 +338,7 @@ class VirtualMachineReconcilerTest extends OperatorTestSupport {
     @Test
     void deletingTheVmStopsAndDeletesItsDomainFirst() {
         FakeAgent agent = host();
-        TestVm t = new TestVm(ns, "doomed").on(agent.host);
-        apply(t);
-        eventually().until(() -> "Running".equals(printable(ns, "doomed")));
+        running(new TestVm(ns, "doomed").on(agent.host));
         // the fake agent holds its finalizer on the Domain until it "undefined" the domain
         eventually().until(() -> domain(ns, "doomed").getMetadata().getFinalizers()
                 .contains(ApiGroup.AGENT_FINALIZER));
@@ -386,8 +358,7 @@ class VirtualMachineReconcilerTest extends OperatorTestSupport {
     @Test
     void aSteadyVmCostsNoWrites() {
         FakeAgent agent = host();
-        apply(new TestVm(ns, "quiet").on(agent.host));
-        eventually().until(() -> "Running".equals(printable(ns, "quiet")));
+        running(new TestVm(ns, "quiet").on(agent.host));
         eventually().until(() -> vm(ns, "quiet").getStatus().genid != null
                 && domain(ns, "quiet").getSpec().domainXml.contains("<genid>"));
         // heartbeats keep coming (every second), nothing changes: no Domain write, no status write, no event.
@@ -407,12 +378,9 @@ class VirtualMachineReconcilerTest extends OperatorTestSupport {
     @Test
     void aVmNotDeletedKeepsItsDomainWhenTheOperatorRestarts() {
         FakeAgent agent = host();
-        TestVm t = new TestVm(ns, "survivor").on(agent.host);
-        apply(t);
-        eventually().until(() -> "Running".equals(printable(ns, "survivor")));
+        running(new TestVm(ns, "survivor").on(agent.host));
         Domain before = domain(ns, "survivor");
-        stopOperator(operator);
-        operator = startOperator(OperatorConfig.builder(), ns, other);
+        fixture.restart();
         eventually().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             Domain d = domain(ns, "survivor");
             assertThat(d.getMetadata().getGeneration()).isEqualTo(before.getMetadata().getGeneration());

@@ -41,11 +41,8 @@ public class BackupReconciler extends TimedRequestReconciler<VirtualMachineBacku
     @Override
     UpdateControl<VirtualMachineBackup> fail(VirtualMachineBackup b, String error) {
         VirtualMachineBackupStatus st = b.getStatus() != null ? b.getStatus() : new VirtualMachineBackupStatus();
-        st.phase = VirtualMachineBackupStatus.PHASE_FAILED;
         st.readyToUse = false;
-        st.error = error;
-        b.setStatus(st);
-        return UpdateControl.patchStatus(b);
+        return RequestReconcilers.failed(b, st, error);
     }
 
     @Override

@@ -1,13 +1,10 @@
 package io.virtfleet.operator.requests;
 
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.virtfleet.operator.OperatorConfig;
 import io.virtfleet.operator.OperatorEventRecorder;
-import io.virtfleet.api.v1alpha1.RunStrategy;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineClone;
 import io.virtfleet.api.v1alpha1.VirtualMachineCloneStatus;
@@ -18,7 +15,6 @@ import io.virtfleet.reconcilers.genid.GenidPolicy;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * The operator's side of a VirtualMachineClone: validates it ({@link ClonePlans#validate}: source exists, target name
@@ -120,9 +116,7 @@ public class CloneReconciler extends TimedRequestReconciler<VirtualMachineClone>
                         + "are left at " + st.disks.values());
             }
             // status.host and status.disks are agent-writable: act only on the operator's own plan.
-            Map<String, String> labels = c.getMetadata().getLabels();
-            List<String> untrusted = PlanChecks.problems(st.host,
-                    labels == null ? null : labels.get(io.virtfleet.api.v1alpha1.ApiGroup.HOST_LABEL),
+            List<String> untrusted = PlanChecks.problems(st.host, RequestReconcilers.hostLabel(c),
                     RequestReconcilers.host(RequestReconcilers.domain(client, ns, c.getSpec().source)), st.disks,
                     ClonePlans.diskMap(ClonePlans.copies(source.getSpec(), ns, targetName)));
             if (!untrusted.isEmpty()) {
@@ -131,40 +125,19 @@ public class CloneReconciler extends TimedRequestReconciler<VirtualMachineClone>
                 return fail(c, "the plan in the status is not the operator's (no VM was created): "
                         + String.join("; ", untrusted));
             }
-            VirtualMachine vm = new VirtualMachine();
-            vm.setMetadata(new ObjectMetaBuilder().withName(targetName).withNamespace(ns)
-                    .withAnnotations(Map.of(GenidPolicy.CLONED_FROM_ANNOTATION, source.getMetadata().getName()))
-                    .build());
-            vm.setSpec(ClonePlans.targetSpec(source.getSpec(), st.host, st.disks));
-            try {
-                target = client.resource(vm).create();
-            } catch (KubernetesClientException e) {
-                if (e.getCode() != 409) {
-                    throw e; // retried by JOSDK
-                }
-                target = get(client, ns, targetName);
-            }
+            target = RequestReconcilers.createOrGet(client, ns, targetName, GenidPolicy.CLONED_FROM_ANNOTATION,
+                    source.getMetadata().getName(), ClonePlans.targetSpec(source.getSpec(), st.host, st.disks));
             if (target != null && ours(target, c)) {
                 events.record(target, "Normal", "Cloned", "created as a clone of " + source.getMetadata().getName()
                         + " (clone " + c.getMetadata().getName() + ", disks copied with " + st.copyMethod + ")");
-                if (GenidPolicy.mode(source.getSpec().genid) == GenidPolicy.Mode.NONE) {
-                    events.record(target, "Warning", "NoGenid", GenidPolicy.decide("none", null,
-                            GenidPolicy.Transition.CLONE).message());
-                }
+                RequestReconcilers.warnIfNoGenid(events, target, source.getSpec().genid, GenidPolicy.Transition.CLONE);
             }
         }
         if (target == null || !ours(target, c)) {
             return fail(c, "spec.target: a VirtualMachine named " + targetName + " was created by someone else "
                     + "while the disks were copied; the copies are left at " + st.disks.values());
         }
-        boolean shouldRun = target.getSpec().runStrategy == null || target.getSpec().runStrategy == RunStrategy.Always
-                || target.getSpec().runStrategy == RunStrategy.RerunOnFailure
-                || target.getSpec().runStrategy == RunStrategy.Once;
-        // Running with its genid reported (unless it has none), so status.genid is the one the guest sees.
-        boolean running = target.getStatus() != null && "Running".equals(target.getStatus().printableStatus)
-                && (target.getStatus().genid != null
-                || GenidPolicy.mode(target.getSpec().genid) == GenidPolicy.Mode.NONE);
-        if (shouldRun && !running) {
+        if (RequestReconcilers.notUpYet(target)) {
             return UpdateControl.<VirtualMachineClone>noUpdate().rescheduleAfter(Duration.ofSeconds(2));
         }
         VirtualMachineCloneStatus out = st;
@@ -178,13 +151,8 @@ public class CloneReconciler extends TimedRequestReconciler<VirtualMachineClone>
 
     /** The target is this clone's when it says it was cloned from the source and uses the copied disks. */
     private static boolean ours(VirtualMachine target, VirtualMachineClone c) {
-        Map<String, String> a = target.getMetadata().getAnnotations();
-        if (a == null || !Objects.equals(a.get(GenidPolicy.CLONED_FROM_ANNOTATION), c.getSpec().source)) {
-            return false;
-        }
-        List<String> paths = target.getSpec() == null ? List.of() : target.getSpec().disks.stream()
-                .filter(d -> d.volume != null).map(d -> d.volume.path).toList();
-        return paths.containsAll(c.getStatus().disks.values());
+        return RequestReconcilers.madeFrom(target, GenidPolicy.CLONED_FROM_ANNOTATION, c.getSpec().source,
+                c.getStatus().disks.values());
     }
 
     private static VirtualMachine get(KubernetesClient client, String ns, String name) {

@@ -1,19 +1,29 @@
 package io.virtfleet.operator.requests;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.Operator;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
+import io.virtfleet.api.v1alpha1.PointInTimeCopyStatus;
+import io.virtfleet.api.v1alpha1.RunStrategy;
+import io.virtfleet.api.v1alpha1.VirtualMachine;
+import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.operator.OperatorEventRecorder;
 import io.virtfleet.operator.OperatorConfig;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.virtfleet.reconcilers.genid.GenidPolicy;
 import io.virtfleet.reconcilers.requests.RequestDeadlines;
 
 import java.time.Instant;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * The operator's side of snapshots, restores, clones and backups. The node agent owns libvirt, so the operator only
@@ -61,6 +71,12 @@ public final class RequestReconcilers {
         return o.getMetadata().getLabels() != null && o.getMetadata().getLabels().containsKey(ApiGroup.HOST_LABEL);
     }
 
+    /** The host the request was handed to ({@value ApiGroup#HOST_LABEL}); null before. */
+    static String hostLabel(HasMetadata o) {
+        Map<String, String> labels = o.getMetadata().getLabels();
+        return labels == null ? null : labels.get(ApiGroup.HOST_LABEL);
+    }
+
     /** Adds the host label (a metadata-only edit of a user-owned request object; never its spec). */
     static <T extends HasMetadata> void label(KubernetesClient client, Class<T> type, T o, String host) {
         client.resources(type).inNamespace(o.getMetadata().getNamespace()).withName(o.getMetadata().getName())
@@ -85,9 +101,7 @@ public final class RequestReconcilers {
         } catch (java.time.format.DateTimeParseException e) {
             created = null;
         }
-        String host = o.getMetadata().getLabels() == null ? null
-                : o.getMetadata().getLabels().get(ApiGroup.HOST_LABEL);
-        return RequestDeadlines.check(o.getKind(), phase, host, leftover, created, config.clock().instant(),
+        return RequestDeadlines.check(o.getKind(), phase, hostLabel(o), leftover, created, config.clock().instant(),
                 config.requestDeadlines());
     }
 
@@ -106,6 +120,67 @@ public final class RequestReconcilers {
             c.rescheduleAfter(v.recheckAfter());
         }
         return c;
+    }
+
+    /**
+     * Creates the VM a clone or restore makes, annotated {@code annotation=value}; on a 409 (an earlier pass made it,
+     * or someone else did: the caller tells them apart with {@link #madeFrom}) the one that exists.
+     */
+    static VirtualMachine createOrGet(KubernetesClient client, String ns, String name, String annotation, String value,
+                                      VirtualMachineSpec spec) {
+        VirtualMachine vm = new VirtualMachine();
+        vm.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(ns)
+                .withAnnotations(Map.of(annotation, value)).build());
+        vm.setSpec(spec);
+        try {
+            return client.resource(vm).create();
+        } catch (KubernetesClientException e) {
+            if (e.getCode() != 409) {
+                throw e; // retried by JOSDK
+            }
+            return client.resources(VirtualMachine.class).inNamespace(ns).withName(name).get();
+        }
+    }
+
+    /** The Warning a VM made with genid none gets: its guest cannot tell it is a copy ({@link GenidPolicy#decide}). */
+    static void warnIfNoGenid(OperatorEventRecorder events, VirtualMachine vm, String genid,
+                              GenidPolicy.Transition transition) {
+        if (GenidPolicy.mode(genid) == GenidPolicy.Mode.NONE) {
+            events.record(vm, "Warning", "NoGenid", GenidPolicy.decide("none", null, transition).message());
+        }
+    }
+
+    /** {@code vm} is the one a request made: annotated {@code annotation=value} and using every disk of its plan. */
+    static boolean madeFrom(VirtualMachine vm, String annotation, String value, Collection<String> plannedDisks) {
+        Map<String, String> a = vm.getMetadata().getAnnotations();
+        if (a == null || !Objects.equals(a.get(annotation), value)) {
+            return false;
+        }
+        List<String> paths = vm.getSpec() == null ? List.of() : vm.getSpec().disks.stream()
+                .filter(d -> d.volume != null).map(d -> d.volume.path).toList();
+        return paths.containsAll(plannedDisks);
+    }
+
+    /**
+     * A VM a clone or restore created is not up yet: its runStrategy starts it, and it does not run with its genid
+     * reported (unless it has none), so its status.genid would not be the one the guest sees.
+     */
+    static boolean notUpYet(VirtualMachine vm) {
+        RunStrategy rs = vm.getSpec().runStrategy;
+        boolean shouldRun = rs == null || rs == RunStrategy.Always || rs == RunStrategy.RerunOnFailure
+                || rs == RunStrategy.Once;
+        boolean running = vm.getStatus() != null && "Running".equals(vm.getStatus().printableStatus)
+                && (vm.getStatus().genid != null || GenidPolicy.mode(vm.getSpec().genid) == GenidPolicy.Mode.NONE);
+        return shouldRun && !running;
+    }
+
+    /** {@code st} marked Failed with {@code error}, as {@code request}'s status patch (a snapshot or a backup). */
+    static <R extends CustomResource<?, S>, S extends PointInTimeCopyStatus> UpdateControl<R> failed(R request, S st,
+                                                                                                   String error) {
+        st.phase = PointInTimeCopyStatus.PHASE_FAILED;
+        st.error = error;
+        request.setStatus(st);
+        return UpdateControl.patchStatus(request);
     }
 
     static String now() {

@@ -1,11 +1,8 @@
 package io.virtfleet.operator.requests;
 
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.virtfleet.operator.OperatorEventRecorder;
-import io.virtfleet.api.v1alpha1.RunStrategy;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineBackup;
 import io.virtfleet.api.v1alpha1.VirtualMachineBackupStatus;
@@ -63,9 +60,9 @@ final class RestoreFromBackup {
             if (!errors.isEmpty()) {
                 return fail(r, String.join("; ", errors));
             }
-            if (bs.host == null || !bs.host.equals(hostLabel(backup))) {
+            if (bs.host == null || !bs.host.equals(RequestReconcilers.hostLabel(backup))) {
                 return fail(r, "spec.backupName: the backup's status.host " + bs.host + " is not the host it was "
-                        + "handed to (" + hostLabel(backup) + ")");
+                        + "handed to (" + RequestReconcilers.hostLabel(backup) + ")");
             }
             VirtualMachineSpec stored = BackupPlans.fromJson(bs.vmSpec);
             Map<String, VirtualMachineSpec> existing = new java.util.LinkedHashMap<>();
@@ -103,45 +100,27 @@ final class RestoreFromBackup {
                         + "were copied back; the disks are at " + st.disks.values());
             }
             // status.host and status.disks are agent-writable: act only on the operator's own plan.
-            List<String> untrusted = PlanChecks.problems(st.host, hostLabel(r),
-                    Objects.equals(bs.host, hostLabel(backup)) ? bs.host : null, st.disks,
+            List<String> untrusted = PlanChecks.problems(st.host, RequestReconcilers.hostLabel(r),
+                    Objects.equals(bs.host, RequestReconcilers.hostLabel(backup)) ? bs.host : null, st.disks,
                     BackupPlans.restoredDisks(BackupPlans.fromJson(bs.vmSpec), ns, original, target, bs.disks));
             if (!untrusted.isEmpty()) {
                 return fail(r, "the plan in the status is not the operator's (no VM was created): "
                         + String.join("; ", untrusted));
             }
-            VirtualMachine fresh = new VirtualMachine();
-            fresh.setMetadata(new ObjectMetaBuilder().withName(target).withNamespace(ns)
-                    .withAnnotations(Map.of(GenidPolicy.RESTORED_FROM_BACKUP_ANNOTATION, backupName)).build());
             VirtualMachineSpec stored = BackupPlans.fromJson(bs.vmSpec);
-            fresh.setSpec(BackupPlans.restoredSpec(stored, st.host, ns, original, target));
-            try {
-                vm = client.resource(fresh).create();
-            } catch (KubernetesClientException e) {
-                if (e.getCode() != 409) {
-                    throw e;
-                }
-                vm = get(client, ns, target);
-            }
+            vm = RequestReconcilers.createOrGet(client, ns, target, GenidPolicy.RESTORED_FROM_BACKUP_ANNOTATION,
+                    backupName, BackupPlans.restoredSpec(stored, st.host, ns, original, target));
             if (vm != null && ours(vm, r)) {
                 events.record(vm, "Normal", "RestoredFromBackup", "recreated from backup " + backupName
                         + " (taken with generation ID " + bs.genid + "); it gets a new generation ID");
-                if (GenidPolicy.mode(stored.genid) == GenidPolicy.Mode.NONE) {
-                    events.record(vm, "Warning", "NoGenid", GenidPolicy.decide("none", null,
-                            GenidPolicy.Transition.BACKUP_RESTORE).message());
-                }
+                RequestReconcilers.warnIfNoGenid(events, vm, stored.genid, GenidPolicy.Transition.BACKUP_RESTORE);
             }
         }
         if (vm == null || !ours(vm, r)) {
             return fail(r, "spec.vmName: a VirtualMachine named " + target + " was created by someone else while "
                     + "the disks were copied back; the disks are at " + st.disks.values());
         }
-        RunStrategy rs = vm.getSpec().runStrategy;
-        boolean shouldRun = rs == null || rs == RunStrategy.Always || rs == RunStrategy.RerunOnFailure
-                || rs == RunStrategy.Once;
-        boolean running = vm.getStatus() != null && "Running".equals(vm.getStatus().printableStatus)
-                && (vm.getStatus().genid != null || GenidPolicy.mode(vm.getSpec().genid) == GenidPolicy.Mode.NONE);
-        if (shouldRun && !running) {
+        if (RequestReconcilers.notUpYet(vm)) {
             return UpdateControl.<VirtualMachineRestore>noUpdate().rescheduleAfter(Duration.ofSeconds(2));
         }
         st.phase = VirtualMachineRestoreStatus.PHASE_SUCCEEDED;
@@ -154,26 +133,22 @@ final class RestoreFromBackup {
     }
 
     private static boolean ours(VirtualMachine vm, VirtualMachineRestore r) {
-        Map<String, String> a = vm.getMetadata().getAnnotations();
-        if (a == null || !Objects.equals(a.get(GenidPolicy.RESTORED_FROM_BACKUP_ANNOTATION), r.getSpec().backupName)) {
-            return false;
-        }
-        List<String> paths = vm.getSpec() == null ? List.of() : vm.getSpec().disks.stream()
-                .filter(d -> d.volume != null).map(d -> d.volume.path).toList();
-        return paths.containsAll(r.getStatus().disks.values());
-    }
-
-    private static String hostLabel(io.fabric8.kubernetes.api.model.HasMetadata o) {
-        Map<String, String> labels = o.getMetadata().getLabels();
-        return labels == null ? null : labels.get(io.virtfleet.api.v1alpha1.ApiGroup.HOST_LABEL);
+        return RequestReconcilers.madeFrom(vm, GenidPolicy.RESTORED_FROM_BACKUP_ANNOTATION, r.getSpec().backupName,
+                r.getStatus().disks.values());
     }
 
     private static VirtualMachine get(KubernetesClient client, String ns, String name) {
         return client.resources(VirtualMachine.class).inNamespace(ns).withName(name).get();
     }
 
+    /** Keeps what the status already says (the plan, so the disks copied back can be found). */
     private static UpdateControl<VirtualMachineRestore> fail(VirtualMachineRestore r, String error) {
-        VirtualMachineRestoreStatus st = r.getStatus() != null ? r.getStatus() : new VirtualMachineRestoreStatus();
+        return failed(r, r.getStatus() != null ? r.getStatus() : new VirtualMachineRestoreStatus(), error);
+    }
+
+    /** {@code st} marked Failed with {@code error}, as {@code r}'s status patch. */
+    static UpdateControl<VirtualMachineRestore> failed(VirtualMachineRestore r, VirtualMachineRestoreStatus st,
+                                                       String error) {
         st.phase = VirtualMachineRestoreStatus.PHASE_FAILED;
         st.complete = false;
         st.error = error;

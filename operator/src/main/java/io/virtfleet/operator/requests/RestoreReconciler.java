@@ -201,11 +201,6 @@ public class RestoreReconciler extends TimedRequestReconciler<VirtualMachineRest
     /** A fresh status: a refused revert of a snapshot leaves nothing to keep. */
     @Override
     UpdateControl<VirtualMachineRestore> fail(VirtualMachineRestore r, String error) {
-        VirtualMachineRestoreStatus st = new VirtualMachineRestoreStatus();
-        st.phase = RequestReconcilers.PHASE_FAILED;
-        st.complete = false;
-        st.error = error;
-        r.setStatus(st);
-        return UpdateControl.patchStatus(r);
+        return RestoreFromBackup.failed(r, new VirtualMachineRestoreStatus(), error);
     }
 }

@@ -58,10 +58,7 @@ public class SnapshotReconciler extends TimedRequestReconciler<VirtualMachineSna
     @Override
     UpdateControl<VirtualMachineSnapshot> fail(VirtualMachineSnapshot s, String error) {
         VirtualMachineSnapshotStatus st = new VirtualMachineSnapshotStatus();
-        st.phase = RequestReconcilers.PHASE_FAILED;
         st.readyToUse = false;
-        st.error = error;
-        s.setStatus(st);
-        return UpdateControl.patchStatus(s);
+        return RequestReconcilers.failed(s, st, error);
     }
 }

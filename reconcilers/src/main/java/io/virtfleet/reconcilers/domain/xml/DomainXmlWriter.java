@@ -273,7 +273,7 @@ public final class DomainXmlWriter {
             if (x != null) {
                 out.open("sound");
                 out.attr("model", x.model);
-                aliasAddress(x.alias, x.address, "sound");
+                aliasAddress(x, "sound");
             }
         }
         for (AudioDef x : d.audios) {
@@ -292,13 +292,13 @@ public final class DomainXmlWriter {
                 out.open("redirdev");
                 out.attr("bus", x.bus);
                 out.attr("type", x.type);
-                aliasAddress(x.alias, x.address, "redirdev");
+                aliasAddress(x, "redirdev");
             }
         }
         if (d.memballoon != null) {
             out.open("memballoon");
             out.attr("model", d.memballoon.model);
-            aliasAddress(d.memballoon.alias, d.memballoon.address, "memballoon");
+            aliasAddress(d.memballoon, "memballoon");
         }
         for (RngDef x : d.rngs) {
             rng(x);
@@ -341,8 +341,7 @@ public final class DomainXmlWriter {
         }
         empty("readonly", d.readonly);
         out.text("serial", d.serial);
-        alias(d.alias);
-        address(d.address);
+        placement(d);
         out.close("disk");
     }
 
@@ -371,8 +370,7 @@ public final class DomainXmlWriter {
             out.attr("port", c.target.port);
             out.closeEmpty();
         }
-        alias(c.alias);
-        address(c.address);
+        placement(c);
         out.close("controller");
     }
 
@@ -435,8 +433,7 @@ public final class DomainXmlWriter {
             out.attr("type", i.model.type);
             out.closeEmpty();
         }
-        alias(i.alias);
-        address(i.address);
+        placement(i);
         out.close("interface");
     }
 
@@ -481,8 +478,7 @@ public final class DomainXmlWriter {
                     out.close("target");
                 }
             }
-            alias(c.alias);
-            address(c.address);
+            placement(c);
             out.close(tag);
         }
     }
@@ -494,7 +490,7 @@ public final class DomainXmlWriter {
         out.open("input");
         out.attr("type", x.type);
         out.attr("bus", x.bus);
-        aliasAddress(x.alias, x.address, "input");
+        aliasAddress(x, "input");
     }
 
     private void graphics(GraphicsDef g) {
@@ -547,8 +543,7 @@ public final class DomainXmlWriter {
             out.attr("primary", m.primary);
             out.closeEmpty();
         }
-        alias(v.alias);
-        address(v.address);
+        placement(v);
         out.close("video");
     }
 
@@ -568,21 +563,24 @@ public final class DomainXmlWriter {
             out.attr("model", r.backend.model);
             out.content("backend", r.backend.source);
         }
-        alias(r.alias);
-        address(r.address);
+        placement(r);
         out.close("rng");
     }
 
     /** The common tail {@code <alias/><address/>} of a device whose start tag is open, then its end. */
-    private void aliasAddress(Alias alias, Address address, String tag) {
-        if (alias == null && address == null) {
+    private void aliasAddress(DeviceDef device, String tag) {
+        if (device.alias == null && device.address == null) {
             out.closeEmpty();
             return;
         }
         out.endStart();
-        alias(alias);
-        address(address);
+        placement(device);
         out.close(tag);
+    }
+
+    private void placement(DeviceDef device) {
+        alias(device.alias);
+        address(device.address);
     }
 
     private void alias(Alias a) {

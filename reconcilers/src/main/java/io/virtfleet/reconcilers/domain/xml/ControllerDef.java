@@ -29,6 +29,8 @@ public class ControllerDef extends DeviceDef {
     public Integer index;
     public String model;
     public Integer ports;
+    /** The {@code <model>} child. Named for {@link DomainXmlWriter}; Jackson uses the Writer and Reader below. */
+    @JacksonXmlProperty(localName = "model")
     public ModelName modelName;
     public Target target;
 

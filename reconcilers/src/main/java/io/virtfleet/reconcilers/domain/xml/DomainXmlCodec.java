@@ -44,8 +44,8 @@ public final class DomainXmlCodec {
     }
 
     /**
-     * The document, indented, without an XML declaration, ending in a newline: {@link DomainXmlWriter}, a direct
-     * writer (the renderer's hot path; Jackson's XML writer was four fifths of a render).
+     * The document, indented, without an XML declaration, ending in a newline: {@link DomainXmlWriter}, which writes
+     * the renderer's format ({@link XmlBuffer}) byte for byte as Jackson's XML writer did.
      *
      * @throws IllegalArgumentException when a value holds a character XML 1.0 cannot carry
      */

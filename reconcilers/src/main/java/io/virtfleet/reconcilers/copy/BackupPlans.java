@@ -2,10 +2,8 @@ package io.virtfleet.reconcilers.copy;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
-import io.virtfleet.reconcilers.genid.GenidPolicy;
 import io.virtfleet.reconcilers.validation.DiskPaths;
 import io.virtfleet.reconcilers.validation.Names;
-import io.virtfleet.reconcilers.validation.VirtualMachineValidator;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -203,19 +201,6 @@ public final class BackupPlans {
      */
     public static VirtualMachineSpec restoredSpec(VirtualMachineSpec stored, String host, String namespace,
                                                   String originalName, String targetName) {
-        VirtualMachineSpec t = ClonePlans.JSON.convertValue(ClonePlans.JSON.valueToTree(stored),
-                VirtualMachineSpec.class);
-        for (VirtualMachineSpec.Disk d : t.disks) {
-            if (!ClonePlans.shared(d) && d.volume != null && d.volume.path != null) {
-                String format = ClonePlans.format(d);
-                d.volume.path = restoredPath(d, namespace, originalName, targetName);
-                d.volume.format = format;
-            }
-        }
-        t.genid = GenidPolicy.mode(stored.genid) == GenidPolicy.Mode.NONE ? VirtualMachineValidator.GENID_NONE
-                : VirtualMachineValidator.GENID_AUTO;
-        t.hostSelector = null;
-        t.nodeName = host;
-        return t;
+        return ClonePlans.copiedSpec(stored, host, d -> restoredPath(d, namespace, originalName, targetName));
     }
 }

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * The pure decisions of a VirtualMachineClone: whether a clone request can be carried out, where each
@@ -172,14 +173,7 @@ public final class ClonePlans {
      * @param diskMap source path -> copy path (only writable disks; shared ones keep their path)
      */
     public static VirtualMachineSpec targetSpec(VirtualMachineSpec source, String host, Map<String, String> diskMap) {
-        VirtualMachineSpec t = JSON.convertValue(JSON.valueToTree(source), VirtualMachineSpec.class);
-        for (VirtualMachineSpec.Disk d : t.disks) {
-            if (!shared(d) && d.volume != null && diskMap.containsKey(d.volume.path)) {
-                String format = format(d);
-                d.volume.path = diskMap.get(d.volume.path);
-                d.volume.format = format; // explicit: the new name must not change how it is read
-            }
-        }
+        VirtualMachineSpec t = copiedSpec(source, host, d -> diskMap.get(d.volume.path));
         for (VirtualMachineSpec.NetworkInterface n : t.interfaces) {
             n.macAddress = null;
             n.target = null;
@@ -187,7 +181,26 @@ public final class ClonePlans {
         if (t.firmware != null) {
             t.firmware.uuid = null;
         }
-        t.genid = GenidPolicy.mode(source.genid) == GenidPolicy.Mode.NONE ? VirtualMachineValidator.GENID_NONE
+        return t;
+    }
+
+    /**
+     * A deep copy of {@code spec} for a VM whose disks were copied: each writable disk with a path moves to
+     * {@code newPath} of it (null: stays), genid auto (none stays none), pinned to {@code host}. {@code spec} is not
+     * modified.
+     */
+    static VirtualMachineSpec copiedSpec(VirtualMachineSpec spec, String host,
+                                         Function<VirtualMachineSpec.Disk, String> newPath) {
+        VirtualMachineSpec t = JSON.convertValue(JSON.valueToTree(spec), VirtualMachineSpec.class);
+        for (VirtualMachineSpec.Disk d : t.disks) {
+            String path = shared(d) || d.volume == null || d.volume.path == null ? null : newPath.apply(d);
+            if (path != null) {
+                String format = format(d);
+                d.volume.path = path;
+                d.volume.format = format; // explicit: the new name must not change how it is read
+            }
+        }
+        t.genid = GenidPolicy.mode(spec.genid) == GenidPolicy.Mode.NONE ? VirtualMachineValidator.GENID_NONE
                 : VirtualMachineValidator.GENID_AUTO;
         t.hostSelector = null;
         t.nodeName = host;

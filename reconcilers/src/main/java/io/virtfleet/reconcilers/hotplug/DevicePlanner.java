@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.dataformat.xml.XmlMapper;
 import io.virtfleet.api.v1alpha1.ApiGroup;
+import io.virtfleet.reconcilers.domain.xml.DeviceDef;
 import io.virtfleet.reconcilers.domain.xml.DiskDef;
 import io.virtfleet.reconcilers.domain.xml.DomainDef;
 import io.virtfleet.reconcilers.domain.xml.DomainXmlCodec;
@@ -124,7 +125,7 @@ public final class DevicePlanner {
         for (InterfaceDef want : wantNics) {
             InterfaceDef live = nics.get(want);
             if (live == null) {
-                InterfaceDef w = copyNic(want);
+                InterfaceDef w = DeviceDef.copyOf(want);
                 w.address = null;
                 attach.add(new DeviceAction.AttachInterface(nicKey(want), want.alias == null ? null
                         : want.alias.name, mac(want), write("interface", w)));
@@ -277,16 +278,8 @@ public final class DevicePlanner {
     }
 
     private static DiskDef copyDisk(DiskDef d) {
-        DiskDef c = new DiskDef();
-        c.type = d.type;
-        c.device = d.device;
-        c.driver = d.driver;
+        DiskDef c = DeviceDef.copyOf(d);
         c.source = d.source == null ? null : sourceWithoutIndex(d.source);
-        c.target = d.target;
-        c.readonly = d.readonly;
-        c.serial = d.serial;
-        c.alias = d.alias;
-        c.address = d.address;
         return c;
     }
 
@@ -294,18 +287,6 @@ public final class DevicePlanner {
         DiskDef.Source c = new DiskDef.Source();
         c.file = s.file;
         c.dev = s.dev;
-        return c;
-    }
-
-    private static InterfaceDef copyNic(InterfaceDef i) {
-        InterfaceDef c = new InterfaceDef();
-        c.type = i.type;
-        c.mac = i.mac;
-        c.source = i.source;
-        c.target = i.target;
-        c.model = i.model;
-        c.alias = i.alias;
-        c.address = i.address;
         return c;
     }
 }

@@ -7,13 +7,9 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JavaType;
-import com.fasterxml.jackson.databind.JsonDeserializer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.exc.InvalidFormatException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.deser.DeserializationProblemHandler;
-import com.fasterxml.jackson.databind.deser.ValueInstantiator;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
@@ -29,6 +25,7 @@ import io.virtfleet.api.v1alpha1.VirtualMachineFailover;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigration;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
+import io.virtfleet.reconcilers.mapping.SkippingProblemHandler;
 import io.virtfleet.reconcilers.validation.FieldError;
 import io.virtfleet.reconcilers.validation.Text;
 
@@ -284,7 +281,7 @@ public final class Manifests {
     }
 
     /** Turns each mapping problem into an error at its path and carries on, so one pass finds them all. */
-    private static final class Collector extends DeserializationProblemHandler {
+    private static final class Collector extends SkippingProblemHandler {
         final List<FieldError> errors = new ArrayList<>();
 
         void add(String path, String message) {
@@ -292,47 +289,20 @@ public final class Manifests {
         }
 
         @Override
-        public boolean handleUnknownProperty(DeserializationContext ctxt, JsonParser p,
-                                             JsonDeserializer<?> deserializer, Object beanOrClass,
-                                             String propertyName) throws IOException {
+        protected void unknownField(JsonParser p) {
             add(path(p), "unknown field");
-            p.skipChildren();
-            return true;
         }
 
         @Override
-        public Object handleWeirdStringValue(DeserializationContext ctxt, Class<?> targetType, String value,
-                                             String failureMsg) {
-            add(path(ctxt.getParser()), targetType.isEnum()
-                    ? "unknown value " + Text.quote(value) + ", expected one of " + enumValues(targetType)
-                    : "expected " + describe(targetType) + ", got " + Text.quote(value));
-            return null;
+        protected void unconvertible(JsonParser p, Class<?> type, Object value) {
+            String shown = value instanceof String s ? Text.quote(s) : String.valueOf(value);
+            add(path(p), type.isEnum() ? "unknown value " + shown + ", expected one of " + enumValues(type)
+                    : "expected " + describe(type) + ", got " + shown);
         }
 
         @Override
-        public Object handleWeirdNumberValue(DeserializationContext ctxt, Class<?> targetType, Number value,
-                                             String failureMsg) {
-            add(path(ctxt.getParser()), targetType.isEnum()
-                    ? "unknown value " + value + ", expected one of " + enumValues(targetType)
-                    : "expected " + describe(targetType) + ", got " + value);
-            return null;
-        }
-
-        @Override
-        public Object handleUnexpectedToken(DeserializationContext ctxt, JavaType targetType, JsonToken t,
-                                            JsonParser p, String failureMsg) throws IOException {
-            add(path(p), "expected " + describe(targetType.getRawClass()) + ", got " + describe(t));
-            p.skipChildren();
-            return null;
-        }
-
-        @Override
-        public Object handleMissingInstantiator(DeserializationContext ctxt, Class<?> instClass,
-                                                ValueInstantiator valueInsta, JsonParser p, String msg)
-                throws IOException {
-            add(path(p), "expected " + describe(instClass) + ", got " + describe(p.currentToken()));
-            p.skipChildren();
-            return null;
+        protected void wrongShape(JsonParser p, Class<?> expected, JsonToken got) {
+            add(path(p), "expected " + describe(expected) + ", got " + describe(got));
         }
 
         /** Enums with a validating factory (Hypervisor.fromValue) report unknown values by throwing. */

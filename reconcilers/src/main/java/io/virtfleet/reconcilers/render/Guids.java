@@ -1,5 +1,7 @@
 package io.virtfleet.reconcilers.render;
 
+import io.virtfleet.reconcilers.validation.HexSyntax;
+
 import java.util.Locale;
 import java.util.UUID;
 import java.util.regex.Pattern;
@@ -18,18 +20,7 @@ public final class Guids {
      * match cost more than the rest of that check ({@code GuidsTest} holds the two to the same answers).
      */
     public static boolean isGuid(String s) {
-        if (s == null || s.length() != 36) {
-            return false;
-        }
-        for (int i = 0; i < 36; i++) {
-            char c = s.charAt(i);
-            boolean ok = i == 8 || i == 13 || i == 18 || i == 23 ? c == '-'
-                    : c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F';
-            if (!ok) {
-                return false;
-            }
-        }
-        return true;
+        return HexSyntax.matches(s, 36, '-', i -> i == 8 || i == 13 || i == 18 || i == 23);
     }
 
     /** The pattern isGuid implements (for tests). */

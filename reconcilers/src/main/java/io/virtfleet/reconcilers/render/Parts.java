@@ -144,10 +144,7 @@ final class Parts {
         if (spec.volume != null && spec.volume.path != null) {
             out.emptyWith("source", "file", spec.volume.path);
         }
-        out.open("target");
-        out.attr("dev", placement.target());
-        out.attr("bus", placement.bus());
-        out.closeEmpty();
+        out.emptyWith("target", "dev", placement.target(), "bus", placement.bus());
         if (cdrom || Boolean.TRUE.equals(spec.readOnly)) {
             out.empty("readonly");
         }
@@ -189,19 +186,14 @@ final class Parts {
     static void consoleLog(XmlBuffer out, RenderInput in) {
         String dir = in.host().consoleLogDir();
         if (dir != null) {
-            out.open("log");
-            out.attr("file", (dir.equals("/") ? "" : dir) + "/" + in.domainName() + ".log");
-            out.attr("append", "off");
-            out.closeEmpty();
+            String file = (dir.equals("/") ? "" : dir) + "/" + in.domainName() + ".log";
+            out.emptyWith("log", "file", file, "append", "off");
         }
     }
 
     /** {@code <target type port/>}: a serial port's or console's target ({@code type} null: none). */
     static void portTarget(XmlBuffer out, String type, int port) {
-        out.open("target");
-        out.attr("type", type);
-        out.attr("port", port);
-        out.closeEmpty();
+        out.emptyWith("target", "type", type, "port", Integer.toString(port));
     }
 
     /** A virtio-serial channel of {@code type} to the guest port {@code name}. */
@@ -214,10 +206,7 @@ final class Parts {
     }
 
     private static void virtioTarget(XmlBuffer out, String name) {
-        out.open("target");
-        out.attr("type", "virtio");
-        out.attr("name", name);
-        out.closeEmpty();
+        out.emptyWith("target", "type", "virtio", "name", name);
     }
 
     /**
@@ -232,10 +221,8 @@ final class Parts {
         out.open("channel");
         out.attr("type", "unix");
         out.endStart();
-        out.open("source");
-        out.attr("mode", "bind");
-        out.attr("path", (dir.equals("/") ? "" : dir) + "/" + in.domainName() + ".chan.sock");
-        out.closeEmpty();
+        String socket = (dir.equals("/") ? "" : dir) + "/" + in.domainName() + ".chan.sock";
+        out.emptyWith("source", "mode", "bind", "path", socket);
         virtioTarget(out, HostInfo.GUEST_CHANNEL_NAME);
         out.close("channel");
     }
@@ -260,9 +247,6 @@ final class Parts {
 
     /** {@code <input type bus/>}. */
     static void input(XmlBuffer out, String type, String bus) {
-        out.open("input");
-        out.attr("type", type);
-        out.attr("bus", bus);
-        out.closeEmpty();
+        out.emptyWith("input", "type", type, "bus", bus);
     }
 }

@@ -223,10 +223,7 @@ final class QemuDomains {
             out.attr("model", "pcie-root-port");
             out.endStart();
             out.emptyWith("model", "name", "pcie-root-port");
-            out.open("target");
-            out.attr("chassis", i);
-            out.attr("port", "0x" + Integer.toHexString(0x0f + i));
-            out.closeEmpty();
+            out.emptyWith("target", "chassis", Integer.toString(i), "port", "0x" + Integer.toHexString(0x0f + i));
             out.close("controller");
         }
     }
@@ -267,18 +264,12 @@ final class QemuDomains {
         }
         if (spice) {
             out.emptyWith("sound", "model", q35 ? "ich9" : "ich6");
-            out.open("audio");
-            out.attr("id", 1);
-            out.attr("type", "spice");
-            out.closeEmpty();
+            out.emptyWith("audio", "id", "1", "type", "spice");
         }
         video(out, graphics);
         if (spice) {
             for (int i = 0; i < 2; i++) {
-                out.open("redirdev");
-                out.attr("bus", "usb");
-                out.attr("type", "spicevmc");
-                out.closeEmpty();
+                out.emptyWith("redirdev", "bus", "usb", "type", "spicevmc");
             }
         }
         out.emptyWith("memballoon", "model", "virtio");

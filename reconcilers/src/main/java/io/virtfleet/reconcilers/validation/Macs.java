@@ -12,18 +12,7 @@ public final class Macs {
 
     /** Six colon-separated pairs of hex digits ({@link #MAC}), checked by hand as {@code Names} explains. */
     public static boolean isSyntax(String mac) {
-        if (mac == null || mac.length() != 17) {
-            return false;
-        }
-        for (int i = 0; i < 17; i++) {
-            char c = mac.charAt(i);
-            boolean ok = i % 3 == 2 ? c == ':'
-                    : c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F';
-            if (!ok) {
-                return false;
-            }
-        }
-        return true;
+        return HexSyntax.matches(mac, 17, ':', i -> i % 3 == 2);
     }
 
     /** The pattern isSyntax implements (for tests). */

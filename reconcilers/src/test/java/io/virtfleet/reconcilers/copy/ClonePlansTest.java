@@ -85,10 +85,7 @@ class ClonePlansTest {
             edit.accept(spec);
         }
         List<String> errors = ClonePlans.validate(source, spec, target, targetExists);
-        assertThat(errors).hasSameSizeAs(expected);
-        for (int i = 0; i < expected.size(); i++) {
-            assertThat(errors.get(i)).startsWith(expected.get(i));
-        }
+        assertPrefixes(errors, expected);
     }
 
     @Test
@@ -171,5 +168,13 @@ class ClonePlansTest {
         VirtualMachineSpec src = source();
         src.genid = genid;
         assertThat(ClonePlans.targetSpec(src, "node-a", Map.of()).genid).isEqualTo(expected);
+    }
+
+    /** One error per expected prefix, in order, each starting with it (the rest of a message is its detail). */
+    static void assertPrefixes(List<String> errors, List<String> expected) {
+        assertThat(errors).hasSameSizeAs(expected);
+        for (int i = 0; i < expected.size(); i++) {
+            assertThat(errors.get(i)).startsWith(expected.get(i));
+        }
     }
 }

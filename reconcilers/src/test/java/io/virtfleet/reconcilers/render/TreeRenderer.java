@@ -80,7 +80,7 @@ final class TreeRenderer {
 
         static OsDef os(RenderInput in) {
             OsDef os = new OsDef();
-            os.type = new OsDef.OsType("x86_64", in.platform().machine(), "hvm");
+            os.type = PartsTree.osType(in.platform().machine(), "hvm");
             if (!PartsTree.kernelBoot(os, in.spec())) {
                 os.boot.addAll(PartsTree.bootDevices(in.disks()));
             }
@@ -116,7 +116,9 @@ final class TreeRenderer {
                     c.mode = "custom";
                     c.match = "exact";
                     c.check = "none";
-                    c.model = new CpuDef.Model("forbid", m);
+                    c.model = new CpuDef.Model();
+                    c.model.fallback = "forbid";
+                    c.model.name = m;
                 }
             }
             return c;
@@ -125,8 +127,7 @@ final class TreeRenderer {
         static Clock clock() {
             Clock c = new Clock();
             c.offset = "utc";
-            c.timer = List.of(new Clock.Timer("rtc", "catchup", null), new Clock.Timer("pit", "delay", null),
-                    new Clock.Timer("hpet", null, "no"));
+            c.timer = List.of(timer("rtc", "catchup", null), timer("pit", "delay", null), timer("hpet", null, "no"));
             return c;
         }
 
@@ -156,69 +157,103 @@ final class TreeRenderer {
                 dev.interfaces.add(PartsTree.iface(n, p.defaultNicModel()));
             }
             dev.serials.add(serial(in));
-            dev.consoles.add(new CharDevice("pty", CharDevice.Target.port("serial", 0)));
-            dev.channels.add(new CharDevice("unix", CharDevice.Target.virtio("org.qemu.guest_agent.0")));
-            dev.channels.add(new CharDevice("unix", CharDevice.Target.virtio(HostInfo.PORT_FORWARD_CHANNEL_NAME)));
+            dev.consoles.add(PartsTree.charDevice("pty", CharDevice.Target.port("serial", 0)));
+            dev.channels.add(PartsTree.charDevice("unix", CharDevice.Target.virtio("org.qemu.guest_agent.0")));
+            dev.channels.add(PartsTree.charDevice("unix",
+                    CharDevice.Target.virtio(HostInfo.PORT_FORWARD_CHANNEL_NAME)));
             if (spice) {
-                dev.channels.add(new CharDevice("spicevmc", CharDevice.Target.virtio("com.redhat.spice.0")));
+                dev.channels.add(PartsTree.charDevice("spicevmc", CharDevice.Target.virtio("com.redhat.spice.0")));
             }
             CharDevice guestChannel = PartsTree.guestChannel(in);
             if (guestChannel != null) {
                 dev.channels.add(guestChannel);
             }
             if (!graphics.equals("none")) {
-                dev.inputs.add(new InputDef("tablet", "usb"));
+                dev.inputs.add(PartsTree.input("tablet", "usb"));
             }
-            dev.inputs.add(new InputDef("mouse", "ps2"));
-            dev.inputs.add(new InputDef("keyboard", "ps2"));
+            dev.inputs.add(PartsTree.input("mouse", "ps2"));
+            dev.inputs.add(PartsTree.input("keyboard", "ps2"));
             if (!graphics.equals("none")) {
                 dev.graphics.add(graphics(graphics));
             }
             if (spice) {
-                dev.sounds.add(new SoundDef(p.family() == Platform.Family.Q35 ? "ich9" : "ich6"));
-                dev.audios.add(new AudioDef(1, "spice"));
+                SoundDef sound = new SoundDef();
+                sound.model = p.family() == Platform.Family.Q35 ? "ich9" : "ich6";
+                dev.sounds.add(sound);
+                AudioDef audio = new AudioDef();
+                audio.id = 1;
+                audio.type = "spice";
+                dev.audios.add(audio);
             }
             dev.videos.add(video(graphics));
             if (spice) {
-                dev.redirdevs.add(new RedirDev("usb", "spicevmc"));
-                dev.redirdevs.add(new RedirDev("usb", "spicevmc"));
+                for (int i = 0; i < 2; i++) {
+                    RedirDev usb = new RedirDev();
+                    usb.bus = "usb";
+                    usb.type = "spicevmc";
+                    dev.redirdevs.add(usb);
+                }
             }
-            dev.memballoon = new MemBalloon("virtio");
-            dev.rngs.add(new RngDef("virtio", new RngDef.Backend("random", "/dev/urandom")));
+            dev.memballoon = new MemBalloon();
+            dev.memballoon.model = "virtio";
+            RngDef rng = new RngDef();
+            rng.model = "virtio";
+            rng.backend = new RngDef.Backend();
+            rng.backend.model = "random";
+            rng.backend.source = "/dev/urandom";
+            dev.rngs.add(rng);
             return dev;
         }
 
         static List<ControllerDef> controllers(Platform p, List<DiskTargets.Placement> placements) {
             List<ControllerDef> list = new ArrayList<>();
-            ControllerDef usb = new ControllerDef("usb", 0, "qemu-xhci");
+            ControllerDef usb = controller("usb", 0, "qemu-xhci");
             usb.ports = 15;
             list.add(usb);
             boolean q35 = p.family() == Platform.Family.Q35;
             if (q35) {
-                list.add(new ControllerDef("pci", 0, "pcie-root"));
+                list.add(controller("pci", 0, "pcie-root"));
                 for (int i = 1; i <= PCIE_ROOT_PORTS; i++) {
-                    ControllerDef port = new ControllerDef("pci", i, "pcie-root-port");
+                    ControllerDef port = controller("pci", i, "pcie-root-port");
                     port.modelName = new ModelName("pcie-root-port");
-                    port.target = new ControllerDef.Target(i, "0x" + Integer.toHexString(0x0f + i));
+                    port.target = new ControllerDef.Target();
+                    port.target.chassis = i;
+                    port.target.port = "0x" + Integer.toHexString(0x0f + i);
                     list.add(port);
                 }
             }
             boolean sata = placements.stream().anyMatch(x -> x.bus().equals("sata"));
             boolean scsi = placements.stream().anyMatch(x -> x.bus().equals("scsi"));
             if (q35 || sata) {
-                list.add(new ControllerDef("sata", 0, null));
+                list.add(controller("sata", 0, null));
             }
             if (scsi) {
-                list.add(new ControllerDef("scsi", 0, "virtio-scsi"));
+                list.add(controller("scsi", 0, "virtio-scsi"));
             }
-            list.add(new ControllerDef("virtio-serial", 0, null));
+            list.add(controller("virtio-serial", 0, null));
             return list;
+        }
+
+        static ControllerDef controller(String type, int index, String model) {
+            ControllerDef c = new ControllerDef();
+            c.type = type;
+            c.index = index;
+            c.model = model;
+            return c;
+        }
+
+        static Clock.Timer timer(String name, String tickpolicy, String present) {
+            Clock.Timer t = new Clock.Timer();
+            t.name = name;
+            t.tickpolicy = tickpolicy;
+            t.present = present;
+            return t;
         }
 
         static CharDevice serial(RenderInput in) {
             CharDevice.Target t = CharDevice.Target.port("isa-serial", 0);
             t.model = new ModelName("isa-serial");
-            CharDevice serial = new CharDevice("pty", t);
+            CharDevice serial = PartsTree.charDevice("pty", t);
             serial.log = PartsTree.consoleLog(in);
             return serial;
         }
@@ -256,7 +291,9 @@ final class TreeRenderer {
                 }
                 default -> m = new VideoDef.Model("none");
             }
-            return new VideoDef(m);
+            VideoDef video = new VideoDef();
+            video.model = m;
+            return video;
         }
     }
 
@@ -272,7 +309,7 @@ final class TreeRenderer {
             d.genid = Genids.element(s.genid, in.genidOverride(), p);
 
             OsDef os = new OsDef();
-            os.type = new OsDef.OsType("x86_64", p.machine(), hvm ? "hvm" : "linux");
+            os.type = PartsTree.osType(p.machine(), hvm ? "hvm" : "linux");
             boolean kernel = PartsTree.kernelBoot(os, s);
             if (hvm && !kernel) {
                 os.boot.addAll(PartsTree.bootDevices(in.disks()));
@@ -318,18 +355,18 @@ final class TreeRenderer {
                 dev.interfaces.add(PartsTree.iface(n, in.platform().defaultNicModel()));
             }
             if (hvm) {
-                CharDevice serial = new CharDevice("pty", CharDevice.Target.port(null, 0));
+                CharDevice serial = PartsTree.charDevice("pty", CharDevice.Target.port(null, 0));
                 serial.log = PartsTree.consoleLog(in);
                 dev.serials.add(serial);
-                dev.consoles.add(new CharDevice("pty", CharDevice.Target.port("serial", 0)));
+                dev.consoles.add(PartsTree.charDevice("pty", CharDevice.Target.port("serial", 0)));
             } else {
-                CharDevice console = new CharDevice("pty", CharDevice.Target.port("xen", 0));
+                CharDevice console = PartsTree.charDevice("pty", CharDevice.Target.port("xen", 0));
                 console.log = PartsTree.consoleLog(in);
                 dev.consoles.add(console);
             }
             if (in.graphics().equals("vnc")) {
                 if (hvm) {
-                    dev.inputs.add(new InputDef("tablet", "usb"));
+                    dev.inputs.add(PartsTree.input("tablet", "usb"));
                 }
                 GraphicsDef g = new GraphicsDef();
                 g.type = "vnc";
@@ -347,7 +384,8 @@ final class TreeRenderer {
             VirtualMachineSpec s = in.spec();
             DomainDef d = PartsTree.base(in, "openvz", null);
             OsDef os = new OsDef();
-            os.type = new OsDef.OsType(null, null, "exe");
+            os.type = new OsDef.OsType();
+            os.type.value = "exe";
             os.init = "/sbin/init";
             d.os = os;
             Devices dev = new Devices();
@@ -377,7 +415,9 @@ final class TreeRenderer {
             long kib = MemorySizes.kib(s.memory).longValueExact();
             d.memory = ScaledValue.kib(kib);
             d.currentMemory = ScaledValue.kib(kib);
-            d.vcpu = new DomainDef.Vcpu("static", s.cpu != null && s.cpu.cores != null ? s.cpu.cores : 1);
+            d.vcpu = new DomainDef.Vcpu();
+            d.vcpu.placement = "static";
+            d.vcpu.count = s.cpu != null && s.cpu.cores != null ? s.cpu.cores : 1;
             return d;
         }
 
@@ -403,6 +443,28 @@ final class TreeRenderer {
 
         static Alias alias(String deviceName) {
             return new Alias(ApiGroup.DEVICE_ALIAS_PREFIX + deviceName);
+        }
+
+        static OsDef.OsType osType(String machine, String value) {
+            OsDef.OsType t = new OsDef.OsType();
+            t.arch = "x86_64";
+            t.machine = machine;
+            t.value = value;
+            return t;
+        }
+
+        static CharDevice charDevice(String type, CharDevice.Target target) {
+            CharDevice c = new CharDevice();
+            c.type = type;
+            c.target = target;
+            return c;
+        }
+
+        static InputDef input(String type, String bus) {
+            InputDef i = new InputDef();
+            i.type = type;
+            i.bus = bus;
+            return i;
         }
 
         static boolean kernelBoot(OsDef os, VirtualMachineSpec s) {
@@ -485,7 +547,10 @@ final class TreeRenderer {
             if (dir == null) {
                 return null;
             }
-            return new CharDevice.Log((dir.equals("/") ? "" : dir) + "/" + in.domainName() + ".log", "off");
+            CharDevice.Log log = new CharDevice.Log();
+            log.file = (dir.equals("/") ? "" : dir) + "/" + in.domainName() + ".log";
+            log.append = "off";
+            return log;
         }
 
         static CharDevice guestChannel(RenderInput in) {
@@ -493,7 +558,7 @@ final class TreeRenderer {
             if (dir == null) {
                 return null;
             }
-            CharDevice channel = new CharDevice("unix", CharDevice.Target.virtio(HostInfo.GUEST_CHANNEL_NAME));
+            CharDevice channel = charDevice("unix", CharDevice.Target.virtio(HostInfo.GUEST_CHANNEL_NAME));
             channel.source = new CharDevice.Source();
             channel.source.mode = "bind";
             channel.source.path = (dir.equals("/") ? "" : dir) + "/" + in.domainName() + ".chan.sock";

@@ -7,12 +7,4 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 public class AudioDef {
     public Integer id;
     public String type;
-
-    public AudioDef() {
-    }
-
-    public AudioDef(int id, String type) {
-        this.id = id;
-        this.type = type;
-    }
 }

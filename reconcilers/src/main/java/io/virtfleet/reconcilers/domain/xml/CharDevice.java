@@ -4,23 +4,13 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
 /** A character device: {@code <serial>}, {@code <console>} or {@code <channel>}. */
 @JsonPropertyOrder({"type", "source", "log", "target", "alias", "address"})
-public class CharDevice {
+public class CharDevice extends DeviceDef {
     /** pty, unix, spicevmc. */
     public String type;
     /** Live XML: the allocated pty or socket path. Rendering leaves it to libvirt. */
     public Source source;
     public Log log;
     public Target target;
-    public Alias alias;
-    public Address address;
-
-    public CharDevice() {
-    }
-
-    public CharDevice(String type, Target target) {
-        this.type = type;
-        this.target = target;
-    }
 
     @JsonPropertyOrder({"mode", "path"})
     public static class Source {
@@ -33,14 +23,6 @@ public class CharDevice {
     public static class Log {
         public String file;
         public String append;
-
-        public Log() {
-        }
-
-        public Log(String file, String append) {
-            this.file = file;
-            this.append = append;
-        }
     }
 
     @JsonPropertyOrder({"type", "name", "port", "state", "model"})

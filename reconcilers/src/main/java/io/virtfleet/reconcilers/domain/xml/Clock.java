@@ -17,14 +17,5 @@ public class Clock {
         public String name;
         public String tickpolicy;
         public String present;
-
-        public Timer() {
-        }
-
-        public Timer(String name, String tickpolicy, String present) {
-            this.name = name;
-            this.tickpolicy = tickpolicy;
-            this.present = present;
-        }
     }
 }

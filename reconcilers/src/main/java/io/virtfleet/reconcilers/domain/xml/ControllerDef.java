@@ -24,24 +24,15 @@ import java.io.IOException;
  */
 @JsonSerialize(using = ControllerDef.Writer.class)
 @JsonDeserialize(using = ControllerDef.Reader.class)
-public class ControllerDef {
+public class ControllerDef extends DeviceDef {
     public String type;
     public Integer index;
     public String model;
     public Integer ports;
+    /** The {@code <model>} child. Named for {@link DomainXmlWriter}; Jackson uses the Writer and Reader below. */
+    @JacksonXmlProperty(localName = "model")
     public ModelName modelName;
     public Target target;
-    public Alias alias;
-    public Address address;
-
-    public ControllerDef() {
-    }
-
-    public ControllerDef(String type, int index, String model) {
-        this.type = type;
-        this.index = index;
-        this.model = model;
-    }
 
     @JsonPropertyOrder({"chassis", "port"})
     public static class Target {
@@ -49,14 +40,6 @@ public class ControllerDef {
         public Integer chassis;
         @JacksonXmlProperty(isAttribute = true)
         public String port;
-
-        public Target() {
-        }
-
-        public Target(int chassis, String port) {
-            this.chassis = chassis;
-            this.port = port;
-        }
     }
 
     static final class Writer extends JsonSerializer<ControllerDef> {

@@ -16,13 +16,5 @@ public class CpuDef {
         public String fallback;
         @JacksonXmlText
         public String name;
-
-        public Model() {
-        }
-
-        public Model(String fallback, String name) {
-            this.fallback = fallback;
-            this.name = name;
-        }
     }
 }

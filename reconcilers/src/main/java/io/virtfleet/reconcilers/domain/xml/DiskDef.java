@@ -8,7 +8,7 @@ import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlProperty;
  * disk to detach or update by its target).
  */
 @JsonPropertyOrder({"type", "device", "driver", "source", "target", "readonly", "serial", "alias", "address"})
-public class DiskDef {
+public class DiskDef extends DeviceDef {
     /** file, block, ... */
     public String type;
     /** disk or cdrom. */
@@ -21,8 +21,6 @@ public class DiskDef {
     /** What the guest sees as the disk's serial ({@code /sys/block/vdX/serial}); guests name disks by probe order. */
     @JacksonXmlProperty(isAttribute = false)
     public String serial;
-    public Alias alias;
-    public Address address;
 
     @JsonPropertyOrder({"name", "type", "cache", "discard"})
     public static class Driver {

@@ -60,13 +60,5 @@ public class DomainDef {
         public String placement;
         @JacksonXmlText
         public Integer count;
-
-        public Vcpu() {
-        }
-
-        public Vcpu(String placement, int count) {
-            this.placement = placement;
-            this.count = count;
-        }
     }
 }

@@ -27,6 +27,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * A libvirt domain XML document: virtfleet's one reader of domain XML, parsed once with the JDK's DOM
@@ -45,12 +46,36 @@ public final class DomainDocument {
 
     private final Document doc;
     private final Element root;
-    private volatile DomainDef def;
-    private volatile String fingerprint;
+    private final Once<DomainDef> def;
+    private final Once<String> fingerprint;
 
     private DomainDocument(Document doc) {
         this.doc = doc;
         this.root = doc.getDocumentElement();
+        this.def = new Once<>(() -> DomainXmlCodec.bind(doc));
+        this.fingerprint = new Once<>(() -> XmlFingerprint.of(root));
+    }
+
+    /**
+     * A view computed from the parse on first use. The parse is never changed, so two threads racing compute the same
+     * value and either may be kept; a computation that throws is tried again on the next call.
+     */
+    private static final class Once<T> {
+        private final Supplier<T> compute;
+        private volatile T value;
+
+        Once(Supplier<T> compute) {
+            this.compute = compute;
+        }
+
+        T get() {
+            T v = value;
+            if (v == null) {
+                v = compute.get();
+                value = v;
+            }
+            return v;
+        }
     }
 
     /** Thrown for XML that does not parse or is not a {@code <domain>}. */
@@ -143,22 +168,12 @@ public final class DomainDocument {
      * bound from this parse, once.
      */
     public DomainDef def() {
-        DomainDef d = def;
-        if (d == null) {
-            d = DomainXmlCodec.bind(doc);
-            def = d;
-        }
-        return d;
+        return def.get();
     }
 
     /** The {@link XmlFingerprint} of this document, computed from this parse, once. */
     public String fingerprint() {
-        String f = fingerprint;
-        if (f == null) {
-            f = XmlFingerprint.of(root);
-            fingerprint = f;
-        }
-        return f;
+        return fingerprint.get();
     }
 
     // ---------------------------------------------------------------------------------------------------- identity
@@ -248,11 +263,7 @@ public final class DomainDocument {
     /** Disks and interfaces as the status reports them: name from a {@code ua-} alias, target, MAC, source. */
     public List<DeviceStatus> devices() {
         List<DeviceStatus> out = new ArrayList<>();
-        Element devices = child(root, "devices");
-        if (devices == null) {
-            return out;
-        }
-        for (Element e : children(devices)) {
+        for (Element e : children(child(root, "devices"))) {
             switch (localName(e)) {
                 case "disk" -> {
                     Element src = child(e, "source");
@@ -297,46 +308,26 @@ public final class DomainDocument {
                 out.add(new PathRef("<os><" + el + ">", p));
             }
         }
-        Element devices = child(root, "devices");
-        if (devices == null) {
-            return out;
-        }
-        for (Element e : children(devices)) {
+        for (Element e : children(child(root, "devices"))) {
             String kind = localName(e);
             switch (kind) {
                 case "disk" -> {
                     String target = attr(child(e, "target"), "dev");
                     String where = "<disk" + (target != null ? " target=" + target : "") + ">";
                     for (Element src : childrenNamed(e, "source")) {
-                        for (String a : new String[] {"file", "dev", "dir"}) {
-                            String p = attr(src, a);
-                            if (p != null) {
-                                out.add(new PathRef(where + " source " + a, p));
-                            }
-                        }
+                        addPaths(out, where + " source", src, "file", "dev", "dir");
                     }
                     collectBackingStores(e, where, out);
                 }
                 case "serial", "console", "parallel", "channel" -> {
                     for (Element src : childrenNamed(e, "source")) {
-                        String p = attr(src, "path");
-                        if (p != null) {
-                            out.add(new PathRef("<" + kind + "> source path", p));
-                        }
+                        addPaths(out, "<" + kind + "> source", src, "path");
                     }
-                    String log = attr(child(e, "log"), "file");
-                    if (log != null) {
-                        out.add(new PathRef("<" + kind + "> log file", log));
-                    }
+                    addPaths(out, "<" + kind + "> log", child(e, "log"), "file");
                 }
                 case "filesystem" -> {
                     for (Element src : childrenNamed(e, "source")) {
-                        for (String a : new String[] {"dir", "file", "socket"}) {
-                            String p = attr(src, a);
-                            if (p != null) {
-                                out.add(new PathRef("<filesystem> source " + a, p));
-                            }
-                        }
+                        addPaths(out, "<filesystem> source", src, "dir", "file", "socket");
                     }
                 }
                 default -> {
@@ -346,17 +337,23 @@ public final class DomainDocument {
         return out;
     }
 
+    /** A {@link PathRef} ({@code where attribute}) for each of {@code attributes} set on {@code e}, in that order. */
+    private static void addPaths(List<PathRef> out, String where, Element e, String... attributes) {
+        for (String a : attributes) {
+            String p = attr(e, a);
+            if (p != null) {
+                out.add(new PathRef(where + " " + a, p));
+            }
+        }
+    }
+
     /**
      * The files of disks libvirt opens as qcow2 ({@code <driver type='qcow2'>}): their headers may name a backing
      * file, which QEMU would open too.
      */
     public List<String> qcow2DiskFiles() {
         List<String> out = new ArrayList<>();
-        Element devices = child(root, "devices");
-        if (devices == null) {
-            return out;
-        }
-        for (Element e : childrenNamed(devices, "disk")) {
+        for (Element e : deviceElements("disk")) {
             if ("qcow2".equals(attr(child(e, "driver"), "type"))) {
                 String file = attr(child(e, "source"), "file");
                 if (file != null) {
@@ -370,12 +367,7 @@ public final class DomainDocument {
     private static void collectBackingStores(Element el, String where, List<PathRef> out) {
         for (Element bs : childrenNamed(el, "backingStore")) {
             for (Element src : childrenNamed(bs, "source")) {
-                for (String a : new String[] {"file", "dev", "dir"}) {
-                    String p = attr(src, a);
-                    if (p != null) {
-                        out.add(new PathRef(where + " backingStore " + a, p));
-                    }
-                }
+                addPaths(out, where + " backingStore", src, "file", "dev", "dir");
             }
             collectBackingStores(bs, where, out);
         }
@@ -404,11 +396,7 @@ public final class DomainDocument {
     /** Host programs an interface would make libvirt run ({@code <script path>}, {@code <downscript path>}). */
     public List<PathRef> interfaceScripts() {
         List<PathRef> out = new ArrayList<>();
-        Element devices = child(root, "devices");
-        if (devices == null) {
-            return out;
-        }
-        for (Element e : childrenNamed(devices, "interface")) {
+        for (Element e : deviceElements("interface")) {
             for (String el : new String[] {"script", "downscript"}) {
                 String p = attr(child(e, el), "path");
                 if (p != null) {
@@ -426,11 +414,8 @@ public final class DomainDocument {
      */
     public List<String> graphicsTypes() {
         List<String> out = new ArrayList<>();
-        Element devices = child(root, "devices");
-        if (devices != null) {
-            for (Element g : childrenNamed(devices, "graphics")) {
-                out.add(g.getAttribute("type"));
-            }
+        for (Element g : deviceElements("graphics")) {
+            out.add(g.getAttribute("type"));
         }
         return out;
     }
@@ -443,11 +428,7 @@ public final class DomainDocument {
      */
     public List<String> routableDisplays() {
         List<String> out = new ArrayList<>();
-        Element devices = child(root, "devices");
-        if (devices == null) {
-            return out;
-        }
-        for (Element g : childrenNamed(devices, "graphics")) {
+        for (Element g : deviceElements("graphics")) {
             String type = g.getAttribute("type");
             if (!type.equals("vnc") && !type.equals("spice") && !type.equals("rdp")) {
                 continue;
@@ -489,11 +470,7 @@ public final class DomainDocument {
     /** Disk source types other than file/block/dir/network (which the agent cannot check), as messages. */
     public List<String> uncheckableDisks() {
         List<String> out = new ArrayList<>();
-        Element devices = child(root, "devices");
-        if (devices == null) {
-            return out;
-        }
-        for (Element e : childrenNamed(devices, "disk")) {
+        for (Element e : deviceElements("disk")) {
             String t = e.getAttribute("type");
             if (!t.isEmpty() && !List.of("file", "block", "dir", "network").contains(t)) {
                 out.add("<disk type='" + t + "' target=" + attr(child(e, "target"), "dev")
@@ -599,6 +576,11 @@ public final class DomainDocument {
     }
 
     // ----------------------------------------------------------------------------------------------------- helpers
+
+    /** The {@code <devices>} children named {@code name}, in document order (none without {@code <devices>}). */
+    private List<Element> deviceElements(String name) {
+        return childrenNamed(child(root, "devices"), name);
+    }
 
     private static String localName(Node n) {
         return n.getLocalName() != null ? n.getLocalName() : n.getNodeName();

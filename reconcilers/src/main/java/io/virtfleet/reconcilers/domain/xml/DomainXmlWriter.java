@@ -1,8 +1,18 @@
 package io.virtfleet.reconcilers.domain.xml;
 
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlProperty;
+import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlRootElement;
+import com.fasterxml.jackson.dataformat.xml.annotation.JacksonXmlText;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * Writes the domain model as text ({@link DomainXmlCodec#write}): a parsed or built {@link DomainDef}, in the
@@ -14,10 +24,25 @@ import java.util.List;
  * escaped it only where it might end a {@code ]]>}, depending on how its buffer was filled. {@code DomainXmlWriterTest}
  * holds the writer to Jackson's output on every example manifest, on libvirt's dumped XML and on fuzzed text.
  *
- * <p>Field order is the model's order (libvirt's own formatting order, virDomainDefFormat). When a field is added
- * to the model, add it here too; the differential test fails for a model field this writer does not write.
+ * <p>The writer reads the model's shape from the annotations Jackson reads (see {@code package-info}): field order
+ * from {@code @JsonPropertyOrder} (the rest in declaration order, a class's own fields before its superclass's), names
+ * and namespaces from {@code @JacksonXmlProperty}, the element's text from {@code @JacksonXmlText}; a String, Integer
+ * or Long field is an attribute unless {@code @JacksonXmlProperty} says otherwise ({@link ModelAnnotations}), a list
+ * is one element per item, an {@link Empty} is {@code <x/>}. So a field added to the model is written without a change
+ * here.
  */
 public final class DomainXmlWriter {
+    /** The prefix each namespace of the model is written with (virt-install's, libvirt keeps them). */
+    private static final Map<String, String> PREFIXES = Map.of(Metadata.LIBOSINFO_NS, Metadata.LIBOSINFO_PREFIX,
+            ApiGroup.LIBVIRT_METADATA_NS, ApiGroup.LIBVIRT_METADATA_PREFIX);
+    private static final Set<Class<?>> SCALARS = Set.of(String.class, Integer.class, Long.class);
+    private static final ClassValue<Shape> SHAPES = new ClassValue<>() {
+        @Override
+        protected Shape computeValue(Class<?> type) {
+            return Shape.of(type);
+        }
+    };
+
     private final XmlBuffer out;
 
     private DomainXmlWriter(XmlBuffer out) {
@@ -31,600 +56,138 @@ public final class DomainXmlWriter {
      */
     public static String write(DomainDef d) {
         try (XmlBuffer out = XmlBuffer.start()) {
-            new DomainXmlWriter(out).domain(d);
+            new DomainXmlWriter(out).element(DomainDef.class.getAnnotation(JacksonXmlRootElement.class).localName(),
+                    null, null, d);
             return out.finish();
         }
     }
 
-    // ------------------------------------------------------------------------------------------------- elements
+    /** How one field is written. */
+    private enum Kind { ATTRIBUTE, TEXT, SCALAR_ELEMENT, ELEMENT, LIST }
 
-    private void domain(DomainDef d) {
-        out.open("domain");
-        out.attr("type", d.type);
-        out.attr("id", d.id);
-        if (!hasAnyChild(d.name, d.uuid, d.genid, d.metadata, d.memory, d.currentMemory, d.vcpu, d.bootloader, d.os,
-                d.features, d.cpu, d.clock, d.onPoweroff, d.onReboot, d.onCrash, d.pm, d.devices)) {
-            out.closeEmpty();
-            return;
-        }
-        out.endStart();
-        out.text("name", d.name);
-        out.text("uuid", d.uuid);
-        if (d.genid != null) {
-            out.textElement("genid", null, null, d.genid.value);
-        }
-        metadata(d.metadata);
-        scaled("memory", d.memory);
-        scaled("currentMemory", d.currentMemory);
-        if (d.vcpu != null) {
-            out.textElement("vcpu", "placement", d.vcpu.placement,
-                    d.vcpu.count == null ? null : d.vcpu.count.toString());
-        }
-        out.text("bootloader", d.bootloader);
-        os(d.os);
-        features(d.features);
-        cpu(d.cpu);
-        clock(d.clock);
-        out.text("on_poweroff", d.onPoweroff);
-        out.text("on_reboot", d.onReboot);
-        out.text("on_crash", d.onCrash);
-        pm(d.pm);
-        devices(d.devices);
-        out.close("domain");
-    }
-
-    private void metadata(Metadata m) {
-        if (m == null) {
-            return;
-        }
-        out.open("metadata");
-        if (m.libosinfo == null && m.virtfleet == null) {
-            out.closeEmpty();
-            return;
-        }
-        out.endStart();
-        if (m.libosinfo != null) {
-            String tag = Metadata.LIBOSINFO_PREFIX + ":libosinfo";
-            out.open(tag);
-            out.namespace(Metadata.LIBOSINFO_PREFIX, Metadata.LIBOSINFO_NS);
-            if (m.libosinfo.os == null) {
-                out.closeEmpty();
-            } else {
-                out.endStart();
-                out.open(Metadata.LIBOSINFO_PREFIX + ":os");
-                out.attr("id", m.libosinfo.os.id);
-                out.closeEmpty();
-                out.close(tag);
+    /** One field: its XML name (local name, namespace or null) and how it is written. */
+    private record Property(Field field, String name, String namespace, Kind kind) {
+        Object get(Object owner) {
+            try {
+                return field.get(owner);
+            } catch (IllegalAccessException e) {
+                throw new IllegalStateException("model field " + field + " is not public", e);
             }
         }
-        if (m.virtfleet != null) {
-            Metadata.VirtfleetMark v = m.virtfleet;
-            out.open(ApiGroup.LIBVIRT_METADATA_PREFIX + ":vm");
-            out.namespace(ApiGroup.LIBVIRT_METADATA_PREFIX, ApiGroup.LIBVIRT_METADATA_NS);
-            out.attr("namespace", v.namespace);
-            out.attr("name", v.name);
-            out.attr("uid", v.uid);
-            out.attr("host", v.host);
-            out.closeEmpty();
-        }
-        out.close("metadata");
     }
 
-    private void scaled(String tag, ScaledValue v) {
-        if (v != null) {
-            out.textElement(tag, "unit", v.unit, v.value == null ? null : v.value.toString());
-        }
-    }
-
-    private void os(OsDef os) {
-        if (os == null) {
-            return;
-        }
-        out.open("os");
-        if (!hasAnyChild(os.type, os.init, os.kernel, os.initrd, os.cmdline) && os.boot.isEmpty()) {
-            out.closeEmpty();
-            return;
-        }
-        out.endStart();
-        if (os.type != null) {
-            OsDef.OsType t = os.type;
-            out.open("type");
-            out.attr("arch", t.arch);
-            out.attr("machine", t.machine);
-            out.content("type", t.value);
-        }
-        out.text("init", os.init);
-        out.text("kernel", os.kernel);
-        out.text("initrd", os.initrd);
-        out.text("cmdline", os.cmdline);
-        for (OsDef.Boot b : os.boot) {
-            if (b != null) {
-                out.open("boot");
-                out.attr("dev", b.dev);
-                out.closeEmpty();
-            }
-        }
-        out.close("os");
-    }
-
-    private void features(Features f) {
-        if (f == null) {
-            return;
-        }
-        out.open("features");
-        if (!hasAnyChild(f.pae, f.acpi, f.apic, f.vmport)) {
-            out.closeEmpty();
-            return;
-        }
-        out.endStart();
-        empty("pae", f.pae);
-        empty("acpi", f.acpi);
-        empty("apic", f.apic);
-        if (f.vmport != null) {
-            out.open("vmport");
-            out.attr("state", f.vmport.state);
-            out.closeEmpty();
-        }
-        out.close("features");
-    }
-
-    private void cpu(CpuDef c) {
-        if (c == null) {
-            return;
-        }
-        out.open("cpu");
-        out.attr("mode", c.mode);
-        out.attr("match", c.match);
-        out.attr("check", c.check);
-        out.attr("migratable", c.migratable);
-        if (c.model == null) {
-            out.closeEmpty();
-            return;
-        }
-        out.endStart();
-        out.open("model");
-        out.attr("fallback", c.model.fallback);
-        out.content("model", c.model.name);
-        out.close("cpu");
-    }
-
-    private void clock(Clock c) {
-        if (c == null) {
-            return;
-        }
-        out.open("clock");
-        out.attr("offset", c.offset);
-        if (c.timer.isEmpty()) {
-            out.closeEmpty();
-            return;
-        }
-        out.endStart();
-        for (Clock.Timer t : c.timer) {
-            if (t != null) {
-                out.open("timer");
-                out.attr("name", t.name);
-                out.attr("tickpolicy", t.tickpolicy);
-                out.attr("present", t.present);
-                out.closeEmpty();
-            }
-        }
-        out.close("clock");
-    }
-
-    private void pm(Pm p) {
-        if (p == null) {
-            return;
-        }
-        out.open("pm");
-        if (p.suspendToMem == null && p.suspendToDisk == null) {
-            out.closeEmpty();
-            return;
-        }
-        out.endStart();
-        enabled("suspend-to-mem", p.suspendToMem);
-        enabled("suspend-to-disk", p.suspendToDisk);
-        out.close("pm");
-    }
-
-    private void enabled(String tag, Pm.Enabled e) {
-        if (e != null) {
-            out.open(tag);
-            out.attr("enabled", e.enabled);
-            out.closeEmpty();
-        }
-    }
-
-    private void devices(Devices d) {
-        if (d == null) {
-            return;
-        }
-        out.open("devices");
-        if (d.emulator == null && d.memballoon == null && d.disks.isEmpty() && d.controllers.isEmpty()
-                && d.filesystems.isEmpty() && d.interfaces.isEmpty() && d.serials.isEmpty() && d.consoles.isEmpty()
-                && d.channels.isEmpty() && d.inputs.isEmpty() && d.graphics.isEmpty() && d.sounds.isEmpty()
-                && d.audios.isEmpty() && d.videos.isEmpty() && d.redirdevs.isEmpty() && d.rngs.isEmpty()) {
-            out.closeEmpty();
-            return;
-        }
-        out.endStart();
-        out.text("emulator", d.emulator);
-        for (DiskDef x : d.disks) {
-            disk(x);
-        }
-        for (ControllerDef x : d.controllers) {
-            controller(x);
-        }
-        for (FilesystemDef x : d.filesystems) {
-            filesystem(x);
-        }
-        for (InterfaceDef x : d.interfaces) {
-            iface(x);
-        }
-        charDevices("serial", d.serials);
-        charDevices("console", d.consoles);
-        charDevices("channel", d.channels);
-        for (InputDef x : d.inputs) {
-            input(x);
-        }
-        for (GraphicsDef x : d.graphics) {
-            graphics(x);
-        }
-        for (SoundDef x : d.sounds) {
-            if (x != null) {
-                out.open("sound");
-                out.attr("model", x.model);
-                aliasAddress(x.alias, x.address, "sound");
-            }
-        }
-        for (AudioDef x : d.audios) {
-            if (x != null) {
-                out.open("audio");
-                out.attr("id", x.id);
-                out.attr("type", x.type);
-                out.closeEmpty();
-            }
-        }
-        for (VideoDef x : d.videos) {
-            video(x);
-        }
-        for (RedirDev x : d.redirdevs) {
-            if (x != null) {
-                out.open("redirdev");
-                out.attr("bus", x.bus);
-                out.attr("type", x.type);
-                aliasAddress(x.alias, x.address, "redirdev");
-            }
-        }
-        if (d.memballoon != null) {
-            out.open("memballoon");
-            out.attr("model", d.memballoon.model);
-            aliasAddress(d.memballoon.alias, d.memballoon.address, "memballoon");
-        }
-        for (RngDef x : d.rngs) {
-            rng(x);
-        }
-        out.close("devices");
-    }
-
-    private void disk(DiskDef d) {
-        if (d == null) {
-            return;
-        }
-        out.open("disk");
-        out.attr("type", d.type);
-        out.attr("device", d.device);
-        if (!hasAnyChild(d.driver, d.source, d.target, d.readonly, d.serial, d.alias, d.address)) {
-            out.closeEmpty();
-            return;
-        }
-        out.endStart();
-        if (d.driver != null) {
-            out.open("driver");
-            out.attr("name", d.driver.name);
-            out.attr("type", d.driver.type);
-            out.attr("cache", d.driver.cache);
-            out.attr("discard", d.driver.discard);
-            out.closeEmpty();
-        }
-        if (d.source != null) {
-            out.open("source");
-            out.attr("file", d.source.file);
-            out.attr("dev", d.source.dev);
-            out.attr("index", d.source.index);
-            out.closeEmpty();
-        }
-        if (d.target != null) {
-            out.open("target");
-            out.attr("dev", d.target.dev);
-            out.attr("bus", d.target.bus);
-            out.closeEmpty();
-        }
-        empty("readonly", d.readonly);
-        out.text("serial", d.serial);
-        alias(d.alias);
-        address(d.address);
-        out.close("disk");
-    }
-
-    private void controller(ControllerDef c) {
-        if (c == null) {
-            return;
-        }
-        out.open("controller");
-        out.attr("type", c.type);
-        out.attr("index", c.index);
-        out.attr("model", c.model);
-        out.attr("ports", c.ports);
-        if (!hasAnyChild(c.modelName, c.target, c.alias, c.address)) {
-            out.closeEmpty();
-            return;
-        }
-        out.endStart();
-        if (c.modelName != null) {
-            out.open("model");
-            out.attr("name", c.modelName.name);
-            out.closeEmpty();
-        }
-        if (c.target != null) {
-            out.open("target");
-            out.attr("chassis", c.target.chassis);
-            out.attr("port", c.target.port);
-            out.closeEmpty();
-        }
-        alias(c.alias);
-        address(c.address);
-        out.close("controller");
-    }
-
-    private void filesystem(FilesystemDef f) {
-        if (f == null) {
-            return;
-        }
-        out.open("filesystem");
-        out.attr("type", f.type);
-        if (!hasAnyChild(f.source, f.target, f.alias)) {
-            out.closeEmpty();
-            return;
-        }
-        out.endStart();
-        if (f.source != null) {
-            out.open("source");
-            out.attr("name", f.source.name);
-            out.attr("dir", f.source.dir);
-            out.closeEmpty();
-        }
-        if (f.target != null) {
-            out.open("target");
-            out.attr("dir", f.target.dir);
-            out.closeEmpty();
-        }
-        alias(f.alias);
-        out.close("filesystem");
-    }
-
-    private void iface(InterfaceDef i) {
-        if (i == null) {
-            return;
-        }
-        out.open("interface");
-        out.attr("type", i.type);
-        if (!hasAnyChild(i.mac, i.source, i.target, i.model, i.alias, i.address)) {
-            out.closeEmpty();
-            return;
-        }
-        out.endStart();
-        if (i.mac != null) {
-            out.open("mac");
-            out.attr("address", i.mac.address);
-            out.closeEmpty();
-        }
-        if (i.source != null) {
-            out.open("source");
-            out.attr("network", i.source.network);
-            out.attr("bridge", i.source.bridge);
-            out.attr("portid", i.source.portid);
-            out.closeEmpty();
-        }
-        if (i.target != null) {
-            out.open("target");
-            out.attr("dev", i.target.dev);
-            out.closeEmpty();
-        }
-        if (i.model != null) {
-            out.open("model");
-            out.attr("type", i.model.type);
-            out.closeEmpty();
-        }
-        alias(i.alias);
-        address(i.address);
-        out.close("interface");
-    }
-
-    private void charDevices(String tag, List<CharDevice> list) {
-        for (CharDevice c : list) {
-            if (c == null) {
-                continue;
-            }
-            out.open(tag);
-            out.attr("type", c.type);
-            if (!hasAnyChild(c.source, c.log, c.target, c.alias, c.address)) {
-                out.closeEmpty();
-                continue;
-            }
-            out.endStart();
-            if (c.source != null) {
-                out.open("source");
-                out.attr("mode", c.source.mode);
-                out.attr("path", c.source.path);
-                out.closeEmpty();
-            }
-            if (c.log != null) {
-                out.open("log");
-                out.attr("file", c.log.file);
-                out.attr("append", c.log.append);
-                out.closeEmpty();
-            }
-            if (c.target != null) {
-                CharDevice.Target t = c.target;
-                out.open("target");
-                out.attr("type", t.type);
-                out.attr("name", t.name);
-                out.attr("port", t.port);
-                out.attr("state", t.state);
-                if (t.model == null) {
-                    out.closeEmpty();
-                } else {
-                    out.endStart();
-                    out.open("model");
-                    out.attr("name", t.model.name);
-                    out.closeEmpty();
-                    out.close("target");
+    /** A model class's properties in writing order: attributes, then the text or the child elements. */
+    private record Shape(List<Property> attributes, Property text, List<Property> children) {
+        static Shape of(Class<?> type) {
+            List<Field> fields = new ArrayList<>();
+            for (Class<?> c = type; c != null && c != Object.class; c = c.getSuperclass()) {
+                for (Field f : c.getDeclaredFields()) {
+                    if (!Modifier.isStatic(f.getModifiers())) {
+                        fields.add(f);
+                    }
                 }
             }
-            alias(c.alias);
-            address(c.address);
-            out.close(tag);
+            JsonPropertyOrder order = type.getAnnotation(JsonPropertyOrder.class);
+            List<String> listed = order == null ? List.of() : Arrays.asList(order.value());
+            fields.sort((a, b) -> Integer.compare(rank(listed, a), rank(listed, b)));
+            List<Property> attributes = new ArrayList<>();
+            List<Property> children = new ArrayList<>();
+            Property text = null;
+            for (Field f : fields) {
+                Property p = property(f);
+                switch (p.kind()) {
+                    case ATTRIBUTE -> attributes.add(p);
+                    case TEXT -> text = p;
+                    default -> children.add(p);
+                }
+            }
+            return new Shape(List.copyOf(attributes), text, List.copyOf(children));
+        }
+
+        /** Position in {@code @JsonPropertyOrder} (by field name); unlisted fields after, in the order found. */
+        private static int rank(List<String> listed, Field f) {
+            int i = listed.indexOf(f.getName());
+            return i < 0 ? listed.size() : i;
+        }
+
+        private static Property property(Field f) {
+            JacksonXmlProperty xml = f.getAnnotation(JacksonXmlProperty.class);
+            String name = xml != null && !xml.localName().isEmpty() ? xml.localName() : f.getName();
+            String namespace = xml != null && !xml.namespace().isEmpty() ? xml.namespace() : null;
+            Kind kind;
+            if (f.isAnnotationPresent(JacksonXmlText.class)) {
+                kind = Kind.TEXT;
+            } else if (SCALARS.contains(f.getType())) {
+                kind = xml == null || xml.isAttribute() ? Kind.ATTRIBUTE : Kind.SCALAR_ELEMENT;
+            } else {
+                kind = f.getType() == List.class ? Kind.LIST : Kind.ELEMENT;
+            }
+            return new Property(f, name, namespace, kind);
         }
     }
 
-    private void input(InputDef x) {
-        if (x == null) {
+    /**
+     * {@code <name …>} for a non-null value: its attributes, then its text or its child elements ({@code />} when it
+     * has neither). A namespace other than the enclosing element's is declared on the element.
+     */
+    private void element(String name, String namespace, String enclosingNamespace, Object value) {
+        if (value == null) {
             return;
         }
-        out.open("input");
-        out.attr("type", x.type);
-        out.attr("bus", x.bus);
-        aliasAddress(x.alias, x.address, "input");
-    }
-
-    private void graphics(GraphicsDef g) {
-        if (g == null) {
+        String tag = namespace == null ? name : PREFIXES.get(namespace) + ":" + name;
+        out.open(tag);
+        if (namespace != null && !namespace.equals(enclosingNamespace)) {
+            out.namespace(PREFIXES.get(namespace), namespace);
+        }
+        if (value instanceof Empty) {
+            out.closeEmpty();
             return;
         }
-        out.open("graphics");
-        out.attr("type", g.type);
-        out.attr("port", g.port);
-        out.attr("autoport", g.autoport);
-        if (g.listens.isEmpty() && g.image == null) {
+        Shape shape = SHAPES.get(value.getClass());
+        for (Property p : shape.attributes()) {
+            out.attr(p.name(), string(p.get(value)));
+        }
+        if (shape.text() != null) {
+            out.content(tag, string(shape.text().get(value)));
+            return;
+        }
+        if (!hasChildren(shape, value)) {
             out.closeEmpty();
             return;
         }
         out.endStart();
-        for (GraphicsDef.Listen l : g.listens) {
-            if (l != null) {
-                out.open("listen");
-                out.attr("type", l.type);
-                out.attr("address", l.address);
-                out.closeEmpty();
+        String scope = namespace != null ? namespace : enclosingNamespace;
+        for (Property p : shape.children()) {
+            Object child = p.get(value);
+            switch (p.kind()) {
+                case SCALAR_ELEMENT -> out.text(p.name(), string(child));
+                case LIST -> {
+                    for (Object item : list(child)) {
+                        element(p.name(), p.namespace(), scope, item);
+                    }
+                }
+                default -> element(p.name(), p.namespace(), scope, child);
             }
         }
-        if (g.image != null) {
-            out.open("image");
-            out.attr("compression", g.image.compression);
-            out.closeEmpty();
-        }
-        out.close("graphics");
-    }
-
-    private void video(VideoDef v) {
-        if (v == null) {
-            return;
-        }
-        out.open("video");
-        if (!hasAnyChild(v.model, v.alias, v.address)) {
-            out.closeEmpty();
-            return;
-        }
-        out.endStart();
-        if (v.model != null) {
-            VideoDef.Model m = v.model;
-            out.open("model");
-            out.attr("type", m.type);
-            out.attr("ram", m.ram);
-            out.attr("vram", m.vram);
-            out.attr("vgamem", m.vgamem);
-            out.attr("heads", m.heads);
-            out.attr("primary", m.primary);
-            out.closeEmpty();
-        }
-        alias(v.alias);
-        address(v.address);
-        out.close("video");
-    }
-
-    private void rng(RngDef r) {
-        if (r == null) {
-            return;
-        }
-        out.open("rng");
-        out.attr("model", r.model);
-        if (!hasAnyChild(r.backend, r.alias, r.address)) {
-            out.closeEmpty();
-            return;
-        }
-        out.endStart();
-        if (r.backend != null) {
-            out.open("backend");
-            out.attr("model", r.backend.model);
-            out.content("backend", r.backend.source);
-        }
-        alias(r.alias);
-        address(r.address);
-        out.close("rng");
-    }
-
-    /** The common tail {@code <alias/><address/>} of a device whose start tag is open, then its end. */
-    private void aliasAddress(Alias alias, Address address, String tag) {
-        if (alias == null && address == null) {
-            out.closeEmpty();
-            return;
-        }
-        out.endStart();
-        alias(alias);
-        address(address);
         out.close(tag);
     }
 
-    private void alias(Alias a) {
-        if (a != null) {
-            out.open("alias");
-            out.attr("name", a.name);
-            out.closeEmpty();
-        }
-    }
-
-    private void address(Address a) {
-        if (a == null) {
-            return;
-        }
-        out.open("address");
-        out.attr("type", a.type);
-        out.attr("domain", a.domain);
-        out.attr("bus", a.bus);
-        out.attr("slot", a.slot);
-        out.attr("function", a.function);
-        out.attr("multifunction", a.multifunction);
-        out.attr("controller", a.controller);
-        out.attr("target", a.target);
-        out.attr("unit", a.unit);
-        out.attr("port", a.port);
-        out.closeEmpty();
-    }
-
-    // ---------------------------------------------------------------------------------------------- helpers
-
-    private static boolean hasAnyChild(Object... children) {
-        for (Object c : children) {
-            if (c != null) {
+    /** A child element is set, or a list holds an item (a null item writes nothing but still opens the element). */
+    private static boolean hasChildren(Shape shape, Object value) {
+        for (Property p : shape.children()) {
+            Object child = p.get(value);
+            if (p.kind() == Kind.LIST ? !list(child).isEmpty() : child != null) {
                 return true;
             }
         }
         return false;
     }
 
-    private void empty(String tag, Empty e) {
-        if (e != null) {
-            out.empty(tag);
-        }
+    private static List<?> list(Object value) {
+        return value == null ? List.of() : (List<?>) value;
+    }
+
+    private static String string(Object scalar) {
+        return scalar == null ? null : scalar.toString();
     }
 }

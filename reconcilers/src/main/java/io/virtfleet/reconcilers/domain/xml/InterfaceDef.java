@@ -7,15 +7,13 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
  * it generated in the dumped XML; both are read back into status.
  */
 @JsonPropertyOrder({"type", "mac", "source", "target", "model", "alias", "address"})
-public class InterfaceDef {
+public class InterfaceDef extends DeviceDef {
     /** network or bridge. */
     public String type;
     public Mac mac;
     public Source source;
     public Target target;
     public Model model;
-    public Alias alias;
-    public Address address;
 
     public static class Mac {
         public String address;

@@ -4,15 +4,6 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
 /** {@code <memballoon>}. */
 @JsonPropertyOrder({"model", "alias", "address"})
-public class MemBalloon {
+public class MemBalloon extends DeviceDef {
     public String model;
-    public Alias alias;
-    public Address address;
-
-    public MemBalloon() {
-    }
-
-    public MemBalloon(String model) {
-        this.model = model;
-    }
 }

@@ -31,15 +31,6 @@ public class OsDef {
         public String machine;
         @JacksonXmlText
         public String value;
-
-        public OsType() {
-        }
-
-        public OsType(String arch, String machine, String value) {
-            this.arch = arch;
-            this.machine = machine;
-            this.value = value;
-        }
     }
 
     public static class Boot {

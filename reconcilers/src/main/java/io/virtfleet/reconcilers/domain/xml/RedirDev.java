@@ -4,17 +4,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
 /** {@code <redirdev>}: a USB port a SPICE client can forward a local device into. */
 @JsonPropertyOrder({"bus", "type", "alias", "address"})
-public class RedirDev {
+public class RedirDev extends DeviceDef {
     public String bus;
     public String type;
-    public Alias alias;
-    public Address address;
-
-    public RedirDev() {
-    }
-
-    public RedirDev(String bus, String type) {
-        this.bus = bus;
-        this.type = type;
-    }
 }

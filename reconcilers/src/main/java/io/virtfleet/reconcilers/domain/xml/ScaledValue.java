@@ -8,15 +8,10 @@ public class ScaledValue {
     @JacksonXmlText
     public Long value;
 
-    public ScaledValue() {
-    }
-
-    public ScaledValue(String unit, long value) {
-        this.unit = unit;
-        this.value = value;
-    }
-
     public static ScaledValue kib(long kib) {
-        return new ScaledValue("KiB", kib);
+        ScaledValue v = new ScaledValue();
+        v.unit = "KiB";
+        v.value = kib;
+        return v;
     }
 }

@@ -4,17 +4,8 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
 /** {@code <video>}. */
 @JsonPropertyOrder({"model", "alias", "address"})
-public class VideoDef {
+public class VideoDef extends DeviceDef {
     public Model model;
-    public Alias alias;
-    public Address address;
-
-    public VideoDef() {
-    }
-
-    public VideoDef(Model model) {
-        this.model = model;
-    }
 
     @JsonPropertyOrder({"type", "ram", "vram", "vgamem", "heads", "primary"})
     public static class Model {

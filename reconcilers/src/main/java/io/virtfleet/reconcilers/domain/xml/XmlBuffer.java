@@ -201,6 +201,14 @@ public final class XmlBuffer implements AutoCloseable {
         closeEmpty();
     }
 
+    /** {@code <tag name="value" name2="value2"/>}; an attribute whose value is null is left out. */
+    public void emptyWith(String tag, String name, String value, String name2, String value2) {
+        open(tag);
+        attr(name, value);
+        attr(name2, value2);
+        closeEmpty();
+    }
+
     public void namespace(String prefix, String uri) {
         append(" xmlns:").append(prefix).append("=\"");
         escape(uri, true, "xmlns:" + prefix);

@@ -143,9 +143,15 @@ class DomainXmlWriterTest {
         sparse.devices.disks.add(new DiskDef());
         sparse.devices.controllers.add(new ControllerDef());
         sparse.devices.videos.add(new VideoDef());
-        sparse.devices.rngs.add(new RngDef("virtio", new RngDef.Backend("random", null)));
+        RngDef rng = new RngDef();
+        rng.model = "virtio";
+        rng.backend = new RngDef.Backend();
+        rng.backend.model = "random";
+        sparse.devices.rngs.add(rng);
         sparse.devices.graphics.add(new GraphicsDef());
-        sparse.devices.channels.add(new CharDevice("unix", null));
+        CharDevice channel = new CharDevice();
+        channel.type = "unix";
+        sparse.devices.channels.add(channel);
         assertThat(DomainXmlWriter.write(sparse)).isEqualTo(jackson(sparse));
     }
 
@@ -183,10 +189,7 @@ class DomainXmlWriterTest {
             return (T) Empty.INSTANCE;
         }
         T o = type.getDeclaredConstructor().newInstance();
-        for (Field f : type.getDeclaredFields()) {
-            if (Modifier.isStatic(f.getModifiers())) {
-                continue;
-            }
+        for (Field f : instanceFields(type)) {
             boolean leaveNull = r.nextInt(5) == 0;
             Class<?> t = f.getType();
             if (t == List.class) {
@@ -224,8 +227,8 @@ class DomainXmlWriterTest {
 
     /** Every instance field of the model reachable from {@code type}, as Class.field. */
     private static void fields(Class<?> type, Set<String> out) {
-        for (Field f : type.getDeclaredFields()) {
-            if (Modifier.isStatic(f.getModifiers()) || !out.add(type.getName() + "." + f.getName())) {
+        for (Field f : instanceFields(type)) {
+            if (!out.add(type.getName() + "." + f.getName())) {
                 continue;
             }
             Class<?> t = f.getType() == List.class
@@ -234,5 +237,20 @@ class DomainXmlWriterTest {
                 fields(t, out);
             }
         }
+    }
+
+    /** The instance fields of a model class, its superclass's ({@link DeviceDef}: alias, address) first. */
+    private static List<Field> instanceFields(Class<?> type) {
+        List<Field> out = new ArrayList<>();
+        Class<?> superclass = type.getSuperclass();
+        if (superclass != null && superclass != Object.class) {
+            out.addAll(instanceFields(superclass));
+        }
+        for (Field f : type.getDeclaredFields()) {
+            if (!Modifier.isStatic(f.getModifiers())) {
+                out.add(f);
+            }
+        }
+        return out;
     }
 }

@@ -1,6 +1,7 @@
 package io.virtfleet.e2e.support;
 
 import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
@@ -437,6 +438,17 @@ public final class Fleet implements AutoCloseable {
     public void awaitDeleted(String name) {
         Awaitility.await().alias(name + " deleted").atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200))
                 .until(() -> get(name) == null && domain(name) == null);
+    }
+
+    /** The reasons of the Events in the fleet's namespace about an object of that name (any kind), as listed. */
+    public List<String> eventReasons(String involvedName) {
+        List<String> out = new ArrayList<>();
+        for (Event e : client().v1().events().inNamespace(namespace).list().getItems()) {
+            if (e.getInvolvedObject() != null && involvedName.equals(e.getInvolvedObject().getName())) {
+                out.add(e.getReason());
+            }
+        }
+        return out;
     }
 
     // ------------------------------------------------------------------------------------------------------ libvirt

@@ -64,7 +64,7 @@ class ImageCacheEvictionTest {
         for (String name : List.of("one", "two")) {
             // The test guest's data filesystem as a raw image plus one sector naming this run and image.
             Path image = Files.createTempFile("vf-e2e-evict-" + name + "-", ".raw");
-            ImageDiskTest.run("qemu-img", "convert", "-f", "qcow2", "-O", "raw",
+            ImageChecks.run("qemu-img", "convert", "-f", "qcow2", "-O", "raw",
                     Fleet.TEST_GUEST.resolve("data.qcow2").toString(), image.toString());
             byte[] marker = new byte[512];
             byte[] id = ("virtfleet e2e eviction " + name + " " + UUID.randomUUID()).getBytes(StandardCharsets.UTF_8);

@@ -12,6 +12,8 @@ import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.Hypervisor;
 import io.virtfleet.api.v1alpha1.RunStrategy;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
+import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
+import io.virtfleet.api.v1alpha1.VirtualMachineRestoreSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.controlplane.EmbeddedControlPlane;
 import io.virtfleet.operator.OperatorConfig;
@@ -438,6 +440,16 @@ public final class Fleet implements AutoCloseable {
     public void awaitDeleted(String name) {
         Awaitility.await().alias(name + " deleted").atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200))
                 .until(() -> get(name) == null && domain(name) == null);
+    }
+
+    /** A request (not created yet) named {@code name} to restore VM {@code vmName} to its snapshot {@code snapshot}. */
+    public VirtualMachineRestore snapshotRestore(String name, String vmName, String snapshot) {
+        VirtualMachineRestore restore = new VirtualMachineRestore();
+        restore.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).build());
+        restore.setSpec(new VirtualMachineRestoreSpec());
+        restore.getSpec().vmName = vmName;
+        restore.getSpec().snapshotName = snapshot;
+        return restore;
     }
 
     /** The reasons of the Events in the fleet's namespace about an object of that name (any kind), as listed. */

@@ -584,7 +584,7 @@ final class FaultInjectionDriver {
                 fleet.apply(vm.desired);
             }
             case SNAPSHOT -> {
-                VirtualMachineSnapshot s = inNamespace(new VirtualMachineSnapshot(), vm.name + "-s" + (++nonce),
+                VirtualMachineSnapshot s = fleet.inNamespace(new VirtualMachineSnapshot(), vm.name + "-s" + (++nonce),
                         new VirtualMachineSnapshotSpec());
                 s.getSpec().vmName = vm.name;
                 fleet.client().resource(s).create();
@@ -592,7 +592,7 @@ final class FaultInjectionDriver {
                 vm.pendingSnapshotOntoFullRoot = !a.detail().isEmpty();
             }
             case RESTORE -> {
-                VirtualMachineRestore r = inNamespace(new VirtualMachineRestore(), vm.name + "-r" + (++nonce),
+                VirtualMachineRestore r = fleet.inNamespace(new VirtualMachineRestore(), vm.name + "-r" + (++nonce),
                         new VirtualMachineRestoreSpec());
                 r.getSpec().vmName = vm.name;
                 r.getSpec().snapshotName = a.detail();
@@ -609,7 +609,7 @@ final class FaultInjectionDriver {
                 String from = hostOf(vm);
                 String to = nodes.stream().map(Node::host).filter(h -> !h.equals(from)).toList()
                         .get(rnd.nextInt(nodes.size() - 1));
-                VirtualMachineMigration m = inNamespace(new VirtualMachineMigration(), vm.name + "-m" + (++nonce),
+                VirtualMachineMigration m = fleet.inNamespace(new VirtualMachineMigration(), vm.name + "-m" + (++nonce),
                         new VirtualMachineMigrationSpec());
                 m.getSpec().vmName = vm.name;
                 // half of them name the target, the others leave it to the scheduler (the only other host)
@@ -649,7 +649,7 @@ final class FaultInjectionDriver {
             }
             case BACKUP -> {
                 boolean full = !a.detail().isEmpty();
-                VirtualMachineBackup b = inNamespace(new VirtualMachineBackup(), vm.name + "-b" + (++nonce),
+                VirtualMachineBackup b = fleet.inNamespace(new VirtualMachineBackup(), vm.name + "-b" + (++nonce),
                         new VirtualMachineBackupSpec());
                 b.getSpec().vmName = vm.name;
                 b.getSpec().destination = (full ? smallRoot : backupDir).toString();
@@ -667,7 +667,7 @@ final class FaultInjectionDriver {
                 target.restoredFrom = from;
                 target.clonePending = true;
                 vms.add(target);
-                VirtualMachineRestore r = inNamespace(new VirtualMachineRestore(), target.restore,
+                VirtualMachineRestore r = fleet.inNamespace(new VirtualMachineRestore(), target.restore,
                         new VirtualMachineRestoreSpec());
                 r.getSpec().backupName = from.name();
                 fleet.client().resource(r).create();
@@ -685,7 +685,7 @@ final class FaultInjectionDriver {
                 target.cloneSource = vm;
                 target.cloneSourceGenid = vm.genid;
                 vms.add(target);
-                VirtualMachineClone c = inNamespace(new VirtualMachineClone(), target.clone,
+                VirtualMachineClone c = fleet.inNamespace(new VirtualMachineClone(), target.clone,
                         new VirtualMachineCloneSpec());
                 c.getSpec().source = vm.name;
                 c.getSpec().target = target.name;
@@ -694,13 +694,6 @@ final class FaultInjectionDriver {
             }
         }
         return vm;
-    }
-
-    /** {@code o} (a new request object) named {@code name} in the fleet's namespace, with {@code spec}. */
-    private <T extends CustomResource<S, ?>, S> T inNamespace(T o, String name, S spec) {
-        o.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(fleet.namespace()).build());
-        o.setSpec(spec);
-        return o;
     }
 
     /** The pid of the VM's QEMU process, -1 when none runs. */
@@ -1326,7 +1319,7 @@ final class FaultInjectionDriver {
     private void loseHostAndFailOver(Vm vm) {
         Node lost = node(hostOf(vm));
         String to = nodes.stream().map(Node::host).filter(h -> !h.equals(lost.host())).findFirst().orElseThrow();
-        VirtualMachineFailover f = inNamespace(new VirtualMachineFailover(), vm.name + "-f" + (++nonce),
+        VirtualMachineFailover f = fleet.inNamespace(new VirtualMachineFailover(), vm.name + "-f" + (++nonce),
                 new VirtualMachineFailoverSpec());
         f.getSpec().vmName = vm.name;
         f.getSpec().targetHost = rnd.nextBoolean() ? to : null;

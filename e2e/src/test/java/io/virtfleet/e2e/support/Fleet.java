@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.virtfleet.agent.AgentConfig;
 import io.virtfleet.agent.NodeAgent;
@@ -442,14 +443,19 @@ public final class Fleet implements AutoCloseable {
                 .until(() -> get(name) == null && domain(name) == null);
     }
 
+    /** {@code o}, a new request object (not created yet), named {@code name} in the namespace, with {@code spec}. */
+    public <T extends CustomResource<S, ?>, S> T inNamespace(T o, String name, S spec) {
+        o.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).build());
+        o.setSpec(spec);
+        return o;
+    }
+
     /** A request (not created yet) named {@code name} to restore VM {@code vmName} to its snapshot {@code snapshot}. */
     public VirtualMachineRestore snapshotRestore(String name, String vmName, String snapshot) {
-        VirtualMachineRestore restore = new VirtualMachineRestore();
-        restore.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).build());
-        restore.setSpec(new VirtualMachineRestoreSpec());
-        restore.getSpec().vmName = vmName;
-        restore.getSpec().snapshotName = snapshot;
-        return restore;
+        VirtualMachineRestoreSpec spec = new VirtualMachineRestoreSpec();
+        spec.vmName = vmName;
+        spec.snapshotName = snapshot;
+        return inNamespace(new VirtualMachineRestore(), name, spec);
     }
 
     /** The reasons of the Events in the fleet's namespace about an object of that name (any kind), as listed. */

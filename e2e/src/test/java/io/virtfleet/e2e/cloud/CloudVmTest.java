@@ -1,6 +1,5 @@
 package io.virtfleet.e2e.cloud;
 
-import com.sun.net.httpserver.HttpServer;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.virtfleet.api.v1alpha1.Domain;
@@ -25,16 +24,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -62,7 +54,7 @@ class CloudVmTest {
 
     @StartFleet
     static Fleet fleet;
-    static HttpServer http;
+    static ServedImages http;
     static Path image;
     static String sha256;
     static CloudGuest cloudGuest;
@@ -84,27 +76,10 @@ class CloudVmTest {
         image = Files.createTempFile(Fleet.IMAGES, "vf-e2e-cloud-", ".qcow2");
         Files.copy(cloudGuest.disk(), image,
                 java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        byte[] marker = new byte[512];
-        byte[] id = ("virtfleet e2e cloud image " + UUID.randomUUID()).getBytes(StandardCharsets.UTF_8);
-        System.arraycopy(id, 0, marker, 0, id.length);
-        Files.write(image, marker, StandardOpenOption.APPEND);
-        MessageDigest md = MessageDigest.getInstance("SHA-256");
-        try (var in = Files.newInputStream(image)) {
-            byte[] buf = new byte[1 << 20];
-            for (int n; (n = in.read(buf)) > 0; ) {
-                md.update(buf, 0, n);
-            }
-        }
-        sha256 = HexFormat.of().formatHex(md.digest());
+        sha256 = ServedImages.markAndHash(image, "virtfleet e2e cloud image " + UUID.randomUUID());
 
-        http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        http.createContext("/images/cloud.qcow2", ex -> {
-            downloads.incrementAndGet();
-            ex.sendResponseHeaders(200, Files.size(image));
-            try (OutputStream out = ex.getResponseBody()) {
-                Files.copy(image, out);
-            }
-        });
+        http = new ServedImages();
+        http.serve("/images/cloud.qcow2", image, downloads);
         http.start();
 
         // The NIC's bridge: the test's own, no address on the host side, nothing else on it.
@@ -134,7 +109,7 @@ class CloudVmTest {
             log.close();
         }
         if (http != null) {
-            http.stop(0);
+            http.close();
         }
         if (image != null) {
             Files.deleteIfExists(image);
@@ -149,7 +124,7 @@ class CloudVmTest {
     }
 
     static String url() {
-        return "http://127.0.0.1:" + http.getAddress().getPort() + "/images/cloud.qcow2";
+        return http.url("/images/cloud.qcow2");
     }
 
     static Path diskPath(String vm) {

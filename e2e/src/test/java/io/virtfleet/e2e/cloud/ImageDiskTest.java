@@ -1,6 +1,5 @@
 package io.virtfleet.e2e.cloud;
 
-import com.sun.net.httpserver.HttpServer;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
@@ -14,16 +13,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -38,7 +30,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ImageDiskTest {
     @StartFleet
     static Fleet fleet;
-    static HttpServer http;
+    static ServedImages http;
     static Path image;
     static String sha256;
     static final AtomicInteger downloads = new AtomicInteger();
@@ -49,27 +41,17 @@ class ImageDiskTest {
         image = Files.createTempFile("vf-e2e-image-", ".raw");
         ImageChecks.run("qemu-img", "convert", "-f", "qcow2", "-O", "raw", Fleet.TEST_GUEST.resolve("data.qcow2").toString(),
                 image.toString());
-        byte[] marker = new byte[512];
-        byte[] id = ("virtfleet e2e image " + UUID.randomUUID()).getBytes(StandardCharsets.UTF_8);
-        System.arraycopy(id, 0, marker, 0, id.length);
-        Files.write(image, marker, StandardOpenOption.APPEND);
-        sha256 = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(image)));
+        sha256 = ServedImages.markAndHash(image, "virtfleet e2e image " + UUID.randomUUID());
 
-        http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        http.createContext("/images/guest.raw", ex -> {
-            downloads.incrementAndGet();
-            ex.sendResponseHeaders(200, Files.size(image));
-            try (OutputStream out = ex.getResponseBody()) {
-                Files.copy(image, out);
-            }
-        });
+        http = new ServedImages();
+        http.serve("/images/guest.raw", image, downloads);
         http.start();
     }
 
     @AfterAll
     static void stop() throws IOException {
         if (http != null) {
-            http.stop(0);
+            http.close();
         }
         if (image != null) {
             Files.deleteIfExists(image);
@@ -80,7 +62,7 @@ class ImageDiskTest {
     }
 
     static String url() {
-        return "http://127.0.0.1:" + http.getAddress().getPort() + "/images/guest.raw";
+        return http.url("/images/guest.raw");
     }
 
     Path diskPath(String vm, String disk) {

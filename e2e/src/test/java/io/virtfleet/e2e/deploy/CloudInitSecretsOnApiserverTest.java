@@ -41,9 +41,8 @@ class CloudInitSecretsOnApiserverTest extends OnDeployedControlPlane {
     static final String HOST_B = "node-b";
     static final String SYS = ApiGroup.SYSTEM_NAMESPACE;
 
-    @Override
-    String tenant() {
-        return TENANT;
+    CloudInitSecretsOnApiserverTest() {
+        super(TENANT);
     }
 
     @BeforeAll

@@ -47,9 +47,8 @@ class ProcessesUnderDeployRbacTest extends OnDeployedControlPlane {
     NodeAgent agent;
     VirtfleetOperator operator;
 
-    @Override
-    String tenant() {
-        return NS;
+    ProcessesUnderDeployRbacTest() {
+        super(NS);
     }
 
     @BeforeAll

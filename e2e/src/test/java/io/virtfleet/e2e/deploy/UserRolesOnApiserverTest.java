@@ -22,11 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import static io.virtfleet.e2e.deploy.DeployOnApiserverTest.BACKUPS;
-import static io.virtfleet.e2e.deploy.DeployOnApiserverTest.DOMAINS;
-import static io.virtfleet.e2e.deploy.DeployOnApiserverTest.SNAPSHOTS;
-import static io.virtfleet.e2e.deploy.DeployOnApiserverTest.VMS;
-import static io.virtfleet.e2e.deploy.DeployOnApiserverTest.crd;
 import static io.virtfleet.e2e.deploy.DeployOnApiserverTest.generic;
 import static io.virtfleet.e2e.deploy.DeployOnApiserverTest.merge;
 import static io.virtfleet.e2e.deploy.DeployOnApiserverTest.rbacDenied;
@@ -52,18 +47,14 @@ class UserRolesOnApiserverTest extends OnDeployedControlPlane {
     static final String VIEWER = "bob";
     static final String FLEET_OPERATOR = "carol";
 
-    static final ResourceDefinitionContext RESTORES = crd("VirtualMachineRestore", "virtualmachinerestores", true);
-    static final ResourceDefinitionContext CLONES = crd("VirtualMachineClone", "virtualmachineclones", true);
-    static final ResourceDefinitionContext FAILOVERS = crd("VirtualMachineFailover", "virtualmachinefailovers", true);
     static final List<ResourceDefinitionContext> REQUESTS = List.of(SNAPSHOTS, RESTORES, CLONES, BACKUPS);
 
     KubernetesClient editor;
     KubernetesClient viewer;
     KubernetesClient fleetOperator;
 
-    @Override
-    String tenant() {
-        return TENANT;
+    UserRolesOnApiserverTest() {
+        super(TENANT);
     }
 
     @BeforeAll

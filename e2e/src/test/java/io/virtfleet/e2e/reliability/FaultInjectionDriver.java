@@ -568,13 +568,7 @@ final class FaultInjectionDriver {
             case PLUG -> {
                 Path extra = fleet.copyOfDataDisk(vm.name + "-extra-" + (++nonce));
                 vm.files.add(extra);
-                VirtualMachineSpec.Disk d = new VirtualMachineSpec.Disk();
-                d.name = "extra";
-                d.volume = new VirtualMachineSpec.Volume();
-                d.volume.path = extra.toString();
-                d.volume.format = "qcow2";
-                d.bus = "virtio";
-                vm.desired.getSpec().disks.add(d);
+                vm.desired.getSpec().disks.add(Fleet.fileDisk("extra", extra.toString(), "qcow2", "virtio"));
                 vm.extraDisk = extra.toString();
                 fleet.apply(vm.desired);
             }

@@ -339,14 +339,19 @@ public final class Fleet implements AutoCloseable {
         // no_timer_check: under TCG on a loaded machine the kernel's IO-APIC timer check can fail and panic the
         // guest at boot ("IO-APIC + timer doesn't work"), seen by the fault-injection driver.
         spec.firmware.kernelBoot.cmdline = "console=ttyS0 no_timer_check";
-        VirtualMachineSpec.Disk data = new VirtualMachineSpec.Disk();
-        data.name = "data";
-        data.volume = new VirtualMachineSpec.Volume();
-        data.volume.path = copyOfDataDisk(name + "-data").toString();
-        data.volume.format = "qcow2";
-        data.bus = "virtio";
-        spec.disks.add(data);
+        spec.disks.add(fileDisk("data", copyOfDataDisk(name + "-data").toString(), "qcow2", "virtio"));
         return vm;
+    }
+
+    /** A disk of the file at {@code path} in {@code format}, on {@code bus} (null: none given). */
+    public static VirtualMachineSpec.Disk fileDisk(String name, String path, String format, String bus) {
+        VirtualMachineSpec.Disk d = new VirtualMachineSpec.Disk();
+        d.name = name;
+        d.volume = new VirtualMachineSpec.Volume();
+        d.volume.path = path;
+        d.volume.format = format;
+        d.bus = bus;
+        return d;
     }
 
     /** A running 1-core q35 TCG VM without graphics, genid auto, booting {@code kernel} + {@code initrd} directly. */

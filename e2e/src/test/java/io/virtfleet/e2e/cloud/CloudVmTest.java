@@ -109,7 +109,7 @@ class CloudVmTest {
             log.close();
         }
         if (http != null) {
-            http.close();
+            http.stop(0);
         }
         if (image != null) {
             Files.deleteIfExists(image);

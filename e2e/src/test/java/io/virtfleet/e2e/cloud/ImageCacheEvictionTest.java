@@ -58,8 +58,8 @@ class ImageCacheEvictionTest {
             Path image = Files.createTempFile("vf-e2e-evict-" + name + "-", ".raw");
             ImageChecks.run("qemu-img", "convert", "-f", "qcow2", "-O", "raw",
                     Fleet.TEST_GUEST.resolve("data.qcow2").toString(), image.toString());
-            String sha = ServedImages.markAndHash(image, "virtfleet e2e eviction " + name + " " + UUID.randomUUID());
             images.put(name, image);
+            String sha = ServedImages.markAndHash(image, "virtfleet e2e eviction " + name + " " + UUID.randomUUID());
             shas.put(name, sha);
             downloads.put(name, new AtomicInteger());
             imageBytes = Files.size(image);
@@ -87,7 +87,7 @@ class ImageCacheEvictionTest {
             fleet.close();
         }
         if (http != null) {
-            http.close();
+            http.stop(0);
         }
         for (Path p : images.values()) {
             Files.deleteIfExists(p);

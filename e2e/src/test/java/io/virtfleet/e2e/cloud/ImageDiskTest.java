@@ -51,7 +51,7 @@ class ImageDiskTest {
     @AfterAll
     static void stop() throws IOException {
         if (http != null) {
-            http.close();
+            http.stop(0);
         }
         if (image != null) {
             Files.deleteIfExists(image);

@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Image files of a test served over HTTP on loopback only (the agents download from 127.0.0.1), every GET of one
  * counted, so a test can tell a download from a reuse of the host's image cache.
  */
-final class ServedImages implements AutoCloseable {
+final class ServedImages {
     private final HttpServer http;
 
     ServedImages() throws IOException {
@@ -68,8 +68,8 @@ final class ServedImages implements AutoCloseable {
         return "http://127.0.0.1:" + http.getAddress().getPort() + path;
     }
 
-    @Override
-    public void close() {
-        http.stop(0);
+    /** Stops serving, as {@link HttpServer#stop(int)}: waiting at most {@code delaySeconds} for open exchanges. */
+    void stop(int delaySeconds) {
+        http.stop(delaySeconds);
     }
 }

@@ -30,7 +30,6 @@ import io.virtfleet.controlplane.KubectlResult;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.function.Executable;
 
 import java.time.Duration;
@@ -54,7 +53,6 @@ import static org.awaitility.Awaitility.await;
  * <p>The agent's host comes from the user extra {@code authentication.kubernetes.io/node-name}, which a real
  * cluster puts into a pod-bound ServiceAccount token's user info; here impersonation sets it.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class DeployOnApiserverTest extends OnDeployedControlPlane {
     static final String NODE_NAME_EXTRA = DeployFiles.NODE_NAME_EXTRA;
     static final String TENANT = "tenant-a";

@@ -16,6 +16,9 @@ import java.util.List;
  * A test class on a control plane of its own with deploy/base applied ({@link DeployFiles#controlPlaneWithBase}) and
  * its tenant namespace created, before the class's own set-up. The clients it opens with {@link #impersonate} (or
  * hands to {@link #closing}) are closed, and the control plane stopped, after the class's own tear-down.
+ *
+ * <p>One instance per class: a subclass inherits this lifecycle (JUnit's {@code @TestInstance} is
+ * {@code @Inherited}), which its non-static {@code @BeforeAll} methods need.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class OnDeployedControlPlane {

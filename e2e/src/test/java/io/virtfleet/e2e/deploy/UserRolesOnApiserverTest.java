@@ -13,7 +13,6 @@ import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -40,7 +39,6 @@ import static org.assertj.core.api.Assertions.assertThatCode;
  * ClusterRole matched by its {@code aggregationRule.clusterRoleSelectors}), using the selectors the apiserver's own
  * bootstrap roles carry, so a missing or misspelt label on a virtfleet role shows as a 403 here.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class UserRolesOnApiserverTest extends OnDeployedControlPlane {
     static final String TENANT = DeployOnApiserverTest.TENANT;
     static final String EDITOR = "alice";

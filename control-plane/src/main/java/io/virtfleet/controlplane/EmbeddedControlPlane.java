@@ -48,18 +48,7 @@ public final class EmbeddedControlPlane implements AutoCloseable {
     public static final String SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24";
 
 
-    private final ControlPlaneBinaries binaries;
-    private final Path dataDir;
-    private final boolean detached;
-    private final boolean deleteDataDirOnClose;
-    private final int etcdPort;
-    private final int apiPort;
-    private final String token;
-    private final String caPem;
-    private final Path kubeconfig;
-    private final ProcessHandle etcd;
-    private final ProcessHandle apiserver;
-    private final Thread shutdownHook;
+    private final Parts parts;
     private KubernetesClient client;
     private boolean closed;
     private volatile boolean sharedInstance;
@@ -67,18 +56,18 @@ public final class EmbeddedControlPlane implements AutoCloseable {
     EmbeddedControlPlane(ControlPlaneBinaries binaries, Path dataDir, boolean detached,
                          boolean deleteDataDirOnClose, int etcdPort, int apiPort, String token, String caPem,
                          Path kubeconfig, ProcessHandle etcd, ProcessHandle apiserver, Thread shutdownHook) {
-        this.binaries = binaries;
-        this.dataDir = dataDir;
-        this.detached = detached;
-        this.deleteDataDirOnClose = deleteDataDirOnClose;
-        this.etcdPort = etcdPort;
-        this.apiPort = apiPort;
-        this.token = token;
-        this.caPem = caPem;
-        this.kubeconfig = kubeconfig;
-        this.etcd = etcd;
-        this.apiserver = apiserver;
-        this.shutdownHook = shutdownHook;
+        this.parts = new Parts(binaries, dataDir, detached, deleteDataDirOnClose, etcdPort, apiPort, token, caPem,
+                kubeconfig, etcd, apiserver, shutdownHook);
+    }
+
+    /**
+     * What {@link ProcessLauncher} started (or reconnected to): the binaries, the data dir, the ports, the admin token
+     * and the apiserver's CA, the admin kubeconfig, the two processes, and the shutdown hook that stops them (null
+     * when the processes outlive the JVM).
+     */
+    private record Parts(ControlPlaneBinaries binaries, Path dataDir, boolean detached, boolean deleteDataDirOnClose,
+                         int etcdPort, int apiPort, String token, String caPem, Path kubeconfig, ProcessHandle etcd,
+                         ProcessHandle apiserver, Thread shutdownHook) {
     }
 
     // ---------------------------------------------------------------------------------------------------- entry points
@@ -95,7 +84,7 @@ public final class EmbeddedControlPlane implements AutoCloseable {
      * cluster: use a fresh namespace per test.
      */
     public static synchronized EmbeddedControlPlane shared() {
-        if (shared == null || !shared.apiserver.isAlive() || !shared.etcd.isAlive()) {
+        if (shared == null || !shared.parts.apiserver().isAlive() || !shared.parts.etcd().isAlive()) {
             if (shared != null) {
                 LOG.warn("shared control plane died (see {}); starting a new one", shared.apiserverLog());
                 shared.sharedInstance = false;
@@ -164,8 +153,9 @@ public final class EmbeddedControlPlane implements AutoCloseable {
     public Config config() {
         return new ConfigBuilder(Config.empty())
                 .withMasterUrl(serverUrl())
-                .withCaCertData(Base64.getEncoder().encodeToString(caPem.getBytes(StandardCharsets.US_ASCII)))
-                .withOauthToken(token)
+                .withCaCertData(Base64.getEncoder().encodeToString(
+                        parts.caPem().getBytes(StandardCharsets.US_ASCII)))
+                .withOauthToken(parts.token())
                 .withNamespace("default")
                 .withRequestTimeout(30_000)
                 .withConnectionTimeout(10_000)
@@ -179,44 +169,44 @@ public final class EmbeddedControlPlane implements AutoCloseable {
     }
 
     public String serverUrl() {
-        return "https://127.0.0.1:" + apiPort;
+        return "https://127.0.0.1:" + parts.apiPort();
     }
 
     public String etcdUrl() {
-        return "http://127.0.0.1:" + etcdPort;
+        return "http://127.0.0.1:" + parts.etcdPort();
     }
 
     /** The admin kubeconfig file ({@code <dataDir>/kubeconfig}). */
     public Path kubeconfig() {
-        return kubeconfig;
+        return parts.kubeconfig();
     }
 
     public Path dataDir() {
-        return dataDir;
+        return parts.dataDir();
     }
 
     public ControlPlaneBinaries binaries() {
-        return binaries;
+        return parts.binaries();
     }
 
     public ProcessHandle etcdProcess() {
-        return etcd;
+        return parts.etcd();
     }
 
     public ProcessHandle apiserverProcess() {
-        return apiserver;
+        return parts.apiserver();
     }
 
     public boolean isDetached() {
-        return detached;
+        return parts.detached();
     }
 
     public Path etcdLog() {
-        return dataDir.resolve("logs").resolve("etcd.log");
+        return parts.dataDir().resolve("logs").resolve("etcd.log");
     }
 
     public Path apiserverLog() {
-        return dataDir.resolve("logs").resolve("kube-apiserver.log");
+        return parts.dataDir().resolve("logs").resolve("kube-apiserver.log");
     }
 
     // -------------------------------------------------------------------------------------------------------- kubectl
@@ -227,7 +217,8 @@ public final class EmbeddedControlPlane implements AutoCloseable {
     }
 
     public KubectlResult kubectl(Duration timeout, String... args) {
-        return Kubectl.run(binaries, kubeconfig, dataDir.resolve("kubectl-cache"), timeout, args);
+        return Kubectl.run(parts.binaries(), parts.kubeconfig(), parts.dataDir().resolve("kubectl-cache"), timeout,
+                args);
     }
 
     /** Runs kubectl without a control plane of this JVM (e.g. {@code kubectl kustomize}); see {@link Kubectl#run}. */
@@ -277,22 +268,22 @@ public final class EmbeddedControlPlane implements AutoCloseable {
                 client = null;
             }
         }
-        if (detached) {
+        if (parts.detached()) {
             return;
         }
-        if (shutdownHook != null) {
+        if (parts.shutdownHook() != null) {
             try {
-                Runtime.getRuntime().removeShutdownHook(shutdownHook);
+                Runtime.getRuntime().removeShutdownHook(parts.shutdownHook());
             } catch (IllegalStateException e) {
                 // JVM is shutting down: the hook is running or will run; stopping twice is harmless.
             }
         }
-        StateDir.stopOwned(apiserver, etcd, deleteDataDirOnClose ? dataDir : null);
+        StateDir.stopOwned(parts.apiserver(), parts.etcd(), parts.deleteDataDirOnClose() ? parts.dataDir() : null);
     }
 
     @Override
     public String toString() {
-        return "EmbeddedControlPlane{" + serverUrl() + ", etcd " + etcdUrl() + ", dir " + dataDir
-                + (detached ? ", detached" : "") + "}";
+        return "EmbeddedControlPlane{" + serverUrl() + ", etcd " + etcdUrl() + ", dir " + parts.dataDir()
+                + (parts.detached() ? ", detached" : "") + "}";
     }
 }

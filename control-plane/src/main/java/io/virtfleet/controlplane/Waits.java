@@ -4,7 +4,7 @@ import java.time.Duration;
 import java.util.function.BooleanSupplier;
 
 /** Polling with a deadline, for the processes and API objects the control plane waits on. */
-final class Waits {
+public final class Waits {
     private Waits() {
     }
 
@@ -35,7 +35,8 @@ final class Waits {
         }
     }
 
-    static void sleep(long millis) {
+    /** Sleeps; an interrupt is kept (the thread's flag set again) and ends the wait as an IllegalStateException. */
+    public static void sleep(long millis) {
         try {
             Thread.sleep(millis);
         } catch (InterruptedException e) {

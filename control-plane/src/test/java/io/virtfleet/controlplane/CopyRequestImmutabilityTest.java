@@ -1,6 +1,7 @@
 package io.virtfleet.controlplane;
 
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.virtfleet.api.v1alpha1.VirtualMachineBackup;
@@ -14,6 +15,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Consumer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -60,35 +62,41 @@ class CopyRequestImmutabilityTest {
 
     @Test
     void aBackupsSpecCannotChange() {
-        VirtualMachineBackup b = new VirtualMachineBackup();
-        b.setMetadata(new ObjectMetaBuilder().withName("b1").withNamespace(ns).build());
-        b.setSpec(new VirtualMachineBackupSpec());
-        b.getSpec().vmName = "web";
-        b.getSpec().destination = "/var/lib/virtfleet/backups";
-        client.resource(b).create();
-
-        assertRefused(() -> client.resources(VirtualMachineBackup.class).inNamespace(ns).withName("b1").edit(x -> {
-            x.getSpec().destination = "/var/lib/virtfleet/images";
-            return x;
-        }));
-        assertThat(client.resources(VirtualMachineBackup.class).inNamespace(ns).withName("b1").get().getSpec()
-                .destination).isEqualTo("/var/lib/virtfleet/backups");
+        VirtualMachineBackupSpec spec = new VirtualMachineBackupSpec();
+        spec.vmName = "web";
+        spec.destination = "/var/lib/virtfleet/backups";
+        VirtualMachineBackupSpec stored = createThenRefuseSpecChange(request(new VirtualMachineBackup(), "b1", spec),
+                x -> x.destination = "/var/lib/virtfleet/images");
+        assertThat(stored.destination).isEqualTo("/var/lib/virtfleet/backups");
     }
 
     @Test
     void aRestoresSpecCannotChangeNorGainAField() {
-        VirtualMachineRestore r = new VirtualMachineRestore();
-        r.setMetadata(new ObjectMetaBuilder().withName("r1").withNamespace(ns).build());
-        r.setSpec(new VirtualMachineRestoreSpec());
-        r.getSpec().backupName = "b1";
-        client.resource(r).create();
+        VirtualMachineRestoreSpec spec = new VirtualMachineRestoreSpec();
+        spec.backupName = "b1";
+        VirtualMachineRestoreSpec stored = createThenRefuseSpecChange(request(new VirtualMachineRestore(), "r1", spec),
+                x -> x.vmName = "web-r");
+        assertThat(stored.vmName).isNull();
+    }
 
-        assertRefused(() -> client.resources(VirtualMachineRestore.class).inNamespace(ns).withName("r1").edit(x -> {
-            x.getSpec().vmName = "web-r";
+    /** {@code o} named {@code name} in the test's namespace, with {@code spec}. */
+    private static <T extends CustomResource<S, ?>, S> T request(T o, String name, S spec) {
+        o.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(ns).build());
+        o.setSpec(spec);
+        return o;
+    }
+
+    /** Creates {@code request}; an edit that changes its spec by {@code change} is refused. Returns the stored spec. */
+    @SuppressWarnings("unchecked")
+    private static <T extends CustomResource<S, ?>, S> S createThenRefuseSpecChange(T request, Consumer<S> change) {
+        client.resource(request).create();
+        var res = client.resources((Class<T>) request.getClass()).inNamespace(ns)
+                .withName(request.getMetadata().getName());
+        assertRefused(() -> res.edit(x -> {
+            change.accept(x.getSpec());
             return x;
         }));
-        assertThat(client.resources(VirtualMachineRestore.class).inNamespace(ns).withName("r1").get().getSpec()
-                .vmName).isNull();
+        return res.get().getSpec();
     }
 
     private static void assertRefused(Runnable update) {

@@ -254,15 +254,7 @@ class ConsoleTest {
         LibvirtGuest guest = fleet.guest(fleet.awaitReady("con-denied"));
         guest.exec("echo before > /dev/console");
 
-        Process p = cli(viewer, "vm", "console", "con-denied");
-        ByteArrayOutputStream out = drain(p.getInputStream());
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).isEqualTo(1);
-        assertThat(stderr(p).lines().filter(l -> !l.isBlank()).toList()).singleElement().asString()
-                .startsWith("virtfleet vm console: error: console of VirtualMachine " + fleet.namespace()
-                        + "/con-denied refused by host " + fleet.host("a") + ": 403 Forbidden: User \"system:"
-                        + "serviceaccount:" + fleet.namespace() + ":viewer\" cannot get virtualmachines/console");
-        assertThat(text(out)).as("no console bytes").isEmpty();
+        assertRefusedToTheViewer("console", "con-denied", "console", "console", "no console bytes");
         fleet.delete("con-denied");
     }
 
@@ -308,6 +300,24 @@ class ConsoleTest {
         assertThat(HttpsProbe.get(fleet.operator().healthPort(), "/healthz", null).statusCode()).isEqualTo(200);
         // The console endpoint: a plain-text client gets no answer but a TLS alert.
         assertThat(HttpsProbe.plainHttpAnswer("127.0.0.1", console.port())).doesNotStartWith("HTTP");
+    }
+
+    /**
+     * {@code virtfleet vm VERB VM} as the viewer (no {@code virtualmachines/SUBRESOURCE}): exit code 1, one stderr
+     * line giving the host's 403 for {@code what} of the VM, nothing on stdout ({@code noOutput} says what that is).
+     */
+    static void assertRefusedToTheViewer(String verb, String vm, String what, String subresource, String noOutput)
+            throws Exception {
+        Process p = cli(viewer, "vm", verb, vm);
+        ByteArrayOutputStream out = drain(p.getInputStream());
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isEqualTo(1);
+        assertThat(stderr(p).lines().filter(l -> !l.isBlank()).toList()).singleElement().asString()
+                .startsWith("virtfleet vm " + verb + ": error: " + what + " of VirtualMachine " + fleet.namespace()
+                        + "/" + vm + " refused by host " + fleet.host("a") + ": 403 Forbidden: User \"system:"
+                        + "serviceaccount:" + fleet.namespace() + ":viewer\" cannot get virtualmachines/"
+                        + subresource);
+        assertThat(text(out)).as(noOutput).isEmpty();
     }
 
     /** The first stdout line of {@code p} that matches, within 60 s (the CLI prints its local address). */
@@ -371,15 +381,7 @@ class ConsoleTest {
     void withoutTheVncVerbTheUserGets403AndNoDisplay() throws Exception {
         fleet.apply(vncGuest("con-vnc-denied"));
         fleet.awaitReady("con-vnc-denied");
-        Process p = cli(viewer, "vm", "vnc", "con-vnc-denied");
-        ByteArrayOutputStream out = drain(p.getInputStream());
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).isEqualTo(1);
-        assertThat(stderr(p).lines().filter(l -> !l.isBlank()).toList()).singleElement().asString()
-                .startsWith("virtfleet vm vnc: error: VNC display of VirtualMachine " + fleet.namespace()
-                        + "/con-vnc-denied refused by host " + fleet.host("a") + ": 403 Forbidden: User \"system:"
-                        + "serviceaccount:" + fleet.namespace() + ":viewer\" cannot get virtualmachines/vnc");
-        assertThat(text(out)).as("no address printed, no display").isEmpty();
+        assertRefusedToTheViewer("vnc", "con-vnc-denied", "VNC display", "vnc", "no address printed, no display");
         // The console verb does not open the display either, and a VM without VNC has none to open.
         assertThat(raw(fleet.namespace(), "con-vnc-denied", token(fleet.client(), fleet.namespace(), "console-user"),
                 "vnc")).startsWith("HTTP/1.1 403 Forbidden").contains("cannot get virtualmachines/vnc")

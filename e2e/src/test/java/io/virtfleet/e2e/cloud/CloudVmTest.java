@@ -1,21 +1,14 @@
 package io.virtfleet.e2e.cloud;
 
-import com.sun.net.httpserver.HttpServer;
-import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.client.CustomResource;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.GuestInterface;
-import io.virtfleet.api.v1alpha1.Hypervisor;
 import io.virtfleet.api.v1alpha1.RunStrategy;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineClone;
-import io.virtfleet.api.v1alpha1.VirtualMachineCloneSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
-import io.virtfleet.api.v1alpha1.VirtualMachineRestoreSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
-import io.virtfleet.api.v1alpha1.VirtualMachineSnapshotSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.e2e.support.CloudGuest;
 import io.virtfleet.e2e.support.Fleet;
@@ -31,19 +24,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import java.util.function.Predicate;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -67,7 +54,7 @@ class CloudVmTest {
 
     @StartFleet
     static Fleet fleet;
-    static HttpServer http;
+    static ServedImages http;
     static Path image;
     static String sha256;
     static CloudGuest cloudGuest;
@@ -89,34 +76,17 @@ class CloudVmTest {
         image = Files.createTempFile(Fleet.IMAGES, "vf-e2e-cloud-", ".qcow2");
         Files.copy(cloudGuest.disk(), image,
                 java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        byte[] marker = new byte[512];
-        byte[] id = ("virtfleet e2e cloud image " + UUID.randomUUID()).getBytes(StandardCharsets.UTF_8);
-        System.arraycopy(id, 0, marker, 0, id.length);
-        Files.write(image, marker, StandardOpenOption.APPEND);
-        MessageDigest md = MessageDigest.getInstance("SHA-256");
-        try (var in = Files.newInputStream(image)) {
-            byte[] buf = new byte[1 << 20];
-            for (int n; (n = in.read(buf)) > 0; ) {
-                md.update(buf, 0, n);
-            }
-        }
-        sha256 = HexFormat.of().formatHex(md.digest());
+        sha256 = ServedImages.markAndHash(image, "virtfleet e2e cloud image " + UUID.randomUUID());
 
-        http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        http.createContext("/images/cloud.qcow2", ex -> {
-            downloads.incrementAndGet();
-            ex.sendResponseHeaders(200, Files.size(image));
-            try (OutputStream out = ex.getResponseBody()) {
-                Files.copy(image, out);
-            }
-        });
+        http = new ServedImages();
+        http.serve("/images/cloud.qcow2", image, downloads);
         http.start();
 
         // The NIC's bridge: the test's own, no address on the host side, nothing else on it.
         bridge = "vfcv" + fleet.namespace().substring(4);
-        run("ip", "link", "add", "name", bridge, "type", "bridge");
-        fleet.afterClose(() -> run("ip", "link", "del", bridge));
-        run("ip", "link", "set", bridge, "up");
+        ImageChecks.run("ip", "link", "add", "name", bridge, "type", "bridge");
+        fleet.afterClose(() -> ImageChecks.run("ip", "link", "del", bridge));
+        ImageChecks.run("ip", "link", "set", bridge, "up");
 
         fleet.client().secrets().inNamespace(fleet.namespace()).resource(new SecretBuilder().withNewMetadata()
                 .withName("cloud-user").endMetadata().addToStringData("userdata", """
@@ -154,7 +124,7 @@ class CloudVmTest {
     }
 
     static String url() {
-        return "http://127.0.0.1:" + http.getAddress().getPort() + "/images/cloud.qcow2";
+        return http.url("/images/cloud.qcow2");
     }
 
     static Path diskPath(String vm) {
@@ -163,32 +133,8 @@ class CloudVmTest {
 
     /** A VM of the served cloud image: root disk an overlay on it, the user data from the Secret, a static address. */
     static VirtualMachine cloudVm(String name, String sha) {
-        VirtualMachine vm = new VirtualMachine();
-        vm.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(fleet.namespace()).build());
-        VirtualMachineSpec spec = new VirtualMachineSpec();
-        spec.runStrategy = RunStrategy.Always;
-        spec.hypervisor = Hypervisor.QEMU;
-        spec.genid = "auto";
-        spec.memory = new Quantity("1Gi");
-        spec.machine = "q35";
-        spec.graphics = "none";
-        spec.cpu = new VirtualMachineSpec.Cpu();
-        spec.cpu.cores = 1;
-        spec.firmware = new VirtualMachineSpec.Firmware();
-        spec.firmware.kernelBoot = new VirtualMachineSpec.KernelBoot();
-        spec.firmware.kernelBoot.kernel = cloudGuest.kernel().toString();
-        spec.firmware.kernelBoot.initrd = cloudGuest.initrd().toString();
-        spec.firmware.kernelBoot.cmdline = cloudGuest.cmdline();
-        VirtualMachineSpec.Disk root = new VirtualMachineSpec.Disk();
-        root.name = "root";
-        root.bus = "virtio";
-        root.volume = new VirtualMachineSpec.Volume();
-        root.volume.path = diskPath(name).toString();
-        root.volume.image = new VirtualMachineSpec.Image();
-        root.volume.image.url = url();
-        root.volume.image.sha256 = sha;
-        root.volume.image.format = "qcow2";
-        spec.disks.add(root);
+        VirtualMachine vm = cloudGuest.vm(fleet.namespace(), name, "1Gi", url(), sha, "qcow2", diskPath(name), null);
+        VirtualMachineSpec spec = vm.getSpec();
         VirtualMachineSpec.NetworkInterface nic = new VirtualMachineSpec.NetworkInterface();
         nic.name = "net1";
         nic.bridge = bridge;
@@ -207,7 +153,6 @@ class CloudVmTest {
                       macaddress: "%s"
                     addresses: [%s/24]
                 """.formatted(MAC, ADDRESS);
-        vm.setSpec(spec);
         return vm;
     }
 
@@ -252,7 +197,7 @@ class CloudVmTest {
         fleet.apply(cloudVm("cloud-b", sha256));
         fleet.awaitReady("cloud-b");
         String base = "/var/lib/virtfleet/image-cache/" + sha256 + ".qcow2";
-        assertThat(run("qemu-img", "info", "-U", "--output=json", "-f", "qcow2", diskPath("cloud-b").toString()))
+        assertThat(ImageChecks.run("qemu-img", "info", "-U", "--output=json", "-f", "qcow2", diskPath("cloud-b").toString()))
                 .contains("\"backing-filename\": \"" + base + "\"");
         assertThat(downloads.get()).as("downloads after the second VM").isEqualTo(1);
         // It need not boot to the end: deleting it spares the machine a third TCG guest.
@@ -265,14 +210,8 @@ class CloudVmTest {
     @Order(3)
     void aWrongChecksumIsAFailureNamingTheFieldAndDefinesNothing() {
         String wrong = "1".repeat(64);
-        fleet.apply(cloudVm("cloud-wrong", wrong));
-        VirtualMachine vm = fleet.await("cloud-wrong", "Failure", Duration.ofSeconds(120), v -> {
-            Condition c = Fleet.conditionOf(v, "Failure");
-            return c != null && "True".equals(c.getStatus());
-        });
-        assertThat(Fleet.conditionOf(vm, "Failure").getMessage())
-                .contains("spec.disks[0].volume.image.sha256").contains(sha256).contains(wrong);
-        assertThat(fleet.guest(fleet.domainName(fleet.host("a"), "cloud-wrong")).isDefined()).isFalse();
+        ImageChecks.assertWrongChecksumRefused(fleet, cloudVm("cloud-wrong", wrong), sha256, wrong,
+                Duration.ofSeconds(120));
         assertThat(diskPath("cloud-wrong")).doesNotExist();
         fleet.delete("cloud-wrong");
     }
@@ -281,13 +220,8 @@ class CloudVmTest {
     @Order(4)
     void aSnapshotOfTheRunningVmFreezesAndThawsItsFilesystems() {
         LibvirtGuest guest = fleet.guest(fleet.get("cloud-a"));
-        VirtualMachineSnapshot snap = new VirtualMachineSnapshot();
-        snap.setMetadata(new ObjectMetaBuilder().withName("cloud-a-s1").withNamespace(fleet.namespace()).build());
-        snap.setSpec(new VirtualMachineSnapshotSpec());
-        snap.getSpec().vmName = "cloud-a";
-        fleet.client().resource(snap).create();
-        snap = awaitObject(VirtualMachineSnapshot.class, "cloud-a-s1", Duration.ofMinutes(5),
-                s -> s.getStatus() != null && s.getStatus().phase != null && !"Pending".equals(s.getStatus().phase));
+        VirtualMachineSnapshot snap = createAndAwaitPastPending(VirtualMachineSnapshot.of(fleet.namespace(),
+                "cloud-a-s1", "cloud-a"), Duration.ofMinutes(5), s -> s.phase);
         assertThat(snap.getStatus().error).isNull();
         assertThat(snap.getStatus().vmState).isEqualTo("Running");
         assertThat(snap.getStatus().filesystemFreeze).isNotNull();
@@ -308,14 +242,8 @@ class CloudVmTest {
         VirtualMachine before = fleet.get("cloud-a");
         String g0 = before.getStatus().genid;
         LibvirtGuest guest = fleet.guest(before);
-        VirtualMachineRestore restore = new VirtualMachineRestore();
-        restore.setMetadata(new ObjectMetaBuilder().withName("cloud-a-r1").withNamespace(fleet.namespace()).build());
-        restore.setSpec(new VirtualMachineRestoreSpec());
-        restore.getSpec().vmName = "cloud-a";
-        restore.getSpec().snapshotName = "cloud-a-s1";
-        fleet.client().resource(restore).create();
-        restore = awaitObject(VirtualMachineRestore.class, "cloud-a-r1", Duration.ofMinutes(5),
-                r -> r.getStatus() != null && r.getStatus().phase != null && !"Pending".equals(r.getStatus().phase));
+        VirtualMachineRestore restore = createAndAwaitPastPending(fleet.snapshotRestore("cloud-a-r1", "cloud-a",
+                "cloud-a-s1"), Duration.ofMinutes(5), r -> r.phase);
         assertThat(restore.getStatus().error).isNull();
         assertThat(restore.getStatus().phase).isEqualTo("Succeeded");
         String g1 = restore.getStatus().genid;
@@ -336,11 +264,7 @@ class CloudVmTest {
     @Test
     @Order(6)
     void aCloneIsANewInstanceWithItsOwnIdentity() {
-        VirtualMachineClone c = new VirtualMachineClone();
-        c.setMetadata(new ObjectMetaBuilder().withName("cloud-a-c1").withNamespace(fleet.namespace()).build());
-        c.setSpec(new VirtualMachineCloneSpec());
-        c.getSpec().source = "cloud-a";
-        c.getSpec().target = "cloud-c";
+        VirtualMachineClone c = VirtualMachineClone.of(fleet.namespace(), "cloud-a-c1", "cloud-a", "cloud-c");
         fleet.client().resource(c).create();
         c = awaitObject(VirtualMachineClone.class, "cloud-a-c1", Duration.ofMinutes(8), x -> x.getStatus() != null
                 && ("Succeeded".equals(x.getStatus().phase) || "Failed".equals(x.getStatus().phase)));
@@ -418,6 +342,19 @@ class CloudVmTest {
                         + "result.json").output()).contains("\"errors\": []"));
     }
 
+    /**
+     * Creates {@code request} and waits (at most {@code timeout}) until its phase, as {@code phase} reads it from the
+     * status, is set and past Pending.
+     */
+    @SuppressWarnings("unchecked")
+    static <T extends CustomResource<?, S>, S> T createAndAwaitPastPending(T request, Duration timeout,
+                                                                          Function<S, String> phase) {
+        fleet.client().resource(request).create();
+        return awaitObject((Class<T>) request.getClass(), request.getMetadata().getName(), timeout,
+                x -> x.getStatus() != null && phase.apply(x.getStatus()) != null
+                        && !"Pending".equals(phase.apply(x.getStatus())));
+    }
+
     static <T extends io.fabric8.kubernetes.api.model.HasMetadata> T awaitObject(Class<T> type, String name,
                                                                                  Duration timeout, Predicate<T> p) {
         return Awaitility.await().alias(type.getSimpleName() + " " + name).atMost(timeout)
@@ -436,13 +373,5 @@ class CloudVmTest {
         return fleet.client().v1().events().inNamespace(fleet.namespace()).list().getItems().stream()
                 .filter(e -> reason.equals(e.getReason()) && name.equals(e.getInvolvedObject().getName()))
                 .map(io.fabric8.kubernetes.api.model.Event::getMessage).toList();
-    }
-
-    static String run(String... cmd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as(String.join(" ", cmd) + ": " + out).isZero();
-        return out;
     }
 }

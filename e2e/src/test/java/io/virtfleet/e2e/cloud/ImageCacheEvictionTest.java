@@ -1,6 +1,5 @@
 package io.virtfleet.e2e.cloud;
 
-import com.sun.net.httpserver.HttpServer;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.virtfleet.agent.AgentConfig;
@@ -16,17 +15,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -52,7 +44,7 @@ class ImageCacheEvictionTest {
     static String host;
     static Path ownRoot;
     static Path cacheDir;
-    static HttpServer http;
+    static ServedImages http;
     static final Map<String, Path> images = new ConcurrentHashMap<>();
     static final Map<String, String> shas = new ConcurrentHashMap<>();
     static final Map<String, AtomicInteger> downloads = new ConcurrentHashMap<>();
@@ -60,28 +52,18 @@ class ImageCacheEvictionTest {
 
     @BeforeAll
     static void start() throws Exception {
-        http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        http = new ServedImages();
         for (String name : List.of("one", "two")) {
             // The test guest's data filesystem as a raw image plus one sector naming this run and image.
             Path image = Files.createTempFile("vf-e2e-evict-" + name + "-", ".raw");
-            ImageDiskTest.run("qemu-img", "convert", "-f", "qcow2", "-O", "raw",
+            ImageChecks.run("qemu-img", "convert", "-f", "qcow2", "-O", "raw",
                     Fleet.TEST_GUEST.resolve("data.qcow2").toString(), image.toString());
-            byte[] marker = new byte[512];
-            byte[] id = ("virtfleet e2e eviction " + name + " " + UUID.randomUUID()).getBytes(StandardCharsets.UTF_8);
-            System.arraycopy(id, 0, marker, 0, id.length);
-            Files.write(image, marker, StandardOpenOption.APPEND);
             images.put(name, image);
-            shas.put(name, HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                    .digest(Files.readAllBytes(image))));
+            String sha = ServedImages.markAndHash(image, "virtfleet e2e eviction " + name + " " + UUID.randomUUID());
+            shas.put(name, sha);
             downloads.put(name, new AtomicInteger());
             imageBytes = Files.size(image);
-            http.createContext("/images/" + name + ".raw", ex -> {
-                downloads.get(name).incrementAndGet();
-                ex.sendResponseHeaders(200, Files.size(image));
-                try (OutputStream out = ex.getResponseBody()) {
-                    Files.copy(image, out);
-                }
-            });
+            http.serve("/images/" + name + ".raw", image, downloads.get(name));
         }
         http.start();
         fleet = Fleet.startWithAgentConfig(c -> {
@@ -120,7 +102,7 @@ class ImageCacheEvictionTest {
     }
 
     static String url(String image) {
-        return "http://127.0.0.1:" + http.getAddress().getPort() + "/images/" + image + ".raw";
+        return http.url("/images/" + image + ".raw");
     }
 
     static Path base(String image) {

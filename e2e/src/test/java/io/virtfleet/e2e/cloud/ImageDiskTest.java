@@ -1,7 +1,5 @@
 package io.virtfleet.e2e.cloud;
 
-import com.sun.net.httpserver.HttpServer;
-import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
@@ -15,18 +13,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -40,7 +30,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ImageDiskTest {
     @StartFleet
     static Fleet fleet;
-    static HttpServer http;
+    static ServedImages http;
     static Path image;
     static String sha256;
     static final AtomicInteger downloads = new AtomicInteger();
@@ -49,22 +39,12 @@ class ImageDiskTest {
     static void start() throws Exception {
         // The test guest's data filesystem as a raw image, plus one sector naming this run: a SHA-256 of its own.
         image = Files.createTempFile("vf-e2e-image-", ".raw");
-        run("qemu-img", "convert", "-f", "qcow2", "-O", "raw", Fleet.TEST_GUEST.resolve("data.qcow2").toString(),
+        ImageChecks.run("qemu-img", "convert", "-f", "qcow2", "-O", "raw", Fleet.TEST_GUEST.resolve("data.qcow2").toString(),
                 image.toString());
-        byte[] marker = new byte[512];
-        byte[] id = ("virtfleet e2e image " + UUID.randomUUID()).getBytes(StandardCharsets.UTF_8);
-        System.arraycopy(id, 0, marker, 0, id.length);
-        Files.write(image, marker, StandardOpenOption.APPEND);
-        sha256 = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(image)));
+        sha256 = ServedImages.markAndHash(image, "virtfleet e2e image " + UUID.randomUUID());
 
-        http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        http.createContext("/images/guest.raw", ex -> {
-            downloads.incrementAndGet();
-            ex.sendResponseHeaders(200, Files.size(image));
-            try (OutputStream out = ex.getResponseBody()) {
-                Files.copy(image, out);
-            }
-        });
+        http = new ServedImages();
+        http.serve("/images/guest.raw", image, downloads);
         http.start();
     }
 
@@ -82,7 +62,7 @@ class ImageDiskTest {
     }
 
     static String url() {
-        return "http://127.0.0.1:" + http.getAddress().getPort() + "/images/guest.raw";
+        return http.url("/images/guest.raw");
     }
 
     Path diskPath(String vm, String disk) {
@@ -164,14 +144,8 @@ class ImageDiskTest {
     @Test
     void aWrongChecksumIsAFailureNamingTheFieldAndDefinesNothing() {
         String wrong = "0".repeat(64);
-        fleet.apply(cloudGuest("img-wrong", wrong));
-        VirtualMachine vm = fleet.await("img-wrong", "Failure", Duration.ofSeconds(60), v -> {
-            Condition c = Fleet.conditionOf(v, "Failure");
-            return c != null && "True".equals(c.getStatus());
-        });
-        assertThat(Fleet.conditionOf(vm, "Failure").getMessage())
-                .contains("spec.disks[0].volume.image.sha256").contains(sha256).contains(wrong);
-        assertThat(fleet.guest(fleet.domainName(fleet.host("a"), "img-wrong")).isDefined()).isFalse();
+        ImageChecks.assertWrongChecksumRefused(fleet, cloudGuest("img-wrong", wrong), sha256, wrong,
+                Duration.ofSeconds(60));
         assertThat(diskPath("img-wrong", "data")).doesNotExist();
         assertThat(Path.of("/var/lib/virtfleet/image-cache/" + wrong + ".raw")).doesNotExist();
     }
@@ -218,14 +192,6 @@ class ImageDiskTest {
     }
 
     static String qemuImgInfo(Path disk) throws Exception {
-        return run("qemu-img", "info", "-U", "--output=json", "-f", "qcow2", disk.toString());
-    }
-
-    static String run(String... cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as(String.join(" ", cmd) + ": " + out).isZero();
-        return out;
+        return ImageChecks.run("qemu-img", "info", "-U", "--output=json", "-f", "qcow2", disk.toString());
     }
 }

@@ -9,6 +9,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -23,17 +25,7 @@ class DemoCommandTest {
 
     @Test
     void demoOnceBringsTheSampleVmToRunningAndCleansUp() throws Exception {
-        Path log = Files.createTempFile("virtfleet-demo", ".log");
-        Process demo = new ProcessBuilder(REPO.resolve("virtfleet").toString(), "demo", "--once", "--skip-install")
-                .directory(REPO.toFile()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        boolean finished = demo.waitFor(10, TimeUnit.MINUTES);
-        String output = Files.readString(log, StandardCharsets.UTF_8);
-        if (!finished) {
-            demo.destroyForcibly();
-        }
-
-        assertThat(finished).as("demo finished in time:\n" + output).isTrue();
-        assertThat(demo.exitValue()).as(output).isZero();
+        String output = demoOnce("virtfleet-demo", 10);
         assertThat(output).containsPattern("default\\s+demo\\s+local\\s+Running\\s+[1-9][0-9]*")
                 .contains("kubeconfig: ").contains("==> done").doesNotContain("Exception");
         assertThat(virsh("domstate", "default_demo")).as("the demo's libvirt domain is undefined after --once")
@@ -49,11 +41,25 @@ class DemoCommandTest {
     @Tag("xen")
     void demoOnceOnXenRunsThePvGuestOnTheNestedXenHost() throws Exception {
         XenHost xen = XenHost.shared();
-        Path log = Files.createTempFile("virtfleet-demo-xen", ".log");
-        Process demo = new ProcessBuilder(REPO.resolve("virtfleet").toString(), "demo", "--once", "--skip-install",
-                "--hypervisor", "xen", "--timeout", "600").directory(REPO.toFile()).redirectErrorStream(true)
+        String output = demoOnce("virtfleet-demo-xen", 20, "--hypervisor", "xen", "--timeout", "600");
+        assertThat(output).containsPattern("default\\s+demo-xen\\s+local\\s+Running\\s+[1-9][0-9]*")
+                .contains("on " + xen.uri()).contains("==> done").doesNotContain("Exception");
+        assertThat(virshAt(xen.uri(), "domstate", "default_demo-xen")).as("undefined in dom0's libvirt after --once")
+                .contains("failed to get domain");
+    }
+
+    /**
+     * Runs {@code ./virtfleet demo --once --skip-install ARGS} in the repository, its output into a temporary file
+     * whose name starts with {@code logPrefix}; asserts it ended within {@code minutes} with exit code 0 and returns its output.
+     */
+    private static String demoOnce(String logPrefix, long minutes, String... args) throws Exception {
+        Path log = Files.createTempFile(logPrefix, ".log");
+        List<String> command = new ArrayList<>(List.of(REPO.resolve("virtfleet").toString(), "demo", "--once",
+                "--skip-install"));
+        command.addAll(List.of(args));
+        Process demo = new ProcessBuilder(command).directory(REPO.toFile()).redirectErrorStream(true)
                 .redirectOutput(log.toFile()).start();
-        boolean finished = demo.waitFor(20, TimeUnit.MINUTES);
+        boolean finished = demo.waitFor(minutes, TimeUnit.MINUTES);
         String output = Files.readString(log, StandardCharsets.UTF_8);
         if (!finished) {
             demo.destroyForcibly();
@@ -61,10 +67,7 @@ class DemoCommandTest {
 
         assertThat(finished).as("demo finished in time:\n" + output).isTrue();
         assertThat(demo.exitValue()).as(output).isZero();
-        assertThat(output).containsPattern("default\\s+demo-xen\\s+local\\s+Running\\s+[1-9][0-9]*")
-                .contains("on " + xen.uri()).contains("==> done").doesNotContain("Exception");
-        assertThat(virshAt(xen.uri(), "domstate", "default_demo-xen")).as("undefined in dom0's libvirt after --once")
-                .contains("failed to get domain");
+        return output;
     }
 
     private static String virsh(String... args) throws IOException, InterruptedException {

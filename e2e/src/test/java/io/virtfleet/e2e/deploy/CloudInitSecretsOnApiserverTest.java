@@ -15,7 +15,6 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 import java.time.Duration;
 import java.util.List;
@@ -34,16 +33,14 @@ import static org.awaitility.Awaitility.await;
  * and with such a grant host A's identity reads the Secret while host B's gets 403 — with the token the apiserver
  * minted, not only by impersonation.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class CloudInitSecretsOnApiserverTest extends OnDeployedControlPlane {
     static final String TENANT = "tenant-ci";
     static final String HOST_A = "node-a";
     static final String HOST_B = "node-b";
     static final String SYS = ApiGroup.SYSTEM_NAMESPACE;
 
-    @Override
-    String tenant() {
-        return TENANT;
+    CloudInitSecretsOnApiserverTest() {
+        super(TENANT);
     }
 
     @BeforeAll

@@ -30,7 +30,6 @@ import io.virtfleet.controlplane.KubectlResult;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.function.Executable;
 
 import java.time.Duration;
@@ -54,7 +53,6 @@ import static org.awaitility.Awaitility.await;
  * <p>The agent's host comes from the user extra {@code authentication.kubernetes.io/node-name}, which a real
  * cluster puts into a pod-bound ServiceAccount token's user info; here impersonation sets it.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class DeployOnApiserverTest extends OnDeployedControlPlane {
     static final String NODE_NAME_EXTRA = DeployFiles.NODE_NAME_EXTRA;
     static final String TENANT = "tenant-a";
@@ -62,15 +60,8 @@ class DeployOnApiserverTest extends OnDeployedControlPlane {
     static final String OTHER_HOST = "node-b";
     static final String OPERATOR_LEASE = "virtfleet-operator";
 
-    static final ResourceDefinitionContext VMS = crd("VirtualMachine", "virtualmachines", true);
-    static final ResourceDefinitionContext DOMAINS = crd("Domain", "domains", true);
-    static final ResourceDefinitionContext HOSTS = crd("Host", "hosts", false);
-    static final ResourceDefinitionContext SNAPSHOTS = crd("VirtualMachineSnapshot", "virtualmachinesnapshots", true);
-    static final ResourceDefinitionContext BACKUPS = crd("VirtualMachineBackup", "virtualmachinebackups", true);
-
-    @Override
-    String tenant() {
-        return TENANT;
+    DeployOnApiserverTest() {
+        super(TENANT);
     }
 
     @BeforeAll
@@ -312,14 +303,19 @@ class DeployOnApiserverTest extends OnDeployedControlPlane {
             assertThat(agent.genericKubernetesResources(DOMAINS).inNamespace(TENANT).withName("web-2").get()).isNotNull();
         }
 
+        /** The agent writes the status of {@code name}, adds {@code finalizer} to it and removes it again. */
+        void writesStatusAndFinalizer(ResourceDefinitionContext kind, String name, String status, String finalizer) {
+            assertThatCode(() -> status(agent, kind, name, status)).doesNotThrowAnyException();
+            assertThatCode(() -> merge(agent, kind, name, "{\"metadata\":{\"finalizers\":[\"" + finalizer + "\"]}}"))
+                    .doesNotThrowAnyException();
+            assertThatCode(() -> merge(agent, kind, name, "{\"metadata\":{\"finalizers\":null}}"))
+                    .doesNotThrowAnyException();
+        }
+
         @Test
         void writesItsOwnDomainsStatusAndFinalizer() {
-            assertThatCode(() -> status(agent, DOMAINS, "web-1", "{\"status\":{\"state\":\"Running\",\"id\":7}}"))
-                    .doesNotThrowAnyException();
-            assertThatCode(() -> merge(agent, DOMAINS, "web-1",
-                    "{\"metadata\":{\"finalizers\":[\"" + ApiGroup.AGENT_FINALIZER + "\"]}}")).doesNotThrowAnyException();
-            assertThatCode(() -> merge(agent, DOMAINS, "web-1", "{\"metadata\":{\"finalizers\":null}}"))
-                    .doesNotThrowAnyException();
+            writesStatusAndFinalizer(DOMAINS, "web-1", "{\"status\":{\"state\":\"Running\",\"id\":7}}",
+                    ApiGroup.AGENT_FINALIZER);
             // Server-side apply of the status, under the agent's field manager.
             GenericKubernetesResource status = generic("Domain", "web-1", TENANT);
             status.setAdditionalProperty("status", Map.of("state", "Paused"));
@@ -416,24 +412,16 @@ class DeployOnApiserverTest extends OnDeployedControlPlane {
         @Test
         void aDomainWithoutSpecHostBelongsToTheHostOfItsLabel() {
             // E.g. an invalid spec the agent only reports on: it must still be able to let go of it when deleted.
-            assertThatCode(() -> status(agent, DOMAINS, "unkeyed-mine", "{\"status\":{\"state\":\"Failed\"}}"))
-                    .doesNotThrowAnyException();
-            assertThatCode(() -> merge(agent, DOMAINS, "unkeyed-mine",
-                    "{\"metadata\":{\"finalizers\":[\"" + ApiGroup.AGENT_FINALIZER + "\"]}}")).doesNotThrowAnyException();
-            assertThatCode(() -> merge(agent, DOMAINS, "unkeyed-mine", "{\"metadata\":{\"finalizers\":null}}"))
-                    .doesNotThrowAnyException();
+            writesStatusAndFinalizer(DOMAINS, "unkeyed-mine", "{\"status\":{\"state\":\"Failed\"}}",
+                    ApiGroup.AGENT_FINALIZER);
             denied(() -> status(agent, DOMAINS, "unkeyed-other", "{\"status\":{\"state\":\"Failed\"}}"),
                     "virtfleet-agent-own-domains", "is assigned to host " + OTHER_HOST);
         }
 
         @Test
         void writesOnlyTheRequestsHandedToItsHostAndNotTheirPlan() {
-            assertThatCode(() -> status(agent, SNAPSHOTS, "snap-mine", "{\"status\":{\"phase\":\"Succeeded\"}}"))
-                    .doesNotThrowAnyException();
-            assertThatCode(() -> merge(agent, SNAPSHOTS, "snap-mine",
-                    "{\"metadata\":{\"finalizers\":[\"virtfleet.io/agent-snapshot\"]}}")).doesNotThrowAnyException();
-            assertThatCode(() -> merge(agent, SNAPSHOTS, "snap-mine", "{\"metadata\":{\"finalizers\":null}}"))
-                    .doesNotThrowAnyException();
+            writesStatusAndFinalizer(SNAPSHOTS, "snap-mine", "{\"status\":{\"phase\":\"Succeeded\"}}",
+                    "virtfleet.io/agent-snapshot");
             assertThatCode(() -> status(agent, BACKUPS, "bk-mine", "{\"status\":{\"phase\":\"InProgress\"}}"))
                     .doesNotThrowAnyException();
             // a second agent (another host) may not write this host's requests
@@ -569,11 +557,6 @@ class DeployOnApiserverTest extends OnDeployedControlPlane {
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
-    }
-
-    static ResourceDefinitionContext crd(String kind, String plural, boolean namespaced) {
-        return new ResourceDefinitionContext.Builder().withGroup(ApiGroup.GROUP).withVersion(ApiGroup.VERSION)
-                .withKind(kind).withPlural(plural).withNamespaced(namespaced).build();
     }
 
     static GenericKubernetesResource vm(String name) {

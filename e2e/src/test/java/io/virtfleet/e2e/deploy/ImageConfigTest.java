@@ -37,11 +37,7 @@ class ImageConfigTest {
 
     @Test
     void operatorImageRunsTheOperatorAsNonRoot() throws IOException {
-        Image image = Image.read(tarball("operator"));
-        assertThat(image.ref()).isEqualTo("virtfleet-operator:0.1.0-SNAPSHOT");
-        assertThat(image.config().path("User").asText()).isEqualTo("65532:65532");
-        assertThat(strings(image.config().path("Entrypoint"))).isEqualTo(ENTRYPOINT);
-        assertThat(strings(image.config().path("Cmd"))).containsExactly("operator");
+        Image image = imageOf("operator", "65532:65532");
         assertThat(fieldNames(image.config().path("ExposedPorts"))).containsExactlyInAnyOrder("8080/tcp", "9090/tcp");
         runnable(image);
         assertThat(image.files()).doesNotContainKey("lib/x86_64-linux-gnu/libvirt.so.0");
@@ -59,11 +55,7 @@ class ImageConfigTest {
 
     @Test
     void agentImageRunsTheAgentAsRootWithLibvirtsClientLibrary() throws IOException {
-        Image image = Image.read(tarball("agent"));
-        assertThat(image.ref()).isEqualTo("virtfleet-agent:0.1.0-SNAPSHOT");
-        assertThat(image.config().path("User").asText()).isEqualTo("0:0");
-        assertThat(strings(image.config().path("Entrypoint"))).isEqualTo(ENTRYPOINT);
-        assertThat(strings(image.config().path("Cmd"))).containsExactly("agent");
+        Image image = imageOf("agent", "0:0");
         // 8443: the console / VNC / port-forward endpoint (TLS), which the DaemonSet serves
         assertThat(fieldNames(image.config().path("ExposedPorts")))
                 .containsExactlyInAnyOrder("8080/tcp", "9090/tcp", "8443/tcp");
@@ -83,6 +75,19 @@ class ImageConfigTest {
         assertThat(c.getPorts()).extracting(p -> p.getContainerPort() + "/tcp")
                 .containsExactlyInAnyOrderElementsOf(fieldNames(image.config().path("ExposedPorts")));
         assertThat(c.getArgs()).first().isEqualTo("agent");
+    }
+
+    /**
+     * The image of the CLI's {@code command} (cli/target/virtfleet-COMMAND-image.tar): named virtfleet-COMMAND, run as
+     * {@code user}, the CLI's entrypoint with {@code command} as its argument.
+     */
+    private static Image imageOf(String command, String user) throws IOException {
+        Image image = Image.read(tarball(command));
+        assertThat(image.ref()).isEqualTo("virtfleet-" + command + ":0.1.0-SNAPSHOT");
+        assertThat(image.config().path("User").asText()).isEqualTo(user);
+        assertThat(strings(image.config().path("Entrypoint"))).isEqualTo(ENTRYPOINT);
+        assertThat(strings(image.config().path("Cmd"))).containsExactly(command);
+        return image;
     }
 
     /** What the entrypoint needs: the ELF interpreter, libc, an executable java, the classpath file, users. */

@@ -2,6 +2,8 @@ package io.virtfleet.e2e.deploy;
 
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.controlplane.EmbeddedControlPlane;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -14,15 +16,40 @@ import java.util.List;
  * A test class on a control plane of its own with deploy/base applied ({@link DeployFiles#controlPlaneWithBase}) and
  * its tenant namespace created, before the class's own set-up. The clients it opens with {@link #impersonate} (or
  * hands to {@link #closing}) are closed, and the control plane stopped, after the class's own tear-down.
+ *
+ * <p>One instance per class: a subclass inherits this lifecycle (JUnit's {@code @TestInstance} is
+ * {@code @Inherited}), which its non-static {@code @BeforeAll} methods need.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class OnDeployedControlPlane {
+    /** virtfleet's kinds for the generic client: the classes speak to the apiserver as any client of the CRDs would. */
+    static final ResourceDefinitionContext VMS = crd("VirtualMachine", "virtualmachines", true);
+    static final ResourceDefinitionContext DOMAINS = crd("Domain", "domains", true);
+    static final ResourceDefinitionContext HOSTS = crd("Host", "hosts", false);
+    static final ResourceDefinitionContext SNAPSHOTS = crd("VirtualMachineSnapshot", "virtualmachinesnapshots", true);
+    static final ResourceDefinitionContext BACKUPS = crd("VirtualMachineBackup", "virtualmachinebackups", true);
+    static final ResourceDefinitionContext RESTORES = crd("VirtualMachineRestore", "virtualmachinerestores", true);
+    static final ResourceDefinitionContext CLONES = crd("VirtualMachineClone", "virtualmachineclones", true);
+    static final ResourceDefinitionContext FAILOVERS = crd("VirtualMachineFailover", "virtualmachinefailovers", true);
+
     EmbeddedControlPlane cp;
     KubernetesClient admin;
     private final List<KubernetesClient> clients = new ArrayList<>();
+    private final String tenant;
 
-    /** The namespace the class's objects live in. */
-    abstract String tenant();
+    /** {@code tenant}: the namespace the class's objects live in. */
+    OnDeployedControlPlane(String tenant) {
+        this.tenant = tenant;
+    }
+
+    String tenant() {
+        return tenant;
+    }
+
+    static ResourceDefinitionContext crd(String kind, String plural, boolean namespaced) {
+        return new ResourceDefinitionContext.Builder().withGroup(ApiGroup.GROUP).withVersion(ApiGroup.VERSION)
+                .withKind(kind).withPlural(plural).withNamespaced(namespaced).build();
+    }
 
     @BeforeAll
     void deployBase() {

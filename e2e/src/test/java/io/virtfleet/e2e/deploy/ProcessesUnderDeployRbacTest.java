@@ -15,7 +15,6 @@ import io.virtfleet.operator.VirtfleetOperator;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -35,7 +34,6 @@ import static org.awaitility.Awaitility.await;
  * libvirtd and back to deleted. Any call the RBAC rules or admission policies forbid shows up as a VM that never
  * gets there.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ProcessesUnderDeployRbacTest extends OnDeployedControlPlane {
     static final String NS = "deploy-e2e";
     static final String HOST = "vfdeploy-node";
@@ -47,9 +45,8 @@ class ProcessesUnderDeployRbacTest extends OnDeployedControlPlane {
     NodeAgent agent;
     VirtfleetOperator operator;
 
-    @Override
-    String tenant() {
-        return NS;
+    ProcessesUnderDeployRbacTest() {
+        super(NS);
     }
 
     @BeforeAll

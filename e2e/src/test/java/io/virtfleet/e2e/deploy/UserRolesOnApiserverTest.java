@@ -13,7 +13,6 @@ import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,11 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import static io.virtfleet.e2e.deploy.DeployOnApiserverTest.BACKUPS;
-import static io.virtfleet.e2e.deploy.DeployOnApiserverTest.DOMAINS;
-import static io.virtfleet.e2e.deploy.DeployOnApiserverTest.SNAPSHOTS;
-import static io.virtfleet.e2e.deploy.DeployOnApiserverTest.VMS;
-import static io.virtfleet.e2e.deploy.DeployOnApiserverTest.crd;
 import static io.virtfleet.e2e.deploy.DeployOnApiserverTest.generic;
 import static io.virtfleet.e2e.deploy.DeployOnApiserverTest.merge;
 import static io.virtfleet.e2e.deploy.DeployOnApiserverTest.rbacDenied;
@@ -45,25 +39,20 @@ import static org.assertj.core.api.Assertions.assertThatCode;
  * ClusterRole matched by its {@code aggregationRule.clusterRoleSelectors}), using the selectors the apiserver's own
  * bootstrap roles carry, so a missing or misspelt label on a virtfleet role shows as a 403 here.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class UserRolesOnApiserverTest extends OnDeployedControlPlane {
     static final String TENANT = DeployOnApiserverTest.TENANT;
     static final String EDITOR = "alice";
     static final String VIEWER = "bob";
     static final String FLEET_OPERATOR = "carol";
 
-    static final ResourceDefinitionContext RESTORES = crd("VirtualMachineRestore", "virtualmachinerestores", true);
-    static final ResourceDefinitionContext CLONES = crd("VirtualMachineClone", "virtualmachineclones", true);
-    static final ResourceDefinitionContext FAILOVERS = crd("VirtualMachineFailover", "virtualmachinefailovers", true);
     static final List<ResourceDefinitionContext> REQUESTS = List.of(SNAPSHOTS, RESTORES, CLONES, BACKUPS);
 
     KubernetesClient editor;
     KubernetesClient viewer;
     KubernetesClient fleetOperator;
 
-    @Override
-    String tenant() {
-        return TENANT;
+    UserRolesOnApiserverTest() {
+        super(TENANT);
     }
 
     @BeforeAll

@@ -70,14 +70,9 @@ class CloneTest {
         // written before the clone: the copy must have it (a real copy of the disk, not a fresh one)
         assertThat(srcGuest.exec("echo before > /data/before && sync && ls /data").output()).contains("before");
         String srcDisk = src.getSpec().disks.get(0).volume.path;
-        Path copy = Path.of(srcDisk).getParent().resolve(fleet.namespace() + "_" + target + "_data.qcow2");
-        copies.add(copy);
+        Path copy = copyFor(srcDisk, target);
 
-        clone("cl-1", "cl-src", target);
-        VirtualMachineClone c = awaitClone("cl-1", Duration.ofSeconds(240));
-        assertThat(c.getStatus().error).isNull();
-        assertThat(c.getStatus().phase).isEqualTo("Succeeded");
-        assertThat(c.getStatus().copyMethod).isEqualTo("backup-api");
+        VirtualMachineClone c = cloneSucceeds("cl-1", "cl-src", target, Duration.ofSeconds(240), "backup-api");
         assertThat(c.getStatus().disks).containsEntry(srcDisk, copy.toString());
         assertThat(copy).isRegularFile();
 
@@ -149,14 +144,8 @@ class CloneTest {
         VirtualMachine src = fleet.await("cl-halted", "placed and stopped", Duration.ofSeconds(90),
                 v -> v.getStatus() != null && v.getStatus().host != null
                         && "Stopped".equals(v.getStatus().printableStatus));
-        Path copy = Path.of(src.getSpec().disks.get(0).volume.path).getParent()
-                .resolve(fleet.namespace() + "_" + target + "_data.qcow2");
-        copies.add(copy);
-        clone("cl-h", "cl-halted", target);
-        VirtualMachineClone c = awaitClone("cl-h", Duration.ofSeconds(180));
-        assertThat(c.getStatus().error).isNull();
-        assertThat(c.getStatus().phase).isEqualTo("Succeeded");
-        assertThat(c.getStatus().copyMethod).isEqualTo("qemu-img");
+        Path copy = copyFor(src.getSpec().disks.get(0).volume.path, target);
+        VirtualMachineClone c = cloneSucceeds("cl-h", "cl-halted", target, Duration.ofSeconds(180), "qemu-img");
         assertThat(copy).isRegularFile();
         VirtualMachine dst = fleet.get(target);
         assertThat(dst.getSpec().runStrategy).isEqualTo(RunStrategy.Halted);
@@ -180,6 +169,24 @@ class CloneTest {
             Thread.currentThread().interrupt();
             return new LibvirtGuest.Result(130, "interrupted");
         }
+    }
+
+    /** Where a clone into {@code target} copies the data disk {@code sourceDisk} (removed after the class). */
+    private static Path copyFor(String sourceDisk, String target) {
+        Path copy = Path.of(sourceDisk).getParent().resolve(fleet.namespace() + "_" + target + "_data.qcow2");
+        copies.add(copy);
+        return copy;
+    }
+
+    /** The clone request {@code name} of {@code source} into {@code target} succeeds within {@code timeout}. */
+    private static VirtualMachineClone cloneSucceeds(String name, String source, String target, Duration timeout,
+                                                     String copyMethod) {
+        clone(name, source, target);
+        VirtualMachineClone c = awaitClone(name, timeout);
+        assertThat(c.getStatus().error).isNull();
+        assertThat(c.getStatus().phase).isEqualTo("Succeeded");
+        assertThat(c.getStatus().copyMethod).isEqualTo(copyMethod);
+        return c;
     }
 
     private static void clone(String name, String source, String target) {

@@ -1,6 +1,5 @@
 package io.virtfleet.e2e.genid;
 
-import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
@@ -9,6 +8,7 @@ import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineFailover;
 import io.virtfleet.api.v1alpha1.VirtualMachineFailoverSpec;
 import io.virtfleet.e2e.support.AgentProcess;
+import io.virtfleet.e2e.support.PeriodicSampler;
 import io.virtfleet.e2e.support.Fleet;
 import io.virtfleet.e2e.support.LibvirtGuest;
 import io.virtfleet.e2e.support.StartFleet;
@@ -23,7 +23,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -187,7 +186,7 @@ class FailoverFencingTest {
             assertThat(onB.exec("vf-genid").output().trim()).isEqualTo(g1);
             assertThat(vm.getStatus().genidHistory).extracting(c -> c.reason).containsExactly("Created", "Failover");
             assertThat(vm.getStatus().genidSource).isEqualTo("Failover");
-            assertThat(reasons("dr")).contains("FailedOver", "Fenced");
+            assertThat(fleet.eventReasons("dr")).contains("FailedOver", "Fenced");
             // the guest's disk state came along (shared storage): the data disk is the same file
             assertThat(onB.exec("ls /data").ok()).isTrue();
 
@@ -223,18 +222,8 @@ class FailoverFencingTest {
                         && x.getStatus().phase != null);
     }
 
-    private List<String> reasons(String name) {
-        List<String> out = new ArrayList<>();
-        for (Event e : fleet.client().v1().events().inNamespace(fleet.namespace()).list().getItems()) {
-            if (e.getInvolvedObject() != null && name.equals(e.getInvolvedObject().getName())) {
-                out.add(e.getReason());
-            }
-        }
-        return out;
-    }
-
     /** Counts the VM's QEMU processes (any libvirt: both run on this machine) and notes new ones for A's domain. */
-    static final class Sampler {
+    static final class Sampler extends PeriodicSampler {
         final AtomicInteger maxCopies = new AtomicInteger();
         final AtomicInteger samples = new AtomicInteger();
         final Set<Long> startedOnA = ConcurrentHashMap.newKeySet();
@@ -244,51 +233,33 @@ class FailoverFencingTest {
         private final String nameOnA;
         private final long pidA;
         private final Path consoleOfB;
-        private final AtomicBoolean running = new AtomicBoolean(true);
-        private final Thread thread;
 
         Sampler(String uuid, String nameOnA, long pidA, Path consoleOfB) {
+            super("failover-sampler");
             this.uuid = uuid;
             this.nameOnA = nameOnA;
             this.pidA = pidA;
             this.consoleOfB = consoleOfB;
-            this.thread = new Thread(this::loop, "failover-sampler");
-            thread.setDaemon(true);
         }
 
-        void start() {
-            thread.start();
-        }
-
-        void stop() throws InterruptedException {
-            running.set(false);
-            thread.join(5000);
-        }
-
-        private void loop() {
-            while (running.get()) {
-                List<Long> pids = pids(s -> s.contains("-uuid " + uuid));
-                maxCopies.accumulateAndGet(pids.size(), Math::max);
-                for (long p : pids) {
-                    String cmd = cmdline(p);
-                    if (p != pidA && cmd != null && cmd.contains("guest=" + nameOnA + ",")) {
-                        startedOnA.add(p);
-                    }
-                }
-                boolean aRuns = ProcessHandle.of(pidA).map(ProcessHandle::isAlive).orElse(false);
-                boolean bBooted = booted(consoleOfB);
-                bootedOnB.compareAndSet(false, bBooted);
-                if (aRuns && bBooted) {
-                    bothRan.incrementAndGet();
-                    LOG.error("two copies of {} run: A's QEMU {} and a booted guest on B ({})", uuid, pidA, pids);
-                }
-                samples.incrementAndGet();
-                try {
-                    Thread.sleep(100);
-                } catch (InterruptedException e) {
-                    return;
+        @Override
+        protected void sample() {
+            List<Long> pids = pids(s -> s.contains("-uuid " + uuid));
+            maxCopies.accumulateAndGet(pids.size(), Math::max);
+            for (long p : pids) {
+                String cmd = cmdline(p);
+                if (p != pidA && cmd != null && cmd.contains("guest=" + nameOnA + ",")) {
+                    startedOnA.add(p);
                 }
             }
+            boolean aRuns = ProcessHandle.of(pidA).map(ProcessHandle::isAlive).orElse(false);
+            boolean bBooted = booted(consoleOfB);
+            bootedOnB.compareAndSet(false, bBooted);
+            if (aRuns && bBooted) {
+                bothRan.incrementAndGet();
+                LOG.error("two copies of {} run: A's QEMU {} and a booted guest on B ({})", uuid, pidA, pids);
+            }
+            samples.incrementAndGet();
         }
     }
 

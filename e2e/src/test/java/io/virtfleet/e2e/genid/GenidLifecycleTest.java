@@ -1,9 +1,7 @@
 package io.virtfleet.e2e.genid;
 
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
-import io.virtfleet.api.v1alpha1.VirtualMachineRestoreSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
 import io.virtfleet.e2e.support.Fleet;
 import io.virtfleet.e2e.support.StartFleet;
@@ -53,10 +51,7 @@ class GenidLifecycleTest {
         log("pause/resume", t0);
 
         // restart
-        long pid = guest.qemuPid();
-        annotate("gen-1", "virtfleet.io/request", "restart/1");
-        vm = fleet.await("gen-1", "restarted", Duration.ofSeconds(180),
-                v -> Fleet.condition(v, "Ready") && pidChanged(guest, pid));
+        vm = restart(guest, "restart/1", "restarted");
         assertThat(vm.getStatus().genid).isEqualTo(g0);
         assertThat(guest.genidSeenByGuest()).isEqualTo(g0);
         log("restart", t0);
@@ -84,11 +79,7 @@ class GenidLifecycleTest {
 
         assertThat(guest.exec("echo x > /data/marker && sync && ls /data").output()).contains("marker");
 
-        VirtualMachineRestore restore = new VirtualMachineRestore();
-        restore.setMetadata(new ObjectMetaBuilder().withName("gen-1-r1").withNamespace(fleet.namespace()).build());
-        restore.setSpec(new VirtualMachineRestoreSpec());
-        restore.getSpec().vmName = "gen-1";
-        restore.getSpec().snapshotName = "gen-1-s1";
+        VirtualMachineRestore restore = fleet.snapshotRestore("gen-1-r1", "gen-1", "gen-1-s1");
         fleet.client().resource(restore).create();
         restore = Awaitility.await().atMost(Duration.ofSeconds(120)).until(() -> fleet.client()
                         .resources(VirtualMachineRestore.class).inNamespace(fleet.namespace()).withName("gen-1-r1").get(),
@@ -110,10 +101,7 @@ class GenidLifecycleTest {
         log("restore", t0);
 
         // the new genid sticks across a restart (the persistent config has it too)
-        long pid2 = guest.qemuPid();
-        annotate("gen-1", "virtfleet.io/request", "restart/2");
-        vm = fleet.await("gen-1", "restarted after restore", Duration.ofSeconds(180),
-                v -> Fleet.condition(v, "Ready") && pidChanged(guest, pid2));
+        vm = restart(guest, "restart/2", "restarted after restore");
         assertThat(vm.getStatus().genid).isEqualTo(g1);
         assertThat(guest.genidSeenByGuest()).isEqualTo(g1);
         log("restart after restore", t0);
@@ -143,6 +131,17 @@ class GenidLifecycleTest {
         return Awaitility.await().atMost(Duration.ofSeconds(120)).until(() -> fleet.client()
                 .resources(VirtualMachineSnapshot.class).inNamespace(fleet.namespace()).withName(name).get(),
                 s -> s != null && p.test(s));
+    }
+
+    /**
+     * Restarts gen-1 by the request annotation ({@code request}, a new value each time) and waits until it is Ready
+     * with another QEMU process than before.
+     */
+    private static VirtualMachine restart(LibvirtGuest guest, String request, String what) {
+        long pid = guest.qemuPid();
+        annotate("gen-1", "virtfleet.io/request", request);
+        return fleet.await("gen-1", what, Duration.ofSeconds(180),
+                v -> Fleet.condition(v, "Ready") && pidChanged(guest, pid));
     }
 
     private static void annotate(String vm, String key, String value) {

@@ -7,7 +7,6 @@ import io.virtfleet.api.v1alpha1.GenidChange;
 import io.virtfleet.api.v1alpha1.RunStrategy;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
-import io.virtfleet.api.v1alpha1.VirtualMachineRestoreSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
 import io.virtfleet.e2e.support.Fleet;
 import io.virtfleet.e2e.support.StartFleet;
@@ -142,11 +141,7 @@ class RepeatedRestoreTest {
 
     /** Creates a restore (interrupting it as {@code at} says) and returns the genid it reports once Succeeded. */
     private static String restore(String vm, String name, String snapshot, Interruption at) {
-        VirtualMachineRestore r = new VirtualMachineRestore();
-        r.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(fleet.namespace()).build());
-        r.setSpec(new VirtualMachineRestoreSpec());
-        r.getSpec().vmName = vm;
-        r.getSpec().snapshotName = snapshot;
+        VirtualMachineRestore r = fleet.snapshotRestore(name, vm, snapshot);
         String recorded = null;
         if (at == Interruption.OPERATOR_DOWN_WHEN_THE_RESTORE_IS_CREATED) {
             fleet.stopOperator();

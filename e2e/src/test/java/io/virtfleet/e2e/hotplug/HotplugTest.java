@@ -33,13 +33,21 @@ class HotplugTest {
     static Fleet fleet;
 
     static VirtualMachineSpec.Disk disk(String name, String path) {
-        VirtualMachineSpec.Disk d = new VirtualMachineSpec.Disk();
-        d.name = name;
-        d.volume = new VirtualMachineSpec.Volume();
-        d.volume.path = path;
-        d.volume.format = "qcow2";
-        d.bus = "virtio";
-        return d;
+        return Fleet.fileDisk(name, path, "qcow2", "virtio");
+    }
+
+    /** Applies {@code vm} and returns its guest once the VM is Ready. */
+    static LibvirtGuest applyReady(VirtualMachine vm) {
+        fleet.apply(vm);
+        VirtualMachine ready = fleet.awaitReady(vm.getMetadata().getName());
+        return fleet.guest(ready);
+    }
+
+    /** {@link #applyReady}, and the guest has booted to its ready line on the console. */
+    static LibvirtGuest applyBooted(VirtualMachine vm) {
+        LibvirtGuest guest = applyReady(vm);
+        guest.awaitConsole("VIRTFLEET-GUEST-READY", Duration.ofSeconds(90));
+        return guest;
     }
 
     static DeviceStatus device(VirtualMachine vm, String name) {
@@ -111,10 +119,7 @@ class HotplugTest {
     @Test
     void diskIsAttachedAndDetachedLiveWithoutRestart() throws Exception {
         VirtualMachine vm = fleet.testGuest("hp-disk");
-        fleet.apply(vm);
-        VirtualMachine ready = fleet.awaitReady("hp-disk");
-        LibvirtGuest guest = fleet.guest(ready);
-        guest.awaitConsole("VIRTFLEET-GUEST-READY", Duration.ofSeconds(90));
+        LibvirtGuest guest = applyBooted(vm);
         long pid = guest.qemuPid();
 
         long t0 = System.nanoTime();
@@ -170,9 +175,7 @@ class HotplugTest {
     @Test
     void failedAttachLeavesTheVmAloneAndIsReported() {
         VirtualMachine vm = fleet.testGuest("hp-fail");
-        fleet.apply(vm);
-        VirtualMachine ready = fleet.awaitReady("hp-fail");
-        LibvirtGuest guest = fleet.guest(ready);
+        LibvirtGuest guest = applyReady(vm);
         long pid = guest.qemuPid();
 
         vm.getSpec().disks.add(disk("missing", "/var/lib/virtfleet/images/e2e-does-not-exist.qcow2"));
@@ -202,10 +205,7 @@ class HotplugTest {
         try {
             assertThat(run("ip", "link", "set", net, "up").ok()).isTrue();
             VirtualMachine vm = fleet.testGuest("hp-nic");
-            fleet.apply(vm);
-            VirtualMachine ready = fleet.awaitReady("hp-nic");
-            LibvirtGuest guest = fleet.guest(ready);
-            guest.awaitConsole("VIRTFLEET-GUEST-READY", Duration.ofSeconds(90));
+            LibvirtGuest guest = applyBooted(vm);
             long pid = guest.qemuPid();
 
             VirtualMachineSpec.NetworkInterface nic = new VirtualMachineSpec.NetworkInterface();
@@ -248,9 +248,7 @@ class HotplugTest {
         cd.volume = new VirtualMachineSpec.Volume();
         cd.volume.path = fleet.copyOfDataDisk("hp-cd-a").toString();
         vm.getSpec().disks.add(cd);
-        fleet.apply(vm);
-        VirtualMachine ready = fleet.awaitReady("hp-cd");
-        LibvirtGuest guest = fleet.guest(ready);
+        LibvirtGuest guest = applyReady(vm);
         long pid = guest.qemuPid();
         assertThat(guest.liveXml()).contains("hp-cd-a");
 

@@ -1,6 +1,5 @@
 package io.virtfleet.e2e.migration;
 
-import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.RunStrategy;
@@ -9,6 +8,7 @@ import io.virtfleet.api.v1alpha1.VirtualMachineMigration;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigrationSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigrationStatus;
 import io.virtfleet.e2e.support.BadInputFiles;
+import io.virtfleet.e2e.support.PeriodicSampler;
 import io.virtfleet.e2e.support.Fleet;
 import io.virtfleet.e2e.support.GuestTicks;
 import io.virtfleet.e2e.support.LibvirtGuest;
@@ -23,11 +23,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 import static io.virtfleet.e2e.support.QemuProcesses.cmdline;
 import static io.virtfleet.e2e.support.QemuProcesses.pidsOf;
@@ -187,8 +185,8 @@ class LiveMigrationTest {
         assertThat(dst.exec("vf-genid").output().trim()).isEqualTo(genid);
 
         // Status and Events tell the story.
-        assertThat(reasons(name)).contains("Migrating", "Migrated");
-        assertThat(reasons("mig")).contains("Migrating", "Migrated");
+        assertThat(fleet.eventReasons(name)).contains("Migrating", "Migrated");
+        assertThat(fleet.eventReasons("mig")).contains("Migrating", "Migrated");
         // The target agent adopted the domain: it redefined it from the Domain rendered for its host, no restart.
         Awaitility.await().alias("the target agent reports the domain Synced").atMost(Duration.ofSeconds(60))
                 .until(() -> {
@@ -244,7 +242,7 @@ class LiveMigrationTest {
         assertThat(src.exec("cat /proc/sys/kernel/random/boot_id").output().trim()).isEqualTo(bootId);
         fleet.await("mig", "Running on " + from, Duration.ofSeconds(30),
                 v -> from.equals(v.getStatus().host) && "Running".equals(v.getStatus().printableStatus));
-        assertThat(reasons("mig")).contains("MigrationCancelled");
+        assertThat(fleet.eventReasons("mig")).contains("MigrationCancelled");
     }
 
     @Test
@@ -271,7 +269,7 @@ class LiveMigrationTest {
         assertThat(off.getStatus().error).startsWith("spec.vmName: VirtualMachine " + fleet.namespace()
                 + "/halted is not running");
         assertThat(fleet.domain("mig").getMetadata().getResourceVersion()).isEqualTo(rv);
-        assertThat(reasons("bad-host")).contains("MigrationRefused");
+        assertThat(fleet.eventReasons("bad-host")).contains("MigrationRefused");
     }
 
     /**
@@ -282,22 +280,13 @@ class LiveMigrationTest {
     @Test
     @Order(4)
     void theSourceAgentGoneMidMigrationResolvesFromLibvirtWhenItReturns() throws Exception {
-        VirtualMachine vm = fleet.get("mig");
-        String from = vm.getStatus().host;
-        String to = from.equals(a) ? b : a;
-        LibvirtGuest src = fleet.guestOn(from, fleet.domainName(from, "mig"));
-        assertThat(src.virsh("migrate-setspeed", src.name(), "1").ok()).isTrue();
-        create("mig-crash", "mig", to);
-        awaitTransferRunning("mig-crash");
-        fleet.stopAgent(from);
-        // The link gets fast again while nobody watches: libvirt finishes (or gave up when its client left).
-        src.virsh("migrate-setspeed", src.name(), "8796093022207");
-        Thread.sleep(5000);
-        fleet.startAgent(from);
-        VirtualMachineMigration done = awaitPhase("mig-crash", Duration.ofSeconds(180));
-        LOG.info("after the source agent's restart: {} ({}; transfer {}: {})", done.getStatus().phase,
-                done.getStatus().error, done.getStatus().transfer.state, done.getStatus().transfer.message);
-        assertRunsOnceUnchanged(done, from, to, Duration.ofSeconds(30));
+        migrateThroughCrash("mig-crash", "the source agent's restart", (from, src) -> {
+            fleet.stopAgent(from);
+            // The link gets fast again while nobody watches: libvirt finishes (or gave up when its client left).
+            src.virsh("migrate-setspeed", src.name(), "8796093022207");
+            Thread.sleep(5000);
+            fleet.startAgent(from);
+        }, Duration.ofSeconds(180), Duration.ofSeconds(30));
     }
 
     /**
@@ -308,24 +297,43 @@ class LiveMigrationTest {
     @Test
     @Order(5)
     void theSourceLibvirtdKilledMidMigrationConverges() throws Exception {
+        LibvirtGuest here = migrateThroughCrash("mig-libvirtd", "the source libvirtd's restart", (from, src) -> {
+            fleet.libvirtHost(from).killDaemon();
+            Thread.sleep(2000);
+            io.virtfleet.e2e.support.LibvirtHost.start(fleet.libvirtHost(from).name());
+        }, Duration.ofSeconds(240), Duration.ofSeconds(60));
+        here.virsh("migrate-setspeed", here.name(), "8796093022207");
+    }
+
+    // ---------------------------------------------------------------------------------------------------- helpers
+
+    /** What a crash point does to the source host (its name, the VM's domain there) while the transfer runs. */
+    @FunctionalInterface
+    private interface SourceCrash {
+        void hit(String from, LibvirtGuest src) throws Exception;
+    }
+
+    /**
+     * Migrates VM mig to the other host with the source's bandwidth at 1 MiB/s (virsh migrate-setspeed), so the
+     * transfer is still running when {@code crash} hits the source; awaits the migration's end (at most
+     * {@code phaseTimeout}) and asserts the VM runs once, unchanged ({@link #assertRunsOnceUnchanged}, one QEMU
+     * within {@code oneQemuWithin}). Returns the guest where it runs.
+     */
+    private static LibvirtGuest migrateThroughCrash(String migration, String crashName, SourceCrash crash,
+                                                    Duration phaseTimeout, Duration oneQemuWithin) throws Exception {
         VirtualMachine vm = fleet.get("mig");
         String from = vm.getStatus().host;
         String to = from.equals(a) ? b : a;
         LibvirtGuest src = fleet.guestOn(from, fleet.domainName(from, "mig"));
         assertThat(src.virsh("migrate-setspeed", src.name(), "1").ok()).isTrue();
-        create("mig-libvirtd", "mig", to);
-        awaitTransferRunning("mig-libvirtd");
-        fleet.libvirtHost(from).killDaemon();
-        Thread.sleep(2000);
-        io.virtfleet.e2e.support.LibvirtHost.start(fleet.libvirtHost(from).name());
-        VirtualMachineMigration done = awaitPhase("mig-libvirtd", Duration.ofSeconds(240));
-        LOG.info("after the source libvirtd's restart: {} ({}; transfer {}: {})", done.getStatus().phase,
+        create(migration, "mig", to);
+        awaitTransferRunning(migration);
+        crash.hit(from, src);
+        VirtualMachineMigration done = awaitPhase(migration, phaseTimeout);
+        LOG.info("after {}: {} ({}; transfer {}: {})", crashName, done.getStatus().phase,
                 done.getStatus().error, done.getStatus().transfer.state, done.getStatus().transfer.message);
-        LibvirtGuest here = assertRunsOnceUnchanged(done, from, to, Duration.ofSeconds(60));
-        here.virsh("migrate-setspeed", here.name(), "8796093022207");
+        return assertRunsOnceUnchanged(done, from, to, oneQemuWithin);
     }
-
-    // ---------------------------------------------------------------------------------------------------- helpers
 
     /**
      * The bad-input catalogue's cases whose precondition is a migration in flight ({@code # given:
@@ -358,7 +366,7 @@ class LiveMigrationTest {
             assertThat(refused.getStatus().error).as(file).containsPattern(expect);
             assertThat(fleet.domain(vm).getSpec().migration.name).as(file + ": the migration in flight goes on")
                     .isEqualTo(inFlight);
-            assertThat(reasons(nm.group(1))).as(file + " Events").contains("MigrationRefused");
+            assertThat(fleet.eventReasons(nm.group(1))).as(file + " Events").contains("MigrationRefused");
         }
     }
 
@@ -424,45 +432,23 @@ class LiveMigrationTest {
         return Double.parseDouble(g.exec("cat /proc/uptime").output().trim().split("\\s+")[0]);
     }
 
-    private static List<String> reasons(String name) {
-        List<String> out = new ArrayList<>();
-        for (Event e : fleet.client().v1().events().inNamespace(fleet.namespace()).list().getItems()) {
-            if (e.getInvolvedObject() != null && name.equals(e.getInvolvedObject().getName())) {
-                out.add(e.getReason());
-            }
-        }
-        return out;
-    }
-
     /** printableStatus values of the VM seen every 100 ms. */
-    static final class Sampler {
+    static final class Sampler extends PeriodicSampler {
         final Set<String> printable = ConcurrentHashMap.newKeySet();
-        private final AtomicBoolean running = new AtomicBoolean(true);
-        private final Thread thread = new Thread(this::loop, "migration-sampler");
 
-        void start() {
-            thread.setDaemon(true);
-            thread.start();
+        Sampler() {
+            super("migration-sampler");
         }
 
-        void stop() throws InterruptedException {
-            running.set(false);
-            thread.join(5000);
-        }
-
-        private void loop() {
-            while (running.get()) {
-                try {
-                    VirtualMachine vm = fleet.get("mig");
-                    if (vm != null && vm.getStatus() != null && vm.getStatus().printableStatus != null) {
-                        printable.add(vm.getStatus().printableStatus);
-                    }
-                    Thread.sleep(100);
-                } catch (InterruptedException e) {
-                    return;
-                } catch (RuntimeException e) {
-                    // a transient API error: sample again
+        @Override
+        protected void sample() {
+            try {
+                VirtualMachine vm = fleet.get("mig");
+                if (vm != null && vm.getStatus() != null && vm.getStatus().printableStatus != null) {
+                    printable.add(vm.getStatus().printableStatus);
                 }
+            } catch (RuntimeException e) {
+                // a transient API error: sample again
             }
         }
     }

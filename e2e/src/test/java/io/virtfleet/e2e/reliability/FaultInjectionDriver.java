@@ -1,6 +1,7 @@
 package io.virtfleet.e2e.reliability;
 
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.CustomResource;
 import io.virtfleet.api.v1alpha1.DeviceStatus;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.RunStrategy;
@@ -36,6 +37,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -510,6 +512,23 @@ final class FaultInjectionDriver {
 
     // -------------------------------------------------------------------------------------------------- operations
 
+    /**
+     * START or STOP, either way at random: declared (runStrategy {@code declared}) or requested (runStrategy Manual
+     * and the request {@code verb}); then applied.
+     */
+    private void power(Vm vm, boolean running, RunStrategy declared, String verb) {
+        vm.crashed = false;
+        vm.eitherPower = false;
+        if (rnd.nextBoolean()) {
+            vm.desired.getSpec().runStrategy = declared;
+        } else {
+            vm.desired.getSpec().runStrategy = RunStrategy.Manual;
+            request(vm, verb);
+        }
+        vm.running = running;
+        fleet.apply(vm.desired);
+    }
+
     /** Issues the operation (without waiting for its effect) and updates the model; returns the VM it concerns. */
     private Vm issue(Action a) {
         Vm vm = a.vm();
@@ -540,30 +559,8 @@ final class FaultInjectionDriver {
                 vms.add(vm);
                 fleet.apply(desired);
             }
-            case START -> {
-                vm.crashed = false;
-                vm.eitherPower = false;
-                if (rnd.nextBoolean()) {
-                    vm.desired.getSpec().runStrategy = RunStrategy.Always;
-                } else {
-                    vm.desired.getSpec().runStrategy = RunStrategy.Manual;
-                    request(vm, "start");
-                }
-                vm.running = true;
-                fleet.apply(vm.desired);
-            }
-            case STOP -> {
-                vm.crashed = false;
-                vm.eitherPower = false;
-                if (rnd.nextBoolean()) {
-                    vm.desired.getSpec().runStrategy = RunStrategy.Halted;
-                } else {
-                    vm.desired.getSpec().runStrategy = RunStrategy.Manual;
-                    request(vm, "stop");
-                }
-                vm.running = false;
-                fleet.apply(vm.desired);
-            }
+            case START -> power(vm, true, RunStrategy.Always, "start");
+            case STOP -> power(vm, false, RunStrategy.Halted, "stop");
             case RESTART -> {
                 request(vm, "restart");
                 fleet.apply(vm.desired);
@@ -571,13 +568,7 @@ final class FaultInjectionDriver {
             case PLUG -> {
                 Path extra = fleet.copyOfDataDisk(vm.name + "-extra-" + (++nonce));
                 vm.files.add(extra);
-                VirtualMachineSpec.Disk d = new VirtualMachineSpec.Disk();
-                d.name = "extra";
-                d.volume = new VirtualMachineSpec.Volume();
-                d.volume.path = extra.toString();
-                d.volume.format = "qcow2";
-                d.bus = "virtio";
-                vm.desired.getSpec().disks.add(d);
+                vm.desired.getSpec().disks.add(Fleet.fileDisk("extra", extra.toString(), "qcow2", "virtio"));
                 vm.extraDisk = extra.toString();
                 fleet.apply(vm.desired);
             }
@@ -587,20 +578,16 @@ final class FaultInjectionDriver {
                 fleet.apply(vm.desired);
             }
             case SNAPSHOT -> {
-                VirtualMachineSnapshot s = new VirtualMachineSnapshot();
-                s.setMetadata(new ObjectMetaBuilder().withName(vm.name + "-s" + (++nonce))
-                        .withNamespace(fleet.namespace()).build());
-                s.setSpec(new VirtualMachineSnapshotSpec());
+                VirtualMachineSnapshot s = fleet.inNamespace(new VirtualMachineSnapshot(), vm.name + "-s" + (++nonce),
+                        new VirtualMachineSnapshotSpec());
                 s.getSpec().vmName = vm.name;
                 fleet.client().resource(s).create();
                 vm.pendingSnapshot = s.getMetadata().getName();
                 vm.pendingSnapshotOntoFullRoot = !a.detail().isEmpty();
             }
             case RESTORE -> {
-                VirtualMachineRestore r = new VirtualMachineRestore();
-                r.setMetadata(new ObjectMetaBuilder().withName(vm.name + "-r" + (++nonce))
-                        .withNamespace(fleet.namespace()).build());
-                r.setSpec(new VirtualMachineRestoreSpec());
+                VirtualMachineRestore r = fleet.inNamespace(new VirtualMachineRestore(), vm.name + "-r" + (++nonce),
+                        new VirtualMachineRestoreSpec());
                 r.getSpec().vmName = vm.name;
                 r.getSpec().snapshotName = a.detail();
                 vm.restoreFrom = vm.genid;
@@ -616,10 +603,8 @@ final class FaultInjectionDriver {
                 String from = hostOf(vm);
                 String to = nodes.stream().map(Node::host).filter(h -> !h.equals(from)).toList()
                         .get(rnd.nextInt(nodes.size() - 1));
-                VirtualMachineMigration m = new VirtualMachineMigration();
-                m.setMetadata(new ObjectMetaBuilder().withName(vm.name + "-m" + (++nonce))
-                        .withNamespace(fleet.namespace()).build());
-                m.setSpec(new VirtualMachineMigrationSpec());
+                VirtualMachineMigration m = fleet.inNamespace(new VirtualMachineMigration(), vm.name + "-m" + (++nonce),
+                        new VirtualMachineMigrationSpec());
                 m.getSpec().vmName = vm.name;
                 // half of them name the target, the others leave it to the scheduler (the only other host)
                 m.getSpec().targetHost = rnd.nextBoolean() ? to : null;
@@ -658,10 +643,8 @@ final class FaultInjectionDriver {
             }
             case BACKUP -> {
                 boolean full = !a.detail().isEmpty();
-                VirtualMachineBackup b = new VirtualMachineBackup();
-                b.setMetadata(new ObjectMetaBuilder().withName(vm.name + "-b" + (++nonce))
-                        .withNamespace(fleet.namespace()).build());
-                b.setSpec(new VirtualMachineBackupSpec());
+                VirtualMachineBackup b = fleet.inNamespace(new VirtualMachineBackup(), vm.name + "-b" + (++nonce),
+                        new VirtualMachineBackupSpec());
                 b.getSpec().vmName = vm.name;
                 b.getSpec().destination = (full ? smallRoot : backupDir).toString();
                 vm.pendingBackup = b.getMetadata().getName();
@@ -678,10 +661,8 @@ final class FaultInjectionDriver {
                 target.restoredFrom = from;
                 target.clonePending = true;
                 vms.add(target);
-                VirtualMachineRestore r = new VirtualMachineRestore();
-                r.setMetadata(new ObjectMetaBuilder().withName(target.restore).withNamespace(fleet.namespace())
-                        .build());
-                r.setSpec(new VirtualMachineRestoreSpec());
+                VirtualMachineRestore r = fleet.inNamespace(new VirtualMachineRestore(), target.restore,
+                        new VirtualMachineRestoreSpec());
                 r.getSpec().backupName = from.name();
                 fleet.client().resource(r).create();
                 return target;
@@ -698,9 +679,8 @@ final class FaultInjectionDriver {
                 target.cloneSource = vm;
                 target.cloneSourceGenid = vm.genid;
                 vms.add(target);
-                VirtualMachineClone c = new VirtualMachineClone();
-                c.setMetadata(new ObjectMetaBuilder().withName(target.clone).withNamespace(fleet.namespace()).build());
-                c.setSpec(new VirtualMachineCloneSpec());
+                VirtualMachineClone c = fleet.inNamespace(new VirtualMachineClone(), target.clone,
+                        new VirtualMachineCloneSpec());
                 c.getSpec().source = vm.name;
                 c.getSpec().target = target.name;
                 fleet.client().resource(c).create();
@@ -1277,11 +1257,15 @@ final class FaultInjectionDriver {
                 .matcher(xml).find();
     }
 
+    /** The object of that name once its phase (read from its status) is Succeeded or Failed, else null. */
+    private <T extends CustomResource<?, S>, S> T terminal(Class<T> type, String name, Function<S, String> phase) {
+        T o = fleet.client().resources(type).inNamespace(fleet.namespace()).withName(name).get();
+        return o != null && o.getStatus() != null && ("Succeeded".equals(phase.apply(o.getStatus()))
+                || "Failed".equals(phase.apply(o.getStatus()))) ? o : null;
+    }
+
     private VirtualMachineSnapshot terminalSnapshot(String name) {
-        VirtualMachineSnapshot s = fleet.client().resources(VirtualMachineSnapshot.class)
-                .inNamespace(fleet.namespace()).withName(name).get();
-        return s != null && s.getStatus() != null && ("Succeeded".equals(s.getStatus().phase)
-                || "Failed".equals(s.getStatus().phase)) ? s : null;
+        return terminal(VirtualMachineSnapshot.class, name, st -> st.phase);
     }
 
     /**
@@ -1329,10 +1313,8 @@ final class FaultInjectionDriver {
     private void loseHostAndFailOver(Vm vm) {
         Node lost = node(hostOf(vm));
         String to = nodes.stream().map(Node::host).filter(h -> !h.equals(lost.host())).findFirst().orElseThrow();
-        VirtualMachineFailover f = new VirtualMachineFailover();
-        f.setMetadata(new ObjectMetaBuilder().withName(vm.name + "-f" + (++nonce)).withNamespace(fleet.namespace())
-                .build());
-        f.setSpec(new VirtualMachineFailoverSpec());
+        VirtualMachineFailover f = fleet.inNamespace(new VirtualMachineFailover(), vm.name + "-f" + (++nonce),
+                new VirtualMachineFailoverSpec());
         f.getSpec().vmName = vm.name;
         f.getSpec().targetHost = rnd.nextBoolean() ? to : null;
         vm.staleName = dn(vm);
@@ -1403,10 +1385,7 @@ final class FaultInjectionDriver {
     }
 
     private VirtualMachineFailover terminalFailover(String name) {
-        VirtualMachineFailover f = fleet.client().resources(VirtualMachineFailover.class)
-                .inNamespace(fleet.namespace()).withName(name).get();
-        return f != null && f.getStatus() != null && ("Succeeded".equals(f.getStatus().phase)
-                || "Failed".equals(f.getStatus().phase)) ? f : null;
+        return terminal(VirtualMachineFailover.class, name, st -> st.phase);
     }
 
     /**
@@ -1461,10 +1440,7 @@ final class FaultInjectionDriver {
     }
 
     private VirtualMachineBackup terminalBackup(String name) {
-        VirtualMachineBackup b = fleet.client().resources(VirtualMachineBackup.class)
-                .inNamespace(fleet.namespace()).withName(name).get();
-        return b != null && b.getStatus() != null && ("Succeeded".equals(b.getStatus().phase)
-                || "Failed".equals(b.getStatus().phase)) ? b : null;
+        return terminal(VirtualMachineBackup.class, name, st -> st.phase);
     }
 
     /**
@@ -1602,10 +1578,7 @@ final class FaultInjectionDriver {
             java.util.regex.Pattern.compile("(?i)no space left|ENOSPC|disk full|not enough (free )?space");
 
     private VirtualMachineRestore terminalRestore(String name) {
-        VirtualMachineRestore r = fleet.client().resources(VirtualMachineRestore.class)
-                .inNamespace(fleet.namespace()).withName(name).get();
-        return r != null && r.getStatus() != null && ("Succeeded".equals(r.getStatus().phase)
-                || "Failed".equals(r.getStatus().phase)) ? r : null;
+        return terminal(VirtualMachineRestore.class, name, st -> st.phase);
     }
 
     private VirtualMachineClone cloneObject(Vm vm) {
@@ -1649,24 +1622,9 @@ final class FaultInjectionDriver {
         }
         VirtualMachineClone c = cloneObject(vm);
         addCloneCopies(vm, c);
-        String phase = c == null || c.getStatus() == null ? null : c.getStatus().phase;
-        if (!"Succeeded".equals(phase) && !"Failed".equals(phase)) {
-            return "clone " + vm.clone + (c == null ? " not found" : " in phase " + phase);
-        }
-        VirtualMachine v = fleet.get(vm.name);
-        if ("Failed".equals(phase)) {
-            report.operationFailed("clone", vm.clone + ": " + c.getStatus().error);
-            if (v == null) {
-                vm.clonePending = false;
-                vm.exists = false;
-                return null;
-            }
-            report.note(vm.name + ": clone " + vm.clone + " Failed but its VM exists; the model keeps the VM");
-        } else if (v == null) {
-            return "clone " + vm.clone + " Succeeded, but VirtualMachine " + vm.name + " is not there yet";
-        }
-        adopt(vm, v);
-        return null;
+        var st = c == null ? null : c.getStatus();
+        return settleMadeVm(vm, "clone", vm.clone, c != null, st == null ? null : st.phase,
+                st == null ? null : st.error, "clone");
     }
 
     /**
@@ -1680,21 +1638,32 @@ final class FaultInjectionDriver {
             r.getStatus().disks.values().stream().map(Path::of).filter(f -> !vm.files.contains(f))
                     .forEach(vm.files::add);
         }
-        String phase = r == null || r.getStatus() == null ? null : r.getStatus().phase;
+        var st = r == null ? null : r.getStatus();
+        return settleMadeVm(vm, "restore", vm.restore, r != null, st == null ? null : st.phase,
+                st == null ? null : st.error, "restore from a backup");
+    }
+
+    /**
+     * The VM an operation of the operator makes ({@code kind} {@code name}: a clone, a restore from a backup), by the
+     * operation's phase: not ended yet, awaited; Failed, the operation ended in error and the model has no VM unless
+     * one exists; Succeeded, the VM once it is there ({@link #adopt}). Returns what is still awaited, null once ended.
+     */
+    private String settleMadeVm(Vm vm, String kind, String name, boolean found, String phase, String error,
+                                String operation) {
         if (!"Succeeded".equals(phase) && !"Failed".equals(phase)) {
-            return "restore " + vm.restore + (r == null ? " not found" : " in phase " + phase);
+            return kind + " " + name + (!found ? " not found" : " in phase " + phase);
         }
         VirtualMachine v = fleet.get(vm.name);
         if ("Failed".equals(phase)) {
-            report.operationFailed("restore from a backup", vm.restore + ": " + r.getStatus().error);
+            report.operationFailed(operation, name + ": " + error);
             if (v == null) {
                 vm.clonePending = false;
                 vm.exists = false;
                 return null;
             }
-            report.note(vm.name + ": restore " + vm.restore + " Failed but its VM exists; the model keeps the VM");
+            report.note(vm.name + ": " + kind + " " + name + " Failed but its VM exists; the model keeps the VM");
         } else if (v == null) {
-            return "restore " + vm.restore + " Succeeded, but VirtualMachine " + vm.name + " is not there yet";
+            return kind + " " + name + " Succeeded, but VirtualMachine " + vm.name + " is not there yet";
         }
         adopt(vm, v);
         return null;
@@ -1734,16 +1703,7 @@ final class FaultInjectionDriver {
             checkRestoredIdentity(vm, v);
             return;
         }
-        String from = v.getMetadata().getAnnotations() == null ? null
-                : v.getMetadata().getAnnotations().get(CLONED_FROM);
-        if (!vm.cloneSource.name.equals(from)) {
-            stepViolations.add(vm.name + ": annotation " + CLONED_FROM + " is " + from + ", want "
-                    + vm.cloneSource.name);
-        }
-        if (st.genidHistory == null || st.genidHistory.isEmpty() || !"Cloned".equals(st.genidHistory.get(0).reason)) {
-            stepViolations.add(vm.name + ": genidHistory does not start with Cloned: " + (st.genidHistory == null
-                    ? null : st.genidHistory.stream().map(h -> h.reason).toList()));
-        }
+        checkOrigin(vm, v, CLONED_FROM, vm.cloneSource.name, "Cloned");
         if (vm.cloneSourceGenid != null && (st.genid == null || st.genid.equalsIgnoreCase(vm.cloneSourceGenid))) {
             stepViolations.add(vm.name + ": clone of " + vm.cloneSource.name + " has genid " + st.genid
                     + ", the source had " + vm.cloneSourceGenid);
@@ -1758,21 +1718,26 @@ final class FaultInjectionDriver {
     /** A VM recreated from a backup: annotated with it, genid history starting with BackupRestored, a new genid. */
     private void checkRestoredIdentity(Vm vm, VirtualMachine v) {
         var st = v.getStatus();
-        String from = v.getMetadata().getAnnotations() == null ? null
-                : v.getMetadata().getAnnotations().get(RESTORED_FROM_BACKUP);
-        if (!vm.restoredFrom.name().equals(from)) {
-            stepViolations.add(vm.name + ": annotation " + RESTORED_FROM_BACKUP + " is " + from + ", want "
-                    + vm.restoredFrom.name());
-        }
-        if (st.genidHistory == null || st.genidHistory.isEmpty()
-                || !"BackupRestored".equals(st.genidHistory.get(0).reason)) {
-            stepViolations.add(vm.name + ": genidHistory does not start with BackupRestored: "
-                    + (st.genidHistory == null ? null : st.genidHistory.stream().map(h -> h.reason).toList()));
-        }
+        checkOrigin(vm, v, RESTORED_FROM_BACKUP, vm.restoredFrom.name(), "BackupRestored");
         if (vm.restoredFrom.genid() != null && (st.genid == null
                 || st.genid.equalsIgnoreCase(vm.restoredFrom.genid()))) {
             stepViolations.add(vm.name + ": restored from backup " + vm.restoredFrom.name() + " with its genid "
                     + st.genid + " (a restored VM must get a new one)");
+        }
+    }
+
+    /** A VM made from another object: {@code annotation} names {@code want}, its genid history starts with that. */
+    private void checkOrigin(Vm vm, VirtualMachine v, String annotation, String want, String firstReason) {
+        var st = v.getStatus();
+        String from = v.getMetadata().getAnnotations() == null ? null
+                : v.getMetadata().getAnnotations().get(annotation);
+        if (!want.equals(from)) {
+            stepViolations.add(vm.name + ": annotation " + annotation + " is " + from + ", want " + want);
+        }
+        if (st.genidHistory == null || st.genidHistory.isEmpty()
+                || !firstReason.equals(st.genidHistory.get(0).reason)) {
+            stepViolations.add(vm.name + ": genidHistory does not start with " + firstReason + ": "
+                    + (st.genidHistory == null ? null : st.genidHistory.stream().map(h -> h.reason).toList()));
         }
     }
 

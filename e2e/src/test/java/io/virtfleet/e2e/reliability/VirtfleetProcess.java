@@ -1,5 +1,7 @@
 package io.virtfleet.e2e.reliability;
 
+import io.virtfleet.controlplane.Waits;
+
 import java.io.IOException;
 import java.net.HttpURLConnection;
 import java.net.ServerSocket;
@@ -150,11 +152,6 @@ final class VirtfleetProcess {
     }
 
     static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
-        }
+        Waits.sleep(ms);
     }
 }

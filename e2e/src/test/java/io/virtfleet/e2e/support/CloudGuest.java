@@ -79,7 +79,16 @@ public record CloudGuest(Path disk, String sha256, String format, Path kernel, P
      * {@code userData} (inline; null for none).
      */
     public VirtualMachine vm(String namespace, String name, String imageUrl, Path rootDisk, String userData) {
-        VirtualMachine vm = Fleet.kernelBootVm(namespace, name, "512Mi", kernel, initrd);
+        return vm(namespace, name, "512Mi", imageUrl, sha256, format, rootDisk, userData);
+    }
+
+    /**
+     * The same with {@code memory}, and the root disk's image another than the installed disk (a copy of it served
+     * elsewhere, say): its SHA-256 and format as given.
+     */
+    public VirtualMachine vm(String namespace, String name, String memory, String imageUrl, String imageSha256,
+                             String imageFormat, Path rootDisk, String userData) {
+        VirtualMachine vm = Fleet.kernelBootVm(namespace, name, memory, kernel, initrd);
         VirtualMachineSpec spec = vm.getSpec();
         spec.firmware.kernelBoot.cmdline = cmdline;
         VirtualMachineSpec.Disk root = new VirtualMachineSpec.Disk();
@@ -89,8 +98,8 @@ public record CloudGuest(Path disk, String sha256, String format, Path kernel, P
         root.volume.path = rootDisk.toString();
         root.volume.image = new VirtualMachineSpec.Image();
         root.volume.image.url = imageUrl;
-        root.volume.image.sha256 = sha256;
-        root.volume.image.format = format;
+        root.volume.image.sha256 = imageSha256;
+        root.volume.image.format = imageFormat;
         spec.disks.add(root);
         if (userData != null) {
             spec.cloudInit = new VirtualMachineSpec.CloudInit();

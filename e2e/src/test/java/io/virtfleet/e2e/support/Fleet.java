@@ -1,9 +1,11 @@
 package io.virtfleet.e2e.support;
 
 import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.virtfleet.agent.AgentConfig;
 import io.virtfleet.agent.NodeAgent;
@@ -11,6 +13,8 @@ import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.Hypervisor;
 import io.virtfleet.api.v1alpha1.RunStrategy;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
+import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
+import io.virtfleet.api.v1alpha1.VirtualMachineRestoreSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.controlplane.EmbeddedControlPlane;
 import io.virtfleet.operator.OperatorConfig;
@@ -335,14 +339,19 @@ public final class Fleet implements AutoCloseable {
         // no_timer_check: under TCG on a loaded machine the kernel's IO-APIC timer check can fail and panic the
         // guest at boot ("IO-APIC + timer doesn't work"), seen by the fault-injection driver.
         spec.firmware.kernelBoot.cmdline = "console=ttyS0 no_timer_check";
-        VirtualMachineSpec.Disk data = new VirtualMachineSpec.Disk();
-        data.name = "data";
-        data.volume = new VirtualMachineSpec.Volume();
-        data.volume.path = copyOfDataDisk(name + "-data").toString();
-        data.volume.format = "qcow2";
-        data.bus = "virtio";
-        spec.disks.add(data);
+        spec.disks.add(fileDisk("data", copyOfDataDisk(name + "-data").toString(), "qcow2", "virtio"));
         return vm;
+    }
+
+    /** A disk of the file at {@code path} in {@code format}, on {@code bus} (null: none given). */
+    public static VirtualMachineSpec.Disk fileDisk(String name, String path, String format, String bus) {
+        VirtualMachineSpec.Disk d = new VirtualMachineSpec.Disk();
+        d.name = name;
+        d.volume = new VirtualMachineSpec.Volume();
+        d.volume.path = path;
+        d.volume.format = format;
+        d.bus = bus;
+        return d;
     }
 
     /** A running 1-core q35 TCG VM without graphics, genid auto, booting {@code kernel} + {@code initrd} directly. */
@@ -437,6 +446,32 @@ public final class Fleet implements AutoCloseable {
     public void awaitDeleted(String name) {
         Awaitility.await().alias(name + " deleted").atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200))
                 .until(() -> get(name) == null && domain(name) == null);
+    }
+
+    /** {@code o}, a new request object (not created yet), named {@code name} in the namespace, with {@code spec}. */
+    public <T extends CustomResource<S, ?>, S> T inNamespace(T o, String name, S spec) {
+        o.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).build());
+        o.setSpec(spec);
+        return o;
+    }
+
+    /** A request (not created yet) named {@code name} to restore VM {@code vmName} to its snapshot {@code snapshot}. */
+    public VirtualMachineRestore snapshotRestore(String name, String vmName, String snapshot) {
+        VirtualMachineRestoreSpec spec = new VirtualMachineRestoreSpec();
+        spec.vmName = vmName;
+        spec.snapshotName = snapshot;
+        return inNamespace(new VirtualMachineRestore(), name, spec);
+    }
+
+    /** The reasons of the Events in the fleet's namespace about an object of that name (any kind), as listed. */
+    public List<String> eventReasons(String involvedName) {
+        List<String> out = new ArrayList<>();
+        for (Event e : client().v1().events().inNamespace(namespace).list().getItems()) {
+            if (e.getInvolvedObject() != null && involvedName.equals(e.getInvolvedObject().getName())) {
+                out.add(e.getReason());
+            }
+        }
+        return out;
     }
 
     // ------------------------------------------------------------------------------------------------------ libvirt

@@ -16,15 +16,16 @@ import static org.awaitility.Awaitility.await;
 /**
  * One libvirt domain as the e2e tests see it from outside virtfleet: virsh for the live XML and QEMU's monitor, the
  * serial console log, and the test guest's command channel (scripts/guest-exec).
+ *
+ * @param name           the libvirt domain's name
+ * @param runDir         where its console log and channel sockets are
+ * @param uri            the libvirt URI this domain is looked at through
+ * @param pidDir         where that libvirtd writes its QEMU pid files (null for a Xen guest)
+ * @param consoleLogFile the console log when it is not {@code runDir/NAME.log} (a Xen guest's: xenconsoled names
+ *                       it), else null
  */
-public final class LibvirtGuest {
+public record LibvirtGuest(String name, Path runDir, String uri, Path pidDir, Path consoleLogFile) {
     private static final Path REPO = io.virtfleet.controlplane.RepoRoot.require();
-    private final String name;
-    private final Path runDir;
-    private final String uri;
-    private final Path pidDir;
-    /** The console log when it is not {@code runDir/NAME.log} (a Xen guest's: xenconsoled names it), else null. */
-    private final Path consoleLogFile;
 
     LibvirtGuest(String name, Path runDir) {
         this(name, runDir, "qemu:///system", Path.of("/run/libvirt/qemu"));
@@ -39,26 +40,9 @@ public final class LibvirtGuest {
         this(name, runDir, uri, pidDir, null);
     }
 
-    private LibvirtGuest(String name, Path runDir, String uri, Path pidDir, Path consoleLogFile) {
-        this.name = name;
-        this.runDir = runDir;
-        this.uri = uri;
-        this.pidDir = pidDir;
-        this.consoleLogFile = consoleLogFile;
-    }
-
     /** A guest of the Xen host {@code xen}: libvirt through its forwarded URI, the PV console in xenconsoled's log. */
     public static LibvirtGuest onXen(XenHost xen, String name) {
         return new LibvirtGuest(name, xen.share().resolve("console"), xen.uri(), null, xen.consoleLog(name));
-    }
-
-    /** The libvirt URI this domain is looked at through. */
-    public String uri() {
-        return uri;
-    }
-
-    public String name() {
-        return name;
     }
 
     public String liveXml() {

@@ -13,8 +13,12 @@ import java.time.Duration;
  *
  * <p>One per JVM: booting dom0 under software emulation takes a minute or more, so every test class shares it and
  * a shutdown hook powers it off when the JVM ends.
+ *
+ * @param name  the host's name for scripts/xen-host
+ * @param uri   dom0's libvirt, e.g. {@code xen+tcp://127.0.0.1:41234/system}
+ * @param share the directory shared with dom0 at the same path: the Xen host's allowed root
  */
-public final class XenHost {
+public record XenHost(String name, String uri, Path share) {
     private static final Path SCRIPT = RepoRoot.require().resolve("scripts/xen-host");
     /** Generous: a cold machine builds the dom0 image first (scripts/build-xen-host), then boots it under TCG. */
     private static final Duration START_TIMEOUT = Duration.ofMinutes(20);
@@ -24,16 +28,6 @@ public final class XenHost {
      */
     public static final String NAME = "demo";
     private static XenHost shared;
-
-    private final String name;
-    private final String uri;
-    private final Path share;
-
-    private XenHost(String name, String uri, Path share) {
-        this.name = name;
-        this.uri = uri;
-        this.share = share;
-    }
 
     /** The JVM's Xen host, started (built, booted) on first use. */
     public static synchronized XenHost shared() {
@@ -52,20 +46,6 @@ public final class XenHost {
                     LibvirtGuest.run(Duration.ofSeconds(60), SCRIPT.toString(), "stop", NAME), "xen-host-stop"));
         }
         return shared;
-    }
-
-    public String name() {
-        return name;
-    }
-
-    /** dom0's libvirt, e.g. {@code xen+tcp://127.0.0.1:41234/system}. */
-    public String uri() {
-        return uri;
-    }
-
-    /** The directory shared with dom0 at the same path: the Xen host's allowed root. */
-    public Path share() {
-        return share;
     }
 
     /** The test guest's kernel, initramfs and data disk template, copied into the share by scripts/xen-host. */

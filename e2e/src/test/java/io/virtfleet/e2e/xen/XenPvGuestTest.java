@@ -79,12 +79,7 @@ class XenPvGuestTest {
     }
 
     static VirtualMachineSpec.Disk disk(String name, String path) {
-        VirtualMachineSpec.Disk d = new VirtualMachineSpec.Disk();
-        d.name = name;
-        d.volume = new VirtualMachineSpec.Volume();
-        d.volume.path = path;
-        d.volume.format = "raw";
-        return d;
+        return Fleet.fileDisk(name, path, "raw", null);
     }
 
     static VirtualMachineSpec.NetworkInterface nic(String name, String mac, String target) {

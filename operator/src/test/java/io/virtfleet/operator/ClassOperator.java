@@ -29,7 +29,7 @@ final class ClassOperator implements BeforeAllCallback, AfterAllCallback {
 
     /** Namespaces named {@code prefix-<random>}, one per prefix, and an operator with the default configuration. */
     ClassOperator(String... prefixes) {
-        this(prefixes[0], OperatorConfig::builder, null,
+        this(prefixes[0], OperatorTestSupport::testConfig, null,
                 Arrays.stream(prefixes).map(OperatorTestSupport::uniqueName).toList());
     }
 

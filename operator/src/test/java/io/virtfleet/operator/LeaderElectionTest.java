@@ -30,7 +30,7 @@ class LeaderElectionTest extends OperatorTestSupport {
     void onlyTheLeaderReconcilesAndAnotherReplicaTakesOver() {
         String ns = newNamespace("leader");
         String lease = uniqueName("virtfleet-operator");
-        OperatorConfig.Builder config = OperatorConfig.builder().leaderElection(true).leaseName(lease)
+        OperatorConfig.Builder config = testConfig().leaderElection(true).leaseName(lease)
                 .leaderElectionTimings(Duration.ofSeconds(4), Duration.ofSeconds(3), Duration.ofMillis(500));
         one = startOperator(config.identity("replica-1"), ns);
         two = startOperator(config.identity("replica-2"), ns);

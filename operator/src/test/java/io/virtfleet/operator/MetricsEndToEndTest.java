@@ -39,7 +39,7 @@ class MetricsEndToEndTest extends OperatorTestSupport {
              NodeAgent agent = new NodeAgent(AgentConfig.forHost(host).withDomainPrefix(PREFIX).withPorts(0, 0),
                      agentClient)) {
             agent.start();
-            operator = startOperator(OperatorConfig.builder().healthPort(0).metricsPort(0), ns);
+            operator = startOperator(testConfig().healthPort(0).metricsPort(0), ns);
             int opHealth = operator.healthPort();
             int opMetrics = operator.metricsPort();
             assertThat(opHealth).isPositive();

@@ -88,11 +88,23 @@ abstract class OperatorTestSupport {
         Namespaces.ensure(client, ns);
     }
 
-    /** An operator with its own client (as a separate process would have), reconciling only {@code namespaces}. */
+    /**
+     * The operator configuration tests start from: pending VMs are looked at again every 5 s (not the default 30 s),
+     * so a test need not wait for a Host or Lease event. A test that wants to see only what those events trigger
+     * sets a longer {@code pendingRetry} on it.
+     */
+    static OperatorConfig.Builder testConfig() {
+        return OperatorConfig.builder().pendingRetry(Duration.ofSeconds(5));
+    }
+
+    /**
+     * An operator with its own client (as a separate process would have), reconciling only {@code namespaces}, built
+     * from {@code config} as given (start from {@link #testConfig()}).
+     */
     static VirtfleetOperator startOperator(OperatorConfig.Builder config, String... namespaces) {
         KubernetesClient own = new KubernetesClientBuilder().withConfig(cp.config()).build();
         VirtfleetOperator op = new VirtfleetOperator(config.namespaces(Set.of(namespaces))
-                .exitOnLostLeadership(false).pendingRetry(Duration.ofSeconds(5)).build());
+                .exitOnLostLeadership(false).build());
         op.start(own);
         clients.put(op, own);
         return op;

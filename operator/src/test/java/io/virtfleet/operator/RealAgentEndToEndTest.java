@@ -51,7 +51,7 @@ class RealAgentEndToEndTest extends OperatorTestSupport {
         agent = new NodeAgent(AgentConfig.forHost(host).withDomainPrefix(PREFIX)
                 .withResync(Duration.ofSeconds(10)), agentClient);
         agent.start();
-        operator = startOperator(OperatorConfig.builder().shutdownTimeoutSeconds(20), ns);
+        operator = startOperator(testConfig().shutdownTimeoutSeconds(20), ns);
     }
 
     @AfterAll

@@ -20,7 +20,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class RequestDeadlineTest extends OperatorTestSupport {
     @RegisterExtension
     static final ClassOperator fixture = new ClassOperator("deadline").withHost()
-            .configured(() -> OperatorConfig.builder().requestDeadlines(
+            .configured(() -> testConfig().requestDeadlines(
                     new RequestDeadlines.Limits(Duration.ofSeconds(4), Duration.ofSeconds(8))));
     static final String ns = fixture.ns;
     static final String host = fixture.host;

@@ -20,7 +20,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class SchedulingTest extends OperatorTestSupport {
     @RegisterExtension
     static final ClassOperator fixture = new ClassOperator("sched")
-            .configured(() -> OperatorConfig.builder().pendingRetry(Duration.ofMinutes(10)));
+            .configured(() -> testConfig().pendingRetry(Duration.ofMinutes(10)));
     static final String ns = fixture.ns;
 
     /** The tests see an operator that took over the namespace from a stopped one. */

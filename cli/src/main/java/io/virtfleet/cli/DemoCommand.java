@@ -8,6 +8,7 @@ import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
 import io.virtfleet.controlplane.EmbeddedControlPlane;
 import io.virtfleet.controlplane.RepoRoot;
+import io.virtfleet.controlplane.Waits;
 import io.virtfleet.operator.OperatorConfig;
 import io.virtfleet.operator.VirtfleetOperator;
 import io.virtfleet.reconcilers.manifest.ManifestDocument;
@@ -296,7 +297,7 @@ final class DemoCommand implements Callable<Integer> {
             if (vmGone && domainGone) {
                 return;
             }
-            sleep(250);
+            Waits.sleep(250);
         }
         throw new IllegalStateException("VirtualMachine " + ns + "/" + name + " was not cleaned up within "
                 + timeoutSeconds + "s");
@@ -377,14 +378,5 @@ final class DemoCommand implements Callable<Integer> {
         String output = new String(p.getInputStream().readAllBytes());
         p.waitFor();
         return output;
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
-        }
     }
 }

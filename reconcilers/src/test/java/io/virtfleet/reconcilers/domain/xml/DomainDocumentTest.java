@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Test;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-class DomainXmlTest {
+class DomainDocumentTest {
     static final String UUID = "7d3c1f5e-3b1a-4c55-9e0e-2a8f7c9b6d41";
 
     static String xml(String extraDevices) {

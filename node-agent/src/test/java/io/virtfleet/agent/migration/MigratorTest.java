@@ -6,7 +6,6 @@ import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.virtfleet.agent.TestEnv;
 import io.virtfleet.agent.libvirt.InspectedDomain;
-import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainMigration;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigration;
@@ -16,6 +15,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.libvirt.Connect;
 import org.libvirt.LibvirtException;
 
@@ -27,8 +27,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -47,8 +45,8 @@ class MigratorTest {
     static KubernetesClient client;
     static String host;
     static String ns;
-    static ScheduledExecutorService scheduler;
-    static LibvirtConnection libvirt;
+    @RegisterExtension
+    static final TestEnv.LibvirtFixture LIBVIRT = TestEnv.LibvirtFixture.connected(URI);
     static Connect direct;
     static final Set<String> resynced = ConcurrentHashMap.newKeySet();
     static Migrator migrator;
@@ -59,10 +57,8 @@ class MigratorTest {
         client = TestEnv.client();
         host = TestEnv.newHost("migrator");
         ns = TestEnv.newNamespace(client, "migrator");
-        scheduler = Executors.newSingleThreadScheduledExecutor();
-        libvirt = TestEnv.libvirt(URI, scheduler);
         direct = new Connect(URI);
-        migrator = new Migrator(client, libvirt, host, List.of("/var/lib/virtfleet"),
+        migrator = new Migrator(client, LIBVIRT.connection(), host, List.of("/var/lib/virtfleet"),
                 new Migrator.Policy(Duration.ofMillis(300), Duration.ofSeconds(120), Duration.ofMillis(200)),
                 resynced::add);
     }
@@ -72,13 +68,9 @@ class MigratorTest {
         if (migrator != null) {
             migrator.close();
         }
-        if (libvirt != null) {
-            libvirt.close();
-        }
         if (direct != null) {
             direct.close();
         }
-        scheduler.shutdownNow();
     }
 
     @AfterEach
@@ -143,7 +135,7 @@ class MigratorTest {
     }
 
     private static Optional<InspectedDomain> inspect(String uuid) throws Exception {
-        return libvirt.inspect(uuid);
+        return LIBVIRT.connection().inspect(uuid);
     }
 
     @Test
@@ -197,7 +189,8 @@ class MigratorTest {
                         Map.of("status", Map.of("transfer", Map.of("state", Transfer.COMPLETED,
                                 "id", m.getMetadata().getUid(), "message", "libvirt finished")))));
 
-        Migrator restarted = new Migrator(client, libvirt, host, List.of(), Migrator.Policy.DEFAULT, resynced::add);
+        Migrator restarted = new Migrator(client, LIBVIRT.connection(), host, List.of(), Migrator.Policy.DEFAULT,
+                resynced::add);
         try {
             assertThat(restarted.beforeSync(uuid, handedOver("mig-done", uuid, m, false), inspect(uuid)))
                     .isPresent();

@@ -4,7 +4,6 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.virtfleet.agent.TestEnv;
 import io.virtfleet.agent.domain.PathPolicy;
-import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestoreSpec;
@@ -14,13 +13,12 @@ import io.virtfleet.api.v1alpha1.VirtualMachineSnapshotStatus;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -31,8 +29,9 @@ import static org.awaitility.Awaitility.await;
  * end {@code Failed} for good although nothing had been done; it must stay pending and be retried.
  */
 class SnapshotControllerTest {
-    private static ScheduledExecutorService scheduler;
-    private static LibvirtConnection libvirt;
+    @RegisterExtension
+    static final TestEnv.LibvirtFixture LIBVIRT =
+            TestEnv.LibvirtFixture.started("qemu+unix:///system?socket=/nonexistent/virtfleet-test/libvirt-sock");
     private static SnapshotController controller;
     private static KubernetesClient client;
     private static String host;
@@ -44,13 +43,10 @@ class SnapshotControllerTest {
         client = TestEnv.client();
         host = TestEnv.newHost("snapdown");
         ns = TestEnv.newNamespace(client, "snapdown");
-        scheduler = Executors.newSingleThreadScheduledExecutor();
-        libvirt = new LibvirtConnection("qemu+unix:///system?socket=/nonexistent/virtfleet-test/libvirt-sock",
-                TestEnv.NO_EVENTS, scheduler);
-        libvirt.start();
         guest = TestEnv.guest(host, ns);
         client.resource(TestEnv.domainObject(ns, "vm-1", host, guest, "Running")).create();
-        controller = new SnapshotController(client, libvirt, host, new PathPolicy(List.of("/var/lib/virtfleet")));
+        controller = new SnapshotController(client, LIBVIRT.connection(), host,
+                new PathPolicy(List.of("/var/lib/virtfleet")));
         controller.start();
     }
 
@@ -58,12 +54,6 @@ class SnapshotControllerTest {
     static void stop() throws Exception {
         if (controller != null) {
             controller.close();
-        }
-        if (libvirt != null) {
-            libvirt.close();
-        }
-        if (scheduler != null) {
-            scheduler.shutdownNow();
         }
         if (guest != null) {
             Files.deleteIfExists(guest.disk());

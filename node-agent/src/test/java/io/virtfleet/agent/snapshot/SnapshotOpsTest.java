@@ -1,18 +1,14 @@
 package io.virtfleet.agent.snapshot;
 
 import io.virtfleet.agent.TestEnv;
-import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.reconcilers.domain.xml.DomainDocument;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -24,20 +20,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  */
 class SnapshotOpsTest {
     private static final Path RUN_DIR = Path.of("/var/lib/virtfleet/run");
-    private static ScheduledExecutorService scheduler;
-    private static LibvirtConnection libvirt;
-
-    @BeforeAll
-    static void connect() throws Exception {
-        scheduler = Executors.newSingleThreadScheduledExecutor();
-        libvirt = TestEnv.libvirt(TestEnv.URI, scheduler);
-    }
-
-    @AfterAll
-    static void close() {
-        libvirt.close();
-        scheduler.shutdownNow();
-    }
+    @RegisterExtension
+    static final TestEnv.LibvirtFixture LIBVIRT = TestEnv.LibvirtFixture.connected(TestEnv.URI);
 
     @Test
     void nonQcow2DisksAreNamed() throws Exception {
@@ -58,7 +42,7 @@ class SnapshotOpsTest {
             assertThat(TestEnv.virsh("define", xml.toString()).rc()).isZero();
             assertThat(TestEnv.virsh("start", g.name()).rc()).isZero();
             awaitReady(g.name());
-            SnapshotOps ops = new SnapshotOps(libvirt);
+            SnapshotOps ops = new SnapshotOps(LIBVIRT.connection());
             String genid0 = SnapshotOps.genidOf(TestEnv.virsh("dumpxml", g.name()).out());
             assertThat(genid0).isNotNull();
 
@@ -130,7 +114,7 @@ class SnapshotOpsTest {
         Files.writeString(xml, g.xml());
         try {
             assertThat(TestEnv.virsh("define", xml.toString()).rc()).isZero();
-            SnapshotOps ops = new SnapshotOps(libvirt);
+            SnapshotOps ops = new SnapshotOps(LIBVIRT.connection());
             String uid = "6b1f7e0c-5d2a-4f0e-9c1b-0d4f3e2a1b00";
             SnapshotOps.Taken first = ops.create(g.uuid(), "s1", uid);
             assertThat(first.state()).isEqualTo("Shutoff");

@@ -62,6 +62,13 @@ class DomainLifecycleTest {
                 s -> "Running".equals(s.state) && s.id != null && s.id > 0 && s.pid != null);
     }
 
+    /** The XML with {@code <memory>} and {@code <currentMemory>} changed from {@code from} to {@code to} MiB. */
+    static String withMemoryMiB(String xml, int from, int to) {
+        return xml.replace("<memory unit='MiB'>" + from + "</memory>", "<memory unit='MiB'>" + to + "</memory>")
+                .replace("<currentMemory unit='MiB'>" + from + "</currentMemory>",
+                        "<currentMemory unit='MiB'>" + to + "</currentMemory>");
+    }
+
     static String cmdline(long pid) throws Exception {
         return new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline")), StandardCharsets.UTF_8)
                 .replace('\0', ' ');
@@ -172,10 +179,7 @@ class DomainLifecycleTest {
         long pid1 = s.pid;
 
         // XML change while running: persistent config only, RestartRequired
-        ENV.objects().edit("restart", d -> d.getSpec().domainXml = d.getSpec().domainXml
-                .replace("<memory unit='MiB'>256</memory>", "<memory unit='MiB'>288</memory>")
-                .replace("<currentMemory unit='MiB'>256</currentMemory>",
-                        "<currentMemory unit='MiB'>288</currentMemory>"));
+        ENV.objects().edit("restart", d -> d.getSpec().domainXml = withMemoryMiB(d.getSpec().domainXml, 256, 288));
         s = ENV.objects().awaitStatus("restart", Duration.ofSeconds(20),
                 x -> condition(x, "RestartRequired").map(c -> "True".equals(c.getStatus())).orElse(false));
         assertThat(s.pid).isEqualTo(pid1);
@@ -204,10 +208,7 @@ class DomainLifecycleTest {
         // XML change while stopped: redefined
         ENV.objects().edit("restart", d -> d.getSpec().powerState = "Stopped");
         ENV.objects().awaitStatus("restart", Duration.ofSeconds(30), x -> "Shutoff".equals(x.state));
-        ENV.objects().edit("restart", d -> d.getSpec().domainXml = d.getSpec().domainXml
-                .replace("<memory unit='MiB'>288</memory>", "<memory unit='MiB'>320</memory>")
-                .replace("<currentMemory unit='MiB'>288</currentMemory>",
-                        "<currentMemory unit='MiB'>320</currentMemory>"));
+        ENV.objects().edit("restart", d -> d.getSpec().domainXml = withMemoryMiB(d.getSpec().domainXml, 288, 320));
         await().atMost(Duration.ofSeconds(20))
                 .until(() -> TestEnv.virsh("dumpxml", "--inactive", g.uuid()).out().contains("327680"));
         assertThat(TestEnv.state(g.uuid())).isEqualTo("shut off");

@@ -82,6 +82,13 @@ class CacheKeeperTest {
         return name;
     }
 
+    /** A 2 MiB raw base a day old (past the grace period) under a 1 MiB limit: evicted unless something keeps it. */
+    String unusedBaseOverTheLimit() throws Exception {
+        String b = base("raw", 2, Duration.ofDays(1));
+        limit = 1L << 20;
+        return b;
+    }
+
     /** Defines a test-driver domain whose disk is a qcow2 overlay (made by qemu-img) on the base. */
     String vmOn(String base) throws Exception {
         Path overlay = dir.resolve("vm-" + UUID.randomUUID() + ".qcow2");
@@ -158,8 +165,7 @@ class CacheKeeperTest {
 
     @Test
     void nothingIsEvictedWhenWhatIsInUseCannotBeSeen() throws Exception {
-        String b = base("raw", 2, Duration.ofDays(1));
-        limit = 1L << 20;
+        String b = unusedBaseOverTheLimit();
         CacheKeeper.Report r = keeper(() -> {
             throw new LibvirtConnection.UnavailableException("libvirtd is not reachable");
         }, null).run();
@@ -178,8 +184,7 @@ class CacheKeeperTest {
 
     @Test
     void aCacheOnSharedStorageIsNeverEvictedByOneHost() throws Exception {
-        String b = base("raw", 2, Duration.ofDays(1));
-        limit = 1L << 20;
+        String b = unusedBaseOverTheLimit();
         CacheKeeper.Report r = keeper(Set::of, dir.toString()).run();
         assertThat(r.evicted()).isEmpty();
         assertThat(r.shared()).isTrue();
@@ -194,8 +199,7 @@ class CacheKeeperTest {
      */
     @Test
     void aBaseAVmStartedUsingDuringTheRunIsNotDeleted() throws Exception {
-        String b = base("raw", 2, Duration.ofDays(1));
-        limit = 1L << 20;
+        String b = unusedBaseOverTheLimit();
         CacheKeeper.Report r = keeper(() -> {
             clock.set(NOW.plusSeconds(1));
             new DiskProvisioner(cache, T).apply(List.of(new DiskPlans.Overlay("root",

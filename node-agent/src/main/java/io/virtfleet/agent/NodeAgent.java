@@ -178,7 +178,7 @@ public final class NodeAgent implements AutoCloseable {
         String root = cache.root().toString();
         String shared = config.sharedRoots().stream().filter(r -> DiskPaths.isUnder(root, r)).findFirst().orElse(null);
         hostEvents = new EventRecorder(client, config.host());
-        ImageCacheRecords records = new ImageCacheRecords(client, config.host(), registrar, hostEvents, root);
+        ImageCacheRecords records = new ImageCacheRecords(registrar, hostEvents, root);
         BackingChains.Headers headers = BackingChains.qemuImg(java.time.Duration.ofMinutes(1));
         DomainController dc = controller;
         CacheKeeper.InUse inUse = () -> {

@@ -2,6 +2,7 @@ package io.virtfleet.bench;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.virtfleet.agent.AgentConfig;
+import io.virtfleet.agent.Closer;
 import io.virtfleet.agent.NodeAgent;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
@@ -37,7 +38,6 @@ public final class VirtfleetStack implements AutoCloseable {
     public final String host;
     public final String domainPrefix;
     private final BenchContext ctx;
-    private final List<AutoCloseable> owned = new ArrayList<>();
     private VirtfleetOperator operator;
     private NodeAgent agent;
     private ChildJvm agentJvm;
@@ -139,18 +139,8 @@ public final class VirtfleetStack implements AutoCloseable {
 
     @Override
     public void close() {
-        if (operator != null) {
-            operator.close();
-        }
-        if (agent != null) {
-            agent.close();
-        }
-        if (agentJvm != null) {
-            agentJvm.stop();
-        }
-        if (capacity != null) {
-            capacity.close();
-        }
+        // ChildJvm.close() is its stop(): SIGTERM, then SIGKILL after 15 s
+        Closer.closeInOrder(operator, agent, agentJvm, capacity);
         try {
             admin.resources(Host.class).withName(host).delete();
             admin.leases().inNamespace(ApiGroup.SYSTEM_NAMESPACE).withName(ApiGroup.leaseName(host)).delete();

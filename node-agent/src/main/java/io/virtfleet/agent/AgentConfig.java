@@ -100,14 +100,6 @@ public record AgentConfig(String host, String libvirtUri, List<String> allowedRo
         return with(c -> c.images = i);
     }
 
-    /** Without migration settings. */
-    public AgentConfig(String host, String libvirtUri, List<String> allowedRoots, String domainPrefix,
-                       Duration leaseDuration, Duration resync, int workers, List<String> probeUris,
-                       String consoleLogDir, String guestChannelDir, int healthPort, int metricsPort) {
-        this(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris, consoleLogDir,
-                guestChannelDir, healthPort, metricsPort, null, null, null, null);
-    }
-
     /** Accepts live migrations at {@code uri}; {@code shared}: allowed roots on storage shared with other hosts. */
     public AgentConfig withMigration(String uri, List<String> shared) {
         return with(c -> {
@@ -116,17 +108,11 @@ public record AgentConfig(String host, String libvirtUri, List<String> allowedRo
         });
     }
 
+    /** Without console log, guest channel, HTTP endpoints, migration settings, serving or image settings. */
     public AgentConfig(String host, String libvirtUri, List<String> allowedRoots, String domainPrefix,
                        Duration leaseDuration, Duration resync, int workers, List<String> probeUris) {
-        this(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris, null, null);
-    }
-
-    /** Without HTTP endpoints. */
-    public AgentConfig(String host, String libvirtUri, List<String> allowedRoots, String domainPrefix,
-                       Duration leaseDuration, Duration resync, int workers, List<String> probeUris,
-                       String consoleLogDir, String guestChannelDir) {
-        this(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris, consoleLogDir,
-                guestChannelDir, -1, -1);
+        this(host, libvirtUri, allowedRoots, domainPrefix, leaseDuration, resync, workers, probeUris, null, null, -1,
+                -1, null, null, null, null);
     }
 
     /** Serves /healthz and /readyz on {@code healthPort} and /metrics on {@code metricsPort} (-1: off, 0: any). */
@@ -152,7 +138,7 @@ public record AgentConfig(String host, String libvirtUri, List<String> allowedRo
 
     /** Defaults for everything but the host. */
     public static AgentConfig forHost(String host) {
-        return new AgentConfig(host, null, null, null, null, null, 0, null, null, null);
+        return new AgentConfig(host, null, null, null, null, null, 0, null);
     }
 
     public AgentConfig withLibvirtUri(String uri) {

@@ -178,7 +178,7 @@ public final class NodeAgent implements AutoCloseable {
         String root = cache.root().toString();
         String shared = config.sharedRoots().stream().filter(r -> DiskPaths.isUnder(root, r)).findFirst().orElse(null);
         hostEvents = new EventRecorder(client, config.host());
-        ImageCacheRecords records = new ImageCacheRecords(client, config.host(), registrar, hostEvents, root);
+        ImageCacheRecords records = new ImageCacheRecords(registrar, hostEvents, root);
         BackingChains.Headers headers = BackingChains.qemuImg(java.time.Duration.ofMinutes(1));
         DomainController dc = controller;
         CacheKeeper.InUse inUse = () -> {
@@ -325,35 +325,12 @@ public final class NodeAgent implements AutoCloseable {
         }
         closed = true;
         LOG.info("stopping node agent for host {}", config.host());
-        if (heartbeat != null) {
-            heartbeat.close();
-        }
-        if (controller != null) {
-            controller.close();
-        }
-        if (snapshots != null) {
-            snapshots.close();
-        }
-        if (libvirt != null) {
-            libvirt.close();
-        }
+        Closer.closeInOrder(heartbeat, controller, snapshots, libvirt);
         if (hostEvents != null) {
             hostEvents.close(java.time.Duration.ofSeconds(2));
         }
-        if (scheduler != null) {
-            scheduler.shutdownNow();
-            try {
-                scheduler.awaitTermination(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-        if (endpoints != null) {
-            endpoints.close();
-        }
-        if (ownsClient) {
-            client.close();
-        }
+        Closer.shutdownNow(scheduler, java.time.Duration.ofSeconds(10));
+        Closer.closeInOrder(endpoints, ownsClient ? client : null);
         LOG.info("node agent for host {} stopped", config.host());
     }
 }

@@ -1,17 +1,15 @@
 package io.virtfleet.agent;
 
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.DeviceStatus;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainStatus;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,58 +34,39 @@ class DomainLifecycleTest {
     /** Long enough that event-driven reactions cannot be the periodic resync. */
     static final Duration RESYNC = Duration.ofSeconds(20);
 
-    static KubernetesClient client;
-    static String host;
-    static String ns;
-    static NodeAgent agent;
+    @RegisterExtension
+    static final TestHost ENV = TestHost.withAgent("life", c -> c.withDomainPrefix(TestEnv.DOMAIN_PREFIX)
+            .withResync(RESYNC).withLeaseDuration(Duration.ofSeconds(6)).withProbeUris(List.of()));
     final List<TestEnv.Guest> guests = new ArrayList<>();
-    static DomainObjects objects;
-
-    @BeforeAll
-    static void startAgent() {
-        client = TestEnv.client();
-        host = TestEnv.newHost("life");
-        ns = TestEnv.newNamespace(client, "life");
-        objects = new DomainObjects(client, ns);
-        agent = newAgent();
-    }
-
-    static NodeAgent newAgent() {
-        NodeAgent a = new NodeAgent(AgentConfig.forHost(host).withDomainPrefix(TestEnv.DOMAIN_PREFIX)
-                .withResync(RESYNC).withLeaseDuration(Duration.ofSeconds(6)).withProbeUris(List.of()), client);
-        a.start();
-        await().atMost(Duration.ofSeconds(30)).until(() -> a.isLibvirtConnected() && a.hasSynced());
-        return a;
-    }
-
-    @AfterAll
-    static void stopAgent() {
-        if (agent != null) {
-            agent.close();
-        }
-    }
 
     @AfterEach
     void cleanUp() {
-        objects.deleteAll();
+        ENV.objects().deleteAll();
         for (TestEnv.Guest g : guests) {
             TestEnv.removeDomain(g);
         }
     }
 
     TestEnv.Guest newGuest() {
-        TestEnv.Guest g = TestEnv.guest(host, ns);
+        TestEnv.Guest g = TestEnv.guest(ENV.host(), ENV.ns());
         guests.add(g);
         return g;
     }
 
     Domain create(String name, TestEnv.Guest g, String power) {
-        return objects.create(TestEnv.domainObject(ns, name, host, g, power));
+        return ENV.objects().create(TestEnv.domainObject(ENV.ns(), name, ENV.host(), g, power));
     }
 
     static DomainStatus awaitRunning(String name) {
-        return objects.awaitStatus(name, Duration.ofSeconds(60),
+        return ENV.objects().awaitStatus(name, Duration.ofSeconds(60),
                 s -> "Running".equals(s.state) && s.id != null && s.id > 0 && s.pid != null);
+    }
+
+    /** The XML with {@code <memory>} and {@code <currentMemory>} changed from {@code from} to {@code to} MiB. */
+    static String withMemoryMiB(String xml, int from, int to) {
+        return xml.replace("<memory unit='MiB'>" + from + "</memory>", "<memory unit='MiB'>" + to + "</memory>")
+                .replace("<currentMemory unit='MiB'>" + from + "</currentMemory>",
+                        "<currentMemory unit='MiB'>" + to + "</currentMemory>");
     }
 
     static String cmdline(long pid) throws Exception {
@@ -120,17 +99,18 @@ class DomainLifecycleTest {
         assertThat(s.startCount).isEqualTo(1L);
         assertThat(s.observedRestartGeneration).isEqualTo(1L);
         assertThat(condition(s, "Ready")).get().extracting(Condition::getStatus).isEqualTo("True");
-        assertThat(objects.get("run-stop").getMetadata().getFinalizers()).contains(ApiGroup.AGENT_FINALIZER);
+        assertThat(ENV.objects().get("run-stop").getMetadata().getFinalizers()).contains(ApiGroup.AGENT_FINALIZER);
         // Events are posted by a background thread: they may land just after the status.
         await().atMost(Duration.ofSeconds(10))
-                .untilAsserted(() -> assertThat(objects.eventReasons("run-stop")).contains("Defined", "Started"));
+                .untilAsserted(() -> assertThat(ENV.objects().eventReasons("run-stop")).contains("Defined", "Started"));
         // the ownership mark and the agent's bookkeeping are in the persistent config
         String persistent = TestEnv.virsh("dumpxml", "--inactive", g.uuid()).out();
         assertThat(persistent).contains(ApiGroup.LIBVIRT_METADATA_NS).contains("specHash=");
 
         t0 = System.nanoTime();
-        objects.edit("run-stop", d -> d.getSpec().powerState = "Stopped");
-        s = objects.awaitStatus("run-stop", Duration.ofSeconds(30), x -> x.id != null && x.id == -1 && "Shutoff".equals(x.state));
+        ENV.objects().edit("run-stop", d -> d.getSpec().powerState = "Stopped");
+        s = ENV.objects().awaitStatus("run-stop", Duration.ofSeconds(30),
+                x -> x.id != null && x.id == -1 && "Shutoff".equals(x.state));
         LOG.info("TIMING powerState Stopped -> status Shutoff ({}): {} ms", s.reason,
                 (System.nanoTime() - t0) / 1_000_000);
         assertThat(TestEnv.state(g.uuid())).isEqualTo("shut off");
@@ -138,8 +118,8 @@ class DomainLifecycleTest {
         assertThat(TestEnv.domId(g.uuid())).isEqualTo(-1);
 
         t0 = System.nanoTime();
-        client.resources(Domain.class).inNamespace(ns).withName("run-stop").delete();
-        await().atMost(Duration.ofSeconds(20)).until(() -> objects.get("run-stop") == null);
+        ENV.client().resources(Domain.class).inNamespace(ENV.ns()).withName("run-stop").delete();
+        await().atMost(Duration.ofSeconds(20)).until(() -> ENV.objects().get("run-stop") == null);
         LOG.info("TIMING delete -> Domain gone: {} ms", (System.nanoTime() - t0) / 1_000_000);
         assertThat(TestEnv.defined(g.uuid())).isFalse();
     }
@@ -147,10 +127,10 @@ class DomainLifecycleTest {
     @Test
     void explicitGenidIsDefinedAndReported() {
         TestEnv.Guest g = newGuest();
-        Domain d = TestEnv.domainObject(ns, "genid", host, g, "Running");
+        Domain d = TestEnv.domainObject(ENV.ns(), "genid", ENV.host(), g, "Running");
         String genid = java.util.UUID.randomUUID().toString();
         d.getSpec().genid = genid;
-        objects.create(d);
+        ENV.objects().create(d);
         DomainStatus s = awaitRunning("genid");
         assertThat(s.genid).isEqualTo(genid);
         assertThat(TestEnv.virsh("dumpxml", g.uuid()).out()).contains("<genid>" + genid + "</genid>");
@@ -175,7 +155,7 @@ class DomainLifecycleTest {
         long[] ms = killAndMeasure("kill", pid);
         assertThat(ms[0]).as("kill -9 -> status shows the QEMU process gone").isLessThanOrEqualTo(2000);
         assertThat(ms[1]).as("kill -9 -> status shows libvirt's Shutoff, id -1").isLessThanOrEqualTo(5000);
-        s = objects.status("kill");
+        s = ENV.objects().status("kill");
         assertThat(s.state).isEqualTo("Shutoff");
         assertThat(s.reason).isIn("Crashed", "Failed", "Destroyed", "Unknown");
         assertThat(s.pid).isNull();
@@ -184,7 +164,7 @@ class DomainLifecycleTest {
         // stopped on its own: stays down until restartGeneration is bumped
         await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5))
                 .until(() -> "shut off".equals(TestEnv.state(g.uuid())));
-        objects.edit("kill", d -> d.getSpec().restartGeneration = 2L);
+        ENV.objects().edit("kill", d -> d.getSpec().restartGeneration = 2L);
         s = awaitRunning("kill");
         assertThat(s.pid).isNotEqualTo(pid);
         assertThat(s.startCount).isEqualTo(2L);
@@ -199,11 +179,8 @@ class DomainLifecycleTest {
         long pid1 = s.pid;
 
         // XML change while running: persistent config only, RestartRequired
-        objects.edit("restart", d -> d.getSpec().domainXml = d.getSpec().domainXml
-                .replace("<memory unit='MiB'>256</memory>", "<memory unit='MiB'>288</memory>")
-                .replace("<currentMemory unit='MiB'>256</currentMemory>",
-                        "<currentMemory unit='MiB'>288</currentMemory>"));
-        s = objects.awaitStatus("restart", Duration.ofSeconds(20),
+        ENV.objects().edit("restart", d -> d.getSpec().domainXml = withMemoryMiB(d.getSpec().domainXml, 256, 288));
+        s = ENV.objects().awaitStatus("restart", Duration.ofSeconds(20),
                 x -> condition(x, "RestartRequired").map(c -> "True".equals(c.getStatus())).orElse(false));
         assertThat(s.pid).isEqualTo(pid1);
         assertThat(TestEnv.virsh("dumpxml", "--inactive", g.uuid()).out()).contains("294912");
@@ -211,8 +188,8 @@ class DomainLifecycleTest {
 
         // restart request: stop (graceful, then destroy after the timeout) and start with the new config
         long t0 = System.nanoTime();
-        objects.edit("restart", d -> d.getSpec().restartGeneration = 2L);
-        s = objects.awaitStatus("restart", Duration.ofSeconds(60), x -> x.observedRestartGeneration != null
+        ENV.objects().edit("restart", d -> d.getSpec().restartGeneration = 2L);
+        s = ENV.objects().awaitStatus("restart", Duration.ofSeconds(60), x -> x.observedRestartGeneration != null
                 && x.observedRestartGeneration == 2L && "Running".equals(x.state) && x.pid != null);
         LOG.info("TIMING restartGeneration bump -> running again: {} ms", (System.nanoTime() - t0) / 1_000_000);
         assertThat(s.pid).isNotEqualTo(pid1);
@@ -221,20 +198,17 @@ class DomainLifecycleTest {
         assertThat(TestEnv.virsh("dumpxml", g.uuid()).out()).contains("294912");
 
         // paused and back
-        objects.edit("restart", d -> d.getSpec().powerState = "Paused");
-        objects.awaitStatus("restart", Duration.ofSeconds(20), x -> "Paused".equals(x.state));
+        ENV.objects().edit("restart", d -> d.getSpec().powerState = "Paused");
+        ENV.objects().awaitStatus("restart", Duration.ofSeconds(20), x -> "Paused".equals(x.state));
         assertThat(TestEnv.state(g.uuid())).isEqualTo("paused");
-        objects.edit("restart", d -> d.getSpec().powerState = "Running");
-        s = objects.awaitStatus("restart", Duration.ofSeconds(20), x -> "Running".equals(x.state));
+        ENV.objects().edit("restart", d -> d.getSpec().powerState = "Running");
+        s = ENV.objects().awaitStatus("restart", Duration.ofSeconds(20), x -> "Running".equals(x.state));
         assertThat(s.reason).isEqualTo("Unpaused");
 
         // XML change while stopped: redefined
-        objects.edit("restart", d -> d.getSpec().powerState = "Stopped");
-        objects.awaitStatus("restart", Duration.ofSeconds(30), x -> "Shutoff".equals(x.state));
-        objects.edit("restart", d -> d.getSpec().domainXml = d.getSpec().domainXml
-                .replace("<memory unit='MiB'>288</memory>", "<memory unit='MiB'>320</memory>")
-                .replace("<currentMemory unit='MiB'>288</currentMemory>",
-                        "<currentMemory unit='MiB'>320</currentMemory>"));
+        ENV.objects().edit("restart", d -> d.getSpec().powerState = "Stopped");
+        ENV.objects().awaitStatus("restart", Duration.ofSeconds(30), x -> "Shutoff".equals(x.state));
+        ENV.objects().edit("restart", d -> d.getSpec().domainXml = withMemoryMiB(d.getSpec().domainXml, 288, 320));
         await().atMost(Duration.ofSeconds(20))
                 .until(() -> TestEnv.virsh("dumpxml", "--inactive", g.uuid()).out().contains("327680"));
         assertThat(TestEnv.state(g.uuid())).isEqualTo("shut off");
@@ -249,12 +223,12 @@ class DomainLifecycleTest {
         int id = s.id;
 
         // the agent restarts
-        agent.close();
+        ENV.agent().close();
         long t0 = System.nanoTime();
-        agent = newAgent();
+        ENV.startAgent();
         LOG.info("TIMING agent restart -> connected and synced: {} ms", (System.nanoTime() - t0) / 1_000_000);
         await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(10)).until(() -> {
-            DomainStatus x = objects.status("adopt");
+            DomainStatus x = ENV.objects().status("adopt");
             return x.pid == pid && x.id == id && x.startCount == 1L && "Running".equals(x.state);
         });
         assertThat(TestEnv.domId(g.uuid())).isEqualTo(id);
@@ -284,13 +258,13 @@ class DomainLifecycleTest {
         String ownHost = TestEnv.newHost("life-own");
         NodeAgent own = new NodeAgent(AgentConfig.forHost(ownHost).withLibvirtUri(uri)
                 .withDomainPrefix(TestEnv.DOMAIN_PREFIX).withResync(RESYNC).withLeaseDuration(Duration.ofSeconds(6))
-                .withProbeUris(List.of()), client);
+                .withProbeUris(List.of()), ENV.client());
         try {
             own.start();
             await().atMost(Duration.ofSeconds(30)).until(() -> own.isLibvirtConnected() && own.hasSynced());
-            TestEnv.Guest g = TestEnv.guest(ownHost, ns);
+            TestEnv.Guest g = TestEnv.guest(ownHost, ENV.ns());
             guests.add(g);
-            objects.create(TestEnv.domainObject(ns, "own", ownHost, g, "Running"));
+            ENV.objects().create(TestEnv.domainObject(ENV.ns(), "own", ownHost, g, "Running"));
             DomainStatus s = awaitRunning("own");
             long pid = s.pid;
             int id = s.id;
@@ -305,7 +279,7 @@ class DomainLifecycleTest {
             LOG.info("TIMING libvirtd restarted -> agent reconnected: {} ms", (System.nanoTime() - t0) / 1_000_000);
             assertThat(TestEnv.virshAt(uri, "domid", g.uuid()).out().strip()).isEqualTo(Integer.toString(id));
             assertThat(ProcessHandle.of(pid)).get().matches(ProcessHandle::isAlive);
-            s = objects.status("own");
+            s = ENV.objects().status("own");
             assertThat(s.pid).isEqualTo(pid);
             assertThat(s.id).isEqualTo(id);
             assertThat(s.startCount).isEqualTo(1L);
@@ -324,7 +298,7 @@ class DomainLifecycleTest {
             assertThat(ms[0]).isLessThanOrEqualTo(2000);
             assertThat(ms[1]).isLessThanOrEqualTo(5000);
             // deleted while its agent runs, so the agent removes the domain and its finalizer
-            objects.deleteAll();
+            ENV.objects().deleteAll();
         } finally {
             own.close();
             TestEnv.run(120, script, "stop", daemon);
@@ -342,7 +316,7 @@ class DomainLifecycleTest {
         long[] ms = new long[2];
         AtomicReference<DomainStatus> seen = new AtomicReference<>();
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).until(() -> {
-            DomainStatus x = objects.status(name);
+            DomainStatus x = ENV.objects().status(name);
             if (ms[0] == 0 && x.pid == null && condition(x, "Ready").map(c -> "False".equals(c.getStatus()))
                     .orElse(false)) {
                 ms[0] = (System.nanoTime() - t0) / 1_000_000;
@@ -374,7 +348,7 @@ class DomainLifecycleTest {
         assertThat(TestEnv.defined(g.uuid())).isTrue();
         long pid = s.pid;
         long t0 = System.nanoTime();
-        objects.edit("moved", d -> {
+        ENV.objects().edit("moved", d -> {
             d.getSpec().host = "some-other-host";
             d.getMetadata().setLabels(Map.of(ApiGroup.HOST_LABEL, "some-other-host"));
         });
@@ -384,8 +358,8 @@ class DomainLifecycleTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> ProcessHandle.of(pid).isEmpty()
                 || !ProcessHandle.of(pid).get().isAlive());
         // the Domain object itself is not ours any more: the finalizer stays for the new host's agent
-        assertThat(objects.get("moved").getMetadata().getFinalizers()).contains(ApiGroup.AGENT_FINALIZER);
-        client.resources(Domain.class).inNamespace(ns).withName("moved")
+        assertThat(ENV.objects().get("moved").getMetadata().getFinalizers()).contains(ApiGroup.AGENT_FINALIZER);
+        ENV.client().resources(Domain.class).inNamespace(ENV.ns()).withName("moved")
                 .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"metadata\":{\"finalizers\":null}}");
     }
 }

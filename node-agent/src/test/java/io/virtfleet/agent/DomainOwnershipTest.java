@@ -1,16 +1,14 @@
 package io.virtfleet.agent;
 
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainState;
 import io.virtfleet.api.v1alpha1.DomainStatus;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.libvirt.Connect;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.libvirt.LibvirtException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,7 +16,6 @@ import org.slf4j.LoggerFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 
@@ -40,62 +37,30 @@ class DomainOwnershipTest {
     /** Short: the refusals must hold through several periodic resyncs, not only the first pass. */
     static final Duration RESYNC = Duration.ofSeconds(3);
 
-    static KubernetesClient client;
-    static String host;
-    static String ns;
-    static NodeAgent agent;
-    static Connect libvirt;
-    static DomainObjects objects;
-    final List<String> defined = new ArrayList<>();
-
-    @BeforeAll
-    static void startAgent() throws LibvirtException {
-        client = TestEnv.client();
-        host = TestEnv.newHost("owner");
-        ns = TestEnv.newNamespace(client, "owner");
-        objects = new DomainObjects(client, ns);
-        libvirt = new Connect(URI);
-        agent = new NodeAgent(AgentConfig.forHost(host).withLibvirtUri(URI).withDomainPrefix(TestEnv.DOMAIN_PREFIX)
-                .withResync(RESYNC).withLeaseDuration(Duration.ofSeconds(6)).withProbeUris(List.of()), client);
-        agent.start();
-        await().atMost(Duration.ofSeconds(30)).until(() -> agent.isLibvirtConnected() && agent.hasSynced());
-    }
-
-    @AfterAll
-    static void stopAgent() throws LibvirtException {
-        if (agent != null) {
-            agent.close();
-        }
-        if (libvirt != null) {
-            libvirt.close();
-        }
-    }
+    /** Opened before the agent starts and closed after it stops, as JUnit orders extensions by {@code @Order}. */
+    @RegisterExtension
+    @Order(1)
+    static final TestEnv.DirectLibvirt DIRECT = new TestEnv.DirectLibvirt(URI);
+    @RegisterExtension
+    @Order(2)
+    static final TestHost ENV = TestHost.withAgent("owner", c -> c.withLibvirtUri(URI)
+            .withDomainPrefix(TestEnv.DOMAIN_PREFIX).withResync(RESYNC).withLeaseDuration(Duration.ofSeconds(6))
+            .withProbeUris(List.of()));
 
     @AfterEach
     void cleanUp() {
-        objects.deleteAll();
-        for (String uuid : defined) {
-            try {
-                org.libvirt.Domain d = libvirt.domainLookupByUUIDString(uuid);
-                if (d.isActive() == 1) {
-                    d.destroy();
-                }
-                d.undefine();
-            } catch (LibvirtException e) {
-                LOG.debug("{}: {}", uuid, e.getMessage());
-            }
-        }
+        ENV.objects().deleteAll();
     }
 
     /** A test-driver domain (no emulator runs) with a disk under {@code disk}, marked for {@code host} or not. */
     static String xml(String name, String uuid, String disk, boolean marked) {
-        return xml(name, uuid, disk, marked ? host : null);
+        return xml(name, uuid, disk, marked ? ENV.host() : null);
     }
 
     /** A test-driver domain marked for {@code markedFor} (null: unmarked). */
     static String xml(String name, String uuid, String disk, String markedFor) {
         return "<domain type='test'><name>" + name + "</name><uuid>" + uuid + "</uuid>"
-                + (markedFor != null ? "<metadata>" + TestEnv.mark(markedFor, ns, name) + "</metadata>" : "")
+                + (markedFor != null ? "<metadata>" + TestEnv.mark(markedFor, ENV.ns(), name) + "</metadata>" : "")
                 + "<memory unit='MiB'>64</memory><os><type>hvm</type></os><devices>"
                 + "<disk type='file' device='disk'><source file='" + disk + "'/><target dev='vda'/></disk>"
                 + "</devices></domain>";
@@ -103,13 +68,14 @@ class DomainOwnershipTest {
 
     static Domain domainObject(String name, String uuid, String xml, String power) {
         TestEnv.Guest g = new TestEnv.Guest(name, uuid, xml, null);
-        return TestEnv.domainObject(ns, name, host, g, power);
+        return TestEnv.domainObject(ENV.ns(), name, ENV.host(), g, power);
     }
 
     /** libvirt's state name as the status reports it; NotDefined when libvirt has no such domain. */
     static String state(String uuid) throws LibvirtException {
         try {
-            return DomainState.of(libvirt.domainLookupByUUIDString(uuid).getInfo().state.ordinal()).statusName();
+            org.libvirt.DomainInfo info = DIRECT.connect().domainLookupByUUIDString(uuid).getInfo();
+            return DomainState.of(info.state.ordinal()).statusName();
         } catch (LibvirtException e) {
             if (e.getError().getCode() == org.libvirt.Error.ErrorNumber.VIR_ERR_NO_DOMAIN) {
                 return DomainState.NOT_DEFINED;
@@ -125,29 +91,28 @@ class DomainOwnershipTest {
         String disk = TestEnv.IMAGES.resolve(name + "-data.qcow2").toString();
         String unmarked = xml(name, uuid, disk, false);
         assertThat(unmarked).doesNotContain(ApiGroup.LIBVIRT_METADATA_NS);
-        org.libvirt.Domain dom = libvirt.domainDefineXML(unmarked);
-        defined.add(uuid);
+        org.libvirt.Domain dom = DIRECT.define(uuid, unmarked);
         dom.create();
         int id = dom.getID();
         String xmlBefore = dom.getXMLDesc(org.libvirt.Domain.XMLFlags.INACTIVE);
 
         // a Domain claiming its UUID is refused; the libvirt domain stays as it is
-        objects.create(domainObject("claim", uuid, xml(name, uuid, disk, true), "Stopped"));
-        DomainStatus s = objects.awaitStatus("claim", Duration.ofSeconds(20), x -> x.lastError != null);
+        ENV.objects().create(domainObject("claim", uuid, xml(name, uuid, disk, true), "Stopped"));
+        DomainStatus s = ENV.objects().awaitStatus("claim", Duration.ofSeconds(20), x -> x.lastError != null);
         assertThat(s.lastError).contains("not virtfleet's");
         assertThat(s.state).isEqualTo("NotDefined");
         assertThat(s.id).isEqualTo(-1);
         assertThat(s.pid).isNull();
         assertThat(s.devices).isEmpty();
         assertThat(condition(s, "Synced")).get().extracting(Condition::getReason).isEqualTo("Conflict");
-        assertThat(objects.get("claim").getMetadata().getFinalizers()).isNullOrEmpty();
+        assertThat(ENV.objects().get("claim").getMetadata().getFinalizers()).isNullOrEmpty();
 
         // even through resyncs, it is neither stopped nor changed; deleting the claim leaves it alone
-        objects.deleteAndAwaitGone("claim", Duration.ofSeconds(20));
+        ENV.objects().deleteAndAwaitGone("claim", Duration.ofSeconds(20));
         await().during(RESYNC.multipliedBy(2).plusSeconds(2)).atMost(RESYNC.multipliedBy(2).plusSeconds(10))
                 .until(() -> DomainState.RUNNING.statusName().equals(state(uuid)));
-        assertThat(libvirt.domainLookupByUUIDString(uuid).getID()).isEqualTo(id);
-        assertThat(libvirt.domainLookupByUUIDString(uuid).getXMLDesc(org.libvirt.Domain.XMLFlags.INACTIVE))
+        assertThat(DIRECT.connect().domainLookupByUUIDString(uuid).getID()).isEqualTo(id);
+        assertThat(DIRECT.connect().domainLookupByUUIDString(uuid).getXMLDesc(org.libvirt.Domain.XMLFlags.INACTIVE))
                 .isEqualTo(xmlBefore);
     }
 
@@ -157,8 +122,7 @@ class DomainOwnershipTest {
         String name = TestEnv.newDomainName();
         String orphan = UUID.randomUUID().toString();
         String disk = TestEnv.IMAGES.resolve(name + ".qcow2").toString();
-        libvirt.domainDefineXML(xml(name, orphan, disk, true));
-        defined.add(orphan);
+        DIRECT.define(orphan, xml(name, orphan, disk, true));
         long t0 = System.nanoTime();
         await().atMost(Duration.ofSeconds(10)).until(() -> DomainState.NOT_DEFINED.equals(state(orphan)));
         LOG.info("TIMING orphan marked domain defined by hand -> fenced (undefined): {} ms",
@@ -167,9 +131,8 @@ class DomainOwnershipTest {
         // a domain marked for another host is none of this agent's business, even without a Domain
         String other = TestEnv.newDomainName();
         String foreign = UUID.randomUUID().toString();
-        libvirt.domainDefineXML(xml(other, foreign, TestEnv.IMAGES.resolve(other + ".qcow2").toString(),
+        DIRECT.define(foreign, xml(other, foreign, TestEnv.IMAGES.resolve(other + ".qcow2").toString(),
                 "some-other-host"));
-        defined.add(foreign);
         await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(6))
                 .until(() -> !DomainState.NOT_DEFINED.equals(state(foreign)));
     }
@@ -178,8 +141,8 @@ class DomainOwnershipTest {
     void diskOutsideTheAllowedRootsIsRefused() throws Exception {
         String name = TestEnv.newDomainName();
         String uuid = UUID.randomUUID().toString();
-        objects.create(domainObject("shadow", uuid, xml(name, uuid, "/etc/shadow", true), "Running"));
-        DomainStatus s = objects.awaitStatus("shadow", Duration.ofSeconds(20), x -> x.lastError != null);
+        ENV.objects().create(domainObject("shadow", uuid, xml(name, uuid, "/etc/shadow", true), "Running"));
+        DomainStatus s = ENV.objects().awaitStatus("shadow", Duration.ofSeconds(20), x -> x.lastError != null);
         LOG.info("refusal: {}", s.lastError);
         assertThat(s.lastError).contains("/etc/shadow").contains("outside the allowed roots");
         assertThat(s.state).isEqualTo("NotDefined");
@@ -189,15 +152,15 @@ class DomainOwnershipTest {
             assertThat(c.getMessage()).contains("/etc/shadow");
         });
         assertThat(state(uuid)).isEqualTo(DomainState.NOT_DEFINED);
-        assertThat(objects.get("shadow").getMetadata().getFinalizers()).isNullOrEmpty();
-        await().atMost(Duration.ofSeconds(5)).until(() -> objects.eventReasons("shadow").contains("InvalidSpec"));
+        assertThat(ENV.objects().get("shadow").getMetadata().getFinalizers()).isNullOrEmpty();
+        await().atMost(Duration.ofSeconds(5)).until(() -> ENV.objects().eventReasons("shadow").contains("InvalidSpec"));
 
         // a symlink inside the root that points at it is refused too
         Path link = TestEnv.IMAGES.resolve(name + "-link.qcow2");
         try {
             Files.createSymbolicLink(link, Path.of("/etc/shadow"));
-            objects.edit("shadow", x -> x.getSpec().domainXml = xml(name, uuid, link.toString(), true));
-            objects.awaitStatus("shadow", Duration.ofSeconds(20), x -> x.lastError != null
+            ENV.objects().edit("shadow", x -> x.getSpec().domainXml = xml(name, uuid, link.toString(), true));
+            ENV.objects().awaitStatus("shadow", Duration.ofSeconds(20), x -> x.lastError != null
                     && x.lastError.contains("resolves to /etc/shadow"));
             assertThat(state(uuid)).isEqualTo(DomainState.NOT_DEFINED);
         } finally {

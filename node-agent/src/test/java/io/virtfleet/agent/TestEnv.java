@@ -9,6 +9,12 @@ import io.virtfleet.api.v1alpha1.DomainSpec;
 import io.virtfleet.controlplane.EmbeddedControlPlane;
 import io.virtfleet.controlplane.Namespaces;
 import io.virtfleet.controlplane.RepoRoot;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.libvirt.Connect;
+import org.libvirt.LibvirtException;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -20,6 +26,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -182,6 +190,111 @@ public final class TestEnv {
         c.start();
         await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50)).until(c::isConnected);
         return c;
+    }
+
+    /**
+     * A libvirt connection for a whole test class, on a scheduler of its own. Register it as
+     * {@code @RegisterExtension static final TestEnv.LibvirtFixture LIBVIRT = TestEnv.LibvirtFixture.connected(uri);}
+     * JUnit 5 runs a static extension's {@code beforeAll} before the class's {@code @BeforeAll} methods and its
+     * {@code afterAll} after the class's {@code @AfterAll} methods, so those may use the connection, and what they
+     * build on it is closed before it.
+     */
+    public static final class LibvirtFixture implements BeforeAllCallback, AfterAllCallback {
+        private final String uri;
+        private final boolean awaitConnected;
+        private ScheduledExecutorService scheduler;
+        private LibvirtConnection connection;
+
+        private LibvirtFixture(String uri, boolean awaitConnected) {
+            this.uri = uri;
+            this.awaitConnected = awaitConnected;
+        }
+
+        /** Connected to {@code uri} before the class's tests run (else they fail), as {@link #libvirt} makes it. */
+        public static LibvirtFixture connected(String uri) {
+            return new LibvirtFixture(uri, true);
+        }
+
+        /** Started on {@code uri} without waiting: for a libvirtd that is not there, which the agent keeps retrying. */
+        public static LibvirtFixture started(String uri) {
+            return new LibvirtFixture(uri, false);
+        }
+
+        @Override
+        public void beforeAll(ExtensionContext context) {
+            scheduler = Executors.newSingleThreadScheduledExecutor();
+            if (awaitConnected) {
+                connection = libvirt(uri, scheduler);
+            } else {
+                connection = new LibvirtConnection(uri, NO_EVENTS, scheduler);
+                connection.start();
+            }
+        }
+
+        @Override
+        public void afterAll(ExtensionContext context) {
+            Closer.closeInOrder(connection);
+            scheduler.shutdownNow();
+        }
+
+        public LibvirtConnection connection() {
+            return connection;
+        }
+    }
+
+    /**
+     * A libvirt-java connection of a test class's own to {@code uri} (e.g. the test driver, whose one in-memory
+     * hypervisor the agent's connections in this process share), for defining domains behind the agent's back. What
+     * a test defines with {@link #define} is destroyed and undefined after it, after the class's {@code @AfterEach}
+     * methods (JUnit 5's order for a static extension); the connection is closed after its {@code @AfterAll} methods.
+     */
+    public static final class DirectLibvirt implements BeforeAllCallback, AfterEachCallback, AfterAllCallback {
+        private final String uri;
+        private final List<String> defined = new CopyOnWriteArrayList<>();
+        private Connect connect;
+
+        public DirectLibvirt(String uri) {
+            this.uri = uri;
+        }
+
+        @Override
+        public void beforeAll(ExtensionContext context) throws LibvirtException {
+            connect = new Connect(uri);
+        }
+
+        public Connect connect() {
+            return connect;
+        }
+
+        /** Defines {@code xml} (whose UUID is {@code uuid}), to be removed after the test. */
+        public org.libvirt.Domain define(String uuid, String xml) throws LibvirtException {
+            org.libvirt.Domain d = connect.domainDefineXML(xml);
+            defined.add(uuid);
+            return d;
+        }
+
+        @Override
+        public void afterEach(ExtensionContext context) {
+            for (String uuid : defined) {
+                try {
+                    org.libvirt.Domain d = connect.domainLookupByUUIDString(uuid);
+                    if (d.isActive() == 1) {
+                        d.destroy();
+                    }
+                    d.undefine();
+                } catch (LibvirtException e) {
+                    // already gone (the agent may have undefined it, which some tests expect)
+                }
+            }
+            defined.clear();
+        }
+
+        @Override
+        public void afterAll(ExtensionContext context) throws LibvirtException {
+            if (connect != null) {
+                connect.close();
+            }
+        }
     }
 
     public record Result(int rc, String out) {

@@ -1,5 +1,6 @@
 package io.virtfleet.agent.domain;
 
+import io.virtfleet.agent.Closer;
 import io.virtfleet.reconcilers.domain.xml.DomainDocument;
 import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -276,18 +277,6 @@ public final class DomainController implements AutoCloseable {
         if (resyncTask != null) {
             resyncTask.cancel(false);
         }
-        queue.close();
-        watcher.close();
-        if (migrator != null) {
-            migrator.close();
-        }
-        if (informer != null) {
-            informer.close();
-        }
-        syncer.close();
-        guestAgent.close();
-        if (files != null) {
-            files.close();
-        }
+        Closer.closeInOrder(queue, watcher, migrator, informer, syncer, guestAgent, files);
     }
 }

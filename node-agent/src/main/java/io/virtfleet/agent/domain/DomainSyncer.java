@@ -49,7 +49,7 @@ import java.util.function.Function;
  * domains are never changed nor reported. A domain with this host's mark whose Domain is gone or assigned to another
  * host is fenced: destroyed (never started) and undefined.
  */
-public final class DomainSyncer {
+public final class DomainSyncer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DomainSyncer.class);
     /** Undefine flags for a deleted Domain: drop managed-save, snapshot/checkpoint metadata and NVRAM. */
     static final int UNDEFINE_FLAGS = org.libvirt.Domain.UndefineFlags.MANAGED_SAVE
@@ -149,6 +149,7 @@ public final class DomainSyncer {
     }
 
     /** Posts the Events still queued (the workers have stopped). */
+    @Override
     public void close() {
         events.close(Duration.ofSeconds(5));
     }

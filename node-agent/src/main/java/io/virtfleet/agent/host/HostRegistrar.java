@@ -54,6 +54,15 @@ public final class HostRegistrar {
         this.migrationUri = config.migrationUri();
     }
 
+    public String host() {
+        return host;
+    }
+
+    /** The Host as the apiserver has it now; null when there is none. */
+    public Host read() {
+        return client.resources(Host.class).withName(host).get();
+    }
+
     /** Creates or updates the Host's spec. */
     public void applySpec() {
         Host h = new Host();

@@ -1,7 +1,6 @@
 package io.virtfleet.agent.host;
 
 import io.fabric8.kubernetes.api.model.Quantity;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.virtfleet.agent.domain.EventRecorder;
 import io.virtfleet.agent.image.CacheEviction;
 import io.virtfleet.agent.image.CacheKeeper;
@@ -23,18 +22,13 @@ public final class ImageCacheRecords {
     public static final String OVER_LIMIT = "ImageCacheOverLimit";
     static final String FIELD = "spec.imageCache.maxSize";
 
-    private final KubernetesClient client;
-    private final String host;
     private final HostRegistrar registrar;
     private final EventRecorder events;
     private final String cacheRoot;
     private volatile Host lastHost;
     private String lastOverLimit;
 
-    public ImageCacheRecords(KubernetesClient client, String host, HostRegistrar registrar, EventRecorder events,
-                             String cacheRoot) {
-        this.client = client;
-        this.host = host;
+    public ImageCacheRecords(HostRegistrar registrar, EventRecorder events, String cacheRoot) {
         this.registrar = registrar;
         this.events = events;
         this.cacheRoot = cacheRoot;
@@ -42,9 +36,9 @@ public final class ImageCacheRecords {
 
     /** {@code spec.imageCache.maxSize} in bytes, {@link CacheEviction#UNBOUNDED} when absent. */
     public long limitBytes() {
-        Host h = client.resources(Host.class).withName(host).get();
+        Host h = registrar.read();
         if (h == null) {
-            throw new IllegalStateException("Host " + host + " does not exist");
+            throw new IllegalStateException("Host " + registrar.host() + " does not exist");
         }
         lastHost = h;
         Quantity q = h.getSpec() == null || h.getSpec().imageCache == null ? null : h.getSpec().imageCache.maxSize;

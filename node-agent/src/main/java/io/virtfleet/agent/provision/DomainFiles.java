@@ -49,7 +49,7 @@ import java.util.function.Consumer;
  * ({@code wake}). A failed download is remembered for {@link #FAILED_RETRY} so a wrong checksum does not download the
  * image again on every pass.
  */
-public final class DomainFiles {
+public final class DomainFiles implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DomainFiles.class);
     public static final Duration PROGRESS_INTERVAL = Duration.ofSeconds(2);
     public static final Duration FAILED_RETRY = Duration.ofSeconds(60);
@@ -502,6 +502,7 @@ public final class DomainFiles {
         return left;
     }
 
+    @Override
     public void close() {
         downloads.shutdownNow();
         if (secrets != null) {

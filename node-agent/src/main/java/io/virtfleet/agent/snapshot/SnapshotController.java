@@ -2,7 +2,9 @@ package io.virtfleet.agent.snapshot;
 
 import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.Resource;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.virtfleet.agent.domain.DomainLocks;
@@ -30,6 +32,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -161,8 +165,8 @@ public final class SnapshotController implements AutoCloseable {
                 || VirtualMachineSnapshotStatus.PHASE_FAILED.equals(st.phase))) {
             return Result.DONE;
         }
-        Domain d = client.resources(Domain.class).inNamespace(ns).withName(s.getSpec().vmName).get();
-        if (d == null || d.getSpec() == null || !host.equals(d.getSpec().host) || d.getSpec().uuid == null) {
+        Domain d = domainHere(ns, s.getSpec().vmName);
+        if (d == null) {
             writeSnapshot(ns, name, failed("the VM " + s.getSpec().vmName + " has no domain on host " + host));
             return Result.DONE;
         }
@@ -291,10 +295,7 @@ public final class SnapshotController implements AutoCloseable {
         SnapshotOps.Reverted done = rv;
         String restored = Instant.now().toString();
         // Only the agent's fields: the genid the operator recorded stays, unless libvirt chose the new one itself.
-        res.editStatus(x -> {
-            if (x.getStatus() != null && finished(x.getStatus().phase)) {
-                return x; // given up meanwhile (the operator's deadline): it stays as the operator says
-            }
+        editUnlessFinished(res, st -> st.phase, x -> {
             VirtualMachineRestoreStatus st = x.getStatus() == null ? new VirtualMachineRestoreStatus() : x.getStatus();
             st.phase = outPhase;
             st.error = outError;
@@ -308,7 +309,6 @@ public final class SnapshotController implements AutoCloseable {
                 st.restoreTime = restored;
             }
             x.setStatus(st);
-            return x;
         });
         LOG.info("restore {}/{} of {} to {}: {} (genid {} -> {}, genidGeneration {})", ns, name, r.getSpec().vmName,
                 r.getSpec().snapshotName, phase, recorded.previousGenid != null ? recorded.previousGenid
@@ -331,10 +331,7 @@ public final class SnapshotController implements AutoCloseable {
             return Result.DONE;
         }
         VirtualMachineCloneStatus st = c.getStatus();
-        List<DiskCopier.Copy> copies = new ArrayList<>();
-        for (Map.Entry<String, String> e : st.disks.entrySet()) {
-            copies.add(new DiskCopier.Copy(e.getKey(), e.getValue(), format(e.getValue())));
-        }
+        List<DiskCopier.Copy> copies = copies(st.disks, Map.Entry::getValue);
         String uid = c.getMetadata().getUid();
         if (VirtualMachineCloneStatus.PHASE_COPYING_DISKS.equals(st.phase)) {
             if (!abortInterruptedJob(ns, c.getSpec().source)) {
@@ -349,8 +346,8 @@ public final class SnapshotController implements AutoCloseable {
         if (!VirtualMachineCloneStatus.PHASE_PENDING.equals(st.phase)) {
             return Result.DONE;
         }
-        Domain d = client.resources(Domain.class).inNamespace(ns).withName(c.getSpec().source).get();
-        if (d == null || d.getSpec() == null || !host.equals(d.getSpec().host) || d.getSpec().uuid == null) {
+        Domain d = domainHere(ns, c.getSpec().source);
+        if (d == null) {
             writeClone(ns, name, VirtualMachineCloneStatus.PHASE_FAILED, null,
                     "spec.source: the VM " + c.getSpec().source + " has no domain on host " + host);
             return Result.DONE;
@@ -391,10 +388,7 @@ public final class SnapshotController implements AutoCloseable {
         }
         VirtualMachineBackupStatus st = b.getStatus();
         Path dir = Path.of(st.location);
-        List<DiskCopier.Copy> copies = new ArrayList<>();
-        for (Map.Entry<String, String> e : st.disks.entrySet()) {
-            copies.add(new DiskCopier.Copy(e.getKey(), e.getValue(), format(e.getValue())));
-        }
+        List<DiskCopier.Copy> copies = copies(st.disks, Map.Entry::getValue);
         String uid = b.getMetadata().getUid();
         if (VirtualMachineBackupStatus.PHASE_IN_PROGRESS.equals(st.phase)) {
             if (!abortInterruptedJob(ns, b.getSpec().vmName)) {
@@ -408,8 +402,8 @@ public final class SnapshotController implements AutoCloseable {
         if (!VirtualMachineBackupStatus.PHASE_PENDING.equals(st.phase)) {
             return Result.DONE;
         }
-        Domain d = client.resources(Domain.class).inNamespace(ns).withName(b.getSpec().vmName).get();
-        if (d == null || d.getSpec() == null || !host.equals(d.getSpec().host) || d.getSpec().uuid == null) {
+        Domain d = domainHere(ns, b.getSpec().vmName);
+        if (d == null) {
             writeBackup(ns, name, s -> fail(s, "spec.vmName: the VM " + b.getSpec().vmName + " has no domain on host "
                     + host));
             return Result.DONE;
@@ -483,8 +477,8 @@ public final class SnapshotController implements AutoCloseable {
      * left running (QEMU would keep writing the partial files). False if libvirt cannot be asked (retry later).
      */
     private boolean abortInterruptedJob(String ns, String vmName) {
-        Domain d = client.resources(Domain.class).inNamespace(ns).withName(vmName).get();
-        if (d == null || d.getSpec() == null || !host.equals(d.getSpec().host) || d.getSpec().uuid == null) {
+        Domain d = domainHere(ns, vmName);
+        if (d == null) {
             return true; // no domain here: no job either
         }
         try {
@@ -500,17 +494,15 @@ public final class SnapshotController implements AutoCloseable {
         }
     }
 
-    private void writeBackup(String ns, String name, java.util.function.Consumer<VirtualMachineBackupStatus> edit) {
-        client.resources(VirtualMachineBackup.class).inNamespace(ns).withName(name).editStatus(x -> {
-            if (x.getStatus() != null && finished(x.getStatus().phase)) {
-                return x; // given up meanwhile (the operator's deadline)
-            }
-            VirtualMachineBackupStatus s = x.getStatus() == null ? new VirtualMachineBackupStatus() : x.getStatus();
-            s.host = host;
-            edit.accept(s);
-            x.setStatus(s);
-            return x;
-        });
+    private void writeBackup(String ns, String name, Consumer<VirtualMachineBackupStatus> edit) {
+        editUnlessFinished(client.resources(VirtualMachineBackup.class).inNamespace(ns).withName(name), st -> st.phase,
+                x -> {
+                    VirtualMachineBackupStatus s = x.getStatus() == null ? new VirtualMachineBackupStatus()
+                            : x.getStatus();
+                    s.host = host;
+                    edit.accept(s);
+                    x.setStatus(s);
+                });
     }
 
     /**
@@ -522,10 +514,7 @@ public final class SnapshotController implements AutoCloseable {
         if (r.getMetadata().getDeletionTimestamp() != null || st == null || st.disks == null) {
             return Result.DONE;
         }
-        List<DiskCopier.Copy> copies = new ArrayList<>();
-        for (Map.Entry<String, String> e : st.disks.entrySet()) {
-            copies.add(new DiskCopier.Copy(e.getKey(), e.getValue(), format(e.getKey())));
-        }
+        List<DiskCopier.Copy> copies = copies(st.disks, Map.Entry::getKey);
         String uid = r.getMetadata().getUid();
         if (VirtualMachineRestoreStatus.PHASE_COPYING_DISKS.equals(st.phase)) {
             List<String> left = DiskCopier.removePartials(copies, uid);
@@ -564,23 +553,38 @@ public final class SnapshotController implements AutoCloseable {
     }
 
     private void writeRestore(String ns, String name, String phase, String error) {
-        client.resources(VirtualMachineRestore.class).inNamespace(ns).withName(name).editStatus(x -> {
-            if (x.getStatus() != null && finished(x.getStatus().phase)) {
-                return x; // given up meanwhile (the operator's deadline)
-            }
-            VirtualMachineRestoreStatus s = x.getStatus() == null ? new VirtualMachineRestoreStatus() : x.getStatus();
-            s.phase = phase;
-            s.error = error;
-            if (VirtualMachineRestoreStatus.PHASE_FAILED.equals(phase)) {
-                s.complete = false;
-            }
-            return x;
-        });
+        editUnlessFinished(client.resources(VirtualMachineRestore.class).inNamespace(ns).withName(name),
+                st -> st.phase, x -> {
+                    VirtualMachineRestoreStatus s = x.getStatus() == null ? new VirtualMachineRestoreStatus()
+                            : x.getStatus();
+                    s.phase = phase;
+                    s.error = error;
+                    if (VirtualMachineRestoreStatus.PHASE_FAILED.equals(phase)) {
+                        s.complete = false;
+                    }
+                });
     }
 
     /** The copy keeps the source's format; the operator names qcow2 copies *.qcow2 and raw ones *.img. */
     private static String format(String target) {
         return target.endsWith(".qcow2") ? "qcow2" : "raw";
+    }
+
+    /** One copy per entry of {@code disks} (from -> to), in the {@link #format} of the entry's file {@code named}. */
+    private static List<DiskCopier.Copy> copies(Map<String, String> disks,
+                                                Function<Map.Entry<String, String>, String> named) {
+        List<DiskCopier.Copy> copies = new ArrayList<>();
+        for (Map.Entry<String, String> e : disks.entrySet()) {
+            copies.add(new DiskCopier.Copy(e.getKey(), e.getValue(), format(named.apply(e))));
+        }
+        return copies;
+    }
+
+    /** The VM's Domain when it is on this host and has its UUID, else null. */
+    private Domain domainHere(String ns, String vmName) {
+        Domain d = client.resources(Domain.class).inNamespace(ns).withName(vmName).get();
+        return d == null || d.getSpec() == null || !host.equals(d.getSpec().host) || d.getSpec().uuid == null
+                ? null : d;
     }
 
     private void writeClone(String ns, String name, String phase, String method, String error) {
@@ -589,22 +593,20 @@ public final class SnapshotController implements AutoCloseable {
 
     private void writeClone(String ns, String name, String phase, String method, String error,
                             io.virtfleet.api.v1alpha1.FilesystemFreeze freeze) {
-        client.resources(VirtualMachineClone.class).inNamespace(ns).withName(name).editStatus(x -> {
-            if (x.getStatus() != null && finished(x.getStatus().phase)) {
-                return x; // given up meanwhile (the operator's deadline)
-            }
-            VirtualMachineCloneStatus s = x.getStatus() == null ? new VirtualMachineCloneStatus() : x.getStatus();
-            s.phase = phase;
-            s.host = host;
-            if (method != null) {
-                s.copyMethod = method;
-            }
-            if (freeze != null) {
-                s.filesystemFreeze = freeze;
-            }
-            s.error = error;
-            return x;
-        });
+        editUnlessFinished(client.resources(VirtualMachineClone.class).inNamespace(ns).withName(name), st -> st.phase,
+                x -> {
+                    VirtualMachineCloneStatus s = x.getStatus() == null ? new VirtualMachineCloneStatus()
+                            : x.getStatus();
+                    s.phase = phase;
+                    s.host = host;
+                    if (method != null) {
+                        s.copyMethod = method;
+                    }
+                    if (freeze != null) {
+                        s.filesystemFreeze = freeze;
+                    }
+                    s.error = error;
+                });
     }
 
     private static VirtualMachineSnapshotStatus failed(String error) {
@@ -616,11 +618,22 @@ public final class SnapshotController implements AutoCloseable {
     }
 
     private void writeSnapshot(String ns, String name, VirtualMachineSnapshotStatus st) {
-        client.resources(VirtualMachineSnapshot.class).inNamespace(ns).withName(name).editStatus(x -> {
-            if (x.getStatus() != null && finished(x.getStatus().phase)) {
-                return x; // given up meanwhile (the operator's deadline)
+        editUnlessFinished(client.resources(VirtualMachineSnapshot.class).inNamespace(ns).withName(name),
+                status -> status.phase, x -> x.setStatus(st));
+    }
+
+    /**
+     * Edits the object's status with {@code edit} unless the status says it has {@link #finished} meanwhile: the
+     * operator gave it up (its deadline), and it stays as the operator says.
+     */
+    private static <S, T extends CustomResource<?, S>> void editUnlessFinished(Resource<T> res,
+                                                                           Function<S, String> phase,
+                                                                           Consumer<T> edit) {
+        res.editStatus(x -> {
+            if (x.getStatus() != null && finished(phase.apply(x.getStatus()))) {
+                return x;
             }
-            x.setStatus(st);
+            edit.accept(x);
             return x;
         });
     }

@@ -4,13 +4,12 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.virtfleet.agent.TestEnv;
 import io.virtfleet.agent.libvirt.LibvirtCallException;
 import io.virtfleet.agent.libvirt.InspectedDomain;
-import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainState;
 import io.virtfleet.reconcilers.domain.xml.DomainDocument;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -21,8 +20,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -35,23 +32,16 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  */
 class DomainActuatorTest {
     private static final String HOST = "seam-host";
-    private static ScheduledExecutorService scheduler;
-    private static LibvirtConnection libvirt;
+    @RegisterExtension
+    static final TestEnv.LibvirtFixture LIBVIRT = TestEnv.LibvirtFixture.connected("test:///default");
     private final List<String> events = new CopyOnWriteArrayList<>();
-    private final DomainActuator actuator = new DomainActuator(libvirt, (d, type, reason, message) ->
+    private final DomainActuator actuator = new DomainActuator(LIBVIRT.connection(), (d, type, reason, message) ->
             events.add(reason));
 
     @BeforeAll
-    static void connect() {
-        scheduler = Executors.newSingleThreadScheduledExecutor();
-        libvirt = TestEnv.libvirt("test:///default", scheduler);
-        assertThat(libvirt.isConnected()).as("connected to test:///default: %s", libvirt.lastError()).isTrue();
-    }
-
-    @AfterAll
-    static void close() {
-        libvirt.close();
-        scheduler.shutdownNow();
+    static void connected() {
+        assertThat(LIBVIRT.connection().isConnected())
+                .as("connected to test:///default: %s", LIBVIRT.connection().lastError()).isTrue();
     }
 
     private static String xml(String uuid) {
@@ -70,14 +60,14 @@ class DomainActuatorTest {
     }
 
     private static String state(String uuid) throws Exception {
-        Optional<InspectedDomain> i = libvirt.inspect(uuid);
+        Optional<InspectedDomain> i = LIBVIRT.connection().inspect(uuid);
         return i.map(x -> DomainState.of(x.state()).statusName()).orElse(DomainState.NOT_DEFINED);
     }
 
     @Test
     void everyLifecycleStepOfTheTableDoesWhatItSaysAndPostsItsEvent() throws Exception {
         String uuid = UUID.randomUUID().toString();
-        libvirt.define(xml(uuid));
+        LIBVIRT.connection().define(xml(uuid));
         Domain d = domain();
         assertThat(state(uuid)).isEqualTo("Shutoff");
 
@@ -89,7 +79,8 @@ class DomainActuatorTest {
         assertThat(state(uuid)).isEqualTo("Running");
         assertThat(actuator.run(LifecycleAction.SHUTDOWN, d, context(uuid))).isTrue();
         assertThat(state(uuid)).as("the test driver's guest powers off at once").isEqualTo("Shutoff");
-        assertThat(libvirt.inspect(uuid).orElseThrow().reason()).isEqualTo(1); // VIR_DOMAIN_SHUTOFF_SHUTDOWN
+        assertThat(LIBVIRT.connection().inspect(uuid).orElseThrow().reason())
+                .isEqualTo(1); // VIR_DOMAIN_SHUTOFF_SHUTDOWN
         assertThat(actuator.run(LifecycleAction.START, d, context(uuid))).isTrue();
         assertThat(actuator.run(LifecycleAction.DESTROY, d, context(uuid))).isTrue();
         assertThat(state(uuid)).isEqualTo("Shutoff");
@@ -106,7 +97,7 @@ class DomainActuatorTest {
     @Test
     void aStepLibvirtCallsInvalidForTheStateIsMootAndOtherErrorsAreOneExceptionType() throws Exception {
         String uuid = UUID.randomUUID().toString();
-        libvirt.define(xml(uuid));
+        LIBVIRT.connection().define(xml(uuid));
         Domain d = domain();
         // libvirt: "Requested operation is not valid: domain is not running" (VIR_ERR_OPERATION_INVALID)
         assertThat(actuator.run(LifecycleAction.DESTROY, d, context(uuid))).isFalse();
@@ -121,11 +112,11 @@ class DomainActuatorTest {
         assertThatThrownBy(() -> actuator.run(LifecycleAction.START, d, context(uuid)))
                 .isInstanceOf(LibvirtCallException.class);
         actuator.run(LifecycleAction.DESTROY, d, context(uuid));
-        libvirt.undefine(uuid, 0);
+        LIBVIRT.connection().undefine(uuid, 0);
         String gone = UUID.randomUUID().toString();
         assertThatThrownBy(() -> actuator.run(LifecycleAction.SUSPEND, d, context(gone)))
                 .isInstanceOfSatisfying(LibvirtCallException.class, e -> assertThat(e.isNoDomain()).isTrue());
-        assertThat(libvirt.inspect(gone)).isEmpty();
+        assertThat(LIBVIRT.connection().inspect(gone)).isEmpty();
     }
 
     /**
@@ -151,12 +142,12 @@ class DomainActuatorTest {
         String hash = "h-" + uuid.substring(0, 8);
         String stamped = DomainDocument.parse(xml(uuid)).withAgentMetadata(hash, null, 0L);
         if (!initial.equals("absent")) {
-            libvirt.define(stamped);
+            LIBVIRT.connection().define(stamped);
             if (!initial.equals("Shutoff")) {
-                libvirt.start(uuid, false);
+                LIBVIRT.connection().start(uuid, false);
             }
             if (initial.equals("Paused")) {
-                libvirt.suspend(uuid);
+                LIBVIRT.connection().suspend(uuid);
             }
         }
         boolean hasFinalizer = !initial.equals("absent");
@@ -169,7 +160,7 @@ class DomainActuatorTest {
         List<List<LifecycleAction>> passes = new ArrayList<>();
         Domain d = domain();
         for (int pass = 0; pass < 10; pass++) {
-            Optional<InspectedDomain> lv = libvirt.inspect(uuid);
+            Optional<InspectedDomain> lv = LIBVIRT.connection().inspect(uuid);
             if (lv.isPresent() && !lv.get().active()) {
                 shutdownAt = null;
             }
@@ -187,7 +178,7 @@ class DomainActuatorTest {
             for (LifecycleAction a : plan.actions()) {
                 switch (a) {
                     case ADD_FINALIZER -> hasFinalizer = true;
-                    case DEFINE -> libvirt.define(stamped);
+                    case DEFINE -> LIBVIRT.connection().define(stamped);
                     case RECORD_RESTART -> observedRestart = restartGeneration;
                     case SHUTDOWN -> {
                         actuator.run(a, d, context(uuid));
@@ -202,12 +193,12 @@ class DomainActuatorTest {
                 restartGeneration, observedRestart, Duration.ofSeconds(60)), observedNow(uuid, hash), now).actions())
                 .as("converged after %s", passes).isEmpty();
         assertThat(state(uuid)).as("after %s", passes).isEqualTo(expected);
-        libvirt.inspect(uuid).ifPresent(i -> {
+        LIBVIRT.connection().inspect(uuid).ifPresent(i -> {
             try {
                 if (i.active()) {
-                    libvirt.destroy(uuid);
+                    LIBVIRT.connection().destroy(uuid);
                 }
-                libvirt.undefine(uuid, 0);
+                LIBVIRT.connection().undefine(uuid, 0);
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
@@ -215,7 +206,8 @@ class DomainActuatorTest {
     }
 
     private static ObservedDomain observedNow(String uuid, String hash) throws Exception {
-        return libvirt.inspect(uuid).map(i -> new ObservedDomain(true, DomainState.of(i.state()), hash, null))
+        return LIBVIRT.connection().inspect(uuid)
+                .map(i -> new ObservedDomain(true, DomainState.of(i.state()), hash, null))
                 .orElse(ObservedDomain.notDefined());
     }
 

@@ -4,11 +4,10 @@ import io.virtfleet.agent.MutableClock;
 import io.virtfleet.agent.TestEnv;
 import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.reconcilers.domain.xml.DomainDocument;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -22,8 +21,6 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -37,8 +34,8 @@ class CacheKeeperTest {
     static final Duration T = Duration.ofSeconds(30);
     static final Duration GRACE = Duration.ofMinutes(2);
     static final Instant NOW = Instant.parse("2026-06-01T12:00:00Z");
-    static ScheduledExecutorService scheduler;
-    static LibvirtConnection libvirt;
+    @RegisterExtension
+    static final TestEnv.LibvirtFixture LIBVIRT = TestEnv.LibvirtFixture.connected("test:///default");
 
     @TempDir
     Path dir;
@@ -47,18 +44,6 @@ class CacheKeeperTest {
     final List<String> defined = new ArrayList<>();
     ImageCache cache;
     long limit;
-
-    @BeforeAll
-    static void connect() {
-        scheduler = Executors.newSingleThreadScheduledExecutor();
-        libvirt = TestEnv.libvirt("test:///default", scheduler);
-    }
-
-    @AfterAll
-    static void disconnect() {
-        libvirt.close();
-        scheduler.shutdownNow();
-    }
 
     @BeforeEach
     void newCache() throws Exception {
@@ -69,13 +54,14 @@ class CacheKeeperTest {
     @AfterEach
     void undefine() throws Exception {
         for (String uuid : defined) {
-            libvirt.undefine(uuid, 0);
+            LIBVIRT.connection().undefine(uuid, 0);
         }
     }
 
     /** What libvirt's domains read, as the agent observes it. */
     CacheKeeper.InUse fromLibvirt() {
-        return () -> BackingChains.basesUsedBy(libvirt.listAll(), cache.root().toString(), BackingChains.qemuImg(T));
+        return () -> BackingChains.basesUsedBy(LIBVIRT.connection().listAll(), cache.root().toString(),
+                BackingChains.qemuImg(T));
     }
 
     CacheKeeper keeper(CacheKeeper.InUse inUse, String sharedRoot) {
@@ -96,13 +82,20 @@ class CacheKeeperTest {
         return name;
     }
 
+    /** A 2 MiB raw base a day old (past the grace period) under a 1 MiB limit: evicted unless something keeps it. */
+    String unusedBaseOverTheLimit() throws Exception {
+        String b = base("raw", 2, Duration.ofDays(1));
+        limit = 1L << 20;
+        return b;
+    }
+
     /** Defines a test-driver domain whose disk is a qcow2 overlay (made by qemu-img) on the base. */
     String vmOn(String base) throws Exception {
         Path overlay = dir.resolve("vm-" + UUID.randomUUID() + ".qcow2");
         new QemuImg(T).run(List.of("create", "-q", "-f", "qcow2", "-b", cache.root().resolve(base).toString(),
                 "-F", base.endsWith(".raw") ? "raw" : "qcow2", overlay.toString()));
         String uuid = UUID.randomUUID().toString();
-        libvirt.define("<domain type='test'><name>vfck-" + uuid.substring(0, 8) + "</name><uuid>" + uuid
+        LIBVIRT.connection().define("<domain type='test'><name>vfck-" + uuid.substring(0, 8) + "</name><uuid>" + uuid
                 + "</uuid><memory unit='MiB'>64</memory><os><type>hvm</type></os><devices>"
                 + "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='" + overlay
                 + "'/><target dev='vda' bus='virtio'/></disk></devices></domain>");
@@ -162,7 +155,7 @@ class CacheKeeperTest {
         limit = 1L << 20;
         CacheKeeper keeper = keeper(fromLibvirt(), null);
         assertThat(keeper.run().evicted()).isEmpty();
-        libvirt.undefine(uuid, 0);
+        LIBVIRT.connection().undefine(uuid, 0);
         defined.remove(uuid);
         clock.set(NOW.plusSeconds(60));
         assertThat(keeper.run().evicted()).as("seen in use a minute ago").isEmpty();
@@ -172,8 +165,7 @@ class CacheKeeperTest {
 
     @Test
     void nothingIsEvictedWhenWhatIsInUseCannotBeSeen() throws Exception {
-        String b = base("raw", 2, Duration.ofDays(1));
-        limit = 1L << 20;
+        String b = unusedBaseOverTheLimit();
         CacheKeeper.Report r = keeper(() -> {
             throw new LibvirtConnection.UnavailableException("libvirtd is not reachable");
         }, null).run();
@@ -192,8 +184,7 @@ class CacheKeeperTest {
 
     @Test
     void aCacheOnSharedStorageIsNeverEvictedByOneHost() throws Exception {
-        String b = base("raw", 2, Duration.ofDays(1));
-        limit = 1L << 20;
+        String b = unusedBaseOverTheLimit();
         CacheKeeper.Report r = keeper(Set::of, dir.toString()).run();
         assertThat(r.evicted()).isEmpty();
         assertThat(r.shared()).isTrue();
@@ -208,8 +199,7 @@ class CacheKeeperTest {
      */
     @Test
     void aBaseAVmStartedUsingDuringTheRunIsNotDeleted() throws Exception {
-        String b = base("raw", 2, Duration.ofDays(1));
-        limit = 1L << 20;
+        String b = unusedBaseOverTheLimit();
         CacheKeeper.Report r = keeper(() -> {
             clock.set(NOW.plusSeconds(1));
             new DiskProvisioner(cache, T).apply(List.of(new DiskPlans.Overlay("root",

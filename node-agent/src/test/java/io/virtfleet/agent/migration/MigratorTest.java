@@ -1,34 +1,29 @@
 package io.virtfleet.agent.migration;
 
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.virtfleet.agent.TestEnv;
+import io.virtfleet.agent.TestHost;
 import io.virtfleet.agent.libvirt.InspectedDomain;
-import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainMigration;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigration;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigrationSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineMigrationStatus.Transfer;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.libvirt.Connect;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.libvirt.LibvirtException;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -44,69 +39,39 @@ import static org.awaitility.Awaitility.await;
  */
 class MigratorTest {
     private static final String URI = "test:///default";
-    static KubernetesClient client;
-    static String host;
-    static String ns;
-    static ScheduledExecutorService scheduler;
-    static LibvirtConnection libvirt;
-    static Connect direct;
+    @RegisterExtension
+    static final TestHost ENV = TestHost.withoutAgent("migrator");
+    @RegisterExtension
+    static final TestEnv.LibvirtFixture LIBVIRT = TestEnv.LibvirtFixture.connected(URI);
+    @RegisterExtension
+    static final TestEnv.DirectLibvirt DIRECT = new TestEnv.DirectLibvirt(URI);
     static final Set<String> resynced = ConcurrentHashMap.newKeySet();
     static Migrator migrator;
-    final List<String> defined = new ArrayList<>();
 
     @BeforeAll
-    static void start() throws LibvirtException {
-        client = TestEnv.client();
-        host = TestEnv.newHost("migrator");
-        ns = TestEnv.newNamespace(client, "migrator");
-        scheduler = Executors.newSingleThreadScheduledExecutor();
-        libvirt = TestEnv.libvirt(URI, scheduler);
-        direct = new Connect(URI);
-        migrator = new Migrator(client, libvirt, host, List.of("/var/lib/virtfleet"),
+    static void start() {
+        migrator = new Migrator(ENV.client(), LIBVIRT.connection(), ENV.host(), List.of("/var/lib/virtfleet"),
                 new Migrator.Policy(Duration.ofMillis(300), Duration.ofSeconds(120), Duration.ofMillis(200)),
                 resynced::add);
     }
 
     @AfterAll
-    static void stop() throws LibvirtException {
+    static void stop() {
         if (migrator != null) {
             migrator.close();
-        }
-        if (libvirt != null) {
-            libvirt.close();
-        }
-        if (direct != null) {
-            direct.close();
-        }
-        scheduler.shutdownNow();
-    }
-
-    @AfterEach
-    void cleanUp() {
-        for (String uuid : defined) {
-            try {
-                org.libvirt.Domain d = direct.domainLookupByUUIDString(uuid);
-                if (d.isActive() == 1) {
-                    d.destroy();
-                }
-                d.undefine();
-            } catch (LibvirtException e) {
-                // already gone
-            }
         }
     }
 
     /** A running test-driver domain marked for {@code host}. */
     private String runningDomain(String name) throws LibvirtException {
         String uuid = UUID.randomUUID().toString();
-        direct.domainDefineXML(xml(name, uuid, host)).create();
-        defined.add(uuid);
+        DIRECT.define(uuid, xml(name, uuid, ENV.host())).create();
         return uuid;
     }
 
     private static String xml(String name, String uuid, String markedFor) {
         return "<domain type='test'><name>" + name + "</name><uuid>" + uuid + "</uuid>"
-                + "<metadata>" + TestEnv.mark(markedFor, ns, name) + "</metadata>"
+                + "<metadata>" + TestEnv.mark(markedFor, ENV.ns(), name) + "</metadata>"
                 + "<memory unit='MiB'>64</memory><os><type>hvm</type></os><devices>"
                 + "<disk type='file' device='disk'><source file='/var/lib/virtfleet/images/" + name
                 + "-data.qcow2'/><target dev='vda'/></disk></devices></domain>";
@@ -114,41 +79,43 @@ class MigratorTest {
 
     private static VirtualMachineMigration migration(String name) {
         VirtualMachineMigration m = new VirtualMachineMigration();
-        m.setMetadata(new ObjectMetaBuilder().withNamespace(ns).withName(name).build());
+        m.setMetadata(new ObjectMetaBuilder().withNamespace(ENV.ns()).withName(name).build());
         m.setSpec(new VirtualMachineMigrationSpec());
         m.getSpec().vmName = name;
-        return client.resource(m).create();
+        return ENV.client().resource(m).create();
     }
 
     /** The Domain as the operator hands a migration to this (source) host. */
     private static Domain handedOver(String name, String uuid, VirtualMachineMigration m, boolean cancel) {
-        Domain d = TestEnv.domainObject(ns, name, host, new TestEnv.Guest(name, uuid, xml(name, uuid, host), null),
+        Domain d = TestEnv.domainObject(ENV.ns(), name, ENV.host(),
+                new TestEnv.Guest(name, uuid, xml(name, uuid, ENV.host()), null),
                 "Running");
         d.getMetadata().setUid(UUID.randomUUID().toString());
         DomainMigration dm = new DomainMigration();
         dm.id = m.getMetadata().getUid();
         dm.name = m.getMetadata().getName();
-        dm.targetHost = "other-" + host;
+        dm.targetHost = "other-" + ENV.host();
         dm.targetUri = URI;
-        dm.targetDomainXml = xml("vf-other-" + name, uuid, "other-" + host);
+        dm.targetDomainXml = xml("vf-other-" + name, uuid, "other-" + ENV.host());
         dm.cancel = cancel ? Boolean.TRUE : null;
         d.getSpec().migration = dm;
         return d;
     }
 
     private static Transfer transfer(String name) {
-        VirtualMachineMigration m = client.resources(VirtualMachineMigration.class).inNamespace(ns).withName(name)
+        VirtualMachineMigration m = ENV.client().resources(VirtualMachineMigration.class).inNamespace(ENV.ns())
+                .withName(name)
                 .get();
         return m.getStatus() != null ? m.getStatus().transfer : null;
     }
 
     private static Optional<InspectedDomain> inspect(String uuid) throws Exception {
-        return libvirt.inspect(uuid);
+        return LIBVIRT.connection().inspect(uuid);
     }
 
     @Test
     void aMigrationLibvirtCannotRunIsFailedWithLibvirtsMessageAndTheDomainKeepsRunningHere() throws Exception {
-        String uuid = runningDomain("mig-refused-" + host);
+        String uuid = runningDomain("mig-refused-" + ENV.host());
         VirtualMachineMigration m = migration("mig-refused");
         Domain d = handedOver("mig-refused", uuid, m, false);
 
@@ -162,7 +129,8 @@ class MigratorTest {
         Transfer t = transfer("mig-refused");
         assertThat(t.id).isEqualTo(m.getMetadata().getUid());
         assertThat(t.message).as("libvirt's own words").containsIgnoringCase("not supported");
-        assertThat(direct.domainLookupByUUIDString(uuid).isActive()).as("still running on the source").isEqualTo(1);
+        assertThat(DIRECT.connect().domainLookupByUUIDString(uuid).isActive()).as("still running on the source")
+                .isEqualTo(1);
         assertThat(resynced).contains(uuid);
 
         // once reported, the next passes neither migrate again nor let the sync pass run before the operator acted
@@ -176,7 +144,7 @@ class MigratorTest {
 
     @Test
     void cancelledBeforeLibvirtWasAskedIsAbortedAndNothingMigrates() throws Exception {
-        String uuid = runningDomain("mig-cancel-" + host);
+        String uuid = runningDomain("mig-cancel-" + ENV.host());
         VirtualMachineMigration m = migration("mig-cancel");
 
         assertThat(migrator.beforeSync(uuid, handedOver("mig-cancel", uuid, m, true), inspect(uuid))).isPresent();
@@ -184,20 +152,22 @@ class MigratorTest {
         Transfer t = transfer("mig-cancel");
         assertThat(t.state).isEqualTo(Transfer.ABORTED);
         assertThat(t.message).contains("nothing was migrated");
-        assertThat(direct.domainLookupByUUIDString(uuid).isActive()).isEqualTo(1);
+        assertThat(DIRECT.connect().domainLookupByUUIDString(uuid).isActive()).isEqualTo(1);
     }
 
     @Test
     void anOutcomeAlreadyReportedIsNotMigratedAgainByARestartedAgent() throws Exception {
-        String uuid = runningDomain("mig-done-" + host);
+        String uuid = runningDomain("mig-done-" + ENV.host());
         VirtualMachineMigration m = migration("mig-done");
         // what an earlier incarnation of this agent recorded
-        client.resources(VirtualMachineMigration.class).inNamespace(ns).withName("mig-done").subresource("status")
-                .patch(PatchContext.of(PatchType.JSON_MERGE), client.getKubernetesSerialization().asJson(
+        ENV.client().resources(VirtualMachineMigration.class).inNamespace(ENV.ns()).withName("mig-done")
+                .subresource("status")
+                .patch(PatchContext.of(PatchType.JSON_MERGE), ENV.client().getKubernetesSerialization().asJson(
                         Map.of("status", Map.of("transfer", Map.of("state", Transfer.COMPLETED,
                                 "id", m.getMetadata().getUid(), "message", "libvirt finished")))));
 
-        Migrator restarted = new Migrator(client, libvirt, host, List.of(), Migrator.Policy.DEFAULT, resynced::add);
+        Migrator restarted = new Migrator(ENV.client(), LIBVIRT.connection(), ENV.host(), List.of(),
+                Migrator.Policy.DEFAULT, resynced::add);
         try {
             assertThat(restarted.beforeSync(uuid, handedOver("mig-done", uuid, m, false), inspect(uuid)))
                     .isPresent();
@@ -211,18 +181,19 @@ class MigratorTest {
 
     @Test
     void onlyAMigrationFromThisHostMakesTheSyncPassStandAside() throws Exception {
-        String uuid = runningDomain("mig-none-" + host);
+        String uuid = runningDomain("mig-none-" + ENV.host());
         VirtualMachineMigration m = migration("mig-none");
         Domain plain = handedOver("mig-none", uuid, m, false);
         plain.getSpec().migration = null;
         assertThat(migrator.beforeSync(uuid, plain, inspect(uuid))).isEmpty();
 
         Domain elsewhere = handedOver("mig-none", uuid, m, false);
-        elsewhere.getSpec().host = "other-" + host;
+        elsewhere.getSpec().host = "other-" + ENV.host();
         assertThat(migrator.beforeSync(uuid, elsewhere, inspect(uuid))).as("a migration of another host's domain")
                 .isEmpty();
-        assertThat(Migrator.arriving(elsewhere, host)).isFalse();
-        assertThat(Migrator.arriving(elsewhere, "other-" + host)).as("the target sees the arriving copy").isTrue();
+        assertThat(Migrator.arriving(elsewhere, ENV.host())).isFalse();
+        assertThat(Migrator.arriving(elsewhere, "other-" + ENV.host())).as("the target sees the arriving copy")
+                .isTrue();
         assertThat(transfer("mig-none")).isNull();
     }
 }

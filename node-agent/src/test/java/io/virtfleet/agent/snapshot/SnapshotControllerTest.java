@@ -1,10 +1,9 @@
 package io.virtfleet.agent.snapshot;
 
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.virtfleet.agent.TestEnv;
+import io.virtfleet.agent.TestHost;
 import io.virtfleet.agent.domain.PathPolicy;
-import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestoreSpec;
@@ -14,13 +13,12 @@ import io.virtfleet.api.v1alpha1.VirtualMachineSnapshotStatus;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -31,26 +29,20 @@ import static org.awaitility.Awaitility.await;
  * end {@code Failed} for good although nothing had been done; it must stay pending and be retried.
  */
 class SnapshotControllerTest {
-    private static ScheduledExecutorService scheduler;
-    private static LibvirtConnection libvirt;
+    @RegisterExtension
+    static final TestEnv.LibvirtFixture LIBVIRT =
+            TestEnv.LibvirtFixture.started("qemu+unix:///system?socket=/nonexistent/virtfleet-test/libvirt-sock");
     private static SnapshotController controller;
-    private static KubernetesClient client;
-    private static String host;
-    private static String ns;
+    @RegisterExtension
+    static final TestHost ENV = TestHost.withoutAgent("snapdown");
     private static TestEnv.Guest guest;
 
     @BeforeAll
     static void start() {
-        client = TestEnv.client();
-        host = TestEnv.newHost("snapdown");
-        ns = TestEnv.newNamespace(client, "snapdown");
-        scheduler = Executors.newSingleThreadScheduledExecutor();
-        libvirt = new LibvirtConnection("qemu+unix:///system?socket=/nonexistent/virtfleet-test/libvirt-sock",
-                TestEnv.NO_EVENTS, scheduler);
-        libvirt.start();
-        guest = TestEnv.guest(host, ns);
-        client.resource(TestEnv.domainObject(ns, "vm-1", host, guest, "Running")).create();
-        controller = new SnapshotController(client, libvirt, host, new PathPolicy(List.of("/var/lib/virtfleet")));
+        guest = TestEnv.guest(ENV.host(), ENV.ns());
+        ENV.client().resource(TestEnv.domainObject(ENV.ns(), "vm-1", ENV.host(), guest, "Running")).create();
+        controller = new SnapshotController(ENV.client(), LIBVIRT.connection(), ENV.host(),
+                new PathPolicy(List.of("/var/lib/virtfleet")));
         controller.start();
     }
 
@@ -58,12 +50,6 @@ class SnapshotControllerTest {
     static void stop() throws Exception {
         if (controller != null) {
             controller.close();
-        }
-        if (libvirt != null) {
-            libvirt.close();
-        }
-        if (scheduler != null) {
-            scheduler.shutdownNow();
         }
         if (guest != null) {
             Files.deleteIfExists(guest.disk());
@@ -73,24 +59,24 @@ class SnapshotControllerTest {
     /** A snapshot of vm-1, labelled for this test's host when {@code labelled} (so this agent handles it). */
     private static VirtualMachineSnapshot snapshot(String name, boolean labelled) {
         VirtualMachineSnapshot s = new VirtualMachineSnapshot();
-        s.setMetadata(new ObjectMetaBuilder().withNamespace(ns).withName(name)
-                .withLabels(labelled ? Map.of(ApiGroup.HOST_LABEL, host) : Map.of()).build());
+        s.setMetadata(new ObjectMetaBuilder().withNamespace(ENV.ns()).withName(name)
+                .withLabels(labelled ? Map.of(ApiGroup.HOST_LABEL, ENV.host()) : Map.of()).build());
         s.setSpec(new VirtualMachineSnapshotSpec());
         s.getSpec().vmName = "vm-1";
-        return client.resource(s).create();
+        return ENV.client().resource(s).create();
     }
 
     /** The worker handled it: it puts its finalizer on just before the libvirt call. */
     private static void awaitHandled(VirtualMachineSnapshot s) {
         await().atMost(Duration.ofSeconds(30)).until(() -> {
-            VirtualMachineSnapshot x = client.resource(s).get();
+            VirtualMachineSnapshot x = ENV.client().resource(s).get();
             return x.getMetadata().getFinalizers() != null && !x.getMetadata().getFinalizers().isEmpty();
         });
     }
 
     /** Without libvirt the agent cannot remove its finalizer: take it off by hand. */
     private static void dropFinalizer(VirtualMachineSnapshot s) {
-        client.resource(client.resource(s).get()).edit(x -> {
+        ENV.client().resource(ENV.client().resource(s).get()).edit(x -> {
             x.getMetadata().setFinalizers(List.of());
             return x;
         });
@@ -102,11 +88,11 @@ class SnapshotControllerTest {
         awaitHandled(s);
         Thread.sleep(2000);
         // Nothing was done in libvirt, so nothing may say Failed.
-        VirtualMachineSnapshot after = client.resource(s).get();
+        VirtualMachineSnapshot after = ENV.client().resource(s).get();
         assertThat(after.getStatus() == null ? null : after.getStatus().phase).as("status.phase")
                 .isNotEqualTo(VirtualMachineSnapshotStatus.PHASE_FAILED);
         dropFinalizer(after);
-        client.resource(after).delete();
+        ENV.client().resource(after).delete();
     }
 
     @Test
@@ -115,28 +101,29 @@ class SnapshotControllerTest {
         VirtualMachineSnapshotStatus ready = new VirtualMachineSnapshotStatus();
         ready.phase = VirtualMachineSnapshotStatus.PHASE_SUCCEEDED;
         ready.readyToUse = true;
-        ready.host = host;
+        ready.host = ENV.host();
         ready.vmUuid = guest.uuid();
         ready.snapshotName = "snap-ready";
-        client.resources(VirtualMachineSnapshot.class).inNamespace(ns).withName("snap-ready").editStatus(x -> {
-            x.setStatus(ready);
-            return x;
-        });
+        ENV.client().resources(VirtualMachineSnapshot.class).inNamespace(ENV.ns()).withName("snap-ready")
+                .editStatus(x -> {
+                    x.setStatus(ready);
+                    return x;
+                });
 
         VirtualMachineRestore r = new VirtualMachineRestore();
-        r.setMetadata(new ObjectMetaBuilder().withNamespace(ns).withName("restore-down")
-                .withLabels(Map.of(ApiGroup.HOST_LABEL, host)).build());
+        r.setMetadata(new ObjectMetaBuilder().withNamespace(ENV.ns()).withName("restore-down")
+                .withLabels(Map.of(ApiGroup.HOST_LABEL, ENV.host())).build());
         r.setSpec(new VirtualMachineRestoreSpec());
         r.getSpec().vmName = "vm-1";
         r.getSpec().snapshotName = "snap-ready";
-        client.resource(r).create();
+        ENV.client().resource(r).create();
 
         // The worker is single-threaded and handles objects in order: a snapshot created after the restore is
         // handled after it; once that one has its finalizer, the restore has been looked at.
         Thread.sleep(500);
         VirtualMachineSnapshot marker = snapshot("after-restore", true);
         awaitHandled(marker);
-        VirtualMachineRestore after = client.resource(r).get();
+        VirtualMachineRestore after = ENV.client().resource(r).get();
         assertThat(after.getStatus() == null ? null : after.getStatus().phase).as("status.phase")
                 .isNotEqualTo("Failed");
         dropFinalizer(marker);

@@ -1,18 +1,15 @@
 package io.virtfleet.agent.snapshot;
 
 import io.virtfleet.agent.TestEnv;
-import io.virtfleet.agent.libvirt.LibvirtConnection;
 import io.virtfleet.reconcilers.domain.xml.DomainDocument;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -23,21 +20,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * domain XML documentation, "genid"), and only QEMU saves memory state into a qcow2 internal snapshot.
  */
 class SnapshotOpsTest {
-    private static final Path RUN_DIR = Path.of("/var/lib/virtfleet/run");
-    private static ScheduledExecutorService scheduler;
-    private static LibvirtConnection libvirt;
-
-    @BeforeAll
-    static void connect() throws Exception {
-        scheduler = Executors.newSingleThreadScheduledExecutor();
-        libvirt = TestEnv.libvirt(TestEnv.URI, scheduler);
-    }
-
-    @AfterAll
-    static void close() {
-        libvirt.close();
-        scheduler.shutdownNow();
-    }
+    @RegisterExtension
+    static final TestEnv.LibvirtFixture LIBVIRT = TestEnv.LibvirtFixture.connected(TestEnv.URI);
 
     @Test
     void nonQcow2DisksAreNamed() throws Exception {
@@ -52,13 +36,11 @@ class SnapshotOpsTest {
     @Test
     void revertToARunningSnapshotGivesANewGenidLiveAndPersistentAndDropsLaterWrites() throws Exception {
         TestEnv.Guest g = TestEnv.guest("snapshot-test", "default");
-        Path xml = Files.createTempFile("snap", ".xml");
-        Files.writeString(xml, g.xml());
         try {
-            assertThat(TestEnv.virsh("define", xml.toString()).rc()).isZero();
+            virshDefine(g);
             assertThat(TestEnv.virsh("start", g.name()).rc()).isZero();
             awaitReady(g.name());
-            SnapshotOps ops = new SnapshotOps(libvirt);
+            SnapshotOps ops = new SnapshotOps(LIBVIRT.connection());
             String genid0 = SnapshotOps.genidOf(TestEnv.virsh("dumpxml", g.name()).out());
             assertThat(genid0).isNotNull();
 
@@ -111,10 +93,7 @@ class SnapshotOpsTest {
             assertThatThrownBy(() -> ops.revert(g.uuid(), "s1", new GenidPolicy.Stamp(planned3, 5)))
                     .hasMessageContaining("no snapshot named s1");
         } finally {
-            TestEnv.virsh("destroy", g.name());
-            TestEnv.virsh("undefine", g.name(), "--snapshots-metadata");
-            Files.deleteIfExists(g.disk());
-            Files.deleteIfExists(xml);
+            TestEnv.removeDomain(g);
         }
     }
 
@@ -126,11 +105,9 @@ class SnapshotOpsTest {
     @Test
     void aSnapshotRequestRetriedAfterTheAgentDiedFindsItsOwnSnapshotAndAnotherRequestIsRefused() throws Exception {
         TestEnv.Guest g = TestEnv.guest("snapshot-retry", "default");
-        Path xml = Files.createTempFile("snap", ".xml");
-        Files.writeString(xml, g.xml());
         try {
-            assertThat(TestEnv.virsh("define", xml.toString()).rc()).isZero();
-            SnapshotOps ops = new SnapshotOps(libvirt);
+            virshDefine(g);
+            SnapshotOps ops = new SnapshotOps(LIBVIRT.connection());
             String uid = "6b1f7e0c-5d2a-4f0e-9c1b-0d4f3e2a1b00";
             SnapshotOps.Taken first = ops.create(g.uuid(), "s1", uid);
             assertThat(first.state()).isEqualTo("Shutoff");
@@ -143,8 +120,17 @@ class SnapshotOpsTest {
                     .hasMessageContaining("already has a snapshot named s1");
             assertThatThrownBy(() -> ops.create(g.uuid(), "s1")).hasMessageContaining("already has a snapshot");
         } finally {
-            TestEnv.virsh("undefine", g.name(), "--snapshots-metadata");
-            Files.deleteIfExists(g.disk());
+            TestEnv.removeDomain(g);
+        }
+    }
+
+    /** Defines the guest (not started) in libvirtd through {@code virsh define}, from a file as virsh wants it. */
+    private static void virshDefine(TestEnv.Guest g) throws IOException {
+        Path xml = Files.createTempFile("snap", ".xml");
+        try {
+            Files.writeString(xml, g.xml());
+            assertThat(TestEnv.virsh("define", xml.toString()).rc()).isZero();
+        } finally {
             Files.deleteIfExists(xml);
         }
     }
@@ -157,7 +143,7 @@ class SnapshotOpsTest {
     }
 
     private static void awaitReady(String name) throws Exception {
-        Path log = RUN_DIR.resolve(name + ".console.log");
+        Path log = TestEnv.RUN_DIR.resolve(name + ".console.log");
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (System.nanoTime() < deadline) {
             if (Files.exists(log) && Files.readString(log).contains("VIRTFLEET-GUEST-READY")) {
@@ -170,7 +156,8 @@ class SnapshotOpsTest {
 
     private static TestEnv.Result exec(String name, String cmd) {
         Path script = Path.of("..", "scripts", "guest-exec").toAbsolutePath().normalize();
-        TestEnv.Result r = TestEnv.run(60, script.toString(), RUN_DIR.resolve(name + ".cmd.sock").toString(), cmd);
+        TestEnv.Result r = TestEnv.run(60, script.toString(), TestEnv.RUN_DIR.resolve(name + ".cmd.sock").toString(),
+                cmd);
         assertThat(r.rc()).as(r.out()).isZero();
         return r;
     }

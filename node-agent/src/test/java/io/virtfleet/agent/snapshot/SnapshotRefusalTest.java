@@ -1,14 +1,10 @@
 package io.virtfleet.agent.snapshot;
 
 import io.virtfleet.agent.TestEnv;
-import io.virtfleet.agent.libvirt.LibvirtConnection;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.UUID;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -20,38 +16,26 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * {@link SnapshotOpsTest}.
  */
 class SnapshotRefusalTest {
-    private static ScheduledExecutorService scheduler;
-    private static LibvirtConnection libvirt;
-
-    @BeforeAll
-    static void connect() {
-        scheduler = Executors.newSingleThreadScheduledExecutor();
-        libvirt = TestEnv.libvirt("test:///default", scheduler);
-    }
-
-    @AfterAll
-    static void close() {
-        libvirt.close();
-        scheduler.shutdownNow();
-    }
+    @RegisterExtension
+    static final TestEnv.LibvirtFixture LIBVIRT = TestEnv.LibvirtFixture.connected("test:///default");
 
     @Test
     void aRawDiskIsRefusedAndNothingChanges() throws Exception {
         String uuid = UUID.randomUUID().toString();
         String name = TestEnv.newDomainName();
-        libvirt.define("<domain type='test'><name>" + name + "</name><uuid>" + uuid + "</uuid>"
+        LIBVIRT.connection().define("<domain type='test'><name>" + name + "</name><uuid>" + uuid + "</uuid>"
                 + "<memory unit='MiB'>64</memory><os><type>hvm</type></os><devices>"
                 + "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
                 + "<source file='" + TestEnv.IMAGES.resolve(name + "-data.raw") + "'/><target dev='vda'/></disk>"
                 + "</devices></domain>");
         try {
-            SnapshotOps ops = new SnapshotOps(libvirt);
+            SnapshotOps ops = new SnapshotOps(LIBVIRT.connection());
             assertThatThrownBy(() -> ops.create(uuid, "s1")).isInstanceOf(SnapshotOps.SnapshotException.class)
                     .hasMessageContaining("qcow2").hasMessageContaining("vda (raw)");
-            String[] snapshots = libvirt.call(c -> c.domainLookupByUUIDString(uuid).snapshotListNames());
+            String[] snapshots = LIBVIRT.connection().call(c -> c.domainLookupByUUIDString(uuid).snapshotListNames());
             assertThat(snapshots).isEmpty();
         } finally {
-            libvirt.undefine(uuid, 0);
+            LIBVIRT.connection().undefine(uuid, 0);
         }
     }
 }

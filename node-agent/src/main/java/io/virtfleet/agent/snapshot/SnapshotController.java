@@ -555,8 +555,10 @@ public final class SnapshotController implements AutoCloseable {
     private void writeRestore(String ns, String name, String phase, String error) {
         editUnlessFinished(client.resources(VirtualMachineRestore.class).inNamespace(ns).withName(name),
                 st -> st.phase, x -> {
-                    VirtualMachineRestoreStatus s = x.getStatus() == null ? new VirtualMachineRestoreStatus()
-                            : x.getStatus();
+                    if (x.getStatus() == null) {
+                        x.setStatus(new VirtualMachineRestoreStatus());
+                    }
+                    VirtualMachineRestoreStatus s = x.getStatus();
                     s.phase = phase;
                     s.error = error;
                     if (VirtualMachineRestoreStatus.PHASE_FAILED.equals(phase)) {
@@ -595,8 +597,10 @@ public final class SnapshotController implements AutoCloseable {
                             io.virtfleet.api.v1alpha1.FilesystemFreeze freeze) {
         editUnlessFinished(client.resources(VirtualMachineClone.class).inNamespace(ns).withName(name), st -> st.phase,
                 x -> {
-                    VirtualMachineCloneStatus s = x.getStatus() == null ? new VirtualMachineCloneStatus()
-                            : x.getStatus();
+                    if (x.getStatus() == null) {
+                        x.setStatus(new VirtualMachineCloneStatus());
+                    }
+                    VirtualMachineCloneStatus s = x.getStatus();
                     s.phase = phase;
                     s.host = host;
                     if (method != null) {

@@ -37,8 +37,6 @@ import java.util.regex.Pattern;
  */
 public final class ControllerScale extends BaseScenario {
     public static final int MEMORY_MIB = 128;
-    public static final double TARGET_RESYNC_S = 10;
-    public static final double TARGET_RSS_MIB = 300;
     /** Published: KubeVirt's virt-controller RSS, for comparison only. */
     public static final String KUBEVIRT_CONTROLLER_RSS_PUBLISHED = "64-88 MB";
     static final List<String> OPERATOR_RESOURCES = List.of("virtualmachines", "domains", "hosts", "events");
@@ -221,11 +219,11 @@ public final class ControllerScale extends BaseScenario {
         r.row("first apply → all VMs Ready (SIMULATED agent), s", readyAllS, floorWriteS, readyAllS / floorWriteS,
                 null);
         r.row("restart → informers synced, s", informersS, null, null, null);
-        r.row("restart → full resync done, s", resyncS, resyncFloorS, resyncS / resyncFloorS, "< " + TARGET_RESYNC_S);
+        r.row("restart → full resync done, s", resyncS, resyncFloorS, resyncS / resyncFloorS, "< " + Targets.SCALE_RESYNC_S);
         r.row("RSS idle (hosts only), MiB", rssIdle, null, null, null);
-        r.row("RSS steady after burst, MiB", rssSteady, rssIdle, rssSteady / rssIdle, "< " + TARGET_RSS_MIB);
+        r.row("RSS steady after burst, MiB", rssSteady, rssIdle, rssSteady / rssIdle, "< " + Targets.SCALE_RSS_MIB);
         r.row("RSS after restart + resync, MiB", rssAfterResync, rssIdle, rssAfterResync / rssIdle,
-                "< " + TARGET_RSS_MIB);
+                "< " + Targets.SCALE_RSS_MIB);
         r.row("heap used (steady), MiB", heapSteady.usedMiB(), null, null, null);
         r.row("heap live after a full GC (steady), MiB", liveSteady.usedMiB(), null, null, null);
         r.row("operator API requests per VM", opReqPerVm, null, null, null);
@@ -266,9 +264,9 @@ public final class ControllerScale extends BaseScenario {
                 .put("operator_metrics", diff(opBefore, opAfter))
                 .put("simulated_acks", fleet.acks.get()).put("simulated_ack_errors", fleet.ackErrors.get())
                 .put("operator_jvm_opts", ChildJvm.OPERATOR_JVM_OPTS)
-                .put("target_resync_s", TARGET_RESYNC_S).put("target_rss_mib", TARGET_RSS_MIB)
-                .put("target_resync_met", resyncS < TARGET_RESYNC_S)
-                .put("target_rss_met", Math.max(rssSteady, rssAfterResync) < TARGET_RSS_MIB)
+                .put("target_resync_s", Targets.SCALE_RESYNC_S).put("target_rss_mib", Targets.SCALE_RSS_MIB)
+                .put("target_resync_met", resyncS < Targets.SCALE_RESYNC_S)
+                .put("target_rss_met", Math.max(rssSteady, rssAfterResync) < Targets.SCALE_RSS_MIB)
                 .put("kubevirt_controller_rss_published", KUBEVIRT_CONTROLLER_RSS_PUBLISHED);
         if (profile != null) {
             r.put("profile", profile);
@@ -282,10 +280,10 @@ public final class ControllerScale extends BaseScenario {
         r.note(String.format("resync = new operator JVM started → its reconciliation counter reached all %d VMs and "
                         + "stayed still %.0f s; floor = bare JVM start (%.2f s) + LIST of VMs, Domains, Hosts (%.2f s)", n,
                 quiet.toMillis() / 1000.0, jvmS, listS));
-        r.note(String.format("resync target < %.0f s: %s; RSS target < %.0f MiB: %s (max %.0f MiB)", TARGET_RESYNC_S,
-                resyncS < TARGET_RESYNC_S ? "met" : String.format("MISSED by %.1f s", resyncS - TARGET_RESYNC_S),
-                TARGET_RSS_MIB, Math.max(rssSteady, rssAfterResync) < TARGET_RSS_MIB ? "met"
-                        : String.format("MISSED by %.0f MiB", Math.max(rssSteady, rssAfterResync) - TARGET_RSS_MIB),
+        r.note(String.format("resync target < %.0f s: %s; RSS target < %.0f MiB: %s (max %.0f MiB)", Targets.SCALE_RESYNC_S,
+                resyncS < Targets.SCALE_RESYNC_S ? "met" : String.format("MISSED by %.1f s", resyncS - Targets.SCALE_RESYNC_S),
+                Targets.SCALE_RSS_MIB, Math.max(rssSteady, rssAfterResync) < Targets.SCALE_RSS_MIB ? "met"
+                        : String.format("MISSED by %.0f MiB", Math.max(rssSteady, rssAfterResync) - Targets.SCALE_RSS_MIB),
                 Math.max(rssSteady, rssAfterResync)));
         r.note("API requests: kube-apiserver apiserver_request_total (virtualmachines, domains, hosts, events) before/"
                 + "after the burst minus the bench's own requests (counted client-side) = the operator's");

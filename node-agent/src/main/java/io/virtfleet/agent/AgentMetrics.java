@@ -5,15 +5,13 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
-import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.virtfleet.observability.Registries;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
@@ -122,11 +120,6 @@ public final class AgentMetrics {
     }
 
     private synchronized void refreshDomains() {
-        Map<String, Long> counts = new TreeMap<>();
-        STATES.forEach(s -> counts.put(s, 0L));
-        counts.putAll(domainStates.get());
-        List<MultiGauge.Row<?>> rows = new ArrayList<>();
-        counts.forEach((state, n) -> rows.add(MultiGauge.Row.of(Tags.of("state", state), n)));
-        domains.register(rows, true);
+        Registries.setCounts(domains, "state", STATES, domainStates.get());
     }
 }

@@ -13,10 +13,8 @@ import io.virtfleet.observability.Registries;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
 import io.virtfleet.reconcilers.lifecycle.PrintableStatus;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
@@ -161,11 +159,6 @@ public final class OperatorMetrics {
 
     /** Statuses come and go with the VMs: the gauge's rows are rebuilt from the cache on each scrape. */
     private synchronized void refreshVms() {
-        Map<String, Long> counts = new TreeMap<>();
-        STATUSES.forEach(s -> counts.put(s, 0L));
-        counts.putAll(vmsByStatus.get());
-        List<MultiGauge.Row<?>> rows = new ArrayList<>();
-        counts.forEach((status, n) -> rows.add(MultiGauge.Row.of(Tags.of("status", status), n)));
-        vms.register(rows, true);
+        Registries.setCounts(vms, "status", STATUSES, vmsByStatus.get());
     }
 }

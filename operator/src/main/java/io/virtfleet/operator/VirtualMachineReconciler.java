@@ -30,6 +30,7 @@ import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
 import io.virtfleet.api.v1alpha1.VirtualMachineRestoreStatus;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachineStatus;
+import io.virtfleet.operator.requests.RequestReconcilers;
 import io.virtfleet.reconcilers.genid.GenidPolicy;
 import io.virtfleet.reconcilers.lifecycle.Decision;
 import io.virtfleet.reconcilers.lifecycle.DomainStates;
@@ -521,14 +522,16 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         return s == null || Guids.isNil(s.genid()) ? null : s;
     }
 
-    /** The generation IDs the operator recorded on this VM's restores that have not failed. */
+    /**
+     * The generation IDs the operator recorded on this VM's restores that have not failed; restores of an earlier VM
+     * of the same name do not count (a new VM must never start on a generation ID a deleted one had).
+     */
     private List<GenidPolicy.Stamp> restoreStamps(VirtualMachine vm) {
         if (restores == null) {
             return List.of();
         }
         List<GenidPolicy.Stamp> out = new ArrayList<>();
-        String name = vm.getMetadata().getName();
-        restores.list(vm.getMetadata().getNamespace(), r -> r.getSpec() != null && name.equals(r.getSpec().vmName)
+        restores.list(vm.getMetadata().getNamespace(), r -> RequestReconcilers.ofThisVm(r, vm)
                 && r.getStatus() != null && !VirtualMachineRestoreStatus.PHASE_FAILED.equals(r.getStatus().phase)
                 && r.getStatus().genidGeneration != null).forEach(r -> {
                     GenidPolicy.Stamp st = GenidPolicy.Stamp.of(r.getStatus().genid, r.getStatus().genidGeneration);

@@ -1,13 +1,20 @@
 package io.virtfleet.operator;
 
 import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.virtfleet.api.v1alpha1.ApiGroup;
 import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.DomainSpec;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
+import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
+import io.virtfleet.api.v1alpha1.VirtualMachineRestoreSpec;
+import io.virtfleet.api.v1alpha1.VirtualMachineRestoreStatus;
+import io.virtfleet.api.v1alpha1.VirtualMachineSnapshot;
+import io.virtfleet.api.v1alpha1.VirtualMachineSnapshotStatus;
 import io.virtfleet.controlplane.KubectlResult;
+import io.virtfleet.operator.requests.RequestReconcilers;
 import io.virtfleet.reconcilers.lifecycle.LifecycleAnnotations;
 import io.virtfleet.reconcilers.render.Identity;
 import org.junit.jupiter.api.Test;
@@ -348,6 +355,58 @@ class VirtualMachineReconcilerTest extends OperatorTestSupport {
         eventually().until(() -> domain(ns, "doomed") == null);
         eventually().until(() -> vm(ns, "doomed") == null);
         assertThat(eventReasons(ns, "doomed")).contains("Deleting");
+    }
+
+    /**
+     * Found by fault injection: a VM recreated from a backup under the name of the VM it was taken of came back with
+     * the generation ID that VM had been given by a snapshot revert, because the revert's recorded genid (a restore
+     * names its VM by name) was pinned again on the new VM. A new VM of a reused name starts on a fresh genid.
+     */
+    @Test
+    void aRestoreOfAnEarlierVmOfTheSameNameNeverPinsItsGenidOnANewOne() {
+        FakeAgent agent = host();
+        running(new TestVm(ns, "reborn").on(agent.host));
+        String firstUid = vm(ns, "reborn").getMetadata().getUid();
+        VirtualMachineSnapshot snap = VirtualMachineSnapshot.of(ns, "reborn-s", "reborn");
+        client.resource(snap).create();
+        // the agent's side of a finished snapshot (the fake agent takes none)
+        eventually().ignoreExceptions().untilAsserted(() -> client.resources(VirtualMachineSnapshot.class)
+                .inNamespace(ns).withName("reborn-s").editStatus(x -> {
+                    x.setStatus(new VirtualMachineSnapshotStatus());
+                    x.getStatus().phase = RequestReconcilers.PHASE_SUCCEEDED;
+                    x.getStatus().readyToUse = true;
+                    return x;
+                }));
+        VirtualMachineRestore restore = new VirtualMachineRestore();
+        restore.setMetadata(new ObjectMetaBuilder().withNamespace(ns).withName("reborn-r").build());
+        restore.setSpec(new VirtualMachineRestoreSpec());
+        restore.getSpec().vmName = "reborn";
+        restore.getSpec().snapshotName = "reborn-s";
+        client.resource(restore).create();
+        // the operator chose the revert's genid, recorded it for this VM and pinned it in the Domain
+        eventually().until(() -> {
+            VirtualMachineRestore r = client.resources(VirtualMachineRestore.class).inNamespace(ns)
+                    .withName("reborn-r").get();
+            return r.getStatus() != null && r.getStatus().genidGeneration != null
+                    && r.getStatus().genid.equals(domain(ns, "reborn").getSpec().genid);
+        });
+        VirtualMachineRestoreStatus recorded = client.resources(VirtualMachineRestore.class).inNamespace(ns)
+                .withName("reborn-r").get().getStatus();
+        assertThat(recorded.vmUid).isEqualTo(firstUid);
+        assertThat(recorded.phase).isEqualTo(RequestReconcilers.PHASE_PENDING);
+
+        client.resources(VirtualMachine.class).inNamespace(ns).withName("reborn").delete();
+        eventually().until(() -> vm(ns, "reborn") == null && domain(ns, "reborn") == null);
+        running(new TestVm(ns, "reborn").on(agent.host));
+
+        VirtualMachine second = vm(ns, "reborn");
+        assertThat(second.getMetadata().getUid()).isNotEqualTo(firstUid);
+        assertThat(domain(ns, "reborn").getSpec().genid).isNotNull().isNotEqualToIgnoringCase(recorded.genid);
+        assertThat(domain(ns, "reborn").getSpec().genidGeneration).isNull();
+        eventually().untilAsserted(() -> assertThat(vm(ns, "reborn").getStatus().genid).isNotNull()
+                .isNotEqualToIgnoringCase(recorded.genid));
+        assertThat(vm(ns, "reborn").getStatus().genidHistory).noneSatisfy(c ->
+                assertThat(c.genid).isEqualToIgnoringCase(recorded.genid));
     }
 
     /** Events recorded on a VM, repeats (aggregated into one Event's count) included. */

@@ -25,6 +25,10 @@ public class VirtualMachineRestoreStatus extends RequestStatus {
             + "VirtualMachine status.genidGeneration).")
     public Long genidGeneration;
 
+    @JsonPropertyDescription("The uid of the VirtualMachine the generation ID was chosen for (recorded with genid): "
+            + "a restore of an earlier VM of the same name, deleted since, never pins its generation ID on a new one.")
+    public String vmUid;
+
     @JsonPropertyDescription("The generation ID before the restore.")
     public String previousGenid;
 

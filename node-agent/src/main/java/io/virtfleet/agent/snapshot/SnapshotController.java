@@ -296,7 +296,10 @@ public final class SnapshotController implements AutoCloseable {
         String restored = Instant.now().toString();
         // Only the agent's fields: the genid the operator recorded stays, unless libvirt chose the new one itself.
         editUnlessFinished(res, st -> st.phase, x -> {
-            VirtualMachineRestoreStatus st = x.getStatus() == null ? new VirtualMachineRestoreStatus() : x.getStatus();
+            if (x.getStatus() == null) {
+                x.setStatus(new VirtualMachineRestoreStatus());
+            }
+            VirtualMachineRestoreStatus st = x.getStatus();
             st.phase = outPhase;
             st.error = outError;
             st.complete = VirtualMachineRestoreStatus.PHASE_SUCCEEDED.equals(outPhase);

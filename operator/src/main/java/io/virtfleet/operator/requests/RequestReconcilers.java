@@ -11,6 +11,7 @@ import io.virtfleet.api.v1alpha1.Domain;
 import io.virtfleet.api.v1alpha1.PointInTimeCopyStatus;
 import io.virtfleet.api.v1alpha1.RunStrategy;
 import io.virtfleet.api.v1alpha1.VirtualMachine;
+import io.virtfleet.api.v1alpha1.VirtualMachineRestore;
 import io.virtfleet.api.v1alpha1.VirtualMachineSpec;
 import io.virtfleet.operator.OperatorEventRecorder;
 import io.virtfleet.operator.OperatorConfig;
@@ -38,6 +39,28 @@ public final class RequestReconcilers {
     public static final String PHASE_SUCCEEDED = "Succeeded";
 
     private RequestReconcilers() {
+    }
+
+    /**
+     * Whether {@code r} is a restore of this very VM, not of an earlier VM of the same name: references are by name
+     * (a restore names its VM), and a VM deleted and created again (by a user, a clone or a restore from a backup)
+     * is a new object with a new uid. Recorded restores say whose genid they chose ({@code status.vmUid}); one
+     * recorded before that field existed counts when it was not created before the VM (its
+     * {@code metadata.creationTimestamp}, RFC 3339, second precision: an earlier VM's restore was created while that
+     * VM existed, so before this one).
+     */
+    public static boolean ofThisVm(VirtualMachineRestore r, VirtualMachine vm) {
+        if (r.getSpec() == null || !vm.getMetadata().getName().equals(r.getSpec().vmName)) {
+            return false;
+        }
+        String uid = vm.getMetadata().getUid();
+        if (r.getStatus() != null && r.getStatus().vmUid != null && uid != null) {
+            return r.getStatus().vmUid.equals(uid);
+        }
+        String restoreCreated = r.getMetadata().getCreationTimestamp();
+        String vmCreated = vm.getMetadata().getCreationTimestamp();
+        return restoreCreated == null || vmCreated == null
+                || !Instant.parse(restoreCreated).isBefore(Instant.parse(vmCreated));
     }
 
     /** Registers the snapshot, restore, backup, clone and failover controllers (leader-elected with the rest). */

@@ -144,7 +144,7 @@ public class RestoreReconciler extends TimedRequestReconciler<VirtualMachineRest
         String vmName = r.getSpec().vmName;
         synchronized (CHOOSING.computeIfAbsent(ns + "/" + vmName, k -> new Object())) {
             List<VirtualMachineRestore> all = client.resources(VirtualMachineRestore.class).inNamespace(ns).list()
-                    .getItems().stream().filter(x -> x.getSpec() != null && vmName.equals(x.getSpec().vmName)
+                    .getItems().stream().filter(x -> RequestReconcilers.ofThisVm(x, vm)
                             && x.getSpec().backupName == null && !x.getMetadata().getUid().equals(
                                     r.getMetadata().getUid())).toList();
             for (VirtualMachineRestore other : all) {
@@ -168,6 +168,7 @@ public class RestoreReconciler extends TimedRequestReconciler<VirtualMachineRest
             planned.phase = RequestReconcilers.PHASE_PENDING;
             planned.complete = false;
             planned.previousGenid = current != null ? current.genid() : null;
+            planned.vmUid = vm.getMetadata().getUid();
             if (decision.changes()) {
                 planned.genid = decision.genid();
                 planned.genidGeneration = (current != null ? current.generation() : 0L) + 1;

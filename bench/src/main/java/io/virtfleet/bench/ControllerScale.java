@@ -27,6 +27,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import static io.virtfleet.bench.Targets.SCALE_RESYNC_S;
+import static io.virtfleet.bench.Targets.SCALE_RSS_MIB;
+
 /**
  * Scenario 3: the operator (in a child JVM, deploy/base's heap setting) against the real kube-apiserver with N VMs
  * over H SIMULATED hosts ({@link SimulatedFleet}: Host objects, fresh Leases, a fake agent acknowledging Domains).
@@ -219,11 +222,11 @@ public final class ControllerScale extends BaseScenario {
         r.row("first apply → all VMs Ready (SIMULATED agent), s", readyAllS, floorWriteS, readyAllS / floorWriteS,
                 null);
         r.row("restart → informers synced, s", informersS, null, null, null);
-        r.row("restart → full resync done, s", resyncS, resyncFloorS, resyncS / resyncFloorS, "< " + Targets.SCALE_RESYNC_S);
+        r.row("restart → full resync done, s", resyncS, resyncFloorS, resyncS / resyncFloorS, "< " + SCALE_RESYNC_S);
         r.row("RSS idle (hosts only), MiB", rssIdle, null, null, null);
-        r.row("RSS steady after burst, MiB", rssSteady, rssIdle, rssSteady / rssIdle, "< " + Targets.SCALE_RSS_MIB);
+        r.row("RSS steady after burst, MiB", rssSteady, rssIdle, rssSteady / rssIdle, "< " + SCALE_RSS_MIB);
         r.row("RSS after restart + resync, MiB", rssAfterResync, rssIdle, rssAfterResync / rssIdle,
-                "< " + Targets.SCALE_RSS_MIB);
+                "< " + SCALE_RSS_MIB);
         r.row("heap used (steady), MiB", heapSteady.usedMiB(), null, null, null);
         r.row("heap live after a full GC (steady), MiB", liveSteady.usedMiB(), null, null, null);
         r.row("operator API requests per VM", opReqPerVm, null, null, null);
@@ -264,9 +267,9 @@ public final class ControllerScale extends BaseScenario {
                 .put("operator_metrics", diff(opBefore, opAfter))
                 .put("simulated_acks", fleet.acks.get()).put("simulated_ack_errors", fleet.ackErrors.get())
                 .put("operator_jvm_opts", ChildJvm.OPERATOR_JVM_OPTS)
-                .put("target_resync_s", Targets.SCALE_RESYNC_S).put("target_rss_mib", Targets.SCALE_RSS_MIB)
-                .put("target_resync_met", resyncS < Targets.SCALE_RESYNC_S)
-                .put("target_rss_met", Math.max(rssSteady, rssAfterResync) < Targets.SCALE_RSS_MIB)
+                .put("target_resync_s", SCALE_RESYNC_S).put("target_rss_mib", SCALE_RSS_MIB)
+                .put("target_resync_met", resyncS < SCALE_RESYNC_S)
+                .put("target_rss_met", Math.max(rssSteady, rssAfterResync) < SCALE_RSS_MIB)
                 .put("kubevirt_controller_rss_published", KUBEVIRT_CONTROLLER_RSS_PUBLISHED);
         if (profile != null) {
             r.put("profile", profile);
@@ -280,10 +283,10 @@ public final class ControllerScale extends BaseScenario {
         r.note(String.format("resync = new operator JVM started → its reconciliation counter reached all %d VMs and "
                         + "stayed still %.0f s; floor = bare JVM start (%.2f s) + LIST of VMs, Domains, Hosts (%.2f s)", n,
                 quiet.toMillis() / 1000.0, jvmS, listS));
-        r.note(String.format("resync target < %.0f s: %s; RSS target < %.0f MiB: %s (max %.0f MiB)", Targets.SCALE_RESYNC_S,
-                resyncS < Targets.SCALE_RESYNC_S ? "met" : String.format("MISSED by %.1f s", resyncS - Targets.SCALE_RESYNC_S),
-                Targets.SCALE_RSS_MIB, Math.max(rssSteady, rssAfterResync) < Targets.SCALE_RSS_MIB ? "met"
-                        : String.format("MISSED by %.0f MiB", Math.max(rssSteady, rssAfterResync) - Targets.SCALE_RSS_MIB),
+        r.note(String.format("resync target < %.0f s: %s; RSS target < %.0f MiB: %s (max %.0f MiB)", SCALE_RESYNC_S,
+                resyncS < SCALE_RESYNC_S ? "met" : String.format("MISSED by %.1f s", resyncS - SCALE_RESYNC_S),
+                SCALE_RSS_MIB, Math.max(rssSteady, rssAfterResync) < SCALE_RSS_MIB ? "met"
+                        : String.format("MISSED by %.0f MiB", Math.max(rssSteady, rssAfterResync) - SCALE_RSS_MIB),
                 Math.max(rssSteady, rssAfterResync)));
         r.note("API requests: kube-apiserver apiserver_request_total (virtualmachines, domains, hosts, events) before/"
                 + "after the burst minus the bench's own requests (counted client-side) = the operator's");

@@ -54,8 +54,8 @@ public final class ControllerScale extends BaseScenario {
     @Override
     public Report run(BenchContext ctx) throws Exception {
         Size size = ctx.size();
-        int n = ctx.scaleVms(size.pick(10, 500, 5000));
-        int hostCount = ctx.scaleHosts(size.pick(2, 20, 200));
+        int n = ctx.scaleVms(size.pick(10, 500, 10_000));
+        int hostCount = ctx.scaleHosts(size.pick(2, 20, 500));
         Report r = report("operator with " + n + " VMs over " + hostCount + " SIMULATED hosts, real "
                 + "kube-apiserver, operator in a child JVM");
         r.put("vms", n).put("hosts", hostCount).put("simulated_hosts", true);

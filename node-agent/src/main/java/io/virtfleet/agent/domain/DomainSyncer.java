@@ -256,19 +256,20 @@ public final class DomainSyncer implements AutoCloseable {
             return conflictingClaims(uuid, seen.claims());
         }
         Domain d = seen.claims().isEmpty() ? null : status.withRecorded(uuid, seen.claims().get(0));
+        if (starts.inFlight(uuid)) {
+            // A migration, fencing or a refusal waits for the start's end, like every other decision
+            // (DomainSyncPlanner).
+            boolean planned = d != null && d.getSpec() != null && host.equals(d.getSpec().host)
+                    && d.getSpec().migration == null && (seen.libvirt().isEmpty() || seen.markedFor(host));
+            if (!planned) {
+                return Result.HANDED_OFF;
+            }
+        }
         if (migrator != null) {
             // A live migration owns the domain on this host while the Domain carries it (migration/Migrator).
             Optional<Duration> migrating = migrator.beforeSync(uuid, d, seen.libvirt());
             if (migrating.isPresent()) {
                 return Result.after(migrating.get());
-            }
-        }
-        if (starts.inFlight(uuid)) {
-            // Fencing or a refusal waits for the start's end like every other decision (DomainSyncPlanner).
-            boolean ours = d != null && d.getSpec() != null && host.equals(d.getSpec().host)
-                    && (seen.libvirt().isEmpty() || seen.markedFor(host));
-            if (!ours) {
-                return Result.HANDED_OFF;
             }
         }
         if (d == null || d.getSpec() == null || !host.equals(d.getSpec().host)) {

@@ -411,7 +411,7 @@ public final class DomainSyncer implements AutoCloseable {
                 // A disk the host still has to create (or the seed) is attached after the redefine, once it exists.
                 && !DomainFiles.needed(p.domain().getSpec())) {
             a.early = hotplug(p.domain(), p, uuid, lv.get(), true);
-            a.changedLibvirt = a.early == null || a.early.changed();
+            a.changedLibvirt = a.early != null && a.early.changed(); // null: it touched nothing
         }
         boolean guestAgent = lv.isPresent() && lv.get().active()
                 && GuestReplies.channel(p.seen().currentXml()) == GuestReplies.Channel.CONNECTED;

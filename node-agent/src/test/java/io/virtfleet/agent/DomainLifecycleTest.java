@@ -124,6 +124,32 @@ class DomainLifecycleTest {
         assertThat(TestEnv.defined(g.uuid())).isFalse();
     }
 
+    /**
+     * Deleting the Domain of a running guest: the agent shuts it down as for powerState Stopped (the power button:
+     * the test guest's acpid powers it off), and only then undefines it and lets the Domain go; no destroy.
+     */
+    @Test
+    void deletingTheDomainOfARunningGuestShutsItDownGracefullyThenUndefinesIt() throws Exception {
+        TestEnv.Guest g = newGuest();
+        Domain d = TestEnv.domainObject(ENV.ns(), "delete-running", ENV.host(), g, "Running");
+        d.getSpec().shutdownTimeoutSeconds = 60; // the guest's own power-off, never the deadline's destroy
+        ENV.objects().create(d);
+        awaitRunning("delete-running");
+        Path console = TestEnv.RUN_DIR.resolve(g.name() + ".console.log");
+        // acpid runs once the guest's init says so (a press before that is lost, and would only be repeated)
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+                .until(() -> Files.exists(console) && Files.readString(console).contains("VIRTFLEET-GUEST-READY"));
+
+        long t0 = System.nanoTime();
+        ENV.objects().deleteAndAwaitGone("delete-running", Duration.ofSeconds(45));
+        LOG.info("TIMING delete of a running guest -> Domain gone: {} ms", (System.nanoTime() - t0) / 1_000_000);
+        assertThat(TestEnv.defined(g.uuid())).isFalse();
+        assertThat(Files.readString(console)).contains("VF-POWER: power button pressed");
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
+                ENV.objects().eventReasons("delete-running")).contains("ShuttingDown", "Undefined"));
+        assertThat(ENV.objects().eventReasons("delete-running")).doesNotContain("Destroyed");
+    }
+
     @Test
     void explicitGenidIsDefinedAndReported() {
         TestEnv.Guest g = newGuest();

@@ -68,7 +68,8 @@ public final class DomainController implements AutoCloseable {
         this.watcher = new QemuWatcher(this::qemuExited, "qemu-watch-" + host);
         this.syncer = new DomainSyncer(client, libvirt, host, validator, QemuProcesses.forUri(libvirt.uri()),
                 this::domainsByUuid,
-                () -> informer != null && informer.hasSynced(), Clock.systemUTC(), statusRefresh, watcher);
+                () -> informer != null && informer.hasSynced(), Clock.systemUTC(), statusRefresh, watcher, locks,
+                this::requeue);
         this.guestAgent = new io.virtfleet.agent.guest.GuestAgentPoller(libvirt, Clock.systemUTC(), queue::add);
         syncer.setGuestAgent(guestAgent);
     }
@@ -209,6 +210,11 @@ public final class DomainController implements AutoCloseable {
         LOG.debug("resync ({}): {} keys enqueued", why, n);
     }
 
+    /** A start ended (DomainStarts): the next pass records it. */
+    private void requeue(String uuid) {
+        queue.add(uuid);
+    }
+
     private void qemuExited(String uuid, long pid) {
         try {
             syncer.processExited(uuid, pid);
@@ -232,6 +238,11 @@ public final class DomainController implements AutoCloseable {
                 syncer.syncUnkeyed(d);
             }
             return Result.DONE;
+        }
+        if (syncer.starting(key)) {
+            // virDomainCreate of this domain runs on the start executor, under the domain's lock; nothing is decided
+            // meanwhile (DomainSyncPlanner), so the worker does not wait for that lock. The start's end adds the key.
+            return Result.HANDED_OFF;
         }
         try (DomainLocks.Held held = locks.hold(key)) {
             return syncer.sync(key);

@@ -15,7 +15,12 @@ import java.util.Objects;
  *
  * <p>Rules (level-triggered; a plan assumes its earlier steps succeed, and the next pass re-plans from what is):
  * <ul>
- *   <li>Deleting: destroy if active, undefine if defined, then remove the finalizer.</li>
+ *   <li>A start in flight (virDomainCreate on the agent's start executor, {@link DomainStarts}): nothing is planned
+ *       until it ended — no second start, no define, no destroy; the next pass records the start it made (its
+ *       restart generation) or reports its failure, and only the pass after that starts again.</li>
+ *   <li>Deleting: a running domain is shut down gracefully as for Stopped (power button, pressed again every 5 s,
+ *       destroyed at spec.shutdownTimeoutSeconds; 0: at once); a paused, crashed or PM-suspended one is destroyed at
+ *       once; then undefine if defined, then remove the finalizer.</li>
  *   <li>The finalizer goes on before the first define. Nothing is defined from an invalid spec.</li>
  *   <li>Define when not defined; redefine when the spec hash differs from the one recorded in the persistent config
  *       (on a running domain this changes the next boot only: whether to restart is the operator's call).</li>
@@ -71,7 +76,18 @@ public final class DomainSyncPlanner {
         boolean startRequested() {
             return wantsProcess() && (observedRestart == null || observedRestart != restartGeneration);
         }
+
+        /** This, with {@code observed} as status.observedRestartGeneration (a start served it, not yet recorded). */
+        Desired withObservedRestart(Long observed) {
+            return new Desired(powerState, specHash, specValid, deleting, hasFinalizer, restartGeneration, observed,
+                    shutdownTimeout);
+        }
     }
+
+    /** Why nothing is planned while a start runs on the start executor. */
+    public static final String WAITING_FOR_START = "the domain's start (virDomainCreate) to end";
+    /** Why a start request is not served in the pass that reports the last start's failure. */
+    public static final String WAITING_FOR_START_RETRY = "a retry of the failed start";
 
     /**
      * The steps to take now; {@code requeueAfter} (nullable) asks for another pass then (e.g. the shutdown deadline);
@@ -85,12 +101,23 @@ public final class DomainSyncPlanner {
 
     public static Plan plan(Desired d, ObservedDomain o, Instant now) {
         List<LifecycleAction> a = new ArrayList<>();
+        if (o.startInFlight()) {
+            return new Plan(a, null, WAITING_FOR_START);
+        }
         boolean defined = o.defined();
         DomainState st = defined ? o.state() : DomainState.SHUTOFF;
 
         if (d.deleting()) {
             if (defined && st.active()) {
-                a.add(LifecycleAction.DESTROY);
+                if (st == DomainState.PAUSED) {
+                    // Resuming a guest only to show it the power button on its way out is not worth it: deleted.
+                    a.add(LifecycleAction.DESTROY);
+                } else {
+                    Stop stop = stop(st, d, o, now, a);
+                    if (!stop.done) {
+                        return new Plan(a, stop.requeueAfter, "the guest to shut down before the Domain goes");
+                    }
+                }
             }
             if (defined) {
                 a.add(LifecycleAction.UNDEFINE);
@@ -106,11 +133,18 @@ public final class DomainSyncPlanner {
         if (!d.hasFinalizer()) {
             a.add(LifecycleAction.ADD_FINALIZER);
         }
+        if (o.startedGeneration() != null) {
+            // A start that ended since the last status write served this generation: recorded now.
+            d = d.withObservedRestart(o.startedGeneration());
+        }
         if (!defined) {
             a.add(LifecycleAction.DEFINE);
             st = DomainState.SHUTOFF;
         } else if (d.specValid() && !Objects.equals(d.specHash(), o.appliedSpecHash())) {
             a.add(LifecycleAction.DEFINE);
+        }
+        if (o.startedGeneration() != null) {
+            a.add(LifecycleAction.RECORD_RESTART);
         }
         boolean paused = DomainSpec.POWER_PAUSED.equals(d.power());
 
@@ -126,6 +160,11 @@ public final class DomainSyncPlanner {
                     }
                     st = DomainState.SHUTOFF;
                 }
+                if (o.startFailed()) {
+                    return new Plan(a, null, WAITING_FOR_START_RETRY);
+                }
+                // A start that ended unrecorded is recorded with this one, after it (DomainStarts.Finished adds up).
+                a.remove(LifecycleAction.RECORD_RESTART);
                 a.add(paused ? LifecycleAction.START_PAUSED : LifecycleAction.START);
                 a.add(LifecycleAction.RECORD_RESTART);
                 return new Plan(a, null, null);

@@ -36,6 +36,7 @@ import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -76,6 +77,7 @@ public final class DomainSyncer implements AutoCloseable {
     private final DomainActuator actuator;
     private final DomainStatusWriter status;
     private final Hotplugger hotplugger;
+    private final DomainStarts starts;
     private volatile Set<String> emulators = Set.of();
     private volatile GuestAgentPoller guestAgent;
     private volatile io.virtfleet.agent.migration.Migrator migrator;
@@ -84,7 +86,16 @@ public final class DomainSyncer implements AutoCloseable {
     public DomainSyncer(KubernetesClient client, LibvirtConnection libvirt, String host, DomainValidator validator,
                         QemuProcesses qemu, Function<String, List<Domain>> domainsByUuid,
                         BooleanSupplier informerSynced, Clock clock, Duration statusRefresh,
-                        QemuWatcher watcher) {
+                        QemuWatcher watcher, DomainLocks locks, Consumer<String> requeue) {
+        this(client, libvirt, host, validator, qemu, domainsByUuid, informerSynced, clock, statusRefresh, watcher,
+                locks, requeue, null);
+    }
+
+    /** As above; {@code startRunner} (null: the {@link DomainActuator}'s) carries out the starts (tests). */
+    DomainSyncer(KubernetesClient client, LibvirtConnection libvirt, String host, DomainValidator validator,
+                 QemuProcesses qemu, Function<String, List<Domain>> domainsByUuid, BooleanSupplier informerSynced,
+                 Clock clock, Duration statusRefresh, QemuWatcher watcher, DomainLocks locks,
+                 Consumer<String> requeue, DomainStarts.Runner startRunner) {
         this.client = client;
         this.libvirt = libvirt;
         this.host = host;
@@ -102,6 +113,16 @@ public final class DomainSyncer implements AutoCloseable {
         this.actuator = new DomainActuator(libvirt, events::record);
         this.status = new DomainStatusWriter(client, clock, statusRefresh, watcher);
         this.hotplugger = new Hotplugger(libvirt, clock);
+        this.starts = new DomainStarts(startRunner != null ? startRunner : actuator::run, locks, requeue,
+                "domain-start-" + host);
+    }
+
+    /**
+     * A start of {@code uuid} runs on the start executor, which holds the domain's lock through it: nothing is decided
+     * for the domain until it ended (its end adds the UUID to the queue again).
+     */
+    public boolean starting(String uuid) {
+        return starts.inFlight(uuid);
     }
 
     /** Live migrations of this host's domains (null: none are driven). */
@@ -151,6 +172,7 @@ public final class DomainSyncer implements AutoCloseable {
     /** Posts the Events still queued (the workers have stopped). */
     @Override
     public void close() {
+        starts.close();
         events.close(Duration.ofSeconds(5));
     }
 
@@ -205,6 +227,12 @@ public final class DomainSyncer implements AutoCloseable {
         DomainFiles.Prepared prepared;
         /** The pass ends here (the Domain is gone, or its finalizer was removed). */
         boolean finished;
+        /** The pass handed a start to the start executor and ends here; the start's end queues the UUID again. */
+        boolean handedOff;
+        /** A step changed the libvirt domain (what the observe step read is not what is now). */
+        boolean changedLibvirt;
+        /** The ended starts this pass reports (null: none). */
+        DomainStarts.Finished startsReported;
 
         Acted(Domain domain) {
             this.domain = domain;
@@ -212,11 +240,31 @@ public final class DomainSyncer implements AutoCloseable {
     }
 
     public Result sync(String uuid) throws LibvirtConnection.UnavailableException {
+        DomainStarts.Finished ended = starts.finished(uuid);
+        if (ended != null && ended.thrown() != null) {
+            // Not a libvirt verdict on the start (libvirt unavailable, a bug): retried with backoff like a pass
+            // that threw it.
+            starts.reported(uuid, ended);
+            if (ended.thrown() instanceof LibvirtConnection.UnavailableException u) {
+                throw u;
+            }
+            throw new IllegalStateException("the start of libvirt domain " + uuid + " failed: " + ended.thrown(),
+                    ended.thrown());
+        }
         Observation seen = observe(uuid);
         if (seen.claims().size() > 1) {
             return conflictingClaims(uuid, seen.claims());
         }
         Domain d = seen.claims().isEmpty() ? null : status.withRecorded(uuid, seen.claims().get(0));
+        if (starts.inFlight(uuid)) {
+            // A migration, fencing or a refusal waits for the start's end, like every other decision
+            // (DomainSyncPlanner).
+            boolean planned = d != null && d.getSpec() != null && host.equals(d.getSpec().host)
+                    && d.getSpec().migration == null && (seen.libvirt().isEmpty() || seen.markedFor(host));
+            if (!planned) {
+                return Result.HANDED_OFF;
+            }
+        }
         if (migrator != null) {
             // A live migration owns the domain on this host while the Domain carries it (migration/Migrator).
             Optional<Duration> migrating = migrator.beforeSync(uuid, d, seen.libvirt());
@@ -225,6 +273,7 @@ public final class DomainSyncer implements AutoCloseable {
             }
         }
         if (d == null || d.getSpec() == null || !host.equals(d.getSpec().host)) {
+            starts.forget(uuid);
             status.forget(uuid);
             watcher.untrack(uuid);
             if (seen.libvirt().isPresent() && seen.markedFor(host)) {
@@ -236,13 +285,19 @@ public final class DomainSyncer implements AutoCloseable {
             return notOurs(d, seen);
         }
         Pass pass = plan(d, seen);
+        if (pass.observed().startInFlight()) {
+            return Result.HANDED_OFF;
+        }
         Acted acted = act(pass);
         if (acted.finished) {
             return Result.DONE;
         }
+        if (acted.handedOff) {
+            return Result.HANDED_OFF;
+        }
         if (pass.deleting()) {
-            // Not done yet (a step failed): report and retry.
-            return acted.error != null ? Result.RETRY : Result.DONE;
+            // Not done yet: a step failed (retried), or the guest is shutting down (looked at again by then).
+            return acted.error != null ? Result.RETRY : new Result(pass.plan().requeueAfter(), false);
         }
         return record(pass, acted);
     }
@@ -306,9 +361,12 @@ public final class DomainSyncer implements AutoCloseable {
         boolean hasFinalizer = d.getMetadata().getFinalizers() != null
                 && d.getMetadata().getFinalizers().contains(ApiGroup.AGENT_FINALIZER);
         Long observedRestart = d.getStatus() == null ? null : d.getStatus().observedRestartGeneration;
+        DomainStarts.Finished ended = starts.finished(seen.uuid());
         ObservedDomain observed = seen.libvirt().map(i -> new ObservedDomain(true, DomainState.of(i.state()),
                         seen.appliedSpecHash(), shutdownRequests.get(seen.uuid())))
-                .orElse(ObservedDomain.notDefined());
+                .orElse(ObservedDomain.notDefined())
+                .withStart(starts.inFlight(seen.uuid()), ended == null ? null : ended.served(),
+                        ended != null && ended.error() != null);
         DomainSyncPlanner.Desired desired = DomainSyncPlanner.Desired.of(d.getSpec(), validation.specHash(),
                 validation.valid(), deleting, hasFinalizer, observedRestart);
         Instant now = clock.instant();
@@ -328,11 +386,24 @@ public final class DomainSyncer implements AutoCloseable {
     Acted act(Pass p) throws LibvirtConnection.UnavailableException {
         Acted a = new Acted(p.domain());
         String uuid = p.uuid();
+        DomainStarts.Finished ended = starts.finished(uuid);
+        if (ended != null && !p.deleting()) {
+            // The starts that ended since the last status write: counted, and a failure reported as a failed step
+            // of this pass would be (the planner did not start again: the retry backs off).
+            a.startsReported = ended;
+            a.started = ended.started();
+            if (ended.error() != null) {
+                a.error = "start failed: " + ended.error().getMessage();
+                a.errorReason = DomainStatusBuilder.REASON_LIBVIRT_ERROR;
+                LOG.error("{}: {}", p.ref(), a.error);
+                warnIfNew(a.domain, "LibvirtError", a.error);
+            }
+        }
         Optional<InspectedDomain> lv = p.seen().libvirt();
         // Hot-plug fast path: a running domain whose only step is the redefine of its persistent config gets its
         // devices attached/detached first (LIVE|CONFIG, from what the inspect above read), not after a define round
         // trip and another inspect; the redefine then finds the config already matching.
-        if (lv.isPresent() && lv.get().active() && lv.get().liveXml() != null && hotplugDriver
+        if (a.error == null && lv.isPresent() && lv.get().active() && lv.get().liveXml() != null && hotplugDriver
                 && p.validation().valid()
                 && !p.deleting() && p.domain().getSpec().domainXml != null
                 && p.plan().actions().equals(List.of(LifecycleAction.DEFINE))
@@ -340,12 +411,16 @@ public final class DomainSyncer implements AutoCloseable {
                 // A disk the host still has to create (or the seed) is attached after the redefine, once it exists.
                 && !DomainFiles.needed(p.domain().getSpec())) {
             a.early = hotplug(p.domain(), p, uuid, lv.get(), true);
+            a.changedLibvirt = a.early != null && a.early.changed(); // null: it touched nothing
         }
         boolean guestAgent = lv.isPresent() && lv.get().active()
                 && GuestReplies.channel(p.seen().currentXml()) == GuestReplies.Channel.CONNECTED;
         DomainActuator.Context context = new DomainActuator.Context(p.ref(), uuid, host,
                 p.desired().shutdownTimeout(), p.observed().shutdownRequestedAt() != null, guestAgent);
         for (LifecycleAction action : p.plan().actions()) {
+            if (a.error != null) {
+                break; // the failed start this pass reports
+            }
             if (a.prepared == null && (action == LifecycleAction.DEFINE || action == LifecycleAction.START
                     || action == LifecycleAction.START_PAUSED) && !prepareFiles(p, a)) {
                 break;
@@ -361,6 +436,7 @@ public final class DomainSyncer implements AutoCloseable {
                     }
                     case DEFINE -> define(p, a);
                     case REMOVE_FINALIZER -> {
+                        starts.forget(uuid);
                         removeFiles(a.domain, p.ref());
                         status.patchFinalizer(a.domain, false);
                         shutdownRequests.remove(uuid);
@@ -370,14 +446,19 @@ public final class DomainSyncer implements AutoCloseable {
                         a.finished = true;
                         return a;
                     }
-                    case RECORD_RESTART -> a.recordRestart = p.desired().restartGeneration();
+                    case RECORD_RESTART -> a.recordRestart = p.observed().startedGeneration() != null
+                            ? p.observed().startedGeneration() : p.desired().restartGeneration();
+                    case START, START_PAUSED -> {
+                        // Off this worker: virDomainCreate returns once QEMU runs the guest (most of a second
+                        // under TCG); its end queues the UUID again, and that pass records the start.
+                        shutdownRequests.remove(uuid);
+                        starts.submit(uuid, action, a.domain, context, p.desired().restartGeneration());
+                        a.handedOff = true;
+                        return a;
+                    }
                     default -> {
-                        actuator.run(action, a.domain, context);
+                        a.changedLibvirt |= actuator.run(action, a.domain, context);
                         switch (action) {
-                            case START, START_PAUSED -> {
-                                shutdownRequests.remove(uuid);
-                                a.started++;
-                            }
                             case SHUTDOWN -> shutdownRequests.put(uuid, p.now());
                             case DESTROY -> shutdownRequests.remove(uuid);
                             default -> {
@@ -469,6 +550,7 @@ public final class DomainSyncer implements AutoCloseable {
             genid = definedXml.genid();
         }
         String xml = p.validation().xml().withAgentMetadata(p.validation().specHash(), genid, wantGeneration);
+        a.changedLibvirt = true;
         libvirt.define(xml);
         String note = p.observed().active() ? " - persistent config only; it applies at the next start" : "";
         LOG.info("{}: defined libvirt domain {} ({}){}", p.ref(), p.validation().xml().name(), uuid, note);
@@ -487,7 +569,9 @@ public final class DomainSyncer implements AutoCloseable {
             a.errorReason = DomainStatusBuilder.REASON_INVALID_SPEC;
             warnIfNew(d, DomainStatusBuilder.REASON_INVALID_SPEC, a.error);
         }
-        Optional<InspectedDomain> after = inspect(uuid);
+        // What observe read is still what is when this pass changed nothing in libvirt (a change by anything else
+        // comes with libvirt's lifecycle event, which queues the UUID again).
+        Optional<InspectedDomain> after = a.changedLibvirt ? inspect(uuid) : p.seen().libvirt();
         // A running domain's disks and interfaces follow the spec live (the persistent config was redefined).
         Hotplugger.Outcome hot = Hotplugger.Outcome.NOTHING;
         if (after.isPresent() && after.get().active() && after.get().liveXml() != null && hotplugDriver
@@ -550,6 +634,9 @@ public final class DomainSyncer implements AutoCloseable {
             }
             return s;
         });
+        if (a.startsReported != null) {
+            starts.reported(uuid, a.startsReported);
+        }
         if (a.error != null && a.errorReason.equals(DomainStatusBuilder.REASON_LIBVIRT_ERROR)) {
             return Result.RETRY;
         }

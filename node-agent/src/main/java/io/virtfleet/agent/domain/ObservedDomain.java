@@ -11,14 +11,29 @@ import java.time.Instant;
  * @param state               its libvirt state (SHUTOFF when not defined)
  * @param appliedSpecHash     the spec hash recorded in its persistent config by the last define, null if none
  * @param shutdownRequestedAt when the agent asked the guest to shut down and is waiting for it, else null
+ * @param startInFlight       a start of the domain runs on the agent's start executor ({@link DomainStarts})
+ * @param startedGeneration   the spec.restartGeneration a start that ended since the last status write served (it
+ *                            is to be recorded), else null
+ * @param startFailed         the last start failed and this pass reports it; the retry waits for the backoff
  */
 public record ObservedDomain(boolean defined, DomainState state, String appliedSpecHash,
-                             Instant shutdownRequestedAt) {
+                             Instant shutdownRequestedAt, boolean startInFlight, Long startedGeneration,
+                             boolean startFailed) {
+    public ObservedDomain(boolean defined, DomainState state, String appliedSpecHash, Instant shutdownRequestedAt) {
+        this(defined, state, appliedSpecHash, shutdownRequestedAt, false, null, false);
+    }
+
     public static ObservedDomain notDefined() {
         return new ObservedDomain(false, DomainState.SHUTOFF, null, null);
     }
 
     public boolean active() {
         return defined && state.active();
+    }
+
+    /** This, with what the start executor says about the domain's starts. */
+    public ObservedDomain withStart(boolean inFlight, Long startedGeneration, boolean failed) {
+        return new ObservedDomain(defined, state, appliedSpecHash, shutdownRequestedAt, inFlight, startedGeneration,
+                failed);
     }
 }

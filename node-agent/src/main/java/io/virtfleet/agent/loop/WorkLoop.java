@@ -102,6 +102,9 @@ public final class WorkLoop implements AutoCloseable {
     void process(String key) {
         try {
             Result r = reconciler.reconcile(key);
+            if (r.handedOff()) {
+                return; // whoever took the work over adds the key again; its backoff stays
+            }
             if (r.failed()) {
                 Duration d = queue.addRateLimited(key);
                 LOG.info("{}: retrying in {} ms", describe.apply(key), d.toMillis());

@@ -2,9 +2,12 @@ package io.virtfleet.agent.domain;
 
 import io.virtfleet.api.v1alpha1.DomainState;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.List;
 
 import static io.virtfleet.agent.domain.LifecycleAction.ADD_FINALIZER;
@@ -158,18 +161,109 @@ class DomainSyncPlannerTest {
         assertThat(plan(want("Running", 2, 1L), running)).containsExactly(DEFINE, SHUTDOWN);
     }
 
-    @Test
-    void deletionDestroysUndefinesAndRemovesTheFinalizer() {
-        var d = new DomainSyncPlanner.Desired("Running", "h1", true, true, true, 1, 1L, TIMEOUT);
-        assertThat(plan(d, is(DomainState.RUNNING))).containsExactly(DESTROY, UNDEFINE, REMOVE_FINALIZER);
-        assertThat(plan(d, is(DomainState.SHUTOFF))).containsExactly(UNDEFINE, REMOVE_FINALIZER);
-        assertThat(plan(d, ObservedDomain.notDefined())).containsExactly(REMOVE_FINALIZER);
+    /**
+     * Deletion, by libvirt state: a running guest gets the graceful stop of powerState Stopped (power button, pressed
+     * again every 5 s, destroyed at the deadline; a timeout of 0 destroys at once), a paused, crashed or PM-suspended
+     * one is destroyed at once; then undefine, then the finalizer goes. {@code asked}: seconds since the first press
+     * (-1: not pressed); the timeout is 10 s.
+     */
+    @ParameterizedTest(name = "deleting, {0}, pressed {1} s ago, timeout {2} s, spec valid {3}, finalizer {4}")
+    @CsvSource(delimiter = '|', textBlock = """
+        RUNNING       | -1 | 10 | true  | true  | SHUTDOWN                           | 5
+        RUNNING       |  4 | 10 | true  | true  | -                                  | 5
+        RUNNING       |  7 | 10 | true  | true  | REPEAT_SHUTDOWN                    | 3
+        RUNNING       | 10 | 10 | true  | true  | DESTROY UNDEFINE REMOVE_FINALIZER  | -
+        RUNNING       | -1 |  0 | true  | true  | DESTROY UNDEFINE REMOVE_FINALIZER  | -
+        RUNNING       | -1 | 10 | false | true  | SHUTDOWN                           | 5
+        BLOCKED       | -1 | 10 | true  | true  | SHUTDOWN                           | 5
+        SHUTTING_DOWN | -1 | 10 | true  | true  | SHUTDOWN                           | 5
+        SHUTTING_DOWN | 10 | 10 | true  | true  | DESTROY UNDEFINE REMOVE_FINALIZER  | -
+        PAUSED        | -1 | 10 | true  | true  | DESTROY UNDEFINE REMOVE_FINALIZER  | -
+        CRASHED       | -1 | 10 | true  | true  | DESTROY UNDEFINE REMOVE_FINALIZER  | -
+        PMSUSPENDED   | -1 | 10 | true  | true  | DESTROY UNDEFINE REMOVE_FINALIZER  | -
+        SHUTOFF       | -1 | 10 | true  | true  | UNDEFINE REMOVE_FINALIZER          | -
+        SHUTOFF       | -1 | 10 | false | false | UNDEFINE                           | -
+        NOT_DEFINED   | -1 | 10 | true  | true  | REMOVE_FINALIZER                   | -
+        NOT_DEFINED   | -1 | 10 | true  | false | -                                  | -
+        """)
+    void deletionShutsARunningGuestDownGracefullyThenUndefinesAndRemovesTheFinalizer(
+            String state, int askedSecondsAgo, int timeoutSeconds, boolean valid, boolean finalizer,
+            String expected, String requeueSeconds) {
+        var d = new DomainSyncPlanner.Desired("Running", valid ? "h1" : null, valid, true, finalizer, 1, 1L,
+                Duration.ofSeconds(timeoutSeconds));
+        ObservedDomain o = state.equals("NOT_DEFINED") ? ObservedDomain.notDefined()
+                : new ObservedDomain(true, DomainState.valueOf(state), "h1",
+                askedSecondsAgo < 0 ? null : NOW.minusSeconds(askedSecondsAgo));
+        var p = DomainSyncPlanner.plan(d, o, NOW);
+        assertThat(p.actions()).isEqualTo(actions(expected));
+        assertThat(p.requeueAfter()).isEqualTo(requeueSeconds.equals("-") ? null
+                : Duration.ofSeconds(Long.parseLong(requeueSeconds)));
+    }
+
+    /** Space-separated action names; "-" is none. */
+    static List<LifecycleAction> actions(String names) {
+        return names.equals("-") ? List.of()
+                : Arrays.stream(names.trim().split("\\s+")).map(LifecycleAction::valueOf).toList();
+    }
+
+    /**
+     * The start executor's state as a planner input. {@code start}: {@code inflight} (virDomainCreate still runs),
+     * {@code ended:G} (a start serving restartGeneration G ended, not recorded yet), {@code failed} (the last start
+     * failed; this pass reports it), {@code -} (none). {@code hash}: the spec hash libvirt's definition carries (the
+     * spec's is h1).
+     */
+    @ParameterizedTest(name = "[{index}] libvirt {0} ({1}), start {2}, want {3} {4}/{5}, deleting {6}")
+    @CsvSource(delimiter = '|', textBlock = """
+        NOT_DEFINED | -   | inflight | Running | 1 | -  | false | -                          | start
+        SHUTOFF     | h1  | inflight | Running | 1 | -  | false | -                          | start
+        RUNNING     | h1  | inflight | Running | 1 | -  | false | -                          | start
+        RUNNING     | old | inflight | Running | 1 | -  | false | -                          | start
+        RUNNING     | h1  | inflight | Stopped | 1 | -  | false | -                          | start
+        RUNNING     | h1  | inflight | Running | 1 | -  | true  | -                          | start
+        PAUSED      | h1  | inflight | Running | 1 | -  | false | -                          | start
+        RUNNING     | h1  | ended:1  | Running | 1 | -  | false | RECORD_RESTART             | -
+        RUNNING     | h1  | ended:2  | Running | 2 | 1  | false | RECORD_RESTART             | -
+        PAUSED      | h1  | ended:1  | Paused  | 1 | 0  | false | RECORD_RESTART             | -
+        RUNNING     | h1  | ended:2  | Running | 3 | 1  | false | RECORD_RESTART SHUTDOWN    | restart
+        RUNNING     | h1  | ended:1  | Stopped | 1 | -  | false | RECORD_RESTART SHUTDOWN    | down
+        SHUTOFF     | h1  | ended:1  | Running | 1 | -  | false | RECORD_RESTART             | own
+        SHUTOFF     | h1  | ended:1  | Running | 2 | -  | false | START RECORD_RESTART       | -
+        RUNNING     | h1  | ended:1  | Running | 1 | -  | true  | SHUTDOWN                   | gone
+        SHUTOFF     | h1  | failed   | Running | 1 | -  | false | -                          | retry
+        SHUTOFF     | old | failed   | Running | 1 | -  | false | DEFINE                     | retry
+        SHUTOFF     | h1  | failed   | Stopped | 1 | -  | false | -                          | -
+        SHUTOFF     | h1  | -        | Running | 1 | -  | false | START RECORD_RESTART       | -
+        """)
+    void aStartInFlightBlocksEveryStepAndAnEndedOneIsRecordedOrItsFailureReportedBeforeARetry(
+            String state, String hash, String start, String power, long generation, String observed,
+            boolean deleting, String expected, String waiting) {
+        var d = new DomainSyncPlanner.Desired(power, "h1", true, deleting, true, generation,
+                observed.equals("-") ? null : Long.valueOf(observed), TIMEOUT);
+        ObservedDomain o = state.equals("NOT_DEFINED") ? ObservedDomain.notDefined()
+                : new ObservedDomain(true, DomainState.valueOf(state), hash, null);
+        o = o.withStart(start.equals("inflight"), start.startsWith("ended:")
+                ? Long.valueOf(start.substring("ended:".length())) : null, start.equals("failed"));
+        var p = DomainSyncPlanner.plan(d, o, NOW);
+        assertThat(p.actions()).isEqualTo(actions(expected));
+        switch (waiting) {
+            case "start" -> assertThat(p.waitingFor()).isEqualTo(DomainSyncPlanner.WAITING_FOR_START);
+            case "retry" -> assertThat(p.waitingFor()).isEqualTo(DomainSyncPlanner.WAITING_FOR_START_RETRY);
+            case "restart" -> assertThat(p.waitingFor()).contains("requested restart");
+            case "down" -> assertThat(p.waitingFor()).isEqualTo("the guest to shut down");
+            case "own" -> assertThat(p.waitingFor()).contains("stopped on its own");
+            case "gone" -> assertThat(p.waitingFor()).contains("before the Domain goes");
+            default -> assertThat(p.waitingFor()).isNull();
+        }
     }
 
     @Test
-    void deletionOfAnInvalidDomainStillCleansUp() {
-        var d = new DomainSyncPlanner.Desired("Running", null, false, true, true, 1, 1L, TIMEOUT);
-        assertThat(plan(d, is(DomainState.RUNNING))).containsExactly(DESTROY, UNDEFINE, REMOVE_FINALIZER);
+    void aDomainCarryingTheAgentFinalizerFromItsFirstApplyIsDefinedAndStartedWithoutAFinalizerStep() {
+        var d = new DomainSyncPlanner.Desired("Running", "h1", true, false, true, 1, null, TIMEOUT);
+        assertThat(plan(d, ObservedDomain.notDefined())).containsExactly(DEFINE, START, RECORD_RESTART);
+        // Without it (an operator that does not put it on), the fallback adds it before the first define.
+        var without = new DomainSyncPlanner.Desired("Running", "h1", true, false, false, 1, null, TIMEOUT);
+        assertThat(plan(without, ObservedDomain.notDefined()))
+                .containsExactly(ADD_FINALIZER, DEFINE, START, RECORD_RESTART);
     }
 
     @Test

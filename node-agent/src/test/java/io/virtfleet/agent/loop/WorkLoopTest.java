@@ -85,4 +85,34 @@ class WorkLoopTest {
         assertThat(maxInFlight.get()).isEqualTo(1);
         assertThat(seen).containsOnly("k");
     }
+
+    /**
+     * A pass that hands its work off (a start on the start executor) is neither a success nor a failure: the loop
+     * does not queue the key again (the work's end does) and keeps its backoff, so a failure reported after it backs
+     * off further (0.5 s, then 1 s) instead of starting over at 0.5 s.
+     */
+    @Test
+    void aHandedOffPassIsNotRequeuedAndKeepsTheKeysBackoff() {
+        CopyOnWriteArrayList<Long> retries = new CopyOnWriteArrayList<>();
+        AtomicInteger passes = new AtomicInteger();
+        loop = new WorkLoop("test", 1, scheduler, key -> {
+            int n = passes.incrementAndGet();
+            retries.add(System.nanoTime());
+            return switch (n) {
+                case 1, 3 -> Result.RETRY;
+                case 2 -> {
+                    // the handed-off work ends a moment later and adds the key
+                    scheduler.schedule(() -> loop.add(key), 50, java.util.concurrent.TimeUnit.MILLISECONDS);
+                    yield Result.HANDED_OFF;
+                }
+                default -> Result.DONE;
+            };
+        }, k -> k);
+        loop.start();
+        loop.add("k");
+        await().atMost(Duration.ofSeconds(20)).until(() -> passes.get() >= 4);
+        long thirdToFourth = (retries.get(3) - retries.get(2)) / 1_000_000;
+        assertThat(thirdToFourth).as("the second failure's backoff").isGreaterThanOrEqualTo(950);
+        await().during(Duration.ofMillis(700)).atMost(Duration.ofSeconds(2)).until(() -> passes.get() == 4);
+    }
 }

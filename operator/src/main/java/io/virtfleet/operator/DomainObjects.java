@@ -38,7 +38,13 @@ final class DomainObjects {
     private DomainObjects() {
     }
 
-    /** The full apply configuration: everything the operator owns in the Domain, nothing else. */
+    /**
+     * The full apply configuration: everything the operator owns in the Domain, nothing else. It lists the agent's
+     * finalizer, so the agent spends no write on adding it before it defines the libvirt domain; every apply must
+     * list it (server-side apply removes a list item its manager applied before and omits now, unless another
+     * manager owns it too). Never applied to a Domain being deleted: the API server refuses new finalizers then,
+     * and the reconciler does not apply to one.
+     */
     static Domain desired(VirtualMachine vm, DomainSpec spec, Map<String, String> annotations) {
         Map<String, String> labels = new LinkedHashMap<>();
         labels.put(ApiGroup.HOST_LABEL, labelValue(spec.host));
@@ -57,6 +63,7 @@ final class DomainObjects {
                 .withLabels(labels)
                 .withAnnotations(anns.isEmpty() ? null : anns)
                 .withOwnerReferences(ownerReference(vm))
+                .withFinalizers(ApiGroup.AGENT_FINALIZER)
                 .build());
         d.setSpec(spec);
         return d;

@@ -111,6 +111,13 @@ public final class OperatorCommand implements Callable<Integer> {
                     + "the new VM) after its creation before it fails (default: ${DEFAULT-VALUE}).")
     Duration requestWorkDeadline;
 
+    @Option(names = "--start-grace", paramLabel = "DURATION", defaultValue = "2s",
+            converter = DurationConverter.class,
+            description = "After creating a VM's Domain, how long its status waits for the agent's first report, so "
+                    + "that one status write says scheduled and running (0s: write at once; default: "
+                    + "${DEFAULT-VALUE}).")
+    Duration startGrace;
+
     /** Converts 15s / 500ms / 2m / 1h / PT15S. */
     public static final class DurationConverter implements picocli.CommandLine.ITypeConverter<Duration> {
         @Override
@@ -131,6 +138,7 @@ public final class OperatorCommand implements Callable<Integer> {
                 .metricsPort(metricsPort)
                 .serving(serving.serving())
                 .exitOnLostLeadership(true)
+                .startGrace(startGrace)
                 .requestDeadlines(new io.virtfleet.reconcilers.requests.RequestDeadlines.Limits(requestPendingDeadline,
                         requestWorkDeadline));
         if (namespaces != null && !namespaces.isEmpty()) {

@@ -33,17 +33,21 @@ import java.util.UUID;
  *                               `virtfleet operator` serves HTTPS with bearer-token authentication)
  * @param clock                  time source (tests)
  * @param requestDeadlines       how long a snapshot, restore, clone or backup may stay unfinished (from its creation)
+ * @param startGrace             after creating a VM's Domain, how long the status waits for the agent's first report
+ *                               (one status write with host, Scheduled and Running instead of two); zero: write at once
  */
 public record OperatorConfig(Set<String> namespaces, boolean leaderElection, String leaseName, String leaseNamespace,
                              String identity, Duration leaseDuration, Duration renewDeadline, Duration retryPeriod,
                              boolean exitOnLostLeadership, int shutdownTimeoutSeconds, Duration pendingRetry,
                              Duration maxReconcileInterval, int reconcileThreads, int healthPort,
-                             int metricsPort, Serving serving, Clock clock, RequestDeadlines.Limits requestDeadlines) {
+                             int metricsPort, Serving serving, Clock clock, RequestDeadlines.Limits requestDeadlines,
+                             Duration startGrace) {
     public static final String DEFAULT_LEASE_NAME = "virtfleet-operator";
     public static final int DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 120;
     /** The ports deploy/base's probes and metrics Service use (the command's defaults; off when embedded). */
     public static final int DEFAULT_HEALTH_PORT = 8080;
     public static final int DEFAULT_METRICS_PORT = 9090;
+    public static final Duration DEFAULT_START_GRACE = Duration.ofSeconds(2);
 
     public OperatorConfig {
         namespaces = namespaces == null ? Set.of() : Set.copyOf(namespaces);
@@ -53,6 +57,10 @@ public record OperatorConfig(Set<String> namespaces, boolean leaderElection, Str
         Objects.requireNonNull(clock);
         requestDeadlines = requestDeadlines == null ? RequestDeadlines.Limits.DEFAULT : requestDeadlines;
         serving = serving == null ? Serving.LOOPBACK_PLAIN : serving;
+        startGrace = startGrace == null ? DEFAULT_START_GRACE : startGrace;
+        if (startGrace.isNegative()) {
+            throw new IllegalArgumentException("startGrace: must not be negative, got " + startGrace);
+        }
     }
 
     public static Builder builder() {
@@ -78,6 +86,7 @@ public record OperatorConfig(Set<String> namespaces, boolean leaderElection, Str
         private int metricsPort = -1;
         private Serving serving = Serving.LOOPBACK_PLAIN;
         private Clock clock = Clock.systemUTC();
+        private Duration startGrace = DEFAULT_START_GRACE;
 
         public Builder namespaces(Set<String> namespaces) {
             this.namespaces = namespaces;
@@ -159,6 +168,12 @@ public record OperatorConfig(Set<String> namespaces, boolean leaderElection, Str
             return this;
         }
 
+        /** How long a new VM's status waits for the agent's first report; zero: no wait. */
+        public Builder startGrace(Duration d) {
+            this.startGrace = d;
+            return this;
+        }
+
         public Builder clock(Clock clock) {
             this.clock = clock;
             return this;
@@ -168,7 +183,7 @@ public record OperatorConfig(Set<String> namespaces, boolean leaderElection, Str
             return new OperatorConfig(namespaces, leaderElection, leaseName, leaseNamespace, identity, leaseDuration,
                     renewDeadline, retryPeriod, exitOnLostLeadership, shutdownTimeoutSeconds, pendingRetry,
                     maxReconcileInterval, reconcileThreads, healthPort, metricsPort, serving, clock,
-                    requestDeadlines);
+                    requestDeadlines, startGrace);
         }
     }
 

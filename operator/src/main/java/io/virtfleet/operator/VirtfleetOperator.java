@@ -37,6 +37,8 @@ public final class VirtfleetOperator implements AutoCloseable {
     private volatile HttpEndpoints endpoints;
     private volatile OperatorEventRecorder events;
     private volatile boolean started;
+    private volatile java.util.concurrent.ScheduledExecutorService sweeper;
+    private volatile Runnable sweep;
 
     public VirtfleetOperator() {
         this(OperatorConfig.builder().build());
@@ -80,7 +82,8 @@ public final class VirtfleetOperator implements AutoCloseable {
                         false));
             }
         });
-        op.register(new VirtualMachineReconciler(config, events, metrics), o -> {
+        VirtualMachineReconciler vmReconciler = new VirtualMachineReconciler(config, events, metrics);
+        op.register(vmReconciler, o -> {
             if (!config.namespaces().isEmpty()) {
                 o.settingNamespaces(config.namespaces());
             }
@@ -97,6 +100,25 @@ public final class VirtfleetOperator implements AutoCloseable {
         if (!config.leaderElection()) {
             leading.set(true);
         }
+        // Domains of VMs deleted while no operator ran: once now (the caches have synced) and at every
+        // maxReconcileInterval, by the leader only.
+        sweeper = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "virtfleet-domain-sweep");
+            t.setDaemon(true);
+            return t;
+        });
+        long every = Math.max(1, config.maxReconcileInterval().toMillis());
+        sweep = () -> {
+            if (!isLeading()) {
+                return;
+            }
+            try {
+                vmReconciler.sweepOrphanDomains(client);
+            } catch (RuntimeException e) {
+                LOG.warn("sweeping Domains of deleted VMs failed: {}", e.toString());
+            }
+        };
+        sweeper.scheduleWithFixedDelay(sweep, 0, every, TimeUnit.MILLISECONDS);
         LOG.info("virtfleet operator {} started ({}; namespaces: {})", config.identity(),
                 config.leaderElection() ? "leader election in " + config.leaseNamespace() + "/" + config.leaseName()
                         : "no leader election", config.namespaces().isEmpty() ? "all" : config.namespaces());
@@ -106,6 +128,11 @@ public final class VirtfleetOperator implements AutoCloseable {
     private void startedLeading() {
         LOG.info("{} is now the virtfleet operator leader", config.identity());
         leading.set(true);
+        java.util.concurrent.ScheduledExecutorService s = sweeper;
+        Runnable sweep = this.sweep;
+        if (s != null && sweep != null) {
+            s.execute(sweep); // a new leader looks at once, not only at the next interval
+        }
     }
 
     private void stoppedLeading() {
@@ -203,6 +230,9 @@ public final class VirtfleetOperator implements AutoCloseable {
         }
         leading.set(false);
         Operator op = operator;
+        if (sweeper != null) {
+            sweeper.shutdownNow();
+        }
         try {
             if (op != null) {
                 op.stop();

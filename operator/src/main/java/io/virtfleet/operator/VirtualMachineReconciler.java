@@ -7,10 +7,8 @@ import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
-import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
-import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
@@ -64,19 +62,24 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The VirtualMachine controller: validate, schedule, render, apply the owned Domain, fold the agent's report into the
  * VM's status. Each pass reads only caches and writes at most the Domain (server-side apply, field manager
  * {@value ApiGroup#OPERATOR_FIELD_MANAGER}) and the VM's status subresource; it never writes a VM's spec or metadata
- * (JOSDK adds and removes the {@value ApiGroup#VM_FINALIZER} finalizer, nothing else).
+ * (except removing the {@value ApiGroup#VM_FINALIZER} finalizer earlier versions added, from a VM being deleted).
+ *
+ * <p>No finalizer on the VM: a VM's deletion deletes its Domain (on the delete event, which JOSDK hands to
+ * {@link #reconcile} with {@code triggerReconcilerOnAllEvents}, and by {@link #sweepOrphanDomains} for a VM that
+ * went while the operator was down); the Domain keeps the agent's finalizer until the libvirt domain is undefined.
  *
  * <p>Generation-aware filtering is off: the request annotation ({@link LifecycleAnnotations#REQUEST}) changes
  * metadata only, and must still wake the controller.
  */
-@ControllerConfiguration(name = VirtualMachineReconciler.NAME, finalizerName = ApiGroup.VM_FINALIZER,
+@ControllerConfiguration(name = VirtualMachineReconciler.NAME, triggerReconcilerOnAllEvents = true,
         generationAwareEventProcessing = false, fieldManager = ApiGroup.OPERATOR_FIELD_MANAGER)
-public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cleaner<VirtualMachine> {
+public class VirtualMachineReconciler implements Reconciler<VirtualMachine> {
     public static final String NAME = "virtualmachine";
     /** Event reasons the reconciler itself records (the rest come from the lifecycle package). */
     public static final String DELETING = "Deleting";
@@ -95,6 +98,14 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
     private final Placements placements = new Placements();
     private final CloudInitGrants cloudInitGrants = new CloudInitGrants();
     private final Object scheduleLock = new Object();
+    /**
+     * New VMs whose first status waits for the agent's report (until {@code until}), with the Events of the pass that
+     * created the Domain. In memory only: a restarted operator writes what it knows at its first pass.
+     */
+    private final Map<ResourceID, Deferred> deferred = new ConcurrentHashMap<>();
+
+    private record Deferred(Instant until, List<Note> notes) {
+    }
     private volatile InformerEventSource<Domain, VirtualMachine> domains;
     private volatile InformerEventSource<VirtualMachineRestore, VirtualMachine> restores;
     private volatile HostWatch hostWatch;
@@ -178,6 +189,9 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
     public UpdateControl<VirtualMachine> reconcile(VirtualMachine vm, Context<VirtualMachine> context) {
         Instant now = config.clock().instant();
         ResourceID id = ResourceID.fromResource(vm);
+        if (context.isPrimaryResourceDeleted() || vm.isMarkedForDeletion()) {
+            return deleted(vm, context);
+        }
         List<Note> notes = new ArrayList<>();
         Domain domain = domain(id);
         // Keeps the per-host tally the scheduler reads current (this VM's size and host as of this pass).
@@ -346,7 +360,45 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         VirtualMachineStatus next = StatusFolder.fold(StatusFolder.input(vm, now).host(host).decision(decision)
                 .domain(current).uuid(uuid).applyError(applyError).restartChanges(restartChanges(current)));
         Duration again = applyError != null ? APPLY_RETRY : plan.retryAfter();
+
+        // A new VM whose Domain this pass created: its status would only say Scheduled/Starting, and the agent's
+        // Running report usually follows within moments. Waiting for it makes one status write (host, Scheduled,
+        // Running) of two; after the grace, what is known is written. Anything else is written at once.
+        Deferred waiting = deferred.get(id);
+        boolean quiet = applyError == null && startingQuietly(next);
+        Duration grace = config.startGrace();
+        if (quiet && !grace.isZero() && domain == null && current != null
+                && (vm.getStatus() == null || vm.getStatus().host == null)) {
+            deferred.put(id, new Deferred(now.plus(grace), List.copyOf(notes)));
+            return UpdateControl.<VirtualMachine>noUpdate().rescheduleAfter(grace);
+        }
+        if (waiting != null) {
+            if (quiet && now.isBefore(waiting.until())) {
+                List<Note> more = new ArrayList<>(waiting.notes());
+                more.addAll(notes);
+                deferred.put(id, new Deferred(waiting.until(), more));
+                return UpdateControl.<VirtualMachine>noUpdate().rescheduleAfter(Duration.between(now, waiting.until()));
+            }
+            deferred.remove(id);
+            List<Note> all = new ArrayList<>(waiting.notes());
+            all.addAll(notes);
+            if (StatusFolder.startedAtOnce(vm.getStatus(), next)) {
+                // One Started Event naming the host tells the start; the policy's Starting is part of it.
+                all.removeIf(n -> RunStrategyPolicy.STARTING.equals(n.reason()));
+            }
+            notes = all;
+        }
         return finish(vm, context, next, notes, again);
+    }
+
+    /** The status only says the VM is being scheduled or started: no failure, nothing the user must see now. */
+    private static boolean startingQuietly(VirtualMachineStatus s) {
+        if (!io.virtfleet.reconcilers.lifecycle.PrintableStatus.SCHEDULING.equals(s.printableStatus)
+                && !io.virtfleet.reconcilers.lifecycle.PrintableStatus.STARTING.equals(s.printableStatus)) {
+            return false;
+        }
+        return s.conditions == null || s.conditions.stream().noneMatch(c -> StatusFolder.FAILURE.equals(c.getType())
+                && "True".equals(c.getStatus()));
     }
 
     /** A Domain of this name exists and is not controlled by this VM. */
@@ -414,45 +466,104 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine>, Cle
         return control;
     }
 
-    @Override
-    public DeleteControl cleanup(VirtualMachine vm, Context<VirtualMachine> context) {
+    /**
+     * The VM is gone (its delete event) or being deleted (another finalizer holds it): delete its Domain and forget
+     * what is remembered about it. The Domain's agent finalizer keeps the Domain until the agent has shut the guest
+     * down (up to spec.shutdownTimeoutSeconds) and undefined the libvirt domain; a VM of the same name created
+     * meanwhile waits for it (blockedByForeignDomain). A VM still carrying the finalizer earlier versions added gets it
+     * removed, else its deletion would never complete.
+     */
+    private UpdateControl<VirtualMachine> deleted(VirtualMachine vm, Context<VirtualMachine> context) {
         ResourceID id = ResourceID.fromResource(vm);
         KubernetesClient client = context.getClient();
-        Domain domain;
-        try {
-            domain = client.resources(Domain.class).inNamespace(vm.getMetadata().getNamespace())
-                    .withName(vm.getMetadata().getName()).get();
-        } catch (KubernetesClientException e) {
-            LOG.warn("cannot read Domain {} while deleting its VM: {}", id, e.getMessage());
-            return DeleteControl.noFinalizerRemoval().rescheduleAfter(APPLY_RETRY);
+        Domain domain = domain(id);
+        boolean retry = false;
+        if (domain != null && DomainObjects.ownedBy(domain, vm) && !domain.isMarkedForDeletion()) {
+            retry = !deleteDomain(client, domain, vm);
         }
-        if (domain == null || !DomainObjects.ownedBy(domain, vm)) {
-            placements.forget(id);
-            cloudInitGrants.forget(vm);
-            return DeleteControl.defaultDelete();
-        }
-        if (!domain.isMarkedForDeletion()) {
-            String host = domain.getSpec() != null ? domain.getSpec().host : null;
+        if (!context.isPrimaryResourceDeleted() && vm.hasFinalizer(ApiGroup.VM_FINALIZER)) {
             try {
-                if (domain.getSpec() != null && !DomainSpec.POWER_STOPPED.equals(domain.getSpec().powerState)) {
-                    Map<String, String> anns = new HashMap<>(DomainObjects.annotations(domain));
-                    anns.put(LifecycleAnnotations.STOP_REASON, LifecycleAnnotations.StopReason.DELETING);
-                    DomainSpec stopped = DomainObjects.copy(domain.getSpec());
-                    stopped.powerState = DomainSpec.POWER_STOPPED;
-                    client.resource(DomainObjects.desired(vm, stopped, anns))
-                            .fieldManager(ApiGroup.OPERATOR_FIELD_MANAGER).forceConflicts().serverSideApply();
-                }
-                client.resource(domain).withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
-                events.record(vm, Note.normal(DELETING, "stopping the domain" + (host != null ? " on host " + host
-                        : "") + " and deleting Domain " + domain.getMetadata().getName()));
+                client.resources(VirtualMachine.class).inNamespace(vm.getMetadata().getNamespace())
+                        .withName(vm.getMetadata().getName()).edit(x -> {
+                            if (x.getMetadata().getFinalizers() != null) {
+                                x.getMetadata().getFinalizers().removeIf(ApiGroup.VM_FINALIZER::equals);
+                            }
+                            return x;
+                        });
             } catch (KubernetesClientException e) {
-                LOG.warn("cannot stop/delete Domain {}: {}", id, e.getMessage());
-                return DeleteControl.noFinalizerRemoval().rescheduleAfter(APPLY_RETRY);
+                if (e.getCode() != 404) {
+                    LOG.warn("cannot remove finalizer {} from VM {}: {}", ApiGroup.VM_FINALIZER, id, e.getMessage());
+                    retry = true;
+                }
             }
         }
-        // The agent removes its finalizer once the libvirt domain is undefined; the Domain's delete event brings us
-        // back, the reschedule is a safety net.
-        return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(5));
+        if (context.isPrimaryResourceDeleted()) {
+            deferred.remove(id);
+            placements.forget(id);
+            cloudInitGrants.forget(vm);
+            return UpdateControl.noUpdate();
+        }
+        UpdateControl<VirtualMachine> control = UpdateControl.noUpdate();
+        return retry ? control.rescheduleAfter(APPLY_RETRY) : control;
+    }
+
+    /** Deletes the Domain of a VM that is gone or going; false when the API server refused (retry later). */
+    private boolean deleteDomain(KubernetesClient client, Domain domain, VirtualMachine vm) {
+        String host = domain.getSpec() != null ? domain.getSpec().host : null;
+        try {
+            client.resource(domain).withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
+        } catch (KubernetesClientException e) {
+            if (e.getCode() == 404) {
+                return true;
+            }
+            LOG.warn("cannot delete Domain {}/{} of a deleted VM: {}", domain.getMetadata().getNamespace(),
+                    domain.getMetadata().getName(), e.getMessage());
+            return false;
+        }
+        if (vm != null) {
+            events.record(vm, Note.normal(DELETING, "deleting Domain " + domain.getMetadata().getName()
+                    + (host != null ? "; the agent of host " + host + " shuts the domain down and undefines it" : "")));
+        }
+        return true;
+    }
+
+    /**
+     * Deletes the Domains whose controlling VirtualMachine is not in the VM cache, after a look at the API server
+     * confirms it is gone: a VM deleted while the operator was down never gets a delete event, and the cluster may run
+     * no garbage collector (the ownerReference alone deletes nothing then). Called once the caches have synced and
+     * periodically; returns how many Domains it deleted.
+     */
+    public int sweepOrphanDomains(KubernetesClient client) {
+        if (domains == null || vms == null) {
+            return 0;
+        }
+        Set<String> uids = new HashSet<>();
+        vms.list().forEach(vm -> uids.add(vm.getMetadata().getUid()));
+        int deleted = 0;
+        for (Domain d : domains.list(d -> !d.isMarkedForDeletion()).toList()) {
+            OwnerReference owner = DomainObjects.controller(d);
+            if (owner == null || !"VirtualMachine".equals(owner.getKind())
+                    || !ApiGroup.API_VERSION.equals(owner.getApiVersion()) || uids.contains(owner.getUid())) {
+                continue;
+            }
+            try {
+                VirtualMachine live = client.resources(VirtualMachine.class)
+                        .inNamespace(d.getMetadata().getNamespace()).withName(owner.getName()).get();
+                if (live != null && owner.getUid().equals(live.getMetadata().getUid())) {
+                    continue; // the cache has not seen it yet
+                }
+            } catch (KubernetesClientException e) {
+                LOG.warn("cannot read VM {}/{} of Domain {}: {}", d.getMetadata().getNamespace(), owner.getName(),
+                        d.getMetadata().getName(), e.getMessage());
+                continue;
+            }
+            LOG.info("deleting Domain {}/{}: its VirtualMachine (uid {}) is gone", d.getMetadata().getNamespace(),
+                    d.getMetadata().getName(), owner.getUid());
+            if (deleteDomain(client, d, null)) {
+                deleted++;
+            }
+        }
+        return deleted;
     }
 
     /**

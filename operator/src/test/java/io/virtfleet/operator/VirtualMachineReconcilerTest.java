@@ -71,6 +71,8 @@ class VirtualMachineReconcilerTest extends OperatorTestSupport {
         assertThat(d.getSpec().domainXml).contains("<uuid>" + uuid + "</uuid>")
                 .contains("<name>vf-" + ns + "_web-1</name>").contains("52:54:00:6b:3c:58");
         assertThat(d.getSpec().shutdownTimeoutSeconds).isEqualTo(OperatorConfig.DEFAULT_SHUTDOWN_TIMEOUT_SECONDS);
+        // the agent's finalizer comes with the operator's first apply (the agent spends no write on it)
+        assertThat(d.getMetadata().getFinalizers()).contains(ApiGroup.AGENT_FINALIZER);
 
         eventually().untilAsserted(() -> {
             VirtualMachine s = vm(ns, "web-1");
@@ -93,8 +95,13 @@ class VirtualMachineReconcilerTest extends OperatorTestSupport {
         eventually().untilAsserted(() -> assertThat(domain(ns, "web-1").getSpec().domainXml)
                 .contains("<genid>" + vm(ns, "web-1").getStatus().genid + "</genid>"));
         assertThat(conditionStatus(ns, "web-1", "RestartRequired")).isEqualTo("False/NoPendingChanges");
-        eventually().untilAsserted(() -> assertThat(eventReasons(ns, "web-1"))
-                .contains("Scheduled", "Starting", "Started"));
+        // The agent reported Running within the start grace: the first status write already said scheduled and
+        // running, and one Event tells the start (not Scheduled + Starting + Started).
+        eventually().untilAsserted(() -> assertThat(events(ns, "web-1")).anySatisfy(e -> {
+            assertThat(e.getReason()).isEqualTo("Started");
+            assertThat(e.getMessage()).isEqualTo("scheduled to host " + agent.host + " and started");
+        }));
+        assertThat(eventReasons(ns, "web-1")).doesNotContain("Scheduled", "Starting");
 
         t.strategy("Halted");
         apply(t);
@@ -343,7 +350,42 @@ class VirtualMachineReconcilerTest extends OperatorTestSupport {
     }
 
     @Test
-    void deletingTheVmStopsAndDeletesItsDomainFirst() {
+    void aStartTheAgentDoesNotReportWithinTheGraceKeepsTodaysStatusAndEvents() {
+        String name = uniqueName("slow");
+        FakeAgent agent = testHost(name, Map.of("test", name), 16, "64Gi", false, "kvm", "qemu");
+        apply(new TestVm(ns, "slow-1").on(agent.host));
+        eventually().until(() -> domain(ns, "slow-1") != null);
+        // within the grace nothing is written to the VM's status yet
+        assertThat(vm(ns, "slow-1").getStatus()).isNull();
+        // after it, what is known: scheduled, waiting for the agent; and the Events of the slow path
+        eventually().untilAsserted(() -> {
+            VirtualMachine s = vm(ns, "slow-1");
+            assertThat(s.getStatus()).isNotNull();
+            assertThat(s.getStatus().host).isEqualTo(agent.host);
+            assertThat(s.getStatus().printableStatus).isEqualTo("Scheduling");
+            assertThat(condition(s, "Scheduled").getStatus()).isEqualTo("True");
+        });
+        eventually().untilAsserted(() -> assertThat(eventReasons(ns, "slow-1")).contains("Scheduled", "Starting"));
+        // the agent's report comes late: Started as before
+        client.resources(Domain.class).inNamespace(ns).withName("slow-1").editStatus(x -> {
+            io.virtfleet.api.v1alpha1.DomainStatus st = new io.virtfleet.api.v1alpha1.DomainStatus();
+            st.state = io.virtfleet.reconcilers.lifecycle.DomainStates.RUNNING;
+            st.id = 3;
+            st.observedRestartGeneration = x.getSpec().restartGeneration;
+            st.observedGeneration = x.getMetadata().getGeneration();
+            x.setStatus(st);
+            return x;
+        });
+        eventually().until(() -> "Running".equals(printable(ns, "slow-1")));
+        eventually().untilAsserted(() -> assertThat(events(ns, "slow-1")).anySatisfy(e -> {
+            assertThat(e.getReason()).isEqualTo("Started");
+            assertThat(e.getMessage()).doesNotStartWith("scheduled to host");
+        }));
+        assertNoDrift(ns, "slow-1");
+    }
+
+    @Test
+    void deletingTheVmDeletesItsDomainAndTheAgentFinalizerKeepsItUntilTheDomainIsUndefined() {
         FakeAgent agent = host();
         running(new TestVm(ns, "doomed").on(agent.host));
         // the fake agent holds its finalizer on the Domain until it "undefined" the domain
@@ -352,9 +394,41 @@ class VirtualMachineReconcilerTest extends OperatorTestSupport {
         assertNoDrift(ns, "doomed");
 
         client.resources(VirtualMachine.class).inNamespace(ns).withName("doomed").delete();
-        eventually().until(() -> domain(ns, "doomed") == null);
+        // no finalizer on the VM: it goes at once; its Domain follows once the agent let go of it
         eventually().until(() -> vm(ns, "doomed") == null);
+        eventually().until(() -> domain(ns, "doomed") == null);
         assertThat(eventReasons(ns, "doomed")).contains("Deleting");
+    }
+
+    @Test
+    void aVmStillCarryingTheOldOperatorFinalizerIsReleasedWhenDeleted() {
+        FakeAgent agent = host();
+        running(new TestVm(ns, "legacy").on(agent.host));
+        // what an earlier operator version left on every VM
+        client.resources(VirtualMachine.class).inNamespace(ns).withName("legacy").edit(x -> {
+            x.getMetadata().setFinalizers(new java.util.ArrayList<>(java.util.List.of(ApiGroup.VM_FINALIZER)));
+            return x;
+        });
+        client.resources(VirtualMachine.class).inNamespace(ns).withName("legacy").delete();
+        eventually().until(() -> vm(ns, "legacy") == null);
+        eventually().until(() -> domain(ns, "legacy") == null);
+    }
+
+    @Test
+    void theDomainOfAVmDeletedWhileNoOperatorRanIsDeletedAfterTheRestart() {
+        FakeAgent agent = host();
+        running(new TestVm(ns, "orphan").on(agent.host));
+        OperatorTestSupport.stopOperator(fixture.operator());
+        try {
+            client.resources(VirtualMachine.class).inNamespace(ns).withName("orphan").delete();
+            eventually().until(() -> vm(ns, "orphan") == null);
+            // no garbage collector in this control plane: the Domain stays while no operator runs
+            assertThat(domain(ns, "orphan")).isNotNull();
+        } finally {
+            fixture.restart();
+        }
+        // the sweep once the caches synced
+        eventually().until(() -> domain(ns, "orphan") == null);
     }
 
     /**

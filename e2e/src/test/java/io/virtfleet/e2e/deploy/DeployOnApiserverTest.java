@@ -213,12 +213,18 @@ class DeployOnApiserverTest extends OnDeployedControlPlane {
         void ownsDomainsButNotTheirStatus() {
             var domains = op.genericKubernetesResources(DOMAINS).inNamespace(TENANT);
             GenericKubernetesResource d = domain("op-made", MY_HOST);
+            // The operator's first apply carries the agent's finalizer (the agent then spends no write on it).
+            d.getMetadata().setFinalizers(List.of(ApiGroup.AGENT_FINALIZER));
             assertThatCode(() -> domains.resource(d).fieldManager(ApiGroup.OPERATOR_FIELD_MANAGER).forceConflicts()
                     .serverSideApply()).doesNotThrowAnyException();
+            assertThat(admin.genericKubernetesResources(DOMAINS).inNamespace(TENANT).withName("op-made").get()
+                    .getMetadata().getFinalizers()).containsExactly(ApiGroup.AGENT_FINALIZER);
             assertThatCode(() -> merge(op, DOMAINS, "op-made", "{\"spec\":{\"powerState\":\"Stopped\"}}"))
                     .doesNotThrowAnyException();
             rbacDenied(() -> status(op, DOMAINS, "op-made", "{\"status\":{\"state\":\"Running\"}}"));
             assertThatCode(() -> domains.withName("op-made").delete()).doesNotThrowAnyException();
+            // the agent's part once the libvirt domain is gone
+            merge(admin, DOMAINS, "op-made", "{\"metadata\":{\"finalizers\":null}}");
         }
 
         @Test

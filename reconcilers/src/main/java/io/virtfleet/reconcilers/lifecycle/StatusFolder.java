@@ -42,6 +42,8 @@ public final class StatusFolder {
     public static final String RESTART_REQUIRED = "RestartRequired";
     public static final String FAILURE = "Failure";
     public static final String PAUSED = "Paused";
+    /** The Event of a domain that (re)started. */
+    public static final String STARTED = "Started";
 
     public static final String REASON_VALIDATION_FAILED = "ValidationFailed";
     public static final String REASON_RENDER_FAILED = "RenderFailed";
@@ -408,7 +410,9 @@ public final class StatusFolder {
     }
 
     /**
-     * The events a status change deserves: Scheduled / FailedScheduling, Started, Stopped, Paused, Unpaused, Failed,
+     * The events a status change deserves: Scheduled / FailedScheduling, Started (one Started naming the host instead
+     * of Scheduled and Started when the first scheduled status already shows the VM running), Stopped, Paused,
+     * Unpaused, Failed,
      * HostLost /
      * HostRecovered, RestartRequired, ValidationFailed / RenderFailed / ApplyFailed, GuestAgentConnected /
      * GuestAgentDisconnected. {@code previous} may be null.
@@ -421,7 +425,12 @@ public final class StatusFolder {
 
         Condition ps = Conditions.find(pc, SCHEDULED);
         Condition ns = Conditions.find(next.conditions, SCHEDULED);
-        if (ns != null && Conditions.TRUE.equals(ns.getStatus()) && (ps == null || !Conditions.TRUE.equals(ps.getStatus()))) {
+        boolean atOnce = startedAtOnce(previous, next);
+        if (atOnce) {
+            // The first status with a host already shows it running (the operator waited a moment for the agent's
+            // report instead of writing Scheduling first): one Event tells the whole start.
+            notes.add(Note.normal(STARTED, "scheduled to host " + next.host + " and started"));
+        } else if (ns != null && Conditions.TRUE.equals(ns.getStatus()) && (ps == null || !Conditions.TRUE.equals(ps.getStatus()))) {
             notes.add(Note.normal("Scheduled", ns.getMessage()));
         } else if (ns != null && Conditions.FALSE.equals(ns.getStatus()) && !REASON_VALIDATION_FAILED.equals(ns.getReason())
                 && !REASON_NOT_SCHEDULED.equals(ns.getReason())
@@ -450,9 +459,9 @@ public final class StatusFolder {
                 case PrintableStatus.RUNNING -> {
                     // After a live migration the same QEMU process tree keeps running (the migration controller's
                     // Migrated Event tells that story): nothing started.
-                    if (!PrintableStatus.MIGRATING.equals(was)) {
+                    if (!PrintableStatus.MIGRATING.equals(was) && !atOnce) {
                         notes.add(PrintableStatus.PAUSED.equals(was)
-                                ? Note.normal("Unpaused", readyMessage) : Note.normal("Started", readyMessage));
+                                ? Note.normal("Unpaused", readyMessage) : Note.normal(STARTED, readyMessage));
                     }
                 }
                 case PrintableStatus.PAUSED -> notes.add(Note.normal("Paused", readyMessage));
@@ -491,6 +500,20 @@ public final class StatusFolder {
             notes.add(Note.normal(RESTART_REQUIRED, nrr.getMessage()));
         }
         return notes;
+    }
+
+    /**
+     * {@code next} is the first status that says the VM is scheduled, and it already says it runs: the start is told
+     * by one {@code Started} Event ("scheduled to host h1 and started") instead of Scheduled and Started.
+     */
+    public static boolean startedAtOnce(VirtualMachineStatus previous, VirtualMachineStatus next) {
+        Condition ps = previous == null ? null : Conditions.find(previous.conditions, SCHEDULED);
+        Condition ns = Conditions.find(next.conditions, SCHEDULED);
+        return ns != null && Conditions.TRUE.equals(ns.getStatus())
+                && (ps == null || !Conditions.TRUE.equals(ps.getStatus()))
+                && PrintableStatus.RUNNING.equals(next.printableStatus)
+                && (previous == null || !PrintableStatus.RUNNING.equals(previous.printableStatus)
+                && !PrintableStatus.MIGRATING.equals(previous.printableStatus));
     }
 
     private static String reason(List<Condition> conditions, String type) {

@@ -411,6 +411,12 @@ class StatusFolderTest {
                 new Transition("scheduled", pending, scheduling, List.of("Scheduled")),
                 new Transition("created and scheduled at once", null, scheduling, List.of("Scheduled")),
                 new Transition("started", scheduling, running, List.of("Started")),
+                new Transition("fast path: the first status already running, one Started for the whole start", null,
+                        running, List.of("Started")),
+                new Transition("fast path after waiting for a host: one Started", pending, running,
+                        List.of("Started")),
+                new Transition("slow path: scheduled first, then started (two Events)", null, scheduling,
+                        List.of("Scheduled")),
                 new Transition("steady", running, running, List.of()),
                 new Transition("stopped", running, stopped, List.of("Stopped")),
                 new Transition("crashed", running, crashed, List.of("Failed")),
@@ -424,6 +430,22 @@ class StatusFolderTest {
                 new Transition("migrating: no event of its own (the migration controller posts Migrating)", running,
                         migrating, List.of()),
                 new Transition("migrated: the same QEMU runs on, nothing Started", migrating, migrated, List.of()));
+    }
+
+    @Test
+    void aStartWhoseFirstStatusIsRunningIsOneEventNamingTheHost() {
+        VirtualMachineStatus scheduling = st(in -> in.host("node-a").domain(domain(spec(RUN, 1), null, null)));
+        VirtualMachineStatus running = st(in -> in.host("node-a").domain(running(1)));
+        assertThat(StatusFolder.transitions(null, running)).singleElement().satisfies(n -> {
+            assertThat(n.reason()).isEqualTo("Started");
+            assertThat(n.message()).isEqualTo("scheduled to host node-a and started");
+        });
+        assertThat(StatusFolder.startedAtOnce(null, running)).isTrue();
+        // the slow path: Scheduled was told already, Started says what runs
+        assertThat(StatusFolder.startedAtOnce(scheduling, running)).isFalse();
+        assertThat(StatusFolder.transitions(scheduling, running)).singleElement().satisfies(n ->
+                assertThat(n.message()).startsWith("domain").contains("is running on host node-a"));
+        assertThat(StatusFolder.startedAtOnce(running, running)).isFalse();
     }
 
     @ParameterizedTest(name = "{0}")

@@ -229,7 +229,10 @@ public final class DomainSyncPlanner {
             a.add(LifecycleAction.RESUME);
         }
         Duration left = Duration.between(now, deadline);
-        if (Duration.between(o.shutdownRequestedAt(), now).compareTo(SHUTDOWN_REPEAT) >= 0) {
+        // Once per SHUTDOWN_REPEAT since the last press: passes come often while a guest shuts down (its events,
+        // status writes), and each one must not press the button again.
+        Instant lastPress = o.lastShutdownPressAt() != null ? o.lastShutdownPressAt() : o.shutdownRequestedAt();
+        if (Duration.between(lastPress, now).compareTo(SHUTDOWN_REPEAT) >= 0) {
             a.add(LifecycleAction.REPEAT_SHUTDOWN);
         }
         return new Stop(false, left.compareTo(SHUTDOWN_REPEAT) < 0 ? left : SHUTDOWN_REPEAT);

@@ -70,6 +70,8 @@ public final class DomainSyncer implements AutoCloseable {
     private final BooleanSupplier informerSynced;
     private final Clock clock;
     private final Map<String, Instant> shutdownRequests = new ConcurrentHashMap<>();
+    /** When the power button was last pressed again while a shutdown is awaited (see ObservedDomain). */
+    private final Map<String, Instant> shutdownPresses = new ConcurrentHashMap<>();
     private final QemuWatcher watcher;
     private final boolean qemuDriver;
     private final boolean hotplugDriver;
@@ -366,7 +368,8 @@ public final class DomainSyncer implements AutoCloseable {
                         seen.appliedSpecHash(), shutdownRequests.get(seen.uuid())))
                 .orElse(ObservedDomain.notDefined())
                 .withStart(starts.inFlight(seen.uuid()), ended == null ? null : ended.served(),
-                        ended != null && ended.error() != null);
+                        ended != null && ended.error() != null)
+                .withLastShutdownPress(shutdownPresses.get(seen.uuid()));
         DomainSyncPlanner.Desired desired = DomainSyncPlanner.Desired.of(d.getSpec(), validation.specHash(),
                 validation.valid(), deleting, hasFinalizer, observedRestart);
         Instant now = clock.instant();
@@ -439,7 +442,7 @@ public final class DomainSyncer implements AutoCloseable {
                         starts.forget(uuid);
                         removeFiles(a.domain, p.ref());
                         status.patchFinalizer(a.domain, false);
-                        shutdownRequests.remove(uuid);
+                        forgetShutdown(uuid);
                         status.forget(uuid);
                         watcher.untrack(uuid);
                         LOG.info("{}: libvirt domain {} is gone; removed the finalizer", p.ref(), uuid);
@@ -451,7 +454,7 @@ public final class DomainSyncer implements AutoCloseable {
                     case START, START_PAUSED -> {
                         // Off this worker: virDomainCreate returns once QEMU runs the guest (most of a second
                         // under TCG); its end queues the UUID again, and that pass records the start.
-                        shutdownRequests.remove(uuid);
+                        forgetShutdown(uuid);
                         starts.submit(uuid, action, a.domain, context, p.desired().restartGeneration());
                         a.handedOff = true;
                         return a;
@@ -459,8 +462,12 @@ public final class DomainSyncer implements AutoCloseable {
                     default -> {
                         a.changedLibvirt |= actuator.run(action, a.domain, context);
                         switch (action) {
-                            case SHUTDOWN -> shutdownRequests.put(uuid, p.now());
-                            case DESTROY -> shutdownRequests.remove(uuid);
+                            case SHUTDOWN -> {
+                                shutdownRequests.put(uuid, p.now());
+                                shutdownPresses.remove(uuid);
+                            }
+                            case REPEAT_SHUTDOWN -> shutdownPresses.put(uuid, p.now());
+                            case DESTROY -> forgetShutdown(uuid);
                             default -> {
                             }
                         }
@@ -593,7 +600,7 @@ public final class DomainSyncer implements AutoCloseable {
             hotplugger.forget(uuid);
         }
         if (after.isEmpty() || !after.get().active()) {
-            shutdownRequests.remove(uuid);
+            forgetShutdown(uuid);
         }
         InspectedDomain info = after.orElse(null);
         OptionalLong pid = info != null && info.active() ? qemu.pid(info.name(), uuid) : OptionalLong.empty();
@@ -819,7 +826,7 @@ public final class DomainSyncer implements AutoCloseable {
             LOG.error("FENCING libvirt domain {} ({}) failed: {}; retrying", name, uuid, msg);
             return new Result(null, true);
         }
-        shutdownRequests.remove(uuid);
+        forgetShutdown(uuid);
         watcher.untrack(uuid);
         return Result.DONE;
     }
@@ -840,5 +847,11 @@ public final class DomainSyncer implements AutoCloseable {
             throw new LibvirtConnection.UnavailableException("cannot read libvirt domain " + uuid + ": "
                     + e.getMessage());
         }
+    }
+
+    /** No shutdown is awaited for {@code uuid} any more (it is off, destroyed, started or gone). */
+    private void forgetShutdown(String uuid) {
+        shutdownRequests.remove(uuid);
+        shutdownPresses.remove(uuid);
     }
 }

@@ -15,12 +15,15 @@ import java.time.Instant;
  * @param startedGeneration   the spec.restartGeneration a start that ended since the last status write served (it
  *                            is to be recorded), else null
  * @param startFailed         the last start failed and this pass reports it; the retry waits for the backoff
+ * @param lastShutdownPressAt when the power button was last pressed again during that wait (null: only the first
+ *                            request), so a repeat is due {@link DomainSyncPlanner#SHUTDOWN_REPEAT} after the last
+ *                            press, not on every pass after the first one's
  */
 public record ObservedDomain(boolean defined, DomainState state, String appliedSpecHash,
                              Instant shutdownRequestedAt, boolean startInFlight, Long startedGeneration,
-                             boolean startFailed) {
+                             boolean startFailed, Instant lastShutdownPressAt) {
     public ObservedDomain(boolean defined, DomainState state, String appliedSpecHash, Instant shutdownRequestedAt) {
-        this(defined, state, appliedSpecHash, shutdownRequestedAt, false, null, false);
+        this(defined, state, appliedSpecHash, shutdownRequestedAt, false, null, false, null);
     }
 
     public static ObservedDomain notDefined() {
@@ -34,6 +37,12 @@ public record ObservedDomain(boolean defined, DomainState state, String appliedS
     /** This, with what the start executor says about the domain's starts. */
     public ObservedDomain withStart(boolean inFlight, Long startedGeneration, boolean failed) {
         return new ObservedDomain(defined, state, appliedSpecHash, shutdownRequestedAt, inFlight, startedGeneration,
-                failed);
+                failed, lastShutdownPressAt);
+    }
+
+    /** This, with the time of the last repeated press of the power button (null: none since the first). */
+    public ObservedDomain withLastShutdownPress(Instant at) {
+        return new ObservedDomain(defined, state, appliedSpecHash, shutdownRequestedAt, startInFlight,
+                startedGeneration, startFailed, at);
     }
 }

@@ -101,6 +101,23 @@ class DomainSyncPlannerTest {
     }
 
     @Test
+    void thePowerButtonIsPressedAgainOncePerRepeatIntervalSinceTheLastPressNotOnEveryPass() {
+        var requested = new ObservedDomain(true, DomainState.RUNNING, "h1", NOW.minusSeconds(8));
+        // Pressed again 1 s ago: passes in between (events, status writes) press nothing.
+        var justPressed = requested.withLastShutdownPress(NOW.minusSeconds(1));
+        assertThat(plan(want("Running", 2, 1L), justPressed)).isEmpty();
+        assertThat(plan(want("Stopped", 1, 1L), justPressed)).isEmpty();
+        // The same for a deleting Domain, whose running guest is shut down the same way.
+        var deleting = new DomainSyncPlanner.Desired("Running", "h1", true, true, true, 1, 1L, TIMEOUT);
+        assertThat(DomainSyncPlanner.plan(deleting, justPressed, NOW).actions()).isEmpty();
+        // SHUTDOWN_REPEAT after the last press: once more.
+        var due = requested.withLastShutdownPress(NOW.minus(DomainSyncPlanner.SHUTDOWN_REPEAT));
+        assertThat(plan(want("Running", 2, 1L), due)).containsExactly(LifecycleAction.REPEAT_SHUTDOWN);
+        assertThat(DomainSyncPlanner.plan(deleting, due, NOW).actions())
+                .containsExactly(LifecycleAction.REPEAT_SHUTDOWN);
+    }
+
+    @Test
     void runningDomainWithoutRecordedRestartIsAdoptedNotRestarted() {
         assertThat(plan(want("Running", 0, null), is(DomainState.RUNNING))).containsExactly(RECORD_RESTART);
         assertThat(plan(want("Running", 5, null), is(DomainState.RUNNING))).containsExactly(RECORD_RESTART);

@@ -444,7 +444,9 @@ public final class Fleet implements AutoCloseable {
     }
 
     public void awaitDeleted(String name) {
-        Awaitility.await().alias(name + " deleted").atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200))
+        // The Domain goes once the agent has shut the guest down (graceful, up to the Domain's
+        // shutdownTimeoutSeconds, then destroyed) and undefined it: a guest still booting may miss the first presses.
+        Awaitility.await().alias(name + " deleted").atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofMillis(200))
                 .until(() -> get(name) == null && domain(name) == null);
     }
 

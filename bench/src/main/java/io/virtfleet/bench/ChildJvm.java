@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -27,7 +28,11 @@ public final class ChildJvm implements AutoCloseable {
      * the CPU count this 2-core machine would get G1, whose committed heap grows much larger for the same live set.
      */
     public static final List<String> OPERATOR_JVM_OPTS = List.of("-XX:MaxRAM=512m", "-XX:MaxRAMPercentage=75",
-            "-XX:ActiveProcessorCount=1", "-XX:+ExitOnOutOfMemoryError");
+            "-XX:ActiveProcessorCount=1", "-XX:+ExitOnOutOfMemoryError",
+            // deploy/base's JAVA_TOOL_OPTIONS for memory given back after a burst (see its deployment.yaml)
+            "-XX:MinHeapFreeRatio=20", "-XX:MaxHeapFreeRatio=40", "-XX:TrimNativeHeapInterval=5000");
+    /** deploy/base's operator container environment that shapes its memory (glibc: at most two malloc arenas). */
+    public static final Map<String, String> OPERATOR_ENV = Map.of("MALLOC_ARENA_MAX", "2");
     /** The same for deploy/base's agent container (limits: cpu 1, memory 384Mi; MaxRAMPercentage=75). */
     public static final List<String> AGENT_JVM_OPTS = List.of("-Xmx288m", "-XX:ActiveProcessorCount=1",
             "-XX:+ExitOnOutOfMemoryError");
@@ -47,6 +52,12 @@ public final class ChildJvm implements AutoCloseable {
 
     /** Starts {@code java <jvmOpts> -cp <classpath> io.virtfleet.cli.Virtfleet <args>}, output to {@code log}. */
     public static ChildJvm start(String name, List<String> jvmOpts, List<String> args, Path log) throws IOException {
+        return start(name, jvmOpts, Map.of(), args, log);
+    }
+
+    /** {@link #start(String, List, List, Path)} with {@code env} added to the child's environment. */
+    public static ChildJvm start(String name, List<String> jvmOpts, Map<String, String> env, List<String> args,
+                                 Path log) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(jvmOpts);
@@ -59,6 +70,7 @@ public final class ChildJvm implements AutoCloseable {
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().remove("JAVA_TOOL_OPTIONS");
+        pb.environment().putAll(env);
         long t0 = System.nanoTime();
         Process p = pb.start();
         return new ChildJvm(name, p, log, t0);

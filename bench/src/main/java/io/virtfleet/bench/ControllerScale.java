@@ -95,7 +95,7 @@ public final class ControllerScale extends BaseScenario {
         if (ctx.profile()) {
             opts1.addAll(Jfr.options(jfr1));
         }
-        ChildJvm op = ctx.onClose(ChildJvm.start("operator", opts1, args, ctx.out().resolve("scale-operator-1.log")));
+        ChildJvm op = ctx.onClose(ChildJvm.start("operator", opts1, ChildJvm.OPERATOR_ENV, args, ctx.out().resolve("scale-operator-1.log")));
         op.awaitLog(STARTED, Duration.ofSeconds(120));
         awaitMetric(port, "virtfleet_operator_hosts{ready=\"true\"}", hostCount, Duration.ofSeconds(60));
         int samples = size.pick(2, 5, 5);
@@ -171,7 +171,7 @@ public final class ControllerScale extends BaseScenario {
         if (ctx.profile()) {
             opts2.addAll(Jfr.options(jfr2));
         }
-        ChildJvm op2 = ctx.onClose(ChildJvm.start("operator", opts2, args, ctx.out().resolve("scale-operator-2.log")));
+        ChildJvm op2 = ctx.onClose(ChildJvm.start("operator", opts2, ChildJvm.OPERATOR_ENV, args, ctx.out().resolve("scale-operator-2.log")));
         long syncedAt = op2.awaitLog(STARTED, Duration.ofSeconds(180));
         long[] resync = awaitReconciled(port, n, quiet, Duration.ofSeconds(300));
         double informersS = (syncedAt - op2.startNanos()) / 1e9;
@@ -267,6 +267,7 @@ public final class ControllerScale extends BaseScenario {
                 .put("operator_metrics", diff(opBefore, opAfter))
                 .put("simulated_acks", fleet.acks.get()).put("simulated_ack_errors", fleet.ackErrors.get())
                 .put("operator_jvm_opts", ChildJvm.OPERATOR_JVM_OPTS)
+                .put("operator_env", ChildJvm.OPERATOR_ENV)
                 .put("target_resync_s", SCALE_RESYNC_S).put("target_rss_mib", SCALE_RSS_MIB)
                 .put("target_resync_met", resyncS < SCALE_RESYNC_S)
                 .put("target_rss_met", Math.max(rssSteady, rssAfterResync) < SCALE_RSS_MIB)

@@ -58,6 +58,14 @@ final class HostWatch extends AbstractEventSource<Host, VirtualMachine> {
     /** Hosts listed when the informers synced whose first evaluation is still to come (see {@link #start()}). */
     private final Set<String> startupHosts = ConcurrentHashMap.newKeySet();
     private final Object evaluationLock = new Object();
+    /**
+     * The view of each host as of its Host's and Lease's resourceVersions. The scheduler reads every host's view on
+     * every decision (500 hosts × 10,000 VMs in a burst); a view is rebuilt only when either object changed.
+     */
+    private final Map<String, CachedView> cachedViews = new ConcurrentHashMap<>();
+
+    private record CachedView(String hostVersion, String leaseVersion, HostView view) {
+    }
 
     /**
      * @param affected the VMs to reconcile when the host of this name changes (waiting ones and those placed there)
@@ -180,7 +188,7 @@ final class HostWatch extends AbstractEventSource<Host, VirtualMachine> {
             return out;
         }
         for (Host h : hosts.getStore().list()) {
-            out.add(HostView.of(h, lease(h.getMetadata().getName())));
+            out.add(viewOf(h, lease(h.getMetadata().getName())));
         }
         return out;
     }
@@ -188,7 +196,32 @@ final class HostWatch extends AbstractEventSource<Host, VirtualMachine> {
     /** The host of this name, or null when it is not registered. */
     HostView view(String name) {
         Host h = hosts == null ? null : hosts.getStore().getByKey(name);
-        return h == null ? null : HostView.of(h, lease(name));
+        if (h == null) {
+            cachedViews.remove(name);
+            return null;
+        }
+        return viewOf(h, lease(name));
+    }
+
+    /**
+     * {@code HostView.of(h, l)}, reused while neither object's resourceVersion changed (an object in an informer's
+     * store is replaced, never changed in place, and a new state of it has a new resourceVersion).
+     */
+    private HostView viewOf(Host h, Lease l) {
+        String name = h.getMetadata().getName();
+        String hostVersion = h.getMetadata().getResourceVersion();
+        String leaseVersion = l == null ? null : l.getMetadata().getResourceVersion();
+        boolean versioned = hostVersion != null && (l == null || leaseVersion != null);
+        CachedView cached = cachedViews.get(name);
+        if (versioned && cached != null && hostVersion.equals(cached.hostVersion())
+                && Objects.equals(leaseVersion, cached.leaseVersion())) {
+            return cached.view();
+        }
+        HostView view = HostView.of(h, l);
+        if (versioned) {
+            cachedViews.put(name, new CachedView(hostVersion, leaseVersion, view));
+        }
+        return view;
     }
 
     /** The registered spec of this host (console log and guest channel dirs, …), or null when it is not registered. */

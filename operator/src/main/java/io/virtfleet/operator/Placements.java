@@ -39,6 +39,17 @@ final class Placements {
         return vm.getStatus() != null ? vm.getStatus().host : null;
     }
 
+    /** The VMs this process placed on {@code host} (its own decisions, whatever the caches show yet). */
+    java.util.List<ResourceID> assumedOn(String host) {
+        java.util.List<ResourceID> out = new java.util.ArrayList<>();
+        assumed.forEach((id, h) -> {
+            if (h.equals(host)) {
+                out.add(id);
+            }
+        });
+        return out;
+    }
+
     void assume(VirtualMachine vm, String host) {
         ResourceID id = ResourceID.fromResource(vm);
         assumed.put(id, host);

@@ -27,6 +27,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class VirtfleetOperator implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(VirtfleetOperator.class);
+    /**
+     * Page size of the informers' initial LIST (and relists): the API server answers {@code limit}/{@code continue}
+     * in chunks (Kubernetes API concepts, "Retrieving large results sets in chunks"), so a 10,000-VM relist is never
+     * one response body held whole in memory while it is decoded.
+     */
+    static final long INFORMER_LIST_PAGE = 500;
 
     private final OperatorConfig config;
     private final AtomicBoolean leading = new AtomicBoolean();
@@ -88,6 +94,7 @@ public final class VirtfleetOperator implements AutoCloseable {
                 o.settingNamespaces(config.namespaces());
             }
             o.withReconciliationMaxInterval(config.maxReconcileInterval());
+            o.withInformerListLimit(INFORMER_LIST_PAGE);
             // The VM cache without managedFields and kubectl's last-applied copy (PrunedItemStore).
             o.withItemStore(PrunedItemStore.forNamespaces(config.namespaces()));
         });

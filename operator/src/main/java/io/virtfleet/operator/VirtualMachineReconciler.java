@@ -91,6 +91,12 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine> {
     /** After a conditional apply lost to a newer Domain: its own event normally comes first. */
     private static final Duration STALE_RETRY = Duration.ofMillis(500);
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** VM cache index: status.host, "" when none. */
+    private static final String VMS_BY_STATUS_HOST = "virtfleet-status-host";
+    /** VM cache index: DiskClaims.indexKeys (the host files a VM uses). */
+    private static final String VMS_BY_DISK_USE = "virtfleet-disk-use";
+    /** Domain cache index: spec.host. */
+    private static final String DOMAINS_BY_SPEC_HOST = "virtfleet-spec-host";
 
     private final OperatorConfig config;
     private final OperatorEventRecorder events;
@@ -142,6 +148,12 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine> {
     @Override
     public List<EventSource<?, VirtualMachine>> prepareEventSources(EventSourceContext<VirtualMachine> context) {
         vms = context.getPrimaryCache();
+        // Indexes instead of walks over every VM: a reconcile looks up the VMs that share its host files, a host's
+        // change the VMs on it. Indexers must be in place before the informer starts (JOSDK starts it after this).
+        vms.addIndexers(Map.of(
+                VMS_BY_STATUS_HOST, vm -> List.of(vm.getStatus() != null && vm.getStatus().host != null
+                        ? vm.getStatus().host : ""),
+                VMS_BY_DISK_USE, DiskClaims::indexKeys));
         domains = new InformerEventSource<>(InformerEventSourceConfiguration.from(Domain.class, VirtualMachine.class)
                 .withName("domains")
                 .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(VirtualMachine.class))
@@ -152,7 +164,10 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine> {
                 // Cached without managedFields and without the domain XML (CachedDomainSpec: its digest and
                 // fingerprint are what this reconciler reads).
                 .withItemStore(PrunedItemStore.<Domain>forNamespaces(config.namespaces(), CachedDomainSpec::prune))
+                .withInformerListLimit(VirtfleetOperator.INFORMER_LIST_PAGE)
                 .build(), context);
+        domains.addIndexers(Map.of(DOMAINS_BY_SPEC_HOST, d -> d.getSpec() != null && d.getSpec().host != null
+                ? List.of(d.getSpec().host) : List.of()));
         // A restore's status carries the generation ID the operator chose for it; this reconciler is the one writer
         // of Domain.spec.genid and pins it from there (restoreStamps).
         restores = new InformerEventSource<>(InformerEventSourceConfiguration
@@ -165,20 +180,59 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine> {
         return List.of(domains, restores, hostWatch);
     }
 
-    /** VMs waiting for a host, and those placed on {@code host}. */
+    /**
+     * VMs waiting for a host, and those placed on {@code host}. The candidates come from the indexes (status.host
+     * empty or {@code host}, a Domain on {@code host}, this process's own decisions for {@code host}); each is then
+     * tested exactly as {@link Placements#hostOf} decides, so the answer equals a walk over every VM.
+     */
     private Set<ResourceID> affectedBy(String host) {
         Set<ResourceID> out = new HashSet<>();
         if (vms == null) {
             return out;
         }
-        vms.list().forEach(vm -> {
-            ResourceID id = ResourceID.fromResource(vm);
+        Map<ResourceID, VirtualMachine> candidates = new HashMap<>();
+        for (String key : List.of("", host)) {
+            for (VirtualMachine vm : vms.byIndex(VMS_BY_STATUS_HOST, key)) {
+                candidates.put(ResourceID.fromResource(vm), vm);
+            }
+        }
+        if (domains != null) {
+            for (Domain d : domains.byIndex(DOMAINS_BY_SPEC_HOST, host)) {
+                OwnerReference owner = DomainObjects.controller(d);
+                if (owner != null) {
+                    ResourceID id = new ResourceID(owner.getName(), d.getMetadata().getNamespace());
+                    vms.get(id).ifPresent(vm -> candidates.put(id, vm));
+                }
+            }
+        }
+        for (ResourceID id : placements.assumedOn(host)) {
+            vms.get(id).ifPresent(vm -> candidates.put(id, vm));
+        }
+        candidates.forEach((id, vm) -> {
             String h = placements.hostOf(vm, domain(id));
             if (h == null || h.equals(host)) {
                 out.add(id);
             }
         });
         return out;
+    }
+
+    /** The cached VMs that can conflict with {@code vm}'s host files (DiskClaims.lookupKeys), from the index. */
+    private List<VirtualMachine> diskClaimCandidates(VirtualMachine vm) {
+        if (vms == null) {
+            return List.of();
+        }
+        List<String> keys = DiskClaims.lookupKeys(vm);
+        if (keys.isEmpty()) {
+            return List.of();
+        }
+        Map<ResourceID, VirtualMachine> out = new HashMap<>();
+        for (String key : keys) {
+            for (VirtualMachine other : vms.byIndex(VMS_BY_DISK_USE, key)) {
+                out.putIfAbsent(ResourceID.fromResource(other), other);
+            }
+        }
+        return List.copyOf(out.values());
     }
 
     private Domain domain(ResourceID id) {
@@ -217,7 +271,7 @@ public class VirtualMachineReconciler implements Reconciler<VirtualMachine> {
         List<String> errors = messages(VirtualMachineValidator.validate(vm,
                 new ValidationContext(host != null ? roots(hostView) : List.of("/"))));
         // Namespace isolation: host files another namespace's earlier VM uses (re-checked: that VM may go away).
-        List<String> claims = messages(DiskClaims.conflicts(vm, vms != null ? vms.list().toList() : List.of()));
+        List<String> claims = messages(DiskClaims.conflicts(vm, diskClaimCandidates(vm)));
         errors.addAll(claims);
         if (!errors.isEmpty()) {
             VirtualMachineStatus next = StatusFolder.fold(StatusFolder.input(vm, now).validationErrors(errors)

@@ -26,6 +26,9 @@ public final class DiskClaims {
             .thenComparing(v -> Objects.toString(v.getMetadata().getNamespace(), ""))
             .thenComparing(v -> Objects.toString(v.getMetadata().getName(), ""));
 
+    private static final String ANY = "any:";
+    private static final String WRITABLE = "writable:";
+
     private DiskClaims() {
     }
 
@@ -68,6 +71,48 @@ public final class DiskClaims {
             }
         }
         return out;
+    }
+
+    /**
+     * The keys under which an index of VMs finds {@code vm} for {@link #lookupKeys}: {@code any:PATH} for every host
+     * path it uses and, for a writable use, also {@code writable:PATH}. With such an index the operator gives
+     * {@link #conflicts} only the VMs that can conflict, instead of every VM on every reconcile.
+     */
+    public static List<String> indexKeys(VirtualMachine vm) {
+        if (vm == null || vm.getSpec() == null) {
+            return List.of();
+        }
+        List<Use> uses = uses(vm.getSpec());
+        if (uses.isEmpty()) {
+            return List.of();
+        }
+        Set<String> keys = new HashSet<>();
+        for (Use u : uses) {
+            keys.add(ANY + u.path());
+            if (u.writable()) {
+                keys.add(WRITABLE + u.path());
+            }
+        }
+        return List.copyOf(keys);
+    }
+
+    /**
+     * The index keys ({@link #indexKeys}) of the VMs that can conflict with {@code vm}: for a path it writes, every
+     * other use ({@code any:PATH}); for a path it only reads, the writable ones ({@code writable:PATH}), since
+     * read-only sharing is allowed. {@link #conflicts} over the VMs found under these keys gives the same errors as
+     * over every VM.
+     */
+    public static List<String> lookupKeys(VirtualMachine vm) {
+        if (vm == null || vm.getSpec() == null) {
+            return List.of();
+        }
+        Set<String> keys = new HashSet<>();
+        for (Use u : uses(vm.getSpec())) {
+            keys.add((u.writable() ? ANY : WRITABLE) + u.path());
+        }
+        // A path both read and written by this VM: the writable use's key (any:) covers the read-only one's.
+        keys.removeIf(k -> k.startsWith(WRITABLE) && keys.contains(ANY + k.substring(WRITABLE.length())));
+        return List.copyOf(keys);
     }
 
     private static boolean usesAny(VirtualMachineSpec s, Set<String> paths) {

@@ -120,7 +120,7 @@ public final class DomainDocument {
         DomainDocument domain = null;
         if (saved != null) {
             try {
-                Document d = factory().newDocumentBuilder().newDocument();
+                Document d = builder().newDocument();
                 d.appendChild(d.importNode(saved, true));
                 domain = new DomainDocument(d);
             } catch (ParserConfigurationException e) {
@@ -136,8 +136,7 @@ public final class DomainDocument {
             throw new InvalidXmlException(rootName + " XML is empty");
         }
         try {
-            DocumentBuilder b = factory().newDocumentBuilder();
-            b.setErrorHandler(null);
+            DocumentBuilder b = builder();
             Document d = b.parse(new InputSource(new StringReader(xml)));
             Element r = d.getDocumentElement();
             if (!rootName.equals(localName(r)) || r.getNamespaceURI() != null) {
@@ -149,6 +148,27 @@ public final class DomainDocument {
         } catch (ParserConfigurationException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * One DocumentBuilder per thread, reset before each use: creating a factory and a builder per parse (the JAXP
+     * lookup, Xerces' configuration) cost more than parsing a domain's XML. A DocumentBuilder is not thread-safe,
+     * and {@link DocumentBuilder#reset()} returns it to the state it was created in, so a parse after a failed one
+     * starts clean.
+     */
+    private static final ThreadLocal<DocumentBuilder> BUILDERS = ThreadLocal.withInitial(() -> {
+        try {
+            return factory().newDocumentBuilder();
+        } catch (ParserConfigurationException e) {
+            throw new IllegalStateException(e);
+        }
+    });
+
+    private static DocumentBuilder builder() throws ParserConfigurationException {
+        DocumentBuilder b = BUILDERS.get();
+        b.reset();
+        b.setErrorHandler(null); // no printing to stderr: a failure is the SAXException this class reports
+        return b;
     }
 
     private static DocumentBuilderFactory factory() throws ParserConfigurationException {

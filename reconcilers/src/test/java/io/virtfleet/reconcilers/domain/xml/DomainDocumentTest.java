@@ -60,7 +60,7 @@ class DomainDocumentTest {
         // The builder is reused per thread: a failed parse (half a document, then a DOCTYPE) must leave nothing behind.
         assertThatThrownBy(() -> DomainDocument.parse(xml("").substring(0, 40)))
                 .isInstanceOf(DomainDocument.InvalidXmlException.class);
-        assertThatThrownBy(() -> DomainDocument.parse("<!DOCTYPE domain [<!ENTITY x "y">]><domain/>"))
+        assertThatThrownBy(() -> DomainDocument.parse("<!DOCTYPE domain [<!ENTITY x \"y\">]><domain/>"))
                 .isInstanceOf(DomainDocument.InvalidXmlException.class);
         DomainDocument x = DomainDocument.parse(xml(""));
         assertThat(x.name()).isEqualTo("vf-web-1");

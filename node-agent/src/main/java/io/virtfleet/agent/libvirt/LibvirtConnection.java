@@ -260,6 +260,48 @@ public final class LibvirtConnection implements AutoCloseable {
 
     // ------------------------------------------------------------------------------------------------ domain calls
 
+    /** A call on one domain object. */
+    @FunctionalInterface
+    private interface DomainCall<T> {
+        T apply(Domain d) throws LibvirtException, LibvirtCallException;
+    }
+
+    /** Closes by freeing a domain object (for try-with-resources over a listing's objects). */
+    @FunctionalInterface
+    private interface Freed extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /** Looks the domain up by UUID, calls {@code f} on it, and frees the object whatever the outcome. */
+    private static <T> T onDomain(Connect c, String uuid, DomainCall<T> f) throws LibvirtException,
+            LibvirtCallException {
+        Domain d = c.domainLookupByUUIDString(uuid);
+        try {
+            return f.apply(d);
+        } finally {
+            free(d);
+        }
+    }
+
+    /**
+     * Drops this process's reference to a domain object now (virDomainFree) rather than in its finalizer: each
+     * lookup, listing entry and event callback hands out a new virDomainPtr holding a reference on the connection,
+     * and a finalizer runs only once the collector has found the object unreachable — for objects in the old
+     * generation that can be hours on an agent with a quiet heap, all the while keeping their native memory.
+     * libvirt-java's free() is idempotent (its finalizer then does nothing).
+     */
+    private static void free(Domain d) {
+        if (d == null) {
+            return;
+        }
+        try {
+            d.free();
+        } catch (LibvirtException | RuntimeException e) {
+            LOG.debug("virDomainFree: {}", e.getMessage());
+        }
+    }
+
     /** The domain with this UUID, or empty when libvirt has none. */
     public Optional<InspectedDomain> inspect(String uuid) throws UnavailableException, LibvirtCallException {
         return call("inspect", c -> {
@@ -279,6 +321,8 @@ public final class LibvirtConnection implements AutoCloseable {
                     return Optional.empty();
                 }
                 throw e;
+            } finally {
+                free(d);
             }
         });
     }
@@ -288,7 +332,7 @@ public final class LibvirtConnection implements AutoCloseable {
         return call("list", c -> {
             List<InspectedDomain> out = new ArrayList<>();
             for (Domain d : c.listAllDomains(0)) {
-                try {
+                try (Freed freed = () -> free(d)) {
                     if (d.getID() == 0) {
                         continue; // Xen's control domain: see InspectedDomain.isControlDomain
                     }
@@ -322,12 +366,19 @@ public final class LibvirtConnection implements AutoCloseable {
 
     /** Defines (or redefines: persistent config only, when running) a domain; returns its UUID. */
     public String define(String xml) throws UnavailableException, LibvirtCallException {
-        return lifecycle("define", c -> c.domainDefineXML(xml).getUUIDString().toLowerCase(Locale.ROOT));
+        return lifecycle("define", c -> {
+            Domain d = c.domainDefineXML(xml);
+            try {
+                return d.getUUIDString().toLowerCase(Locale.ROOT);
+            } finally {
+                free(d);
+            }
+        });
     }
 
     public void start(String uuid, boolean paused) throws UnavailableException, LibvirtCallException {
-        lifecycle("start", c -> c.domainLookupByUUIDString(uuid)
-                .create(paused ? Domain.CreateFlags.PAUSED : Domain.CreateFlags.NONE));
+        lifecycle("start", c -> onDomain(c, uuid, d -> d.create(paused ? Domain.CreateFlags.PAUSED
+                : Domain.CreateFlags.NONE)));
     }
 
     /** Asks the guest to shut down the hypervisor driver's default way; returns at once. */
@@ -363,43 +414,51 @@ public final class LibvirtConnection implements AutoCloseable {
     /** Kills the domain's process (SIGTERM, then SIGKILL). */
     public void destroy(String uuid) throws UnavailableException, LibvirtCallException {
         lifecycle("destroy", c -> {
-            c.domainLookupByUUIDString(uuid).destroy();
-            return null;
+            return onDomain(c, uuid, d -> {
+                d.destroy();
+                return null;
+            });
         });
     }
 
     public void suspend(String uuid) throws UnavailableException, LibvirtCallException {
         lifecycle("suspend", c -> {
-            c.domainLookupByUUIDString(uuid).suspend();
-            return null;
+            return onDomain(c, uuid, d -> {
+                d.suspend();
+                return null;
+            });
         });
     }
 
     public void resume(String uuid) throws UnavailableException, LibvirtCallException {
         lifecycle("resume", c -> {
-            c.domainLookupByUUIDString(uuid).resume();
-            return null;
+            return onDomain(c, uuid, d -> {
+                d.resume();
+                return null;
+            });
         });
     }
 
     public void undefine(String uuid, int flags) throws UnavailableException, LibvirtCallException {
-        lifecycle("undefine", c -> {
-            Domain d = c.domainLookupByUUIDString(uuid);
-            try {
-                d.undefine(flags);
-            } catch (LibvirtException e) {
-                // libvirt's libxl driver accepts only VIR_DOMAIN_UNDEFINE_MANAGED_SAVE ("unsupported flags (0x16) in
-                // function libxlDomainUndefineFlags"): it keeps no snapshot or checkpoint metadata and no NVRAM to
-                // remove, so the same undefine without those flags is the whole job there.
-                int basic = flags & Domain.UndefineFlags.MANAGED_SAVE;
-                if (e.getError() == null || e.getError().getCode() != ErrorNumber.VIR_ERR_INVALID_ARG
-                        || basic == flags) {
-                    throw e;
-                }
-                d.undefine(basic);
-            }
+        lifecycle("undefine", c -> onDomain(c, uuid, d -> undefine(d, flags)));
+    }
+
+    private static Void undefine(Domain d, int flags) throws LibvirtException {
+        try {
+            d.undefine(flags);
             return null;
-        });
+        } catch (LibvirtException e) {
+            // libvirt's libxl driver accepts only VIR_DOMAIN_UNDEFINE_MANAGED_SAVE ("unsupported flags (0x16) in
+            // function libxlDomainUndefineFlags"): it keeps no snapshot or checkpoint metadata and no NVRAM to
+            // remove, so the same undefine without those flags is the whole job there.
+            int basic = flags & Domain.UndefineFlags.MANAGED_SAVE;
+            if (e.getError() == null || e.getError().getCode() != ErrorNumber.VIR_ERR_INVALID_ARG
+                    || basic == flags) {
+                throw e;
+            }
+            d.undefine(basic);
+            return null;
+        }
     }
 
     /** Detaches a device by its alias (live and/or config, {@code Domain.DeviceModifyFlags}). */
@@ -414,22 +473,26 @@ public final class LibvirtConnection implements AutoCloseable {
     /** Detaches one device described by its own XML (drivers without detach by alias: libxl). */
     public void detachDevice(String uuid, String xml, int flags) throws UnavailableException, LibvirtCallException {
         call("detach", c -> {
-            c.domainLookupByUUIDString(uuid).detachDeviceFlags(xml, flags);
-            return null;
+            return onDomain(c, uuid, d -> {
+                d.detachDeviceFlags(xml, flags);
+                return null;
+            });
         });
     }
 
     /** Attaches one device described by its own XML ({@code Domain.DeviceModifyFlags} LIVE and/or CONFIG). */
     public void attachDevice(String uuid, String xml, int flags) throws UnavailableException, LibvirtCallException {
         call("attach", c -> {
-            c.domainLookupByUUIDString(uuid).attachDeviceFlags(xml, flags);
-            return null;
+            return onDomain(c, uuid, d -> {
+                d.attachDeviceFlags(xml, flags);
+                return null;
+            });
         });
     }
 
     /** Changes one device in place (a cdrom's media), described by its own XML. */
     public void updateDevice(String uuid, String xml, int flags) throws UnavailableException, LibvirtCallException {
-        call("update", c -> c.domainLookupByUUIDString(uuid).updateDeviceFlags(xml, flags));
+        call("update", c -> onDomain(c, uuid, d -> d.updateDeviceFlags(xml, flags)));
     }
 
     public String capabilities() throws UnavailableException, LibvirtCallException {
@@ -610,6 +673,8 @@ public final class LibvirtConnection implements AutoCloseable {
             listener.domainEvent(d.getUUIDString().toLowerCase(Locale.ROOT), event.toString());
         } catch (LibvirtException | RuntimeException e) {
             LOG.warn("cannot handle libvirt lifecycle event {}: {}", event, e.getMessage(), e);
+        } finally {
+            free(d); // libvirt-java took a reference for this callback (virDomainRef)
         }
         return 0;
     }
@@ -634,6 +699,8 @@ public final class LibvirtConnection implements AutoCloseable {
                     "GuestAgent" + (state == 1 ? "Connected" : "Disconnected"));
         } catch (LibvirtException | RuntimeException e) {
             LOG.warn("cannot handle libvirt guest agent event: {}", e.getMessage(), e);
+        } finally {
+            free(d);
         }
     }
 
